@@ -1,0 +1,60 @@
+# Salesline — set-up, tests, demo and benchmarks. Every target installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.8
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# Salesline needs Python >= 3.13 (Django 6). Look on PATH, then under pyenv's versions.
+PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
+	  p=$$(command -v $$c 2>/dev/null) && $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
+	done; \
+	root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); \
+	for p in $$(ls -d $$root/versions/3.1[3-9]*/bin/python3 2>/dev/null | sort -rV); do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
+	done)
+
+.PHONY: help install demo test lint bench clean
+
+help:
+	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make test   - install and run the whole suite (DATABASE_URL selects the database)"
+	@echo "make lint   - ruff, import-linter, migrations check"
+	@echo "make bench  - benchmarks (not part of the tests)"
+
+$(BIN)/uv:
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "Salesline needs Python 3.13 or newer and none was found on PATH or under pyenv." >&2; \
+	  echo "Install one (e.g. 'pyenv install 3.13' or your distribution's python3.13) or run 'make PYTHON=/path/to/python3.13 ...'." >&2; \
+	  exit 1; fi
+	@echo "Using $(PYTHON) ($$($(PYTHON) --version))"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "uv==$(UV_VERSION)"
+
+# The lock file makes a fresh install reproducible; --inexact keeps uv itself in the venv.
+$(VENV)/.installed: $(BIN)/uv pyproject.toml uv.lock
+	$(BIN)/uv sync --locked --inexact --python $(BIN)/python -q
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/salesline init --demo
+	$(BIN)/salesline serve --host $(HOST) --port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m django makemigrations --check --dry-run
+
+bench: install
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3*

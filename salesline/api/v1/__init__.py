@@ -1,0 +1,36 @@
+"""The REST API, version 1: /api/v1, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+
+from functools import partial
+
+from ninja import NinjaAPI
+from ninja.errors import ValidationError
+
+from salesline.core.errors import DomainError
+
+from . import process
+from .common import BearerToken, domain_error_response, validation_error_response
+from .records import record_router
+
+api = NinjaAPI(
+    title="Salesline API",
+    version="1",
+    description="Records, pipelines with stage gates, lead conversion. "
+    "Authenticate with `Authorization: Bearer <token>` (`salesline token create`).",
+    auth=BearerToken(),
+    urls_namespace="api-v1",
+)
+api.add_exception_handler(DomainError, partial(domain_error_response, api))
+api.add_exception_handler(ValidationError, partial(validation_error_response, api))
+
+for _kind, _path in (
+    ("company", "companies"), ("person", "people"), ("lead", "leads"),
+    ("opportunity", "opportunities"),
+):
+    api.add_router(f"/{_path}", record_router(api, _kind))
+
+process.register_notes(api)
+process.register_pipelines(api)
+process.register_custom_fields(api)
+api.add_router("/notes", process.notes)
+api.add_router("/pipelines", process.pipelines)
+api.add_router("/custom-fields", process.custom_fields)

@@ -1,0 +1,80 @@
+"""Authentication, error mapping and ETags: done once for the whole API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from salesline.accounts.services import token_authenticate
+from salesline.core.actors import Actor
+from salesline.core.errors import DomainError, PreconditionFailed
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        return token_authenticate(token)
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.auth  # set by BearerToken
+
+
+def domain_error_response(api, request: HttpRequest, exc: DomainError) -> HttpResponse:
+    if exc.problems:
+        detail: Any = [
+            {**p.as_dict(), "loc": _body_loc(p.loc, exc.status)} for p in exc.problems
+        ]
+    else:
+        detail = str(exc)
+    return api.create_response(request, {"detail": detail}, status=exc.status)
+
+
+def _body_loc(loc: tuple, status: int) -> list:
+    """Service problems name fields; the API says where they were: body or query."""
+    if loc and loc[0] in {"query", "path", "header", "definition"}:
+        return list(loc)
+    return ["body", *loc]
+
+
+def validation_error_response(api, request: HttpRequest, exc) -> HttpResponse:
+    """ninja's 422, with the internal parameter name dropped from each `loc`."""
+    detail = []
+    for error in exc.errors:
+        loc = list(error.get("loc", []))
+        if len(loc) >= 2 and loc[0] == "body" and loc[1] == "payload":
+            loc = ["body", *loc[2:]]
+        if error.get("type") == "extra_forbidden":
+            msg = f"Unknown field '{loc[-1]}'."
+        else:
+            msg = error.get("msg", "Invalid value.")
+        detail.append({"loc": loc, "msg": msg, "type": error.get("type", "invalid")})
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+def etag_of(obj) -> str:
+    return f'"{obj.pk}-{obj.version}"'
+
+
+def with_etag(response: HttpResponse, obj) -> HttpResponse:
+    response["ETag"] = etag_of(obj)
+    return response
+
+
+def expected_version(request: HttpRequest, obj_id: int) -> int | None:
+    """The version an `If-Match` header names; a malformed or foreign tag fails the match."""
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return None
+    for tag in header.split(","):
+        tag = tag.strip().removeprefix("W/").strip('"')
+        pk, _, version = tag.partition("-")
+        if pk == str(obj_id) and version.isdigit():
+            return int(version)
+    raise PreconditionFailed("If-Match does not name the current version of this record.")
+
+
+def not_found() -> HttpError:
+    return HttpError(404, "Not found.")

@@ -1,0 +1,176 @@
+"""The record resources — companies, people, leads, opportunities — one generic set of routes
+per kind, plus the actions of leads (convert) and opportunities (move, history)."""
+
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from salesline.pipeline import selectors as pipeline_selectors
+from salesline.pipeline import services as pipeline_services
+from salesline.records import conversion, selectors
+from salesline.records import services as record_services
+from salesline.records.fields import KINDS
+from salesline.records.filters import parse_list_query
+
+from . import schemas
+from .common import actor_of, expected_version, with_etag
+
+
+def _create(actor, kind: str, data: dict):
+    if kind == "opportunity":
+        return pipeline_services.opportunity_create(actor=actor, data=data)
+    return record_services.record_create(actor=actor, kind=kind, data=data)
+
+
+def _update(actor, kind: str, record_id: int, data: dict, version: int | None):
+    if kind == "opportunity":
+        return pipeline_services.opportunity_update(
+            actor=actor, opportunity_id=record_id, data=data, expected_version=version
+        )
+    return record_services.record_update(
+        actor=actor, kind=kind, record_id=record_id, data=data, expected_version=version
+    )
+
+
+def _respond(api, request: HttpRequest, kind: str, obj, status: int = 200) -> HttpResponse:
+    return with_etag(api.create_response(request, schemas.serialise(kind, obj), status=status), obj)
+
+
+def record_router(api, kind: str) -> Router:
+    """GET list, POST create, GET/PATCH/DELETE one, POST restore — for one record kind."""
+    kind_def = KINDS[kind]
+    router = Router(tags=[kind_def.plural])
+    In, Out = schemas.IN_SCHEMAS[kind], schemas.OUT_SCHEMAS[kind]
+
+    @router.get("", response=schemas.list_schema(kind), operation_id=f"list_{kind_def.plural}",
+                summary=f"List {kind_def.plural}")
+    def list_records(request: HttpRequest):
+        """Filters: any field by name (`?source=Expo`), `field__gte`/`field__lte` on numbers and
+        dates, custom fields as `cf_<key>`; `q` searches by name prefix (or e-mail prefix when
+        it contains '@'); `ordering` (e.g. `-created_at`); `limit`/`offset` or `cursor` (keyset,
+        fast at any depth). `count` stops at 10,000 and `count_capped` says so."""
+        actor = actor_of(request)
+        custom_defs = record_services.custom_field_defs(actor, kind)
+        query = parse_list_query(kind_def, request.GET, custom_defs)
+        page = selectors.record_list(actor=actor, kind=kind, query=query)
+        return {
+            "items": [schemas.serialise(kind, obj) for obj in page.items],
+            "count": page.count,
+            "count_capped": page.count_capped,
+            "next_cursor": page.next_cursor,
+            "limit": query.limit,
+            "offset": query.offset,
+        }
+
+    @router.post("", response={201: Out}, operation_id=f"create_{kind}",
+                 summary=f"Create a {kind}")
+    def create_record(request: HttpRequest, payload: In):
+        obj = _create(actor_of(request), kind, payload.model_dump(exclude_unset=True))
+        return _respond(api, request, kind, obj, status=201)
+
+    @router.get("/{record_id}", response=Out, operation_id=f"get_{kind}", summary=f"Get a {kind}")
+    def get_record(request: HttpRequest, record_id: int):
+        obj = selectors.record_get_for(actor=actor_of(request), kind=kind, record_id=record_id)
+        return _respond(api, request, kind, obj)
+
+    @router.patch("/{record_id}", response=Out, operation_id=f"update_{kind}",
+                  summary=f"Update a {kind}")
+    def update_record(request: HttpRequest, record_id: int, payload: In):
+        """Send `If-Match` with the ETag of your copy: a stale one answers 412 and changes
+        nothing."""
+        version = expected_version(request, record_id)
+        data = payload.model_dump(exclude_unset=True)
+        obj = _update(actor_of(request), kind, record_id, data, version)
+        return _respond(api, request, kind, obj)
+
+    @router.delete("/{record_id}", response={204: None}, operation_id=f"delete_{kind}",
+                   summary=f"Delete a {kind} (restorable for 30 days)")
+    def delete_record(request: HttpRequest, record_id: int):
+        record_services.record_delete(actor=actor_of(request), kind=kind, record_id=record_id)
+        return 204, None
+
+    @router.post("/{record_id}/restore", response=Out, operation_id=f"restore_{kind}",
+                 summary=f"Restore a deleted {kind}")
+    def restore_record(request: HttpRequest, record_id: int):
+        obj = record_services.record_restore(actor=actor_of(request), kind=kind, record_id=record_id)
+        if kind == "opportunity":
+            obj = selectors.record_get_for(actor=actor_of(request), kind=kind, record_id=obj.pk)
+        return _respond(api, request, kind, obj)
+
+    if kind == "opportunity":
+        _opportunity_actions(api, router)
+    if kind == "lead":
+        _lead_actions(router)
+    return router
+
+
+def _opportunity_actions(api, router: Router) -> None:
+    @router.post("/{record_id}/move", response=schemas.OUT_SCHEMAS["opportunity"],
+                 operation_id="move_opportunity", summary="Move an opportunity to a stage")
+    def move(request: HttpRequest, record_id: int, payload: schemas.MoveIn):
+        """Evaluates the gate of the target stage and of every stage skipped over. A failed move
+        changes nothing and answers 422 listing **all** unmet criteria, each with its `stage`."""
+        actor = actor_of(request)
+        obj = pipeline_services.opportunity_move(
+            actor=actor,
+            opportunity_id=record_id,
+            stage=payload.stage,
+            checks=payload.checks,
+            reason=payload.reason,
+            fields=payload.fields,
+            expected_version=expected_version(request, record_id),
+        )
+        return _respond(api, request, "opportunity", obj)
+
+    @router.get("/{record_id}/history", response=list[schemas.StageChangeOut],
+                operation_id="opportunity_history", summary="Stage changes of an opportunity")
+    def history(request: HttpRequest, record_id: int):
+        changes = pipeline_selectors.opportunity_history(
+            actor=actor_of(request), opportunity_id=record_id
+        )
+        return [
+            {
+                "id": c.pk,
+                "from_stage": c.from_stage or None,
+                "to_stage": c.to_stage,
+                "actor": c.actor_label,
+                "at": c.at,
+                "reason": c.reason,
+            }
+            for c in changes
+        ]
+
+
+def _lead_actions(router: Router) -> None:
+    @router.post("/{record_id}/convert", response=schemas.ConvertOut, operation_id="convert_lead",
+                 summary="Convert a lead into a person, a company and optionally an opportunity")
+    def convert(request: HttpRequest, record_id: int, payload: schemas.ConvertIn | None = None):
+        """Matches an existing person (by e-mail) and company (by e-mail domain or normalised
+        name) instead of duplicating them. A second conversion answers 409."""
+        body = payload or schemas.ConvertIn()
+        lead = conversion.lead_convert(
+            actor=actor_of(request),
+            lead_id=record_id,
+            person=body.person,
+            company=body.company,
+            pipeline=body.pipeline,
+            opportunity=body.opportunity,
+        )
+        return {
+            "person_id": lead.converted_person_id,
+            "company_id": lead.converted_company_id,
+            "opportunity_id": lead.converted_opportunity_id,
+        }
+
+    @router.get("/{record_id}/matches", response=schemas.MatchesOut, operation_id="lead_matches",
+                summary="The person and company a conversion would link to")
+    def matches(request: HttpRequest, record_id: int):
+        actor = actor_of(request)
+        lead = selectors.record_get_for(actor=actor, kind="lead", record_id=record_id)
+        found = conversion.find_matches(actor=actor, lead=lead)
+        return {
+            "person_id": found.person.pk if found.person else None,
+            "person_reason": found.person_reason,
+            "company_id": found.company.pk if found.company else None,
+            "company_reason": found.company_reason,
+        }

@@ -1,0 +1,289 @@
+"""Request and response schemas, generated from the field catalogue so the API, services and
+process definitions agree on every field name."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from salesline.records.fields import KINDS
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+PY_TYPES: dict[str, Any] = {
+    "text": str,
+    "longtext": str,
+    "choice": str,
+    "decimal": Decimal,
+    "number": int,
+    "date": dt.date,
+    "reference": int,
+}
+ROUTING_FIELDS: dict[str, dict[str, Any]] = {
+    "opportunity": {
+        "pipeline": (str | None, Field(None, description="Pipeline key (default: the first).")),
+        "stage": (str | None, Field(None, description="Stage key (default: the first open).")),
+        "checks": (list[str] | None, Field(None, description="Checklist item keys ticked.")),
+        "reason": (str | None, Field(None, description="Reason, when closing won or lost.")),
+    }
+}
+READ_ONLY_FIELDS: dict[str, dict[str, Any]] = {
+    "company": {},
+    "person": {},
+    "lead": {
+        "converted_at": (dt.datetime | None, None),
+        "converted_person_id": (int | None, None),
+        "converted_company_id": (int | None, None),
+        "converted_opportunity_id": (int | None, None),
+    },
+    "opportunity": {
+        "pipeline": (str, ...),
+        "stage": (str, ...),
+        "status": (str, ...),
+        "stage_probability": (int, ...),
+        "stage_entered_at": (dt.datetime, ...),
+        "closed_at": (dt.datetime | None, None),
+        "close_reason": (str, ""),
+    },
+}
+
+
+def _writable(kind: str) -> dict[str, Any]:
+    fields = {
+        name: (PY_TYPES[f.type] | None, Field(None, title=f.label))
+        for name, f in KINDS[kind].fields.items()
+    }
+    fields["custom_fields"] = (dict[str, Any] | None, Field(None, title="Custom fields"))
+    fields.update(ROUTING_FIELDS.get(kind, {}))
+    return fields
+
+
+def _title(kind: str) -> str:
+    return kind.capitalize()
+
+
+IN_SCHEMAS: dict[str, type[BaseModel]] = {
+    kind: create_model(f"{_title(kind)}In", __base__=Strict, **_writable(kind)) for kind in KINDS
+}
+OUT_SCHEMAS: dict[str, type[BaseModel]] = {
+    kind: create_model(
+        f"{_title(kind)}Out",
+        id=(int, ...),
+        **{
+            name: (PY_TYPES[f.type] | None, None) if f.type != "text" else (str, "")
+            for name, f in KINDS[kind].fields.items()
+        },
+        custom_fields=(dict[str, Any], {}),
+        created_at=(dt.datetime, ...),
+        updated_at=(dt.datetime, ...),
+        version=(int, ...),
+        deleted_at=(dt.datetime | None, None),
+        **READ_ONLY_FIELDS[kind],
+    )
+    for kind in KINDS
+}
+
+
+def list_schema(kind: str) -> type[BaseModel]:
+    return create_model(
+        f"{_title(kind)}List",
+        items=(list[OUT_SCHEMAS[kind]], ...),
+        count=(int, ...),
+        count_capped=(bool, Field(False, description="True when `count` stopped at the cap.")),
+        next_cursor=(str | None, None),
+        limit=(int, ...),
+        offset=(int, ...),
+    )
+
+
+def serialise(kind: str, obj) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": obj.pk}
+    for name, f in KINDS[kind].fields.items():
+        out[name] = getattr(obj, f.attr)
+    out.update(
+        custom_fields=obj.custom_fields or {},
+        created_at=obj.created_at,
+        updated_at=obj.updated_at,
+        version=obj.version,
+        deleted_at=obj.deleted_at,
+    )
+    if kind == "lead":
+        out.update(
+            converted_at=obj.converted_at,
+            converted_person_id=obj.converted_person_id,
+            converted_company_id=obj.converted_company_id,
+            converted_opportunity_id=obj.converted_opportunity_id,
+        )
+    elif kind == "opportunity":
+        out.update(
+            pipeline=obj.pipeline.key,
+            stage=obj.stage.key,
+            status=obj.status,
+            stage_probability=obj.stage.probability,
+            stage_entered_at=obj.stage_entered_at,
+            closed_at=obj.closed_at,
+            close_reason=obj.close_reason,
+        )
+    return out
+
+
+class MoveIn(Strict):
+    stage: str
+    checks: list[str] = []
+    reason: str = ""
+    fields: dict[str, Any] | None = Field(
+        None, description="Field edits applied together with the move (e.g. the missing value)."
+    )
+
+
+class StageChangeOut(BaseModel):
+    id: int
+    from_stage: str | None
+    to_stage: str
+    actor: str
+    at: dt.datetime
+    reason: str
+
+
+class ConvertIn(Strict):
+    person: dict[str, Any] | None = None
+    company: dict[str, Any] | None = None
+    pipeline: str | None = None
+    opportunity: dict[str, Any] | None = None
+
+
+class ConvertOut(BaseModel):
+    person_id: int
+    company_id: int
+    opportunity_id: int | None
+
+
+class MatchesOut(BaseModel):
+    person_id: int | None
+    person_reason: str
+    company_id: int | None
+    company_reason: str
+
+
+class NoteIn(Strict):
+    body: str
+    company_id: int | None = None
+    person_id: int | None = None
+    lead_id: int | None = None
+    opportunity_id: int | None = None
+
+
+class NotePatch(Strict):
+    body: str
+
+
+class NoteOut(BaseModel):
+    id: int
+    body: str
+    author: str | None
+    company_id: int | None
+    person_id: int | None
+    lead_id: int | None
+    opportunity_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+
+class NoteList(BaseModel):
+    items: list[NoteOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class ChecklistItemSchema(Strict):
+    key: str
+    label: str
+
+
+class ConditionSchema(Strict):
+    field: str
+    op: str
+    value: Any = None
+    message: str | None = None
+
+
+class NamePatternSchema(Strict):
+    regex: str
+    message: str
+
+
+class GateSchema(Strict):
+    require: list[str] = []
+    conditions: list[ConditionSchema] = []
+    name_pattern: NamePatternSchema | None = None
+    checklist: list[ChecklistItemSchema] = []
+    reason_required: bool = False
+
+
+class StageSchema(Strict):
+    key: str
+    name: str
+    kind: str = "open"
+    probability: int = 0
+    gate: GateSchema = GateSchema()
+
+
+class PipelineIn(Strict):
+    key: str
+    name: str
+    stages: list[StageSchema]
+
+
+class PipelinePatch(Strict):
+    name: str | None = None
+    stages: list[StageSchema] | None = None
+
+
+class PipelineOut(BaseModel):
+    id: int
+    key: str
+    name: str
+    stages: list[StageSchema]
+
+
+class PipelineList(BaseModel):
+    items: list[PipelineOut]
+    count: int
+
+
+class CustomFieldIn(Strict):
+    record: str
+    key: str
+    label: str
+    type: str
+    choices: list[str] = []
+    help: str = ""
+
+
+class CustomFieldPatch(Strict):
+    label: str | None = None
+    choices: list[str] | None = None
+    help: str | None = None
+
+
+class CustomFieldOut(BaseModel):
+    id: int
+    record: str
+    key: str
+    label: str
+    type: str
+    choices: list[str]
+    help: str
+
+
+class CustomFieldList(BaseModel):
+    items: list[CustomFieldOut]
+    count: int

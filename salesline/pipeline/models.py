@@ -1,0 +1,173 @@
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from salesline.core.models import OrgScopedModel
+from salesline.records.models import RecordBase, alive_index
+
+
+class ProcessDefinition(models.Model):
+    """One loaded version of an organisation's process definition; the newest one is in force."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    version = models.PositiveIntegerField()
+    source = models.TextField()
+    spec = models.JSONField()
+    loaded_at = models.DateTimeField(default=timezone.now)
+    loaded_by = models.CharField(max_length=254)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "version"], name="definition_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} v{self.version}"
+
+
+class Pipeline(models.Model):
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "key"], name="pipeline_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    class Kind(models.TextChoices):
+        OPEN = "open"
+        WON = "won"
+        LOST = "lost"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    key = models.CharField(max_length=60)
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPEN)
+    probability = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [models.UniqueConstraint(fields=["pipeline", "key"], name="stage_unique_key")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Opportunity(RecordBase):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        WON = "won"
+        LOST = "lost"
+
+    class Sector(models.TextChoices):
+        PUBLIC = "public"
+        PRIVATE = "private"
+
+    company = models.ForeignKey(
+        "records.Company",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
+    primary_contact = models.ForeignKey(
+        "records.Person", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="+")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="opportunities")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="EUR")
+    expected_close_date = models.DateField(null=True, blank=True)
+    data_volume = models.CharField(max_length=120, blank=True)
+    sector = models.CharField(max_length=10, choices=Sector.choices, blank=True)
+    win_probability = models.PositiveSmallIntegerField(null=True, blank=True)
+    vertical = models.CharField(max_length=120, blank=True)
+    status_report = models.TextField(blank=True)
+    use_case = models.TextField(blank=True)
+    business_case = models.TextField(blank=True)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "opportunities"
+        indexes = [
+            alive_index("organisation", "-created_at", "-id", name="opportunity_recent"),
+            alive_index("organisation", "stage", "-created_at", name="opportunity_stage"),
+            alive_index(
+                "organisation",
+                "search_name",
+                name="opportunity_search",
+                opclasses=("int8_ops", "varchar_pattern_ops"),
+            ),
+        ]
+
+
+class StageChange(models.Model):
+    """One move of an opportunity. Stage keys are kept as text so history survives stage removal."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    from_stage = models.CharField(max_length=60, blank=True)
+    to_stage = models.CharField(max_length=60)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["opportunity", "at"]),
+            models.Index(fields=["organisation", "pipeline", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '∅'} → {self.to_stage}"
+
+
+class ChecklistTick(models.Model):
+    """A ticked gate checklist item, with who ticked it and when."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="ticks")
+    item = models.CharField(max_length=60)
+    stage = models.CharField(max_length=60)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "item"], name="tick_unique_item")
+        ]
+
+    def __str__(self) -> str:
+        return self.item

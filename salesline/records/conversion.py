@@ -1,0 +1,174 @@
+"""Lead conversion: a lead becomes a person and a company — matched, not duplicated — and
+optionally an opportunity. One atomic service; a second conversion is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from salesline.core import audit
+from salesline.core.actors import Actor
+from salesline.core.errors import Conflict, Problem, ValidationFailed
+
+from . import matching
+from . import services as record_services
+from .fields import KINDS
+from .models import Company, Lead, Person
+
+
+@dataclass(frozen=True)
+class ConversionMatches:
+    """What a conversion would link to instead of creating (shown before committing)."""
+
+    person: Person | None
+    person_reason: str
+    company: Company | None
+    company_reason: str
+
+
+def find_matches(*, actor: Actor, lead: Lead) -> ConversionMatches:
+    people = Person.objects.filter(organisation=actor.organisation, deleted_at=None)
+    companies = Company.objects.filter(organisation=actor.organisation, deleted_at=None)
+    company, company_reason = None, ""
+    domain = matching.company_domain(lead.email)
+    if domain:
+        company = companies.filter(email_domain=domain).order_by("id").first()
+        company_reason = f"e-mail domain {domain}" if company else ""
+    if company is None and lead.company_name.strip():
+        key = matching.company_match_name(lead.company_name)
+        company = companies.filter(match_name=key).order_by("id").first() if key else None
+        company_reason = f"company name '{lead.company_name}'" if company else ""
+    person, person_reason = None, ""
+    if lead.email.strip():
+        email = lead.email.strip()
+        person = people.filter(email__iexact=email).order_by("id").first()
+        person_reason = f"e-mail {email}" if person else ""
+    if person is None and company is not None and lead.name.strip():
+        person = (
+            people.filter(company=company, search_name=matching.search_key(lead.name))
+            .order_by("id")
+            .first()
+        )
+        person_reason = f"name '{lead.name}' at {company.name}" if person else ""
+    return ConversionMatches(person, person_reason, company, company_reason)
+
+
+def _prefixed(problems: list[Problem], prefix: str) -> list[Problem]:
+    return [Problem(loc=(prefix, *p.loc), msg=p.msg, type=p.type, stage=p.stage) for p in problems]
+
+
+def _validated(actor: Actor, kind: str, data: dict[str, Any], prefix: str) -> None:
+    """Raise ValidationFailed (fields prefixed, e.g. company.market) unless `data` would save."""
+    kind_def = KINDS[kind]
+    probe = kind_def.model(organisation=actor.organisation)
+    problems = record_services.ProblemList()
+    record_services.apply_changes(actor=actor, kind=kind_def, obj=probe, data=data, problems=problems)
+    problems.problems.extend(
+        record_services.missing_minimum_fields(actor=actor, kind=kind_def, obj=probe)
+    )
+    if problems:
+        raise ValidationFailed(problems=_prefixed(problems.problems, prefix))
+
+
+def lead_convert(
+    *, actor: Actor, lead_id: Any, person: Mapping[str, Any] | None = None,
+    company: Mapping[str, Any] | None = None, pipeline: str | None = None,
+    opportunity: Mapping[str, Any] | None = None,
+) -> Lead:
+    """Convert a lead. The payload objects supply what the lead lacks; all missing minimum
+    fields of person, company and opportunity are reported together (nothing is written)."""
+    from salesline.pipeline.services import opportunity_create
+
+    with transaction.atomic():
+        # The row lock makes a concurrent second conversion wait, then see converted_at set.
+        lead = record_services.lock_for_update(actor=actor, kind=KINDS["lead"], record_id=lead_id)
+        if lead.converted_at is not None:
+            raise Conflict(
+                f"Lead #{lead.pk} was already converted on {lead.converted_at:%Y-%m-%d} "
+                f"(person #{lead.converted_person_id}, company #{lead.converted_company_id})."
+            )
+        matches = find_matches(actor=actor, lead=lead)
+        company_data = {
+            "name": lead.company_name,
+            "business_unit": lead.business_unit,
+            "email_domain": matching.company_domain(lead.email),
+            **(company or {}),
+        }
+        person_data = {
+            "name": lead.name,
+            "email": lead.email,
+            "phone": lead.phone,
+            "business_unit": lead.business_unit,
+            "linkedin": lead.linkedin,
+            **(person or {}),
+        }
+        problems: list[Problem] = []
+        if matches.company is None:
+            try:
+                _validated(actor, "company", company_data, "company")
+            except ValidationFailed as exc:
+                problems.extend(exc.problems)
+        if matches.person is None:
+            probe_company = matches.company.pk if matches.company else None
+            # The company does not exist yet; stand in a real id only for the reference check.
+            data = {**person_data, "company_id": probe_company}
+            try:
+                _validated(actor, "person", data, "person")
+            except ValidationFailed as exc:
+                problems.extend(
+                    p for p in exc.problems if not (p.loc[1:] == ("company_id",) and not probe_company)
+                )
+        if problems:
+            raise ValidationFailed("The lead was not converted.", problems)
+
+        target_company = matches.company or record_services.record_create(
+            actor=actor, kind="company", data=company_data
+        )
+        target_person = matches.person
+        if target_person is None:
+            target_person = record_services.record_create(
+                actor=actor, kind="person", data={**person_data, "company_id": target_company.pk}
+            )
+        created_opportunity = None
+        if pipeline or opportunity:
+            opportunity_data = {
+                "name": f"{target_company.name} - {lead.name}",
+                **(opportunity or {}),
+                "company_id": target_company.pk,
+                "primary_contact_id": target_person.pk,
+            }
+            if pipeline:
+                opportunity_data["pipeline"] = pipeline
+            try:
+                created_opportunity = opportunity_create(actor=actor, data=opportunity_data)
+            except ValidationFailed as exc:
+                raise ValidationFailed(
+                    "The lead was not converted.", _prefixed(exc.problems, "opportunity")
+                ) from None
+        lead.converted_at = timezone.now()
+        lead.converted_person = target_person
+        lead.converted_company = target_company
+        lead.converted_opportunity = created_opportunity
+        lead.version += 1
+        lead.save(
+            update_fields=[
+                "converted_at", "converted_person", "converted_company", "converted_opportunity",
+                "version",
+            ]
+        )
+        audit.record(
+            actor=actor,
+            action="convert",
+            obj=lead,
+            changes={
+                "person_id": [None, target_person.pk],
+                "company_id": [None, target_company.pk],
+                "opportunity_id": [None, created_opportunity.pk if created_opportunity else None],
+                "matched": [None, {"person": matches.person_reason, "company": matches.company_reason}],
+            },
+        )
+    return lead

@@ -1,0 +1,174 @@
+"""List queries — filters, search, ordering, pagination — parsed once for the API and the web."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from salesline.core.customfields import CustomFieldDef, clean_custom_values
+from salesline.core.errors import ProblemList
+
+from .fields import KindDef
+
+RESERVED = frozenset({"q", "ordering", "limit", "offset", "cursor", "deleted"})
+DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+ORDERING_FIELDS = {
+    "company": ("name", "created_at", "updated_at", "id"),
+    "person": ("name", "created_at", "updated_at", "id"),
+    "lead": ("name", "created_at", "updated_at", "id", "source"),
+    "opportunity": (
+        "name", "created_at", "updated_at", "id", "value", "expected_close_date",
+        "stage_entered_at",
+    ),
+}
+# Keyset (cursor) pagination needs a non-null ordering column.
+CURSOR_FIELDS = frozenset({"name", "created_at", "updated_at", "id", "stage_entered_at"})
+RANGE_TYPES = frozenset({"decimal", "number", "date"})
+# Extra exact filters that are not writable fields.
+EXTRA_FILTERS = {
+    "opportunity": {"pipeline": "pipeline__key", "stage": "stage__key", "status": "status"},
+    "lead": {"converted": "converted_at__isnull"},
+}
+
+
+@dataclass
+class ListQuery:
+    lookups: dict[str, Any] = field(default_factory=dict)  # ORM lookups, already typed
+    q: str = ""
+    ordering: str = "-created_at"
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+    cursor: tuple[Any, int] | None = None  # (value of the ordering field, id) to continue after
+    deleted: bool = False
+
+
+def encode_cursor(ordering: str, value: Any, pk: int) -> str:
+    if isinstance(value, dt.datetime | dt.date):
+        value = value.isoformat()
+    raw = json.dumps({"o": ordering, "v": value, "id": pk}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(text: str, ordering: str) -> tuple[Any, int]:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if data["o"] != ordering or not isinstance(data["id"], int):
+            raise ValueError
+        value = data["v"]
+        if ordering.lstrip("-") in {"created_at", "updated_at", "stage_entered_at"}:
+            value = dt.datetime.fromisoformat(value)
+        return value, data["id"]
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise ValueError("is not a cursor of this list and ordering") from None
+
+
+def _typed(field_type: str, raw: str) -> Any:
+    if field_type == "reference":
+        return None if raw in ("", "null") else int(raw)
+    if field_type == "decimal":
+        try:
+            return Decimal(raw)
+        except InvalidOperation:
+            raise ValueError("must be a number") from None
+    if field_type == "number":
+        return int(raw)
+    if field_type == "date":
+        return dt.date.fromisoformat(raw)
+    return raw
+
+
+def _first(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return str(value[-1]) if value else ""
+    return str(value)
+
+
+def parse_list_query(
+    kind: KindDef, params: Mapping[str, Any], custom_defs: list[CustomFieldDef]
+) -> ListQuery:
+    """Every unknown parameter or bad value is reported (422), naming the parameter."""
+    problems = ProblemList()
+    query = ListQuery()
+    fields = kind.fields
+    extra = EXTRA_FILTERS.get(kind.key, {})
+    custom_by_key = {d.key: d for d in custom_defs}
+    for name, value in params.items():
+        raw = _first(value).strip()
+        if name in RESERVED:
+            continue
+        base, _, op = name.partition("__")
+        try:
+            if base.startswith("cf_") and not op:
+                key = base[3:]
+                if key not in custom_by_key:
+                    raise KeyError
+                cleaned, custom_problems = clean_custom_values([custom_by_key[key]], {key: raw})
+                if custom_problems:
+                    raise ValueError(custom_problems[0].msg)
+                query.lookups[f"custom_fields__{key}"] = cleaned[key]
+            elif base in extra and not op:
+                lookup = extra[base]
+                if lookup.endswith("__isnull"):
+                    if raw not in {"true", "false"}:
+                        raise ValueError("must be true or false")
+                    query.lookups[lookup] = raw == "false"
+                else:
+                    query.lookups[lookup] = raw
+            elif base in fields and op in ("", "gte", "lte"):
+                field_def = fields[base]
+                if op and field_def.type not in RANGE_TYPES:
+                    raise KeyError
+                typed = _typed(field_def.type, raw)
+                lookup = field_def.attr + (f"__{op}" if op else "")
+                if typed is None:
+                    lookup = f"{field_def.attr}__isnull"
+                    typed = True
+                query.lookups[lookup] = typed
+            else:
+                raise KeyError
+        except KeyError:
+            problems.add(("query", name), f"Unknown filter '{name}'.", type="unknown_filter")
+        except ValueError as exc:
+            reason = str(exc) if "must" in str(exc) or "is " in str(exc) else "has the wrong type"
+            problems.add(("query", name), f"Filter '{name}' {reason}.")
+
+    query.q = _first(params.get("q", "")).strip()
+    ordering = _first(params.get("ordering", "-created_at")).strip() or "-created_at"
+    if ordering.lstrip("-") not in ORDERING_FIELDS[kind.key]:
+        problems.add(
+            ("query", "ordering"),
+            f"Cannot order by '{ordering}'. Choose one of: "
+            f"{', '.join(ORDERING_FIELDS[kind.key])} (prefix '-' for descending).",
+        )
+    query.ordering = ordering
+    for name, lower, upper in (("limit", 1, MAX_LIMIT), ("offset", 0, None)):
+        if name in params:
+            try:
+                number = int(_first(params[name]))
+                if number < lower or (upper is not None and number > upper):
+                    raise ValueError
+                setattr(query, name, number)
+            except ValueError:
+                bound = f"between {lower} and {upper}" if upper else f"{lower} or more"
+                problems.add(("query", name), f"'{name}' must be a whole number {bound}.")
+    if params.get("cursor"):
+        if ordering.lstrip("-") not in CURSOR_FIELDS:
+            problems.add(("query", "cursor"), f"A cursor cannot be used with ordering '{ordering}'.")
+        else:
+            try:
+                query.cursor = _decode_cursor(_first(params["cursor"]), ordering)
+            except ValueError as exc:
+                problems.add(("query", "cursor"), f"Cursor {exc}.")
+    deleted = _first(params.get("deleted", "false")).lower()
+    if deleted not in {"true", "false"}:
+        problems.add(("query", "deleted"), "'deleted' must be true or false.")
+    query.deleted = deleted == "true"
+    problems.raise_if_any("The list query is not valid.")
+    return query

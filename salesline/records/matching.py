@@ -1,0 +1,69 @@
+"""Pure normalisation used to match records instead of duplicating them (no Django here)."""
+
+import re
+import unicodedata
+
+# Domains shared by many unrelated people: an address there says nothing about the company.
+FREEMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "hotmail.co.uk",
+        "outlook.com", "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com",
+        "proton.me", "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com",
+        "yandex.com", "yandex.ru", "zoho.com", "fastmail.com", "hey.com", "qq.com", "163.com",
+        "btinternet.com", "orange.fr", "free.fr", "laposte.net", "libero.it", "t-online.de",
+    }
+)
+
+# Legal forms dropped when comparing company names ("Piql AS" and "piql" are one company).
+LEGAL_SUFFIXES = frozenset(
+    {
+        "ltd", "limited", "plc", "llc", "llp", "inc", "incorporated", "corp", "corporation",
+        "co", "company", "gmbh", "ag", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "as", "asa",
+        "ab", "oy", "aps", "kg", "pty", "pvt", "cic", "coop", "cooperative", "the",
+    }
+)
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+
+
+def search_key(text: str) -> str:
+    """Case-folded, whitespace-collapsed text: what prefix search compares."""
+    return _SPACES.sub(" ", (text or "").strip()).casefold()
+
+
+def email_key(email: str) -> str:
+    return (email or "").strip().casefold()
+
+
+def email_domain(email: str) -> str:
+    """The domain of an address ('' when there is none)."""
+    _, at, domain = (email or "").strip().rpartition("@")
+    return domain.casefold().strip(".") if at else ""
+
+
+def company_domain(email: str) -> str:
+    """The domain of an address when it identifies a company (not a free-mail provider)."""
+    domain = email_domain(email)
+    return "" if domain in FREEMAIL_DOMAINS else domain
+
+
+def normalise_domain(value: str) -> str:
+    """'https://www.Example.com/about' -> 'example.com'."""
+    value = (value or "").strip().casefold()
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
+    value = value.split("/", 1)[0].split("?", 1)[0].split("@")[-1].split(":", 1)[0]
+    return value.removeprefix("www.").strip(".")
+
+
+def company_match_name(name: str) -> str:
+    """Accents, punctuation, case and legal forms removed: 'Piql A/S' -> 'piql'."""
+    folded = unicodedata.normalize("NFKD", name or "")
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).casefold()
+    folded = folded.replace("&", " and ").replace("a/s", "as")
+    words = [w for w in _NON_WORD.sub(" ", folded).split() if w]
+    while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
+        words.pop()
+    while len(words) > 1 and words[0] == "the":
+        words.pop(0)
+    return " ".join(words)

@@ -1,0 +1,186 @@
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+
+from salesline.core.models import OrgScopedModel
+
+ALIVE = Q(deleted_at__isnull=True)
+
+
+def alive_index(*fields: str, name: str, opclasses: tuple[str, ...] = ()) -> models.Index:
+    """A partial index over live rows only: soft-deleted rows never reach list queries.
+
+    opclasses apply on PostgreSQL only (pattern ops make `LIKE 'abc%'` use the index);
+    other databases ignore them.
+    """
+    return models.Index(
+        fields=list(fields), name=name, condition=ALIVE, opclasses=list(opclasses)
+    )
+
+
+class RecordBase(OrgScopedModel):
+    name = models.CharField(max_length=255)
+    # Case-folded name, kept by the services, for prefix search served by an index.
+    search_name = models.CharField(max_length=255, blank=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    custom_fields = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Company(RecordBase):
+    contact_type = models.CharField(max_length=80, blank=True)
+    business_unit = models.CharField(max_length=120, blank=True)
+    market = models.CharField(max_length=120, blank=True)
+    life_cycle = models.CharField(max_length=80, blank=True)
+    sector = models.CharField(max_length=120, blank=True)
+    segment = models.CharField(max_length=120, blank=True)
+    website = models.CharField(max_length=255, blank=True)
+    email_domain = models.CharField(max_length=255, blank=True)
+    # Normalised name (legal suffixes and punctuation dropped) for duplicate matching.
+    match_name = models.CharField(max_length=255, blank=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        indexes = [
+            alive_index("organisation", "-created_at", "-id", name="company_recent"),
+            alive_index(
+                "organisation", "search_name", name="company_search",
+                opclasses=("int8_ops", "varchar_pattern_ops"),
+            ),
+            alive_index("organisation", "email_domain", name="company_domain"),
+            alive_index("organisation", "match_name", name="company_match"),
+        ]
+
+
+class Person(RecordBase):
+    email = models.CharField(max_length=254, blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    business_unit = models.CharField(max_length=120, blank=True)
+    company = models.ForeignKey(
+        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="people"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    linkedin = models.CharField(max_length=255, blank=True)
+    buying_influence = models.CharField(max_length=120, blank=True)
+    response_mode = models.CharField(max_length=120, blank=True)
+    win_result = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        verbose_name_plural = "people"
+        indexes = [
+            alive_index("organisation", "-created_at", "-id", name="person_recent"),
+            alive_index(
+                "organisation", "search_name", name="person_search",
+                opclasses=("int8_ops", "varchar_pattern_ops"),
+            ),
+            alive_index("organisation", "email", name="person_email"),
+        ]
+
+
+class Lead(RecordBase):
+    company_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    business_unit = models.CharField(max_length=120, blank=True)
+    source = models.CharField(max_length=120, blank=True)
+    details = models.TextField(blank=True)
+    phone = models.CharField(max_length=64, blank=True)
+    linkedin = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    converted_at = models.DateTimeField(null=True, blank=True)
+    converted_person = models.ForeignKey(
+        Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    converted_company = models.ForeignKey(
+        Company, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    converted_opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            alive_index("organisation", "-created_at", "-id", name="lead_recent"),
+            alive_index("organisation", "source", "-created_at", "-id", name="lead_source_recent"),
+            alive_index(
+                "organisation", "search_name", name="lead_search",
+                opclasses=("int8_ops", "varchar_pattern_ops"),
+            ),
+            alive_index("organisation", "email", name="lead_email"),
+        ]
+
+
+class Note(OrgScopedModel):
+    """A timeline entry on exactly one record. The body is plain text, never rendered as HTML."""
+
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    company = models.ForeignKey(
+        Company, on_delete=models.CASCADE, null=True, blank=True, related_name="notes"
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, null=True, blank=True, related_name="notes"
+    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="notes")
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, null=True, blank=True, related_name="notes"
+    )
+
+    class Meta:
+        indexes = [alive_index("organisation", "-created_at", "-id", name="note_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(company__isnull=False, person=None, lead=None, opportunity=None)
+                    | Q(company=None, person__isnull=False, lead=None, opportunity=None)
+                    | Q(company=None, person=None, lead__isnull=False, opportunity=None)
+                    | Q(company=None, person=None, lead=None, opportunity__isnull=False)
+                ),
+                name="note_on_exactly_one_record",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class CustomField(models.Model):
+    """A custom field declared by an organisation's process definition."""
+
+    class Type(models.TextChoices):
+        TEXT = "text"
+        NUMBER = "number"
+        DATE = "date"
+        CHOICE = "choice"
+        BOOLEAN = "boolean"
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    record = models.CharField(max_length=20)
+    key = models.CharField(max_length=60)
+    label = models.CharField(max_length=120)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    choices = models.JSONField(default=list, blank=True)
+    help = models.CharField(max_length=255, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["record", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "record", "key"], name="custom_field_unique_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record}.{self.key}"

@@ -1,0 +1,120 @@
+"""Reads of records, always scoped to the actor's organisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Model, Q, QuerySet
+
+from salesline.core.actors import Actor
+from salesline.core.errors import NotFound
+
+from . import matching
+from .fields import KINDS, KindDef
+from .filters import ListQuery, encode_cursor
+
+
+@dataclass
+class Page:
+    items: list[Model]
+    count: int
+    count_capped: bool
+    next_cursor: str | None
+
+
+def _base(actor: Actor, kind: KindDef, *, deleted: bool = False) -> QuerySet:
+    queryset = kind.model.objects.filter(
+        organisation=actor.organisation, deleted_at__isnull=not deleted
+    )
+    if kind.key == "opportunity":
+        queryset = queryset.select_related("pipeline", "stage")
+    return queryset
+
+
+def record_get_for(*, actor: Actor, kind: str, record_id: Any, deleted: bool = False) -> Model:
+    """One record of the actor's organisation — another organisation's is NotFound."""
+    kind_def = KINDS[kind]
+    try:
+        pk = int(record_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No {kind} with id {record_id}.") from None
+    obj = _base(actor, kind_def, deleted=deleted).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound(f"No {kind} with id {record_id}.")
+    return obj
+
+
+def _prefix(queryset: QuerySet, column: str, prefix: str) -> QuerySet:
+    """Rows whose `column` starts with `prefix`, in a form each database serves from an index."""
+    if connection.vendor == "sqlite":
+        # SQLite's LIKE ignores a BINARY index; a half-open range on the same column uses it.
+        return queryset.filter(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
+    return queryset.filter(**{f"{column}__startswith": prefix})
+
+
+def search(queryset: QuerySet, kind: KindDef, q: str) -> QuerySet:
+    """Prefix search: by e-mail when the text has an '@', else by name."""
+    if "@" in q and "email" in kind.fields:
+        return _prefix(queryset, "email", q.strip())
+    return _prefix(queryset, "search_name", matching.search_key(q))
+
+
+def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
+    """The filtered, searched, ordered rows of a list (export reuses it without paging)."""
+    kind_def = KINDS[kind]
+    queryset = _base(actor, kind_def, deleted=query.deleted).filter(**query.lookups)
+    if query.q:
+        queryset = search(queryset, kind_def, query.q)
+    descending = query.ordering.startswith("-")
+    column = query.ordering.lstrip("-")
+    tiebreak = "-id" if descending else "id"
+    return queryset.order_by(query.ordering, tiebreak) if column != "id" else queryset.order_by(
+        query.ordering
+    )
+
+
+def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
+    queryset = record_queryset(actor=actor, kind=kind, query=query)
+    cap = settings.SALESLINE_COUNT_CAP
+    # Counting stops at the cap: an exact count of a million rows costs more than the page.
+    count = queryset.order_by()[: cap + 1].count()
+    column = query.ordering.lstrip("-")
+    paged = queryset
+    if query.cursor is not None:
+        value, pk = query.cursor
+        op = "lt" if query.ordering.startswith("-") else "gt"
+        if column == "id":
+            paged = paged.filter(**{f"id__{op}": pk})
+        else:
+            paged = paged.filter(
+                Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": pk})
+            )
+        rows = list(paged[: query.limit + 1])
+    else:
+        rows = list(paged[query.offset : query.offset + query.limit + 1])
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = None
+    if has_more and rows and column in {"name", "created_at", "updated_at", "id", "stage_entered_at"}:
+        last = rows[-1]
+        next_cursor = encode_cursor(query.ordering, getattr(last, column), last.pk)
+    return Page(items=rows, count=min(count, cap), count_capped=count > cap, next_cursor=next_cursor)
+
+
+def note_list(*, actor: Actor, target: dict[str, Any], limit: int, offset: int):
+    from .models import Note
+
+    queryset = Note.objects.filter(organisation=actor.organisation, deleted_at=None, **target)
+    return queryset.order_by("-created_at", "-id")[offset : offset + limit], queryset.count()
+
+
+def note_get_for(*, actor: Actor, note_id: Any):
+    from .models import Note
+
+    note = Note.objects.filter(organisation=actor.organisation, pk=note_id, deleted_at=None).first()
+    if note is None:
+        raise NotFound(f"No note with id {note_id}.")
+    return note

@@ -1,0 +1,367 @@
+"""Every write to companies, people, leads and notes. Opportunities reuse the same machinery."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import models, transaction
+from django.utils import timezone
+
+from salesline.core import audit
+from salesline.core.actors import Actor
+from salesline.core.customfields import CustomFieldDef, clean_custom_values
+from salesline.core.errors import Conflict, NotFound, Problem, ProblemList
+from salesline.pipeline.gates import is_blank
+
+from . import matching
+from .fields import KINDS, FieldDef, KindDef
+from .models import Company, Lead, Note, Person
+
+EMAIL_FIELDS = frozenset({"email"})
+
+
+def _definition(actor: Actor):
+    from salesline.pipeline.selectors import definition_for
+
+    return definition_for(actor.organisation)
+
+
+def custom_field_defs(actor: Actor, kind: str) -> list[CustomFieldDef]:
+    return [
+        CustomFieldDef(key=c.key, label=c.label, type=c.type, choices=tuple(c.choices))
+        for c in _definition(actor).custom_fields
+        if c.record == kind
+    ]
+
+
+def _reference_exists(actor: Actor, field: FieldDef, pk: Any) -> bool:
+    from salesline.accounts.models import Membership
+
+    if field.reference == "user":
+        return Membership.objects.filter(organisation=actor.organisation, user_id=pk).exists()
+    model = KINDS[field.reference].model
+    return model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists()
+
+
+def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
+    """The value to store for one built-in field, or ValueError with a user-facing reason."""
+    if field.type == "reference":
+        if value in (None, ""):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise ValueError("must be an id")
+        try:
+            pk = int(value)
+        except ValueError:
+            raise ValueError("must be an id") from None
+        if not _reference_exists(actor, field, pk):
+            raise ValueError(f"refers to no {field.reference} with id {pk} in this organisation")
+        return pk
+    if field.type == "decimal":
+        if value in (None, ""):
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise ValueError("must be a number") from None
+        if not number.is_finite() or number < 0:
+            raise ValueError("must be a number of zero or more")
+        if abs(number) >= Decimal(10) ** 14:
+            raise ValueError("is too large")
+        return number.quantize(Decimal("0.01"))
+    if field.type == "number":
+        if value in (None, ""):
+            return None
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a whole number") from None
+        if not 0 <= number <= 100:
+            raise ValueError("must be between 0 and 100")
+        return number
+    if field.type == "date":
+        if value in (None, ""):
+            return None
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("must be a date (YYYY-MM-DD)") from None
+    # text, longtext, choice
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError("must be text")
+    text = value.strip()
+    if field.type == "choice" and text and text not in field.choices:
+        raise ValueError(f"must be one of: {', '.join(field.choices)}")
+    if field.max_length and len(text) > field.max_length:
+        raise ValueError(f"must be at most {field.max_length} characters")
+    if field.name in EMAIL_FIELDS and text:
+        try:
+            validate_email(text)
+        except DjangoValidationError:
+            raise ValueError("is not a valid e-mail address") from None
+    if field.name == "currency" and text:
+        if len(text) != 3 or not text.isalpha():
+            raise ValueError("must be a three-letter ISO code such as EUR")
+        text = text.upper()
+    if field.name == "email_domain" and text:
+        text = matching.normalise_domain(text)
+    return text
+
+
+def apply_changes(
+    *, actor: Actor, kind: KindDef, obj: models.Model, data: Mapping[str, Any], problems: ProblemList
+) -> dict[str, list[Any]]:
+    """Validate `data` (API names) and set it on `obj`; returns {field: [before, after]}."""
+    fields = kind.fields
+    changes: dict[str, list[Any]] = {}
+    for name, value in data.items():
+        if name == "custom_fields":
+            continue
+        field = fields.get(name)
+        if field is None:
+            problems.add((name,), f"Unknown field '{name}'.", type="unknown_field")
+            continue
+        try:
+            cleaned = _clean_value(actor, field, value)
+        except ValueError as exc:
+            problems.add((name,), f"{field.label} {exc}.")
+            continue
+        before = getattr(obj, field.attr)
+        if before != cleaned:
+            setattr(obj, field.attr, cleaned)
+            changes[name] = [before, cleaned]
+    custom = data.get("custom_fields")
+    if custom is not None:
+        if not isinstance(custom, Mapping):
+            problems.add(("custom_fields",), "Custom fields must be an object.")
+        else:
+            cleaned_custom, custom_problems = clean_custom_values(
+                custom_field_defs(actor, kind.key), custom
+            )
+            problems.problems.extend(custom_problems)
+            merged = dict(obj.custom_fields or {})
+            for key, value in cleaned_custom.items():
+                before = merged.get(key)
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+                if before != value:
+                    changes[f"custom_fields.{key}"] = [before, value]
+            obj.custom_fields = merged
+    if "name" in changes:
+        obj.search_name = matching.search_key(obj.name)[:255]
+        if isinstance(obj, Company):
+            obj.match_name = matching.company_match_name(obj.name)[:255]
+    return changes
+
+
+def missing_minimum_fields(*, actor: Actor, kind: KindDef, obj: models.Model) -> list[Problem]:
+    """One problem per minimum field of the process definition that `obj` lacks."""
+    required = _definition(actor).minimum_fields.get(kind.key, ())
+    labels = {c.key: c.label for c in _definition(actor).custom_fields if c.record == kind.key}
+    problems = []
+    for name in required:
+        field = kind.fields.get(name)
+        if field is not None:
+            if is_blank(getattr(obj, field.attr)):
+                problems.append(
+                    Problem(loc=(name,), msg=f"{field.label} is required.", type="missing")
+                )
+        elif name in labels and is_blank((obj.custom_fields or {}).get(name)):
+            problems.append(
+                Problem(
+                    loc=("custom_fields", name), msg=f"{labels[name]} is required.", type="missing"
+                )
+            )
+    return problems
+
+
+def lock_for_update(*, actor: Actor, kind: KindDef, record_id: Any, deleted: bool = False):
+    """The row, locked, in the actor's organisation — or NotFound (never another org's row)."""
+    queryset = kind.model.objects.select_for_update().filter(
+        organisation=actor.organisation, pk=record_id, deleted_at__isnull=not deleted
+    )
+    obj = queryset.first()
+    if obj is None:
+        raise NotFound(f"No {kind.key} with id {record_id}.")
+    return obj
+
+
+def check_version(obj: models.Model, expected_version: int | None) -> None:
+    from salesline.core.errors import PreconditionFailed
+
+    if expected_version is not None and obj.version != expected_version:
+        raise PreconditionFailed(
+            f"This {obj._meta.verbose_name} was changed by someone else (version {obj.version}, "
+            f"you edited version {expected_version}). Reload it and apply your change again."
+        )
+
+
+def save_changed(obj: models.Model, changes: Mapping[str, Any], kind: KindDef) -> None:
+    attrs = {kind.fields[n].attr for n in changes if n in kind.fields}
+    if any(n.startswith("custom_fields.") for n in changes):
+        attrs.add("custom_fields")
+    if "name" in changes:
+        attrs.add("search_name")
+        if isinstance(obj, Company):
+            attrs.add("match_name")
+    obj.version += 1
+    obj.updated_at = timezone.now()
+    obj.save(update_fields=sorted(attrs | {"version", "updated_at"}))
+
+
+def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models.Model:
+    """Create a company, person or lead; every invalid or missing field is reported at once."""
+    kind_def = KINDS[kind]
+    obj = kind_def.model(organisation=actor.organisation, owner=actor.user)
+    problems = ProblemList()
+    changes = apply_changes(actor=actor, kind=kind_def, obj=obj, data=data, problems=problems)
+    if not problems:
+        problems.problems.extend(missing_minimum_fields(actor=actor, kind=kind_def, obj=obj))
+    problems.raise_if_any(f"The {kind} was not saved.")
+    with transaction.atomic():
+        obj.save()
+        audit.record(actor=actor, action="create", obj=obj, changes=changes)
+    return obj
+
+
+def record_update(
+    *, actor: Actor, kind: str, record_id: Any, data: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> models.Model:
+    kind_def = KINDS[kind]
+    with transaction.atomic():
+        obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id)
+        check_version(obj, expected_version)
+        problems = ProblemList()
+        changes = apply_changes(actor=actor, kind=kind_def, obj=obj, data=data, problems=problems)
+        if not problems:
+            problems.problems.extend(missing_minimum_fields(actor=actor, kind=kind_def, obj=obj))
+        problems.raise_if_any(f"The {kind} was not saved.")
+        if changes:
+            save_changed(obj, changes, kind_def)
+            audit.record(actor=actor, action="update", obj=obj, changes=changes)
+    return obj
+
+
+def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
+    """Soft delete: the record disappears from lists and can be restored for 30 days."""
+    kind_def = KINDS[kind]
+    with transaction.atomic():
+        obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id)
+        obj.deleted_at = timezone.now()
+        obj.version += 1
+        obj.save(update_fields=["deleted_at", "version"])
+        audit.record(actor=actor, action="delete", obj=obj)
+    return obj
+
+
+def record_restore(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
+    kind_def = KINDS[kind]
+    with transaction.atomic():
+        obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id, deleted=True)
+        window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
+        if obj.deleted_at < timezone.now() - window:
+            raise Conflict(
+                f"This {kind} was deleted more than {window.days} days ago and cannot be restored."
+            )
+        obj.deleted_at = None
+        obj.version += 1
+        obj.save(update_fields=["deleted_at", "version"])
+        audit.record(actor=actor, action="restore", obj=obj)
+    return obj
+
+
+def records_purge(*, older_than: dt.datetime | None = None) -> int:
+    """Remove soft-deleted records past the restore window (run by `salesline purge`)."""
+    cutoff = older_than or timezone.now() - dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
+    removed = 0
+    for kind in ("opportunity", "lead", "person", "company"):
+        removed += KINDS[kind].model.objects.filter(deleted_at__lt=cutoff).delete()[0]
+    return removed
+
+
+# Named services for each kind, so call sites read as the domain does.
+def company_create(*, actor: Actor, data: Mapping[str, Any]) -> Company:
+    return record_create(actor=actor, kind="company", data=data)
+
+
+def person_create(*, actor: Actor, data: Mapping[str, Any]) -> Person:
+    return record_create(actor=actor, kind="person", data=data)
+
+
+def lead_create(*, actor: Actor, data: Mapping[str, Any]) -> Lead:
+    return record_create(actor=actor, kind="lead", data=data)
+
+
+NOTE_TARGETS = {"company_id": "company", "person_id": "person", "lead_id": "lead",
+                "opportunity_id": "opportunity"}
+
+
+def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
+    """A note on exactly one record of the actor's organisation."""
+    problems = ProblemList()
+    if not isinstance(body, str) or not body.strip():
+        problems.add(("body",), "A note needs some text.", type="missing")
+    given = {k: v for k, v in target.items() if k in NOTE_TARGETS and v is not None}
+    if len(given) != 1:
+        problems.add(
+            ("company_id",),
+            "A note belongs to exactly one record: give one of company_id, person_id, lead_id "
+            "or opportunity_id.",
+        )
+    problems.raise_if_any("The note was not saved.")
+    (attr, pk), = given.items()
+    model = KINDS[NOTE_TARGETS[attr]].model
+    if not model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists():
+        raise NotFound(f"No {NOTE_TARGETS[attr]} with id {pk}.")
+    note = Note(organisation=actor.organisation, author=actor.user, body=body.strip(), **{attr: pk})
+    with transaction.atomic():
+        note.save()
+        audit.record(actor=actor, action="create", obj=note, changes={"body": [None, note.body]})
+    return note
+
+
+def note_update(
+    *, actor: Actor, note_id: Any, body: str, expected_version: int | None = None
+) -> Note:
+    if not isinstance(body, str) or not body.strip():
+        ProblemList([Problem(loc=("body",), msg="A note needs some text.")]).raise_if_any()
+    with transaction.atomic():
+        note = (
+            Note.objects.select_for_update()
+            .filter(organisation=actor.organisation, pk=note_id, deleted_at=None)
+            .first()
+        )
+        if note is None:
+            raise NotFound(f"No note with id {note_id}.")
+        check_version(note, expected_version)
+        before = note.body
+        if before != body.strip():
+            note.body = body.strip()
+            note.version += 1
+            note.updated_at = timezone.now()
+            note.save(update_fields=["body", "version", "updated_at"])
+            audit.record(actor=actor, action="update", obj=note, changes={"body": [before, note.body]})
+    return note
+
+
+def note_delete(*, actor: Actor, note_id: Any) -> None:
+    with transaction.atomic():
+        updated = Note.objects.filter(
+            organisation=actor.organisation, pk=note_id, deleted_at=None
+        ).update(deleted_at=timezone.now())
+        if not updated:
+            raise NotFound(f"No note with id {note_id}.")
+        audit.record(actor=actor, action="delete", object_type="note", object_id=note_id)
