@@ -1,4 +1,4 @@
-"""Settings shared by every environment. DATABASE_URL selects the database (default: SQLite in var/)."""
+"""Settings for every environment. DATABASE_URL selects the database (default: SQLite in var/)."""
 
 import os
 from pathlib import Path

@@ -19,7 +19,7 @@ from salesline.core.errors import NotFound, PermissionDenied, Problem, Validatio
 
 from .models import ApiToken, Membership, Organisation, Role, User
 
-TOKEN_PREFIX = "sl_"
+TOKEN_PREFIX = "sl_"  # noqa: S105 - a prefix, not a secret
 # Writing last_used_at on every request would turn every read into a write.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 
@@ -30,7 +30,9 @@ def parse_role(text: str) -> str:
     if key not in Role.values:
         raise ValidationFailed(
             problems=[
-                Problem(loc=("role",), msg=f"Unknown role '{text}'. Roles: {', '.join(Role.values)}.")
+                Problem(
+                    loc=("role",), msg=f"Unknown role '{text}'. Roles: {', '.join(Role.values)}."
+                )
             ]
         )
     return key
@@ -43,7 +45,9 @@ def system_actor(organisation: Organisation, label: str = "cli") -> Actor:
 def actor_for(user: User, organisation: Organisation) -> Actor:
     """The actor for a user in an organisation; NotFound if the user is not a member."""
     roles = frozenset(
-        Membership.objects.filter(user=user, organisation=organisation).values_list("role", flat=True)
+        Membership.objects.filter(user=user, organisation=organisation).values_list(
+            "role", flat=True
+        )
     )
     if not roles:
         raise NotFound(f"{user.email} is not a member of {organisation.slug}.")
@@ -90,8 +94,13 @@ def organisation_create(*, name: str, template: str, label: str = "cli") -> Orga
 
 
 def user_create(
-    *, email: str, organisation: Organisation, role: str, password: str | None = None,
-    full_name: str = "", label: str = "cli",
+    *,
+    email: str,
+    organisation: Organisation,
+    role: str,
+    password: str | None = None,
+    full_name: str = "",
+    label: str = "cli",
 ) -> User:
     """Create the user if new and give them `role` in the organisation (idempotent per role)."""
     problems = []
@@ -121,7 +130,9 @@ def user_create(
         elif password:
             user.set_password(password)
             user.save(update_fields=["password"])
-            audit.record(actor=actor, action="update", obj=user, changes={"password": ["***", "***"]})
+            audit.record(
+                actor=actor, action="update", obj=user, changes={"password": ["***", "***"]}
+            )
         membership, created = Membership.objects.get_or_create(
             user=user, organisation=organisation, role=role_key
         )
@@ -150,7 +161,9 @@ def token_create(
         )
         audit.record(
             actor=Actor(organisation=organisation, user=user, system_label=label),
-            action="create", obj=token, changes={"prefix": [None, prefix]},
+            action="create",
+            obj=token,
+            changes={"prefix": [None, prefix]},
         )
     return token, plain
 
@@ -185,8 +198,9 @@ def token_authenticate(plain: str) -> Actor | None:
     if token is None:
         return None
     roles = frozenset(
-        Membership.objects.filter(user=token.user_id, organisation=token.organisation_id)
-        .values_list("role", flat=True)
+        Membership.objects.filter(
+            user=token.user_id, organisation=token.organisation_id
+        ).values_list("role", flat=True)
     )
     if not roles:
         return None
@@ -194,5 +208,3 @@ def token_authenticate(plain: str) -> Actor | None:
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return Actor(organisation=token.organisation, user=token.user, roles=roles)
-
-

@@ -2,7 +2,6 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from salesline.core.models import OrgScopedModel
 from salesline.records.models import RecordBase, alive_index
 
 

@@ -588,7 +588,8 @@ def custom_field_update(*, actor: Actor, field_id: int, data: Mapping[str, Any])
 
     def change(document: dict) -> None:
         entry = next(
-            c for c in document["custom_fields"]
+            c
+            for c in document["custom_fields"]
             if c["record"] == field.record and c["key"] == field.key
         )
         entry.update({k: v for k, v in data.items() if v is not None})
@@ -603,7 +604,8 @@ def custom_field_delete(*, actor: Actor, field_id: int) -> None:
 
     def remove(document: dict) -> None:
         document["custom_fields"] = [
-            c for c in document["custom_fields"]
+            c
+            for c in document["custom_fields"]
             if not (c["record"] == field.record and c["key"] == field.key)
         ]
 

@@ -66,7 +66,9 @@ def _validated(actor: Actor, kind: str, data: dict[str, Any], prefix: str) -> No
     kind_def = KINDS[kind]
     probe = kind_def.model(organisation=actor.organisation)
     problems = record_services.ProblemList()
-    record_services.apply_changes(actor=actor, kind=kind_def, obj=probe, data=data, problems=problems)
+    record_services.apply_changes(
+        actor=actor, kind=kind_def, obj=probe, data=data, problems=problems
+    )
     problems.problems.extend(
         record_services.missing_minimum_fields(actor=actor, kind=kind_def, obj=probe)
     )
@@ -75,8 +77,12 @@ def _validated(actor: Actor, kind: str, data: dict[str, Any], prefix: str) -> No
 
 
 def lead_convert(
-    *, actor: Actor, lead_id: Any, person: Mapping[str, Any] | None = None,
-    company: Mapping[str, Any] | None = None, pipeline: str | None = None,
+    *,
+    actor: Actor,
+    lead_id: Any,
+    person: Mapping[str, Any] | None = None,
+    company: Mapping[str, Any] | None = None,
+    pipeline: str | None = None,
     opportunity: Mapping[str, Any] | None = None,
 ) -> Lead:
     """Convert a lead. The payload objects supply what the lead lacks; all missing minimum
@@ -120,7 +126,9 @@ def lead_convert(
                 _validated(actor, "person", data, "person")
             except ValidationFailed as exc:
                 problems.extend(
-                    p for p in exc.problems if not (p.loc[1:] == ("company_id",) and not probe_company)
+                    p
+                    for p in exc.problems
+                    if not (p.loc[1:] == ("company_id",) and not probe_company)
                 )
         if problems:
             raise ValidationFailed("The lead was not converted.", problems)
@@ -156,7 +164,10 @@ def lead_convert(
         lead.version += 1
         lead.save(
             update_fields=[
-                "converted_at", "converted_person", "converted_company", "converted_opportunity",
+                "converted_at",
+                "converted_person",
+                "converted_company",
+                "converted_opportunity",
                 "version",
             ]
         )
@@ -168,7 +179,10 @@ def lead_convert(
                 "person_id": [None, target_person.pk],
                 "company_id": [None, target_company.pk],
                 "opportunity_id": [None, created_opportunity.pk if created_opportunity else None],
-                "matched": [None, {"person": matches.person_reason, "company": matches.company_reason}],
+                "matched": [
+                    None,
+                    {"person": matches.person_reason, "company": matches.company_reason},
+                ],
             },
         )
     return lead

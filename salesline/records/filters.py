@@ -23,7 +23,12 @@ ORDERING_FIELDS = {
     "person": ("name", "created_at", "updated_at", "id"),
     "lead": ("name", "created_at", "updated_at", "id", "source"),
     "opportunity": (
-        "name", "created_at", "updated_at", "id", "value", "expected_close_date",
+        "name",
+        "created_at",
+        "updated_at",
+        "id",
+        "value",
+        "expected_close_date",
         "stage_entered_at",
     ),
 }
@@ -160,7 +165,9 @@ def parse_list_query(
                 problems.add(("query", name), f"'{name}' must be a whole number {bound}.")
     if params.get("cursor"):
         if ordering.lstrip("-") not in CURSOR_FIELDS:
-            problems.add(("query", "cursor"), f"A cursor cannot be used with ordering '{ordering}'.")
+            problems.add(
+                ("query", "cursor"), f"A cursor cannot be used with ordering '{ordering}'."
+            )
         else:
             try:
                 query.cursor = _decode_cursor(_first(params["cursor"]), ordering)

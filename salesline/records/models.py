@@ -14,9 +14,7 @@ def alive_index(*fields: str, name: str, opclasses: tuple[str, ...] = ()) -> mod
     opclasses apply on PostgreSQL only (pattern ops make `LIKE 'abc%'` use the index);
     other databases ignore them.
     """
-    return models.Index(
-        fields=list(fields), name=name, condition=ALIVE, opclasses=list(opclasses)
-    )
+    return models.Index(fields=list(fields), name=name, condition=ALIVE, opclasses=list(opclasses))
 
 
 class RecordBase(OrgScopedModel):
@@ -52,7 +50,9 @@ class Company(RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="company_recent"),
             alive_index(
-                "organisation", "search_name", name="company_search",
+                "organisation",
+                "search_name",
+                name="company_search",
                 opclasses=("int8_ops", "varchar_pattern_ops"),
             ),
             alive_index("organisation", "email_domain", name="company_domain"),
@@ -78,7 +78,9 @@ class Person(RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="person_recent"),
             alive_index(
-                "organisation", "search_name", name="person_search",
+                "organisation",
+                "search_name",
+                name="person_search",
                 opclasses=("int8_ops", "varchar_pattern_ops"),
             ),
             alive_index("organisation", "email", name="person_email"),
@@ -110,7 +112,9 @@ class Lead(RecordBase):
             alive_index("organisation", "-created_at", "-id", name="lead_recent"),
             alive_index("organisation", "source", "-created_at", "-id", name="lead_source_recent"),
             alive_index(
-                "organisation", "search_name", name="lead_search",
+                "organisation",
+                "search_name",
+                name="lead_search",
                 opclasses=("int8_ops", "varchar_pattern_ops"),
             ),
             alive_index("organisation", "email", name="lead_email"),
@@ -130,9 +134,15 @@ class Note(OrgScopedModel):
     person = models.ForeignKey(
         Person, on_delete=models.CASCADE, null=True, blank=True, related_name="notes"
     )
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="notes")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="notes"
+    )
     opportunity = models.ForeignKey(
-        "pipeline.Opportunity", on_delete=models.CASCADE, null=True, blank=True, related_name="notes"
+        "pipeline.Opportunity",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notes",
     )
 
     class Meta:

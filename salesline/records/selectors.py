@@ -71,8 +71,10 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
     descending = query.ordering.startswith("-")
     column = query.ordering.lstrip("-")
     tiebreak = "-id" if descending else "id"
-    return queryset.order_by(query.ordering, tiebreak) if column != "id" else queryset.order_by(
-        query.ordering
+    return (
+        queryset.order_by(query.ordering, tiebreak)
+        if column != "id"
+        else queryset.order_by(query.ordering)
     )
 
 
@@ -98,10 +100,16 @@ def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = None
-    if has_more and rows and column in {"name", "created_at", "updated_at", "id", "stage_entered_at"}:
+    if (
+        has_more
+        and rows
+        and column in {"name", "created_at", "updated_at", "id", "stage_entered_at"}
+    ):
         last = rows[-1]
         next_cursor = encode_cursor(query.ordering, getattr(last, column), last.pk)
-    return Page(items=rows, count=min(count, cap), count_capped=count > cap, next_cursor=next_cursor)
+    return Page(
+        items=rows, count=min(count, cap), count_capped=count > cap, next_cursor=next_cursor
+    )
 
 
 def note_list(*, actor: Actor, target: dict[str, Any], limit: int, offset: int):

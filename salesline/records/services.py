@@ -119,7 +119,12 @@ def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
 
 
 def apply_changes(
-    *, actor: Actor, kind: KindDef, obj: models.Model, data: Mapping[str, Any], problems: ProblemList
+    *,
+    actor: Actor,
+    kind: KindDef,
+    obj: models.Model,
+    data: Mapping[str, Any],
+    problems: ProblemList,
 ) -> dict[str, list[Any]]:
     """Validate `data` (API names) and set it on `obj`; returns {field: [before, after]}."""
     fields = kind.fields
@@ -237,7 +242,11 @@ def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models
 
 
 def record_update(
-    *, actor: Actor, kind: str, record_id: Any, data: Mapping[str, Any],
+    *,
+    actor: Actor,
+    kind: str,
+    record_id: Any,
+    data: Mapping[str, Any],
     expected_version: int | None = None,
 ) -> models.Model:
     kind_def = KINDS[kind]
@@ -305,8 +314,12 @@ def lead_create(*, actor: Actor, data: Mapping[str, Any]) -> Lead:
     return record_create(actor=actor, kind="lead", data=data)
 
 
-NOTE_TARGETS = {"company_id": "company", "person_id": "person", "lead_id": "lead",
-                "opportunity_id": "opportunity"}
+NOTE_TARGETS = {
+    "company_id": "company",
+    "person_id": "person",
+    "lead_id": "lead",
+    "opportunity_id": "opportunity",
+}
 
 
 def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
@@ -322,7 +335,7 @@ def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
             "or opportunity_id.",
         )
     problems.raise_if_any("The note was not saved.")
-    (attr, pk), = given.items()
+    ((attr, pk),) = given.items()
     model = KINDS[NOTE_TARGETS[attr]].model
     if not model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists():
         raise NotFound(f"No {NOTE_TARGETS[attr]} with id {pk}.")
@@ -353,7 +366,9 @@ def note_update(
             note.version += 1
             note.updated_at = timezone.now()
             note.save(update_fields=["body", "version", "updated_at"])
-            audit.record(actor=actor, action="update", obj=note, changes={"body": [before, note.body]})
+            audit.record(
+                actor=actor, action="update", obj=note, changes={"body": [before, note.body]}
+            )
     return note
 
 

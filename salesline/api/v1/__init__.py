@@ -23,7 +23,9 @@ api.add_exception_handler(DomainError, partial(domain_error_response, api))
 api.add_exception_handler(ValidationError, partial(validation_error_response, api))
 
 for _kind, _path in (
-    ("company", "companies"), ("person", "people"), ("lead", "leads"),
+    ("company", "companies"),
+    ("person", "people"),
+    ("lead", "leads"),
     ("opportunity", "opportunities"),
 ):
     api.add_router(f"/{_path}", record_router(api, _kind))

@@ -24,9 +24,7 @@ def actor_of(request: HttpRequest) -> Actor:
 
 def domain_error_response(api, request: HttpRequest, exc: DomainError) -> HttpResponse:
     if exc.problems:
-        detail: Any = [
-            {**p.as_dict(), "loc": _body_loc(p.loc, exc.status)} for p in exc.problems
-        ]
+        detail: Any = [{**p.as_dict(), "loc": _body_loc(p.loc, exc.status)} for p in exc.problems]
     else:
         detail = str(exc)
     return api.create_response(request, {"detail": detail}, status=exc.status)

@@ -1,6 +1,5 @@
 """Notes, pipelines and custom fields."""
 
-
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
@@ -46,19 +45,25 @@ class NoteFilters(Schema):
 def register_notes(api) -> None:
     @notes.get("", response=schemas.NoteList, operation_id="list_notes", summary="List notes")
     def list_notes(request: HttpRequest, filters: Query[NoteFilters]):
-        target = {
-            k: v for k, v in filters.dict().items() if k.endswith("_id") and v is not None
-        }
+        target = {k: v for k, v in filters.dict().items() if k.endswith("_id") and v is not None}
         limit = max(1, min(filters.limit, 500))
         offset = max(0, filters.offset)
         items, count = selectors.note_list(
             actor=actor_of(request), target=target, limit=limit, offset=offset
         )
-        return {"items": [_note(n) for n in items.select_related("author")], "count": count,
-                "limit": limit, "offset": offset}
+        return {
+            "items": [_note(n) for n in items.select_related("author")],
+            "count": count,
+            "limit": limit,
+            "offset": offset,
+        }
 
-    @notes.post("", response={201: schemas.NoteOut}, operation_id="create_note",
-                summary="Add a note to a record")
+    @notes.post(
+        "",
+        response={201: schemas.NoteOut},
+        operation_id="create_note",
+        summary="Add a note to a record",
+    )
     def create_note(request: HttpRequest, payload: schemas.NoteIn):
         data = payload.model_dump()
         note = record_services.note_create(
@@ -66,23 +71,28 @@ def register_notes(api) -> None:
         )
         return with_etag(api.create_response(request, _note(note), status=201), note)
 
-    @notes.get("/{note_id}", response=schemas.NoteOut, operation_id="get_note",
-               summary="Get a note")
+    @notes.get(
+        "/{note_id}", response=schemas.NoteOut, operation_id="get_note", summary="Get a note"
+    )
     def get_note(request: HttpRequest, note_id: int):
         note = selectors.note_get_for(actor=actor_of(request), note_id=note_id)
         return with_etag(api.create_response(request, _note(note)), note)
 
-    @notes.patch("/{note_id}", response=schemas.NoteOut, operation_id="update_note",
-                 summary="Edit a note")
+    @notes.patch(
+        "/{note_id}", response=schemas.NoteOut, operation_id="update_note", summary="Edit a note"
+    )
     def update_note(request: HttpRequest, note_id: int, payload: schemas.NotePatch):
         note = record_services.note_update(
-            actor=actor_of(request), note_id=note_id, body=payload.body,
+            actor=actor_of(request),
+            note_id=note_id,
+            body=payload.body,
             expected_version=expected_version(request, note_id),
         )
         return with_etag(api.create_response(request, _note(note)), note)
 
-    @notes.delete("/{note_id}", response={204: None}, operation_id="delete_note",
-                  summary="Delete a note")
+    @notes.delete(
+        "/{note_id}", response={204: None}, operation_id="delete_note", summary="Delete a note"
+    )
     def delete_note(request: HttpRequest, note_id: int):
         record_services.note_delete(actor=actor_of(request), note_id=note_id)
         return 204, None
@@ -95,29 +105,46 @@ def _pipeline(actor, pipeline) -> dict:
 
 
 def register_pipelines(api) -> None:
-    @pipelines.get("", response=schemas.PipelineList, operation_id="list_pipelines",
-                   summary="List pipelines with their stages and gates")
+    @pipelines.get(
+        "",
+        response=schemas.PipelineList,
+        operation_id="list_pipelines",
+        summary="List pipelines with their stages and gates",
+    )
     def list_pipelines(request: HttpRequest):
         actor = actor_of(request)
         items = [_pipeline(actor, p) for p in pipeline_selectors.pipeline_list(actor=actor)]
         return {"items": items, "count": len(items)}
 
-    @pipelines.post("", response={201: schemas.PipelineOut}, operation_id="create_pipeline",
-                    summary="Add a pipeline to the process definition (admin)")
+    @pipelines.post(
+        "",
+        response={201: schemas.PipelineOut},
+        operation_id="create_pipeline",
+        summary="Add a pipeline to the process definition (admin)",
+    )
     def create_pipeline(request: HttpRequest, payload: schemas.PipelineIn):
         actor = actor_of(request)
         pipeline = pipeline_services.pipeline_create(actor=actor, data=payload.model_dump())
         return 201, _pipeline(actor, pipeline)
 
-    @pipelines.get("/{pipeline_id}", response=schemas.PipelineOut, operation_id="get_pipeline",
-                   summary="Get a pipeline")
+    @pipelines.get(
+        "/{pipeline_id}",
+        response=schemas.PipelineOut,
+        operation_id="get_pipeline",
+        summary="Get a pipeline",
+    )
     def get_pipeline(request: HttpRequest, pipeline_id: int):
         actor = actor_of(request)
-        return _pipeline(actor, pipeline_selectors.pipeline_get_for(actor=actor,
-                                                                    pipeline_id=pipeline_id))
+        return _pipeline(
+            actor, pipeline_selectors.pipeline_get_for(actor=actor, pipeline_id=pipeline_id)
+        )
 
-    @pipelines.patch("/{pipeline_id}", response=schemas.PipelineOut,
-                     operation_id="update_pipeline", summary="Rename or restage a pipeline (admin)")
+    @pipelines.patch(
+        "/{pipeline_id}",
+        response=schemas.PipelineOut,
+        operation_id="update_pipeline",
+        summary="Rename or restage a pipeline (admin)",
+    )
     def update_pipeline(request: HttpRequest, pipeline_id: int, payload: schemas.PipelinePatch):
         actor = actor_of(request)
         pipeline = pipeline_services.pipeline_update(
@@ -125,8 +152,12 @@ def register_pipelines(api) -> None:
         )
         return _pipeline(actor, pipeline)
 
-    @pipelines.delete("/{pipeline_id}", response={204: None}, operation_id="delete_pipeline",
-                      summary="Remove a pipeline that holds no opportunities (admin)")
+    @pipelines.delete(
+        "/{pipeline_id}",
+        response={204: None},
+        operation_id="delete_pipeline",
+        summary="Remove a pipeline that holds no opportunities (admin)",
+    )
     def delete_pipeline(request: HttpRequest, pipeline_id: int):
         pipeline_services.pipeline_delete(actor=actor_of(request), pipeline_id=pipeline_id)
         return 204, None
@@ -134,14 +165,23 @@ def register_pipelines(api) -> None:
 
 def _custom_field(field: CustomField) -> dict:
     return {
-        "id": field.pk, "record": field.record, "key": field.key, "label": field.label,
-        "type": field.type, "choices": list(field.choices), "help": field.help,
+        "id": field.pk,
+        "record": field.record,
+        "key": field.key,
+        "label": field.label,
+        "type": field.type,
+        "choices": list(field.choices),
+        "help": field.help,
     }
 
 
 def register_custom_fields(api) -> None:
-    @custom_fields.get("", response=schemas.CustomFieldList, operation_id="list_custom_fields",
-                       summary="List custom fields")
+    @custom_fields.get(
+        "",
+        response=schemas.CustomFieldList,
+        operation_id="list_custom_fields",
+        summary="List custom fields",
+    )
     def list_custom_fields(request: HttpRequest):
         items = [
             _custom_field(f)
@@ -149,33 +189,49 @@ def register_custom_fields(api) -> None:
         ]
         return {"items": items, "count": len(items)}
 
-    @custom_fields.post("", response={201: schemas.CustomFieldOut},
-                        operation_id="create_custom_field", summary="Add a custom field (admin)")
+    @custom_fields.post(
+        "",
+        response={201: schemas.CustomFieldOut},
+        operation_id="create_custom_field",
+        summary="Add a custom field (admin)",
+    )
     def create_custom_field(request: HttpRequest, payload: schemas.CustomFieldIn):
         field = pipeline_services.custom_field_create(
             actor=actor_of(request), data=payload.model_dump()
         )
         return 201, _custom_field(field)
 
-    @custom_fields.get("/{field_id}", response=schemas.CustomFieldOut,
-                       operation_id="get_custom_field", summary="Get a custom field")
+    @custom_fields.get(
+        "/{field_id}",
+        response=schemas.CustomFieldOut,
+        operation_id="get_custom_field",
+        summary="Get a custom field",
+    )
     def get_custom_field(request: HttpRequest, field_id: int):
         return _custom_field(
             pipeline_services.custom_field_get_for(actor=actor_of(request), field_id=field_id)
         )
 
-    @custom_fields.patch("/{field_id}", response=schemas.CustomFieldOut,
-                         operation_id="update_custom_field", summary="Edit a custom field (admin)")
+    @custom_fields.patch(
+        "/{field_id}",
+        response=schemas.CustomFieldOut,
+        operation_id="update_custom_field",
+        summary="Edit a custom field (admin)",
+    )
     def update_custom_field(request: HttpRequest, field_id: int, payload: schemas.CustomFieldPatch):
         field = pipeline_services.custom_field_update(
-            actor=actor_of(request), field_id=field_id,
+            actor=actor_of(request),
+            field_id=field_id,
             data=payload.model_dump(exclude_unset=True),
         )
         return _custom_field(field)
 
-    @custom_fields.delete("/{field_id}", response={204: None},
-                          operation_id="delete_custom_field",
-                          summary="Remove a custom field no record uses (admin)")
+    @custom_fields.delete(
+        "/{field_id}",
+        response={204: None},
+        operation_id="delete_custom_field",
+        summary="Remove a custom field no record uses (admin)",
+    )
     def delete_custom_field(request: HttpRequest, field_id: int):
         pipeline_services.custom_field_delete(actor=actor_of(request), field_id=field_id)
         return 204, None

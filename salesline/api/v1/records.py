@@ -1,7 +1,6 @@
 """The record resources — companies, people, leads, opportunities — one generic set of routes
 per kind, plus the actions of leads (convert) and opportunities (move, history)."""
 
-
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
@@ -42,8 +41,12 @@ def record_router(api, kind: str) -> Router:
     router = Router(tags=[kind_def.plural])
     In, Out = schemas.IN_SCHEMAS[kind], schemas.OUT_SCHEMAS[kind]
 
-    @router.get("", response=schemas.list_schema(kind), operation_id=f"list_{kind_def.plural}",
-                summary=f"List {kind_def.plural}")
+    @router.get(
+        "",
+        response=schemas.list_schema(kind),
+        operation_id=f"list_{kind_def.plural}",
+        summary=f"List {kind_def.plural}",
+    )
     def list_records(request: HttpRequest):
         """Filters: any field by name (`?source=Expo`), `field__gte`/`field__lte` on numbers and
         dates, custom fields as `cf_<key>`; `q` searches by name prefix (or e-mail prefix when
@@ -62,8 +65,7 @@ def record_router(api, kind: str) -> Router:
             "offset": query.offset,
         }
 
-    @router.post("", response={201: Out}, operation_id=f"create_{kind}",
-                 summary=f"Create a {kind}")
+    @router.post("", response={201: Out}, operation_id=f"create_{kind}", summary=f"Create a {kind}")
     def create_record(request: HttpRequest, payload: In):
         obj = _create(actor_of(request), kind, payload.model_dump(exclude_unset=True))
         return _respond(api, request, kind, obj, status=201)
@@ -73,8 +75,9 @@ def record_router(api, kind: str) -> Router:
         obj = selectors.record_get_for(actor=actor_of(request), kind=kind, record_id=record_id)
         return _respond(api, request, kind, obj)
 
-    @router.patch("/{record_id}", response=Out, operation_id=f"update_{kind}",
-                  summary=f"Update a {kind}")
+    @router.patch(
+        "/{record_id}", response=Out, operation_id=f"update_{kind}", summary=f"Update a {kind}"
+    )
     def update_record(request: HttpRequest, record_id: int, payload: In):
         """Send `If-Match` with the ETag of your copy: a stale one answers 412 and changes
         nothing."""
@@ -83,16 +86,26 @@ def record_router(api, kind: str) -> Router:
         obj = _update(actor_of(request), kind, record_id, data, version)
         return _respond(api, request, kind, obj)
 
-    @router.delete("/{record_id}", response={204: None}, operation_id=f"delete_{kind}",
-                   summary=f"Delete a {kind} (restorable for 30 days)")
+    @router.delete(
+        "/{record_id}",
+        response={204: None},
+        operation_id=f"delete_{kind}",
+        summary=f"Delete a {kind} (restorable for 30 days)",
+    )
     def delete_record(request: HttpRequest, record_id: int):
         record_services.record_delete(actor=actor_of(request), kind=kind, record_id=record_id)
         return 204, None
 
-    @router.post("/{record_id}/restore", response=Out, operation_id=f"restore_{kind}",
-                 summary=f"Restore a deleted {kind}")
+    @router.post(
+        "/{record_id}/restore",
+        response=Out,
+        operation_id=f"restore_{kind}",
+        summary=f"Restore a deleted {kind}",
+    )
     def restore_record(request: HttpRequest, record_id: int):
-        obj = record_services.record_restore(actor=actor_of(request), kind=kind, record_id=record_id)
+        obj = record_services.record_restore(
+            actor=actor_of(request), kind=kind, record_id=record_id
+        )
         if kind == "opportunity":
             obj = selectors.record_get_for(actor=actor_of(request), kind=kind, record_id=obj.pk)
         return _respond(api, request, kind, obj)
@@ -105,8 +118,12 @@ def record_router(api, kind: str) -> Router:
 
 
 def _opportunity_actions(api, router: Router) -> None:
-    @router.post("/{record_id}/move", response=schemas.OUT_SCHEMAS["opportunity"],
-                 operation_id="move_opportunity", summary="Move an opportunity to a stage")
+    @router.post(
+        "/{record_id}/move",
+        response=schemas.OUT_SCHEMAS["opportunity"],
+        operation_id="move_opportunity",
+        summary="Move an opportunity to a stage",
+    )
     def move(request: HttpRequest, record_id: int, payload: schemas.MoveIn):
         """Evaluates the gate of the target stage and of every stage skipped over. A failed move
         changes nothing and answers 422 listing **all** unmet criteria, each with its `stage`."""
@@ -122,8 +139,12 @@ def _opportunity_actions(api, router: Router) -> None:
         )
         return _respond(api, request, "opportunity", obj)
 
-    @router.get("/{record_id}/history", response=list[schemas.StageChangeOut],
-                operation_id="opportunity_history", summary="Stage changes of an opportunity")
+    @router.get(
+        "/{record_id}/history",
+        response=list[schemas.StageChangeOut],
+        operation_id="opportunity_history",
+        summary="Stage changes of an opportunity",
+    )
     def history(request: HttpRequest, record_id: int):
         changes = pipeline_selectors.opportunity_history(
             actor=actor_of(request), opportunity_id=record_id
@@ -142,8 +163,12 @@ def _opportunity_actions(api, router: Router) -> None:
 
 
 def _lead_actions(router: Router) -> None:
-    @router.post("/{record_id}/convert", response=schemas.ConvertOut, operation_id="convert_lead",
-                 summary="Convert a lead into a person, a company and optionally an opportunity")
+    @router.post(
+        "/{record_id}/convert",
+        response=schemas.ConvertOut,
+        operation_id="convert_lead",
+        summary="Convert a lead into a person, a company and optionally an opportunity",
+    )
     def convert(request: HttpRequest, record_id: int, payload: schemas.ConvertIn | None = None):
         """Matches an existing person (by e-mail) and company (by e-mail domain or normalised
         name) instead of duplicating them. A second conversion answers 409."""
@@ -162,8 +187,12 @@ def _lead_actions(router: Router) -> None:
             "opportunity_id": lead.converted_opportunity_id,
         }
 
-    @router.get("/{record_id}/matches", response=schemas.MatchesOut, operation_id="lead_matches",
-                summary="The person and company a conversion would link to")
+    @router.get(
+        "/{record_id}/matches",
+        response=schemas.MatchesOut,
+        operation_id="lead_matches",
+        summary="The person and company a conversion would link to",
+    )
     def matches(request: HttpRequest, record_id: int):
         actor = actor_of(request)
         lead = selectors.record_get_for(actor=actor, kind="lead", record_id=record_id)

@@ -1,0 +1,160 @@
+"""Shared fixtures: organisations on the real templates, members, actors and API clients."""
+
+import json
+
+import pytest
+from django.test import Client
+
+from salesline.accounts import services as accounts
+
+
+@pytest.fixture
+def org(db):
+    return accounts.organisation_create(name="Piql Archive", template="business-development")
+
+
+@pytest.fixture
+def other_org(db):
+    return accounts.organisation_create(name="Other Co-op", template="business-development")
+
+
+@pytest.fixture
+def user(org):
+    return accounts.user_create(email="ann@piql.test", organisation=org, role="salesperson")
+
+
+@pytest.fixture
+def admin_user(org):
+    return accounts.user_create(email="boss@piql.test", organisation=org, role="admin")
+
+
+@pytest.fixture
+def actor(user, org):
+    return accounts.actor_for(user, org)
+
+
+@pytest.fixture
+def admin_actor(admin_user, org):
+    return accounts.actor_for(admin_user, org)
+
+
+@pytest.fixture
+def other_user(other_org):
+    return accounts.user_create(email="eve@other.test", organisation=other_org, role="admin")
+
+
+@pytest.fixture
+def other_actor(other_user, other_org):
+    return accounts.actor_for(other_user, other_org)
+
+
+class ApiClient:
+    """A JSON client for /api/v1 that authenticates with a real bearer token."""
+
+    def __init__(self, token: str):
+        self.token = token
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def request(self, method: str, path: str, body=None, **headers):
+        data = json.dumps(body) if body is not None and not isinstance(body, str | bytes) else body
+        return getattr(self.client, method)(
+            f"/api/v1{path}", data=data, content_type="application/json", **headers
+        )
+
+    def get(self, path, **headers):
+        return self.client.get(f"/api/v1{path}", **headers)
+
+    def post(self, path, body=None, **headers):
+        return self.request("post", path, body, **headers)
+
+    def patch(self, path, body=None, **headers):
+        return self.request("patch", path, body, **headers)
+
+    def delete(self, path, **headers):
+        return self.client.delete(f"/api/v1{path}", **headers)
+
+
+@pytest.fixture
+def api(user, org):
+    _, plain = accounts.token_create(user=user, organisation=org)
+    return ApiClient(plain)
+
+
+@pytest.fixture
+def admin_api(admin_user, org):
+    _, plain = accounts.token_create(user=admin_user, organisation=org)
+    return ApiClient(plain)
+
+
+@pytest.fixture
+def other_api(other_user, other_org):
+    _, plain = accounts.token_create(user=other_user, organisation=other_org)
+    return ApiClient(plain)
+
+
+COMPANY = {
+    "name": "Acme Archives AS",
+    "contact_type": "Customer",
+    "business_unit": "Nordics",
+    "market": "Norway",
+    "life_cycle": "Prospect",
+    "sector": "Government",
+    "segment": "Enterprise",
+    "email_domain": "acme.no",
+}
+PERSON = {
+    "name": "Ola Nordmann",
+    "email": "ola@acme.no",
+    "phone": "+4722000000",
+    "business_unit": "Nordics",
+    "title": "Head of Archives",
+}
+LEAD = {
+    "name": "Kari Hansen",
+    "company_name": "Acme Archives",
+    "email": "kari@acme.no",
+    "business_unit": "Nordics",
+    "source": "Trade show",
+    "details": "Archiving Expo 2026, stand 12",
+}
+
+
+@pytest.fixture
+def company(actor):
+    from salesline.records.services import company_create
+
+    return company_create(actor=actor, data=COMPANY)
+
+
+@pytest.fixture
+def person(actor, company):
+    from salesline.records.services import person_create
+
+    return person_create(actor=actor, data={**PERSON, "company_id": company.pk})
+
+
+@pytest.fixture
+def lead(actor):
+    from salesline.records.services import lead_create
+
+    return lead_create(actor=actor, data=LEAD)
+
+
+@pytest.fixture
+def opportunity(actor):
+    from salesline.pipeline.services import opportunity_create
+
+    return opportunity_create(actor=actor, data={"name": "Archive project"})
+
+
+def qualify_fields(company, person) -> dict:
+    """Everything the business-development template asks for to enter `qualify`."""
+    return {
+        "name": "3 TB - Personnel records - Preservation",
+        "company_id": company.pk,
+        "primary_contact_id": person.pk,
+        "expected_close_date": "2027-03-31",
+        "value": "180000",
+        "data_volume": "3 TB",
+        "sector": "public",
+    }
