@@ -109,12 +109,7 @@ class Opportunity(RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="opportunity_recent"),
             alive_index("organisation", "stage", "-created_at", name="opportunity_stage"),
-            alive_index(
-                "organisation",
-                "search_name",
-                name="opportunity_search",
-                opclasses=("int8_ops", "varchar_pattern_ops"),
-            ),
+            alive_index("organisation", "search_name", "id", name="opportunity_search"),
         ]
 
 

@@ -44,8 +44,8 @@ def find_matches(*, actor: Actor, lead: Lead) -> ConversionMatches:
         company_reason = f"company name '{lead.company_name}'" if company else ""
     person, person_reason = None, ""
     if lead.email.strip():
-        email = lead.email.strip()
-        person = people.filter(email__iexact=email).order_by("id").first()
+        email = matching.email_key(lead.email)
+        person = people.filter(email=email).order_by("id").first()
         person_reason = f"e-mail {email}" if person else ""
     if person is None and company is not None and lead.name.strip():
         person = (

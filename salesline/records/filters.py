@@ -145,7 +145,10 @@ def parse_list_query(
             problems.add(("query", name), f"Filter '{name}' {reason}.")
 
     query.q = _first(params.get("q", "")).strip()
-    ordering = _first(params.get("ordering", "-created_at")).strip() or "-created_at"
+    # A search lists matches alphabetically unless told otherwise: the index that finds a
+    # prefix also yields them in name order, so the first page costs the same at any size.
+    default_ordering = "name" if query.q else "-created_at"
+    ordering = _first(params.get("ordering", "")).strip() or default_ordering
     if ordering.lstrip("-") not in ORDERING_FIELDS[kind.key]:
         problems.add(
             ("query", "ordering"),

@@ -8,18 +8,16 @@ from salesline.core.models import OrgScopedModel
 ALIVE = Q(deleted_at__isnull=True)
 
 
-def alive_index(*fields: str, name: str, opclasses: tuple[str, ...] = ()) -> models.Index:
-    """A partial index over live rows only: soft-deleted rows never reach list queries.
-
-    opclasses apply on PostgreSQL only (pattern ops make `LIKE 'abc%'` use the index);
-    other databases ignore them.
-    """
-    return models.Index(fields=list(fields), name=name, condition=ALIVE, opclasses=list(opclasses))
+def alive_index(*fields: str, name: str) -> models.Index:
+    """A partial index over live rows only: soft-deleted rows never reach list queries."""
+    return models.Index(fields=list(fields), name=name, condition=ALIVE)
 
 
 class RecordBase(OrgScopedModel):
     name = models.CharField(max_length=255)
-    # Case-folded name, kept by the services, for prefix search served by an index.
+    # Case-folded name, kept by the services: prefix search and name ordering use it. On
+    # PostgreSQL its collation is "C" (migration 0002) so both are byte-order range scans of one
+    # index, as on SQLite.
     search_name = models.CharField(max_length=255, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -49,12 +47,7 @@ class Company(RecordBase):
         verbose_name_plural = "companies"
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="company_recent"),
-            alive_index(
-                "organisation",
-                "search_name",
-                name="company_search",
-                opclasses=("int8_ops", "varchar_pattern_ops"),
-            ),
+            alive_index("organisation", "search_name", "id", name="company_search"),
             alive_index("organisation", "email_domain", name="company_domain"),
             alive_index("organisation", "match_name", name="company_match"),
         ]
@@ -77,12 +70,7 @@ class Person(RecordBase):
         verbose_name_plural = "people"
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="person_recent"),
-            alive_index(
-                "organisation",
-                "search_name",
-                name="person_search",
-                opclasses=("int8_ops", "varchar_pattern_ops"),
-            ),
+            alive_index("organisation", "search_name", "id", name="person_search"),
             alive_index("organisation", "email", name="person_email"),
         ]
 
@@ -111,12 +99,7 @@ class Lead(RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="lead_recent"),
             alive_index("organisation", "source", "-created_at", "-id", name="lead_source_recent"),
-            alive_index(
-                "organisation",
-                "search_name",
-                name="lead_search",
-                opclasses=("int8_ops", "varchar_pattern_ops"),
-            ),
+            alive_index("organisation", "search_name", "id", name="lead_search"),
             alive_index("organisation", "email", name="lead_email"),
         ]
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Model, Q, QuerySet
 
 from salesline.core.actors import Actor
@@ -14,7 +13,7 @@ from salesline.core.errors import NotFound
 
 from . import matching
 from .fields import KINDS, KindDef
-from .filters import ListQuery, encode_cursor
+from .filters import CURSOR_FIELDS, ListQuery, encode_cursor
 
 
 @dataclass
@@ -47,18 +46,25 @@ def record_get_for(*, actor: Actor, kind: str, record_id: Any, deleted: bool = F
     return obj
 
 
+# Orderings by name sort on the case-folded key: case-insensitive, and served by an index.
+ORDER_COLUMNS = {"name": "search_name"}
+
+
+def order_column(ordering: str) -> str:
+    column = ordering.lstrip("-")
+    return ORDER_COLUMNS.get(column, column)
+
+
 def _prefix(queryset: QuerySet, column: str, prefix: str) -> QuerySet:
-    """Rows whose `column` starts with `prefix`, in a form each database serves from an index."""
-    if connection.vendor == "sqlite":
-        # SQLite's LIKE ignores a BINARY index; a half-open range on the same column uses it.
-        return queryset.filter(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
-    return queryset.filter(**{f"{column}__startswith": prefix})
+    """Rows whose `column` starts with `prefix`: a half-open range, which both databases serve
+    from a B-tree index (byte-order collation on both, see records migration 0002)."""
+    return queryset.filter(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
 
 
 def search(queryset: QuerySet, kind: KindDef, q: str) -> QuerySet:
     """Prefix search: by e-mail when the text has an '@', else by name."""
     if "@" in q and "email" in kind.fields:
-        return _prefix(queryset, "email", q.strip())
+        return _prefix(queryset, "email", matching.email_key(q))
     return _prefix(queryset, "search_name", matching.search_key(q))
 
 
@@ -69,13 +75,11 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
     if query.q:
         queryset = search(queryset, kind_def, query.q)
     descending = query.ordering.startswith("-")
-    column = query.ordering.lstrip("-")
-    tiebreak = "-id" if descending else "id"
-    return (
-        queryset.order_by(query.ordering, tiebreak)
-        if column != "id"
-        else queryset.order_by(query.ordering)
-    )
+    column = order_column(query.ordering)
+    if column == "id":
+        return queryset.order_by(query.ordering)
+    sign = "-" if descending else ""
+    return queryset.order_by(f"{sign}{column}", f"{sign}id")
 
 
 def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
@@ -83,7 +87,7 @@ def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
     cap = settings.SALESLINE_COUNT_CAP
     # Counting stops at the cap: an exact count of a million rows costs more than the page.
     count = queryset.order_by()[: cap + 1].count()
-    column = query.ordering.lstrip("-")
+    column = order_column(query.ordering)
     paged = queryset
     if query.cursor is not None:
         value, pk = query.cursor
@@ -100,11 +104,7 @@ def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = None
-    if (
-        has_more
-        and rows
-        and column in {"name", "created_at", "updated_at", "id", "stage_entered_at"}
-    ):
+    if has_more and rows and query.ordering.lstrip("-") in CURSOR_FIELDS:
         last = rows[-1]
         next_cursor = encode_cursor(query.ordering, getattr(last, column), last.pk)
     return Page(

@@ -109,6 +109,8 @@ def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
             validate_email(text)
         except DjangoValidationError:
             raise ValueError("is not a valid e-mail address") from None
+        # Addresses are matched case-insensitively; one stored form keeps that an index lookup.
+        text = matching.email_key(text)
     if field.name == "currency" and text:
         if len(text) != 3 or not text.isalpha():
             raise ValueError("must be a three-letter ISO code such as EUR")
