@@ -184,6 +184,7 @@ class _DefinitionDoc(_Document):
 # --- paths and lines ---------------------------------------------------------------------------
 
 type _Path = tuple[str | int, ...]
+type _Raw = dict[str, Any]  # a mapping as YAML gave it, before validation
 
 
 def _format_path(path: _Path) -> str:
@@ -196,9 +197,11 @@ def _format_path(path: _Path) -> str:
     return text
 
 
-def _index_lines(node: yaml.Node, path: _Path, lines: dict[_Path, int], problems: list) -> None:
+def _index_lines(
+    node: yaml.Node, path: _Path, lines: dict[_Path, int], problems: list[DefinitionProblem]
+) -> None:
     """Record the line of every node by path (a mapping entry by its key's line)."""
-    lines.setdefault(path, node.start_mark.line + 1)
+    lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -211,8 +214,8 @@ def _index_lines(node: yaml.Node, path: _Path, lines: dict[_Path, int], problems
                     DefinitionProblem(line, _format_path(child), f"duplicate key '{key}'")
                 )
             seen.add(key)
-            lines.setdefault(child, line)
             _index_lines(value_node, child, lines, problems)
+            lines[child] = line  # after the value's own line: a block value starts lower
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _index_lines(item, (*path, index), lines, problems)
@@ -282,9 +285,11 @@ def _structure_problems(
             path, message = path[:-1], f"missing required key '{path[-1]}'"
         else:
             message = _TYPE_MESSAGES.get(kind, error["msg"])
-            if kind == "string_type" and isinstance(error["input"], bool | date):
-                # YAML reads yes/no/on/off as booleans and 2025-01-31 as a date.
-                message += f" (put {error['input']!s} in quotes)"
+            # Unquoted yes/no/on/off are booleans in YAML, and 2025-01-31 is a date.
+            if kind == "string_type" and isinstance(error["input"], bool):
+                message += " (put it in quotes: unquoted yes, no, on and off mean true or false)"
+            elif kind == "string_type" and isinstance(error["input"], date):
+                message += " (put it in quotes: an unquoted date is read as a date)"
         problems.append(DefinitionProblem(_line_for(path, lines), _format_path(path), message))
     return problems
 
@@ -296,7 +301,7 @@ def _or_list(items: tuple[str, ...] | list[str]) -> str:
 # --- semantic checks ---------------------------------------------------------------------------
 
 
-def _entries(container: object, key: str) -> Iterator[tuple[int, dict]]:
+def _entries(container: object, key: str) -> Iterator[tuple[int, _Raw]]:
     """(index, mapping) for each well-formed mapping in container[key]; the rest was reported."""
     items = container.get(key) if isinstance(container, dict) else None
     if isinstance(items, list):
@@ -351,12 +356,12 @@ class _Checker:
             DefinitionProblem(_line_for(path, self.lines), _format_path(path), message)
         )
 
-    def not_blank(self, mapping: dict, path: _Path, key: str) -> None:
+    def not_blank(self, mapping: _Raw, path: _Path, key: str) -> None:
         value = mapping.get(key)
         if isinstance(value, str) and not value.strip():
             self.report((*path, key), "must not be blank")
 
-    def slug(self, mapping: dict, path: _Path, what: str) -> str | None:
+    def slug(self, mapping: _Raw, path: _Path, what: str) -> str | None:
         key = mapping.get("key")
         if not isinstance(key, str):
             return None
@@ -367,7 +372,7 @@ class _Checker:
             )
         return key
 
-    def check(self, data: dict) -> list[DefinitionProblem]:
+    def check(self, data: _Raw) -> list[DefinitionProblem]:
         self.not_blank(data, (), "name")
         for index, custom in _entries(data, "custom_fields"):
             self.check_custom_field(custom, ("custom_fields", index))
@@ -388,7 +393,7 @@ class _Checker:
             self.check_stages(pipeline, path)
         return self.problems
 
-    def check_custom_field(self, custom: dict, path: _Path) -> None:
+    def check_custom_field(self, custom: _Raw, path: _Path) -> None:
         record, key, kind = custom.get("record"), custom.get("key"), custom.get("type")
         self.not_blank(custom, path, "label")
         if isinstance(record, str) and record not in RECORD_KINDS:
@@ -438,10 +443,12 @@ class _Checker:
                 self.report((*path, key, index), f"field '{name}' is listed twice")
             seen.add(name)
 
-    def check_stages(self, pipeline: dict, path: _Path) -> None:
+    def check_stages(self, pipeline: _Raw, path: _Path) -> None:
         stages = pipeline.get("stages")
-        if isinstance(stages, list) and not any(
-            isinstance(stage, dict) and stage.get("kind", "open") == "open" for stage in stages
+        if (
+            isinstance(stages, list)
+            and all(isinstance(stage, dict) for stage in stages)  # else already reported
+            and not any(stage.get("kind", "open") == "open" for stage in stages)
         ):
             self.report((*path, "stages"), "a pipeline needs at least one open stage")
         seen: set[str] = set()
@@ -468,13 +475,13 @@ class _Checker:
             elif kind in CLOSED_KINDS and first_closing is None:
                 first_closing = key or "?"
             probability = stage.get("probability")
-            if _is_number(probability) and not 0 <= probability <= 100:
+            if isinstance(probability, int) and not 0 <= probability <= 100:
                 self.report((*stage_path, "probability"), "must be between 0 and 100")
             gate = stage.get("gate")
             if isinstance(gate, dict):
                 self.check_gate(gate, (*stage_path, "gate"), checklist_keys)
 
-    def check_gate(self, gate: dict, path: _Path, checklist_keys: set[str]) -> None:
+    def check_gate(self, gate: _Raw, path: _Path, checklist_keys: set[str]) -> None:
         self.check_field_list(gate, path, "require", "opportunity")
         for index, condition in _entries(gate, "conditions"):
             self.check_condition(condition, (*path, "conditions", index))
@@ -500,7 +507,7 @@ class _Checker:
             checklist_keys.add(key or "")
             self.not_blank(item, item_path, "label")
 
-    def check_condition(self, condition: dict, path: _Path) -> None:
+    def check_condition(self, condition: _Raw, path: _Path) -> None:
         name, op, value = condition.get("field"), condition.get("op"), condition.get("value")
         field_type = None
         if isinstance(name, str):
@@ -518,7 +525,7 @@ class _Checker:
                     (*path, "value"), f"operator '{op}' needs a list of values, e.g. [a, b]"
                 )
                 return
-            values = list(enumerate(value))
+            values: list[tuple[int | None, object]] = list(enumerate(value))
         elif isinstance(value, list | dict):
             self.report((*path, "value"), f"operator '{op}' needs a single value, not a list")
             return
@@ -744,11 +751,11 @@ def _stage_from_dict(data: Mapping[str, Any]) -> StageSpec:
     )
 
 
-class _Flow(list):
+class _Flow(list[Any]):
     """A list written inline: [a, b, c]."""
 
 
-class _FlowMap(dict):
+class _FlowMap(dict[str, Any]):
     """A mapping written inline: {field: value, op: '>', value: 0}."""
 
 

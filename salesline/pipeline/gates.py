@@ -211,7 +211,9 @@ def _show(value: object) -> str:
         return value.isoformat()
     if isinstance(value, list | tuple | set | frozenset):
         shown = [_show(item) for item in value]
-        return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " or " + shown[-1]
+        if len(shown) <= 1:
+            return "".join(shown) or "(nothing)"
+        return ", ".join(shown[:-1]) + " or " + shown[-1]
     return str(value)
 
 
@@ -276,9 +278,9 @@ def evaluate_gate(stage: StageSpec, facts: MoveFacts) -> list[UnmetCriterion]:
             add("condition", condition.field, message)
 
     if gate.name_pattern is not None:
-        name = facts.fields.get("name")
-        if not (is_blank(name) and "name" in gate.require) and not _name_matches(
-            gate.name_pattern.regex, name
+        opportunity_name = facts.fields.get("name")
+        if not (is_blank(opportunity_name) and "name" in gate.require) and not _name_matches(
+            gate.name_pattern.regex, opportunity_name
         ):
             add("name_pattern", "name", f"To enter {stage.name}: {gate.name_pattern.message}")
 

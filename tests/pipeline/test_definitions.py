@@ -7,6 +7,7 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -34,6 +35,7 @@ from salesline.pipeline.gates import (
     NamePattern,
     StageSpec,
     evaluate_move,
+    fallback_label,
 )
 
 _TYPES = {
@@ -62,11 +64,10 @@ _NAMES = {
 }
 BUILTIN = {
     kind: {
-        name: FieldInfo(name.removesuffix("_id").replace("_", " ").capitalize(), _TYPES.get(name, "text"))
-        for name in names.split()
+        name: FieldInfo(fallback_label(name), _TYPES.get(name, "text")) for name in names.split()
     }
     for kind, names in _NAMES.items()
-}  # fmt: skip
+}
 
 
 def parse(text: str) -> ProcessDefinitionSpec:
@@ -315,7 +316,7 @@ def test_unknown_key_is_reported():
 
 
 def test_a_missing_key_points_at_its_parent():
-    text = MINIMAL.replace(", probability: 10", "")
+    text = MINIMAL.replace(", probability: 10}", "}")
     assert problems(text) == ["line 6: pipelines[0].stages[0]: missing required key 'probability'"]
     assert problems("description: x\n") == ["line 1: missing required key 'name'"] + [
         "line 1: missing required key 'pipelines'"
@@ -363,15 +364,18 @@ def test_yaml_syntax_errors_have_a_line(text, expected):
     assert problem.startswith(expected)
 
 
+NOT_A_MAPPING = "the definition must be a mapping with keys such as name and pipelines"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("", "the definition is empty"),
         ("# nothing but a comment\n", "the definition is empty"),
-        ("- a\n- b\n", "line 1: the definition must be a mapping with keys such as name and pipelines"),
-        ("just text\n", "line 1: the definition must be a mapping with keys such as name and pipelines"),
+        ("- a\n- b\n", f"line 1: {NOT_A_MAPPING}"),
+        ("just text\n", f"line 1: {NOT_A_MAPPING}"),
     ],
-)  # fmt: skip
+)
 def test_empty_or_non_mapping_documents(text, expected):
     assert problems(text) == [expected]
 
@@ -419,8 +423,8 @@ pipelines:
         "line 8: custom_fields[2]: a choice field needs a list of choices",
         "line 9: custom_fields[3].record: unknown record kind 'deal' (use company, person, lead or "
         "opportunity)",
-        "line 9: custom_fields[3].type: unknown field type 'colour' (use text, number, date, choice "
-        "or boolean)",
+        "line 9: custom_fields[3].type: unknown field type 'colour' (use text, number, date, "
+        "choice or boolean)",
         "line 11: pipelines[0].key: pipeline key 'Sales' may use only lowercase letters, digits, "
         "'-' and '_'",
         "line 16: pipelines[0].stages[0].probability: must be a whole number",
@@ -437,8 +441,8 @@ pipelines:
         "line 25: pipelines[0].stages[0].gate.name_pattern.message: must not be blank",
         "line 25: pipelines[0].stages[0].gate.name_pattern.regex: invalid regular expression: "
         "unterminated character set at position 1",
-        "line 27: pipelines[0].stages[2].probability: must be between 0 and 100",
         "line 27: pipelines[0].stages[2].kind: unknown stage kind 'maybe' (use open, won or lost)",
+        "line 27: pipelines[0].stages[2].probability: must be between 0 and 100",
         "line 28: pipelines[0].stages[3]: open stage 'c' comes after closing stage 'won': list the "
         "open stages first, then won and lost",
     ]
@@ -454,17 +458,38 @@ def test_error_str_joins_the_problems():
 @pytest.mark.parametrize(
     ("replace", "by", "expected"),
     [
-        ("key: new", "key: no", "line 6: pipelines[0].stages[0].key: must be text (put False in quotes)"),
-        ("name: New", "name: 2025-01-31", "line 6: pipelines[0].stages[0].name: must be text (put 2025-01-31 in quotes)"),
-        ("probability: 10", "probability: 10.5", "line 6: pipelines[0].stages[0].probability: must be a whole number"),
-        ("probability: 10", "probability: '10'", "line 6: pipelines[0].stages[0].probability: must be a whole number"),
-        ("probability: 10", "probability: 10, gate: {reason_required: maybe}", "line 6: pipelines[0].stages[0].gate.reason_required: must be true or false"),
-        ("probability: 10", "probability: 10, gate: {require: company_id}", "line 6: pipelines[0].stages[0].gate.require: must be a list"),
-        ("{key: new, name: New, probability: 10}", "new", "line 6: pipelines[0].stages[0]: must be a mapping of keys to values"),
+        (
+            "key: new",
+            "key: no",
+            "key: must be text (put it in quotes: unquoted yes, no, on and off mean true or false)",
+        ),
+        (
+            "name: New",
+            "name: 2025-01-31",
+            "name: must be text (put it in quotes: an unquoted date is read as a date)",
+        ),
+        ("probability: 10}", "probability: 10.5}", "probability: must be a whole number"),
+        ("probability: 10}", "probability: '10'}", "probability: must be a whole number"),
+        (
+            "probability: 10}",
+            "probability: 10, gate: {reason_required: maybe}}",
+            "gate.reason_required: must be true or false",
+        ),
+        (
+            "probability: 10}",
+            "probability: 10, gate: {require: company_id}}",
+            "gate.require: must be a list",
+        ),
     ],
-)  # fmt: skip
+)
 def test_type_errors_are_explained(replace, by, expected):
-    assert problems(MINIMAL.replace(replace, by)) == [expected]
+    text = MINIMAL.replace(replace, by)
+    assert problems(text) == [f"line 6: pipelines[0].stages[0].{expected}"]
+
+
+def test_a_stage_that_is_not_a_mapping():
+    text = MINIMAL.replace("{key: new, name: New, probability: 10}", "new")
+    assert problems(text) == ["line 6: pipelines[0].stages[0]: must be a mapping of keys to values"]
 
 
 def test_stage_rules():
@@ -474,7 +499,7 @@ def test_stage_rules():
     ]
     no_pipelines = "name: Sales\npipelines: []\n"
     assert problems(no_pipelines) == ["line 2: pipelines: a definition needs at least one pipeline"]
-    negative = MINIMAL.replace("probability: 10", "probability: -1")
+    negative = MINIMAL.replace("probability: 10}", "probability: -1}")
     assert problems(negative) == [
         "line 6: pipelines[0].stages[0].probability: must be between 0 and 100"
     ]
@@ -482,7 +507,7 @@ def test_stage_rules():
     assert problems(bad_key) == [
         "line 6: pipelines[0].stages[0].key: stage key 'New Stage' may use only lowercase "
         "letters, digits, '-' and '_'"
-    ]  # fmt: skip
+    ]
 
 
 def gate_problems(gate: str, custom_fields: str = "") -> list[str]:
@@ -551,12 +576,12 @@ custom_fields:
   - {record: company, key: size, label: " ", type: choice, choices: [s, s]}
 """
     assert problems(MINIMAL.replace("pipelines:", custom + "pipelines:")) == [
-        "line 2: custom_fields[0].choices: only choice fields take choices",
-        "line 3: custom_fields[1].key: duplicate custom field 'nickname' for person",
-        "line 4: custom_fields[2].key: custom field key '9lives' must be snake_case: lowercase "
+        "line 3: custom_fields[0].choices: only choice fields take choices",
+        "line 4: custom_fields[1].key: duplicate custom field 'nickname' for person",
+        "line 5: custom_fields[2].key: custom field key '9lives' must be snake_case: lowercase "
         "letters, digits and underscores, starting with a letter",
-        "line 5: custom_fields[3].label: must not be blank",
-        "line 5: custom_fields[3].choices[1]: choice 's' is listed twice",
+        "line 6: custom_fields[3].label: must not be blank",
+        "line 6: custom_fields[3].choices[1]: choice 's' is listed twice",
     ]
 
 
@@ -685,3 +710,16 @@ def test_dump_is_readable_yaml():
     assert "kind: open" not in dumped
     assert re.search(r"^\s+require: \[company_id, primary_contact_id,", dumped, re.MULTILINE)
     assert "- {field: sector, op: in, value: [public, private]}" in dumped
+
+
+def test_the_documented_example_is_valid():
+    doc = (Path(__file__).parents[2] / "docs" / "process-definitions.md").read_text()
+    example = re.search(r"## A complete small example\n\n```yaml\n(.*?)```", doc, re.DOTALL)
+    assert example is not None
+    spec = parse(example.group(1))
+    assert [s.key for s in spec.pipeline("consulting").stages] == [
+        "new",
+        "qualified",
+        "won",
+        "lost",
+    ]

@@ -282,6 +282,13 @@ def test_comparisons_never_crash(actual, expected, op):
         assert "Qualify" in criterion.message
 
 
+def test_an_empty_list_rule_is_unmet_not_a_crash():
+    stage = gate_stage(conditions=(Condition("sector", "in", ()),))
+    assert messages(unmet(stage, sector="public")) == [
+        "Sector must be one of (nothing) to enter Qualify."
+    ]
+
+
 def test_an_unknown_operator_is_unmet_not_a_crash():
     stage = gate_stage(conditions=(Condition("value", "~", 1),))
     assert messages(unmet(stage, value=1)) == ["Value must satisfy ~ 1 to enter Qualify."]
