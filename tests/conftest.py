@@ -158,3 +158,78 @@ def qualify_fields(company, person) -> dict:
         "data_volume": "3 TB",
         "sector": "public",
     }
+
+
+# --- Added for the API and domain-service suites (the fixtures above stay as they are). ---
+
+# What the business-development template asks of a person and a company beyond what a lead has.
+CONVERT_PERSON = {"phone": "+4790000000", "title": "Archivist"}
+CONVERT_COMPANY = {
+    "contact_type": "Customer",
+    "market": "Norway",
+    "life_cycle": "Prospect",
+    "sector": "Government",
+    "segment": "Enterprise",
+}
+
+# Company custom fields of every type, added to the org's definition by `company_custom_fields`.
+COMPANY_CUSTOM_FIELDS = [
+    {"record": "company", "key": "motto", "label": "Motto", "type": "text"},
+    {"record": "company", "key": "employees", "label": "Employees", "type": "number"},
+    {"record": "company", "key": "founded", "label": "Founded", "type": "date"},
+    {
+        "record": "company",
+        "key": "tier",
+        "label": "Tier",
+        "type": "choice",
+        "choices": ["gold", "silver"],
+    },
+    {"record": "company", "key": "listed", "label": "Listed", "type": "boolean"},
+]
+
+
+def edit_definition(actor, edit):
+    """Load a changed copy of the definition in force: `edit` mutates its dict form."""
+    from salesline.pipeline.definitions import spec_from_dict, spec_to_dict
+    from salesline.pipeline.selectors import definition_for
+    from salesline.pipeline.services import process_apply
+
+    document = spec_to_dict(definition_for(actor.organisation))
+    edit(document)
+    return process_apply(actor=actor, spec=spec_from_dict(document))
+
+
+@pytest.fixture
+def company_custom_fields(admin_actor):
+    edit_definition(
+        admin_actor, lambda document: document["custom_fields"].extend(COMPANY_CUSTOM_FIELDS)
+    )
+    return {field["key"]: field for field in COMPANY_CUSTOM_FIELDS}
+
+
+@pytest.fixture
+def note(actor, company):
+    from salesline.records.services import note_create
+
+    return note_create(actor=actor, body="Met at the expo.", target={"company_id": company.pk})
+
+
+@pytest.fixture
+def partners_org(db):
+    return accounts.organisation_create(name="Open Partners", template="partnerships")
+
+
+@pytest.fixture
+def partners_actor(partners_org):
+    user = accounts.user_create(
+        email="pat@partners.test", organisation=partners_org, role="salesperson"
+    )
+    return accounts.actor_for(user, partners_org)
+
+
+@pytest.fixture
+def partners_api(partners_actor):
+    _, plain = accounts.token_create(
+        user=partners_actor.user, organisation=partners_actor.organisation
+    )
+    return ApiClient(plain)

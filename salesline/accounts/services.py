@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -39,7 +40,7 @@ def parse_role(text: str) -> str:
 
 
 def system_actor(organisation: Organisation, label: str = "cli") -> Actor:
-    return Actor(organisation=organisation, roles=frozenset({Role.ADMIN}), system_label=label)
+    return Actor(organisation=organisation, known_roles=frozenset({Role.ADMIN}), system_label=label)
 
 
 def actor_for(user: User, organisation: Organisation) -> Actor:
@@ -51,7 +52,7 @@ def actor_for(user: User, organisation: Organisation) -> Actor:
     )
     if not roles:
         raise NotFound(f"{user.email} is not a member of {organisation.slug}.")
-    return Actor(organisation=organisation, user=user, roles=roles)
+    return Actor(organisation=organisation, user=user, known_roles=roles)
 
 
 def organisation_get(*, slug: str) -> Organisation:
@@ -187,24 +188,21 @@ def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
 
 
 def token_authenticate(plain: str) -> Actor | None:
-    """The actor a bearer token stands for, or None for an unknown or revoked token."""
+    """The actor a bearer token stands for, or None for an unknown or revoked token, or one whose
+    user has left the organisation. One query; roles are read later only if a check needs them."""
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
+    member = Membership.objects.filter(
+        user=OuterRef("user_id"), organisation=OuterRef("organisation_id")
+    )
     token = (
         ApiToken.objects.select_related("user", "organisation")
-        .filter(token_hash=_hash(plain), revoked_at=None, user__is_active=True)
+        .filter(Exists(member), token_hash=_hash(plain), revoked_at=None, user__is_active=True)
         .first()
     )
     if token is None:
         return None
-    roles = frozenset(
-        Membership.objects.filter(
-            user=token.user_id, organisation=token.organisation_id
-        ).values_list("role", flat=True)
-    )
-    if not roles:
-        return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return Actor(organisation=token.organisation, user=token.user, roles=roles)
+    return Actor(organisation=token.organisation, user=token.user)

@@ -29,7 +29,12 @@ def _coerce(definition: CustomFieldDef, value: Any) -> Any:
     if kind == "number":
         if isinstance(value, bool):
             raise ValueError("must be a number")
-        if isinstance(value, int | float):
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float):
+            # JSON allows NaN and Infinity through Python's parser; no database stores them.
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError("must be a finite number")
             return value
         try:
             number = Decimal(str(value).strip())

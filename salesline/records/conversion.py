@@ -154,9 +154,14 @@ def lead_convert(
             try:
                 created_opportunity = opportunity_create(actor=actor, data=opportunity_data)
             except ValidationFailed as exc:
-                raise ValidationFailed(
-                    "The lead was not converted.", _prefixed(exc.problems, "opportunity")
-                ) from None
+                # A bad top-level `pipeline` is reported where it was given, not under opportunity.
+                problems = [
+                    p
+                    if pipeline and p.loc[:1] == ("pipeline",)
+                    else _prefixed([p], "opportunity")[0]
+                    for p in exc.problems
+                ]
+                raise ValidationFailed("The lead was not converted.", problems) from None
         lead.converted_at = timezone.now()
         lead.converted_person = target_person
         lead.converted_company = target_company

@@ -6,7 +6,7 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -35,6 +35,9 @@ ORDERING_FIELDS = {
 # Keyset (cursor) pagination needs a non-null ordering column.
 CURSOR_FIELDS = frozenset({"name", "created_at", "updated_at", "id", "stage_entered_at"})
 RANGE_TYPES = frozenset({"decimal", "number", "date"})
+# Bounds that keep a filter value inside what both databases can compare without an error.
+MAX_INT = 2**63
+MAX_DECIMAL = Decimal(10) ** 14
 # Extra exact filters that are not writable fields.
 EXTRA_FILTERS = {
     "opportunity": {"pipeline": "pipeline__key", "stage": "stage__key", "status": "status"},
@@ -64,26 +67,40 @@ def _decode_cursor(text: str, ordering: str) -> tuple[Any, int]:
     try:
         padded = text + "=" * (-len(text) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if data["o"] != ordering or not isinstance(data["id"], int):
+        if data["o"] != ordering:
             raise ValueError
-        value = data["v"]
+        value, pk = data["v"], data["id"]
+        if not isinstance(pk, int) or abs(pk) >= MAX_INT:
+            raise ValueError
+        if ordering.lstrip("-") != "id" and (not isinstance(value, str) or "\x00" in value):
+            raise ValueError
         if ordering.lstrip("-") in {"created_at", "updated_at", "stage_entered_at"}:
             value = dt.datetime.fromisoformat(value)
-        return value, data["id"]
+        return value, pk
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
         raise ValueError("is not a cursor of this list and ordering") from None
 
 
+def _whole(raw: str) -> int:
+    number = int(raw)
+    if abs(number) >= MAX_INT:
+        raise ValueError("is out of range")
+    return number
+
+
 def _typed(field_type: str, raw: str) -> Any:
     if field_type == "reference":
-        return None if raw in ("", "null") else int(raw)
+        return None if raw in ("", "null") else _whole(raw)
     if field_type == "decimal":
         try:
-            return Decimal(raw)
+            number = Decimal(raw)
         except InvalidOperation:
             raise ValueError("must be a number") from None
+        if not number.is_finite() or abs(number) >= MAX_DECIMAL:
+            raise ValueError("must be a finite number below 10^14")
+        return number
     if field_type == "number":
-        return int(raw)
+        return _whole(raw)
     if field_type == "date":
         return dt.date.fromisoformat(raw)
     return raw
@@ -96,17 +113,25 @@ def _first(value: Any) -> str:
 
 
 def parse_list_query(
-    kind: KindDef, params: Mapping[str, Any], custom_defs: list[CustomFieldDef]
+    kind: KindDef, params: Mapping[str, Any], custom_defs: Callable[[], list[CustomFieldDef]]
 ) -> ListQuery:
-    """Every unknown parameter or bad value is reported (422), naming the parameter."""
+    """Every unknown parameter or bad value is reported (422), naming the parameter.
+
+    `custom_defs` is called only when a `cf_<key>` filter is present.
+    """
     problems = ProblemList()
     query = ListQuery()
     fields = kind.fields
     extra = EXTRA_FILTERS.get(kind.key, {})
-    custom_by_key = {d.key: d for d in custom_defs}
+    # Only a custom-field filter needs the definitions: plain lists skip that query.
+    has_custom = any(name.startswith("cf_") for name in params)
+    custom_by_key = {d.key: d for d in custom_defs()} if has_custom else {}
     for name, value in params.items():
         raw = _first(value).strip()
         if name in RESERVED:
+            continue
+        if "\x00" in raw:
+            problems.add(("query", name), f"Filter '{name}' must not contain NUL (U+0000).")
             continue
         base, _, op = name.partition("__")
         try:
@@ -145,6 +170,8 @@ def parse_list_query(
             problems.add(("query", name), f"Filter '{name}' {reason}.")
 
     query.q = _first(params.get("q", "")).strip()
+    if "\x00" in query.q:
+        problems.add(("query", "q"), "'q' must not contain NUL (U+0000).")
     # A search lists matches alphabetically unless told otherwise: the index that finds a
     # prefix also yields them in name order, so the first page costs the same at any size.
     default_ordering = "name" if query.q else "-created_at"

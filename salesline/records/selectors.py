@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from .filters import CURSOR_FIELDS, ListQuery, encode_cursor
 
 @dataclass
 class Page:
-    items: list[Model]
+    items: list[Model] | list[dict[str, Any]]
     count: int
     count_capped: bool
     next_cursor: str | None
@@ -82,7 +83,11 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
     return queryset.order_by(f"{sign}{column}", f"{sign}id")
 
 
-def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
+def record_list(
+    *, actor: Actor, kind: str, query: ListQuery, columns: Sequence[str] | None = None
+) -> Page:
+    """One page of a list. With `columns`, items are `.values()` dicts of those ORM paths —
+    an API page needs no model instances, and building them costs more than the query."""
     queryset = record_queryset(actor=actor, kind=kind, query=query)
     cap = settings.SALESLINE_COUNT_CAP
     # Counting stops at the cap: an exact count of a million rows costs more than the page.
@@ -98,15 +103,19 @@ def record_list(*, actor: Actor, kind: str, query: ListQuery) -> Page:
             paged = paged.filter(
                 Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": pk})
             )
-        rows = list(paged[: query.limit + 1])
+        paged = paged[: query.limit + 1]
     else:
-        rows = list(paged[query.offset : query.offset + query.limit + 1])
+        paged = paged[query.offset : query.offset + query.limit + 1]
+    rows = list(paged.values(*columns, column) if columns else paged)
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = None
     if has_more and rows and query.ordering.lstrip("-") in CURSOR_FIELDS:
         last = rows[-1]
-        next_cursor = encode_cursor(query.ordering, getattr(last, column), last.pk)
+        if isinstance(last, dict):
+            next_cursor = encode_cursor(query.ordering, last[column], last["id"])
+        else:
+            next_cursor = encode_cursor(query.ordering, getattr(last, column), last.pk)
     return Page(
         items=rows, count=min(count, cap), count_capped=count > cap, next_cursor=next_cursor
     )

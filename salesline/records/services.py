@@ -80,7 +80,7 @@ def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
             return None
         try:
             number = int(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError("must be a whole number") from None
         if not 0 <= number <= 100:
             raise ValueError("must be between 0 and 100")
@@ -274,23 +274,31 @@ def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
         obj.deleted_at = timezone.now()
         obj.version += 1
         obj.save(update_fields=["deleted_at", "version"])
-        audit.record(actor=actor, action="delete", obj=obj)
+        audit.record(
+            actor=actor, action="delete", obj=obj, changes={"deleted_at": [None, obj.deleted_at]}
+        )
     return obj
+
+
+def _check_restore_window(what: str, deleted_at: dt.datetime) -> None:
+    window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
+    if deleted_at < timezone.now() - window:
+        raise Conflict(
+            f"This {what} was deleted more than {window.days} days ago and cannot be restored."
+        )
 
 
 def record_restore(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
     kind_def = KINDS[kind]
     with transaction.atomic():
         obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id, deleted=True)
-        window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
-        if obj.deleted_at < timezone.now() - window:
-            raise Conflict(
-                f"This {kind} was deleted more than {window.days} days ago and cannot be restored."
-            )
-        obj.deleted_at = None
+        _check_restore_window(kind, obj.deleted_at)
+        deleted_at, obj.deleted_at = obj.deleted_at, None
         obj.version += 1
         obj.save(update_fields=["deleted_at", "version"])
-        audit.record(actor=actor, action="restore", obj=obj)
+        audit.record(
+            actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]}
+        )
     return obj
 
 
@@ -375,10 +383,37 @@ def note_update(
 
 
 def note_delete(*, actor: Actor, note_id: Any) -> None:
+    """Soft delete, restorable for 30 days like the records."""
+    now = timezone.now()
     with transaction.atomic():
         updated = Note.objects.filter(
             organisation=actor.organisation, pk=note_id, deleted_at=None
-        ).update(deleted_at=timezone.now())
+        ).update(deleted_at=now, version=models.F("version") + 1)
         if not updated:
             raise NotFound(f"No note with id {note_id}.")
-        audit.record(actor=actor, action="delete", object_type="note", object_id=note_id)
+        audit.record(
+            actor=actor,
+            action="delete",
+            object_type="note",
+            object_id=note_id,
+            changes={"deleted_at": [None, now]},
+        )
+
+
+def note_restore(*, actor: Actor, note_id: Any) -> Note:
+    with transaction.atomic():
+        note = (
+            Note.objects.select_for_update()
+            .filter(organisation=actor.organisation, pk=note_id, deleted_at__isnull=False)
+            .first()
+        )
+        if note is None:
+            raise NotFound(f"No deleted note with id {note_id}.")
+        _check_restore_window("note", note.deleted_at)
+        deleted_at, note.deleted_at = note.deleted_at, None
+        note.version += 1
+        note.save(update_fields=["deleted_at", "version"])
+        audit.record(
+            actor=actor, action="restore", obj=note, changes={"deleted_at": [deleted_at, None]}
+        )
+    return note

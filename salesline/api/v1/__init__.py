@@ -2,14 +2,21 @@
 
 from functools import partial
 
+from django.core.exceptions import RequestDataTooBig
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from salesline.core.errors import DomainError
 
 from . import process
-from .common import BearerToken, domain_error_response, validation_error_response
+from .common import (
+    BearerToken,
+    body_too_big_response,
+    domain_error_response,
+    validation_error_response,
+)
 from .records import record_router
+from .renderer import OrjsonRenderer
 
 api = NinjaAPI(
     title="Salesline API",
@@ -17,10 +24,12 @@ api = NinjaAPI(
     description="Records, pipelines with stage gates, lead conversion. "
     "Authenticate with `Authorization: Bearer <token>` (`salesline token create`).",
     auth=BearerToken(),
+    renderer=OrjsonRenderer(),
     urls_namespace="api-v1",
 )
 api.add_exception_handler(DomainError, partial(domain_error_response, api))
 api.add_exception_handler(ValidationError, partial(validation_error_response, api))
+api.add_exception_handler(RequestDataTooBig, partial(body_too_big_response, api))
 
 for _kind, _path in (
     ("company", "companies"),

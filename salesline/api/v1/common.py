@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ninja.errors import HttpError
 from ninja.security import HttpBearer
@@ -50,6 +51,16 @@ def validation_error_response(api, request: HttpRequest, exc) -> HttpResponse:
             msg = error.get("msg", "Invalid value.")
         detail.append({"loc": loc, "msg": msg, "type": error.get("type", "invalid")})
     return api.create_response(request, {"detail": detail}, status=422)
+
+
+def body_too_big_response(api, request: HttpRequest, exc) -> HttpResponse:
+    """Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE; say so in JSON, as 413."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return api.create_response(
+        request,
+        {"detail": f"The request body is too large: the limit is {limit} bytes."},
+        status=413,
+    )
 
 
 def etag_of(obj) -> str:

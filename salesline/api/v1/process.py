@@ -1,7 +1,9 @@
 """Notes, pipelines and custom fields."""
 
+from typing import Annotated
+
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
@@ -33,11 +35,15 @@ def _note(note) -> dict:
     }
 
 
+# Ids beyond a 64-bit integer cannot exist; refusing them keeps SQLite from overflowing.
+NoteTargetId = Annotated[int, Field(ge=1, lt=2**63)]
+
+
 class NoteFilters(Schema):
-    company_id: int | None = None
-    person_id: int | None = None
-    lead_id: int | None = None
-    opportunity_id: int | None = None
+    company_id: NoteTargetId | None = None
+    person_id: NoteTargetId | None = None
+    lead_id: NoteTargetId | None = None
+    opportunity_id: NoteTargetId | None = None
     limit: int = 50
     offset: int = 0
 
@@ -76,7 +82,7 @@ def register_notes(api) -> None:
     )
     def get_note(request: HttpRequest, note_id: int):
         note = selectors.note_get_for(actor=actor_of(request), note_id=note_id)
-        return with_etag(api.create_response(request, _note(note)), note)
+        return with_etag(api.create_response(request, _note(note), status=200), note)
 
     @notes.patch(
         "/{note_id}", response=schemas.NoteOut, operation_id="update_note", summary="Edit a note"
@@ -88,7 +94,7 @@ def register_notes(api) -> None:
             body=payload.body,
             expected_version=expected_version(request, note_id),
         )
-        return with_etag(api.create_response(request, _note(note)), note)
+        return with_etag(api.create_response(request, _note(note), status=200), note)
 
     @notes.delete(
         "/{note_id}", response={204: None}, operation_id="delete_note", summary="Delete a note"
@@ -97,9 +103,19 @@ def register_notes(api) -> None:
         record_services.note_delete(actor=actor_of(request), note_id=note_id)
         return 204, None
 
+    @notes.post(
+        "/{note_id}/restore",
+        response=schemas.NoteOut,
+        operation_id="restore_note",
+        summary="Restore a deleted note",
+    )
+    def restore_note(request: HttpRequest, note_id: int):
+        note = record_services.note_restore(actor=actor_of(request), note_id=note_id)
+        return with_etag(api.create_response(request, _note(note), status=200), note)
 
-def _pipeline(actor, pipeline) -> dict:
-    spec = pipeline_selectors.definition_for(actor.organisation)
+
+def _pipeline(actor, pipeline, spec=None) -> dict:
+    spec = spec or pipeline_selectors.definition_for(actor.organisation)
     stages = next(p for p in spec_to_dict(spec)["pipelines"] if p["key"] == pipeline.key)["stages"]
     return {"id": pipeline.pk, "key": pipeline.key, "name": pipeline.name, "stages": stages}
 
@@ -113,7 +129,9 @@ def register_pipelines(api) -> None:
     )
     def list_pipelines(request: HttpRequest):
         actor = actor_of(request)
-        items = [_pipeline(actor, p) for p in pipeline_selectors.pipeline_list(actor=actor)]
+        # One definition for the whole list: reading it per pipeline was a query per row.
+        spec = pipeline_selectors.definition_for(actor.organisation)
+        items = [_pipeline(actor, p, spec) for p in pipeline_selectors.pipeline_list(actor=actor)]
         return {"items": items, "count": len(items)}
 
     @pipelines.post(

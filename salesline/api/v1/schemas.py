@@ -7,13 +7,32 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from salesline.records.fields import KINDS
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        # PostgreSQL cannot store U+0000 in text: refuse it here rather than fail with a 500.
+        if _has_nul(value):
+            raise PydanticCustomError("nul_character", "Text must not contain NUL (U+0000).")
+        return value
 
 
 PY_TYPES: dict[str, Any] = {
@@ -102,35 +121,55 @@ def list_schema(kind: str) -> type[BaseModel]:
     )
 
 
+COMMON_COLUMNS = ("custom_fields", "created_at", "updated_at", "version", "deleted_at")
+# Columns beyond the writable fields, by kind: {API name: ORM path}.
+EXTRA_COLUMNS: dict[str, dict[str, str]] = {
+    "company": {},
+    "person": {},
+    "lead": {
+        name: name
+        for name in (
+            "converted_at",
+            "converted_person_id",
+            "converted_company_id",
+            "converted_opportunity_id",
+        )
+    },
+    "opportunity": {
+        "pipeline": "pipeline__key",
+        "stage": "stage__key",
+        "status": "status",
+        "stage_probability": "stage__probability",
+        "stage_entered_at": "stage_entered_at",
+        "closed_at": "closed_at",
+        "close_reason": "close_reason",
+    },
+}
+
+
+def output_columns(kind: str) -> dict[str, str]:
+    """{API name: ORM path} of everything a record's representation shows."""
+    columns = {"id": "id"}
+    columns.update({name: f.attr for name, f in KINDS[kind].fields.items()})
+    columns.update({name: name for name in COMMON_COLUMNS})
+    columns.update(EXTRA_COLUMNS[kind])
+    return columns
+
+
+def serialise_row(kind: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A record's representation from a `.values()` row (lists fetch rows, not models)."""
+    return {name: row[path] for name, path in output_columns(kind).items()}
+
+
 def serialise(kind: str, obj) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": obj.pk}
-    for name, f in KINDS[kind].fields.items():
-        out[name] = getattr(obj, f.attr)
-    out.update(
-        custom_fields=obj.custom_fields or {},
-        created_at=obj.created_at,
-        updated_at=obj.updated_at,
-        version=obj.version,
-        deleted_at=obj.deleted_at,
-    )
-    if kind == "lead":
-        out.update(
-            converted_at=obj.converted_at,
-            converted_person_id=obj.converted_person_id,
-            converted_company_id=obj.converted_company_id,
-            converted_opportunity_id=obj.converted_opportunity_id,
-        )
-    elif kind == "opportunity":
-        out.update(
-            pipeline=obj.pipeline.key,
-            stage=obj.stage.key,
-            status=obj.status,
-            stage_probability=obj.stage.probability,
-            stage_entered_at=obj.stage_entered_at,
-            closed_at=obj.closed_at,
-            close_reason=obj.close_reason,
-        )
-    return out
+    """A record's representation from a model instance (single-record routes)."""
+    row = {}
+    for path in output_columns(kind).values():
+        value = obj
+        for part in path.split("__"):
+            value = getattr(value, part)
+        row[path] = value
+    return serialise_row(kind, row)
 
 
 class MoveIn(Strict):
