@@ -471,7 +471,7 @@ def opportunity_update(
         if ticks:
             changes["checks"] = [None, ticks]
         if changes:
-            extra = (
+            moved_fields = (
                 ["pipeline", "stage", "stage_entered_at", "status", "closed_at", "close_reason"]
                 if moved
                 else []
@@ -479,9 +479,7 @@ def opportunity_update(
             field_changes = {
                 k: v for k, v in changes.items() if k not in {"stage", "pipeline", "checks"}
             }
-            record_services.save_changed(opportunity, field_changes, OPPORTUNITY)
-            if extra:
-                opportunity.save(update_fields=extra)
+            record_services.save_changed(opportunity, field_changes, OPPORTUNITY, also=moved_fields)
             audit.record(
                 actor=actor, action="move" if moved else "update", obj=opportunity, changes=changes
             )

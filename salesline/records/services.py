@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -215,8 +215,11 @@ def check_version(obj: models.Model, expected_version: int | None) -> None:
         )
 
 
-def save_changed(obj: models.Model, changes: Mapping[str, Any], kind: KindDef) -> None:
-    attrs = {kind.fields[n].attr for n in changes if n in kind.fields}
+def save_changed(
+    obj: models.Model, changes: Mapping[str, Any], kind: KindDef, also: Sequence[str] = ()
+) -> None:
+    """Save the changed fields (plus `also`), bumping the version the ETag names."""
+    attrs = {kind.fields[n].attr for n in changes if n in kind.fields} | set(also)
     if any(n.startswith("custom_fields.") for n in changes):
         attrs.add("custom_fields")
     if "name" in changes:
