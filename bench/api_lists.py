@@ -143,7 +143,10 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
                 done += n
     seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # What autovacuum does in production after a bulk load: statistics and visibility map.
+        cursor.execute(
+            "VACUUM ANALYZE records_lead" if connection.vendor == "postgresql" else "ANALYZE"
+        )
     return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds}
 
 

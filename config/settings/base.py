@@ -95,7 +95,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Soft-deleted records stay restorable for this many days before `salesline purge` removes them.
 SALESLINE_RESTORE_DAYS = 30
 # List counts stop at this number (the response says so) to keep deep filters fast.
-SALESLINE_COUNT_CAP = 10_000
+SALESLINE_COUNT_CAP = 1_000
 
 LOGGING = {
     "version": 1,

@@ -52,7 +52,7 @@ def record_router(api, kind: str) -> Router:
         """Filters: any field by name (`?source=Expo`), `field__gte`/`field__lte` on numbers and
         dates, custom fields as `cf_<key>`; `q` searches by name prefix (or e-mail prefix when
         it contains '@'); `ordering` (e.g. `-created_at`); `limit`/`offset` or `cursor` (keyset,
-        fast at any depth). `count` stops at 10,000 and `count_capped` says so."""
+        fast at any depth). `count` stops at 1,000 and `count_capped` says so."""
         actor = actor_of(request)
         query = parse_list_query(
             kind_def, request.GET, lambda: record_services.custom_field_defs(actor, kind)
