@@ -100,8 +100,11 @@ def record_list(
         if column == "id":
             paged = paged.filter(**{f"id__{op}": pk})
         else:
+            # The non-strict bound lets the index start the scan at the cursor; the OR then
+            # only breaks ties on the cursor's own value.
             paged = paged.filter(
-                Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": pk})
+                Q(**{f"{column}__{op}e": value})
+                & (Q(**{f"{column}__{op}": value}) | Q(**{f"id__{op}": pk}))
             )
         paged = paged[: query.limit + 1]
     else:
