@@ -62,6 +62,13 @@ def organisation_get(*, slug: str) -> Organisation:
     return organisation
 
 
+def user_get(*, email: str) -> User:
+    user = User.objects.filter(email=(email or "").strip().lower()).first()
+    if user is None:
+        raise NotFound(f"No user '{email}'.")
+    return user
+
+
 def organisation_create(*, name: str, template: str, label: str = "cli") -> Organisation:
     """Create an organisation with a unique slug and load its process definition template."""
     from salesline.pipeline.definitions import template_names

@@ -85,7 +85,8 @@ def _data_loss(organisation: Organisation, spec: ProcessDefinitionSpec) -> list[
             problems.append(
                 Problem(
                     loc=("definition", "pipelines", pipeline_key),
-                    msg=f"Removing {what} '{key}' would orphan {count} opportunities in stage "
+                    msg=f"Removing {what} '{key}' would orphan {count} "
+                    f"{'opportunity' if count == 1 else 'opportunities'} in stage "
                     f"'{stage.key}': {names}{more}. Move or close them first.",
                     type="data_loss",
                 )

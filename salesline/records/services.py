@@ -305,12 +305,32 @@ def record_restore(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
     return obj
 
 
-def records_purge(*, older_than: dt.datetime | None = None) -> int:
-    """Remove soft-deleted records past the restore window (run by `salesline purge`)."""
+def records_purge(*, older_than: dt.datetime | None = None) -> dict[str, int]:
+    """Remove records soft-deleted before the restore window (run by `salesline purge`).
+
+    Returns the records removed per kind; their notes, history and ticks go with them. Each
+    organisation's audit trail records how many of each kind it lost.
+    """
+    from salesline.accounts.models import Organisation
+
     cutoff = older_than or timezone.now() - dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
-    removed = 0
-    for kind in ("opportunity", "lead", "person", "company"):
-        removed += KINDS[kind].model.objects.filter(deleted_at__lt=cutoff).delete()[0]
+    removed: dict[str, int] = {}
+    with transaction.atomic():
+        for kind in ("opportunity", "lead", "person", "company"):
+            model = KINDS[kind].model
+            expired = model.objects.filter(deleted_at__lt=cutoff)
+            per_org = dict(
+                expired.values_list("organisation").annotate(n=models.Count("id")).order_by()
+            )
+            _, by_model = expired.delete()
+            removed[kind] = by_model.get(model._meta.label, 0)
+            for organisation in Organisation.objects.filter(pk__in=per_org):
+                audit.record(
+                    actor=Actor(organisation=organisation, system_label="purge"),
+                    action="purge",
+                    object_type=kind,
+                    changes={"removed": [per_org[organisation.pk], 0]},
+                )
     return removed
 
 

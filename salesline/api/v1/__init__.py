@@ -3,6 +3,7 @@
 from functools import partial
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import DataError
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
@@ -13,6 +14,7 @@ from .common import (
     BearerToken,
     body_too_big_response,
     domain_error_response,
+    out_of_range_response,
     validation_error_response,
 )
 from .records import record_router
@@ -30,6 +32,9 @@ api = NinjaAPI(
 api.add_exception_handler(DomainError, partial(domain_error_response, api))
 api.add_exception_handler(ValidationError, partial(validation_error_response, api))
 api.add_exception_handler(RequestDataTooBig, partial(body_too_big_response, api))
+# SQLite raises OverflowError, PostgreSQL DataError, for an integer beyond 64 bits.
+api.add_exception_handler(OverflowError, partial(out_of_range_response, api))
+api.add_exception_handler(DataError, partial(out_of_range_response, api))
 
 for _kind, _path in (
     ("company", "companies"),

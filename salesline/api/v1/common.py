@@ -63,6 +63,15 @@ def body_too_big_response(api, request: HttpRequest, exc) -> HttpResponse:
     )
 
 
+def out_of_range_response(api, request: HttpRequest, exc) -> HttpResponse:
+    """A number no database column can hold (an id of 2**70, say) is the client's error."""
+    return api.create_response(
+        request,
+        {"detail": "A number in the request is out of range (ids and counts are 64-bit)."},
+        status=422,
+    )
+
+
 def etag_of(obj) -> str:
     return f'"{obj.pk}-{obj.version}"'
 

@@ -1,0 +1,414 @@
+"""The `salesline` console script: database set-up, demo data, organisations, users, API tokens,
+process definitions and the web server.
+
+Commands parse arguments, call services and print; they never write models themselves. Expected
+failures print a message (and each problem on its own line) to stderr and exit 1; usage errors
+exit 2, as argparse does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_WORKERS = 2
+WSGI_APP = "config.wsgi:application"
+
+
+class CommandFailed(Exception):
+    """An expected failure outside the domain (a missing file, say): message only, exit 1."""
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _create_database() -> bool:
+    """Create the database DATABASE_URL names when it does not exist yet; True if created."""
+    from django.db import OperationalError, connection
+
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        if connection.is_in_memory_db() or Path(name).exists():
+            return False
+        # SQLite creates the file but not its folder (var/ in a fresh checkout).
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        return True
+    if connection.vendor != "postgresql":
+        return False
+    try:
+        connection.ensure_connection()
+        return False
+    except OperationalError:
+        # The server may be up with the database missing: ask the maintenance database, the
+        # way Django creates its test databases. Any other failure re-raises below. (Django
+        # warns when that database is unreachable too; the error printed says enough.)
+        with (
+            warnings.catch_warnings(action="ignore", category=RuntimeWarning),
+            connection._nodb_cursor() as cursor,
+        ):
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+            if cursor.fetchone():
+                raise
+            cursor.execute(f"CREATE DATABASE {connection.ops.quote_name(name)}")
+        return True
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+    from django.db import connection
+
+    created = _create_database()
+    call_command("migrate", interactive=False, verbosity=0)
+    state = "created" if created else "up to date"
+    print(f"Database {state} ({connection.vendor}: {connection.settings_dict['NAME']}).")
+    if not args.demo:
+        return 0
+
+    from salesline import demo
+
+    if demo.demo_loaded():
+        print("The demo data is already loaded; nothing was added.")
+        token = demo.demo_token()
+    else:
+        summary = demo.load_demo()
+        print(
+            f"Demo data loaded: {len(summary.organisations)} organisations, "
+            f"{summary.companies} companies, {summary.people} people, {summary.leads} leads, "
+            f"{summary.opportunities} opportunities."
+        )
+        token = summary.token
+    print(f"Open http://{DEFAULT_HOST}:{DEFAULT_PORT}/ after `salesline serve`.")
+    print(f"Log in as {demo.DEMO_EMAIL} with the password {demo.DEMO_PASSWORD}")
+    print(f"API token: {token}")
+    return 0
+
+
+def cmd_org_create(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import organisation_create
+
+    organisation = organisation_create(name=args.name, template=args.template)
+    print(organisation.slug)
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import organisation_get, parse_role, user_create
+
+    organisation = organisation_get(slug=args.org)
+    password = args.password
+    # "-" keeps the password out of shell history and the process list.
+    if password == "-":  # noqa: S105 - the stdin marker, not a password
+        password = sys.stdin.readline().rstrip("\n")
+    user = user_create(
+        email=args.email, organisation=organisation, role=args.role, password=password
+    )
+    print(f"{user.email} is {parse_role(args.role)} in {organisation.slug}.")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import organisation_get, token_create, user_get
+
+    organisation = organisation_get(slug=args.org)
+    user = user_get(email=args.email)
+    _, plain = token_create(user=user, organisation=organisation, name=args.name)
+    print(plain)
+    return 0
+
+
+def cmd_process_templates(args: argparse.Namespace) -> int:
+    from salesline.pipeline.definitions import template_names
+
+    for name in template_names():
+        print(name)
+    return 0
+
+
+def cmd_process_load(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import organisation_get, system_actor
+    from salesline.pipeline.definitions import template_names
+    from salesline.pipeline.services import definition_source, process_check, process_load
+
+    organisation = organisation_get(slug=args.org)
+    try:
+        text = definition_source(name_or_path=args.source)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise CommandFailed(
+            f"Cannot read '{args.source}': {reason}. Give a YAML file or a template "
+            f"({', '.join(template_names())})."
+        ) from None
+    actor = system_actor(organisation)
+    if args.check:
+        spec = process_check(actor=actor, text=text)
+        print(f"'{spec.name}' is valid for {organisation.slug}; nothing was loaded.")
+    else:
+        row = process_load(actor=actor, text=text)
+        print(f"Loaded '{row.spec['name']}' into {organisation.slug} as version {row.version}.")
+    return 0
+
+
+def cmd_process_export(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import organisation_get
+    from salesline.pipeline.selectors import definition_row_for
+
+    organisation = organisation_get(slug=args.org)
+    row = definition_row_for(organisation)
+    if row is None:
+        raise CommandFailed(
+            f"{organisation.slug} has no process definition: load one with "
+            "`salesline process load`."
+        )
+    text = row.source if row.source.endswith("\n") else row.source + "\n"
+    if args.file is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(args.file).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"Cannot write '{args.file}': {exc.strerror}.") from None
+    print(f"Wrote version {row.version} of {organisation.slug}'s definition to {args.file}.")
+    return 0
+
+
+def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
+    """The command `serve` replaces itself with: this interpreter's gunicorn, so the server
+    runs in the same environment as the script."""
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        WSGI_APP,
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--access-logfile",
+        "-",
+    ]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # whitenoise serves from STATIC_ROOT, which only collectstatic fills (and only creates when
+    # there is a file to copy: whitenoise warns about a missing folder).
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    argv = gunicorn_argv(host=args.host, port=args.port, workers=args.workers)
+    print(f"Serving on http://{argv[5]}/ with {args.workers} workers.", flush=True)
+    sys.stderr.flush()
+    os.execv(argv[0], argv)  # noqa: S606 - argv is built above, no shell involved
+    return 0  # only reached when execv is replaced in tests
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    from django.conf import settings
+
+    from salesline.records.services import records_purge
+
+    removed = records_purge()
+    counts = ", ".join(f"{count} {kind}" for kind, count in removed.items())
+    print(
+        f"Removed {sum(removed.values())} records ({counts}) deleted more than "
+        f"{settings.SALESLINE_RESTORE_DAYS} days ago, with their notes and history."
+    )
+    return 0
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not between 1 and 65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return number
+
+
+def _group(commands, name: str, help_text: str):
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    return parser.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesline",
+        description="Salesline: a CRM that runs a sales process like a production line.",
+        epilog="DATABASE_URL selects the database (default: SQLite in var/). "
+        "See docs/cli.md for examples.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = commands.add_parser(
+        "init",
+        help="create or migrate the database",
+        description="Create the database named by DATABASE_URL, or bring it up to date.",
+    )
+    init.add_argument(
+        "--demo",
+        action="store_true",
+        help="also load the demo organisations (once) and print a login and an API token",
+    )
+    init.set_defaults(handler=cmd_init)
+
+    org = _group(commands, "org", "manage organisations")
+    org_create = org.add_parser(
+        "create",
+        help="create an organisation and print its slug",
+        description="Create an organisation on a process template; prints its slug.",
+    )
+    org_create.add_argument("name", help="the organisation's name, e.g. 'Piql Archive'")
+    org_create.add_argument(
+        "--template", required=True, help="process template (see `salesline process templates`)"
+    )
+    org_create.set_defaults(handler=cmd_org_create)
+
+    user = _group(commands, "user", "manage users")
+    user_create = user.add_parser(
+        "create",
+        help="create a user or give an existing one a role",
+        description="Create the user if new and give them a role in the organisation. "
+        "With --password on an existing user, the password is changed.",
+    )
+    user_create.add_argument("email")
+    user_create.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    user_create.add_argument(
+        "--role", required=True, help="e.g. admin, salesperson, 'sales coordinator'"
+    )
+    user_create.add_argument(
+        "--password", help="the login password; '-' reads it from the first line of stdin"
+    )
+    user_create.set_defaults(handler=cmd_user_create)
+
+    token = _group(commands, "token", "manage API tokens")
+    token_create = token.add_parser(
+        "create",
+        help="create an API token and print it",
+        description="Create an API token for a member of an organisation. The token is "
+        "printed once; only its hash is kept.",
+    )
+    token_create.add_argument("email")
+    token_create.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    token_create.add_argument("--name", default="", help="a label to recognise the token by")
+    token_create.set_defaults(handler=cmd_token_create)
+
+    process = _group(commands, "process", "process definitions (pipelines, gates, fields)")
+    templates = process.add_parser(
+        "templates",
+        help="list the built-in templates",
+        description="List the built-in process templates, one per line.",
+    )
+    templates.set_defaults(handler=cmd_process_templates)
+    load = process.add_parser(
+        "load",
+        help="validate and load a process definition",
+        description="Validate a process definition (a YAML file or a template name) and put "
+        "it in force. Every problem is reported, with its line.",
+    )
+    load.add_argument("source", metavar="FILE_OR_TEMPLATE")
+    load.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    load.add_argument(
+        "--check",
+        action="store_true",
+        help="only validate, including whether data would be lost; load nothing",
+    )
+    load.set_defaults(handler=cmd_process_load)
+    export = process.add_parser(
+        "export",
+        help="write the definition in force as YAML",
+        description="Write the YAML source of the organisation's definition in force.",
+    )
+    export.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    export.add_argument("file", nargs="?", metavar="FILE", help="where to write (default: stdout)")
+    export.set_defaults(handler=cmd_process_export)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the web app and API with gunicorn",
+        description="Collect static files, then serve config.wsgi with gunicorn.",
+    )
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    serve.add_argument(
+        "--workers", type=_positive, default=DEFAULT_WORKERS, help=f"default {DEFAULT_WORKERS}"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    purge = commands.add_parser(
+        "purge",
+        help="remove soft-deleted records past the restore window",
+        description="Remove records deleted longer ago than the restore window "
+        "(SALESLINE_RESTORE_DAYS) and print how many rows were removed.",
+    )
+    purge.set_defaults(handler=cmd_purge)
+    return parser
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def _error(*lines: str) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)  # exits 2 on usage errors, 0 after --help
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+    import django
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import CommandError
+    from django.db import DatabaseError
+
+    from salesline.core.errors import DomainError
+
+    try:
+        django.setup()
+    except (ImproperlyConfigured, ImportError, ValueError) as exc:
+        # A bad DATABASE_URL or settings module surfaces here.
+        return _error(f"error: configuration: {exc}")
+    try:
+        return args.handler(args)
+    except DomainError as exc:
+        problems = [problem.msg for problem in exc.problems]
+        message = str(exc)
+        if problems and message == "; ".join(problems):
+            return _error(*(f"error: {msg}" for msg in problems))
+        return _error(f"error: {message}", *problems)
+    except (CommandFailed, CommandError) as exc:
+        return _error(f"error: {exc}")
+    except DatabaseError as exc:
+        return _error(
+            f"error: database: {str(exc).strip()}",
+            "Is DATABASE_URL right, and has `salesline init` been run?",
+        )
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

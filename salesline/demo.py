@@ -1,0 +1,1110 @@
+"""Demo data: three organisations on the three built-in templates, with a year of history.
+
+Everything comes from one seed (`random.Random` and per-locale Faker instances), so every load
+writes the same names, values and stage paths; times are kept as offsets and placed before the
+moment of loading. `build_plan` is pure generation (no queries); `load_demo` writes the plan.
+
+This is a fixture loader, the one accepted exception to "writes go through services": records are
+written with bulk_create for speed. It therefore does by hand what the services would do — set
+`search_name` / `match_name`, fill minimum fields, tick checklists — and checks every stage path
+with the same pure gate evaluator the services use before writing anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import unicodedata
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from faker import Faker
+
+from salesline.accounts import services as accounts
+from salesline.accounts.models import Organisation, Role, User
+from salesline.core import audit
+from salesline.core.errors import Conflict, NotFound
+from salesline.core.models import AuditEvent
+from salesline.pipeline.definitions import ProcessDefinitionSpec, template_text
+from salesline.pipeline.gates import MoveFacts, evaluate_move
+from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
+from salesline.pipeline.services import process_parse
+from salesline.records.matching import company_match_name, search_key
+from salesline.records.models import Company, Lead, Note, Person
+
+DEMO_EMAIL = "demo@salesline.test"
+DEMO_PASSWORD = "salesline-demo"  # noqa: S105 - the published demo login, printed by `init --demo`
+DEMO_ACTION = "demo.load"
+DAY = 86_400  # seconds
+# Companies and people were imported before the year of pipeline history begins.
+IMPORTED_DAYS = (400, 540)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    organisations: tuple[str, ...]  # slugs
+    companies: int
+    people: int
+    leads: int
+    converted_leads: int
+    opportunities: int
+    stage_changes: int
+    checklist_ticks: int
+    notes: int
+    login_email: str
+    login_password: str
+    token: str
+    fingerprint: str
+
+
+# ---------------------------------------------------------------- vocabulary
+
+
+@dataclass(frozen=True)
+class Country:
+    locale: str
+    market: str
+    business_unit: str
+    tld: str
+    phone: str  # '#' becomes a digit
+    cities: tuple[str, ...]
+
+
+COUNTRIES = {
+    "no": Country(
+        "no_NO", "Norway", "Nordics", "no", "+47 9## ## ###",
+        ("Oslo", "Bergen", "Trondheim", "Stavanger", "Tromsø", "Bodø", "Ålesund", "Drammen",
+         "Kristiansand", "Lillehammer", "Hamar", "Fredrikstad"),
+    ),
+    "gb": Country(
+        "en_GB", "United Kingdom", "UK & Ireland", "co.uk", "+44 20 7946 0###",
+        ("London", "Manchester", "Leeds", "Bristol", "Glasgow", "Edinburgh", "Cardiff",
+         "Sheffield", "Nottingham", "Belfast", "York", "Brighton"),
+    ),
+    "de": Country(
+        "de_DE", "Germany", "DACH", "de", "+49 30 #######",
+        ("Berlin", "München", "Köln", "Hamburg", "Düsseldorf", "Leipzig", "Dresden", "Stuttgart",
+         "Nürnberg", "Münster", "Freiburg", "Würzburg"),
+    ),
+    "fr": Country(
+        "fr_FR", "France", "France & Benelux", "fr", "+33 1 ## ## ## ##",
+        ("Paris", "Lyon", "Marseille", "Toulouse", "Nantes", "Strasbourg", "Lille", "Bordeaux",
+         "Rennes", "Montpellier", "Grenoble", "Besançon"),
+    ),
+    "us": Country(
+        "en_US", "United States", "North America", "com", "+1 202 555 01##",
+        ("Boston", "Seattle", "Berkeley", "Denver", "Austin", "Chicago", "Ann Arbor",
+         "Pittsburgh", "Boulder", "San Diego"),
+    ),
+}  # fmt: skip
+
+# (pattern, company sector, public?) per country; {city} and {last} are filled in.
+type Patterns = dict[str, tuple[tuple[str, str, bool], ...]]
+
+ARCHIVE_CLIENTS: Patterns = {
+    "no": (
+        ("{city} kommune", "Government", True),
+        ("{city} byarkiv", "Culture & heritage", True),
+        ("Universitetet i {city}", "Education", True),
+        ("{city} tingrett", "Justice", True),
+        ("{last} Film AS", "Media & entertainment", False),
+        ("{city} Sparebank", "Banking & finance", False),
+        ("Advokatfirmaet {last} AS", "Legal", False),
+        ("{last} Energi ASA", "Energy", False),
+    ),
+    "gb": (
+        ("{city} City Council", "Government", True),
+        ("{city} Record Office", "Culture & heritage", True),
+        ("University of {city}", "Education", True),
+        ("{city} Teaching Hospitals NHS Trust", "Health", True),
+        ("{last} Pictures Ltd", "Media & entertainment", False),
+        ("{city} Building Society", "Banking & finance", False),
+        ("{last} & {last2} Solicitors LLP", "Legal", False),
+        ("{last} Engineering plc", "Industry", False),
+    ),
+    "de": (
+        ("Stadtarchiv {city}", "Culture & heritage", True),
+        ("Stadtverwaltung {city}", "Government", True),
+        ("Universität {city}", "Education", True),
+        ("Landgericht {city}", "Justice", True),
+        ("{last} Filmproduktion GmbH", "Media & entertainment", False),
+        ("Sparkasse {city}", "Banking & finance", False),
+        ("{last} Versicherung AG", "Insurance", False),
+        ("{last} Maschinenbau GmbH", "Industry", False),
+    ),
+    "fr": (
+        ("Archives municipales de {city}", "Culture & heritage", True),
+        ("Mairie de {city}", "Government", True),
+        ("Université de {city}", "Education", True),
+        ("Centre hospitalier de {city}", "Health", True),
+        ("Productions {last} SAS", "Media & entertainment", False),
+        ("Banque {last}", "Banking & finance", False),
+        ("Cabinet {last} Avocats", "Legal", False),
+        ("{last} Énergie SA", "Energy", False),
+    ),
+}
+
+RESEARCH_PARTNERS: Patterns = {
+    "us": (
+        ("University of {city}", "Higher education", True),
+        ("{city} Data Science Institute", "Research", False),
+        ("{last} Earth Observatory", "Research", False),
+        ("{city} Community College", "Higher education", True),
+    ),
+    "gb": (
+        ("University of {city}", "Higher education", True),
+        ("{city} Institute for Climate Research", "Research", True),
+        ("{last} Open Science Trust", "Non-profit", False),
+    ),
+    "de": (
+        ("Universität {city}", "Higher education", True),
+        ("{last}-Institut für Geowissenschaften", "Research", True),
+    ),
+    "fr": (
+        ("Université de {city}", "Higher education", True),
+        ("Institut {last} de recherche", "Research", True),
+    ),
+    "no": (
+        ("Universitetet i {city}", "Higher education", True),
+        ("{city} klimaforskningssenter", "Research", True),
+    ),
+}
+
+NETWORK_CLIENTS: Patterns = {
+    "gb": (
+        ("{city} Housing Co-operative", "Housing", False),
+        ("{last} Foundation", "Charity", False),
+        ("{city} Community Energy", "Energy", False),
+        ("{city} City Council", "Local government", True),
+        ("{city} Food Co-op", "Co-operative", False),
+        ("Friends of {city} Museum", "Arts & culture", False),
+        ("{city} Credit Union", "Finance", False),
+        ("{last} Trust", "Charity", False),
+    ),
+    "fr": (("Coopérative {last}", "Co-operative", False),),
+    "de": (("{last} Genossenschaft eG", "Co-operative", False),),
+}
+
+
+def _archive_opportunity(rng: random.Random, company: dict) -> tuple[str, str, Decimal]:
+    """'<amount of data> - <content> - <service>', as the business-development gate asks."""
+    unit, amounts, per_unit, floor = rng.choice(
+        [
+            ("GB", [50, 100, 200, 500, 800], 120, 10_000),
+            ("TB", [1, 2, 3, 5, 8, 12, 20, 40, 75], 55_000, 20_000),
+            ("PB", [1, 1.5, 2], 1_600_000, 0),
+            ("pages", [10_000, 50_000, 250_000, 1_000_000, 5_000_000, 50_000_000], 0.1, 8_000),
+            ("film reels", [120, 600, 2_500], 250, 5_000),
+        ]
+    )
+    amount = rng.choice(amounts)
+    volume = f"{amount:,} {unit}".replace(",", " ")
+    public = company["sector"] in PUBLIC_ARCHIVE_SECTORS
+    content = rng.choice(PUBLIC_CONTENT if public else PRIVATE_CONTENT)
+    service = rng.choice(ARCHIVE_SERVICES)
+    value = (amount * per_unit + floor) * rng.uniform(0.7, 1.3)
+    return f"{volume} - {content} - {service}", volume, _money(value)
+
+
+PUBLIC_ARCHIVE_SECTORS = {"Government", "Culture & heritage", "Education", "Justice", "Health"}
+PUBLIC_CONTENT = (
+    "Personnel records", "Legal documents", "Court records", "Land registry maps",
+    "Church books", "Building permits", "Patient journals", "Council minutes", "Tax records",
+    "Photo collection", "Newspaper archive", "Research data",
+)  # fmt: skip
+PRIVATE_CONTENT = (
+    "Movie soundfiles in different languages", "Broadcast footage", "Master recordings",
+    "Engineering drawings", "Loan agreements", "Seismic data", "Design archive",
+    "Customer contracts", "Annual reports",
+)  # fmt: skip
+ARCHIVE_SERVICES = (
+    "Preservation", "Digitization", "Digitization & preservation", "Online access",
+    "Migration & preservation",
+)  # fmt: skip
+
+
+def _partnership_opportunity(rng: random.Random, company: dict) -> tuple[str, str, Decimal]:
+    service, low, high = rng.choice(
+        [
+            ("Managed JupyterHub", 12_000, 40_000),
+            ("BinderHub service", 8_000, 25_000),
+            ("Research hub with GPUs", 40_000, 120_000),
+            ("Dedicated cluster", 60_000, 180_000),
+            (f"Education hub for {rng.choice(COURSES)}", 6_000, 20_000),
+        ]
+    )
+    storage = f"{rng.choice([1, 2, 5, 10, 20])} TB" if rng.random() < 0.6 else ""
+    return f"{company['name']} - {service}", storage, _money(rng.uniform(low, high))
+
+
+COURSES = ("Intro to Data Science", "Climate Modelling 101", "Computational Physics", "Geo-AI")
+
+
+def _network_opportunity(rng: random.Random, company: dict) -> tuple[str, str, Decimal]:
+    project, low, high = rng.choice(
+        [
+            ("Website rebuild", 8_000, 40_000),
+            ("Membership CRM", 15_000, 60_000),
+            ("Data dashboard", 6_000, 30_000),
+            ("Booking system", 10_000, 45_000),
+            ("Accessibility audit", 3_000, 9_000),
+            ("Digital strategy", 5_000, 20_000),
+            ("Mobile app", 30_000, 120_000),
+            ("Hosting & support", 4_000, 15_000),
+        ]
+    )
+    return f"{company['name']} - {project}", "", _money(rng.uniform(low, high))
+
+
+def _money(value: float) -> Decimal:
+    # Estimates are given in round thousands.
+    return Decimal(max(1_000, round(value / 1_000) * 1_000)).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True)
+class OrgProfile:
+    name: str
+    template: str
+    currency: str
+    counts: dict[str, int]  # companies, people, leads, opportunities, notes
+    countries: dict[str, int]  # country key -> weight
+    patterns: Patterns
+    stage_weights: dict[str, int]
+    opportunity: Callable[[random.Random, dict], tuple[str, str, Decimal]]
+    verticals: tuple[str, ...]
+    titles: tuple[str, ...]
+    sources: dict[str, tuple[str, ...]]  # lead source -> detail templates ({year}, {city})
+    won_reasons: tuple[str, ...]
+    lost_reasons: tuple[str, ...]
+    notes: tuple[str, ...]  # templates: {first}, {company}, {city}
+    use_cases: tuple[str, ...]
+    business_cases: tuple[str, ...]
+    staff_domain: str
+    # Values for the person custom fields the template declares (key -> choices).
+    person_custom: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Whether the sales method records buying influences (Miller Heiman) on people.
+    buying_influences: bool = False
+
+
+PROFILES = (
+    OrgProfile(
+        name="Piql Archive",
+        template="business-development",
+        currency="EUR",
+        counts={"companies": 120, "people": 300, "leads": 600, "opportunities": 180, "notes": 150},
+        countries={"no": 4, "gb": 2, "de": 2, "fr": 2},
+        patterns=ARCHIVE_CLIENTS,
+        stage_weights={
+            "identify": 20,
+            "qualify": 17,
+            "develop": 14,
+            "propose": 11,
+            "negotiate": 8,
+            "won": 17,
+            "lost": 13,
+        },
+        opportunity=_archive_opportunity,
+        verticals=(
+            "Government & public archives",
+            "Film & broadcast",
+            "Cultural heritage",
+            "Banking & finance",
+            "Health",
+            "Legal",
+            "Energy",
+        ),
+        titles=(
+            "Head of Archives",
+            "Records Manager",
+            "IT Director",
+            "Chief Digital Officer",
+            "Archivist",
+            "Procurement Officer",
+            "Head of Collections",
+            "CFO",
+            "Head of Media Asset Management",
+        ),
+        sources={
+            "Trade show": ("Archiving Expo {year}, stand {n}", "Media Production Show {year}"),
+            "Conference": (
+                "iPRES {year}, participant list",
+                "DLM Forum {year}, {city}",
+                "ICA Congress {year}",
+            ),
+            "Website": ("Contact form: asked about film preservation", "Downloaded white paper"),
+            "Webinar": ("Webinar 'Data that lasts 1000 years', {year}",),
+            "LinkedIn": ("Replied to a post about migration-free preservation",),
+            "Referral": ("Referred by a client in {city}",),
+        },
+        won_reasons=(
+            "Signed a framework agreement",
+            "Chosen for the migration-free preservation guarantee",
+            "Won the public tender",
+            "Pilot succeeded; full contract signed",
+        ),
+        lost_reasons=(
+            "Budget cut for next year",
+            "Chose a cloud-only competitor",
+            "Project postponed indefinitely",
+            "No answer after the proposal",
+            "Lost the tender on price",
+        ),
+        notes=(
+            "Called {first}: they are reviewing the budget for next year; follow up in two weeks.",
+            "Met {first} at the archive in {city}; they store their masters on ageing LTO tapes.",
+            "Sent the proposal and the preservation white paper to {first}.",
+            "{company} wants a proof of concept with a sample of their collection.",
+            "Procurement at {company} needs the offer in EUR, excluding VAT.",
+        ),
+        use_cases=(
+            "Keep the records readable and authentic for decades without migrations.",
+            "Offline master copy of the collection, safe from ransomware.",
+            "Digitize fragile originals and give researchers online access.",
+        ),
+        business_cases=(
+            "Lower total cost than re-migrating the collection every five years.",
+            "No power or cooling needed for the long-term copy.",
+            "Meets the legal retention period without recurring storage fees.",
+        ),
+        staff_domain="piql.salesline.test",
+        person_custom={
+            "buying_influence_concept": (
+                "Wants a solution that outlives file formats",
+                "Sees preservation as a compliance cost",
+                "Champion of open, self-describing formats",
+            )
+        },
+        buying_influences=True,
+    ),
+    OrgProfile(
+        name="2i2c Partnerships",
+        template="partnerships",
+        currency="USD",
+        counts={"companies": 40, "people": 100, "leads": 200, "opportunities": 60, "notes": 50},
+        countries={"us": 4, "gb": 2, "de": 1, "fr": 1, "no": 1},
+        patterns=RESEARCH_PARTNERS,
+        stage_weights={"lead": 35, "prospect": 25, "partner": 25, "lost": 15},
+        opportunity=_partnership_opportunity,
+        verticals=(
+            "Climate science",
+            "Geoscience",
+            "Bioinformatics",
+            "Data science education",
+            "Astronomy",
+        ),
+        titles=(
+            "Professor of Earth Sciences",
+            "Research Software Engineer",
+            "Director of Research Computing",
+            "Lecturer in Data Science",
+            "Project Scientist",
+            "Community Manager",
+        ),
+        sources={
+            "Website": ("Contact form: interested in a hub for {course}",),
+            "JupyterCon": ("JupyterCon {year}: met at the booth",),
+            "AGU Fall Meeting": ("AGU Fall Meeting {year}, poster session",),
+            "Referral": ("Referred by a partner community in {city}",),
+            "Email": ("Wrote to partnerships@ about a research hub",),
+        },
+        won_reasons=(
+            "Service agreement fully signed by all parties",
+            "Executed close after DocuSign",
+            "Renewed for another year",
+        ),
+        lost_reasons=(
+            "Verbal close: no — no budget this year",
+            "Chose to self-host JupyterHub",
+            "Grant application unsuccessful",
+            "Procurement could not contract with CS&S",
+        ),
+        notes=(
+            "Sent 'Hail the Lead' with the service description and a Calendly link to {first}.",
+            "First meeting with {first}: running notes shared; demo of the hub went well.",
+            "Draft service agreement shared with {company}.",
+            "{first} asked about the right to replicate the hub elsewhere.",
+            "Launch meeting scheduled with {company}.",
+        ),
+        use_cases=(
+            "Students start the course in a browser with every package installed.",
+            "Researchers analyse cloud-hosted climate data next to where it is stored.",
+        ),
+        business_cases=(
+            "Cheaper than running the hub with the community's own staff.",
+            "Grant-funded for three years; the right to replicate keeps them free to leave.",
+        ),
+        staff_domain="2i2c.salesline.test",
+    ),
+    OrgProfile(
+        name="CoTech Network",
+        template="network-enquiries",
+        currency="GBP",
+        counts={"companies": 40, "people": 100, "leads": 200, "opportunities": 60, "notes": 50},
+        countries={"gb": 8, "fr": 1, "de": 1},
+        patterns=NETWORK_CLIENTS,
+        stage_weights={"enquiry": 25, "qualified": 20, "referred": 15, "won": 20, "lost": 20},
+        opportunity=_network_opportunity,
+        verticals=("Web development", "Data", "Design", "Infrastructure", "Training"),
+        titles=(
+            "Operations Manager",
+            "Chief Executive",
+            "Digital Lead",
+            "Communications Officer",
+            "Trustee",
+            "Project Coordinator",
+        ),
+        sources={
+            "Website enquiry form": ("Enquiry via coops.tech: {project}",),
+            "Email to the network": ("Wrote to the network list about {project}",),
+            "Referral from a member": ("Referred by a member co-op in {city}",),
+            "Co-op fair": ("Co-operatives Fair {year}, {city}",),
+        },
+        won_reasons=(
+            "Joint bid accepted",
+            "Member co-ops agreed the split and the client signed",
+            "Client chose the network's proposal",
+        ),
+        lost_reasons=(
+            "Budget below the network's minimum",
+            "Timescale too short for the members available",
+            "Brief out of scope for the network",
+            "Client went with a single agency",
+        ),
+        notes=(
+            "Rota duty: enquiry from {first} checked against the eligibility criteria.",
+            "Handed over to two member co-ops; {first} is the client contact.",
+            "{company} needs the work done before the end of the financial year.",
+            "Call with {first}: the brief is clear, budget confirmed.",
+        ),
+        use_cases=(
+            "Members book and pay online instead of by phone.",
+            "Staff see the figures they report to funders on one page.",
+        ),
+        business_cases=(
+            "Saves a day of administration a week.",
+            "Needed for the next funding bid.",
+        ),
+        staff_domain="cotech.salesline.test",
+    ),
+)
+
+CONTACT_TYPES = ("Customer", "Prospect", "Partner", "Reseller")
+LIFE_CYCLES = ("Suspect", "Prospect", "Customer", "Former customer")
+PUBLIC_SEGMENTS = ("National", "Regional", "Municipal")
+PRIVATE_SEGMENTS = ("Enterprise", "Mid-market", "Small business")
+BUYING_INFLUENCES = ("Economic buyer", "User buyer", "Technical buyer", "Coach")
+RESPONSE_MODES = ("Growth", "Trouble", "Even keel", "Overconfident")
+STATUS_REPORTS = (
+    "Waiting for the client's budget decision.",
+    "Technical questions answered.",
+    "Legal review of the agreement in progress.",
+    "Pilot running.",
+)
+PROJECTS = ("a new website", "a membership database", "an open data portal", "a booking app")
+
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass
+class OrgPlan:
+    """One organisation's records as model field values. Keys starting with '_' are references
+    by index into this plan, owners by role, and times as seconds before the load."""
+
+    name: str
+    template: str
+    staff: list[dict] = field(default_factory=list)
+    companies: list[dict] = field(default_factory=list)
+    people: list[dict] = field(default_factory=list)
+    opportunities: list[dict] = field(default_factory=list)
+    leads: list[dict] = field(default_factory=list)
+    notes: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class DemoPlan:
+    seed: int
+    organisations: list[OrgPlan]
+
+    def fingerprint(self) -> str:
+        text = json.dumps(asdict(self), sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+class _Generator:
+    def __init__(self, seed: int, profile: OrgProfile, spec: ProcessDefinitionSpec):
+        # One Random per organisation so changing one profile does not reshuffle the others.
+        self.rng = random.Random(f"{seed}:{profile.template}")  # noqa: S311 - not a secret
+        self.profile, self.spec = profile, spec
+        self.fakers = {}
+        for key in profile.countries:
+            # Faker's multi-locale proxy picks locales with the global `random`; one seeded
+            # instance per locale keeps the output reproducible.
+            faker = Faker(COUNTRIES[key].locale)
+            faker.seed_instance(f"{seed}:{profile.template}:{key}")
+            self.fakers[key] = faker
+        self.plan = OrgPlan(profile.name, profile.template)
+
+    # -- helpers
+
+    def country(self) -> str:
+        keys = list(self.profile.countries)
+        return self.rng.choices(keys, weights=[self.profile.countries[k] for k in keys])[0]
+
+    def phone(self, country: str) -> str:
+        return "".join(
+            str(self.rng.randrange(10)) if ch == "#" else ch for ch in COUNTRIES[country].phone
+        )
+
+    def person_name(self, country: str) -> tuple[str, str]:
+        faker = self.fakers[country]
+        return faker.first_name(), faker.last_name()
+
+    def ago(self, low_days: float, high_days: float) -> int:
+        return int(self.rng.uniform(low_days, high_days) * DAY)
+
+    def owner(self) -> str:
+        return self.rng.choices(
+            [Role.SALESPERSON, Role.SALES_COORDINATOR, Role.ADMIN], weights=[6, 3, 1]
+        )[0]
+
+    # -- records
+
+    def staff(self) -> None:
+        self.plan.staff.append({"email": DEMO_EMAIL, "full_name": "Demo Admin", "role": "admin"})
+        for role in (Role.SALESPERSON, Role.SALES_COORDINATOR):
+            first, last = self.person_name(self.country())
+            email = _mailbox(first, last, self.profile.staff_domain)
+            self.plan.staff.append({"email": email, "full_name": f"{first} {last}", "role": role})
+
+    def company_name(self, country: str) -> tuple[str, str, bool]:
+        patterns = self.profile.patterns.get(country) or next(iter(self.profile.patterns.values()))
+        pattern, sector, public = self.rng.choice(patterns)
+        faker = self.fakers[country]
+        name = pattern.format(
+            city=self.rng.choice(COUNTRIES[country].cities),
+            last=faker.last_name(),
+            last2=faker.last_name(),
+        )
+        return name, sector, public
+
+    def companies(self) -> None:
+        seen: set[str] = set()
+        while len(self.plan.companies) < self.profile.counts["companies"]:
+            country = self.country()
+            name, sector, public = self.company_name(country)
+            key = company_match_name(name)
+            if key in seen:
+                continue
+            seen.add(key)
+            domain = f"{_slug(name)}.example"  # a reserved TLD: demo mail can reach no one
+            self.plan.companies.append(
+                {
+                    "name": name,
+                    "contact_type": self.rng.choice(CONTACT_TYPES),
+                    "business_unit": COUNTRIES[country].business_unit,
+                    "market": COUNTRIES[country].market,
+                    "life_cycle": self.rng.choice(LIFE_CYCLES),
+                    "sector": sector,
+                    "segment": self.rng.choice(PUBLIC_SEGMENTS if public else PRIVATE_SEGMENTS),
+                    "website": f"https://www.{domain}",
+                    "email_domain": domain,
+                    "_country": country,
+                    "_public": public,
+                    "_owner": self.owner(),
+                    "_ago": self.ago(*IMPORTED_DAYS),
+                }
+            )
+
+    def people(self) -> None:
+        companies = self.plan.companies
+        # Every company gets one contact first, so every opportunity can have a primary contact.
+        indexes = list(range(len(companies))) + [
+            self.rng.randrange(len(companies))
+            for _ in range(self.profile.counts["people"] - len(companies))
+        ]
+        emails: set[str] = set()
+        for company_index in indexes:
+            company = companies[company_index]
+            country = company["_country"]
+            first, last = self.person_name(country)
+            email = _mailbox(first, last, company["email_domain"])
+            while email in emails:
+                email = email.replace("@", f"{self.rng.randrange(10)}@", 1)
+            emails.add(email)
+            detailed = self.profile.buying_influences and self.rng.random() < 0.5
+            self.plan.people.append(
+                {
+                    "name": f"{first} {last}",
+                    "email": email,
+                    "phone": self.phone(country),
+                    "business_unit": company["business_unit"],
+                    "title": self.rng.choice(self.profile.titles),
+                    "buying_influence": self.rng.choice(BUYING_INFLUENCES) if detailed else "",
+                    "response_mode": self.rng.choice(RESPONSE_MODES) if detailed else "",
+                    "custom_fields": {
+                        key: self.rng.choice(choices)
+                        for key, choices in self.profile.person_custom.items()
+                        if self.rng.random() < 0.3
+                    },
+                    "_company": company_index,
+                    "_owner": company["_owner"],
+                    "_ago": company["_ago"] - self.ago(0, 30),
+                }
+            )
+
+    def opportunities(self) -> None:
+        pipeline = self.spec.pipelines[0]
+        stages = {stage.key: stage for stage in pipeline.stages}
+        open_keys = [s.key for s in pipeline.stages if s.kind == "open"]
+        people_by_company: dict[int, list[int]] = {}
+        for index, person in enumerate(self.plan.people):
+            people_by_company.setdefault(person["_company"], []).append(index)
+        targets = _allocate(self.profile.counts["opportunities"], self.profile.stage_weights)
+        self.rng.shuffle(targets)
+        for target in targets:
+            kind = stages[target].kind
+            if kind == "open":
+                path = open_keys[: open_keys.index(target) + 1]
+            elif kind == "won":
+                path = [*open_keys, target]
+            else:  # lost: from whichever open stage the deal had reached
+                path = [*open_keys[: self.rng.randrange(len(open_keys)) + 1], target]
+            company_index = self.rng.randrange(len(self.plan.companies))
+            company = self.plan.companies[company_index]
+            name, volume, value = self.profile.opportunity(self.rng, company)
+            steps = self.steps(path)
+            closed = kind != "open"
+            reason = self.rng.choice(
+                self.profile.won_reasons if kind == "won" else self.profile.lost_reasons
+            )
+            opportunity = {
+                "name": name,
+                "value": value,
+                "currency": self.profile.currency,
+                "data_volume": volume,
+                "sector": "public" if company["_public"] else "private",
+                "win_probability": stages[target].probability,
+                "vertical": self.rng.choice(self.profile.verticals),
+                "use_case": self.rng.choice(self.profile.use_cases),
+                "business_case": self.rng.choice(self.profile.business_cases),
+                "status_report": self.rng.choice(STATUS_REPORTS),
+                "status": kind,
+                "close_reason": reason if closed else "",
+                "custom_fields": {
+                    custom.key: self.rng.random() < 0.4
+                    for custom in self.spec.custom_fields
+                    if custom.record == "opportunity" and custom.type == "boolean"
+                },
+                "_company": company_index,
+                "_person": self.rng.choice(people_by_company[company_index]),
+                "_owner": company["_owner"],
+                # Open deals are expected to close ahead; closed ones closed when they did.
+                "_close_in_days": (
+                    -(steps[-1]["_ago"] // DAY) if closed else self.rng.randint(14, 270)
+                ),
+                "_steps": steps,
+                "_ticks": [],
+            }
+            for step in steps:
+                if stages[step["to_stage"]].kind != "open":
+                    step["reason"] = reason
+                for item in stages[step["to_stage"]].gate.checklist:
+                    opportunity["_ticks"].append(
+                        {"item": item.key, "stage": step["to_stage"], "_ago": step["_ago"]}
+                    )
+            self.leave_later_fields_blank(opportunity, pipeline.stages, set(path))
+            _check_gates(self.spec, opportunity)
+            self.plan.opportunities.append(opportunity)
+
+    def steps(self, path: list[str]) -> list[dict]:
+        """One stage change per stage entered, at increasing times within the past year."""
+        start = self.ago(max(3, 12 * len(path)), 365)
+        later = sorted((self.ago(0.05, start / DAY) for _ in path[1:]), reverse=True)
+        agos = [start, *later]
+        for index in range(1, len(agos)):
+            agos[index] = min(agos[index], agos[index - 1] - 3_600)  # strictly after, by an hour
+        return [
+            {"from_stage": path[i - 1] if i else "", "to_stage": key, "reason": "", "_ago": ago}
+            for i, (key, ago) in enumerate(zip(path, agos, strict=True))
+        ]
+
+    def leave_later_fields_blank(self, opportunity: dict, stages, entered: set[str]) -> None:
+        """Fields only a stage not yet entered requires are often still empty, as in real life."""
+        needed = {name for s in stages if s.key in entered for name in s.gate.require}
+        later = {name for s in stages if s.key not in entered for name in s.gate.require}
+        for name in sorted(later - needed):
+            if name in opportunity and self.rng.random() < 0.5:
+                opportunity[name] = None if name == "value" else ""
+
+    def leads(self) -> None:
+        profile = self.profile
+        count = profile.counts["leads"]
+        converted = self.rng.sample(range(len(self.plan.people)), k=count * 12 // 100)
+        for person_index in converted:
+            person = self.plan.people[person_index]
+            company = self.plan.companies[person["_company"]]
+            lead = self.lead_details(company["_country"])
+            lead.update(
+                name=person["name"],
+                company_name=company["name"],
+                email=person["email"],
+                phone=person["phone"],
+                business_unit=person["business_unit"],
+                _owner=person["_owner"],
+                # Converted when the person was created: the lead came a little before.
+                _ago=person["_ago"] + self.ago(1, 60),
+                _converted=person_index,
+                _converted_ago=person["_ago"],
+            )
+            self.plan.leads.append(lead)
+        while len(self.plan.leads) < count:
+            if self.rng.random() < 0.6:
+                company = self.rng.choice(self.plan.companies)
+                country, company_name, domain = (
+                    company["_country"],
+                    company["name"],
+                    company["email_domain"],
+                )
+            else:
+                country = self.country()
+                company_name = self.company_name(country)[0]
+                domain = f"{_slug(company_name)}.example"
+            first, last = self.person_name(country)
+            lead = self.lead_details(country)
+            lead.update(
+                name=f"{first} {last}",
+                company_name=company_name,
+                email=_mailbox(first, last, domain),
+                phone=self.phone(country) if self.rng.random() < 0.6 else "",
+                business_unit=COUNTRIES[country].business_unit,
+                _owner=self.owner(),
+                _ago=self.ago(0.05, 365),
+                _converted=None,
+                _converted_ago=None,
+            )
+            self.plan.leads.append(lead)
+        self.rng.shuffle(self.plan.leads)
+
+    def lead_details(self, country: str) -> dict:
+        source = self.rng.choice(list(self.profile.sources))
+        details = self.rng.choice(self.profile.sources[source]).format(
+            year=self.rng.choice([2025, 2026]),
+            city=self.rng.choice(COUNTRIES[country].cities),
+            n=self.rng.randint(1, 120),
+            course=self.rng.choice(COURSES),
+            project=self.rng.choice(PROJECTS),
+        )
+        return {"source": source, "details": details, "description": ""}
+
+    def notes(self) -> None:
+        plan = self.plan
+        targets = [
+            ("company", len(plan.companies)),
+            ("person", len(plan.people)),
+            ("opportunity", len(plan.opportunities)),
+            ("lead", len(plan.leads)),
+        ]
+        for _ in range(self.profile.counts["notes"]):
+            kind, size = self.rng.choice(targets)
+            index = self.rng.randrange(size)
+            if kind == "opportunity":
+                record = plan.opportunities[index]
+                person = plan.people[record["_person"]]
+                created = record["_steps"][0]["_ago"]
+            elif kind == "person":
+                record = person = plan.people[index]
+                created = min(record["_ago"], 365 * DAY)
+            elif kind == "lead":
+                record = person = plan.leads[index]
+                created = record["_ago"]
+            else:
+                record = plan.companies[index]
+                person = next(p for p in plan.people if p["_company"] == index)
+                created = 365 * DAY
+            company = (
+                plan.companies[person["_company"]]["name"]
+                if "_company" in person
+                else person["company_name"]
+            )
+            body = self.rng.choice(self.profile.notes).format(
+                first=person["name"].split()[0],
+                company=company,
+                city=self.rng.choice(COUNTRIES[self.country()].cities),
+            )
+            plan.notes.append(
+                {
+                    "body": body,
+                    "_target": kind,
+                    "_index": index,
+                    "_owner": record["_owner"],
+                    "_ago": self.ago(0, created / DAY),
+                }
+            )
+
+    def build(self) -> OrgPlan:
+        self.staff()
+        self.companies()
+        self.people()
+        self.opportunities()
+        self.leads()
+        self.notes()
+        return self.plan
+
+
+def _allocate(total: int, weights: dict[str, int]) -> list[str]:
+    """`total` keys in proportion to `weights` (largest remainder), each key at least once."""
+    weight_sum = sum(weights.values())
+    exact = {key: total * weight / weight_sum for key, weight in weights.items()}
+    counts = {key: max(1, int(share)) for key, share in exact.items()}
+    by_remainder = sorted(weights, key=lambda key: exact[key] - int(exact[key]), reverse=True)
+    for key in by_remainder[: total - sum(counts.values())]:
+        counts[key] += 1
+    return [key for key, count in counts.items() for _ in range(count)]
+
+
+def _ascii(text: str) -> str:
+    """'Ødegård' -> 'odegard': e-mail addresses and domains stay ASCII."""
+    text = text.casefold()
+    for letter, plain in {"ø": "o", "æ": "ae", "ß": "ss", "œ": "oe", "ł": "l", "đ": "d"}.items():
+        text = text.replace(letter, plain)
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in folded if ch.isalnum() or ch == "-").strip("-")
+
+
+def _slug(text: str) -> str:
+    return "-".join(filter(None, map(_ascii, text.replace("&", " ").split())))
+
+
+def _mailbox(first: str, last: str, domain: str) -> str:
+    return f"{_ascii(first) or 'contact'}.{_ascii(last) or 'contact'}@{domain}"
+
+
+def _facts(opportunity: dict, ticked: frozenset[str], today: date) -> MoveFacts:
+    """The facts the services would gather for this planned opportunity."""
+    close = opportunity["_close_in_days"]
+    fields: dict[str, Any] = {
+        key: value for key, value in opportunity.items() if not key.startswith("_")
+    }
+    fields.update(
+        company_id=opportunity["_company"] + 1,
+        primary_contact_id=opportunity["_person"] + 1,
+        expected_close_date=today + timedelta(days=close) if close is not None else None,
+        owner_id=1,
+        **opportunity["custom_fields"],
+    )
+    return MoveFacts(fields=fields, ticked=ticked, reason=opportunity["close_reason"])
+
+
+def _check_gates(spec: ProcessDefinitionSpec, opportunity: dict) -> None:
+    """Every step of the planned history must pass the gates the services would evaluate."""
+    stages = spec.pipelines[0].stages
+    ticked = frozenset(tick["item"] for tick in opportunity["_ticks"])
+    facts = _facts(opportunity, ticked, timezone.now().date())
+    for step in opportunity["_steps"]:
+        unmet = evaluate_move(stages, step["from_stage"] or None, step["to_stage"], facts)
+        if unmet:
+            raise AssertionError(f"demo bug: {opportunity['name']}: {unmet[0].message}")
+
+
+def build_plan(seed: int = 2026) -> DemoPlan:
+    """Generate every record of the demo, without touching the database."""
+    organisations = []
+    for profile in PROFILES:
+        spec = process_parse(template_text(profile.template))
+        organisations.append(_Generator(seed, profile, spec).build())
+    return DemoPlan(seed=seed, organisations=organisations)
+
+
+# ---------------------------------------------------------------- loading
+
+
+def demo_loaded() -> bool:
+    return AuditEvent.objects.filter(action=DEMO_ACTION).exists()
+
+
+def demo_token() -> str:
+    """A new API token for the demo login in the first demo organisation."""
+    event = AuditEvent.objects.filter(action=DEMO_ACTION).order_by("id").first()
+    user = User.objects.filter(email=DEMO_EMAIL).first()
+    if event is None or user is None:
+        raise NotFound("The demo data is not loaded: run `salesline init --demo`.")
+    return accounts.token_create(user=user, organisation=event.organisation, name="demo")[1]
+
+
+def load_demo(seed: int = 2026) -> DemoSummary:
+    """Create the three demo organisations; refused (Conflict) when the demo is already loaded."""
+    if demo_loaded():
+        raise Conflict("The demo data is already loaded.")
+    plan = build_plan(seed)
+    now = timezone.now()
+    totals: dict[str, int] = {}
+    with transaction.atomic():
+        organisations = []
+        for org_plan in plan.organisations:
+            organisation = accounts.organisation_create(
+                name=org_plan.name, template=org_plan.template, label="demo"
+            )
+            counts = _write(organisation, org_plan, now)
+            audit.record(
+                actor=accounts.system_actor(organisation, "demo"),
+                action=DEMO_ACTION,
+                obj=organisation,
+                changes={key: [0, count] for key, count in counts.items()} | {"seed": [None, seed]},
+            )
+            for key, count in counts.items():
+                totals[key] = totals.get(key, 0) + count
+            organisations.append(organisation)
+        user = User.objects.get(email=DEMO_EMAIL)
+        _, token = accounts.token_create(user=user, organisation=organisations[0], name="demo")
+    return DemoSummary(
+        organisations=tuple(o.slug for o in organisations),
+        login_email=DEMO_EMAIL,
+        login_password=DEMO_PASSWORD,
+        token=token,
+        fingerprint=plan.fingerprint(),
+        **totals,
+    )
+
+
+def _fields(record: dict) -> dict:
+    return {key: value for key, value in record.items() if not key.startswith("_")}
+
+
+def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
+    def at(ago: int):
+        return now - timedelta(seconds=ago)
+
+    staff = {}
+    for member in plan.staff:
+        # Only the demo login gets a password: hashing one costs about a second.
+        is_login = member["email"] == DEMO_EMAIL
+        staff[member["role"]] = accounts.user_create(
+            email=member["email"],
+            organisation=organisation,
+            role=member["role"],
+            password=DEMO_PASSWORD if is_login else None,
+            full_name=member["full_name"],
+            label="demo",
+        )
+    org = {"organisation": organisation}
+
+    def stamps(record: dict) -> dict:
+        return {
+            "owner": staff[record["_owner"]],
+            "created_at": at(record["_ago"]),
+            "updated_at": at(record["_ago"]),
+        }
+
+    companies = Company.objects.bulk_create(
+        Company(
+            **org,
+            **_fields(c),
+            **stamps(c),
+            search_name=search_key(c["name"])[:255],
+            match_name=company_match_name(c["name"])[:255],
+        )
+        for c in plan.companies
+    )
+    people = Person.objects.bulk_create(
+        Person(
+            **org,
+            **_fields(p),
+            **stamps(p),
+            company=companies[p["_company"]],
+            search_name=search_key(p["name"])[:255],
+        )
+        for p in plan.people
+    )
+
+    pipeline = Pipeline.objects.get(organisation=organisation, key=plan.template)
+    stages = {stage.key: stage for stage in Stage.objects.filter(pipeline=pipeline)}
+    today = now.date()
+    opportunities = []
+    for o in plan.opportunities:
+        last = at(o["_steps"][-1]["_ago"])
+        opportunities.append(
+            Opportunity(
+                **org,
+                **_fields(o),
+                owner=staff[o["_owner"]],
+                search_name=search_key(o["name"])[:255],
+                company=companies[o["_company"]],
+                primary_contact=people[o["_person"]],
+                pipeline=pipeline,
+                stage=stages[o["_steps"][-1]["to_stage"]],
+                expected_close_date=today + timedelta(days=o["_close_in_days"]),
+                created_at=at(o["_steps"][0]["_ago"]),
+                updated_at=last,
+                stage_entered_at=last,
+                closed_at=last if o["status"] != "open" else None,
+            )
+        )
+    opportunities = Opportunity.objects.bulk_create(opportunities)
+    changes, ticks = [], []
+    for plan_row, opportunity in zip(plan.opportunities, opportunities, strict=True):
+        owner = staff[plan_row["_owner"]]
+        who = {
+            "organisation": organisation,
+            "opportunity": opportunity,
+            "actor": owner,
+            "actor_label": owner.email,
+        }
+        changes += [
+            StageChange(**who, **_fields(s), pipeline=pipeline, at=at(s["_ago"]))
+            for s in plan_row["_steps"]
+        ]
+        ticks += [ChecklistTick(**who, **_fields(t), at=at(t["_ago"])) for t in plan_row["_ticks"]]
+    StageChange.objects.bulk_create(changes)
+    ChecklistTick.objects.bulk_create(ticks)
+
+    # A converted lead points at the deal its person is the primary contact of, if any.
+    deal_of = {}
+    for plan_row, opportunity in zip(plan.opportunities, opportunities, strict=True):
+        deal_of.setdefault(plan_row["_person"], opportunity)
+    leads = []
+    for lead in plan.leads:
+        converted = lead["_converted"]
+        person = people[converted] if converted is not None else None
+        leads.append(
+            Lead(
+                **org,
+                **_fields(lead),
+                **stamps(lead),
+                search_name=search_key(lead["name"])[:255],
+                converted_at=at(lead["_converted_ago"]) if person else None,
+                converted_person=person,
+                converted_company=person.company if person else None,
+                converted_opportunity=deal_of.get(converted) if person else None,
+            )
+        )
+    leads = Lead.objects.bulk_create(leads)
+
+    targets = {"company": companies, "person": people, "opportunity": opportunities, "lead": leads}
+    notes = Note.objects.bulk_create(
+        Note(
+            **org,
+            body=n["body"],
+            author=staff[n["_owner"]],
+            created_at=at(n["_ago"]),
+            updated_at=at(n["_ago"]),
+            **{n["_target"]: targets[n["_target"]][n["_index"]]},
+        )
+        for n in plan.notes
+    )
+    return {
+        "companies": len(companies),
+        "people": len(people),
+        "leads": len(leads),
+        "converted_leads": sum(1 for lead in leads if lead.converted_at),
+        "opportunities": len(opportunities),
+        "stage_changes": len(changes),
+        "checklist_ticks": len(ticks),
+        "notes": len(notes),
+    }

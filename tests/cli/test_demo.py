@@ -1,0 +1,208 @@
+"""The demo data: three organisations, seeded counts, gates met, a year of monotonic history."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.core.validators import validate_email
+from django.test import Client
+from django.utils import timezone
+
+from salesline import demo
+from salesline.accounts.models import Membership, Organisation
+from salesline.core.errors import Conflict
+from salesline.core.models import AuditEvent
+from salesline.pipeline.gates import MoveFacts, evaluate_move, is_blank
+from salesline.pipeline.models import ChecklistTick, Opportunity, StageChange
+from salesline.pipeline.selectors import definition_for
+from salesline.records.fields import KINDS
+from salesline.records.matching import company_match_name, search_key
+from salesline.records.models import Company, Lead, Note, Person
+
+TEMPLATES = {
+    "Piql Archive": "business-development",
+    "2i2c Partnerships": "partnerships",
+    "CoTech Network": "network-enquiries",
+}
+# Seeded, so exact: (companies, people, leads, opportunities, notes) per organisation.
+COUNTS = {
+    "Piql Archive": (120, 300, 600, 180, 150),
+    "2i2c Partnerships": (40, 100, 200, 60, 50),
+    "CoTech Network": (40, 100, 200, 60, 50),
+}
+
+
+@pytest.fixture
+def summary(db):
+    return demo.load_demo()
+
+
+def _count(model, organisation) -> int:
+    return model.objects.filter(organisation=organisation).count()
+
+
+def test_three_organisations_on_the_three_templates_with_exact_counts(summary):
+    assert summary.organisations == ("piql-archive", "2i2c-partnerships", "cotech-network")
+    for name, template in TEMPLATES.items():
+        organisation = Organisation.objects.get(name=name)
+        assert organisation.template == template
+        assert definition_for(organisation).pipelines[0].key == template
+        counts = tuple(
+            _count(model, organisation) for model in (Company, Person, Lead, Opportunity, Note)
+        )
+        assert counts == COUNTS[name]
+        roles = set(
+            Membership.objects.filter(organisation=organisation).values_list("role", flat=True)
+        )
+        assert roles == {"admin", "salesperson", "sales_coordinator"}
+        event = AuditEvent.objects.get(organisation=organisation, action="demo.load")
+        assert event.changes["opportunities"] == [0, COUNTS[name][3]]
+    assert (summary.companies, summary.people, summary.leads, summary.opportunities) == (
+        200,
+        500,
+        1000,
+        300,
+    )
+    assert summary.notes == Note.objects.count() == 250
+    assert summary.converted_leads == Lead.objects.exclude(converted_at=None).count() == 120
+    assert summary.stage_changes == StageChange.objects.count()
+    assert summary.checklist_ticks == ChecklistTick.objects.count()
+    assert AuditEvent.objects.filter(action="demo.load").count() == 3
+
+
+def test_the_demo_login_and_token_work(summary):
+    client = Client()
+    assert client.login(email=summary.login_email, password=summary.login_password)
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {summary.token}")
+    response = api.get("/api/v1/companies")
+    assert response.status_code == 200
+    piql = Organisation.objects.get(slug="piql-archive")
+    assert {c["id"] for c in response.json()["items"]} <= set(
+        Company.objects.filter(organisation=piql).values_list("id", flat=True)
+    )
+
+
+def test_every_opportunity_meets_the_gates_of_every_stage_it_entered(summary):
+    for organisation in Organisation.objects.all():
+        spec = definition_for(organisation)
+        stages = spec.pipelines[0].stages
+        opportunities = Opportunity.objects.filter(organisation=organisation).select_related(
+            "stage"
+        )
+        ticks: dict[int, set[str]] = {}
+        for opportunity_id, item in ChecklistTick.objects.filter(
+            organisation=organisation
+        ).values_list("opportunity_id", "item"):
+            ticks.setdefault(opportunity_id, set()).add(item)
+        history: dict[int, list[StageChange]] = {}
+        for change in StageChange.objects.filter(organisation=organisation).order_by("at", "id"):
+            history.setdefault(change.opportunity_id, []).append(change)
+        # Every stage of the pipeline holds opportunities, closed ones included.
+        assert {o.stage.key for o in opportunities} == {s.key for s in stages}
+        for opportunity in opportunities:
+            fields = {
+                name: getattr(opportunity, field.attr)
+                for name, field in KINDS["opportunity"].fields.items()
+            }
+            fields.update(opportunity.custom_fields)
+            facts = MoveFacts(
+                fields=fields,
+                ticked=frozenset(ticks.get(opportunity.pk, ())),
+                reason=opportunity.close_reason,
+            )
+            assert evaluate_move(stages, None, opportunity.stage.key, facts) == [], opportunity
+            for change in history[opportunity.pk]:
+                unmet = evaluate_move(stages, change.from_stage or None, change.to_stage, facts)
+                assert unmet == [], (opportunity.name, change)
+            if opportunity.stage.kind == "open":
+                assert opportunity.status == "open"
+                assert opportunity.closed_at is None
+            else:
+                assert opportunity.status == opportunity.stage.kind
+                assert opportunity.closed_at == history[opportunity.pk][-1].at
+
+
+def test_stage_history_is_a_year_long_chain_ending_in_the_current_stage(summary):
+    now = timezone.now()
+    history: dict[int, list[StageChange]] = {}
+    for change in StageChange.objects.order_by("at", "id"):
+        history.setdefault(change.opportunity_id, []).append(change)
+    opportunities = Opportunity.objects.select_related("stage")
+    assert set(history) == {o.pk for o in opportunities}
+    first_moves = []
+    for opportunity in opportunities:
+        changes = history[opportunity.pk]
+        assert changes[0].from_stage == ""
+        assert changes[0].at == opportunity.created_at
+        for before, after in zip(changes, changes[1:], strict=False):
+            assert after.from_stage == before.to_stage
+            assert after.at > before.at
+        assert changes[-1].to_stage == opportunity.stage.key
+        assert changes[-1].at == opportunity.stage_entered_at
+        assert now - timedelta(days=365) <= changes[0].at <= changes[-1].at <= now
+        closed = opportunity.stage.kind != "open"
+        assert bool(changes[-1].reason) == closed
+        first_moves.append(changes[0].at)
+    # Spread over the year, not bunched: every quarter has opportunities starting in it.
+    quarters = Counter(int((now - at).days // 91.25) for at in first_moves)
+    assert set(quarters) >= {0, 1, 2, 3}
+
+
+def test_records_are_valid_and_searchable_as_the_services_would_leave_them(summary):
+    for organisation in Organisation.objects.all():
+        minimum = definition_for(organisation).minimum_fields
+        for kind in ("company", "person", "lead", "opportunity"):
+            fields = KINDS[kind].fields
+            for record in KINDS[kind].model.objects.filter(organisation=organisation):
+                missing = [
+                    name for name in minimum[kind] if is_blank(getattr(record, fields[name].attr))
+                ]
+                assert missing == [], (kind, record.name)
+                assert record.search_name == search_key(record.name)
+                if kind == "company":
+                    assert record.match_name == company_match_name(record.name)
+                email = getattr(record, "email", "")
+                if email:
+                    validate_email(email)
+    names = list(Person.objects.values_list("name", flat=True))
+    assert any(not name.isascii() for name in names), "expected Unicode names (ø, ü, é)"
+
+
+def test_converted_leads_point_at_their_person_company_and_deal(summary):
+    converted = Lead.objects.exclude(converted_at=None).select_related("converted_person")
+    assert converted.exists()
+    for lead in converted:
+        person = lead.converted_person
+        assert lead.email == person.email
+        assert lead.converted_company_id == person.company_id
+        assert lead.created_at < lead.converted_at
+        if lead.converted_opportunity_id:
+            assert lead.converted_opportunity.primary_contact_id == person.pk
+    assert converted.exclude(converted_opportunity=None).exists()
+
+
+def test_archive_opportunities_read_like_the_archive_company_names_them(summary):
+    piql = Organisation.objects.get(slug="piql-archive")
+    for opportunity in Opportunity.objects.filter(organisation=piql):
+        volume, content, service = opportunity.name.split(" - ")
+        assert volume[0].isdigit() and content and service
+        assert opportunity.currency == "EUR"
+        if opportunity.data_volume:
+            assert opportunity.data_volume == volume
+
+
+def test_the_plan_is_reproducible_and_is_what_gets_loaded(summary):
+    plan = demo.build_plan(2026)
+    assert plan.fingerprint() == demo.build_plan(2026).fingerprint() == summary.fingerprint
+    assert demo.build_plan(7).fingerprint() != plan.fingerprint()
+    planned = sorted(o["name"] for org in plan.organisations for o in org.opportunities)
+    assert sorted(Opportunity.objects.values_list("name", flat=True)) == planned
+    planned_people = sorted(p["name"] for org in plan.organisations for p in org.people)
+    assert sorted(Person.objects.values_list("name", flat=True)) == planned_people
+
+
+def test_a_second_load_is_refused_and_changes_nothing(summary):
+    with pytest.raises(Conflict, match="already loaded"):
+        demo.load_demo()
+    assert Organisation.objects.count() == 3
+    assert Opportunity.objects.count() == 300
