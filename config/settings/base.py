@@ -18,6 +18,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Serves the API docs' Swagger UI from our own static files, not from a CDN.
+    "ninja",
     "salesline.core",
     "salesline.accounts",
     "salesline.records",
