@@ -167,7 +167,8 @@ def start_server(database_url: str, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
         [
             gunicorn,
-            "config.wsgi:application",
+            "--config",
+            str(ROOT / "config" / "gunicorn.py"),
             "--workers",
             "2",
             "--bind",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -194,22 +193,40 @@ def token_revoke(*, actor: Actor, token_id: int) -> ApiToken:
     return token
 
 
+# Every API request runs this, so it is one hand-written query: the ORM spends longer building
+# the join and EXISTS than the database spends answering them. Revocation stays immediate.
+_BEARER_LOOKUP_SQL = """
+    SELECT t.id, t.last_used_at, u.id, u.email, u.full_name, o.id, o.name, o.slug
+    FROM accounts_apitoken t
+    JOIN accounts_user u ON u.id = t.user_id
+    JOIN accounts_organisation o ON o.id = t.organisation_id
+    WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active
+      AND EXISTS (SELECT 1 FROM accounts_membership m
+                  WHERE m.user_id = t.user_id AND m.organisation_id = t.organisation_id)
+"""
+
+
 def token_authenticate(plain: str) -> Actor | None:
     """The actor a bearer token stands for, or None for an unknown or revoked token, or one whose
-    user has left the organisation. One query; roles are read later only if a check needs them."""
+    user has left the organisation. Roles are read later, only if a permission check needs them."""
     if not plain or not plain.startswith(TOKEN_PREFIX):
         return None
-    member = Membership.objects.filter(
-        user=OuterRef("user_id"), organisation=OuterRef("organisation_id")
-    )
-    token = (
-        ApiToken.objects.select_related("user", "organisation")
-        .filter(Exists(member), token_hash=_hash(plain), revoked_at=None, user__is_active=True)
-        .first()
-    )
-    if token is None:
+    with connection.cursor() as cursor:
+        cursor.execute(_BEARER_LOOKUP_SQL, [_hash(plain)])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    token_id, last_used_at, user_id, email, full_name, org_id, org_name, slug = row
+    # Instances with only these fields loaded; any other field is fetched if ever read.
+    user = User.from_db(connection.alias, ["id", "email", "full_name"], [user_id, email, full_name])
+    organisation = Organisation.from_db(
+        connection.alias, ["id", "name", "slug"], [org_id, org_name, slug]
+    )
     now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at > TOKEN_TOUCH_INTERVAL:
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return Actor(organisation=token.organisation, user=token.user)
+    if isinstance(last_used_at, str):  # SQLite returns text from a raw cursor
+        last_used_at = datetime.fromisoformat(last_used_at)
+    if last_used_at is not None and last_used_at.tzinfo is None:
+        last_used_at = last_used_at.replace(tzinfo=UTC)
+    if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
+        ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
+    return Actor(organisation=organisation, user=user)

@@ -122,7 +122,8 @@ class StageChange(models.Model):
     opportunity = models.ForeignKey(
         Opportunity, on_delete=models.CASCADE, related_name="stage_changes"
     )
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="+")
+    # Kept when its pipeline is removed later: history outlives the process that made it.
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.SET_NULL, null=True, related_name="+")
     from_stage = models.CharField(max_length=60, blank=True)
     to_stage = models.CharField(max_length=60)
     actor = models.ForeignKey(

@@ -18,8 +18,10 @@ EMPTY_DEFINITION = ProcessDefinitionSpec(
 
 
 @lru_cache(maxsize=256)
-def _parsed(definition_id: int) -> ProcessDefinitionSpec:
-    # Definition rows are immutable (a new load writes a new version), so the id is a safe key.
+def _parsed(definition_id: int, organisation_id: int, loaded_at) -> ProcessDefinitionSpec:
+    # Definition rows are immutable (a new load writes a new version). The id alone is not a
+    # safe key: SQLite hands a deleted or rolled-back row's id to the next insert, so the key
+    # also names the organisation and the load time.
     return spec_from_dict(ProcessDefinition.objects.get(pk=definition_id).spec)
 
 
@@ -27,7 +29,7 @@ def definition_row_for(organisation) -> ProcessDefinition | None:
     return (
         ProcessDefinition.objects.filter(organisation=organisation)
         .order_by("-version")
-        .only("id", "version")
+        .only("id", "version", "organisation_id", "loaded_at")
         .first()
     )
 
@@ -35,7 +37,9 @@ def definition_row_for(organisation) -> ProcessDefinition | None:
 def definition_for(organisation) -> ProcessDefinitionSpec:
     """The process definition in force for an organisation (empty before any load)."""
     row = definition_row_for(organisation)
-    return EMPTY_DEFINITION if row is None else _parsed(row.pk)
+    if row is None:
+        return EMPTY_DEFINITION
+    return _parsed(row.pk, row.organisation_id, row.loaded_at)
 
 
 def pipeline_list(*, actor: Actor) -> QuerySet[Pipeline]:

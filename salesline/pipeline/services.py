@@ -105,7 +105,7 @@ def _data_loss(organisation: Organisation, spec: ProcessDefinitionSpec) -> list[
                 Problem(
                     loc=("definition", "custom_fields", field.key),
                     msg=f"Removing custom field '{field.record}.{field.key}' would lose its value "
-                    f"on {count} records.",
+                    f"on {count} {'record' if count == 1 else 'records'}.",
                     type="data_loss",
                 )
             )
@@ -290,10 +290,15 @@ def _transition(
     except UnknownStage as exc:  # the definition changed under an old row
         problems.add(("stage",), str(exc))
         return False
+    # A field whose sent value was refused already has its problem; "X is required" on top
+    # of "X must be one of ..." would tell the user to fill in what they just filled in.
+    refused = {p.loc for p in problems.problems}
     for criterion in unmet:
         loc: tuple[str | int, ...] = (criterion.field,) if criterion.field else ("stage",)
         if criterion.kind == "checklist":
             loc = ("checks", criterion.field)
+        if loc in refused:
+            continue
         problems.add(loc, criterion.message, type=f"gate.{criterion.kind}", stage=criterion.stage)
     if unmet:
         return False
@@ -375,8 +380,8 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     changes = record_services.apply_changes(
         actor=actor, kind=OPPORTUNITY, obj=opportunity, data=fields, problems=problems
     )
-    problems.problems.extend(
-        record_services.missing_minimum_fields(actor=actor, kind=OPPORTUNITY, obj=opportunity)
+    record_services.add_missing_minimum_fields(
+        actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems
     )
     checks = _checks_list(routing.get("checks"), problems)
     pipeline, stage = _resolve_target(
@@ -404,7 +409,12 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
         changes |= {"pipeline": [None, pipeline.key], "stage": [None, stage.key]}
         if ticks:
             changes["checks"] = [None, ticks]
-        audit.record(actor=actor, action="create", obj=opportunity, changes=changes)
+        audit.record(
+            actor=actor,
+            action="create",
+            obj=opportunity,
+            changes=record_services.created(changes),
+        )
     return opportunity
 
 
@@ -431,8 +441,8 @@ def opportunity_update(
         changes = record_services.apply_changes(
             actor=actor, kind=OPPORTUNITY, obj=opportunity, data=fields, problems=problems
         )
-        problems.problems.extend(
-            record_services.missing_minimum_fields(actor=actor, kind=OPPORTUNITY, obj=opportunity)
+        record_services.add_missing_minimum_fields(
+            actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems
         )
         checks = _checks_list(routing.get("checks"), problems)
         reason = routing.get("reason") or ""

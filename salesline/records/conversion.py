@@ -69,8 +69,8 @@ def _validated(actor: Actor, kind: str, data: dict[str, Any], prefix: str) -> No
     record_services.apply_changes(
         actor=actor, kind=kind_def, obj=probe, data=data, problems=problems
     )
-    problems.problems.extend(
-        record_services.missing_minimum_fields(actor=actor, kind=kind_def, obj=probe)
+    record_services.add_missing_minimum_fields(
+        actor=actor, kind=kind_def, obj=probe, problems=problems
     )
     if problems:
         raise ValidationFailed(problems=_prefixed(problems.problems, prefix))

@@ -18,6 +18,8 @@ from .fields import KindDef
 
 RESERVED = frozenset({"q", "ordering", "limit", "offset", "cursor", "deleted"})
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
+# Deeper than this, use the cursor; past 64 bits SQLite cannot even take the OFFSET.
+MAX_OFFSET = 10**9
 ORDERING_FIELDS = {
     "company": ("name", "created_at", "updated_at", "id"),
     "person": ("name", "created_at", "updated_at", "id"),
@@ -141,7 +143,7 @@ def parse_list_query(
                     raise KeyError
                 cleaned, custom_problems = clean_custom_values([custom_by_key[key]], {key: raw})
                 if custom_problems:
-                    raise ValueError(custom_problems[0].msg)
+                    raise ValueError(custom_problems[0].msg.rstrip("."))
                 query.lookups[f"custom_fields__{key}"] = cleaned[key]
             elif base in extra and not op:
                 lookup = extra[base]
@@ -183,7 +185,7 @@ def parse_list_query(
             f"{', '.join(ORDERING_FIELDS[kind.key])} (prefix '-' for descending).",
         )
     query.ordering = ordering
-    for name, lower, upper in (("limit", 1, MAX_LIMIT), ("offset", 0, None)):
+    for name, lower, upper in (("limit", 1, MAX_LIMIT), ("offset", 0, MAX_OFFSET)):
         if name in params:
             try:
                 number = int(_first(params[name]))

@@ -194,6 +194,17 @@ def missing_minimum_fields(*, actor: Actor, kind: KindDef, obj: models.Model) ->
     return problems
 
 
+def add_missing_minimum_fields(
+    *, actor: Actor, kind: KindDef, obj: models.Model, problems: ProblemList
+) -> None:
+    """Add every missing minimum field to `problems`, except those whose sent value was already
+    refused ("X is required" would then contradict "X must be ...")."""
+    refused = {p.loc for p in problems.problems}
+    problems.problems.extend(
+        p for p in missing_minimum_fields(actor=actor, kind=kind, obj=obj) if p.loc not in refused
+    )
+
+
 def lock_for_update(*, actor: Actor, kind: KindDef, record_id: Any, deleted: bool = False):
     """The row, locked, in the actor's organisation — or NotFound (never another org's row)."""
     queryset = kind.model.objects.select_for_update().filter(
@@ -231,18 +242,22 @@ def save_changed(
     obj.save(update_fields=sorted(attrs | {"version", "updated_at"}))
 
 
+def created(changes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
+    """A new record's changes: nothing existed before, whatever the model's blank default."""
+    return {name: [None, after] for name, (_, after) in changes.items()}
+
+
 def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models.Model:
     """Create a company, person or lead; every invalid or missing field is reported at once."""
     kind_def = KINDS[kind]
     obj = kind_def.model(organisation=actor.organisation, owner=actor.user)
     problems = ProblemList()
     changes = apply_changes(actor=actor, kind=kind_def, obj=obj, data=data, problems=problems)
-    if not problems:
-        problems.problems.extend(missing_minimum_fields(actor=actor, kind=kind_def, obj=obj))
+    add_missing_minimum_fields(actor=actor, kind=kind_def, obj=obj, problems=problems)
     problems.raise_if_any(f"The {kind} was not saved.")
     with transaction.atomic():
         obj.save()
-        audit.record(actor=actor, action="create", obj=obj, changes=changes)
+        audit.record(actor=actor, action="create", obj=obj, changes=created(changes))
     return obj
 
 
@@ -260,8 +275,7 @@ def record_update(
         check_version(obj, expected_version)
         problems = ProblemList()
         changes = apply_changes(actor=actor, kind=kind_def, obj=obj, data=data, problems=problems)
-        if not problems:
-            problems.problems.extend(missing_minimum_fields(actor=actor, kind=kind_def, obj=obj))
+        add_missing_minimum_fields(actor=actor, kind=kind_def, obj=obj, problems=problems)
         problems.raise_if_any(f"The {kind} was not saved.")
         if changes:
             save_changed(obj, changes, kind_def)

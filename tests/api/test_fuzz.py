@@ -4,6 +4,8 @@ its successful answers match the documented schemas."""
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -11,6 +13,17 @@ from config.wsgi import application
 from salesline.accounts import services as accounts
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_transaction():
+    """schemathesis calls the WSGI app directly, whose request hooks would close the connection
+    holding the test's transaction; Django's test client disconnects them the same way."""
+    for signal in (signals.request_started, signals.request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (signals.request_started, signals.request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -3,13 +3,14 @@
 from typing import Annotated
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
 from salesline.pipeline.definitions import spec_to_dict
 from salesline.records import selectors
 from salesline.records import services as record_services
+from salesline.records.filters import MAX_OFFSET
 from salesline.records.models import CustomField
 
 from . import schemas
@@ -53,7 +54,7 @@ def register_notes(api) -> None:
     def list_notes(request: HttpRequest, filters: Query[NoteFilters]):
         target = {k: v for k, v in filters.dict().items() if k.endswith("_id") and v is not None}
         limit = max(1, min(filters.limit, 500))
-        offset = max(0, filters.offset)
+        offset = max(0, min(filters.offset, MAX_OFFSET))
         items, count = selectors.note_list(
             actor=actor_of(request), target=target, limit=limit, offset=offset
         )
@@ -101,7 +102,7 @@ def register_notes(api) -> None:
     )
     def delete_note(request: HttpRequest, note_id: int):
         record_services.note_delete(actor=actor_of(request), note_id=note_id)
-        return 204, None
+        return Status(204, None)
 
     @notes.post(
         "/{note_id}/restore",
@@ -143,7 +144,7 @@ def register_pipelines(api) -> None:
     def create_pipeline(request: HttpRequest, payload: schemas.PipelineIn):
         actor = actor_of(request)
         pipeline = pipeline_services.pipeline_create(actor=actor, data=payload.model_dump())
-        return 201, _pipeline(actor, pipeline)
+        return Status(201, _pipeline(actor, pipeline))
 
     @pipelines.get(
         "/{pipeline_id}",
@@ -178,7 +179,7 @@ def register_pipelines(api) -> None:
     )
     def delete_pipeline(request: HttpRequest, pipeline_id: int):
         pipeline_services.pipeline_delete(actor=actor_of(request), pipeline_id=pipeline_id)
-        return 204, None
+        return Status(204, None)
 
 
 def _custom_field(field: CustomField) -> dict:
@@ -217,7 +218,7 @@ def register_custom_fields(api) -> None:
         field = pipeline_services.custom_field_create(
             actor=actor_of(request), data=payload.model_dump()
         )
-        return 201, _custom_field(field)
+        return Status(201, _custom_field(field))
 
     @custom_fields.get(
         "/{field_id}",
@@ -252,4 +253,4 @@ def register_custom_fields(api) -> None:
     )
     def delete_custom_field(request: HttpRequest, field_id: int):
         pipeline_services.custom_field_delete(actor=actor_of(request), field_id=field_id)
-        return 204, None
+        return Status(204, None)

@@ -2,7 +2,7 @@
 per kind, plus the actions of leads (convert) and opportunities (move, history)."""
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
@@ -101,7 +101,7 @@ def record_router(api, kind: str) -> Router:
     )
     def delete_record(request: HttpRequest, record_id: int):
         record_services.record_delete(actor=actor_of(request), kind=kind, record_id=record_id)
-        return 204, None
+        return Status(204, None)
 
     @router.post(
         "/{record_id}/restore",
@@ -148,15 +148,16 @@ def _opportunity_actions(api, router: Router) -> None:
 
     @router.get(
         "/{record_id}/history",
-        response=list[schemas.StageChangeOut],
+        response=schemas.StageChangeList,
         operation_id="opportunity_history",
         summary="Stage changes of an opportunity",
     )
     def history(request: HttpRequest, record_id: int):
+        """Every stage change, oldest first, in the list shape of every other list."""
         changes = pipeline_selectors.opportunity_history(
             actor=actor_of(request), opportunity_id=record_id
         )
-        return [
+        items = [
             {
                 "id": c.pk,
                 "from_stage": c.from_stage or None,
@@ -167,6 +168,7 @@ def _opportunity_actions(api, router: Router) -> None:
             }
             for c in changes
         ]
+        return {"items": items, "count": len(items)}
 
 
 def _lead_actions(router: Router) -> None:

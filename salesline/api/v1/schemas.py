@@ -190,6 +190,11 @@ class StageChangeOut(BaseModel):
     reason: str
 
 
+class StageChangeList(BaseModel):
+    items: list[StageChangeOut]
+    count: int
+
+
 class ConvertIn(Strict):
     person: dict[str, Any] | None = None
     company: dict[str, Any] | None = None
