@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
@@ -90,8 +91,12 @@ def record_list(
     an API page needs no model instances, and building them costs more than the query."""
     queryset = record_queryset(actor=actor, kind=kind, query=query)
     cap = settings.SALESLINE_COUNT_CAP
-    # Counting stops at the cap: an exact count of a million rows costs more than the page.
-    count = queryset.order_by()[: cap + 1].count()
+    # Counting stops at the cap: an exact count of a million rows costs more than the page. The
+    # capped count rides along with the page as a scalar subquery — one round trip, not two.
+    capped_sql, capped_params = queryset.order_by().values("id")[: cap + 1].query.sql_with_params()
+    # The SQL is the ORM's own compilation of the queryset; user values stay parameters.
+    total_sql = f"SELECT COUNT(*) FROM ({capped_sql}) AS capped"  # noqa: S608
+    total = RawSQL(total_sql, capped_params)  # noqa: S611
     column = order_column(query.ordering)
     paged = queryset
     if query.cursor is not None:
@@ -109,7 +114,14 @@ def record_list(
         paged = paged[: query.limit + 1]
     else:
         paged = paged[query.offset : query.offset + query.limit + 1]
-    rows = list(paged.values(*columns, column) if columns else paged)
+    paged = paged.annotate(_capped_total=total)
+    rows = list(paged.values(*columns, column, "_capped_total") if columns else paged)
+    if rows:
+        first = rows[0]
+        count = first["_capped_total"] if isinstance(first, dict) else first._capped_total
+    else:
+        # Past the last page the subquery had no row to ride on.
+        count = queryset.order_by()[: cap + 1].count() if query.offset or query.cursor else 0
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = None
