@@ -18,6 +18,8 @@ from pathlib import Path
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKERS = 2
+# Worker class and recycling, shared with the benchmarks (config/gunicorn.py says why).
+GUNICORN_CONFIG = str(Path(__file__).resolve().parents[1] / "config" / "gunicorn.py")
 WSGI_APP = "config.wsgi:application"
 
 
@@ -185,6 +187,8 @@ def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        GUNICORN_CONFIG,
         WSGI_APP,
         "--bind",
         bind,
@@ -204,7 +208,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
     call_command("collectstatic", interactive=False, verbosity=0)
     argv = gunicorn_argv(host=args.host, port=args.port, workers=args.workers)
-    print(f"Serving on http://{argv[5]}/ with {args.workers} workers.", flush=True)
+    bind = argv[argv.index("--bind") + 1]
+    print(f"Serving on http://{bind}/ with {args.workers} workers.", flush=True)
     sys.stderr.flush()
     os.execv(argv[0], argv)  # noqa: S606 - argv is built above, no shell involved
     return 0  # only reached when execv is replaced in tests

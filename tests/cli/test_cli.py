@@ -409,12 +409,19 @@ def test_process_export_of_an_unknown_organisation_fails(db, capsys):
 # ---------------------------------------------------------------- serve
 
 
+def test_serve_uses_the_shared_gunicorn_config():
+    assert Path(cli.GUNICORN_CONFIG).is_file()
+    assert Path(cli.GUNICORN_CONFIG).read_text().count('worker_class = "sync"') == 1
+
+
 def test_serve_arguments_default_to_loopback_and_two_workers():
     args = cli.build_parser().parse_args(["serve"])
     assert cli.gunicorn_argv(host=args.host, port=args.port, workers=args.workers) == [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        cli.GUNICORN_CONFIG,
         "config.wsgi:application",
         "--bind",
         "127.0.0.1:8000",
@@ -430,8 +437,8 @@ def test_serve_arguments_carry_host_port_and_workers():
         ["serve", "--host", "0.0.0.0", "--port", "9000", "--workers", "4"]  # noqa: S104
     )
     argv = cli.gunicorn_argv(host=args.host, port=args.port, workers=args.workers)
-    assert argv[4:8] == ["--bind", "0.0.0.0:9000", "--workers", "4"]
-    assert cli.gunicorn_argv(host="::1", port=8000, workers=1)[5] == "[::1]:8000"
+    assert argv[6:10] == ["--bind", "0.0.0.0:9000", "--workers", "4"]
+    assert cli.gunicorn_argv(host="::1", port=8000, workers=1)[7] == "[::1]:8000"
 
 
 def test_serve_collects_static_files_then_execs_gunicorn(
