@@ -46,7 +46,7 @@ demo: install
 	$(BIN)/salesline serve --host $(HOST) --port $(PORT)
 
 test: install
-	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
