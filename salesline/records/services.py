@@ -205,15 +205,22 @@ def add_missing_minimum_fields(
     )
 
 
-def lock_for_update(*, actor: Actor, kind: KindDef, record_id: Any, deleted: bool = False):
+def locked_row(
+    model: type[models.Model], *, actor: Actor, pk: Any, what: str, deleted: bool = False
+):
     """The row, locked, in the actor's organisation — or NotFound (never another org's row)."""
-    queryset = kind.model.objects.select_for_update().filter(
-        organisation=actor.organisation, pk=record_id, deleted_at__isnull=not deleted
+    obj = (
+        model.objects.select_for_update()
+        .filter(organisation=actor.organisation, pk=pk, deleted_at__isnull=not deleted)
+        .first()
     )
-    obj = queryset.first()
     if obj is None:
-        raise NotFound(f"No {kind.key} with id {record_id}.")
+        raise NotFound(f"No {'deleted ' if deleted else ''}{what} with id {pk}.")
     return obj
+
+
+def lock_for_update(*, actor: Actor, kind: KindDef, record_id: Any, deleted: bool = False):
+    return locked_row(kind.model, actor=actor, pk=record_id, what=kind.key, deleted=deleted)
 
 
 def check_version(obj: models.Model, expected_version: int | None) -> None:
@@ -283,39 +290,41 @@ def record_update(
     return obj
 
 
-def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
-    """Soft delete: the record disappears from lists and can be restored for 30 days."""
-    kind_def = KINDS[kind]
-    with transaction.atomic():
-        obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id)
-        obj.deleted_at = timezone.now()
-        obj.version += 1
-        obj.save(update_fields=["deleted_at", "version"])
-        audit.record(
-            actor=actor, action="delete", obj=obj, changes={"deleted_at": [None, obj.deleted_at]}
-        )
-    return obj
+def _soft_delete(actor: Actor, obj: models.Model) -> None:
+    obj.deleted_at = timezone.now()
+    obj.version += 1
+    obj.save(update_fields=["deleted_at", "version"])
+    audit.record(
+        actor=actor, action="delete", obj=obj, changes={"deleted_at": [None, obj.deleted_at]}
+    )
 
 
-def _check_restore_window(what: str, deleted_at: dt.datetime) -> None:
+def _restore(actor: Actor, obj: models.Model, what: str) -> None:
     window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
-    if deleted_at < timezone.now() - window:
+    if obj.deleted_at < timezone.now() - window:
         raise Conflict(
             f"This {what} was deleted more than {window.days} days ago and cannot be restored."
         )
+    deleted_at, obj.deleted_at = obj.deleted_at, None
+    obj.version += 1
+    obj.save(update_fields=["deleted_at", "version"])
+    audit.record(
+        actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]}
+    )
+
+
+def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
+    """Soft delete: the record disappears from lists and can be restored for 30 days."""
+    with transaction.atomic():
+        obj = lock_for_update(actor=actor, kind=KINDS[kind], record_id=record_id)
+        _soft_delete(actor, obj)
+    return obj
 
 
 def record_restore(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
-    kind_def = KINDS[kind]
     with transaction.atomic():
-        obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id, deleted=True)
-        _check_restore_window(kind, obj.deleted_at)
-        deleted_at, obj.deleted_at = obj.deleted_at, None
-        obj.version += 1
-        obj.save(update_fields=["deleted_at", "version"])
-        audit.record(
-            actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]}
-        )
+        obj = lock_for_update(actor=actor, kind=KINDS[kind], record_id=record_id, deleted=True)
+        _restore(actor, obj, kind)
     return obj
 
 
@@ -399,13 +408,7 @@ def note_update(
     if not isinstance(body, str) or not body.strip():
         ProblemList([Problem(loc=("body",), msg="A note needs some text.")]).raise_if_any()
     with transaction.atomic():
-        note = (
-            Note.objects.select_for_update()
-            .filter(organisation=actor.organisation, pk=note_id, deleted_at=None)
-            .first()
-        )
-        if note is None:
-            raise NotFound(f"No note with id {note_id}.")
+        note = locked_row(Note, actor=actor, pk=note_id, what="note")
         check_version(note, expected_version)
         before = note.body
         if before != body.strip():
@@ -421,36 +424,12 @@ def note_update(
 
 def note_delete(*, actor: Actor, note_id: Any) -> None:
     """Soft delete, restorable for 30 days like the records."""
-    now = timezone.now()
     with transaction.atomic():
-        updated = Note.objects.filter(
-            organisation=actor.organisation, pk=note_id, deleted_at=None
-        ).update(deleted_at=now, version=models.F("version") + 1)
-        if not updated:
-            raise NotFound(f"No note with id {note_id}.")
-        audit.record(
-            actor=actor,
-            action="delete",
-            object_type="note",
-            object_id=note_id,
-            changes={"deleted_at": [None, now]},
-        )
+        _soft_delete(actor, locked_row(Note, actor=actor, pk=note_id, what="note"))
 
 
 def note_restore(*, actor: Actor, note_id: Any) -> Note:
     with transaction.atomic():
-        note = (
-            Note.objects.select_for_update()
-            .filter(organisation=actor.organisation, pk=note_id, deleted_at__isnull=False)
-            .first()
-        )
-        if note is None:
-            raise NotFound(f"No deleted note with id {note_id}.")
-        _check_restore_window("note", note.deleted_at)
-        deleted_at, note.deleted_at = note.deleted_at, None
-        note.version += 1
-        note.save(update_fields=["deleted_at", "version"])
-        audit.record(
-            actor=actor, action="restore", obj=note, changes={"deleted_at": [deleted_at, None]}
-        )
+        note = locked_row(Note, actor=actor, pk=note_id, what="note", deleted=True)
+        _restore(actor, note, "note")
     return note
