@@ -161,12 +161,3 @@ def _fields_of(kind: KindDef) -> dict[str, FieldDef]:
         else:
             out[name] = FieldDef(name, name, label, "text", field.max_length)
     return out
-
-
-def kind_for(key: str) -> KindDef:
-    return KINDS[key]
-
-
-def kind_for_model(model: type[models.Model]) -> KindDef:
-    label = model._meta.label
-    return next(kind for kind in KINDS.values() if kind.model_label == label)

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
 from salesline.accounts.services import token_authenticate
@@ -25,13 +24,13 @@ def actor_of(request: HttpRequest) -> Actor:
 
 def domain_error_response(api, request: HttpRequest, exc: DomainError) -> HttpResponse:
     if exc.problems:
-        detail: Any = [{**p.as_dict(), "loc": _body_loc(p.loc, exc.status)} for p in exc.problems]
+        detail: Any = [{**p.as_dict(), "loc": _body_loc(p.loc)} for p in exc.problems]
     else:
         detail = str(exc)
     return api.create_response(request, {"detail": detail}, status=exc.status)
 
 
-def _body_loc(loc: tuple, status: int) -> list:
+def _body_loc(loc: tuple) -> list:
     """Service problems name fields; the API says where they were: body or query."""
     if loc and loc[0] in {"query", "path", "header", "definition"}:
         return list(loc)
@@ -92,7 +91,3 @@ def expected_version(request: HttpRequest, obj_id: int) -> int | None:
         if pk == str(obj_id) and version.isdigit():
             return int(version)
     raise PreconditionFailed("If-Match does not name the current version of this record.")
-
-
-def not_found() -> HttpError:
-    return HttpError(404, "Not found.")
