@@ -70,7 +70,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
     """Insert `rows` leads the fastest way each database offers (COPY / executemany)."""
     from django.db import connection, transaction
 
-    from salesline.records.matching import email_key, search_key
+    from salesline.records.matching import company_match_name, email_key, name_block, search_key
 
     rng = random.Random(seed)
     first, last = name_pools(seed)
@@ -96,7 +96,9 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
         "phone",
         "linkedin",
         "description",
+        "dedupe_key",
     )
+    company_keys = {c: company_match_name(c) for c in companies}
     started = time.perf_counter()
 
     def batch(count: int):
@@ -124,6 +126,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
                 f"+47{rng.randrange(10**7, 10**8)}",
                 "",
                 "",
+                name_block(name, company_keys[company]),
             )
 
     chunk = 50_000

@@ -179,6 +179,103 @@ def cmd_process_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def member_actor(org_slug: str, email: str):
+    """The actor for `--org SLUG --as EMAIL`: a member acting in their organisation."""
+    from salesline.accounts.services import actor_for, organisation_get, user_get
+
+    return actor_for(user_get(email=email), organisation_get(slug=org_slug))
+
+
+def _print_progress(job) -> None:
+    from salesline.records.importing.services import progress_of
+
+    p = progress_of(job)
+    rate = f"{p['rows_per_second']:,.0f} rows/s" if p["rows_per_second"] else ""
+    eta = f", about {p['eta_seconds']:.0f} s left" if p["eta_seconds"] is not None else ""
+    print(
+        f"\r{p['rows_done']:,} of ~{p['rows_total']:,} rows ({rate}{eta})",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    import json
+
+    from salesline.records.importing import services as imports
+
+    actor = member_actor(args.org, args.as_email)
+    if args.kind == "undo":
+        job = imports.import_undo(actor=actor, import_id=args.target)
+        report = job.undo_report
+        if args.json:
+            print(json.dumps({"import_id": job.pk, "status": job.status, **report}))
+        else:
+            print(
+                f"Import {job.pk} undone: {report['removed']} records removed, "
+                f"{report['restored']} given their previous values back."
+            )
+            if report["kept_changed_since"]:
+                print(
+                    "Left as they are (edited since the import): "
+                    + ", ".join(map(str, report["kept_changed_since"]))
+                )
+        return 0
+    path = Path(args.target)
+    if not path.is_file():
+        raise CommandFailed(f"no file '{path}'")
+    mapping = None
+    if args.mapping:
+        try:
+            mapping = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise CommandFailed(f"mapping file '{args.mapping}': {exc}") from None
+        if not isinstance(mapping, dict):
+            raise CommandFailed(
+                f"mapping file '{args.mapping}' must hold an object: "
+                '{"Column header": "field", ...}'
+            )
+    job = imports.import_create(
+        actor=actor,
+        kind=args.kind,
+        file=path,
+        file_name=path.name,
+        mapping=mapping,
+        region=args.region,
+        on_duplicate=args.on_duplicate,
+        dry_run=args.dry_run,
+    )
+    show_progress = not args.json and sys.stderr.isatty()
+    job = imports.import_execute(job.pk, progress=_print_progress if show_progress else None)
+    if show_progress:
+        print(file=sys.stderr)
+    report = imports.import_report(job)
+    if args.json:
+        keys = ("import_id", "status", "dry_run", "created", "updated", "duplicates", "rejected")
+        out = {k: report[k] for k in keys}
+        out |= {
+            "possible_duplicates": report["possible_duplicate_rows"],
+            "companies_created": report["companies_created"],
+            "error": report["error"],
+        }
+        print(json.dumps(out, default=str))
+    else:
+        what = "Dry run of" if job.dry_run else "Imported"
+        print(
+            f"{what} {job.file_name} (import {job.pk}): {job.created} created, {job.updated} "
+            f"updated, {job.duplicates} duplicates, {job.rejected} rejected, "
+            f"{job.possible_duplicates} possible duplicates to review."
+        )
+        for issue in report["rejected"][:20]:
+            print(f"  row {issue['row']}: {issue['reason']}")
+        if job.rejected > 20:
+            print(f"  ... and more: GET /api/v1/imports/{job.pk}/rejected.csv lists them all.")
+    if job.status == "failed":
+        return _error(f"error: the import failed: {job.error}")
+    return 0
+
+
 def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     """The command `serve` replaces itself with: this interpreter's gunicorn, so the server
     runs in the same environment as the script."""
@@ -360,6 +457,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=_positive, default=DEFAULT_WORKERS, help=f"default {DEFAULT_WORKERS}"
     )
     serve.set_defaults(handler=cmd_serve)
+
+    importer = commands.add_parser(
+        "import",
+        help="import leads, people or companies from CSV or XLSX; or undo an import",
+        description="Import a CSV or XLSX file: `salesline import KIND FILE ...` (KIND: leads, "
+        "people, companies). Columns are matched to fields by their headers (override with "
+        "--mapping). `salesline import undo IMPORT_ID ...` undoes an import.",
+    )
+    importer.add_argument(
+        "kind", choices=["leads", "people", "companies", "undo"], metavar="KIND|undo"
+    )
+    importer.add_argument("target", metavar="FILE|IMPORT_ID")
+    importer.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    importer.add_argument(
+        "--as", dest="as_email", required=True, metavar="EMAIL", help="the member importing"
+    )
+    importer.add_argument("--dry-run", action="store_true", help="report only; write nothing")
+    importer.add_argument(
+        "--region", help="country for phone numbers without +country code, e.g. GB"
+    )
+    importer.add_argument(
+        "--mapping", metavar="FILE.json", help='{"Column header": "field" or null, ...}'
+    )
+    importer.add_argument(
+        "--on-duplicate",
+        choices=["skip", "update", "overwrite"],
+        default="skip",
+        help="skip (default), update empty fields, or overwrite",
+    )
+    importer.add_argument("--json", action="store_true", help="print the report as JSON")
+    importer.set_defaults(handler=cmd_import)
 
     purge = commands.add_parser(
         "purge",

@@ -35,7 +35,7 @@ from salesline.pipeline.definitions import ProcessDefinitionSpec, template_text
 from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
 from salesline.pipeline.services import process_parse
-from salesline.records.matching import company_match_name, search_key
+from salesline.records.matching import company_match_name, name_block, search_key
 from salesline.records.models import Company, Lead, Note, Person
 
 DEMO_EMAIL = "demo@salesline.test"
@@ -1019,6 +1019,7 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
             **stamps(p),
             company=companies[p["_company"]],
             search_name=search_key(p["name"])[:255],
+            dedupe_key=name_block(p["name"], str(companies[p["_company"]].pk)),
         )
         for p in plan.people
     )
@@ -1078,6 +1079,9 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
                 **_fields(lead),
                 **stamps(lead),
                 search_name=search_key(lead["name"])[:255],
+                dedupe_key=name_block(
+                    lead["name"], company_match_name(lead.get("company_name", ""))[:200]
+                ),
                 converted_at=at(lead["_converted_ago"]) if person else None,
                 converted_person=person,
                 converted_company=person.company if person else None,

@@ -101,6 +101,18 @@ STATIC_ROOT = VAR_DIR / "static"
 # Requests larger than this are refused with 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+# Uploaded import files. Workers on other machines need the same storage: a shared volume, or
+# an object store through django-storages (docs/deployment.md).
+MEDIA_ROOT = Path(os.environ.get("SALESLINE_MEDIA_ROOT", VAR_DIR / "media"))
+MEDIA_URL = "media/"
+
+# Imports: rows per committed chunk, processes normalising rows (default: every core), files up
+# to this many rows imported inline by the API (larger ones by the worker), largest upload.
+SALESLINE_IMPORT_CHUNK = int(os.environ.get("SALESLINE_IMPORT_CHUNK", 5_000))
+SALESLINE_IMPORT_PROCESSES = int(os.environ.get("SALESLINE_IMPORT_PROCESSES", 0)) or None
+SALESLINE_IMPORT_INLINE_ROWS = 1_000
+SALESLINE_IMPORT_MAX_BYTES = 512 * 1024 * 1024
+
 # Soft-deleted records stay restorable for this many days before `salesline purge` removes them.
 SALESLINE_RESTORE_DAYS = 30
 # List counts stop at this number (the response says so) to keep deep filters fast.

@@ -33,9 +33,9 @@ class Actor:
         from salesline.accounts.models import Membership
 
         return frozenset(
-            Membership.objects.filter(
-                user=self.user, organisation=self.organisation
-            ).values_list("role", flat=True)
+            Membership.objects.filter(user=self.user, organisation=self.organisation).values_list(
+                "role", flat=True
+            )
         )
 
     def has_role(self, *roles: str) -> bool:

@@ -19,7 +19,7 @@ class CustomFieldDef:
     choices: tuple[str, ...] = ()
 
 
-def _coerce(definition: CustomFieldDef, value: Any) -> Any:
+def coerce_custom_value(definition: CustomFieldDef, value: Any) -> Any:
     """The JSON value to store, or ValueError with a message naming what was expected."""
     kind = definition.type
     if kind == "text":
@@ -85,7 +85,7 @@ def clean_custom_values(
             cleaned[key] = None
             continue
         try:
-            cleaned[key] = _coerce(definition, value)
+            cleaned[key] = coerce_custom_value(definition, value)
         except ValueError as exc:
             problems.append(Problem(loc=(*loc, key), msg=f"{definition.label} {exc}."))
     return cleaned, problems

@@ -113,14 +113,30 @@ def normalise_domain(value: str) -> str:
     return value.removeprefix("www.").strip(".")
 
 
+def fold(text: str) -> str:
+    """Accents and case removed: 'Ødegård' -> 'ødegard' (ø is a letter, not an accent)."""
+    if text.isascii():
+        return text.casefold()
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in folded if not unicodedata.combining(ch)).casefold()
+
+
 def company_match_name(name: str) -> str:
     """Accents, punctuation, case and legal forms removed: 'Piql A/S' -> 'piql'."""
-    folded = unicodedata.normalize("NFKD", name or "")
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch)).casefold()
-    folded = folded.replace("&", " and ").replace("a/s", "as")
+    folded = fold(name or "").replace("&", " and ").replace("a/s", "as")
     words = [w for w in _NON_WORD.sub(" ", folded).split() if w]
     while len(words) > 1 and words[-1] in LEGAL_SUFFIXES:
         words.pop()
     while len(words) > 1 and words[0] == "the":
         words.pop(0)
     return " ".join(words)
+
+
+def name_block(name: str, company: str) -> str:
+    """Where duplicate people are looked for: the same company and the same last word of the
+    name ('Jon Smith' and 'John Smith' at Piql share 'piql|smith'). '' without a company: two
+    people called John Smith at unknown companies are not presumed to be one."""
+    if not company:
+        return ""
+    words = _NON_WORD.sub(" ", fold(name or "")).split()
+    return f"{company}|{words[-1]}"[:255] if words else ""

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from salesline.core.models import OrgScopedModel
 
@@ -31,7 +32,25 @@ class RecordBase(OrgScopedModel):
         return self.name
 
 
-class Company(RecordBase):
+class Importable(models.Model):
+    # The import that created the record: an import is undone as a whole by this column. No
+    # index and no constraint, so bulk inserts pay nothing for it; undo scans, which is rare.
+    import_job = models.ForeignKey(
+        "records.ImportJob",
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+        editable=False,
+    )
+
+    class Meta:
+        abstract = True
+
+
+class Company(Importable, RecordBase):
     contact_type = models.CharField(max_length=80, blank=True)
     business_unit = models.CharField(max_length=120, blank=True)
     market = models.CharField(max_length=120, blank=True)
@@ -53,7 +72,7 @@ class Company(RecordBase):
         ]
 
 
-class Person(RecordBase):
+class Person(Importable, RecordBase):
     email = models.CharField(max_length=254, blank=True)
     phone = models.CharField(max_length=64, blank=True)
     business_unit = models.CharField(max_length=120, blank=True)
@@ -65,6 +84,8 @@ class Person(RecordBase):
     buying_influence = models.CharField(max_length=120, blank=True)
     response_mode = models.CharField(max_length=120, blank=True)
     win_result = models.CharField(max_length=120, blank=True)
+    # "company|surname": where duplicate candidates are looked for (matching.name_block).
+    dedupe_key = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "people"
@@ -72,10 +93,11 @@ class Person(RecordBase):
             alive_index("organisation", "-created_at", "-id", name="person_recent"),
             alive_index("organisation", "search_name", "id", name="person_search"),
             alive_index("organisation", "email", name="person_email"),
+            alive_index("organisation", "dedupe_key", name="person_dedupe"),
         ]
 
 
-class Lead(RecordBase):
+class Lead(Importable, RecordBase):
     company_name = models.CharField(max_length=255, blank=True)
     email = models.CharField(max_length=254, blank=True)
     business_unit = models.CharField(max_length=120, blank=True)
@@ -94,6 +116,7 @@ class Lead(RecordBase):
     converted_opportunity = models.ForeignKey(
         "pipeline.Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    dedupe_key = models.CharField(max_length=255, blank=True, editable=False)
 
     class Meta:
         indexes = [
@@ -101,6 +124,7 @@ class Lead(RecordBase):
             alive_index("organisation", "source", "-created_at", "-id", name="lead_source_recent"),
             alive_index("organisation", "search_name", "id", name="lead_search"),
             alive_index("organisation", "email", name="lead_email"),
+            alive_index("organisation", "dedupe_key", name="lead_dedupe"),
         ]
 
 
@@ -177,3 +201,120 @@ class CustomField(models.Model):
 
     def __str__(self) -> str:
         return f"{self.record}.{self.key}"
+
+
+class ImportJob(models.Model):
+    """One import of a spreadsheet: its options, progress and report counts.
+
+    Progress and counts are committed with each chunk of rows, so a worker that dies mid-import
+    leaves a job that says exactly how far it got, and the next run resumes from there.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        UNDONE = "undone"
+
+    class OnDuplicate(models.TextChoices):
+        SKIP = "skip"
+        UPDATE = "update"  # fill the existing record's empty fields
+        OVERWRITE = "overwrite"
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20)
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
+    file_name = models.CharField(max_length=255)
+    mapping = models.JSONField(default=dict)
+    region = models.CharField(max_length=2, blank=True)
+    on_duplicate = models.CharField(
+        max_length=10, choices=OnDuplicate.choices, default=OnDuplicate.SKIP
+    )
+    dry_run = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    possible_duplicates = models.PositiveIntegerField(default=0)
+    companies_created = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undo_report = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="import_recent")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.file_name}"
+
+
+class ImportIssue(models.Model):
+    """A row of an import's report that needs the user's eye: rejected, skipped as a duplicate,
+    or created next to a possible duplicate. `values` keeps the row as read, so rejected rows can
+    be downloaded, fixed and imported again."""
+
+    class Type(models.TextChoices):
+        REJECTED = "rejected"
+        DUPLICATE = "duplicate"
+        POSSIBLE_DUPLICATE = "possible_duplicate"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row = models.PositiveIntegerField()
+    type = models.CharField(max_length=20, choices=Type.choices)
+    field = models.CharField(max_length=80, blank=True)
+    reason = models.CharField(max_length=500)
+    record_id = models.BigIntegerField(null=True, blank=True)
+    values = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["job", "type", "row"], name="import_issue_row")]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+class ImportChange(models.Model):
+    """The values an import overwrote on an existing record, for undo."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
+    record_id = models.BigIntegerField()
+    before = models.JSONField(encoder=DjangoJSONEncoder)
+    version_after = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"change of record {self.record_id}"
+
+
+class ImportMapping(models.Model):
+    """A column mapping saved for the next file of the same shape (same headers, same kind)."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=20)
+    signature = models.CharField(max_length=64)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "kind", "signature"], name="import_mapping_shape"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} mapping {self.signature[:8]}"

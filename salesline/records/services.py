@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -166,11 +166,31 @@ def apply_changes(
                 if before != value:
                     changes[f"custom_fields.{key}"] = [before, value]
             obj.custom_fields = merged
-    if "name" in changes:
+    refresh_derived(obj, changes)
+    return changes
+
+
+def dedupe_company_key(obj: models.Model) -> str:
+    """The company part of a person's or lead's duplicate block."""
+    if isinstance(obj, Person):
+        return str(obj.company_id or "")
+    return matching.company_match_name(obj.company_name)[:200]
+
+
+def refresh_derived(obj: models.Model, changed: Iterable[str]) -> set[str]:
+    """Recompute the keys derived from changed fields; returns the attributes it set."""
+    changed = set(changed)
+    attrs: set[str] = set()
+    if "name" in changed:
         obj.search_name = matching.search_key(obj.name)[:255]
+        attrs.add("search_name")
         if isinstance(obj, Company):
             obj.match_name = matching.company_match_name(obj.name)[:255]
-    return changes
+            attrs.add("match_name")
+    if isinstance(obj, Person | Lead) and changed & {"name", "company_name", "company_id"}:
+        obj.dedupe_key = matching.name_block(obj.name, dedupe_company_key(obj))
+        attrs.add("dedupe_key")
+    return attrs
 
 
 def missing_minimum_fields(*, actor: Actor, kind: KindDef, obj: models.Model) -> list[Problem]:
@@ -240,10 +260,7 @@ def save_changed(
     attrs = {kind.fields[n].attr for n in changes if n in kind.fields} | set(also)
     if any(n.startswith("custom_fields.") for n in changes):
         attrs.add("custom_fields")
-    if "name" in changes:
-        attrs.add("search_name")
-        if isinstance(obj, Company):
-            attrs.add("match_name")
+    attrs |= refresh_derived(obj, changes)
     obj.version += 1
     obj.updated_at = timezone.now()
     obj.save(update_fields=sorted(attrs | {"version", "updated_at"}))
@@ -308,9 +325,7 @@ def _restore(actor: Actor, obj: models.Model, what: str) -> None:
     deleted_at, obj.deleted_at = obj.deleted_at, None
     obj.version += 1
     obj.save(update_fields=["deleted_at", "version"])
-    audit.record(
-        actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]}
-    )
+    audit.record(actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]})
 
 
 def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:

@@ -431,7 +431,9 @@ def test_moving_backwards_needs_no_gate(api, developing):
 
     assert response.status_code == 200
     assert response.json()["stage"] == "identify"
-    assert [r["to_stage"] for r in api.get(f"/opportunities/{developing.pk}/history").json()["items"]] == [
+    assert [
+        r["to_stage"] for r in api.get(f"/opportunities/{developing.pk}/history").json()["items"]
+    ] == [
         "identify",
         "qualify",
         "develop",

@@ -9,7 +9,7 @@ from ninja.errors import ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import process
+from . import imports, process
 from .common import (
     BearerToken,
     body_too_big_response,
@@ -50,3 +50,4 @@ process.register_custom_fields(api)
 api.add_router("/notes", process.notes)
 api.add_router("/pipelines", process.pipelines)
 api.add_router("/custom-fields", process.custom_fields)
+api.add_router("/imports", imports.router)

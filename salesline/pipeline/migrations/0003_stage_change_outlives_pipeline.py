@@ -5,15 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('pipeline', '0002_initial'),
+        ("pipeline", "0002_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='stagechange',
-            name='pipeline',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pipeline.pipeline'),
+            model_name="stagechange",
+            name="pipeline",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="pipeline.pipeline",
+            ),
         ),
     ]

@@ -8,189 +8,464 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('pipeline', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("pipeline", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Company',
+            name="Company",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('name', models.CharField(max_length=255)),
-                ('search_name', models.CharField(blank=True, editable=False, max_length=255)),
-                ('custom_fields', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('contact_type', models.CharField(blank=True, max_length=80)),
-                ('business_unit', models.CharField(blank=True, max_length=120)),
-                ('market', models.CharField(blank=True, max_length=120)),
-                ('life_cycle', models.CharField(blank=True, max_length=80)),
-                ('sector', models.CharField(blank=True, max_length=120)),
-                ('segment', models.CharField(blank=True, max_length=120)),
-                ('website', models.CharField(blank=True, max_length=255)),
-                ('email_domain', models.CharField(blank=True, max_length=255)),
-                ('match_name', models.CharField(blank=True, editable=False, max_length=255)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("name", models.CharField(max_length=255)),
+                ("search_name", models.CharField(blank=True, editable=False, max_length=255)),
+                (
+                    "custom_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                    ),
+                ),
+                ("contact_type", models.CharField(blank=True, max_length=80)),
+                ("business_unit", models.CharField(blank=True, max_length=120)),
+                ("market", models.CharField(blank=True, max_length=120)),
+                ("life_cycle", models.CharField(blank=True, max_length=80)),
+                ("sector", models.CharField(blank=True, max_length=120)),
+                ("segment", models.CharField(blank=True, max_length=120)),
+                ("website", models.CharField(blank=True, max_length=255)),
+                ("email_domain", models.CharField(blank=True, max_length=255)),
+                ("match_name", models.CharField(blank=True, editable=False, max_length=255)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'companies',
+                "verbose_name_plural": "companies",
             },
         ),
         migrations.CreateModel(
-            name='CustomField',
+            name="CustomField",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('record', models.CharField(max_length=20)),
-                ('key', models.CharField(max_length=60)),
-                ('label', models.CharField(max_length=120)),
-                ('type', models.CharField(choices=[('text', 'Text'), ('number', 'Number'), ('date', 'Date'), ('choice', 'Choice'), ('boolean', 'Boolean')], max_length=10)),
-                ('choices', models.JSONField(blank=True, default=list)),
-                ('help', models.CharField(blank=True, max_length=255)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("record", models.CharField(max_length=20)),
+                ("key", models.CharField(max_length=60)),
+                ("label", models.CharField(max_length=120)),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("text", "Text"),
+                            ("number", "Number"),
+                            ("date", "Date"),
+                            ("choice", "Choice"),
+                            ("boolean", "Boolean"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("choices", models.JSONField(blank=True, default=list)),
+                ("help", models.CharField(blank=True, max_length=255)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['record', 'position', 'id'],
+                "ordering": ["record", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Lead',
+            name="Lead",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('name', models.CharField(max_length=255)),
-                ('search_name', models.CharField(blank=True, editable=False, max_length=255)),
-                ('custom_fields', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('company_name', models.CharField(blank=True, max_length=255)),
-                ('email', models.CharField(blank=True, max_length=254)),
-                ('business_unit', models.CharField(blank=True, max_length=120)),
-                ('source', models.CharField(blank=True, max_length=120)),
-                ('details', models.TextField(blank=True)),
-                ('phone', models.CharField(blank=True, max_length=64)),
-                ('linkedin', models.CharField(blank=True, max_length=255)),
-                ('description', models.TextField(blank=True)),
-                ('converted_at', models.DateTimeField(blank=True, null=True)),
-                ('converted_company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='records.company')),
-                ('converted_opportunity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='pipeline.opportunity')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("name", models.CharField(max_length=255)),
+                ("search_name", models.CharField(blank=True, editable=False, max_length=255)),
+                (
+                    "custom_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                    ),
+                ),
+                ("company_name", models.CharField(blank=True, max_length=255)),
+                ("email", models.CharField(blank=True, max_length=254)),
+                ("business_unit", models.CharField(blank=True, max_length=120)),
+                ("source", models.CharField(blank=True, max_length=120)),
+                ("details", models.TextField(blank=True)),
+                ("phone", models.CharField(blank=True, max_length=64)),
+                ("linkedin", models.CharField(blank=True, max_length=255)),
+                ("description", models.TextField(blank=True)),
+                ("converted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "converted_company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="records.company",
+                    ),
+                ),
+                (
+                    "converted_opportunity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="pipeline.opportunity",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('name', models.CharField(max_length=255)),
-                ('search_name', models.CharField(blank=True, editable=False, max_length=255)),
-                ('custom_fields', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('email', models.CharField(blank=True, max_length=254)),
-                ('phone', models.CharField(blank=True, max_length=64)),
-                ('business_unit', models.CharField(blank=True, max_length=120)),
-                ('title', models.CharField(blank=True, max_length=200)),
-                ('linkedin', models.CharField(blank=True, max_length=255)),
-                ('buying_influence', models.CharField(blank=True, max_length=120)),
-                ('response_mode', models.CharField(blank=True, max_length=120)),
-                ('win_result', models.CharField(blank=True, max_length=120)),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='people', to='records.company')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('owner', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("name", models.CharField(max_length=255)),
+                ("search_name", models.CharField(blank=True, editable=False, max_length=255)),
+                (
+                    "custom_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        encoder=django.core.serializers.json.DjangoJSONEncoder,
+                    ),
+                ),
+                ("email", models.CharField(blank=True, max_length=254)),
+                ("phone", models.CharField(blank=True, max_length=64)),
+                ("business_unit", models.CharField(blank=True, max_length=120)),
+                ("title", models.CharField(blank=True, max_length=200)),
+                ("linkedin", models.CharField(blank=True, max_length=255)),
+                ("buying_influence", models.CharField(blank=True, max_length=120)),
+                ("response_mode", models.CharField(blank=True, max_length=120)),
+                ("win_result", models.CharField(blank=True, max_length=120)),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="people",
+                        to="records.company",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'people',
+                "verbose_name_plural": "people",
             },
         ),
         migrations.CreateModel(
-            name='Note',
+            name="Note",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('deleted_at', models.DateTimeField(blank=True, null=True)),
-                ('body', models.TextField()),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('company', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='records.company')),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='records.lead')),
-                ('opportunity', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='pipeline.opportunity')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
-                ('person', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notes', to='records.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("version", models.PositiveIntegerField(default=1)),
+                ("deleted_at", models.DateTimeField(blank=True, null=True)),
+                ("body", models.TextField()),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "company",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="records.company",
+                    ),
+                ),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="records.lead",
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="pipeline.opportunity",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notes",
+                        to="records.person",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='lead',
-            name='converted_person',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='records.person'),
+            model_name="lead",
+            name="converted_person",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="records.person",
+            ),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', '-created_at', '-id'], name='company_recent'),
+            model_name="company",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "-created_at", "-id"],
+                name="company_recent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'search_name', 'id'], name='company_search'),
+            model_name="company",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "search_name", "id"],
+                name="company_search",
+            ),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'email_domain'], name='company_domain'),
+            model_name="company",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "email_domain"],
+                name="company_domain",
+            ),
         ),
         migrations.AddIndex(
-            model_name='company',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'match_name'], name='company_match'),
+            model_name="company",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "match_name"],
+                name="company_match",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='customfield',
-            constraint=models.UniqueConstraint(fields=('organisation', 'record', 'key'), name='custom_field_unique_key'),
+            model_name="customfield",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "record", "key"), name="custom_field_unique_key"
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', '-created_at', '-id'], name='person_recent'),
+            model_name="person",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "-created_at", "-id"],
+                name="person_recent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'search_name', 'id'], name='person_search'),
+            model_name="person",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "search_name", "id"],
+                name="person_search",
+            ),
         ),
         migrations.AddIndex(
-            model_name='person',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'email'], name='person_email'),
+            model_name="person",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "email"],
+                name="person_email",
+            ),
         ),
         migrations.AddIndex(
-            model_name='note',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', '-created_at', '-id'], name='note_recent'),
+            model_name="note",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "-created_at", "-id"],
+                name="note_recent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='note',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('company__isnull', False), ('lead', None), ('opportunity', None), ('person', None)), models.Q(('company', None), ('lead', None), ('opportunity', None), ('person__isnull', False)), models.Q(('company', None), ('lead__isnull', False), ('opportunity', None), ('person', None)), models.Q(('company', None), ('lead', None), ('opportunity__isnull', False), ('person', None)), _connector='OR'), name='note_on_exactly_one_record'),
+            model_name="note",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("company__isnull", False),
+                        ("lead", None),
+                        ("opportunity", None),
+                        ("person", None),
+                    ),
+                    models.Q(
+                        ("company", None),
+                        ("lead", None),
+                        ("opportunity", None),
+                        ("person__isnull", False),
+                    ),
+                    models.Q(
+                        ("company", None),
+                        ("lead__isnull", False),
+                        ("opportunity", None),
+                        ("person", None),
+                    ),
+                    models.Q(
+                        ("company", None),
+                        ("lead", None),
+                        ("opportunity__isnull", False),
+                        ("person", None),
+                    ),
+                    _connector="OR",
+                ),
+                name="note_on_exactly_one_record",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', '-created_at', '-id'], name='lead_recent'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "-created_at", "-id"],
+                name="lead_recent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'source', '-created_at', '-id'], name='lead_source_recent'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "source", "-created_at", "-id"],
+                name="lead_source_recent",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'search_name', 'id'], name='lead_search'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "search_name", "id"],
+                name="lead_search",
+            ),
         ),
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True)), fields=['organisation', 'email'], name='lead_email'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "email"],
+                name="lead_email",
+            ),
         ),
     ]

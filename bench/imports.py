@@ -1,0 +1,329 @@
+"""Import benchmark: 1,000,000 generated leads (10 columns; 5% duplicates, 1% bad e-mails, mixed
+phone formats, non-ASCII names) imported with full normalisation and duplicate detection into an
+organisation that already holds 1,000,000 leads; compared, in the same run, with a raw insert
+(executemany on SQLite, COPY on PostgreSQL) of the already-normalised rows into the same table.
+
+    python -m bench.imports --database-url URL [--rows N] [--out FILE]
+"""
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.api_lists import ROOT, SOURCES, generate_leads, name_pools, setup_django
+
+ORG_NAME = "Bench Import"
+HEADER = [
+    "First name",
+    "Last name",
+    "E-mail",
+    "Phone",
+    "Company",
+    "Business unit",
+    "Source",
+    "Details",
+    "LinkedIn",
+    "Description",
+]
+
+
+def phone_number(rng: random.Random) -> str:
+    """UK numbers in the shapes people type, some Norwegian and German ones."""
+    n = rng.randrange(10**6)
+    shape = rng.randrange(6)
+    if shape == 0:
+        return f"020 7946 {n % 10000:04d}"
+    if shape == 1:
+        return f"+44 20 7946 {n % 10000:04d}"
+    if shape == 2:
+        return f"(020) 7946-{n % 10000:04d}"
+    if shape == 3:
+        return f"07700 9{n % 100000:05d}"
+    if shape == 4:
+        return f"+47 {rng.randrange(40, 99)} {n % 100:02d} {n // 100 % 100:02d} {n // 10000:02d}"
+    return f"0049 30 {rng.randrange(10**6, 10**7)}"
+
+
+def write_file(path: Path, rows: int, existing_emails: list[str], seed: int = 11) -> dict:
+    rng = random.Random(seed)
+    first, last = name_pools(seed)
+    companies = [
+        f"{rng.choice(last)} {rng.choice(['Archives', 'Records', 'Museum', 'Library', 'AS', 'Ltd', 'GmbH'])}"
+        for _ in range(5000)
+    ]
+    written: list[list[str]] = []
+    stats = {"rows": rows, "in_file_duplicates": 0, "database_duplicates": 0, "bad_emails": 0}
+    with open(path, "w", newline="", encoding="utf-8") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(HEADER)
+        for i in range(rows):
+            roll = rng.random()
+            if roll < 0.025 and written:
+                # The same person again, typed differently.
+                row = list(rng.choice(written[-5000:]))
+                row[2] = row[2].upper()
+                stats["in_file_duplicates"] += 1
+            else:
+                given, family = rng.choice(first), rng.choice(last)
+                company = rng.choice(companies)
+                local = given.lower().encode("ascii", "ignore").decode() or "info"
+                email = f"{local}.{family[:3].lower().encode('ascii', 'ignore').decode()}{i}@{company.split()[0].lower().encode('ascii', 'ignore').decode() or 'x'}.example"
+                if roll < 0.05 and existing_emails:
+                    email = rng.choice(existing_emails)
+                    stats["database_duplicates"] += 1
+                elif roll < 0.06:
+                    email = email.replace("@", "@@") if i % 2 else email.split("@")[0]
+                    stats["bad_emails"] += 1
+                row = [
+                    f" {given}" if i % 17 == 0 else given,
+                    family,
+                    email,
+                    phone_number(rng),
+                    company,
+                    rng.choice(["Nordics", "DACH", "UK", "India", "Americas"]),
+                    rng.choice(SOURCES),
+                    "Met at the stand; wants a quote",
+                    f"https://www.linkedin.com/in/{local}-{i}" if i % 3 == 0 else "",
+                    "",
+                ]
+                if len(written) < 5000 or i % 7 == 0:
+                    written.append(row)
+                    if len(written) > 20000:
+                        del written[:10000]
+            writer.writerow(row)
+    stats["bytes"] = path.stat().st_size
+    return stats
+
+
+def organisation():
+    from salesline.accounts import services as accounts
+    from salesline.accounts.models import Organisation
+
+    org = Organisation.objects.filter(name=ORG_NAME).first()
+    if org is None:
+        org = accounts.organisation_create(name=ORG_NAME, template="business-development")
+    user = accounts.user_create(email="bench-import@salesline.test", organisation=org, role="admin")
+    return org, user
+
+
+def reset(org, rows: int) -> dict:
+    """Leave exactly `rows` generated leads in the organisation (imports of earlier runs gone)."""
+    from django.db import connection
+
+    from salesline.records.models import ImportJob, Lead
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM records_lead WHERE organisation_id = %s AND import_job_id IS NOT NULL",
+            [org.pk],
+        )
+    ImportJob.objects.filter(organisation=org).delete()
+    existing = Lead.objects.filter(organisation=org).count()
+    generation = {}
+    if existing != rows:
+        Lead.objects.filter(organisation=org).delete()
+        generation = generate_leads(org, rows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "VACUUM ANALYZE records_lead" if connection.vendor == "postgresql" else "ANALYZE"
+        )
+    return generation
+
+
+def raw_insert(org, user, path: Path) -> dict:
+    """The baseline: the file's valid rows, normalised beforehand (not timed), inserted the
+    fastest way the database offers, in one transaction that is then rolled back."""
+    from django.db import connection, transaction
+
+    from salesline.accounts.services import actor_for
+    from salesline.records import matching
+    from salesline.records.importing.engine import Writer
+    from salesline.records.importing.reader import Spreadsheet
+    from salesline.records.importing.rows import clean_rows
+    from salesline.records.importing.services import build_plan, mapping_for
+    from salesline.records.models import ImportJob, Lead
+
+    actor = actor_for(user, org)
+    sheet = Spreadsheet(path)
+    job = ImportJob(organisation=org, kind="lead", pk=0)
+    job.mapping = mapping_for(actor, "lead", sheet.header, None)
+    plan = build_plan(actor, job, sheet.header)
+    writer = Writer(Lead, job, user.pk)
+    timed = 0.0
+    inserted = 0
+    from itertools import batched
+
+    from django.utils import timezone
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            for chunk in batched(sheet.rows(), 5000, strict=False):
+                values = []
+                for row in clean_rows(plan, list(chunk)):
+                    if row.problems:
+                        continue
+                    row.values["search_name"] = row.search_name
+                    row.values["dedupe_key"] = matching.name_block(
+                        row.values["name"], row.company_key
+                    )
+                    values.append(row.values)
+                records = writer.tuples(values, timezone.now())
+                started = time.perf_counter()
+                _insert(connection, writer, records)
+                timed += time.perf_counter() - started
+                inserted += len(records)
+            raise Rollback
+    except Rollback:
+        pass
+    return {"rows": inserted, "seconds": timed, "rows_per_second": inserted / timed}
+
+
+def _insert(connection, writer, records) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(
+                f"COPY {writer.table} ({writer.column_list}) FROM STDIN"
+            ) as copy:
+                for record in records:
+                    copy.write_row(record)
+        else:
+            marks = ", ".join(["%s"] * len(writer.fields))
+            cursor.executemany(
+                f"INSERT INTO {writer.table} ({writer.column_list}) VALUES ({marks})", records
+            )
+
+
+def phases(org, user, path: Path, rows: int) -> dict:
+    """Parse alone and normalise alone (one core), to say where the time goes."""
+    from salesline.accounts.services import actor_for
+    from salesline.records.importing.reader import Spreadsheet
+    from salesline.records.importing.rows import clean_rows
+    from salesline.records.importing.services import build_plan, mapping_for
+    from salesline.records.models import ImportJob
+
+    actor = actor_for(user, org)
+    sheet = Spreadsheet(path)
+    started = time.perf_counter()
+    count = sum(1 for _ in sheet.rows())
+    parse = time.perf_counter() - started
+    job = ImportJob(organisation=org, kind="lead", region="GB")
+    job.mapping = mapping_for(actor, "lead", sheet.header, None)
+    plan = build_plan(actor, job, sheet.header)
+    sample = []
+    for item in sheet.rows():
+        sample.append(item)
+        if len(sample) == 100_000:
+            break
+    started = time.perf_counter()
+    for i in range(0, len(sample), 5000):
+        clean_rows(plan, sample[i : i + 5000])
+    normalise = (time.perf_counter() - started) * count / len(sample)
+    return {"parse_seconds": parse, "normalise_one_core_seconds_estimated": normalise}
+
+
+def run_import(database_url: str, path: Path) -> dict:
+    """The import itself, in its own process, so its peak memory is its own."""
+    command = [
+        sys.executable,
+        "-m",
+        "bench.imports",
+        "--database-url",
+        database_url,
+        "--import-only",
+        str(path),
+    ]
+    output = subprocess.run(command, check=True, cwd=ROOT, capture_output=True, text=True)
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def import_only(path: Path) -> None:
+    from salesline.records.importing import services as imports
+
+    org, user = organisation()
+    from salesline.accounts.services import actor_for
+
+    actor = actor_for(user, org)
+    started = time.perf_counter()
+    job = imports.import_create(
+        actor=actor, kind="leads", file=path, file_name=path.name, region="GB"
+    )
+    job = imports.import_execute(job.pk)
+    seconds = time.perf_counter() - started
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "status": job.status,
+                "rows": job.rows_done,
+                "created": job.created,
+                "duplicates": job.duplicates,
+                "rejected": job.rejected,
+                "possible_duplicates": job.possible_duplicates,
+                "seconds": seconds,
+                "rows_per_second": job.rows_done / seconds,
+                "peak_rss_mib": own,
+                "peak_rss_normaliser_process_mib": children,
+                "timings": getattr(job, "timings", {}),
+            }
+        )
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--existing", type=int, default=1_000_000)
+    parser.add_argument("--out")
+    parser.add_argument("--import-only", metavar="FILE")
+    args = parser.parse_args()
+    setup_django(args.database_url)
+    if args.import_only:
+        import_only(Path(args.import_only))
+        return 0
+    from django.db import connection
+
+    org, user = organisation()
+    generation = reset(org, args.existing)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT email FROM records_lead WHERE organisation_id = %s ORDER BY id LIMIT 50000",
+            [org.pk],
+        )
+        emails = [row[0] for row in cursor.fetchall()]
+    path = ROOT / "var" / f"bench-import-{args.rows}.csv"
+    file_stats = write_file(path, args.rows, emails)
+    component = phases(org, user, path, args.rows)
+    baseline = raw_insert(org, user, path)
+    result = run_import(args.database_url, path)
+    result["ratio_to_raw_insert"] = result["rows_per_second"] / baseline["rows_per_second"]
+    out = {
+        "database": connection.vendor,
+        "existing_leads": args.existing,
+        "generation": generation,
+        "file": file_stats,
+        "phases": component,
+        "raw_insert": baseline,
+        "import": result,
+    }
+    print(json.dumps(out, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=2))
+    path.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""Imports: upload a file, follow its progress, read its report, download rejected rows, undo."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import File, Form, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from salesline.core.errors import DomainError, Problem, ValidationFailed
+from salesline.records.importing import services as imports
+from salesline.records.importing.mapping import targets
+from salesline.records.importing.reader import Spreadsheet, UnreadableFile
+from salesline.records.services import custom_field_defs
+
+from .common import actor_of
+
+router = Router(tags=["imports"])
+
+
+class TooLarge(DomainError):
+    status = 413
+
+
+class ImportCreated(Schema):
+    import_id: int
+    status: str
+    dry_run: bool
+    created: int
+    updated: int
+    duplicates: int
+    rejected: list[dict[str, Any]]
+    rejected_rows: int
+    possible_duplicates: int
+    progress: dict[str, Any]
+    report_url: str
+
+
+def _mapping(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValidationFailed(
+            "The mapping is not a JSON object.",
+            problems=[
+                Problem(
+                    loc=("mapping",),
+                    msg='Mapping must be a JSON object: {"Column header": "field" or null}.',
+                )
+            ],
+        )
+    return value
+
+
+def _check_size(upload: UploadedFile) -> None:
+    limit = getattr(settings, "SALESLINE_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+    if upload.size and upload.size > limit:
+        raise TooLarge(f"The file is too large: the limit is {limit // (1024 * 1024)} MiB.")
+
+
+def _summary(request: HttpRequest, job) -> dict[str, Any]:
+    report = imports.import_report(job, limit=1_000)
+    return {
+        **report,
+        "report_url": request.build_absolute_uri(f"/api/v1/imports/{job.pk}"),
+    }
+
+
+@router.post(
+    "",
+    response={201: ImportCreated, 202: ImportCreated},
+    operation_id="create_import",
+    summary="Import a CSV or XLSX file",
+    description="Multipart form: `file`, `kind` (leads, people, companies), optional `mapping` "
+    '(JSON: {"Column header": "field" or null}), `dry_run`, `region` (e.g. GB), '
+    "`on_duplicate` (skip, update, overwrite). Small files are imported at once (201, with the "
+    "report); larger ones by the background worker (202): follow `GET /imports/{id}`.",
+)
+def create_import(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    kind: Form[str],
+    mapping: Form[str | None] = None,
+    dry_run: Form[bool] = False,
+    region: Form[str | None] = None,
+    on_duplicate: Form[str | None] = None,
+):
+    _check_size(file)
+    actor = actor_of(request)
+    job = imports.import_create(
+        actor=actor,
+        kind=kind,
+        file=file.file,
+        file_name=file.name or "import.csv",
+        mapping=_mapping(mapping),
+        region=region,
+        on_duplicate=on_duplicate,
+        dry_run=dry_run,
+    )
+    if imports.runs_inline(job):
+        job = imports.import_execute(job.pk, workers=1)
+        return Status(201, _summary(request, job))
+    from salesline.core.tasks import enqueue_on_commit
+    from salesline.records.tasks import import_run
+
+    enqueue_on_commit(import_run, job.pk)
+    return Status(202, _summary(request, job))
+
+
+@router.get("", operation_id="list_imports", summary="List imports, newest first")
+def list_imports(request: HttpRequest, limit: int = 50, offset: int = 0):
+    jobs = imports.import_list(
+        actor=actor_of(request), limit=max(1, min(limit, 200)), offset=max(0, min(offset, 10**6))
+    )
+    return {
+        "items": [
+            {
+                "import_id": job.pk,
+                "kind": job.kind,
+                "file_name": job.file_name,
+                "status": job.status,
+                "dry_run": job.dry_run,
+                **imports.counts(job),
+                "progress": imports.progress_of(job),
+                "created_at": job.created_at,
+            }
+            for job in jobs
+        ]
+    }
+
+
+@router.post(
+    "/preview",
+    operation_id="preview_import",
+    summary="Read a file's columns and the mapping that would be used",
+)
+def preview_import(
+    request: HttpRequest,
+    file: File[UploadedFile],
+    kind: Form[str],
+    mapping: Form[str | None] = None,
+):
+    _check_size(file)
+    actor = actor_of(request)
+    kind_key = imports.import_kind(kind)
+    with imports.local_copy(file.file) as path:
+        try:
+            sheet = Spreadsheet(path)
+        except UnreadableFile as exc:
+            raise ValidationFailed(
+                "The file cannot be imported.",
+                problems=[Problem(loc=("file",), msg=f"The file cannot be imported: {exc}.")],
+            ) from None
+        sample = []
+        for _, cells in sheet.rows():
+            sample.append(cells)
+            if len(sample) == 5:
+                break
+        columns = sheet.header
+        estimated = sheet.estimated_rows()
+    chosen = imports.mapping_for(actor, kind_key, columns, _mapping(mapping))
+    available = targets(kind_key, custom_field_defs(actor, kind_key))
+    return {
+        "columns": columns,
+        "mapping": {column: chosen.get(column) for column in columns},
+        "targets": [{"key": t.key, "label": t.label} for t in available.values()],
+        "sample": sample,
+        "estimated_rows": estimated,
+    }
+
+
+@router.get("/{import_id}", operation_id="get_import", summary="Status, progress and report")
+def get_import(request: HttpRequest, import_id: int):
+    job = imports.import_get_for(actor=actor_of(request), import_id=import_id)
+    return imports.import_report(job)
+
+
+@router.get(
+    "/{import_id}/rejected.csv",
+    operation_id="get_import_rejected_rows",
+    summary="The rejected rows with their reasons, as CSV",
+)
+def rejected_rows(request: HttpRequest, import_id: int):
+    job = imports.import_get_for(actor=actor_of(request), import_id=import_id)
+    response = StreamingHttpResponse(
+        imports.rejected_rows_csv(job), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
+    return response
+
+
+@router.post("/{import_id}/undo", operation_id="undo_import", summary="Undo an import")
+def undo_import(request: HttpRequest, import_id: int):
+    job = imports.import_undo(actor=actor_of(request), import_id=import_id)
+    return {"import_id": job.pk, "status": job.status, **job.undo_report}

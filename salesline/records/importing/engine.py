@@ -1,0 +1,623 @@
+"""Running an import: read the file, normalise rows (on every core), find duplicates within the
+file and in the database, and write each chunk of rows in one transaction with the job's progress.
+
+Because a chunk's records, its report rows and the job's `rows_done` commit together, a worker
+that dies mid-import leaves the job exactly at a chunk boundary; running the job again replays
+the rows before that boundary (to rebuild what the file has already said) and carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import batched
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from rapidfuzz import fuzz
+
+from salesline.core.actors import Actor
+from salesline.records import matching
+from salesline.records.fields import KINDS
+from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob
+from salesline.records.services import refresh_derived
+
+from .rows import CleanRow, RowPlan, clean_rows
+
+# Names at least this similar (rapidfuzz ratio, 0-100) in one block are reported for review.
+FUZZY_SCORE = 85
+PARALLEL_FROM_ROWS = 20_000
+
+Progress = Callable[[ImportJob], None]
+
+
+def chunk_rows() -> int:
+    return getattr(settings, "SALESLINE_IMPORT_CHUNK", 5_000)
+
+
+def processes() -> int:
+    configured = getattr(settings, "SALESLINE_IMPORT_PROCESSES", None)
+    return int(configured) if configured else (os.cpu_count() or 1)
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def members_of(organisation_id: int) -> dict[str, int]:
+    """Member e-mail -> user id: an owner column names members by e-mail."""
+    from salesline.accounts.models import Membership
+
+    return dict(
+        Membership.objects.filter(organisation_id=organisation_id).values_list(
+            "user__email", "user_id"
+        )
+    )
+
+
+def cleaned_chunks(
+    plan: RowPlan, rows: Iterator[tuple[int, list[str]]], *, workers: int, size: int
+) -> Iterator[list[CleanRow]]:
+    """Chunks of normalised rows, in file order. With several workers, chunks are normalised in
+    other processes while this one matches and writes the previous ones."""
+    chunks = batched(rows, size, strict=False)
+    if workers <= 1:
+        for chunk in chunks:
+            yield clean_rows(plan, list(chunk))
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: children start clean (no inherited database connections or threads) and
+    # import only the pure row-cleaning modules.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(clean_rows, plan, list(chunk)))
+            if len(pending) > workers + 1:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+@dataclass
+class Match:
+    record_id: int | None  # None: a duplicate of an earlier row of the file
+    reason: str
+
+
+@dataclass
+class FileState:
+    """What earlier rows of the file said: their keys, by hash to keep a million rows small."""
+
+    emails: dict[int, int] = field(default_factory=dict)
+    names: dict[int, int] = field(default_factory=dict)
+    domains: dict[int, int] = field(default_factory=dict)
+    blocks: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    touched: dict[int, int] = field(default_factory=dict)  # existing record id -> row
+
+
+def name_key(block: str, search_name: str) -> int:
+    return hash((block, search_name))
+
+
+class Matcher:
+    def __init__(self, job: ImportJob, state: FileState):
+        self.job = job
+        self.kind = job.kind
+        self.model = KINDS[job.kind].model
+        self.table = self.model._meta.db_table
+        self.state = state
+        self.org_id = job.organisation_id
+
+    # A row's keys ---------------------------------------------------------------
+    def block_of(self, row: CleanRow) -> str:
+        if self.kind == "company":
+            words = row.company_key.split()
+            return words[0] if words else ""
+        return matching.name_block(row.values.get("name", ""), row.company_key)
+
+    def in_file(self, row: CleanRow, block: str) -> tuple[Match | None, list[tuple[str, int]]]:
+        """An exact duplicate among earlier rows, else the similar names seen in its block."""
+        state = self.state
+        email = row.values.get("email", "")
+        if email and (earlier := state.emails.get(hash(email))):
+            return Match(None, f"same e-mail as row {earlier}"), []
+        if self.kind == "company":
+            if row.company_key and (earlier := state.names.get(hash(row.company_key))):
+                return Match(None, f"same company name as row {earlier}"), []
+            domain = row.values.get("email_domain", "")
+            if domain and (earlier := state.domains.get(hash(domain))):
+                return Match(None, f"same e-mail domain as row {earlier}"), []
+        elif (block or not email) and (
+            earlier := state.names.get(name_key(block, row.search_name))
+        ):
+            what = "name and company" if block else "name (no e-mail, no company)"
+            return Match(None, f"same {what} as row {earlier}"), []
+        return None, state.blocks.get(block, []) if block else []
+
+    def remember(self, row: CleanRow, block: str) -> None:
+        state = self.state
+        email = row.values.get("email", "")
+        if email:
+            state.emails.setdefault(hash(email), row.row)
+        if self.kind == "company":
+            if row.company_key:
+                state.names.setdefault(hash(row.company_key), row.row)
+            if domain := row.values.get("email_domain", ""):
+                state.domains.setdefault(hash(domain), row.row)
+        elif block or not email:
+            state.names.setdefault(name_key(block, row.search_name), row.row)
+        if block:
+            name = row.company_key if self.kind == "company" else row.search_name
+            state.blocks.setdefault(block, []).append((name, row.row))
+
+    # The database ------------------------------------------------------------
+    def _select(self, columns: str, where: str, column: str, values: list[str]) -> list[tuple]:
+        if not values:
+            return []
+        base = (
+            f"SELECT {columns} FROM {self.table} "  # noqa: S608 - names are ours, values bound
+            f"WHERE organisation_id = %s AND deleted_at IS NULL {where} AND "
+        )
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(base + f"{column} = ANY(%s)", [self.org_id, values])
+                return cursor.fetchall()
+            rows: list[tuple] = []
+            for part in batched(values, 30_000, strict=False):
+                marks = ", ".join(["%s"] * len(part))
+                cursor.execute(base + f"{column} IN ({marks})", [self.org_id, *part])
+                rows += cursor.fetchall()
+            return rows
+
+    def existing(self, rows: list[tuple[CleanRow, str]]) -> dict[str, Any]:
+        """The database's records sharing a key with any of `rows`, in three lookups."""
+        emails: dict[str, int] = {}
+        names: dict[tuple[str, str], int] = {}
+        blocks: dict[str, list[tuple[str, int]]] = {}
+        domains: dict[str, int] = {}
+        if self.kind == "company":
+            keys = sorted({r.company_key for r, _ in rows if r.company_key})
+            for key, pk in self._select("match_name, id", "", "match_name", keys):
+                names.setdefault(("", key), pk)
+            wanted = sorted({r.values.get("email_domain") for r, _ in rows} - {"", None})
+            for domain, pk in self._select("email_domain, id", "", "email_domain", wanted):
+                domains.setdefault(domain, pk)
+            return {"emails": emails, "names": names, "blocks": blocks, "domains": domains}
+        wanted = sorted({r.values.get("email", "") for r, _ in rows} - {""})
+        for email, pk in self._select("email, id", "", "email", wanted):
+            if pk < emails.get(email, pk + 1):
+                emails[email] = pk
+        wanted = sorted({block for _, block in rows if block})
+        for block, name, pk in self._select(
+            "dedupe_key, search_name, id", "", "dedupe_key", wanted
+        ):
+            blocks.setdefault(block, []).append((name, pk))
+            names.setdefault((block, name), pk)
+        wanted = sorted({r.search_name for r, b in rows if not b and not r.values.get("email")})
+        for name, pk in self._select(
+            "search_name, id", "AND dedupe_key = '' AND email = ''", "search_name", wanted
+        ):
+            names.setdefault(("", name), pk)
+        return {"emails": emails, "names": names, "blocks": blocks, "domains": domains}
+
+    def in_database(self, row: CleanRow, block: str, found: dict[str, Any]) -> Match | None:
+        email = row.values.get("email", "")
+        if email and (pk := found["emails"].get(email)):
+            return Match(pk, f"same e-mail as {self.kind} {pk}")
+        if self.kind == "company":
+            if row.company_key and (pk := found["names"].get(("", row.company_key))):
+                return Match(pk, f"same company name as company {pk}")
+            domain = row.values.get("email_domain", "")
+            if domain and (pk := found["domains"].get(domain)):
+                return Match(pk, f"same e-mail domain as company {pk}")
+            return None
+        if (block or not email) and (pk := found["names"].get((block, row.search_name))):
+            what = "name and company" if block else "name (no e-mail, no company)"
+            return Match(pk, f"same {what} as {self.kind} {pk}")
+        return None
+
+
+def similar(name: str, candidates: Iterable[tuple[str, int]]) -> tuple[int, float] | None:
+    """The most similar candidate (its row or id and score) at or above FUZZY_SCORE."""
+    best = None
+    for other, ref in candidates:
+        if other == name:
+            continue
+        score = fuzz.ratio(name, other, score_cutoff=FUZZY_SCORE)
+        if score and (best is None or score > best[1]):
+            best = (ref, score)
+    return best
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def insert_columns(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+class Writer:
+    """Inserts new records the fastest way each database offers: COPY on PostgreSQL, one
+    prepared executemany on SQLite."""
+
+    def __init__(self, model, job: ImportJob, owner_id: int | None):
+        self.model = model
+        self.fields = insert_columns(model)
+        self.job = job
+        self.owner_id = owner_id
+        names = [f.column for f in self.fields]
+        self.column_list = ", ".join(connection.ops.quote_name(n) for n in names)
+        self.table = connection.ops.quote_name(model._meta.db_table)
+        self.defaults = []
+        for f in self.fields:
+            default = f.get_default()
+            if f.get_internal_type() == "JSONField":
+                default = None
+            self.defaults.append((f.attname, default, f.get_internal_type()))
+
+    def tuples(self, rows: list[dict[str, Any]], now) -> list[tuple]:
+        postgres = connection.vendor == "postgresql"
+        stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
+        fixed = {
+            "organisation_id": self.job.organisation_id,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "version": 1,
+            "import_job_id": self.job.pk,
+        }
+        out = []
+        for values in rows:
+            record = []
+            for attname, default, internal in self.defaults:
+                if attname in fixed:
+                    record.append(fixed[attname])
+                elif attname == "owner_id":
+                    record.append(values.get("owner_id") or self.owner_id)
+                elif internal == "JSONField":
+                    record.append(json.dumps(values.get(attname) or {}, cls=DjangoJSONEncoder))
+                else:
+                    record.append(values.get(attname, default))
+            out.append(tuple(record))
+        return out
+
+    def insert(self, rows: list[dict[str, Any]], now) -> None:
+        if not rows:
+            return
+        records = self.tuples(rows, now)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                sql = f"COPY {self.table} ({self.column_list}) FROM STDIN"
+                with cursor.cursor.copy(sql) as copy:
+                    for record in records:
+                        copy.write_row(record)
+            else:
+                marks = ", ".join(["%s"] * len(self.fields))
+                cursor.executemany(
+                    f"INSERT INTO {self.table} ({self.column_list}) VALUES ({marks})",  # noqa: S608
+                    records,
+                )
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+@dataclass
+class ChunkResult:
+    created: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    possible_duplicates: int = 0
+    companies_created: int = 0
+    issues: list[ImportIssue] = field(default_factory=list)
+
+
+UPDATABLE_SKIP = frozenset({"owner", "company"})
+
+
+class ImportRun:
+    def __init__(
+        self,
+        job: ImportJob,
+        actor: Actor,
+        plan: RowPlan,
+        *,
+        progress: Progress | None = None,
+        workers: int | None = None,
+    ):
+        self.job = job
+        self.actor = actor
+        self.plan = plan
+        self.progress = progress
+        self.workers = workers
+        self.state = FileState()
+        self.matcher = Matcher(job, self.state)
+        self.model = KINDS[job.kind].model
+        self.writer = Writer(self.model, job, actor.user.pk if actor.user else None)
+        self.members = members_of(job.organisation_id)
+        self.companies: dict[str, int | str] = {}
+        if job.kind == "person":
+            self.companies = dict(
+                Company.objects.filter(organisation_id=job.organisation_id, deleted_at=None)
+                .order_by("-id")
+                .values_list("match_name", "id")
+            )
+        self.timings = {"parse_normalise": 0.0, "match": 0.0, "write": 0.0}
+
+    # One row -----------------------------------------------------------------
+    def _reject(self, result: ChunkResult, row: CleanRow) -> None:
+        result.rejected += 1
+        for index, (target, reason) in enumerate(row.problems):
+            result.issues.append(
+                ImportIssue(
+                    job=self.job,
+                    row=row.row,
+                    type=ImportIssue.Type.REJECTED,
+                    field=target[:80],
+                    reason=reason[:500],
+                    values=row.raw if index == 0 else [],
+                )
+            )
+
+    def _resolve_references(self, result: ChunkResult, rows: list[CleanRow]) -> None:
+        """Owner e-mails to members; a person's company name to a company, created if new."""
+        for row in rows:
+            if row.problems:
+                continue
+            owner = row.values.pop("owner", "")
+            if owner:  # clean_rows has checked it is a member's address
+                row.values["owner_id"] = self.members[owner.lower()]
+        if self.job.kind != "person":
+            return
+        new: dict[str, str] = {}
+        for row in rows:
+            company = row.values.pop("company", "")
+            if row.problems or not row.company_key:
+                continue
+            if row.company_key not in self.companies:
+                new.setdefault(row.company_key, company)
+            row.values["__company_key"] = row.company_key
+        if new:
+            if self.job.dry_run:
+                for key in new:
+                    self.companies[key] = f"new:{key}"
+            else:
+                now = timezone.now()
+                created = Company.objects.bulk_create(
+                    Company(
+                        organisation_id=self.job.organisation_id,
+                        owner_id=self.actor.user.pk if self.actor.user else None,
+                        name=name[:255],
+                        search_name=matching.search_key(name)[:255],
+                        match_name=key,
+                        import_job=self.job,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for key, name in new.items()
+                )
+                for company in created:
+                    self.companies[company.match_name] = company.pk
+            result.companies_created += len(new)
+        for row in rows:
+            key = row.values.pop("__company_key", None)
+            if key is not None:
+                company_id = self.companies[key]
+                row.company_key = str(company_id)
+                if isinstance(company_id, int):
+                    row.values["company_id"] = company_id
+
+    def _derived(self, row: CleanRow, block: str) -> dict[str, Any]:
+        values = row.values
+        values["search_name"] = row.search_name
+        if self.job.kind == "company":
+            values["match_name"] = row.company_key
+        else:
+            values["dedupe_key"] = block
+        if row.custom:
+            values["custom_fields"] = row.custom
+        return values
+
+    # One chunk ---------------------------------------------------------------
+    def process(self, rows: list[CleanRow], *, replay: bool = False) -> ChunkResult:
+        result = ChunkResult()
+        self._resolve_references(result, rows)
+        candidates: list[tuple[CleanRow, str]] = []
+        fuzzy_in_file: dict[int, tuple[int, float]] = {}
+        for row in rows:
+            if row.problems:
+                if not replay:
+                    self._reject(result, row)
+                continue
+            block = self.matcher.block_of(row)
+            match, neighbours = self.matcher.in_file(row, block)
+            if match is not None:
+                if not replay:
+                    result.duplicates += 1
+                    result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                continue
+            if neighbours and not replay:
+                name = row.company_key if self.job.kind == "company" else row.search_name
+                if best := similar(name, neighbours):
+                    fuzzy_in_file[row.row] = best
+            self.matcher.remember(row, block)
+            candidates.append((row, block))
+        if replay:
+            return result
+        started = time.perf_counter()
+        found = self.matcher.existing(candidates)
+        creates: list[dict[str, Any]] = []
+        updates: list[tuple[CleanRow, Match]] = []
+        for row, block in candidates:
+            match = self.matcher.in_database(row, block, found)
+            if match is not None:
+                earlier = self.state.touched.get(match.record_id)
+                if earlier is not None:
+                    result.duplicates += 1
+                    match = Match(
+                        match.record_id, f"{match.reason}, already matched by row {earlier}"
+                    )
+                    result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                    continue
+                self.state.touched[match.record_id] = row.row
+                updates.append((row, match))
+                continue
+            name = row.company_key if self.job.kind == "company" else row.search_name
+            candidates_in_db = found["blocks"].get(block, []) if block else []
+            best_db = similar(name, candidates_in_db)
+            best_file = fuzzy_in_file.get(row.row)
+            if best_db or best_file:
+                result.possible_duplicates += 1
+                if best_db and (not best_file or best_db[1] >= best_file[1]):
+                    reason = f"name similar to {self.job.kind} {best_db[0]} ({best_db[1]:.0f}%)"
+                    record_id = best_db[0]
+                else:
+                    reason = f"name similar to row {best_file[0]} ({best_file[1]:.0f}%)"
+                    record_id = None
+                result.issues.append(
+                    ImportIssue(
+                        job=self.job,
+                        row=row.row,
+                        type=ImportIssue.Type.POSSIBLE_DUPLICATE,
+                        field="name",
+                        reason=reason,
+                        record_id=record_id,
+                    )
+                )
+            creates.append(self._derived(row, block))
+        self.timings["match"] += time.perf_counter() - started
+        started = time.perf_counter()
+        self._apply_updates(result, updates)
+        if not self.job.dry_run:
+            self.writer.insert(creates, timezone.now())
+        result.created += len(creates)
+        self.timings["write"] += time.perf_counter() - started
+        return result
+
+    def _issue(self, row: CleanRow, type_: str, match: Match) -> ImportIssue:
+        return ImportIssue(
+            job=self.job,
+            row=row.row,
+            type=type_,
+            field="",
+            reason=match.reason[:500],
+            record_id=match.record_id,
+        )
+
+    def _apply_updates(self, result: ChunkResult, updates: list[tuple[CleanRow, Match]]) -> None:
+        policy = self.job.on_duplicate
+        if not updates:
+            return
+        if policy == ImportJob.OnDuplicate.SKIP:
+            for row, match in updates:
+                result.duplicates += 1
+                result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+            return
+        objects = self.model.objects.in_bulk([m.record_id for _, m in updates])
+        changed_objects, changes = [], []
+        fields_written: set[str] = set()
+        for row, match in updates:
+            obj = objects[match.record_id]
+            before: dict[str, Any] = {}
+            for attr, value in row.values.items():
+                if attr in UPDATABLE_SKIP or value in ("", None):
+                    continue
+                current = getattr(obj, attr)
+                if current == value or (policy == "update" and current not in ("", None)):
+                    continue
+                before[attr] = current
+                setattr(obj, attr, value)
+            custom = dict(obj.custom_fields or {})
+            custom_before = dict(custom)
+            for key, value in row.custom.items():
+                if custom.get(key) == value:
+                    continue
+                if policy == "update" and custom.get(key) not in ("", None):
+                    continue
+                custom[key] = value
+            if custom != custom_before:
+                before["custom_fields"] = custom_before
+                obj.custom_fields = custom
+            if not before:
+                result.duplicates += 1
+                match = Match(match.record_id, f"{match.reason}; nothing to update")
+                result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                continue
+            fields_written |= set(before) | refresh_derived(obj, before)
+            obj.version += 1
+            changed_objects.append(obj)
+            changes.append(
+                ImportChange(
+                    job=self.job,
+                    record_id=obj.pk,
+                    before=before,
+                    version_after=obj.version,
+                )
+            )
+            result.updated += 1
+        if changed_objects and not self.job.dry_run:
+            now = timezone.now()
+            for obj in changed_objects:
+                obj.updated_at = now
+            self.model.objects.bulk_update(
+                changed_objects, sorted(fields_written | {"version", "updated_at"}), batch_size=500
+            )
+            ImportChange.objects.bulk_create(changes, batch_size=1000)
+
+    # The whole file ----------------------------------------------------------
+    def run(self, sheet) -> ImportJob:
+        job = self.job
+        resume_from = job.rows_done + 2  # rows up to here were committed by an earlier run
+        size = chunk_rows()
+        if job.rows_done:
+            self.state.touched = dict.fromkeys(
+                ImportChange.objects.filter(job=job).values_list("record_id", flat=True), 0
+            )
+        workers = self.workers or processes()
+        if (job.total_rows or 0) < PARALLEL_FROM_ROWS:
+            workers = 1
+        started = time.perf_counter()
+        chunks = cleaned_chunks(self.plan, sheet.rows(), workers=workers, size=size)
+        while True:
+            tick = time.perf_counter()
+            chunk = next(chunks, None)
+            self.timings["parse_normalise"] += time.perf_counter() - tick
+            if chunk is None:
+                break
+            done = [row for row in chunk if row.row < resume_from]
+            todo = [row for row in chunk if row.row >= resume_from]
+            if done:
+                self.process(done, replay=True)
+            if not todo:
+                continue
+            with transaction.atomic():
+                result = self.process(todo)
+                ImportIssue.objects.bulk_create(result.issues, batch_size=1000)
+                last_row = todo[-1].row
+                ImportJob.objects.filter(pk=job.pk).update(
+                    rows_done=last_row - 1,
+                    created=F("created") + result.created,
+                    updated=F("updated") + result.updated,
+                    duplicates=F("duplicates") + result.duplicates,
+                    rejected=F("rejected") + result.rejected,
+                    possible_duplicates=F("possible_duplicates") + result.possible_duplicates,
+                    companies_created=F("companies_created") + result.companies_created,
+                )
+            job.refresh_from_db()
+            if self.progress:
+                self.progress(job)
+        self.timings["total"] = time.perf_counter() - started
+        return job

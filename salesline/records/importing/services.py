@@ -1,0 +1,451 @@
+"""Every write an import makes: create the job, run it (inline or in the worker), undo it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from salesline.core import audit
+from salesline.core.actors import Actor
+from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
+from salesline.core.spreadsheets import neutralise
+from salesline.records.fields import KINDS
+from salesline.records.models import ImportChange, ImportIssue, ImportJob, ImportMapping
+from salesline.records.normalise import valid_region
+from salesline.records.services import custom_field_defs, refresh_derived
+
+from . import mapping as mapping_rules
+from .engine import ImportRun, Progress, members_of
+from .reader import Spreadsheet, UnreadableFile
+from .rows import SPECIAL, ColumnRule, RowPlan
+
+# The kinds a file can hold, by the names the CLI and API use.
+IMPORT_KINDS = {"leads": "lead", "people": "person", "companies": "company"}
+TEXT_TYPES = {"text", "longtext", "choice"}
+
+
+def import_kind(name: str) -> str:
+    """'leads' or 'lead' -> 'lead'; ValidationFailed otherwise."""
+    kind = IMPORT_KINDS.get(name) or (name if name in IMPORT_KINDS.values() else None)
+    if kind is None:
+        raise ValidationFailed(
+            f"Cannot import '{name}'.",
+            problems=[
+                Problem(loc=("kind",), msg=f"Kind must be one of: {', '.join(IMPORT_KINDS)}.")
+            ],
+        )
+    return kind
+
+
+def _saved_mapping(actor: Actor, kind: str, header: list[str]) -> dict[str, str] | None:
+    saved = ImportMapping.objects.filter(
+        organisation=actor.organisation,
+        kind=kind,
+        signature=mapping_rules.shape_signature(kind, header),
+    ).first()
+    return saved.mapping if saved else None
+
+
+def mapping_for(
+    actor: Actor, kind: str, header: list[str], explicit: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """The mapping to use for a file, or ValidationFailed naming each problem."""
+    mapping, problems = mapping_rules.resolve(
+        kind,
+        header,
+        custom_field_defs(actor, kind),
+        explicit,
+        saved=_saved_mapping(actor, kind, header),
+    )
+    if problems:
+        raise ValidationFailed("The column mapping cannot be used.", problems=problems)
+    return mapping
+
+
+def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
+    kind_def = KINDS[job.kind]
+    custom = {c.key: c for c in custom_field_defs(actor, job.kind)}
+    available = mapping_rules.targets(job.kind, list(custom.values()))
+    rules = []
+    for index, column in enumerate(header):
+        target = job.mapping.get(column)
+        if not target:
+            continue
+        label = available[target].label if target in available else target
+        if target.startswith(mapping_rules.CUSTOM_PREFIX):
+            rules.append(ColumnRule(index, target, label, "custom", custom=custom[target[3:]]))
+            continue
+        field = kind_def.fields.get(target)
+        how = SPECIAL.get(target, "text")
+        if field is not None and field.type not in TEXT_TYPES and how == "text":
+            continue  # references are mapped through "owner" / "company"
+        rules.append(
+            ColumnRule(
+                index,
+                target,
+                label,
+                how,
+                max_length=field.max_length if field else None,
+                choices=field.choices if field else (),
+            )
+        )
+    from salesline.pipeline.selectors import definition_for
+
+    required = definition_for(actor.organisation).minimum_fields.get(job.kind, ())
+    minimum = []
+    for name in required:
+        if name in ("company_id", "owner_id"):  # given by name / e-mail in a file
+            target = "company" if name == "company_id" else "owner"
+            minimum.append((target, kind_def.fields[name].label))
+        elif name in kind_def.fields:
+            minimum.append((name, kind_def.fields[name].label))
+        elif name in custom:
+            minimum.append((mapping_rules.CUSTOM_PREFIX + name, custom[name].label))
+    return RowPlan(
+        kind=job.kind,
+        region=job.region or None,
+        rules=tuple(rules),
+        minimum=tuple(minimum),
+        members=frozenset(members_of(job.organisation_id)),
+    )
+
+
+def _problem(field: str, msg: str) -> ValidationFailed:
+    return ValidationFailed(msg, problems=[Problem(loc=(field,), msg=msg)])
+
+
+def import_create(
+    *,
+    actor: Actor,
+    kind: str,
+    file: IO[bytes] | Path,
+    file_name: str,
+    mapping: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    on_duplicate: str | None = None,
+    dry_run: bool = False,
+) -> ImportJob:
+    """Store the file and a queued job after checking everything that can be checked up front:
+    the kind, the options, that the file can be read, and the column mapping."""
+    kind = import_kind(kind)
+    region = (region or "").strip().upper()
+    if region and not valid_region(region):
+        raise _problem("region", f"Region '{region}' is not a country code such as GB or NO.")
+    on_duplicate = on_duplicate or ImportJob.OnDuplicate.SKIP
+    if on_duplicate not in ImportJob.OnDuplicate.values:
+        raise _problem(
+            "on_duplicate",
+            f"On duplicate must be one of: {', '.join(ImportJob.OnDuplicate.values)}.",
+        )
+    job = ImportJob(
+        organisation=actor.organisation,
+        created_by=actor.user,
+        kind=kind,
+        file_name=Path(file_name).name[:255] or "import.csv",
+        region=region,
+        on_duplicate=on_duplicate,
+        dry_run=dry_run,
+    )
+    with local_copy(file) as path:
+        try:
+            sheet = Spreadsheet(path)
+        except UnreadableFile as exc:
+            raise _problem("file", f"The file cannot be imported: {exc}.") from None
+        job.mapping = mapping_for(actor, kind, sheet.header, mapping)
+        job.total_rows = sheet.estimated_rows()
+        with transaction.atomic(), open(path, "rb") as stream:
+            job.file.save(job.file_name, File(stream), save=False)
+            job.save()
+            audit.record(
+                actor=actor,
+                action="import_create",
+                obj=job,
+                changes={
+                    "kind": [None, kind],
+                    "file": [None, job.file_name],
+                    "dry_run": [None, dry_run],
+                    "on_duplicate": [None, on_duplicate],
+                },
+            )
+    return job
+
+
+class local_copy:
+    """A path for an uploaded stream (spooled to a temporary file) or the path itself."""
+
+    def __init__(self, file: IO[bytes] | Path):
+        self.file = file
+        self.temporary: str | None = None
+
+    def __enter__(self) -> Path:
+        if isinstance(self.file, str | Path):
+            return Path(self.file)
+        fd, self.temporary = tempfile.mkstemp(prefix="salesline-import-")
+        with os.fdopen(fd, "wb") as out:
+            for block in iter(lambda: self.file.read(1 << 20), b""):
+                out.write(block)
+        return Path(self.temporary)
+
+    def __exit__(self, *exc) -> None:
+        if self.temporary:
+            os.unlink(self.temporary)
+
+
+def job_actor(job: ImportJob) -> Actor:
+    from salesline.accounts.services import actor_for, system_actor
+
+    try:
+        return actor_for(job.created_by, job.organisation)
+    except (NotFound, AttributeError):
+        return system_actor(job.organisation, label="import")
+
+
+def import_execute(
+    job_id: int, *, progress: Progress | None = None, workers: int | None = None
+) -> ImportJob:
+    """Run (or resume) a job to the end. A file or mapping that turns out unusable fails the job
+    with its reason; a crash leaves it resumable at the last committed chunk."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+            return job
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.save(update_fields=["status", "started_at"])
+    actor = job_actor(job)
+    try:
+        sheet = Spreadsheet(job.file.path)
+        plan = build_plan(actor, job, sheet.header)
+        run = ImportRun(job, actor, plan, progress=progress, workers=workers)
+        job = run.run(sheet)
+    except (UnreadableFile, KeyError, OSError) as exc:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        job.refresh_from_db()
+        return job
+    with transaction.atomic():
+        job.status = ImportJob.Status.DONE
+        job.total_rows = job.rows_done
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "total_rows", "finished_at"])
+        if not job.dry_run:
+            ImportMapping.objects.update_or_create(
+                organisation=job.organisation,
+                kind=job.kind,
+                signature=mapping_rules.shape_signature(job.kind, sheet.header),
+                defaults={
+                    "headers": sheet.header,
+                    "mapping": job.mapping,
+                    "updated_at": timezone.now(),
+                },
+            )
+        audit.record(
+            actor=actor,
+            action="import_dry_run" if job.dry_run else "import",
+            obj=job,
+            changes={k: [None, v] for k, v in counts(job).items()},
+        )
+    job.timings = run.timings
+    return job
+
+
+def counts(job: ImportJob) -> dict[str, int]:
+    return {
+        "created": job.created,
+        "updated": job.updated,
+        "duplicates": job.duplicates,
+        "rejected": job.rejected,
+        "possible_duplicates": job.possible_duplicates,
+        "companies_created": job.companies_created,
+    }
+
+
+def import_get_for(*, actor: Actor, import_id: Any) -> ImportJob:
+    try:
+        pk = int(import_id)
+    except (TypeError, ValueError):
+        raise NotFound(f"No import with id {import_id}.") from None
+    job = ImportJob.objects.filter(organisation=actor.organisation, pk=pk).first()
+    if job is None:
+        raise NotFound(f"No import with id {import_id}.")
+    return job
+
+
+def import_list(*, actor: Actor, limit: int = 50, offset: int = 0) -> list[ImportJob]:
+    return list(
+        ImportJob.objects.filter(organisation=actor.organisation).order_by("-created_at", "-id")[
+            offset : offset + limit
+        ]
+    )
+
+
+def progress_of(job: ImportJob) -> dict[str, Any]:
+    total = job.total_rows or 0
+    done = min(job.rows_done, total) if total else job.rows_done
+    rate = None
+    eta = None
+    if job.started_at and job.rows_done:
+        end = job.finished_at or timezone.now()
+        seconds = max((end - job.started_at).total_seconds(), 1e-3)
+        rate = round(job.rows_done / seconds, 1)
+        if job.status == ImportJob.Status.RUNNING and total:
+            eta = round(max(total - job.rows_done, 0) / rate, 1) if rate else None
+    return {
+        "rows_done": done,
+        "rows_total": total,
+        "percent": round(100 * done / total, 1) if total else (100.0 if job.finished_at else 0.0),
+        "rows_per_second": rate,
+        "eta_seconds": eta,
+    }
+
+
+def issues_of(job: ImportJob, type_: str, limit: int | None = None) -> list[dict[str, Any]]:
+    rows = (
+        ImportIssue.objects.filter(job=job, type=type_)
+        .order_by("row", "id")
+        .values_list("row", "field", "reason", "record_id")
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    if type_ == ImportIssue.Type.REJECTED:
+        return [{"row": r, "field": f, "reason": why} for r, f, why, _ in rows]
+    return [{"row": r, "reason": why, "record_id": pk} for r, _, why, pk in rows]
+
+
+def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]:
+    """Status, progress and the report, the same for the CLI's --json and the API."""
+    return {
+        "import_id": job.pk,
+        "kind": KINDS[job.kind].plural,
+        "file_name": job.file_name,
+        "status": job.status,
+        "dry_run": job.dry_run,
+        "on_duplicate": job.on_duplicate,
+        "region": job.region or None,
+        "mapping": job.mapping,
+        **counts(job),
+        "rejected_rows": job.rejected,
+        "rejected": issues_of(job, ImportIssue.Type.REJECTED, limit),
+        "duplicate_rows": issues_of(job, ImportIssue.Type.DUPLICATE, limit),
+        "possible_duplicate_rows": issues_of(job, ImportIssue.Type.POSSIBLE_DUPLICATE, limit),
+        "progress": progress_of(job),
+        "error": job.error or None,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "undone_at": job.undone_at,
+        "undo": job.undo_report or None,
+    }
+
+
+def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
+    """The rejected rows as the file had them, plus the row number and the reasons, so the user
+    can fix them and import just these. Cells are neutralised: a spreadsheet never runs them."""
+    header = Spreadsheet(job.file.path).header
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "reason", *header])
+    yield "\ufeff" + buffer.getvalue()
+    rows = (
+        ImportIssue.objects.filter(job=job, type=ImportIssue.Type.REJECTED)
+        .order_by("row", "id")
+        .values_list("row", "reason", "values")
+        .iterator(chunk_size=2000)
+    )
+    current, reasons, values = None, [], []
+
+    def line() -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        cells = [*values, *[""] * (len(header) - len(values))]
+        writer.writerow([current, "; ".join(reasons), *(neutralise(c) for c in cells)])
+        return buffer.getvalue()
+
+    for row, reason, cells in rows:
+        if row != current and current is not None:
+            yield line()
+            reasons, values = [], []
+        current = row
+        reasons.append(reason)
+        values = cells or values
+    if current is not None:
+        yield line()
+
+
+def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
+    """Remove what the import created (soft-deleted, restorable) and give the records it updated
+    their previous values back — except records edited since, which are listed and left as
+    they are rather than losing someone's later change."""
+    with transaction.atomic():
+        job = import_get_for(actor=actor, import_id=import_id)
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if job.dry_run:
+            raise Conflict(f"Import {job.pk} was a dry run: it wrote nothing to undo.")
+        if job.status == ImportJob.Status.UNDONE:
+            raise Conflict(f"Import {job.pk} was already undone on {job.undone_at:%Y-%m-%d}.")
+        if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
+            raise Conflict(f"Import {job.pk} is still {job.status}; undo it when it has finished.")
+        now = timezone.now()
+        model = KINDS[job.kind].model
+        removed = model.objects.filter(
+            organisation=actor.organisation, import_job=job, deleted_at=None
+        ).update(deleted_at=now, version=F("version") + 1, updated_at=now)
+        from salesline.records.models import Company
+
+        companies_removed = 0
+        if job.kind == "person":
+            companies_removed = Company.objects.filter(
+                organisation=actor.organisation, import_job=job, deleted_at=None
+            ).update(deleted_at=now, version=F("version") + 1, updated_at=now)
+        restored, kept = 0, []
+        changes = ImportChange.objects.filter(job=job).order_by("id")
+        objects = model.objects.select_for_update().in_bulk(
+            [c.record_id for c in changes], field_name="pk"
+        )
+        for change in changes:
+            obj = objects.get(change.record_id)
+            if obj is None or obj.organisation_id != actor.organisation.pk:
+                continue
+            if obj.version != change.version_after:
+                kept.append(obj.pk)
+                continue
+            for attr, value in change.before.items():
+                setattr(obj, attr, value)
+            attrs = set(change.before) | refresh_derived(obj, change.before)
+            obj.version += 1
+            obj.updated_at = now
+            obj.save(update_fields=sorted(attrs | {"version", "updated_at"}))
+            restored += 1
+        job.status = ImportJob.Status.UNDONE
+        job.undone_at = now
+        job.undo_report = {
+            "removed": removed,
+            "restored": restored,
+            "companies_removed": companies_removed,
+            "kept_changed_since": kept,
+        }
+        job.save(update_fields=["status", "undone_at", "undo_report"])
+        audit.record(
+            actor=actor,
+            action="import_undo",
+            obj=job,
+            changes={k: [None, v] for k, v in job.undo_report.items()},
+        )
+    return job
+
+
+def runs_inline(job: ImportJob) -> bool:
+    """Small files are imported while the request waits; the rest go to the worker."""
+    return (job.total_rows or 0) <= getattr(settings, "SALESLINE_IMPORT_INLINE_ROWS", 1_000)
