@@ -22,13 +22,17 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=15.0, help="per scenario")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--only", default="lists,imports", help="comma-separated: lists,imports")
     args = parser.parse_args()
+    chosen = set(args.only.split(","))
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
     urls = {"sqlite": SQLITE_URL, "postgres": PG_URL}
     results = []
     for name in args.db.split(","):
         if name == "postgres":
             _ensure_postgres_database(PG_URL)
+        if "lists" not in chosen:
+            continue
         out = ROOT / "bench" / "results" / f"api_lists_{name}.json"
         command = [
             sys.executable,
@@ -61,7 +65,36 @@ def main() -> int:
                 f"{name:<10} generated {gen['rows']:,} leads in {gen['seconds']:.1f} s "
                 f"({gen['rows_per_second']:,.0f} rows/s)"
             )
+    if "imports" in chosen:
+        _imports(args, urls)
     return 0
+
+
+def _imports(args, urls: dict[str, str]) -> None:
+    results = []
+    for name in args.db.split(","):
+        out = ROOT / "bench" / "results" / f"imports_{name}.json"
+        command = [sys.executable, "-m", "bench.imports", "--database-url", urls[name]]
+        command += ["--rows", str(args.rows), "--existing", str(args.rows), "--out", str(out)]
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        results.append((name, json.loads(out.read_text())))
+    print(f"\n== Import of {args.rows:,} leads into {args.rows:,} existing")
+    print(
+        f"{'database':<10} {'rows/s':>8} {'seconds':>8} {'raw rows/s':>10} {'ratio':>6} "
+        f"{'peak MiB':>9}  phases (s)"
+    )
+    for name, result in results:
+        run, raw, phases = result["import"], result["raw_insert"], result["phases"]
+        timings = run["timings"]
+        print(
+            f"{name:<10} {run['rows_per_second']:>8,.0f} {run['seconds']:>8.1f} "
+            f"{raw['rows_per_second']:>10,.0f} {run['ratio_to_raw_insert']:>6.2f} "
+            f"{max(run['peak_rss_mib'], run['peak_rss_normaliser_process_mib']):>9.0f}  "
+            f"parse {phases['parse_seconds']:.1f}, normalise (1 core) "
+            f"{phases['normalise_one_core_seconds_estimated']:.1f}, waiting for normalised "
+            f"rows {timings['parse_normalise']:.1f}, match {timings['match']:.1f}, "
+            f"write {timings['write']:.1f}"
+        )
 
 
 def _ensure_postgres_database(url: str) -> None:

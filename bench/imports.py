@@ -35,20 +35,20 @@ HEADER = [
 
 
 def phone_number(rng: random.Random) -> str:
-    """UK numbers in the shapes people type, some Norwegian and German ones."""
-    n = rng.randrange(10**6)
+    """Numbers from allocated ranges (London, UK mobiles, Oslo, Berlin) in the shapes people
+    type them, each person's own."""
     shape = rng.randrange(6)
     if shape == 0:
-        return f"020 7946 {n % 10000:04d}"
+        return f"020 7{rng.randrange(100, 1000)} {rng.randrange(10000):04d}"
     if shape == 1:
-        return f"+44 20 7946 {n % 10000:04d}"
+        return f"+44 20 8{rng.randrange(100, 1000)} {rng.randrange(10000):04d}"
     if shape == 2:
-        return f"(020) 7946-{n % 10000:04d}"
+        return f"(020) 7{rng.randrange(100, 1000)}-{rng.randrange(10000):04d}"
     if shape == 3:
-        return f"07700 9{n % 100000:05d}"
+        return f"07{rng.choice('789')}{rng.randrange(10**7, 10**8)}"
     if shape == 4:
-        return f"+47 {rng.randrange(40, 99)} {n % 100:02d} {n // 100 % 100:02d} {n // 10000:02d}"
-    return f"0049 30 {rng.randrange(10**6, 10**7)}"
+        return f"+47 9{rng.randrange(10**6, 10**7)}"
+    return f"0049 30 {rng.randrange(10**7, 10**8)}"
 
 
 def write_file(path: Path, rows: int, existing_emails: list[str], seed: int = 11) -> dict:
@@ -139,7 +139,8 @@ def reset(org, rows: int) -> dict:
 
 def raw_insert(org, user, path: Path) -> dict:
     """The baseline: the file's valid rows, normalised beforehand (not timed), inserted the
-    fastest way the database offers, in one transaction that is then rolled back."""
+    fastest way the database offers in one transaction, committed (timed), then deleted again
+    (not timed) so the import meets the same table."""
     from django.db import connection, transaction
 
     from salesline.accounts.services import actor_for
@@ -152,7 +153,7 @@ def raw_insert(org, user, path: Path) -> dict:
 
     actor = actor_for(user, org)
     sheet = Spreadsheet(path)
-    job = ImportJob(organisation=org, kind="lead", pk=0)
+    job = ImportJob(organisation=org, kind="lead", pk=0, region="GB")
     job.mapping = mapping_for(actor, "lead", sheet.header, None)
     plan = build_plan(actor, job, sheet.header)
     writer = Writer(Lead, job, user.pk)
@@ -162,29 +163,27 @@ def raw_insert(org, user, path: Path) -> dict:
 
     from django.utils import timezone
 
-    class Rollback(Exception):
-        pass
-
-    try:
-        with transaction.atomic():
-            for chunk in batched(sheet.rows(), 5000, strict=False):
-                values = []
-                for row in clean_rows(plan, list(chunk)):
-                    if row.problems:
-                        continue
-                    row.values["search_name"] = row.search_name
-                    row.values["dedupe_key"] = matching.name_block(
-                        row.values["name"], row.company_key
-                    )
-                    values.append(row.values)
-                records = writer.tuples(values, timezone.now())
-                started = time.perf_counter()
-                _insert(connection, writer, records)
-                timed += time.perf_counter() - started
-                inserted += len(records)
-            raise Rollback
-    except Rollback:
-        pass
+    with transaction.atomic():
+        for chunk in batched(sheet.rows(), 5000, strict=False):
+            values = []
+            for row in clean_rows(plan, list(chunk)):
+                if row.problems:
+                    continue
+                row.values["search_name"] = row.search_name
+                row.values["dedupe_key"] = matching.name_block(row.values["name"], row.company_key)
+                values.append(row.values)
+            records = writer.tuples(values, timezone.now())
+            started = time.perf_counter()
+            _insert(connection, writer, records)
+            timed += time.perf_counter() - started
+            inserted += len(records)
+        started = time.perf_counter()
+    timed += time.perf_counter() - started  # the commit
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM records_lead WHERE import_job_id = 0")
+        cursor.execute(
+            "VACUUM ANALYZE records_lead" if connection.vendor == "postgresql" else "ANALYZE"
+        )
     return {"rows": inserted, "seconds": timed, "rows_per_second": inserted / timed}
 
 

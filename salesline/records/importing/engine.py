@@ -104,7 +104,9 @@ class FileState:
     emails: dict[int, int] = field(default_factory=dict)
     names: dict[int, int] = field(default_factory=dict)
     domains: dict[int, int] = field(default_factory=dict)
-    blocks: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # hash(block) -> (name, row), or a list of them once a block has several: most blocks
+    # hold one row, and a tuple is a third of a list's size.
+    blocks: dict[int, Any] = field(default_factory=dict)
     touched: dict[int, int] = field(default_factory=dict)  # existing record id -> row
 
 
@@ -145,7 +147,10 @@ class Matcher:
         ):
             what = "name and company" if block else "name (no e-mail, no company)"
             return Match(None, f"same {what} as row {earlier}"), []
-        return None, state.blocks.get(block, []) if block else []
+        if not block:
+            return None, []
+        seen = state.blocks.get(hash(block))
+        return None, ([seen] if isinstance(seen, tuple) else seen or [])
 
     def remember(self, row: CleanRow, block: str) -> None:
         state = self.state
@@ -161,7 +166,14 @@ class Matcher:
             state.names.setdefault(name_key(block, row.search_name), row.row)
         if block:
             name = row.company_key if self.kind == "company" else row.search_name
-            state.blocks.setdefault(block, []).append((name, row.row))
+            key = hash(block)
+            seen = state.blocks.get(key)
+            if seen is None:
+                state.blocks[key] = (name, row.row)
+            elif isinstance(seen, tuple):
+                state.blocks[key] = [seen, (name, row.row)]
+            else:
+                seen.append((name, row.row))
 
     # The database ------------------------------------------------------------
     def _select(self, columns: str, where: str, column: str, values: list[str]) -> list[tuple]:
@@ -269,6 +281,8 @@ class Writer:
             self.defaults.append((f.attname, default, f.get_internal_type()))
 
     def tuples(self, rows: list[dict[str, Any]], now) -> list[tuple]:
+        """Each row as a tuple in column order: a template of defaults with the row's values
+        written over it (rows carry ~10 of ~20 columns)."""
         postgres = connection.vendor == "postgresql"
         stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
         fixed = {
@@ -277,19 +291,31 @@ class Writer:
             "updated_at": stamp,
             "version": 1,
             "import_job_id": self.job.pk,
+            "owner_id": self.owner_id,
         }
+        template = []
+        position = {}
+        for index, (attname, default, internal) in enumerate(self.defaults):
+            position[attname] = index
+            if attname in fixed:
+                template.append(fixed[attname])
+            elif internal == "JSONField":
+                template.append("{}")
+            else:
+                template.append(default)
+        json_columns = {a for a, _, internal in self.defaults if internal == "JSONField"}
         out = []
         for values in rows:
-            record = []
-            for attname, default, internal in self.defaults:
-                if attname in fixed:
-                    record.append(fixed[attname])
-                elif attname == "owner_id":
-                    record.append(values.get("owner_id") or self.owner_id)
-                elif internal == "JSONField":
-                    record.append(json.dumps(values.get(attname) or {}, cls=DjangoJSONEncoder))
-                else:
-                    record.append(values.get(attname, default))
+            record = template.copy()
+            for attname, value in values.items():
+                index = position.get(attname)
+                if index is None:
+                    continue
+                if attname in json_columns:
+                    value = json.dumps(value, cls=DjangoJSONEncoder) if value else "{}"
+                elif value is None and attname == "owner_id":
+                    continue
+                record[index] = value
             out.append(tuple(record))
         return out
 
@@ -312,6 +338,29 @@ class Writer:
 
 
 # ----------------------------------------------------------------------------- the run
+
+
+class sqlite_bulk_mode:
+    """On SQLite, checkpoint the write-ahead log every 64 MiB instead of every 4 MiB while an
+    import commits chunk after chunk: the index pages each chunk touches are then copied back
+    to the database file once per many chunks rather than after each (measured: commits took a
+    third of an import's time). A no-op on PostgreSQL."""
+
+    PAGES = 16_384
+
+    def __enter__(self):
+        self.active = connection.vendor == "sqlite"
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA wal_autocheckpoint")
+                self.previous = cursor.fetchone()[0]
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {self.PAGES}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.active:
+            with connection.cursor() as cursor:
+                cursor.execute(f"PRAGMA wal_autocheckpoint = {int(self.previous)}")
 
 
 @dataclass
@@ -591,6 +640,12 @@ class ImportRun:
             workers = 1
         started = time.perf_counter()
         chunks = cleaned_chunks(self.plan, sheet.rows(), workers=workers, size=size)
+        with sqlite_bulk_mode():
+            self._chunks(job, chunks, resume_from)
+        self.timings["total"] = time.perf_counter() - started
+        return job
+
+    def _chunks(self, job: ImportJob, chunks, resume_from: int) -> None:
         while True:
             tick = time.perf_counter()
             chunk = next(chunks, None)
@@ -619,5 +674,3 @@ class ImportRun:
             job.refresh_from_db()
             if self.progress:
                 self.progress(job)
-        self.timings["total"] = time.perf_counter() - started
-        return job

@@ -45,7 +45,7 @@ class RowPlan:
     members: frozenset[str] = frozenset()  # e-mails an owner column may name
 
 
-@dataclass
+@dataclass(slots=True)
 class CleanRow:
     row: int
     values: dict = field(default_factory=dict)  # model attribute -> value
@@ -80,77 +80,127 @@ def company_key(name: str) -> str:
     return key
 
 
-def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRow]:
+def _text_rule(text, rule: ColumnRule):
+    max_length, choices = rule.max_length, rule.choices
+
+    def clean(raw: str) -> str:
+        value = text(raw)
+        if max_length and len(value) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        if choices and value and value not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return value
+
+    return clean
+
+
+def _owner_rule(text, members: frozenset[str]):
+    def clean(raw: str) -> str:
+        owner = text(raw).lower()
+        if owner and owner not in members:
+            raise ValueError(f"{owner} is not a member of the organisation")
+        return owner
+
+    return clean
+
+
+def _custom_rule(text, definition: CustomFieldDef):
+    cache: dict[str, object] = {}  # custom values repeat (choices, yes/no)
+
+    def clean(raw: str):
+        value = text(raw)
+        if not value:
+            return None
+        cleaned = cache.get(value)
+        if cleaned is None:
+            cleaned = coerce_custom_value(definition, value)
+            if len(cache) < 10_000:
+                cache[value] = cleaned
+        return cleaned
+
+    return clean
+
+
+def compile_rules(plan: RowPlan) -> list[tuple[int, str, str, object]]:
+    """(column index, where the value goes, the target, a function raw -> value) per rule."""
     normaliser = _normaliser(plan.region)
-    text, email, phone = normaliser.text, normaliser.email, normaliser.phone
-    cleaners = {"website": normaliser.website, "domain": normaliser.domain}
-    custom_cache: dict[tuple[str, str], object] = {}
+    text = normaliser.text
+    compiled = []
+    for rule in plan.rules:
+        how = rule.how
+        if how == "text":
+            fn, key = _text_rule(text, rule), rule.target
+        elif how == "custom":
+            fn, key = _custom_rule(text, rule.custom), "cf:" + rule.custom.key
+        elif how == "owner":
+            fn, key = _owner_rule(text, plan.members), "owner"
+        elif how in ("first", "last", "company"):
+            fn, key = text, {"first": "first_name", "last": "last_name"}.get(how, how)
+        else:
+            base = {
+                "email": normaliser.email,
+                "phone": normaliser.phone,
+                "website": normaliser.website,
+                "domain": normaliser.domain,
+            }[how]
+            fn = base if not rule.max_length else _limited(base, rule.max_length)
+            key = rule.target
+        compiled.append((rule.index, key, rule.target, rule.label, fn))
+    return compiled
+
+
+def _limited(base, max_length: int):
+    def clean(raw: str) -> str:
+        value = base(raw)
+        if len(value) > max_length:
+            raise ValueError(f"is longer than {max_length} characters")
+        return value
+
+    return clean
+
+
+def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRow]:
+    compiled = compile_rules(plan)
+    kind, minimum = plan.kind, plan.minimum
+    split_name = any(key in ("first_name", "last_name") for _, key, *_ in compiled)
+    has_custom = any(key.startswith("cf:") for _, key, *_ in compiled)
+    search_key = matching.search_key
     out = []
     for number, cells in rows:
         clean = CleanRow(number)
         values = clean.values
+        problems = clean.problems
         width = len(cells)
-        first = last = ""
-        for rule in plan.rules:
-            raw = cells[rule.index] if rule.index < width else ""
-            how = rule.how
+        for index, key, target, label, fn in compiled:
             try:
-                if how == "text":
-                    value = text(raw)
-                    if rule.max_length and len(value) > rule.max_length:
-                        raise ValueError(f"is longer than {rule.max_length} characters")
-                    if rule.choices and value and value not in rule.choices:
-                        raise ValueError(f"must be one of: {', '.join(rule.choices)}")
-                    values[rule.target] = value
-                elif how == "email":
-                    values["email"] = email(raw)
-                elif how == "phone":
-                    values["phone"] = phone(raw)
-                elif how == "custom":
-                    value = text(raw)
-                    if value:
-                        cache_key = (rule.target, value)
-                        cleaned = custom_cache.get(cache_key)
-                        if cleaned is None:
-                            cleaned = custom_cache[cache_key] = coerce_custom_value(
-                                rule.custom, value
-                            )
-                        clean.custom[rule.custom.key] = cleaned
-                elif how == "first":
-                    first = text(raw)
-                elif how == "last":
-                    last = text(raw)
-                elif how == "owner":
-                    owner = text(raw).lower()
-                    if owner and owner not in plan.members:
-                        raise ValueError(f"{owner} is not a member of the organisation")
-                    values["owner"] = owner
-                elif how == "company":
-                    values["company"] = text(raw)
-                else:
-                    values[rule.target] = cleaners[how](raw)
-                    if rule.max_length and len(values[rule.target]) > rule.max_length:
-                        raise ValueError(f"is longer than {rule.max_length} characters")
+                values[key] = fn(cells[index] if index < width else "")
             except ValueError as exc:
-                clean.problems.append((rule.target, f"{rule.label} {exc}"))
-        if (first or last) and not values.get("name"):
-            values["name"] = f"{first} {last}".strip()
+                problems.append((target, f"{label} {exc}"))
+        if split_name:
+            first, last = values.pop("first_name", ""), values.pop("last_name", "")
+            if (first or last) and not values.get("name"):
+                values["name"] = f"{first} {last}".strip()
+        if has_custom:
+            for key in [k for k in values if k.startswith("cf:")]:
+                value = values.pop(key)
+                if value is not None:
+                    clean.custom[key[3:]] = value
         name = values.get("name", "")
         if len(name) > 255:
-            clean.problems.append(("name", "Name is longer than 255 characters"))
-        for target, label in plan.minimum:
+            problems.append(("name", "Name is longer than 255 characters"))
+        for target, label in minimum:
             present = (
                 clean.custom.get(target[3:]) if target.startswith("cf_") else values.get(target)
             )
-            if present in (None, "") and not any(p[0] == target for p in clean.problems):
-                clean.problems.append((target, f"{label} is required"))
-        if clean.problems:
+            if present in (None, "") and not any(p[0] == target for p in problems):
+                problems.append((target, f"{label} is required"))
+        if problems:
             clean.raw = cells
         else:
-            clean.search_name = matching.search_key(name)[:255]
-            if plan.kind == "lead":
+            clean.search_name = search_key(name)[:255]
+            if kind == "lead":
                 clean.company_key = company_key(values.get("company_name", ""))
-            elif plan.kind == "person":
+            elif kind == "person":
                 company = values.get("company", "")
                 clean.company_key = company_key(company) if company else ""
             else:
