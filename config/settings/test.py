@@ -6,4 +6,14 @@ ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
 import tempfile  # noqa: E402
 
 # Uploaded files of the tests never land in var/.
-MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="salesline-test-media-"))  # noqa: F405
+# A worker subprocess of a test is given the same folder through SALESLINE_MEDIA_ROOT.
+MEDIA_ROOT = Path(  # noqa: F405
+    os.environ.get("SALESLINE_MEDIA_ROOT") or tempfile.mkdtemp(prefix="salesline-test-media-")  # noqa: F405
+)
+
+# SQLite test databases live in files, not in memory, so a worker subprocess can open the same
+# database as the test that started it; one per test process, so concurrent runs never share.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"salesline-test-{os.getpid()}.sqlite3")  # noqa: F405
+    }

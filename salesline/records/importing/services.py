@@ -230,9 +230,7 @@ def import_execute(
         run = ImportRun(job, actor, plan, progress=progress, workers=workers)
         job = run.run(sheet)
     except (UnreadableFile, KeyError, OSError) as exc:
-        ImportJob.objects.filter(pk=job.pk).update(
-            status=ImportJob.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-        )
+        import_fail(job.pk, str(exc))
         job.refresh_from_db()
         return job
     with transaction.atomic():
@@ -259,6 +257,13 @@ def import_execute(
         )
     job.timings = run.timings
     return job
+
+
+def import_fail(job_id: int, reason: str) -> None:
+    """Mark a job that cannot finish; its committed chunks stay (undo removes them)."""
+    ImportJob.objects.filter(
+        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
+    ).update(status=ImportJob.Status.FAILED, error=reason[:2000], finished_at=timezone.now())
 
 
 def counts(job: ImportJob) -> dict[str, int]:

@@ -1,0 +1,140 @@
+"""POST /imports (inline and through the worker), GET /imports/{id}, rejected rows, undo,
+preview — with real bearer tokens, both databases."""
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from salesline.core.tasks import run_pending_tasks
+from salesline.records.models import ImportJob, Lead
+from tests.records.test_import import HEADER, csv_bytes, lead_row
+
+
+def upload(rows, name="fair.csv"):
+    return SimpleUploadedFile(name, csv_bytes(rows, HEADER), content_type="text/csv")
+
+
+def post(api, **data):
+    return api.client.post("/api/v1/imports", data=data)
+
+
+def test_a_small_file_is_imported_at_once(api, org):
+    rows = [lead_row("Ann Berg", "ann@piql.com"), lead_row("Bad", "bad@")]
+    response = post(api, file=upload(rows), kind="leads", region="GB")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["status"], body["created"], body["duplicates"]) == ("done", 1, 0)
+    assert body["rejected"][0]["row"] == 3 and body["rejected"][0]["field"] == "email"
+    assert body["progress"]["percent"] == 100.0
+    assert Lead.objects.filter(organisation=org).count() == 1
+
+
+def test_a_large_file_goes_to_the_worker_with_progress(
+    api, org, settings, django_capture_on_commit_callbacks
+):
+    settings.SALESLINE_IMPORT_INLINE_ROWS = 5
+    rows = [lead_row(f"P {i}", f"p{i}@piql.com") for i in range(20)]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api, file=upload(rows), kind="leads")
+    assert response.status_code == 202, response.content
+    import_id = response.json()["import_id"]
+    assert response.json()["status"] == "queued"
+    assert api.get(f"/imports/{import_id}").json()["status"] == "queued"
+    assert run_pending_tasks() == 1
+    body = api.get(f"/imports/{import_id}").json()
+    assert (body["status"], body["created"]) == ("done", 20)
+    assert body["progress"]["rows_done"] == body["progress"]["rows_total"] == 20
+    assert body["progress"]["rows_per_second"] > 0
+
+
+def test_dry_run_mapping_and_policy_fields(api, org):
+    rows = [lead_row("Ann Berg", "ann@piql.com")]
+    mapping = json.dumps({"Phone": None})
+    response = post(
+        api, file=upload(rows), kind="leads", dry_run="true", mapping=mapping, on_duplicate="update"
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["dry_run"] is True and body["created"] == 1
+    assert "Phone" not in body["mapping"]
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"kind": "deals"}, "kind"),
+        ({"kind": "leads", "region": "XX"}, "region"),
+        ({"kind": "leads", "on_duplicate": "merge"}, "on_duplicate"),
+        ({"kind": "leads", "mapping": "[1]"}, "mapping"),
+        ({"kind": "leads", "mapping": '{"E-mail": "emial"}'}, "mapping"),
+    ],
+)
+def test_bad_options_are_422_naming_the_field(api, data, field):
+    response = post(api, file=upload([lead_row("A", "a@b.com")]), **data)
+    assert response.status_code == 422, response.content
+    assert response.json()["detail"][0]["loc"][1] == field
+    assert not ImportJob.objects.exists()
+
+
+def test_a_missing_file_is_422_and_an_empty_one_too(api):
+    assert api.client.post("/api/v1/imports", data={"kind": "leads"}).status_code == 422
+    empty = SimpleUploadedFile("e.csv", b"", content_type="text/csv")
+    response = post(api, file=empty, kind="leads")
+    assert response.status_code == 422
+
+
+def test_rejected_rows_download(api):
+    rows = [lead_row("Ann", "ann@piql.com"), lead_row("=1+1", "bad@")]
+    import_id = post(api, file=upload(rows), kind="leads").json()["import_id"]
+    response = api.get(f"/imports/{import_id}/rejected.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed[0][:2] == ["row", "reason"]
+    assert parsed[1][0] == "3" and parsed[1][2] == "'=1+1"
+
+
+def test_undo_and_list(api, org):
+    import_id = post(api, file=upload([lead_row("Ann", "ann@piql.com")]), kind="leads").json()[
+        "import_id"
+    ]
+    listed = api.get("/imports").json()["items"]
+    assert [i["import_id"] for i in listed] == [import_id]
+    response = api.client.post(f"/api/v1/imports/{import_id}/undo")
+    assert response.status_code == 200 and response.json()["removed"] == 1
+    assert api.client.post(f"/api/v1/imports/{import_id}/undo").status_code == 409
+    assert api.get(f"/imports/{import_id}").json()["status"] == "undone"
+
+
+def test_preview_shows_columns_mapping_and_sample(api):
+    response = api.client.post(
+        "/api/v1/imports/preview",
+        data={"file": upload([lead_row("Ann", "ann@piql.com")]), "kind": "leads"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["columns"] == HEADER
+    assert body["mapping"]["E-mail"] == "email" and body["mapping"]["Full name"] == "name"
+    assert body["sample"][0][0] == "Ann"
+    assert {"key": "email", "label": "E-mail"} in body["targets"]
+
+
+def test_another_organisation_gets_404(api, other_api):
+    import_id = post(api, file=upload([lead_row("Ann", "ann@piql.com")]), kind="leads").json()[
+        "import_id"
+    ]
+    assert other_api.get(f"/imports/{import_id}").status_code == 404
+    assert other_api.get(f"/imports/{import_id}/rejected.csv").status_code == 404
+    assert other_api.client.post(f"/api/v1/imports/{import_id}/undo").status_code == 404
+    assert other_api.get("/imports").json()["items"] == []
+
+
+def test_without_a_token_401():
+    assert Client().get("/api/v1/imports").status_code == 401
+    assert Client().post("/api/v1/imports", data={"kind": "leads"}).status_code == 401

@@ -1,0 +1,180 @@
+"""`salesline import` and `salesline import undo`, in-process, with the contract's JSON."""
+
+import json
+
+import pytest
+
+from salesline import cli
+from salesline.records.models import Lead
+from tests.records.test_import import HEADER, csv_bytes, lead_row
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def leads_file(tmp_path):
+    rows = [lead_row(f"Person {i}", f"p{i}@piql.com", phone="020 7946 0018") for i in range(8)]
+    rows.append(lead_row("Bad", "bad@"))
+    rows.append(lead_row("Person 1 again", "P1@PIQL.com"))
+    path = tmp_path / "fair.csv"
+    path.write_bytes(csv_bytes(rows, HEADER))
+    return path
+
+
+def test_import_prints_the_contract_json(capsys, org, user, leads_file):
+    code, out, err = run(
+        capsys,
+        "import",
+        "leads",
+        str(leads_file),
+        "--org",
+        org.slug,
+        "--as",
+        user.email,
+        "--region",
+        "GB",
+        "--json",
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["created"] == 8 and report["updated"] == 0 and report["duplicates"] == 1
+    assert report["rejected"] == [
+        {"row": 10, "field": "email", "reason": report["rejected"][0]["reason"]}
+    ]
+    assert "e-mail" in report["rejected"][0]["reason"].lower()
+    assert isinstance(report["import_id"], int)
+    assert Lead.objects.get(email="p3@piql.com").phone == "+442079460018"
+
+
+def test_dry_run_writes_nothing(capsys, org, user, leads_file):
+    code, out, _ = run(
+        capsys,
+        "import",
+        "leads",
+        str(leads_file),
+        "--org",
+        org.slug,
+        "--as",
+        user.email,
+        "--dry-run",
+        "--json",
+        "--region",
+        "GB",
+    )
+    assert code == 0 and json.loads(out)["created"] == 8
+    assert not Lead.objects.exists()
+
+
+def test_mapping_file_and_policy(capsys, org, user, tmp_path, leads_file):
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"Phone": None}))
+    code, out, err = run(
+        capsys,
+        "import",
+        "leads",
+        str(leads_file),
+        "--org",
+        org.slug,
+        "--as",
+        user.email,
+        "--mapping",
+        str(mapping),
+        "--on-duplicate",
+        "update",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["created"] == 8
+    assert set(Lead.objects.values_list("phone", flat=True)) == {""}
+
+
+def test_undo(capsys, org, user, leads_file):
+    _, out, _ = run(
+        capsys,
+        "import",
+        "leads",
+        str(leads_file),
+        "--org",
+        org.slug,
+        "--as",
+        user.email,
+        "--json",
+        "--region",
+        "GB",
+    )
+    import_id = json.loads(out)["import_id"]
+    code, out, _ = run(
+        capsys, "import", "undo", str(import_id), "--org", org.slug, "--as", user.email
+    )
+    assert code == 0 and "8 records removed" in out
+    assert not Lead.objects.filter(deleted_at=None).exists()
+    code, _, err = run(
+        capsys, "import", "undo", str(import_id), "--org", org.slug, "--as", user.email
+    )
+    assert code == 1 and "already undone" in err
+
+
+def test_human_summary(capsys, org, user, leads_file):
+    code, out, _ = run(
+        capsys,
+        "import",
+        "leads",
+        str(leads_file),
+        "--org",
+        org.slug,
+        "--as",
+        user.email,
+        "--region",
+        "GB",
+    )
+    assert code == 0
+    assert "8 created, 0 updated, 1 duplicates, 1 rejected" in out
+    assert "row 10:" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--org", "nope", "--as", "ann@piql.test"], "No organisation 'nope'"),
+        (["--org", "{org}", "--as", "stranger@x.com"], "No user"),
+        (["--org", "{org}", "--as", "ann@piql.test", "--region", "ZZ"], "Region 'ZZ'"),
+    ],
+)
+def test_errors_exit_1_with_a_message(capsys, org, user, leads_file, argv, message):
+    argv = [a.replace("{org}", org.slug) for a in argv]
+    code, _, err = run(capsys, "import", "leads", str(leads_file), *argv)
+    assert code == 1 and message in err
+
+
+def test_a_missing_file_or_bad_mapping_file(capsys, org, user, tmp_path):
+    code, _, err = run(
+        capsys, "import", "leads", str(tmp_path / "none.csv"), "--org", org.slug, "--as", user.email
+    )
+    assert code == 1 and "no file" in err
+    data = tmp_path / "x.csv"
+    data.write_bytes(csv_bytes([lead_row("A", "a@b.com")], HEADER))
+    bad = tmp_path / "m.json"
+    bad.write_text("[1]")
+    code, _, err = run(
+        capsys,
+        "import",
+        "leads",
+        str(data),
+        "--org",
+        org.slug,
+        "--as",
+        user.email,
+        "--mapping",
+        str(bad),
+    )
+    assert code == 1 and "must hold an object" in err
+
+
+def test_unknown_kind_is_a_usage_error(capsys, org, user, leads_file):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["import", "deals", str(leads_file), "--org", org.slug, "--as", user.email])
+    assert exit_info.value.code == 2
