@@ -963,6 +963,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
             organisations.append(organisation)
         user = User.objects.get(email=DEMO_EMAIL)
         _, token = accounts.token_create(user=user, organisation=organisations[0], name="demo")
+    demo_import(organisations[0], user, seed)
     return DemoSummary(
         organisations=tuple(o.slug for o in organisations),
         login_email=DEMO_EMAIL,
@@ -971,6 +972,91 @@ def load_demo(seed: int = 2026) -> DemoSummary:
         fingerprint=plan.fingerprint(),
         **totals,
     )
+
+
+DEMO_IMPORT_NAME = "Archiving Expo 2026 - visitors.csv"
+
+
+def demo_import(organisation: Organisation, user: User, seed: int) -> None:
+    """A visitor list from a fair, imported as a user would: mostly new leads, two already known,
+    one address mistyped, one name close to another at the same company — so the demo shows a
+    real import report (and its undo)."""
+    import csv
+    import io
+    import tempfile
+    from pathlib import Path
+
+    from salesline.records.importing import services as imports
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not secrets
+    faker = Faker(["en_GB", "no_NO", "de_DE"])
+    faker.seed_instance(seed)
+    known = list(
+        Lead.objects.filter(organisation=organisation)
+        .order_by("id")
+        .values_list("name", "email", "company_name")[:2]
+    )
+    header = [
+        "First name",
+        "Last name",
+        "E-mail",
+        "Phone",
+        "Company",
+        "Business unit",
+        "Comments",
+        "Source",
+    ]
+    rows = []
+    for _ in range(24):
+        first, last = faker.first_name(), faker.last_name()
+        company = faker.company()
+        domain = _slug(company)[:20].strip("-") or "example"
+        rows.append(
+            [
+                first,
+                last,
+                _mailbox(first, last, f"{domain}.no"),
+                f"+47 9{rng.randrange(10**6, 10**7)}",
+                company,
+                rng.choice(["Nordics", "DACH", "UK"]),
+                "Visited the stand",
+            ]
+        )
+    rows[5][2] = rows[5][2].replace("@", " at ")  # a mistyped address: rejected, row 7
+    # Row 26 is a near-namesake of row 2 at the same company; rows 27-28 are leads we know.
+    near = rows[0][0][:-1] if len(rows[0][0]) > 3 else rows[0][0] + "a"
+    rows.append(
+        [
+            near,
+            rows[0][1],
+            "",
+            "",
+            rows[0][4],
+            rows[0][5],
+            "Colleague of the first visitor",
+        ]
+    )
+    rows[-1][2] = _mailbox(rows[-1][0], rows[-1][1], "colleague.no")
+    for name, email, company in known:
+        first, _, last = name.partition(" ")
+        rows.append([first, last, email.upper(), "", company, "Nordics", "Came back this year"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(row + ["Archiving Expo 2026"] for row in rows)
+    actor = accounts.actor_for(user, organisation)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / DEMO_IMPORT_NAME
+        path.write_text(buffer.getvalue(), encoding="utf-8")
+        job = imports.import_create(
+            actor=actor,
+            kind="leads",
+            file=path,
+            file_name=DEMO_IMPORT_NAME,
+            region="NO",
+            mapping={"Comments": "details"},
+        )
+    imports.import_execute(job.pk, workers=1)
 
 
 def _fields(record: dict) -> dict:
