@@ -20,7 +20,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
 .PHONY: help install demo test lint bench clean
 
 help:
-	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT)"
+	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT) with a background worker"
 	@echo "make test   - install and run the whole suite (DATABASE_URL selects the database)"
 	@echo "make lint   - ruff, import-linter, migrations check"
 	@echo "make bench  - benchmarks (not part of the tests)"
@@ -43,7 +43,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(BIN)/salesline init --demo
-	$(BIN)/salesline serve --host $(HOST) --port $(PORT)
+	$(BIN)/salesline serve --host $(HOST) --port $(PORT) --with-worker
 
 test: install
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)

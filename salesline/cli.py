@@ -276,6 +276,65 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def export_filters(pairs: Sequence[str], left_over: Sequence[str]) -> dict[str, str]:
+    """The list query of `export`: `--filter KEY=VALUE` (repeatable) and every other
+    `--KEY VALUE` or `--KEY=VALUE` option, which argparse leaves over."""
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CommandFailed(f"--filter '{pair}' is not KEY=VALUE (e.g. source=Website).")
+        params[key.strip()] = value
+    position = 0
+    while position < len(left_over):
+        option = left_over[position]
+        if not option.startswith("--") or option == "--":
+            raise CommandFailed(
+                f"unexpected argument '{option}': give filters as --KEY VALUE or "
+                "--filter KEY=VALUE."
+            )
+        key, sep, value = option[2:].partition("=")
+        if not sep:
+            position += 1
+            # A value may start with one dash (`--ordering -created_at`), not with two.
+            if position == len(left_over) or left_over[position].startswith("--"):
+                raise CommandFailed(f"filter '--{key}' needs a value.")
+            value = left_over[position]
+        params[key] = value
+        position += 1
+    return params
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from salesline.records import export as exports
+    from salesline.records.fields import KINDS
+
+    kind = exports.export_kind(args.kind)
+    actor = member_actor(args.org, args.as_email)
+    params = export_filters(args.filter, args.filters_left_over)
+    _, query, filters = exports.parse_export_query(kind, params, actor)
+    path = Path(args.file)
+    export_format = args.format or ("xlsx" if path.suffix.lower() == ".xlsx" else "csv")
+    # Written beside FILE and renamed at the end: a failed export leaves no half file behind.
+    part = path.with_name(f".{path.name}.part")
+    try:
+        with open(part, "wb") as stream:
+            result = exports.records_export(
+                actor=actor, kind=kind, query=query, format=export_format, filters=filters
+            )
+            result.write(stream)
+        part.replace(path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise CommandFailed(f"Cannot write '{path}': {exc.strerror or exc}.") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    # The wording scripts match on: "Exported N leads to FILE" (the plural, whatever N).
+    print(f"Exported {result.written} {KINDS[kind].plural} to {path}")
+    return 0
+
+
 def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     """The command `serve` replaces itself with: this interpreter's gunicorn, so the server
     runs in the same environment as the script."""
@@ -308,8 +367,74 @@ def cmd_serve(args: argparse.Namespace) -> int:
     bind = argv[argv.index("--bind") + 1]
     print(f"Serving on http://{bind}/ with {args.workers} workers.", flush=True)
     sys.stderr.flush()
+    if args.with_worker:
+        return serve_with_worker(argv)
     os.execv(argv[0], argv)  # noqa: S606 - argv is built above, no shell involved
     return 0  # only reached when execv is replaced in tests
+
+
+def worker_argv(*extra: str) -> list[str]:
+    """`salesline worker` run by this interpreter, so it shares the server's environment."""
+    return [sys.executable, "-m", "salesline.cli", "worker", *extra]
+
+
+def serve_with_worker(server_argv: list[str], worker_extra: Sequence[str] = ()) -> int:
+    """Run gunicorn and one `salesline worker` side by side; stop the worker when the server
+    ends, and pass SIGTERM on to both (Ctrl+C reaches both through the terminal already)."""
+    import signal
+    import subprocess
+
+    worker = subprocess.Popen(worker_argv(*worker_extra))  # noqa: S603 - our own argv
+    server = subprocess.Popen(server_argv)  # noqa: S603 - built by gunicorn_argv
+    print(f"Background worker running (pid {worker.pid}).", flush=True)
+
+    def forward(signum, frame):
+        for child in (server, worker):
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        while True:
+            try:
+                status = server.wait()
+                break
+            except KeyboardInterrupt:
+                continue  # the children got the SIGINT too; wait for them to stop
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if worker.poll() is None:
+            worker.terminate()  # finishes its current task, then exits
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+    return status if status >= 0 else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from salesline.core.tasks import HEARTBEAT_INTERVAL, run_worker
+
+    if args.stale_after < 3 * HEARTBEAT_INTERVAL:
+        raise CommandFailed(
+            f"--stale-after must be at least {3 * HEARTBEAT_INTERVAL:g} seconds (three "
+            f"heartbeats), or live workers would look dead"
+        )
+    if args.verbose:
+        for name in ("django_tasks_db", "django.tasks", "salesline.core.tasks"):
+            logging.getLogger(name).setLevel(logging.INFO)
+    queues = args.queues or ["*"]
+    print(
+        f"Worker on {'every queue' if queues == ['*'] else 'queues ' + ', '.join(queues)}"
+        f"{' until the queue is empty' if args.once else ''}.",
+        flush=True,
+    )
+    return run_worker(
+        queue_names=queues, once=args.once, stale_after=args.stale_after, interval=args.interval
+    )
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -347,6 +472,16 @@ def _positive(text: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
     return number
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
+    return seconds
 
 
 def _group(commands, name: str, help_text: str):
@@ -456,7 +591,45 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=_positive, default=DEFAULT_WORKERS, help=f"default {DEFAULT_WORKERS}"
     )
+    serve.add_argument(
+        "--with-worker",
+        action="store_true",
+        help="also run one background worker (`salesline worker`) and stop it on exit",
+    )
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run background tasks (imports) until stopped",
+        description="Run the background tasks queued in the database. Any number of workers, "
+        "on any machines, can share one PostgreSQL queue. Puts tasks of dead workers back in "
+        "the queue (at start and every 30 seconds). SIGTERM or Ctrl+C lets the running task "
+        "finish, then exits 0.",
+    )
+    worker.add_argument(
+        "--queue",
+        dest="queues",
+        action="append",
+        metavar="NAME",
+        help="run only this queue's tasks (repeatable; default: every queue)",
+    )
+    worker.add_argument("--once", action="store_true", help="exit 0 once no task is ready to run")
+    worker.add_argument(
+        "--stale-after",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="a worker silent this long is dead; its tasks run again (default 60)",
+    )
+    worker.add_argument(
+        "--interval",
+        type=_seconds,
+        default=1.0,
+        metavar="SECONDS",
+        help="how often an idle worker looks for tasks (default 1)",
+    )
+    worker.add_argument("--verbose", action="store_true", help="log every task started and ended")
+    worker.set_defaults(handler=cmd_worker)
 
     importer = commands.add_parser(
         "import",
@@ -489,6 +662,29 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--json", action="store_true", help="print the report as JSON")
     importer.set_defaults(handler=cmd_import)
 
+    exporter = commands.add_parser(
+        "export",
+        help="export companies, people, leads or opportunities to CSV or XLSX",
+        description="Write a list to a file: `salesline export KIND FILE --org SLUG --as EMAIL "
+        "[filters]` (KIND: companies, people, leads, opportunities). The filters are the API "
+        "list's, as --filter KEY=VALUE or --KEY VALUE: --source Website, --q ann, "
+        "--ordering -created_at, --cf_tier gold. XLSX when FILE ends in .xlsx, else CSV.",
+        allow_abbrev=False,
+    )
+    exporter.add_argument("kind", metavar="KIND", help="companies, people, leads, opportunities")
+    exporter.add_argument("file", metavar="FILE", help="where to write")
+    exporter.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    exporter.add_argument(
+        "--as", dest="as_email", required=True, metavar="EMAIL", help="the member exporting"
+    )
+    exporter.add_argument(
+        "--format", choices=["csv", "xlsx"], help="default: xlsx for a .xlsx FILE, else csv"
+    )
+    exporter.add_argument(
+        "--filter", action="append", default=[], metavar="KEY=VALUE", help="a list filter"
+    )
+    exporter.set_defaults(handler=cmd_export, takes_filters=True)
+
     purge = commands.add_parser(
         "purge",
         help="remove soft-deleted records past the restore window",
@@ -509,7 +705,12 @@ def _error(*lines: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)  # exits 2 on usage errors, 0 after --help
+    parser = build_parser()
+    # `export` takes the list's filters as options of their own, which argparse leaves over.
+    args, left_over = parser.parse_known_args(argv)  # exits 2 on usage errors, 0 after --help
+    if left_over and not getattr(args, "takes_filters", False):
+        parser.error(f"unrecognized arguments: {' '.join(left_over)}")
+    args.filters_left_over = left_over
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
     import django

@@ -20,6 +20,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     # Serves the API docs' Swagger UI from our own static files, not from a CDN.
     "ninja",
+    # The task queue's table (django.tasks backend below; `salesline worker` runs it).
+    "django_tasks_db",
     "salesline.core",
     "salesline.accounts",
     "salesline.records",
@@ -112,6 +114,10 @@ SALESLINE_IMPORT_CHUNK = int(os.environ.get("SALESLINE_IMPORT_CHUNK", 5_000))
 SALESLINE_IMPORT_PROCESSES = int(os.environ.get("SALESLINE_IMPORT_PROCESSES", 0)) or None
 SALESLINE_IMPORT_INLINE_ROWS = 1_000
 SALESLINE_IMPORT_MAX_BYTES = 512 * 1024 * 1024
+
+# Background tasks (Django's Tasks framework): rows in the database, run by `salesline worker`
+# (retries and recovery of tasks of dead workers: salesline/core/tasks.py, docs/deployment.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Soft-deleted records stay restorable for this many days before `salesline purge` removes them.
 SALESLINE_RESTORE_DAYS = 30

@@ -44,3 +44,16 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running `salesline worker`: it updates `last_seen` every few seconds (core.tasks)."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    hostname = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} (last seen {self.last_seen:%Y-%m-%d %H:%M:%S})"

@@ -100,21 +100,6 @@ def csv_chunks(
     yield buffer.getvalue()
 
 
-def _xlsx_value(sheet, value: Any) -> Any:
-    from openpyxl.cell import WriteOnlyCell
-
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    text = cell_text(value)
-    if not text:
-        return None
-    text = XML_ILLEGAL.sub("", text)[:XLSX_MAX_CELL_CHARS]
-    # openpyxl would guess a formula from "=…" and an error value from "#N/A": say "string".
-    cell = WriteOnlyCell(sheet, value=text)
-    cell.data_type = "s"
-    return cell
-
-
 def xlsx_title(text: str) -> str:
     """A worksheet title Excel accepts."""
     return XLSX_TITLE_ILLEGAL.sub(" ", text)[:XLSX_MAX_TITLE_CHARS] or "Sheet"
@@ -127,11 +112,28 @@ def write_xlsx(
     numbers; everything else is rendered as in CSV and stored as a string cell. The header row
     is frozen."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ERROR_CODES
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=xlsx_title(title))
     sheet.freeze_panes = "A2"
-    sheet.append([_xlsx_value(sheet, name) for name in header])
+
+    def cell(value: Any) -> Any:
+        if value is None or isinstance(value, bool | int | float):
+            return value
+        text = cell_text(value)
+        if not text:
+            return None
+        text = XML_ILLEGAL.sub("", text)[:XLSX_MAX_CELL_CHARS]
+        if not text.startswith("=") and text not in ERROR_CODES:
+            return text  # openpyxl stores it as a string: the fast path
+        # openpyxl would guess a formula from "=…" and an error value from "#N/A": say "string".
+        forced = WriteOnlyCell(sheet, value=text)
+        forced.data_type = "s"
+        return forced
+
+    sheet.append([cell(name) for name in header])
     for row in rows:
-        sheet.append([_xlsx_value(sheet, value) for value in row])
+        sheet.append([cell(value) for value in row])
     workbook.save(target)

@@ -24,9 +24,10 @@ TEMPLATES = {
     "2i2c Partnerships": "partnerships",
     "CoTech Network": "network-enquiries",
 }
-# Seeded, so exact: (companies, people, leads, opportunities, notes) per organisation.
+# Seeded, so exact: (companies, people, leads, opportunities, notes) per organisation. Piql's
+# leads include the 24 its demo import creates.
 COUNTS = {
-    "Piql Archive": (120, 300, 600, 180, 150),
+    "Piql Archive": (120, 300, 624, 180, 150),
     "2i2c Partnerships": (40, 100, 200, 60, 50),
     "CoTech Network": (40, 100, 200, 60, 50),
 }
@@ -57,6 +58,10 @@ def test_three_organisations_on_the_three_templates_with_exact_counts(summary):
         assert roles == {"admin", "salesperson", "sales_coordinator"}
         event = AuditEvent.objects.get(organisation=organisation, action="demo.load")
         assert event.changes["opportunities"] == [0, COUNTS[name][3]]
+        assert event.changes["leads"] == [
+            0,
+            COUNTS[name][2] - (24 if name == "Piql Archive" else 0),
+        ]
     assert (summary.companies, summary.people, summary.leads, summary.opportunities) == (
         200,
         500,
@@ -206,3 +211,16 @@ def test_a_second_load_is_refused_and_changes_nothing(summary):
         demo.load_demo()
     assert Organisation.objects.count() == 3
     assert Opportunity.objects.count() == 300
+
+
+def test_the_demo_shows_an_import_report(summary):
+    from salesline.records.models import ImportJob
+
+    job = ImportJob.objects.get(organisation__name="Piql Archive")
+    assert (job.status, job.created, job.duplicates, job.rejected, job.possible_duplicates) == (
+        "done",
+        24,
+        2,
+        1,
+        1,
+    )

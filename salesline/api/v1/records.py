@@ -1,12 +1,13 @@
 """The record resources — companies, people, leads, opportunities — one generic set of routes
 per kind, plus the actions of leads (convert) and opportunities (move, history)."""
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from ninja import Router, Status
 
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
-from salesline.records import conversion, selectors
+from salesline.records import conversion, export, selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
 from salesline.records.filters import parse_list_query
@@ -72,6 +73,23 @@ def record_router(api, kind: str) -> Router:
         # schema would cost more than the query (the schema still documents the shape).
         return api.create_response(request, body, status=200)
 
+    @router.get(
+        "/export",
+        operation_id=f"export_{kind_def.plural}",
+        summary=f"Export {kind_def.plural} as CSV or XLSX",
+        openapi_extra=export_openapi(),
+    )
+    def export_records(request: HttpRequest):
+        """The list with its filters — every page, in the list's order — as a file: `format=csv`
+        (default; UTF-8 with a byte-order mark) or `format=xlsx`. Filters, `q` and `ordering`
+        are the list's; a bad one answers 422 as the list does."""
+        actor = actor_of(request)
+        fmt, query, filters = export.parse_export_query(kind, request.GET, actor, with_format=True)
+        result = export.records_export(
+            actor=actor, kind=kind, query=query, format=fmt, filters=filters
+        )
+        return export_response(result)
+
     @router.post("", response={201: Out}, operation_id=f"create_{kind}", summary=f"Create a {kind}")
     def create_record(request: HttpRequest, payload: In):
         obj = _create(actor_of(request), kind, payload.model_dump(exclude_unset=True))
@@ -122,6 +140,46 @@ def record_router(api, kind: str) -> Router:
     if kind == "lead":
         _lead_actions(router)
     return router
+
+
+def export_openapi() -> dict:
+    """The export's `format` parameter and file responses, for the OpenAPI document (the filters
+    are the list's, documented there)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {
+        "parameters": [
+            {
+                "in": "query",
+                "name": "format",
+                "required": False,
+                "schema": {"type": "string", "enum": list(export.FORMATS), "default": "csv"},
+                "description": "csv (default) or xlsx",
+            }
+        ],
+        "responses": {
+            200: {
+                "description": "The file, as an attachment",
+                "content": {ctype.split(";")[0]: binary for ctype in export.FORMATS.values()},
+            }
+        },
+    }
+
+
+def export_response(result: export.Export) -> HttpResponseBase:
+    """CSV streams as it is written; XLSX (a zip) is written to a temporary file first."""
+    if result.format == "xlsx":
+        response: HttpResponseBase = FileResponse(
+            result.xlsx_file(),
+            as_attachment=True,
+            filename=result.filename,
+            content_type=result.content_type,
+        )
+    else:
+        response = StreamingHttpResponse(result.csv_chunks(), content_type=result.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    # Personal data: no shared cache keeps a copy.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _opportunity_actions(api, router: Router) -> None:
