@@ -156,7 +156,10 @@ def raw_insert(org, user, path: Path) -> dict:
     job = ImportJob(organisation=org, kind="lead", pk=0, region="GB")
     job.mapping = mapping_for(actor, "lead", sheet.header, None)
     plan = build_plan(actor, job, sheet.header)
-    writer = Writer(Lead, job, user.pk)
+    writer = Writer(
+        Lead,
+        {"organisation_id": org.pk, "version": 1, "import_job_id": 0, "owner_id": user.pk},
+    )
     timed = 0.0
     inserted = 0
     from itertools import batched

@@ -31,7 +31,7 @@ from salesline.records.fields import KINDS
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob
 from salesline.records.services import refresh_derived
 
-from .rows import CleanRow, RowPlan, clean_rows
+from .rows import CleanRow, RowPlan, clean_rows, clean_rows_packed, unpack
 
 # Names at least this similar (rapidfuzz ratio, 0-100) in one block are reported for review.
 FUZZY_SCORE = 85
@@ -81,11 +81,11 @@ def cleaned_chunks(
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.submit(clean_rows, plan, list(chunk)))
+            pending.append(pool.submit(clean_rows_packed, plan, list(chunk)))
             if len(pending) > workers + 1:
-                yield pending.popleft().result()
+                yield unpack(pending.popleft().result())
         while pending:
-            yield pending.popleft().result()
+            yield unpack(pending.popleft().result())
 
 
 # ----------------------------------------------------------------------------- matching
@@ -262,59 +262,50 @@ def insert_columns(model) -> list:
 
 
 class Writer:
-    """Inserts new records the fastest way each database offers: COPY on PostgreSQL, one
-    prepared executemany on SQLite."""
+    """Inserts rows the fastest way each database offers: COPY on PostgreSQL, one prepared
+    executemany on SQLite. `fixed` holds the values every row shares (the organisation, the
+    import); timestamps are stamped per batch."""
 
-    def __init__(self, model, job: ImportJob, owner_id: int | None):
+    def __init__(self, model, fixed: dict[str, Any]):
         self.model = model
         self.fields = insert_columns(model)
-        self.job = job
-        self.owner_id = owner_id
+        self.fixed = fixed
         names = [f.column for f in self.fields]
         self.column_list = ", ".join(connection.ops.quote_name(n) for n in names)
         self.table = connection.ops.quote_name(model._meta.db_table)
+        self.json_columns = {f.attname for f in self.fields if f.get_internal_type() == "JSONField"}
+        self.position = {f.attname: index for index, f in enumerate(self.fields)}
         self.defaults = []
         for f in self.fields:
             default = f.get_default()
-            if f.get_internal_type() == "JSONField":
-                default = None
-            self.defaults.append((f.attname, default, f.get_internal_type()))
+            if f.attname in self.json_columns:
+                default = json.dumps(default if default is not None else {})
+            self.defaults.append(default)
 
     def tuples(self, rows: list[dict[str, Any]], now) -> list[tuple]:
         """Each row as a tuple in column order: a template of defaults with the row's values
-        written over it (rows carry ~10 of ~20 columns)."""
-        postgres = connection.vendor == "postgresql"
-        stamp = now if postgres else connection.ops.adapt_datetimefield_value(now)
-        fixed = {
-            "organisation_id": self.job.organisation_id,
-            "created_at": stamp,
-            "updated_at": stamp,
-            "version": 1,
-            "import_job_id": self.job.pk,
-            "owner_id": self.owner_id,
-        }
-        template = []
-        position = {}
-        for index, (attname, default, internal) in enumerate(self.defaults):
-            position[attname] = index
-            if attname in fixed:
-                template.append(fixed[attname])
-            elif internal == "JSONField":
-                template.append("{}")
-            else:
-                template.append(default)
-        json_columns = {a for a, _, internal in self.defaults if internal == "JSONField"}
-        out = []
+        written over it (a lead row carries ~10 of ~20 columns)."""
+        stamp = (
+            now
+            if connection.vendor == "postgresql"
+            else (connection.ops.adapt_datetimefield_value(now))
+        )
+        fixed = {**self.fixed, "created_at": stamp, "updated_at": stamp}
+        template = list(self.defaults)
+        for attname, value in fixed.items():
+            if attname in self.position:
+                template[self.position[attname]] = value
+        position, json_columns, out = self.position, self.json_columns, []
         for values in rows:
             record = template.copy()
             for attname, value in values.items():
                 index = position.get(attname)
-                if index is None:
+                if index is None or (value is None and attname in fixed):
                     continue
                 if attname in json_columns:
-                    value = json.dumps(value, cls=DjangoJSONEncoder) if value else "{}"
-                elif value is None and attname == "owner_id":
-                    continue
+                    if not value:
+                        continue  # the column's default ({} or [])
+                    value = json.dumps(value, cls=DjangoJSONEncoder)
                 record[index] = value
             out.append(tuple(record))
         return out
@@ -371,7 +362,7 @@ class ChunkResult:
     rejected: int = 0
     possible_duplicates: int = 0
     companies_created: int = 0
-    issues: list[ImportIssue] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)
 
 
 UPDATABLE_SKIP = frozenset({"owner", "company"})
@@ -395,7 +386,16 @@ class ImportRun:
         self.state = FileState()
         self.matcher = Matcher(job, self.state)
         self.model = KINDS[job.kind].model
-        self.writer = Writer(self.model, job, actor.user.pk if actor.user else None)
+        self.writer = Writer(
+            self.model,
+            {
+                "organisation_id": job.organisation_id,
+                "version": 1,
+                "import_job_id": job.pk,
+                "owner_id": actor.user.pk if actor.user else None,
+            },
+        )
+        self.issue_writer = Writer(ImportIssue, {"job_id": job.pk})
         self.members = members_of(job.organisation_id)
         self.companies: dict[str, int | str] = {}
         if job.kind == "person":
@@ -411,10 +411,9 @@ class ImportRun:
         result.rejected += 1
         for index, (target, reason) in enumerate(row.problems):
             result.issues.append(
-                ImportIssue(
-                    job=self.job,
+                dict(
                     row=row.row,
-                    type=ImportIssue.Type.REJECTED,
+                    type=ImportIssue.Type.REJECTED.value,
                     field=target[:80],
                     reason=reason[:500],
                     values=row.raw if index == 0 else [],
@@ -496,7 +495,7 @@ class ImportRun:
             if match is not None:
                 if not replay:
                     result.duplicates += 1
-                    result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                    result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE.value, match))
                 continue
             if neighbours and not replay:
                 name = row.company_key if self.job.kind == "company" else row.search_name
@@ -519,7 +518,7 @@ class ImportRun:
                     match = Match(
                         match.record_id, f"{match.reason}, already matched by row {earlier}"
                     )
-                    result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                    result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE.value, match))
                     continue
                 self.state.touched[match.record_id] = row.row
                 updates.append((row, match))
@@ -537,10 +536,9 @@ class ImportRun:
                     reason = f"name similar to row {best_file[0]} ({best_file[1]:.0f}%)"
                     record_id = None
                 result.issues.append(
-                    ImportIssue(
-                        job=self.job,
+                    dict(
                         row=row.row,
-                        type=ImportIssue.Type.POSSIBLE_DUPLICATE,
+                        type=ImportIssue.Type.POSSIBLE_DUPLICATE.value,
                         field="name",
                         reason=reason,
                         record_id=record_id,
@@ -556,9 +554,8 @@ class ImportRun:
         self.timings["write"] += time.perf_counter() - started
         return result
 
-    def _issue(self, row: CleanRow, type_: str, match: Match) -> ImportIssue:
-        return ImportIssue(
-            job=self.job,
+    def _issue(self, row: CleanRow, type_: str, match: Match) -> dict[str, Any]:
+        return dict(
             row=row.row,
             type=type_,
             field="",
@@ -573,7 +570,7 @@ class ImportRun:
         if policy == ImportJob.OnDuplicate.SKIP:
             for row, match in updates:
                 result.duplicates += 1
-                result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE.value, match))
             return
         objects = self.model.objects.in_bulk([m.record_id for _, m in updates])
         changed_objects, changes = [], []
@@ -603,7 +600,7 @@ class ImportRun:
             if not before:
                 result.duplicates += 1
                 match = Match(match.record_id, f"{match.reason}; nothing to update")
-                result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE, match))
+                result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE.value, match))
                 continue
             fields_written |= set(before) | refresh_derived(obj, before)
             obj.version += 1
@@ -660,7 +657,7 @@ class ImportRun:
                 continue
             with transaction.atomic():
                 result = self.process(todo)
-                ImportIssue.objects.bulk_create(result.issues, batch_size=1000)
+                self.issue_writer.insert(result.issues, timezone.now())
                 last_row = todo[-1].row
                 ImportJob.objects.filter(pk=job.pk).update(
                     rows_done=last_row - 1,

@@ -207,3 +207,37 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
                 clean.company_key = company_key(name)
         out.append(clean)
     return out
+
+
+def clean_rows_packed(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> tuple:
+    """clean_rows for another process: plain tuples pickle in a third of the time of objects,
+    and the main process, which unpickles every row, is the import's bottleneck."""
+    cleaned = clean_rows(plan, rows)
+    keys = sorted({key for row in cleaned for key in row.values})
+    return keys, [
+        (
+            row.row,
+            tuple(row.values.get(key) for key in keys),
+            row.custom or None,
+            row.problems or None,
+            row.raw,
+            row.search_name,
+            row.company_key,
+        )
+        for row in cleaned
+    ]
+
+
+def unpack(packed: tuple) -> list[CleanRow]:
+    keys, items = packed
+    out = []
+    for number, values, custom, problems, raw, search_name, company_key in items:
+        row = CleanRow(number)
+        row.values = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
+        row.custom = custom or {}
+        row.problems = problems or []
+        row.raw = raw
+        row.search_name = search_name
+        row.company_key = company_key
+        out.append(row)
+    return out
