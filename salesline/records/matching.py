@@ -132,11 +132,18 @@ def company_match_name(name: str) -> str:
     return " ".join(words)
 
 
+def surname_key(name: str) -> str:
+    """The last word of a name, folded: 'John Smith' -> 'smith'."""
+    words = _NON_WORD.sub(" ", fold(name or "")).split()
+    return words[-1] if words else ""
+
+
+def block_key(company: str, surname: str) -> str:
+    return f"{company}|{surname}"[:255] if company and surname else ""
+
+
 def name_block(name: str, company: str) -> str:
     """Where duplicate people are looked for: the same company and the same last word of the
     name ('Jon Smith' and 'John Smith' at Piql share 'piql|smith'). '' without a company: two
     people called John Smith at unknown companies are not presumed to be one."""
-    if not company:
-        return ""
-    words = _NON_WORD.sub(" ", fold(name or "")).split()
-    return f"{company}|{words[-1]}"[:255] if words else ""
+    return block_key(company, surname_key(name)) if company else ""

@@ -128,7 +128,7 @@ class Matcher:
         if self.kind == "company":
             words = row.company_key.split()
             return words[0] if words else ""
-        return matching.name_block(row.values.get("name", ""), row.company_key)
+        return matching.block_key(row.company_key, row.surname)
 
     def in_file(self, row: CleanRow, block: str) -> tuple[Match | None, list[tuple[str, int]]]:
         """An exact duplicate among earlier rows, else the similar names seen in its block."""

@@ -54,6 +54,7 @@ class CleanRow:
     raw: list[str] | None = None  # kept for rejected rows only
     search_name: str = ""
     company_key: str = ""  # lead: normalised company name; person: company name to resolve
+    surname: str = ""  # matching.surname_key of the name, for the duplicate block
 
 
 _normalisers: dict[str | None, Normaliser] = {}
@@ -164,7 +165,7 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
     kind, minimum = plan.kind, plan.minimum
     split_name = any(key in ("first_name", "last_name") for _, key, *_ in compiled)
     has_custom = any(key.startswith("cf:") for _, key, *_ in compiled)
-    search_key = matching.search_key
+    search_key, surname_key = matching.search_key, matching.surname_key
     out = []
     for number, cells in rows:
         clean = CleanRow(number)
@@ -198,6 +199,8 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
             clean.raw = cells
         else:
             clean.search_name = search_key(name)[:255]
+            if kind != "company":
+                clean.surname = surname_key(name)
             if kind == "lead":
                 clean.company_key = company_key(values.get("company_name", ""))
             elif kind == "person":
@@ -223,6 +226,7 @@ def clean_rows_packed(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> tuple
             row.raw,
             row.search_name,
             row.company_key,
+            row.surname,
         )
         for row in cleaned
     ]
@@ -231,7 +235,7 @@ def clean_rows_packed(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> tuple
 def unpack(packed: tuple) -> list[CleanRow]:
     keys, items = packed
     out = []
-    for number, values, custom, problems, raw, search_name, company_key in items:
+    for number, values, custom, problems, raw, search_name, company_key, surname in items:
         row = CleanRow(number)
         row.values = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
         row.custom = custom or {}
@@ -239,5 +243,6 @@ def unpack(packed: tuple) -> list[CleanRow]:
         row.raw = raw
         row.search_name = search_name
         row.company_key = company_key
+        row.surname = surname
         out.append(row)
     return out
