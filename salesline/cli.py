@@ -388,7 +388,12 @@ def serve_with_worker(server_argv: list[str], worker_extra: Sequence[str] = ()) 
     server = subprocess.Popen(server_argv)  # noqa: S603 - built by gunicorn_argv
     print(f"Background worker running (pid {worker.pid}).", flush=True)
 
+    # A worker's second stop signal kills its running task, so it gets exactly one.
+    worker_signalled = False
+
     def forward(signum, frame):
+        nonlocal worker_signalled
+        worker_signalled = True
         for child in (server, worker):
             if child.poll() is None:
                 child.send_signal(signum)
@@ -400,10 +405,11 @@ def serve_with_worker(server_argv: list[str], worker_extra: Sequence[str] = ()) 
                 status = server.wait()
                 break
             except KeyboardInterrupt:
-                continue  # the children got the SIGINT too; wait for them to stop
+                worker_signalled = True  # the terminal sent SIGINT to the children too
+                continue
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if worker.poll() is None:
+        if worker.poll() is None and not worker_signalled:
             worker.terminate()  # finishes its current task, then exits
         try:
             worker.wait(timeout=60)

@@ -114,6 +114,11 @@ def durable_task(
             token = _current_attempt.set(Attempt(number=number, max_attempts=max_attempts))
             try:
                 return func(*args, **kwargs)
+            except SystemExit:
+                # A forced stop of the worker interrupted this attempt; it did not fail. Queue it
+                # again at once, same attempt number, then let the worker stop.
+                context.task_result.task.enqueue(*args, **kwargs, **{ATTEMPT_KWARG: number})
+                raise
             except Exception as error:
                 if number >= max_attempts:
                     logger.warning(

@@ -68,3 +68,12 @@ def enqueue_race(label: str, tasks: int, workers: int, pause: float) -> None:
             wait_for_workers.enqueue(workers)
         for number in range(tasks):
             record_run.enqueue(label, number, pause)
+
+
+@durable_task(max_attempts=3, retry_delay=0.0)
+def interrupted_once(label: str) -> None:
+    """Stopped by a forced worker stop (SystemExit) the first time it runs."""
+    first = not runs(label)
+    _record(label, current_attempt().number)
+    if first:
+        raise SystemExit(1)

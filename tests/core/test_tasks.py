@@ -209,3 +209,15 @@ def test_recovery_forgets_workers_gone_for_a_day(db):
     recover_stale_tasks()
 
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["recent"]
+
+
+def test_a_forced_stop_queues_the_task_again_without_using_an_attempt(db):
+    from tests.core import jobs
+
+    jobs.interrupted_once.enqueue("forced")
+    try:
+        run_pending_tasks()
+    except SystemExit:
+        pass  # the worker stops; the task was queued again first
+    run_pending_tasks()
+    assert [event.object_id for event in jobs.runs("forced")] == ["1", "1"]
