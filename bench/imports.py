@@ -13,8 +13,8 @@ import os
 import random
 import resource
 import subprocess
-import threading
 import sys
+import threading
 import time
 from pathlib import Path
 
