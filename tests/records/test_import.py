@@ -598,3 +598,30 @@ def test_dedupe_keys_are_kept_by_the_services(actor, org):
     lead.refresh_from_db()
     assert lead.dedupe_key == "x|smith"
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_an_xlsx_formula_is_never_imported_as_a_formula(run, org, tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    # openpyxl stores the formula without a computed value, as a file from a script would be.
+    sheet.append(['=HYPERLINK("http://evil","x")', "f@piql.com", "Piql", "N", "Expo", "x", ""])
+    sheet.append(["Ann", "ann@piql.com", "Piql", "N", "Expo", "x", ""])
+    path = tmp_path / "formula.xlsx"
+    workbook.save(path)
+    job = run(path.read_bytes(), name="formula.xlsx")
+    report = imports.import_report(job)
+    assert (job.created, job.rejected) == (1, 1)
+    assert report["rejected"][0] == {"row": 2, "field": "name", "reason": "Name is required"}
+    assert not leads(org).filter(name__startswith="=").exists()
+
+
+def test_custom_fields_can_be_mapped(run, org, actor):
+    header = [*PEOPLE, "Buying influence concept"]
+    rows = [["Ann Berg", "ann@piql.com", "+47 22 12 34 56", "N", "Piql", "CEO", "Economic buyer"]]
+    job = run(rows, kind="people", header=header)
+    assert job.mapping["Buying influence concept"] == "cf_buying_influence_concept"
+    person = Person.objects.get(organisation=org)
+    assert person.custom_fields == {"buying_influence_concept": "Economic buyer"}
