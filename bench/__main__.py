@@ -51,20 +51,21 @@ def main() -> int:
         ]
         subprocess.run(command, check=True, cwd=ROOT)
         results.append((name, json.loads(out.read_text())))
-    print(f"\n== API list benchmark (gunicorn, 2 workers, {args.clients} clients)")
-    print(f"{'database':<10} {'scenario':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, result in results:
-        for row in result["scenarios"]:
-            print(
-                f"{name:<10} {row['name']:<34} {row['rps']:>8.0f} {row['p50_ms']:>8.1f} "
-                f"{row['p99_ms']:>8.1f}"
-            )
-        gen = result["generation"]
-        if gen.get("rows"):
-            print(
-                f"{name:<10} generated {gen['rows']:,} leads in {gen['seconds']:.1f} s "
-                f"({gen['rows_per_second']:,.0f} rows/s)"
-            )
+    if results:
+        print(f"\n== API list benchmark (gunicorn, 2 workers, {args.clients} clients)")
+        print(f"{'database':<10} {'scenario':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}")
+        for name, result in results:
+            for row in result["scenarios"]:
+                print(
+                    f"{name:<10} {row['name']:<34} {row['rps']:>8.0f} {row['p50_ms']:>8.1f} "
+                    f"{row['p99_ms']:>8.1f}"
+                )
+            gen = result["generation"]
+            if gen.get("rows"):
+                print(
+                    f"{name:<10} generated {gen['rows']:,} leads in {gen['seconds']:.1f} s "
+                    f"({gen['rows_per_second']:,.0f} rows/s)"
+                )
     if "imports" in chosen:
         _imports(args, urls)
     return 0

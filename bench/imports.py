@@ -256,7 +256,7 @@ def import_only(path: Path) -> None:
     from salesline.accounts.services import actor_for
 
     actor = actor_for(user, org)
-    peaks = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0}
+    peaks = {"VmRSS": 0, "RssAnon": 0, "RssFile": 0, "RssShmem": 0}
     sampling = threading.Event()
 
     def sample() -> None:
@@ -278,7 +278,10 @@ def import_only(path: Path) -> None:
     seconds = time.perf_counter() - started
     sampling.set()
     sampler.join()
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this process's own high-water mark. (getrusage's ru_maxrss survives exec, so it
+    # would report the parent's peak: the bench process that generated the data.)
+    status = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines())
+    own = int(status["VmHWM"].split()[0]) / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(
         json.dumps(
@@ -295,6 +298,7 @@ def import_only(path: Path) -> None:
                 "peak_rss_normaliser_process_mib": children,
                 "peak_anonymous_mib": peaks["RssAnon"] / 1024,
                 "peak_file_mapped_mib": peaks["RssFile"] / 1024,
+                "peak_shared_mib": peaks["RssShmem"] / 1024,
                 "timings": getattr(job, "timings", {}),
             }
         )
