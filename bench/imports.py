@@ -52,6 +52,11 @@ def phone_number(rng: random.Random) -> str:
     return f"0049 30 {rng.randrange(10**7, 10**8)}"
 
 
+def ascii_word(text: str) -> str:
+    """'Ødegård-Sæther' -> 'degrdsther': what people's addresses are made of here."""
+    return "".join(ch for ch in text.lower() if ch.isascii() and ch.isalnum())
+
+
 def write_file(path: Path, rows: int, existing_emails: list[str], seed: int = 11) -> dict:
     rng = random.Random(seed)
     first, last = name_pools(seed)
@@ -74,8 +79,9 @@ def write_file(path: Path, rows: int, existing_emails: list[str], seed: int = 11
             else:
                 given, family = rng.choice(first), rng.choice(last)
                 company = rng.choice(companies)
-                local = given.lower().encode("ascii", "ignore").decode() or "info"
-                email = f"{local}.{family[:3].lower().encode('ascii', 'ignore').decode()}{i}@{company.split()[0].lower().encode('ascii', 'ignore').decode() or 'x'}.example"
+                local = ascii_word(given) or "info"
+                domain = ascii_word(company.split()[0]) or "mail"
+                email = f"{local}.{ascii_word(family)[:3]}{i}@{domain}.example"
                 if roll < 0.05 and existing_emails:
                     email = rng.choice(existing_emails)
                     stats["database_duplicates"] += 1
