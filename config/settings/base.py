@@ -113,6 +113,8 @@ MEDIA_URL = "media/"
 SALESLINE_IMPORT_CHUNK = int(os.environ.get("SALESLINE_IMPORT_CHUNK", 5_000))
 SALESLINE_IMPORT_PROCESSES = int(os.environ.get("SALESLINE_IMPORT_PROCESSES", 0)) or None
 SALESLINE_IMPORT_INLINE_ROWS = 1_000
+# An import commits its chunks at most this often (seconds): fewer, larger commits are faster.
+SALESLINE_IMPORT_COMMIT_SECONDS = float(os.environ.get("SALESLINE_IMPORT_COMMIT_SECONDS", 1.0))
 SALESLINE_IMPORT_MAX_BYTES = 512 * 1024 * 1024
 
 # Background tasks (Django's Tasks framework): rows in the database, run by `salesline worker`

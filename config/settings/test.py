@@ -2,6 +2,8 @@ from .base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+# Imports commit after every chunk in tests, so chunk boundaries are what tests see.
+SALESLINE_IMPORT_COMMIT_SECONDS = 0.0
 
 import tempfile  # noqa: E402
 

@@ -531,6 +531,40 @@ def test_progress_is_reported_per_chunk(run, org, settings):
     assert progress["percent"] == 100.0
 
 
+def test_chunks_share_a_transaction_until_the_commit_interval(run, org, settings):
+    settings.SALESLINE_IMPORT_CHUNK = 10
+    settings.SALESLINE_IMPORT_COMMIT_SECONDS = 3600
+    seen = []
+    job = run([lead_row(f"P {i}", f"p{i}@piql.com") for i in range(35)], execute=False)
+    job = imports.import_execute(job.pk, progress=lambda j: seen.append(j.rows_done))
+    assert seen == [35]  # one commit, at the end
+    assert (job.created, leads(org).count()) == (35, 35)
+
+
+def test_a_crash_rolls_back_to_the_last_commit(run, org, settings, monkeypatch):
+    settings.SALESLINE_IMPORT_CHUNK = 10
+    settings.SALESLINE_IMPORT_COMMIT_SECONDS = 3600
+    job = run([lead_row(f"P {i}", f"p{i}@piql.com") for i in range(35)], execute=False)
+    original = engine.ImportRun.process
+    calls = []
+
+    def crash_on_third_chunk(self, rows, *, replay=False):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise Crash
+        return original(self, rows, replay=replay)
+
+    monkeypatch.setattr(engine.ImportRun, "process", crash_on_third_chunk)
+    with pytest.raises(Crash):
+        imports.import_execute(job.pk)
+    job.refresh_from_db()
+    # Two chunks were processed but never committed: nothing of them is left.
+    assert (job.rows_done, job.created, leads(org).count()) == (0, 0, 0)
+    assert not ImportIssue.objects.filter(job=job).exists()
+    monkeypatch.setattr(engine.ImportRun, "process", original)
+    assert imports.import_execute(job.pk).created == 35
+
+
 class Crash(Exception):
     pass
 
