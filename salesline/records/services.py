@@ -8,8 +8,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -22,8 +20,10 @@ from salesline.pipeline.gates import is_blank
 from . import matching
 from .fields import KINDS, FieldDef, KindDef
 from .models import Company, Lead, Note, Person
+from .normalise import Normaliser
 
 EMAIL_FIELDS = frozenset({"email"})
+_NORMALISER = Normaliser()
 
 
 def _definition(actor: Actor):
@@ -105,12 +105,9 @@ def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
     if field.max_length and len(text) > field.max_length:
         raise ValueError(f"must be at most {field.max_length} characters")
     if field.name in EMAIL_FIELDS and text:
-        try:
-            validate_email(text)
-        except DjangoValidationError:
-            raise ValueError("is not a valid e-mail address") from None
-        # Addresses are matched case-insensitively; one stored form keeps that an index lookup.
-        text = matching.email_key(text)
+        # The import's rules (email-validator), so a form, the API and an import accept the
+        # same addresses; the stored form is case-folded, so matching is one index lookup.
+        text = _NORMALISER.email(text)
     if field.name == "currency" and text:
         if len(text) != 3 or not text.isalpha():
             raise ValueError("must be a three-letter ISO code such as EUR")

@@ -193,7 +193,7 @@ def test_invalid_values_in_the_payload_are_named_under_their_object(api, lead):
     assert response.status_code == 422
     assert [(d["loc"], d["msg"]) for d in response.json()["detail"]] == [
         (["body", "company", "colour"], "Unknown field 'colour'."),
-        (["body", "person", "email"], "E-mail is not a valid e-mail address."),
+        (["body", "person", "email"], "E-mail is not a valid e-mail address: no @."),
     ]
 
 
