@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "salesline.records",
     "salesline.pipeline",
     "salesline.api",
+    "salesline.web",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +103,24 @@ STATIC_ROOT = VAR_DIR / "static"
 
 # Requests larger than this are refused with 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
+LOGOUT_REDIRECT_URL = "web:login"
+# Mail (password resets): printed on the console unless SMTP_HOST names a server.
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+if os.environ.get("SMTP_HOST"):
+    MAILERS["default"] = {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": os.environ["SMTP_HOST"],
+            "port": int(os.environ.get("SMTP_PORT", 587)),
+            "username": os.environ.get("SMTP_USER", ""),
+            "password": os.environ.get("SMTP_PASSWORD", ""),
+            "use_tls": os.environ.get("SMTP_TLS", "1") == "1",
+        },
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "salesline@localhost")
 
 # Uploaded import files. Workers on other machines need the same storage: a shared volume, or
 # an object store through django-storages (docs/deployment.md).

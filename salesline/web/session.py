@@ -1,0 +1,42 @@
+"""Which organisation a signed-in user is working in: one of their memberships, kept in the
+session and switchable; every page builds its Actor from it."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from salesline.accounts.models import Membership, Organisation
+from salesline.accounts.services import actor_for
+from salesline.core.actors import Actor
+from salesline.core.errors import NotFound
+
+SESSION_KEY = "salesline_organisation"
+
+
+def organisations_of(user) -> list[Organisation]:
+    ids = Membership.objects.filter(user=user).values_list("organisation_id", flat=True)
+    return list(Organisation.objects.filter(pk__in=ids).order_by("name"))
+
+
+def current_actor(request: HttpRequest) -> Actor | None:
+    """The actor for the session's organisation (the first membership when none is chosen);
+    None for a user who belongs to no organisation."""
+    user = request.user
+    chosen = request.session.get(SESSION_KEY)
+    organisations = organisations_of(user)
+    if not organisations:
+        return None
+    organisation = next((o for o in organisations if o.pk == chosen), organisations[0])
+    request.session[SESSION_KEY] = organisation.pk
+    return actor_for(user, organisation)
+
+
+def switch_organisation(request: HttpRequest, organisation_id: int) -> Organisation:
+    """Work in another of the user's organisations; NotFound for any other."""
+    organisation = next(
+        (o for o in organisations_of(request.user) if o.pk == organisation_id), None
+    )
+    if organisation is None:
+        raise NotFound(f"No organisation with id {organisation_id}.")
+    request.session[SESSION_KEY] = organisation.pk
+    return organisation

@@ -1,0 +1,118 @@
+"""Sign in and out, password change and reset (mail through Django's backend), the organisation
+switcher and the home page — through Django's test client; browser tests come with the pages."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from salesline.accounts import services as accounts
+from salesline.pipeline.services import opportunity_create
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def member(org):
+    return accounts.user_create(
+        email="ann@piql.test", organisation=org, role="salesperson", password=PASSWORD
+    )
+
+
+@pytest.fixture
+def signed_in(member):
+    client = Client()
+    assert client.login(username=member.email, password=PASSWORD)
+    return client
+
+
+def test_pages_need_a_signed_in_user():
+    response = Client().get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_sign_in_and_out(member, org):
+    client = Client()
+    page = client.get("/login/")
+    assert page.status_code == 200 and b'name="csrfmiddlewaretoken"' in page.content
+    wrong = client.post("/login/", {"username": member.email, "password": "nope"})
+    assert wrong.status_code == 200 and b'role="alert"' in wrong.content
+    response = client.post("/login/", {"username": member.email, "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/"
+    home = client.get("/")
+    assert home.status_code == 200
+    assert org.name.encode() in home.content and member.email.encode() in home.content
+    assert client.post("/logout/").status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_home_shows_my_open_opportunities_by_stage_and_empty_states(signed_in, member, org):
+    actor = accounts.actor_for(member, org)
+    page = signed_in.get("/")
+    assert b"No open opportunities of yours yet." in page.content
+    assert b"Nothing scheduled." in page.content
+    opportunity_create(actor=actor, data={"name": "Archive for the county"})
+    page = signed_in.get("/")
+    assert b"No open opportunities" not in page.content
+    assert re.search(rb"<td class=\"num\">1</td>", page.content)
+
+
+def test_switching_organisation(signed_in, member, org, other_org):
+    accounts.user_create(email=member.email, organisation=other_org, role="salesperson")
+    page = signed_in.get("/")
+    assert b'<select id="organisation"' in page.content
+    response = signed_in.post("/organisation/", {"organisation": other_org.pk})
+    assert response.status_code == 302
+    page = signed_in.get("/")
+    assert re.search(rf'value="{other_org.pk}" selected'.encode(), page.content)
+
+
+def test_switching_to_an_organisation_of_others_is_404(signed_in, other_org):
+    assert signed_in.post("/organisation/", {"organisation": other_org.pk}).status_code == 404
+    assert signed_in.post("/organisation/", {"organisation": "x"}).status_code == 404
+
+
+def test_a_user_without_membership_is_told_so(db):
+    from salesline.accounts.models import User
+
+    user = User.objects.create_user(email="lonely@x.test", password=PASSWORD)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/")
+    assert page.status_code == 403 and b"No organisation yet" in page.content
+
+
+def test_password_change(signed_in, member):
+    response = signed_in.post(
+        "/password/change/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a much better passphrase 2026",
+            "new_password2": "a much better passphrase 2026",
+        },
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.check_password("a much better passphrase 2026")
+
+
+def test_password_reset_by_mail(member):
+    client = Client()
+    assert client.post("/password/reset/", {"email": member.email}).status_code == 302
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == [member.email]
+    link = re.search(r"http://testserver(/password/reset/\S+/)", mail.outbox[0].body)[1]
+    form = client.get(link, follow=True)
+    assert form.status_code == 200 and b"Choose a new password" in form.content
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "brand new passphrase 77", "new_password2": "brand new passphrase 77"},
+    )
+    assert done.status_code == 302
+    member.refresh_from_db()
+    assert member.check_password("brand new passphrase 77")
+
+
+def test_password_reset_for_an_unknown_address_sends_nothing(db):
+    assert Client().post("/password/reset/", {"email": "nobody@x.test"}).status_code == 302
+    assert mail.outbox == []
