@@ -8,6 +8,7 @@ app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
     path("organisation/", views.organisation_switch, name="organisation-switch"),
+    path("records/<str:plural>/", views.record_list, name="record-list"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
