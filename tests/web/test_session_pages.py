@@ -23,7 +23,8 @@ def member(org):
 @pytest.fixture
 def signed_in(member):
     client = Client()
-    assert client.login(username=member.email, password=PASSWORD)
+    response = client.post("/login/", {"username": member.email, "password": PASSWORD})
+    assert response.status_code == 302
     return client
 
 
@@ -116,3 +117,22 @@ def test_password_reset_by_mail(member):
 def test_password_reset_for_an_unknown_address_sends_nothing(db):
     assert Client().post("/password/reset/", {"email": "nobody@x.test"}).status_code == 302
     assert mail.outbox == []
+
+
+def test_sign_in_is_throttled_after_five_failures(member, org):
+    client = Client()
+    for _ in range(4):
+        page = client.post("/login/", {"username": member.email, "password": "wrong"})
+        assert page.status_code == 200
+    locked = client.post("/login/", {"username": member.email, "password": "wrong"})
+    assert locked.status_code == 429 and b"Too many sign-in attempts" in locked.content
+    # Even the right password waits out the lock.
+    still = client.post("/login/", {"username": member.email, "password": PASSWORD})
+    assert still.status_code == 429
+    # Another account from the same address signs in.
+    other = accounts.user_create(
+        email="bo@piql.test", organisation=org, role="salesperson", password=PASSWORD
+    )
+    assert (
+        client.post("/login/", {"username": other.email, "password": PASSWORD}).status_code == 302
+    )
