@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("organisation/", views.organisation_switch, name="organisation-switch"),
     path("records/<str:plural>/", views.record_list, name="record-list"),
+    path("records/<str:plural>/<int:record_id>/", views.record_detail, name="record-detail"),
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

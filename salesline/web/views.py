@@ -14,7 +14,7 @@ from salesline.records.filters import ORDERING_FIELDS, parse_list_query
 from salesline.records.models import ImportJob
 from salesline.records.services import custom_field_defs
 
-from .selectors import my_open_opportunities_by_stage
+from .selectors import my_open_opportunities_by_stage, record_timeline
 from .session import current_actor, organisations_of, switch_organisation
 
 
@@ -103,7 +103,7 @@ def record_list(request: HttpRequest, plural: str) -> HttpResponse:
     page = record_selectors.record_list(
         actor=actor, kind=kind, query=query, columns=["id", *columns]
     )
-    context["rows"] = [[row.get(c) for c in columns] for row in page.items]
+    context["rows"] = [(row["id"], [row.get(c) for c in columns]) for row in page.items]
     context["page"] = page
     if page.next_cursor:
         following = request.GET.copy()
@@ -111,3 +111,43 @@ def record_list(request: HttpRequest, plural: str) -> HttpResponse:
         following.pop("offset", None)
         context["next_query"] = following.urlencode()
     return render(request, "web/records/list.html", context)
+
+
+def _display(obj, field) -> object:
+    if field.type == "reference":
+        related = getattr(obj, field.attr.removesuffix("_id"), None)
+        return getattr(related, "name", None) or getattr(related, "email", None)
+    return getattr(obj, field.attr)
+
+
+@login_required
+def record_detail(request: HttpRequest, plural: str, record_id: int) -> HttpResponse:
+    """Every field, custom fields, and the timeline. Note bodies are text: autoescaped."""
+    kind = KIND_OF_PLURAL.get(plural)
+    if kind is None:
+        raise Http404("No such record.")
+    actor = current_actor(request)
+    if actor is None:
+        return render(request, "web/no_organisation.html", status=403)
+    try:
+        obj = record_selectors.record_get_for(actor=actor, kind=kind, record_id=record_id)
+    except NotFound:
+        raise Http404("No such record.") from None
+    kind_def = KINDS[kind]
+    fields = [(f.label, _display(obj, f)) for f in kind_def.fields.values()]
+    custom = [
+        (c.label, (obj.custom_fields or {}).get(c.key)) for c in custom_field_defs(actor, kind)
+    ]
+    return render(
+        request,
+        "web/records/detail.html",
+        _context(
+            request,
+            actor,
+            kind=kind_def,
+            obj=obj,
+            fields=fields,
+            custom=custom,
+            timeline=record_timeline(actor=actor, kind=kind, obj=obj),
+        ),
+    )

@@ -71,9 +71,55 @@ def test_keyset_pages(browser):
     first = browser.get("/records/leads/?ordering=name&limit=2")
     assert first.context["next_query"]
     second = browser.get("/records/leads/?" + first.context["next_query"])
-    names = [row[0] for row in first.context["rows"] + second.context["rows"]]
+    names = [values[0] for _, values in first.context["rows"] + second.context["rows"]]
     assert names == ["Person 00", "Person 01", "Person 02", "Person 03"]
 
 
 def test_an_unknown_list_is_404(browser):
     assert browser.get("/records/deals/").status_code == 404
+
+
+def test_a_record_page_shows_fields_and_a_safe_timeline(browser):
+    add_leads(browser.actor, ["Ann Berg"])
+    lead = records.lead_create(
+        actor=browser.actor,
+        data={
+            "name": "Bo Li",
+            "email": "bo@piql.com",
+            "company_name": "Piql",
+            "business_unit": "Nordics",
+            "source": "Expo",
+            "details": "x",
+        },
+    )
+    records.note_create(
+        actor=browser.actor,
+        body="<script>alert(1)</script>\nCall back",
+        target={"lead_id": lead.pk},
+    )
+    listing = browser.get("/records/leads/")
+    assert f'href="/records/leads/{lead.pk}/"'.encode() in listing.content
+    page = browser.get(f"/records/leads/{lead.pk}/")
+    assert page.status_code == 200
+    assert b"bo@piql.com" in page.content and b"Expo" in page.content
+    assert b"<script>alert(1)</script>" not in page.content
+    assert b"&lt;script&gt;alert(1)&lt;/script&gt;<br>Call back" in page.content
+    assert b"create:" in page.content  # the audit event of its creation
+
+
+def test_an_opportunity_page_shows_its_stage_changes(browser):
+    from salesline.pipeline.services import opportunity_create
+
+    opportunity = opportunity_create(actor=browser.actor, data={"name": "County archive"})
+    page = browser.get(f"/records/opportunities/{opportunity.pk}/")
+    assert page.status_code == 200 and b"County archive" in page.content
+    assert b"moved from (new) to" in page.content
+
+
+def test_a_record_of_another_organisation_is_404(browser, other_actor):
+    add_leads(other_actor, ["Eve Other"])
+    from salesline.records.models import Lead
+
+    other = Lead.objects.get(name="Eve Other")
+    assert browser.get(f"/records/leads/{other.pk}/").status_code == 404
+    assert browser.get("/records/leads/999999/").status_code == 404
