@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,11 +13,33 @@ from salesline.core.errors import NotFound, ValidationFailed
 from salesline.records import selectors as record_selectors
 from salesline.records.fields import KINDS
 from salesline.records.filters import ORDERING_FIELDS, parse_list_query
-from salesline.records.models import ImportJob
+from salesline.records.importing.services import import_list
 from salesline.records.services import custom_field_defs
 
 from .selectors import my_open_opportunities_by_stage, record_timeline
 from .session import current_actor, organisations_of, switch_organisation
+
+
+def member_page(view):
+    """A signed-in member's page: the view gets the actor of the session's organisation; a user
+    in no organisation is told so (403)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        actor = current_actor(request)
+        if actor is None:
+            return render(request, "web/no_organisation.html", status=403)
+        return view(request, actor, *args, **kwargs)
+
+    return wrapper
+
+
+def _kind(plural: str) -> str:
+    kind = KIND_OF_PLURAL.get(plural)
+    if kind is None:
+        raise Http404("No such list.")
+    return kind
 
 
 def _context(request: HttpRequest, actor, **extra) -> dict:
@@ -26,13 +50,10 @@ def _context(request: HttpRequest, actor, **extra) -> dict:
     }
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    actor = current_actor(request)
-    if actor is None:
-        return render(request, "web/no_organisation.html", status=403)
+@member_page
+def home(request: HttpRequest, actor) -> HttpResponse:
     stages = my_open_opportunities_by_stage(actor=actor)
-    imports = ImportJob.objects.filter(organisation=actor.organisation).order_by("-created_at")[:5]
+    imports = import_list(actor=actor, limit=5)
     return render(
         request,
         "web/home.html",
@@ -66,16 +87,11 @@ PAGE_SIZE = 50
 KIND_OF_PLURAL = {kind.plural: key for key, kind in KINDS.items()}
 
 
-@login_required
-def record_list(request: HttpRequest, plural: str) -> HttpResponse:
+@member_page
+def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     """A list with the API's filters, search, ordering and keyset pagination: the same parser,
     the same selector. A bad filter is shown on the page (400), never a 500."""
-    kind = KIND_OF_PLURAL.get(plural)
-    if kind is None:
-        raise Http404("No such list.")
-    actor = current_actor(request)
-    if actor is None:
-        return render(request, "web/no_organisation.html", status=403)
+    kind = _kind(plural)
     kind_def = KINDS[kind]
     params = request.GET.dict()
     params.setdefault("limit", str(PAGE_SIZE))
@@ -120,15 +136,10 @@ def _display(obj, field) -> object:
     return getattr(obj, field.attr)
 
 
-@login_required
-def record_detail(request: HttpRequest, plural: str, record_id: int) -> HttpResponse:
+@member_page
+def record_detail(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
     """Every field, custom fields, and the timeline. Note bodies are text: autoescaped."""
-    kind = KIND_OF_PLURAL.get(plural)
-    if kind is None:
-        raise Http404("No such record.")
-    actor = current_actor(request)
-    if actor is None:
-        return render(request, "web/no_organisation.html", status=403)
+    kind = _kind(plural)
     try:
         obj = record_selectors.record_get_for(actor=actor, kind=kind, record_id=record_id)
     except NotFound:

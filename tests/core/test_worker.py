@@ -4,7 +4,6 @@ The tests use `transactional_db`: rows the test writes are committed, so the wor
 see them, and what the workers write is visible to the test.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,40 +11,22 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from salesline.core.models import WorkerHeartbeat
 from tests.core import jobs
+from tests.subprocesses import ROOT, database_url, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[2]
 SALESLINE = str(Path(sys.executable).parent / "salesline")
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        user += ":" + quote(db["PASSWORD"])
-    return f"postgres://{user}@{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def start_worker(*options: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "SALESLINE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        # The test task functions (tests.core.jobs) are imported from the repository.
-        "PYTHONPATH": str(ROOT),
-    }
+    env = subprocess_env()
     return subprocess.Popen(  # noqa: S603 - our own console script
         [SALESLINE, "worker", *options],
         cwd=ROOT,

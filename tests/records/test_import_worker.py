@@ -1,45 +1,26 @@
 """A real `salesline worker` imports a large file, is killed mid-import (SIGKILL: no cleanup),
 and another worker finishes the job: nothing half-done, nothing twice, nothing lost."""
 
-import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from salesline.core.tasks import recover_stale_tasks
 from salesline.records.importing import services as imports
 from salesline.records.models import ImportIssue, ImportJob, Lead
 from salesline.records.tasks import import_run
 from tests.records.test_import import HEADER, csv_bytes, lead_row
+from tests.subprocesses import ROOT, subprocess_env
 
-ROOT = Path(__file__).resolve().parents[2]
 ROWS = 12_000
 DISTINCT = 10_000  # row i has address p{i % DISTINCT}: 2,000 repeats of earlier rows
 
 
-def database_url() -> str:
-    config = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{config['NAME']}"
-    host, port = config.get("HOST") or "127.0.0.1", config.get("PORT") or 5432
-    return f"postgres://{config['USER']}@{host}:{port}/{config['NAME']}"
-
-
 def worker(*extra: str) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "SALESLINE_MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "SALESLINE_IMPORT_CHUNK": "500",
-        "SALESLINE_IMPORT_PROCESSES": "1",
-    }
+    env = subprocess_env(SALESLINE_IMPORT_CHUNK="500", SALESLINE_IMPORT_PROCESSES="1")
     command = [sys.executable, "-m", "salesline.cli", "worker", *extra]
     return subprocess.Popen(command, cwd=ROOT, env=env, stderr=subprocess.PIPE)  # noqa: S603
 
