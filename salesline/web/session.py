@@ -19,14 +19,21 @@ def organisations_of(user) -> list[Organisation]:
 
 
 def current_actor(request: HttpRequest) -> Actor | None:
-    """The actor for the session's organisation (the first membership when none is chosen);
+    """The actor for the session's organisation (the first joined when none is chosen);
     None for a user who belongs to no organisation."""
     user = request.user
     chosen = request.session.get(SESSION_KEY)
     organisations = organisations_of(user)
     if not organisations:
         return None
-    organisation = next((o for o in organisations if o.pk == chosen), organisations[0])
+    if chosen not in {o.pk for o in organisations}:
+        # The organisation the user joined first, not the first by name.
+        chosen = (
+            Membership.objects.filter(user=user)
+            .order_by("id")
+            .values_list("organisation_id", flat=True)[0]
+        )
+    organisation = next(o for o in organisations if o.pk == chosen)
     request.session[SESSION_KEY] = organisation.pk
     return actor_for(user, organisation)
 

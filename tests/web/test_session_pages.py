@@ -136,3 +136,14 @@ def test_sign_in_is_throttled_after_five_failures(member, org):
     assert (
         client.post("/login/", {"username": other.email, "password": PASSWORD}).status_code == 302
     )
+
+
+def test_the_first_organisation_joined_is_the_default(member, org, db):
+    from salesline.accounts.services import organisation_create
+
+    earlier_by_name = organisation_create(name="Aardvark Co-op", template="partnerships")
+    accounts.user_create(email=member.email, organisation=earlier_by_name, role="salesperson")
+    client = Client()
+    client.force_login(member)
+    page = client.get("/")
+    assert re.search(rf'value="{org.pk}" selected'.encode(), page.content)
