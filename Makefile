@@ -17,13 +17,14 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done)
 
-.PHONY: help install demo test lint bench clean
+.PHONY: help install browser demo test lint bench screenshots clean
 
 help:
 	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT) with a background worker"
 	@echo "make test   - install and run the whole suite (DATABASE_URL selects the database)"
 	@echo "make lint   - ruff, import-linter, migrations check"
 	@echo "make bench  - benchmarks (not part of the tests)"
+	@echo "make screenshots - refresh docs/screenshots/ (desktop and phone) in Chromium"
 
 $(BIN)/uv:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -41,11 +42,26 @@ $(VENV)/.installed: $(BIN)/uv pyproject.toml uv.lock
 
 install: $(VENV)/.installed
 
+# The browser tests drive Debian's Chromium (browsers cannot be downloaded here); install the
+# package when it is missing. axe-core comes from npm, pinned by package-lock.json.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; \
+	fi
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 demo: install
 	$(BIN)/salesline init --demo
 	$(BIN)/salesline serve --host $(HOST) --port $(PORT) --with-worker
 
-test: install
+test: install browser node_modules/.installed
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: install
@@ -55,6 +71,9 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+screenshots: install browser
+	$(BIN)/python -m pytest -p no:cacheprovider tests/browser/screenshots.py -q
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3*

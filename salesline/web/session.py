@@ -47,3 +47,22 @@ def switch_organisation(request: HttpRequest, organisation_id: int) -> Organisat
         raise NotFound(f"No organisation with id {organisation_id}.")
     request.session[SESSION_KEY] = organisation.pk
     return organisation
+
+
+RECENT_KEY = "salesline_recent"
+RECENT_LIMIT = 8
+
+
+def remember_viewed(request: HttpRequest, *, actor: Actor, kind: str, obj) -> None:
+    """Put a record at the front of this organisation's recently viewed list (kept in the
+    session, newest first, at most RECENT_LIMIT)."""
+    per_organisation = request.session.get(RECENT_KEY, {})
+    key = str(actor.organisation.pk)
+    entry = {"kind": kind, "id": obj.pk, "name": str(getattr(obj, "name", "") or obj.pk)}
+    others = [e for e in per_organisation.get(key, []) if (e["kind"], e["id"]) != (kind, obj.pk)]
+    per_organisation[key] = [entry, *others][:RECENT_LIMIT]
+    request.session[RECENT_KEY] = per_organisation
+
+
+def recently_viewed(request: HttpRequest, *, actor: Actor) -> list[dict]:
+    return request.session.get(RECENT_KEY, {}).get(str(actor.organisation.pk), [])

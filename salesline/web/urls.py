@@ -1,15 +1,18 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import views
+from .views import board, home, imports, lists, records, search, settings
 
 app_name = "web"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("organisation/", views.organisation_switch, name="organisation-switch"),
-    path("records/<str:plural>/", views.record_list, name="record-list"),
-    path("records/<str:plural>/<int:record_id>/", views.record_detail, name="record-detail"),
+    *home.urlpatterns,
+    *lists.urlpatterns,
+    *records.urlpatterns,
+    *board.urlpatterns,
+    *imports.urlpatterns,
+    *settings.urlpatterns,
+    *search.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

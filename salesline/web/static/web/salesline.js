@@ -1,0 +1,31 @@
+// Small behaviours for every page. No inline handlers: the CSP allows scripts from our origin only.
+"use strict";
+
+document.addEventListener("change", (event) => {
+  const target = event.target;
+  // A select that stands for its own form (the organisation switcher).
+  if (target.matches("[data-submit-on-change]")) target.form.requestSubmit();
+  // "Select all" on a list page ticks every row box of the same form.
+  if (target.matches("[data-select-all]")) {
+    for (const box of target.form.querySelectorAll("input[name=ids]")) box.checked = target.checked;
+  }
+  if (target.form && target.form.matches("[data-bulk]")) updateBulkCount(target.form);
+});
+
+function updateBulkCount(form) {
+  const ticked = form.querySelectorAll("input[name=ids]:checked").length;
+  const output = form.querySelector("[data-bulk-count]");
+  if (output) output.textContent = ticked ? `${ticked} selected` : "";
+  for (const button of form.querySelectorAll("[data-needs-selection]")) button.disabled = !ticked;
+}
+
+document.addEventListener("keydown", (event) => {
+  // "/" jumps to the global search, as in most web apps; not while typing in a field.
+  if (event.key === "/" && !event.target.closest("input, textarea, select, [contenteditable]")) {
+    const box = document.getElementById("global-q");
+    if (box) { event.preventDefault(); box.focus(); }
+  }
+  if (event.key === "Escape" && event.target.id === "global-q") {
+    document.getElementById("global-results").replaceChildren();
+  }
+});
