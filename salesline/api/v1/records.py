@@ -7,6 +7,7 @@ from ninja import Router, Status
 
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
+from salesline.pipeline.any_record import any_record_create, any_record_update
 from salesline.records import conversion, export, selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
@@ -14,22 +15,6 @@ from salesline.records.filters import parse_list_query
 
 from . import schemas
 from .common import actor_of, expected_version, with_etag
-
-
-def _create(actor, kind: str, data: dict):
-    if kind == "opportunity":
-        return pipeline_services.opportunity_create(actor=actor, data=data)
-    return record_services.record_create(actor=actor, kind=kind, data=data)
-
-
-def _update(actor, kind: str, record_id: int, data: dict, version: int | None):
-    if kind == "opportunity":
-        return pipeline_services.opportunity_update(
-            actor=actor, opportunity_id=record_id, data=data, expected_version=version
-        )
-    return record_services.record_update(
-        actor=actor, kind=kind, record_id=record_id, data=data, expected_version=version
-    )
 
 
 def _respond(api, request: HttpRequest, kind: str, obj, status: int = 200) -> HttpResponse:
@@ -92,7 +77,9 @@ def record_router(api, kind: str) -> Router:
 
     @router.post("", response={201: Out}, operation_id=f"create_{kind}", summary=f"Create a {kind}")
     def create_record(request: HttpRequest, payload: In):
-        obj = _create(actor_of(request), kind, payload.model_dump(exclude_unset=True))
+        obj = any_record_create(
+            actor=actor_of(request), kind=kind, data=payload.model_dump(exclude_unset=True)
+        )
         return _respond(api, request, kind, obj, status=201)
 
     @router.get("/{record_id}", response=Out, operation_id=f"get_{kind}", summary=f"Get a {kind}")
@@ -108,7 +95,9 @@ def record_router(api, kind: str) -> Router:
         nothing."""
         version = expected_version(request, record_id)
         data = payload.model_dump(exclude_unset=True)
-        obj = _update(actor_of(request), kind, record_id, data, version)
+        obj = any_record_update(
+            actor=actor_of(request), kind=kind, record_id=record_id, data=data, version=version
+        )
         return _respond(api, request, kind, obj)
 
     @router.delete(
