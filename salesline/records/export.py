@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db.models import QuerySet
+from django.http import FileResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 
 from salesline.core import audit, spreadsheets
@@ -197,3 +199,20 @@ def records_export(
         queryset=queryset,
         columns=columns,
     )
+
+
+def export_response(result: Export) -> HttpResponseBase:
+    """CSV streams as it is written; XLSX (a zip) is written to a temporary file first."""
+    if result.format == "xlsx":
+        response: HttpResponseBase = FileResponse(
+            result.xlsx_file(),
+            as_attachment=True,
+            filename=result.filename,
+            content_type=result.content_type,
+        )
+    else:
+        response = StreamingHttpResponse(result.csv_chunks(), content_type=result.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    # Personal data: no shared cache keeps a copy.
+    response["Cache-Control"] = "no-store"
+    return response

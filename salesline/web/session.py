@@ -9,6 +9,7 @@ from salesline.accounts.models import Membership, Organisation
 from salesline.accounts.services import actor_for
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
+from salesline.records.fields import KINDS
 
 SESSION_KEY = "salesline_organisation"
 
@@ -58,7 +59,12 @@ def remember_viewed(request: HttpRequest, *, actor: Actor, kind: str, obj) -> No
     session, newest first, at most RECENT_LIMIT)."""
     per_organisation = request.session.get(RECENT_KEY, {})
     key = str(actor.organisation.pk)
-    entry = {"kind": kind, "id": obj.pk, "name": str(getattr(obj, "name", "") or obj.pk)}
+    entry = {
+        "kind": kind,
+        "plural": KINDS[kind].plural,
+        "id": obj.pk,
+        "name": str(getattr(obj, "name", "") or obj.pk),
+    }
     others = [e for e in per_organisation.get(key, []) if (e["kind"], e["id"]) != (kind, obj.pk)]
     per_organisation[key] = [entry, *others][:RECENT_LIMIT]
     request.session[RECENT_KEY] = per_organisation

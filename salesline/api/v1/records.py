@@ -1,8 +1,7 @@
 """The record resources — companies, people, leads, opportunities — one generic set of routes
 per kind, plus the actions of leads (convert) and opportunities (move, history)."""
 
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
-from django.http.response import HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
 from salesline.pipeline import selectors as pipeline_selectors
@@ -73,7 +72,7 @@ def record_router(api, kind: str) -> Router:
         result = export.records_export(
             actor=actor, kind=kind, query=query, format=fmt, filters=filters
         )
-        return export_response(result)
+        return export.export_response(result)
 
     @router.post("", response={201: Out}, operation_id=f"create_{kind}", summary=f"Create a {kind}")
     def create_record(request: HttpRequest, payload: In):
@@ -152,23 +151,6 @@ def export_openapi() -> dict:
             }
         },
     }
-
-
-def export_response(result: export.Export) -> HttpResponseBase:
-    """CSV streams as it is written; XLSX (a zip) is written to a temporary file first."""
-    if result.format == "xlsx":
-        response: HttpResponseBase = FileResponse(
-            result.xlsx_file(),
-            as_attachment=True,
-            filename=result.filename,
-            content_type=result.content_type,
-        )
-    else:
-        response = StreamingHttpResponse(result.csv_chunks(), content_type=result.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-    # Personal data: no shared cache keeps a copy.
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _opportunity_actions(api, router: Router) -> None:

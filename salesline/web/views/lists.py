@@ -1,18 +1,31 @@
 """Record lists: the API's parser and selector behind search, filters, sortable columns and
-keyset pages."""
+keyset pages; bulk assign, delete (confirmed, undoable) and export of the current filter."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from dataclasses import dataclass, field
+from typing import Any
 
-from salesline.core.errors import ValidationFailed
+from django.contrib import messages
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from salesline.core.errors import NotFound, ValidationFailed
+from salesline.pipeline import selectors as pipeline_selectors
+from salesline.pipeline.any_record import any_record_update
+from salesline.pipeline.models import Opportunity
+from salesline.records import export
 from salesline.records import selectors as record_selectors
-from salesline.records.fields import KINDS
-from salesline.records.filters import ORDERING_FIELDS, parse_list_query
+from salesline.records import services as record_services
+from salesline.records.fields import KINDS, KindDef
+from salesline.records.filters import ORDERING_FIELDS, RESERVED, parse_list_query
 from salesline.records.services import custom_field_defs
 
+from ..selectors import member_choices
 from .common import kind_of, member_page, page_context
 
 # The columns a list page shows per kind (API field names); the record page shows them all.
@@ -27,22 +40,155 @@ COLUMN_LABELS = {
     "stage__name": "Stage",
     "created_at": "Created",
 }
+# The filters the panel offers per kind, besides every custom field; any other filter of the
+# API still works in the URL.
+FILTER_FIELDS = {
+    "company": ("owner_id", "market", "sector", "segment", "business_unit", "life_cycle"),
+    "person": ("owner_id", "business_unit", "title", "buying_influence"),
+    "lead": ("owner_id", "source", "business_unit", "converted"),
+    "opportunity": (
+        "owner_id",
+        "pipeline",
+        "stage",
+        "status",
+        "sector",
+        "value",
+        "expected_close_date",
+        "win_probability",
+    ),
+}
 PAGE_SIZE = 50
+# One page's worth of boxes at most is ticked; a bigger bulk request is not from our page.
+MAX_BULK = 500
+UNDO_KEY = "salesline_undo_delete"
+
+
+@dataclass
+class FilterControl:
+    """One input (or a from/to pair) of the filter panel."""
+
+    name: str
+    label: str
+    widget: str  # select | text | number | date | range-number | range-date
+    value: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    groups: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    low: str = ""
+    high: str = ""
+
+
+def filter_params(request: HttpRequest) -> dict[str, str]:
+    """The query string without empty values: an empty box in the panel means "any", whereas
+    the API reads `owner_id=` as "no owner"."""
+    return {name: value for name, value in request.GET.items() if value.strip() != ""}
+
+
+def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], members):
+    if name == "pipeline":
+        pipelines = list(pipeline_selectors.pipeline_list(actor=actor))
+        options = [(p.key, p.name) for p in pipelines]
+        return FilterControl(name, "Pipeline", "select", params.get(name, ""), options)
+    if name == "stage":
+        pipelines = list(pipeline_selectors.pipeline_list(actor=actor))
+        groups = [(p.name, [(s.key, s.name) for s in p.stages.all()]) for p in pipelines]
+        return FilterControl(name, "Stage", "select", params.get(name, ""), groups=groups)
+    if name == "status":
+        options = [(value, label) for value, label in Opportunity.Status.choices]
+        return FilterControl(name, "Status", "select", params.get(name, ""), options)
+    if name == "converted":
+        options = [("true", "Converted"), ("false", "Not converted")]
+        return FilterControl(name, "Conversion", "select", params.get(name, ""), options)
+    field_def = kind_def.fields[name]
+    if field_def.type == "reference" and field_def.reference == "user":
+        options = [(str(m.user_id), m.label) for m in members] + [("null", "No owner")]
+        return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
+    if field_def.type == "choice":
+        options = [(c, c.capitalize()) for c in field_def.choices]
+        return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
+    if field_def.type in {"decimal", "number", "date"}:
+        widget = "range-date" if field_def.type == "date" else "range-number"
+        return FilterControl(
+            name,
+            field_def.label,
+            widget,
+            low=params.get(f"{name}__gte", ""),
+            high=params.get(f"{name}__lte", ""),
+        )
+    return FilterControl(name, field_def.label, "text", params.get(name, ""))
+
+
+def filter_controls(actor, kind: str, params: dict[str, str]) -> list[FilterControl]:
+    kind_def = KINDS[kind]
+    members = member_choices(actor=actor)
+    controls = [
+        _field_control(actor, kind_def, name, params, members) for name in FILTER_FIELDS[kind]
+    ]
+    for definition in custom_field_defs(actor, kind):
+        name = f"cf_{definition.key}"
+        value = params.get(name, "")
+        if definition.type == "choice":
+            options = [(c, c) for c in definition.choices]
+            controls.append(FilterControl(name, definition.label, "select", value, options))
+        elif definition.type == "boolean":
+            options = [("true", "Yes"), ("false", "No")]
+            controls.append(FilterControl(name, definition.label, "select", value, options))
+        elif definition.type in {"number", "date"}:
+            controls.append(FilterControl(name, definition.label, definition.type, value))
+        else:
+            controls.append(FilterControl(name, definition.label, "text", value))
+    return controls
+
+
+def active_filters(controls: list[FilterControl], params: dict[str, str]) -> list[dict]:
+    """The filters in force, each with a link that drops it: what the list is showing at a
+    glance, and one click to widen it."""
+    labels = {}
+    for control in controls:
+        labels[control.name] = control.label
+        labels[f"{control.name}__gte"] = f"{control.label} from"
+        labels[f"{control.name}__lte"] = f"{control.label} to"
+    option_labels = {
+        (c.name, value): label
+        for c in controls
+        for value, label in [*c.options, *(o for _, group in c.groups for o in group)]
+    }
+    chips = []
+    for name, value in params.items():
+        if name in RESERVED:
+            continue
+        remaining = {k: v for k, v in params.items() if k not in (name, "cursor", "offset")}
+        chips.append(
+            {
+                "label": labels.get(name, name),
+                "value": option_labels.get((name, value), value),
+                "remove": _query_string(remaining),
+            }
+        )
+    return chips
+
+
+def _query_string(params: dict[str, str]) -> str:
+    query = QueryDict(mutable=True)
+    query.update(params)
+    return query.urlencode()
 
 
 @member_page
 def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     """A list with the API's filters, search, ordering and keyset pagination: the same parser,
-    the same selector. A bad filter is shown on the page (400), never a 500."""
+    the same selector. A bad filter is shown on the page (400), never a 500. An htmx request
+    (typing in the search box, changing a filter) gets the results fragment only."""
     kind = kind_of(plural)
     kind_def = KINDS[kind]
-    params = request.GET.dict()
-    params.setdefault("limit", str(PAGE_SIZE))
+    params = filter_params(request)
     columns = LIST_COLUMNS[kind]
     labels = {
         **{name: field.label for name, field in kind_def.fields.items()},
         **COLUMN_LABELS,
     }
+    controls = filter_controls(actor, kind, params)
+    without_paging = {k: v for k, v in params.items() if k not in ("cursor", "offset")}
+    sort_base = {k: v for k, v in without_paging.items() if k != "ordering"}
     context = page_context(
         request,
         actor,
@@ -50,28 +196,183 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         columns=[(c, labels.get(c, c), c in ORDERING_FIELDS[kind]) for c in columns],
         q=params.get("q", ""),
         ordering=params.get("ordering", "name" if params.get("q") else "-created_at"),
+        controls=controls,
+        chips=active_filters(controls, params),
+        filters_open=any(name not in RESERVED for name in params),
+        sort_base=_query_string(sort_base),
+        current_query=_query_string(without_paging),
+        members=member_choices(actor=actor),
+        undo=request.session.pop(UNDO_KEY, None) if not request.htmx else None,
         problems=[],
         rows=[],
         page=None,
     )
+    template = "web/records/list.html#results" if request.htmx else "web/records/list.html"
     try:
-        query = parse_list_query(kind_def, params, lambda: custom_field_defs(actor, kind))
+        query = parse_list_query(
+            kind_def, {"limit": str(PAGE_SIZE), **params}, lambda: custom_field_defs(actor, kind)
+        )
     except ValidationFailed as error:
         context["problems"] = [p.msg for p in error.problems] or [str(error)]
-        return render(request, "web/records/list.html", context, status=400)
+        return render(request, template, context, status=400)
     page = record_selectors.record_list(
         actor=actor, kind=kind, query=query, columns=["id", *columns]
     )
     context["rows"] = [(row["id"], [row.get(c) for c in columns]) for row in page.items]
     context["page"] = page
     if page.next_cursor:
-        following = request.GET.copy()
-        following["cursor"] = page.next_cursor
-        following.pop("offset", None)
-        context["next_query"] = following.urlencode()
-    return render(request, "web/records/list.html", context)
+        context["next_query"] = _query_string({**without_paging, "cursor": page.next_cursor})
+    return render(request, template, context)
+
+
+@member_page
+def record_export(request: HttpRequest, actor, plural: str) -> HttpResponseBase:
+    """The current filter, every page, as CSV or XLSX: the API's export, audited the same way."""
+    kind = kind_of(plural)
+    try:
+        fmt, query, filters = export.parse_export_query(
+            kind, filter_params(request), actor, with_format=True
+        )
+    except ValidationFailed as error:
+        messages.error(request, " ".join(p.msg for p in error.problems) or str(error))
+        return redirect(reverse("web:record-list", args=[plural]))
+    result = export.records_export(actor=actor, kind=kind, query=query, format=fmt, filters=filters)
+    return export.export_response(result)
+
+
+def _selected_ids(request: HttpRequest) -> list[int] | None:
+    raw = request.POST.getlist("ids")
+    try:
+        ids = list(dict.fromkeys(int(value) for value in raw))
+    except ValueError:
+        return None
+    return ids if 0 < len(ids) <= MAX_BULK else None
+
+
+def _back_to_list(request: HttpRequest, plural: str) -> HttpResponse:
+    """Back to the list the user acted on, with its filters; only ever a path of our own."""
+    query = request.POST.get("back", "")
+    url = reverse("web:record-list", args=[plural])
+    return redirect(f"{url}?{query}" if query and "\n" not in query else url)
+
+
+def _names(actor, kind: str, ids: list[int]) -> list[Any]:
+    found = []
+    for record_id in ids:
+        try:
+            found.append(
+                record_selectors.record_get_for(actor=actor, kind=kind, record_id=record_id)
+            )
+        except NotFound:
+            continue
+    return found
+
+
+@member_page
+@require_POST
+def record_bulk(request: HttpRequest, actor, plural: str) -> HttpResponse:
+    """Bulk actions on the ticked rows. All or nothing: one record that cannot take the change
+    (another organisation's, deleted meanwhile, failing validation) rolls the whole batch back
+    and is named in the message."""
+    kind = kind_of(plural)
+    kind_def = KINDS[kind]
+    ids = _selected_ids(request)
+    action = request.POST.get("action", "")
+    if ids is None:
+        messages.error(request, f"Tick between 1 and {MAX_BULK} {kind_def.plural} first.")
+        return _back_to_list(request, plural)
+    if action == "assign":
+        return _bulk_assign(request, actor, kind_def, ids)
+    if action == "delete":
+        if request.POST.get("confirm") != "yes":
+            return render(
+                request,
+                "web/records/bulk_delete.html",
+                page_context(
+                    request,
+                    actor,
+                    kind=kind_def,
+                    records=_names(actor, kind, ids),
+                    back=request.POST.get("back", ""),
+                ),
+            )
+        return _bulk_delete(request, actor, kind_def, ids)
+    if action == "restore":
+        return _bulk_restore(request, actor, kind_def, ids)
+    messages.error(request, "Choose an action: assign owner or delete.")
+    return _back_to_list(request, kind_def.plural)
+
+
+def _run_all(request: HttpRequest, kind_def: KindDef, ids: list[int], change) -> bool:
+    """Apply `change(record_id)` to every id in one transaction; False (and nothing changed)
+    when one fails, with a message naming it."""
+    try:
+        with transaction.atomic():
+            for record_id in ids:
+                try:
+                    change(record_id)
+                except NotFound:
+                    raise ValidationFailed(
+                        f"{kind_def.key.capitalize()} {record_id} was not found "
+                        "(deleted meanwhile?)."
+                    ) from None
+                except ValidationFailed as error:
+                    reasons = " ".join(p.msg for p in error.problems) or str(error)
+                    raise ValidationFailed(
+                        f"{kind_def.key.capitalize()} {record_id}: {reasons}"
+                    ) from None
+    except ValidationFailed as error:
+        messages.error(request, f"Nothing was changed. {error}")
+        return False
+    return True
+
+
+def _bulk_assign(request: HttpRequest, actor, kind_def: KindDef, ids: list[int]) -> HttpResponse:
+    owner = request.POST.get("owner", "")
+    members = {str(m.user_id): m for m in member_choices(actor=actor)}
+    if owner != "null" and owner not in members:
+        messages.error(request, "Choose the new owner (a member of this organisation).")
+        return _back_to_list(request, kind_def.plural)
+    owner_id = None if owner == "null" else int(owner)
+
+    def assign(record_id: int) -> None:
+        any_record_update(
+            actor=actor,
+            kind=kind_def.key,
+            record_id=record_id,
+            data={"owner_id": owner_id},
+            version=None,
+        )
+
+    if _run_all(request, kind_def, ids, assign):
+        whom = members[owner].label if owner_id else "no one"
+        messages.success(request, f"Assigned {len(ids)} {kind_def.plural} to {whom}.")
+    return _back_to_list(request, kind_def.plural)
+
+
+def _bulk_delete(request: HttpRequest, actor, kind_def: KindDef, ids: list[int]) -> HttpResponse:
+    def delete(record_id: int) -> None:
+        record_services.record_delete(actor=actor, kind=kind_def.key, record_id=record_id)
+
+    if _run_all(request, kind_def, ids, delete):
+        # The list page shows an Undo button for this batch once (they stay restorable for
+        # 30 days through the API either way).
+        request.session[UNDO_KEY] = {"kind": kind_def.key, "ids": ids}
+        messages.success(request, f"Deleted {len(ids)} {kind_def.plural}.")
+    return _back_to_list(request, kind_def.plural)
+
+
+def _bulk_restore(request: HttpRequest, actor, kind_def: KindDef, ids: list[int]) -> HttpResponse:
+    def restore(record_id: int) -> None:
+        record_services.record_restore(actor=actor, kind=kind_def.key, record_id=record_id)
+
+    if _run_all(request, kind_def, ids, restore):
+        messages.success(request, f"Restored {len(ids)} {kind_def.plural}.")
+    return _back_to_list(request, kind_def.plural)
 
 
 urlpatterns = [
     path("records/<str:plural>/", record_list, name="record-list"),
+    path("records/<str:plural>/export/", record_export, name="record-export"),
+    path("records/<str:plural>/bulk/", record_bulk, name="record-bulk"),
 ]

@@ -29,3 +29,10 @@ document.addEventListener("keydown", (event) => {
     document.getElementById("global-results").replaceChildren();
   }
 });
+
+// Bulk bars start disabled until a row is ticked; again after htmx swaps a new page of rows in.
+function initBulkForms(root) {
+  for (const form of root.querySelectorAll("form[data-bulk]")) updateBulkCount(form);
+}
+document.addEventListener("DOMContentLoaded", () => initBulkForms(document));
+document.addEventListener("htmx:afterSettle", (event) => initBulkForms(event.target));
