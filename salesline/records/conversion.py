@@ -4,7 +4,7 @@ optionally an opportunity. One atomic service; a second conversion is refused.""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import transaction
@@ -57,6 +57,26 @@ def find_matches(*, actor: Actor, lead: Lead) -> ConversionMatches:
     return ConversionMatches(person, person_reason, company, company_reason)
 
 
+def lead_company_data(lead: Lead) -> dict[str, Any]:
+    """What a new company takes from the lead (the conversion form starts from it)."""
+    return {
+        "name": lead.company_name,
+        "business_unit": lead.business_unit,
+        "email_domain": matching.company_domain(lead.email),
+    }
+
+
+def lead_person_data(lead: Lead) -> dict[str, Any]:
+    """What a new person takes from the lead."""
+    return {
+        "name": lead.name,
+        "email": lead.email,
+        "phone": lead.phone,
+        "business_unit": lead.business_unit,
+        "linkedin": lead.linkedin,
+    }
+
+
 def _prefixed(problems: list[Problem], prefix: str) -> list[Problem]:
     return [Problem(loc=(prefix, *p.loc), msg=p.msg, type=p.type, stage=p.stage) for p in problems]
 
@@ -84,9 +104,14 @@ def lead_convert(
     company: Mapping[str, Any] | None = None,
     pipeline: str | None = None,
     opportunity: Mapping[str, Any] | None = None,
+    link_person: bool = True,
+    link_company: bool = True,
 ) -> Lead:
     """Convert a lead. The payload objects supply what the lead lacks; all missing minimum
-    fields of person, company and opportunity are reported together (nothing is written)."""
+    fields of person, company and opportunity are reported together (nothing is written).
+
+    `link_person`/`link_company` False create a new record even when a match exists (the user
+    looked at the match and said it is someone else)."""
     from salesline.pipeline.services import opportunity_create
 
     with transaction.atomic():
@@ -98,20 +123,12 @@ def lead_convert(
                 f"(person #{lead.converted_person_id}, company #{lead.converted_company_id})."
             )
         matches = find_matches(actor=actor, lead=lead)
-        company_data = {
-            "name": lead.company_name,
-            "business_unit": lead.business_unit,
-            "email_domain": matching.company_domain(lead.email),
-            **(company or {}),
-        }
-        person_data = {
-            "name": lead.name,
-            "email": lead.email,
-            "phone": lead.phone,
-            "business_unit": lead.business_unit,
-            "linkedin": lead.linkedin,
-            **(person or {}),
-        }
+        if not link_person:
+            matches = replace(matches, person=None, person_reason="")
+        if not link_company:
+            matches = replace(matches, company=None, company_reason="")
+        company_data = {**lead_company_data(lead), **(company or {})}
+        person_data = {**lead_person_data(lead), **(person or {})}
         problems: list[Problem] = []
         if matches.company is None:
             try:

@@ -150,3 +150,97 @@ def note_get_for(*, actor: Actor, note_id: Any):
     if note is None:
         raise NotFound(f"No note with id {note_id}.")
     return note
+
+
+@dataclass
+class Related:
+    """One group of records linked to a record, for its page: at most `limit` of them, and
+    whether there are more."""
+
+    title: str
+    kind: str
+    items: list[Model]
+    more: bool
+
+    @property
+    def plural(self) -> str:
+        return KINDS[self.kind].plural
+
+
+def related_records(*, actor: Actor, kind: str, obj: Model, limit: int = 20) -> list[Related]:
+    """The records linked to `obj`: a company's people, opportunities and the leads converted
+    into it; a person's opportunities (as primary contact) and leads converted into them.
+    Each group is bounded, so a company with 100,000 people still costs one short query."""
+    from salesline.pipeline.models import Opportunity
+
+    from .models import Lead, Person
+
+    def group(title: str, related_kind: str, queryset: QuerySet) -> Related:
+        rows = list(queryset.filter(deleted_at=None)[: limit + 1])
+        return Related(title, related_kind, rows[:limit], len(rows) > limit)
+
+    scope = {"organisation": actor.organisation}
+    if kind == "company":
+        return [
+            group(
+                "People",
+                "person",
+                Person.objects.filter(**scope, company=obj).order_by("search_name", "id"),
+            ),
+            group(
+                "Opportunities",
+                "opportunity",
+                Opportunity.objects.filter(**scope, company=obj)
+                .select_related("stage")
+                .order_by("-created_at", "-id"),
+            ),
+            group(
+                "Leads converted into this company",
+                "lead",
+                Lead.objects.filter(**scope, converted_company=obj).order_by(
+                    "-converted_at", "-id"
+                ),
+            ),
+        ]
+    if kind == "person":
+        return [
+            group(
+                "Opportunities (primary contact)",
+                "opportunity",
+                Opportunity.objects.filter(**scope, primary_contact=obj)
+                .select_related("stage")
+                .order_by("-created_at", "-id"),
+            ),
+            group(
+                "Leads converted into this person",
+                "lead",
+                Lead.objects.filter(**scope, converted_person=obj).order_by("-converted_at", "-id"),
+            ),
+        ]
+    return []
+
+
+def reference_name(*, actor: Actor, kind: str, record_id: Any) -> str | None:
+    """The name of a live record of the organisation, or None: a picker shows the chosen one."""
+    try:
+        pk = int(record_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        KINDS[kind]
+        .model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None)
+        .values_list("name", flat=True)
+        .first()
+    )
+
+
+def member_choices(*, actor: Actor) -> list[tuple[int, str]]:
+    """(user id, e-mail) of the organisation's members: the owners a record may have."""
+    from salesline.accounts.models import Membership
+
+    return list(
+        Membership.objects.filter(organisation=actor.organisation)
+        .order_by("user__email")
+        .values_list("user_id", "user__email")
+        .distinct()  # a member with two roles has two memberships
+    )

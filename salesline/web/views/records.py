@@ -1,57 +1,566 @@
-"""Record pages: every field, custom fields, related records and the timeline."""
+"""Record pages: every field (editable in place), related records, notes and the timeline;
+create and edit forms; delete with undo; lead conversion.
+
+Every write is the API's: the same services, the same problems, the same version check. The
+views only turn form text into the services' data and the services' problems back into
+messages beside the inputs they name.
+"""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
-from salesline.core.errors import NotFound
+from salesline.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
+from salesline.pipeline import selectors as pipeline_selectors
+from salesline.pipeline import services as pipeline_services
+from salesline.records import conversion
 from salesline.records import selectors as record_selectors
+from salesline.records import services as record_services
 from salesline.records.fields import KINDS
 from salesline.records.services import custom_field_defs
 
+from .. import forms
 from ..selectors import record_timeline
 from ..session import remember_viewed
 from .common import kind_of, member_page, page_context
 
+STALE_MESSAGE = (
+    "This record was changed by someone else since you opened it, so nothing was saved. "
+    "The form now shows the current values; apply your change again."
+)
+NOTE_TARGET = {kind: f"{kind}_id" for kind in KINDS}
 
-def _display(obj, field) -> object:
-    if field.type == "reference":
-        related = getattr(obj, field.attr.removesuffix("_id"), None)
-        return getattr(related, "name", None) or getattr(related, "email", None)
-    return getattr(obj, field.attr)
+
+def _record_or_404(actor, kind: str, record_id, *, deleted: bool = False):
+    try:
+        return record_selectors.record_get_for(
+            actor=actor, kind=kind, record_id=record_id, deleted=deleted
+        )
+    except NotFound:
+        raise Http404("No such record.") from None
+
+
+def _create(actor, kind: str, data: dict):
+    """The API's create: opportunities enter a pipeline through the pipeline service."""
+    if kind == "opportunity":
+        return pipeline_services.opportunity_create(actor=actor, data=data)
+    return record_services.record_create(actor=actor, kind=kind, data=data)
+
+
+def _update(actor, kind: str, record_id: int, data: dict, version: int):
+    if kind == "opportunity":
+        return pipeline_services.opportunity_update(
+            actor=actor, opportunity_id=record_id, data=data, expected_version=version
+        )
+    return record_services.record_update(
+        actor=actor, kind=kind, record_id=record_id, data=data, expected_version=version
+    )
+
+
+def _posted_version(request: HttpRequest) -> int:
+    """The version the page was rendered from. A form without one cannot prove it is not
+    stale, so it is refused like a stale one (never saved unchecked)."""
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        raise PreconditionFailed(
+            "The form did not say which version of the record it edits; reload the page."
+        ) from None
+
+
+# ---------------------------------------------------------------- the record page
+
+
+def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
+    """(text, link) of one field as the record page shows it."""
+    if name == "stage":
+        return f"{obj.pipeline.name}: {obj.stage.name}", ""
+    if name.startswith(forms.CUSTOM_PREFIX):
+        value = (obj.custom_fields or {}).get(name.removeprefix(forms.CUSTOM_PREFIX))
+        if isinstance(value, bool):
+            return ("Yes" if value else "No"), ""
+        return forms.as_text(value), ""
+    spec = KINDS[kind].fields[name]
+    if spec.type == "reference":
+        related = getattr(obj, spec.attr.removesuffix("_id"), None)
+        if related is None:
+            return "", ""
+        if spec.reference == "user":
+            return related.email, ""
+        plural = KINDS[spec.reference].plural
+        return related.name, reverse("web:record-detail", args=[plural, related.pk])
+    value = getattr(obj, spec.attr)
+    if spec.type == "choice" and value:
+        return value.capitalize(), ""
+    return forms.as_text(value), ""
+
+
+def _field_row(actor, kind: str, obj, field_input: forms.Input) -> dict:
+    text, url = _display_text(kind, obj, field_input.name)
+    return {"name": field_input.name, "label": field_input.label, "text": text, "url": url}
+
+
+def _inputs_for(actor, kind: str, obj, custom_defs) -> list[forms.Input]:
+    values = forms.stored_values(kind, obj, custom_defs)
+    return forms.record_inputs(actor, kind, custom_defs, values=values)
+
+
+def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
+    custom_defs = custom_field_defs(actor, kind)
+    rows = [_field_row(actor, kind, obj, i) for i in _inputs_for(actor, kind, obj, custom_defs)]
+    history = (
+        pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
+        if kind == "opportunity"
+        else None
+    )
+    return page_context(
+        request,
+        actor,
+        kind=KINDS[kind],
+        obj=obj,
+        rows=rows,
+        related=record_selectors.related_records(actor=actor, kind=kind, obj=obj),
+        history=history,
+        timeline=record_timeline(actor=actor, kind=kind, obj=obj),
+        note_body="",
+        note_errors=[],
+        **extra,
+    )
 
 
 @member_page
 def record_detail(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
-    """Every field, custom fields, and the timeline. Note bodies are text: autoescaped."""
+    """Every field (each editable in place), related records, notes and the timeline. Note
+    bodies are text: autoescaped, never HTML."""
     kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id)
+    remember_viewed(request, actor=actor, kind=kind, obj=obj)
+    return render(request, "web/records/detail.html", _detail_context(request, actor, kind, obj))
+
+
+@member_page
+@require_POST
+def note_add(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
+    kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id)
+    body = request.POST.get("body", "")
     try:
-        obj = record_selectors.record_get_for(actor=actor, kind=kind, record_id=record_id)
+        record_services.note_create(actor=actor, body=body, target={NOTE_TARGET[kind]: obj.pk})
     except NotFound:
         raise Http404("No such record.") from None
-    remember_viewed(request, actor=actor, kind=kind, obj=obj)
+    except ValidationFailed as error:
+        context = _detail_context(
+            request, actor, kind, obj, note_body=body, note_errors=[p.msg for p in error.problems]
+        )
+        return render(request, "web/records/detail.html", context, status=400)
+    messages.success(request, "Note added.")
+    return redirect(f"{reverse('web:record-detail', args=[plural, obj.pk])}#notes")
+
+
+# ---------------------------------------------------------------- inline editing
+
+
+def _inline_input(actor, kind: str, obj, name: str, value: str | None = None) -> forms.Input:
+    custom_defs = custom_field_defs(actor, kind)
+    values = forms.stored_values(kind, obj, custom_defs)
+    if value is not None:
+        values[name] = value
+    for field_input in forms.record_inputs(actor, kind, custom_defs, values=values):
+        if field_input.name == name:
+            return field_input
+    raise Http404("No such field.")
+
+
+def _field_context(request, actor, kind: str, obj, name: str, **extra) -> dict:
+    field_input = extra.pop("field_input", None) or _inline_input(actor, kind, obj, name)
+    return {
+        "kind": KINDS[kind],
+        "obj": obj,
+        "row": _field_row(actor, kind, obj, field_input),
+        "input": field_input,
+        "general": [],
+        **extra,
+    }
+
+
+@member_page
+def field_show(request: HttpRequest, actor, plural: str, record_id: int, name: str) -> HttpResponse:
+    """One field's value (what Cancel puts back)."""
+    kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id)
+    context = _field_context(request, actor, kind, obj, name)
+    return render(request, "web/records/_field.html#display", context)
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def field_edit(request: HttpRequest, actor, plural: str, record_id: int, name: str) -> HttpResponse:
+    """One field edited in place: its input (GET), then the service's update with the version
+    the input was shown with (POST). Problems stay in place with what was typed."""
+    kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id)
+    if request.method == "GET":
+        context = _field_context(request, actor, kind, obj, name)
+        return render(request, "web/records/_field.html#edit", context)
+    value = request.POST.get(name, "")
+    field_input = _inline_input(actor, kind, obj, name, value)
+    data = forms.service_data(kind, {name: value})
+    try:
+        obj = _update(actor, kind, obj.pk, data, _posted_version(request))
+    except NotFound:
+        raise Http404("No such record.") from None
+    except PreconditionFailed:
+        current = _record_or_404(actor, kind, record_id)
+        field_input = _inline_input(actor, kind, current, name)
+        context = _field_context(
+            request, actor, kind, current, name, field_input=field_input, general=[STALE_MESSAGE]
+        )
+        return _inline_error(request, context, 409, plural, current)
+    except ValidationFailed as error:
+        general = forms.attach_problems([field_input], error.problems)
+        context = _field_context(
+            request, actor, kind, obj, name, field_input=field_input, general=general
+        )
+        return _inline_error(request, context, 400, plural, obj)
+    if not request.htmx:
+        messages.success(request, f"{field_input.label} saved.")
+        return redirect("web:record-detail", plural, obj.pk)
+    obj = _record_or_404(actor, kind, obj.pk)  # related names (company, stage) as stored
+    return render(
+        request, "web/records/_field.html#display", _field_context(request, actor, kind, obj, name)
+    )
+
+
+def _inline_error(request, context: dict, status: int, plural: str, obj) -> HttpResponse:
+    if request.htmx:
+        return render(request, "web/records/_field.html#edit", context, status=status)
+    # Without JavaScript the inline form was a plain post: say why on the edit page.
+    for message in [*context["general"], *context["input"].errors]:
+        messages.error(request, message)
+    return redirect("web:record-edit", plural, obj.pk)
+
+
+# ---------------------------------------------------------------- create and edit
+
+
+def _form_response(request, actor, kind: str, inputs, *, obj=None, general=(), status=200):
     kind_def = KINDS[kind]
-    fields = [(f.label, _display(obj, f)) for f in kind_def.fields.values()]
-    custom = [
-        (c.label, (obj.custom_fields or {}).get(c.key)) for c in custom_field_defs(actor, kind)
-    ]
     return render(
         request,
-        "web/records/detail.html",
+        "web/records/form.html",
         page_context(
             request,
             actor,
             kind=kind_def,
             obj=obj,
-            fields=fields,
-            custom=custom,
-            timeline=record_timeline(actor=actor, kind=kind, obj=obj),
+            inputs=inputs,
+            general=list(general),
+            problem_count=len(general) + sum(len(i.errors) for i in inputs),
         ),
+        status=status,
     )
 
 
+def _new_record_values(actor, kind: str) -> dict[str, str]:
+    """A new record's form: the model's defaults (currency EUR…), owned by whoever creates it,
+    an opportunity in the first stage of the first pipeline."""
+    blank = KINDS[kind].model()
+    values = {
+        name: forms.as_text(getattr(blank, spec.attr)) for name, spec in KINDS[kind].fields.items()
+    }
+    values["owner_id"] = str(actor.user.pk)
+    if kind == "opportunity":
+        groups = forms.stage_groups(actor)
+        values["stage"] = groups[0][1][0][0] if groups and groups[0][1] else ""
+    return values
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def record_create(request: HttpRequest, actor, plural: str) -> HttpResponse:
+    kind = kind_of(plural)
+    custom_defs = custom_field_defs(actor, kind)
+    if request.method == "GET":
+        values = _new_record_values(actor, kind)
+        return _form_response(
+            request, actor, kind, forms.record_inputs(actor, kind, custom_defs, values=values)
+        )
+    values = forms.submitted_values(kind, request.POST, custom_defs)
+    inputs = forms.record_inputs(actor, kind, custom_defs, values=values)
+    try:
+        obj = _create(actor, kind, forms.service_data(kind, values))
+    except ValidationFailed as error:
+        general = forms.attach_problems(inputs, error.problems)
+        return _form_response(request, actor, kind, inputs, general=general, status=400)
+    messages.success(request, f"{KINDS[kind].key.capitalize()} “{obj.name}” created.")
+    return redirect("web:record-detail", plural, obj.pk)
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def record_edit(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
+    """The whole record in one form. The form carries the version it was filled from: if the
+    record changed since, nothing is written and the current values are shown, with what the
+    user had typed beside each field that differs."""
+    kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id)
+    custom_defs = custom_field_defs(actor, kind)
+    stored = forms.stored_values(kind, obj, custom_defs)
+    if request.method == "GET":
+        inputs = forms.record_inputs(actor, kind, custom_defs, values=stored)
+        return _form_response(request, actor, kind, inputs, obj=obj)
+    values = forms.submitted_values(kind, request.POST, custom_defs)
+    data = forms.service_data(kind, values)
+    if kind == "opportunity" and values.get("stage") == stored.get("stage"):
+        # Unchanged stage: no move, so no gate is evaluated for staying where it is.
+        data.pop("pipeline", None)
+        data.pop("stage", None)
+    inputs = forms.record_inputs(actor, kind, custom_defs, values=values)
+    try:
+        obj = _update(actor, kind, obj.pk, data, _posted_version(request))
+    except NotFound:
+        raise Http404("No such record.") from None
+    except PreconditionFailed:
+        current = _record_or_404(actor, kind, record_id)
+        now = forms.stored_values(kind, current, custom_defs)
+        inputs = forms.record_inputs(actor, kind, custom_defs, values=now)
+        for field_input in inputs:
+            typed = values.get(field_input.name)
+            if typed is not None and typed != now.get(field_input.name):
+                field_input.help = f"You had entered: {typed or '(empty)'}"
+        return _form_response(
+            request, actor, kind, inputs, obj=current, general=[STALE_MESSAGE], status=409
+        )
+    except ValidationFailed as error:
+        general = forms.attach_problems(inputs, error.problems)
+        return _form_response(request, actor, kind, inputs, obj=obj, general=general, status=400)
+    messages.success(request, f"{KINDS[kind].key.capitalize()} “{obj.name}” saved.")
+    return redirect("web:record-detail", plural, obj.pk)
+
+
+@member_page
+def record_options(request: HttpRequest, actor, plural: str) -> HttpResponse:
+    """The options of a company or person picker for what the user typed (an htmx fragment)."""
+    kind = kind_of(plural)
+    if kind not in ("company", "person"):
+        raise Http404("No picker for this kind.")
+    selected = request.GET.get(request.GET.get("field", ""), "")
+    options = forms.picker_options(actor, kind, selected, q=request.GET.get("q", "").strip())
+    return render(
+        request,
+        "web/records/_input.html#options",
+        {"input": forms.Input(name="", label="", widget="picker", value=selected, options=options)},
+    )
+
+
+# ---------------------------------------------------------------- delete and restore
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def record_delete(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
+    """A confirmation page, then a soft delete that can be undone for 30 days."""
+    kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id)
+    if request.method == "GET":
+        return render(
+            request,
+            "web/records/delete.html",
+            page_context(request, actor, kind=KINDS[kind], obj=obj, deleted=False),
+        )
+    try:
+        record_services.record_delete(actor=actor, kind=kind, record_id=obj.pk)
+    except NotFound:
+        raise Http404("No such record.") from None
+    return redirect("web:record-deleted", plural, obj.pk)
+
+
+@member_page
+def record_deleted(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
+    """A deleted record: what it was, and the Restore button."""
+    kind = kind_of(plural)
+    obj = _record_or_404(actor, kind, record_id, deleted=True)
+    return render(
+        request,
+        "web/records/delete.html",
+        page_context(request, actor, kind=KINDS[kind], obj=obj, deleted=True),
+    )
+
+
+@member_page
+@require_POST
+def record_restore(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
+    kind = kind_of(plural)
+    try:
+        obj = record_services.record_restore(actor=actor, kind=kind, record_id=record_id)
+    except NotFound:
+        raise Http404("No such deleted record.") from None
+    except Conflict as error:
+        messages.error(request, str(error))
+        return redirect("web:record-deleted", plural, record_id)
+    messages.success(request, f"“{obj.name}” restored.")
+    return redirect("web:record-detail", plural, obj.pk)
+
+
+# ---------------------------------------------------------------- lead conversion
+
+PERSON_FROM_LEAD = ("name", "email", "phone", "business_unit", "linkedin")
+COMPANY_FROM_LEAD = ("name", "business_unit", "email_domain")
+OPPORTUNITY_ASKED = ("name", "value", "expected_close_date")
+SET_BY_CONVERSION = {"company_id", "primary_contact_id", "owner_id"}
+
+
+def _conversion_inputs(actor, lead, matches, post=None) -> dict[str, list[forms.Input]]:
+    """The inputs of a new person, company and opportunity: what the lead gives, plus whatever
+    the organisation's minimum fields ask for, prefilled as the service would fill them."""
+    prefilled = {
+        "person": forms_values(conversion.lead_person_data(lead)),
+        "company": forms_values(conversion.lead_company_data(lead)),
+        "opportunity": {
+            "name": f"{matches.company.name if matches.company else lead.company_name} "
+            f"- {lead.name}"
+        },
+    }
+    asked = {
+        "person": PERSON_FROM_LEAD,
+        "company": COMPANY_FROM_LEAD,
+        "opportunity": OPPORTUNITY_ASKED,
+    }
+    out = {}
+    for kind in ("person", "company", "opportunity"):
+        custom_defs = custom_field_defs(actor, kind)
+        wanted = (set(asked[kind]) | forms.minimum_fields(actor, kind)) - SET_BY_CONVERSION
+        values = prefilled[kind]
+        if post is not None:
+            values = forms.submitted_values(kind, post, custom_defs, prefix=f"{kind}-")
+        out[kind] = forms.record_inputs(
+            actor, kind, custom_defs, values=values, prefix=f"{kind}-", only=wanted
+        )
+    return out
+
+
+def forms_values(data: dict) -> dict[str, str]:
+    return {name: forms.as_text(value) for name, value in data.items()}
+
+
+def _pipeline_input(request, actor) -> forms.Input:
+    pipelines = list(pipeline_selectors.pipeline_list(actor=actor))
+    return forms.Input(
+        name="pipeline",
+        label="Pipeline",
+        widget="select",
+        value=request.POST.get("pipeline", "") or (pipelines[0].key if pipelines else ""),
+        options=[(p.key, p.name) for p in pipelines],
+    )
+
+
+def _convert_page(
+    request, actor, lead, matches, inputs, pipeline_input=None, *, general=(), status=200
+):
+    chosen = request.POST if request.method == "POST" else {}
+    return render(
+        request,
+        "web/records/convert.html",
+        page_context(
+            request,
+            actor,
+            kind=KINDS["lead"],
+            obj=lead,
+            matches=matches,
+            inputs=inputs,
+            pipeline_input=pipeline_input or _pipeline_input(request, actor),
+            person_choice=chosen.get("person_choice", "link"),
+            company_choice=chosen.get("company_choice", "link"),
+            create_opportunity=chosen.get("create_opportunity") == "on",
+            general=list(general),
+        ),
+        status=status,
+    )
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def lead_convert(request: HttpRequest, actor, record_id: int) -> HttpResponse:
+    """The matches a conversion would link to, shown before anything is written; then the
+    conversion service, with the user's choice to link each match or create a new record."""
+    lead = _record_or_404(actor, "lead", record_id)
+    matches = conversion.find_matches(actor=actor, lead=lead)
+    if request.method == "GET":
+        return _convert_page(
+            request, actor, lead, matches, _conversion_inputs(actor, lead, matches)
+        )
+    inputs = _conversion_inputs(actor, lead, matches, post=request.POST)
+    pipeline_input = _pipeline_input(request, actor)
+    sent = {
+        kind: forms.service_data(
+            kind,
+            forms.submitted_values(kind, request.POST, custom_field_defs(actor, kind), f"{kind}-"),
+        )
+        for kind in inputs
+    }
+    wants_opportunity = request.POST.get("create_opportunity") == "on"
+    try:
+        lead = conversion.lead_convert(
+            actor=actor,
+            lead_id=lead.pk,
+            person=sent["person"],
+            company=sent["company"],
+            pipeline=(request.POST.get("pipeline") or None) if wants_opportunity else None,
+            opportunity=sent["opportunity"] if wants_opportunity else None,
+            link_person=request.POST.get("person_choice") != "new",
+            link_company=request.POST.get("company_choice") != "new",
+        )
+    except NotFound:
+        raise Http404("No such lead.") from None
+    except ValidationFailed as error:
+        everything = [*inputs["person"], *inputs["company"], *inputs["opportunity"]]
+        general = forms.attach_problems([*everything, pipeline_input], error.problems)
+        return _convert_page(
+            request, actor, lead, matches, inputs, pipeline_input, general=general, status=400
+        )
+    except DomainError as error:  # already converted (409)
+        return _convert_page(
+            request,
+            actor,
+            lead,
+            matches,
+            inputs,
+            pipeline_input,
+            general=[str(error)],
+            status=error.status,
+        )
+    what = f"person “{lead.converted_person.name}” at “{lead.converted_company.name}”"
+    if lead.converted_opportunity_id:
+        messages.success(request, f"Lead converted: {what}, with a new opportunity.")
+        return redirect("web:record-detail", "opportunities", lead.converted_opportunity_id)
+    messages.success(request, f"Lead converted: {what}.")
+    return redirect("web:record-detail", "people", lead.converted_person_id)
+
+
 urlpatterns = [
+    path("records/<str:plural>/new/", record_create, name="record-create"),
+    path("records/<str:plural>/options/", record_options, name="record-options"),
     path("records/<str:plural>/<int:record_id>/", record_detail, name="record-detail"),
+    path("records/<str:plural>/<int:record_id>/edit/", record_edit, name="record-edit"),
+    path("records/<str:plural>/<int:record_id>/notes/", note_add, name="note-add"),
+    path("records/<str:plural>/<int:record_id>/fields/<str:name>/", field_show, name="field-show"),
+    path(
+        "records/<str:plural>/<int:record_id>/fields/<str:name>/edit/",
+        field_edit,
+        name="field-edit",
+    ),
+    path("records/<str:plural>/<int:record_id>/delete/", record_delete, name="record-delete"),
+    path("records/<str:plural>/<int:record_id>/deleted/", record_deleted, name="record-deleted"),
+    path("records/<str:plural>/<int:record_id>/restore/", record_restore, name="record-restore"),
+    path("records/leads/<int:record_id>/convert/", lead_convert, name="lead-convert"),
 ]

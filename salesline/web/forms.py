@@ -1,0 +1,267 @@
+"""Record forms without a second set of rules: inputs are described from the kind catalogue and
+the organisation's custom fields, what the user typed goes to the services as the API would send
+it, and the services' problems come back to the inputs they name.
+
+Django forms would validate too; here the only validation is the services', so a page can never
+accept what the API refuses, or the other way round.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from salesline.core.customfields import CustomFieldDef
+from salesline.core.errors import Problem
+from salesline.records import selectors as record_selectors
+from salesline.records.fields import KINDS, FieldDef
+
+CUSTOM_PREFIX = "cf_"
+# How many records a company or person picker lists before the user searches: enough to pick
+# from in a small organisation, never the whole table of a large one.
+PICKER_SIZE = 20
+# Built-in text fields that deserve a more specific input (phone keyboards, e-mail checks).
+TEXT_INPUT_TYPES = {"email": "email", "phone": "tel"}
+STAGE_SEPARATOR = "/"  # "pipeline/stage": keys are slugs, which never hold a slash
+
+
+@dataclass
+class Input:
+    """One input of a form: what to render and what the user typed (always text)."""
+
+    name: str  # the form name: an API field name, "cf_<key>", with an optional "prefix-"
+    label: str
+    widget: str  # text | email | tel | textarea | number | date | select | picker
+    value: str = ""
+    options: list[tuple[str, str]] = field(default_factory=list)
+    groups: list[tuple[str, list[tuple[str, str]]]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    required: bool = False
+    picker_plural: str = ""  # for a picker: the list it searches
+    max_length: int | None = None
+    attrs: dict[str, str] = field(default_factory=dict)  # step, min, max of number inputs
+    help: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"f-{self.name}"
+
+
+def as_text(value: Any) -> str:
+    """A stored value as an input shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _builtin_input(actor, spec: FieldDef, value: str, prefix: str, required: bool) -> Input:
+    name = f"{prefix}{spec.name}"
+    base = {"name": name, "label": spec.label, "value": value, "required": required}
+    if spec.type == "reference":
+        if spec.reference == "user":
+            members = record_selectors.member_choices(actor=actor)
+            options = [("", "— nobody —")] + [(str(pk), email) for pk, email in members]
+            return Input(widget="select", options=options, **base)
+        return Input(
+            widget="picker",
+            options=picker_options(actor, spec.reference, value),
+            picker_plural=KINDS[spec.reference].plural,
+            **base,
+        )
+    if spec.type == "choice":
+        options = [("", "—")] + [(choice, choice.capitalize()) for choice in spec.choices]
+        return Input(widget="select", options=options, **base)
+    if spec.type == "longtext":
+        return Input(widget="textarea", **base)
+    if spec.type == "decimal":
+        return Input(widget="number", attrs={"step": "0.01", "min": "0"}, **base)
+    if spec.type == "number":
+        return Input(widget="number", attrs={"step": "1", "min": "0", "max": "100"}, **base)
+    if spec.type == "date":
+        return Input(widget="date", **base)
+    widget = TEXT_INPUT_TYPES.get(spec.name, "text")
+    return Input(widget=widget, max_length=spec.max_length, **base)
+
+
+def _custom_input(definition: CustomFieldDef, value: str, prefix: str, required: bool) -> Input:
+    base = {
+        "name": f"{prefix}{CUSTOM_PREFIX}{definition.key}",
+        "label": definition.label,
+        "value": value,
+        "required": required,
+    }
+    if definition.type == "choice":
+        options = [("", "—")] + [(c, c) for c in definition.choices]
+        return Input(widget="select", options=options, **base)
+    if definition.type == "boolean":
+        # Three states, as stored: unknown, yes, no (a checkbox cannot say "unknown").
+        return Input(widget="select", options=[("", "—"), ("true", "Yes"), ("false", "No")], **base)
+    if definition.type == "number":
+        return Input(widget="number", attrs={"step": "any"}, **base)
+    if definition.type == "date":
+        return Input(widget="date", **base)
+    return Input(widget="text", **base)
+
+
+def picker_options(actor, kind: str, selected: str, q: str = "") -> list[tuple[str, str]]:
+    """The options of a company or person picker: none, the chosen one, then the first
+    PICKER_SIZE by name (starting with `q` when searching) — the lists' own search and index."""
+    from salesline.core.errors import ValidationFailed
+    from salesline.records.filters import parse_list_query
+    from salesline.records.services import custom_field_defs
+
+    options = [("", "— none —")]
+    chosen = record_selectors.reference_name(actor=actor, kind=kind, record_id=selected)
+    if chosen is not None:
+        options.append((selected, chosen))
+    try:
+        query = parse_list_query(
+            KINDS[kind],
+            {"q": q, "limit": str(PICKER_SIZE), "ordering": "name"},
+            lambda: custom_field_defs(actor, kind),
+        )
+    except ValidationFailed:
+        return options
+    columns = ["id", "name", "email"] if kind == "person" else ["id", "name"]
+    page = record_selectors.record_list(actor=actor, kind=kind, query=query, columns=columns)
+    for row in page.items:
+        if str(row["id"]) == selected:
+            continue
+        label = f"{row['name']} ({row['email']})" if row.get("email") else row["name"]
+        options.append((str(row["id"]), label))
+    return options
+
+
+def stage_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Every stage of every pipeline, grouped by pipeline: one choice says both."""
+    from salesline.pipeline.selectors import pipeline_list
+
+    return [
+        (
+            pipeline.name,
+            [(f"{pipeline.key}{STAGE_SEPARATOR}{s.key}", s.name) for s in pipeline.stages.all()],
+        )
+        for pipeline in pipeline_list(actor=actor)
+    ]
+
+
+def minimum_fields(actor, kind: str) -> frozenset[str]:
+    from salesline.pipeline.selectors import definition_for
+
+    return frozenset(definition_for(actor.organisation).minimum_fields.get(kind, ()))
+
+
+def record_inputs(
+    actor,
+    kind: str,
+    custom_defs: Iterable[CustomFieldDef],
+    *,
+    values: Mapping[str, str],
+    prefix: str = "",
+    only: Iterable[str] | None = None,
+) -> list[Input]:
+    """The inputs of a record form, filled with `values` (form names without the prefix).
+    `only` limits them to some API names (the conversion asks for what a lead lacks)."""
+    required = minimum_fields(actor, kind)
+    wanted = set(only) if only is not None else None
+    inputs = [
+        _builtin_input(actor, spec, values.get(name, ""), prefix, name in required)
+        for name, spec in KINDS[kind].fields.items()
+        if wanted is None or name in wanted
+    ]
+    inputs += [
+        _custom_input(d, values.get(CUSTOM_PREFIX + d.key, ""), prefix, d.key in required)
+        for d in custom_defs
+        if wanted is None or d.key in wanted
+    ]
+    if kind == "opportunity" and wanted is None:
+        inputs.insert(
+            1,
+            Input(
+                name=f"{prefix}stage",
+                label="Stage",
+                widget="select",
+                value=values.get("stage", ""),
+                groups=stage_groups(actor),
+                required=True,
+            ),
+        )
+    return inputs
+
+
+def stored_values(kind: str, obj, custom_defs: Iterable[CustomFieldDef]) -> dict[str, str]:
+    """A record's values as its form shows them."""
+    values = {name: as_text(getattr(obj, spec.attr)) for name, spec in KINDS[kind].fields.items()}
+    custom = obj.custom_fields or {}
+    values |= {CUSTOM_PREFIX + d.key: as_text(custom.get(d.key)) for d in custom_defs}
+    if kind == "opportunity":
+        values["stage"] = f"{obj.pipeline.key}{STAGE_SEPARATOR}{obj.stage.key}"
+    return values
+
+
+def submitted_values(
+    kind: str, post: Mapping[str, str], custom_defs: Iterable[CustomFieldDef], prefix: str = ""
+) -> dict[str, str]:
+    """What the user typed, by form name without the prefix; inputs not sent are left out."""
+    names = [*KINDS[kind].fields, *(CUSTOM_PREFIX + d.key for d in custom_defs)]
+    if kind == "opportunity":
+        names.append("stage")
+    return {name: post[prefix + name] for name in names if prefix + name in post}
+
+
+def service_data(kind: str, values: Mapping[str, str]) -> dict[str, Any]:
+    """The services' (and the API's) data from form values: custom fields nested, the stage
+    choice split into pipeline and stage."""
+    data: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name, value in values.items():
+        if name.startswith(CUSTOM_PREFIX):
+            custom[name.removeprefix(CUSTOM_PREFIX)] = value
+        elif name == "stage":
+            pipeline, _, stage = value.partition(STAGE_SEPARATOR)
+            data["pipeline"], data["stage"] = pipeline, stage
+        else:
+            data[name] = value
+    if custom:
+        data["custom_fields"] = custom
+    return data
+
+
+def form_name(loc: tuple) -> str:
+    """The input a problem's location names: ("custom_fields", "tier") is "cf_tier",
+    ("company", "market") is "company-market", a pipeline or stage is the stage choice."""
+    if not loc:
+        return ""
+    head, *rest = loc
+    if head in ("person", "company", "opportunity") and rest:
+        return f"{head}-{form_name(tuple(rest))}"
+    if head == "custom_fields" and rest:
+        return f"{CUSTOM_PREFIX}{rest[0]}"
+    if head == "pipeline":
+        return "stage"
+    return str(head)
+
+
+def attach_problems(inputs: Iterable[Input], problems: Iterable[Problem]) -> list[str]:
+    """Put each problem on the input it names; the rest (checklist items, unknown places) are
+    returned to be shown above the form."""
+    by_name = {i.name: i for i in inputs}
+    general = []
+    for problem in problems:
+        target = by_name.get(form_name(problem.loc))
+        if target is None and problem.loc[:1] == ("pipeline",):
+            # In the conversion form the pipeline has its own input.
+            target = by_name.get("pipeline")
+        if target is None:
+            general.append(problem.msg)
+        elif problem.msg not in target.errors:
+            target.errors.append(problem.msg)
+    return general
