@@ -22,7 +22,10 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=15.0, help="per scenario")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--only", default="lists,imports", help="comma-separated: lists,imports")
+    parser.add_argument(
+        "--only", default="lists,imports,web", help="comma-separated: lists,imports,web"
+    )
+    parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
     chosen = set(args.only.split(","))
     (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
@@ -68,7 +71,33 @@ def main() -> int:
                 )
     if "imports" in chosen:
         _imports(args, urls)
+    if "web" in chosen:
+        _web(args, urls)
     return 0
+
+
+def _web(args, urls: dict[str, str]) -> None:
+    results = []
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"web_pages_{name}.json"
+        command = [sys.executable, "-m", "bench.web_pages", "--database-url", urls[name]]
+        command += ["--rows", str(args.rows), "--repeats", str(args.repeats), "--out", str(out)]
+        subprocess.run(command, check=True, cwd=ROOT)
+        results.append((name, json.loads(out.read_text())))
+    print(f"\n== Web pages: server time over {args.rows:,} opportunities (in-process)")
+    print(f"{'database':<10} {'scenario':<36} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, result in results:
+        for row in result["scenarios"]:
+            print(f"{name:<10} {row['name']:<36} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}")
+    print("\n== Page weight (HTML + CSS + JS)")
+    for name, result in results[:1]:
+        for row in result["weights"]:
+            print(
+                f"{row['path']:<10} raw {row['raw_bytes'] / 1024:6.1f} kB, "
+                f"gzip {row['gzip_bytes'] / 1024:6.1f} kB ({name})"
+            )
 
 
 def _imports(args, urls: dict[str, str]) -> None:
