@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from salesline.core import audit
 from salesline.core.actors import Actor
-from salesline.core.errors import NotFound, PermissionDenied, Problem, ValidationFailed
+from salesline.core.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
 
 from .models import ApiToken, Membership, Organisation, Role, User
 
@@ -230,3 +230,194 @@ def token_authenticate(plain: str) -> Actor | None:
     if last_used_at is None or now - last_used_at > TOKEN_TOUCH_INTERVAL:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
     return Actor(organisation=organisation, user=user)
+
+
+# ---------------------------------------------------------------- members and roles
+
+
+def require_admin(actor: Actor, doing: str = "do that") -> None:
+    """The rule for every organisation-wide setting: only an admin may change it."""
+    if not actor.has_role(Role.ADMIN):
+        raise PermissionDenied(f"Only an admin of {actor.organisation.name} can {doing}.")
+
+
+def _lock_organisation(organisation: Organisation) -> None:
+    # Role changes of one organisation run one at a time, so two admins demoting each other
+    # at once cannot both succeed and leave the organisation with no admin.
+    Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+
+
+def _roles_of(organisation: Organisation, user_id: int) -> list[str]:
+    return sorted(
+        Membership.objects.filter(organisation=organisation, user_id=user_id).values_list(
+            "role", flat=True
+        )
+    )
+
+
+def _member_or_404(organisation: Organisation, user_id: object) -> tuple[User, list[str]]:
+    user = None
+    if isinstance(user_id, int) and 0 < user_id < 2**63:
+        user = User.objects.filter(pk=user_id).first()
+    roles = _roles_of(organisation, user.pk) if user is not None else []
+    if user is None or not roles:
+        raise NotFound(f"No member with id {user_id}.")
+    return user, roles
+
+
+def _keeps_an_admin(organisation: Organisation, user: User, roles_after: set[str]) -> None:
+    if Role.ADMIN in roles_after:
+        return
+    others = (
+        Membership.objects.filter(organisation=organisation, role=Role.ADMIN)
+        .exclude(user=user)
+        .exists()
+    )
+    if not others:
+        raise Conflict(
+            f"{user.email} is the last admin of {organisation.name}: make another member an "
+            "admin first, or nobody could manage the organisation."
+        )
+
+
+def _confirm_self(actor: Actor, user: User, confirmed: bool, what: str) -> None:
+    if actor.user is not None and actor.user.pk == user.pk and not confirmed:
+        raise ValidationFailed(
+            f"Confirm that you want to {what}.",
+            [
+                Problem(
+                    loc=("confirm_self",),
+                    msg=f"This is your own account: you would {what}. Tick the box to confirm.",
+                    type="confirm",
+                )
+            ],
+        )
+
+
+def member_add(*, actor: Actor, email: str, role: str, full_name: str = "") -> User:
+    """Give a user a role in the actor's organisation, creating the user if the e-mail is new
+    (with no password: they choose one through "Forgot your password?"). Admin only."""
+    require_admin(actor, "add members")
+    problems: list[Problem] = []
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        problems.append(Problem(loc=("email",), msg=f"'{email}' is not a valid e-mail address."))
+    role_key = None
+    try:
+        role_key = parse_role(role)
+    except ValidationFailed as exc:
+        problems.extend(exc.problems)
+    full_name = (full_name or "").strip()
+    if len(full_name) > 200:
+        problems.append(Problem(loc=("full_name",), msg="A name has at most 200 characters."))
+    if problems:
+        raise ValidationFailed("The member was not added.", problems)
+    organisation = actor.organisation
+    with transaction.atomic():
+        _lock_organisation(organisation)
+        user = User.objects.filter(email=email).first()
+        if user is not None and _roles_of(organisation, user.pk):
+            raise ValidationFailed(
+                "The member was not added.",
+                [
+                    Problem(
+                        loc=("email",),
+                        msg=f"{email} is already a member of {organisation.name}: change their "
+                        "roles instead.",
+                    )
+                ],
+            )
+        if user is None:
+            user = User.objects.create_user(email, None, full_name=full_name)
+            audit.record(actor=actor, action="create", obj=user, changes={"email": [None, email]})
+        membership = Membership.objects.create(user=user, organisation=organisation, role=role_key)
+        audit.record(
+            actor=actor,
+            action="member.add",
+            obj=membership,
+            object_type="membership",
+            object_id=user.pk,
+            object_repr=email,
+            changes={"roles": [None, [role_key]]},
+        )
+    return user
+
+
+def member_set_roles(
+    *, actor: Actor, user_id: int, roles: list[str], confirm_self: bool = False
+) -> list[str]:
+    """Replace a member's roles. Admin only; the last admin keeps the admin role, and taking
+    your own admin role away needs `confirm_self`."""
+    require_admin(actor, "change roles")
+    wanted: set[str] = set()
+    problems: list[Problem] = []
+    for text in roles:
+        try:
+            wanted.add(parse_role(text))
+        except ValidationFailed as exc:
+            problems.extend(exc.problems)
+    if not roles:
+        problems.append(
+            Problem(
+                loc=("roles",),
+                msg="Choose at least one role (to take every role away, remove the member).",
+            )
+        )
+    if problems:
+        raise ValidationFailed("The roles were not changed.", problems)
+    organisation = actor.organisation
+    with transaction.atomic():
+        _lock_organisation(organisation)
+        user, before = _member_or_404(organisation, user_id)
+        if Role.ADMIN in before and Role.ADMIN not in wanted:
+            _keeps_an_admin(organisation, user, wanted)
+            _confirm_self(actor, user, confirm_self, "give up your admin role")
+        if set(before) == wanted:
+            return before
+        Membership.objects.filter(organisation=organisation, user=user).exclude(
+            role__in=wanted
+        ).delete()
+        Membership.objects.bulk_create(
+            [
+                Membership(user=user, organisation=organisation, role=role)
+                for role in sorted(wanted - set(before))
+            ]
+        )
+        after = sorted(wanted)
+        audit.record(
+            actor=actor,
+            action="member.roles",
+            object_type="membership",
+            object_id=user.pk,
+            object_repr=user.email,
+            changes={"roles": [before, after]},
+        )
+    return after
+
+
+def member_remove(*, actor: Actor, user_id: int, confirm_self: bool = False) -> User:
+    """Take every role of a member away and revoke their API tokens for this organisation
+    (so that adding them back later does not bring old tokens back to life). Admin only;
+    never the last admin; removing yourself needs `confirm_self`."""
+    require_admin(actor, "remove members")
+    organisation = actor.organisation
+    with transaction.atomic():
+        _lock_organisation(organisation)
+        user, before = _member_or_404(organisation, user_id)
+        _keeps_an_admin(organisation, user, set())
+        _confirm_self(actor, user, confirm_self, "leave the organisation")
+        Membership.objects.filter(organisation=organisation, user=user).delete()
+        revoked = ApiToken.objects.filter(
+            organisation=organisation, user=user, revoked_at=None
+        ).update(revoked_at=timezone.now())
+        audit.record(
+            actor=actor,
+            action="member.remove",
+            object_type="membership",
+            object_id=user.pk,
+            object_repr=user.email,
+            changes={"roles": [before, None], "tokens_revoked": revoked},
+        )
+    return user

@@ -1,19 +1,690 @@
-"""Settings: custom fields, members and roles, API tokens, the process definition."""
+"""Settings: custom fields, members and roles, API tokens, the process definition.
+
+Every change goes through the same service as the API and the CLI, so a page refuses exactly
+what they refuse: an admin-only change answers a salesperson with a 403 page naming the rule.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+import re
 
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from salesline.accounts import selectors as account_selectors
+from salesline.accounts import services as account_services
+from salesline.accounts.models import Role
+from salesline.core.errors import (
+    Conflict,
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from salesline.pipeline import selectors as pipeline_selectors
+from salesline.pipeline import services as pipeline_services
+from salesline.records.fields import KINDS
+from salesline.records.models import CustomField
+
+from ..definition_problems import locate_problems
 from .common import member_page, page_context
+
+RECORD_LABELS = {
+    "company": "Companies",
+    "person": "People",
+    "lead": "Leads",
+    "opportunity": "Opportunities",
+}
+MAX_DEFINITION_BYTES = 1_000_000
+OPERATOR_WORDS = {
+    "==": "is",
+    "!=": "is not",
+    ">": "is more than",
+    ">=": "is at least",
+    "<": "is less than",
+    "<=": "is at most",
+    "in": "is one of",
+    "not_in": "is none of",
+}
+
+
+def _id(value: int) -> int:
+    # A path id beyond a 64-bit integer names nothing, and SQLite overflows on it.
+    if not 0 < value < 2**63:
+        raise Http404("No such object.")
+    return value
+
+
+def _forbidden(request: HttpRequest, actor, error: PermissionDenied) -> HttpResponse:
+    return render(
+        request,
+        "web/settings/forbidden.html",
+        page_context(request, actor, message=str(error), section=""),
+        status=403,
+    )
+
+
+def _is_admin(actor) -> bool:
+    return actor.has_role(Role.ADMIN)
+
+
+def _clean_message(problem) -> str:
+    """A definition problem's message without its "line N: path: " prefix: on a form the line
+    of a generated definition means nothing, the field it is shown next to says where."""
+    message = re.sub(r"^line \d+: ", "", problem.msg)
+    if len(problem.loc) > 1 and isinstance(problem.loc[1], str):
+        message = message.removeprefix(f"{problem.loc[1]}: ")
+    return message[:1].upper() + message[1:]
+
+
+# ---------------------------------------------------------------- overview
 
 
 @member_page
 def settings_home(request: HttpRequest, actor) -> HttpResponse:
-    return render(request, "web/placeholder.html", page_context(request, actor, title="Settings"))
+    definition = pipeline_selectors.definition_row_for(actor.organisation)
+    return render(
+        request,
+        "web/settings/home.html",
+        page_context(
+            request,
+            actor,
+            section="",
+            is_admin=_is_admin(actor),
+            definition=definition,
+            field_count=len(pipeline_selectors.definition_for(actor.organisation).custom_fields),
+            member_count=len(account_selectors.member_list(actor=actor)),
+            token_count=account_selectors.token_list(actor=actor).filter(revoked_at=None).count(),
+        ),
+    )
+
+
+# ---------------------------------------------------------------- custom fields
+
+
+class CustomFieldForm(forms.Form):
+    record = forms.ChoiceField(
+        label="Record kind", choices=[(key, KINDS[key].key.capitalize()) for key in KINDS]
+    )
+    key = forms.CharField(
+        label="Key",
+        max_length=60,
+        help_text="snake_case, e.g. contract_number; used by the API and imports; cannot change",
+    )
+    label = forms.CharField(label="Label", max_length=120)
+    type = forms.ChoiceField(label="Type", choices=CustomField.Type.choices)
+    choices = forms.CharField(
+        label="Choices (one per line, for a choice field)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+    help = forms.CharField(label="Help text", max_length=255, required=False)
+
+    def clean_choices(self) -> list[str]:
+        lines = (line.strip() for line in self.cleaned_data["choices"].splitlines())
+        return [line for line in lines if line]
+
+
+class CustomFieldEditForm(CustomFieldForm):
+    """Key, record kind and type stay as they are: values already stored depend on them."""
+
+    def __init__(self, *args, field: CustomField, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("record", "key", "type"):
+            del self.fields[name]
+        if field.type != CustomField.Type.CHOICE:
+            del self.fields["choices"]
+
+
+def _custom_fields(actor) -> list[CustomField]:
+    # The same read as GET /api/v1/custom-fields (there is no custom-field list selector yet).
+    return list(CustomField.objects.filter(organisation=actor.organisation))
+
+
+def _add_service_errors(form: forms.Form, error: DomainError) -> None:
+    """Put each problem next to the field it names (custom_fields[3].label -> label)."""
+    if not error.problems:
+        form.add_error(None, str(error))
+    for problem in error.problems:
+        location = str(problem.loc[1]) if len(problem.loc) > 1 else ""
+        match = re.match(r"custom_fields\[\d+\](?:\.(\w+))?", location)
+        name = match.group(1) if match else None
+        message = _clean_message(problem)
+        if name is None and match and "choices" in message:
+            name = "choices"  # "a choice field needs a list of choices" names the entry
+        form.add_error(name if name in form.fields else None, message)
+
+
+def _admin_only(view):
+    """A settings page that changes organisation-wide settings: a salesperson gets a 403 page
+    (the services refuse them too; this also keeps them from seeing a form they cannot use)."""
+
+    def wrapper(request: HttpRequest, actor, *args, **kwargs) -> HttpResponse:
+        try:
+            account_services.require_admin(actor, "change these settings")
+        except PermissionDenied as error:
+            return _forbidden(request, actor, error)
+        return view(request, actor, *args, **kwargs)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+@member_page
+def field_list(request: HttpRequest, actor) -> HttpResponse:
+    fields = _custom_fields(actor)
+    groups = [
+        (kind, RECORD_LABELS[kind], [f for f in fields if f.record == kind]) for kind in KINDS
+    ]
+    return render(
+        request,
+        "web/settings/fields.html",
+        page_context(request, actor, section="fields", groups=groups, is_admin=_is_admin(actor)),
+    )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def field_create(request: HttpRequest, actor) -> HttpResponse:
+    initial = {"record": request.GET.get("record")} if request.GET.get("record") in KINDS else {}
+    form = CustomFieldForm(request.POST if request.method == "POST" else None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                field = pipeline_services.custom_field_create(actor=actor, data=form.cleaned_data)
+            except PermissionDenied as error:
+                return _forbidden(request, actor, error)
+            except (ValidationFailed, Conflict) as error:
+                _add_service_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"Custom field “{field.label}” added.")
+                return redirect(f"{reverse('web:settings-fields')}#record-{field.record}")
+    return render(
+        request,
+        "web/settings/field_form.html",
+        page_context(request, actor, section="fields", form=form, field=None),
+        status=status,
+    )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def field_edit(request: HttpRequest, actor, field_id: int) -> HttpResponse:
+    try:
+        field = pipeline_services.custom_field_get_for(actor=actor, field_id=_id(field_id))
+    except NotFound:
+        raise Http404("No such custom field.") from None
+    initial = {"label": field.label, "choices": "\n".join(field.choices), "help": field.help}
+    form = CustomFieldEditForm(
+        request.POST if request.method == "POST" else None, initial=initial, field=field
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = {name: form.cleaned_data[name] for name in form.fields}
+            try:
+                field = pipeline_services.custom_field_update(
+                    actor=actor, field_id=field.pk, data=data
+                )
+            except PermissionDenied as error:
+                return _forbidden(request, actor, error)
+            except (ValidationFailed, Conflict) as error:
+                _add_service_errors(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"Custom field “{field.label}” saved.")
+                return redirect(f"{reverse('web:settings-fields')}#record-{field.record}")
+    return render(
+        request,
+        "web/settings/field_form.html",
+        page_context(request, actor, section="fields", form=form, field=field),
+        status=status,
+    )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
+    try:
+        field = pipeline_services.custom_field_get_for(actor=actor, field_id=_id(field_id))
+    except NotFound:
+        raise Http404("No such custom field.") from None
+    problems: list[str] = []
+    status = 200
+    if request.method == "POST":
+        try:
+            pipeline_services.custom_field_delete(actor=actor, field_id=field.pk)
+        except PermissionDenied as error:
+            return _forbidden(request, actor, error)
+        except (ValidationFailed, Conflict) as error:
+            problems = [_clean_message(p) for p in error.problems] or [str(error)]
+            status = error.status
+        else:
+            messages.success(request, f"Custom field “{field.label}” removed.")
+            return redirect("web:settings-fields")
+    return render(
+        request,
+        "web/settings/field_delete.html",
+        page_context(request, actor, section="fields", field=field, problems=problems),
+        status=status,
+    )
+
+
+# ---------------------------------------------------------------- members and roles
+
+
+class MemberAddForm(forms.Form):
+    email = forms.CharField(label="E-mail", max_length=254)
+    full_name = forms.CharField(label="Name (for a new user)", max_length=200, required=False)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.SALESPERSON)
+
+
+class MemberRolesForm(forms.Form):
+    roles = forms.MultipleChoiceField(
+        label="Roles",
+        choices=Role.choices,
+        required=False,  # the service names the problem of no role
+        widget=forms.CheckboxSelectMultiple,
+    )
+    confirm_self = forms.BooleanField(label="Yes, change my own roles", required=False)
+
+
+class MemberRemoveForm(forms.Form):
+    confirm_self = forms.BooleanField(label="Yes, remove me from the organisation", required=False)
+
+
+def _add_problems(form: forms.Form, error: DomainError) -> None:
+    if not error.problems:
+        form.add_error(None, str(error))
+    for problem in error.problems:
+        name = str(problem.loc[0]) if problem.loc else None
+        form.add_error(name if name in form.fields else None, problem.msg)
+
+
+def _member_or_404(actor, user_id: int):
+    try:
+        return account_selectors.member_get_for(actor=actor, user_id=_id(user_id))
+    except NotFound:
+        raise Http404("No such member.") from None
+
+
+@member_page
+def member_list(request: HttpRequest, actor) -> HttpResponse:
+    return render(
+        request,
+        "web/settings/members.html",
+        page_context(
+            request,
+            actor,
+            section="members",
+            members=account_selectors.member_list(actor=actor),
+            is_admin=_is_admin(actor),
+        ),
+    )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def member_add(request: HttpRequest, actor) -> HttpResponse:
+    form = MemberAddForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                user = account_services.member_add(actor=actor, **form.cleaned_data)
+            except PermissionDenied as error:
+                return _forbidden(request, actor, error)
+            except ValidationFailed as error:
+                _add_problems(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"{user.email} is now a member.")
+                return redirect("web:settings-members")
+    return render(
+        request,
+        "web/settings/member_add.html",
+        page_context(request, actor, section="members", form=form),
+        status=status,
+    )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def member_edit(request: HttpRequest, actor, user_id: int) -> HttpResponse:
+    member = _member_or_404(actor, user_id)
+    form = MemberRolesForm(
+        request.POST if request.method == "POST" else None, initial={"roles": list(member.roles)}
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                account_services.member_set_roles(
+                    actor=actor,
+                    user_id=member.user_id,
+                    roles=form.cleaned_data["roles"],
+                    confirm_self=form.cleaned_data["confirm_self"],
+                )
+            except PermissionDenied as error:
+                return _forbidden(request, actor, error)
+            except (ValidationFailed, Conflict) as error:
+                _add_problems(form, error)
+                status = error.status
+            else:
+                messages.success(request, f"Roles of {member.email} saved.")
+                return redirect("web:settings-members")
+    return render(
+        request,
+        "web/settings/member_edit.html",
+        page_context(
+            request,
+            actor,
+            section="members",
+            form=form,
+            member=member,
+            is_self=member.user_id == actor.user.pk,
+        ),
+        status=status,
+    )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def member_remove(request: HttpRequest, actor, user_id: int) -> HttpResponse:
+    member = _member_or_404(actor, user_id)
+    form = MemberRemoveForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            account_services.member_remove(
+                actor=actor,
+                user_id=member.user_id,
+                confirm_self=form.cleaned_data["confirm_self"],
+            )
+        except PermissionDenied as error:
+            return _forbidden(request, actor, error)
+        except (ValidationFailed, Conflict) as error:
+            _add_problems(form, error)
+            status = error.status
+        else:
+            messages.success(request, f"{member.email} was removed and their API tokens revoked.")
+            if member.user_id == actor.user.pk:
+                return redirect("web:home")
+            return redirect("web:settings-members")
+    return render(
+        request,
+        "web/settings/member_remove.html",
+        page_context(
+            request,
+            actor,
+            section="members",
+            form=form,
+            member=member,
+            is_self=member.user_id == actor.user.pk,
+        ),
+        status=status,
+    )
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        required=False,
+        help_text="To recognise the token later, e.g. “laptop script”.",
+    )
+
+
+def _tokens_context(request: HttpRequest, actor, **extra) -> dict:
+    return page_context(
+        request,
+        actor,
+        section="tokens",
+        tokens=list(account_selectors.token_list(actor=actor)),
+        form=TokenForm(),
+        **extra,
+    )
+
+
+@member_page
+def token_list(request: HttpRequest, actor) -> HttpResponse:
+    return render(request, "web/settings/tokens.html", _tokens_context(request, actor))
+
+
+@member_page
+@require_POST
+def token_create(request: HttpRequest, actor) -> HttpResponse:
+    """The plain token is in this one response and nowhere else: it is not kept (only its hash
+    is), the response is not cached, and reloading the list page never shows it again."""
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        context = _tokens_context(request, actor)
+        context["form"] = form
+        if request.htmx:  # htmx swaps only a 2xx answer; the errors are in this fragment
+            return render(request, "web/settings/tokens.html#tokens", context)
+        return render(request, "web/settings/tokens.html", context, status=400)
+    try:
+        token, plain = account_services.token_create(
+            user=actor.user,
+            organisation=actor.organisation,
+            name=form.cleaned_data["name"],
+            label="web",
+        )
+    except PermissionDenied as error:
+        return _forbidden(request, actor, error)
+    context = _tokens_context(request, actor, created=token, plain=plain)
+    template = "web/settings/tokens.html#tokens" if request.htmx else "web/settings/tokens.html"
+    response = render(request, template, context, status=201 if request.htmx else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def token_revoke(request: HttpRequest, actor, token_id: int) -> HttpResponse:
+    try:
+        token = account_selectors.token_get_for(actor=actor, token_id=_id(token_id))
+    except NotFound:
+        raise Http404("No such token.") from None
+    if request.method == "POST":
+        try:
+            account_services.token_revoke(actor=actor, token_id=token.pk)
+        except NotFound:
+            raise Http404("No such token.") from None
+        messages.success(request, f"Token {token.prefix}… revoked: it no longer opens the API.")
+        return redirect("web:settings-tokens")
+    return render(
+        request,
+        "web/settings/token_revoke.html",
+        page_context(request, actor, section="tokens", token=token),
+    )
+
+
+# ---------------------------------------------------------------- process definition
+
+
+def _process_view(actor) -> dict:
+    """The definition in force, shaped for reading: labels instead of field names."""
+    spec = pipeline_selectors.definition_for(actor.organisation)
+    builtin = pipeline_services.builtin_fields()
+    labels = {kind: spec.labels(kind, builtin) for kind in KINDS}
+    opportunity = labels["opportunity"]
+    pipelines = []
+    for pipeline in spec.pipelines:
+        stages = []
+        for stage in pipeline.stages:
+            gate = stage.gate
+            conditions = [
+                {
+                    "field": opportunity.get(c.field, c.field),
+                    "op": OPERATOR_WORDS.get(c.op, c.op),
+                    "value": ", ".join(map(str, c.value))
+                    if isinstance(c.value, tuple | list)
+                    else c.value,
+                    "message": c.message,
+                }
+                for c in gate.conditions
+            ]
+            stages.append(
+                {
+                    "spec": stage,
+                    "require": [opportunity.get(name, name) for name in gate.require],
+                    "conditions": conditions,
+                    "has_gate": bool(
+                        gate.require
+                        or gate.conditions
+                        or gate.name_pattern
+                        or gate.checklist
+                        or gate.reason_required
+                    ),
+                }
+            )
+        pipelines.append({"spec": pipeline, "stages": stages})
+    minimum = [
+        (RECORD_LABELS[kind], [labels[kind].get(name, name) for name in names])
+        for kind, names in spec.minimum_fields.items()
+        if names
+    ]
+    return {"spec": spec, "pipelines": pipelines, "minimum": minimum}
+
+
+@member_page
+def process_page(request: HttpRequest, actor) -> HttpResponse:
+    return render(
+        request,
+        "web/settings/process.html",
+        page_context(
+            request,
+            actor,
+            section="process",
+            definition=pipeline_selectors.definition_row_for(actor.organisation),
+            is_admin=_is_admin(actor),
+            **_process_view(actor),
+        ),
+    )
+
+
+@member_page
+def process_download(request: HttpRequest, actor) -> HttpResponse:
+    row = pipeline_selectors.definition_row_for(actor.organisation)
+    if row is None:
+        raise Http404("This organisation has no process definition yet.")
+    text = row.source if row.source.endswith("\n") else row.source + "\n"
+    response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
+    filename = f"{actor.organisation.slug}-process-v{row.version}.yaml"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+class DefinitionUploadForm(forms.Form):
+    file = forms.FileField(label="YAML file", required=False)
+    source = forms.CharField(
+        label="Or paste the YAML",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 18, "spellcheck": "false"}),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("file")
+        text = cleaned.get("source") or ""
+        if upload is not None:
+            if upload.size > MAX_DEFINITION_BYTES:
+                raise forms.ValidationError(
+                    f"The file is {upload.size:,} bytes; a definition may have at most "
+                    f"{MAX_DEFINITION_BYTES:,}."
+                )
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise forms.ValidationError(
+                    "The file is not UTF-8 text: save it as UTF-8 and upload it again."
+                ) from None
+        if not text.strip():
+            raise forms.ValidationError("Choose a YAML file or paste the definition.")
+        cleaned["text"] = text
+        return cleaned
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def process_upload(request: HttpRequest, actor) -> HttpResponse:
+    """Check first, load only when the check passes; a failed upload changes nothing and shows
+    every problem with the line of the uploaded text it is about."""
+    form = DefinitionUploadForm(
+        request.POST if request.method == "POST" else None, request.FILES or None
+    )
+    status, problems, checked = 200, [], None
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            text = form.cleaned_data["text"]
+            try:
+                spec = pipeline_services.process_check(actor=actor, text=text)
+                if "check_only" not in request.POST:
+                    row = pipeline_services.process_load(actor=actor, text=text)
+                    messages.success(
+                        request, f"Version {row.version} of “{spec.name}” is now in force."
+                    )
+                    return redirect("web:settings-process")
+                checked, status = spec, 200
+            except (ValidationFailed, Conflict) as error:
+                problems = locate_problems(text, error.problems)
+                status = error.status
+            # Show what was sent, so a fix is an edit, not a fresh paste.
+            form = DefinitionUploadForm(initial={"source": text})
+    return render(
+        request,
+        "web/settings/process_upload.html",
+        page_context(
+            request,
+            actor,
+            section="process",
+            form=form,
+            problems=problems,
+            checked=checked,
+            definition=pipeline_selectors.definition_row_for(actor.organisation),
+        ),
+        status=status,
+    )
 
 
 urlpatterns = [
     path("settings/", settings_home, name="settings"),
+    path("settings/fields/", field_list, name="settings-fields"),
+    path("settings/fields/new/", field_create, name="settings-field-create"),
+    path("settings/fields/<int:field_id>/", field_edit, name="settings-field-edit"),
+    path("settings/fields/<int:field_id>/delete/", field_delete, name="settings-field-delete"),
+    path("settings/members/", member_list, name="settings-members"),
+    path("settings/members/new/", member_add, name="settings-member-add"),
+    path("settings/members/<int:user_id>/", member_edit, name="settings-member-edit"),
+    path("settings/members/<int:user_id>/remove/", member_remove, name="settings-member-remove"),
+    path("settings/tokens/", token_list, name="settings-tokens"),
+    path("settings/tokens/new/", token_create, name="settings-token-create"),
+    path("settings/tokens/<int:token_id>/revoke/", token_revoke, name="settings-token-revoke"),
+    path("settings/process/", process_page, name="settings-process"),
+    path("settings/process/download/", process_download, name="settings-process-download"),
+    path("settings/process/upload/", process_upload, name="settings-process-upload"),
 ]

@@ -1,0 +1,101 @@
+"""Reads of members and API tokens, scoped by actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from salesline.core.actors import Actor
+from salesline.core.errors import NotFound
+
+from .models import ApiToken, Membership, Role
+
+ROLE_LABELS = dict(Role.choices)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member of the organisation once, with all their roles (one membership row per role)."""
+
+    user_id: int
+    email: str
+    full_name: str
+    is_active: bool
+    roles: tuple[str, ...]
+    joined_at: datetime
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [ROLE_LABELS.get(role, role) for role in self.roles]
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+
+def _member_rows(memberships: QuerySet[Membership]) -> list[MemberRow]:
+    rows = memberships.values_list(
+        "user_id", "user__email", "user__full_name", "user__is_active", "role", "created_at"
+    ).order_by("user__email", "role")
+    grouped: dict[int, dict] = {}
+    for user_id, email, full_name, is_active, role, created_at in rows:
+        entry = grouped.setdefault(
+            user_id,
+            {
+                "email": email,
+                "full_name": full_name,
+                "is_active": is_active,
+                "roles": [],
+                "joined_at": created_at,
+            },
+        )
+        entry["roles"].append(role)
+        entry["joined_at"] = min(entry["joined_at"], created_at)
+    return [
+        MemberRow(
+            user_id=user_id,
+            email=entry["email"],
+            full_name=entry["full_name"],
+            is_active=entry["is_active"],
+            roles=tuple(entry["roles"]),
+            joined_at=entry["joined_at"],
+        )
+        for user_id, entry in grouped.items()
+    ]
+
+
+def member_list(*, actor: Actor) -> list[MemberRow]:
+    """Every member of the actor's organisation, by e-mail, each once with their roles."""
+    return _member_rows(Membership.objects.filter(organisation=actor.organisation))
+
+
+def member_get_for(*, actor: Actor, user_id: int) -> MemberRow:
+    rows = _member_rows(Membership.objects.filter(organisation=actor.organisation, user_id=user_id))
+    if not rows:
+        raise NotFound(f"No member with id {user_id}.")
+    return rows[0]
+
+
+def token_list(*, actor: Actor) -> QuerySet[ApiToken]:
+    """The actor's own tokens for this organisation, newest first (revoked ones too, so the
+    list shows when each stopped working)."""
+    return ApiToken.objects.filter(organisation=actor.organisation, user=actor.user).order_by(
+        "-created_at", "-id"
+    )
+
+
+def token_get_for(*, actor: Actor, token_id: int) -> ApiToken:
+    """One of the actor's tokens; an admin may also see any token of the organisation (the same
+    rule as token_revoke). Anything else is NotFound."""
+    token = (
+        ApiToken.objects.filter(organisation=actor.organisation, pk=token_id)
+        .select_related("user")
+        .first()
+    )
+    if token is None or (
+        token.user_id != getattr(actor.user, "pk", None) and not actor.has_role(Role.ADMIN)
+    ):
+        raise NotFound(f"No token with id {token_id}.")
+    return token
