@@ -1,19 +1,462 @@
-"""The pipeline board (kanban): a column per stage, cards moved by drag and drop."""
+"""The pipeline board (kanban): a column per stage, cards moved by drag and drop or a menu.
+
+Columns show the count and value of every matching opportunity (one grouped query) but only
+the first cards, with "Show more" fetching the next ones: a board of ten thousand
+opportunities costs the same to draw as one of a hundred. Moves go through
+`opportunity_move`, the API's service; a refused move answers with a panel listing every unmet
+criterion, with inputs for the missing fields and boxes for the checklist.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
 
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from salesline.core.errors import NotFound, PreconditionFailed, Problem, ValidationFailed
+from salesline.pipeline import selectors as pipeline_selectors
+from salesline.pipeline import services as pipeline_services
+from salesline.pipeline.models import Stage
+from salesline.pipeline.selectors import BoardFilters, CardCursor
+from salesline.records import selectors as record_selectors
+from salesline.records.fields import KINDS
+from salesline.records.filters import ListQuery
+from salesline.records.services import custom_field_defs
+
+from ..selectors import member_choices
 from .common import member_page, page_context
 
+CARDS_PER_PAGE = 20
+PICKER_SIZE = 20
+OPPORTUNITY_FIELDS = KINDS["opportunity"].fields
+PAGE = "web/board/page.html"
+# Input types per field type; reference, choice, longtext and boolean get their own widgets.
+INPUT_TYPES = {"decimal": "number", "number": "number", "date": "date", "text": "text"}
 
+
+# ------------------------------------------------------------------ filters and cursors
+
+
+class BadInput(ValueError):
+    """A query parameter the board cannot read; args: {parameter: message}."""
+
+
+def _filters(actor, params: Mapping[str, str]) -> BoardFilters:
+    """The board's filters from the query string; every unreadable one is named at once."""
+    problems: dict[str, str] = {}
+    owner_id = None
+    owner = params.get("owner", "").strip()
+    if owner == "me":
+        owner_id = actor.user.pk
+    elif owner:
+        members = {m.user_id for m in member_choices(actor=actor)}
+        if not owner.isdigit() or int(owner) not in members:
+            problems["owner"] = "Owner must be a member of this organisation."
+        else:
+            owner_id = int(owner)
+    dates: dict[str, dt.date | None] = {}
+    for name, label in (("close_from", "Close from"), ("close_to", "Close to")):
+        raw = params.get(name, "").strip()
+        dates[name] = None
+        if raw:
+            try:
+                dates[name] = dt.date.fromisoformat(raw)
+            except ValueError:
+                problems[name] = f"{label} must be a date (YYYY-MM-DD)."
+    low, high = dates["close_from"], dates["close_to"]
+    if low and high and low > high:
+        problems["close_to"] = "Close to must not be before Close from."
+    if problems:
+        raise BadInput(problems)
+    return BoardFilters(owner_id=owner_id, close_from=low, close_to=high)
+
+
+def _filter_query(params: Mapping[str, str]) -> str:
+    """The filters as a query string, for "Show more" and moves (totals follow the filters)."""
+    kept = {k: params[k] for k in ("owner", "close_from", "close_to") if params.get(k, "").strip()}
+    return urlencode(kept)
+
+
+def _encode_cursor(cursor: CardCursor | None) -> str:
+    if cursor is None:
+        return ""
+    return f"{cursor.close_date.isoformat() if cursor.close_date else ''}.{cursor.id}"
+
+
+def _decode_cursor(text: str) -> CardCursor:
+    raw_date, _, raw_id = text.partition(".")
+    try:
+        close_date = dt.date.fromisoformat(raw_date) if raw_date else None
+        return CardCursor(close_date, int(raw_id))
+    except ValueError:
+        raise BadInput({"after": "'after' is not a position in this column."}) from None
+
+
+# ------------------------------------------------------------------ columns and cards
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    whole = amount == amount.to_integral_value()
+    return f"{amount:,.0f} {currency}" if whole else f"{amount:,.2f} {currency}"
+
+
+def _card(row: dict[str, Any], stage_id: int, today: dt.date, is_open: bool) -> dict[str, Any]:
+    close = row["expected_close_date"]
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "stage_id": stage_id,
+        "value": _money(row["value"], row["currency"]) if row["value"] is not None else "",
+        "close": close,
+        "late": bool(is_open and close and close < today),
+        "owner": (row["owner__email"] or "").partition("@")[0],
+    }
+
+
+def _total(stage: Stage, total) -> dict[str, Any]:
+    return {
+        "stage_id": stage.pk,
+        "count": total.count,
+        "values": [_money(amount, currency) for currency, amount in total.values],
+    }
+
+
+def _columns(actor, pipeline, filters: BoardFilters, query: str) -> list[dict[str, Any]]:
+    totals = pipeline_selectors.board_totals(actor=actor, pipeline=pipeline, filters=filters)
+    today = timezone.localdate()
+    columns = []
+    for stage in pipeline.stages.all():
+        rows, cursor = pipeline_selectors.board_cards(
+            actor=actor, stage=stage, filters=filters, limit=CARDS_PER_PAGE
+        )
+        is_open = stage.kind == Stage.Kind.OPEN
+        columns.append(
+            {
+                "stage": stage,
+                "total": _total(stage, totals[stage.pk]),
+                "cards": [_card(row, stage.pk, today, is_open) for row in rows],
+                "more": _more_url(pipeline.pk, stage.pk, cursor, query),
+            }
+        )
+    return columns
+
+
+def _more_url(pipeline_id: int, stage_id: int, cursor: CardCursor | None, query: str) -> str:
+    if cursor is None:
+        return ""
+    url = reverse("web:board-more", args=[pipeline_id, stage_id])
+    return f"{url}?{urlencode({'after': _encode_cursor(cursor)})}{'&' + query if query else ''}"
+
+
+def _pipeline_or_404(actor, pipeline_id: int):
+    try:
+        return pipeline_selectors.pipeline_get_for(actor=actor, pipeline_id=pipeline_id)
+    except NotFound:
+        raise Http404("No such pipeline.") from None
+
+
+# ------------------------------------------------------------------ pages
+
+
+@require_GET
 @member_page
 def board(request: HttpRequest, actor) -> HttpResponse:
-    return render(request, "web/placeholder.html", page_context(request, actor, title="Board"))
+    """The first pipeline's board (the one most organisations have)."""
+    first = pipeline_selectors.pipeline_list(actor=actor).first()
+    if first is None:
+        return render(request, PAGE, page_context(request, actor, pipeline=None))
+    return _board(request, actor, first)
+
+
+@require_GET
+@member_page
+def board_page(request: HttpRequest, actor, pipeline_id: int) -> HttpResponse:
+    return _board(request, actor, _pipeline_or_404(actor, pipeline_id))
+
+
+def _board(request: HttpRequest, actor, pipeline) -> HttpResponse:
+    params = request.GET
+    problems: dict[str, str] = {}
+    try:
+        filters = _filters(actor, params)
+    except BadInput as exc:
+        # The board still shows, unfiltered, with the reason next to the filter.
+        problems, filters = exc.args[0], BoardFilters()
+    query = "" if problems else _filter_query(params)
+    context = page_context(
+        request,
+        actor,
+        pipeline=pipeline,
+        pipelines=list(pipeline_selectors.pipeline_list(actor=actor)),
+        columns=_columns(actor, pipeline, filters, query),
+        members=member_choices(actor=actor),
+        owner=params.get("owner", ""),
+        close_from=params.get("close_from", ""),
+        close_to=params.get("close_to", ""),
+        filtered=bool(query),
+        problems=problems,
+        query=query,
+    )
+    return render(request, PAGE, context, status=400 if problems else 200)
+
+
+@require_GET
+@member_page
+def board_more(request: HttpRequest, actor, pipeline_id: int, stage_id: int) -> HttpResponse:
+    """The next cards of one column, and the button for the ones after them."""
+    pipeline = _pipeline_or_404(actor, pipeline_id)
+    stage = next((s for s in pipeline.stages.all() if s.pk == stage_id), None)
+    if stage is None:
+        raise Http404("No such stage.")
+    try:
+        filters = _filters(actor, request.GET)
+        after = _decode_cursor(request.GET.get("after", ""))
+    except BadInput as exc:
+        return HttpResponse(" ".join(exc.args[0].values()), status=400, content_type="text/plain")
+    rows, cursor = pipeline_selectors.board_cards(
+        actor=actor, stage=stage, filters=filters, after=after, limit=CARDS_PER_PAGE
+    )
+    today, is_open = timezone.localdate(), stage.kind == Stage.Kind.OPEN
+    column = {
+        "stage": stage,
+        "cards": [_card(row, stage.pk, today, is_open) for row in rows],
+        "more": _more_url(pipeline.pk, stage.pk, cursor, _filter_query(request.GET)),
+    }
+    return render(request, f"{PAGE}#more_cards", {"column": column})
+
+
+# ------------------------------------------------------------------ moves
+
+
+@dataclass
+class PanelInput:
+    """One thing to fix in the gate panel: a field to fill, a box to tick, or a reason."""
+
+    name: str  # the form field's name
+    label: str
+    widget: str  # text | number | date | textarea | select | reference | checkbox
+    value: Any = ""
+    messages: list[str] = field(default_factory=list)
+    options: list[tuple[str, str]] = field(default_factory=list)
+    step: str = ""
+    reference: str = ""  # company | person, for the picker's search
+    id: str = ""  # the input's HTML id, unique on the board
+
+
+def _is_script(request: HttpRequest) -> bool:
+    """board.js asks with fetch and wants fragments; a plain form post wants pages."""
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _submitted_fields(actor, post: QueryDict) -> dict[str, Any]:
+    """The values typed into a gate panel, in the API's shape (`fields` of a move)."""
+    fields: dict[str, Any] = {}
+    custom: dict[str, Any] = {}
+    for name in post:
+        if name in OPPORTUNITY_FIELDS:
+            fields[name] = post.get(name, "")
+        elif name.startswith("cf."):
+            custom[name[3:]] = post.get(name, "")
+    if custom:
+        fields["custom_fields"] = custom
+    return fields
+
+
+def _reference_options(actor, reference: str, opportunity) -> list[tuple[str, str]]:
+    """The picker's first choices: members for an owner, else the first records by name (a
+    contact from the opportunity's company first, as that is nearly always the one)."""
+    if reference == "user":
+        return [(str(m.user_id), m.label) for m in member_choices(actor=actor)]
+    lookups = {}
+    if reference == "person" and opportunity.company_id:
+        lookups = {"company_id": opportunity.company_id}
+    return _pick(actor, reference, "", lookups)
+
+
+def _pick(actor, reference: str, q: str, lookups: dict | None = None) -> list[tuple[str, str]]:
+    query = ListQuery(lookups=lookups or {}, q=q, ordering="name", limit=PICKER_SIZE)
+    page = record_selectors.record_list(
+        actor=actor, kind=reference, query=query, columns=["id", "name"]
+    )
+    return [(str(row["id"]), row["name"]) for row in page.items]
+
+
+def _field_input(actor, name: str, opportunity) -> PanelInput:
+    field_def = OPPORTUNITY_FIELDS[name]
+    value = getattr(opportunity, field_def.attr)
+    shown = "" if value is None else str(value)
+    if field_def.type == "reference":
+        options = _reference_options(actor, field_def.reference, opportunity)
+        if value is not None and shown not in {pk for pk, _ in options}:
+            related = getattr(opportunity, name.removesuffix("_id"), None)
+            options.insert(0, (shown, str(related)))
+        widget = "select" if field_def.reference == "user" else "reference"
+        return PanelInput(
+            name, field_def.label, widget, shown, options=options, reference=field_def.reference
+        )
+    if field_def.type == "choice":
+        return PanelInput(
+            name, field_def.label, "select", shown, options=[(c, c) for c in field_def.choices]
+        )
+    if field_def.type == "longtext":
+        return PanelInput(name, field_def.label, "textarea", shown)
+    if field_def.type == "date" and value is not None:
+        shown = value.isoformat()
+    step = "0.01" if field_def.type == "decimal" else "1" if field_def.type == "number" else ""
+    return PanelInput(name, field_def.label, INPUT_TYPES[field_def.type], shown, step=step)
+
+
+def _custom_input(definition, value: Any) -> PanelInput:
+    name = f"cf.{definition.key}"
+    shown = "" if value is None else str(value)
+    if definition.type == "boolean":
+        shown = "" if value is None else "yes" if value else "no"
+        return PanelInput(
+            name, definition.label, "select", shown, [], [("yes", "Yes"), ("no", "No")]
+        )
+    if definition.type == "choice":
+        options = [(c, c) for c in definition.choices]
+        return PanelInput(name, definition.label, "select", shown, [], options)
+    widget = {"number": "number", "date": "date"}.get(definition.type, "text")
+    return PanelInput(
+        name, definition.label, widget, shown, step="any" if widget == "number" else ""
+    )
+
+
+def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: QueryDict) -> dict:
+    """Every problem of a refused move, each beside the input that fixes it, in the order the
+    service reported them; what cannot be fixed here (a stage-wide rule) is listed above."""
+    spec = pipeline_selectors.definition_for(actor.organisation)
+    checklist = {
+        item.key: item.label
+        for stage_spec in spec.pipeline(opportunity.pipeline.key).stages
+        for item in stage_spec.gate.checklist
+    }
+    custom = {d.key: d for d in custom_field_defs(actor, "opportunity")}
+    inputs: dict[str, PanelInput] = {}
+    general: list[str] = []
+    for problem in problems:
+        loc = problem.loc
+        key = str(loc[-1]) if loc else ""
+        if len(loc) == 2 and loc[0] == "checks" and key in checklist:
+            box = inputs.setdefault(
+                f"check:{key}", PanelInput("checks", checklist[key], "checkbox", key)
+            )
+        elif loc == ("reason",):
+            box = inputs.setdefault(
+                "reason", PanelInput("reason", "Reason", "textarea", post.get("reason", ""))
+            )
+        elif len(loc) == 1 and key in OPPORTUNITY_FIELDS:
+            box = inputs.get(key) or inputs.setdefault(key, _field_input(actor, key, opportunity))
+        elif key in custom and (len(loc) == 1 or loc[0] == "custom_fields"):
+            current = (opportunity.custom_fields or {}).get(key)
+            box = inputs.setdefault(f"cf.{key}", _custom_input(custom[key], current))
+        else:
+            general.append(problem.msg)
+            continue
+        box.messages.append(problem.msg)
+    # What was typed and refused is shown again, not the stored value.
+    for number, box in enumerate(inputs.values(), start=1):
+        box.id = f"g{opportunity.pk}-{number}"
+        if box.widget != "checkbox" and box.name in post:
+            box.value = post.get(box.name, "")
+    return {
+        "opportunity": opportunity,
+        "stage": stage,
+        "general": general,
+        "inputs": list(inputs.values()),
+        "count": sum(len(box.messages) for box in inputs.values()) + len(general),
+    }
+
+
+def _message_panel(request, opportunity_id: int, stage: Stage | None, message: str, status: int):
+    context = {"opportunity": {"pk": opportunity_id}, "stage": stage, "general": [message]}
+    context["count"], context["inputs"], context["final"] = 1, [], True
+    return render(request, f"{PAGE}#gate_panel", context, status=status)
+
+
+@require_POST
+@member_page
+def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse:
+    """Move a card through `opportunity_move`, with any fields, ticks and reason the gate panel
+    sent. Scripts get the card and the new totals, or the panel; forms get pages."""
+    try:
+        opportunity = record_selectors.record_get_for(
+            actor=actor, kind="opportunity", record_id=opportunity_id
+        )
+    except NotFound:
+        raise Http404("No such opportunity.") from None
+    pipeline = _pipeline_or_404(actor, opportunity.pipeline_id)
+    stages = {stage.key: stage for stage in pipeline.stages.all()}
+    stage = stages.get(request.POST.get("stage", ""))
+    if stage is None:
+        known = ", ".join(stages)
+        message = f"Choose a stage of {pipeline.name} to move to (one of: {known})."
+        return _message_panel(request, opportunity.pk, None, message, 400)
+    version_text = request.POST.get("version", "").strip()
+    if version_text and not version_text.isdigit():
+        return _message_panel(request, opportunity.pk, stage, "The version must be a number.", 400)
+    try:
+        pipeline_services.opportunity_move(
+            actor=actor,
+            opportunity_id=opportunity.pk,
+            stage=stage.key,
+            checks=request.POST.getlist("checks"),
+            reason=request.POST.get("reason", ""),
+            fields=_submitted_fields(actor, request.POST),
+            expected_version=int(version_text) if version_text else None,
+        )
+    except ValidationFailed as exc:
+        context = _panel(actor, opportunity, stage, exc.problems, request.POST)
+        template = f"{PAGE}#gate_panel" if _is_script(request) else "web/board/move.html"
+        if not _is_script(request):
+            context = page_context(request, actor, **context, query=_filter_query(request.GET))
+        return render(request, template, context, status=422)
+    except PreconditionFailed as exc:
+        return _message_panel(request, opportunity.pk, stage, str(exc), 412)
+    except NotFound:  # deleted between the read and the move
+        raise Http404("No such opportunity.") from None
+    try:
+        filters = _filters(actor, request.GET)
+    except BadInput:
+        filters = BoardFilters()
+    if not _is_script(request):
+        query = _filter_query(request.GET)
+        url = reverse("web:board-pipeline", args=[pipeline.pk])
+        return redirect(f"{url}?{query}" if query else url)
+    row = pipeline_selectors.board_card(actor=actor, opportunity_id=opportunity.pk)
+    totals = pipeline_selectors.board_totals(actor=actor, pipeline=pipeline, filters=filters)
+    context = {
+        "card": _card(row, stage.pk, timezone.localdate(), stage.kind == Stage.Kind.OPEN),
+        "totals": [_total(s, totals[s.pk]) for s in pipeline.stages.all()],
+    }
+    return render(request, f"{PAGE}#moved", context)
+
+
+@require_GET
+@member_page
+def board_pick(request: HttpRequest, actor, reference: str) -> HttpResponse:
+    """Options for a gate panel's company or contact picker, by the start of a name."""
+    if reference not in ("company", "person"):
+        raise Http404("Nothing to pick there.")
+    q = request.GET.get("q", "").replace("\x00", "").strip()
+    options = _pick(actor, reference, q)
+    return render(request, f"{PAGE}#pick_options", {"options": options, "q": q})
 
 
 urlpatterns = [
     path("board/", board, name="board"),
+    path("board/<int:pipeline_id>/", board_page, name="board-pipeline"),
+    path("board/<int:pipeline_id>/stages/<int:stage_id>/more/", board_more, name="board-more"),
+    path("board/move/<int:opportunity_id>/", board_move, name="board-move"),
+    path("board/pick/<str:reference>/", board_pick, name="board-pick"),
 ]

@@ -1,0 +1,220 @@
+// The pipeline board: drag a card to another stage (HTML5 drag and drop), or use its Move
+// button (a dialog, for keyboards). The server decides through the same service as the API: a
+// refused move snaps the card back and opens the gate panel under it. No inline handlers: the
+// CSP only runs scripts from our own origin.
+"use strict";
+
+(() => {
+  const board = document.querySelector("[data-board]");
+  if (!board) return;
+  const dialog = document.getElementById("move-dialog");
+  const dialogSelect = document.getElementById("move-stage");
+  const status = document.getElementById("board-status");
+  const token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
+  let dragged = null;
+  let dialogCard = null;
+
+  const columnById = (id) => board.querySelector(`.column[data-stage-id="${CSS.escape(id)}"]`);
+  const columnByKey = (key) => board.querySelector(`.column[data-stage-key="${CSS.escape(key)}"]`);
+  const cardName = (card) => card.querySelector("a").textContent;
+  const stageName = (column) => column.querySelector("h2").textContent;
+  const opportunityId = (card) => card.id.slice(1);
+
+  function announce(text) {
+    status.textContent = text;
+  }
+
+  function fragment(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content;
+  }
+
+  function closePanel(card) {
+    document.getElementById(`gate-${opportunityId(card)}`)?.remove();
+  }
+
+  async function post(card, body) {
+    // The page's own query string carries its filters: the totals sent back follow them.
+    const url =
+      board.dataset.moveUrl.replace("/0/", `/${opportunityId(card)}/`) + window.location.search;
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        body,
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token, "X-Requested-With": "fetch" },
+      });
+      return { status: response.status, html: await response.text() };
+    } catch {
+      return { status: 0, html: "" };
+    }
+  }
+
+  function fallbackPanel(card, httpStatus) {
+    const item = document.createElement("li");
+    item.className = "gate";
+    item.id = `gate-${opportunityId(card)}`;
+    const message = document.createElement("p");
+    message.className = "error";
+    message.tabIndex = -1;
+    message.textContent = httpStatus
+      ? `The move failed (error ${httpStatus}). Reload the page and try again.`
+      : "The server did not answer. Check the connection and try again.";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "secondary";
+    close.dataset.gateClose = "";
+    close.textContent = "Close";
+    item.append(message, close);
+    return item;
+  }
+
+  // Returns the moved card, or null when the move was refused (the panel then has focus).
+  async function move(card, column, form) {
+    const body = form ? new FormData(form) : new FormData();
+    body.set("stage", column.dataset.stageKey);
+    closePanel(card);
+    const home = { list: card.parentElement, next: card.nextElementSibling };
+    // The card waits where it was dropped while the server decides.
+    column.querySelector(".cards").prepend(card);
+    card.setAttribute("aria-busy", "true");
+    const result = await post(card, body);
+    card.removeAttribute("aria-busy");
+    if (result.status === 200) {
+      const answer = fragment(result.html);
+      for (const total of answer.querySelectorAll(".total")) {
+        document.getElementById(total.id)?.replaceWith(total);
+      }
+      const fresh = answer.querySelector(".card");
+      fresh.classList.add("moved");
+      card.replaceWith(fresh);
+      announce(`${cardName(fresh)} moved to ${stageName(column)}.`);
+      return fresh;
+    }
+    home.list.insertBefore(card, home.next);
+    const panel = fragment(result.html).querySelector(".gate") || fallbackPanel(card, result.status);
+    card.after(panel);
+    if (window.htmx) window.htmx.process(panel);
+    const count = panel.querySelector(".gate-count");
+    announce(`${cardName(card)} stays in ${stageName(home.list.closest(".column"))}. ${count ? count.textContent : ""}`);
+    (panel.querySelector("h3, [tabindex]") || panel).focus();
+    return null;
+  }
+
+  function focusMoveButton(card) {
+    card?.querySelector("[data-move]")?.focus();
+  }
+
+  // --- drag and drop ------------------------------------------------------------------------
+
+  function clearOver() {
+    for (const column of board.querySelectorAll(".column.over")) column.classList.remove("over");
+  }
+
+  board.addEventListener("dragstart", (event) => {
+    const card = event.target.closest?.(".card");
+    if (!card) return;
+    dragged = card;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.id);
+    card.classList.add("dragging");
+  });
+
+  board.addEventListener("dragend", () => {
+    dragged?.classList.remove("dragging");
+    dragged = null;
+    clearOver();
+  });
+
+  board.addEventListener("dragover", (event) => {
+    const column = event.target.closest?.(".column");
+    if (!column || !dragged) return;
+    event.preventDefault(); // this column accepts the drop
+    event.dataTransfer.dropEffect = "move";
+    if (!column.classList.contains("over")) {
+      clearOver();
+      column.classList.add("over");
+    }
+  });
+
+  board.addEventListener("dragleave", (event) => {
+    const column = event.target.closest?.(".column");
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("over");
+  });
+
+  board.addEventListener("drop", (event) => {
+    const column = event.target.closest?.(".column");
+    const card = dragged;
+    if (!column || !card) return;
+    event.preventDefault();
+    clearOver();
+    card.classList.remove("dragging");
+    if (column.dataset.stageId !== card.dataset.stage) move(card, column);
+  });
+
+  // --- the Move dialog, the gate panel's buttons and its retry ---------------------------------
+
+  board.addEventListener("click", (event) => {
+    const moveButton = event.target.closest("[data-move]");
+    if (moveButton) {
+      dialogCard = moveButton.closest(".card");
+      dialog.querySelector("[data-name]").textContent = cardName(dialogCard);
+      const options = [...dialogSelect.options];
+      const current = options.findIndex((option) => option.value === dialogCard.dataset.stage);
+      for (const option of options) option.disabled = option.value === dialogCard.dataset.stage;
+      // The next stage is the usual move; from the last one, the one before it.
+      dialogSelect.selectedIndex = current + 1 < options.length ? current + 1 : Math.max(0, current - 1);
+      dialog.showModal();
+      return;
+    }
+    const closeButton = event.target.closest("[data-gate-close]");
+    if (closeButton) {
+      const panel = closeButton.closest(".gate");
+      const card = document.getElementById(panel.id.replace("gate-", "o"));
+      panel.remove();
+      focusMoveButton(card);
+    }
+  });
+
+  dialog.querySelector("form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    dialog.close();
+    const column = columnById(dialogSelect.value);
+    if (!dialogCard || !column || column.dataset.stageId === dialogCard.dataset.stage) return;
+    focusMoveButton(await move(dialogCard, column));
+  });
+
+  dialog.querySelector("[data-dialog-close]").addEventListener("click", () => {
+    dialog.close();
+    focusMoveButton(dialogCard);
+  });
+
+  board.addEventListener("submit", async (event) => {
+    const form = event.target.closest(".gate-form");
+    if (!form) return;
+    event.preventDefault();
+    const card = document.getElementById(form.dataset.card);
+    const column = columnByKey(form.elements.stage?.value || "");
+    if (card && column) focusMoveButton(await move(card, column, form));
+  });
+
+  // --- "Show more" (htmx): no card twice, and focus on the first new one ------------------------
+
+  let cardsBefore = 0;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target.matches?.(".cards")) cardsBefore = event.detail.target.children.length;
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    const list = event.detail.target;
+    if (!list.matches?.(".cards")) return;
+    // A card moved here earlier may come again in the next page: keep the first one.
+    const seen = new Set();
+    for (const card of [...list.children]) {
+      if (seen.has(card.id)) card.remove();
+      else seen.add(card.id);
+    }
+    const active = document.activeElement;
+    if (!active || active === document.body) list.children[cardsBefore]?.querySelector("a")?.focus();
+  });
+})();

@@ -1,0 +1,286 @@
+"""The pipeline board: columns with counts and totals, filters, "Show more", and moves through
+the API's service — gate failures listing every unmet criterion, then filled in and retried."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, StageChange
+from salesline.pipeline.services import opportunity_create
+from tests.conftest import qualify_fields
+
+SCRIPT = {"HTTP_X_REQUESTED_WITH": "fetch"}
+
+
+@pytest.fixture
+def web(user):
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def pipeline(org):
+    return Pipeline.objects.get(organisation=org, key="business-development")
+
+
+def add(actor, name, **data):
+    return opportunity_create(actor=actor, data={"name": name, **data})
+
+
+def move(web, opportunity, query="", **data):
+    return web.post(f"/board/move/{opportunity.pk}/{query}", data, **SCRIPT)
+
+
+def test_the_board_shows_a_column_per_stage_with_count_and_total(web, actor, pipeline):
+    add(actor, "Alpha", value="1000", expected_close_date="2027-01-01")
+    add(actor, "Beta", value="2500.50")
+    add(actor, "Gamma", value="300", currency="USD")
+    page = web.get("/board/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    for name in ("Identify", "Qualify", "Develop", "Propose", "Negotiate", "Won", "Lost"):
+        assert f">{name}</h2>" in text
+    identify = page.context["columns"][0]
+    assert identify["total"]["count"] == 3
+    # Currencies are summed apart, the largest first.
+    assert identify["total"]["values"] == ["3,500.50 EUR", "300 USD"]
+    # The dated card comes first (nearest close), then the undated ones by id.
+    assert [card["name"] for card in identify["cards"]] == ["Alpha", "Beta", "Gamma"]
+    assert page.context["columns"][1]["total"]["count"] == 0
+    assert web.get(f"/board/{pipeline.pk}/").status_code == 200
+
+
+def test_the_board_is_one_organisations_own(web, actor, other_actor, org, other_org):
+    add(actor, "Ours")
+    add(other_actor, "Theirs")
+    page = web.get("/board/")
+    assert b"Ours" in page.content and b"Theirs" not in page.content
+    theirs = Pipeline.objects.get(organisation=other_org, key="business-development")
+    assert web.get(f"/board/{theirs.pk}/").status_code == 404
+    assert web.get("/board/999999/").status_code == 404
+
+
+def test_filters_by_owner_and_close_date(web, actor, admin_actor, user):
+    add(actor, "Mine soon", expected_close_date="2027-01-10")
+    add(actor, "Mine later", expected_close_date="2027-06-01")
+    add(admin_actor, "Boss's", expected_close_date="2027-01-15")
+    names = lambda page: [c["name"] for c in page.context["columns"][0]["cards"]]  # noqa: E731
+    assert names(web.get("/board/?owner=me")) == ["Mine soon", "Mine later"]
+    by_id = web.get(f"/board/?owner={admin_actor.user.pk}")
+    assert names(by_id) == ["Boss's"]
+    dated = web.get("/board/?close_from=2027-01-01&close_to=2027-01-31")
+    assert names(dated) == ["Mine soon", "Boss's"]
+    assert dated.context["columns"][0]["total"]["count"] == 2
+    both = web.get("/board/?owner=me&close_to=2027-01-31")
+    assert names(both) == ["Mine soon"]
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("owner=abc", "Owner must be a member of this organisation."),
+        ("owner=999999", "Owner must be a member of this organisation."),
+        ("close_from=tomorrow", "Close from must be a date (YYYY-MM-DD)."),
+        ("close_from=2027-02-01&close_to=2027-01-01", "Close to must not be before Close from."),
+    ],
+)
+def test_a_bad_filter_is_named_not_a_500(web, actor, query, message):
+    add(actor, "Alpha")
+    page = web.get(f"/board/?{query}")
+    assert page.status_code == 400
+    assert message in page.content.decode()
+    assert b"Alpha" in page.content  # the board still shows, unfiltered
+
+
+def test_show_more_pages_through_a_column(web, actor, pipeline):
+    for day in range(1, 26):
+        add(actor, f"Deal {day:02d}", expected_close_date=f"2027-03-{day:02d}")
+    add(actor, "Undated")
+    page = web.get("/board/")
+    column = page.context["columns"][0]
+    assert column["total"]["count"] == 26
+    assert len(column["cards"]) == 20 and column["cards"][-1]["name"] == "Deal 20"
+    more = web.get(column["more"])
+    assert more.status_code == 200
+    text = more.content.decode()
+    assert ["Deal 21" in text, "Deal 25" in text, "Undated" in text] == [True, True, True]
+    assert "Deal 20" not in text
+    assert 'hx-swap-oob="true"' in text and "Show more" not in text
+
+
+def test_show_more_refuses_nonsense(web, actor, pipeline, other_org):
+    stage = pipeline.stages.get(key="identify")
+    url = f"/board/{pipeline.pk}/stages/{stage.pk}/more/"
+    assert web.get(url + "?after=garbage").status_code == 400
+    assert web.get(url + "?after=2027-13-01.5").status_code == 400
+    assert web.get(url + "?after=.5&owner=x").status_code == 400
+    assert web.get(url + "?after=.0").status_code == 200
+    theirs = Pipeline.objects.get(organisation=other_org, key="business-development")
+    assert web.get(f"/board/{theirs.pk}/stages/{stage.pk}/more/?after=.0").status_code == 404
+    other_stage = theirs.stages.first()
+    assert web.get(f"/board/{pipeline.pk}/stages/{other_stage.pk}/more/").status_code == 404
+
+
+def test_a_move_that_meets_the_gate_moves_and_returns_card_and_totals(web, actor, company, person):
+    opportunity = opportunity_create(actor=actor, data=qualify_fields(company, person))
+    answer = move(web, opportunity, stage="qualify")
+    assert answer.status_code == 200
+    text = answer.content.decode()
+    opportunity.refresh_from_db()
+    assert opportunity.stage.key == "qualify"
+    assert f'id="o{opportunity.pk}"' in text and f'data-stage="{opportunity.stage_id}"' in text
+    assert text.count('class="total"') == 7
+    assert StageChange.objects.filter(opportunity=opportunity, to_stage="qualify").exists()
+
+
+def test_a_refused_move_lists_every_unmet_criterion_with_inputs(web, actor):
+    opportunity = add(actor, "Archive project")
+    answer = move(web, opportunity, stage="qualify")
+    assert answer.status_code == 422
+    text = answer.content.decode()
+    for message in (
+        "Company is required to enter Qualify.",
+        "Primary contact is required to enter Qualify.",
+        "Expected close date is required to enter Qualify.",
+        "Estimated value is required to enter Qualify.",
+        "Data volume is required to enter Qualify.",
+        "Sector is required to enter Qualify.",
+        "To enter Qualify: Name must read",
+    ):
+        assert message in text
+    # The right inputs: a date, a number with cents, a choice, pickers for references.
+    assert 'name="expected_close_date" type="date"' in text
+    assert 'name="value" type="number" value="" step="0.01"' in text
+    assert '<select id="' in text and 'name="sector"' in text
+    assert 'hx-get="/board/pick/company/"' in text and 'hx-get="/board/pick/person/"' in text
+    assert 'value="Archive project"' in text  # the name to correct, as it is
+    assert answer.context["count"] == 7
+    opportunity.refresh_from_db()
+    assert opportunity.stage.key == "identify"
+
+
+def test_filling_the_panel_and_retrying_moves_the_card(web, actor, company, person):
+    opportunity = add(actor, "Archive project")
+    assert move(web, opportunity, stage="qualify").status_code == 422
+    answer = move(web, opportunity, stage="qualify", **qualify_fields(company, person))
+    assert answer.status_code == 200
+    # Develop asks for a business case and a ticked checklist item; both go with the retry.
+    refused = move(web, opportunity, stage="develop")
+    assert refused.status_code == 422
+    text = refused.content.decode()
+    assert 'type="checkbox" name="checks" value="use_case_verified"' in text
+    assert "Use-case verified by the client" in text and 'name="business_case"' in text
+    answer = move(
+        web,
+        opportunity,
+        stage="develop",
+        business_case="Saves 2 FTE",
+        checks="use_case_verified",
+        version=str(refused.context["opportunity"].version),
+    )
+    assert answer.status_code == 200
+    opportunity.refresh_from_db()
+    assert (opportunity.stage.key, opportunity.business_case) == ("develop", "Saves 2 FTE")
+    assert ChecklistTick.objects.filter(opportunity=opportunity, item="use_case_verified").exists()
+
+
+def test_a_refused_value_is_shown_again_with_its_reason(web, actor, company, person):
+    opportunity = add(actor, "Archive project")
+    fields = {**qualify_fields(company, person), "value": "lots", "company_id": "999999"}
+    answer = move(web, opportunity, stage="qualify", **fields)
+    assert answer.status_code == 422
+    text = answer.content.decode()
+    assert "Estimated value must be a number." in text and 'value="lots"' in text
+    assert "Company refers to no company with id 999999 in this organisation." in text
+
+
+def test_closing_as_lost_asks_for_a_reason(web, actor):
+    opportunity = add(actor, "Archive project")
+    refused = move(web, opportunity, stage="lost")
+    assert refused.status_code == 422
+    assert "A reason is required to enter Lost." in refused.content.decode()
+    assert 'name="reason"' in refused.content.decode()
+    assert move(web, opportunity, stage="lost", reason="No budget").status_code == 200
+    opportunity.refresh_from_db()
+    assert (opportunity.status, opportunity.close_reason) == ("lost", "No budget")
+
+
+def test_a_custom_field_in_a_gate_gets_its_own_input(web, actor, admin_actor):
+    from tests.conftest import edit_definition
+
+    def require_poc(document):
+        stage = document["pipelines"][0]["stages"][1]
+        stage["gate"] = {"require": ["poc_needed"]}
+
+    edit_definition(admin_actor, require_poc)
+    opportunity = add(actor, "Archive project")
+    refused = move(web, opportunity, stage="qualify")
+    assert refused.status_code == 422
+    assert 'name="cf.poc_needed"' in refused.content.decode()
+    assert move(web, opportunity, stage="qualify", **{"cf.poc_needed": "yes"}).status_code == 200
+    opportunity.refresh_from_db()
+    assert opportunity.custom_fields == {"poc_needed": True}
+
+
+def test_moves_refuse_other_organisations_and_nonsense(web, actor, other_actor):
+    ours = add(actor, "Ours")
+    theirs = add(other_actor, "Theirs")
+    assert move(web, theirs, stage="qualify").status_code == 404
+    assert web.post("/board/move/999999/", {"stage": "lost"}, **SCRIPT).status_code == 404
+    bad_stage = move(web, ours, stage="heaven")
+    assert bad_stage.status_code == 400
+    assert "Choose a stage of Business Development Journey" in bad_stage.content.decode()
+    assert move(web, ours).status_code == 400
+    assert move(web, ours, stage="lost", version="two").status_code == 400
+    stale = move(web, ours, stage="lost", reason="x", version="99")
+    assert stale.status_code == 412 and "changed by someone else" in stale.content.decode()
+    assert move(web, ours, stage="lost", checks="nonsense").status_code == 422
+    assert move(web, ours, stage="lost", reason="x", unknown="field").status_code == 200
+    assert web.get(f"/board/move/{ours.pk}/").status_code == 405
+    assert Opportunity.objects.get(pk=theirs.pk).stage.key == "identify"
+
+
+def test_a_move_without_javascript_gets_pages(web, actor):
+    opportunity = add(actor, "Archive project")
+    refused = web.post(f"/board/move/{opportunity.pk}/?owner=me", {"stage": "lost"})
+    assert refused.status_code == 422
+    assert b"<h1>Move Archive project to Lost</h1>" in refused.content
+    done = web.post(
+        f"/board/move/{opportunity.pk}/?owner=me", {"stage": "lost", "reason": "No budget"}
+    )
+    assert done.status_code == 302 and done.url.endswith("?owner=me")
+
+
+def test_the_move_answer_totals_follow_the_filters(web, actor, admin_actor):
+    mine = add(actor, "Mine", value="100")
+    add(admin_actor, "Theirs", value="900")
+    answer = move(web, mine, query="?owner=me", stage="lost", reason="x")
+    totals = {t["stage_id"]: t for t in answer.context["totals"]}
+    assert totals[mine.stage.pipeline.stages.get(key="lost").pk]["values"] == ["100 EUR"]
+    assert totals[mine.stage.pipeline.stages.get(key="identify").pk]["count"] == 0
+
+
+def test_the_picker_finds_companies_and_people_by_name(web, company, person):
+    found = web.get("/board/pick/company/?q=acme")
+    assert found.status_code == 200
+    assert (
+        f'<option value="{company.pk}" selected>Acme Archives AS</option>' in found.content.decode()
+    )
+    none = web.get("/board/pick/person/?q=zz%00")
+    assert "Nothing starts with" in none.content.decode()
+    assert web.get("/board/pick/user/?q=a").status_code == 404
+
+
+def test_the_board_query_count_does_not_grow_with_cards(web, actor, django_assert_max_num_queries):
+    for day in range(1, 30):
+        add(actor, f"Deal {day}", expected_close_date=dt.date(2027, 1, day).isoformat())
+    # Session, user, membership, pipelines and stages, totals, one or two per column.
+    with django_assert_max_num_queries(30):
+        assert web.get("/board/").status_code == 200
+
+
+def test_signed_out_visitors_go_to_sign_in(client):
+    assert client.get("/board/").status_code == 302
+    assert client.post("/board/move/1/", {"stage": "lost"}).status_code == 302
