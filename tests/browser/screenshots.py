@@ -1,0 +1,41 @@
+"""`make screenshots`: the main pages with the demo data, at desktop and phone widths, saved to
+docs/screenshots/. Not part of `make test` (the file name does not start with test_); run by
+naming the file, as the Makefile does."""
+
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from salesline import demo
+from salesline.accounts.models import User
+from salesline.pipeline.models import Opportunity
+from salesline.records.models import Lead
+
+from .conftest import DESKTOP, PHONE
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def test_screenshots(page, sign_in, transactional_db):
+    demo.load_demo()
+    user = User.objects.get(email=demo.DEMO_EMAIL)
+    sign_in(page, user)
+    lead = Lead.objects.filter(deleted_at=None).order_by("id").first()
+    opportunity = Opportunity.objects.filter(deleted_at=None, status="open").order_by("id").first()
+    pages = {
+        "home": "/",
+        "leads": "/records/leads/",
+        "lead": f"/records/leads/{lead.pk}/",
+        "opportunity": f"/records/opportunities/{opportunity.pk}/",
+        "board": "/board/",
+        "imports": "/imports/",
+        "settings-process": "/settings/process/",
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for name, path in pages.items():
+            response = page.goto(path)
+            assert response.ok, f"{path} answered {response.status}"
+            expect(page.locator("main")).to_be_visible()
+            page.screenshot(path=OUT / f"{name}-{width_name}.png", full_page=width_name == "phone")
