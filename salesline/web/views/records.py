@@ -41,7 +41,12 @@ STALE_MESSAGE = (
 NOTE_TARGET = {kind: f"{kind}_id" for kind in KINDS}
 
 
+BIGGEST_ID = 2**63 - 1  # ids are 64-bit: a larger number in a URL names nothing
+
+
 def _record_or_404(actor, kind: str, record_id, *, deleted: bool = False):
+    if not 0 < int(record_id) <= BIGGEST_ID:
+        raise Http404("No such record.")
     try:
         return record_selectors.record_get_for(
             actor=actor, kind=kind, record_id=record_id, deleted=deleted
@@ -132,9 +137,7 @@ def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
         related=record_selectors.related_records(actor=actor, kind=kind, obj=obj),
         history=history,
         timeline=record_timeline(actor=actor, kind=kind, obj=obj),
-        note_body="",
-        note_errors=[],
-        **extra,
+        **{"note_body": "", "note_errors": [], **extra},
     )
 
 
@@ -401,8 +404,9 @@ def record_deleted(request: HttpRequest, actor, plural: str, record_id: int) -> 
 @require_POST
 def record_restore(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
     kind = kind_of(plural)
+    deleted = _record_or_404(actor, kind, record_id, deleted=True)
     try:
-        obj = record_services.record_restore(actor=actor, kind=kind, record_id=record_id)
+        obj = record_services.record_restore(actor=actor, kind=kind, record_id=deleted.pk)
     except NotFound:
         raise Http404("No such deleted record.") from None
     except Conflict as error:
