@@ -296,6 +296,26 @@ def import_list(*, actor: Actor, limit: int = 50, offset: int = 0) -> list[Impor
     )
 
 
+def import_history(*, actor: Actor, limit: int = 25, offset: int = 0) -> list[ImportJob]:
+    """A page of the organisation's imports, newest first, with who started each loaded in the
+    same query (import_list leaves it out: the API does not show it)."""
+    return list(
+        ImportJob.objects.filter(organisation=actor.organisation)
+        .select_related("created_by")
+        .order_by("-created_at", "-id")[offset : offset + limit]
+    )
+
+
+def import_issues(job: ImportJob, type_: str):
+    """One type of a job's report rows in row order, as a query a page can paginate."""
+    return ImportIssue.objects.filter(job=job, type=type_).order_by("row", "id")
+
+
+def saved_mapping_for(actor: Actor, kind: str, header: list[str]) -> dict[str, str] | None:
+    """The mapping saved by an earlier import of a file with these headers, if any."""
+    return _saved_mapping(actor, kind, header)
+
+
 def progress_of(job: ImportJob) -> dict[str, Any]:
     total = job.total_rows or 0
     done = min(job.rows_done, total) if total else job.rows_done

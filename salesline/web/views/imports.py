@@ -1,19 +1,667 @@
-"""Import pages: upload, mapping, dry-run preview, live progress, report, undo."""
+"""Import pages: upload, mapping, dry-run preview, live progress, report, undo.
+
+The flow: an uploaded file is *staged* (kept on disk under a random token that only the
+uploader's session knows) because the mapping step needs the file again and a browser cannot
+send it twice. Choosing the mapping creates a dry-run import of the staged file, whose report is
+the preview; "Run import" creates the real import from the dry run's stored file with the same
+mapping and options. Every step calls the services the API calls, so the pages refuse exactly
+what the API refuses.
+"""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.urls import path
+import contextlib
+import itertools
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from salesline.core.errors import Conflict, NotFound, ValidationFailed
+from salesline.records.fields import KINDS
+from salesline.records.importing import services as imports
+from salesline.records.importing.mapping import guess, targets
+from salesline.records.importing.reader import XLSX_MAGIC, Spreadsheet, UnreadableFile
+from salesline.records.models import ImportIssue, ImportJob
+from salesline.records.normalise import valid_region
+from salesline.records.services import custom_field_defs
 
 from .common import member_page, page_context
+
+STAGED_DIR = "imports/staged"
+STAGED_SESSION_KEY = "salesline_import_uploads"
+# An upload nobody mapped within a day is abandoned; its file is deleted on a later upload.
+STAGED_MAX_AGE = timedelta(days=1)
+STAGED_PER_SESSION = 5
+# The mapping form has one field per column; beyond this the page (and Django's limit of 1,000
+# form fields) stops being usable, so wider files are refused with the reason.
+MAX_COLUMNS = 500
+MAX_COLUMN_NAME = 500
+SAMPLE_ROWS = 5
+IMPORTS_PER_PAGE = 25
+ISSUES_PER_PAGE = 50
+UNFINISHED = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
+STATUS_TEXT = {
+    ImportJob.Status.QUEUED: "Waiting for the worker",
+    ImportJob.Status.RUNNING: "Importing",
+    ImportJob.Status.DONE: "Done",
+    ImportJob.Status.FAILED: "Failed",
+    ImportJob.Status.UNDONE: "Undone",
+}
+KIND_CHOICES = [(plural, plural.capitalize()) for plural in imports.IMPORT_KINDS]
+DUPLICATE_CHOICES = [
+    (ImportJob.OnDuplicate.SKIP, "Skip the row and leave the record as it is"),
+    (ImportJob.OnDuplicate.UPDATE, "Fill the record's empty fields from the row"),
+    (ImportJob.OnDuplicate.OVERWRITE, "Replace the record's values with the row's"),
+]
+
+
+def _upload_limit() -> int:
+    return getattr(settings, "SALESLINE_IMPORT_MAX_BYTES", 512 * 1024 * 1024)
+
+
+class ImportOptionsForm(forms.Form):
+    on_duplicate = forms.ChoiceField(
+        label="When a row matches an existing record",
+        choices=DUPLICATE_CHOICES,
+        initial=ImportJob.OnDuplicate.SKIP,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose skip, update or overwrite."},
+    )
+    region = forms.CharField(
+        label="Country of phone numbers without a + (optional)",
+        required=False,
+        max_length=2,
+        help_text="A two-letter code such as GB or NO.",
+        error_messages={"max_length": "Give a two-letter country code such as GB or NO."},
+    )
+
+    def clean_region(self) -> str:
+        region = self.cleaned_data["region"].strip().upper()
+        if region and not valid_region(region):
+            raise forms.ValidationError(
+                f"'{region}' is not a country code such as GB or NO.", code="invalid"
+            )
+        return region
+
+
+class UploadForm(ImportOptionsForm):
+    file = forms.FileField(
+        label="File (CSV or XLSX)",
+        error_messages={
+            "required": "Choose a CSV or XLSX file to import.",
+            "empty": "The file is empty: it needs a row of column names and rows of data.",
+            "invalid": "No file was received: choose the file again.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+    )
+    kind = forms.ChoiceField(
+        label="The rows are",
+        choices=KIND_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose leads, people or companies."},
+    )
+    field_order = ["file", "kind", "on_duplicate", "region"]
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = _upload_limit()
+        if upload.size and upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is too large: the limit is {limit // (1024 * 1024)} MiB.",
+                code="too_large",
+            )
+        return upload
+
+
+# --------------------------------------------------------------------------- reading a file
+
+
+@dataclass(frozen=True)
+class FilePreview:
+    columns: list[str]
+    sample: list[tuple[int, list[str]]]  # (row number, cells); the header is row 1
+    estimated_rows: int
+
+
+def _binary_reason(file_path: Path) -> str | None:
+    """Why a file is plainly not a spreadsheet, or None. The reader would decode any bytes as
+    Latin-1, so a picture or a PDF would otherwise reach the mapping step as columns of noise."""
+    with open(file_path, "rb") as stream:
+        head = stream.read(64 * 1024)
+    if head.startswith(XLSX_MAGIC) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "it is an old Excel (.xls) file; save it as .xlsx or .csv"
+    if b"\x00" in head:
+        return "it is not a CSV or XLSX file (it holds binary data)"
+    return None
+
+
+def _read_preview(file_path: Path) -> FilePreview:
+    """The columns, the first rows and the estimated row count, as the API's preview reads
+    them; UnreadableFile says why not."""
+    reason = _binary_reason(file_path)
+    if reason:
+        raise UnreadableFile(reason)
+    try:
+        sheet = Spreadsheet(file_path)
+        sample = list(itertools.islice(sheet.rows(), SAMPLE_ROWS))
+        estimated = sheet.estimated_rows()
+    except ValueError as exc:  # UnreadableFile, or bytes that do not decode (UTF-16 BOM)
+        if isinstance(exc, UnreadableFile):
+            raise
+        raise UnreadableFile(f"the file cannot be read: {exc}") from None
+    if len(sheet.header) > MAX_COLUMNS:
+        raise UnreadableFile(
+            f"it has {len(sheet.header)} columns; these pages map at most {MAX_COLUMNS} "
+            "(remove the columns you do not need, or import it with the API or the CLI)"
+        )
+    for number, column in enumerate(sheet.header, start=1):
+        if len(column) > MAX_COLUMN_NAME:
+            raise UnreadableFile(
+                f"the name of column {number} is {len(column)} characters long; "
+                f"column names must be at most {MAX_COLUMN_NAME}"
+            )
+    return FilePreview(sheet.header, sample, estimated)
+
+
+# --------------------------------------------------------------------------- staged uploads
+
+
+def _staged_uploads(request: HttpRequest) -> dict:
+    return dict(request.session.get(STAGED_SESSION_KEY, {}))
+
+
+def _delete_staged_file(name: str) -> None:
+    with contextlib.suppress(OSError):  # already gone: nothing to clean
+        default_storage.delete(name)
+
+
+def _delete_abandoned_uploads() -> None:
+    try:
+        _, names = default_storage.listdir(STAGED_DIR)
+    except OSError:
+        return
+    cutoff = timezone.now() - STAGED_MAX_AGE
+    for name in names:
+        full = f"{STAGED_DIR}/{name}"
+        try:
+            if default_storage.get_modified_time(full) < cutoff:
+                default_storage.delete(full)
+        except OSError:
+            continue
+
+
+def _stage(request: HttpRequest, actor, upload, options: dict) -> str:
+    """Keep an upload for the mapping step; returns the token naming it."""
+    _delete_abandoned_uploads()
+    token = secrets.token_urlsafe(18)
+    name = default_storage.save(f"{STAGED_DIR}/{token}", upload)
+    uploads = _staged_uploads(request)
+    # One session keeps a handful of uploads at most (several tabs); the oldest goes first.
+    while len(uploads) >= STAGED_PER_SESSION:
+        oldest = next(iter(uploads))
+        _delete_staged_file(uploads.pop(oldest)["name"])
+    uploads[token] = {
+        "name": name,
+        "organisation": actor.organisation.pk,
+        "file_name": Path(upload.name or "import.csv").name,
+        **options,
+    }
+    request.session[STAGED_SESSION_KEY] = uploads
+    return token
+
+
+def _unstage(request: HttpRequest, token: str) -> None:
+    uploads = _staged_uploads(request)
+    staged = uploads.pop(token, None)
+    if staged:
+        _delete_staged_file(staged["name"])
+    request.session[STAGED_SESSION_KEY] = uploads
+
+
+def _staged(request: HttpRequest, actor, token: str) -> dict:
+    staged = _staged_uploads(request).get(token)
+    if not staged or staged.get("organisation") != actor.organisation.pk:
+        raise Http404("No such upload: it was used or has expired; upload the file again.")
+    return staged
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _job(actor, import_id) -> ImportJob:
+    try:
+        return imports.import_get_for(actor=actor, import_id=import_id)
+    except NotFound:
+        raise Http404("No such import.") from None
+
+
+def _start(job: ImportJob) -> ImportJob:
+    """Run a new import the way the API does: small files while the request waits, the rest
+    in the background worker."""
+    if imports.runs_inline(job):
+        return imports.import_execute(job.pk, workers=1)
+    from salesline.core.tasks import enqueue_on_commit
+    from salesline.records.tasks import import_run
+
+    enqueue_on_commit(import_run, job.pk)
+    return job
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _progress(job: ImportJob) -> dict:
+    progress = imports.progress_of(job)
+    finished = job.status not in UNFINISHED
+    total = progress["rows_total"]
+    done = progress["rows_done"]
+    return {
+        **progress,
+        # An empty file has no rows to count: a finished one is shown full, not empty.
+        "max": total or 1,
+        "value": done if total else (1 if finished else 0),
+        "rate": f"{progress['rows_per_second']:,.0f} rows/s" if progress["rows_per_second"] else "",
+        "eta": _duration(progress["eta_seconds"]) if not finished else "",
+    }
+
+
+def _undoable(job: ImportJob) -> bool:
+    """Whether to offer undo; import_undo itself refuses the rest with the reason."""
+    return not job.dry_run and job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+
+
+def _problem_messages(error: ValidationFailed) -> list[str]:
+    return [problem.msg for problem in error.problems] or [str(error)]
+
+
+# --------------------------------------------------------------------------- pages
 
 
 @member_page
 def import_list_page(request: HttpRequest, actor) -> HttpResponse:
-    return render(request, "web/placeholder.html", page_context(request, actor, title="Imports"))
+    try:
+        page_number = min(max(int(request.GET.get("page", "1")), 1), 100_000)
+    except ValueError:
+        page_number = 1
+    jobs = imports.import_history(
+        actor=actor, limit=IMPORTS_PER_PAGE + 1, offset=(page_number - 1) * IMPORTS_PER_PAGE
+    )
+    rows = [
+        {
+            "job": job,
+            "kind": KINDS[job.kind].plural,
+            "status": STATUS_TEXT.get(job.status, job.status),
+            "who": job.created_by.email if job.created_by else "",
+        }
+        for job in jobs[:IMPORTS_PER_PAGE]
+    ]
+    return render(
+        request,
+        "web/imports/list.html",
+        page_context(
+            request,
+            actor,
+            rows=rows,
+            page_number=page_number,
+            has_next=len(jobs) > IMPORTS_PER_PAGE,
+        ),
+    )
+
+
+@member_page
+def import_upload_page(request: HttpRequest, actor) -> HttpResponse:
+    """Choose the file, what its rows are and the duplicate policy; the file is checked for
+    being readable before the mapping step, and nothing is created yet."""
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
+    if form.is_bound and form.is_valid():
+        upload = form.cleaned_data["file"]
+        options = {
+            "kind": form.cleaned_data["kind"],
+            "on_duplicate": form.cleaned_data["on_duplicate"],
+            "region": form.cleaned_data["region"],
+        }
+        token = _stage(request, actor, upload, options)
+        staged = _staged_uploads(request)[token]
+        try:
+            _read_preview(Path(default_storage.path(staged["name"])))
+        except (UnreadableFile, OSError) as exc:
+            _unstage(request, token)
+            form.add_error("file", f"The file cannot be imported: {exc}.")
+        else:
+            return redirect("web:import-upload-mapping", token=token)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "web/imports/new.html",
+        page_context(request, actor, form=form, limit_mib=_upload_limit() // (1024 * 1024)),
+        status=status,
+    )
+
+
+def _mapping_page(
+    request: HttpRequest,
+    actor,
+    *,
+    kind: str,
+    file_path: Path,
+    file_name: str,
+    options: dict,
+    initial_mapping: dict | None,
+    action: str,
+):
+    """The mapping form for a file; on a valid POST, the dry-run import it created (or the
+    page's response when the mapping or the options are refused)."""
+    try:
+        preview = _read_preview(file_path)
+    except (UnreadableFile, OSError):
+        raise Http404("The file of this import is no longer readable; upload it again.") from None
+    available = targets(kind, custom_field_defs(actor, kind))
+    column_errors: dict[str, list[str]] = {}
+    general_errors: list[str] = []
+    posted = request.method == "POST"
+    options_form = ImportOptionsForm(request.POST if posted else None, initial=options)
+    saved = imports.saved_mapping_for(actor, kind, preview.columns)
+
+    def show(error: ValidationFailed) -> None:
+        """Each problem next to what it names: a column, an option, or above the form."""
+        for problem in error.problems:
+            where = problem.loc[0] if problem.loc else ""
+            if where == "mapping" and len(problem.loc) > 1:
+                column_errors.setdefault(str(problem.loc[1]), []).append(problem.msg)
+            elif where in ("on_duplicate", "region"):
+                options_form.add_error(str(where), problem.msg)
+            else:
+                general_errors.append(problem.msg)
+        if not error.problems:
+            general_errors.append(str(error))
+
+    if posted:
+        chosen = {
+            column: request.POST.get(f"column-{index}", "") or None
+            for index, column in enumerate(preview.columns)
+        }
+        if options_form.is_valid():
+            try:
+                job = imports.import_create(
+                    actor=actor,
+                    kind=kind,
+                    file=file_path,
+                    file_name=file_name,
+                    mapping=chosen,
+                    region=options_form.cleaned_data["region"] or None,
+                    on_duplicate=options_form.cleaned_data["on_duplicate"],
+                    dry_run=True,
+                )
+            except ValidationFailed as error:
+                show(error)
+            else:
+                return _start(job)
+        else:
+            # Report the mapping's problems too, not only the options'.
+            try:
+                imports.mapping_for(actor, kind, preview.columns, chosen)
+            except ValidationFailed as error:
+                show(error)
+    else:
+        try:
+            chosen = initial_mapping or imports.mapping_for(actor, kind, preview.columns, None)
+        except ValidationFailed as error:
+            # Nothing guessed for the name: show the guesses and say what is missing.
+            chosen = guess(kind, preview.columns, custom_field_defs(actor, kind))
+            general_errors = _problem_messages(error)
+
+    columns = [
+        {
+            "index": index,
+            "name": column,
+            "chosen": chosen.get(column) or "",
+            "examples": [
+                cells[index] for _, cells in preview.sample if index < len(cells) and cells[index]
+            ],
+            "errors": column_errors.get(column, []),
+        }
+        for index, column in enumerate(preview.columns)
+    ]
+    width = len(preview.columns)
+    sample = [
+        (number, [*cells[:width], *[""] * (width - len(cells))]) for number, cells in preview.sample
+    ]
+    return render(
+        request,
+        "web/imports/mapping.html",
+        page_context(
+            request,
+            actor,
+            kind=KINDS[kind],
+            file_name=file_name,
+            columns=columns,
+            targets=list(available.values()),
+            sample=sample,
+            estimated_rows=preview.estimated_rows,
+            options_form=options_form,
+            general_errors=general_errors,
+            saved=bool(saved) and not initial_mapping and not posted,
+            action=action,
+        ),
+        status=400 if posted else 200,
+    )
+
+
+@member_page
+def import_upload_mapping_page(request: HttpRequest, actor, token: str) -> HttpResponse:
+    staged = _staged(request, actor, token)
+    result = _mapping_page(
+        request,
+        actor,
+        kind=imports.import_kind(staged["kind"]),
+        file_path=Path(default_storage.path(staged["name"])),
+        file_name=staged["file_name"],
+        options={"on_duplicate": staged["on_duplicate"], "region": staged["region"]},
+        initial_mapping=None,
+        action=reverse("web:import-upload-mapping", kwargs={"token": token}),
+    )
+    if isinstance(result, ImportJob):
+        # The dry run keeps its own copy of the file; the staged one is done with.
+        _unstage(request, token)
+        return redirect("web:import-detail", import_id=result.pk)
+    return result
+
+
+@member_page
+def import_mapping_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+    """Back to mapping: change an import's mapping or options and dry-run its file again."""
+    job = _job(actor, import_id)
+    try:
+        file_path = Path(job.file.path)
+    except ValueError:  # no file stored with the job
+        raise Http404("This import has no file.") from None
+    result = _mapping_page(
+        request,
+        actor,
+        kind=job.kind,
+        file_path=file_path,
+        file_name=job.file_name,
+        options={"on_duplicate": job.on_duplicate, "region": job.region},
+        initial_mapping=dict(job.mapping) or None,
+        action=reverse("web:import-mapping", kwargs={"import_id": job.pk}),
+    )
+    if isinstance(result, ImportJob):
+        return redirect("web:import-detail", import_id=result.pk)
+    return result
+
+
+def _issue_page(request: HttpRequest, job: ImportJob, type_: str, param: str):
+    return Paginator(imports.import_issues(job, type_), ISSUES_PER_PAGE).get_page(
+        request.GET.get(param)
+    )
+
+
+def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
+    kind = KINDS[job.kind]
+    running = job.status in UNFINISHED
+    context = {
+        "job": job,
+        "kind": kind,
+        "running": running,
+        "status_text": STATUS_TEXT.get(job.status, job.status),
+        "progress": _progress(job),
+        "undoable": _undoable(job),
+    }
+    if not running:
+        available = targets(job.kind, custom_field_defs(actor, job.kind))
+        labels = {key: target.label for key, target in available.items()}
+        rejected = _issue_page(request, job, ImportIssue.Type.REJECTED, "rejected")
+        for issue in rejected:
+            issue.field_label = labels.get(issue.field, issue.field)
+        context.update(
+            rejected=rejected,
+            duplicates=_issue_page(request, job, ImportIssue.Type.DUPLICATE, "duplicates"),
+            possible=_issue_page(request, job, ImportIssue.Type.POSSIBLE_DUPLICATE, "possible"),
+            mapping=[(column, labels.get(key, key)) for column, key in job.mapping.items()],
+            undo=job.undo_report or None,
+        )
+    return context
+
+
+@member_page
+def import_detail_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+    """A running import's progress; a finished one's report (a dry run's is the preview)."""
+    job = _job(actor, import_id)
+    return render(
+        request,
+        "web/imports/job.html",
+        page_context(request, actor, **_job_context(request, actor, job)),
+    )
+
+
+@member_page
+def import_status_fragment(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+    """What the job page polls: the same body, which stops polling once the import is over."""
+    job = _job(actor, import_id)
+    return render(
+        request,
+        "web/imports/job.html#job_body",
+        page_context(request, actor, **_job_context(request, actor, job)),
+    )
+
+
+@member_page
+@require_POST
+def import_run(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+    """Run a dry run for real: the same file, mapping and options."""
+    dry_run = _job(actor, import_id)
+    if not dry_run.dry_run:
+        messages.error(request, f"Import {dry_run.pk} is not a dry run: it has run already.")
+        return redirect("web:import-detail", import_id=dry_run.pk)
+    try:
+        file_path = Path(dry_run.file.path)
+        columns = Spreadsheet(file_path).header
+        # Every column is named, so a column the user ignored is not guessed again.
+        mapping = {column: dry_run.mapping.get(column) for column in columns}
+        job = imports.import_create(
+            actor=actor,
+            kind=dry_run.kind,
+            file=file_path,
+            file_name=dry_run.file_name,
+            mapping=mapping,
+            region=dry_run.region or None,
+            on_duplicate=dry_run.on_duplicate,
+            dry_run=False,
+        )
+    except ValidationFailed as error:
+        messages.error(request, "The import cannot run: " + " ".join(_problem_messages(error)))
+        return redirect("web:import-detail", import_id=dry_run.pk)
+    except (UnreadableFile, OSError, ValueError):
+        messages.error(request, "The file of this dry run can no longer be read: upload it again.")
+        return redirect("web:import-detail", import_id=dry_run.pk)
+    _start(job)
+    return redirect("web:import-detail", import_id=job.pk)
+
+
+@member_page
+def import_rejected_csv(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+    """The rejected rows as the file had them, with row and reason in front (the API's CSV)."""
+    job = _job(actor, import_id)
+    lines = imports.rejected_rows_csv(job)
+    try:
+        # Read the header now, so a missing file is a 404 rather than a broken download.
+        first = next(lines)
+    except (UnreadableFile, OSError, ValueError):
+        raise Http404("The file of this import can no longer be read.") from None
+    response = StreamingHttpResponse(
+        itertools.chain([first], lines), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-rejected.csv"'
+    return response
+
+
+@member_page
+def import_undo_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+    """Say what undo will do, then do it on POST."""
+    job = _job(actor, import_id)
+    if request.method == "POST":
+        try:
+            job = imports.import_undo(actor=actor, import_id=job.pk)
+        except Conflict as error:
+            messages.error(request, str(error))
+            return redirect("web:import-detail", import_id=job.pk)
+        report = job.undo_report
+        text = (
+            f"Import undone: {report['removed']} {KINDS[job.kind].plural} removed "
+            f"(restorable for 30 days), {report['restored']} given their previous values back"
+        )
+        if report.get("companies_removed"):
+            text += f", {report['companies_removed']} companies removed"
+        kept = report.get("kept_changed_since") or []
+        if kept:
+            text += f"; {len(kept)} kept as they are because they were edited since the import"
+        messages.success(request, text + ".")
+        return redirect("web:import-detail", import_id=job.pk)
+    undoable = _undoable(job)
+    return render(
+        request,
+        "web/imports/undo.html",
+        page_context(
+            request,
+            actor,
+            job=job,
+            kind=KINDS[job.kind],
+            undoable=undoable,
+            status_text=STATUS_TEXT.get(job.status, job.status),
+        ),
+        status=200 if undoable else 409,
+    )
 
 
 urlpatterns = [
     path("imports/", import_list_page, name="imports"),
+    path("imports/new/", import_upload_page, name="import-new"),
+    path("imports/new/<str:token>/", import_upload_mapping_page, name="import-upload-mapping"),
+    path("imports/<int:import_id>/", import_detail_page, name="import-detail"),
+    path("imports/<int:import_id>/status/", import_status_fragment, name="import-status"),
+    path("imports/<int:import_id>/mapping/", import_mapping_page, name="import-mapping"),
+    path("imports/<int:import_id>/run/", import_run, name="import-run"),
+    path("imports/<int:import_id>/rejected.csv", import_rejected_csv, name="import-rejected"),
+    path("imports/<int:import_id>/undo/", import_undo_page, name="import-undo"),
 ]

@@ -1,0 +1,487 @@
+"""Import pages: upload, mapping, dry-run preview, progress, report, rejected rows, undo — the
+same services as the API, scoped to the organisation, and no 500 on bad input."""
+
+import csv
+import io
+import re
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from salesline.accounts import services as accounts
+from salesline.core.tasks import run_pending_tasks
+from salesline.records import services as records
+from salesline.records.importing import services as imports
+from salesline.records.models import ImportJob, Lead
+from salesline.web.views import imports as import_views
+from tests.records.test_import import HEADER, csv_bytes, lead_row
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def own_media_root(settings, tmp_path):
+    """Each test stores uploads in its own folder, so staged files can be counted."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def browser(org):
+    member = accounts.user_create(
+        email="sam@piql.test", organisation=org, role="salesperson", password=PASSWORD
+    )
+    client = Client()
+    client.force_login(member)
+    client.actor = accounts.actor_for(member, org)
+    return client
+
+
+@pytest.fixture
+def existing_lead(browser):
+    return records.record_create(
+        actor=browser.actor,
+        kind="lead",
+        data={
+            "name": "Ann Berg",
+            "email": "ann@piql.com",
+            "company_name": "Piql",
+            "business_unit": "Nordics",
+            "source": "Web",
+            "details": "x",
+        },
+    )
+
+
+ROWS = [
+    lead_row("Ann Berg", "ANN@piql.com"),  # row 2: the existing lead, by e-mail
+    lead_row("Bo Li", "bo@piql.com"),  # row 3: new
+    lead_row("Cy Bad", "cy@"),  # row 4: rejected, bad e-mail
+    lead_row("Di Ek", "di@piql.com"),  # row 5: new
+]
+
+
+def live_leads(org):
+    return Lead.objects.filter(organisation=org, deleted_at=None)
+
+
+def staged_files():
+    try:
+        return default_storage.listdir(import_views.STAGED_DIR)[1]
+    except OSError:
+        return []
+
+
+def upload(client, data=None, name="fair.csv", **fields):
+    """POST the upload form; `data` is the file's bytes (default: ROWS as CSV)."""
+    form = {"kind": "leads", "on_duplicate": "skip", "region": "GB", **fields}
+    if data is not False:
+        form["file"] = SimpleUploadedFile(name, csv_bytes(ROWS) if data is None else data)
+    return client.post("/imports/new/", form)
+
+
+def mapping_form(response, **changes):
+    """The mapping form's values as the page chose them, with `changes` by column name."""
+    fields = {}
+    for column in response.context["columns"]:
+        fields[f"column-{column['index']}"] = changes.get(column["name"], column["chosen"])
+    return {"on_duplicate": "skip", "region": "GB", **fields}
+
+
+def dry_run(client, data=None, **changes):
+    """Upload, accept the mapping (with `changes`) and return the dry run's job."""
+    response = upload(client, data)
+    assert response.status_code == 302, response.content
+    mapping_url = response["Location"]
+    page = client.get(mapping_url)
+    response = client.post(mapping_url, mapping_form(page, **changes))
+    assert response.status_code == 302, response.content
+    return ImportJob.objects.get(pk=int(re.search(r"/imports/(\d+)/", response["Location"])[1]))
+
+
+def run_for_real(client, dry):
+    response = client.post(f"/imports/{dry.pk}/run/")
+    assert response.status_code == 302
+    return ImportJob.objects.get(pk=int(re.search(r"/imports/(\d+)/", response["Location"])[1]))
+
+
+# --------------------------------------------------------------------------- list
+
+
+def test_the_list_starts_empty_with_a_new_import_button(browser):
+    page = browser.get("/imports/")
+    assert page.status_code == 200
+    assert b"No imports yet" in page.content
+    assert b'href="/imports/new/"' in page.content
+
+
+def test_the_list_shows_this_organisations_imports_newest_first(
+    browser, other_actor, tmp_path, django_assert_max_num_queries
+):
+    path = tmp_path / "a.csv"
+    path.write_bytes(csv_bytes([lead_row("Ann", "a@piql.com")]))
+    for name in ("first.csv", "second.csv"):
+        job = imports.import_create(actor=browser.actor, kind="leads", file=path, file_name=name)
+        imports.import_execute(job.pk, workers=1)
+    imports.import_create(actor=other_actor, kind="leads", file=path, file_name="theirs.csv")
+    with django_assert_max_num_queries(12):
+        page = browser.get("/imports/")
+    text = page.content.decode()
+    assert text.index("second.csv") < text.index("first.csv")
+    assert "theirs.csv" not in text and "sam@piql.test" in text and "Done" in text
+
+
+def test_the_list_is_paginated(browser, tmp_path, monkeypatch):
+    monkeypatch.setattr(import_views, "IMPORTS_PER_PAGE", 2)
+    path = tmp_path / "a.csv"
+    path.write_bytes(csv_bytes([lead_row("Ann", "a@piql.com")]))
+    for number in range(3):
+        imports.import_create(
+            actor=browser.actor, kind="leads", file=path, file_name=f"f{number}.csv"
+        )
+    first = browser.get("/imports/")
+    assert len(first.context["rows"]) == 2 and first.context["has_next"]
+    second = browser.get("/imports/?page=2")
+    assert [r["job"].file_name for r in second.context["rows"]] == ["f0.csv"]
+    for bad in ("x", "-4", "99999999999999999999"):
+        assert browser.get(f"/imports/?page={bad}").status_code == 200
+
+
+def test_pages_need_a_signed_in_member():
+    response = Client().get("/imports/new/")
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --------------------------------------------------------------------------- upload
+
+
+def test_upload_goes_to_the_mapping_step_and_creates_nothing(browser):
+    response = upload(browser)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/imports/new/")
+    assert not ImportJob.objects.exists()
+    page = browser.get(response["Location"])
+    assert page.status_code == 200
+    columns = {c["name"]: c["chosen"] for c in page.context["columns"]}
+    assert columns["Full name"] == "name" and columns["E-mail"] == "email"
+    assert columns["Company"] == "company_name"
+    # Sample rows, with their spreadsheet row numbers, and every field to choose from.
+    assert page.context["sample"][0] == (2, ROWS[0])
+    assert b"ANN@piql.com" in page.content and b"Ignore this column" in page.content
+    assert b'<option value="source" selected>' in page.content
+
+
+BIG_HEADER = ",".join(f"c{i}" for i in range(import_views.MAX_COLUMNS + 1)).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "fields", "field", "message"),
+    [
+        (False, "fair.csv", {}, "file", "Choose a CSV or XLSX file"),
+        (b"", "fair.csv", {}, "file", "The file is empty"),
+        (b"\n\n", "fair.csv", {}, "file", "the first row (the column names) is empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "fair.png", {}, "file", "binary data"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "old.xls", {}, "file", "old Excel"),
+        (b"\xff\xfeN\x00\x00\xd8", "odd.csv", {}, "file", "cannot be imported"),
+        (BIG_HEADER + b"\n1\n", "wide.csv", {}, "file", "at most 500"),
+        (b"x" * 2000 + b"\nrow\n", "long.csv", {}, "file", "must be at most 500"),
+        (None, "fair.csv", {"kind": "deals"}, "kind", "Choose leads, people or companies"),
+        (None, "fair.csv", {"kind": ""}, "kind", "This field is required"),
+        (None, "fair.csv", {"on_duplicate": "merge"}, "on_duplicate", "skip, update or"),
+        (None, "fair.csv", {"region": "XX"}, "region", "'XX' is not a country code"),
+        (None, "fair.csv", {"region": "GBR"}, "region", "two-letter country code"),
+    ],
+)
+def test_a_bad_upload_is_refused_naming_the_field(browser, data, name, fields, field, message):
+    response = upload(browser, data, name=name, **fields)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert message in " ".join(errors.get(field, [])), errors
+    assert b'role="alert"' in response.content
+    assert not ImportJob.objects.exists()
+    assert staged_files() == []
+
+
+def test_a_file_over_the_size_limit_is_refused(browser, settings):
+    settings.SALESLINE_IMPORT_MAX_BYTES = 20
+    response = upload(browser)
+    assert response.status_code == 400
+    assert "too large" in response.context["form"].errors["file"][0]
+
+
+def test_an_empty_post_is_a_400_not_a_500(browser):
+    response = browser.post("/imports/new/", {})
+    assert response.status_code == 400
+    assert "Choose a CSV" in response.context["form"].errors["file"][0]
+
+
+def test_an_xlsx_file_is_read(browser, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append(lead_row("Ann Berg", "ann@piql.com"))
+    path = tmp_path / "fair.xlsx"
+    book.save(path)
+    response = upload(browser, path.read_bytes(), name="fair.xlsx")
+    assert response.status_code == 302
+    page = browser.get(response["Location"])
+    assert page.context["sample"][0][1][0] == "Ann Berg"
+
+
+def test_a_staged_upload_belongs_to_its_session(browser, org):
+    location = upload(browser)["Location"]
+    stranger = Client()
+    stranger.force_login(
+        accounts.user_create(email="ola@piql.test", organisation=org, role="salesperson")
+    )
+    assert stranger.get(location).status_code == 404
+    assert browser.get("/imports/new/not-a-token/").status_code == 404
+
+
+# --------------------------------------------------------------------------- mapping
+
+
+def test_a_bad_mapping_is_refused_naming_the_column(browser):
+    location = upload(browser)["Location"]
+    page = browser.get(location)
+    response = browser.post(location, mapping_form(page, Phone="email"))
+    assert response.status_code == 400
+    errors = {c["name"]: c["errors"] for c in response.context["columns"]}
+    assert "'E-mail' and 'Phone' are both mapped to 'email'" in errors["Phone"][0]
+    assert response.context["columns"][6]["chosen"] == "email"  # the choice is kept
+    response = browser.post(location, mapping_form(page, Source="sauce"))
+    errors = {c["name"]: c["errors"] for c in response.context["columns"]}
+    assert "Column 'Source' is mapped to 'sauce'" in errors["Source"][0]
+    assert not ImportJob.objects.exists()
+
+
+def test_a_mapping_without_a_name_is_explained(browser):
+    data = csv_bytes([["x@piql.com", "Piql"]], header=["Mail", "Firm"])
+    page = browser.get(upload(browser, data)["Location"])
+    assert page.status_code == 200
+    assert "No column holds the name" in page.context["general_errors"][0]
+    response = browser.post(page.request["PATH_INFO"], mapping_form(page))
+    assert response.status_code == 400
+    assert "No column holds the name" in response.context["general_errors"][0]
+    response = browser.post(page.request["PATH_INFO"], mapping_form(page, Firm="name"))
+    assert response.status_code == 302
+
+
+def test_bad_options_on_the_mapping_step_are_shown_with_the_mapping_problems(browser):
+    location = upload(browser)["Location"]
+    page = browser.get(location)
+    form = {**mapping_form(page, Phone="email"), "region": "XX", "on_duplicate": "merge"}
+    response = browser.post(location, form)
+    assert response.status_code == 400
+    assert set(response.context["options_form"].errors) == {"region", "on_duplicate"}
+    assert response.context["columns"][6]["errors"]
+
+
+def test_the_saved_mapping_of_the_same_headers_is_offered(browser):
+    dry = dry_run(browser, **{"Details": ""})
+    run_for_real(browser, dry)
+    page = browser.get(upload(browser)["Location"])
+    assert page.context["saved"]
+    assert {c["name"]: c["chosen"] for c in page.context["columns"]}["Details"] == ""
+    assert b"mapping saved" in page.content
+
+
+# --------------------------------------------------------------------------- dry run, run
+
+
+def test_the_dry_run_shows_duplicates_and_rejected_rows_and_writes_nothing(
+    browser, org, existing_lead
+):
+    dry = dry_run(browser)
+    assert dry.dry_run and dry.status == "done"
+    assert live_leads(org).count() == 1
+    page = browser.get(f"/imports/{dry.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Would be created" in text and "Run import" in text and "Back to mapping" in text
+    assert (dry.created, dry.duplicates, dry.rejected) == (2, 1, 1)
+    rejected = list(page.context["rejected"])
+    assert (rejected[0].row, rejected[0].field_label) == (4, "E-mail")
+    assert 'class="import-rejected"><td class="num">4</td><td>E-mail</td>' in text
+    duplicate = list(page.context["duplicates"])[0]
+    assert duplicate.row == 2 and duplicate.record_id == existing_lead.pk
+    assert f'href="/records/leads/{existing_lead.pk}/"' in text
+    assert "Undo this import" not in text
+    # The staged upload is gone once the dry run holds its own copy of the file.
+    assert staged_files() == []
+
+
+def test_run_import_creates_the_records_and_shows_the_report(browser, org, existing_lead):
+    dry = dry_run(browser)
+    job = run_for_real(browser, dry)
+    assert (job.dry_run, job.status, job.created, job.duplicates) == (False, "done", 2, 1)
+    assert set(live_leads(org).values_list("email", flat=True)) == {
+        "ann@piql.com",
+        "bo@piql.com",
+        "di@piql.com",
+    }
+    page = browser.get(f"/imports/{job.pk}/")
+    text = page.content.decode()
+    assert "Created" in text and "Download rejected rows" in text and "Undo this import" in text
+    assert "every 1s" not in text
+    assert '<progress id="import-progress-bar" max="4" value="4">' in text
+    # Running a real import again is refused with a message, not done twice.
+    response = browser.post(f"/imports/{job.pk}/run/", follow=True)
+    assert "is not a dry run" in response.content.decode()
+    assert ImportJob.objects.filter(dry_run=False).count() == 1
+
+
+def test_rejected_rows_download_as_the_apis_csv(browser, existing_lead):
+    job = run_for_real(browser, dry_run(browser))
+    response = browser.get(f"/imports/{job.pk}/rejected.csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="import-{job.pk}-rejected.csv"'
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(body)))
+    assert rows[0] == ["row", "reason", *HEADER]
+    assert rows[1][0] == "4" and rows[1][2:] == ROWS[2]
+    assert body == "".join(imports.rejected_rows_csv(job)).removeprefix("\ufeff")
+
+
+def test_a_missing_file_is_a_404_for_the_download_and_a_message_for_run(browser):
+    dry = dry_run(browser)
+    default_storage.delete(dry.file.name)
+    assert browser.get(f"/imports/{dry.pk}/rejected.csv").status_code == 404
+    assert browser.get(f"/imports/{dry.pk}/mapping/").status_code == 404
+    response = browser.post(f"/imports/{dry.pk}/run/", follow=True)
+    assert "can no longer be read" in response.content.decode()
+
+
+def test_back_to_mapping_starts_a_new_dry_run_and_the_run_keeps_ignored_columns_out(browser):
+    dry = dry_run(browser)
+    page = browser.get(f"/imports/{dry.pk}/mapping/")
+    assert page.status_code == 200
+    assert {c["name"]: c["chosen"] for c in page.context["columns"]}["Phone"] == "phone"
+    form = {**mapping_form(page, Phone="", Details=""), "on_duplicate": "update"}
+    response = browser.post(f"/imports/{dry.pk}/mapping/", form)
+    assert response.status_code == 302
+    second = ImportJob.objects.exclude(pk=dry.pk).get()
+    assert second.dry_run and second.on_duplicate == "update"
+    assert "Phone" not in second.mapping and "Details" not in second.mapping
+    job = run_for_real(browser, second)
+    assert "Details" not in job.mapping and job.on_duplicate == "update"
+
+
+def test_a_large_file_is_queued_and_its_page_polls_until_done(
+    browser, org, settings, django_capture_on_commit_callbacks
+):
+    settings.SALESLINE_IMPORT_INLINE_ROWS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        dry = dry_run(browser)
+    assert dry.status == "queued"
+    page = browser.get(f"/imports/{dry.pk}/")
+    text = page.content.decode()
+    assert 'hx-trigger="every 1s"' in text and f'hx-get="/imports/{dry.pk}/status/"' in text
+    assert "Waiting for the background worker" in text and "<progress" in text
+    fragment = browser.get(f"/imports/{dry.pk}/status/")
+    assert fragment.status_code == 200 and b"<html" not in fragment.content
+    assert b'hx-trigger="every 1s"' in fragment.content
+    assert run_pending_tasks() == 1
+    fragment = browser.get(f"/imports/{dry.pk}/status/").content.decode()
+    assert "hx-trigger" not in fragment and "Run import" in fragment
+    assert "4 of 4 rows (100%)" in fragment and "rows/s" in fragment
+    with django_capture_on_commit_callbacks(execute=True):
+        job = run_for_real(browser, dry)
+    assert job.status == "queued"
+    assert run_pending_tasks() == 1
+    job.refresh_from_db()
+    assert job.status == "done" and live_leads(org).count() == 3
+
+
+# --------------------------------------------------------------------------- undo
+
+
+def test_undo_asks_first_then_removes_created_records_and_lists_the_kept_ones(browser, org):
+    data = csv_bytes(ROWS)
+    job = run_for_real(browser, dry_run(browser, data))
+    assert live_leads(org).count() == 3
+    edited = live_leads(org).get(email="bo@piql.com")
+    page = browser.get(f"/imports/{job.pk}/undo/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "remove the 3 leads it created" in text and "Undo import" in text
+    assert live_leads(org).count() == 3  # asking changes nothing
+    records.record_update(
+        actor=browser.actor, kind="lead", record_id=edited.pk, data={"source": "Later"}
+    )
+    response = browser.post(f"/imports/{job.pk}/undo/", follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Import undone: 3 leads removed" in text
+    # A created record edited since is still removed (it was created, not updated); the undo
+    # report's kept list is shown when it names any.
+    job.refresh_from_db()
+    assert job.status == "undone" and live_leads(org).count() == 0
+    again = browser.post(f"/imports/{job.pk}/undo/", follow=True)
+    assert "already undone" in again.content.decode()
+    assert browser.get(f"/imports/{job.pk}/undo/").status_code == 409
+
+
+def test_undo_lists_updated_records_edited_since(browser, org, existing_lead):
+    dry = dry_run(browser)
+    page = browser.get(f"/imports/{dry.pk}/mapping/")
+    browser.post(f"/imports/{dry.pk}/mapping/", {**mapping_form(page), "on_duplicate": "overwrite"})
+    second = ImportJob.objects.exclude(pk=dry.pk).get()
+    job = run_for_real(browser, second)
+    assert job.updated == 1
+    records.record_update(
+        actor=browser.actor, kind="lead", record_id=existing_lead.pk, data={"source": "Later"}
+    )
+    response = browser.post(f"/imports/{job.pk}/undo/", follow=True)
+    text = response.content.decode()
+    assert "1 kept as they are because they were edited since the import" in text
+    assert f'href="/records/leads/{existing_lead.pk}/"' in text
+    existing_lead.refresh_from_db()
+    assert existing_lead.source == "Later" and existing_lead.deleted_at is None
+
+
+def test_a_dry_run_cannot_be_undone(browser, org):
+    dry = dry_run(browser)
+    page = browser.get(f"/imports/{dry.pk}/undo/")
+    assert page.status_code == 409 and b"dry run" in page.content
+    response = browser.post(f"/imports/{dry.pk}/undo/", follow=True)
+    assert "was a dry run" in response.content.decode()
+
+
+# --------------------------------------------------------------------------- scope, bad input
+
+
+def test_another_organisations_import_is_404_everywhere(browser, other_actor, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(csv_bytes([lead_row("Eve", "eve@other.test")]))
+    theirs = imports.import_create(actor=other_actor, kind="leads", file=path, file_name="x.csv")
+    imports.import_execute(theirs.pk, workers=1)
+    for suffix in ("", "status/", "mapping/", "undo/", "rejected.csv"):
+        assert browser.get(f"/imports/{theirs.pk}/{suffix}").status_code == 404, suffix
+    assert browser.post(f"/imports/{theirs.pk}/run/").status_code == 404
+    assert browser.post(f"/imports/{theirs.pk}/undo/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.status == "done"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/imports/999999/",
+        "/imports/99999999999999999999/",
+        "/imports/abc/",
+        "/imports/0/status/",
+        "/imports/999999/rejected.csv",
+        "/imports/new/%00/",
+    ],
+)
+def test_bad_ids_are_404(browser, url):
+    assert browser.get(url).status_code == 404
+
+
+def test_run_and_undo_need_a_post(browser):
+    dry = dry_run(browser)
+    assert browser.get(f"/imports/{dry.pk}/run/").status_code == 405
