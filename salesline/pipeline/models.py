@@ -110,6 +110,13 @@ class Opportunity(RecordBase):
             alive_index("organisation", "-created_at", "-id", name="opportunity_recent"),
             alive_index("organisation", "stage", "-created_at", name="opportunity_stage"),
             alive_index("organisation", "search_name", "id", name="opportunity_search"),
+            # The board: an open column's cards by expected close, a closed one's by closing.
+            alive_index(
+                "organisation", "stage", "expected_close_date", "id", name="opportunity_board_open"
+            ),
+            alive_index(
+                "organisation", "stage", "closed_at", "id", name="opportunity_board_closed"
+            ),
         ]
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
@@ -71,6 +72,10 @@ def opportunity_history(*, actor: Actor, opportunity_id: int) -> QuerySet[StageC
 
 # ---------------------------------------------------------------- the board (kanban)
 
+# Won and lost columns show what closed lately: a pipeline's history grows without end, and
+# the board is for the work in hand.
+RECENTLY_CLOSED = timedelta(days=30)
+
 
 @dataclass(frozen=True)
 class BoardFilters:
@@ -90,14 +95,19 @@ class ColumnTotal:
 
 @dataclass(frozen=True)
 class CardCursor:
-    """Where a column's page ended: the last card's expected close date (None once the
-    undated cards are reached, which come last) and id."""
+    """Where a column's page ended: the last card's sort value and id. Open columns sort by
+    expected close date (None once the undated cards, which come last, are reached); won and
+    lost columns by the time they closed."""
 
-    close_date: date | None
+    value: date | datetime | None
     id: int
 
 
 BOARD_CARD_FIELDS = ("id", "name", "value", "currency", "expected_close_date", "owner__email")
+
+
+def closed_since() -> datetime:
+    return timezone.now() - RECENTLY_CLOSED
 
 
 def _board_rows(actor: Actor, filters: BoardFilters) -> QuerySet[Opportunity]:
@@ -114,29 +124,43 @@ def _board_rows(actor: Actor, filters: BoardFilters) -> QuerySet[Opportunity]:
 def board_totals(
     *, actor: Actor, pipeline: Pipeline, filters: BoardFilters
 ) -> dict[int, ColumnTotal]:
-    """Stage id -> count and value of every matching opportunity: one grouped query, however
-    many cards the columns show."""
-    stage_ids = [stage.pk for stage in pipeline.stages.all()]
-    rows = (
-        _board_rows(actor, filters)
-        .filter(stage_id__in=stage_ids)
-        .values("stage_id", "currency")
-        .annotate(count=Count("id"), total=Sum("value"))
-        .order_by()
-    )
+    """Stage id -> count and value of every matching opportunity (closed ones: those closed
+    lately), however many cards the columns show: two grouped queries, each a range scan of
+    an index per stage."""
+    stages = list(pipeline.stages.all())
+    open_ids = [s.pk for s in stages if s.kind == Stage.Kind.OPEN]
+    closed_ids = [s.pk for s in stages if s.kind != Stage.Kind.OPEN]
+    rows = _board_rows(actor, filters)
+    grouped = [
+        rows.filter(stage_id__in=open_ids),
+        rows.filter(stage_id__in=closed_ids, closed_at__gte=closed_since()),
+    ]
     counts: dict[int, int] = {}
     values: dict[int, list[tuple[str, Decimal]]] = {}
-    for row in rows:
-        counts[row["stage_id"]] = counts.get(row["stage_id"], 0) + row["count"]
-        if row["total"] is not None:
-            values.setdefault(row["stage_id"], []).append((row["currency"], row["total"]))
+    for queryset in grouped:
+        for row in (
+            queryset.values("stage_id", "currency")
+            .annotate(count=Count("id"), total=Sum("value"))
+            .order_by()
+        ):
+            counts[row["stage_id"]] = counts.get(row["stage_id"], 0) + row["count"]
+            if row["total"] is not None:
+                values.setdefault(row["stage_id"], []).append((row["currency"], row["total"]))
     return {
-        stage_id: ColumnTotal(
-            count=counts.get(stage_id, 0),
-            values=tuple(sorted(values.get(stage_id, ()), key=lambda cv: (-cv[1], cv[0]))),
+        stage.pk: ColumnTotal(
+            count=counts.get(stage.pk, 0),
+            values=tuple(sorted(values.get(stage.pk, ()), key=lambda cv: (-cv[1], cv[0]))),
         )
-        for stage_id in stage_ids
+        for stage in stages
     }
+
+
+def _after(rows: QuerySet, column: str, op: str, cursor: CardCursor) -> QuerySet:
+    # The non-strict bound lets the index start at the cursor; the OR only breaks ties.
+    return rows.filter(
+        Q(**{f"{column}__{op}e": cursor.value})
+        & (Q(**{f"{column}__{op}": cursor.value}) | Q(**{f"id__{op}": cursor.id}))
+    )
 
 
 def board_cards(
@@ -149,34 +173,33 @@ def board_cards(
 ) -> tuple[list[dict[str, Any]], CardCursor | None]:
     """One page of a column's cards as dicts, and the cursor of the next page (or None).
 
-    Open stages show the nearest expected close first; won and lost the latest first. Cards
-    without a date come last, by id. Each part is a range scan of the opportunity_board
-    index, so a page costs the same in a column of ten or of ten thousand.
+    Open stages show the nearest expected close first, undated cards last; won and lost the
+    latest closed first. Each is a range scan of an index (opportunity_board_open,
+    opportunity_board_closed), so a page costs the same in a column of ten or a million.
     """
     rows = _board_rows(actor, filters).filter(stage=stage)
-    descending = stage.kind != Stage.Kind.OPEN
-    cards: list[dict[str, Any]] = []
-    if after is None or after.close_date is not None:
+    if stage.kind != Stage.Kind.OPEN:
+        rows = rows.filter(closed_at__gte=closed_since())
+        if after is not None:
+            rows = _after(rows, "closed_at", "lt", after)
+        cards = list(
+            rows.order_by("-closed_at", "-id").values(*BOARD_CARD_FIELDS, "closed_at")[: limit + 1]
+        )
+        if len(cards) <= limit:
+            return cards, None
+        cards = cards[:limit]
+        return cards, CardCursor(cards[-1]["closed_at"], cards[-1]["id"])
+    cards = []
+    if after is None or after.value is not None:
         dated = rows.filter(expected_close_date__isnull=False)
         if after is not None:
-            op = "lt" if descending else "gt"
-            # The non-strict bound lets the index start at the cursor; the OR breaks ties.
-            dated = dated.filter(
-                Q(**{f"expected_close_date__{op}e": after.close_date})
-                & (
-                    Q(**{f"expected_close_date__{op}": after.close_date})
-                    | Q(**{f"id__{op}": after.id})
-                )
-            )
-        sign = "-" if descending else ""
+            dated = _after(dated, "expected_close_date", "gt", after)
         cards = list(
-            dated.order_by(f"{sign}expected_close_date", f"{sign}id").values(*BOARD_CARD_FIELDS)[
-                : limit + 1
-            ]
+            dated.order_by("expected_close_date", "id").values(*BOARD_CARD_FIELDS)[: limit + 1]
         )
     if len(cards) <= limit:
         undated = rows.filter(expected_close_date__isnull=True)
-        if after is not None and after.close_date is None:
+        if after is not None and after.value is None:
             undated = undated.filter(id__gt=after.id)
         cards += list(undated.order_by("id").values(*BOARD_CARD_FIELDS)[: limit + 1 - len(cards)])
     if len(cards) <= limit:

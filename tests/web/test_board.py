@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, StageChange
 from salesline.pipeline.services import opportunity_create
@@ -114,13 +115,31 @@ def test_show_more_refuses_nonsense(web, actor, pipeline, other_org):
     stage = pipeline.stages.get(key="identify")
     url = f"/board/{pipeline.pk}/stages/{stage.pk}/more/"
     assert web.get(url + "?after=garbage").status_code == 400
-    assert web.get(url + "?after=2027-13-01.5").status_code == 400
-    assert web.get(url + "?after=.5&owner=x").status_code == 400
-    assert web.get(url + "?after=.0").status_code == 200
+    assert web.get(url + "?after=2027-13-01~5").status_code == 400
+    assert web.get(url + "?after=~5&owner=x").status_code == 400
+    assert web.get(url + "?after=~99999999999999999999999").status_code == 400
+    assert web.get(url + "?after=~0").status_code == 200
+    won = pipeline.stages.get(key="won")
+    won_url = f"/board/{pipeline.pk}/stages/{won.pk}/more/"
+    assert web.get(won_url + "?after=2027-01-01~5").status_code == 400  # no time zone
+    assert web.get(won_url + "?after=~5").status_code == 400
+    assert web.get(won_url + "?after=2027-01-01T10:00:00%2B00:00~5").status_code == 200
     theirs = Pipeline.objects.get(organisation=other_org, key="business-development")
-    assert web.get(f"/board/{theirs.pk}/stages/{stage.pk}/more/?after=.0").status_code == 404
+    assert web.get(f"/board/{theirs.pk}/stages/{stage.pk}/more/?after=~0").status_code == 404
     other_stage = theirs.stages.first()
     assert web.get(f"/board/{pipeline.pk}/stages/{other_stage.pk}/more/").status_code == 404
+
+
+def test_won_and_lost_columns_show_what_closed_lately(web, actor, pipeline):
+    old = add(actor, "Lost long ago", stage="lost", reason="Budget")
+    Opportunity.objects.filter(pk=old.pk).update(closed_at=timezone.now() - dt.timedelta(days=40))
+    for number in range(22):
+        add(actor, f"Lost {number:02d}", stage="lost", reason="Budget")
+    lost = next(c for c in web.get("/board/").context["columns"] if c["stage"].key == "lost")
+    assert lost["total"]["count"] == 22
+    assert len(lost["cards"]) == 20 and lost["cards"][0]["name"] == "Lost 21"  # latest first
+    more = web.get(lost["more"]).content.decode()
+    assert "Lost 01" in more and "Lost 00" in more and "Lost long ago" not in more
 
 
 def test_a_move_that_meets_the_gate_moves_and_returns_card_and_totals(web, actor, company, person):

@@ -89,14 +89,24 @@ def _filter_query(params: Mapping[str, str]) -> str:
 def _encode_cursor(cursor: CardCursor | None) -> str:
     if cursor is None:
         return ""
-    return f"{cursor.close_date.isoformat() if cursor.close_date else ''}.{cursor.id}"
+    return f"{cursor.value.isoformat() if cursor.value else ''}~{cursor.id}"
 
 
-def _decode_cursor(text: str) -> CardCursor:
-    raw_date, _, raw_id = text.partition(".")
+def _decode_cursor(text: str, stage: Stage) -> CardCursor:
+    """An open column's cursor holds a date (or nothing, among undated cards), a closed
+    column's the time of closing."""
+    raw_value, _, raw_id = text.partition("~")
     try:
-        close_date = dt.date.fromisoformat(raw_date) if raw_date else None
-        return CardCursor(close_date, int(raw_id))
+        if stage.kind == Stage.Kind.OPEN:
+            value = dt.date.fromisoformat(raw_value) if raw_value else None
+        else:
+            value = dt.datetime.fromisoformat(raw_value)
+            if value.tzinfo is None:
+                raise ValueError
+        pk = int(raw_id)
+        if not 0 <= pk < 2**63:  # beyond what either database compares without an error
+            raise ValueError
+        return CardCursor(value, pk)
     except ValueError:
         raise BadInput({"after": "'after' is not a position in this column."}) from None
 
@@ -219,7 +229,7 @@ def board_more(request: HttpRequest, actor, pipeline_id: int, stage_id: int) -> 
         raise Http404("No such stage.")
     try:
         filters = _filters(actor, request.GET)
-        after = _decode_cursor(request.GET.get("after", ""))
+        after = _decode_cursor(request.GET.get("after", ""), stage)
     except BadInput as exc:
         return HttpResponse(" ".join(exc.args[0].values()), status=400, content_type="text/plain")
     rows, cursor = pipeline_selectors.board_cards(
