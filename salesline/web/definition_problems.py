@@ -27,10 +27,6 @@ class LocatedProblem:
     message: str
     source_line: str | None  # the uploaded text of that line, as written
 
-    @property
-    def is_data_loss(self) -> bool:
-        return self.path.startswith("pipelines.") or self.path.startswith("custom_fields.")
-
 
 def parse_path(text: str) -> Path:
     """'pipelines[0].stages[2].key' -> ('pipelines', 0, 'stages', 2, 'key')."""
