@@ -4,6 +4,7 @@ same services as the API, scoped to the organisation, and no 500 on bad input.""
 import csv
 import io
 import re
+import zipfile
 
 import pytest
 from django.core.files.storage import default_storage
@@ -200,6 +201,16 @@ def test_a_bad_upload_is_refused_naming_the_field(browser, data, name, fields, f
     assert message in " ".join(errors.get(field, [])), errors
     assert b'role="alert"' in response.content
     assert not ImportJob.objects.exists()
+    assert staged_files() == []
+
+
+def test_a_zip_that_is_not_a_spreadsheet_is_refused(browser):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    response = upload(browser, buffer.getvalue(), name="letter.docx")
+    assert response.status_code == 400
+    assert "cannot be imported" in response.context["form"].errors["file"][0]
     assert staged_files() == []
 
 

@@ -568,7 +568,7 @@ def import_status_fragment(request: HttpRequest, actor, import_id: int) -> HttpR
 
 @member_page
 @require_POST
-def import_run(request: HttpRequest, actor, import_id: int) -> HttpResponse:
+def import_run_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
     """Run a dry run for real: the same file, mapping and options."""
     dry_run = _job(actor, import_id)
     if not dry_run.dry_run:
@@ -661,7 +661,7 @@ urlpatterns = [
     path("imports/<int:import_id>/", import_detail_page, name="import-detail"),
     path("imports/<int:import_id>/status/", import_status_fragment, name="import-status"),
     path("imports/<int:import_id>/mapping/", import_mapping_page, name="import-mapping"),
-    path("imports/<int:import_id>/run/", import_run, name="import-run"),
+    path("imports/<int:import_id>/run/", import_run_page, name="import-run"),
     path("imports/<int:import_id>/rejected.csv", import_rejected_csv, name="import-rejected"),
     path("imports/<int:import_id>/undo/", import_undo_page, name="import-undo"),
 ]
