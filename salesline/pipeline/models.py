@@ -110,10 +110,21 @@ class Opportunity(RecordBase):
             alive_index("organisation", "-created_at", "-id", name="opportunity_recent"),
             alive_index("organisation", "stage", "-created_at", name="opportunity_stage"),
             alive_index("organisation", "search_name", "id", name="opportunity_search"),
-            # The board: an open column's cards by expected close, a closed one's by closing.
+            # The board. An open column's cards come in expected-close order from this index,
+            # and the columns' counts and sums read nothing else (a covering index: SQLite
+            # needs every column the query names in it, deleted_at included).
             alive_index(
-                "organisation", "stage", "expected_close_date", "id", name="opportunity_board_open"
+                "organisation",
+                "stage",
+                "expected_close_date",
+                "id",
+                "owner",
+                "currency",
+                "value",
+                "deleted_at",
+                name="opportunity_board_open",
             ),
+            # A won or lost column's cards, latest closed first.
             alive_index(
                 "organisation", "stage", "closed_at", "id", name="opportunity_board_closed"
             ),
