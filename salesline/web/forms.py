@@ -159,6 +159,14 @@ def minimum_fields(actor, kind: str) -> frozenset[str]:
     return frozenset(definition_for(actor.organisation).minimum_fields.get(kind, ()))
 
 
+def field_labels(kind: str, custom_defs: Iterable[CustomFieldDef]) -> list[tuple[str, str]]:
+    """(form name, label) of every field of a record, in the order its form shows them."""
+    labels = [(name, spec.label) for name, spec in KINDS[kind].fields.items()]
+    if kind == "opportunity":
+        labels.insert(1, ("stage", "Stage"))
+    return labels + [(CUSTOM_PREFIX + d.key, d.label) for d in custom_defs]
+
+
 def record_inputs(
     actor,
     kind: str,
@@ -168,32 +176,35 @@ def record_inputs(
     prefix: str = "",
     only: Iterable[str] | None = None,
 ) -> list[Input]:
-    """The inputs of a record form, filled with `values` (form names without the prefix).
-    `only` limits them to some API names (the conversion asks for what a lead lacks)."""
+    """The inputs of a record form, filled with `values` (by form name without the prefix).
+    `only` limits them to some form names (one field edited in place; what a conversion asks
+    for), so pickers and member lists are only read when they are shown."""
     required = minimum_fields(actor, kind)
     wanted = set(only) if only is not None else None
-    inputs = [
-        _builtin_input(actor, spec, values.get(name, ""), prefix, name in required)
-        for name, spec in KINDS[kind].fields.items()
-        if wanted is None or name in wanted
-    ]
-    inputs += [
-        _custom_input(d, values.get(CUSTOM_PREFIX + d.key, ""), prefix, d.key in required)
-        for d in custom_defs
-        if wanted is None or d.key in wanted
-    ]
-    if kind == "opportunity" and wanted is None:
-        inputs.insert(
-            1,
-            Input(
-                name=f"{prefix}stage",
-                label="Stage",
-                widget="select",
-                value=values.get("stage", ""),
-                groups=stage_groups(actor),
-                required=True,
-            ),
-        )
+    custom_defs = list(custom_defs)
+    specs = KINDS[kind].fields
+    custom = {CUSTOM_PREFIX + d.key: d for d in custom_defs}
+    inputs = []
+    for name, _ in field_labels(kind, custom_defs):
+        if wanted is not None and name not in wanted:
+            continue
+        value = values.get(name, "")
+        if name in custom:
+            definition = custom[name]
+            inputs.append(_custom_input(definition, value, prefix, definition.key in required))
+        elif name == "stage":
+            inputs.append(
+                Input(
+                    name=f"{prefix}stage",
+                    label="Stage",
+                    widget="select",
+                    value=value,
+                    groups=stage_groups(actor),
+                    required=True,
+                )
+            )
+        else:
+            inputs.append(_builtin_input(actor, specs[name], value, prefix, name in required))
     return inputs
 
 

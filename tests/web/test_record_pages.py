@@ -518,3 +518,20 @@ def test_bad_ids_and_kinds_are_404(browser, url):
 def test_pages_need_a_signed_in_member(client, company):
     response = client.get(f"/records/companies/{company.pk}/edit/")
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_conversion_asks_for_a_custom_minimum_field(browser, lead, admin_actor):
+    from tests.conftest import edit_definition
+
+    def require_concept(document):
+        document["minimum_fields"]["person"].append("buying_influence_concept")
+
+    edit_definition(admin_actor, require_concept)
+    page = html(browser.get(f"/records/leads/{lead.pk}/convert/"))
+    assert 'name="person-cf_buying_influence_concept"' in page
+    response = browser.post(
+        f"/records/leads/{lead.pk}/convert/",
+        {"company_choice": "new", "person_choice": "new", "person-name": "Kari Hansen"},
+    )
+    assert response.status_code == 400
+    assert 'id="f-person-cf_buying_influence_concept-errors"' in html(response)

@@ -110,19 +110,16 @@ def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
     return forms.as_text(value), ""
 
 
-def _field_row(actor, kind: str, obj, field_input: forms.Input) -> dict:
-    text, url = _display_text(kind, obj, field_input.name)
-    return {"name": field_input.name, "label": field_input.label, "text": text, "url": url}
-
-
-def _inputs_for(actor, kind: str, obj, custom_defs) -> list[forms.Input]:
-    values = forms.stored_values(kind, obj, custom_defs)
-    return forms.record_inputs(actor, kind, custom_defs, values=values)
+def _field_row(kind: str, obj, name: str, label: str) -> dict:
+    text, url = _display_text(kind, obj, name)
+    return {"name": name, "label": label, "text": text, "url": url}
 
 
 def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
     custom_defs = custom_field_defs(actor, kind)
-    rows = [_field_row(actor, kind, obj, i) for i in _inputs_for(actor, kind, obj, custom_defs)]
+    rows = [
+        _field_row(kind, obj, name, label) for name, label in forms.field_labels(kind, custom_defs)
+    ]
     history = (
         pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
         if kind == "opportunity"
@@ -178,10 +175,10 @@ def _inline_input(actor, kind: str, obj, name: str, value: str | None = None) ->
     values = forms.stored_values(kind, obj, custom_defs)
     if value is not None:
         values[name] = value
-    for field_input in forms.record_inputs(actor, kind, custom_defs, values=values):
-        if field_input.name == name:
-            return field_input
-    raise Http404("No such field.")
+    found = forms.record_inputs(actor, kind, custom_defs, values=values, only=[name])
+    if not found:
+        raise Http404("No such field.")
+    return found[0]
 
 
 def _field_context(request, actor, kind: str, obj, name: str, **extra) -> dict:
@@ -189,7 +186,7 @@ def _field_context(request, actor, kind: str, obj, name: str, **extra) -> dict:
     return {
         "kind": KINDS[kind],
         "obj": obj,
-        "row": _field_row(actor, kind, obj, field_input),
+        "row": _field_row(kind, obj, name, field_input.label),
         "input": field_input,
         "general": [],
         **extra,
@@ -443,7 +440,12 @@ def _conversion_inputs(actor, lead, matches, post=None) -> dict[str, list[forms.
     out = {}
     for kind in ("person", "company", "opportunity"):
         custom_defs = custom_field_defs(actor, kind)
-        wanted = (set(asked[kind]) | forms.minimum_fields(actor, kind)) - SET_BY_CONVERSION
+        # Minimum fields name custom fields by their key; their inputs are "cf_<key>".
+        minimum = {
+            name if name in KINDS[kind].fields else forms.CUSTOM_PREFIX + name
+            for name in forms.minimum_fields(actor, kind)
+        }
+        wanted = (set(asked[kind]) | minimum) - SET_BY_CONVERSION
         values = prefilled[kind]
         if post is not None:
             values = forms.submitted_values(kind, post, custom_defs, prefix=f"{kind}-")
