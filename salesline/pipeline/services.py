@@ -122,7 +122,9 @@ def process_check(*, actor: Actor, text: str) -> ProcessDefinitionSpec:
 
 
 def process_load(*, actor: Actor, text: str) -> ProcessDefinition:
-    """Validate and put a new version of the definition in force; nothing changes on failure."""
+    """Validate and put a new version of the definition in force; nothing changes on failure.
+    Only an admin (or the command line's system actor) may."""
+    _require_admin(actor)
     spec = process_parse(text)
     with transaction.atomic():
         # Serialise loads per organisation: version numbers and stage rows stay consistent.
