@@ -3,6 +3,7 @@ keyset pages; bulk assign, delete (confirmed, undoable) and export of the curren
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,8 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from salesline.core.errors import NotFound, ValidationFailed
@@ -173,6 +176,13 @@ def _query_string(params: dict[str, str]) -> str:
     return query.urlencode()
 
 
+def _cell(value: Any) -> Any:
+    # A list shows the day a record was created; the record page has the exact time.
+    if isinstance(value, dt.datetime):
+        return date_format(timezone.localtime(value), "j M Y")
+    return value
+
+
 @member_page
 def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     """A list with the API's filters, search, ordering and keyset pagination: the same parser,
@@ -218,7 +228,7 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     page = record_selectors.record_list(
         actor=actor, kind=kind, query=query, columns=["id", *columns]
     )
-    context["rows"] = [(row["id"], [row.get(c) for c in columns]) for row in page.items]
+    context["rows"] = [(row["id"], [_cell(row.get(c)) for c in columns]) for row in page.items]
     context["page"] = page
     if page.next_cursor:
         context["next_query"] = _query_string({**without_paging, "cursor": page.next_cursor})
