@@ -303,3 +303,26 @@ def test_the_board_query_count_does_not_grow_with_cards(web, actor, django_asser
 def test_signed_out_visitors_go_to_sign_in(client):
     assert client.get("/board/").status_code == 302
     assert client.post("/board/move/1/", {"stage": "lost"}).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/board/99999999999999999999999/",
+        "/board/1/stages/99999999999999999999999/more/",
+        "/board/99999999999999999999999/stages/1/more/",
+    ],
+)
+def test_ids_too_large_for_the_database_are_404(web, actor, url):
+    assert web.get(url).status_code == 404
+
+
+def test_a_move_of_an_id_too_large_for_the_database_is_404(web, actor):
+    answer = web.post("/board/move/99999999999999999999999/", {"stage": "lost"}, **SCRIPT)
+    assert answer.status_code == 404
+
+
+def test_an_organisation_without_pipelines_is_told_how_to_get_one(web, org):
+    Pipeline.objects.filter(organisation=org).delete()
+    page = web.get("/board/")
+    assert page.status_code == 200 and b"There is no pipeline yet" in page.content

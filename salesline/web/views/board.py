@@ -346,11 +346,11 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
     """Every problem of a refused move, each beside the input that fixes it, in the order the
     service reported them; what cannot be fixed here (a stage-wide rule) is listed above."""
     spec = pipeline_selectors.definition_for(actor.organisation)
-    checklist = {
-        item.key: item.label
-        for stage_spec in spec.pipeline(opportunity.pipeline.key).stages
-        for item in stage_spec.gate.checklist
-    }
+    try:
+        stage_specs = spec.pipeline(opportunity.pipeline.key).stages
+    except KeyError:  # a definition loaded since without this pipeline: messages only
+        stage_specs = ()
+    checklist = {item.key: item.label for s in stage_specs for item in s.gate.checklist}
     custom = {d.key: d for d in custom_field_defs(actor, "opportunity")}
     inputs: dict[str, PanelInput] = {}
     general: list[str] = []
