@@ -27,6 +27,11 @@ class MemberRow:
     joined_at: datetime
 
     @property
+    def label(self) -> str:
+        """How pickers and filters name the member."""
+        return self.full_name or self.email
+
+    @property
     def role_labels(self) -> list[str]:
         return [ROLE_LABELS.get(role, role) for role in self.roles]
 

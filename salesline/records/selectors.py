@@ -232,15 +232,3 @@ def reference_name(*, actor: Actor, kind: str, record_id: Any) -> str | None:
         .values_list("name", flat=True)
         .first()
     )
-
-
-def member_choices(*, actor: Actor) -> list[tuple[int, str]]:
-    """(user id, e-mail) of the organisation's members: the owners a record may have."""
-    from salesline.accounts.models import Membership
-
-    return list(
-        Membership.objects.filter(organisation=actor.organisation)
-        .order_by("user__email")
-        .values_list("user_id", "user__email")
-        .distinct()  # a member with two roles has two memberships
-    )

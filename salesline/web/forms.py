@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from salesline.accounts.selectors import member_list
 from salesline.core.customfields import CustomFieldDef
 from salesline.core.errors import Problem
 from salesline.records import selectors as record_selectors
@@ -67,8 +68,8 @@ def _builtin_input(actor, spec: FieldDef, value: str, prefix: str, required: boo
     base = {"name": name, "label": spec.label, "value": value, "required": required}
     if spec.type == "reference":
         if spec.reference == "user":
-            members = record_selectors.member_choices(actor=actor)
-            options = [("", "— nobody —")] + [(str(pk), email) for pk, email in members]
+            members = member_list(actor=actor)
+            options = [("", "— nobody —")] + [(str(m.user_id), m.label) for m in members]
             return Input(widget="select", options=options, **base)
         return Input(
             widget="picker",

@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from django.db.models import Count, Sum
 
-from salesline.accounts.models import Membership
 from salesline.core.actors import Actor
 from salesline.pipeline.models import Opportunity
 
@@ -85,28 +84,3 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
     ]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
-
-
-@dataclass(frozen=True)
-class Member:
-    user_id: int
-    email: str
-    name: str
-
-    @property
-    def label(self) -> str:
-        return self.name or self.email
-
-
-def member_choices(*, actor: Actor) -> list[Member]:
-    """The organisation's members, once each (a user with two roles has two memberships), for
-    owner pickers and filters."""
-    rows = (
-        Membership.objects.filter(organisation=actor.organisation)
-        .values_list("user_id", "user__email", "user__full_name")
-        .order_by("user__email")
-    )
-    seen: dict[int, Member] = {}
-    for user_id, email, full_name in rows:
-        seen.setdefault(user_id, Member(user_id, email, full_name))
-    return list(seen.values())

@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from salesline.accounts.selectors import member_list
 from salesline.core.errors import NotFound, PreconditionFailed, Problem, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
@@ -32,7 +33,6 @@ from salesline.records.fields import KINDS
 from salesline.records.filters import ListQuery
 from salesline.records.services import custom_field_defs
 
-from ..selectors import member_choices
 from .common import member_page, page_context
 
 CARDS_PER_PAGE = 20
@@ -58,7 +58,7 @@ def _filters(actor, params: Mapping[str, str]) -> BoardFilters:
     if owner == "me":
         owner_id = actor.user.pk
     elif owner:
-        members = {m.user_id for m in member_choices(actor=actor)}
+        members = {m.user_id for m in member_list(actor=actor)}
         if not owner.isdigit() or int(owner) not in members:
             problems["owner"] = "Owner must be a member of this organisation."
         else:
@@ -208,7 +208,7 @@ def _board(request: HttpRequest, actor, pipeline) -> HttpResponse:
         pipeline=pipeline,
         pipelines=list(pipeline_selectors.pipeline_list(actor=actor)),
         columns=_columns(actor, pipeline, filters, query),
-        members=member_choices(actor=actor),
+        members=member_list(actor=actor),
         owner=params.get("owner", ""),
         close_from=params.get("close_from", ""),
         close_to=params.get("close_to", ""),
@@ -285,7 +285,7 @@ def _reference_options(actor, reference: str, opportunity) -> list[tuple[str, st
     """The picker's first choices: members for an owner, else the first records by name (a
     contact from the opportunity's company first, as that is nearly always the one)."""
     if reference == "user":
-        return [(str(m.user_id), m.label) for m in member_choices(actor=actor)]
+        return [(str(m.user_id), m.label) for m in member_list(actor=actor)]
     lookups = {}
     if reference == "person" and opportunity.company_id:
         lookups = {"company_id": opportunity.company_id}

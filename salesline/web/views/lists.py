@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
+from salesline.accounts.selectors import member_list
 from salesline.core.errors import NotFound, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.any_record import any_record_update
@@ -28,7 +29,6 @@ from salesline.records.fields import KINDS, KindDef
 from salesline.records.filters import ORDERING_FIELDS, RESERVED, parse_list_query
 from salesline.records.services import custom_field_defs
 
-from ..selectors import member_choices
 from .common import kind_of, member_page, page_context
 
 # The columns a list page shows per kind (API field names); the record page shows them all.
@@ -122,7 +122,7 @@ def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], 
 
 def filter_controls(actor, kind: str, params: dict[str, str]) -> list[FilterControl]:
     kind_def = KINDS[kind]
-    members = member_choices(actor=actor)
+    members = member_list(actor=actor)
     controls = [
         _field_control(actor, kind_def, name, params, members) for name in FILTER_FIELDS[kind]
     ]
@@ -211,7 +211,7 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         filters_open=any(name not in RESERVED for name in params),
         sort_base=_query_string(sort_base),
         current_query=_query_string(without_paging),
-        members=member_choices(actor=actor),
+        members=member_list(actor=actor),
         undo=request.session.pop(UNDO_KEY, None) if not request.htmx else None,
         problems=[],
         rows=[],
@@ -339,7 +339,7 @@ def _run_all(request: HttpRequest, kind_def: KindDef, ids: list[int], change) ->
 
 def _bulk_assign(request: HttpRequest, actor, kind_def: KindDef, ids: list[int]) -> HttpResponse:
     owner = request.POST.get("owner", "")
-    members = {str(m.user_id): m for m in member_choices(actor=actor)}
+    members = {str(m.user_id): m for m in member_list(actor=actor)}
     if owner != "null" and owner not in members:
         messages.error(request, "Choose the new owner (a member of this organisation).")
         return _back_to_list(request, kind_def.plural)
