@@ -29,3 +29,43 @@ def test_a_wrong_password_is_refused_with_a_message(page, member):
 def test_home_has_no_serious_accessibility_violations(signed_in):
     signed_in.goto("/")
     assert axe_violations(signed_in) == []
+
+
+def test_every_main_page_fits_desktop_and_phone_without_console_errors(page, sign_in):
+    """The demo organisation's main pages: no sideways scroll of the page at 1280 or 390 px,
+    and no error in the console (a CSP violation, a missing file, a script error)."""
+    from salesline import demo
+    from salesline.accounts.models import User
+    from salesline.pipeline.models import Opportunity
+    from salesline.records.models import Lead
+
+    from .conftest import DESKTOP, PHONE
+
+    demo.load_demo()
+    sign_in(page, User.objects.get(email=demo.DEMO_EMAIL))
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    lead = Lead.objects.filter(deleted_at=None).order_by("id").first()
+    opportunity = Opportunity.objects.filter(deleted_at=None, status="open").first()
+    paths = [
+        "/",
+        "/records/leads/",
+        f"/records/leads/{lead.pk}/",
+        f"/records/opportunities/{opportunity.pk}/",
+        "/records/opportunities/new/",
+        "/board/",
+        "/imports/",
+        "/imports/new/",
+        "/settings/",
+        "/settings/process/",
+        "/search/?q=a",
+    ]
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        for path in paths:
+            response = page.goto(path)
+            assert response.status == 200, path
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"{path} is {width} px wide at {viewport['width']}"
+    assert errors == []
