@@ -15,7 +15,9 @@ from django.test import Client
 from salesline.accounts import services as accounts
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls made by the
-# fixtures in that thread are still synchronous and safe.
+# fixtures in that thread are still synchronous and safe. Process-wide because the test
+# databases are torn down after the last test, while that loop may still be running; tests that
+# start a deployment check take it out of the subprocess's environment.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path(os.environ.get("SALESLINE_CHROMIUM", "/usr/bin/chromium"))
