@@ -1,8 +1,10 @@
 """Shared fixtures: organisations on the real templates, members, actors and API clients."""
 
+import asyncio
 import json
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from salesline.accounts import services as accounts
@@ -233,3 +235,14 @@ def partners_api(partners_actor):
         user=partners_actor.user, organisation=partners_actor.organisation
     )
     return ApiClient(plain)
+
+
+@pytest.fixture(autouse=True)
+def _close_connections_made_while_playwright_runs():
+    """While the browser tests' Playwright loop runs in this worker's thread, Django keeps that
+    thread's connections in context-local storage, which the test-database teardown no longer
+    sees once Playwright has stopped: left open, they stop PostgreSQL dropping the database.
+    Closing them after each test while a loop runs costs one reconnection per test."""
+    yield
+    if asyncio._get_running_loop() is not None:
+        connections.close_all()

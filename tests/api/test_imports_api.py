@@ -138,3 +138,18 @@ def test_another_organisation_gets_404(api, other_api):
 def test_without_a_token_401():
     assert Client().get("/api/v1/imports").status_code == 401
     assert Client().post("/api/v1/imports", data={"kind": "leads"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary data"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "old Excel (.xls)"),
+    ],
+)
+def test_a_file_that_is_not_a_spreadsheet_is_422_with_the_reason(api, content, reason):
+    """The same refusal as the web's upload page: the reader, not a page, decides."""
+    response = post(api, file=SimpleUploadedFile("x.csv", content), kind="leads")
+    assert response.status_code == 422, response.content
+    assert reason in response.content.decode()
+    assert not ImportJob.objects.exists()

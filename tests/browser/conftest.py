@@ -37,6 +37,12 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM)}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_outlives_the_live_server(django_db_setup, live_server):
+    """Session fixtures end in reverse order: with the test database set up first, the live
+    server (and its thread's connection) stops before the database is dropped."""
+
+
 @pytest.fixture(scope="session")
 def base_url(live_server):
     """Relative URLs in page.goto() go to the live server."""

@@ -62,6 +62,20 @@ def is_xlsx(path: Path) -> bool:
         return stream.read(4) == XLSX_MAGIC
 
 
+def not_a_spreadsheet(path: Path) -> str | None:
+    """Why a file is plainly not a CSV or XLSX file, or None. Text decodes as Latin-1 whatever
+    its bytes, so without this a picture or a PDF would be read as columns of noise."""
+    with open(path, "rb") as stream:
+        head = stream.read(64 * 1024)
+    if head.startswith(XLSX_MAGIC) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "it is an old Excel (.xls) file; save it as .xlsx or .csv"
+    if b"\x00" in head:
+        return "it is not a CSV or XLSX file (it holds binary data)"
+    return None
+
+
 def _cell_text(value) -> str:
     """An XLSX cell as the text a user sees: whole numbers without '.0' (phone numbers are often
     typed as numbers), dates in ISO form."""
@@ -83,6 +97,9 @@ class Spreadsheet:
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
+        reason = not_a_spreadsheet(self.path)
+        if reason:
+            raise UnreadableFile(reason)
         self.kind = "xlsx" if is_xlsx(self.path) else "csv"
         self.encoding = ""
         self.delimiter = ""

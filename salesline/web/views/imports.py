@@ -32,7 +32,7 @@ from salesline.core.errors import Conflict, NotFound, ValidationFailed
 from salesline.records.fields import KINDS
 from salesline.records.importing import services as imports
 from salesline.records.importing.mapping import guess, targets
-from salesline.records.importing.reader import XLSX_MAGIC, Spreadsheet, UnreadableFile
+from salesline.records.importing.reader import Spreadsheet, UnreadableFile
 from salesline.records.models import ImportIssue, ImportJob
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs
@@ -135,26 +135,9 @@ class FilePreview:
     estimated_rows: int
 
 
-def _binary_reason(file_path: Path) -> str | None:
-    """Why a file is plainly not a spreadsheet, or None. The reader would decode any bytes as
-    Latin-1, so a picture or a PDF would otherwise reach the mapping step as columns of noise."""
-    with open(file_path, "rb") as stream:
-        head = stream.read(64 * 1024)
-    if head.startswith(XLSX_MAGIC) or head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return "it is an old Excel (.xls) file; save it as .xlsx or .csv"
-    if b"\x00" in head:
-        return "it is not a CSV or XLSX file (it holds binary data)"
-    return None
-
-
 def _read_preview(file_path: Path) -> FilePreview:
     """The columns, the first rows and the estimated row count, as the API's preview reads
     them; UnreadableFile says why not."""
-    reason = _binary_reason(file_path)
-    if reason:
-        raise UnreadableFile(reason)
     try:
         sheet = Spreadsheet(file_path)
         sample = list(itertools.islice(sheet.rows(), SAMPLE_ROWS))
