@@ -128,6 +128,13 @@ class Opportunity(RecordBase):
             alive_index(
                 "organisation", "stage", "closed_at", "id", name="opportunity_board_closed"
             ),
+            # Home's "my open opportunities by stage": a member's few open deals among a
+            # million closed ones, counted and summed from the index alone.
+            models.Index(
+                fields=["organisation", "owner", "stage", "value", "status", "deleted_at"],
+                name="opportunity_mine_open",
+                condition=models.Q(status="open", deleted_at__isnull=True),
+            ),
         ]
 
 

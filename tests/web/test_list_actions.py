@@ -209,3 +209,14 @@ def test_home_lists_recently_viewed_records_newest_first(browser):
     browser.get(f"/records/leads/{first}/")
     recent = browser.get("/").context["recent"]
     assert [(r["kind"], r["id"]) for r in recent] == [("lead", first), ("lead", second)]
+
+
+def test_a_stage_filter_finds_the_stage_by_key_in_this_organisation_only(browser, other_actor):
+    from salesline.pipeline.services import opportunity_create
+
+    mine = opportunity_create(actor=browser.actor, data={"name": "County archive"})
+    opportunity_create(actor=other_actor, data={"name": "Other archive"})
+    page = browser.get(f"/records/opportunities/?stage={mine.stage.key}")
+    assert [values[0] for _, values in page.context["rows"]] == ["County archive"]
+    nothing = browser.get("/records/opportunities/?stage=no-such-stage")
+    assert nothing.status_code == 200 and nothing.context["rows"] == []
