@@ -188,32 +188,42 @@ def field_list(request: HttpRequest, actor) -> HttpResponse:
     )
 
 
-@member_page
-@_admin_only
-@require_http_methods(["GET", "POST"])
-def field_create(request: HttpRequest, actor) -> HttpResponse:
-    initial = {"record": request.GET.get("record")} if request.GET.get("record") in KINDS else {}
-    form = CustomFieldForm(request.POST if request.method == "POST" else None, initial=initial)
+def _field_form_page(request: HttpRequest, actor, form, field, save, done: str) -> HttpResponse:
+    """The add and edit pages of a custom field: `save(form)` calls the service; its errors go
+    under the fields they name, and nothing is saved until there are none."""
     status = 200
     if request.method == "POST":
         status = 400
         if form.is_valid():
             try:
-                field = pipeline_services.custom_field_create(actor=actor, data=form.cleaned_data)
+                field = save(form)
             except PermissionDenied as error:
                 return _forbidden(request, actor, error)
             except (ValidationFailed, Conflict) as error:
                 _add_service_errors(form, error)
                 status = error.status
             else:
-                messages.success(request, f"Custom field “{field.label}” added.")
+                messages.success(request, f"Custom field “{field.label}” {done}.")
                 return redirect(f"{reverse('web:settings-fields')}#record-{field.record}")
     return render(
         request,
         "web/settings/field_form.html",
-        page_context(request, actor, section="fields", form=form, field=None),
+        page_context(request, actor, section="fields", form=form, field=field),
         status=status,
     )
+
+
+@member_page
+@_admin_only
+@require_http_methods(["GET", "POST"])
+def field_create(request: HttpRequest, actor) -> HttpResponse:
+    initial = {"record": request.GET.get("record")} if request.GET.get("record") in KINDS else {}
+    form = CustomFieldForm(request.POST if request.method == "POST" else None, initial=initial)
+
+    def create(form):
+        return pipeline_services.custom_field_create(actor=actor, data=form.cleaned_data)
+
+    return _field_form_page(request, actor, form, None, create, "added")
 
 
 @member_page
@@ -228,29 +238,12 @@ def field_edit(request: HttpRequest, actor, field_id: int) -> HttpResponse:
     form = CustomFieldEditForm(
         request.POST if request.method == "POST" else None, initial=initial, field=field
     )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            data = {name: form.cleaned_data[name] for name in form.fields}
-            try:
-                field = pipeline_services.custom_field_update(
-                    actor=actor, field_id=field.pk, data=data
-                )
-            except PermissionDenied as error:
-                return _forbidden(request, actor, error)
-            except (ValidationFailed, Conflict) as error:
-                _add_service_errors(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"Custom field “{field.label}” saved.")
-                return redirect(f"{reverse('web:settings-fields')}#record-{field.record}")
-    return render(
-        request,
-        "web/settings/field_form.html",
-        page_context(request, actor, section="fields", form=form, field=field),
-        status=status,
-    )
+
+    def update(form):
+        data = {name: form.cleaned_data[name] for name in form.fields}
+        return pipeline_services.custom_field_update(actor=actor, field_id=field.pk, data=data)
+
+    return _field_form_page(request, actor, form, field, update, "saved")
 
 
 @member_page
