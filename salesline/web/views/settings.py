@@ -188,6 +188,13 @@ def field_list(request: HttpRequest, actor) -> HttpResponse:
     )
 
 
+def _field_or_404(actor, field_id: int):
+    try:
+        return pipeline_services.custom_field_get_for(actor=actor, field_id=_id(field_id))
+    except NotFound:
+        raise Http404("No such custom field.") from None
+
+
 def _field_form_page(request: HttpRequest, actor, form, field, save, done: str) -> HttpResponse:
     """The add and edit pages of a custom field: `save(form)` calls the service; its errors go
     under the fields they name, and nothing is saved until there are none."""
@@ -230,10 +237,7 @@ def field_create(request: HttpRequest, actor) -> HttpResponse:
 @_admin_only
 @require_http_methods(["GET", "POST"])
 def field_edit(request: HttpRequest, actor, field_id: int) -> HttpResponse:
-    try:
-        field = pipeline_services.custom_field_get_for(actor=actor, field_id=_id(field_id))
-    except NotFound:
-        raise Http404("No such custom field.") from None
+    field = _field_or_404(actor, field_id)
     initial = {"label": field.label, "choices": "\n".join(field.choices), "help": field.help}
     form = CustomFieldEditForm(
         request.POST if request.method == "POST" else None, initial=initial, field=field
@@ -250,10 +254,7 @@ def field_edit(request: HttpRequest, actor, field_id: int) -> HttpResponse:
 @_admin_only
 @require_http_methods(["GET", "POST"])
 def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
-    try:
-        field = pipeline_services.custom_field_get_for(actor=actor, field_id=_id(field_id))
-    except NotFound:
-        raise Http404("No such custom field.") from None
+    field = _field_or_404(actor, field_id)
     problems: list[str] = []
     status = 200
     if request.method == "POST":
