@@ -100,17 +100,9 @@ def organisation_create(*, name: str, template: str, label: str = "cli") -> Orga
     return organisation
 
 
-def user_create(
-    *,
-    email: str,
-    organisation: Organisation,
-    role: str,
-    password: str | None = None,
-    full_name: str = "",
-    label: str = "cli",
-) -> User:
-    """Create the user if new and give them `role` in the organisation (idempotent per role)."""
-    problems = []
+def _checked_email_and_role(email: str, role: str) -> tuple[str, str | None, list[Problem]]:
+    """The e-mail normalised, the role's key, and what is wrong with either."""
+    problems: list[Problem] = []
     email = (email or "").strip().lower()
     try:
         validate_email(email)
@@ -121,6 +113,20 @@ def user_create(
         role_key = parse_role(role)
     except ValidationFailed as exc:
         problems.extend(exc.problems)
+    return email, role_key, problems
+
+
+def user_create(
+    *,
+    email: str,
+    organisation: Organisation,
+    role: str,
+    password: str | None = None,
+    full_name: str = "",
+    label: str = "cli",
+) -> User:
+    """Create the user if new and give them `role` in the organisation (idempotent per role)."""
+    email, role_key, problems = _checked_email_and_role(email, role)
     if password:
         try:
             validate_password(password)
@@ -298,17 +304,7 @@ def member_add(*, actor: Actor, email: str, role: str, full_name: str = "") -> U
     """Give a user a role in the actor's organisation, creating the user if the e-mail is new
     (with no password: they choose one through "Forgot your password?"). Admin only."""
     require_admin(actor, "add members")
-    problems: list[Problem] = []
-    email = (email or "").strip().lower()
-    try:
-        validate_email(email)
-    except DjangoValidationError:
-        problems.append(Problem(loc=("email",), msg=f"'{email}' is not a valid e-mail address."))
-    role_key = None
-    try:
-        role_key = parse_role(role)
-    except ValidationFailed as exc:
-        problems.extend(exc.problems)
+    email, role_key, problems = _checked_email_and_role(email, role)
     full_name = (full_name or "").strip()
     if len(full_name) > 200:
         problems.append(Problem(loc=("full_name",), msg="A name has at most 200 characters."))
