@@ -6,7 +6,6 @@ import csv
 import io
 
 import pytest
-from django.test import Client
 
 from salesline.accounts import services as accounts
 from salesline.core.models import AuditEvent
@@ -14,18 +13,8 @@ from salesline.records import services as records
 from salesline.records.models import Company, Lead
 
 from ..conftest import CONVERT_COMPANY
-from .test_lists import PASSWORD, add_leads
-
-
-@pytest.fixture
-def browser(org):
-    member = accounts.user_create(
-        email="ann@piql.test", organisation=org, role="salesperson", password=PASSWORD
-    )
-    client = Client()
-    client.force_login(member)
-    client.actor = accounts.actor_for(member, org)
-    return client
+from .conftest import PASSWORD
+from .test_lists import add_leads
 
 
 @pytest.fixture

@@ -1,23 +1,8 @@
 """Record lists: the API's filters, search, ordering and keyset pages, scoped to the organisation."""
 
 import pytest
-from django.test import Client
 
-from salesline.accounts import services as accounts
 from salesline.records import services as records
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def browser(org):
-    member = accounts.user_create(
-        email="ann@piql.test", organisation=org, role="salesperson", password=PASSWORD
-    )
-    client = Client()
-    client.force_login(member)
-    client.actor = accounts.actor_for(member, org)
-    return client
 
 
 def add_leads(actor, names, source="Expo"):
