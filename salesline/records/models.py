@@ -237,6 +237,10 @@ class ImportJob(models.Model):
         max_length=10, choices=OnDuplicate.choices, default=OnDuplicate.SKIP
     )
     dry_run = models.BooleanField(default=False)
+    # The import a dry run was run as: running it again leads there instead of importing twice.
+    ran_as = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     total_rows = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)

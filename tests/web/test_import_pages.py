@@ -332,6 +332,17 @@ def test_run_import_creates_the_records_and_shows_the_report(browser, org, exist
     assert ImportJob.objects.filter(dry_run=False).count() == 1
 
 
+def test_running_the_same_dry_run_twice_imports_once(browser, org, existing_lead):
+    """A double click or a second tab: the second request leads to the first one's import."""
+    dry = dry_run(browser)
+    first = browser.post(f"/imports/{dry.pk}/run/")
+    second = browser.post(f"/imports/{dry.pk}/run/")
+    real = ImportJob.objects.get(dry_run=False)
+    assert first["Location"] == second["Location"] == f"/imports/{real.pk}/"
+    assert ImportJob.objects.get(pk=dry.pk).ran_as_id == real.pk
+    assert live_leads(org).count() == 3  # the existing lead and two created, once
+
+
 def test_rejected_rows_download_as_the_apis_csv(browser, existing_lead):
     job = run_for_real(browser, dry_run(browser))
     response = browser.get(f"/imports/{job.pk}/rejected.csv")

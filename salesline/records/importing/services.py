@@ -181,6 +181,41 @@ def import_create(
     return job
 
 
+def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool]:
+    """Run a dry run for real: the same file, mapping and options. Once only: a second request
+    (a double click, two tabs) gets the import the first one created. Returns (the import,
+    whether this call created it)."""
+    with transaction.atomic():
+        dry_run = import_get_for(actor=actor, import_id=import_id)
+        # The row lock makes concurrent requests for the same dry run take turns.
+        dry_run = ImportJob.objects.select_for_update().get(pk=dry_run.pk)
+        if not dry_run.dry_run:
+            raise Conflict(f"Import {dry_run.pk} is not a dry run: it has run already.")
+        if dry_run.ran_as_id is not None:
+            return ImportJob.objects.get(pk=dry_run.ran_as_id), False
+        path = Path(dry_run.file.path)
+        try:
+            columns = Spreadsheet(path).header
+        except (UnreadableFile, OSError) as exc:
+            raise _problem(
+                "file", f"The file of this dry run can no longer be read: {exc}."
+            ) from None
+        # Every column is named, so a column the user ignored is not guessed again.
+        job = import_create(
+            actor=actor,
+            kind=dry_run.kind,
+            file=path,
+            file_name=dry_run.file_name,
+            mapping={column: dry_run.mapping.get(column) for column in columns},
+            region=dry_run.region or None,
+            on_duplicate=dry_run.on_duplicate,
+            dry_run=False,
+        )
+        dry_run.ran_as = job
+        dry_run.save(update_fields=["ran_as"])
+    return job, True
+
+
 class local_copy:
     """A path for an uploaded stream (spooled to a temporary file) or the path itself."""
 

@@ -552,33 +552,20 @@ def import_status_fragment(request: HttpRequest, actor, import_id: int) -> HttpR
 @member_page
 @require_POST
 def import_run_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
-    """Run a dry run for real: the same file, mapping and options."""
-    dry_run = _job(actor, import_id)
-    if not dry_run.dry_run:
-        messages.error(request, f"Import {dry_run.pk} is not a dry run: it has run already.")
-        return redirect("web:import-detail", import_id=dry_run.pk)
+    """Run a dry run for real: the same file, mapping and options; once, however often the
+    button is pressed."""
     try:
-        file_path = Path(dry_run.file.path)
-        columns = Spreadsheet(file_path).header
-        # Every column is named, so a column the user ignored is not guessed again.
-        mapping = {column: dry_run.mapping.get(column) for column in columns}
-        job = imports.import_create(
-            actor=actor,
-            kind=dry_run.kind,
-            file=file_path,
-            file_name=dry_run.file_name,
-            mapping=mapping,
-            region=dry_run.region or None,
-            on_duplicate=dry_run.on_duplicate,
-            dry_run=False,
-        )
+        job, created = imports.import_run_dry_run(actor=actor, import_id=import_id)
+    except NotFound:
+        raise Http404("No such import.") from None
+    except Conflict as error:
+        messages.error(request, str(error))
+        return redirect("web:import-detail", import_id=_job(actor, import_id).pk)
     except ValidationFailed as error:
         messages.error(request, "The import cannot run: " + " ".join(_problem_messages(error)))
-        return redirect("web:import-detail", import_id=dry_run.pk)
-    except (UnreadableFile, OSError, ValueError):
-        messages.error(request, "The file of this dry run can no longer be read: upload it again.")
-        return redirect("web:import-detail", import_id=dry_run.pk)
-    _start(job)
+        return redirect("web:import-detail", import_id=_job(actor, import_id).pk)
+    if created:
+        _start(job)
     return redirect("web:import-detail", import_id=job.pk)
 
 

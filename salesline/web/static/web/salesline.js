@@ -36,3 +36,13 @@ function initBulkForms(root) {
 }
 document.addEventListener("DOMContentLoaded", () => initBulkForms(document));
 document.addEventListener("htmx:afterSettle", (event) => initBulkForms(event.target));
+
+// A form that must not be sent twice (running an import): its buttons are disabled once it
+// is on its way. After the submit event, so the clicked button's own value is still sent.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!form.matches("[data-submit-once]")) return;
+  setTimeout(() => {
+    for (const button of form.querySelectorAll("button")) button.disabled = true;
+  }, 0);
+});
