@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
+from salesline.records.models import CustomField
 
 from .definitions import ProcessDefinitionSpec, spec_from_dict
 from .models import Opportunity, Pipeline, ProcessDefinition, Stage, StageChange
@@ -45,6 +46,11 @@ def definition_for(organisation) -> ProcessDefinitionSpec:
     if row is None:
         return EMPTY_DEFINITION
     return _parsed(row.pk, row.organisation_id, row.loaded_at)
+
+
+def custom_field_list(*, actor: Actor) -> QuerySet[CustomField]:
+    """The organisation's custom fields (the definition's order: record kind, then position)."""
+    return CustomField.objects.filter(organisation=actor.organisation)
 
 
 def pipeline_list(*, actor: Actor) -> QuerySet[Pipeline]:

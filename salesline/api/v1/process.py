@@ -204,7 +204,7 @@ def register_custom_fields(api) -> None:
     def list_custom_fields(request: HttpRequest):
         items = [
             _custom_field(f)
-            for f in CustomField.objects.filter(organisation=actor_of(request).organisation)
+            for f in pipeline_selectors.custom_field_list(actor=actor_of(request))
         ]
         return {"items": items, "count": len(items)}
 

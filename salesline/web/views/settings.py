@@ -141,8 +141,7 @@ class CustomFieldEditForm(CustomFieldForm):
 
 
 def _custom_fields(actor) -> list[CustomField]:
-    # The same read as GET /api/v1/custom-fields (there is no custom-field list selector yet).
-    return list(CustomField.objects.filter(organisation=actor.organisation))
+    return list(pipeline_selectors.custom_field_list(actor=actor))
 
 
 def _add_service_errors(form: forms.Form, error: DomainError) -> None:
