@@ -91,6 +91,19 @@ def token_list(*, actor: Actor) -> QuerySet[ApiToken]:
     )
 
 
+def member_token_list(*, actor: Actor) -> QuerySet[ApiToken]:
+    """For an admin, the other members' active tokens in this organisation (to revoke a leaked
+    one); nothing for anyone else."""
+    if not actor.has_role(Role.ADMIN):
+        return ApiToken.objects.none()
+    return (
+        ApiToken.objects.filter(organisation=actor.organisation, revoked_at=None)
+        .exclude(user=actor.user)
+        .select_related("user")
+        .order_by("user__email", "-created_at", "-id")
+    )
+
+
 def token_get_for(*, actor: Actor, token_id: int) -> ApiToken:
     """One of the actor's tokens; an admin may also see any token of the organisation (the same
     rule as token_revoke). Anything else is NotFound."""

@@ -378,6 +378,22 @@ def test_an_admin_may_revoke_a_members_token_like_the_api(admin, user, org):
     assert token.revoked_at is not None
 
 
+def test_an_admin_sees_the_members_active_tokens_and_a_salesperson_does_not(
+    admin, sales, user, admin_user, org, other_user
+):
+    active, _ = accounts.token_create(user=user, organisation=org, name="laptop script")
+    revoked, _ = accounts.token_create(user=user, organisation=org, name="old script")
+    accounts.token_revoke(actor=accounts.actor_for(user, org), token_id=revoked.pk)
+    accounts.token_create(user=other_user, organisation=other_user.memberships.get().organisation)
+    accounts.token_create(user=admin_user, organisation=org, name="admin's own")
+    page = admin.get("/settings/tokens/")
+    listed = [(t.user.email, t.name) for t in page.context["member_tokens"]]
+    assert listed == [(user.email, "laptop script")]
+    assert f'href="/settings/tokens/{active.pk}/revoke/"'.encode() in page.content
+    assert sales.get("/settings/tokens/").context["member_tokens"] == []
+    assert b"Members' active tokens" not in sales.get("/settings/tokens/").content
+
+
 # ---------------------------------------------------------------- process definition
 
 

@@ -454,6 +454,7 @@ def _tokens_context(request: HttpRequest, actor, **extra) -> dict:
         actor,
         section="tokens",
         tokens=list(account_selectors.token_list(actor=actor)),
+        member_tokens=list(account_selectors.member_token_list(actor=actor)),
         form=TokenForm(),
         **extra,
     )
