@@ -67,12 +67,35 @@ def test_a_drag_that_meets_the_gate_moves_the_card(signed_in, member):
     company = company_create(actor=actor, data=COMPANY)
     person = person_create(actor=actor, data={**PERSON, "company_id": company.pk})
     opportunity = opportunity_create(actor=actor, data=qualify_fields(company, person))
+    # Two deals already in Qualify, closing before and after the one moved (31 March 2027).
+    for name, close in (
+        ("1 TB - Court records - Digitization", "2027-01-15"),
+        ("9 TB - Tax records - Preservation", "2027-09-01"),
+    ):
+        opportunity_create(
+            actor=actor,
+            data={
+                **qualify_fields(company, person),
+                "name": name,
+                "expected_close_date": close,
+                "value": "1000",
+                "stage": "qualify",
+            },
+        )
     page = signed_in
     page.goto("/board/")
     expect(column(page, "identify").locator(".total")).to_contain_text("180,000 EUR")
     page.locator(f"#o{opportunity.pk}").drag_to(column(page, "qualify"))
     expect(column(page, "qualify").locator(f"#o{opportunity.pk}")).to_be_visible()
-    expect(column(page, "qualify").locator(".total")).to_contain_text("180,000 EUR")
+    expect(column(page, "qualify").locator(".total")).to_contain_text("182,000 EUR")
+    # The card lands where a reload would show it: in expected-close order.
+    expect(column(page, "qualify").locator(".card > a")).to_have_text(
+        [
+            "1 TB - Court records - Digitization",
+            "3 TB - Personnel records - Preservation",
+            "9 TB - Tax records - Preservation",
+        ]
+    )
     expect(page.locator("#board-status")).to_contain_text("moved to Qualify")
     assert Opportunity.objects.get(pk=opportunity.pk).stage.key == "qualify"
 

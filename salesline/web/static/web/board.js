@@ -70,6 +70,28 @@
     return item;
   }
 
+  // Where the server would list a moved card: an open column by expected close date (undated
+  // last, then by id), a won or lost column latest first, i.e. at the top.
+  function placeInOrder(card, column) {
+    if (column.dataset.order !== "close-date") return;
+    const sortKey = (item) => [
+      item.querySelector("time")?.getAttribute("datetime") || "9999-12-31",
+      Number(item.id.slice(1)),
+    ];
+    const [date, id] = sortKey(card);
+    const list = column.querySelector(".cards");
+    for (const other of list.querySelectorAll(":scope > .card")) {
+      if (other === card) continue;
+      const [otherDate, otherId] = sortKey(other);
+      if (otherDate > date || (otherDate === date && otherId > id)) {
+        other.before(card);
+        return;
+      }
+    }
+    // Later than every card shown: last of those, before the ones "Show more" would bring.
+    list.append(card);
+  }
+
   // Returns the moved card, or null when the move was refused (the panel then has focus).
   async function move(card, column, form) {
     const body = form ? new FormData(form) : new FormData();
@@ -89,6 +111,7 @@
       const fresh = answer.querySelector(".card");
       fresh.classList.add("moved");
       card.replaceWith(fresh);
+      placeInOrder(fresh, column);
       announce(`${cardName(fresh)} moved to ${stageName(column)}.`);
       return fresh;
     }
