@@ -90,6 +90,10 @@ def test_an_import_end_to_end(signed_in, org, existing_lead, settings):
     assert run_pending_tasks() == 1
     expect(page.get_by_text("4 of 4 rows (100%)")).to_be_visible()
     expect(page.get_by_role("heading", name="Done")).to_be_visible()
+    # Screen readers hear that it finished, once, from the page's live region.
+    expect(page.locator("#announcer")).to_have_text(
+        "Import done: 2 created, 0 updated, 1 duplicates, 1 rejected."
+    )
     expect(page.get_by_label("Rows read")).to_have_attribute("value", "4")
     assert axe_violations(page) == []
     emails = set(

@@ -35,7 +35,25 @@ function initBulkForms(root) {
   for (const form of root.querySelectorAll("form[data-bulk]")) updateBulkCount(form);
 }
 document.addEventListener("DOMContentLoaded", () => initBulkForms(document));
-document.addEventListener("htmx:afterSettle", (event) => initBulkForms(event.target));
+document.addEventListener("htmx:afterSettle", (event) => {
+  initBulkForms(event.target);
+  announceSwapped(event.target);
+});
+
+// A fragment swapped in by polling may carry a sentence for screen readers (data-announce):
+// it goes to the page's one status region, once, instead of the region being the fragment
+// itself, which would be read out at every poll.
+function announceSwapped(root) {
+  const announcer = document.getElementById("announcer");
+  if (!announcer) return;
+  const items = [root, ...root.querySelectorAll("[data-announce]")].filter(
+    (el) => el.dataset && el.dataset.announce,
+  );
+  for (const item of items) {
+    announcer.textContent = item.dataset.announce;
+    delete item.dataset.announce;
+  }
+}
 
 // A form that must not be sent twice (running an import): its buttons are disabled once it
 // is on its way. After the submit event, so the clicked button's own value is still sent.
