@@ -446,6 +446,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from django.conf import settings
 
+    from salesline.records.importing.services import staged_uploads_purge
     from salesline.records.services import records_purge
 
     removed = records_purge()
@@ -454,6 +455,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
         f"Removed {sum(removed.values())} records ({counts}) deleted more than "
         f"{settings.SALESLINE_RESTORE_DAYS} days ago, with their notes and history."
     )
+    staged = staged_uploads_purge()
+    print(f"Removed {staged} uploaded files left unused on the import pages for over a day.")
     return 0
 
 

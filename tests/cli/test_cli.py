@@ -454,3 +454,21 @@ def test_serve_collects_static_files_then_execs_gunicorn(
     assert path == sys.executable
     assert argv == cli.gunicorn_argv(host="127.0.0.1", port=8123, workers=2)
     assert "http://127.0.0.1:8123/" in out
+
+
+def test_purge_removes_staged_uploads_left_unused_for_a_day(db, settings, tmp_path, capsys):
+    import os
+    import time
+
+    settings.MEDIA_ROOT = tmp_path
+    staged = tmp_path / "imports" / "staged"
+    staged.mkdir(parents=True)
+    old, fresh = staged / "abandoned", staged / "in-use"
+    old.write_text("name,email\n")
+    fresh.write_text("name,email\n")
+    two_days_ago = time.time() - 2 * 86400
+    os.utime(old, (two_days_ago, two_days_ago))
+    code, out, _ = run(capsys, "purge")
+    assert code == 0
+    assert "Removed 1 uploaded files left unused" in out
+    assert not old.exists() and fresh.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import os
 import tempfile
@@ -12,6 +13,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -179,6 +181,31 @@ def import_create(
                 },
             )
     return job
+
+
+# Uploads the web pages keep between the upload and the mapping step (see web/views/imports.py).
+STAGED_DIR = "imports/staged"
+STAGED_MAX_AGE = dt.timedelta(days=1)
+
+
+def staged_uploads_purge(*, older_than: dt.timedelta = STAGED_MAX_AGE) -> int:
+    """Delete uploads staged for the mapping step and never used (left more than `older_than`
+    ago); returns how many. Run on every upload and by `salesline purge`."""
+    try:
+        _, names = default_storage.listdir(STAGED_DIR)
+    except OSError:  # nothing staged yet
+        return 0
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for name in names:
+        path = f"{STAGED_DIR}/{name}"
+        try:
+            if default_storage.get_modified_time(path) < cutoff:
+                default_storage.delete(path)
+                removed += 1
+        except OSError:  # gone meanwhile
+            continue
+    return removed
 
 
 def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool]:

@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from django import forms
@@ -25,7 +24,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from salesline.core.errors import Conflict, NotFound, ValidationFailed
@@ -39,10 +37,9 @@ from salesline.records.services import custom_field_defs
 
 from .common import member_page, page_context
 
-STAGED_DIR = "imports/staged"
+STAGED_DIR = imports.STAGED_DIR
 STAGED_SESSION_KEY = "salesline_import_uploads"
 # An upload nobody mapped within a day is abandoned; its file is deleted on a later upload.
-STAGED_MAX_AGE = timedelta(days=1)
 STAGED_PER_SESSION = 5
 # The mapping form has one field per column; beyond this the page (and Django's limit of 1,000
 # form fields) stops being usable, so wider files are refused with the reason.
@@ -172,24 +169,9 @@ def _delete_staged_file(name: str) -> None:
         default_storage.delete(name)
 
 
-def _delete_abandoned_uploads() -> None:
-    try:
-        _, names = default_storage.listdir(STAGED_DIR)
-    except OSError:
-        return
-    cutoff = timezone.now() - STAGED_MAX_AGE
-    for name in names:
-        full = f"{STAGED_DIR}/{name}"
-        try:
-            if default_storage.get_modified_time(full) < cutoff:
-                default_storage.delete(full)
-        except OSError:
-            continue
-
-
 def _stage(request: HttpRequest, actor, upload, options: dict) -> str:
     """Keep an upload for the mapping step; returns the token naming it."""
-    _delete_abandoned_uploads()
+    imports.staged_uploads_purge()
     token = secrets.token_urlsafe(18)
     name = default_storage.save(f"{STAGED_DIR}/{token}", upload)
     uploads = _staged_uploads(request)
