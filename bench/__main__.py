@@ -23,7 +23,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="per scenario")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
-        "--only", default="lists,imports,web", help="comma-separated: lists,imports,web"
+        "--only",
+        default="lists,imports,web,moves",
+        help="comma-separated: lists,imports,web,moves",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -73,7 +75,50 @@ def main() -> int:
         _imports(args, urls)
     if "web" in chosen:
         _web(args, urls)
+    if "moves" in chosen:
+        _moves(args, urls)
     return 0
+
+
+def _moves(args, urls: dict[str, str]) -> None:
+    results = []
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"moves_{name}.json"
+        command = [sys.executable, "-m", "bench.moves", "--database-url", urls[name]]
+        command += ["--rows", str(args.rows), "--out", str(out)]
+        subprocess.run(command, check=True, cwd=ROOT)
+        results.append((name, json.loads(out.read_text())))
+    rows = results[0][1]["rows"] if results else 0
+    print(f"\n== Gated stage move through the API over {rows:,} opportunities (in-process)")
+    print(f"{'database':<10} {'scenario':<44} {'p50 ms':>8} {'p99 ms':>8}")
+    for name, result in results:
+        for row in result["scenarios"]:
+            print(f"{name:<10} {row['name']:<44} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}")
+    handler = results[0][1]["event_handler"] if results else {}
+    print(
+        f"\n== {handler.get('moves_each_way', 0):,} stage moves (opportunity_move, in-process, "
+        f"{handler.get('rounds', 0)} interleaved rounds each way) with one no-op "
+        f"'{handler.get('event_kind', '')}' handler, against none"
+    )
+    print(
+        f"{'database':<10} {'without moves/s':>15} {'with moves/s':>13} {'ratio':>7}  (ratio: time with / time without)"
+    )
+    for name, result in results:
+        row = result["event_handler"]
+        without = row.get("without_moves_per_second")
+        shown = f"{without:>15,.0f}" if without else f"{'-':>15}"
+        if "ratio_time_with_to_without" in row:
+            print(
+                f"{name:<10} {shown} {row['with_moves_per_second']:>13,.0f} "
+                f"{row['ratio_time_with_to_without']:>7.3f}  {row['handler_calls']:,} calls "
+                f"via {row['seam']}"
+            )
+        elif row.get("seam"):
+            print(f"{name:<10} {shown} {'n/a':>13} {'n/a':>7}  event seam {row['seam']}")
+        else:
+            print(f"{name:<10} {shown} {'n/a':>13} {'n/a':>7}  n/a (no event seam)")
 
 
 def _web(args, urls: dict[str, str]) -> None:
