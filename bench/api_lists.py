@@ -313,11 +313,14 @@ def main() -> int:
 
     from salesline.accounts import services as accounts
     from salesline.accounts.models import Organisation, User
+    from salesline.process import services as process_services
     from salesline.records.models import Lead
 
     organisation = Organisation.objects.filter(name=BENCH_ORG).first()
     if organisation is None:
-        organisation = accounts.organisation_create(name=BENCH_ORG, template="business-development")
+        organisation = process_services.organisation_create(
+            name=BENCH_ORG, template="business-development"
+        )
     user = accounts.user_create(
         email="bench@salesline.test", organisation=organisation, role="salesperson"
     )

@@ -112,10 +112,11 @@ def write_file(path: Path, rows: int, existing_emails: list[str], seed: int = 11
 def organisation():
     from salesline.accounts import services as accounts
     from salesline.accounts.models import Organisation
+    from salesline.process import services as process_services
 
     org = Organisation.objects.filter(name=ORG_NAME).first()
     if org is None:
-        org = accounts.organisation_create(name=ORG_NAME, template="business-development")
+        org = process_services.organisation_create(name=ORG_NAME, template="business-development")
     user = accounts.user_create(email="bench-import@salesline.test", organisation=org, role="admin")
     return org, user
 

@@ -107,10 +107,11 @@ def ensure_data(rows: int):
     from salesline.accounts import services as accounts
     from salesline.accounts.models import Organisation
     from salesline.pipeline.models import Opportunity
+    from salesline.process import services as process_services
 
     organisation = Organisation.objects.filter(name=BENCH_ORG).first()
     if organisation is None:
-        organisation = accounts.organisation_create(
+        organisation = process_services.organisation_create(
             name=BENCH_ORG, template="business-development", label="bench"
         )
     owners = []

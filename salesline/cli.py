@@ -92,7 +92,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_org_create(args: argparse.Namespace) -> int:
-    from salesline.accounts.services import organisation_create
+    from salesline.process.services import organisation_create
 
     organisation = organisation_create(name=args.name, template=args.template)
     print(organisation.slug)
@@ -125,7 +125,7 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 
 def cmd_process_templates(args: argparse.Namespace) -> int:
-    from salesline.pipeline.definitions import template_names
+    from salesline.process.definition import template_names
 
     for name in template_names():
         print(name)
@@ -134,8 +134,8 @@ def cmd_process_templates(args: argparse.Namespace) -> int:
 
 def cmd_process_load(args: argparse.Namespace) -> int:
     from salesline.accounts.services import organisation_get, system_actor
-    from salesline.pipeline.definitions import template_names
-    from salesline.pipeline.services import definition_source, process_check, process_load
+    from salesline.process.definition import template_names
+    from salesline.process.services import definition_source, process_check, process_load
 
     organisation = organisation_get(slug=args.org)
     try:
@@ -158,7 +158,7 @@ def cmd_process_load(args: argparse.Namespace) -> int:
 
 def cmd_process_export(args: argparse.Namespace) -> int:
     from salesline.accounts.services import organisation_get
-    from salesline.pipeline.selectors import definition_row_for
+    from salesline.process.selectors import definition_row_for
 
     organisation = organisation_get(slug=args.org)
     row = definition_row_for(organisation)

@@ -31,10 +31,11 @@ from salesline.accounts.models import Organisation, Role, User
 from salesline.core import audit
 from salesline.core.errors import Conflict, NotFound
 from salesline.core.models import AuditEvent
-from salesline.pipeline.definitions import ProcessDefinitionSpec, template_text
+from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
-from salesline.pipeline.services import process_parse
+from salesline.process.definition import ProcessDefinitionSpec, template_text
+from salesline.process.services import organisation_create, process_parse
 from salesline.records.matching import company_match_name, name_block, search_key
 from salesline.records.models import Company, Lead, Note, Person
 
@@ -660,7 +661,7 @@ class _Generator:
             )
 
     def opportunities(self) -> None:
-        pipeline = self.spec.pipelines[0]
+        pipeline = pipelines_of(self.spec)[0]
         stages = {stage.key: stage for stage in pipeline.stages}
         open_keys = [s.key for s in pipeline.stages if s.kind == "open"]
         people_by_company: dict[int, list[int]] = {}
@@ -904,7 +905,7 @@ def _facts(opportunity: dict, ticked: frozenset[str], today: date) -> MoveFacts:
 
 def _check_gates(spec: ProcessDefinitionSpec, opportunity: dict) -> None:
     """Every step of the planned history must pass the gates the services would evaluate."""
-    stages = spec.pipelines[0].stages
+    stages = pipelines_of(spec)[0].stages
     ticked = frozenset(tick["item"] for tick in opportunity["_ticks"])
     facts = _facts(opportunity, ticked, timezone.now().date())
     for step in opportunity["_steps"]:
@@ -948,7 +949,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     with transaction.atomic():
         organisations = []
         for org_plan in plan.organisations:
-            organisation = accounts.organisation_create(
+            organisation = organisation_create(
                 name=org_plan.name, template=org_plan.template, label="demo"
             )
             counts = _write(organisation, org_plan, now)

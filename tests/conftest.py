@@ -8,16 +8,19 @@ from django.db import connections
 from django.test import Client
 
 from salesline.accounts import services as accounts
+from salesline.process import services as process_services
 
 
 @pytest.fixture
 def org(db):
-    return accounts.organisation_create(name="Piql Archive", template="business-development")
+    return process_services.organisation_create(
+        name="Piql Archive", template="business-development"
+    )
 
 
 @pytest.fixture
 def other_org(db):
-    return accounts.organisation_create(name="Other Co-op", template="business-development")
+    return process_services.organisation_create(name="Other Co-op", template="business-development")
 
 
 @pytest.fixture
@@ -192,9 +195,9 @@ COMPANY_CUSTOM_FIELDS = [
 
 def edit_definition(actor, edit):
     """Load a changed copy of the definition in force: `edit` mutates its dict form."""
-    from salesline.pipeline.definitions import spec_from_dict, spec_to_dict
-    from salesline.pipeline.selectors import definition_for
-    from salesline.pipeline.services import process_apply
+    from salesline.process.definition import spec_from_dict, spec_to_dict
+    from salesline.process.selectors import definition_for
+    from salesline.process.services import process_apply
 
     document = spec_to_dict(definition_for(actor.organisation))
     edit(document)
@@ -218,7 +221,7 @@ def note(actor, company):
 
 @pytest.fixture
 def partners_org(db):
-    return accounts.organisation_create(name="Open Partners", template="partnerships")
+    return process_services.organisation_create(name="Open Partners", template="partnerships")
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "salesline.core",
     "salesline.accounts",
+    "salesline.process",
     "salesline.records",
     "salesline.pipeline",
     "salesline.api",

@@ -117,3 +117,12 @@ def token_get_for(*, actor: Actor, token_id: int) -> ApiToken:
     ):
         raise NotFound(f"No token with id {token_id}.")
     return token
+
+
+def roles_of(user, organisation) -> frozenset[str]:
+    """The roles a user holds in an organisation (none when not a member)."""
+    return frozenset(
+        Membership.objects.filter(user=user, organisation=organisation).values_list(
+            "role", flat=True
+        )
+    )

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -18,6 +18,7 @@ from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
 
 from .models import ApiToken, Membership, Organisation, Role, User
+from .selectors import roles_of
 
 TOKEN_PREFIX = "sl_"  # noqa: S105 - a prefix, not a secret
 # Writing last_used_at on every request would turn every read into a write.
@@ -44,11 +45,7 @@ def system_actor(organisation: Organisation, label: str = "cli") -> Actor:
 
 def actor_for(user: User, organisation: Organisation) -> Actor:
     """The actor for a user in an organisation; NotFound if the user is not a member."""
-    roles = frozenset(
-        Membership.objects.filter(user=user, organisation=organisation).values_list(
-            "role", flat=True
-        )
-    )
+    roles = roles_of(user, organisation)
     if not roles:
         raise NotFound(f"{user.email} is not a member of {organisation.slug}.")
     return Actor(organisation=organisation, user=user, known_roles=roles)
@@ -68,36 +65,35 @@ def user_get(*, email: str) -> User:
     return user
 
 
-def organisation_create(*, name: str, template: str, label: str = "cli") -> Organisation:
-    """Create an organisation with a unique slug and load its process definition template."""
-    from salesline.pipeline.definitions import template_names
-    from salesline.pipeline.services import process_load
-
+def organisation_create(*, name: str, template: str = "", label: str = "cli") -> Organisation:
+    """Create an organisation with a unique slug derived from its name. (An organisation with
+    a process definition is process.services.organisation_create, which calls this.)"""
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(problems=[Problem(loc=("name",), msg="A name is required.")])
-    if template not in template_names():
-        raise ValidationFailed(
-            problems=[
-                Problem(
-                    loc=("template",),
-                    msg=f"Unknown template '{template}'. Templates: {', '.join(template_names())}.",
-                )
-            ]
-        )
-    from salesline.pipeline.definitions import template_text
-
     base = slugify(name)[:70] or "org"
     with transaction.atomic():
-        slug, n = base, 1
-        while Organisation.objects.filter(slug=slug).exists():
-            n += 1
-            slug = f"{base}-{n}"
-        organisation = Organisation.objects.create(name=name, slug=slug, template=template)
+        organisation = _insert_with_free_slug(name=name, base=base, template=template)
         actor = system_actor(organisation, label)
         audit.record(actor=actor, action="create", obj=organisation, changes={"name": [None, name]})
-        process_load(actor=actor, text=template_text(template))
     return organisation
+
+
+def _insert_with_free_slug(*, name: str, base: str, template: str) -> Organisation:
+    # The unique constraint decides, not a look-up first: two organisations created at once
+    # with the same name each get their own slug instead of one failing.
+    taken = set(Organisation.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    number = 1
+    while True:
+        slug = base if number == 1 else f"{base}-{number}"
+        number += 1
+        if slug in taken:
+            continue
+        try:
+            with transaction.atomic():
+                return Organisation.objects.create(name=name, slug=slug, template=template)
+        except IntegrityError:
+            taken.add(slug)
 
 
 def _checked_email_and_role(email: str, role: str) -> tuple[str, str | None, list[Problem]]:

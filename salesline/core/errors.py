@@ -5,17 +5,22 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request: where (`loc`), what (`msg`), and for gates, which stage."""
+    """One thing wrong with a request: where (`loc`), what (`msg`), for gates which stage, and
+    for a process definition the YAML line and path it is about (as data, for the pages that
+    show a problem beside its line)."""
 
     loc: tuple[str | int, ...]
     msg: str
     type: str = "invalid"
     stage: str | None = None
+    line: int | None = None
+    path: str | None = None
 
     def as_dict(self) -> dict:
         out: dict = {"loc": list(self.loc), "msg": self.msg, "type": self.type}
-        if self.stage is not None:
-            out["stage"] = self.stage
+        for name in ("stage", "line", "path"):
+            if (value := getattr(self, name)) is not None:
+                out[name] = value
         return out
 
 

@@ -11,6 +11,8 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from salesline.process.definition.values import is_blank
+
 OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 LIST_OPERATORS = frozenset({"in", "not_in"})
 STAGE_KINDS = ("open", "won", "lost")
@@ -84,17 +86,6 @@ def fallback_label(field_name: str) -> str:
     """'expected_close_date' -> 'Expected close date', 'company_id' -> 'Company'."""
     base = field_name.removesuffix("_id") or field_name
     return base.replace("_", " ").capitalize()
-
-
-def is_blank(value: object) -> bool:
-    """True for "nothing entered": 0 and False are real answers, so they are not blank."""
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    if isinstance(value, list | tuple | dict | set | frozenset):
-        return not value
-    return False
 
 
 # --- comparisons -------------------------------------------------------------------------------

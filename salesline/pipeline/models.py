@@ -5,29 +5,6 @@ from django.utils import timezone
 from salesline.records.models import RecordBase, alive_index
 
 
-class ProcessDefinition(models.Model):
-    """One loaded version of an organisation's process definition; the newest one is in force."""
-
-    organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
-    )
-    version = models.PositiveIntegerField()
-    source = models.TextField()
-    spec = models.JSONField()
-    loaded_at = models.DateTimeField(default=timezone.now)
-    loaded_by = models.CharField(max_length=254)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "version"], name="definition_unique_version"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.organisation_id} v{self.version}"
-
-
 class Pipeline(models.Model):
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
@@ -139,18 +116,32 @@ class Opportunity(RecordBase):
 
 
 class StageChange(models.Model):
-    """One move of an opportunity. Stage keys are kept as text so history survives stage removal."""
+    """One move of an opportunity: the permanent flow history the metrics read.
+
+    Each side keeps its pipeline, stage and stage kind as they were, as text, so history
+    survives a stage's removal and a later change of kind; the pipeline links are kept while
+    the pipeline exists. When a purge removes the opportunity, the row stays, anonymised: the
+    link becomes empty, `opportunity_ref` still groups one deal's moves, the reason is cleared.
+    """
 
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
     )
     opportunity = models.ForeignKey(
-        Opportunity, on_delete=models.CASCADE, related_name="stage_changes"
+        Opportunity, on_delete=models.SET_NULL, null=True, related_name="stage_changes"
     )
-    # Kept when its pipeline is removed later: history outlives the process that made it.
+    opportunity_ref = models.PositiveBigIntegerField(default=0)
+    # The pipeline moved into (kept when its pipeline is removed later, as its key).
     pipeline = models.ForeignKey(Pipeline, on_delete=models.SET_NULL, null=True, related_name="+")
-    from_stage = models.CharField(max_length=60, blank=True)
+    to_pipeline_key = models.CharField(max_length=60, blank=True)
     to_stage = models.CharField(max_length=60)
+    to_stage_kind = models.CharField(max_length=10, blank=True)
+    from_pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_pipeline_key = models.CharField(max_length=60, blank=True)
+    from_stage = models.CharField(max_length=60, blank=True)
+    from_stage_kind = models.CharField(max_length=10, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -163,6 +154,9 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["opportunity", "at"]),
             models.Index(fields=["organisation", "pipeline", "at"]),
+            models.Index(
+                fields=["organisation", "opportunity_ref", "at"], name="stage_change_history"
+            ),
         ]
 
     def __str__(self) -> str:

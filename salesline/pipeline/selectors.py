@@ -1,11 +1,10 @@
-"""Reads of pipelines, process definitions and opportunity history, scoped by actor."""
+"""Reads of pipelines, the board and opportunity history, scoped by actor."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -13,44 +12,8 @@ from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
-from salesline.records.models import CustomField
 
-from .definitions import ProcessDefinitionSpec, spec_from_dict
-from .models import Opportunity, Pipeline, ProcessDefinition, Stage, StageChange
-
-EMPTY_DEFINITION = ProcessDefinitionSpec(
-    name="", description="", minimum_fields={}, custom_fields=(), pipelines=()
-)
-
-
-@lru_cache(maxsize=256)
-def _parsed(definition_id: int, organisation_id: int, loaded_at) -> ProcessDefinitionSpec:
-    # Definition rows are immutable (a new load writes a new version). The id alone is not a
-    # safe key: SQLite hands a deleted or rolled-back row's id to the next insert, so the key
-    # also names the organisation and the load time.
-    return spec_from_dict(ProcessDefinition.objects.get(pk=definition_id).spec)
-
-
-def definition_row_for(organisation) -> ProcessDefinition | None:
-    return (
-        ProcessDefinition.objects.filter(organisation=organisation)
-        .order_by("-version")
-        .only("id", "version", "organisation_id", "loaded_at")
-        .first()
-    )
-
-
-def definition_for(organisation) -> ProcessDefinitionSpec:
-    """The process definition in force for an organisation (empty before any load)."""
-    row = definition_row_for(organisation)
-    if row is None:
-        return EMPTY_DEFINITION
-    return _parsed(row.pk, row.organisation_id, row.loaded_at)
-
-
-def custom_field_list(*, actor: Actor) -> QuerySet[CustomField]:
-    """The organisation's custom fields (the definition's order: record kind, then position)."""
-    return CustomField.objects.filter(organisation=actor.organisation)
+from .models import Opportunity, Pipeline, Stage, StageChange
 
 
 def pipeline_list(*, actor: Actor) -> QuerySet[Pipeline]:

@@ -1,4 +1,5 @@
-"""Writes of process definitions and opportunities: loading, creating, editing and moving."""
+"""Writes of opportunities and pipelines: creating, editing and moving opportunities through the
+stages of their pipeline, and keeping pipeline and stage rows in step with the definition."""
 
 from __future__ import annotations
 
@@ -9,66 +10,32 @@ from django.db import transaction
 from django.utils import timezone
 
 from salesline.accounts.models import Organisation
-from salesline.core import audit
+from salesline.core import audit, events
 from salesline.core.actors import Actor
-from salesline.core.errors import Conflict, Problem, ProblemList, ValidationFailed
+from salesline.core.errors import Conflict, Problem, ProblemList
+from salesline.process import services as process_services
+from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.definition.loader import line_for
+from salesline.process.kinds import builtin_fields
+from salesline.process.selectors import definition_for
 from salesline.records import services as record_services
-from salesline.records.fields import KINDS
-from salesline.records.models import CustomField
 
 from . import selectors
-from .definitions import (
-    DefinitionError,
-    FieldInfo,
-    ProcessDefinitionSpec,
-    dump_definition,
-    parse_definition,
-    spec_to_dict,
-    template_names,
-    template_text,
-)
+from .definition import pipeline_of, pipelines_of
+from .fields import OPPORTUNITY
 from .gates import MoveFacts, UnknownStage, evaluate_move
-from .models import ChecklistTick, Opportunity, Pipeline, ProcessDefinition, Stage, StageChange
+from .models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
 
-OPPORTUNITY = KINDS["opportunity"]
-
-
-def builtin_fields() -> dict[str, dict[str, FieldInfo]]:
-    """The built-in fields a process definition may name, per record kind."""
-    out = {
-        key: {name: FieldInfo(label=f.label, type=f.type) for name, f in kind.fields.items()}
-        for key, kind in KINDS.items()
-    }
-    out["opportunity"]["pipeline"] = FieldInfo(label="Pipeline", type="choice")
-    out["opportunity"]["stage"] = FieldInfo(label="Stage", type="choice")
-    return out
+# ---------------------------------------------------------------- the definition's pipelines
 
 
-# ---------------------------------------------------------------- process definitions
-
-
-def definition_source(*, name_or_path: str) -> str:
-    """The YAML text of a built-in template name, or of a file."""
-    if name_or_path in template_names():
-        return template_text(name_or_path)
-    with open(name_or_path, encoding="utf-8") as handle:
-        return handle.read()
-
-
-def process_parse(text: str) -> ProcessDefinitionSpec:
-    try:
-        return parse_definition(text, builtin_fields=builtin_fields())
-    except DefinitionError as exc:
-        raise ValidationFailed(
-            "The process definition is not valid.",
-            [Problem(loc=("definition", p.path), msg=str(p)) for p in exc.problems],
-        ) from None
-
-
-def _data_loss(organisation: Organisation, spec: ProcessDefinitionSpec) -> list[Problem]:
-    """Stages, pipelines and custom fields the new definition drops that still hold data."""
+def pipelines_check_data_loss(
+    organisation: Organisation, spec: ProcessDefinitionSpec, lines: Mapping
+) -> list[Problem]:
+    """Stages and pipelines the new definition drops that still hold opportunities."""
     problems: list[Problem] = []
-    kept = {p.key: {s.key for s in p.stages} for p in spec.pipelines}
+    kept = {p.key: {s.key for s in p.stages} for p in pipelines_of(spec)}
+    position = {p.key: index for index, p in enumerate(pipelines_of(spec))}
     for stage in Stage.objects.filter(pipeline__organisation=organisation).select_related(
         "pipeline"
     ):
@@ -82,6 +49,12 @@ def _data_loss(organisation: Organisation, spec: ProcessDefinitionSpec) -> list[
             more = f" and {count - 10} more" if count > 10 else ""
             what = "pipeline" if pipeline_key not in kept else "stage"
             key = pipeline_key if what == "pipeline" else f"{pipeline_key}/{stage.key}"
+            # A pipeline still in the file (that lost a stage) has a line; a removed one none.
+            line = (
+                line_for(("pipelines", position[pipeline_key]), lines)
+                if pipeline_key in position
+                else None
+            )
             problems.append(
                 Problem(
                     loc=("definition", "pipelines", pipeline_key),
@@ -89,103 +62,46 @@ def _data_loss(organisation: Organisation, spec: ProcessDefinitionSpec) -> list[
                     f"{'opportunity' if count == 1 else 'opportunities'} in stage "
                     f"'{stage.key}': {names}{more}. Move or close them first.",
                     type="data_loss",
-                )
-            )
-    declared = {(c.record, c.key) for c in spec.custom_fields}
-    for field in CustomField.objects.filter(organisation=organisation):
-        if (field.record, field.key) in declared:
-            continue
-        count = (
-            KINDS[field.record]
-            .model.objects.filter(organisation=organisation, custom_fields__has_key=field.key)
-            .count()
-        )
-        if count:
-            problems.append(
-                Problem(
-                    loc=("definition", "custom_fields", field.key),
-                    msg=f"Removing custom field '{field.record}.{field.key}' would lose its value "
-                    f"on {count} {'record' if count == 1 else 'records'}.",
-                    type="data_loss",
+                    line=line,
+                    path=f"pipelines.{pipeline_key}",
                 )
             )
     return problems
 
 
-def process_check(*, actor: Actor, text: str) -> ProcessDefinitionSpec:
-    """Validate a definition against the organisation's data without loading it."""
-    spec = process_parse(text)
-    problems = _data_loss(actor.organisation, spec)
-    if problems:
-        raise Conflict("The process definition would lose data.", problems)
-    return spec
-
-
-def process_load(*, actor: Actor, text: str) -> ProcessDefinition:
-    """Validate and put a new version of the definition in force; nothing changes on failure.
-    Only an admin (or the command line's system actor) may."""
-    _require_admin(actor)
-    spec = process_parse(text)
-    with transaction.atomic():
-        # Serialise loads per organisation: version numbers and stage rows stay consistent.
-        Organisation.objects.select_for_update().filter(pk=actor.organisation.pk).first()
-        problems = _data_loss(actor.organisation, spec)
-        if problems:
-            raise Conflict("The process definition would lose data.", problems)
-        _materialise(actor.organisation, spec)
-        previous = selectors.definition_row_for(actor.organisation)
-        version = (previous.version if previous else 0) + 1
-        row = ProcessDefinition.objects.create(
-            organisation=actor.organisation,
-            version=version,
-            source=text,
-            spec=spec_to_dict(spec),
-            loaded_by=actor.label,
-        )
-        audit.record(
-            actor=actor,
-            action="process.load",
-            obj=row,
-            object_type="process_definition",
-            changes={"version": [previous.version if previous else None, version]},
-        )
-    return row
-
-
-def process_apply(*, actor: Actor, spec: ProcessDefinitionSpec) -> ProcessDefinition:
-    """Put an edited definition in force (the pipelines and custom-fields API edit the spec)."""
-    return process_load(actor=actor, text=dump_definition(spec))
-
-
-def _materialise(organisation: Organisation, spec: ProcessDefinitionSpec) -> None:
-    """Make pipeline, stage and custom-field rows match the definition (by key)."""
+def pipelines_materialise(organisation: Organisation, spec: ProcessDefinitionSpec) -> None:
+    """Make pipeline and stage rows match the definition (by key), writing only what changed."""
     pipelines = {p.key: p for p in Pipeline.objects.filter(organisation=organisation)}
-    for position, pipeline_spec in enumerate(spec.pipelines):
-        pipeline = pipelines.pop(pipeline_spec.key, None) or Pipeline(
-            organisation=organisation, key=pipeline_spec.key
-        )
-        pipeline.name, pipeline.position = pipeline_spec.name, position
-        pipeline.save()
+    for position, pipeline_spec in enumerate(pipelines_of(spec)):
+        pipeline = pipelines.pop(pipeline_spec.key, None)
+        if pipeline is None:
+            pipeline = Pipeline.objects.create(
+                organisation=organisation,
+                key=pipeline_spec.key,
+                name=pipeline_spec.name,
+                position=position,
+            )
+        elif (pipeline.name, pipeline.position) != (pipeline_spec.name, position):
+            pipeline.name, pipeline.position = pipeline_spec.name, position
+            pipeline.save(update_fields=["name", "position"])
         stages = {s.key: s for s in pipeline.stages.all()}
         for stage_position, stage_spec in enumerate(pipeline_spec.stages):
-            stage = stages.pop(stage_spec.key, None) or Stage(pipeline=pipeline, key=stage_spec.key)
-            stage.name, stage.kind = stage_spec.name, stage_spec.kind
-            stage.probability, stage.position = stage_spec.probability, stage_position
-            stage.save()
+            values = {
+                "name": stage_spec.name,
+                "kind": stage_spec.kind,
+                "probability": stage_spec.probability,
+                "position": stage_position,
+            }
+            stage = stages.pop(stage_spec.key, None)
+            if stage is None:
+                Stage.objects.create(pipeline=pipeline, key=stage_spec.key, **values)
+            elif any(getattr(stage, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(stage, name, value)
+                stage.save(update_fields=list(values))
         for removed in stages.values():
             removed.delete()
     for removed in pipelines.values():
-        removed.delete()
-    fields = {(c.record, c.key): c for c in CustomField.objects.filter(organisation=organisation)}
-    for position, field_spec in enumerate(spec.custom_fields):
-        field = fields.pop((field_spec.record, field_spec.key), None) or CustomField(
-            organisation=organisation, record=field_spec.record, key=field_spec.key
-        )
-        field.label, field.type = field_spec.label, field_spec.type
-        field.choices, field.help = list(field_spec.choices), field_spec.help
-        field.position = position
-        field.save()
-    for removed in fields.values():
         removed.delete()
 
 
@@ -213,37 +129,43 @@ def _resolve_target(
     pipeline_key: Any,
     stage_key: Any,
     problems: ProblemList,
-) -> tuple[Pipeline | None, Stage | None]:
-    if not spec.pipelines:
+) -> Stage | None:
+    """The target stage (its pipeline read with it), or None with the problem added."""
+    pipelines = pipelines_of(spec)
+    if not pipelines:
         problems.add(("pipeline",), "This organisation has no pipeline: load a process definition.")
-        return None, None
+        return None
     if pipeline_key in (None, ""):
-        pipeline_key = spec.pipelines[0].key
+        pipeline_key = pipelines[0].key
     try:
-        pipeline_spec = spec.pipeline(pipeline_key)
+        pipeline_spec = pipeline_of(spec, pipeline_key)
     except KeyError:
-        known = ", ".join(p.key for p in spec.pipelines)
+        known = ", ".join(p.key for p in pipelines)
         problems.add(("pipeline",), f"Unknown pipeline '{pipeline_key}' (known: {known}).")
-        return None, None
+        return None
     if stage_key in (None, ""):
         stage_key = next(s.key for s in pipeline_spec.stages if s.kind == "open")
     if stage_key not in {s.key for s in pipeline_spec.stages}:
         known = ", ".join(s.key for s in pipeline_spec.stages)
         problems.add(("stage",), f"Unknown stage '{stage_key}' in {pipeline_key} (known: {known}).")
-        return None, None
-    pipeline = Pipeline.objects.get(organisation=actor.organisation, key=pipeline_key)
-    return pipeline, Stage.objects.get(pipeline=pipeline, key=stage_key)
+        return None
+    return Stage.objects.select_related("pipeline").get(
+        pipeline__organisation=actor.organisation, pipeline__key=pipeline_key, key=stage_key
+    )
+
+
+def _checklist_owners(spec: ProcessDefinitionSpec, pipeline_key: str) -> dict[str, str]:
+    """Checklist item key -> the stage whose gate holds it."""
+    return {
+        item.key: stage.key
+        for stage in pipeline_of(spec, pipeline_key).stages
+        for item in stage.gate.checklist
+    }
 
 
 def _check_keys(
-    spec: ProcessDefinitionSpec, pipeline_key: str, checks: Sequence[str], problems: ProblemList
-) -> dict[str, str]:
-    """Checklist item key -> the stage whose gate holds it; unknown keys are problems."""
-    owners = {
-        item.key: stage.key
-        for stage in spec.pipeline(pipeline_key).stages
-        for item in stage.gate.checklist
-    }
+    owners: Mapping[str, str], pipeline_key: str, checks: Sequence[str], problems: ProblemList
+) -> None:
     for index, key in enumerate(checks):
         if key not in owners:
             problems.add(
@@ -251,17 +173,14 @@ def _check_keys(
                 f"'{key}' is not a checklist item of pipeline {pipeline_key}"
                 + (f" (items: {', '.join(owners)})." if owners else "."),
             )
-    return owners
 
 
 def _transition(
     *,
-    actor: Actor,
     opportunity: Opportunity,
     spec: ProcessDefinitionSpec,
-    pipeline: Pipeline,
     stage: Stage,
-    checks: Sequence[str],
+    ticked: frozenset[str],
     reason: str,
     is_new: bool,
     problems: ProblemList,
@@ -270,23 +189,15 @@ def _transition(
 
     Returns whether the stage changed. Unmet criteria are added to `problems`, all of them.
     """
-    owners = _check_keys(spec, pipeline.key, checks, problems)
+    pipeline = stage.pipeline
     same_pipeline = not is_new and opportunity.pipeline_id == pipeline.pk
     current = opportunity.stage.key if same_pipeline else None
     if same_pipeline and opportunity.stage.kind != Stage.Kind.OPEN:
         current = None  # reopening a closed opportunity enters the stages again
     if same_pipeline and opportunity.stage_id == stage.pk:
         return False
-    already = (
-        set()
-        if is_new
-        else set(
-            ChecklistTick.objects.filter(opportunity=opportunity).values_list("item", flat=True)
-        )
-    )
-    ticked = frozenset(already | {key for key in checks if key in owners})
     facts = _stage_facts(opportunity, spec, ticked, reason or "")
-    stages = spec.pipeline(pipeline.key).stages
+    stages = pipeline_of(spec, pipeline.key).stages
     try:
         unmet = evaluate_move(stages, current, stage.key, facts)
     except UnknownStage as exc:  # the definition changed under an old row
@@ -304,62 +215,98 @@ def _transition(
         problems.add(loc, criterion.message, type=f"gate.{criterion.kind}", stage=criterion.stage)
     if unmet:
         return False
+    now = timezone.now()
     opportunity.pipeline, opportunity.stage = pipeline, stage
-    opportunity.stage_entered_at = timezone.now()
+    opportunity.stage_entered_at = now
     if stage.kind == Stage.Kind.OPEN:
         opportunity.status = Opportunity.Status.OPEN
         opportunity.closed_at, opportunity.close_reason = None, ""
     else:
         opportunity.status = stage.kind
-        opportunity.closed_at, opportunity.close_reason = timezone.now(), (reason or "").strip()
+        opportunity.closed_at, opportunity.close_reason = now, (reason or "").strip()
     return True
 
 
-def _record_move(*, actor: Actor, opportunity: Opportunity, from_stage: str, reason: str) -> None:
-    StageChange.objects.create(
+MOVED_FIELDS = ("pipeline", "stage", "stage_entered_at", "status", "closed_at", "close_reason")
+
+
+def _record_move(
+    *, actor: Actor, opportunity: Opportunity, before: Stage | None, reason: str
+) -> StageChange:
+    """The stage-change row (permanent flow history: pipeline, stage and kind on both sides, as
+    they were) and the domain events a move means."""
+    after = opportunity.stage
+    change = StageChange.objects.create(
         organisation=actor.organisation,
         opportunity=opportunity,
+        opportunity_ref=opportunity.pk,
         pipeline=opportunity.pipeline,
-        from_stage=from_stage,
-        to_stage=opportunity.stage.key,
+        to_pipeline_key=opportunity.pipeline.key,
+        to_stage=after.key,
+        to_stage_kind=after.kind,
+        from_pipeline=before.pipeline if before is not None else None,
+        from_pipeline_key=before.pipeline.key if before is not None else "",
+        from_stage=before.key if before is not None else "",
+        from_stage_kind=before.kind if before is not None else "",
         actor=actor.user,
         actor_label=actor.label,
         reason=(reason or "").strip(),
+        at=opportunity.stage_entered_at,
     )
+    payload = {
+        "pipeline": after.pipeline.key,
+        "stage": after.key,
+        "stage_kind": after.kind,
+        "from_pipeline": before.pipeline.key if before is not None else None,
+        "from_stage": before.key if before is not None else None,
+        "from_stage_kind": before.kind if before is not None else None,
+        "stage_change_id": change.pk,
+    }
+    kinds = []
+    if before is not None:
+        kinds.append("stage_left")
+    kinds.append("stage_entered")
+    if after.kind == Stage.Kind.WON:
+        kinds.append("opportunity_won")
+    elif after.kind == Stage.Kind.LOST:
+        kinds.append("opportunity_lost")
+    for kind in kinds:
+        events.emit(actor=actor, kind=kind, obj=opportunity, payload=payload)
+    return change
 
 
 def _record_ticks(
-    *, actor: Actor, opportunity: Opportunity, spec: ProcessDefinitionSpec, checks: Sequence[str]
+    *,
+    actor: Actor,
+    opportunity: Opportunity,
+    owners: Mapping[str, str],
+    existing: set[str],
+    checks: Sequence[str],
 ) -> list[str]:
-    owners = {
-        item.key: stage.key
-        for stage in spec.pipeline(opportunity.pipeline.key).stages
-        for item in stage.gate.checklist
-    }
-    existing = set(
-        ChecklistTick.objects.filter(opportunity=opportunity).values_list("item", flat=True)
-    )
     new = [key for key in dict.fromkeys(checks) if key in owners and key not in existing]
-    ChecklistTick.objects.bulk_create(
-        [
-            ChecklistTick(
-                organisation=actor.organisation,
-                opportunity=opportunity,
-                item=key,
-                stage=owners[key],
-                actor=actor.user,
-                actor_label=actor.label,
-            )
-            for key in new
-        ]
-    )
+    if new:
+        ChecklistTick.objects.bulk_create(
+            [
+                ChecklistTick(
+                    organisation=actor.organisation,
+                    opportunity=opportunity,
+                    item=key,
+                    stage=owners[key],
+                    actor=actor.user,
+                    actor_label=actor.label,
+                )
+                for key in new
+            ]
+        )
     return new
 
 
+ROUTING_KEYS = frozenset({"pipeline", "stage", "checks", "reason"})
+
+
 def _split(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    routing_keys = {"pipeline", "stage", "checks", "reason"}
-    fields = {k: v for k, v in data.items() if k not in routing_keys}
-    routing = {k: v for k, v in data.items() if k in routing_keys}
+    fields = {k: v for k, v in data.items() if k not in ROUTING_KEYS}
+    routing = {k: v for k, v in data.items() if k in ROUTING_KEYS}
     return fields, routing
 
 
@@ -375,40 +322,47 @@ def _checks_list(value: Any, problems: ProblemList) -> list[str]:
 def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     """Create an opportunity in a pipeline stage (default: the first), passing every gate on
     the way there; fields, minimum fields and gates are all reported at once."""
-    spec = selectors.definition_for(actor.organisation)
+    spec = definition_for(actor.organisation)
     fields, routing = _split(data)
     problems = ProblemList()
     opportunity = Opportunity(organisation=actor.organisation, owner=actor.user)
     changes = record_services.apply_changes(
-        actor=actor, kind=OPPORTUNITY, obj=opportunity, data=fields, problems=problems
+        actor=actor, kind=OPPORTUNITY, obj=opportunity, data=fields, problems=problems, spec=spec
     )
     record_services.add_missing_minimum_fields(
-        actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems
+        actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems, spec=spec
     )
     checks = _checks_list(routing.get("checks"), problems)
-    pipeline, stage = _resolve_target(
-        actor, spec, routing.get("pipeline"), routing.get("stage"), problems
-    )
-    if pipeline is not None and stage is not None:
+    reason = routing.get("reason") or ""
+    stage = _resolve_target(actor, spec, routing.get("pipeline"), routing.get("stage"), problems)
+    owners: dict[str, str] = {}
+    if stage is not None:
+        owners = _checklist_owners(spec, stage.pipeline.key)
+        _check_keys(owners, stage.pipeline.key, checks, problems)
         _transition(
-            actor=actor,
             opportunity=opportunity,
             spec=spec,
-            pipeline=pipeline,
             stage=stage,
-            checks=checks,
-            reason=routing.get("reason") or "",
+            ticked=frozenset(key for key in checks if key in owners),
+            reason=reason,
             is_new=True,
             problems=problems,
         )
     problems.raise_if_any("The opportunity was not saved.")
+    assert stage is not None  # noqa: S101 - no problem means a target was resolved
     with transaction.atomic():
         opportunity.save()
-        _record_move(
-            actor=actor, opportunity=opportunity, from_stage="", reason=routing.get("reason") or ""
+        events.emit(
+            actor=actor,
+            kind="opportunity_created",
+            obj=opportunity,
+            payload={"pipeline": stage.pipeline.key, "stage": stage.key},
         )
-        ticks = _record_ticks(actor=actor, opportunity=opportunity, spec=spec, checks=checks)
-        changes |= {"pipeline": [None, pipeline.key], "stage": [None, stage.key]}
+        _record_move(actor=actor, opportunity=opportunity, before=None, reason=reason)
+        ticks = _record_ticks(
+            actor=actor, opportunity=opportunity, owners=owners, existing=set(), checks=checks
+        )
+        changes |= {"pipeline": [None, stage.pipeline.key], "stage": [None, stage.key]}
         if ticks:
             changes["checks"] = [None, ticks]
         audit.record(
@@ -420,6 +374,41 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     return opportunity
 
 
+def _lock(actor: Actor, opportunity_id: Any) -> Opportunity:
+    return record_services.locked_row(
+        Opportunity.objects.select_related("pipeline", "stage"),
+        actor=actor,
+        pk=opportunity_id,
+        what="opportunity",
+    )
+
+
+def opportunity_move(
+    *,
+    actor: Actor,
+    opportunity_id: Any,
+    stage: str | None = None,
+    pipeline: str | None = None,
+    checks: Sequence[str] = (),
+    reason: str = "",
+    fields: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+) -> Opportunity:
+    """Move to `stage` (of `pipeline`, default the current one; a new pipeline without a stage
+    means its first open stage), ticking `checks` and editing `fields` in the same change. Every
+    gate crossed is evaluated against the edited values; a failure changes nothing and lists
+    every unmet criterion."""
+    return _change(
+        actor=actor,
+        opportunity_id=opportunity_id,
+        fields=fields or {},
+        checks=checks,
+        reason=reason,
+        target=(pipeline, stage),
+        expected_version=expected_version,
+    )
+
+
 def opportunity_update(
     *,
     actor: Actor,
@@ -427,116 +416,125 @@ def opportunity_update(
     data: Mapping[str, Any],
     expected_version: int | None = None,
 ) -> Opportunity:
-    """Edit fields and, when `stage` or `pipeline` is given, move — one atomic change.
-
-    A move evaluates the gates of every stage entered, against the edited values.
-    """
-    spec = selectors.definition_for(actor.organisation)
+    """Edit fields (API names) and, when `stage` or `pipeline` is given, move: one atomic change
+    (`opportunity_move` with the fields)."""
     fields, routing = _split(data)
+    wants_move = "stage" in routing or "pipeline" in routing
+    return _change(
+        actor=actor,
+        opportunity_id=opportunity_id,
+        fields=fields,
+        checks=routing.get("checks"),
+        reason=routing.get("reason") or "",
+        target=(routing.get("pipeline"), routing.get("stage")) if wants_move else None,
+        expected_version=expected_version,
+    )
+
+
+def _change(
+    *,
+    actor: Actor,
+    opportunity_id: Any,
+    fields: Mapping[str, Any],
+    checks: Any,
+    reason: str,
+    target: tuple[str | None, str | None] | None,
+    expected_version: int | None,
+) -> Opportunity:
+    spec = definition_for(actor.organisation)
     with transaction.atomic():
-        opportunity = record_services.lock_for_update(
-            actor=actor, kind=OPPORTUNITY, record_id=opportunity_id
-        )
+        opportunity = _lock(actor, opportunity_id)
         record_services.check_version(opportunity, expected_version)
-        from_pipeline, from_stage = opportunity.pipeline, opportunity.stage
+        from_stage = opportunity.stage
         problems = ProblemList()
         changes = record_services.apply_changes(
-            actor=actor, kind=OPPORTUNITY, obj=opportunity, data=fields, problems=problems
+            actor=actor,
+            kind=OPPORTUNITY,
+            obj=opportunity,
+            data=fields,
+            problems=problems,
+            spec=spec,
         )
         record_services.add_missing_minimum_fields(
-            actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems
+            actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems, spec=spec
         )
-        checks = _checks_list(routing.get("checks"), problems)
-        reason = routing.get("reason") or ""
+        checks = _checks_list(checks, problems)
         moved = False
-        wants_move = "stage" in routing or "pipeline" in routing
-        if wants_move:
-            pipeline_key = routing.get("pipeline") or from_pipeline.key
-            stage_key = routing.get("stage")
-            if "pipeline" in routing and pipeline_key != from_pipeline.key and not stage_key:
+        owners: dict[str, str] = {}
+        existing: set[str] = set()
+        pipeline_key = from_stage.pipeline.key
+        if target is not None:
+            wanted_pipeline, stage_key = target
+            pipeline_key = wanted_pipeline or from_stage.pipeline.key
+            if wanted_pipeline and pipeline_key != from_stage.pipeline.key and not stage_key:
                 stage_key = None  # first open stage of the new pipeline
             elif not stage_key:
                 stage_key = from_stage.key
-            pipeline, stage = _resolve_target(actor, spec, pipeline_key, stage_key, problems)
-            if pipeline is not None and stage is not None:
+            stage = _resolve_target(actor, spec, pipeline_key, stage_key, problems)
+            if stage is not None:
+                owners = _checklist_owners(spec, stage.pipeline.key)
+                _check_keys(owners, stage.pipeline.key, checks, problems)
+                existing = _ticked(opportunity)
                 moved = _transition(
-                    actor=actor,
                     opportunity=opportunity,
                     spec=spec,
-                    pipeline=pipeline,
                     stage=stage,
-                    checks=checks,
+                    ticked=frozenset(existing | {key for key in checks if key in owners}),
                     reason=reason,
                     is_new=False,
                     problems=problems,
                 )
         elif checks:
-            _check_keys(spec, from_pipeline.key, checks, problems)
+            owners = _owners_or_none(spec, pipeline_key)
+            _check_keys(owners, pipeline_key, checks, problems)
+            existing = _ticked(opportunity)
         problems.raise_if_any("The opportunity was not changed.")
-        ticks = _record_ticks(actor=actor, opportunity=opportunity, spec=spec, checks=checks)
+        ticks = _record_ticks(
+            actor=actor,
+            opportunity=opportunity,
+            owners=_owners_or_none(spec, opportunity.pipeline.key),
+            existing=existing,
+            checks=checks,
+        )
         if moved:
             changes["stage"] = [from_stage.key, opportunity.stage.key]
-            if opportunity.pipeline_id != from_pipeline.pk:
-                changes["pipeline"] = [from_pipeline.key, opportunity.pipeline.key]
-            _record_move(
-                actor=actor, opportunity=opportunity, from_stage=from_stage.key, reason=reason
-            )
+            if opportunity.pipeline_id != from_stage.pipeline_id:
+                changes["pipeline"] = [from_stage.pipeline.key, opportunity.pipeline.key]
+            _record_move(actor=actor, opportunity=opportunity, before=from_stage, reason=reason)
         if ticks:
             changes["checks"] = [None, ticks]
         if changes:
-            moved_fields = (
-                ["pipeline", "stage", "stage_entered_at", "status", "closed_at", "close_reason"]
-                if moved
-                else []
-            )
             field_changes = {
                 k: v for k, v in changes.items() if k not in {"stage", "pipeline", "checks"}
             }
-            record_services.save_changed(opportunity, field_changes, OPPORTUNITY, also=moved_fields)
+            record_services.save_changed(
+                opportunity, field_changes, OPPORTUNITY, also=MOVED_FIELDS if moved else ()
+            )
             audit.record(
                 actor=actor, action="move" if moved else "update", obj=opportunity, changes=changes
             )
+            if field_changes:
+                events.emit(
+                    actor=actor,
+                    kind="record_changed",
+                    obj=opportunity,
+                    payload={"fields": sorted(field_changes)},
+                )
     return opportunity
 
 
-def opportunity_move(
-    *,
-    actor: Actor,
-    opportunity_id: Any,
-    stage: str,
-    checks: Sequence[str] = (),
-    reason: str = "",
-    fields: Mapping[str, Any] | None = None,
-    expected_version: int | None = None,
-) -> Opportunity:
-    """Move to `stage` (ticking `checks`), evaluating every gate crossed; a failure changes
-    nothing and lists every unmet criterion."""
-    data = dict(fields or {})
-    data.update(stage=stage, checks=list(checks), reason=reason)
-    return opportunity_update(
-        actor=actor, opportunity_id=opportunity_id, data=data, expected_version=expected_version
-    )
+def _ticked(opportunity: Opportunity) -> set[str]:
+    return set(ChecklistTick.objects.filter(opportunity=opportunity).values_list("item", flat=True))
 
 
-# ------------------------------------------------- pipelines and custom fields, as definition edits
+def _owners_or_none(spec: ProcessDefinitionSpec, pipeline_key: str) -> dict[str, str]:
+    try:
+        return _checklist_owners(spec, pipeline_key)
+    except KeyError:  # the opportunity's pipeline left the definition
+        return {}
 
 
-def _require_admin(actor: Actor) -> None:
-    from salesline.accounts.models import Role
-    from salesline.core.errors import PermissionDenied
-
-    if not actor.has_role(Role.ADMIN):
-        raise PermissionDenied("Only an admin of the organisation can change its process.")
-
-
-def _edit_definition(actor: Actor, edit) -> ProcessDefinition:
-    """Apply `edit(dict_form)` to the definition in force and load the result (validated)."""
-    from .definitions import spec_from_dict
-
-    _require_admin(actor)
-    document = spec_to_dict(selectors.definition_for(actor.organisation))
-    edit(document)
-    return process_apply(actor=actor, spec=spec_from_dict(document))
+# ------------------------------------------------- pipelines, as definition edits
 
 
 def pipeline_create(*, actor: Actor, data: Mapping[str, Any]) -> Pipeline:
@@ -545,7 +543,7 @@ def pipeline_create(*, actor: Actor, data: Mapping[str, Any]) -> Pipeline:
             raise Conflict(f"A pipeline with key '{data['key']}' already exists.")
         document["pipelines"].append(dict(data))
 
-    _edit_definition(actor, add)
+    process_services.process_edit(actor=actor, edit=add)
     return Pipeline.objects.get(organisation=actor.organisation, key=data["key"])
 
 
@@ -556,7 +554,7 @@ def pipeline_update(*, actor: Actor, pipeline_id: int, data: Mapping[str, Any]) 
         entry = next(p for p in document["pipelines"] if p["key"] == pipeline.key)
         entry.update({k: v for k, v in data.items() if v is not None})
 
-    _edit_definition(actor, change)
+    process_services.process_edit(actor=actor, edit=change)
     return selectors.pipeline_get_for(actor=actor, pipeline_id=pipeline_id)
 
 
@@ -567,57 +565,4 @@ def pipeline_delete(*, actor: Actor, pipeline_id: int) -> None:
     def remove(document: dict) -> None:
         document["pipelines"] = [p for p in document["pipelines"] if p["key"] != pipeline.key]
 
-    _edit_definition(actor, remove)
-
-
-def custom_field_create(*, actor: Actor, data: Mapping[str, Any]) -> CustomField:
-    def add(document: dict) -> None:
-        if any(
-            c["record"] == data["record"] and c["key"] == data["key"]
-            for c in document["custom_fields"]
-        ):
-            raise Conflict(f"Custom field '{data['record']}.{data['key']}' already exists.")
-        document["custom_fields"].append(dict(data))
-
-    _edit_definition(actor, add)
-    return CustomField.objects.get(
-        organisation=actor.organisation, record=data["record"], key=data["key"]
-    )
-
-
-def custom_field_get_for(*, actor: Actor, field_id: int) -> CustomField:
-    from salesline.core.errors import NotFound
-
-    field = CustomField.objects.filter(organisation=actor.organisation, pk=field_id).first()
-    if field is None:
-        raise NotFound(f"No custom field with id {field_id}.")
-    return field
-
-
-def custom_field_update(*, actor: Actor, field_id: int, data: Mapping[str, Any]) -> CustomField:
-    field = custom_field_get_for(actor=actor, field_id=field_id)
-
-    def change(document: dict) -> None:
-        entry = next(
-            c
-            for c in document["custom_fields"]
-            if c["record"] == field.record and c["key"] == field.key
-        )
-        entry.update({k: v for k, v in data.items() if v is not None})
-
-    _edit_definition(actor, change)
-    return custom_field_get_for(actor=actor, field_id=field_id)
-
-
-def custom_field_delete(*, actor: Actor, field_id: int) -> None:
-    """Refused (409) while records hold a value for it."""
-    field = custom_field_get_for(actor=actor, field_id=field_id)
-
-    def remove(document: dict) -> None:
-        document["custom_fields"] = [
-            c
-            for c in document["custom_fields"]
-            if not (c["record"] == field.record and c["key"] == field.key)
-        ]
-
-    _edit_definition(actor, remove)
+    process_services.process_edit(actor=actor, edit=remove)

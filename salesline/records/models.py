@@ -170,39 +170,6 @@ class Note(OrgScopedModel):
         return self.body[:60]
 
 
-class CustomField(models.Model):
-    """A custom field declared by an organisation's process definition."""
-
-    class Type(models.TextChoices):
-        TEXT = "text"
-        NUMBER = "number"
-        DATE = "date"
-        CHOICE = "choice"
-        BOOLEAN = "boolean"
-
-    organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
-    )
-    record = models.CharField(max_length=20)
-    key = models.CharField(max_length=60)
-    label = models.CharField(max_length=120)
-    type = models.CharField(max_length=10, choices=Type.choices)
-    choices = models.JSONField(default=list, blank=True)
-    help = models.CharField(max_length=255, blank=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["record", "position", "id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["organisation", "record", "key"], name="custom_field_unique_key"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.record}.{self.key}"
-
-
 class ImportJob(models.Model):
     """One import of a spreadsheet: its options, progress and report counts.
 

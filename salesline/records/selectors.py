@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from salesline.core.errors import NotFound
 from . import matching
 from .fields import KINDS, KindDef
 from .filters import CURSOR_FIELDS, ListQuery, encode_cursor
+from .models import Lead, Person
 
 
 @dataclass
@@ -31,8 +32,8 @@ def _base(actor: Actor, kind: KindDef, *, deleted: bool = False) -> QuerySet:
     queryset = kind.model.objects.filter(
         organisation=actor.organisation, deleted_at__isnull=not deleted
     )
-    if kind.key == "opportunity":
-        queryset = queryset.select_related("pipeline", "stage")
+    if kind.select_related:
+        queryset = queryset.select_related(*kind.select_related)
     return queryset
 
 
@@ -202,57 +203,74 @@ class Related:
         return KINDS[self.kind].plural
 
 
+@dataclass(frozen=True)
+class RelatedGroup:
+    kind: str  # the record kind whose page shows the group
+    position: int
+    title: str
+    related_kind: str
+    rows: Callable[[dict[str, Any], Model], QuerySet]
+
+
+# Other apps add their own groups (the pipeline app: a company's opportunities) in ready().
+_RELATED_GROUPS: list[RelatedGroup] = []
+
+
+def register_related_group(
+    *,
+    kind: str,
+    position: int,
+    title: str,
+    related_kind: str,
+    rows: Callable[[dict[str, Any], Model], QuerySet],
+) -> None:
+    group = RelatedGroup(kind, position, title, related_kind, rows)
+    if all((g.kind, g.title) != (kind, title) for g in _RELATED_GROUPS):
+        _RELATED_GROUPS.append(group)
+        _RELATED_GROUPS.sort(key=lambda g: (g.kind, g.position))
+
+
+register_related_group(
+    kind="company",
+    position=10,
+    title="People",
+    related_kind="person",
+    rows=lambda scope, obj: Person.objects.filter(**scope, company=obj).order_by(
+        "search_name", "id"
+    ),
+)
+register_related_group(
+    kind="company",
+    position=30,
+    title="Leads converted into this company",
+    related_kind="lead",
+    rows=lambda scope, obj: Lead.objects.filter(**scope, converted_company=obj).order_by(
+        "-converted_at", "-id"
+    ),
+)
+register_related_group(
+    kind="person",
+    position=20,
+    title="Leads converted into this person",
+    related_kind="lead",
+    rows=lambda scope, obj: Lead.objects.filter(**scope, converted_person=obj).order_by(
+        "-converted_at", "-id"
+    ),
+)
+
+
 def related_records(*, actor: Actor, kind: str, obj: Model, limit: int = 20) -> list[Related]:
     """The records linked to `obj`: a company's people, opportunities and the leads converted
     into it; a person's opportunities (as primary contact) and leads converted into them.
     Each group is bounded, so a company with 100,000 people still costs one short query."""
-    from salesline.pipeline.models import Opportunity
-
-    from .models import Lead, Person
-
-    def group(title: str, related_kind: str, queryset: QuerySet) -> Related:
-        rows = list(queryset.filter(deleted_at=None)[: limit + 1])
-        return Related(title, related_kind, rows[:limit], len(rows) > limit)
-
     scope = {"organisation": actor.organisation}
-    if kind == "company":
-        return [
-            group(
-                "People",
-                "person",
-                Person.objects.filter(**scope, company=obj).order_by("search_name", "id"),
-            ),
-            group(
-                "Opportunities",
-                "opportunity",
-                Opportunity.objects.filter(**scope, company=obj)
-                .select_related("stage")
-                .order_by("-created_at", "-id"),
-            ),
-            group(
-                "Leads converted into this company",
-                "lead",
-                Lead.objects.filter(**scope, converted_company=obj).order_by(
-                    "-converted_at", "-id"
-                ),
-            ),
-        ]
-    if kind == "person":
-        return [
-            group(
-                "Opportunities (primary contact)",
-                "opportunity",
-                Opportunity.objects.filter(**scope, primary_contact=obj)
-                .select_related("stage")
-                .order_by("-created_at", "-id"),
-            ),
-            group(
-                "Leads converted into this person",
-                "lead",
-                Lead.objects.filter(**scope, converted_person=obj).order_by("-converted_at", "-id"),
-            ),
-        ]
-    return []
+    related = []
+    for group in _RELATED_GROUPS:
+        if group.kind != kind:
+            continue
+        rows = list(group.rows(scope, obj).filter(deleted_at=None)[: limit + 1])
+        related.append(Related(group.title, group.related_kind, rows[:limit], len(rows) > limit))
+    return related
 
 
 def reference_name(*, actor: Actor, kind: str, record_id: Any) -> str | None:

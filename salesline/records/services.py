@@ -11,11 +11,14 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
+from salesline.accounts.models import Membership, Organisation
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.customfields import CustomFieldDef, clean_custom_values
-from salesline.core.errors import Conflict, NotFound, Problem, ProblemList
-from salesline.pipeline.gates import is_blank
+from salesline.core.errors import Conflict, NotFound, PreconditionFailed, Problem, ProblemList
+from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.definition.values import is_blank
+from salesline.process.selectors import definition_for
 
 from . import matching
 from .fields import KINDS, FieldDef, KindDef
@@ -26,23 +29,18 @@ EMAIL_FIELDS = frozenset({"email"})
 _NORMALISER = Normaliser()
 
 
-def _definition(actor: Actor):
-    from salesline.pipeline.selectors import definition_for
-
-    return definition_for(actor.organisation)
-
-
-def custom_field_defs(actor: Actor, kind: str) -> list[CustomFieldDef]:
+def custom_field_defs(
+    actor: Actor, kind: str, spec: ProcessDefinitionSpec | None = None
+) -> list[CustomFieldDef]:
+    spec = spec or definition_for(actor.organisation)
     return [
         CustomFieldDef(key=c.key, label=c.label, type=c.type, choices=tuple(c.choices))
-        for c in _definition(actor).custom_fields
+        for c in spec.custom_fields
         if c.record == kind
     ]
 
 
 def _reference_exists(actor: Actor, field: FieldDef, pk: Any) -> bool:
-    from salesline.accounts.models import Membership
-
     if field.reference == "user":
         return Membership.objects.filter(organisation=actor.organisation, user_id=pk).exists()
     model = KINDS[field.reference].model
@@ -124,8 +122,10 @@ def apply_changes(
     obj: models.Model,
     data: Mapping[str, Any],
     problems: ProblemList,
+    spec: ProcessDefinitionSpec | None = None,
 ) -> dict[str, list[Any]]:
-    """Validate `data` (API names) and set it on `obj`; returns {field: [before, after]}."""
+    """Validate `data` (API names) and set it on `obj`; returns {field: [before, after]}.
+    `spec` is the definition in force when the caller has read it already."""
     fields = kind.fields
     changes: dict[str, list[Any]] = {}
     for name, value in data.items():
@@ -150,7 +150,7 @@ def apply_changes(
             problems.add(("custom_fields",), "Custom fields must be an object.")
         else:
             cleaned_custom, custom_problems = clean_custom_values(
-                custom_field_defs(actor, kind.key), custom
+                custom_field_defs(actor, kind.key, spec), custom
             )
             problems.problems.extend(custom_problems)
             merged = dict(obj.custom_fields or {})
@@ -190,10 +190,15 @@ def refresh_derived(obj: models.Model, changed: Iterable[str]) -> set[str]:
     return attrs
 
 
-def missing_minimum_fields(*, actor: Actor, kind: KindDef, obj: models.Model) -> list[Problem]:
+def missing_minimum_fields(
+    *, actor: Actor, kind: KindDef, obj: models.Model, spec: ProcessDefinitionSpec | None = None
+) -> list[Problem]:
     """One problem per minimum field of the process definition that `obj` lacks."""
-    required = _definition(actor).minimum_fields.get(kind.key, ())
-    labels = {c.key: c.label for c in _definition(actor).custom_fields if c.record == kind.key}
+    spec = spec or definition_for(actor.organisation)
+    required = spec.minimum_fields.get(kind.key, ())
+    if not required:
+        return []
+    labels = {c.key: c.label for c in spec.custom_fields if c.record == kind.key}
     problems = []
     for name in required:
         field = kind.fields.get(name)
@@ -212,22 +217,35 @@ def missing_minimum_fields(*, actor: Actor, kind: KindDef, obj: models.Model) ->
 
 
 def add_missing_minimum_fields(
-    *, actor: Actor, kind: KindDef, obj: models.Model, problems: ProblemList
+    *,
+    actor: Actor,
+    kind: KindDef,
+    obj: models.Model,
+    problems: ProblemList,
+    spec: ProcessDefinitionSpec | None = None,
 ) -> None:
     """Add every missing minimum field to `problems`, except those whose sent value was already
     refused ("X is required" would then contradict "X must be ...")."""
     refused = {p.loc for p in problems.problems}
     problems.problems.extend(
-        p for p in missing_minimum_fields(actor=actor, kind=kind, obj=obj) if p.loc not in refused
+        p
+        for p in missing_minimum_fields(actor=actor, kind=kind, obj=obj, spec=spec)
+        if p.loc not in refused
     )
 
 
 def locked_row(
-    model: type[models.Model], *, actor: Actor, pk: Any, what: str, deleted: bool = False
+    model: type[models.Model] | models.QuerySet,
+    *,
+    actor: Actor,
+    pk: Any,
+    what: str,
+    deleted: bool = False,
 ):
     """The row, locked, in the actor's organisation — or NotFound (never another org's row)."""
+    rows = model if isinstance(model, models.QuerySet) else model._default_manager.all()
     obj = (
-        model.objects.select_for_update()
+        rows.select_for_update(of=("self",) if rows.query.select_related else ())
         .filter(organisation=actor.organisation, pk=pk, deleted_at__isnull=not deleted)
         .first()
     )
@@ -241,8 +259,6 @@ def lock_for_update(*, actor: Actor, kind: KindDef, record_id: Any, deleted: boo
 
 
 def check_version(obj: models.Model, expected_version: int | None) -> None:
-    from salesline.core.errors import PreconditionFailed
-
     if expected_version is not None and obj.version != expected_version:
         raise PreconditionFailed(
             f"This {obj._meta.verbose_name} was changed by someone else (version {obj.version}, "
@@ -346,8 +362,6 @@ def records_purge(*, older_than: dt.datetime | None = None) -> dict[str, int]:
     Returns the records removed per kind; their notes, history and ticks go with them. Each
     organisation's audit trail records how many of each kind it lost.
     """
-    from salesline.accounts.models import Organisation
-
     cutoff = older_than or timezone.now() - dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
     removed: dict[str, int] = {}
     with transaction.atomic():

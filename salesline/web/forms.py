@@ -155,7 +155,7 @@ def stage_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def minimum_fields(actor, kind: str) -> frozenset[str]:
-    from salesline.pipeline.selectors import definition_for
+    from salesline.process.selectors import definition_for
 
     return frozenset(definition_for(actor.organisation).minimum_fields.get(kind, ()))
 

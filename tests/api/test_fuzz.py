@@ -11,6 +11,7 @@ from schemathesis.checks import not_a_server_error
 
 from config.wsgi import application
 from salesline.accounts import services as accounts
+from salesline.process import services as process_services
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
@@ -33,7 +34,7 @@ def token(db):
     from salesline.pipeline.services import opportunity_create
     from salesline.records.services import lead_create
 
-    org = accounts.organisation_create(name="Fuzz Co-op", template="partnerships")
+    org = process_services.organisation_create(name="Fuzz Co-op", template="partnerships")
     user = accounts.user_create(email="fuzz@salesline.test", organisation=org, role="admin")
     actor = accounts.actor_for(user, org)
     lead_create(actor=actor, data={"name": "Fuzzy Lead", "email": "f@fuzz.test"})

@@ -9,7 +9,8 @@ from django.test import Client
 from salesline.accounts import services as accounts
 from salesline.core.models import AuditEvent
 from salesline.pipeline.models import Opportunity, Pipeline, StageChange
-from salesline.records.models import Company, CustomField, Lead, Note, Person
+from salesline.process.models import CustomField
+from salesline.records.models import Company, Lead, Note, Person
 from tests.conftest import (
     COMPANY,
     CONVERT_COMPANY,

@@ -109,9 +109,7 @@ def test_global_search_shows_results_as_you_type_and_home_remembers(signed_in, m
     expect(page.locator(".recent")).to_contain_text("Ada Lovelace")
 
 
-def test_a_list_on_a_phone_has_no_sideways_scroll_and_no_serious_violations(
-    signed_in, member, org
-):
+def test_a_list_on_a_phone_has_no_sideways_scroll_and_no_serious_violations(signed_in, member, org):
     actor = actor_of(member, org)
     for name in ("Ann Berg", "Bo Li"):
         add_lead(actor, name)

@@ -5,8 +5,8 @@ from playwright.sync_api import expect
 
 from salesline.accounts.models import ApiToken
 from salesline.accounts.services import token_authenticate
-from salesline.pipeline.selectors import definition_row_for
-from salesline.records.models import CustomField
+from salesline.process.models import CustomField
+from salesline.process.selectors import definition_row_for
 
 from .conftest import PHONE, axe_violations
 

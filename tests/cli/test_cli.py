@@ -11,10 +11,10 @@ from django.test import Client
 
 from salesline import cli
 from salesline.accounts.models import Membership, Organisation, User
-from salesline.pipeline.definitions import template_names, template_text
 from salesline.pipeline.models import Pipeline
-from salesline.pipeline.selectors import definition_row_for
-from salesline.pipeline.services import process_parse
+from salesline.process.definition import template_names, template_text
+from salesline.process.selectors import definition_row_for
+from salesline.process.services import process_parse
 from salesline.records.models import Company
 
 COMMANDS = [

@@ -12,9 +12,10 @@ from salesline import demo
 from salesline.accounts.models import Membership, Organisation
 from salesline.core.errors import Conflict
 from salesline.core.models import AuditEvent
+from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import MoveFacts, evaluate_move, is_blank
 from salesline.pipeline.models import ChecklistTick, Opportunity, StageChange
-from salesline.pipeline.selectors import definition_for
+from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
 from salesline.records.matching import company_match_name, search_key
 from salesline.records.models import Company, Lead, Note, Person
@@ -47,7 +48,7 @@ def test_three_organisations_on_the_three_templates_with_exact_counts(summary):
     for name, template in TEMPLATES.items():
         organisation = Organisation.objects.get(name=name)
         assert organisation.template == template
-        assert definition_for(organisation).pipelines[0].key == template
+        assert pipelines_of(definition_for(organisation))[0].key == template
         counts = tuple(
             _count(model, organisation) for model in (Company, Person, Lead, Opportunity, Note)
         )
@@ -93,7 +94,7 @@ def test_the_demo_login_and_token_work(summary):
 def test_every_opportunity_meets_the_gates_of_every_stage_it_entered(summary):
     for organisation in Organisation.objects.all():
         spec = definition_for(organisation)
-        stages = spec.pipelines[0].stages
+        stages = pipelines_of(spec)[0].stages
         opportunities = Opportunity.objects.filter(organisation=organisation).select_related(
             "stage"
         )

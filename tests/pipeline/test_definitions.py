@@ -13,20 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesline.pipeline.definitions import (
-    CustomFieldSpec,
-    DefinitionError,
-    DefinitionProblem,
-    FieldInfo,
-    PipelineSpec,
-    ProcessDefinitionSpec,
-    dump_definition,
-    parse_definition,
-    spec_from_dict,
-    spec_to_dict,
-    template_names,
-    template_text,
-)
+from salesline.pipeline.definition import PipelineSpec, pipeline_of, pipelines_of
 from salesline.pipeline.gates import (
     ChecklistItem,
     Condition,
@@ -36,6 +23,19 @@ from salesline.pipeline.gates import (
     StageSpec,
     evaluate_move,
     fallback_label,
+)
+from salesline.process.definition import (
+    CustomFieldSpec,
+    DefinitionError,
+    DefinitionProblem,
+    FieldInfo,
+    ProcessDefinitionSpec,
+    dump_definition,
+    parse_definition,
+    spec_from_dict,
+    spec_to_dict,
+    template_names,
+    template_text,
 )
 
 _TYPES = {
@@ -111,10 +111,10 @@ def test_unknown_template_is_a_key_error(name):
 @pytest.mark.parametrize("name", ["business-development", "network-enquiries", "partnerships"])
 def test_templates_parse_and_round_trip(name):
     spec = parse(template_text(name))
-    assert spec.pipeline(name).key == name
+    assert pipeline_of(spec, name).key == name
     assert parse(dump_definition(spec)) == spec
     assert spec_from_dict(json.loads(json.dumps(spec_to_dict(spec)))) == spec
-    for pipeline in spec.pipelines:
+    for pipeline in pipelines_of(spec):
         open_probabilities = [s.probability for s in pipeline.stages if s.kind == "open"]
         assert open_probabilities == sorted(set(open_probabilities))
 
@@ -164,7 +164,7 @@ QUALIFIED = {
 
 def bd_move(spec, current, target, fields=None, ticked=(), reason=""):
     facts = MoveFacts(fields=fields or {}, ticked=frozenset(ticked), reason=reason)
-    return evaluate_move(spec.pipeline("business-development").stages, current, target, facts)
+    return evaluate_move(pipeline_of(spec, "business-development").stages, current, target, facts)
 
 
 def test_qualify_passes_with_everything_the_guide_asks_for(business_development):
@@ -262,7 +262,7 @@ def test_won_and_lost_need_a_reason(business_development):
 
 def test_partnerships_template():
     spec = parse(template_text("partnerships"))
-    stages = spec.pipeline("partnerships").stages
+    stages = pipeline_of(spec, "partnerships").stages
     assert [(s.key, s.kind) for s in stages] == [
         ("lead", "open"),
         ("prospect", "open"),
@@ -292,7 +292,7 @@ def test_partnerships_template():
 
 def test_network_enquiries_template():
     spec = parse(template_text("network-enquiries"))
-    stages = spec.pipeline("network-enquiries").stages
+    stages = pipeline_of(spec, "network-enquiries").stages
     assert [s.key for s in stages] == ["enquiry", "qualified", "referred", "won", "lost"]
     assert stages[-1].gate.reason_required
 
@@ -598,7 +598,7 @@ def test_empty_sections_mean_nothing_configured():
     assert spec.minimum_fields == {
         kind: () for kind in ("company", "person", "lead", "opportunity")
     }
-    assert spec.pipelines[0].stages[0].gate == Gate()
+    assert pipelines_of(spec)[0].stages[0].gate == Gate()
 
 
 def test_dates_in_conditions_become_iso_text():
@@ -609,16 +609,16 @@ def test_dates_in_conditions_become_iso_text():
             "value: 2025-01-01}]}}",
         )
     )
-    [condition] = spec.pipelines[0].stages[0].gate.conditions
+    [condition] = pipelines_of(spec)[0].stages[0].gate.conditions
     assert condition == Condition("expected_close_date", ">=", "2025-01-01")
     assert parse(dump_definition(spec)) == spec
 
 
 def test_pipeline_lookup():
     spec = parse(MINIMAL)
-    assert spec.pipeline("sales").name == "Sales"
+    assert pipeline_of(spec, "sales").name == "Sales"
     with pytest.raises(KeyError):
-        spec.pipeline("other")
+        pipeline_of(spec, "other")
 
 
 # --- round trips of generated definitions ------------------------------------------------------
@@ -694,7 +694,7 @@ def definitions(draw: st.DrawFn) -> ProcessDefinitionSpec:
     }
     description = draw(st.just("") | texts | st.lists(texts, max_size=3).map("\n".join))
     return ProcessDefinitionSpec(
-        draw(texts), description, minimum, tuple(custom), tuple(pipeline_list)
+        draw(texts), description, minimum, tuple(custom), {"pipelines": tuple(pipeline_list)}
     )
 
 
@@ -717,7 +717,7 @@ def test_the_documented_example_is_valid():
     example = re.search(r"## A complete small example\n\n```yaml\n(.*?)```", doc, re.DOTALL)
     assert example is not None
     spec = parse(example.group(1))
-    assert [s.key for s in spec.pipeline("consulting").stages] == [
+    assert [s.key for s in pipeline_of(spec, "consulting").stages] == [
         "new",
         "qualified",
         "won",

@@ -5,8 +5,8 @@ import pytest
 
 from salesline.core.errors import Conflict, NotFound, ValidationFailed
 from salesline.core.models import AuditEvent
+from salesline.pipeline.conversion import find_matches, lead_convert
 from salesline.pipeline.models import Opportunity, StageChange
-from salesline.records.conversion import find_matches, lead_convert
 from salesline.records.models import Company, Lead, Person
 from salesline.records.services import company_create, lead_create, person_create, record_delete
 from tests.conftest import COMPANY, CONVERT_COMPANY, CONVERT_PERSON, LEAD, PERSON

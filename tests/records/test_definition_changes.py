@@ -5,10 +5,11 @@ fields come and go through the API; only admins change the process."""
 import pytest
 
 from salesline.core.errors import Conflict
-from salesline.pipeline.definitions import template_text
-from salesline.pipeline.models import Opportunity, Pipeline, ProcessDefinition, Stage, StageChange
-from salesline.pipeline.services import opportunity_create, opportunity_move, process_load
-from salesline.records.models import CustomField
+from salesline.pipeline.models import Opportunity, Pipeline, Stage, StageChange
+from salesline.pipeline.services import opportunity_create, opportunity_move
+from salesline.process.definition import template_text
+from salesline.process.models import CustomField, ProcessDefinition
+from salesline.process.services import process_load
 from salesline.records.services import company_create, record_delete
 from tests.conftest import COMPANY, edit_definition
 
@@ -418,7 +419,7 @@ def test_definition_changes_leave_records_alone(admin_api, actor, org, company):
 def test_the_parsed_definition_cache_survives_a_reused_row_id(org, partners_org):
     """SQLite gives a deleted (or rolled-back) row's id to the next insert: a cache keyed by the
     id alone would hand one organisation another's process."""
-    from salesline.pipeline.selectors import definition_for, definition_row_for
+    from salesline.process.selectors import definition_for, definition_row_for
 
     ours = definition_row_for(org)
     assert definition_for(org).name == "Business Development Journey"  # now cached

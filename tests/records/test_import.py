@@ -233,8 +233,8 @@ def test_duplicates_within_the_file_by_email_in_any_case(run, org):
 
 
 def test_duplicates_within_the_file_by_name_and_company(run, org, admin_actor):
-    from salesline.pipeline.definitions import template_text
-    from salesline.pipeline.services import process_load
+    from salesline.process.definition import template_text
+    from salesline.process.services import process_load
 
     text = template_text("business-development").replace(
         "lead: [name, company_name, email, business_unit, source, details]", "lead: [name]"

@@ -11,11 +11,12 @@ from salesline.accounts import services as accounts
 from salesline.core import audit
 from salesline.core.errors import Conflict, NotFound, ValidationFailed
 from salesline.core.models import AuditEvent
-from salesline.pipeline.definitions import template_text
+from salesline.pipeline.conversion import lead_convert
 from salesline.pipeline.models import StageChange
-from salesline.pipeline.services import opportunity_create, opportunity_move, process_load
+from salesline.pipeline.services import opportunity_create, opportunity_move
+from salesline.process.definition import template_text
+from salesline.process.services import process_load
 from salesline.records import selectors
-from salesline.records.conversion import lead_convert
 from salesline.records.models import Company, Note
 from salesline.records.services import (
     company_create,

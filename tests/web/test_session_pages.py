@@ -139,7 +139,7 @@ def test_sign_in_is_throttled_after_five_failures(member, org):
 
 
 def test_the_first_organisation_joined_is_the_default(member, org, db):
-    from salesline.accounts.services import organisation_create
+    from salesline.process.services import organisation_create
 
     earlier_by_name = organisation_create(name="Aardvark Co-op", template="partnerships")
     accounts.user_create(email=member.email, organisation=earlier_by_name, role="salesperson")

@@ -7,9 +7,9 @@ from django.test import Client
 from salesline.accounts import services as accounts
 from salesline.accounts.models import ApiToken, Membership
 from salesline.core.models import AuditEvent
-from salesline.pipeline import selectors as pipeline_selectors
-from salesline.pipeline.services import custom_field_create
-from salesline.records.models import CustomField
+from salesline.process import selectors as process_selectors
+from salesline.process.models import CustomField
+from salesline.process.services import custom_field_create
 from salesline.records.services import company_create
 from salesline.web.definition_problems import locate_problems, parse_path
 from tests.conftest import COMPANY
@@ -41,11 +41,11 @@ def other_field(other_actor):
 
 
 def version(org) -> int:
-    return pipeline_selectors.definition_row_for(org).version
+    return process_selectors.definition_row_for(org).version
 
 
 def source(org) -> str:
-    return pipeline_selectors.definition_row_for(org).source
+    return process_selectors.definition_row_for(org).source
 
 
 # ---------------------------------------------------------------- overview and permissions

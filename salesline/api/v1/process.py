@@ -7,11 +7,13 @@ from ninja import Field, Query, Router, Schema, Status
 
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
-from salesline.pipeline.definitions import spec_to_dict
+from salesline.process import selectors as process_selectors
+from salesline.process import services as process_services
+from salesline.process.definition import spec_to_dict
+from salesline.process.models import CustomField
 from salesline.records import selectors
 from salesline.records import services as record_services
 from salesline.records.filters import MAX_OFFSET
-from salesline.records.models import CustomField
 
 from . import schemas
 from .common import actor_of, expected_version, with_etag
@@ -116,7 +118,7 @@ def register_notes(api) -> None:
 
 
 def _pipeline(actor, pipeline, spec=None) -> dict:
-    spec = spec or pipeline_selectors.definition_for(actor.organisation)
+    spec = spec or process_selectors.definition_for(actor.organisation)
     stages = next(p for p in spec_to_dict(spec)["pipelines"] if p["key"] == pipeline.key)["stages"]
     return {"id": pipeline.pk, "key": pipeline.key, "name": pipeline.name, "stages": stages}
 
@@ -131,7 +133,7 @@ def register_pipelines(api) -> None:
     def list_pipelines(request: HttpRequest):
         actor = actor_of(request)
         # One definition for the whole list: reading it per pipeline was a query per row.
-        spec = pipeline_selectors.definition_for(actor.organisation)
+        spec = process_selectors.definition_for(actor.organisation)
         items = [_pipeline(actor, p, spec) for p in pipeline_selectors.pipeline_list(actor=actor)]
         return {"items": items, "count": len(items)}
 
@@ -204,7 +206,7 @@ def register_custom_fields(api) -> None:
     def list_custom_fields(request: HttpRequest):
         items = [
             _custom_field(f)
-            for f in pipeline_selectors.custom_field_list(actor=actor_of(request))
+            for f in process_selectors.custom_field_list(actor=actor_of(request))
         ]
         return {"items": items, "count": len(items)}
 
@@ -215,7 +217,7 @@ def register_custom_fields(api) -> None:
         summary="Add a custom field (admin)",
     )
     def create_custom_field(request: HttpRequest, payload: schemas.CustomFieldIn):
-        field = pipeline_services.custom_field_create(
+        field = process_services.custom_field_create(
             actor=actor_of(request), data=payload.model_dump()
         )
         return Status(201, _custom_field(field))
@@ -228,7 +230,7 @@ def register_custom_fields(api) -> None:
     )
     def get_custom_field(request: HttpRequest, field_id: int):
         return _custom_field(
-            pipeline_services.custom_field_get_for(actor=actor_of(request), field_id=field_id)
+            process_selectors.custom_field_get_for(actor=actor_of(request), field_id=field_id)
         )
 
     @custom_fields.patch(
@@ -238,7 +240,7 @@ def register_custom_fields(api) -> None:
         summary="Edit a custom field (admin)",
     )
     def update_custom_field(request: HttpRequest, field_id: int, payload: schemas.CustomFieldPatch):
-        field = pipeline_services.custom_field_update(
+        field = process_services.custom_field_update(
             actor=actor_of(request),
             field_id=field_id,
             data=payload.model_dump(exclude_unset=True),
@@ -252,5 +254,5 @@ def register_custom_fields(api) -> None:
         summary="Remove a custom field no record uses (admin)",
     )
     def delete_custom_field(request: HttpRequest, field_id: int):
-        pipeline_services.custom_field_delete(actor=actor_of(request), field_id=field_id)
+        process_services.custom_field_delete(actor=actor_of(request), field_id=field_id)
         return Status(204, None)

@@ -4,10 +4,11 @@ per kind, plus the actions of leads (convert) and opportunities (move, history).
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
 
+from salesline.pipeline import conversion
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
 from salesline.pipeline.any_record import any_record_create, any_record_update
-from salesline.records import conversion, export, selectors
+from salesline.records import export, selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
 from salesline.records.filters import parse_list_query

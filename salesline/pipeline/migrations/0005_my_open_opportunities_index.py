@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('pipeline', '0004_board_indexes'),
-        ('records', '0003_imports'),
+        ("accounts", "0001_initial"),
+        ("pipeline", "0004_board_indexes"),
+        ("records", "0003_imports"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='opportunity',
-            index=models.Index(condition=models.Q(('deleted_at__isnull', True), ('status', 'open')), fields=['organisation', 'owner', 'stage', 'value', 'status', 'deleted_at'], name='opportunity_mine_open'),
+            model_name="opportunity",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True), ("status", "open")),
+                fields=["organisation", "owner", "stage", "value", "status", "deleted_at"],
+                name="opportunity_mine_open",
+            ),
         ),
     ]

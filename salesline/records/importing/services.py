@@ -102,7 +102,7 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
                 choices=field.choices if field else (),
             )
         )
-    from salesline.pipeline.selectors import definition_for
+    from salesline.process.selectors import definition_for
 
     required = definition_for(actor.organisation).minimum_fields.get(job.kind, ())
     minimum = []

@@ -5,15 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0003_imports'),
+        ("records", "0003_imports"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importjob',
-            name='ran_as',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='records.importjob'),
+            model_name="importjob",
+            name="ran_as",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="records.importjob",
+            ),
         ),
     ]

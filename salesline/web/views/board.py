@@ -26,8 +26,10 @@ from salesline.accounts.selectors import member_list
 from salesline.core.errors import NotFound, PreconditionFailed, Problem, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
+from salesline.pipeline.definition import pipeline_of
 from salesline.pipeline.models import Stage
 from salesline.pipeline.selectors import BoardFilters, CardCursor
+from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records.fields import KINDS
 from salesline.records.filters import ListQuery
@@ -345,9 +347,9 @@ def _custom_input(definition, value: Any) -> PanelInput:
 def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: QueryDict) -> dict:
     """Every problem of a refused move, each beside the input that fixes it, in the order the
     service reported them; what cannot be fixed here (a stage-wide rule) is listed above."""
-    spec = pipeline_selectors.definition_for(actor.organisation)
+    spec = definition_for(actor.organisation)
     try:
-        stage_specs = spec.pipeline(opportunity.pipeline.key).stages
+        stage_specs = pipeline_of(spec, opportunity.pipeline.key).stages
     except KeyError:  # a definition loaded since without this pipeline: messages only
         stage_specs = ()
     checklist = {item.key: item.label for s in stage_specs for item in s.gate.checklist}

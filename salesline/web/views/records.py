@@ -21,9 +21,9 @@ from salesline.core.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
+from salesline.pipeline import conversion
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
-from salesline.records import conversion
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS

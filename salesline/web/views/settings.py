@@ -25,10 +25,12 @@ from salesline.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from salesline.pipeline import selectors as pipeline_selectors
-from salesline.pipeline import services as pipeline_services
+from salesline.pipeline.definition import pipelines_of
+from salesline.process import selectors as process_selectors
+from salesline.process import services as process_services
+from salesline.process.kinds import builtin_fields
+from salesline.process.models import CustomField
 from salesline.records.fields import KINDS
-from salesline.records.models import CustomField
 
 from ..definition_problems import locate_problems
 from .common import member_page, page_context
@@ -86,7 +88,7 @@ def _clean_message(problem) -> str:
 
 @member_page
 def settings_home(request: HttpRequest, actor) -> HttpResponse:
-    definition = pipeline_selectors.definition_row_for(actor.organisation)
+    definition = process_selectors.definition_row_for(actor.organisation)
     return render(
         request,
         "web/settings/home.html",
@@ -96,7 +98,7 @@ def settings_home(request: HttpRequest, actor) -> HttpResponse:
             section="",
             is_admin=_is_admin(actor),
             definition=definition,
-            field_count=len(pipeline_selectors.definition_for(actor.organisation).custom_fields),
+            field_count=len(process_selectors.definition_for(actor.organisation).custom_fields),
             member_count=len(account_selectors.member_list(actor=actor)),
             token_count=account_selectors.token_list(actor=actor).filter(revoked_at=None).count(),
         ),
@@ -141,7 +143,7 @@ class CustomFieldEditForm(CustomFieldForm):
 
 
 def _custom_fields(actor) -> list[CustomField]:
-    return list(pipeline_selectors.custom_field_list(actor=actor))
+    return list(process_selectors.custom_field_list(actor=actor))
 
 
 def _add_service_errors(form: forms.Form, error: DomainError) -> None:
@@ -189,7 +191,7 @@ def field_list(request: HttpRequest, actor) -> HttpResponse:
 
 def _field_or_404(actor, field_id: int):
     try:
-        return pipeline_services.custom_field_get_for(actor=actor, field_id=_id(field_id))
+        return process_selectors.custom_field_get_for(actor=actor, field_id=_id(field_id))
     except NotFound:
         raise Http404("No such custom field.") from None
 
@@ -227,7 +229,7 @@ def field_create(request: HttpRequest, actor) -> HttpResponse:
     form = CustomFieldForm(request.POST if request.method == "POST" else None, initial=initial)
 
     def create(form):
-        return pipeline_services.custom_field_create(actor=actor, data=form.cleaned_data)
+        return process_services.custom_field_create(actor=actor, data=form.cleaned_data)
 
     return _field_form_page(request, actor, form, None, create, "added")
 
@@ -244,7 +246,7 @@ def field_edit(request: HttpRequest, actor, field_id: int) -> HttpResponse:
 
     def update(form):
         data = {name: form.cleaned_data[name] for name in form.fields}
-        return pipeline_services.custom_field_update(actor=actor, field_id=field.pk, data=data)
+        return process_services.custom_field_update(actor=actor, field_id=field.pk, data=data)
 
     return _field_form_page(request, actor, form, field, update, "saved")
 
@@ -258,7 +260,7 @@ def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            pipeline_services.custom_field_delete(actor=actor, field_id=field.pk)
+            process_services.custom_field_delete(actor=actor, field_id=field.pk)
         except PermissionDenied as error:
             return _forbidden(request, actor, error)
         except (ValidationFailed, Conflict) as error:
@@ -519,12 +521,12 @@ def token_revoke(request: HttpRequest, actor, token_id: int) -> HttpResponse:
 
 def _process_view(actor) -> dict:
     """The definition in force, shaped for reading: labels instead of field names."""
-    spec = pipeline_selectors.definition_for(actor.organisation)
-    builtin = pipeline_services.builtin_fields()
+    spec = process_selectors.definition_for(actor.organisation)
+    builtin = builtin_fields()
     labels = {kind: spec.labels(kind, builtin) for kind in KINDS}
     opportunity = labels["opportunity"]
     pipelines = []
-    for pipeline in spec.pipelines:
+    for pipeline in pipelines_of(spec):
         stages = []
         for stage in pipeline.stages:
             gate = stage.gate
@@ -571,7 +573,7 @@ def process_page(request: HttpRequest, actor) -> HttpResponse:
             request,
             actor,
             section="process",
-            definition=pipeline_selectors.definition_row_for(actor.organisation),
+            definition=process_selectors.definition_row_for(actor.organisation),
             is_admin=_is_admin(actor),
             **_process_view(actor),
         ),
@@ -580,7 +582,7 @@ def process_page(request: HttpRequest, actor) -> HttpResponse:
 
 @member_page
 def process_download(request: HttpRequest, actor) -> HttpResponse:
-    row = pipeline_selectors.definition_row_for(actor.organisation)
+    row = process_selectors.definition_row_for(actor.organisation)
     if row is None:
         raise Http404("This organisation has no process definition yet.")
     text = row.source if row.source.endswith("\n") else row.source + "\n"
@@ -636,9 +638,9 @@ def process_upload(request: HttpRequest, actor) -> HttpResponse:
         if form.is_valid():
             text = form.cleaned_data["text"]
             try:
-                spec = pipeline_services.process_check(actor=actor, text=text)
+                spec = process_services.process_check(actor=actor, text=text)
                 if "check_only" not in request.POST:
-                    row = pipeline_services.process_load(actor=actor, text=text)
+                    row = process_services.process_load(actor=actor, text=text)
                     messages.success(
                         request, f"Version {row.version} of “{spec.name}” is now in force."
                     )
@@ -659,7 +661,7 @@ def process_upload(request: HttpRequest, actor) -> HttpResponse:
             form=form,
             problems=problems,
             checked=checked,
-            definition=pipeline_selectors.definition_row_for(actor.organisation),
+            definition=process_selectors.definition_row_for(actor.organisation),
         ),
         status=status,
     )

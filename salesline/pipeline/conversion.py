@@ -10,14 +10,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from salesline.core import audit
+from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, Problem, ValidationFailed
+from salesline.records import matching
+from salesline.records import services as record_services
+from salesline.records.fields import KINDS
+from salesline.records.models import Company, Lead, Person
 
-from . import matching
-from . import services as record_services
-from .fields import KINDS
-from .models import Company, Lead, Person
+from .services import opportunity_create
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,6 @@ def lead_convert(
 
     `link_person`/`link_company` False create a new record even when a match exists (the user
     looked at the match and said it is someone else)."""
-    from salesline.pipeline.services import opportunity_create
-
     with transaction.atomic():
         # The row lock makes a concurrent second conversion wait, then see converted_at set.
         lead = record_services.lock_for_update(actor=actor, kind=KINDS["lead"], record_id=lead_id)
@@ -205,6 +204,16 @@ def lead_convert(
                     None,
                     {"person": matches.person_reason, "company": matches.company_reason},
                 ],
+            },
+        )
+        events.emit(
+            actor=actor,
+            kind="lead_converted",
+            obj=lead,
+            payload={
+                "person_id": target_person.pk,
+                "company_id": target_company.pk,
+                "opportunity_id": created_opportunity.pk if created_opportunity else None,
             },
         )
     return lead

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ProcessConfig(AppConfig):
+    name = "salesline.process"
+    label = "process"

@@ -1,0 +1,193 @@
+"""Checks of a process definition that pydantic cannot express, with line-numbered problems.
+
+The core checks cover the name, custom fields and minimum fields; each registered section runs
+its own with the same `Checker` (its helpers and the fields it collected). Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from .loader import DefinitionProblem, Lines, Path, format_path, line_for
+from .spec import CUSTOM_FIELD_TYPES, FieldInfo
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
+
+type Raw = dict[str, Any]  # a mapping as YAML gave it, before validation
+
+_TYPE_MESSAGES = {
+    "string_type": "must be text",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_type": "must be true or false",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping of keys to values",
+    "model_attributes_type": "must be a mapping of keys to values",
+    "dict_type": "must be a mapping of keys to values",
+}
+
+
+def or_list(items: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
+
+
+def structure_problems(exc: ValidationError, lines: Lines) -> list[DefinitionProblem]:
+    problems = []
+    for error in exc.errors():
+        path: Path = tuple(error["loc"])
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            message = f"unknown key '{path[-1]}'"
+        elif kind == "missing":
+            path, message = path[:-1], f"missing required key '{path[-1]}'"
+        else:
+            message = _TYPE_MESSAGES.get(kind, error["msg"])
+            # Unquoted yes/no/on/off are booleans in YAML, and 2025-01-31 is a date.
+            if kind == "string_type" and isinstance(error["input"], bool):
+                message += " (put it in quotes: unquoted yes, no, on and off mean true or false)"
+            elif kind == "string_type" and isinstance(error["input"], date):
+                message += " (put it in quotes: an unquoted date is read as a date)"
+        problems.append(DefinitionProblem(line_for(path, lines), format_path(path), message))
+    return problems
+
+
+def entries(container: object, key: str) -> Iterator[tuple[int, Raw]]:
+    """(index, mapping) for each well-formed mapping in container[key]; the rest was reported."""
+    items = container.get(key) if isinstance(container, dict) else None
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                yield index, item
+
+
+def strings(container: object, key: str) -> Iterator[tuple[int, str]]:
+    items = container.get(key) if isinstance(container, dict) else None
+    if isinstance(items, list):
+        for index, item in enumerate(items):
+            if isinstance(item, str):
+                yield index, item
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_date(value: object) -> bool:
+    if isinstance(value, date):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+class Checker:
+    """Walks the raw data defensively so that every problem is found even when parts of the
+    document are malformed (those parts pydantic reports)."""
+
+    def __init__(self, builtin: Mapping[str, Mapping[str, FieldInfo]], lines: Lines) -> None:
+        self.builtin = builtin
+        self.lines = lines
+        self.record_kinds: tuple[str, ...] = tuple(builtin)
+        self.problems: list[DefinitionProblem] = []
+        # record kind -> field name -> field type, built-in and custom alike
+        self.fields: dict[str, dict[str, str]] = {
+            kind: {name: info.type for name, info in builtin.get(kind, {}).items()}
+            for kind in self.record_kinds
+        }
+        self.choices: dict[tuple[str, str], list[str]] = {}
+
+    def report(self, path: Path, message: str) -> None:
+        self.problems.append(
+            DefinitionProblem(line_for(path, self.lines), format_path(path), message)
+        )
+
+    def not_blank(self, mapping: Raw, path: Path, key: str) -> None:
+        value = mapping.get(key)
+        if isinstance(value, str) and not value.strip():
+            self.report((*path, key), "must not be blank")
+
+    def slug(self, mapping: Raw, path: Path, what: str) -> str | None:
+        key = mapping.get("key")
+        if not isinstance(key, str):
+            return None
+        if not _SLUG.fullmatch(key):
+            self.report(
+                (*path, "key"),
+                f"{what} key '{key}' may use only lowercase letters, digits, '-' and '_'",
+            )
+        return key
+
+    def check_core(self, data: Raw) -> None:
+        self.not_blank(data, (), "name")
+        for index, custom in entries(data, "custom_fields"):
+            self.check_custom_field(custom, ("custom_fields", index))
+        minimum = data.get("minimum_fields")
+        if isinstance(minimum, dict):
+            for kind in minimum:
+                if kind not in self.record_kinds:
+                    self.report(
+                        ("minimum_fields", kind),
+                        f"unknown key '{kind}' (record kinds are {or_list(self.record_kinds)})",
+                    )
+        for kind in self.record_kinds:
+            self.check_field_list(minimum, ("minimum_fields",), kind, kind)
+
+    def check_custom_field(self, custom: Raw, path: Path) -> None:
+        record, key, kind = custom.get("record"), custom.get("key"), custom.get("type")
+        self.not_blank(custom, path, "label")
+        if isinstance(record, str) and record not in self.record_kinds:
+            self.report(
+                (*path, "record"),
+                f"unknown record kind '{record}' (use {or_list(self.record_kinds)})",
+            )
+        if isinstance(kind, str) and kind not in CUSTOM_FIELD_TYPES:
+            self.report(
+                (*path, "type"), f"unknown field type '{kind}' (use {or_list(CUSTOM_FIELD_TYPES)})"
+            )
+        choices = custom.get("choices")
+        if kind == "choice" and not choices:
+            self.report(path, "a choice field needs a list of choices")
+        elif isinstance(kind, str) and kind != "choice" and choices:
+            self.report((*path, "choices"), "only choice fields take choices")
+        seen_choices: set[str] = set()
+        for index, choice in strings(custom, "choices"):
+            if choice in seen_choices:
+                self.report((*path, "choices", index), f"choice '{choice}' is listed twice")
+            seen_choices.add(choice)
+        if not isinstance(key, str):
+            return
+        if not _SNAKE_CASE.fullmatch(key):
+            self.report(
+                (*path, "key"),
+                f"custom field key '{key}' must be snake_case: lowercase letters, digits and "
+                "underscores, starting with a letter",
+            )
+        elif record in self.record_kinds:
+            if key in self.builtin.get(record, {}):
+                self.report(
+                    (*path, "key"), f"custom field '{key}' would hide the built-in {record} field"
+                )
+            elif key in self.fields[record]:
+                self.report((*path, "key"), f"duplicate custom field '{key}' for {record}")
+            else:
+                self.fields[record][key] = kind if isinstance(kind, str) else "text"
+                self.choices[(record, key)] = [c for _, c in strings(custom, "choices")]
+
+    def check_field_list(self, container: object, path: Path, key: str, record: str) -> None:
+        seen: set[str] = set()
+        for index, name in strings(container, key):
+            if name not in self.fields.get(record, {}):
+                self.report((*path, key, index), f"unknown field '{name}'")
+            elif name in seen:
+                self.report((*path, key, index), f"field '{name}' is listed twice")
+            seen.add(name)

@@ -1,0 +1,113 @@
+"""The catalogue of record kinds and their built-in fields, by their API names.
+
+Each app registers the kinds it owns in its AppConfig.ready() (records: companies, people and
+leads; pipeline: opportunities), so this layer knows no model. One place says which fields a kind
+has, what they are called in the API and in messages, and which model attribute holds them;
+services, selectors, filters and the process-definition validator all read it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+
+from django.apps import apps
+from django.db import models
+
+from .definition import FieldInfo
+
+# Labels shared by every kind; a kind adds its own in `KindDef.labels`.
+LABEL_OVERRIDES = {
+    "linkedin": "LinkedIn",
+    "email": "E-mail",
+    "company_id": "Company",
+    "primary_contact_id": "Primary contact",
+    "owner_id": "Owner",
+}
+
+# The kind a foreign key points to, by the model field's name.
+REFERENCE_KINDS = {"company": "company", "primary_contact": "person", "owner": "user"}
+
+
+@dataclass(frozen=True)
+class FieldDef:
+    name: str  # API name, e.g. "company_id"
+    attr: str  # model attribute written, e.g. "company_id"
+    label: str
+    type: str  # text | longtext | decimal | number | date | choice | reference
+    max_length: int | None = None
+    choices: tuple[str, ...] = ()
+    reference: str | None = None  # the kind a reference points to ("company", "person", "user")
+
+
+@dataclass(frozen=True, eq=False)
+class KindDef:
+    key: str  # "company"
+    model_label: str
+    plural: str  # the API resource name: "companies"
+    field_names: tuple[str, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    #: Relations a record of this kind is always read with.
+    select_related: tuple[str, ...] = ()
+    #: Fields a process definition may name that are not plain fields (a pipeline, a stage).
+    definition_fields: Mapping[str, FieldInfo] = field(default_factory=dict)
+
+    @property
+    def model(self) -> type[models.Model]:
+        return apps.get_model(self.model_label)
+
+    @property
+    def fields(self) -> dict[str, FieldDef]:
+        return _fields_of(self)
+
+
+KINDS: dict[str, KindDef] = {}
+
+
+def register_kind(kind: KindDef) -> None:
+    """Add a record kind (from the owning app's ready()); registering it again changes nothing."""
+    existing = KINDS.get(kind.key)
+    if existing is not None and existing is not kind:
+        raise ValueError(f"the record kind '{kind.key}' is registered already")
+    KINDS[kind.key] = kind
+
+
+def builtin_fields() -> dict[str, dict[str, FieldInfo]]:
+    """The built-in fields a process definition may name, per record kind."""
+    return {
+        key: {name: FieldInfo(label=f.label, type=f.type) for name, f in kind.fields.items()}
+        | dict(kind.definition_fields)
+        for key, kind in KINDS.items()
+    }
+
+
+@cache
+def _fields_of(kind: KindDef) -> dict[str, FieldDef]:
+    model = kind.model
+    out: dict[str, FieldDef] = {}
+    for name in kind.field_names:
+        field = model._meta.get_field(name.removesuffix("_id"))
+        label = (
+            kind.labels.get(name)
+            or LABEL_OVERRIDES.get(name)
+            or str(field.verbose_name).capitalize()
+        )
+        if isinstance(field, models.ForeignKey):
+            out[name] = FieldDef(
+                name, field.attname, label, "reference", reference=REFERENCE_KINDS[field.name]
+            )
+        elif field.choices:
+            choices = tuple(str(value) for value, _ in field.choices)
+            out[name] = FieldDef(name, name, label, "choice", field.max_length, choices)
+        elif isinstance(field, models.DecimalField):
+            out[name] = FieldDef(name, name, label, "decimal")
+        elif isinstance(field, models.IntegerField):
+            out[name] = FieldDef(name, name, label, "number")
+        elif isinstance(field, models.DateField):
+            out[name] = FieldDef(name, name, label, "date")
+        elif isinstance(field, models.TextField):
+            out[name] = FieldDef(name, name, label, "longtext")
+        else:
+            out[name] = FieldDef(name, name, label, "text", field.max_length)
+    return out
