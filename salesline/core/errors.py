@@ -18,9 +18,8 @@ class Problem:
 
     def as_dict(self) -> dict:
         out: dict = {"loc": list(self.loc), "msg": self.msg, "type": self.type}
-        for name in ("stage", "line", "path"):
-            if (value := getattr(self, name)) is not None:
-                out[name] = value
+        if self.stage is not None:
+            out["stage"] = self.stage
         return out
 
 

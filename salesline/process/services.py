@@ -259,7 +259,7 @@ def organisation_create(*, name: str, template: str, label: str = "cli") -> Orga
             )
         )
     if problems:
-        raise ValidationFailed("The organisation was not created.", problems)
+        raise ValidationFailed(problems=problems)
     with transaction.atomic():
         organisation = accounts.organisation_create(name=name, template=template, label=label)
         process_load(actor=accounts.system_actor(organisation, label), text=template_text(template))

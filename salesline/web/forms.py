@@ -15,9 +15,13 @@ from typing import Any
 
 from salesline.accounts.selectors import member_list
 from salesline.core.customfields import CustomFieldDef
-from salesline.core.errors import Problem
+from salesline.core.errors import Problem, ValidationFailed
+from salesline.pipeline.selectors import pipeline_list
+from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records.fields import KINDS, FieldDef
+from salesline.records.filters import parse_list_query
+from salesline.records.services import custom_field_defs
 
 CUSTOM_PREFIX = "cf_"
 # How many records a company or person picker lists before the user searches: enough to pick
@@ -115,9 +119,6 @@ def _custom_input(definition: CustomFieldDef, value: str, prefix: str, required:
 def picker_options(actor, kind: str, selected: str, q: str = "") -> list[tuple[str, str]]:
     """The options of a company or person picker: none, the chosen one, then the first
     PICKER_SIZE by name (starting with `q` when searching) — the lists' own search and index."""
-    from salesline.core.errors import ValidationFailed
-    from salesline.records.filters import parse_list_query
-    from salesline.records.services import custom_field_defs
 
     options = [("", "— none —")]
     chosen = record_selectors.reference_name(actor=actor, kind=kind, record_id=selected)
@@ -143,7 +144,6 @@ def picker_options(actor, kind: str, selected: str, q: str = "") -> list[tuple[s
 
 def stage_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
     """Every stage of every pipeline, grouped by pipeline: one choice says both."""
-    from salesline.pipeline.selectors import pipeline_list
 
     return [
         (
@@ -155,7 +155,6 @@ def stage_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
 
 
 def minimum_fields(actor, kind: str) -> frozenset[str]:
-    from salesline.process.selectors import definition_for
 
     return frozenset(definition_for(actor.organisation).minimum_fields.get(kind, ()))
 

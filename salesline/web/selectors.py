@@ -8,7 +8,9 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 
 from salesline.core.actors import Actor
-from salesline.pipeline.models import Opportunity
+from salesline.core.models import AuditEvent
+from salesline.pipeline.models import Opportunity, StageChange
+from salesline.records.selectors import note_list
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,6 @@ class TimelineEntry:
 
 def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[TimelineEntry]:
     """Notes, stage changes and audit events of one record, newest first."""
-    from salesline.core.models import AuditEvent
-    from salesline.pipeline.models import StageChange
-    from salesline.records.selectors import note_list
 
     entries: list[TimelineEntry] = []
     notes, _ = note_list(actor=actor, target={kind: obj.pk}, limit=limit, offset=0)

@@ -52,12 +52,12 @@ _TYPES = {
     "currency": "choice",
 }
 _NAMES = {
-    "lead": "name company_name email business_unit source details phone linkedin description "
-    "owner_id",
-    "person": "name email phone business_unit company_id title linkedin buying_influence "
-    "response_mode win_result owner_id",
     "company": "name contact_type business_unit market life_cycle sector segment website "
     "email_domain owner_id",
+    "person": "name email phone business_unit company_id title linkedin buying_influence "
+    "response_mode win_result owner_id",
+    "lead": "name company_name email business_unit source details phone linkedin description "
+    "owner_id",
     "opportunity": "name company_id primary_contact_id pipeline stage value currency "
     "expected_close_date data_volume sector win_probability vertical status_report use_case "
     "business_case owner_id",
@@ -125,7 +125,7 @@ def business_development() -> ProcessDefinitionSpec:
 
 
 def test_business_development_shape(business_development):
-    pipeline = business_development.pipeline("business-development")
+    pipeline = pipeline_of(business_development, "business-development")
     assert [(s.key, s.kind) for s in pipeline.stages] == [
         ("identify", "open"),
         ("qualify", "open"),
@@ -228,7 +228,7 @@ def test_qualify_name_pattern(business_development, name, accepted):
 
 
 def test_develop_needs_the_verified_use_case_and_a_business_case(business_development):
-    develop = business_development.pipeline("business-development").stages[2]
+    develop = pipeline_of(business_development, "business-development").stages[2]
     assert develop.gate.checklist == (
         ChecklistItem("use_case_verified", "Use-case verified by the client"),
     )

@@ -381,9 +381,7 @@ def test_a_non_admin_gets_403_and_nothing_changes(api, org, method, template, bo
     response = api.request(method, path, body) if body else api.delete(path)
 
     assert response.status_code == 403
-    assert response.json() == {
-        "detail": "Only an admin of the organisation can change its process."
-    }
+    assert response.json() == {"detail": "Only an admin of Piql Archive can change its process."}
     assert definition_state(org) == before
 
 

@@ -11,7 +11,7 @@ from salesline.process import selectors as process_selectors
 from salesline.process.models import CustomField
 from salesline.process.services import custom_field_create
 from salesline.records.services import company_create
-from salesline.web.definition_problems import locate_problems, parse_path
+from salesline.web.definition_problems import locate_problems
 from tests.conftest import COMPANY
 
 
@@ -514,23 +514,19 @@ def test_only_check_loads_nothing(admin, org):
 # ---------------------------------------------------------------- locating problems (pure)
 
 
-def test_parse_path():
-    assert parse_path("pipelines[0].stages[2].gate.require[1]") == (
-        "pipelines",
-        0,
-        "stages",
-        2,
-        "gate",
-        "require",
-        1,
-    )
-
-
-def test_a_problem_with_a_path_but_no_line_gets_the_line_of_its_path():
+def test_a_problem_shows_beside_the_line_it_carries():
     from salesline.core.errors import Problem
 
     text = "name: X\npipelines:\n  - key: a\n    name: A\n"
     [located] = locate_problems(
-        text, [Problem(loc=("definition", "pipelines[0].name"), msg="pipelines[0].name: bad")]
+        text,
+        [
+            Problem(
+                loc=("definition", "pipelines[0].name"),
+                msg="line 4: pipelines[0].name: bad",
+                line=4,
+                path="pipelines[0].name",
+            )
+        ],
     )
     assert (located.line, located.message, located.source_line) == (4, "Bad", "    name: A")

@@ -11,10 +11,12 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from salesline.core.errors import DomainError, Problem, ValidationFailed
+from salesline.core.tasks import enqueue_on_commit
 from salesline.records.importing import services as imports
 from salesline.records.importing.mapping import targets
 from salesline.records.importing.reader import Spreadsheet, UnreadableFile
 from salesline.records.services import custom_field_defs
+from salesline.records.tasks import import_run
 
 from .common import actor_of
 
@@ -93,8 +95,6 @@ def create_import(
     if imports.runs_inline(job):
         job = imports.import_execute(job.pk, workers=1)
         return Status(201, _summary(request, job))
-    from salesline.core.tasks import enqueue_on_commit
-    from salesline.records.tasks import import_run
 
     enqueue_on_commit(import_run, job.pk)
     return Status(202, _summary(request, job))

@@ -205,8 +205,7 @@ def register_custom_fields(api) -> None:
     )
     def list_custom_fields(request: HttpRequest):
         items = [
-            _custom_field(f)
-            for f in process_selectors.custom_field_list(actor=actor_of(request))
+            _custom_field(f) for f in process_selectors.custom_field_list(actor=actor_of(request))
         ]
         return {"items": items, "count": len(items)}
 

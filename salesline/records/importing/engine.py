@@ -26,6 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 from rapidfuzz import fuzz
 
+from salesline.accounts.models import Membership
 from salesline.core.actors import Actor
 from salesline.records import matching
 from salesline.records.fields import KINDS
@@ -61,7 +62,6 @@ def processes() -> int:
 
 def members_of(organisation_id: int) -> dict[str, int]:
     """Member e-mail -> user id: an owner column names members by e-mail."""
-    from salesline.accounts.models import Membership
 
     return dict(
         Membership.objects.filter(organisation_id=organisation_id).values_list(

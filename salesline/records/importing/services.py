@@ -18,12 +18,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from salesline.accounts.services import actor_for, system_actor
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.spreadsheets import neutralise
+from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
-from salesline.records.models import ImportChange, ImportIssue, ImportJob, ImportMapping
+from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob, ImportMapping
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs, refresh_derived
 
@@ -102,7 +104,6 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
                 choices=field.choices if field else (),
             )
         )
-    from salesline.process.selectors import definition_for
 
     required = definition_for(actor.organisation).minimum_fields.get(job.kind, ())
     minimum = []
@@ -265,7 +266,6 @@ class local_copy:
 
 
 def job_actor(job: ImportJob) -> Actor:
-    from salesline.accounts.services import actor_for, system_actor
 
     try:
         return actor_for(job.created_by, job.organisation)
@@ -489,7 +489,6 @@ def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
         removed = model.objects.filter(
             organisation=actor.organisation, import_job=job, deleted_at=None
         ).update(deleted_at=now, version=F("version") + 1, updated_at=now)
-        from salesline.records.models import Company
 
         companies_removed = 0
         if job.kind == "person":

@@ -27,6 +27,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from salesline.core.errors import Conflict, NotFound, ValidationFailed
+from salesline.core.tasks import enqueue_on_commit
 from salesline.records.fields import KINDS
 from salesline.records.importing import services as imports
 from salesline.records.importing.mapping import guess, targets
@@ -34,6 +35,7 @@ from salesline.records.importing.reader import Spreadsheet, UnreadableFile
 from salesline.records.models import ImportIssue, ImportJob
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs
+from salesline.records.tasks import import_run
 
 from .common import member_page, page_context
 
@@ -219,8 +221,6 @@ def _start(job: ImportJob) -> ImportJob:
     in the background worker."""
     if imports.runs_inline(job):
         return imports.import_execute(job.pk, workers=1)
-    from salesline.core.tasks import enqueue_on_commit
-    from salesline.records.tasks import import_run
 
     enqueue_on_commit(import_run, job.pk)
     return job

@@ -32,7 +32,7 @@ from salesline.process.kinds import builtin_fields
 from salesline.process.models import CustomField
 from salesline.records.fields import KINDS
 
-from ..definition_problems import locate_problems
+from ..definition_problems import bare_message, locate_problems
 from .common import member_page, page_context
 
 RECORD_LABELS = {
@@ -72,15 +72,6 @@ def _forbidden(request: HttpRequest, actor, error: PermissionDenied) -> HttpResp
 
 def _is_admin(actor) -> bool:
     return actor.has_role(Role.ADMIN)
-
-
-def _clean_message(problem) -> str:
-    """A definition problem's message without its "line N: path: " prefix: on a form the line
-    of a generated definition means nothing, the field it is shown next to says where."""
-    message = re.sub(r"^line \d+: ", "", problem.msg)
-    if len(problem.loc) > 1 and isinstance(problem.loc[1], str):
-        message = message.removeprefix(f"{problem.loc[1]}: ")
-    return message[:1].upper() + message[1:]
 
 
 # ---------------------------------------------------------------- overview
@@ -154,7 +145,7 @@ def _add_service_errors(form: forms.Form, error: DomainError) -> None:
         location = str(problem.loc[1]) if len(problem.loc) > 1 else ""
         match = re.match(r"custom_fields\[\d+\](?:\.(\w+))?", location)
         name = match.group(1) if match else None
-        message = _clean_message(problem)
+        message = bare_message(problem)
         if name is None and match and "choices" in message:
             name = "choices"  # "a choice field needs a list of choices" names the entry
         form.add_error(name if name in form.fields else None, message)
@@ -264,7 +255,7 @@ def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
         except PermissionDenied as error:
             return _forbidden(request, actor, error)
         except (ValidationFailed, Conflict) as error:
-            problems = [_clean_message(p) for p in error.problems] or [str(error)]
+            problems = [bare_message(p) for p in error.problems] or [str(error)]
             status = error.status
         else:
             messages.success(request, f"Custom field “{field.label}” removed.")
