@@ -17,12 +17,13 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done)
 
-.PHONY: help install browser demo test lint bench screenshots clean
+.PHONY: help install browser demo test lint typecheck bench screenshots clean
 
 help:
 	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT) with a background worker"
 	@echo "make test   - install and run the whole suite (DATABASE_URL selects the database)"
-	@echo "make lint   - ruff, import-linter, migrations check"
+	@echo "make lint   - ruff (lint and format check), import-linter, Django's checks, migrations check, mypy"
+	@echo "make typecheck - mypy with django-stubs on the domain apps"
 	@echo "make bench  - benchmarks (not part of the tests)"
 	@echo "make screenshots - refresh docs/screenshots/ (desktop and phone) in Chromium"
 
@@ -66,8 +67,15 @@ test: install browser node_modules/.installed
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m django check
 	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python -m django makemigrations --check --dry-run
+	$(MAKE) --no-print-directory typecheck
+
+# The files and settings are in pyproject.toml's [tool.mypy].
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -126,23 +126,23 @@ LEAD = {
 
 @pytest.fixture
 def company(actor):
-    from salesline.records.services import company_create
+    from salesline.records.services import record_create
 
-    return company_create(actor=actor, data=COMPANY)
+    return record_create(actor=actor, kind="company", data=COMPANY)
 
 
 @pytest.fixture
 def person(actor, company):
-    from salesline.records.services import person_create
+    from salesline.records.services import record_create
 
-    return person_create(actor=actor, data={**PERSON, "company_id": company.pk})
+    return record_create(actor=actor, kind="person", data={**PERSON, "company_id": company.pk})
 
 
 @pytest.fixture
 def lead(actor):
-    from salesline.records.services import lead_create
+    from salesline.records.services import record_create
 
-    return lead_create(actor=actor, data=LEAD)
+    return record_create(actor=actor, kind="lead", data=LEAD)
 
 
 @pytest.fixture

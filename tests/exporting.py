@@ -39,7 +39,7 @@ def add_lead_custom_fields(admin_actor) -> None:
 def make_lead(actor, name: str, **fields) -> Lead:
     serial = Lead.objects.count()
     data = {**LEAD, "name": name, "email": f"lead{serial}@acme.no", **fields}
-    return record_services.lead_create(actor=actor, data=data)
+    return record_services.record_create(actor=actor, kind="lead", data=data)
 
 
 def make_formula_leads(actor) -> dict[int, str]:

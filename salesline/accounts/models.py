@@ -24,7 +24,7 @@ class Organisation(models.Model):
         return self.name
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **extra):
         user = self.model(email=self.normalize_email(email).lower(), **extra)
         if password:

@@ -10,19 +10,6 @@ from .actors import Actor
 from .models import AuditEvent
 
 
-def snapshot(obj: models.Model, fields: list[str]) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in fields}
-
-
-def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """Changed fields as {field: [before, after]}."""
-    return {
-        name: [before.get(name), value]
-        for name, value in after.items()
-        if before.get(name) != value
-    }
-
-
 def record(
     *,
     actor: Actor,

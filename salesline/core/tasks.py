@@ -275,7 +275,7 @@ def recover_stale_tasks(stale_after: float = STALE_AFTER, *, max_claims: int = M
         if not running:
             return 0
         workers = {row.worker_ids[-1] for row in running if row.worker_ids}
-        last_seen = dict(
+        last_seen: dict[str | None, Any] = dict(
             WorkerHeartbeat.objects.filter(worker_id__in=workers).values_list(
                 "worker_id", "last_seen"
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -149,13 +149,18 @@ def lead_convert(
         if problems:
             raise ValidationFailed("The lead was not converted.", problems)
 
-        target_company = matches.company or record_services.record_create(
-            actor=actor, kind="company", data=company_data
+        target_company = matches.company or cast(
+            Company, record_services.record_create(actor=actor, kind="company", data=company_data)
         )
         target_person = matches.person
         if target_person is None:
-            target_person = record_services.record_create(
-                actor=actor, kind="person", data={**person_data, "company_id": target_company.pk}
+            target_person = cast(
+                Person,
+                record_services.record_create(
+                    actor=actor,
+                    kind="person",
+                    data={**person_data, "company_id": target_company.pk},
+                ),
             )
         created_opportunity = None
         if pipeline or opportunity:

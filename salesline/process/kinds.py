@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 from django.apps import apps
 from django.db import models
@@ -54,7 +55,9 @@ class KindDef:
     definition_fields: Mapping[str, FieldInfo] = field(default_factory=dict)
 
     @property
-    def model(self) -> type[models.Model]:
+    def model(self) -> type[Any]:
+        # A registered record model (an `objects` manager, `organisation`, soft-delete and
+        # version fields). Typed Any: the process layer knows no record model class.
         return apps.get_model(self.model_label)
 
     @property

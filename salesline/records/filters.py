@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from salesline.core import cursors
 from salesline.core.customfields import CustomFieldDef, clean_custom_values
 from salesline.core.errors import ProblemList
+from salesline.core.ids import fits_in_64_bits
 
 from .fields import KindDef
 
@@ -37,8 +36,7 @@ ORDERING_FIELDS = {
 # Keyset (cursor) pagination needs a non-null ordering column.
 CURSOR_FIELDS = frozenset({"name", "created_at", "updated_at", "id", "stage_entered_at"})
 RANGE_TYPES = frozenset({"decimal", "number", "date"})
-# Bounds that keep a filter value inside what both databases can compare without an error.
-MAX_INT = 2**63
+# A bound that keeps a filter value inside what both databases can compare without an error.
 MAX_DECIMAL = Decimal(10) ** 14
 # Extra exact filters that are not writable fields.
 EXTRA_FILTERS = {
@@ -58,34 +56,32 @@ class ListQuery:
     deleted: bool = False
 
 
+DATETIME_ORDERINGS = frozenset({"created_at", "updated_at", "stage_entered_at"})
+
+
 def encode_cursor(ordering: str, value: Any, pk: int) -> str:
-    if isinstance(value, dt.datetime | dt.date):
-        value = value.isoformat()
-    raw = json.dumps({"o": ordering, "v": value, "id": pk}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    """A list's cursor: the position after a row, bound to the list's ordering."""
+    return cursors.encode_cursor(value, pk, key=ordering)
 
 
 def _decode_cursor(text: str, ordering: str) -> tuple[Any, int]:
+    raw, pk = cursors.decode_cursor(text, key=ordering)
+    column = ordering.lstrip("-")
     try:
-        padded = text + "=" * (-len(text) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if data["o"] != ordering:
+        if column == "id":
+            return _whole(raw), pk
+        if "\x00" in raw:
             raise ValueError
-        value, pk = data["v"], data["id"]
-        if not isinstance(pk, int) or abs(pk) >= MAX_INT:
-            raise ValueError
-        if ordering.lstrip("-") != "id" and (not isinstance(value, str) or "\x00" in value):
-            raise ValueError
-        if ordering.lstrip("-") in {"created_at", "updated_at", "stage_entered_at"}:
-            value = dt.datetime.fromisoformat(value)
-        return value, pk
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+        if column in DATETIME_ORDERINGS:
+            return dt.datetime.fromisoformat(raw), pk
+        return raw, pk
+    except ValueError:
         raise ValueError("is not a cursor of this list and ordering") from None
 
 
 def _whole(raw: str) -> int:
     number = int(raw)
-    if abs(number) >= MAX_INT:
+    if not fits_in_64_bits(number):
         raise ValueError("is out of range")
     return number
 

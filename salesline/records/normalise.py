@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import email_validator
 import phonenumbers
@@ -69,7 +70,7 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 # labels of at most 63 characters and an alphabetic TLD). What else it checks is done beside
 # the regex: total length, reserved names and "ab--" labels (left to the library).
 _EMAIL_FAST = re.compile(rf"[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@((?:{_LABEL}\.)+([A-Za-z]{{2,63}}))")
-_EMAIL_OPTIONS = {"check_deliverability": False, "test_environment": True}
+_EMAIL_OPTIONS: dict[str, Any] = {"check_deliverability": False, "test_environment": True}
 _EMAIL_INVALID = "is not a valid e-mail address"
 # email-validator's reasons, shortened: (words in its message, what follows our message).
 _EMAIL_REASONS = (
@@ -218,7 +219,7 @@ _TYPE_DESCS = (
 )
 
 
-def _invalid_reason(country_code: int) -> str:
+def _invalid_reason(country_code: int | None) -> str:
     return f"is not a valid phone number for country code +{country_code}"
 
 
@@ -231,7 +232,8 @@ class _Plan:
     phonenumbers.parse and is_valid_number read from it, with the same semantics."""
 
     def __init__(self, metadata: PhoneMetadata):
-        self.country_code = metadata.country_code
+        # Every region's (and calling code's) metadata has one.
+        self.country_code: int = metadata.country_code  # type: ignore[assignment]
         self.prefix = str(metadata.country_code)
         idd = metadata.international_prefix
         self.idd = re.compile(idd) if idd is not None else None
@@ -296,8 +298,9 @@ class _Plan:
 
     def is_valid(self, number: str) -> bool:
         length = len(number)
-        pattern = self._valid.get(length, False)
-        if pattern is False:
+        try:
+            pattern = self._valid[length]
+        except KeyError:
             pattern = self._valid[length] = self._valid_pattern(length)
         return pattern is not None and pattern.fullmatch(number) is not None
 
@@ -403,7 +406,7 @@ class Normaliser:
         # An unknown region reads like none: only numbers with a country code are accepted.
         region = (region or "").strip().upper() or None
         self.region = region
-        self._region_plan = _plan_for_region(region) if valid_region(region or "") else None
+        self._region_plan = _plan_for_region(region) if region and valid_region(region) else None
         # Value -> result, or "!" + the reason it is refused (no phone number, web address or
         # domain starts with "!"; an e-mail address can, so that cache keeps the ValueError).
         self._phones: dict[str, str] = {}  # raw and digits-only values
@@ -512,7 +515,7 @@ class Normaliser:
                     raise _Fallback  # phonenumbers tries again without the "+"
                 return "!" + _UNKNOWN_COUNTRY
             plan = _plan_for_country_code(country_code)
-        else:
+        elif default is not None:  # always, as from_default means no "+" and so a default
             country_code = 0
             if digits.startswith(default.prefix):
                 candidate = default.strip_national_prefix(digits[len(default.prefix) :])

@@ -209,7 +209,7 @@ class RelatedGroup:
     position: int
     title: str
     related_kind: str
-    rows: Callable[[dict[str, Any], Model], QuerySet]
+    rows: Callable[[dict[str, Any], Any], QuerySet]  # (scope, the record) -> its related rows
 
 
 # Other apps add their own groups (the pipeline app: a company's opportunities) in ready().
@@ -222,7 +222,7 @@ def register_related_group(
     position: int,
     title: str,
     related_kind: str,
-    rows: Callable[[dict[str, Any], Model], QuerySet],
+    rows: Callable[[dict[str, Any], Any], QuerySet],
 ) -> None:
     group = RelatedGroup(kind, position, title, related_kind, rows)
     if all((g.kind, g.title) != (kind, title) for g in _RELATED_GROUPS):

@@ -383,19 +383,6 @@ def records_purge(*, older_than: dt.datetime | None = None) -> dict[str, int]:
     return removed
 
 
-# Named services for each kind, so call sites read as the domain does.
-def company_create(*, actor: Actor, data: Mapping[str, Any]) -> Company:
-    return record_create(actor=actor, kind="company", data=data)
-
-
-def person_create(*, actor: Actor, data: Mapping[str, Any]) -> Person:
-    return record_create(actor=actor, kind="person", data=data)
-
-
-def lead_create(*, actor: Actor, data: Mapping[str, Any]) -> Lead:
-    return record_create(actor=actor, kind="lead", data=data)
-
-
 NOTE_TARGETS = {
     "company_id": "company",
     "person_id": "person",

@@ -12,7 +12,7 @@ from salesline.accounts import services as accounts
 from salesline.accounts.models import ApiToken, Membership
 from salesline.core.errors import NotFound, PermissionDenied
 from salesline.core.models import AuditEvent
-from salesline.records.services import company_create
+from salesline.records.services import record_create
 from tests.conftest import COMPANY, ApiClient
 
 
@@ -26,7 +26,7 @@ def every_stored_text() -> str:
 
 
 def test_only_the_hash_of_a_token_is_stored(user, org):
-    token, plain = accounts.token_create(user=user, organisation=org, name="laptop")
+    token, plain = accounts.token_create(actor=accounts.system_actor(org), user=user, name="laptop")
 
     stored = ApiToken.objects.get(pk=token.pk)
     assert plain.startswith(f"sl_{stored.prefix}_")
@@ -37,13 +37,15 @@ def test_only_the_hash_of_a_token_is_stored(user, org):
 
 
 def test_each_token_is_different(user, org):
-    plains = {accounts.token_create(user=user, organisation=org)[1] for _ in range(5)}
+    plains = {
+        accounts.token_create(actor=accounts.system_actor(org), user=user)[1] for _ in range(5)
+    }
 
     assert len(plains) == 5
 
 
 def test_a_token_authenticates_its_user_in_its_organisation(user, org):
-    _, plain = accounts.token_create(user=user, organisation=org)
+    _, plain = accounts.token_create(actor=accounts.system_actor(org), user=user)
 
     actor = accounts.token_authenticate(plain)
 
@@ -57,7 +59,7 @@ def test_unknown_tokens_authenticate_nobody(db, text):
 
 
 def test_a_revoked_token_answers_401(actor, company):
-    token, plain = accounts.token_create(user=actor.user, organisation=actor.organisation)
+    token, plain = accounts.token_create(actor=actor)
     client = ApiClient(plain)
     assert client.get(f"/companies/{company.pk}").status_code == 200
 
@@ -71,7 +73,7 @@ def test_a_revoked_token_answers_401(actor, company):
 
 
 def test_revoking_is_audited_and_idempotent(actor):
-    token, _ = accounts.token_create(user=actor.user, organisation=actor.organisation)
+    token, _ = accounts.token_create(actor=actor)
 
     first = accounts.token_revoke(actor=actor, token_id=token.pk)
     second = accounts.token_revoke(actor=actor, token_id=token.pk)
@@ -81,10 +83,8 @@ def test_revoking_is_audited_and_idempotent(actor):
 
 
 def test_only_the_owner_or_an_admin_may_revoke(actor, admin_actor, other_actor):
-    admins_token, _ = accounts.token_create(
-        user=admin_actor.user, organisation=admin_actor.organisation
-    )
-    members_token, _ = accounts.token_create(user=actor.user, organisation=actor.organisation)
+    admins_token, _ = accounts.token_create(actor=admin_actor)
+    members_token, _ = accounts.token_create(actor=actor)
 
     with pytest.raises(NotFound):
         accounts.token_revoke(actor=actor, token_id=admins_token.pk)
@@ -97,7 +97,7 @@ def test_only_the_owner_or_an_admin_may_revoke(actor, admin_actor, other_actor):
 
 
 def test_a_token_stops_working_when_its_user_leaves_the_organisation(actor, company):
-    _, plain = accounts.token_create(user=actor.user, organisation=actor.organisation)
+    _, plain = accounts.token_create(actor=actor)
 
     Membership.objects.filter(user=actor.user, organisation=actor.organisation).delete()
 
@@ -105,7 +105,7 @@ def test_a_token_stops_working_when_its_user_leaves_the_organisation(actor, comp
 
 
 def test_a_deactivated_users_token_answers_401(actor):
-    _, plain = accounts.token_create(user=actor.user, organisation=actor.organisation)
+    _, plain = accounts.token_create(actor=actor)
 
     actor.user.is_active = False
     actor.user.save(update_fields=["is_active"])
@@ -115,7 +115,7 @@ def test_a_deactivated_users_token_answers_401(actor):
 
 def test_a_token_is_only_for_a_member(user, other_org):
     with pytest.raises(PermissionDenied):
-        accounts.token_create(user=user, organisation=other_org)
+        accounts.token_create(actor=accounts.system_actor(other_org), user=user)
 
     assert not ApiToken.objects.filter(organisation=other_org).exists()
 
@@ -123,10 +123,14 @@ def test_a_token_is_only_for_a_member(user, other_org):
 def test_a_member_of_two_organisations_sees_only_the_tokens_organisation(
     user, org, other_org, other_actor, company
 ):
-    accounts.user_create(email=user.email, organisation=other_org, role="salesperson")
-    theirs = company_create(actor=other_actor, data={**COMPANY, "name": "Other Archives"})
-    _, plain_a = accounts.token_create(user=user, organisation=org)
-    _, plain_b = accounts.token_create(user=user, organisation=other_org)
+    accounts.user_create(
+        actor=accounts.system_actor(other_org), email=user.email, role="salesperson"
+    )
+    theirs = record_create(
+        actor=other_actor, kind="company", data={**COMPANY, "name": "Other Archives"}
+    )
+    _, plain_a = accounts.token_create(actor=accounts.system_actor(org), user=user)
+    _, plain_b = accounts.token_create(actor=accounts.system_actor(other_org), user=user)
     api_a, api_b = ApiClient(plain_a), ApiClient(plain_b)
 
     assert [c["id"] for c in api_a.get("/companies").json()["items"]] == [company.pk]
@@ -140,9 +144,9 @@ def test_a_member_of_two_organisations_sees_only_the_tokens_organisation(
 
 
 def test_roles_come_from_the_tokens_organisation(user, org, other_org):
-    accounts.user_create(email=user.email, organisation=other_org, role="admin")
-    _, plain_a = accounts.token_create(user=user, organisation=org)
-    _, plain_b = accounts.token_create(user=user, organisation=other_org)
+    accounts.user_create(actor=accounts.system_actor(other_org), email=user.email, role="admin")
+    _, plain_a = accounts.token_create(actor=accounts.system_actor(org), user=user)
+    _, plain_b = accounts.token_create(actor=accounts.system_actor(other_org), user=user)
 
     assert accounts.token_authenticate(plain_a).roles == frozenset({"salesperson"})
     assert accounts.token_authenticate(plain_b).roles == frozenset({"admin"})
@@ -150,7 +154,7 @@ def test_roles_come_from_the_tokens_organisation(user, org, other_org):
 
 
 def test_last_use_is_written_at_most_every_five_minutes(user, org):
-    token, plain = accounts.token_create(user=user, organisation=org)
+    token, plain = accounts.token_create(actor=accounts.system_actor(org), user=user)
     start = dt.datetime(2027, 1, 1, 12, 0, tzinfo=dt.UTC)
 
     with time_machine.travel(start, tick=False):

@@ -32,12 +32,12 @@ def token(db):
     """A member of a real organisation, with a lead and an opportunity to aim at (made once per
     operation; every generated example of that operation shares them)."""
     from salesline.pipeline.services import opportunity_create
-    from salesline.records.services import lead_create
+    from salesline.records.services import record_create
 
     org = process_services.organisation_create(name="Fuzz Co-op", template="partnerships")
     user = accounts.user_create(email="fuzz@salesline.test", organisation=org, role="admin")
     actor = accounts.actor_for(user, org)
-    lead_create(actor=actor, data={"name": "Fuzzy Lead", "email": "f@fuzz.test"})
+    record_create(actor=actor, kind="lead", data={"name": "Fuzzy Lead", "email": "f@fuzz.test"})
     opportunity_create(actor=actor, data={"name": "Fuzzy deal"})
     _, plain = accounts.token_create(user=user, organisation=org)
     return plain

@@ -16,7 +16,10 @@ def ids(response) -> list[int]:
 
 
 def make_companies(actor, *specs: dict) -> list:
-    return [record_services.company_create(actor=actor, data={**COMPANY, **spec}) for spec in specs]
+    return [
+        record_services.record_create(actor=actor, kind="company", data={**COMPANY, **spec})
+        for spec in specs
+    ]
 
 
 def make_opportunity(actor, **fields):
@@ -38,8 +41,10 @@ def test_filter_by_a_reference_and_by_its_absence(api, actor, org, company, pers
     from salesline.accounts.services import system_actor
 
     other = make_companies(actor, {"name": "Other AS"})[0]
-    elsewhere = record_services.person_create(
-        actor=actor, data={**PERSON, "email": "solo@other.no", "company_id": other.pk}
+    elsewhere = record_services.record_create(
+        actor=actor,
+        kind="person",
+        data={**PERSON, "email": "solo@other.no", "company_id": other.pk},
     )
     # Made by the CLI: nobody owns it.
     unowned = make_companies(system_actor(org), {"name": "Unowned"})[0]
@@ -52,9 +57,9 @@ def test_filter_by_a_reference_and_by_its_absence(api, actor, org, company, pers
 
 
 def test_filter_leads_by_source_and_by_conversion(api, actor):
-    expo = record_services.lead_create(actor=actor, data=LEAD)
-    web = record_services.lead_create(
-        actor=actor, data={**LEAD, "email": "web@acme.no", "source": "Website"}
+    expo = record_services.record_create(actor=actor, kind="lead", data=LEAD)
+    web = record_services.record_create(
+        actor=actor, kind="lead", data={**LEAD, "email": "web@acme.no", "source": "Website"}
     )
 
     assert ids(api.get("/leads?source=Website")) == [web.pk]
@@ -242,9 +247,9 @@ def test_q_is_a_case_insensitive_name_prefix(api, actor):
 
 
 def test_q_with_an_at_sign_is_an_email_prefix(api, actor):
-    kari = record_services.lead_create(actor=actor, data=LEAD)
-    record_services.lead_create(
-        actor=actor, data={**LEAD, "name": "Kari Berg", "email": "berg@other.no"}
+    kari = record_services.record_create(actor=actor, kind="lead", data=LEAD)
+    record_services.record_create(
+        actor=actor, kind="lead", data={**LEAD, "name": "Kari Berg", "email": "berg@other.no"}
     )
 
     assert ids(api.get("/leads?q=kari@")) == [kari.pk]
@@ -381,13 +386,16 @@ def _make_rows(kind: str, n: int, actor, admin_actor, company, person, opportuni
         make_companies(actor, *({"name": f"Extra {i}"} for i in range(n - 1)))
     elif kind == "people":
         for i in range(n - 1):
-            record_services.person_create(
+            record_services.record_create(
                 actor=actor,
+                kind="person",
                 data={**PERSON, "email": f"p{i}@acme.no", "company_id": company.pk},
             )
     elif kind == "leads":
         for i in range(n):
-            record_services.lead_create(actor=actor, data={**LEAD, "email": f"l{i}@acme.no"})
+            record_services.record_create(
+                actor=actor, kind="lead", data={**LEAD, "email": f"l{i}@acme.no"}
+            )
     elif kind == "opportunities":
         for i in range(n - 1):
             make_opportunity(actor, name=f"Deal {i}", company_id=company.pk)

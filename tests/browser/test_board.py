@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from salesline.accounts import services as accounts
 from salesline.pipeline.models import ChecklistTick, Opportunity
 from salesline.pipeline.services import opportunity_create
-from salesline.records.services import company_create, person_create
+from salesline.records.services import record_create
 from tests.conftest import COMPANY, PERSON, qualify_fields
 
 from .conftest import PHONE, axe_violations
@@ -22,8 +22,8 @@ def column(page, key):
 
 def test_a_refused_drag_snaps_back_and_the_panel_gets_it_through(signed_in, member):
     actor = _actor(member)
-    company = company_create(actor=actor, data=COMPANY)
-    person_create(actor=actor, data={**PERSON, "company_id": company.pk})
+    company = record_create(actor=actor, kind="company", data=COMPANY)
+    record_create(actor=actor, kind="person", data={**PERSON, "company_id": company.pk})
     opportunity = opportunity_create(actor=actor, data={"name": "Archive project"})
     page = signed_in
     page.goto("/board/")
@@ -64,8 +64,8 @@ def test_a_refused_drag_snaps_back_and_the_panel_gets_it_through(signed_in, memb
 
 def test_a_drag_that_meets_the_gate_moves_the_card(signed_in, member):
     actor = _actor(member)
-    company = company_create(actor=actor, data=COMPANY)
-    person = person_create(actor=actor, data={**PERSON, "company_id": company.pk})
+    company = record_create(actor=actor, kind="company", data=COMPANY)
+    person = record_create(actor=actor, kind="person", data={**PERSON, "company_id": company.pk})
     opportunity = opportunity_create(actor=actor, data=qualify_fields(company, person))
     # Two deals already in Qualify, closing before and after the one moved (31 March 2027).
     for name, close in (

@@ -13,8 +13,9 @@ from .conftest import PASSWORD, PHONE, axe_violations
 
 
 def add_lead(actor, name, source="Expo"):
-    return records.lead_create(
+    return records.record_create(
         actor=actor,
+        kind="lead",
         data={
             "name": name,
             "email": f"{name.split()[0].lower()}@piql.com",

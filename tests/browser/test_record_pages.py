@@ -20,7 +20,7 @@ def member_actor(member, org):
 
 @pytest.fixture
 def acme(member_actor):
-    return records.company_create(actor=member_actor, data=COMPANY)
+    return records.record_create(actor=member_actor, kind="company", data=COMPANY)
 
 
 def fill(page, values: dict[str, str]) -> None:
@@ -172,7 +172,7 @@ def test_inline_edit(signed_in, acme):
 
 
 def test_convert_a_lead_linking_the_matched_company(signed_in, acme, member_actor):
-    lead = records.lead_create(actor=member_actor, data=LEAD)
+    lead = records.record_create(actor=member_actor, kind="lead", data=LEAD)
     page = signed_in
     page.goto(f"/records/leads/{lead.pk}/")
     page.get_by_role("link", name="Convert").click()
@@ -203,7 +203,7 @@ def test_record_and_form_pages_are_accessible(signed_in, acme, member_actor):
     page.get_by_role("button", name="Create opportunity").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert axe_violations(page) == []
-    lead = records.lead_create(actor=member_actor, data=LEAD)
+    lead = records.record_create(actor=member_actor, kind="lead", data=LEAD)
     page.goto(f"/records/leads/{lead.pk}/convert/")
     assert axe_violations(page) == []
 

@@ -8,7 +8,7 @@ from salesline.core.models import AuditEvent
 from salesline.pipeline.conversion import find_matches, lead_convert
 from salesline.pipeline.models import Opportunity, StageChange
 from salesline.records.models import Company, Lead, Person
-from salesline.records.services import company_create, lead_create, person_create, record_delete
+from salesline.records.services import record_create, record_delete
 from tests.conftest import COMPANY, CONVERT_COMPANY, CONVERT_PERSON, LEAD, PERSON
 
 
@@ -23,15 +23,17 @@ def counts() -> dict:
 
 
 def make_lead(actor, **fields) -> Lead:
-    return lead_create(actor=actor, data={**LEAD, **fields})
+    return record_create(actor=actor, kind="lead", data={**LEAD, **fields})
 
 
 # ---------------------------------------------------------------- matching
 
 
 def test_a_person_is_matched_by_email_whatever_its_case(actor, company):
-    ola = person_create(
-        actor=actor, data={**PERSON, "email": "OLA@Acme.NO", "company_id": company.pk}
+    ola = record_create(
+        actor=actor,
+        kind="person",
+        data={**PERSON, "email": "OLA@Acme.NO", "company_id": company.pk},
     )
     lead = make_lead(actor, name="Ola N.", email="Ola@ACME.no")
     before = counts()
@@ -55,8 +57,8 @@ def test_a_company_is_matched_by_the_leads_email_domain(actor, company):
 
 
 def test_a_free_mail_domain_never_matches_a_company(actor):
-    webmail = company_create(
-        actor=actor, data={**COMPANY, "name": "Gmail", "email_domain": "gmail.com"}
+    webmail = record_create(
+        actor=actor, kind="company", data={**COMPANY, "name": "Gmail", "email_domain": "gmail.com"}
     )
     lead = make_lead(actor, email="kari.hansen@gmail.com", company_name="Hansen Arkiv")
 
@@ -80,7 +82,9 @@ def test_a_free_mail_domain_never_matches_a_company(actor):
     ],
 )
 def test_a_company_is_matched_by_its_normalised_name(actor, written):
-    acme = company_create(actor=actor, data={**COMPANY, "email_domain": "acme-archives.no"})
+    acme = record_create(
+        actor=actor, kind="company", data={**COMPANY, "email_domain": "acme-archives.no"}
+    )
     lead = make_lead(actor, email="kari@elsewhere.no", company_name=written)
 
     matches = find_matches(actor=actor, lead=lead)
@@ -92,8 +96,9 @@ def test_a_company_is_matched_by_its_normalised_name(actor, written):
 
 
 def test_a_person_is_matched_by_name_at_the_matched_company(actor, company):
-    kari = person_create(
+    kari = record_create(
         actor=actor,
+        kind="person",
         data={
             **PERSON,
             "name": "Kari Hansen",
@@ -112,7 +117,7 @@ def test_a_person_is_matched_by_name_at_the_matched_company(actor, company):
 
 
 def test_deleted_and_foreign_records_are_never_matched(actor, other_actor, company):
-    company_create(actor=other_actor, data={**COMPANY, "name": "Acme Archives"})
+    record_create(actor=other_actor, kind="company", data={**COMPANY, "name": "Acme Archives"})
     record_delete(actor=actor, kind="company", record_id=company.pk)
     lead = make_lead(actor)
 
@@ -366,8 +371,10 @@ def test_a_deleted_lead_cannot_be_converted(actor, lead):
 
 
 def test_matches_endpoint_shows_what_a_conversion_would_link(api, actor, lead, company):
-    ola = person_create(
-        actor=actor, data={**PERSON, "email": "kari@acme.no", "company_id": company.pk}
+    ola = record_create(
+        actor=actor,
+        kind="person",
+        data={**PERSON, "email": "kari@acme.no", "company_id": company.pk},
     )
 
     response = api.get(f"/leads/{lead.pk}/matches")

@@ -10,7 +10,7 @@ from salesline.pipeline.services import opportunity_create, opportunity_move
 from salesline.process.definition import template_text
 from salesline.process.models import CustomField, ProcessDefinition
 from salesline.process.services import process_load
-from salesline.records.services import company_create, record_delete
+from salesline.records.services import record_create, record_delete
 from tests.conftest import COMPANY, edit_definition
 
 SECOND_PIPELINE = {
@@ -404,7 +404,7 @@ def test_members_may_read_the_process(api, org):
 
 
 def test_definition_changes_leave_records_alone(admin_api, actor, org, company):
-    company_create(actor=actor, data={**COMPANY, "name": "Second"})
+    record_create(actor=actor, kind="company", data={**COMPANY, "name": "Second"})
 
     admin_api.post(
         "/custom-fields", {"record": "company", "key": "motto", "label": "Motto", "type": "text"}

@@ -429,10 +429,12 @@ def test_an_unknown_kind_names_the_kinds():
 
 
 def test_companies_export_with_their_custom_fields(actor, admin_actor, company_custom_fields):
-    from salesline.records.services import company_create
+    from salesline.records.services import record_create
 
-    company = company_create(
-        actor=actor, data={**COMPANY, "custom_fields": {"motto": "+47 rules", "tier": "gold"}}
+    company = record_create(
+        actor=actor,
+        kind="company",
+        data={**COMPANY, "custom_fields": {"motto": "+47 rules", "tier": "gold"}},
     )
     rows = read_csv(csv_of(start(actor, "company")))
 

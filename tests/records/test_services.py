@@ -19,13 +19,11 @@ from salesline.process.services import process_load
 from salesline.records import selectors
 from salesline.records.models import Company, Note
 from salesline.records.services import (
-    company_create,
-    lead_create,
     note_create,
     note_delete,
     note_restore,
     note_update,
-    person_create,
+    record_create,
     record_delete,
     record_restore,
     record_update,
@@ -52,7 +50,7 @@ def events(**filters) -> list[tuple]:
 
 def test_the_templates_minimum_fields_are_each_reported(actor):
     with pytest.raises(ValidationFailed) as refused:
-        company_create(actor=actor, data={"name": "Acme"})
+        record_create(actor=actor, kind="company", data={"name": "Acme"})
 
     assert problems(refused) == [
         (("contact_type",), "Contact type is required."),
@@ -67,7 +65,9 @@ def test_the_templates_minimum_fields_are_each_reported(actor):
 
 def test_an_invalid_value_and_the_missing_fields_are_reported_together(actor, company):
     with pytest.raises(ValidationFailed) as refused:
-        person_create(actor=actor, data={"name": "Ola", "email": "ola at acme", "phone": "1"})
+        record_create(
+            actor=actor, kind="person", data={"name": "Ola", "email": "ola at acme", "phone": "1"}
+        )
 
     assert problems(refused) == [
         (("email",), "E-mail is not a valid e-mail address: no @."),
@@ -106,14 +106,16 @@ def test_loading_a_definition_changes_the_minimum_fields(actor, admin_actor, oth
     process_load(actor=admin_actor, text=_with_minimum_fields("  company: [name, website]"))
 
     with pytest.raises(ValidationFailed) as refused:
-        company_create(actor=actor, data={"name": "Acme"})
-    made = company_create(actor=actor, data={"name": "Acme", "website": "acme.no"})
+        record_create(actor=actor, kind="company", data={"name": "Acme"})
+    made = record_create(actor=actor, kind="company", data={"name": "Acme", "website": "acme.no"})
 
     assert problems(refused) == [(("website",), "Website is required.")]
     assert made.contact_type == ""
     # Another organisation keeps its own definition.
     with pytest.raises(ValidationFailed):
-        company_create(actor=other_actor, data={"name": "Acme", "website": "acme.no"})
+        record_create(
+            actor=other_actor, kind="company", data={"name": "Acme", "website": "acme.no"}
+        )
 
 
 def test_a_custom_field_can_be_a_minimum_field(actor, admin_actor, company):
@@ -123,9 +125,10 @@ def test_a_custom_field_can_be_a_minimum_field(actor, admin_actor, company):
     )
 
     with pytest.raises(ValidationFailed) as refused:
-        person_create(actor=actor, data={"name": "Ola", "email": "ola@acme.no"})
-    made = person_create(
+        record_create(actor=actor, kind="person", data={"name": "Ola", "email": "ola@acme.no"})
+    made = record_create(
         actor=actor,
+        kind="person",
         data={
             "name": "Ola",
             "email": "ola@acme.no",
@@ -149,7 +152,7 @@ def test_minimum_fields_apply_to_leads_and_opportunities(actor, admin_actor):
     with pytest.raises(ValidationFailed) as no_value:
         opportunity_create(actor=actor, data={"name": "Deal"})
     with pytest.raises(ValidationFailed) as bare_lead:
-        lead_create(actor=actor, data={"name": "Kari"})
+        record_create(actor=actor, kind="lead", data={"name": "Kari"})
 
     assert problems(no_value) == [(("value",), "Estimated value is required.")]
     assert [loc for loc, _ in problems(bare_lead)] == [
@@ -183,7 +186,9 @@ GOOD_VALUES = [
 def test_good_custom_values_are_stored_in_their_type(
     actor, company_custom_fields, key, sent, stored
 ):
-    made = company_create(actor=actor, data={**COMPANY, "custom_fields": {key: sent}})
+    made = record_create(
+        actor=actor, kind="company", data={**COMPANY, "custom_fields": {key: sent}}
+    )
 
     made.refresh_from_db()
     assert made.custom_fields == {key: stored}
@@ -210,7 +215,7 @@ def test_bad_custom_values_are_refused_with_a_message(
     actor, company_custom_fields, key, sent, message
 ):
     with pytest.raises(ValidationFailed) as refused:
-        company_create(actor=actor, data={**COMPANY, "custom_fields": {key: sent}})
+        record_create(actor=actor, kind="company", data={**COMPANY, "custom_fields": {key: sent}})
 
     assert problems(refused) == [(("custom_fields", key), message)]
     assert not Company.objects.exists()
@@ -218,8 +223,9 @@ def test_bad_custom_values_are_refused_with_a_message(
 
 def test_every_bad_custom_value_is_reported_at_once(actor, company_custom_fields):
     with pytest.raises(ValidationFailed) as refused:
-        company_create(
+        record_create(
             actor=actor,
+            kind="company",
             data={**COMPANY, "custom_fields": {key: sent for key, sent, _ in BAD_VALUES[::3]}},
         )
 
@@ -230,8 +236,9 @@ def test_every_bad_custom_value_is_reported_at_once(actor, company_custom_fields
 
 def test_another_kinds_custom_field_is_unknown(actor, company_custom_fields, company):
     with pytest.raises(ValidationFailed) as refused:
-        person_create(
+        record_create(
             actor=actor,
+            kind="person",
             data={**PERSON, "company_id": company.pk, "custom_fields": {"tier": "gold"}},
         )
 
@@ -239,8 +246,10 @@ def test_another_kinds_custom_field_is_unknown(actor, company_custom_fields, com
 
 
 def test_an_update_merges_custom_values_and_none_removes_one(actor, company_custom_fields):
-    made = company_create(
-        actor=actor, data={**COMPANY, "custom_fields": {"tier": "gold", "employees": 12}}
+    made = record_create(
+        actor=actor,
+        kind="company",
+        data={**COMPANY, "custom_fields": {"tier": "gold", "employees": 12}},
     )
 
     updated = record_update(
@@ -349,7 +358,7 @@ def test_another_organisation_cannot_delete_or_restore(actor, other_actor, compa
 
 def test_create_is_audited_with_every_field_set(actor, user):
     with time_machine.travel(START, tick=False):
-        made = company_create(actor=actor, data=COMPANY)
+        made = record_create(actor=actor, kind="company", data=COMPANY)
 
     event = AuditEvent.objects.get(object_type="company")
     assert (event.action, event.object_id, event.actor_id, event.actor_label, event.at) == (
@@ -503,7 +512,7 @@ def test_notes_are_audited(actor, company):
 def test_system_actors_are_named_in_the_audit(org):
     cli = accounts.system_actor(org, "import")
 
-    lead_create(actor=cli, data=LEAD)
+    record_create(actor=cli, kind="lead", data=LEAD)
 
     event = AuditEvent.objects.get(object_type="lead")
     assert (event.action, event.actor_id, event.actor_label) == ("create", None, "import")
@@ -520,7 +529,7 @@ def test_the_audit_event_is_in_the_same_transaction_as_the_change(
     with pytest.raises(RuntimeError):
         record_update(actor=actor, kind="company", record_id=company.pk, data={"market": "Sweden"})
     with pytest.raises(RuntimeError):
-        company_create(actor=actor, data={**COMPANY, "name": "Second"})
+        record_create(actor=actor, kind="company", data={**COMPANY, "name": "Second"})
     with pytest.raises(RuntimeError):
         opportunity_move(actor=actor, opportunity_id=opportunity.pk, stage="lost", reason="x")
 
@@ -540,5 +549,5 @@ def test_the_api_and_the_import_accept_the_same_addresses(actor):
     with pytest.raises(ValueError):
         Normaliser().email("ann@archive.local")
     with pytest.raises(ValidationFailed) as error:
-        lead_create(actor=actor, data={"name": "Ann", "email": "ann@archive.local"})
+        record_create(actor=actor, kind="lead", data={"name": "Ann", "email": "ann@archive.local"})
     assert any(p.loc == ("email",) for p in error.value.problems)

@@ -40,8 +40,9 @@ def test_the_filter_panel_offers_owners_and_custom_fields(browser, company_custo
 def test_a_custom_field_filter_narrows_the_list(browser, company_custom_fields):
     actor = browser.actor
     for name, tier in (("Gold Ltd", "gold"), ("Silver Ltd", "silver")):
-        records.company_create(
+        records.record_create(
             actor=actor,
+            kind="company",
             data={
                 "name": name,
                 **CONVERT_COMPANY,
@@ -147,8 +148,9 @@ def test_bulk_needs_a_post(browser):
 
 def test_export_takes_the_current_filter_and_neutralises_formulas(browser):
     add_leads(browser.actor, ["Ann Berg"], source="Web")
-    records.lead_create(
+    records.record_create(
         actor=browser.actor,
+        kind="lead",
         data={
             "name": "=HYPERLINK(1)",
             "email": "x@piql.com",
@@ -173,8 +175,9 @@ def test_a_bad_export_filter_goes_back_with_the_reason(browser):
 
 def test_global_search_finds_every_kind_as_you_type(browser, other_actor):
     actor = browser.actor
-    records.company_create(
+    records.record_create(
         actor=actor,
+        kind="company",
         data={"name": "Adaptive Archives", **CONVERT_COMPANY, "business_unit": "Nordics"},
     )
     add_leads(actor, ["Ada Lovelace"])

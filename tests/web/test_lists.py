@@ -7,8 +7,9 @@ from salesline.records import services as records
 
 def add_leads(actor, names, source="Expo"):
     for name in names:
-        records.lead_create(
+        records.record_create(
             actor=actor,
+            kind="lead",
             data={
                 "name": name,
                 "email": f"{name.split()[0].lower()}@piql.com",
@@ -66,8 +67,9 @@ def test_an_unknown_list_is_404(browser):
 
 def test_a_record_page_shows_fields_and_a_safe_timeline(browser):
     add_leads(browser.actor, ["Ann Berg"])
-    lead = records.lead_create(
+    lead = records.record_create(
         actor=browser.actor,
+        kind="lead",
         data={
             "name": "Bo Li",
             "email": "bo@piql.com",

@@ -144,7 +144,7 @@ def test_a_missing_minimum_field_is_shown_beside_it_and_typing_is_kept(browser):
 def test_a_bad_custom_field_value_and_a_bad_reference_are_refused(
     browser, company_custom_fields, other_actor
 ):
-    stranger = records.company_create(actor=other_actor, data=COMPANY)
+    stranger = records.record_create(actor=other_actor, kind="company", data=COMPANY)
     response = browser.post(
         "/records/companies/new/", {**COMPANY, "cf_employees": "many", "cf_tier": "bronze"}
     )
@@ -382,8 +382,9 @@ def test_conversion_without_matches_creates_person_and_company(browser, lead):
 
 
 def test_conversion_shows_the_matches_and_links_them(browser, lead, company, actor):
-    kari = records.person_create(
+    kari = records.record_create(
         actor=actor,
+        kind="person",
         data={**PERSON, "name": "Kari Hansen", "email": "kari@acme.no", "company_id": company.pk},
     )
     page = html(browser.get(f"/records/leads/{lead.pk}/convert/"))
@@ -463,7 +464,7 @@ def test_a_converted_lead_cannot_be_converted_again(browser, lead, company, pers
 
 
 def test_another_organisations_records_are_404(browser, other_actor):
-    other = records.lead_create(actor=other_actor, data=LEAD)
+    other = records.record_create(actor=other_actor, kind="lead", data=LEAD)
     base = f"/records/leads/{other.pk}"
     for url in [
         f"{base}/",
@@ -491,7 +492,9 @@ def test_another_organisations_records_are_404(browser, other_actor):
 
 
 def test_the_picker_searches_this_organisation_only(browser, company, other_actor):
-    records.company_create(actor=other_actor, data={**COMPANY, "name": "Acme Elsewhere"})
+    records.record_create(
+        actor=other_actor, kind="company", data={**COMPANY, "name": "Acme Elsewhere"}
+    )
     response = browser.get("/records/companies/options/?q=acm&field=company_id", **HTMX)
     assert "Acme Archives AS" in html(response) and "Elsewhere" not in html(response)
     assert browser.get("/records/leads/options/?q=a").status_code == 404

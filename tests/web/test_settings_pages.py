@@ -10,7 +10,7 @@ from salesline.core.models import AuditEvent
 from salesline.process import selectors as process_selectors
 from salesline.process.models import CustomField
 from salesline.process.services import custom_field_create
-from salesline.records.services import company_create
+from salesline.records.services import record_create
 from salesline.web.definition_problems import locate_problems
 from tests.conftest import COMPANY
 
@@ -200,7 +200,9 @@ def test_delete_asks_first_then_removes(admin, company_custom_fields):
 
 
 def test_delete_of_a_field_in_use_is_refused_with_the_reason(admin, company_custom_fields):
-    company_create(actor=admin.actor, data={**COMPANY, "custom_fields": {"motto": "Keep it"}})
+    record_create(
+        actor=admin.actor, kind="company", data={**COMPANY, "custom_fields": {"motto": "Keep it"}}
+    )
     field = CustomField.objects.get(key="motto")
     response = admin.post(f"/settings/fields/{field.pk}/delete/")
     assert response.status_code == 409

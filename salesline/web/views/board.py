@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from salesline.accounts.selectors import member_list
+from salesline.core.cursors import decode_cursor, encode_cursor
 from salesline.core.errors import NotFound, PreconditionFailed, Problem, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
@@ -32,14 +33,15 @@ from salesline.pipeline.selectors import BoardFilters, CardCursor
 from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records.fields import KINDS
-from salesline.records.filters import ListQuery
+from salesline.records.filters import ListQuery, parse_list_query
 from salesline.records.services import custom_field_defs
 
 from .common import member_page, page_context
 
 CARDS_PER_PAGE = 20
 PICKER_SIZE = 20
-OPPORTUNITY_FIELDS = KINDS["opportunity"].fields
+OPPORTUNITY = KINDS["opportunity"]
+OPPORTUNITY_FIELDS = OPPORTUNITY.fields
 PAGE = "web/board/page.html"
 # Input types per field type; reference, choice, longtext and boolean get their own widgets.
 INPUT_TYPES = {"decimal": "number", "number": "number", "date": "date", "text": "text"}
@@ -52,62 +54,67 @@ class BadInput(ValueError):
     """A query parameter the board cannot read; args: {parameter: message}."""
 
 
+# The board's filters are list filters of opportunities under shorter names; the list parser
+# reads them, the board only names the problems in its own words.
+BOARD_FILTERS = {
+    "owner": ("owner_id", "Owner must be a member of this organisation."),
+    "close_from": ("expected_close_date__gte", "Close from must be a date (YYYY-MM-DD)."),
+    "close_to": ("expected_close_date__lte", "Close to must be a date (YYYY-MM-DD)."),
+}
+
+
 def _filters(actor, params: Mapping[str, str]) -> BoardFilters:
     """The board's filters from the query string; every unreadable one is named at once."""
+    sent = {name: params.get(name, "").strip() for name in BOARD_FILTERS}
+    mine = sent["owner"] == "me"
+    if mine:
+        sent["owner"] = str(actor.user.pk)
+    elif sent["owner"] and not sent["owner"].isdigit():
+        sent["owner"] = "not-a-member"  # "null" (no owner) is a list filter, not the board's
+    as_list = {BOARD_FILTERS[name][0]: raw for name, raw in sent.items() if raw}
     problems: dict[str, str] = {}
-    owner_id = None
-    owner = params.get("owner", "").strip()
-    if owner == "me":
-        owner_id = actor.user.pk
-    elif owner:
-        members = {m.user_id for m in member_list(actor=actor)}
-        if not owner.isdigit() or int(owner) not in members:
-            problems["owner"] = "Owner must be a member of this organisation."
-        else:
-            owner_id = int(owner)
-    dates: dict[str, dt.date | None] = {}
-    for name, label in (("close_from", "Close from"), ("close_to", "Close to")):
-        raw = params.get(name, "").strip()
-        dates[name] = None
-        if raw:
-            try:
-                dates[name] = dt.date.fromisoformat(raw)
-            except ValueError:
-                problems[name] = f"{label} must be a date (YYYY-MM-DD)."
-    low, high = dates["close_from"], dates["close_to"]
+    try:
+        lookups = parse_list_query(OPPORTUNITY, as_list, lambda: []).lookups
+    except ValidationFailed as error:
+        refused = {problem.loc[-1] for problem in error.problems}
+        problems = {n: m for n, (list_name, m) in BOARD_FILTERS.items() if list_name in refused}
+        readable = {name: raw for name, raw in as_list.items() if name not in refused}
+        lookups = parse_list_query(OPPORTUNITY, readable, lambda: []).lookups
+    owner_id = lookups.get("owner_id")
+    members = {m.user_id for m in member_list(actor=actor)} if owner_id and not mine else ()
+    if owner_id is not None and not mine and owner_id not in members:
+        problems["owner"] = BOARD_FILTERS["owner"][1]
+    low = lookups.get("expected_close_date__gte")
+    high = lookups.get("expected_close_date__lte")
     if low and high and low > high:
         problems["close_to"] = "Close to must not be before Close from."
     if problems:
-        raise BadInput(problems)
+        raise BadInput({name: problems[name] for name in BOARD_FILTERS if name in problems})
     return BoardFilters(owner_id=owner_id, close_from=low, close_to=high)
 
 
 def _filter_query(params: Mapping[str, str]) -> str:
     """The filters as a query string, for "Show more" and moves (totals follow the filters)."""
-    kept = {k: params[k] for k in ("owner", "close_from", "close_to") if params.get(k, "").strip()}
+    kept = {k: params[k] for k in BOARD_FILTERS if params.get(k, "").strip()}
     return urlencode(kept)
 
 
 def _encode_cursor(cursor: CardCursor | None) -> str:
-    if cursor is None:
-        return ""
-    return f"{cursor.value.isoformat() if cursor.value else ''}~{cursor.id}"
+    # The column is in the URL, so the position needs no ordering key.
+    return "" if cursor is None else encode_cursor(cursor.value, cursor.id)
 
 
 def _decode_cursor(text: str, stage: Stage) -> CardCursor:
     """An open column's cursor holds a date (or nothing, among undated cards), a closed
     column's the time of closing."""
-    raw_value, _, raw_id = text.partition("~")
     try:
+        raw_value, pk = decode_cursor(text)
         if stage.kind == Stage.Kind.OPEN:
             value = dt.date.fromisoformat(raw_value) if raw_value else None
         else:
             value = dt.datetime.fromisoformat(raw_value)
             if value.tzinfo is None:
                 raise ValueError
-        pk = int(raw_id)
-        if not 0 <= pk < 2**63:  # beyond what either database compares without an error
-            raise ValueError
         return CardCursor(value, pk)
     except ValueError:
         raise BadInput({"after": "'after' is not a position in this column."}) from None
