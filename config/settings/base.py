@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.csp import CSP
@@ -87,8 +88,8 @@ TEMPLATES = [
 ]
 
 
-def database_from_url(url: str) -> dict:
-    config = dj_database_url.parse(
+def database_from_url(url: str) -> dict[str, Any]:
+    config: dict[str, Any] = dj_database_url.parse(  # type: ignore[assignment]  # a TypedDict
         url,
         conn_max_age=60,
         # Off by default, as in Django: a check is one more round trip on every request (measured:
@@ -149,7 +150,9 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 # Mail (password resets): printed on the console unless SMTP_HOST names a server.
-MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+MAILERS: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+}
 if os.environ.get("SMTP_HOST"):
     MAILERS["default"] = {
         "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
