@@ -19,3 +19,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": str(Path(tempfile.gettempdir()) / f"salesline-test-{os.getpid()}.sqlite3")  # noqa: F405
     }
+
+# A test-only app with an event handler, so worker subprocesses of the tests register it too.
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.core.eventapp"]  # noqa: F405

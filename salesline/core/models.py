@@ -57,3 +57,57 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} (last seen {self.last_seen:%Y-%m-%d %H:%M:%S})"
+
+
+class DomainEvent(models.Model):
+    """Something that happened (a stage entered, a deal won, a lead created), written in the
+    same transaction as the change itself, so an event exists exactly when its change does.
+
+    Apps react through handlers registered with `core.events`, run once each by the worker."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+", null=True
+    )
+    kind = models.CharField(max_length=60)
+    object_type = models.CharField(max_length=40, blank=True)
+    object_id = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organisation", "kind", "at"], name="event_kind"),
+            models.Index(fields=["object_type", "object_id"], name="event_object"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_type}#{self.object_id}"
+
+
+class EventDelivery(models.Model):
+    """One handler's run of one event: the unique row that makes it run at most once, and where
+    its failures show."""
+
+    class Status(models.TextChoices):
+        DONE = "done"
+        FAILED = "failed"
+
+    event = models.ForeignKey(DomainEvent, on_delete=models.CASCADE, related_name="deliveries")
+    handler = models.CharField(max_length=200)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "handler"], name="delivery_once_per_handler")
+        ]
+        indexes = [models.Index(fields=["status", "updated_at"], name="delivery_status")]
+
+    def __str__(self) -> str:
+        return f"{self.handler} of event {self.event_id}: {self.status}"

@@ -16,6 +16,14 @@ from salesline.core.errors import NotFound
 from .models import Opportunity, Pipeline, Stage, StageChange
 
 
+def stage_for(*, actor: Actor, pipeline_key: str, stage_key: str) -> Stage:
+    """A stage of the organisation by keys (its pipeline read with it). The caller has checked
+    the keys against the definition in force, which materialised these rows."""
+    return Stage.objects.select_related("pipeline").get(
+        pipeline__organisation=actor.organisation, pipeline__key=pipeline_key, key=stage_key
+    )
+
+
 def pipeline_list(*, actor: Actor) -> QuerySet[Pipeline]:
     return Pipeline.objects.filter(organisation=actor.organisation).prefetch_related(
         Prefetch("stages", queryset=Stage.objects.order_by("position", "id"))

@@ -149,9 +149,7 @@ def _resolve_target(
         known = ", ".join(s.key for s in pipeline_spec.stages)
         problems.add(("stage",), f"Unknown stage '{stage_key}' in {pipeline_key} (known: {known}).")
         return None
-    return Stage.objects.select_related("pipeline").get(
-        pipeline__organisation=actor.organisation, pipeline__key=pipeline_key, key=stage_key
-    )
+    return selectors.stage_for(actor=actor, pipeline_key=pipeline_key, stage_key=stage_key)
 
 
 def _checklist_owners(spec: ProcessDefinitionSpec, pipeline_key: str) -> dict[str, str]:
@@ -270,8 +268,7 @@ def _record_move(
         kinds.append("opportunity_won")
     elif after.kind == Stage.Kind.LOST:
         kinds.append("opportunity_lost")
-    for kind in kinds:
-        events.emit(actor=actor, kind=kind, obj=opportunity, payload=payload)
+    events.emit_many(actor=actor, obj=opportunity, kinds=kinds, payload=payload)
     return change
 
 
@@ -375,12 +372,15 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
 
 
 def _lock(actor: Actor, opportunity_id: Any) -> Opportunity:
-    return record_services.locked_row(
+    opportunity = record_services.locked_row(
         Opportunity.objects.select_related("pipeline", "stage"),
         actor=actor,
         pk=opportunity_id,
         what="opportunity",
     )
+    if opportunity.stage.pipeline_id == opportunity.pipeline_id:
+        opportunity.stage.pipeline = opportunity.pipeline  # read once, not again per use
+    return opportunity
 
 
 def opportunity_move(
@@ -514,11 +514,8 @@ def _change(
                 actor=actor, action="move" if moved else "update", obj=opportunity, changes=changes
             )
             if field_changes:
-                events.emit(
-                    actor=actor,
-                    kind="record_changed",
-                    obj=opportunity,
-                    payload={"fields": sorted(field_changes)},
+                record_services.record_changed(
+                    actor=actor, obj=opportunity, change="updated", fields=field_changes
                 )
     return opportunity
 
