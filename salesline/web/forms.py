@@ -261,18 +261,6 @@ def form_name(loc: tuple) -> str:
     return str(head)
 
 
-def attach_problems(inputs: Iterable[Input], problems: Iterable[Problem]) -> list[str]:
-    """Put each problem on the input it names; the rest (checklist items, unknown places) are
-    returned to be shown above the form."""
-    by_name = {i.name: i for i in inputs}
-    general = []
-    for problem in problems:
-        target = by_name.get(form_name(problem.loc))
-        if target is None and problem.loc[:1] == ("pipeline",):
-            # In the conversion form the pipeline has its own input.
-            target = by_name.get("pipeline")
-        if target is None:
-            general.append(problem.msg)
-        elif problem.msg not in target.errors:
-            target.errors.append(problem.msg)
-    return general
+def input_name_of(problem: Problem) -> str:
+    """The input a problem belongs beside (`web.errors.bind_problems` uses it by default)."""
+    return form_name(problem.loc)

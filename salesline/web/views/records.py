@@ -14,13 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from salesline.core.errors import (
-    Conflict,
-    DomainError,
-    NotFound,
-    PreconditionFailed,
-    ValidationFailed,
-)
+from salesline.core.errors import PreconditionFailed, ValidationFailed
+from salesline.core.ids import is_id
 from salesline.pipeline import conversion
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
@@ -30,6 +25,7 @@ from salesline.records.fields import KINDS
 from salesline.records.services import custom_field_defs
 
 from .. import forms
+from ..errors import bind_problems, on_refusal
 from ..selectors import record_timeline
 from ..session import remember_viewed
 from .common import kind_of, member_page, page_context
@@ -41,18 +37,12 @@ STALE_MESSAGE = (
 NOTE_TARGET = {kind: f"{kind}_id" for kind in KINDS}
 
 
-BIGGEST_ID = 2**63 - 1  # ids are 64-bit: a larger number in a URL names nothing
-
-
 def _record_or_404(actor, kind: str, record_id, *, deleted: bool = False):
-    if not 0 < int(record_id) <= BIGGEST_ID:
+    if not is_id(int(record_id)):  # a number past 64 bits in a URL names nothing
         raise Http404("No such record.")
-    try:
-        return record_selectors.record_get_for(
-            actor=actor, kind=kind, record_id=record_id, deleted=deleted
-        )
-    except NotFound:
-        raise Http404("No such record.") from None
+    return record_selectors.record_get_for(
+        actor=actor, kind=kind, record_id=record_id, deleted=deleted
+    )
 
 
 def _create(actor, kind: str, data: dict):
@@ -154,15 +144,14 @@ def note_add(request: HttpRequest, actor, plural: str, record_id: int) -> HttpRe
     kind = kind_of(plural)
     obj = _record_or_404(actor, kind, record_id)
     body = request.POST.get("body", "")
-    try:
-        record_services.note_create(actor=actor, body=body, target={NOTE_TARGET[kind]: obj.pk})
-    except NotFound:
-        raise Http404("No such record.") from None
-    except ValidationFailed as error:
-        context = _detail_context(
-            request, actor, kind, obj, note_body=body, note_errors=[p.msg for p in error.problems]
-        )
+
+    def refused(error):
+        errors = bind_problems(None, error)
+        context = _detail_context(request, actor, kind, obj, note_body=body, note_errors=errors)
         return render(request, "web/records/detail.html", context, status=400)
+
+    on_refusal(request, refused)
+    record_services.note_create(actor=actor, body=body, target={NOTE_TARGET[kind]: obj.pk})
     messages.success(request, "Note added.")
     return redirect(f"{reverse('web:record-detail', args=[plural, obj.pk])}#notes")
 
@@ -215,23 +204,28 @@ def field_edit(request: HttpRequest, actor, plural: str, record_id: int, name: s
     value = request.POST.get(name, "")
     field_input = _inline_input(actor, kind, obj, name, value)
     data = forms.service_data(kind, {name: value})
-    try:
-        obj = _update(actor, kind, obj.pk, data, _posted_version(request))
-    except NotFound:
-        raise Http404("No such record.") from None
-    except PreconditionFailed:
-        current = _record_or_404(actor, kind, record_id)
-        field_input = _inline_input(actor, kind, current, name)
-        context = _field_context(
-            request, actor, kind, current, name, field_input=field_input, general=[STALE_MESSAGE]
-        )
-        return _inline_error(request, context, 409, plural, current)
-    except ValidationFailed as error:
-        general = forms.attach_problems([field_input], error.problems)
+
+    def refused(error):
+        if isinstance(error, PreconditionFailed):
+            current = _record_or_404(actor, kind, record_id)
+            context = _field_context(
+                request,
+                actor,
+                kind,
+                current,
+                name,
+                field_input=_inline_input(actor, kind, current, name),
+                general=[STALE_MESSAGE],
+            )
+            return _inline_error(request, context, 409, plural, current)
+        general = bind_problems([field_input], error)
         context = _field_context(
             request, actor, kind, obj, name, field_input=field_input, general=general
         )
         return _inline_error(request, context, 400, plural, obj)
+
+    on_refusal(request, refused)
+    obj = _update(actor, kind, obj.pk, data, _posted_version(request))
     if not request.htmx:
         messages.success(request, f"{field_input.label} saved.")
         return redirect("web:record-detail", plural, obj.pk)
@@ -297,11 +291,13 @@ def record_create(request: HttpRequest, actor, plural: str) -> HttpResponse:
         )
     values = forms.submitted_values(kind, request.POST, custom_defs)
     inputs = forms.record_inputs(actor, kind, custom_defs, values=values)
-    try:
-        obj = _create(actor, kind, forms.service_data(kind, values))
-    except ValidationFailed as error:
-        general = forms.attach_problems(inputs, error.problems)
+
+    def refused(error):
+        general = bind_problems(inputs, error)
         return _form_response(request, actor, kind, inputs, general=general, status=400)
+
+    on_refusal(request, refused)
+    obj = _create(actor, kind, forms.service_data(kind, values))
     messages.success(request, f"{KINDS[kind].key.capitalize()} “{obj.name}” created.")
     return redirect("web:record-detail", plural, obj.pk)
 
@@ -326,24 +322,26 @@ def record_edit(request: HttpRequest, actor, plural: str, record_id: int) -> Htt
         data.pop("pipeline", None)
         data.pop("stage", None)
     inputs = forms.record_inputs(actor, kind, custom_defs, values=values)
-    try:
-        obj = _update(actor, kind, obj.pk, data, _posted_version(request))
-    except NotFound:
-        raise Http404("No such record.") from None
-    except PreconditionFailed:
+
+    def refused(error):
+        if not isinstance(error, PreconditionFailed):
+            general = bind_problems(inputs, error)
+            return _form_response(
+                request, actor, kind, inputs, obj=obj, general=general, status=400
+            )
         current = _record_or_404(actor, kind, record_id)
         now = forms.stored_values(kind, current, custom_defs)
-        inputs = forms.record_inputs(actor, kind, custom_defs, values=now)
-        for field_input in inputs:
+        current_inputs = forms.record_inputs(actor, kind, custom_defs, values=now)
+        for field_input in current_inputs:
             typed = values.get(field_input.name)
             if typed is not None and typed != now.get(field_input.name):
                 field_input.help = f"You had entered: {typed or '(empty)'}"
         return _form_response(
-            request, actor, kind, inputs, obj=current, general=[STALE_MESSAGE], status=409
+            request, actor, kind, current_inputs, obj=current, general=[STALE_MESSAGE], status=409
         )
-    except ValidationFailed as error:
-        general = forms.attach_problems(inputs, error.problems)
-        return _form_response(request, actor, kind, inputs, obj=obj, general=general, status=400)
+
+    on_refusal(request, refused)
+    obj = _update(actor, kind, obj.pk, data, _posted_version(request))
     messages.success(request, f"{KINDS[kind].key.capitalize()} “{obj.name}” saved.")
     return redirect("web:record-detail", plural, obj.pk)
 
@@ -378,10 +376,7 @@ def record_delete(request: HttpRequest, actor, plural: str, record_id: int) -> H
             "web/records/delete.html",
             page_context(request, actor, kind=KINDS[kind], obj=obj, deleted=False),
         )
-    try:
-        record_services.record_delete(actor=actor, kind=kind, record_id=obj.pk)
-    except NotFound:
-        raise Http404("No such record.") from None
+    record_services.record_delete(actor=actor, kind=kind, record_id=obj.pk)
     return redirect("web:record-deleted", plural, obj.pk)
 
 
@@ -402,13 +397,13 @@ def record_deleted(request: HttpRequest, actor, plural: str, record_id: int) -> 
 def record_restore(request: HttpRequest, actor, plural: str, record_id: int) -> HttpResponse:
     kind = kind_of(plural)
     deleted = _record_or_404(actor, kind, record_id, deleted=True)
-    try:
-        obj = record_services.record_restore(actor=actor, kind=kind, record_id=deleted.pk)
-    except NotFound:
-        raise Http404("No such deleted record.") from None
-    except Conflict as error:
+
+    def refused(error):
         messages.error(request, str(error))
         return redirect("web:record-deleted", plural, record_id)
+
+    on_refusal(request, refused)
+    obj = record_services.record_restore(actor=actor, kind=kind, record_id=deleted.pk)
     messages.success(request, f"“{obj.name}” restored.")
     return redirect("web:record-detail", plural, obj.pk)
 
@@ -453,6 +448,11 @@ def _conversion_inputs(actor, lead, matches, post=None) -> dict[str, list[forms.
             actor, kind, custom_defs, values=values, prefix=f"{kind}-", only=wanted
         )
     return out
+
+
+def _convert_input(problem) -> str:
+    """A pipeline problem belongs beside the conversion's own pipeline input."""
+    return "pipeline" if problem.loc[:1] == ("pipeline",) else forms.input_name_of(problem)
 
 
 def forms_values(data: dict) -> dict[str, str]:
@@ -515,36 +515,28 @@ def lead_convert(request: HttpRequest, actor, record_id: int) -> HttpResponse:
         for kind in inputs
     }
     wants_opportunity = request.POST.get("create_opportunity") == "on"
-    try:
-        lead = conversion.lead_convert(
-            actor=actor,
-            lead_id=lead.pk,
-            person=sent["person"],
-            company=sent["company"],
-            pipeline=(request.POST.get("pipeline") or None) if wants_opportunity else None,
-            opportunity=sent["opportunity"] if wants_opportunity else None,
-            link_person=request.POST.get("person_choice") != "new",
-            link_company=request.POST.get("company_choice") != "new",
-        )
-    except NotFound:
-        raise Http404("No such lead.") from None
-    except ValidationFailed as error:
-        everything = [*inputs["person"], *inputs["company"], *inputs["opportunity"]]
-        general = forms.attach_problems([*everything, pipeline_input], error.problems)
+
+    def refused(error):
+        general, status = [str(error)], error.status  # already converted (409)
+        if isinstance(error, ValidationFailed):
+            everything = [*inputs["person"], *inputs["company"], *inputs["opportunity"]]
+            general = bind_problems([*everything, pipeline_input], error, field_of=_convert_input)
+            status = 400
         return _convert_page(
-            request, actor, lead, matches, inputs, pipeline_input, general=general, status=400
+            request, actor, lead, matches, inputs, pipeline_input, general=general, status=status
         )
-    except DomainError as error:  # already converted (409)
-        return _convert_page(
-            request,
-            actor,
-            lead,
-            matches,
-            inputs,
-            pipeline_input,
-            general=[str(error)],
-            status=error.status,
-        )
+
+    on_refusal(request, refused)
+    lead = conversion.lead_convert(
+        actor=actor,
+        lead_id=lead.pk,
+        person=sent["person"],
+        company=sent["company"],
+        pipeline=(request.POST.get("pipeline") or None) if wants_opportunity else None,
+        opportunity=sent["opportunity"] if wants_opportunity else None,
+        link_person=request.POST.get("person_choice") != "new",
+        link_company=request.POST.get("company_choice") != "new",
+    )
     what = f"person “{lead.converted_person.name}” at “{lead.converted_company.name}”"
     if lead.converted_opportunity_id:
         messages.success(request, f"Lead converted: {what}, with a new opportunity.")

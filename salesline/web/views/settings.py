@@ -18,13 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from salesline.accounts import selectors as account_selectors
 from salesline.accounts import services as account_services
 from salesline.accounts.models import Role
-from salesline.core.errors import (
-    Conflict,
-    DomainError,
-    NotFound,
-    PermissionDenied,
-    ValidationFailed,
-)
+from salesline.core.errors import PermissionDenied
+from salesline.core.ids import is_id
 from salesline.pipeline.definition import pipelines_of
 from salesline.process import selectors as process_selectors
 from salesline.process import services as process_services
@@ -33,6 +28,7 @@ from salesline.process.models import CustomField
 from salesline.records.fields import KINDS
 
 from ..definition_problems import bare_message, locate_problems
+from ..errors import bind_problems, on_refusal
 from .common import member_page, page_context
 
 RECORD_LABELS = {
@@ -56,22 +52,18 @@ OPERATOR_WORDS = {
 
 def _id(value: int) -> int:
     # A path id beyond a 64-bit integer names nothing, and SQLite overflows on it.
-    if not 0 < value < 2**63:
+    if not is_id(value):
         raise Http404("No such object.")
     return value
 
 
-def _forbidden(request: HttpRequest, actor, error: PermissionDenied) -> HttpResponse:
-    return render(
-        request,
-        "web/settings/forbidden.html",
-        page_context(request, actor, message=str(error), section=""),
-        status=403,
-    )
-
-
 def _is_admin(actor) -> bool:
-    return actor.has_role(Role.ADMIN)
+    """Whether the page offers organisation-wide changes: the services' own rule."""
+    try:
+        account_services.require_admin(actor)
+    except PermissionDenied:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- overview
@@ -137,29 +129,23 @@ def _custom_fields(actor) -> list[CustomField]:
     return list(process_selectors.custom_field_list(actor=actor))
 
 
-def _add_service_errors(form: forms.Form, error: DomainError) -> None:
-    """Put each problem next to the field it names (custom_fields[3].label -> label)."""
-    if not error.problems:
-        form.add_error(None, str(error))
-    for problem in error.problems:
-        location = str(problem.loc[1]) if len(problem.loc) > 1 else ""
-        match = re.match(r"custom_fields\[\d+\](?:\.(\w+))?", location)
-        name = match.group(1) if match else None
-        message = bare_message(problem)
-        if name is None and match and "choices" in message:
-            name = "choices"  # "a choice field needs a list of choices" names the entry
-        form.add_error(name if name in form.fields else None, message)
+def _custom_field_input(problem) -> str | None:
+    """The input a definition problem names (custom_fields[3].label -> label)."""
+    location = str(problem.loc[1]) if len(problem.loc) > 1 else ""
+    match = re.match(r"custom_fields\[\d+\](?:\.(\w+))?", location)
+    name = match.group(1) if match else None
+    if name is None and match and "choices" in bare_message(problem):
+        name = "choices"  # "a choice field needs a list of choices" names the entry
+    return name
 
 
 def _admin_only(view):
-    """A settings page that changes organisation-wide settings: a salesperson gets a 403 page
-    (the services refuse them too; this also keeps them from seeing a form they cannot use)."""
+    """A settings page that changes organisation-wide settings: a salesperson gets the 403
+    page (the services refuse them too; this also keeps them from seeing a form they cannot
+    use)."""
 
     def wrapper(request: HttpRequest, actor, *args, **kwargs) -> HttpResponse:
-        try:
-            account_services.require_admin(actor, "change these settings")
-        except PermissionDenied as error:
-            return _forbidden(request, actor, error)
+        account_services.require_admin(actor, "change these settings")
         return view(request, actor, *args, **kwargs)
 
     wrapper.__name__ = view.__name__
@@ -181,34 +167,51 @@ def field_list(request: HttpRequest, actor) -> HttpResponse:
 
 
 def _field_or_404(actor, field_id: int):
-    try:
-        return process_selectors.custom_field_get_for(actor=actor, field_id=_id(field_id))
-    except NotFound:
-        raise Http404("No such custom field.") from None
+    return process_selectors.custom_field_get_for(actor=actor, field_id=_id(field_id))
+
+
+def _form_page(request: HttpRequest, form, render_page, save, **binding) -> HttpResponse:
+    """A settings form: GET shows it (200); a POST that the form or the service refuses shows
+    it again with each problem under the field it names (400, or the service's status; the
+    `binding` is `bind_problems`'); a saved one is `save()`'s answer. `render_page(status)`
+    renders the page."""
+    if request.method != "POST":
+        return render_page(200)
+    if not form.is_valid():
+        return render_page(400)
+
+    def refused(error):
+        bind_problems(form, error, **binding)
+        return render_page(error.status)
+
+    on_refusal(request, refused)
+    return save()
 
 
 def _field_form_page(request: HttpRequest, actor, form, field, save, done: str) -> HttpResponse:
     """The add and edit pages of a custom field: `save(form)` calls the service; its errors go
     under the fields they name, and nothing is saved until there are none."""
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                field = save(form)
-            except PermissionDenied as error:
-                return _forbidden(request, actor, error)
-            except (ValidationFailed, Conflict) as error:
-                _add_service_errors(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"Custom field “{field.label}” {done}.")
-                return redirect(f"{reverse('web:settings-fields')}#record-{field.record}")
-    return render(
+
+    def render_page(status: int) -> HttpResponse:
+        return render(
+            request,
+            "web/settings/field_form.html",
+            page_context(request, actor, section="fields", form=form, field=field),
+            status=status,
+        )
+
+    def saved() -> HttpResponse:
+        field = save(form)
+        messages.success(request, f"Custom field “{field.label}” {done}.")
+        return redirect(f"{reverse('web:settings-fields')}#record-{field.record}")
+
+    return _form_page(
         request,
-        "web/settings/field_form.html",
-        page_context(request, actor, section="fields", form=form, field=field),
-        status=status,
+        form,
+        render_page,
+        saved,
+        field_of=_custom_field_input,
+        message_of=bare_message,
     )
 
 
@@ -247,25 +250,25 @@ def field_edit(request: HttpRequest, actor, field_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
     field = _field_or_404(actor, field_id)
-    problems: list[str] = []
-    status = 200
-    if request.method == "POST":
-        try:
-            process_services.custom_field_delete(actor=actor, field_id=field.pk)
-        except PermissionDenied as error:
-            return _forbidden(request, actor, error)
-        except (ValidationFailed, Conflict) as error:
-            problems = [bare_message(p) for p in error.problems] or [str(error)]
-            status = error.status
-        else:
-            messages.success(request, f"Custom field “{field.label}” removed.")
-            return redirect("web:settings-fields")
-    return render(
-        request,
-        "web/settings/field_delete.html",
-        page_context(request, actor, section="fields", field=field, problems=problems),
-        status=status,
-    )
+
+    def render_page(status: int, problems=()) -> HttpResponse:
+        return render(
+            request,
+            "web/settings/field_delete.html",
+            page_context(request, actor, section="fields", field=field, problems=list(problems)),
+            status=status,
+        )
+
+    if request.method != "POST":
+        return render_page(200)
+
+    def refused(error) -> HttpResponse:
+        return render_page(error.status, bind_problems(None, error, message_of=bare_message))
+
+    on_refusal(request, refused)
+    process_services.custom_field_delete(actor=actor, field_id=field.pk)
+    messages.success(request, f"Custom field “{field.label}” removed.")
+    return redirect("web:settings-fields")
 
 
 # ---------------------------------------------------------------- members and roles
@@ -291,19 +294,8 @@ class MemberRemoveForm(forms.Form):
     confirm_self = forms.BooleanField(label="Yes, remove me from the organisation", required=False)
 
 
-def _add_problems(form: forms.Form, error: DomainError) -> None:
-    if not error.problems:
-        form.add_error(None, str(error))
-    for problem in error.problems:
-        name = str(problem.loc[0]) if problem.loc else None
-        form.add_error(name if name in form.fields else None, problem.msg)
-
-
 def _member_or_404(actor, user_id: int):
-    try:
-        return account_selectors.member_get_for(actor=actor, user_id=_id(user_id))
-    except NotFound:
-        raise Http404("No such member.") from None
+    return account_selectors.member_get_for(actor=actor, user_id=_id(user_id))
 
 
 @member_page
@@ -326,26 +318,21 @@ def member_list(request: HttpRequest, actor) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def member_add(request: HttpRequest, actor) -> HttpResponse:
     form = MemberAddForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                user = account_services.member_add(actor=actor, **form.cleaned_data)
-            except PermissionDenied as error:
-                return _forbidden(request, actor, error)
-            except ValidationFailed as error:
-                _add_problems(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"{user.email} is now a member.")
-                return redirect("web:settings-members")
-    return render(
-        request,
-        "web/settings/member_add.html",
-        page_context(request, actor, section="members", form=form),
-        status=status,
-    )
+
+    def render_page(status: int) -> HttpResponse:
+        return render(
+            request,
+            "web/settings/member_add.html",
+            page_context(request, actor, section="members", form=form),
+            status=status,
+        )
+
+    def saved() -> HttpResponse:
+        user = account_services.member_add(actor=actor, **form.cleaned_data)
+        messages.success(request, f"{user.email} is now a member.")
+        return redirect("web:settings-members")
+
+    return _form_page(request, form, render_page, saved)
 
 
 @member_page
@@ -356,38 +343,33 @@ def member_edit(request: HttpRequest, actor, user_id: int) -> HttpResponse:
     form = MemberRolesForm(
         request.POST if request.method == "POST" else None, initial={"roles": list(member.roles)}
     )
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                account_services.member_set_roles(
-                    actor=actor,
-                    user_id=member.user_id,
-                    roles=form.cleaned_data["roles"],
-                    confirm_self=form.cleaned_data["confirm_self"],
-                )
-            except PermissionDenied as error:
-                return _forbidden(request, actor, error)
-            except (ValidationFailed, Conflict) as error:
-                _add_problems(form, error)
-                status = error.status
-            else:
-                messages.success(request, f"Roles of {member.email} saved.")
-                return redirect("web:settings-members")
-    return render(
-        request,
-        "web/settings/member_edit.html",
-        page_context(
+
+    def render_page(status: int) -> HttpResponse:
+        return render(
             request,
-            actor,
-            section="members",
-            form=form,
-            member=member,
-            is_self=member.user_id == actor.user.pk,
-        ),
-        status=status,
-    )
+            "web/settings/member_edit.html",
+            page_context(
+                request,
+                actor,
+                section="members",
+                form=form,
+                member=member,
+                is_self=member.user_id == actor.user.pk,
+            ),
+            status=status,
+        )
+
+    def saved() -> HttpResponse:
+        account_services.member_set_roles(
+            actor=actor,
+            user_id=member.user_id,
+            roles=form.cleaned_data["roles"],
+            confirm_self=form.cleaned_data["confirm_self"],
+        )
+        messages.success(request, f"Roles of {member.email} saved.")
+        return redirect("web:settings-members")
+
+    return _form_page(request, form, render_page, saved)
 
 
 @member_page
@@ -396,37 +378,34 @@ def member_edit(request: HttpRequest, actor, user_id: int) -> HttpResponse:
 def member_remove(request: HttpRequest, actor, user_id: int) -> HttpResponse:
     member = _member_or_404(actor, user_id)
     form = MemberRemoveForm(request.POST if request.method == "POST" else None)
-    status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            account_services.member_remove(
-                actor=actor,
-                user_id=member.user_id,
-                confirm_self=form.cleaned_data["confirm_self"],
-            )
-        except PermissionDenied as error:
-            return _forbidden(request, actor, error)
-        except (ValidationFailed, Conflict) as error:
-            _add_problems(form, error)
-            status = error.status
-        else:
-            messages.success(request, f"{member.email} was removed and their API tokens revoked.")
-            if member.user_id == actor.user.pk:
-                return redirect("web:home")
-            return redirect("web:settings-members")
-    return render(
-        request,
-        "web/settings/member_remove.html",
-        page_context(
+
+    def render_page(status: int) -> HttpResponse:
+        return render(
             request,
-            actor,
-            section="members",
-            form=form,
-            member=member,
-            is_self=member.user_id == actor.user.pk,
-        ),
-        status=status,
-    )
+            "web/settings/member_remove.html",
+            page_context(
+                request,
+                actor,
+                section="members",
+                form=form,
+                member=member,
+                is_self=member.user_id == actor.user.pk,
+            ),
+            status=status,
+        )
+
+    def saved() -> HttpResponse:
+        account_services.member_remove(
+            actor=actor, user_id=member.user_id, confirm_self=form.cleaned_data["confirm_self"]
+        )
+        messages.success(request, f"{member.email} was removed and their API tokens revoked.")
+        if member.user_id == actor.user.pk:
+            return redirect("web:home")
+        return redirect("web:settings-members")
+
+    if request.method == "POST" and not form.is_valid():
+        return render_page(200)  # a confirmation: nothing to correct, the page again
+    return _form_page(request, form, render_page, saved)
 
 
 # ---------------------------------------------------------------- API tokens
@@ -470,15 +449,12 @@ def token_create(request: HttpRequest, actor) -> HttpResponse:
         if request.htmx:  # htmx swaps only a 2xx answer; the errors are in this fragment
             return render(request, "web/settings/tokens.html#tokens", context)
         return render(request, "web/settings/tokens.html", context, status=400)
-    try:
-        token, plain = account_services.token_create(
-            user=actor.user,
-            organisation=actor.organisation,
-            name=form.cleaned_data["name"],
-            label="web",
-        )
-    except PermissionDenied as error:
-        return _forbidden(request, actor, error)
+    token, plain = account_services.token_create(
+        user=actor.user,
+        organisation=actor.organisation,
+        name=form.cleaned_data["name"],
+        label="web",
+    )
     context = _tokens_context(request, actor, created=token, plain=plain)
     template = "web/settings/tokens.html#tokens" if request.htmx else "web/settings/tokens.html"
     response = render(request, template, context, status=201 if request.htmx else 200)
@@ -489,15 +465,9 @@ def token_create(request: HttpRequest, actor) -> HttpResponse:
 @member_page
 @require_http_methods(["GET", "POST"])
 def token_revoke(request: HttpRequest, actor, token_id: int) -> HttpResponse:
-    try:
-        token = account_selectors.token_get_for(actor=actor, token_id=_id(token_id))
-    except NotFound:
-        raise Http404("No such token.") from None
+    token = account_selectors.token_get_for(actor=actor, token_id=_id(token_id))
     if request.method == "POST":
-        try:
-            account_services.token_revoke(actor=actor, token_id=token.pk)
-        except NotFound:
-            raise Http404("No such token.") from None
+        account_services.token_revoke(actor=actor, token_id=token.pk)
         messages.success(request, f"Token {token.prefix}… revoked: it no longer opens the API.")
         return redirect("web:settings-tokens")
     return render(
@@ -624,38 +594,42 @@ def process_upload(request: HttpRequest, actor) -> HttpResponse:
         request.POST if request.method == "POST" else None, request.FILES or None
     )
     status, problems, checked = 200, [], None
+
+    def render_page(status: int, problems, checked=None) -> HttpResponse:
+        return render(
+            request,
+            "web/settings/process_upload.html",
+            page_context(
+                request,
+                actor,
+                section="process",
+                form=form,
+                problems=problems,
+                checked=checked,
+                definition=process_selectors.definition_row_for(actor.organisation),
+            ),
+            status=status,
+        )
+
     if request.method == "POST":
         status = 400
         if form.is_valid():
             text = form.cleaned_data["text"]
-            try:
-                spec = process_services.process_check(actor=actor, text=text)
-                if "check_only" not in request.POST:
-                    row = process_services.process_load(actor=actor, text=text)
-                    messages.success(
-                        request, f"Version {row.version} of “{spec.name}” is now in force."
-                    )
-                    return redirect("web:settings-process")
-                checked, status = spec, 200
-            except (ValidationFailed, Conflict) as error:
-                problems = locate_problems(text, error.problems)
-                status = error.status
             # Show what was sent, so a fix is an edit, not a fresh paste.
             form = DefinitionUploadForm(initial={"source": text})
-    return render(
-        request,
-        "web/settings/process_upload.html",
-        page_context(
-            request,
-            actor,
-            section="process",
-            form=form,
-            problems=problems,
-            checked=checked,
-            definition=process_selectors.definition_row_for(actor.organisation),
-        ),
-        status=status,
-    )
+            on_refusal(
+                request,
+                lambda error: render_page(error.status, locate_problems(text, error.problems)),
+            )
+            spec = process_services.process_check(actor=actor, text=text)
+            if "check_only" not in request.POST:
+                row = process_services.process_load(actor=actor, text=text)
+                messages.success(
+                    request, f"Version {row.version} of “{spec.name}” is now in force."
+                )
+                return redirect("web:settings-process")
+            checked, status = spec, 200
+    return render_page(status, problems, checked)
 
 
 urlpatterns = [

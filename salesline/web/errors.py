@@ -1,0 +1,101 @@
+"""The web's one error path: a `DomainError` a view lets through becomes a response here.
+
+Views call the services and do not catch their errors. `member_page` hands an escaped
+`DomainError` to `domain_error_response`:
+
+- `NotFound` is the 404 page (another organisation's object looks like no object at all);
+- `PermissionDenied` is the 403 page naming the rule;
+- a refusal (`ValidationFailed`, `Conflict`, `PreconditionFailed`) is the view's own page
+  again, as the view said with `on_refusal` before calling the service: usually its form,
+  with `bind_problems` putting each problem beside the input it names.
+
+A refusal that the view did not expect is not hidden: it propagates (a 500 and a log entry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django import forms as django_forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from salesline.core.errors import DomainError, NotFound, PermissionDenied, Problem
+
+from .forms import input_name_of
+
+Responder = Callable[[DomainError], HttpResponse]
+_RESPONDER = "salesline_on_refusal"
+
+
+def on_refusal(request: HttpRequest, respond: Responder) -> None:
+    """How the current view answers a change the services refuse: `respond(error)` renders
+    its page again (with the problems, the status it wants). Set it before the service call."""
+    setattr(request, _RESPONDER, respond)
+
+
+def forbidden_response(request: HttpRequest, actor, error: PermissionDenied) -> HttpResponse:
+    from .views.common import page_context  # the page context needs the session helpers
+
+    return render(
+        request,
+        "web/settings/forbidden.html",
+        page_context(request, actor, message=str(error), section=""),
+        status=403,
+    )
+
+
+def domain_error_response(request: HttpRequest, actor, error: DomainError) -> HttpResponse:
+    """The page for a `DomainError` that left a view (see the module's docstring)."""
+    if isinstance(error, NotFound):
+        raise Http404(str(error) or "Not found.") from error
+    if isinstance(error, PermissionDenied):
+        return forbidden_response(request, actor, error)
+    respond = getattr(request, _RESPONDER, None)
+    if respond is None:
+        raise error
+    return respond(error)
+
+
+def _message(problem: Problem) -> str:
+    return problem.msg
+
+
+def bind_problems(
+    form: django_forms.Form | Iterable[Any] | None,
+    error: DomainError,
+    *,
+    field_of: Callable[[Problem], str | None] | None = None,
+    message_of: Callable[[Problem], str] = _message,
+) -> list[str]:
+    """Put each problem of `error` beside the input it names; return the messages that name
+    no input of the form (to be shown above it).
+
+    `form` is a Django form (problems become its errors, the rest non-field errors), a list
+    of `web.forms.Input` (problems go to `Input.errors`), or None (every message is returned).
+    `field_of(problem)` is the input's name, by default the one `web.forms.form_name` gives.
+    An error without problems is its message.
+    """
+    field_of = field_of or input_name_of
+    if not error.problems:
+        messages = [str(error)]
+        if isinstance(form, django_forms.Form):
+            form.add_error(None, messages[0])
+            return []
+        return messages
+    if isinstance(form, django_forms.Form):
+        for problem in error.problems:
+            name = field_of(problem)
+            form.add_error(name if name in form.fields else None, message_of(problem))
+        return []
+    by_name = {i.name: i for i in form or ()}
+    general: list[str] = []
+    for problem in error.problems:
+        target = by_name.get(field_of(problem) or "")
+        message = message_of(problem)
+        if target is None:
+            general.append(message)
+        elif message not in target.errors:
+            target.errors.append(message)
+    return general
