@@ -100,7 +100,12 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
-    from salesline.accounts.services import organisation_get, parse_role, user_create
+    from salesline.accounts.services import (
+        organisation_get,
+        parse_role,
+        system_actor,
+        user_create,
+    )
 
     organisation = organisation_get(slug=args.org)
     password = args.password
@@ -108,18 +113,21 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     if password == "-":  # noqa: S105 - the stdin marker, not a password
         password = sys.stdin.readline().rstrip("\n")
     user = user_create(
-        email=args.email, organisation=organisation, role=args.role, password=password
+        actor=system_actor(organisation, "cli"),
+        email=args.email,
+        role=args.role,
+        password=password,
     )
     print(f"{user.email} is {parse_role(args.role)} in {organisation.slug}.")
     return 0
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    from salesline.accounts.services import organisation_get, token_create, user_get
+    from salesline.accounts.services import organisation_get, system_actor, token_create, user_get
 
     organisation = organisation_get(slug=args.org)
     user = user_get(email=args.email)
-    _, plain = token_create(user=user, organisation=organisation, name=args.name)
+    _, plain = token_create(actor=system_actor(organisation, "cli"), user=user, name=args.name)
     print(plain)
     return 0
 
@@ -236,7 +244,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 f"mapping file '{args.mapping}' must hold an object: "
                 '{"Column header": "field", ...}'
             )
-    job = imports.import_create(
+    show_progress = not args.json and sys.stderr.isatty()
+    job = imports.import_start(
         actor=actor,
         kind=args.kind,
         file=path,
@@ -245,9 +254,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         region=args.region,
         on_duplicate=args.on_duplicate,
         dry_run=args.dry_run,
-    )
-    show_progress = not args.json and sys.stderr.isatty()
-    job = imports.import_execute(job.pk, progress=_print_progress if show_progress else None)
+        inline=True,  # the console waits, showing progress, whatever the file's size
+        progress=_print_progress if show_progress else None,
+    ).job
     if show_progress:
         print(file=sys.stderr)
     report = imports.import_report(job)
@@ -446,10 +455,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_purge(args: argparse.Namespace) -> int:
     from django.conf import settings
 
+    from salesline.accounts.services import system_actor
     from salesline.records.importing.services import staged_uploads_purge
     from salesline.records.services import records_purge
 
-    removed = records_purge()
+    removed = records_purge(actor=system_actor(None, "purge"))
     counts = ", ".join(f"{count} {kind}" for kind, count in removed.items())
     print(
         f"Removed {sum(removed.values())} records ({counts}) deleted more than "

@@ -936,7 +936,8 @@ def demo_token() -> str:
     user = User.objects.filter(email=DEMO_EMAIL).first()
     if event is None or user is None:
         raise NotFound("The demo data is not loaded: run `salesline init --demo`.")
-    return accounts.token_create(user=user, organisation=event.organisation, name="demo")[1]
+    actor = accounts.system_actor(event.organisation, "demo")
+    return accounts.token_create(actor=actor, user=user, name="demo")[1]
 
 
 def load_demo(seed: int = 2026) -> DemoSummary:
@@ -963,7 +964,9 @@ def load_demo(seed: int = 2026) -> DemoSummary:
                 totals[key] = totals.get(key, 0) + count
             organisations.append(organisation)
         user = User.objects.get(email=DEMO_EMAIL)
-        _, token = accounts.token_create(user=user, organisation=organisations[0], name="demo")
+        _, token = accounts.token_create(
+            actor=accounts.system_actor(organisations[0], "demo"), user=user, name="demo"
+        )
     demo_import(organisations[0], user, seed)
     return DemoSummary(
         organisations=tuple(o.slug for o in organisations),
@@ -1057,7 +1060,7 @@ def demo_import(organisation: Organisation, user: User, seed: int) -> None:
             region="NO",
             mapping={"Comments": "details"},
         )
-    imports.import_execute(job.pk, workers=1)
+    imports.import_execute(actor=actor, import_id=job.pk, workers=1)
 
 
 def _fields(record: dict) -> dict:
@@ -1069,16 +1072,16 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
         return now - timedelta(seconds=ago)
 
     staff = {}
+    actor = accounts.system_actor(organisation, "demo")
     for member in plan.staff:
         # Only the demo login gets a password: hashing one costs about a second.
         is_login = member["email"] == DEMO_EMAIL
         staff[member["role"]] = accounts.user_create(
+            actor=actor,
             email=member["email"],
-            organisation=organisation,
             role=member["role"],
             password=DEMO_PASSWORD if is_login else None,
             full_name=member["full_name"],
-            label="demo",
         )
     org = {"organisation": organisation}
 

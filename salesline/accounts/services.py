@@ -39,7 +39,9 @@ def parse_role(text: str) -> str:
     return key
 
 
-def system_actor(organisation: Organisation, label: str = "cli") -> Actor:
+def system_actor(organisation: Organisation | None, label: str = "cli") -> Actor:
+    """The CLI, the worker and the demo acting as an admin of `organisation` with no user, named
+    `label` in the audit trail. None stands for the whole installation (`records_purge`)."""
     return Actor(organisation=organisation, known_roles=frozenset({Role.ADMIN}), system_label=label)
 
 
@@ -112,16 +114,41 @@ def _checked_email_and_role(email: str, role: str) -> tuple[str, str | None, lis
     return email, role_key, problems
 
 
+def _system_or(
+    actor: Actor | None, organisation: Organisation | None, label: str, service: str
+) -> Actor:
+    """The acting actor; callers not yet passing one give `organisation` (and `label`), which
+    stands for `system_actor(organisation, label)` as before."""
+    if actor is not None:
+        if organisation is not None and organisation.pk != actor.organisation.pk:
+            raise ValidationFailed(
+                f"{service}: the organisation is the actor's; give one of the two.",
+                [Problem(loc=("organisation",), msg="Give the actor, not another organisation.")],
+            )
+        return actor
+    if organisation is None:
+        raise TypeError(f"{service}() needs an actor")
+    return system_actor(organisation, label)
+
+
 def user_create(
     *,
+    actor: Actor | None = None,
     email: str,
-    organisation: Organisation,
     role: str,
     password: str | None = None,
     full_name: str = "",
+    organisation: Organisation | None = None,
     label: str = "cli",
 ) -> User:
-    """Create the user if new and give them `role` in the organisation (idempotent per role)."""
+    """Create the user if new and give them `role` in the actor's organisation (idempotent per
+    role). The actor is an admin there, e.g. `system_actor(organisation, "cli")`.
+
+    `organisation=` without an actor (with `label`) is the older form of the same call, kept
+    while callers outside the services move over."""
+    actor = _system_or(actor, organisation, label, "user_create")
+    require_admin(actor, "add users")
+    organisation = actor.organisation
     email, role_key, problems = _checked_email_and_role(email, role)
     if password:
         try:
@@ -130,7 +157,6 @@ def user_create(
             problems.extend(Problem(loc=("password",), msg=m) for m in exc.messages)
     if problems:
         raise ValidationFailed("The user was not created.", problems)
-    actor = system_actor(organisation, label)
     with transaction.atomic():
         user = User.objects.filter(email=email).first()
         if user is None:
@@ -157,9 +183,30 @@ def _hash(token: str) -> str:
 
 
 def token_create(
-    *, user: User, organisation: Organisation, name: str = "", label: str = "cli"
+    *,
+    actor: Actor | None = None,
+    user: User | None = None,
+    name: str = "",
+    organisation: Organisation | None = None,
+    label: str = "cli",
 ) -> tuple[ApiToken, str]:
-    """A new token; the plain text is returned once and only its hash is kept."""
+    """A new token of `user` (the actor's own user when not given) for the actor's
+    organisation; the plain text is returned once and only its hash is kept. A member creates
+    their own tokens; an admin (the CLI's system actor) creates a member's. The audit trail
+    names the token's user, with the actor's label for where it was made.
+
+    `organisation=` without an actor (with `label`) is the older form of the same call, kept
+    while callers outside the services move over."""
+    actor = _system_or(actor, organisation, label, "token_create")
+    user = user or actor.user
+    if user is None:
+        raise ValidationFailed(
+            "The token was not created.",
+            [Problem(loc=("user",), msg="Name the user the token is for.")],
+        )
+    organisation = actor.organisation
+    if actor.user is not None and actor.user.pk != user.pk:
+        require_admin(actor, "create another member's API tokens")
     if not Membership.objects.filter(user=user, organisation=organisation).exists():
         raise PermissionDenied(f"{user.email} is not a member of {organisation.slug}.")
     prefix = secrets.token_hex(4)
@@ -169,7 +216,7 @@ def token_create(
             user=user, organisation=organisation, name=name, prefix=prefix, token_hash=_hash(plain)
         )
         audit.record(
-            actor=Actor(organisation=organisation, user=user, system_label=label),
+            actor=Actor(organisation=organisation, user=user, system_label=actor.system_label),
             action="create",
             obj=token,
             changes={"prefix": [None, prefix]},

@@ -10,7 +10,7 @@ class PipelineConfig(AppConfig):
         from salesline.process.kinds import register_kind
         from salesline.process.services import register_materialiser
 
-        from . import related
+        from . import purge, related
         from .definition import PIPELINES_SECTION
         from .fields import OPPORTUNITY
         from .services import pipelines_check_data_loss, pipelines_materialise
@@ -21,3 +21,4 @@ class PipelineConfig(AppConfig):
             "pipelines", check=pipelines_check_data_loss, materialise=pipelines_materialise
         )
         related.register()
+        purge.register()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -11,11 +12,19 @@ from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
-from salesline.accounts.models import Membership, Organisation
-from salesline.core import audit
+from salesline.accounts.models import Membership, Organisation, Role
+from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.core.customfields import CustomFieldDef, clean_custom_values
-from salesline.core.errors import Conflict, NotFound, PreconditionFailed, Problem, ProblemList
+from salesline.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    Problem,
+    ProblemList,
+    ValidationFailed,
+)
 from salesline.process.definition import ProcessDefinitionSpec
 from salesline.process.definition.values import is_blank
 from salesline.process.selectors import definition_for
@@ -295,7 +304,23 @@ def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models
     with transaction.atomic():
         obj.save()
         audit.record(actor=actor, action="create", obj=obj, changes=created(changes))
+        record_changed(actor=actor, obj=obj, change="created", fields=changes)
+        if kind == "lead":
+            events.emit(actor=actor, kind="lead_created", obj=obj)
     return obj
+
+
+def record_changed(
+    *, actor: Actor, obj: models.Model, change: str, fields: Iterable[str] = ()
+) -> None:
+    """The `record_changed` event of any record kind: created, updated, deleted or restored,
+    with the fields that changed (API names)."""
+    events.emit(
+        actor=actor,
+        kind="record_changed",
+        obj=obj,
+        payload={"change": change, "fields": sorted(fields)},
+    )
 
 
 def record_update(
@@ -317,6 +342,7 @@ def record_update(
         if changes:
             save_changed(obj, changes, kind_def)
             audit.record(actor=actor, action="update", obj=obj, changes=changes)
+            record_changed(actor=actor, obj=obj, change="updated", fields=changes)
     return obj
 
 
@@ -327,6 +353,7 @@ def _soft_delete(actor: Actor, obj: models.Model) -> None:
     audit.record(
         actor=actor, action="delete", obj=obj, changes={"deleted_at": [None, obj.deleted_at]}
     )
+    record_changed(actor=actor, obj=obj, change="deleted", fields=["deleted_at"])
 
 
 def _restore(actor: Actor, obj: models.Model, what: str) -> None:
@@ -339,6 +366,7 @@ def _restore(actor: Actor, obj: models.Model, what: str) -> None:
     obj.version += 1
     obj.save(update_fields=["deleted_at", "version"])
     audit.record(actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]})
+    record_changed(actor=actor, obj=obj, change="restored", fields=["deleted_at"])
 
 
 def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
@@ -356,26 +384,145 @@ def record_restore(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
     return obj
 
 
-def records_purge(*, older_than: dt.datetime | None = None) -> dict[str, int]:
+@dataclass(frozen=True)
+class KindHooks:
+    """What a kind owned by an app above records (opportunities: pipeline) adds to the record
+    services, registered from that app's AppConfig.ready() so records imports no such app.
+
+    `update(actor=, record_id=, data=)` replaces `record_update` for the kind (its own rules
+    and events); `before_purge(ids)` runs in the purge's transaction just before the kind's
+    expired records (`ids`) are deleted, e.g. to anonymise rows that outlive them."""
+
+    update: Callable[..., models.Model] | None = None
+    before_purge: Callable[[list[int]], None] | None = None
+
+
+KIND_HOOKS: dict[str, KindHooks] = {}
+
+
+def register_kind_hooks(
+    kind: str,
+    *,
+    update: Callable[..., models.Model] | None = None,
+    before_purge: Callable[[list[int]], None] | None = None,
+) -> None:
+    """Register (or replace, so a second ready() changes nothing) a kind's hooks."""
+    KIND_HOOKS[kind] = KindHooks(update=update, before_purge=before_purge)
+
+
+def _update_any(*, actor: Actor, kind: str, record_id: Any, data: Mapping[str, Any]):
+    hooks = KIND_HOOKS.get(kind)
+    if hooks is not None and hooks.update is not None:
+        return hooks.update(actor=actor, record_id=record_id, data=data)
+    return record_update(actor=actor, kind=kind, record_id=record_id, data=data)
+
+
+def _bulk(*, kind: str, ids: Sequence[int], change: Callable[[int], Any]) -> list[models.Model]:
+    """Apply `change(record_id)` to every id in one transaction: all or nothing. The first
+    record that cannot take the change (not found in the actor's organisation, deleted
+    meanwhile, failing validation) rolls the batch back and is named in the error."""
+    if kind not in KINDS:
+        raise NotFound(f"No record kind '{kind}'.")
+    what = kind.capitalize()
+    done = []
+    with transaction.atomic():
+        for record_id in ids:
+            try:
+                done.append(change(record_id))
+            except NotFound:
+                raise ValidationFailed(
+                    f"{what} {record_id} was not found (deleted meanwhile?).",
+                    problems=[
+                        Problem(
+                            loc=("ids", record_id),
+                            msg=f"{what} {record_id} was not found (deleted meanwhile?).",
+                            type="not_found",
+                        )
+                    ],
+                ) from None
+            except ValidationFailed as error:
+                reasons = " ".join(p.msg for p in error.problems) or str(error)
+                raise ValidationFailed(
+                    f"{what} {record_id}: {reasons}",
+                    problems=[
+                        Problem(loc=("ids", record_id, *p.loc), msg=p.msg, type=p.type)
+                        for p in error.problems
+                    ],
+                ) from None
+    return done
+
+
+def records_bulk_assign(
+    *, actor: Actor, kind: str, ids: Sequence[int], owner_id: int | None
+) -> list[models.Model]:
+    """Give every record in `ids` the owner `owner_id` (None: no owner), all or nothing; each
+    record is changed (and audited) by its kind's update service, so opportunities keep the
+    pipeline's rules and events."""
+    return _bulk(
+        kind=kind,
+        ids=ids,
+        change=lambda record_id: _update_any(
+            actor=actor, kind=kind, record_id=record_id, data={"owner_id": owner_id}
+        ),
+    )
+
+
+def records_bulk_delete(*, actor: Actor, kind: str, ids: Sequence[int]) -> list[models.Model]:
+    """Soft-delete every record in `ids` (restorable for 30 days), all or nothing; one audit
+    event per record."""
+    return _bulk(
+        kind=kind,
+        ids=ids,
+        change=lambda record_id: record_delete(actor=actor, kind=kind, record_id=record_id),
+    )
+
+
+def records_bulk_restore(*, actor: Actor, kind: str, ids: Sequence[int]) -> list[models.Model]:
+    """Restore every soft-deleted record in `ids`, all or nothing; one audit event per record.
+    A record deleted before the restore window is a Conflict for the whole batch."""
+    return _bulk(
+        kind=kind,
+        ids=ids,
+        change=lambda record_id: record_restore(actor=actor, kind=kind, record_id=record_id),
+    )
+
+
+PURGE_ORDER = ("opportunity", "lead", "person", "company")
+
+
+def records_purge(*, actor: Actor, older_than: dt.datetime | None = None) -> dict[str, int]:
     """Remove records soft-deleted before the restore window (run by `salesline purge`).
 
-    Returns the records removed per kind; their notes, history and ticks go with them. Each
-    organisation's audit trail records how many of each kind it lost.
+    `actor` is a system actor (no user) or an admin. Its organisation scopes the purge; an
+    actor whose organisation is None (`system_actor(None, "purge")`, the CLI's) purges the
+    whole installation in one transaction. Returns the records removed per kind; their notes,
+    history and ticks go with them, after each kind's `before_purge` hook (see
+    `register_kind_hooks`) has run on the ids. Each organisation's audit trail records how many
+    of each kind it lost, by an actor of that organisation with the purging actor's label.
     """
+    if actor.user is not None and not actor.has_role(Role.ADMIN):
+        raise PermissionDenied("Only an admin can purge deleted records.")
+    if actor.organisation is None and actor.user is not None:
+        raise PermissionDenied("Only the system can purge every organisation's records.")
     cutoff = older_than or timezone.now() - dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
     removed: dict[str, int] = {}
     with transaction.atomic():
-        for kind in ("opportunity", "lead", "person", "company"):
+        for kind in PURGE_ORDER:
             model = KINDS[kind].model
             expired = model.objects.filter(deleted_at__lt=cutoff)
+            if actor.organisation is not None:
+                expired = expired.filter(organisation=actor.organisation)
             per_org = dict(
                 expired.values_list("organisation").annotate(n=models.Count("id")).order_by()
             )
+            hooks = KIND_HOOKS.get(kind)
+            if per_org and hooks is not None and hooks.before_purge is not None:
+                hooks.before_purge(list(expired.values_list("pk", flat=True)))
             _, by_model = expired.delete()
             removed[kind] = by_model.get(model._meta.label, 0)
             for organisation in Organisation.objects.filter(pk__in=per_org):
                 audit.record(
-                    actor=Actor(organisation=organisation, system_label="purge"),
+                    actor=Actor(organisation=organisation, system_label=actor.label),
                     action="purge",
                     object_type=kind,
                     changes={"removed": [per_org[organisation.pk], 0]},

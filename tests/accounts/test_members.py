@@ -114,9 +114,11 @@ def test_leaving_yourself_needs_confirmation(admin_actor, admin_user, user, org)
 
 
 def test_remove_revokes_the_members_tokens_here_only(admin_actor, user, org, other_org):
-    services.user_create(email=user.email, organisation=other_org, role="salesperson")
-    here, plain_here = services.token_create(user=user, organisation=org)
-    _, plain_there = services.token_create(user=user, organisation=other_org)
+    services.user_create(
+        actor=services.system_actor(other_org), email=user.email, role="salesperson"
+    )
+    here, plain_here = services.token_create(actor=services.system_actor(org), user=user)
+    _, plain_there = services.token_create(actor=services.system_actor(other_org), user=user)
     services.member_remove(actor=admin_actor, user_id=user.pk)
     assert roles(user, org) == set()
     # Adding them back does not bring the old token back to life.
@@ -147,8 +149,10 @@ def test_member_list_has_each_member_once_with_all_roles(admin_actor, user, othe
 
 
 def test_token_list_and_get_are_scoped(actor, admin_actor, user, admin_user, org):
-    mine, _ = services.token_create(user=user, organisation=org, name="mine")
-    theirs, _ = services.token_create(user=admin_user, organisation=org, name="theirs")
+    mine, _ = services.token_create(actor=services.system_actor(org), user=user, name="mine")
+    theirs, _ = services.token_create(
+        actor=services.system_actor(org), user=admin_user, name="theirs"
+    )
     assert [t.name for t in selectors.token_list(actor=actor)] == ["mine"]
     assert selectors.token_get_for(actor=actor, token_id=mine.pk) == mine
     with pytest.raises(NotFound):

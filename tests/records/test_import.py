@@ -39,14 +39,15 @@ def run(actor, tmp_path):
         data = rows if isinstance(rows, bytes) else csv_bytes(rows, header)
         path = tmp_path / (name or f"file{next(counter)}.csv")
         path.write_bytes(data)
+        as_actor = options.pop("as_actor", actor)
         job = imports.import_create(
-            actor=options.pop("as_actor", actor),
+            actor=as_actor,
             kind=kind,
             file=path,
             file_name=path.name,
             **options,
         )
-        return imports.import_execute(job.pk) if execute else job
+        return imports.import_execute(actor=as_actor, import_id=job.pk) if execute else job
 
     return _run
 
@@ -520,28 +521,32 @@ def test_companies_match_by_normalised_name_and_domain(run, org, actor):
 # ------------------------------------------------------------------ progress, resume, parallel
 
 
-def test_progress_is_reported_per_chunk(run, org, settings):
+def test_progress_is_reported_per_chunk(run, org, actor, settings):
     settings.SALESLINE_IMPORT_CHUNK = 10
     seen = []
     job = run([lead_row(f"P {i}", f"p{i}@piql.com") for i in range(35)], execute=False)
-    imports.import_execute(job.pk, progress=lambda j: seen.append(j.rows_done))
+    imports.import_execute(
+        actor=actor, import_id=job.pk, progress=lambda j: seen.append(j.rows_done)
+    )
     assert seen == [10, 20, 30, 35]
     progress = imports.progress_of(ImportJob.objects.get(pk=job.pk))
     assert progress["rows_done"] == progress["rows_total"] == 35
     assert progress["percent"] == 100.0
 
 
-def test_chunks_share_a_transaction_until_the_commit_interval(run, org, settings):
+def test_chunks_share_a_transaction_until_the_commit_interval(run, org, actor, settings):
     settings.SALESLINE_IMPORT_CHUNK = 10
     settings.SALESLINE_IMPORT_COMMIT_SECONDS = 3600
     seen = []
     job = run([lead_row(f"P {i}", f"p{i}@piql.com") for i in range(35)], execute=False)
-    job = imports.import_execute(job.pk, progress=lambda j: seen.append(j.rows_done))
+    job = imports.import_execute(
+        actor=actor, import_id=job.pk, progress=lambda j: seen.append(j.rows_done)
+    )
     assert seen == [35]  # one commit, at the end
     assert (job.created, leads(org).count()) == (35, 35)
 
 
-def test_a_crash_rolls_back_to_the_last_commit(run, org, settings, monkeypatch):
+def test_a_crash_rolls_back_to_the_last_commit(run, org, actor, settings, monkeypatch):
     settings.SALESLINE_IMPORT_CHUNK = 10
     settings.SALESLINE_IMPORT_COMMIT_SECONDS = 3600
     job = run([lead_row(f"P {i}", f"p{i}@piql.com") for i in range(35)], execute=False)
@@ -556,20 +561,20 @@ def test_a_crash_rolls_back_to_the_last_commit(run, org, settings, monkeypatch):
 
     monkeypatch.setattr(engine.ImportRun, "process", crash_on_third_chunk)
     with pytest.raises(Crash):
-        imports.import_execute(job.pk)
+        imports.import_execute(actor=actor, import_id=job.pk)
     job.refresh_from_db()
     # Two chunks were processed but never committed: nothing of them is left.
     assert (job.rows_done, job.created, leads(org).count()) == (0, 0, 0)
     assert not ImportIssue.objects.filter(job=job).exists()
     monkeypatch.setattr(engine.ImportRun, "process", original)
-    assert imports.import_execute(job.pk).created == 35
+    assert imports.import_execute(actor=actor, import_id=job.pk).created == 35
 
 
 class Crash(Exception):
     pass
 
 
-def test_a_crash_mid_import_resumes_from_the_last_chunk(run, org, settings):
+def test_a_crash_mid_import_resumes_from_the_last_chunk(run, org, actor, settings):
     settings.SALESLINE_IMPORT_CHUNK = 10
     rows = [
         lead_row(f"P {i}", f"p{i % 37}@piql.com") for i in range(60)
@@ -582,10 +587,10 @@ def test_a_crash_mid_import_resumes_from_the_last_chunk(run, org, settings):
             raise Crash
 
     with pytest.raises(Crash):
-        imports.import_execute(job.pk, progress=crash_after_two_chunks)
+        imports.import_execute(actor=actor, import_id=job.pk, progress=crash_after_two_chunks)
     job.refresh_from_db()
     assert (job.status, job.rows_done, leads(org).count()) == ("running", 20, 20)
-    finished = imports.import_execute(job.pk)
+    finished = imports.import_execute(actor=actor, import_id=job.pk)
     assert finished.status == "done"
     # 36 distinct good addresses, each repeat a duplicate of its first row, one bad row:
     # the same report as an import that never stopped.
@@ -594,7 +599,9 @@ def test_a_crash_mid_import_resumes_from_the_last_chunk(run, org, settings):
     assert ImportIssue.objects.filter(job=finished, type="rejected").count() == 1
 
 
-def test_rows_normalised_in_other_processes_give_the_same_result(run, org, settings, monkeypatch):
+def test_rows_normalised_in_other_processes_give_the_same_result(
+    run, org, actor, settings, monkeypatch
+):
     settings.SALESLINE_IMPORT_CHUNK = 50
     monkeypatch.setattr(engine, "PARALLEL_FROM_ROWS", 0)
     rows = [
@@ -602,15 +609,17 @@ def test_rows_normalised_in_other_processes_give_the_same_result(run, org, setti
     ]
     rows[7] = lead_row("Bad", "bad@")
     serial = run(rows, dry_run=True, region="GB", execute=False)
-    serial = imports.import_execute(serial.pk, workers=1)
+    serial = imports.import_execute(actor=actor, import_id=serial.pk, workers=1)
     job = run(rows, execute=False, region="GB")
-    parallel = imports.import_execute(job.pk, workers=2)
+    parallel = imports.import_execute(actor=actor, import_id=job.pk, workers=2)
     assert (parallel.created, parallel.duplicates, parallel.rejected) == (150, 149, 1)
     assert (serial.created, serial.duplicates, serial.rejected) == (150, 149, 1)
 
 
 def test_another_member_can_be_named_owner(run, org, user):
-    boss = accounts.user_create(email="boss@piql.test", organisation=org, role="admin")
+    boss = accounts.user_create(
+        actor=accounts.system_actor(org), email="boss@piql.test", role="admin"
+    )
     header = [*HEADER, "Owner"]
     rows = [
         [*lead_row("Ann", "a@piql.com"), "BOSS@piql.test"],

@@ -111,7 +111,7 @@ def test_the_list_shows_this_organisations_imports_newest_first(
     path.write_bytes(csv_bytes([lead_row("Ann", "a@piql.com")]))
     for name in ("first.csv", "second.csv"):
         job = imports.import_create(actor=browser.actor, kind="leads", file=path, file_name=name)
-        imports.import_execute(job.pk, workers=1)
+        imports.import_execute(actor=browser.actor, import_id=job.pk, workers=1)
     imports.import_create(actor=other_actor, kind="leads", file=path, file_name="theirs.csv")
     with django_assert_max_num_queries(12):
         page = browser.get("/imports/")
@@ -233,7 +233,9 @@ def test_a_staged_upload_belongs_to_its_session(browser, org):
     location = upload(browser)["Location"]
     stranger = Client()
     stranger.force_login(
-        accounts.user_create(email="ola@piql.test", organisation=org, role="salesperson")
+        accounts.user_create(
+            actor=accounts.system_actor(org), email="ola@piql.test", role="salesperson"
+        )
     )
     assert stranger.get(location).status_code == 404
     assert browser.get("/imports/new/not-a-token/").status_code == 404
@@ -467,7 +469,7 @@ def test_another_organisations_import_is_404_everywhere(browser, other_actor, tm
     path = tmp_path / "a.csv"
     path.write_bytes(csv_bytes([lead_row("Eve", "eve@other.test")]))
     theirs = imports.import_create(actor=other_actor, kind="leads", file=path, file_name="x.csv")
-    imports.import_execute(theirs.pk, workers=1)
+    imports.import_execute(actor=other_actor, import_id=theirs.pk, workers=1)
     for suffix in ("", "status/", "mapping/", "undo/", "rejected.csv"):
         assert browser.get(f"/imports/{theirs.pk}/{suffix}").status_code == 404, suffix
     assert browser.post(f"/imports/{theirs.pk}/run/").status_code == 404

@@ -20,7 +20,10 @@ from .test_lists import add_leads
 @pytest.fixture
 def colleague(org):
     return accounts.user_create(
-        email="bo@piql.test", organisation=org, role="salesperson", password=PASSWORD
+        actor=accounts.system_actor(org),
+        email="bo@piql.test",
+        role="salesperson",
+        password=PASSWORD,
     )
 
 

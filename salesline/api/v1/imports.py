@@ -11,12 +11,7 @@ from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from salesline.core.errors import DomainError, Problem, ValidationFailed
-from salesline.core.tasks import enqueue_on_commit
 from salesline.records.importing import services as imports
-from salesline.records.importing.mapping import targets
-from salesline.records.importing.reader import Spreadsheet, UnreadableFile
-from salesline.records.services import custom_field_defs
-from salesline.records.tasks import import_run
 
 from .common import actor_of
 
@@ -81,9 +76,8 @@ def create_import(
     on_duplicate: Form[str | None] = None,
 ):
     _check_size(file)
-    actor = actor_of(request)
-    job = imports.import_create(
-        actor=actor,
+    started = imports.import_start(
+        actor=actor_of(request),
         kind=kind,
         file=file.file,
         file_name=file.name or "import.csv",
@@ -92,12 +86,7 @@ def create_import(
         on_duplicate=on_duplicate,
         dry_run=dry_run,
     )
-    if imports.runs_inline(job):
-        job = imports.import_execute(job.pk, workers=1)
-        return Status(201, _summary(request, job))
-
-    enqueue_on_commit(import_run, job.pk)
-    return Status(202, _summary(request, job))
+    return Status(201 if started.ran_inline else 202, _summary(request, started.job))
 
 
 @router.get("", operation_id="list_imports", summary="List imports, newest first")
@@ -134,31 +123,17 @@ def preview_import(
     mapping: Form[str | None] = None,
 ):
     _check_size(file)
-    actor = actor_of(request)
-    kind_key = imports.import_kind(kind)
-    with imports.local_copy(file.file) as path:
-        try:
-            sheet = Spreadsheet(path)
-        except UnreadableFile as exc:
-            raise ValidationFailed(
-                "The file cannot be imported.",
-                problems=[Problem(loc=("file",), msg=f"The file cannot be imported: {exc}.")],
-            ) from None
-        sample = []
-        for _, cells in sheet.rows():
-            sample.append(cells)
-            if len(sample) == 5:
-                break
-        columns = sheet.header
-        estimated = sheet.estimated_rows()
-    chosen = imports.mapping_for(actor, kind_key, columns, _mapping(mapping))
-    available = targets(kind_key, custom_field_defs(actor, kind_key))
+    preview = imports.import_preview(
+        actor=actor_of(request), kind=kind, file=file.file, mapping=_mapping(mapping)
+    )
+    if preview.mapping_error is not None:
+        raise preview.mapping_error
     return {
-        "columns": columns,
-        "mapping": {column: chosen.get(column) for column in columns},
-        "targets": [{"key": t.key, "label": t.label} for t in available.values()],
-        "sample": sample,
-        "estimated_rows": estimated,
+        "columns": preview.columns,
+        "mapping": {column: preview.mapping.get(column) for column in preview.columns},
+        "targets": [{"key": t.key, "label": t.label} for t in preview.targets],
+        "sample": [cells for _, cells in preview.sample],
+        "estimated_rows": preview.estimated_rows,
     }
 
 

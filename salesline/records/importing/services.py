@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
+import itertools
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +27,7 @@ from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.spreadsheets import neutralise
+from salesline.core.tasks import enqueue_on_commit
 from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob, ImportMapping
@@ -187,6 +192,7 @@ def import_create(
 # Uploads the web pages keep between the upload and the mapping step (see web/views/imports.py).
 STAGED_DIR = "imports/staged"
 STAGED_MAX_AGE = dt.timedelta(days=1)
+PREVIEW_ROWS = 5
 
 
 def staged_uploads_purge(*, older_than: dt.timedelta = STAGED_MAX_AGE) -> int:
@@ -209,10 +215,178 @@ def staged_uploads_purge(*, older_than: dt.timedelta = STAGED_MAX_AGE) -> int:
     return removed
 
 
+@dataclass(frozen=True)
+class ImportPreview:
+    """What a file would import as: its columns, the first rows (row number, cells; the header
+    is row 1), the estimated row count, the targets a column can map to, and the mapping that
+    would be used — or, when none can be, `mapping_error` naming each problem."""
+
+    kind: str
+    columns: list[str]
+    sample: list[tuple[int, list[str]]]
+    estimated_rows: int
+    targets: list[mapping_rules.Target]
+    mapping: dict[str, str] | None
+    mapping_error: ValidationFailed | None
+
+
+def import_preview(
+    *,
+    actor: Actor,
+    kind: str,
+    file: IO[bytes] | Path,
+    mapping: Mapping[str, Any] | None = None,
+    sample_rows: int = PREVIEW_ROWS,
+) -> ImportPreview:
+    """Read a file's columns and first rows, and resolve the mapping an import of it would use
+    (the explicit one, else a saved one, else the guesses). Writes nothing. A file that cannot
+    be read is ValidationFailed on `file`; a mapping that cannot be used is `mapping_error`."""
+    kind = import_kind(kind)
+    with local_copy(file) as path:
+        try:
+            sheet = Spreadsheet(path)
+            sample = list(itertools.islice(sheet.rows(), sample_rows))
+            estimated = sheet.estimated_rows()
+        except ValueError as exc:  # UnreadableFile, or bytes that do not decode (a UTF-16 BOM)
+            reason = exc if isinstance(exc, UnreadableFile) else f"the file cannot be read: {exc}"
+            raise ValidationFailed(
+                "The file cannot be imported.",
+                problems=[Problem(loc=("file",), msg=f"The file cannot be imported: {reason}.")],
+            ) from None
+    columns = sheet.header
+    try:
+        chosen, error = mapping_for(actor, kind, columns, mapping), None
+    except ValidationFailed as exc:
+        chosen, error = None, exc
+    available = mapping_rules.targets(kind, custom_field_defs(actor, kind))
+    return ImportPreview(
+        kind=kind,
+        columns=columns,
+        sample=sample,
+        estimated_rows=estimated,
+        targets=list(available.values()),
+        mapping=chosen,
+        mapping_error=error,
+    )
+
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """An upload kept for the mapping step: `name` in the storage, `token` naming it to the
+    uploader (a random part of the name), and its preview."""
+
+    token: str
+    name: str
+    file_name: str
+    preview: ImportPreview
+
+    @property
+    def path(self) -> Path:
+        return staged_upload_path(self.name)
+
+
+def import_stage(*, actor: Actor, kind: str, file: IO[bytes], file_name: str) -> StagedUpload:
+    """Keep an upload for the mapping step (a browser cannot send the file twice) after
+    checking that it can be read; an unreadable file is not kept (ValidationFailed on `file`).
+    Abandoned uploads are cleared first (see `staged_uploads_purge`)."""
+    kind = import_kind(kind)
+    staged_uploads_purge()
+    token = secrets.token_urlsafe(18)
+    name = default_storage.save(f"{STAGED_DIR}/{token}", file)
+    try:
+        preview = import_preview(actor=actor, kind=kind, file=staged_upload_path(name))
+    except (ValidationFailed, OSError):
+        staged_upload_discard(name=name)
+        raise
+    return StagedUpload(
+        token=token,
+        name=name,
+        file_name=Path(file_name or "import.csv").name,
+        preview=preview,
+    )
+
+
+def staged_upload_path(name: str) -> Path:
+    """The file of a staged upload (`StagedUpload.name`)."""
+    return Path(default_storage.path(name))
+
+
+def staged_upload_discard(*, name: str) -> None:
+    """Delete a staged upload (used, or evicted by a newer one); gone already is fine."""
+    with contextlib.suppress(OSError):
+        default_storage.delete(name)
+
+
+@dataclass(frozen=True)
+class StartedImport:
+    """A new import and how it runs: `ran_inline` (finished while the caller waited; `job` is
+    its result) or queued for the worker."""
+
+    job: ImportJob
+    ran_inline: bool
+
+
+def runs_inline(job: ImportJob) -> bool:
+    """Small files are imported while the request waits; the rest go to the worker."""
+    return (job.total_rows or 0) <= getattr(settings, "SALESLINE_IMPORT_INLINE_ROWS", 1_000)
+
+
+def _start(
+    actor: Actor,
+    job: ImportJob,
+    *,
+    inline: bool | None = None,
+    progress: Progress | None = None,
+) -> StartedImport:
+    """The one rule for where an import runs: up to SALESLINE_IMPORT_INLINE_ROWS (estimated)
+    rows at once, larger files in the worker, queued when the caller's transaction commits.
+    `inline=True` runs any size at once (the CLI, which shows `progress`)."""
+    workers = None  # the configured processes
+    if inline is None:
+        inline, workers = runs_inline(job), 1
+    if inline:
+        job = import_execute(actor=actor, import_id=job.pk, progress=progress, workers=workers)
+        return StartedImport(job, True)
+    from salesline.records.tasks import import_run  # the task module imports this one
+
+    enqueue_on_commit(import_run, job.pk)
+    return StartedImport(job, False)
+
+
+def import_start(
+    *,
+    actor: Actor,
+    kind: str,
+    file: IO[bytes] | Path,
+    file_name: str,
+    mapping: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    on_duplicate: str | None = None,
+    dry_run: bool = False,
+    inline: bool | None = None,
+    progress: Progress | None = None,
+) -> StartedImport:
+    """Create an import (`import_create`: everything checked up front) and start it: small
+    files run at once with one process, larger ones in the background worker (`runs_inline`).
+    `inline=True` runs it at once whatever its size, with the configured processes and
+    `progress` called after each chunk (the CLI)."""
+    job = import_create(
+        actor=actor,
+        kind=kind,
+        file=file,
+        file_name=file_name,
+        mapping=mapping,
+        region=region,
+        on_duplicate=on_duplicate,
+        dry_run=dry_run,
+    )
+    return _start(actor, job, inline=inline, progress=progress)
+
+
 def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool]:
-    """Run a dry run for real: the same file, mapping and options. Once only: a second request
-    (a double click, two tabs) gets the import the first one created. Returns (the import,
-    whether this call created it)."""
+    """Run a dry run for real: the same file, mapping and options, started as `import_start`
+    starts an import. Once only: a second request (a double click, two tabs) gets the import
+    the first one created. Returns (the import, whether this call created it)."""
     with transaction.atomic():
         dry_run = import_get_for(actor=actor, import_id=import_id)
         # The row lock makes concurrent requests for the same dry run take turns.
@@ -241,7 +415,7 @@ def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool
         )
         dry_run.ran_as = job
         dry_run.save(update_fields=["ran_as"])
-    return job, True
+    return _start(actor, job).job, True
 
 
 class local_copy:
@@ -266,7 +440,8 @@ class local_copy:
 
 
 def job_actor(job: ImportJob) -> Actor:
-
+    """Who an import's rows are written as: the member who started it, or (gone since) the
+    system on the organisation's behalf."""
     try:
         return actor_for(job.created_by, job.organisation)
     except (NotFound, AttributeError):
@@ -274,25 +449,33 @@ def job_actor(job: ImportJob) -> Actor:
 
 
 def import_execute(
-    job_id: int, *, progress: Progress | None = None, workers: int | None = None
+    *,
+    actor: Actor,
+    import_id: Any,
+    progress: Progress | None = None,
+    workers: int | None = None,
 ) -> ImportJob:
-    """Run (or resume) a job to the end. A file or mapping that turns out unusable fails the job
-    with its reason; a crash leaves it resumable at the last committed chunk."""
+    """Run (or resume) an import of the actor's organisation to the end. `actor` is who runs
+    it (the member waiting for it, the worker's system actor); the rows are written as the
+    member who started the import (`job_actor`), as if they had entered them. A file or
+    mapping that turns out unusable fails the job with its reason; a crash leaves it
+    resumable at the last committed chunk."""
     with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
+        job = import_get_for(actor=actor, import_id=import_id)
+        job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
             return job
         job.status = ImportJob.Status.RUNNING
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "started_at"])
-    actor = job_actor(job)
+    writer = job_actor(job)
     try:
         sheet = Spreadsheet(job.file.path)
-        plan = build_plan(actor, job, sheet.header)
-        run = ImportRun(job, actor, plan, progress=progress, workers=workers)
+        plan = build_plan(writer, job, sheet.header)
+        run = ImportRun(job, writer, plan, progress=progress, workers=workers)
         job = run.run(sheet)
     except (UnreadableFile, KeyError, OSError) as exc:
-        import_fail(job.pk, str(exc))
+        import_fail(actor=actor, import_id=job.pk, reason=str(exc))
         job.refresh_from_db()
         return job
     with transaction.atomic():
@@ -312,7 +495,7 @@ def import_execute(
                 },
             )
         audit.record(
-            actor=actor,
+            actor=writer,
             action="import_dry_run" if job.dry_run else "import",
             obj=job,
             changes={k: [None, v] for k, v in counts(job).items()},
@@ -321,11 +504,31 @@ def import_execute(
     return job
 
 
-def import_fail(job_id: int, reason: str) -> None:
-    """Mark a job that cannot finish; its committed chunks stay (undo removes them)."""
-    ImportJob.objects.filter(
-        pk=job_id, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING]
-    ).update(status=ImportJob.Status.FAILED, error=reason[:2000], finished_at=timezone.now())
+def import_fail(*, actor: Actor, import_id: Any, reason: str) -> ImportJob | None:
+    """Mark an import that cannot finish as failed, with the reason (audited); its committed
+    chunks stay (undo removes them). An import that is over already is left as it is; returns
+    the import when this call failed it, else None."""
+    with transaction.atomic():
+        job = import_get_for(actor=actor, import_id=import_id)
+        job = (
+            ImportJob.objects.select_for_update()
+            .filter(pk=job.pk, status__in=[ImportJob.Status.QUEUED, ImportJob.Status.RUNNING])
+            .first()
+        )
+        if job is None:
+            return None
+        status = job.status
+        job.status = ImportJob.Status.FAILED
+        job.error = reason[:2000]
+        job.finished_at = timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+        audit.record(
+            actor=actor,
+            action="import_fail",
+            obj=job,
+            changes={"status": [status, job.status], "error": [None, job.error]},
+        )
+    return job
 
 
 def counts(job: ImportJob) -> dict[str, int]:
@@ -351,16 +554,8 @@ def import_get_for(*, actor: Actor, import_id: Any) -> ImportJob:
 
 
 def import_list(*, actor: Actor, limit: int = 50, offset: int = 0) -> list[ImportJob]:
-    return list(
-        ImportJob.objects.filter(organisation=actor.organisation).order_by("-created_at", "-id")[
-            offset : offset + limit
-        ]
-    )
-
-
-def import_history(*, actor: Actor, limit: int = 25, offset: int = 0) -> list[ImportJob]:
     """A page of the organisation's imports, newest first, with who started each loaded in the
-    same query (import_list leaves it out: the API does not show it)."""
+    same query (the pages show it)."""
     return list(
         ImportJob.objects.filter(organisation=actor.organisation)
         .select_related("created_by")
@@ -471,6 +666,25 @@ def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
         yield line()
 
 
+def _soft_delete_created(actor: Actor, model, job: ImportJob, now: dt.datetime) -> int:
+    """Soft-delete the records `job` created (restorable like any deletion), one audit event
+    each; returns how many."""
+    rows = model.objects.filter(organisation=actor.organisation, import_job=job, deleted_at=None)
+    created = list(rows.values_list("pk", "name"))
+    removed = rows.update(deleted_at=now, version=F("version") + 1, updated_at=now)
+    object_type = model._meta.model_name
+    for pk, name in created:
+        audit.record(
+            actor=actor,
+            action="import_undo",
+            object_type=object_type,
+            object_id=pk,
+            object_repr=str(name)[:255],
+            changes={"deleted_at": [None, now]},
+        )
+    return removed
+
+
 def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
     """Remove what the import created (soft-deleted, restorable) and give the records it updated
     their previous values back — except records edited since, which are listed and left as
@@ -486,15 +700,10 @@ def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
             raise Conflict(f"Import {job.pk} is still {job.status}; undo it when it has finished.")
         now = timezone.now()
         model = KINDS[job.kind].model
-        removed = model.objects.filter(
-            organisation=actor.organisation, import_job=job, deleted_at=None
-        ).update(deleted_at=now, version=F("version") + 1, updated_at=now)
-
+        removed = _soft_delete_created(actor, model, job, now)
         companies_removed = 0
         if job.kind == "person":
-            companies_removed = Company.objects.filter(
-                organisation=actor.organisation, import_job=job, deleted_at=None
-            ).update(deleted_at=now, version=F("version") + 1, updated_at=now)
+            companies_removed = _soft_delete_created(actor, Company, job, now)
         restored, kept = 0, []
         changes = ImportChange.objects.filter(job=job).order_by("id")
         objects = model.objects.select_for_update().in_bulk(
@@ -507,12 +716,14 @@ def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
             if obj.version != change.version_after:
                 kept.append(obj.pk)
                 continue
+            undone = {attr: [getattr(obj, attr), value] for attr, value in change.before.items()}
             for attr, value in change.before.items():
                 setattr(obj, attr, value)
             attrs = set(change.before) | refresh_derived(obj, change.before)
             obj.version += 1
             obj.updated_at = now
             obj.save(update_fields=sorted(attrs | {"version", "updated_at"}))
+            audit.record(actor=actor, action="import_undo", obj=obj, changes=undone)
             restored += 1
         job.status = ImportJob.Status.UNDONE
         job.undone_at = now
@@ -530,8 +741,3 @@ def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
             changes={k: [None, v] for k, v in job.undo_report.items()},
         )
     return job
-
-
-def runs_inline(job: ImportJob) -> bool:
-    """Small files are imported while the request waits; the rest go to the worker."""
-    return (job.total_rows or 0) <= getattr(settings, "SALESLINE_IMPORT_INLINE_ROWS", 1_000)

@@ -10,16 +10,12 @@ what the API refuses.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -27,15 +23,13 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from salesline.core.errors import Conflict, NotFound, ValidationFailed
-from salesline.core.tasks import enqueue_on_commit
 from salesline.records.fields import KINDS
 from salesline.records.importing import services as imports
 from salesline.records.importing.mapping import guess, targets
-from salesline.records.importing.reader import Spreadsheet, UnreadableFile
+from salesline.records.importing.reader import UnreadableFile
 from salesline.records.models import ImportIssue, ImportJob
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs
-from salesline.records.tasks import import_run
 
 from .common import member_page, page_context
 
@@ -127,36 +121,33 @@ class UploadForm(ImportOptionsForm):
 # --------------------------------------------------------------------------- reading a file
 
 
-@dataclass(frozen=True)
-class FilePreview:
-    columns: list[str]
-    sample: list[tuple[int, list[str]]]  # (row number, cells); the header is row 1
-    estimated_rows: int
-
-
-def _read_preview(file_path: Path) -> FilePreview:
-    """The columns, the first rows and the estimated row count, as the API's preview reads
-    them; UnreadableFile says why not."""
-    try:
-        sheet = Spreadsheet(file_path)
-        sample = list(itertools.islice(sheet.rows(), SAMPLE_ROWS))
-        estimated = sheet.estimated_rows()
-    except ValueError as exc:  # UnreadableFile, or bytes that do not decode (UTF-16 BOM)
-        if isinstance(exc, UnreadableFile):
-            raise
-        raise UnreadableFile(f"the file cannot be read: {exc}") from None
-    if len(sheet.header) > MAX_COLUMNS:
-        raise UnreadableFile(
-            f"it has {len(sheet.header)} columns; these pages map at most {MAX_COLUMNS} "
+def _beyond_these_pages(preview: imports.ImportPreview) -> str | None:
+    """Why the mapping form cannot show a file (too many or too long column names), if so."""
+    if len(preview.columns) > MAX_COLUMNS:
+        return (
+            f"it has {len(preview.columns)} columns; these pages map at most {MAX_COLUMNS} "
             "(remove the columns you do not need, or import it with the API or the CLI)"
         )
-    for number, column in enumerate(sheet.header, start=1):
+    for number, column in enumerate(preview.columns, start=1):
         if len(column) > MAX_COLUMN_NAME:
-            raise UnreadableFile(
+            return (
                 f"the name of column {number} is {len(column)} characters long; "
                 f"column names must be at most {MAX_COLUMN_NAME}"
             )
-    return FilePreview(sheet.header, sample, estimated)
+    return None
+
+
+def _read_preview(actor, kind: str, file_path: Path) -> imports.ImportPreview:
+    """The file's preview (the API's), or Http404 when the file can no longer be shown."""
+    try:
+        preview = imports.import_preview(
+            actor=actor, kind=kind, file=file_path, sample_rows=SAMPLE_ROWS
+        )
+    except (ValidationFailed, OSError):
+        raise Http404("The file of this import is no longer readable; upload it again.") from None
+    if _beyond_these_pages(preview):
+        raise Http404("The file of this import is no longer readable; upload it again.")
+    return preview
 
 
 # --------------------------------------------------------------------------- staged uploads
@@ -166,36 +157,27 @@ def _staged_uploads(request: HttpRequest) -> dict:
     return dict(request.session.get(STAGED_SESSION_KEY, {}))
 
 
-def _delete_staged_file(name: str) -> None:
-    with contextlib.suppress(OSError):  # already gone: nothing to clean
-        default_storage.delete(name)
-
-
-def _stage(request: HttpRequest, actor, upload, options: dict) -> str:
-    """Keep an upload for the mapping step; returns the token naming it."""
-    imports.staged_uploads_purge()
-    token = secrets.token_urlsafe(18)
-    name = default_storage.save(f"{STAGED_DIR}/{token}", upload)
+def _remember(request: HttpRequest, actor, staged: imports.StagedUpload, options: dict) -> None:
+    """Let this session, and only it, map the staged upload (by its token)."""
     uploads = _staged_uploads(request)
     # One session keeps a handful of uploads at most (several tabs); the oldest goes first.
     while len(uploads) >= STAGED_PER_SESSION:
         oldest = next(iter(uploads))
-        _delete_staged_file(uploads.pop(oldest)["name"])
-    uploads[token] = {
-        "name": name,
+        imports.staged_upload_discard(name=uploads.pop(oldest)["name"])
+    uploads[staged.token] = {
+        "name": staged.name,
         "organisation": actor.organisation.pk,
-        "file_name": Path(upload.name or "import.csv").name,
+        "file_name": staged.file_name,
         **options,
     }
     request.session[STAGED_SESSION_KEY] = uploads
-    return token
 
 
 def _unstage(request: HttpRequest, token: str) -> None:
     uploads = _staged_uploads(request)
     staged = uploads.pop(token, None)
     if staged:
-        _delete_staged_file(staged["name"])
+        imports.staged_upload_discard(name=staged["name"])
     request.session[STAGED_SESSION_KEY] = uploads
 
 
@@ -214,16 +196,6 @@ def _job(actor, import_id) -> ImportJob:
         return imports.import_get_for(actor=actor, import_id=import_id)
     except NotFound:
         raise Http404("No such import.") from None
-
-
-def _start(job: ImportJob) -> ImportJob:
-    """Run a new import the way the API does: small files while the request waits, the rest
-    in the background worker."""
-    if imports.runs_inline(job):
-        return imports.import_execute(job.pk, workers=1)
-
-    enqueue_on_commit(import_run, job.pk)
-    return job
 
 
 def _duration(seconds: float | None) -> str:
@@ -269,7 +241,7 @@ def import_list_page(request: HttpRequest, actor) -> HttpResponse:
         page_number = min(max(int(request.GET.get("page", "1")), 1), 100_000)
     except ValueError:
         page_number = 1
-    jobs = imports.import_history(
+    jobs = imports.import_list(
         actor=actor, limit=IMPORTS_PER_PAGE + 1, offset=(page_number - 1) * IMPORTS_PER_PAGE
     )
     rows = [
@@ -306,15 +278,25 @@ def import_upload_page(request: HttpRequest, actor) -> HttpResponse:
             "on_duplicate": form.cleaned_data["on_duplicate"],
             "region": form.cleaned_data["region"],
         }
-        token = _stage(request, actor, upload, options)
-        staged = _staged_uploads(request)[token]
         try:
-            _read_preview(Path(default_storage.path(staged["name"])))
-        except (UnreadableFile, OSError) as exc:
-            _unstage(request, token)
+            staged = imports.import_stage(
+                actor=actor,
+                kind=options["kind"],
+                file=upload,
+                file_name=upload.name or "import.csv",
+            )
+        except ValidationFailed as error:
+            form.add_error("file", " ".join(_problem_messages(error)))
+        except OSError as exc:
             form.add_error("file", f"The file cannot be imported: {exc}.")
         else:
-            return redirect("web:import-upload-mapping", token=token)
+            too_wide = _beyond_these_pages(staged.preview)
+            if too_wide:
+                imports.staged_upload_discard(name=staged.name)
+                form.add_error("file", f"The file cannot be imported: {too_wide}.")
+            else:
+                _remember(request, actor, staged, options)
+                return redirect("web:import-upload-mapping", token=staged.token)
     status = 400 if request.method == "POST" else 200
     return render(
         request,
@@ -337,11 +319,8 @@ def _mapping_page(
 ):
     """The mapping form for a file; on a valid POST, the dry-run import it created (or the
     page's response when the mapping or the options are refused)."""
-    try:
-        preview = _read_preview(file_path)
-    except (UnreadableFile, OSError):
-        raise Http404("The file of this import is no longer readable; upload it again.") from None
-    available = targets(kind, custom_field_defs(actor, kind))
+    preview = _read_preview(actor, kind, file_path)
+    available = {target.key: target for target in preview.targets}
     column_errors: dict[str, list[str]] = {}
     general_errors: list[str] = []
     posted = request.method == "POST"
@@ -368,7 +347,7 @@ def _mapping_page(
         }
         if options_form.is_valid():
             try:
-                job = imports.import_create(
+                started = imports.import_start(
                     actor=actor,
                     kind=kind,
                     file=file_path,
@@ -381,7 +360,7 @@ def _mapping_page(
             except ValidationFailed as error:
                 show(error)
             else:
-                return _start(job)
+                return started.job
         else:
             # Report the mapping's problems too, not only the options'.
             try:
@@ -389,12 +368,11 @@ def _mapping_page(
             except ValidationFailed as error:
                 show(error)
     else:
-        try:
-            chosen = initial_mapping or imports.mapping_for(actor, kind, preview.columns, None)
-        except ValidationFailed as error:
+        chosen = initial_mapping or preview.mapping
+        if chosen is None:
             # Nothing guessed for the name: show the guesses and say what is missing.
             chosen = guess(kind, preview.columns, custom_field_defs(actor, kind))
-            general_errors = _problem_messages(error)
+            general_errors = _problem_messages(preview.mapping_error)
 
     columns = [
         {
@@ -440,7 +418,7 @@ def import_upload_mapping_page(request: HttpRequest, actor, token: str) -> HttpR
         request,
         actor,
         kind=imports.import_kind(staged["kind"]),
-        file_path=Path(default_storage.path(staged["name"])),
+        file_path=imports.staged_upload_path(staged["name"]),
         file_name=staged["file_name"],
         options={"on_duplicate": staged["on_duplicate"], "region": staged["region"]},
         initial_mapping=None,
@@ -546,8 +524,6 @@ def import_run_page(request: HttpRequest, actor, import_id: int) -> HttpResponse
     except ValidationFailed as error:
         messages.error(request, "The import cannot run: " + " ".join(_problem_messages(error)))
         return redirect("web:import-detail", import_id=_job(actor, import_id).pk)
-    if created:
-        _start(job)
     return redirect("web:import-detail", import_id=job.pk)
 
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -20,7 +19,6 @@ from django.views.decorators.http import require_POST
 from salesline.accounts.selectors import member_list
 from salesline.core.errors import NotFound, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
-from salesline.pipeline.any_record import any_record_update
 from salesline.pipeline.models import Opportunity
 from salesline.records import export
 from salesline.records import selectors as record_selectors
@@ -29,6 +27,7 @@ from salesline.records.fields import KINDS, KindDef
 from salesline.records.filters import ORDERING_FIELDS, RESERVED, parse_list_query
 from salesline.records.services import custom_field_defs
 
+from ..errors import bind_problems, on_refusal
 from .common import kind_of, member_page, page_context
 
 # The columns a list page shows per kind (API field names); the record page shows them all.
@@ -218,13 +217,15 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         page=None,
     )
     template = "web/records/list.html#results" if request.htmx else "web/records/list.html"
-    try:
-        query = parse_list_query(
-            kind_def, {"limit": str(PAGE_SIZE), **params}, lambda: custom_field_defs(actor, kind)
-        )
-    except ValidationFailed as error:
-        context["problems"] = [p.msg for p in error.problems] or [str(error)]
+
+    def refused(error) -> HttpResponse:
+        context["problems"] = bind_problems(None, error)
         return render(request, template, context, status=400)
+
+    on_refusal(request, refused)
+    query = parse_list_query(
+        kind_def, {"limit": str(PAGE_SIZE), **params}, lambda: custom_field_defs(actor, kind)
+    )
     page = record_selectors.record_list(
         actor=actor, kind=kind, query=query, columns=["id", *columns]
     )
@@ -239,13 +240,15 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
 def record_export(request: HttpRequest, actor, plural: str) -> HttpResponseBase:
     """The current filter, every page, as CSV or XLSX: the API's export, audited the same way."""
     kind = kind_of(plural)
-    try:
-        fmt, query, filters = export.parse_export_query(
-            kind, filter_params(request), actor, with_format=True
-        )
-    except ValidationFailed as error:
-        messages.error(request, " ".join(p.msg for p in error.problems) or str(error))
+
+    def refused(error) -> HttpResponse:
+        messages.error(request, " ".join(bind_problems(None, error)))
         return redirect(reverse("web:record-list", args=[plural]))
+
+    on_refusal(request, refused)
+    fmt, query, filters = export.parse_export_query(
+        kind, filter_params(request), actor, with_format=True
+    )
     result = export.records_export(actor=actor, kind=kind, query=query, format=fmt, filters=filters)
     return export.export_response(result)
 
@@ -313,24 +316,11 @@ def record_bulk(request: HttpRequest, actor, plural: str) -> HttpResponse:
     return _back_to_list(request, kind_def.plural)
 
 
-def _run_all(request: HttpRequest, kind_def: KindDef, ids: list[int], change) -> bool:
-    """Apply `change(record_id)` to every id in one transaction; False (and nothing changed)
-    when one fails, with a message naming it."""
+def _run_all(request: HttpRequest, bulk) -> bool:
+    """Run one all-or-nothing bulk service; False (and nothing changed) when it refuses, with
+    a message naming the record that could not take the change."""
     try:
-        with transaction.atomic():
-            for record_id in ids:
-                try:
-                    change(record_id)
-                except NotFound:
-                    raise ValidationFailed(
-                        f"{kind_def.key.capitalize()} {record_id} was not found "
-                        "(deleted meanwhile?)."
-                    ) from None
-                except ValidationFailed as error:
-                    reasons = " ".join(p.msg for p in error.problems) or str(error)
-                    raise ValidationFailed(
-                        f"{kind_def.key.capitalize()} {record_id}: {reasons}"
-                    ) from None
+        bulk()
     except ValidationFailed as error:
         messages.error(request, f"Nothing was changed. {error}")
         return False
@@ -345,26 +335,22 @@ def _bulk_assign(request: HttpRequest, actor, kind_def: KindDef, ids: list[int])
         return _back_to_list(request, kind_def.plural)
     owner_id = None if owner == "null" else int(owner)
 
-    def assign(record_id: int) -> None:
-        any_record_update(
-            actor=actor,
-            kind=kind_def.key,
-            record_id=record_id,
-            data={"owner_id": owner_id},
-            version=None,
+    def assign() -> None:
+        record_services.records_bulk_assign(
+            actor=actor, kind=kind_def.key, ids=ids, owner_id=owner_id
         )
 
-    if _run_all(request, kind_def, ids, assign):
+    if _run_all(request, assign):
         whom = members[owner].label if owner_id else "no one"
         messages.success(request, f"Assigned {len(ids)} {kind_def.plural} to {whom}.")
     return _back_to_list(request, kind_def.plural)
 
 
 def _bulk_delete(request: HttpRequest, actor, kind_def: KindDef, ids: list[int]) -> HttpResponse:
-    def delete(record_id: int) -> None:
-        record_services.record_delete(actor=actor, kind=kind_def.key, record_id=record_id)
+    def delete() -> None:
+        record_services.records_bulk_delete(actor=actor, kind=kind_def.key, ids=ids)
 
-    if _run_all(request, kind_def, ids, delete):
+    if _run_all(request, delete):
         # The list page shows an Undo button for this batch once (they stay restorable for
         # 30 days through the API either way).
         request.session[UNDO_KEY] = {"kind": kind_def.key, "ids": ids}
@@ -373,10 +359,10 @@ def _bulk_delete(request: HttpRequest, actor, kind_def: KindDef, ids: list[int])
 
 
 def _bulk_restore(request: HttpRequest, actor, kind_def: KindDef, ids: list[int]) -> HttpResponse:
-    def restore(record_id: int) -> None:
-        record_services.record_restore(actor=actor, kind=kind_def.key, record_id=record_id)
+    def restore() -> None:
+        record_services.records_bulk_restore(actor=actor, kind=kind_def.key, ids=ids)
 
-    if _run_all(request, kind_def, ids, restore):
+    if _run_all(request, restore):
         messages.success(request, f"Restored {len(ids)} {kind_def.plural}.")
     return _back_to_list(request, kind_def.plural)
 
