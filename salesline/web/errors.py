@@ -1,7 +1,8 @@
 """The web's one error path: a `DomainError` a view lets through becomes a response here.
 
-Views call the services and do not catch their errors. `member_page` hands an escaped
-`DomainError` to `domain_error_response`:
+Views call the services and do not catch their errors. Every page is wrapped in
+`domain_errors` (`member_page` does it), which hands an escaped `DomainError` to
+`domain_error_response`:
 
 - `NotFound` is the 404 page (another organisation's object looks like no object at all);
 - `PermissionDenied` is the 403 page naming the rule;
@@ -15,6 +16,7 @@ A refusal that the view did not expect is not hidden: it propagates (a 500 and a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import wraps
 from typing import Any
 
 from django import forms as django_forms
@@ -24,6 +26,7 @@ from django.shortcuts import render
 from salesline.core.errors import DomainError, NotFound, PermissionDenied, Problem
 
 from .forms import input_name_of
+from .session import current_actor
 
 Responder = Callable[[DomainError], HttpResponse]
 _RESPONDER = "salesline_on_refusal"
@@ -35,9 +38,23 @@ def on_refusal(request: HttpRequest, respond: Responder) -> None:
     setattr(request, _RESPONDER, respond)
 
 
-def forbidden_response(request: HttpRequest, actor, error: PermissionDenied) -> HttpResponse:
-    from .views.common import page_context  # the page context needs the session helpers
+def domain_errors(view):
+    """Wrap a page so that a `DomainError` leaving it is answered by `domain_error_response`."""
 
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except DomainError as error:
+            return domain_error_response(request, error)
+
+    return wrapper
+
+
+def forbidden_response(request: HttpRequest, error: PermissionDenied) -> HttpResponse:
+    from .views.common import page_context  # views.common wraps pages with this module
+
+    actor = current_actor(request)
     return render(
         request,
         "web/settings/forbidden.html",
@@ -46,12 +63,12 @@ def forbidden_response(request: HttpRequest, actor, error: PermissionDenied) -> 
     )
 
 
-def domain_error_response(request: HttpRequest, actor, error: DomainError) -> HttpResponse:
+def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
     """The page for a `DomainError` that left a view (see the module's docstring)."""
     if isinstance(error, NotFound):
         raise Http404(str(error) or "Not found.") from error
     if isinstance(error, PermissionDenied):
-        return forbidden_response(request, actor, error)
+        return forbidden_response(request, error)
     respond = getattr(request, _RESPONDER, None)
     if respond is None:
         raise error

@@ -5,6 +5,7 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from salesline.core.ids import MAX_ID
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
 from salesline.process import selectors as process_selectors
@@ -39,7 +40,7 @@ def _note(note) -> dict:
 
 
 # Ids beyond a 64-bit integer cannot exist; refusing them keeps SQLite from overflowing.
-NoteTargetId = Annotated[int, Field(ge=1, lt=2**63)]
+NoteTargetId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class NoteFilters(Schema):

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from salesline.accounts.selectors import member_list
 from salesline.core.cursors import decode_cursor, encode_cursor
-from salesline.core.errors import NotFound, PreconditionFailed, Problem, ValidationFailed
+from salesline.core.errors import Problem, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
 from salesline.pipeline.definition import pipeline_of
@@ -36,6 +36,7 @@ from salesline.records.fields import KINDS
 from salesline.records.filters import ListQuery, parse_list_query
 from salesline.records.services import custom_field_defs
 
+from ..errors import on_refusal
 from .common import member_page, page_context
 
 CARDS_PER_PAGE = 20
@@ -177,10 +178,7 @@ def _more_url(pipeline_id: int, stage_id: int, cursor: CardCursor | None, query:
 
 
 def _pipeline_or_404(actor, pipeline_id: int):
-    try:
-        return pipeline_selectors.pipeline_get_for(actor=actor, pipeline_id=pipeline_id)
-    except NotFound:
-        raise Http404("No such pipeline.") from None
+    return pipeline_selectors.pipeline_get_for(actor=actor, pipeline_id=pipeline_id)
 
 
 # ------------------------------------------------------------------ pages
@@ -408,12 +406,9 @@ def _message_panel(request, opportunity_id: int, stage: Stage | None, message: s
 def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse:
     """Move a card through `opportunity_move`, with any fields, ticks and reason the gate panel
     sent. Scripts get the card and the new totals, or the panel; forms get pages."""
-    try:
-        opportunity = record_selectors.record_get_for(
-            actor=actor, kind="opportunity", record_id=opportunity_id
-        )
-    except NotFound:
-        raise Http404("No such opportunity.") from None
+    opportunity = record_selectors.record_get_for(
+        actor=actor, kind="opportunity", record_id=opportunity_id
+    )
     pipeline = _pipeline_or_404(actor, opportunity.pipeline_id)
     stages = {stage.key: stage for stage in pipeline.stages.all()}
     stage = stages.get(request.POST.get("stage", ""))
@@ -424,26 +419,26 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
     version_text = request.POST.get("version", "").strip()
     if version_text and not version_text.isdigit():
         return _message_panel(request, opportunity.pk, stage, "The version must be a number.", 400)
-    try:
-        pipeline_services.opportunity_move(
-            actor=actor,
-            opportunity_id=opportunity.pk,
-            stage=stage.key,
-            checks=request.POST.getlist("checks"),
-            reason=request.POST.get("reason", ""),
-            fields=_submitted_fields(actor, request.POST),
-            expected_version=int(version_text) if version_text else None,
-        )
-    except ValidationFailed as exc:
-        context = _panel(actor, opportunity, stage, exc.problems, request.POST)
+
+    def refused(error) -> HttpResponse:
+        if not isinstance(error, ValidationFailed):  # a stale version (412)
+            return _message_panel(request, opportunity.pk, stage, str(error), error.status)
+        context = _panel(actor, opportunity, stage, error.problems, request.POST)
         template = f"{PAGE}#gate_panel" if _is_script(request) else "web/board/move.html"
         if not _is_script(request):
             context = page_context(request, actor, **context, query=_filter_query(request.GET))
         return render(request, template, context, status=422)
-    except PreconditionFailed as exc:
-        return _message_panel(request, opportunity.pk, stage, str(exc), 412)
-    except NotFound:  # deleted between the read and the move
-        raise Http404("No such opportunity.") from None
+
+    on_refusal(request, refused)
+    pipeline_services.opportunity_move(
+        actor=actor,
+        opportunity_id=opportunity.pk,
+        stage=stage.key,
+        checks=request.POST.getlist("checks"),
+        reason=request.POST.get("reason", ""),
+        fields=_submitted_fields(actor, request.POST),
+        expected_version=int(version_text) if version_text else None,
+    )
     try:
         filters = _filters(actor, request.GET)
     except BadInput:

@@ -8,10 +8,9 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from salesline.core.errors import DomainError
 from salesline.records.fields import KINDS
 
-from ..errors import domain_error_response
+from ..errors import domain_errors
 from ..session import current_actor, organisations_of
 
 KIND_OF_PLURAL = {kind.plural: key for key, kind in KINDS.items()}
@@ -20,18 +19,16 @@ KIND_OF_PLURAL = {kind.plural: key for key, kind in KINDS.items()}
 def member_page(view):
     """A signed-in member's page: the view gets the actor of the session's organisation; a user
     in no organisation is told so (403). A `DomainError` the view lets through is answered by
-    `web.errors.domain_error_response`, the web's one error path."""
+    `web.errors.domain_errors`, the web's one error path."""
 
     @login_required
+    @domain_errors
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         actor = current_actor(request)
         if actor is None:
             return render(request, "web/no_organisation.html", status=403)
-        try:
-            return view(request, actor, *args, **kwargs)
-        except DomainError as error:
-            return domain_error_response(request, actor, error)
+        return view(request, actor, *args, **kwargs)
 
     return wrapper
 

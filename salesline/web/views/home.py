@@ -8,9 +8,10 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
 
-from salesline.core.errors import NotFound
+from salesline.core.ids import is_id
 from salesline.records.importing.services import import_list
 
+from ..errors import domain_errors
 from ..selectors import my_open_opportunities_by_stage
 from ..session import recently_viewed, switch_organisation
 from .common import member_page, page_context
@@ -34,12 +35,13 @@ def home(request: HttpRequest, actor) -> HttpResponse:
 
 
 @login_required
+@domain_errors
 @require_POST
 def organisation_switch(request: HttpRequest) -> HttpResponse:
-    try:
-        switch_organisation(request, int(request.POST.get("organisation", "0")))
-    except (NotFound, ValueError):
-        raise Http404("No such organisation.") from None
+    raw = request.POST.get("organisation", "")
+    if not raw.isascii() or not raw.isdigit() or not is_id(int(raw)):
+        raise Http404("No such organisation.")
+    switch_organisation(request, int(raw))  # NotFound: the error path's 404
     return redirect("web:home")
 
 
