@@ -668,3 +668,13 @@ def test_custom_fields_can_be_mapped(run, org, actor):
     assert job.mapping["Buying influence concept"] == "cf_buying_influence_concept"
     person = Person.objects.get(organisation=org)
     assert person.custom_fields == {"buying_influence_concept": "Economic buyer"}
+
+
+def test_a_finished_import_records_one_import_finished_event(run, org):
+    from salesline.core.models import DomainEvent
+
+    job = run([lead_row("Ann", "a@piql.com"), lead_row("Bo", "not-an-address")])
+    [event] = DomainEvent.objects.filter(kind="import_finished", object_id=str(job.pk))
+    assert event.organisation == org
+    assert event.payload["status"] == "done" and event.payload["kind"] == job.kind
+    assert (event.payload["created"], event.payload["rejected"]) == (1, 1)

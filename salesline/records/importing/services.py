@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from salesline.accounts.services import actor_for, system_actor
-from salesline.core import audit
+from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.spreadsheets import neutralise
@@ -500,6 +500,12 @@ def import_execute(
             obj=job,
             changes={k: [None, v] for k, v in counts(job).items()},
         )
+        events.emit(
+            actor=writer,
+            kind="import_finished",
+            obj=job,
+            payload={"status": job.status, "kind": job.kind, "dry_run": job.dry_run, **counts(job)},
+        )
     job.timings = run.timings
     return job
 
@@ -527,6 +533,12 @@ def import_fail(*, actor: Actor, import_id: Any, reason: str) -> ImportJob | Non
             action="import_fail",
             obj=job,
             changes={"status": [status, job.status], "error": [None, job.error]},
+        )
+        events.emit(
+            actor=actor,
+            kind="import_finished",
+            obj=job,
+            payload={"status": job.status, "kind": job.kind, "dry_run": job.dry_run, **counts(job)},
         )
     return job
 
