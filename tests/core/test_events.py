@@ -13,8 +13,8 @@ from salesline.core.tasks import run_pending_tasks
 from salesline.pipeline import conversion
 from salesline.pipeline.services import opportunity_create, opportunity_move
 from salesline.records import services as records
-from tests.core.eventapp.apps import PING
 from tests.conftest import CONVERT_COMPANY, CONVERT_PERSON, LEAD
+from tests.core.eventapp.apps import PING
 from tests.core.eventapp.handlers import handled
 
 

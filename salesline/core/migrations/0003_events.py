@@ -8,54 +8,98 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('core', '0002_worker_heartbeat'),
+        ("accounts", "0001_initial"),
+        ("core", "0002_worker_heartbeat"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DomainEvent',
+            name="DomainEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=60)),
-                ('object_type', models.CharField(blank=True, max_length=40)),
-                ('object_id', models.CharField(blank=True, max_length=40)),
-                ('payload', models.JSONField(default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
-                ('actor_label', models.CharField(max_length=254)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=60)),
+                ("object_type", models.CharField(blank=True, max_length=40)),
+                ("object_id", models.CharField(blank=True, max_length=40)),
+                (
+                    "payload",
+                    models.JSONField(
+                        default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder
+                    ),
+                ),
+                ("actor_label", models.CharField(max_length=254)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EventDelivery',
+            name="EventDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('handler', models.CharField(max_length=200)),
-                ('status', models.CharField(choices=[('done', 'Done'), ('failed', 'Failed')], max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='core.domainevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("handler", models.CharField(max_length=200)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("done", "Done"), ("failed", "Failed")], max_length=10
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="core.domainevent",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='domainevent',
-            index=models.Index(fields=['organisation', 'kind', 'at'], name='event_kind'),
+            model_name="domainevent",
+            index=models.Index(fields=["organisation", "kind", "at"], name="event_kind"),
         ),
         migrations.AddIndex(
-            model_name='domainevent',
-            index=models.Index(fields=['object_type', 'object_id'], name='event_object'),
+            model_name="domainevent",
+            index=models.Index(fields=["object_type", "object_id"], name="event_object"),
         ),
         migrations.AddIndex(
-            model_name='eventdelivery',
-            index=models.Index(fields=['status', 'updated_at'], name='delivery_status'),
+            model_name="eventdelivery",
+            index=models.Index(fields=["status", "updated_at"], name="delivery_status"),
         ),
         migrations.AddConstraint(
-            model_name='eventdelivery',
-            constraint=models.UniqueConstraint(fields=('event', 'handler'), name='delivery_once_per_handler'),
+            model_name="eventdelivery",
+            constraint=models.UniqueConstraint(
+                fields=("event", "handler"), name="delivery_once_per_handler"
+            ),
         ),
     ]
