@@ -394,7 +394,7 @@ class KindHooks:
     expired records (`ids`) are deleted, e.g. to anonymise rows that outlive them."""
 
     update: Callable[..., models.Model] | None = None
-    before_purge: Callable[[list[int]], None] | None = None
+    before_purge: Callable[[list[int]], object] | None = None
 
 
 KIND_HOOKS: dict[str, KindHooks] = {}
@@ -404,7 +404,7 @@ def register_kind_hooks(
     kind: str,
     *,
     update: Callable[..., models.Model] | None = None,
-    before_purge: Callable[[list[int]], None] | None = None,
+    before_purge: Callable[[list[int]], object] | None = None,
 ) -> None:
     """Register (or replace, so a second ready() changes nothing) a kind's hooks."""
     KIND_HOOKS[kind] = KindHooks(update=update, before_purge=before_purge)
