@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from django.conf import settings
@@ -105,10 +105,17 @@ def emit(
     """Record that `kind` happened, in the caller's transaction (one INSERT; one more for the
     dispatch task when the kind has handlers)."""
     event = _row(actor, kind, obj, object_type, object_id, payload)
-    event.save(force_insert=True)
-    if _HANDLERS.get(kind):
-        _enqueue(event.pk)
+    with _transaction():
+        event.save(force_insert=True)
+        if _HANDLERS.get(kind):
+            _enqueue(event.pk)
     return event
+
+
+def _transaction():
+    # Inside the service's transaction nothing more is needed (a savepoint would cost two
+    # queries per event); alone, the event and its task still commit together.
+    return nullcontext() if transaction.get_connection().in_atomic_block else transaction.atomic()
 
 
 def emit_many(
@@ -117,10 +124,11 @@ def emit_many(
     """Several events of one change (a move: stage_left, stage_entered, opportunity_won) in one
     INSERT where the database returns the new ids (PostgreSQL, SQLite)."""
     rows = [_row(actor, kind, obj, None, None, payload) for kind in kinds]
-    DomainEvent.objects.bulk_create(rows)
-    for event in rows:
-        if _HANDLERS.get(event.kind):
-            _enqueue(event.pk)
+    with _transaction():
+        DomainEvent.objects.bulk_create(rows)
+        for event in rows:
+            if _HANDLERS.get(event.kind):
+                _enqueue(event.pk)
     return rows
 
 
@@ -134,7 +142,9 @@ def _enqueue(event_id: int) -> None:
         # The task row is the outbox: it commits, or rolls back, with the event.
         events_dispatch.enqueue(event_id)
     else:
-        transaction.on_commit(lambda: events_dispatch.enqueue(event_id))
+        # robust: the change is committed already; a broker that is down must not turn it
+        # into an error (deliveries_retry dispatches what was missed).
+        transaction.on_commit(lambda: events_dispatch.enqueue(event_id), robust=True)
 
 
 @durable_task(max_attempts=DISPATCH_ATTEMPTS, retry_delay=DISPATCH_RETRY_DELAY)
