@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -12,16 +13,36 @@ from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
+from salesline.process.selectors import VersionKey
 
 from .models import Opportunity, Pipeline, Stage, StageChange
 
 
-def stage_for(*, actor: Actor, pipeline_key: str, stage_key: str) -> Stage:
-    """A stage of the organisation by keys (its pipeline read with it). The caller has checked
-    the keys against the definition in force, which materialised these rows."""
+def stage_for(
+    *, actor: Actor, version: VersionKey | None, pipeline_key: str, stage_key: str
+) -> Stage:
+    """A stage of the organisation by keys, its pipeline with it. The caller has checked the keys
+    against the definition version in force, which materialised these rows; they are read once
+    per version and process (a move then costs no query for them)."""
+    if version is not None:
+        stage = _stages_of_version(version).get((pipeline_key, stage_key))
+        if stage is not None:
+            return stage
     return Stage.objects.select_related("pipeline").get(
         pipeline__organisation=actor.organisation, pipeline__key=pipeline_key, key=stage_key
     )
+
+
+@lru_cache(maxsize=256)
+def _stages_of_version(version: VersionKey) -> dict[tuple[str, str], Stage]:
+    # Keyed like the parsed definition (id, organisation, load time): a new version, a new read.
+    _, organisation_id, _ = version
+    return {
+        (stage.pipeline.key, stage.key): stage
+        for stage in Stage.objects.filter(pipeline__organisation_id=organisation_id).select_related(
+            "pipeline"
+        )
+    }
 
 
 def pipeline_list(*, actor: Actor) -> QuerySet[Pipeline]:

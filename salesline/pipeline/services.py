@@ -17,7 +17,7 @@ from salesline.process import services as process_services
 from salesline.process.definition import ProcessDefinitionSpec
 from salesline.process.definition.loader import line_for
 from salesline.process.kinds import builtin_fields
-from salesline.process.selectors import definition_for
+from salesline.process.selectors import VersionKey, definition_in_force
 from salesline.records import services as record_services
 
 from . import selectors
@@ -125,6 +125,7 @@ def _stage_facts(
 
 def _resolve_target(
     actor: Actor,
+    version: VersionKey | None,
     spec: ProcessDefinitionSpec,
     pipeline_key: Any,
     stage_key: Any,
@@ -149,7 +150,9 @@ def _resolve_target(
         known = ", ".join(s.key for s in pipeline_spec.stages)
         problems.add(("stage",), f"Unknown stage '{stage_key}' in {pipeline_key} (known: {known}).")
         return None
-    return selectors.stage_for(actor=actor, pipeline_key=pipeline_key, stage_key=stage_key)
+    return selectors.stage_for(
+        actor=actor, version=version, pipeline_key=pipeline_key, stage_key=stage_key
+    )
 
 
 def _checklist_owners(spec: ProcessDefinitionSpec, pipeline_key: str) -> dict[str, str]:
@@ -319,7 +322,7 @@ def _checks_list(value: Any, problems: ProblemList) -> list[str]:
 def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     """Create an opportunity in a pipeline stage (default: the first), passing every gate on
     the way there; fields, minimum fields and gates are all reported at once."""
-    spec = definition_for(actor.organisation)
+    version, spec = definition_in_force(actor.organisation)
     fields, routing = _split(data)
     problems = ProblemList()
     opportunity = Opportunity(organisation=actor.organisation, owner=actor.user)
@@ -331,7 +334,9 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     )
     checks = _checks_list(routing.get("checks"), problems)
     reason = routing.get("reason") or ""
-    stage = _resolve_target(actor, spec, routing.get("pipeline"), routing.get("stage"), problems)
+    stage = _resolve_target(
+        actor, version, spec, routing.get("pipeline"), routing.get("stage"), problems
+    )
     owners: dict[str, str] = {}
     if stage is not None:
         owners = _checklist_owners(spec, stage.pipeline.key)
@@ -441,7 +446,7 @@ def _change(
     target: tuple[str | None, str | None] | None,
     expected_version: int | None,
 ) -> Opportunity:
-    spec = definition_for(actor.organisation)
+    version, spec = definition_in_force(actor.organisation)
     with transaction.atomic():
         opportunity = _lock(actor, opportunity_id)
         record_services.check_version(opportunity, expected_version)
@@ -470,7 +475,7 @@ def _change(
                 stage_key = None  # first open stage of the new pipeline
             elif not stage_key:
                 stage_key = from_stage.key
-            stage = _resolve_target(actor, spec, pipeline_key, stage_key, problems)
+            stage = _resolve_target(actor, version, spec, pipeline_key, stage_key, problems)
             if stage is not None:
                 owners = _checklist_owners(spec, stage.pipeline.key)
                 _check_keys(owners, stage.pipeline.key, checks, problems)

@@ -35,13 +35,23 @@ def definition_row_for(organisation: Any) -> ProcessDefinition | None:
     )
 
 
-def definition_for(organisation: Any) -> ProcessDefinitionSpec:
-    """The process definition in force for an organisation (empty before any load): one indexed
-    query for the version in force, its parsed form from the per-version cache."""
+type VersionKey = tuple[int, int, Any]
+
+
+def definition_in_force(organisation: Any) -> tuple[VersionKey | None, ProcessDefinitionSpec]:
+    """The key of the version in force (None before any load) and its parsed definition: one
+    indexed query, the parse from the per-version cache. Rows other apps keep in step with a
+    version (stages) may be cached by the same key: they change only when a version is loaded."""
     row = definition_row_for(organisation)
     if row is None:
-        return EMPTY_DEFINITION
-    return _parsed(row.pk, row.organisation_id, row.loaded_at)
+        return None, EMPTY_DEFINITION
+    key = (row.pk, row.organisation_id, row.loaded_at)
+    return key, _parsed(*key)
+
+
+def definition_for(organisation: Any) -> ProcessDefinitionSpec:
+    """The process definition in force for an organisation (empty before any load)."""
+    return definition_in_force(organisation)[1]
 
 
 def custom_field_list(*, actor: Actor) -> QuerySet[CustomField]:
