@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
+from salesline.core.ids import is_id
 
 from .models import ApiToken, Membership, Organisation, Role, User
 from .selectors import roles_of
@@ -306,7 +307,7 @@ def _roles_of(organisation: Organisation, user_id: int) -> list[str]:
 
 def _member_or_404(organisation: Organisation, user_id: object) -> tuple[User, list[str]]:
     user = None
-    if isinstance(user_id, int) and 0 < user_id < 2**63:
+    if isinstance(user_id, int) and is_id(user_id):
         user = User.objects.filter(pk=user_id).first()
     roles = _roles_of(organisation, user.pk) if user is not None else []
     if user is None or not roles:
