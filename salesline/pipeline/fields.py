@@ -33,6 +33,25 @@ OPPORTUNITY = KindDef(
         "data_volume": "Data volume",
     },
     select_related=("pipeline", "stage"),
+    orderings=(
+        "name",
+        "created_at",
+        "updated_at",
+        "id",
+        "value",
+        "expected_close_date",
+        "stage_entered_at",
+    ),
+    cursor_orderings=("name", "created_at", "updated_at", "id", "stage_entered_at"),
+    extra_filters={"pipeline": "pipeline__key", "stage": "stage__key", "status": "status"},
+    extra_columns={"pipeline": "pipeline__key", "stage": "stage__key", "status": "status"},
+    # Resolved to ids first (a lookup of a few rows): with `stage_id IN (…)` the list's own
+    # (organisation, stage, created_at) index serves the page, where a join made PostgreSQL
+    # walk the newest rows of every stage.
+    key_lookups={
+        "stage__key": ("stage", "pipeline__organisation"),
+        "pipeline__key": ("pipeline", "organisation"),
+    },
     definition_fields={
         "pipeline": FieldInfo(label="Pipeline", type="choice"),
         "stage": FieldInfo(label="Stage", type="choice"),

@@ -53,6 +53,16 @@ class KindDef:
     select_related: tuple[str, ...] = ()
     #: Fields a process definition may name that are not plain fields (a pipeline, a stage).
     definition_fields: Mapping[str, FieldInfo] = field(default_factory=dict)
+    #: Columns a list may be ordered by; those never null can also page by cursor.
+    orderings: tuple[str, ...] = ("name", "created_at", "updated_at", "id")
+    cursor_orderings: tuple[str, ...] = ("name", "created_at", "updated_at", "id")
+    #: Exact filters that are not writable fields: API name -> ORM path.
+    extra_filters: Mapping[str, str] = field(default_factory=dict)
+    #: Read-only columns an export adds after the fields: header -> ORM path.
+    extra_columns: Mapping[str, str] = field(default_factory=dict)
+    #: Filters by a related row's key, resolved to ids first: ORM path -> (relation, the
+    #: related row's path to its organisation).
+    key_lookups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def model(self) -> type[Any]:

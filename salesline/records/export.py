@@ -34,8 +34,6 @@ DEFAULT_FORMAT = "csv"
 PAGING_PARAMETERS = frozenset({"limit", "offset", "cursor"})
 CHUNK_ROWS = 2_000
 CUSTOM_PREFIX = "cf_"
-# Opportunities: where they are in their pipeline, beyond the writable fields.
-PIPELINE_COLUMNS = {"pipeline": "pipeline__key", "stage": "stage__key", "status": "status"}
 TIMESTAMP_COLUMNS = ("created_at", "updated_at")
 
 
@@ -71,8 +69,7 @@ class Columns:
 def export_columns(kind: str, custom_defs: list[CustomFieldDef]) -> Columns:
     before = [("id", "id")]
     before += [(name, f.attr) for name, f in KINDS[kind].fields.items()]
-    if kind == "opportunity":
-        before += list(PIPELINE_COLUMNS.items())
+    before += list(KINDS[kind].extra_columns.items())
     return Columns(
         before=tuple(before),
         custom_keys=tuple(d.key for d in custom_defs),

@@ -57,4 +57,6 @@ LEAD = KindDef(
         "description",
         "owner_id",
     ),
+    orderings=("name", "created_at", "updated_at", "id", "source"),
+    extra_filters={"converted": "converted_at__isnull"},
 )

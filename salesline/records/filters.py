@@ -19,30 +19,9 @@ RESERVED = frozenset({"q", "ordering", "limit", "offset", "cursor", "deleted"})
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 # Deeper than this, use the cursor; past 64 bits SQLite cannot even take the OFFSET.
 MAX_OFFSET = 10**9
-ORDERING_FIELDS = {
-    "company": ("name", "created_at", "updated_at", "id"),
-    "person": ("name", "created_at", "updated_at", "id"),
-    "lead": ("name", "created_at", "updated_at", "id", "source"),
-    "opportunity": (
-        "name",
-        "created_at",
-        "updated_at",
-        "id",
-        "value",
-        "expected_close_date",
-        "stage_entered_at",
-    ),
-}
-# Keyset (cursor) pagination needs a non-null ordering column.
-CURSOR_FIELDS = frozenset({"name", "created_at", "updated_at", "id", "stage_entered_at"})
 RANGE_TYPES = frozenset({"decimal", "number", "date"})
 # A bound that keeps a filter value inside what both databases can compare without an error.
 MAX_DECIMAL = Decimal(10) ** 14
-# Extra exact filters that are not writable fields.
-EXTRA_FILTERS = {
-    "opportunity": {"pipeline": "pipeline__key", "stage": "stage__key", "status": "status"},
-    "lead": {"converted": "converted_at__isnull"},
-}
 
 
 @dataclass
@@ -56,6 +35,7 @@ class ListQuery:
     deleted: bool = False
 
 
+# Orderings by a timestamp: their cursor values are datetimes.
 DATETIME_ORDERINGS = frozenset({"created_at", "updated_at", "stage_entered_at"})
 
 
@@ -120,7 +100,7 @@ def parse_list_query(
     problems = ProblemList()
     query = ListQuery()
     fields = kind.fields
-    extra = EXTRA_FILTERS.get(kind.key, {})
+    extra = kind.extra_filters
     # Only a custom-field filter needs the definitions: plain lists skip that query.
     has_custom = any(name.startswith("cf_") for name in params)
     custom_by_key = {d.key: d for d in custom_defs()} if has_custom else {}
@@ -174,11 +154,11 @@ def parse_list_query(
     # prefix also yields them in name order, so the first page costs the same at any size.
     default_ordering = "name" if query.q else "-created_at"
     ordering = _first(params.get("ordering", "")).strip() or default_ordering
-    if ordering.lstrip("-") not in ORDERING_FIELDS[kind.key]:
+    if ordering.lstrip("-") not in kind.orderings:
         problems.add(
             ("query", "ordering"),
             f"Cannot order by '{ordering}'. Choose one of: "
-            f"{', '.join(ORDERING_FIELDS[kind.key])} (prefix '-' for descending).",
+            f"{', '.join(kind.orderings)} (prefix '-' for descending).",
         )
     query.ordering = ordering
     for name, lower, upper in (("limit", 1, MAX_LIMIT), ("offset", 0, MAX_OFFSET)):
@@ -192,7 +172,7 @@ def parse_list_query(
                 bound = f"between {lower} and {upper}" if upper else f"{lower} or more"
                 problems.add(("query", name), f"'{name}' must be a whole number {bound}.")
     if params.get("cursor"):
-        if ordering.lstrip("-") not in CURSOR_FIELDS:
+        if ordering.lstrip("-") not in kind.cursor_orderings:
             problems.add(
                 ("query", "cursor"), f"A cursor cannot be used with ordering '{ordering}'."
             )

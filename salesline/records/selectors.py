@@ -16,7 +16,7 @@ from salesline.core.errors import NotFound
 
 from . import matching
 from .fields import KINDS, KindDef
-from .filters import CURSOR_FIELDS, ListQuery, encode_cursor
+from .filters import ListQuery, encode_cursor
 from .models import Lead, Person
 
 
@@ -72,23 +72,13 @@ def search(queryset: QuerySet, kind: KindDef, q: str) -> QuerySet:
     return _prefix(queryset, "search_name", matching.search_key(q))
 
 
-# Filters by a stage's or a pipeline's key, and how to scope that key to the organisation. They
-# are resolved to ids first (a lookup of a few rows): with `stage_id IN (…)` the list's own
-# (organisation, stage, created_at) index serves the page, where a join made PostgreSQL walk
-# the newest rows of every stage.
-KEY_LOOKUPS = {
-    "stage__key": ("stage", "pipeline__organisation"),
-    "pipeline__key": ("pipeline", "organisation"),
-}
-
-
 def _by_ids(actor: Actor, kind: KindDef, lookups: dict[str, Any]) -> dict[str, Any]:
     resolved = {}
     for lookup, value in lookups.items():
-        if lookup not in KEY_LOOKUPS:
+        if lookup not in kind.key_lookups:
             resolved[lookup] = value
             continue
-        relation, scope = KEY_LOOKUPS[lookup]
+        relation, scope = kind.key_lookups[lookup]
         related = kind.model._meta.get_field(relation).related_model
         ids = list(
             related.objects.filter(**{scope: actor.organisation, "key": value}).values_list(
@@ -161,7 +151,7 @@ def record_list(
     has_more = len(rows) > query.limit
     rows = rows[: query.limit]
     next_cursor = None
-    if has_more and rows and query.ordering.lstrip("-") in CURSOR_FIELDS:
+    if has_more and rows and query.ordering.lstrip("-") in KINDS[kind].cursor_orderings:
         last = rows[-1]
         if isinstance(last, dict):
             next_cursor = encode_cursor(query.ordering, last[column], last["id"])

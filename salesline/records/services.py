@@ -487,9 +487,6 @@ def records_bulk_restore(*, actor: Actor, kind: str, ids: Sequence[int]) -> list
     )
 
 
-PURGE_ORDER = ("opportunity", "lead", "person", "company")
-
-
 def records_purge(*, actor: Actor, older_than: dt.datetime | None = None) -> dict[str, int]:
     """Remove records soft-deleted before the restore window (run by `salesline purge`).
 
@@ -507,7 +504,9 @@ def records_purge(*, actor: Actor, older_than: dt.datetime | None = None) -> dic
     cutoff = older_than or timezone.now() - dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
     removed: dict[str, int] = {}
     with transaction.atomic():
-        for kind in PURGE_ORDER:
+        # Kinds registered later refer to earlier ones (an opportunity to its company): they go
+        # first.
+        for kind in reversed(KINDS):
             model = KINDS[kind].model
             expired = model.objects.filter(deleted_at__lt=cutoff)
             if actor.organisation is not None:
@@ -530,12 +529,9 @@ def records_purge(*, actor: Actor, older_than: dt.datetime | None = None) -> dic
     return removed
 
 
-NOTE_TARGETS = {
-    "company_id": "company",
-    "person_id": "person",
-    "lead_id": "lead",
-    "opportunity_id": "opportunity",
-}
+def _note_targets() -> dict[str, str]:
+    """A note's target field per kind (`opportunity_id` -> opportunity)."""
+    return {f"{key}_id": key for key in KINDS}
 
 
 def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
@@ -543,7 +539,8 @@ def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
     problems = ProblemList()
     if not isinstance(body, str) or not body.strip():
         problems.add(("body",), "A note needs some text.", type="missing")
-    given = {k: v for k, v in target.items() if k in NOTE_TARGETS and v is not None}
+    targets = _note_targets()
+    given = {k: v for k, v in target.items() if k in targets and v is not None}
     if len(given) != 1:
         problems.add(
             ("company_id",),
@@ -552,9 +549,9 @@ def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
         )
     problems.raise_if_any("The note was not saved.")
     ((attr, pk),) = given.items()
-    model = KINDS[NOTE_TARGETS[attr]].model
+    model = KINDS[targets[attr]].model
     if not model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists():
-        raise NotFound(f"No {NOTE_TARGETS[attr]} with id {pk}.")
+        raise NotFound(f"No {targets[attr]} with id {pk}.")
     note = Note(organisation=actor.organisation, author=actor.user, body=body.strip(), **{attr: pk})
     with transaction.atomic():
         note.save()

@@ -24,7 +24,7 @@ from salesline.records import export
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS, KindDef
-from salesline.records.filters import ORDERING_FIELDS, RESERVED, parse_list_query
+from salesline.records.filters import RESERVED, parse_list_query
 from salesline.records.services import custom_field_defs
 
 from ..errors import bind_problems, on_refusal
@@ -202,7 +202,7 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         request,
         actor,
         kind=kind_def,
-        columns=[(c, labels.get(c, c), c in ORDERING_FIELDS[kind]) for c in columns],
+        columns=[(c, labels.get(c, c), c in KINDS[kind].orderings) for c in columns],
         q=params.get("q", ""),
         ordering=params.get("ordering", "name" if params.get("q") else "-created_at"),
         controls=controls,
