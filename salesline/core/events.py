@@ -13,7 +13,7 @@ failed with its error and retried with back-off. See docs/architecture.md.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
@@ -119,11 +119,14 @@ def _transaction():
 
 
 def emit_many(
-    *, actor: Actor, obj: models.Model | None, kinds: list[str], payload: Mapping[str, Any]
+    *,
+    actor: Actor,
+    obj: models.Model | None,
+    happened: Sequence[tuple[str, Mapping[str, Any]]],
 ) -> list[DomainEvent]:
-    """Several events of one change (a move: stage_left, stage_entered, opportunity_won) in one
-    INSERT where the database returns the new ids (PostgreSQL, SQLite)."""
-    rows = [_row(actor, kind, obj, None, None, payload) for kind in kinds]
+    """The events of one change, as (kind, payload) pairs (a move: stage_left, stage_entered,
+    opportunity_won, record_changed), in one INSERT (both databases return the new ids)."""
+    rows = [_row(actor, kind, obj, None, None, payload) for kind, payload in happened]
     with _transaction():
         DomainEvent.objects.bulk_create(rows)
         for event in rows:

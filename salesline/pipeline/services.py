@@ -233,9 +233,10 @@ MOVED_FIELDS = ("pipeline", "stage", "stage_entered_at", "status", "closed_at", 
 
 def _record_move(
     *, actor: Actor, opportunity: Opportunity, before: Stage | None, reason: str
-) -> StageChange:
-    """The stage-change row (permanent flow history: pipeline, stage and kind on both sides, as
-    they were) and the domain events a move means."""
+) -> list[tuple[str, dict[str, Any]]]:
+    """Write the stage-change row (permanent flow history: pipeline, stage and kind on both
+    sides, as they were); return the domain events the move means, for the caller to emit with
+    the rest of its change."""
     after = opportunity.stage
     change = StageChange.objects.create(
         organisation=actor.organisation,
@@ -271,8 +272,7 @@ def _record_move(
         kinds.append("opportunity_won")
     elif after.kind == Stage.Kind.LOST:
         kinds.append("opportunity_lost")
-    events.emit_many(actor=actor, obj=opportunity, kinds=kinds, payload=payload)
-    return change
+    return [(kind, payload) for kind in kinds]
 
 
 def _record_ticks(
@@ -354,13 +354,7 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     assert stage is not None  # noqa: S101 - no problem means a target was resolved
     with transaction.atomic():
         opportunity.save()
-        events.emit(
-            actor=actor,
-            kind="opportunity_created",
-            obj=opportunity,
-            payload={"pipeline": stage.pipeline.key, "stage": stage.key},
-        )
-        _record_move(actor=actor, opportunity=opportunity, before=None, reason=reason)
+        happened = _record_move(actor=actor, opportunity=opportunity, before=None, reason=reason)
         ticks = _record_ticks(
             actor=actor, opportunity=opportunity, owners=owners, existing=set(), checks=checks
         )
@@ -373,6 +367,8 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
             obj=opportunity,
             changes=record_services.created(changes),
         )
+        created = ("opportunity_created", {"pipeline": stage.pipeline.key, "stage": stage.key})
+        events.emit_many(actor=actor, obj=opportunity, happened=[created, *happened])
     return opportunity
 
 
@@ -465,6 +461,7 @@ def _change(
         )
         checks = _checks_list(checks, problems)
         moved = False
+        happened: list[tuple[str, dict[str, Any]]] = []
         owners: dict[str, str] = {}
         existing: set[str] = set()
         pipeline_key = from_stage.pipeline.key
@@ -505,7 +502,9 @@ def _change(
             changes["stage"] = [from_stage.key, opportunity.stage.key]
             if opportunity.pipeline_id != from_stage.pipeline_id:
                 changes["pipeline"] = [from_stage.pipeline.key, opportunity.pipeline.key]
-            _record_move(actor=actor, opportunity=opportunity, before=from_stage, reason=reason)
+            happened += _record_move(
+                actor=actor, opportunity=opportunity, before=from_stage, reason=reason
+            )
         if ticks:
             changes["checks"] = [None, ticks]
         if changes:
@@ -519,9 +518,9 @@ def _change(
                 actor=actor, action="move" if moved else "update", obj=opportunity, changes=changes
             )
             if field_changes:
-                record_services.record_changed(
-                    actor=actor, obj=opportunity, change="updated", fields=field_changes
-                )
+                happened.append(record_services.record_changed_event("updated", field_changes))
+        if happened:
+            events.emit_many(actor=actor, obj=opportunity, happened=happened)
     return opportunity
 
 

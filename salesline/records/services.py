@@ -304,9 +304,10 @@ def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models
     with transaction.atomic():
         obj.save()
         audit.record(actor=actor, action="create", obj=obj, changes=created(changes))
-        record_changed(actor=actor, obj=obj, change="created", fields=changes)
+        happened = [record_changed_event("created", changes)]
         if kind == "lead":
-            events.emit(actor=actor, kind="lead_created", obj=obj)
+            happened.append(("lead_created", {}))
+        events.emit_many(actor=actor, obj=obj, happened=happened)
     return obj
 
 
@@ -315,12 +316,13 @@ def record_changed(
 ) -> None:
     """The `record_changed` event of any record kind: created, updated, deleted or restored,
     with the fields that changed (API names)."""
-    events.emit(
-        actor=actor,
-        kind="record_changed",
-        obj=obj,
-        payload={"change": change, "fields": sorted(fields)},
-    )
+    kind, payload = record_changed_event(change, fields)
+    events.emit(actor=actor, kind=kind, obj=obj, payload=payload)
+
+
+def record_changed_event(change: str, fields: Iterable[str]) -> tuple[str, dict[str, Any]]:
+    """The `record_changed` event as a (kind, payload) pair, for a change emitting several."""
+    return "record_changed", {"change": change, "fields": sorted(fields)}
 
 
 def record_update(
