@@ -281,7 +281,7 @@ def import_only(path: Path) -> None:
     job = imports.import_create(
         actor=actor, kind="leads", file=path, file_name=path.name, region="GB"
     )
-    job = imports.import_execute(job.pk)
+    job = imports.import_execute(actor=actor, import_id=job.pk)
     seconds = time.perf_counter() - started
     sampling.set()
     sampler.join()
