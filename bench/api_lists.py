@@ -322,10 +322,12 @@ def main() -> int:
             name=BENCH_ORG, template="business-development"
         )
     user = accounts.user_create(
-        email="bench@salesline.test", organisation=organisation, role="salesperson"
+        email="bench@salesline.test", actor=accounts.system_actor(organisation), role="salesperson"
     )
     user = User.objects.get(pk=user.pk)
-    _, token = accounts.token_create(user=user, organisation=organisation, name="bench")
+    _, token = accounts.token_create(
+        user=user, actor=accounts.system_actor(organisation), name="bench"
+    )
     existing = Lead.objects.filter(organisation=organisation).count()
     generation: dict = {"rows": 0}
     if existing < args.rows:

@@ -117,7 +117,9 @@ def organisation():
     org = Organisation.objects.filter(name=ORG_NAME).first()
     if org is None:
         org = process_services.organisation_create(name=ORG_NAME, template="business-development")
-    user = accounts.user_create(email="bench-import@salesline.test", organisation=org, role="admin")
+    user = accounts.user_create(
+        email="bench-import@salesline.test", actor=accounts.system_actor(org), role="admin"
+    )
     return org, user
 
 

@@ -75,7 +75,9 @@ def ensure_data(rows: int):
         )
     owners = [
         accounts.user_create(
-            email=f"mover{i}@bench.example", organisation=organisation, role="salesperson"
+            email=f"mover{i}@bench.example",
+            actor=accounts.system_actor(organisation),
+            role="salesperson",
         )
         for i in range(5)
     ]
@@ -185,7 +187,9 @@ def api_scenarios(organisation, user, ids: list[int], moves: int) -> list[dict]:
     settings.ALLOWED_HOSTS = ["testserver"]
     # Not a warning line on stderr for each of the 500 refusals (422) on purpose.
     logging.getLogger("django.request").setLevel(logging.ERROR)
-    _, token = accounts.token_create(user=user, organisation=organisation, name="bench moves")
+    _, token = accounts.token_create(
+        user=user, actor=accounts.system_actor(organisation), name="bench moves"
+    )
     passing, refused = ids[: WARM_UP + moves], ids[WARM_UP + moves :]
     reset(organisation, ids, "qualify")
     changes_before = models.StageChange.objects.filter(opportunity_id__in=passing).count()

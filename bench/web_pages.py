@@ -122,7 +122,10 @@ def ensure_data(rows: int):
         except Exception:  # noqa: BLE001 - not there yet
             owners.append(
                 accounts.user_create(
-                    email=email, organisation=organisation, role="salesperson", password="x" * 12
+                    email=email,
+                    actor=accounts.system_actor(organisation),
+                    role="salesperson",
+                    password="x" * 12,
                 )
             )
     have = Opportunity.objects.filter(organisation=organisation).count()

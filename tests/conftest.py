@@ -25,12 +25,16 @@ def other_org(db):
 
 @pytest.fixture
 def user(org):
-    return accounts.user_create(email="ann@piql.test", organisation=org, role="salesperson")
+    return accounts.user_create(
+        email="ann@piql.test", actor=accounts.system_actor(org), role="salesperson"
+    )
 
 
 @pytest.fixture
 def admin_user(org):
-    return accounts.user_create(email="boss@piql.test", organisation=org, role="admin")
+    return accounts.user_create(
+        email="boss@piql.test", actor=accounts.system_actor(org), role="admin"
+    )
 
 
 @pytest.fixture
@@ -45,7 +49,9 @@ def admin_actor(admin_user, org):
 
 @pytest.fixture
 def other_user(other_org):
-    return accounts.user_create(email="eve@other.test", organisation=other_org, role="admin")
+    return accounts.user_create(
+        email="eve@other.test", actor=accounts.system_actor(other_org), role="admin"
+    )
 
 
 @pytest.fixture
@@ -81,19 +87,19 @@ class ApiClient:
 
 @pytest.fixture
 def api(user, org):
-    _, plain = accounts.token_create(user=user, organisation=org)
+    _, plain = accounts.token_create(user=user, actor=accounts.system_actor(org))
     return ApiClient(plain)
 
 
 @pytest.fixture
 def admin_api(admin_user, org):
-    _, plain = accounts.token_create(user=admin_user, organisation=org)
+    _, plain = accounts.token_create(user=admin_user, actor=accounts.system_actor(org))
     return ApiClient(plain)
 
 
 @pytest.fixture
 def other_api(other_user, other_org):
-    _, plain = accounts.token_create(user=other_user, organisation=other_org)
+    _, plain = accounts.token_create(user=other_user, actor=accounts.system_actor(other_org))
     return ApiClient(plain)
 
 
@@ -227,7 +233,7 @@ def partners_org(db):
 @pytest.fixture
 def partners_actor(partners_org):
     user = accounts.user_create(
-        email="pat@partners.test", organisation=partners_org, role="salesperson"
+        email="pat@partners.test", actor=accounts.system_actor(partners_org), role="salesperson"
     )
     return accounts.actor_for(user, partners_org)
 
@@ -235,7 +241,7 @@ def partners_actor(partners_org):
 @pytest.fixture
 def partners_api(partners_actor):
     _, plain = accounts.token_create(
-        user=partners_actor.user, organisation=partners_actor.organisation
+        user=partners_actor.user, actor=accounts.system_actor(partners_actor.organisation)
     )
     return ApiClient(plain)
 

@@ -115,39 +115,16 @@ def _checked_email_and_role(email: str, role: str) -> tuple[str, str | None, lis
     return email, role_key, problems
 
 
-def _system_or(
-    actor: Actor | None, organisation: Organisation | None, label: str, service: str
-) -> Actor:
-    """The acting actor; callers not yet passing one give `organisation` (and `label`), which
-    stands for `system_actor(organisation, label)` as before."""
-    if actor is not None:
-        if organisation is not None and organisation.pk != actor.organisation.pk:
-            raise ValidationFailed(
-                f"{service}: the organisation is the actor's; give one of the two.",
-                [Problem(loc=("organisation",), msg="Give the actor, not another organisation.")],
-            )
-        return actor
-    if organisation is None:
-        raise TypeError(f"{service}() needs an actor")
-    return system_actor(organisation, label)
-
-
 def user_create(
     *,
-    actor: Actor | None = None,
+    actor: Actor,
     email: str,
     role: str,
     password: str | None = None,
     full_name: str = "",
-    organisation: Organisation | None = None,
-    label: str = "cli",
 ) -> User:
     """Create the user if new and give them `role` in the actor's organisation (idempotent per
-    role). The actor is an admin there, e.g. `system_actor(organisation, "cli")`.
-
-    `organisation=` without an actor (with `label`) is the older form of the same call, kept
-    while callers outside the services move over."""
-    actor = _system_or(actor, organisation, label, "user_create")
+    role). The actor is an admin there, e.g. `system_actor(organisation, "cli")`."""
     require_admin(actor, "add users")
     organisation = actor.organisation
     email, role_key, problems = _checked_email_and_role(email, role)
@@ -183,22 +160,11 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def token_create(
-    *,
-    actor: Actor | None = None,
-    user: User | None = None,
-    name: str = "",
-    organisation: Organisation | None = None,
-    label: str = "cli",
-) -> tuple[ApiToken, str]:
+def token_create(*, actor: Actor, user: User | None = None, name: str = "") -> tuple[ApiToken, str]:
     """A new token of `user` (the actor's own user when not given) for the actor's
     organisation; the plain text is returned once and only its hash is kept. A member creates
     their own tokens; an admin (the CLI's system actor) creates a member's. The audit trail
-    names the token's user, with the actor's label for where it was made.
-
-    `organisation=` without an actor (with `label`) is the older form of the same call, kept
-    while callers outside the services move over."""
-    actor = _system_or(actor, organisation, label, "token_create")
+    names the token's user, with the actor's label for where it was made."""
     user = user or actor.user
     if user is None:
         raise ValidationFailed(

@@ -27,11 +27,6 @@ def test_user_create_needs_an_admin(actor, admin_actor):
     assert event.actor_id == admin_actor.user.pk
 
 
-def test_an_actor_and_another_organisation_are_refused(actor, other_org):
-    with pytest.raises(ValidationFailed):
-        accounts.token_create(actor=actor, organisation=other_org)
-
-
 def test_a_member_creates_their_own_tokens_only(actor, admin_actor):
     token, _ = accounts.token_create(actor=actor, name="laptop")
     assert (token.user, token.organisation) == (actor.user, actor.organisation)
@@ -47,10 +42,3 @@ def test_a_system_actor_names_the_user(org, user):
     token, _ = accounts.token_create(actor=accounts.system_actor(org, "cli"), user=user)
     event = AuditEvent.objects.get(action="create", object_type="apitoken", object_id=str(token.pk))
     assert event.actor_label == user.email
-
-
-def test_the_older_form_still_acts_as_the_system(org, user):
-    token, _ = accounts.token_create(user=user, organisation=org, label="web")
-    assert token.organisation == org
-    with pytest.raises(TypeError):
-        accounts.token_create(user=user)

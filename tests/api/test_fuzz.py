@@ -35,11 +35,13 @@ def token(db):
     from salesline.records.services import record_create
 
     org = process_services.organisation_create(name="Fuzz Co-op", template="partnerships")
-    user = accounts.user_create(email="fuzz@salesline.test", organisation=org, role="admin")
+    user = accounts.user_create(
+        email="fuzz@salesline.test", actor=accounts.system_actor(org), role="admin"
+    )
     actor = accounts.actor_for(user, org)
     record_create(actor=actor, kind="lead", data={"name": "Fuzzy Lead", "email": "f@fuzz.test"})
     opportunity_create(actor=actor, data={"name": "Fuzzy deal"})
-    _, plain = accounts.token_create(user=user, organisation=org)
+    _, plain = accounts.token_create(user=user, actor=accounts.system_actor(org))
     return plain
 
 

@@ -295,7 +295,9 @@ def test_openapi_and_docs_answer_200_without_a_token(db):
 
 @pytest.fixture
 def revoked_api(actor):
-    token, plain = accounts.token_create(user=actor.user, organisation=actor.organisation)
+    token, plain = accounts.token_create(
+        user=actor.user, actor=accounts.system_actor(actor.organisation)
+    )
     accounts.token_revoke(actor=actor, token_id=token.pk)
     return ApiClient(plain)
 

@@ -66,7 +66,10 @@ def page(page):
 def member(org, live_server):
     """A salesperson of `org` with a known password."""
     return accounts.user_create(
-        email="sam@piql.test", organisation=org, role="salesperson", password=PASSWORD
+        email="sam@piql.test",
+        actor=accounts.system_actor(org),
+        role="salesperson",
+        password=PASSWORD,
     )
 
 
@@ -74,7 +77,7 @@ def member(org, live_server):
 def admin_member(org, live_server):
     """An administrator of `org` with a known password."""
     return accounts.user_create(
-        email="ada@piql.test", organisation=org, role="admin", password=PASSWORD
+        email="ada@piql.test", actor=accounts.system_actor(org), role="admin", password=PASSWORD
     )
 
 

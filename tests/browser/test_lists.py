@@ -52,7 +52,10 @@ def test_search_and_filters_narrow_the_list_without_a_reload(signed_in, member, 
 def test_bulk_assign_then_delete_with_confirmation_and_undo(signed_in, member, org):
     actor = actor_of(member, org)
     colleague = accounts.user_create(
-        email="cy@piql.test", organisation=org, role="salesperson", password=PASSWORD
+        email="cy@piql.test",
+        actor=accounts.system_actor(org),
+        role="salesperson",
+        password=PASSWORD,
     )
     for name in ("Ann Berg", "Bo Li", "Cy Dee"):
         add_lead(actor, name)

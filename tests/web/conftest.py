@@ -13,7 +13,7 @@ MEMBER_EMAIL = "ann@piql.test"
 def browser(org):
     """A test client signed in as a salesperson of `org`; `browser.actor` is their actor."""
     member = accounts.user_create(
-        email=MEMBER_EMAIL, organisation=org, role="salesperson", password=PASSWORD
+        email=MEMBER_EMAIL, actor=accounts.system_actor(org), role="salesperson", password=PASSWORD
     )
     client = Client()
     client.force_login(member)

@@ -16,7 +16,10 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def member(org):
     return accounts.user_create(
-        email="ann@piql.test", organisation=org, role="salesperson", password=PASSWORD
+        email="ann@piql.test",
+        actor=accounts.system_actor(org),
+        role="salesperson",
+        password=PASSWORD,
     )
 
 
@@ -60,7 +63,9 @@ def test_home_shows_my_open_opportunities_by_stage_and_empty_states(signed_in, m
 
 
 def test_switching_organisation(signed_in, member, org, other_org):
-    accounts.user_create(email=member.email, organisation=other_org, role="salesperson")
+    accounts.user_create(
+        email=member.email, actor=accounts.system_actor(other_org), role="salesperson"
+    )
     page = signed_in.get("/")
     assert b'<select id="organisation"' in page.content
     response = signed_in.post("/organisation/", {"organisation": other_org.pk})
@@ -131,7 +136,10 @@ def test_sign_in_is_throttled_after_five_failures(member, org):
     assert still.status_code == 429
     # Another account from the same address signs in.
     other = accounts.user_create(
-        email="bo@piql.test", organisation=org, role="salesperson", password=PASSWORD
+        email="bo@piql.test",
+        actor=accounts.system_actor(org),
+        role="salesperson",
+        password=PASSWORD,
     )
     assert (
         client.post("/login/", {"username": other.email, "password": PASSWORD}).status_code == 302
@@ -142,7 +150,9 @@ def test_the_first_organisation_joined_is_the_default(member, org, db):
     from salesline.process.services import organisation_create
 
     earlier_by_name = organisation_create(name="Aardvark Co-op", template="partnerships")
-    accounts.user_create(email=member.email, organisation=earlier_by_name, role="salesperson")
+    accounts.user_create(
+        email=member.email, actor=accounts.system_actor(earlier_by_name), role="salesperson"
+    )
     client = Client()
     client.force_login(member)
     page = client.get("/")

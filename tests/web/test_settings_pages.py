@@ -301,7 +301,7 @@ def test_demoting_yourself_needs_confirmation(admin, admin_user, user, org):
 
 
 def test_remove_asks_first_and_revokes_tokens(admin, user, org):
-    token, _ = accounts.token_create(user=user, organisation=org)
+    token, _ = accounts.token_create(user=user, actor=accounts.system_actor(org))
     page = admin.get(f"/settings/members/{user.pk}/remove/")
     assert page.status_code == 200 and b"API tokens for it are revoked" in page.content
     assert Membership.objects.filter(user=user, organisation=org).exists()
@@ -352,7 +352,7 @@ def test_token_create_is_post_only(sales):
 
 
 def test_revoke_asks_first_then_revokes(sales, user, org):
-    token, plain = accounts.token_create(user=user, organisation=org, name="old")
+    token, plain = accounts.token_create(user=user, actor=accounts.system_actor(org), name="old")
     page = sales.get(f"/settings/tokens/{token.pk}/revoke/")
     assert page.status_code == 200 and b"Revoke token" in page.content
     assert accounts.token_authenticate(plain) is not None
@@ -362,9 +362,9 @@ def test_revoke_asks_first_then_revokes(sales, user, org):
 
 
 def test_a_colleagues_or_another_organisations_token_is_404(sales, admin_user, org, other_user):
-    colleague, _ = accounts.token_create(user=admin_user, organisation=org)
+    colleague, _ = accounts.token_create(user=admin_user, actor=accounts.system_actor(org))
     foreign, _ = accounts.token_create(
-        user=other_user, organisation=other_user.memberships.get().organisation
+        user=other_user, actor=accounts.system_actor(other_user.memberships.get().organisation)
     )
     for token in (colleague, foreign):
         assert sales.get(f"/settings/tokens/{token.pk}/revoke/").status_code == 404
@@ -374,7 +374,7 @@ def test_a_colleagues_or_another_organisations_token_is_404(sales, admin_user, o
 
 
 def test_an_admin_may_revoke_a_members_token_like_the_api(admin, user, org):
-    token, _ = accounts.token_create(user=user, organisation=org)
+    token, _ = accounts.token_create(user=user, actor=accounts.system_actor(org))
     assert admin.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 302
     token.refresh_from_db()
     assert token.revoked_at is not None
@@ -383,11 +383,17 @@ def test_an_admin_may_revoke_a_members_token_like_the_api(admin, user, org):
 def test_an_admin_sees_the_members_active_tokens_and_a_salesperson_does_not(
     admin, sales, user, admin_user, org, other_user
 ):
-    active, _ = accounts.token_create(user=user, organisation=org, name="laptop script")
-    revoked, _ = accounts.token_create(user=user, organisation=org, name="old script")
+    active, _ = accounts.token_create(
+        user=user, actor=accounts.system_actor(org), name="laptop script"
+    )
+    revoked, _ = accounts.token_create(
+        user=user, actor=accounts.system_actor(org), name="old script"
+    )
     accounts.token_revoke(actor=accounts.actor_for(user, org), token_id=revoked.pk)
-    accounts.token_create(user=other_user, organisation=other_user.memberships.get().organisation)
-    accounts.token_create(user=admin_user, organisation=org, name="admin's own")
+    accounts.token_create(
+        user=other_user, actor=accounts.system_actor(other_user.memberships.get().organisation)
+    )
+    accounts.token_create(user=admin_user, actor=accounts.system_actor(org), name="admin's own")
     page = admin.get("/settings/tokens/")
     listed = [(t.user.email, t.name) for t in page.context["member_tokens"]]
     assert listed == [(user.email, "laptop script")]

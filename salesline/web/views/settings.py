@@ -449,12 +449,7 @@ def token_create(request: HttpRequest, actor) -> HttpResponse:
         if request.htmx:  # htmx swaps only a 2xx answer; the errors are in this fragment
             return render(request, "web/settings/tokens.html#tokens", context)
         return render(request, "web/settings/tokens.html", context, status=400)
-    token, plain = account_services.token_create(
-        user=actor.user,
-        organisation=actor.organisation,
-        name=form.cleaned_data["name"],
-        label="web",
-    )
+    token, plain = account_services.token_create(actor=actor, name=form.cleaned_data["name"])
     context = _tokens_context(request, actor, created=token, plain=plain)
     template = "web/settings/tokens.html#tokens" if request.htmx else "web/settings/tokens.html"
     response = render(request, template, context, status=201 if request.htmx else 200)
