@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from salesline.core.errors import Conflict, NotFound, ValidationFailed
+from salesline.core.errors import DomainError, ValidationFailed
 from salesline.records.fields import KINDS
 from salesline.records.importing import services as imports
 from salesline.records.importing.mapping import guess, targets
@@ -31,6 +31,7 @@ from salesline.records.models import ImportIssue, ImportJob
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs
 
+from ..errors import bind_problems, on_refusal
 from .common import member_page, page_context
 
 STAGED_DIR = imports.STAGED_DIR
@@ -192,10 +193,8 @@ def _staged(request: HttpRequest, actor, token: str) -> dict:
 
 
 def _job(actor, import_id) -> ImportJob:
-    try:
-        return imports.import_get_for(actor=actor, import_id=import_id)
-    except NotFound:
-        raise Http404("No such import.") from None
+    # Another organisation's import is NotFound: the web's error path answers 404.
+    return imports.import_get_for(actor=actor, import_id=import_id)
 
 
 def _duration(seconds: float | None) -> str:
@@ -228,8 +227,8 @@ def _undoable(job: ImportJob) -> bool:
     return not job.dry_run and job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
 
 
-def _problem_messages(error: ValidationFailed) -> list[str]:
-    return [problem.msg for problem in error.problems] or [str(error)]
+def _problem_messages(error: DomainError) -> list[str]:
+    return bind_problems(None, error)
 
 
 # --------------------------------------------------------------------------- pages
@@ -514,16 +513,16 @@ def import_status_fragment(request: HttpRequest, actor, import_id: int) -> HttpR
 def import_run_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
     """Run a dry run for real: the same file, mapping and options; once, however often the
     button is pressed."""
-    try:
-        job, created = imports.import_run_dry_run(actor=actor, import_id=import_id)
-    except NotFound:
-        raise Http404("No such import.") from None
-    except Conflict as error:
-        messages.error(request, str(error))
+
+    def refused(error: DomainError) -> HttpResponse:
+        if isinstance(error, ValidationFailed):
+            messages.error(request, "The import cannot run: " + " ".join(_problem_messages(error)))
+        else:
+            messages.error(request, str(error))
         return redirect("web:import-detail", import_id=_job(actor, import_id).pk)
-    except ValidationFailed as error:
-        messages.error(request, "The import cannot run: " + " ".join(_problem_messages(error)))
-        return redirect("web:import-detail", import_id=_job(actor, import_id).pk)
+
+    on_refusal(request, refused)
+    job, created = imports.import_run_dry_run(actor=actor, import_id=import_id)
     return redirect("web:import-detail", import_id=job.pk)
 
 
@@ -549,11 +548,13 @@ def import_undo_page(request: HttpRequest, actor, import_id: int) -> HttpRespons
     """Say what undo will do, then do it on POST."""
     job = _job(actor, import_id)
     if request.method == "POST":
-        try:
-            job = imports.import_undo(actor=actor, import_id=job.pk)
-        except Conflict as error:
-            messages.error(request, str(error))
+
+        def refused(error: DomainError) -> HttpResponse:
+            messages.error(request, " ".join(_problem_messages(error)))
             return redirect("web:import-detail", import_id=job.pk)
+
+        on_refusal(request, refused)
+        job = imports.import_undo(actor=actor, import_id=job.pk)
         report = job.undo_report
         text = (
             f"Import undone: {report['removed']} {KINDS[job.kind].plural} removed "
