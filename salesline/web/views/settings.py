@@ -345,19 +345,7 @@ def member_edit(request: HttpRequest, actor, user_id: int) -> HttpResponse:
     )
 
     def render_page(status: int) -> HttpResponse:
-        return render(
-            request,
-            "web/settings/member_edit.html",
-            page_context(
-                request,
-                actor,
-                section="members",
-                form=form,
-                member=member,
-                is_self=member.user_id == actor.user.pk,
-            ),
-            status=status,
-        )
+        return _member_form_page(request, actor, "member_edit", form, member, status)
 
     def saved() -> HttpResponse:
         account_services.member_set_roles(
@@ -372,6 +360,25 @@ def member_edit(request: HttpRequest, actor, user_id: int) -> HttpResponse:
     return _form_page(request, form, render_page, saved)
 
 
+def _member_form_page(
+    request: HttpRequest, actor, template: str, form: forms.Form, member, status: int
+) -> HttpResponse:
+    """A page with a form about one member (editing roles, removing them)."""
+    return render(
+        request,
+        f"web/settings/{template}.html",
+        page_context(
+            request,
+            actor,
+            section="members",
+            form=form,
+            member=member,
+            is_self=member.user_id == actor.user.pk,
+        ),
+        status=status,
+    )
+
+
 @member_page
 @_admin_only
 @require_http_methods(["GET", "POST"])
@@ -380,19 +387,7 @@ def member_remove(request: HttpRequest, actor, user_id: int) -> HttpResponse:
     form = MemberRemoveForm(request.POST if request.method == "POST" else None)
 
     def render_page(status: int) -> HttpResponse:
-        return render(
-            request,
-            "web/settings/member_remove.html",
-            page_context(
-                request,
-                actor,
-                section="members",
-                form=form,
-                member=member,
-                is_self=member.user_id == actor.user.pk,
-            ),
-            status=status,
-        )
+        return _member_form_page(request, actor, "member_remove", form, member, status)
 
     def saved() -> HttpResponse:
         account_services.member_remove(
