@@ -211,6 +211,7 @@ def _print_progress(job) -> None:
 def cmd_import(args: argparse.Namespace) -> int:
     import json
 
+    from salesline.core import boundedjson
     from salesline.records.importing import services as imports
 
     actor = member_actor(args.org, args.as_email)
@@ -236,7 +237,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     mapping = None
     if args.mapping:
         try:
-            mapping = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
+            mapping = boundedjson.loads(Path(args.mapping).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise CommandFailed(f"mapping file '{args.mapping}': {exc}") from None
         if not isinstance(mapping, dict):

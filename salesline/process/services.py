@@ -21,6 +21,7 @@ from salesline.core.errors import Conflict, Problem, ValidationFailed
 
 from . import selectors
 from .definition import (
+    MAX_DEFINITION_CHARS,
     DefinitionError,
     DefinitionProblem,
     ProcessDefinitionSpec,
@@ -70,7 +71,8 @@ def definition_source(*, name_or_path: str) -> str:
     if name_or_path in template_names():
         return template_text(name_or_path)
     with open(name_or_path, encoding="utf-8") as handle:
-        return handle.read()
+        # One character past the limit is enough for the loader to refuse the file by its size.
+        return handle.read(MAX_DEFINITION_CHARS + 1)
 
 
 def process_parse(text: str) -> ProcessDefinitionSpec:

@@ -485,7 +485,10 @@ def test_malformed_json_answers_400_with_a_message(admin_api, objects, template,
     response = admin_api.request(method, _path(template, objects), '{"name": "Acme",')
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "Cannot parse request body"}
+    assert response.json() == {
+        "detail": "The request body is not valid JSON: Expecting property name enclosed in double "
+        "quotes: line 1 column 17 (char 16)."
+    }
 
 
 @pytest.mark.parametrize(("template", "method"), BODY_ROUTES)

@@ -5,15 +5,17 @@ from functools import partial
 from django.core.exceptions import RequestDataTooBig
 from django.db import DataError
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
 from . import imports, process
 from .common import (
     BearerToken,
+    BoundedJsonParser,
     body_too_big_response,
     domain_error_response,
+    http_error_response,
     out_of_range_response,
     validation_error_response,
 )
@@ -27,9 +29,11 @@ api = NinjaAPI(
     "Authenticate with `Authorization: Bearer <token>` (`salesline token create`).",
     auth=BearerToken(),
     renderer=OrjsonRenderer(),
+    parser=BoundedJsonParser(),
     urls_namespace="api-v1",
 )
 api.add_exception_handler(DomainError, partial(domain_error_response, api))
+api.add_exception_handler(HttpError, partial(http_error_response, api))
 api.add_exception_handler(ValidationError, partial(validation_error_response, api))
 api.add_exception_handler(RequestDataTooBig, partial(body_too_big_response, api))
 # SQLite raises OverflowError, PostgreSQL DataError, for an integer beyond 64 bits.

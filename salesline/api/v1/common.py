@@ -6,9 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from salesline.accounts.services import token_authenticate
+from salesline.core import boundedjson
 from salesline.core.actors import Actor
 from salesline.core.errors import DomainError, PreconditionFailed
 
@@ -20,6 +23,25 @@ class BearerToken(HttpBearer):
 
 def actor_of(request: HttpRequest) -> Actor:
     return request.auth  # set by BearerToken
+
+
+class BoundedJsonParser(Parser):
+    """Request bodies through core.boundedjson: deep nesting is refused before any validator
+    walks it."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return boundedjson.loads(request.body)
+
+
+def http_error_response(api, request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """ninja's HttpError; a body that cannot be parsed says why (ninja only says it cannot)."""
+    detail = str(exc)
+    cause = exc.__cause__
+    if isinstance(cause, boundedjson.JsonTooDeep):
+        detail = f"The request body is refused: {cause}."
+    elif isinstance(cause, ValueError):  # json.JSONDecodeError, UnicodeDecodeError
+        detail = f"The request body is not valid JSON: {cause}."
+    return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 def domain_error_response(api, request: HttpRequest, exc: DomainError) -> HttpResponse:

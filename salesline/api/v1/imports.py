@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
+from salesline.core import boundedjson
 from salesline.core.errors import DomainError, Problem, ValidationFailed
 from salesline.records.importing import services as imports
 
@@ -26,7 +26,7 @@ def _mapping(text: str | None) -> dict[str, Any] | None:
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = boundedjson.loads(text)
     except ValueError:
         value = None
     if not isinstance(value, dict):

@@ -13,7 +13,14 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from .checker import Checker, structure_problems
-from .loader import DefinitionError, DefinitionProblem, line_for, line_index, load_yaml
+from .loader import (
+    MAX_DEFINITION_CHARS,
+    DefinitionError,
+    DefinitionProblem,
+    line_for,
+    line_index,
+    load_yaml,
+)
 from .schema import CoreDocument, document_model
 from .sections import Section, register_section, sections
 from .serialise import Flow, FlowMap, dump_definition, plain_value, spec_from_dict, spec_to_dict
@@ -22,6 +29,7 @@ from .templates import template_names, template_text
 
 __all__ = [
     "CUSTOM_FIELD_TYPES",
+    "MAX_DEFINITION_CHARS",
     "Checker",
     "CustomFieldSpec",
     "DefinitionError",

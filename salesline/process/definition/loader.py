@@ -77,18 +77,117 @@ def line_for(path: Path, lines: Lines) -> int | None:
     return None
 
 
+# A process definition is a few kilobytes (the templates are under 3 KB); these bounds are far
+# above any real one and far below what hurts: a "billion laughs" file of nested aliases is a few
+# hundred bytes that expand to 10^9 nodes, and deep nesting exhausts the parser's recursion.
+MAX_DEFINITION_CHARS = 1_000_000
+MAX_DEPTH = 64
+MAX_EXPANDED_NODES = 50_000
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses nesting deeper than MAX_DEPTH while composing (PyYAML's composer
+    recurses once per level, so it must stop before Python's recursion limit does)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise DefinitionError(
+                    [
+                        DefinitionProblem(
+                            mark.line + 1,
+                            "",
+                            f"the definition nests more than {MAX_DEPTH} levels deep",
+                        )
+                    ]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse an alias that contains itself, and aliases that multiply the document beyond
+    MAX_EXPANDED_NODES, before anything walks the expanded tree. Aliases make the node graph a
+    DAG whose shared parts count once per use: sizes are summed bottom-up, each node once."""
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            if size[key] > MAX_EXPANDED_NODES:
+                raise DefinitionError(
+                    [
+                        DefinitionProblem(
+                            node.start_mark.line + 1,
+                            "",
+                            "the definition's aliases expand it to more than "
+                            f"{MAX_EXPANDED_NODES:,} values",
+                        )
+                    ]
+                )
+            continue
+        if key in size:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in children:
+            if id(child) in on_path:
+                raise DefinitionError(
+                    [
+                        DefinitionProblem(
+                            child.start_mark.line + 1, "", "an alias refers to a node containing it"
+                        )
+                    ]
+                )
+            if id(child) not in size:
+                stack.append((child, False))
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def load_yaml(text: str) -> tuple[Any, dict[Path, int], list[DefinitionProblem]]:
     """The document's data, the line of each path, and any duplicate-key problems.
 
-    Raises DefinitionError for a YAML syntax error: nothing further can be checked then.
+    Raises DefinitionError for a YAML syntax error, or for a document too large, too deep or
+    too expanded by aliases to check: nothing further can be checked then.
     """
-    loader = yaml.SafeLoader(text)
+    if len(text) > MAX_DEFINITION_CHARS:
+        raise DefinitionError(
+            [
+                DefinitionProblem(
+                    None,
+                    "",
+                    f"the definition is {len(text):,} characters long; the limit is "
+                    f"{MAX_DEFINITION_CHARS:,}",
+                )
+            ]
+        )
+    loader = _BoundedLoader(text)
     lines: dict[Path, int] = {}
     problems: list[DefinitionProblem] = []
     try:
         node = loader.get_single_node()
         if node is None:
             return None, lines, problems
+        _check_expansion(node)
         _index_lines(node, (), lines, problems)
         return loader.construct_document(node), lines, problems
     except yaml.MarkedYAMLError as exc:

@@ -23,6 +23,7 @@ from salesline.core.ids import is_id
 from salesline.pipeline.definition import pipelines_of
 from salesline.process import selectors as process_selectors
 from salesline.process import services as process_services
+from salesline.process.definition import MAX_DEFINITION_CHARS
 from salesline.process.kinds import builtin_fields
 from salesline.process.models import CustomField
 from salesline.records.fields import KINDS
@@ -37,7 +38,8 @@ RECORD_LABELS = {
     "lead": "Leads",
     "opportunity": "Opportunities",
 }
-MAX_DEFINITION_BYTES = 1_000_000
+# UTF-8 takes at least a byte a character: a file within this is within the loader's limit.
+MAX_DEFINITION_BYTES = MAX_DEFINITION_CHARS
 OPERATOR_WORDS = {
     "==": "is",
     "!=": "is not",
