@@ -31,3 +31,13 @@ def _control_socket() -> str:
 
 # The config is read by the master process, so this is the master's pid.
 control_socket = _control_socket()
+
+
+def post_fork(server, worker):
+    """A worker stops with its master, even a killed one (Linux), instead of noticing only at
+    its next check of the parent pid (up to `timeout / 2` seconds later)."""
+    import signal
+
+    from salesline.core.processes import set_parent_death_signal
+
+    set_parent_death_signal(signal.SIGTERM, parent_pid=server.pid)

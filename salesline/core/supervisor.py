@@ -146,7 +146,11 @@ class Supervisor:
         self.dead_workers = [*self.dead_workers, self.worker_id][-REMEMBER_DEAD:]
         delay = self.backoff.delay(self.quick_deaths)
         logger.error(
-            "Background worker %s after %.0f s; starting another in %g s.", how, ran, delay
+            "Background worker%s %s after %.0f s; starting another in %g s.",
+            f" (pid {self.worker.pid})" if self.worker is not None else "",
+            how,
+            ran,
+            delay,
         )
         self.worker = None
         self.restart_at = time.monotonic() + delay
