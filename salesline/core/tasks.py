@@ -15,7 +15,8 @@ neither provides, once:
   seconds goes back to READY (Salesline's task functions are idempotent: they resume from their
   last commit). A worker lost mid-task does not count as a failed attempt, but a task that has
   been claimed `max_claims` times without finishing (it kills its worker every time) ends FAILED
-  with `WorkerLost`.
+  with `WorkerLost`. A worker started in place of one known to have exited (`run_worker(replaces=
+  ...)`, what `serve --with-worker` does on a restart) takes over that worker's tasks at once.
 
 `run_worker` is `salesline worker`: django-tasks-db's worker loop with a heartbeat and periodic
 recovery. `run_pending_tasks` runs the READY tasks in-process through the same `Worker.run_task`
