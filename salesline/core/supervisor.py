@@ -7,7 +7,8 @@
   over at once and resumes from its last committed chunk.
 - SIGTERM or SIGINT (Ctrl+C) stops both: each signal is passed on to them as it comes (a second
   one makes the worker drop its task, which goes back in the queue), and nothing is restarted.
-  Children that have not ended `stop_timeout` seconds later are asked once more, then killed.
+  Children that have not ended `stop_timeout` seconds later are asked once more, and killed
+  `kill_after` seconds after that.
 - A web server that ends on its own stops the worker too; unless it exited with status 0 (it
   was stopped on purpose), the supervisor exits non-zero.
 - The children run in process groups of their own, so a terminal's Ctrl+C reaches only the
@@ -33,8 +34,6 @@ logger = logging.getLogger("salesline.serve")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 #: Dead workers whose ids are passed to the next one; older ones are left to `--stale-after`.
 REMEMBER_DEAD = 10
-#: Seconds between killing what is left and giving up on a stop.
-KILL_GRACE = 10.0
 
 
 @dataclass(frozen=True)
@@ -89,11 +88,13 @@ class Supervisor:
         *,
         backoff: Backoff | None = None,
         stop_timeout: float = 60.0,
+        kill_after: float = 10.0,
     ):
         self.server_argv = server_argv
         self.worker_argv = worker_argv
         self.backoff = backoff or Backoff()
         self.stop_timeout = stop_timeout
+        self.kill_after = kill_after  # seconds after asking again
         self.server: subprocess.Popen | None = None
         self.worker: subprocess.Popen | None = None
         self.worker_id = ""
@@ -178,7 +179,7 @@ class Supervisor:
             )
             self._signal(self.server, signal.SIGTERM)
             self._signal(self.worker, signal.SIGTERM)
-        elif self.stop_escalated == 1 and now >= stop_started + self.stop_timeout + KILL_GRACE:
+        elif self.stop_escalated == 1 and now >= stop_started + self.stop_timeout + self.kill_after:
             self.stop_escalated = 2
             logger.error("Killing what is left (SIGKILL).")
             self._signal(self.server, signal.SIGKILL)

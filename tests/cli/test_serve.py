@@ -154,7 +154,9 @@ def test_a_worker_killed_mid_import_is_restarted_and_the_import_finishes(actor, 
     def mid_import_with_a_pool() -> set[int] | None:
         # The worker, its fork server and resource tracker, and the pool's two children.
         family = descendants(first)
-        done = ImportJob.objects.values_list("rows_done", flat=True).get(pk=job.pk)
+        status, done = ImportJob.objects.values_list("status", "rows_done").get(pk=job.pk)
+        if status not in ("queued", "running"):
+            pytest.fail(f"the import ended ({status}) before the worker could be killed")
         return family if len(family) >= 4 and done >= CHUNK else None
 
     family = wait_for(mid_import_with_a_pool, "the import to be under way", 90)

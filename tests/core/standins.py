@@ -61,6 +61,19 @@ def main(scenario: str) -> int:
         )
     elif scenario == "signals":
         supervisor = Supervisor(python(SLEEP), lambda worker_id, replaces: python(POLITE))
+    elif scenario == "stubborn":
+        stubborn = (
+            "import signal, time\n"
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+            "print('worker ready', flush=True)\n"
+            "time.sleep(60)\n"
+        )
+        supervisor = Supervisor(
+            python(SLEEP),
+            lambda worker_id, replaces: python(stubborn),
+            stop_timeout=0.5,
+            kill_after=0.5,
+        )
     else:
         raise SystemExit(f"unknown scenario {scenario}")
     return supervisor.run()

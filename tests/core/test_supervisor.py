@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,24 @@ def test_each_stop_signal_is_passed_on_once_and_the_children_end():
     assert out.count("worker got SIGINT") == 2
     assert len(children) == 2  # the stand-ins for the web server and the worker
     assert not any(process_exists(pid) for pid in children)
+
+
+def test_a_child_that_will_not_stop_is_asked_again_then_killed():
+    supervisor = supervise("stubborn")
+    read_until(supervisor.stdout, "worker ready")
+    [worker] = [pid for pid in descendants(supervisor.pid) if pid_is_worker(pid)]
+    supervisor.send_signal(signal.SIGTERM)
+    code, _, err = finish(supervisor)
+
+    assert code == 0, err
+    assert "Still stopping after 0.5 s: asking again" in err
+    assert "Killing what is left (SIGKILL)." in err
+    assert not process_exists(worker)
+
+
+def pid_is_worker(pid: int) -> bool:
+    """Whether `pid` is the stubborn stand-in worker (by its command line)."""
+    try:
+        return b"SIG_IGN" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
