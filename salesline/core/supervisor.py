@@ -125,7 +125,6 @@ class Supervisor:
         try:
             self.worker = self._spawn(argv)
         except OSError as error:
-            logger.error("Could not start the background worker: %s", error)
             self._worker_ended(f"could not start ({error})", ran=0.0)
             return
         self.worker_started = time.monotonic()
