@@ -17,3 +17,27 @@ graceful_timeout = 20
 # Recycle workers now and then so a slow leak can never grow without bound.
 max_requests = 10_000
 max_requests_jitter = 1_000
+
+
+def _control_socket() -> str:
+    """gunicorn's control socket (for `gunicornc`), one per server: gunicorn's default path is
+    shared by every instance of a user, so starting a second took the first one's socket and
+    stopping either removed the other's. This one is named after the master's pid, in the folder
+    gunicorn would use ($XDG_RUNTIME_DIR, else ~/.gunicorn, which gunicorn creates 0700)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = runtime if runtime and os.path.isdir(runtime) else os.path.expanduser("~/.gunicorn")
+    return os.path.join(folder, f"salesline-{os.getpid()}.ctl")
+
+
+# The config is read by the master process, so this is the master's pid.
+control_socket = _control_socket()
+
+
+def post_fork(server, worker):
+    """A worker stops with its master, even a killed one (Linux), instead of noticing only at
+    its next check of the parent pid (up to `timeout / 2` seconds later)."""
+    import signal
+
+    from salesline.core.processes import set_parent_death_signal
+
+    set_parent_death_signal(signal.SIGTERM, parent_pid=server.pid)

@@ -388,45 +388,26 @@ def worker_argv(*extra: str) -> list[str]:
     return [sys.executable, "-m", "salesline.cli", "worker", *extra]
 
 
+def supervised_worker_argv(
+    worker_id: str, replaces: Sequence[str], extra: Sequence[str] = ()
+) -> list[str]:
+    """The worker `serve --with-worker` starts: with the id it chose, taking over the tasks of
+    the workers it saw die."""
+    replacing = [option for dead in replaces for option in ("--replaces", dead)]
+    return worker_argv("--worker-id", worker_id, *replacing, *extra)
+
+
 def serve_with_worker(server_argv: list[str], worker_extra: Sequence[str] = ()) -> int:
-    """Run gunicorn and one `salesline worker` side by side; stop the worker when the server
-    ends, and pass SIGTERM on to both (Ctrl+C reaches both through the terminal already)."""
-    import signal
-    import subprocess
+    """Run gunicorn and one `salesline worker` side by side, restarting the worker if it dies;
+    salesline/core/supervisor.py says how."""
+    from salesline.core.supervisor import Supervisor, configure_logging
 
-    worker = subprocess.Popen(worker_argv(*worker_extra))  # noqa: S603 - our own argv
-    server = subprocess.Popen(server_argv)  # noqa: S603 - built by gunicorn_argv
-    print(f"Background worker running (pid {worker.pid}).", flush=True)
-
-    # A worker's second stop signal kills its running task, so it gets exactly one.
-    worker_signalled = False
-
-    def forward(signum, frame):
-        nonlocal worker_signalled
-        worker_signalled = True
-        for child in (server, worker):
-            if child.poll() is None:
-                child.send_signal(signum)
-
-    previous = signal.signal(signal.SIGTERM, forward)
-    try:
-        while True:
-            try:
-                status = server.wait()
-                break
-            except KeyboardInterrupt:
-                worker_signalled = True  # the terminal sent SIGINT to the children too
-                continue
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        if worker.poll() is None and not worker_signalled:
-            worker.terminate()  # finishes its current task, then exits
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-    return status if status >= 0 else 0
+    configure_logging()
+    supervisor = Supervisor(
+        server_argv,
+        lambda worker_id, replaces: supervised_worker_argv(worker_id, replaces, worker_extra),
+    )
+    return supervisor.run()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -449,7 +430,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         flush=True,
     )
     return run_worker(
-        queue_names=queues, once=args.once, stale_after=args.stale_after, interval=args.interval
+        queue_names=queues,
+        once=args.once,
+        stale_after=args.stale_after,
+        interval=args.interval,
+        worker_id=args.worker_id,
+        replaces=args.replaces or (),
     )
 
 
@@ -502,6 +488,15 @@ def _seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
     return seconds
+
+
+def _worker_id(text: str) -> str:
+    # WorkerHeartbeat.worker_id holds 64 characters.
+    if not 0 < len(text) <= 64 or not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a worker id (1 to 64 printable characters, no outer spaces)"
+        )
+    return text
 
 
 def _group(commands, name: str, help_text: str):
@@ -614,7 +609,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--with-worker",
         action="store_true",
-        help="also run one background worker (`salesline worker`) and stop it on exit",
+        help="also run one background worker (`salesline worker`), restarted if it dies, "
+        "and stop it on exit",
     )
     serve.set_defaults(handler=cmd_serve)
 
@@ -647,6 +643,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         metavar="SECONDS",
         help="how often an idle worker looks for tasks (default 1)",
+    )
+    worker.add_argument(
+        "--worker-id",
+        type=_worker_id,
+        metavar="ID",
+        help="this worker's id in heartbeats and tasks; unique (default: host-pid-random)",
+    )
+    worker.add_argument(
+        "--replaces",
+        action="append",
+        type=_worker_id,
+        metavar="ID",
+        help="a worker known to have exited: its running tasks are taken over at once "
+        "(repeatable; `serve --with-worker` passes it on restarts)",
     )
     worker.add_argument("--verbose", action="store_true", help="log every task started and ended")
     worker.set_defaults(handler=cmd_worker)

@@ -15,7 +15,8 @@ neither provides, once:
   seconds goes back to READY (Salesline's task functions are idempotent: they resume from their
   last commit). A worker lost mid-task does not count as a failed attempt, but a task that has
   been claimed `max_claims` times without finishing (it kills its worker every time) ends FAILED
-  with `WorkerLost`.
+  with `WorkerLost`. A worker started in place of one known to have exited (`run_worker(replaces=
+  ...)`, what `serve --with-worker` does on a restart) takes over that worker's tasks at once.
 
 `run_worker` is `salesline worker`: django-tasks-db's worker loop with a heartbeat and periodic
 recovery. `run_pending_tasks` runs the READY tasks in-process through the same `Worker.run_task`
@@ -249,12 +250,19 @@ class Heartbeat:
 # Recovery ---------------------------------------------------------------------------------
 
 
-def recover_stale_tasks(stale_after: float = STALE_AFTER, *, max_claims: int = MAX_CLAIMS) -> int:
+def recover_stale_tasks(
+    stale_after: float = STALE_AFTER,
+    *,
+    max_claims: int = MAX_CLAIMS,
+    dead_workers: Iterable[str] = (),
+) -> int:
     """Put RUNNING tasks whose worker stopped beating `stale_after` seconds ago back to READY.
 
     A task's worker is the last of its `worker_ids`; a worker without a heartbeat row (it
-    ended, or is not a `salesline worker`) counts as last seen when it started the task. Returns
-    how many tasks were put back (tasks given up as `WorkerLost` are not counted).
+    ended, or is not a `salesline worker`) counts as last seen when it started the task. Workers
+    in `dead_workers` are known to have exited (their supervisor saw it), so their tasks go back
+    at once and their heartbeats are removed. Returns how many tasks were put back (tasks given
+    up as `WorkerLost` are not counted).
     """
     from django_tasks_db.models import DBTaskResult
     from django_tasks_db.utils import exclusive_transaction
@@ -263,6 +271,7 @@ def recover_stale_tasks(stale_after: float = STALE_AFTER, *, max_claims: int = M
 
     now = timezone.now()
     cutoff = now - timedelta(seconds=stale_after)
+    dead = set(dead_workers)
     recovered = 0
     with exclusive_transaction(DBTaskResult.objects.db):
         # Locked, so two workers recovering at once never handle the same row; a worker never
@@ -272,6 +281,8 @@ def recover_stale_tasks(stale_after: float = STALE_AFTER, *, max_claims: int = M
             .select_for_update(skip_locked=True)
             .only("id", "status", "worker_ids", "started_at", "enqueued_at")
         )
+        if dead:
+            WorkerHeartbeat.objects.filter(worker_id__in=dead).delete()
         if not running:
             return 0
         workers = {row.worker_ids[-1] for row in running if row.worker_ids}
@@ -283,7 +294,7 @@ def recover_stale_tasks(stale_after: float = STALE_AFTER, *, max_claims: int = M
         for row in running:
             worker = row.worker_ids[-1] if row.worker_ids else None
             seen = last_seen.get(worker) or row.started_at or row.enqueued_at
-            if seen >= cutoff:
+            if seen >= cutoff and worker not in dead:
                 continue
             still_running = DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING)
             if len(row.worker_ids) >= max_claims:
@@ -341,15 +352,18 @@ def run_worker(
     heartbeat_interval: float = HEARTBEAT_INTERVAL,
     recover_every: float = RECOVER_EVERY,
     worker_id: str | None = None,
+    replaces: Iterable[str] = (),
 ) -> int:
     """`salesline worker`: recover, then run django-tasks-db's loop with a heartbeat.
 
     SIGTERM and SIGINT let the running task finish, then exit (a second one stops at once).
-    `once` runs until no task is READY, then returns. Returns the exit status: 0 after a clean
-    stop, 1 after a forced one.
+    `once` runs until no task is READY, then returns. `replaces` names workers known to have
+    exited (a supervisor restarting its worker): their RUNNING tasks are taken over at once
+    rather than after `stale_after`. Returns the exit status: 0 after a clean stop, 1 after a
+    forced one.
     """
     worker_id = worker_id or new_worker_id()
-    recovered = recover_stale_tasks(stale_after)
+    recovered = recover_stale_tasks(stale_after, dead_workers=replaces)
     if recovered:
         logger.warning("Put %d tasks of dead workers back to READY", recovered)
     worker = _worker(

@@ -77,6 +77,8 @@ def test_top_level_help_lists_every_command(capsys):
         (["serve", "--port", "http"], "'http' is not a port number"),
         (["serve", "--port", "70000"], "70000 is not between 1 and 65535"),
         (["serve", "--workers", "0"], "'0' is not a whole number of 1 or more"),
+        (["worker", "--worker-id", ""], "'' is not a worker id (1 to 64 printable"),
+        (["worker", "--replaces", "x" * 65], "is not a worker id (1 to 64 printable"),
     ],
 )
 def test_usage_errors_exit_2(capsys, argv, message):

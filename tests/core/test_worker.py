@@ -82,6 +82,32 @@ def test_worker_once_drains_the_queue_recovering_a_dead_workers_task(transaction
     assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["dead-worker"]
 
 
+def test_a_worker_replacing_a_dead_one_takes_over_its_task_at_once(transactional_db):
+    # The dead worker beat a moment ago, so only being named by --replaces gets its task back
+    # before --stale-after; a live worker's task is left alone.
+    orphan = jobs.record_run.enqueue("replaced", 1).db_result
+    orphan.claim("dead-worker")
+    busy = jobs.record_run.enqueue("replaced", 2).db_result
+    busy.claim("live-worker")
+    for worker_id in ("dead-worker", "live-worker"):
+        WorkerHeartbeat.objects.create(
+            worker_id=worker_id, hostname="here", pid=1, last_seen=timezone.now()
+        )
+
+    code, _, err = finish(
+        start_worker("--once", "--worker-id", "successor", "--replaces", "dead-worker")
+    )
+
+    assert code == 0, err
+    assert [event.object_id for event in jobs.runs("replaced")] == ["1"]
+    orphan.refresh_from_db()
+    assert (orphan.status, orphan.worker_ids) == ("SUCCESSFUL", ["dead-worker", "successor"])
+    busy.refresh_from_db()
+    assert (busy.status, busy.worker_ids) == ("RUNNING", ["live-worker"])
+    # The dead worker's heartbeat is gone with it; the successor removed its own on exit.
+    assert list(WorkerHeartbeat.objects.values_list("worker_id", flat=True)) == ["live-worker"]
+
+
 def test_two_workers_racing_over_one_queue_run_every_task_exactly_once(transactional_db):
     # Both workers wait at a barrier task until the other beats, then race over 200 tasks. On
     # PostgreSQL claims skip rows locked by the other worker; on SQLite they are exclusive

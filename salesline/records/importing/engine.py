@@ -28,6 +28,7 @@ from rapidfuzz import fuzz
 
 from salesline.accounts.models import Membership
 from salesline.core.actors import Actor
+from salesline.core.processes import exit_with_owner
 from salesline.records import matching
 from salesline.records.fields import KINDS
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob
@@ -83,9 +84,11 @@ def cleaned_chunks(
     from concurrent.futures import ProcessPoolExecutor
 
     # forkserver: children start clean (no inherited database connections or threads) and
-    # import only the pure row-cleaning modules.
+    # import only the pure row-cleaning modules. They end with this process, even killed.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=exit_with_owner, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.submit(clean_rows_packed, plan, list(chunk)))
