@@ -116,9 +116,9 @@ class Checker:
         self.choices: dict[tuple[str, str], list[str]] = {}
 
     def report(self, path: Path, message: str) -> None:
-        self.problems.append(
-            DefinitionProblem(line_for(path, self.lines), format_path(path), message)
-        )
+        problem = DefinitionProblem(line_for(path, self.lines), format_path(path), message)
+        if problem not in self.problems:  # the text rule and a field's own check may agree
+            self.problems.append(problem)
 
     def not_blank(self, mapping: Raw, path: Path, key: str, max_length: int = NAME_MAX) -> None:
         value = mapping.get(key)
