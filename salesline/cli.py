@@ -94,7 +94,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_org_create(args: argparse.Namespace) -> int:
     from salesline.process.services import organisation_create
 
-    organisation = organisation_create(name=args.name, template=args.template)
+    organisation = organisation_create(
+        name=args.name, template=args.template, phone_region=args.phone_region
+    )
     print(organisation.slug)
     return 0
 
@@ -534,6 +536,13 @@ def build_parser() -> argparse.ArgumentParser:
     org_create.add_argument("name", help="the organisation's name, e.g. 'Piql Archive'")
     org_create.add_argument(
         "--template", required=True, help="process template (see `salesline process templates`)"
+    )
+    org_create.add_argument(
+        "--phone-region",
+        default="",
+        metavar="CC",
+        help="country of phone numbers written without +country code, e.g. GB "
+        "(default: none, every number needs its +country code)",
     )
     org_create.set_defaults(handler=cmd_org_create)
 

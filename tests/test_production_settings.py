@@ -47,4 +47,22 @@ def test_production_settings_refuse_to_start_without_a_secret_key():
         check=False,
     )
     assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+    assert "KeyError" not in result.stderr
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr
+
+
+def test_a_blank_secret_key_is_refused_too():
+    env = deployment_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY="  "
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr

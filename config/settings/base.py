@@ -73,7 +73,8 @@ SECURE_CSP = {
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's, with characters no page can encode replaced (salesline/web/templating.py).
+        "BACKEND": "salesline.web.templating.ScrubbingTemplates",
         "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -136,7 +137,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # pair out for 15 minutes; a success resets the count. API tokens are not affected.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's model backend, with the e-mail compared case-insensitively.
+    "salesline.accounts.auth.EmailBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
@@ -144,6 +146,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The sign-in form posts the e-mail as "username" (Django's AuthenticationForm).
 AXES_USERNAME_FORM_FIELD = "username"
+# Failed attempts are counted per e-mail whatever its case (salesline/accounts/auth.py).
+AXES_USERNAME_CALLABLE = "salesline.accounts.auth.lockout_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 LOGIN_URL = "web:login"

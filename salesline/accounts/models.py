@@ -18,6 +18,9 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     template = models.CharField(max_length=80, blank=True)
+    # The country phone numbers without "+<country code>" are read in, on every write and as
+    # an import's default region (two letters, e.g. GB); blank: only numbers with a "+".
+    phone_region = models.CharField(max_length=2, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
+import phonenumbers
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -17,7 +18,9 @@ from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, Problem, ValidationFailed
 from salesline.core.ids import is_id
+from salesline.core.text import text_problem
 
+from .auth import user_by_email
 from .models import ApiToken, Membership, Organisation, Role, User
 from .selectors import roles_of
 
@@ -62,27 +65,53 @@ def organisation_get(*, slug: str) -> Organisation:
 
 
 def user_get(*, email: str) -> User:
-    user = User.objects.filter(email=(email or "").strip().lower()).first()
+    user = user_by_email(email or "")
     if user is None:
         raise NotFound(f"No user '{email}'.")
     return user
 
 
-def organisation_create(*, name: str, template: str = "", label: str = "cli") -> Organisation:
+def organisation_problems(*, name: str, phone_region: str = "") -> list[Problem]:
+    """What is wrong with an organisation's name and phone region."""
+    problems = []
+    reason = text_problem(name, max_length=200)
+    if not name:
+        problems.append(Problem(loc=("name",), msg="A name is required."))
+    elif reason:
+        problems.append(Problem(loc=("name",), msg=f"Name {reason}."))
+    if phone_region and phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        problems.append(
+            Problem(
+                loc=("phone_region",),
+                msg=f"Phone region '{phone_region[:10]}' is not a country code such as GB or NO.",
+            )
+        )
+    return problems
+
+
+def organisation_create(
+    *, name: str, template: str = "", label: str = "cli", phone_region: str = ""
+) -> Organisation:
     """Create an organisation with a unique slug derived from its name. (An organisation with
     a process definition is process.services.organisation_create, which calls this.)"""
     name = (name or "").strip()
-    if not name:
-        raise ValidationFailed(problems=[Problem(loc=("name",), msg="A name is required.")])
+    phone_region = (phone_region or "").strip().upper()
+    problems = organisation_problems(name=name, phone_region=phone_region)
+    if problems:
+        raise ValidationFailed(problems=problems)
     base = slugify(name)[:70] or "org"
     with transaction.atomic():
-        organisation = _insert_with_free_slug(name=name, base=base, template=template)
+        organisation = _insert_with_free_slug(
+            name=name, base=base, template=template, phone_region=phone_region
+        )
         actor = system_actor(organisation, label)
         audit.record(actor=actor, action="create", obj=organisation, changes={"name": [None, name]})
     return organisation
 
 
-def _insert_with_free_slug(*, name: str, base: str, template: str) -> Organisation:
+def _insert_with_free_slug(
+    *, name: str, base: str, template: str, phone_region: str = ""
+) -> Organisation:
     # The unique constraint decides, not a look-up first: two organisations created at once
     # with the same name each get their own slug instead of one failing.
     taken = set(Organisation.objects.filter(slug__startswith=base).values_list("slug", flat=True))
@@ -94,7 +123,9 @@ def _insert_with_free_slug(*, name: str, base: str, template: str) -> Organisati
             continue
         try:
             with transaction.atomic():
-                return Organisation.objects.create(name=name, slug=slug, template=template)
+                return Organisation.objects.create(
+                    name=name, slug=slug, template=template, phone_region=phone_region
+                )
         except IntegrityError:
             taken.add(slug)
 
@@ -128,6 +159,9 @@ def user_create(
     require_admin(actor, "add users")
     organisation = actor.organisation
     email, role_key, problems = _checked_email_and_role(email, role)
+    full_name = (full_name or "").strip()
+    if reason := text_problem(full_name, max_length=200):
+        problems.append(Problem(loc=("full_name",), msg=f"Name {reason}."))
     if password:
         try:
             validate_password(password)
@@ -136,7 +170,7 @@ def user_create(
     if problems:
         raise ValidationFailed("The user was not created.", problems)
     with transaction.atomic():
-        user = User.objects.filter(email=email).first()
+        user = user_by_email(email)
         if user is None:
             user = User.objects.create_user(email, password, full_name=full_name)
             audit.record(actor=actor, action="create", obj=user, changes={"email": [None, email]})
@@ -172,6 +206,11 @@ def token_create(*, actor: Actor, user: User | None = None, name: str = "") -> t
             [Problem(loc=("user",), msg="Name the user the token is for.")],
         )
     organisation = actor.organisation
+    name = (name or "").strip()
+    if reason := text_problem(name, max_length=100):
+        raise ValidationFailed(
+            "The token was not created.", [Problem(loc=("name",), msg=f"Name {reason}.")]
+        )
     if actor.user is not None and actor.user.pk != user.pk:
         require_admin(actor, "create another member's API tokens")
     if not Membership.objects.filter(user=user, organisation=organisation).exists():
@@ -318,12 +357,14 @@ def member_add(*, actor: Actor, email: str, role: str, full_name: str = "") -> U
     full_name = (full_name or "").strip()
     if len(full_name) > 200:
         problems.append(Problem(loc=("full_name",), msg="A name has at most 200 characters."))
+    elif reason := text_problem(full_name):
+        problems.append(Problem(loc=("full_name",), msg=f"Name {reason}."))
     if problems:
         raise ValidationFailed("The member was not added.", problems)
     organisation = actor.organisation
     with transaction.atomic():
         _lock_organisation(organisation)
-        user = User.objects.filter(email=email).first()
+        user = user_by_email(email)
         if user is not None and _roles_of(organisation, user.pk):
             raise ValidationFailed(
                 "The member was not added.",

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .errors import Problem
+from .text import CUSTOM_TEXT_MAX, scrub, text_problem
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ def coerce_custom_value(definition: CustomFieldDef, value: Any) -> Any:
     if kind == "text":
         if not isinstance(value, str):
             raise ValueError("must be text")
-        return value.strip()
+        value = value.strip()
+        reason = text_problem(value, max_length=CUSTOM_TEXT_MAX)
+        if reason:
+            raise ValueError(reason)
+        return value
     if kind == "number":
         if isinstance(value, bool):
             raise ValueError("must be a number")
@@ -79,7 +84,9 @@ def clean_custom_values(
     for key, value in values.items():
         definition = by_key.get(key)
         if definition is None:
-            problems.append(Problem(loc=(*loc, key), msg=f"Unknown custom field '{key}'."))
+            # The key is echoed back: only as much of it as is worth reading, and encodable.
+            shown = scrub(key[:60])
+            problems.append(Problem(loc=(*loc, shown), msg=f"Unknown custom field '{shown}'."))
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             cleaned[key] = None

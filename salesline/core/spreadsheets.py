@@ -25,6 +25,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import IO, Any
 
+from .text import scrub
+
 # OWASP "CSV injection": a cell starting with one of these is evaluated as a formula (or, for tab
 # and carriage return, may be stripped on import and then evaluated).
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -35,8 +37,9 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 BYTE_ORDER_MARK = "\ufeff"
 CSV_CHUNK_CHARS = 64 * 1024
 
-# XML 1.0 cannot hold these control characters (tab, line feed and carriage return it can).
-XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# XML 1.0 cannot hold these control characters (tab, line feed and carriage return it can) nor
+# the noncharacters U+FFFE and U+FFFF. Text stored before the text rule may still hold them.
+XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 XLSX_MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 XLSX_MAX_TITLE_CHARS = 31
 XLSX_TITLE_ILLEGAL = re.compile(r"[\[\]:*?/\\]")
@@ -94,10 +97,11 @@ def csv_chunks(
     for row in rows:
         writer.writerow([cell_text(value) for value in row])
         if buffer.tell() >= chunk_chars:
-            yield buffer.getvalue()
+            yield scrub(buffer.getvalue())
             buffer.seek(0)
             buffer.truncate()
-    yield buffer.getvalue()
+    # A lone surrogate (stored before the text rule) cannot be encoded: U+FFFD takes its place.
+    yield scrub(buffer.getvalue())
 
 
 def xlsx_title(text: str) -> str:
@@ -125,7 +129,7 @@ def write_xlsx(
         text = cell_text(value)
         if not text:
             return None
-        text = XML_ILLEGAL.sub("", text)[:XLSX_MAX_CELL_CHARS]
+        text = scrub(XML_ILLEGAL.sub("", text))[:XLSX_MAX_CELL_CHARS]
         if not text.startswith("=") and text not in ERROR_CODES:
             return text  # openpyxl stores it as a string: the fast path
         # openpyxl would guess a formula from "=…" and an error value from "#N/A": say "string".

@@ -162,7 +162,7 @@ def _check_gate(checker: Checker, gate: Raw, path: Path, checklist_keys: set[str
         _check_condition(checker, condition, (*path, "conditions", index))
     pattern = gate.get("name_pattern")
     if isinstance(pattern, dict):
-        checker.not_blank(pattern, (*path, "name_pattern"), "message")
+        checker.not_blank(pattern, (*path, "name_pattern"), "message", max_length=500)
         regex = pattern.get("regex")
         if isinstance(regex, str):
             try:

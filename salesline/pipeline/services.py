@@ -13,6 +13,7 @@ from salesline.accounts.models import Organisation
 from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, Problem, ProblemList
+from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.process import services as process_services
 from salesline.process.definition import ProcessDefinitionSpec
 from salesline.process.definition.loader import line_for
@@ -319,6 +320,20 @@ def _checks_list(value: Any, problems: ProblemList) -> list[str]:
     return list(value)
 
 
+def _checked_reason(value: Any, problems: ProblemList) -> str:
+    """The reason for closing won or lost, under the one text rule (long text)."""
+    if value in (None, ""):
+        return ""
+    if not isinstance(value, str):
+        problems.add(("reason",), "Reason must be text.")
+        return ""
+    reason = text_problem(value.strip(), max_length=LONG_TEXT_MAX, multiline=True)
+    if reason:
+        problems.add(("reason",), f"Reason {reason}.")
+        return ""
+    return value
+
+
 def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
     """Create an opportunity in a pipeline stage (default: the first), passing every gate on
     the way there; fields, minimum fields and gates are all reported at once."""
@@ -333,7 +348,7 @@ def opportunity_create(*, actor: Actor, data: Mapping[str, Any]) -> Opportunity:
         actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems, spec=spec
     )
     checks = _checks_list(routing.get("checks"), problems)
-    reason = routing.get("reason") or ""
+    reason = _checked_reason(routing.get("reason"), problems)
     stage = _resolve_target(
         actor, version, spec, routing.get("pipeline"), routing.get("stage"), problems
     )
@@ -460,6 +475,7 @@ def _change(
             actor=actor, kind=OPPORTUNITY, obj=opportunity, problems=problems, spec=spec
         )
         checks = _checks_list(checks, problems)
+        reason = _checked_reason(reason, problems)
         moved = False
         happened: list[tuple[str, dict[str, Any]]] = []
         owners: dict[str, str] = {}

@@ -248,11 +248,13 @@ def custom_field_delete(*, actor: Actor, field_id: int) -> None:
 # ---------------------------------------------------------------- organisations
 
 
-def organisation_create(*, name: str, template: str, label: str = "cli") -> Organisation:
+def organisation_create(
+    *, name: str, template: str, label: str = "cli", phone_region: str = ""
+) -> Organisation:
     """Create an organisation and put a built-in template's definition in force, as one change."""
-    problems: list[Problem] = []
-    if not (name or "").strip():
-        problems.append(Problem(loc=("name",), msg="A name is required."))
+    problems = accounts.organisation_problems(
+        name=(name or "").strip(), phone_region=(phone_region or "").strip().upper()
+    )
     if template not in template_names():
         problems.append(
             Problem(
@@ -263,6 +265,8 @@ def organisation_create(*, name: str, template: str, label: str = "cli") -> Orga
     if problems:
         raise ValidationFailed(problems=problems)
     with transaction.atomic():
-        organisation = accounts.organisation_create(name=name, template=template, label=label)
+        organisation = accounts.organisation_create(
+            name=name, template=template, label=label, phone_region=phone_region
+        )
         process_load(actor=accounts.system_actor(organisation, label), text=template_text(template))
     return organisation

@@ -175,7 +175,7 @@ def _check_host(host: str) -> str:
 # one leading "+" means exactly what its digits (after that "+") mean.
 _PHONE_SIMPLE = re.compile(r"\+?[0-9 ().\-/]+")
 
-_NEEDS_COUNTRY = "needs a country code (+..) or an import region"
+_NEEDS_COUNTRY = "needs a country code (+..) or a phone region"
 _NOT_A_NUMBER = "is not a phone number"
 _UNKNOWN_COUNTRY = "has an unknown country code"
 _TOO_SHORT = "is too short"

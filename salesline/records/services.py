@@ -25,6 +25,7 @@ from salesline.core.errors import (
     ProblemList,
     ValidationFailed,
 )
+from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.process.definition import ProcessDefinitionSpec
 from salesline.process.definition.values import is_blank
 from salesline.process.selectors import definition_for
@@ -34,8 +35,24 @@ from .fields import KINDS, FieldDef, KindDef
 from .models import Company, Lead, Note, Person
 from .normalise import Normaliser
 
-EMAIL_FIELDS = frozenset({"email"})
-_NORMALISER = Normaliser()
+# Fields cleaned by the import's normaliser, by its method: one rule per field everywhere.
+NORMALISED_FIELDS = {
+    "email": "email",
+    "phone": "phone",
+    "website": "website",
+    "linkedin": "website",
+}
+_NORMALISERS: dict[str, Normaliser] = {}
+
+
+def normaliser_for(actor: Actor) -> Normaliser:
+    """The normaliser of the actor's organisation's phone region (one per region, so its
+    caches live across requests)."""
+    region = (getattr(actor.organisation, "phone_region", "") or "").upper()
+    normaliser = _NORMALISERS.get(region)
+    if normaliser is None:
+        normaliser = _NORMALISERS[region] = Normaliser(region or None)
+    return normaliser
 
 
 def custom_field_defs(
@@ -109,12 +126,20 @@ def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
     text = value.strip()
     if field.type == "choice" and text and text not in field.choices:
         raise ValueError(f"must be one of: {', '.join(field.choices)}")
-    if field.max_length and len(text) > field.max_length:
-        raise ValueError(f"must be at most {field.max_length} characters")
-    if field.name in EMAIL_FIELDS and text:
-        # The import's rules (email-validator), so a form, the API and an import accept the
-        # same addresses; the stored form is case-folded, so matching is one index lookup.
-        text = _NORMALISER.email(text)
+    # The one text rule (core.text): characters no database or page can take, line breaks in
+    # one-line fields, bidirectional overrides in names, and the column's length.
+    multiline = field.type == "longtext"
+    reason = text_problem(text, max_length=field.max_length or LONG_TEXT_MAX, multiline=multiline)
+    if reason:
+        raise ValueError(reason)
+    if field.name in NORMALISED_FIELDS and text:
+        # The import's rules (records.normalise), so a form, the API and an import accept the
+        # same values: e-mail addresses (email-validator, case-folded so matching is one index
+        # lookup), phone numbers (E.164, read with the organisation's phone region), web
+        # addresses (http(s) only, no user name, no script).
+        text = getattr(normaliser_for(actor), NORMALISED_FIELDS[field.name])(text)
+        if field.max_length and len(text) > field.max_length:
+            raise ValueError(f"must be at most {field.max_length} characters")
     if field.name == "currency" and text:
         if len(text) != 3 or not text.isalpha():
             raise ValueError("must be a three-letter ISO code such as EUR")
@@ -144,12 +169,16 @@ def apply_changes(
         if field is None:
             problems.add((name,), f"Unknown field '{name}'.", type="unknown_field")
             continue
+        before = getattr(obj, field.attr)
+        if isinstance(value, str) and before and isinstance(before, str) and value == before:
+            # A value stored under older rules (a phone number without its country code) stays
+            # until someone changes it: a form sends every field back, edited or not.
+            continue
         try:
             cleaned = _clean_value(actor, field, value)
         except ValueError as exc:
             problems.add((name,), f"{field.label} {exc}.")
             continue
-        before = getattr(obj, field.attr)
         if before != cleaned:
             setattr(obj, field.attr, cleaned)
             changes[name] = [before, cleaned]
@@ -536,11 +565,19 @@ def _note_targets() -> dict[str, str]:
     return {f"{key}_id": key for key in KINDS}
 
 
+def _check_note_body(body: Any, problems: ProblemList) -> None:
+    if not isinstance(body, str) or not body.strip():
+        problems.add(("body",), "A note needs some text.", type="missing")
+        return
+    reason = text_problem(body.strip(), max_length=LONG_TEXT_MAX, multiline=True)
+    if reason:
+        problems.add(("body",), f"The note {reason}.")
+
+
 def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
     """A note on exactly one record of the actor's organisation."""
     problems = ProblemList()
-    if not isinstance(body, str) or not body.strip():
-        problems.add(("body",), "A note needs some text.", type="missing")
+    _check_note_body(body, problems)
     targets = _note_targets()
     given = {k: v for k, v in target.items() if k in targets and v is not None}
     if len(given) != 1:
@@ -564,8 +601,9 @@ def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
 def note_update(
     *, actor: Actor, note_id: Any, body: str, expected_version: int | None = None
 ) -> Note:
-    if not isinstance(body, str) or not body.strip():
-        ProblemList([Problem(loc=("body",), msg="A note needs some text.")]).raise_if_any()
+    problems = ProblemList()
+    _check_note_body(body, problems)
+    problems.raise_if_any("The note was not saved.")
     with transaction.atomic():
         note = locked_row(Note, actor=actor, pk=note_id, what="note")
         check_version(note, expected_version)

@@ -55,3 +55,26 @@ def token(db):
 def test_api_never_answers_500(case, token):
     response = case.call(headers={"Authorization": f"Bearer {token}"})
     case.validate_response(response, checks=[not_a_server_error])
+
+
+@pytest.mark.slow
+def test_api_workflows_never_answer_500(token):
+    """Stateful: schemathesis chains operations by the links it infers (create a company, then
+    read, patch, note or delete it; the same for every resource), so generated bodies reach
+    records that exist, not only ids of nothing."""
+
+    class Workflow(schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            case.validate_response(response, checks=[not_a_server_error])
+
+    Workflow.run(
+        settings=settings(
+            max_examples=40,
+            stateful_step_count=8,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )

@@ -188,8 +188,38 @@ def test_a_bad_filter_value_answers_422_naming_the_parameter(api, db, query):
     assert [d["loc"] for d in response.json()["detail"]] == [["query", name]]
 
 
-def test_notes_paging_beyond_any_row_is_an_empty_page(api, note):
+def test_notes_paging_beyond_the_bounds_answers_422_like_every_list(api, note):
     response = api.get("/notes?offset=5363634556807962527300321280&limit=948&company_id=1")
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == [
+        {
+            "loc": ["query", "limit"],
+            "msg": "'limit' must be a whole number between 1 and 500.",
+            "type": "invalid",
+        },
+        {
+            "loc": ["query", "offset"],
+            "msg": "'offset' must be a whole number between 0 and 1000000000.",
+            "type": "invalid",
+        },
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "name"), [("limit=0", "limit"), ("limit=501", "limit"), ("offset=-1", "offset")]
+)
+def test_a_notes_limit_or_offset_out_of_bounds_answers_422(api, note, query, name):
+    records = api.get(f"/companies?{query}")
+    notes = api.get(f"/notes?{query}")
+
+    assert (records.status_code, notes.status_code) == (422, 422)
+    assert notes.json()["detail"] == records.json()["detail"]
+    assert [d["loc"] for d in notes.json()["detail"]] == [["query", name]]
+
+
+def test_notes_paging_past_the_last_note_is_an_empty_page(api, note):
+    response = api.get("/notes?offset=1000&limit=500")
 
     assert response.status_code == 200
     assert (response.json()["items"], response.json()["limit"]) == ([], 500)

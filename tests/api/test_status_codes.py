@@ -8,6 +8,7 @@ from django.test import Client
 
 from salesline.accounts import services as accounts
 from salesline.core.models import AuditEvent
+from salesline.core.text import LONG_TEXT_MAX
 from salesline.pipeline.models import Opportunity, Pipeline, StageChange
 from salesline.process.models import CustomField
 from salesline.records.models import Company, Lead, Note, Person
@@ -591,11 +592,14 @@ def test_an_oversized_body_answers_413_with_a_message(
 
 
 def test_a_body_just_under_the_limit_is_read(api, settings, db):
-    filler = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 1000)
+    # The longest details the text rule allows, in a body padded to just under the limit.
+    body = json.dumps({**LEAD, "details": "x" * LONG_TEXT_MAX})
+    padded = body + " " * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE - 1000 - len(body))
 
-    response = api.post("/leads", {**LEAD, "details": filler})
+    response = api.post("/leads", padded)
 
     assert response.status_code == 201
+    assert len(response.json()["details"]) == LONG_TEXT_MAX
 
 
 NUL_CASES = [

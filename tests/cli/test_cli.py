@@ -474,3 +474,30 @@ def test_purge_removes_staged_uploads_left_unused_for_a_day(db, settings, tmp_pa
     assert code == 0
     assert "Removed 1 uploaded files left unused" in out
     assert not old.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("Piql\x07Archive", "error: Name must not contain control characters (U+0007)."),
+        ("Piql \udcff", "error: Name must not contain a lone UTF-16 surrogate (U+DCFF)"),
+        ("Evil \u202eAS", "error: Name must not contain bidirectional control characters"),
+        ("P" * 201, "error: Name must be at most 200 characters (it has 201)."),
+    ],
+)
+def test_org_create_refuses_hostile_text_naming_the_field(capsys, db, name, message):
+    # A name from argv holds U+DCFF when its bytes are not UTF-8 (Python's surrogateescape).
+    code, out, err = run(capsys, "org", "create", name, "--template", "partnerships")
+
+    assert (code, out) == (1, "")
+    assert err.startswith(message)
+    assert not Organisation.objects.exists()
+
+
+def test_org_create_takes_a_phone_region(capsys, db):
+    code, out, _ = run(
+        capsys, "org", "create", "UK Ltd", "--template", "partnerships", "--phone-region", "gb"
+    )
+
+    assert code == 0
+    assert Organisation.objects.get(slug=out.strip()).phone_region == "GB"

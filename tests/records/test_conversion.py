@@ -145,7 +145,7 @@ def test_with_no_match_person_and_company_are_made_from_the_lead(actor, user):
         "Kari Hansen",
         "kari@acme.no",
         "+4799999999",
-        "linkedin.com/in/kari",
+        "https://linkedin.com/in/kari",  # normalised as by an import
         "Archivist",
     )
     assert (person.company_id, person.owner_id, company.owner_id) == (company.pk, user.pk, user.pk)

@@ -678,3 +678,38 @@ def test_a_finished_import_records_one_import_finished_event(run, org):
     assert event.organisation == org
     assert event.payload["status"] == "done" and event.payload["kind"] == job.kind
     assert (event.payload["created"], event.payload["rejected"]) == (1, 1)
+
+
+# ------------------------------------------------------------------ the one text rule
+
+
+def test_rows_with_text_no_other_write_would_take_are_rejected_with_row_and_field(run, org):
+    rows = [
+        lead_row("Ann Berg", "ann@piql.com"),
+        lead_row("Invoice \u202efdp.exe", "rlo@piql.com"),
+        lead_row("Bad Source", "src@piql.com", source="s" * 121),
+        lead_row("Bell \x07 Berg", "bell@piql.com"),
+        lead_row("Line\nBreak", "lb@piql.com", company="Piql\nAS"),
+        lead_row("Odd \uffff", "odd@piql.com"),
+    ]
+    job = run(rows)
+
+    by_row = {issue["row"]: issue for issue in imports.import_report(job)["rejected"]}
+    assert sorted(by_row) == [3, 4, 7]
+    assert by_row[3]["field"] == "name" and "bidirectional control" in by_row[3]["reason"]
+    assert by_row[4]["field"] == "source" and "longer than 120" in by_row[4]["reason"]
+    assert by_row[7]["field"] == "name" and "noncharacter U+FFFF" in by_row[7]["reason"]
+    # What the normaliser can clean it cleans: controls removed, a cell's line break a space.
+    assert {(lead.name, lead.company_name) for lead in leads(org)} == {
+        ("Ann Berg", "Piql AS"),
+        ("Bell  Berg", "Piql AS"),
+        ("Line Break", "Piql AS"),
+    }
+
+
+def test_an_import_keeps_line_breaks_in_long_text(run, org):
+    rows = [["Ann Berg", "ann@piql.com", "Piql AS", "Nordics", "Expo", "Met\nat the stand", ""]]
+
+    run(rows)
+
+    assert leads(org).get().details == "Met\nat the stand"

@@ -256,7 +256,7 @@ def test_phone(value, expected):
         (GB, "0000000000", ["is not a valid phone number for country code +44"]),
         (GB, "+1 123 456 7890", ["+1"]),
         (GB, "+999 1234 5678", ["unknown country code"]),
-        (NOWHERE, "020 7946 0018", ["needs a country code (+..) or an import region"]),
+        (NOWHERE, "020 7946 0018", ["needs a country code (+..) or a phone region"]),
         (Normaliser("XX"), "020 7946 0018", ["needs a country code"]),
     ],
 )

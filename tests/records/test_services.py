@@ -71,6 +71,7 @@ def test_an_invalid_value_and_the_missing_fields_are_reported_together(actor, co
 
     assert problems(refused) == [
         (("email",), "E-mail is not a valid e-mail address: no @."),
+        (("phone",), "Phone is not a phone number."),
         (("business_unit",), "Business unit is required."),
         (("company_id",), "Company is required."),
         (("title",), "Title is required."),
@@ -387,7 +388,7 @@ def test_update_is_audited_with_exact_before_and_after(actor, company):
             "company",
             str(company.pk),
             "ann@piql.test",
-            {"market": ["Norway", "Sweden"], "website": ["", "https://www.Acme.no/"]},
+            {"market": ["Norway", "Sweden"], "website": ["", "https://www.acme.no"]},
         )
     ]
 

@@ -5,6 +5,7 @@ from typing import Annotated
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from salesline.core.errors import ProblemList
 from salesline.core.ids import MAX_ID
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
@@ -14,7 +15,7 @@ from salesline.process.definition import spec_to_dict
 from salesline.process.models import CustomField
 from salesline.records import selectors
 from salesline.records import services as record_services
-from salesline.records.filters import MAX_OFFSET
+from salesline.records.filters import MAX_LIMIT, MAX_OFFSET
 
 from . import schemas
 from .common import actor_of, expected_version, with_etag
@@ -56,8 +57,18 @@ def register_notes(api) -> None:
     @notes.get("", response=schemas.NoteList, operation_id="list_notes", summary="List notes")
     def list_notes(request: HttpRequest, filters: Query[NoteFilters]):
         target = {k: v for k, v in filters.dict().items() if k.endswith("_id") and v is not None}
-        limit = max(1, min(filters.limit, 500))
-        offset = max(0, min(filters.offset, MAX_OFFSET))
+        limit, offset = filters.limit, filters.offset
+        # The bounds and messages of every other list (records.filters.parse_list_query).
+        problems = ProblemList()
+        for name, number, lower, upper in (
+            ("limit", limit, 1, MAX_LIMIT),
+            ("offset", offset, 0, MAX_OFFSET),
+        ):
+            if not lower <= number <= upper:
+                problems.add(
+                    ("query", name), f"'{name}' must be a whole number between {lower} and {upper}."
+                )
+        problems.raise_if_any("The list query is not valid.")
         items, count = selectors.note_list(
             actor=actor_of(request), target=target, limit=limit, offset=offset
         )

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from ninja.renderers import BaseRenderer
 
+from salesline.core.text import scrub_data
+
 
 def _default(value: Any) -> Any:
     # Money keeps its exact decimal digits as a string, as Django's encoder does.
@@ -19,6 +21,14 @@ class OrjsonRenderer(BaseRenderer):
     media_type = "application/json"
 
     def render(self, request, data, *, response_status):
-        return orjson.dumps(
-            data, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
-        )
+        try:
+            return _dumps(data)
+        except orjson.JSONEncodeError:
+            # Text stored before the text rule (or written to the database directly) may hold
+            # a lone surrogate, which no JSON encoder accepts: answer with U+FFFD in its place
+            # rather than fail the whole list for one bad row.
+            return _dumps(scrub_data(data))
+
+
+def _dumps(data: Any) -> bytes:
+    return orjson.dumps(data, default=_default, option=orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS)

@@ -10,17 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
+from salesline.core.text import first_unstorable
 from salesline.records.fields import KINDS
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    return False
 
 
 class Strict(BaseModel):
@@ -28,10 +19,13 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        # PostgreSQL cannot store U+0000 in text: refuse it here rather than fail with a 500.
-        if _has_nul(value):
-            raise PydanticCustomError("nul_character", "Text must not contain NUL (U+0000).")
+    def _refuse_unstorable(cls, value: Any) -> Any:
+        # No database stores NUL or a lone surrogate ("\ud800"): refuse them anywhere in the
+        # body, before each field's own rule (core.text, applied by the services) runs.
+        reason = first_unstorable(value)
+        if reason:
+            kind = "nul_character" if "NUL" in reason else "lone_surrogate"
+            raise PydanticCustomError(kind, "Text " + reason + ".")
         return value
 
 

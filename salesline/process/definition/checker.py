@@ -13,9 +13,18 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from salesline.core.text import text_problem
+
 from .loader import DefinitionProblem, Lines, Path, format_path, line_for
 from .spec import CUSTOM_FIELD_TYPES, FieldInfo
 
+# Lengths of the columns the definition is materialised into (process.CustomField,
+# pipeline.Pipeline and Stage); a choice is a custom-field value.
+KEY_MAX = 60
+NAME_MAX = 200
+LABEL_MAX = 120
+HELP_MAX = 255
+CHOICE_MAX = 120
 _SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 _SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -107,20 +116,52 @@ class Checker:
         self.choices: dict[tuple[str, str], list[str]] = {}
 
     def report(self, path: Path, message: str) -> None:
-        self.problems.append(
-            DefinitionProblem(line_for(path, self.lines), format_path(path), message)
-        )
+        problem = DefinitionProblem(line_for(path, self.lines), format_path(path), message)
+        if problem not in self.problems:  # the text rule and a field's own check may agree
+            self.problems.append(problem)
 
-    def not_blank(self, mapping: Raw, path: Path, key: str) -> None:
+    def not_blank(self, mapping: Raw, path: Path, key: str, max_length: int = NAME_MAX) -> None:
         value = mapping.get(key)
         if isinstance(value, str) and not value.strip():
             self.report((*path, key), "must not be blank")
+        else:
+            self.one_line(mapping, path, key, max_length)
+
+    def one_line(self, mapping: Raw, path: Path, key: str, max_length: int) -> None:
+        """The one text rule (core.text) for a name, label or message shown on one line."""
+        value = mapping.get(key)
+        if isinstance(value, str):
+            reason = text_problem(value.strip(), max_length=max_length)
+            if reason:
+                self.report((*path, key), reason)
+
+    def check_text(self, data: object) -> None:
+        """Every string anywhere in the document is storable text (multi-line allowed): a
+        control character or a lone surrogate in a condition's value is refused like one in a
+        name. Iterative, so no nesting depth exhausts the stack."""
+        pending: list[tuple[Path, object]] = [((), data)]
+        while pending:
+            path, item = pending.pop()
+            if isinstance(item, str):
+                reason = text_problem(item, multiline=True)
+                if reason:
+                    self.report(path, reason)
+            elif isinstance(item, dict):
+                for key, value in item.items():
+                    if isinstance(key, str) and text_problem(key, multiline=True):
+                        self.report(path, f"a key {text_problem(key, multiline=True)}")
+                        continue
+                    pending.append(((*path, key), value))
+            elif isinstance(item, list):
+                pending.extend(((*path, index), value) for index, value in enumerate(item))
 
     def slug(self, mapping: Raw, path: Path, what: str) -> str | None:
         key = mapping.get("key")
         if not isinstance(key, str):
             return None
-        if not _SLUG.fullmatch(key):
+        if len(key) > KEY_MAX:
+            self.report((*path, "key"), f"{what} key must be at most {KEY_MAX} characters")
+        elif not _SLUG.fullmatch(key):
             self.report(
                 (*path, "key"),
                 f"{what} key '{key}' may use only lowercase letters, digits, '-' and '_'",
@@ -128,6 +169,7 @@ class Checker:
         return key
 
     def check_core(self, data: Raw) -> None:
+        self.check_text(data)
         self.not_blank(data, (), "name")
         for index, custom in entries(data, "custom_fields"):
             self.check_custom_field(custom, ("custom_fields", index))
@@ -144,7 +186,8 @@ class Checker:
 
     def check_custom_field(self, custom: Raw, path: Path) -> None:
         record, key, kind = custom.get("record"), custom.get("key"), custom.get("type")
-        self.not_blank(custom, path, "label")
+        self.not_blank(custom, path, "label", LABEL_MAX)
+        self.one_line(custom, path, "help", HELP_MAX)
         if isinstance(record, str) and record not in self.record_kinds:
             self.report(
                 (*path, "record"),
@@ -161,12 +204,17 @@ class Checker:
             self.report((*path, "choices"), "only choice fields take choices")
         seen_choices: set[str] = set()
         for index, choice in strings(custom, "choices"):
-            if choice in seen_choices:
+            reason = text_problem(choice, max_length=CHOICE_MAX)
+            if reason:
+                self.report((*path, "choices", index), reason)
+            elif choice in seen_choices:
                 self.report((*path, "choices", index), f"choice '{choice}' is listed twice")
             seen_choices.add(choice)
         if not isinstance(key, str):
             return
-        if not _SNAKE_CASE.fullmatch(key):
+        if len(key) > KEY_MAX:
+            self.report((*path, "key"), f"custom field key must be at most {KEY_MAX} characters")
+        elif not _SNAKE_CASE.fullmatch(key):
             self.report(
                 (*path, "key"),
                 f"custom field key '{key}' must be snake_case: lowercase letters, digits and "

@@ -3,9 +3,11 @@ be normalised in other processes while the main one matches and writes."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from salesline.core.customfields import CustomFieldDef, coerce_custom_value
+from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.records import matching
 from salesline.records.normalise import Normaliser
 
@@ -32,6 +34,7 @@ class ColumnRule:
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     custom: CustomFieldDef | None = None
+    multiline: bool = False  # long text (tabs and line breaks kept)
 
 
 @dataclass(frozen=True)
@@ -81,13 +84,44 @@ def company_key(name: str) -> str:
     return key
 
 
-def _text_rule(text, rule: ColumnRule):
-    max_length, choices = rule.max_length, rule.choices
+_LINE_BREAKS = re.compile(r"[\t\n]+")
+
+
+def _one_line(text):
+    """The normaliser's text, with a cell's line breaks and tabs (Alt+Enter in Excel) as one
+    space: one-line fields take none (core.text)."""
+
+    def clean(raw: str) -> str:
+        value = text(raw)
+        if value and not value.isprintable() and ("\n" in value or "\t" in value):
+            value = _LINE_BREAKS.sub(" ", value)
+        return value
+
+    return clean
+
+
+def _checked(text, *, max_length: int | None, multiline: bool):
+    """`text`, then the one text rule (core.text): what the normaliser cannot clean (a lone
+    surrogate, a bidirectional override in a name, too many characters) rejects the row."""
 
     def clean(raw: str) -> str:
         value = text(raw)
         if max_length and len(value) > max_length:
             raise ValueError(f"is longer than {max_length} characters")
+        reason = text_problem(value, max_length=max_length or LONG_TEXT_MAX, multiline=multiline)
+        if reason:
+            raise ValueError(reason)
+        return value
+
+    return clean
+
+
+def _text_rule(text, rule: ColumnRule):
+    choices = rule.choices
+    checked = _checked(text, max_length=rule.max_length, multiline=rule.multiline)
+
+    def clean(raw: str) -> str:
+        value = checked(raw)
         if choices and value and value not in choices:
             raise ValueError(f"must be one of: {', '.join(choices)}")
         return value
@@ -126,17 +160,20 @@ def compile_rules(plan: RowPlan) -> list[tuple[int, str, str, object]]:
     """(column index, where the value goes, the target, a function raw -> value) per rule."""
     normaliser = _normaliser(plan.region)
     text = normaliser.text
+    one_line = _one_line(text)
     compiled = []
     for rule in plan.rules:
         how = rule.how
         if how == "text":
-            fn, key = _text_rule(text, rule), rule.target
+            fn, key = _text_rule(text if rule.multiline else one_line, rule), rule.target
         elif how == "custom":
-            fn, key = _custom_rule(text, rule.custom), "cf:" + rule.custom.key
+            fn, key = _custom_rule(one_line, rule.custom), "cf:" + rule.custom.key
         elif how == "owner":
             fn, key = _owner_rule(text, plan.members), "owner"
         elif how in ("first", "last", "company"):
-            fn, key = text, {"first": "first_name", "last": "last_name"}.get(how, how)
+            # A name's parts; the name's length is checked once it is joined.
+            fn = _checked(one_line, max_length=None, multiline=False)
+            key = {"first": "first_name", "last": "last_name"}.get(how, how)
         else:
             base = {
                 "email": normaliser.email,

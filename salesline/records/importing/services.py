@@ -107,6 +107,7 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
                 how,
                 max_length=field.max_length if field else None,
                 choices=field.choices if field else (),
+                multiline=field is not None and field.type == "longtext",
             )
         )
 
@@ -147,7 +148,8 @@ def import_create(
     """Store the file and a queued job after checking everything that can be checked up front:
     the kind, the options, that the file can be read, and the column mapping."""
     kind = import_kind(kind)
-    region = (region or "").strip().upper()
+    # No region chosen: the organisation's, as for every other write of a phone number.
+    region = (region or actor.organisation.phone_region or "").strip().upper()
     if region and not valid_region(region):
         raise _problem("region", f"Region '{region}' is not a country code such as GB or NO.")
     on_duplicate = on_duplicate or ImportJob.OnDuplicate.SKIP
