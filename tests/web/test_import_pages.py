@@ -229,6 +229,33 @@ def test_an_xlsx_file_is_read(browser, tmp_path):
     assert page.context["sample"][0][1][0] == "Ann Berg"
 
 
+def test_a_vcard_file_is_read(browser):
+    from tests.records.test_vcard import V4
+
+    response = upload(browser, V4.encode(), name="Contacts.vcf")
+    assert response.status_code == 302
+    page = browser.get(response["Location"])
+    assert [column["name"] for column in page.context["columns"]][:5] == [
+        "Name",
+        "First name",
+        "Middle name",
+        "Last name",
+        "E-mail",
+    ]
+    assert page.context["sample"][0] == (1, page.context["sample"][0][1])  # card 1
+    assert page.context["sample"][0][1][0] == "Ann Berg"
+    response = browser.post(response["Location"], mapping_form(page))
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.dry_run and job.file_name == "Contacts.vcf"
+    assert {issue["row"] for issue in imports.import_report(job)["rejected"]} >= {2}
+
+
+def test_the_upload_form_offers_vcard_files(browser):
+    page = browser.get("/imports/new/")
+    assert 'accept=".csv,.tsv,.txt,.xlsx,.vcf"' in page.content.decode()
+
+
 def test_a_staged_upload_belongs_to_its_session(browser, org):
     location = upload(browser)["Location"]
     stranger = Client()

@@ -266,15 +266,20 @@ def _recognise(column: str, spellings: dict[str, tuple[str, bool]]) -> tuple[str
     found = spellings.get(word)
     if found:
         return found
-    for prefix in _RECORD_PREFIXES:
-        if word.startswith(prefix):
-            word = word[len(prefix) :]
-            break
+    word = _without_record(word)
     for variant in (word, _DIGITS.sub("", word), _strip_qualifiers(_DIGITS.sub("", word))):
         found = spellings.get(variant)
         if found and _concept_of(found[0]) in _LOOK_THROUGH:
             return found
     return None
+
+
+def _without_record(word: str) -> str:
+    """'personemailwork' -> 'emailwork' (Pipedrive names columns after their record)."""
+    for prefix in _RECORD_PREFIXES:
+        if word.startswith(prefix):
+            return word[len(prefix) :]
+    return word
 
 
 def _concept_of(target: str) -> str:
@@ -295,9 +300,9 @@ def detail_label(column: str) -> str:
     """How a column's value is introduced in the details: not at all for a notes column, by
     what it is when recognised ("Title: CEO"), else by the column's header."""
     word = normalise_header(column)
-    if word in SYNONYMS["details"]:
+    if word in SYNONYMS["details"] or _without_record(word) in SYNONYMS["details"]:
         return ""
-    word = _strip_qualifiers(_DIGITS.sub("", word))
+    word = _strip_qualifiers(_DIGITS.sub("", _without_record(word)))
     for concept in ("title", "address", "website"):
         if word in SYNONYMS[concept] or word in WEAK.get(concept, ()):
             return EXTRA_LABELS[concept]

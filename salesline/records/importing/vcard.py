@@ -76,13 +76,15 @@ def is_vcard(path: Path) -> bool:
             break
     else:
         text = head.decode("latin-1")
-    return text.lstrip().upper().startswith("BEGIN:VCARD")
+    return text.lstrip(" \t\r\n\ufeff").upper().startswith("BEGIN:VCARD")
 
 
 def _physical_lines(stream: TextIO, limit: int) -> Iterator[tuple[str, bool]]:
     """(line, cut): each line without its end, at most `limit` characters; a longer one is cut
     there and the rest of it skipped unread into memory."""
     while line := stream.readline(limit):
+        if line[:1] == "\ufeff":  # a byte-order mark the decoder left (one written twice)
+            line = line[1:]
         if len(line) >= limit and not line.endswith(("\n", "\r")):
             while (rest := stream.readline(limit)) and not rest.endswith(("\n", "\r")):
                 pass
@@ -207,8 +209,8 @@ class VCardBook:
         size = os.path.getsize(self.path)
         if size > limits.file_bytes:
             raise UnreadableFile(
-                f"the vCard file is {size / 2**20:.0f} MiB; the limit is "
-                f"{limits.file_bytes // 2**20} MiB"
+                f"the vCard file is {size / 2**20:.1f} MiB; the limit is "
+                f"{limits.file_bytes / 2**20:.0f} MiB"
             )
         self.encoding = detect_encoding(self.path)
         self.cards = self._count()
@@ -228,7 +230,7 @@ class VCardBook:
             return sum(
                 1
                 for line, _ in _physical_lines(stream, self.limits.line_chars)
-                if line[:11].upper() == "BEGIN:VCARD"
+                if _marker(line) == "BEGIN:VCARD"
             )
 
     def estimated_rows(self) -> int:
@@ -243,7 +245,7 @@ class VCardBook:
             for line_number, (line, cut) in enumerate(
                 _physical_lines(stream, limits.line_chars), start=1
             ):
-                marker = line[:11].upper()
+                marker = _marker(line)
                 if marker == "BEGIN:VCARD":
                     if card is not None:
                         card.problem = card.problem or "it has no END:VCARD before the next card"
@@ -253,7 +255,7 @@ class VCardBook:
                     continue
                 if card is None:
                     continue  # text between cards
-                if marker[:9] == "END:VCARD":
+                if marker == "END:VCARD":
                     card.lines.append(line)
                     yield card
                     card = None
@@ -306,6 +308,11 @@ class VCardBook:
                 continue
             if any(cells):
                 yield card.number, cells
+
+
+def _marker(line: str) -> str:
+    """BEGIN:VCARD or END:VCARD when a line is one of them (any case), else ''."""
+    return line.rstrip().upper() if len(line) < 24 and line[:1] in "BbEe" else ""
 
 
 def _salvage(card: _Card) -> list[str]:
