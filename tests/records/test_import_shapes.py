@@ -14,7 +14,13 @@ from salesline.records.models import Lead, Person
 
 # ------------------------------------------------------------------ the documented headers
 
-GOOGLE = (
+
+def columns(first_line: str) -> list[str]:
+    """A header as the export's first line has it."""
+    return next(csv.reader([first_line]))
+
+
+GOOGLE = columns(
     "First Name,Middle Name,Last Name,Phonetic First Name,Phonetic Middle Name,"
     "Phonetic Last Name,Name Prefix,Name Suffix,Nickname,File As,Organization Name,"
     "Organization Title,Organization Department,Birthday,Notes,Photo,Labels,E-mail 1 - Label,"
@@ -22,8 +28,8 @@ GOOGLE = (
     "Phone 2 - Label,Phone 2 - Value,Address 1 - Label,Address 1 - Formatted,Address 1 - Street,"
     "Address 1 - City,Address 1 - PO Box,Address 1 - Region,Address 1 - Postal Code,"
     "Address 1 - Country,Address 1 - Extended Address,Website 1 - Label,Website 1 - Value"
-).split(",")
-GOOGLE_OLD = (
+)
+GOOGLE_OLD = columns(
     "Name,Given Name,Additional Name,Family Name,Yomi Name,Given Name Yomi,Additional Name Yomi,"
     "Family Name Yomi,Name Prefix,Name Suffix,Initials,Nickname,Short Name,Maiden Name,Birthday,"
     "Gender,Location,Billing Information,Directory Server,Mileage,Occupation,Hobby,Sensitivity,"
@@ -33,8 +39,8 @@ GOOGLE_OLD = (
     "Organization 1 - Title,Organization 1 - Department,Organization 1 - Symbol,"
     "Organization 1 - Location,Organization 1 - Job Description,Website 1 - Type,"
     "Website 1 - Value"
-).split(",")
-OUTLOOK = (
+)
+OUTLOOK = columns(
     "First Name,Middle Name,Last Name,Title,Suffix,Initials,Web Page,Gender,Birthday,"
     "Anniversary,Location,Language,Internet Free Busy,Notes,E-mail Address,E-mail 2 Address,"
     "E-mail 3 Address,Primary Phone,Home Phone,Home Phone 2,Mobile Phone,Pager,Home Fax,"
@@ -48,28 +54,28 @@ OUTLOOK = (
     "Other Address PO Box,Other City,Other State,Other Postal Code,Other Country,Callback,"
     "Car Phone,ISDN,Radio Phone,TTY/TDD Phone,Telex,User 1,User 2,User 3,User 4,Keywords,"
     "Mileage,Hobby,Billing Information,Directory Server,Sensitivity,Priority,Private,Categories"
-).split(",")
-LINKEDIN = "First Name,Last Name,URL,Email Address,Company,Position,Connected On".split(",")
-HUBSPOT = (
+)
+LINKEDIN = columns("First Name,Last Name,URL,Email Address,Company,Position,Connected On")
+HUBSPOT = columns(
     "Record ID,First Name,Last Name,Email,Phone Number,Mobile Phone Number,Company Name,"
     "Associated Company,Job Title,Website URL,Lifecycle Stage,Lead Status,Contact owner,"
     "Create Date,Last Activity Date"
-).split(",")
-SALESFORCE_CONTACTS = (
+)
+SALESFORCE_CONTACTS = columns(
     "Salutation,First Name,Last Name,Title,Account Name,Mailing Street,Mailing City,"
     "Mailing State/Province,Mailing Zip/Postal Code,Mailing Country,Phone,Mobile,Home Phone,"
     "Other Phone,Fax,Email,Lead Source,Contact Owner,Contact ID"
-).split(",")
-SALESFORCE_LEADS = (
+)
+SALESFORCE_LEADS = columns(
     "Salutation,First Name,Last Name,Title,Company / Account,Street,City,State/Province,"
     "Zip/Postal Code,Country,Phone,Mobile,Email,Website,Lead Source,Lead Status,Lead Owner"
-).split(",")
-PIPEDRIVE = (
+)
+PIPEDRIVE = columns(
     "Person - Name,Person - First name,Person - Last name,Person - Label,Person - Organization,"
     "Person - Email - Work,Person - Email - Home,Person - Email - Other,Person - Phone - Work,"
     "Person - Phone - Home,Person - Phone - Mobile,Person - Phone - Other,Person - Job title,"
     "Person - Owner,Person - Open deals,Person - Person created"
-).split(",")
+)
 
 OWNER_NAME = "Ola Nordmann"
 
