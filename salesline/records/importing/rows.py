@@ -4,7 +4,9 @@ be normalised in other processes while the main one matches and writes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from salesline.core.customfields import CustomFieldDef, coerce_custom_value
 from salesline.records import matching
@@ -148,22 +150,25 @@ def _custom_rule(text, definition: CustomFieldDef):
     return clean
 
 
+Clean = Callable[[str], Any]  # raw cell -> value; ValueError names what is wrong
+
+
 @dataclass(frozen=True)
 class Compiled:
     """A plan's rules ready to run: `single` columns fill one value each; each of `groups` is
     a repeatable target filled by its first useful value; `web` columns are web addresses;
     `details` columns are written into the details with what the other targets left over."""
 
-    single: list[tuple[int, str, str, str, object]]  # index, key, target, label, fn
-    groups: list[tuple[str, str, str, list[tuple[int, object, str]]]]  # key, target, label,
+    single: list[tuple[int, str, str, str, Clean]]  # index, key, target, label, fn
+    groups: list[tuple[str, str, str, list[tuple[int, Clean, str]]]]  # key, target, label,
     # members (index, fn, note) in the order they are tried
     web: list[int]
-    linkedin: object  # cleans a web address found to be a LinkedIn profile
+    linkedin: Clean  # cleans a web address found to be a LinkedIn profile
     details: list[tuple[int, str]]  # index, note
-    text: object
+    text: Callable[[str], str]
 
 
-def _function(rule: ColumnRule, plan: RowPlan, normaliser: Normaliser) -> tuple[object, str]:
+def _function(rule: ColumnRule, plan: RowPlan, normaliser: Normaliser) -> tuple[Clean, str]:
     """The function raw -> value of a rule, and where its value goes."""
     text = normaliser.text
     how = rule.how
