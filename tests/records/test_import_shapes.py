@@ -681,7 +681,8 @@ def test_a_saved_mapping_keeps_several_columns_for_one_field(team, tmp_path):
     actor, _ = team
     data, _ = outlook()
     first = run_import(actor, tmp_path, data, "outlook.csv", "lead")
-    assert [c for c, t in first.mapping.items() if t == "phone"] == [
+    # (PostgreSQL keeps JSON keys in its own order: the order tried comes from the headers.)
+    assert {c for c, t in first.mapping.items() if t == "phone"} == {
         "Primary Phone",
         "Home Phone",
         "Home Phone 2",
@@ -691,6 +692,6 @@ def test_a_saved_mapping_keeps_several_columns_for_one_field(team, tmp_path):
         "Business Phone 2",
         "Other Phone",
         "Car Phone",
-    ]
+    }
     preview = imports.import_preview(actor=actor, kind="lead", file=tmp_path / "outlook.csv")
     assert preview.mapping == first.mapping
