@@ -695,3 +695,20 @@ def test_a_saved_mapping_keeps_several_columns_for_one_field(team, tmp_path):
     }
     preview = imports.import_preview(actor=actor, kind="lead", file=tmp_path / "outlook.csv")
     assert preview.mapping == first.mapping
+
+
+def test_columns_mapped_to_the_details_are_introduced_by_their_header(team, tmp_path):
+    actor, _ = team
+    header = ["Name", "Email", "Remarks", "Met where"]
+    row = {"Name": "Ann", "Email": "ann@piql.com", "Remarks": "Keen", "Met where": "Expo"}
+    mapping = {"Remarks": "details", "Met where": "details"}
+    job = run_import(actor, tmp_path, table(header, row), "a.csv", "lead", mapping=mapping)
+    assert Lead.objects.get(import_job=job).details == "Remarks: Keen\nMet where: Expo"
+    # The only column mapped there is written as it is; a lead's title is kept, introduced.
+    header = ["Name", "Email", "Remarks", "Position"]
+    row = {"Name": "Bo", "Email": "bo@piql.com", "Remarks": "Keen", "Position": "CTO"}
+    job = run_import(
+        actor, tmp_path, table(header, row), "b.csv", "lead", mapping={"Remarks": "details"}
+    )
+    assert job.mapping["Position"] == "details"
+    assert Lead.objects.get(import_job=job).details == "Keen\nTitle: CTO"

@@ -296,9 +296,10 @@ def preference(column: str) -> int:
     return 0
 
 
-def detail_label(column: str) -> str:
-    """How a column's value is introduced in the details: not at all for a notes column, by
-    what it is when recognised ("Title: CEO"), else by the column's header."""
+def detail_label(column: str, *, alone: bool = False) -> str:
+    """How a column's value is introduced in the details: not at all for a notes column (or
+    the only column of free text mapped there), by what it is when recognised ("Title: CEO"),
+    else by the column's header."""
     word = normalise_header(column)
     if word in SYNONYMS["details"] or _without_record(word) in SYNONYMS["details"]:
         return ""
@@ -306,7 +307,7 @@ def detail_label(column: str) -> str:
     for concept in ("title", "address", "website"):
         if word in SYNONYMS[concept] or word in WEAK.get(concept, ()):
             return EXTRA_LABELS[concept]
-    return column.strip()
+    return "" if alone else column.strip()
 
 
 def guess(kind: str, header: list[str], custom_fields: list[CustomFieldDef]) -> dict[str, str]:
@@ -370,8 +371,11 @@ def resolve(
                 )
             )
             continue
-        # An explicit choice takes the target from any guessed column.
+        # An explicit choice takes the target from any guessed column, unless several may
+        # share it.
         for other, other_target in list(mapping.items()):
+            if key in REPEATABLE:
+                break
             if other_target == key and other != column and other not in (explicit or {}):
                 del mapping[other]
         mapping[column] = key

@@ -88,6 +88,13 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
     custom = {c.key: c for c in custom_field_defs(actor, job.kind)}
     available = mapping_rules.targets(job.kind, list(custom.values()))
     rules = []
+    # A column of free text mapped to the details is written as it is when it is the only one.
+    free_text = sum(
+        1
+        for column in header
+        if job.mapping.get(column) == "details"
+        and mapping_rules.detail_label(column) == column.strip()
+    )
     for index, column in enumerate(header):
         target = job.mapping.get(column)
         if not target:
@@ -101,7 +108,7 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
         if field is not None and field.type not in TEXT_TYPES and how == "text":
             continue  # references are mapped through "owner" / "company"
         note = (
-            mapping_rules.detail_label(column)
+            mapping_rules.detail_label(column, alone=free_text == 1)
             if how == "details"
             else mapping_rules.EXTRA_LABELS.get(target, label)
         )
