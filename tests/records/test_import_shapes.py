@@ -712,3 +712,13 @@ def test_columns_mapped_to_the_details_are_introduced_by_their_header(team, tmp_
     )
     assert job.mapping["Position"] == "details"
     assert Lead.objects.get(import_job=job).details == "Keen\nTitle: CTO"
+
+
+def test_a_weak_title_is_kept_beside_a_notes_column_of_a_lead(team, tmp_path):
+    """Salesforce's Title is the job title: with no better title column it is kept, even when
+    a notes column also fills a lead's details."""
+    actor, _ = team
+    header = ["First Name", "Last Name", "Title", "Email", "Notes"]
+    row = {"First Name": "Ann", "Title": "CFO", "Email": "ann@piql.com", "Notes": "Keen"}
+    job = run_import(actor, tmp_path, table(header, row), "sf.csv", "lead")
+    assert Lead.objects.get(import_job=job).details == "Keen\nTitle: CFO"

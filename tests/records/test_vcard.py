@@ -229,8 +229,8 @@ def test_vcard_cards_import_as_leads(team_lead_actor, tmp_path):
     assert ann.phone == "+442079460018"
     assert ann.linkedin == "https://www.linkedin.com/in/annberg"
     assert ann.details.split("\n") == [
-        "Title: Head of Sales",
         "A long note folded over two lines",
+        "Title: Head of Sales",
         "E-mail: ann.berg@gmail.com",
         "Phone: +4791234567",
     ]

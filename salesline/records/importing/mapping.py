@@ -221,29 +221,32 @@ def _target_in_kind(kind: str, concept: str, available: dict[str, Target]) -> st
     return None
 
 
-def _spellings(kind: str, available: dict[str, Target]) -> dict[str, tuple[str, bool]]:
-    """normalised header -> (target key, strong). A target's own key and label always count;
-    the first claim wins, so the kind's own fields beat synonyms. A weak spelling names its
-    target only when no strong one does in the same file."""
+Spelling = tuple[str, bool, str]  # target key, strong, what it names ("title" of a lead's details)
+
+
+def _spellings(kind: str, available: dict[str, Target]) -> dict[str, Spelling]:
+    """normalised header -> spelling. A target's own key and label always count; the first
+    claim wins, so the kind's own fields beat synonyms. A weak spelling names what it names
+    only when no strong one does in the same file."""
     weak = {word for words in WEAK.values() for word in words}
-    spellings: dict[str, tuple[str, bool]] = {}
+    spellings: dict[str, Spelling] = {}
     for key, target in available.items():
         for text in (key, target.label, key.removeprefix(CUSTOM_PREFIX)):
             word = normalise_header(text)
-            spellings.setdefault(word, (key, word not in weak))
+            spellings.setdefault(word, (key, word not in weak, _concept_of(key)))
     if kind == "company":
         for text in COMPANY_NAME_SYNONYMS:
-            spellings.setdefault(text, ("name", True))
+            spellings.setdefault(text, ("name", True, "name"))
     for concept, words in SYNONYMS.items():
         target = _target_in_kind(kind, concept, available)
         if target:
             for word in words:
-                spellings.setdefault(word, (target, word not in weak))
+                spellings.setdefault(word, (target, word not in weak, concept))
     for concept, words in WEAK.items():
         target = _target_in_kind(kind, concept, available)
         if target:
             for word in words:
-                spellings.setdefault(word, (target, False))
+                spellings.setdefault(word, (target, False, concept))
     return spellings
 
 
@@ -259,7 +262,7 @@ def _strip_qualifiers(word: str) -> str:
     return word
 
 
-def _recognise(column: str, spellings: dict[str, tuple[str, bool]]) -> tuple[str, bool] | None:
+def _recognise(column: str, spellings: dict[str, Spelling]) -> Spelling | None:
     """The target a column's header names, plainly or, for contact details, through a record
     prefix, a number or a qualifier ("Person - Email - Work", "E-mail 2 Address")."""
     word = normalise_header(column)
@@ -316,14 +319,14 @@ def guess(kind: str, header: list[str], custom_fields: list[CustomFieldDef]) -> 
     available = targets(kind, custom_fields)
     spellings = _spellings(kind, available)
     found = [(column, _recognise(column, spellings)) for column in header if column]
-    strong = {hit[0] for _, hit in found if hit and hit[1]}
+    strong = {(hit[0], hit[2]) for _, hit in found if hit and hit[1]}
     mapping: dict[str, str] = {}
     used: set[str] = set()
     for column, hit in found:
         if not hit or column in mapping:
             continue
-        target, is_strong = hit
-        if not is_strong and target in strong:
+        target, is_strong, concept = hit
+        if not is_strong and (target, concept) in strong:
             continue
         if target in used and target not in REPEATABLE:
             continue

@@ -206,7 +206,7 @@ def compile_rules(plan: RowPlan) -> Compiled:
             group[3].append((rule.index, fn, rule.note))
         else:
             single.append((rule.index, key, rule.target, rule.label, fn))
-    details.sort()
+    details.sort(key=lambda item: (item[1] != "", item[0]))  # free text first, then "Title: x"
     linkedin = next(
         (r for r in plan.rules if r.target == "linkedin"), ColumnRule(-1, "linkedin", "", "")
     )
