@@ -672,10 +672,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = commands.add_parser(
         "import",
-        help="import leads, people or companies from CSV or XLSX; or undo an import",
-        description="Import a CSV or XLSX file: `salesline import KIND FILE ...` (KIND: leads, "
-        "people, companies). Columns are matched to fields by their headers (override with "
-        "--mapping). `salesline import undo IMPORT_ID ...` undoes an import.",
+        help="import leads, people or companies from CSV, XLSX or vCard; or undo an import",
+        description="Import a CSV, XLSX or vCard (.vcf) file: `salesline import KIND FILE ...` "
+        "(KIND: leads, people, companies). Columns are matched to fields by their headers "
+        "(override with --mapping). `salesline import undo IMPORT_ID ...` undoes an import.",
     )
     importer.add_argument(
         "kind", choices=["leads", "people", "companies", "undo"], metavar="KIND|undo"

@@ -35,6 +35,7 @@ PERSON = KindDef(
         "company_id",
         "title",
         "linkedin",
+        "details",
         "buying_influence",
         "response_mode",
         "win_result",

@@ -81,6 +81,8 @@ class Person(Importable, RecordBase):
     )
     title = models.CharField(max_length=200, blank=True)
     linkedin = models.CharField(max_length=255, blank=True)
+    # What else is known: a second e-mail or phone an import found, an address, background.
+    details = models.TextField(blank=True)
     buying_influence = models.CharField(max_length=120, blank=True)
     response_mode = models.CharField(max_length=120, blank=True)
     win_result = models.CharField(max_length=120, blank=True)

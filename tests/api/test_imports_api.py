@@ -153,3 +153,27 @@ def test_a_file_that_is_not_a_spreadsheet_is_422_with_the_reason(api, content, r
     assert response.status_code == 422, response.content
     assert reason in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+def test_a_vcard_file_is_previewed_and_imported(api, org):
+    from salesline.records.importing.vcard import COLUMNS
+    from tests.records.test_vcard import V4
+
+    def vcf():
+        return SimpleUploadedFile("contacts.vcf", V4.encode(), content_type="text/vcard")
+
+    response = api.client.post("/api/v1/imports/preview", data={"file": vcf(), "kind": "leads"})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["columns"] == COLUMNS
+    assert body["mapping"]["E-mail"] == "email" and body["mapping"]["Name"] == "name"
+    assert body["sample"][0][0] == "Ann Berg"
+    # This organisation's leads need a business unit and a source, which cards do not have.
+    mapping = json.dumps({"Job title": "business_unit", "Website": "source"})
+    response = post(api, file=vcf(), kind="leads", region="GB", mapping=mapping)
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["created"], sorted({r["row"] for r in body["rejected"]})) == (1, [2, 3])
+    assert body["rejected"][0]["reason"].startswith("Card 2 (line 15) cannot be read")
+    lead = Lead.objects.get(organisation=org, email="ann@piql.com")
+    assert (lead.phone, lead.company_name) == ("+442079460018", "Piql AS")

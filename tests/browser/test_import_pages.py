@@ -44,7 +44,7 @@ def existing_lead(member, org):
 
 
 def upload_file(page, rows=ROWS):
-    page.get_by_label("File (CSV or XLSX)").set_input_files(
+    page.get_by_label("File (CSV, XLSX or vCard)").set_input_files(
         files=[{"name": "fair.csv", "mimeType": "text/csv", "buffer": csv_bytes(rows)}]
     )
     page.get_by_label("Leads").check()
@@ -117,11 +117,11 @@ def test_a_bad_mapping_is_shown_next_to_its_column(signed_in, org):
     page = signed_in
     page.goto("/imports/new/")
     upload_file(page, [lead_row("Ann Berg", "ann@piql.com")])
-    page.get_by_label("Column 7: Phone").select_option("email")
+    page.get_by_label("Column 7: Phone").select_option("source")
     page.get_by_role("button", name="Dry run").click()
     column = page.locator("li.import-column", has=page.get_by_label("Column 7: Phone"))
-    expect(column).to_contain_text("both mapped to 'email'")
-    expect(page.get_by_label("Column 7: Phone")).to_have_value("email")
+    expect(column).to_contain_text("both mapped to 'source'")
+    expect(page.get_by_label("Column 7: Phone")).to_have_value("source")
 
 
 def test_the_import_pages_fit_a_phone(page, member, sign_in, existing_lead):

@@ -54,7 +54,7 @@ _TYPES = {
 _NAMES = {
     "company": "name contact_type business_unit market life_cycle sector segment website "
     "email_domain owner_id",
-    "person": "name email phone business_unit company_id title linkedin buying_influence "
+    "person": "name email phone business_unit company_id title linkedin details buying_influence "
     "response_mode win_result owner_id",
     "lead": "name company_name email business_unit source details phone linkedin description "
     "owner_id",

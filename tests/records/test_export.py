@@ -24,6 +24,7 @@ from salesline.core.spreadsheets import (
     unneutralise,
     write_xlsx,
 )
+from salesline.core.text import scrub
 from salesline.pipeline.services import opportunity_create
 from salesline.records import export
 from salesline.records.filters import parse_list_query
@@ -145,7 +146,8 @@ def test_any_text_reads_back_from_csv_as_its_neutralised_form(cells):
     text = "".join(csv_chunks(["h"] * len(cells), [cells]))
     rows = list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
-    assert rows[1:] == ([[neutralise(cell) for cell in cells]] if cells else [[]])
+    # A lone surrogate cannot be encoded: the export writes U+FFFD in its place.
+    assert rows[1:] == ([[neutralise(scrub(cell)) for cell in cells]] if cells else [[]])
 
 
 def sheet_xml(data: bytes) -> str:

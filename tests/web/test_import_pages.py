@@ -166,7 +166,7 @@ BIG_HEADER = ",".join(f"c{i}" for i in range(import_views.MAX_COLUMNS + 1)).enco
 @pytest.mark.parametrize(
     ("data", "name", "fields", "field", "message"),
     [
-        (False, "fair.csv", {}, "file", "Choose a CSV or XLSX file"),
+        (False, "fair.csv", {}, "file", "Choose a CSV, XLSX or vCard file"),
         (b"", "fair.csv", {}, "file", "The file is empty"),
         (b"\n\n", "fair.csv", {}, "file", "the first row (the column names) is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "fair.png", {}, "file", "binary data"),
@@ -229,6 +229,33 @@ def test_an_xlsx_file_is_read(browser, tmp_path):
     assert page.context["sample"][0][1][0] == "Ann Berg"
 
 
+def test_a_vcard_file_is_read(browser):
+    from tests.records.test_vcard import V4
+
+    response = upload(browser, V4.encode(), name="Contacts.vcf")
+    assert response.status_code == 302
+    page = browser.get(response["Location"])
+    assert [column["name"] for column in page.context["columns"]][:5] == [
+        "Name",
+        "First name",
+        "Middle name",
+        "Last name",
+        "E-mail",
+    ]
+    assert page.context["sample"][0] == (1, page.context["sample"][0][1])  # card 1
+    assert page.context["sample"][0][1][0] == "Ann Berg"
+    response = browser.post(response["Location"], mapping_form(page))
+    assert response.status_code == 302
+    job = ImportJob.objects.get()
+    assert job.dry_run and job.file_name == "Contacts.vcf"
+    assert {issue["row"] for issue in imports.import_report(job)["rejected"]} >= {2}
+
+
+def test_the_upload_form_offers_vcard_files(browser):
+    page = browser.get("/imports/new/")
+    assert 'accept=".csv,.tsv,.txt,.xlsx,.vcf"' in page.content.decode()
+
+
 def test_a_staged_upload_belongs_to_its_session(browser, org):
     location = upload(browser)["Location"]
     stranger = Client()
@@ -247,11 +274,12 @@ def test_a_staged_upload_belongs_to_its_session(browser, org):
 def test_a_bad_mapping_is_refused_naming_the_column(browser):
     location = upload(browser)["Location"]
     page = browser.get(location)
-    response = browser.post(location, mapping_form(page, Phone="email"))
+    # Several columns may fill an e-mail or a phone (exports number them), one a source.
+    response = browser.post(location, mapping_form(page, Phone="source"))
     assert response.status_code == 400
     errors = {c["name"]: c["errors"] for c in response.context["columns"]}
-    assert "'E-mail' and 'Phone' are both mapped to 'email'" in errors["Phone"][0]
-    assert response.context["columns"][6]["chosen"] == "email"  # the choice is kept
+    assert "'Source' and 'Phone' are both mapped to 'source'" in errors["Phone"][0]
+    assert response.context["columns"][6]["chosen"] == "source"  # the choice is kept
     response = browser.post(location, mapping_form(page, Source="sauce"))
     errors = {c["name"]: c["errors"] for c in response.context["columns"]}
     assert "Column 'Source' is mapped to 'sauce'" in errors["Source"][0]
@@ -273,7 +301,7 @@ def test_a_mapping_without_a_name_is_explained(browser):
 def test_bad_options_on_the_mapping_step_are_shown_with_the_mapping_problems(browser):
     location = upload(browser)["Location"]
     page = browser.get(location)
-    form = {**mapping_form(page, Phone="email"), "region": "XX", "on_duplicate": "merge"}
+    form = {**mapping_form(page, Phone="source"), "region": "XX", "on_duplicate": "merge"}
     response = browser.post(location, form)
     assert response.status_code == 400
     assert set(response.context["options_form"].errors) == {"region", "on_duplicate"}

@@ -60,7 +60,7 @@ def _summary(request: HttpRequest, job) -> dict[str, Any]:
     "",
     response={201: dict[str, Any], 202: dict[str, Any]},
     operation_id="create_import",
-    summary="Import a CSV or XLSX file",
+    summary="Import a CSV, XLSX or vCard (.vcf) file",
     description="Multipart form: `file`, `kind` (leads, people, companies), optional `mapping` "
     '(JSON: {"Column header": "field" or null}), `dry_run`, `region` (e.g. GB), '
     "`on_duplicate` (skip, update, overwrite). Small files are imported at once (201, with the "

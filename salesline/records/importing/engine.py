@@ -62,13 +62,20 @@ def processes() -> int:
 
 
 def members_of(organisation_id: int) -> dict[str, int]:
-    """Member e-mail -> user id: an owner column names members by e-mail."""
-
-    return dict(
+    """Member e-mail, and full name where no other member has it, in lower case -> user id: an
+    owner column names a member by e-mail, or by name as another CRM's export does."""
+    rows = set(
         Membership.objects.filter(organisation_id=organisation_id).values_list(
-            "user__email", "user_id"
+            "user__email", "user__full_name", "user_id"
         )
     )
+    by_name: dict[str, set[int]] = {}
+    for _, full_name, user_id in rows:
+        if full_name.strip():
+            by_name.setdefault(full_name.strip().lower(), set()).add(user_id)
+    members = {name: ids.pop() for name, ids in by_name.items() if len(ids) == 1}
+    members.update({email.lower(): user_id for email, _, user_id in rows})
+    return members
 
 
 def cleaned_chunks(
@@ -415,6 +422,7 @@ class ImportRun:
                 .values_list("match_name", "id")
             )
         self.timings = {"parse_normalise": 0.0, "match": 0.0, "write": 0.0}
+        self.first_row = 2
 
     # One row -----------------------------------------------------------------
     def _reject(self, result: ChunkResult, row: CleanRow) -> None:
@@ -636,7 +644,11 @@ class ImportRun:
     # The whole file ----------------------------------------------------------
     def run(self, sheet) -> ImportJob:
         job = self.job
-        resume_from = job.rows_done + 2  # rows up to here were committed by an earlier run
+        # Row numbers are the file's (a spreadsheet's first data row is 2, a vCard file's first
+        # card is 1); `rows_done` counts from the first, so rows before `resume_from` were
+        # committed by an earlier run.
+        self.first_row = sheet.first_row
+        resume_from = job.rows_done + self.first_row
         size = chunk_rows()
         if job.rows_done:
             self.state.touched = dict.fromkeys(
@@ -694,7 +706,7 @@ class ImportRun:
                 result = self.process(todo)
                 self.issue_writer.insert(result.issues, timezone.now())
                 ImportJob.objects.filter(pk=job.pk).update(
-                    rows_done=todo[-1].row - 1,
+                    rows_done=todo[-1].row - self.first_row + 1,
                     created=F("created") + result.created,
                     updated=F("updated") + result.updated,
                     duplicates=F("duplicates") + result.duplicates,

@@ -95,6 +95,8 @@ def _cell_text(value) -> str:
 class Spreadsheet:
     """A CSV or XLSX file: `header` (list of column names) and `rows()` (lists of text)."""
 
+    first_row = 2  # the number of the first data row (the header is row 1)
+
     def __init__(self, path: Path | str):
         self.path = Path(path)
         reason = not_a_spreadsheet(self.path)

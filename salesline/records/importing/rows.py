@@ -4,7 +4,9 @@ be normalised in other processes while the main one matches and writes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from salesline.core.customfields import CustomFieldDef, coerce_custom_value
 from salesline.core.text import LONG_TEXT_MAX, text_problem
@@ -19,10 +21,21 @@ SPECIAL = {
     "linkedin": "website",
     "email_domain": "domain",
     "first_name": "first",
+    "middle_name": "middle",
     "last_name": "last",
     "owner": "owner",
     "company": "company",
+    "details": "details",
+    "web_address": "web",
 }
+# Targets several columns may fill (mapping.REPEATABLE): the first useful value is taken and the
+# others are kept in the details.
+REPEATABLE = frozenset(
+    {"email", "phone", "website", "linkedin", "company", "company_name", "title", "web_address"}
+)
+# Google Contacts puts several values in one cell: "ann@piql.com ::: ann@home.example".
+MULTI_VALUE = re.compile(r"\s*:::\s*")
+LINKEDIN_HOSTS = re.compile(r"^https?://([a-z0-9-]+\.)*linkedin\.com(/|$)")
 
 
 @dataclass(frozen=True)
@@ -30,11 +43,15 @@ class ColumnRule:
     index: int  # the column's position in the file
     target: str  # "email", "cf_budget", ...
     label: str
-    how: str  # text | email | phone | website | domain | first | last | owner | company | custom
+    how: str  # text | email | phone | website | domain | first | middle | last | owner | company
+    # | custom | details | web
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     custom: CustomFieldDef | None = None
     multiline: bool = False  # long text (tabs and line breaks kept)
+    rank: int = 0  # among columns of one repeatable target, lower is tried first
+    # How the value is introduced in the details ("Phone", "Title"; "" for a notes column).
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,7 +62,17 @@ class RowPlan:
     region: str | None
     rules: tuple[ColumnRule, ...]
     minimum: tuple[tuple[str, str], ...] = ()  # (target, label) the definition requires
-    members: frozenset[str] = frozenset()  # e-mails an owner column may name
+    members: frozenset[str] = frozenset()  # e-mails and names an owner column may name
+    keeps_extras: bool = False  # the kind has details, where second e-mails and phones go
+
+
+class UnreadableRow(list):
+    """The cells a reader could salvage of a row it could not read whole (a malformed vCard),
+    and why: the row is rejected with that reason, and the rows around it import."""
+
+    def __init__(self, cells: list[str], reason: str):
+        super().__init__(cells)
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -156,35 +183,78 @@ def _custom_rule(text, definition: CustomFieldDef):
     return clean
 
 
-def compile_rules(plan: RowPlan) -> list[tuple[int, str, str, object]]:
-    """(column index, where the value goes, the target, a function raw -> value) per rule."""
-    normaliser = _normaliser(plan.region)
+Clean = Callable[[str], Any]  # raw cell -> value; ValueError names what is wrong
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A plan's rules ready to run: `single` columns fill one value each; each of `groups` is
+    a repeatable target filled by its first useful value; `web` columns are web addresses;
+    `details` columns are written into the details with what the other targets left over."""
+
+    single: list[tuple[int, str, str, str, Clean]]  # index, key, target, label, fn
+    groups: list[tuple[str, str, str, list[tuple[int, Clean, str]]]]  # key, target, label,
+    # members (index, fn, note) in the order they are tried
+    web: list[int]
+    linkedin: Clean  # cleans a web address found to be a LinkedIn profile
+    details: list[tuple[int, str]]  # index, note
+    text: Callable[[str], str]
+
+
+def _function(rule: ColumnRule, plan: RowPlan, normaliser: Normaliser) -> tuple[Clean, str]:
+    """The function raw -> value of a rule, and where its value goes."""
     text = normaliser.text
     one_line = _one_line(text)
-    compiled = []
-    for rule in plan.rules:
-        how = rule.how
-        if how == "text":
-            fn, key = _text_rule(text if rule.multiline else one_line, rule), rule.target
-        elif how == "custom":
-            fn, key = _custom_rule(one_line, rule.custom), "cf:" + rule.custom.key
-        elif how == "owner":
-            fn, key = _owner_rule(text, plan.members), "owner"
-        elif how in ("first", "last", "company"):
-            # A name's parts; the name's length is checked once it is joined.
-            fn = _checked(one_line, max_length=None, multiline=False)
-            key = {"first": "first_name", "last": "last_name"}.get(how, how)
+    how = rule.how
+    if how in ("text", "details", "web"):
+        return _text_rule(text if rule.multiline else one_line, rule), rule.target
+    if how == "custom":
+        return _custom_rule(one_line, rule.custom), "cf:" + rule.custom.key
+    if how == "owner":
+        return _owner_rule(text, plan.members), "owner"
+    if how in ("first", "middle", "last", "company"):
+        # A name's parts; the name's length is checked once it is joined.
+        return _checked(one_line, max_length=None, multiline=False), {
+            "first": "first_name",
+            "middle": "middle_name",
+            "last": "last_name",
+        }.get(how, how)
+    base = {
+        "email": normaliser.email,
+        "phone": normaliser.phone,
+        "website": normaliser.website,
+        "domain": normaliser.domain,
+    }[how]
+    return (base if not rule.max_length else _limited(base, rule.max_length)), rule.target
+
+
+def compile_rules(plan: RowPlan) -> Compiled:
+    normaliser = _normaliser(plan.region)
+    single, web, details = [], [], []
+    groups: dict[str, tuple[str, str, str, list]] = {}
+    for rule in sorted(plan.rules, key=lambda r: (r.rank, r.index)):
+        fn, key = _function(rule, plan, normaliser)
+        if rule.how == "details":
+            details.append((rule.index, rule.note))
+        elif rule.how == "web":
+            web.append(rule.index)
+        elif rule.target in REPEATABLE:
+            group = groups.setdefault(rule.target, (key, rule.target, rule.label, []))
+            group[3].append((rule.index, fn, rule.note))
         else:
-            base = {
-                "email": normaliser.email,
-                "phone": normaliser.phone,
-                "website": normaliser.website,
-                "domain": normaliser.domain,
-            }[how]
-            fn = base if not rule.max_length else _limited(base, rule.max_length)
-            key = rule.target
-        compiled.append((rule.index, key, rule.target, rule.label, fn))
-    return compiled
+            single.append((rule.index, key, rule.target, rule.label, fn))
+    details.sort(key=lambda item: (item[1] != "", item[0]))  # free text first, then "Title: x"
+    linkedin = next(
+        (r for r in plan.rules if r.target == "linkedin"), ColumnRule(-1, "linkedin", "", "")
+    )
+    return Compiled(
+        single=sorted(single),
+        groups=list(groups.values()),
+        web=sorted(web),
+        linkedin=_limited(normaliser.website, linkedin.max_length or 255),
+        details=details,
+        text=normaliser.text,
+    )
 
 
 def _limited(base, max_length: int):
@@ -197,27 +267,98 @@ def _limited(base, max_length: int):
     return clean
 
 
+def _first_useful(cells: list[str], members, label: str, text, extras: list[str]):
+    """The first value of a repeatable target's columns that cleans to something, or raises
+    the first one's error when none does. Every other value is added to `extras` as
+    "Note: value", once each."""
+    width = len(cells)
+    chosen = None
+    error = None
+    for index, fn, note in members:
+        raw = cells[index] if index < width else ""
+        if not raw:
+            continue
+        for piece in MULTI_VALUE.split(raw) if ":::" in raw else (raw,):
+            try:
+                value = fn(piece)
+            except ValueError as exc:
+                error = error or exc
+                value = None
+            if value and chosen is None:
+                chosen = value
+                continue
+            kept = value or text(piece)
+            line = f"{note}: {kept}" if note else kept
+            if kept and kept != chosen and line not in extras:
+                extras.append(line)
+    if chosen is None and error is not None:
+        raise ValueError(f"{label} {error}")
+    return chosen or ""
+
+
 def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRow]:
     compiled = compile_rules(plan)
     kind, minimum = plan.kind, plan.minimum
-    split_name = any(key in ("first_name", "last_name") for _, key, *_ in compiled)
-    has_custom = any(key.startswith("cf:") for _, key, *_ in compiled)
+    single, groups, web, details = compiled.single, compiled.groups, compiled.web, compiled.details
+    keys = {key for _, key, *_ in single} | {key for key, *_ in groups}
+    split_name = bool(keys & {"first_name", "middle_name", "last_name"})
+    has_custom = any(key.startswith("cf:") for key in keys)
+    keeps_extras = plan.keeps_extras
+    text = compiled.text
     search_key, surname_key = matching.search_key, matching.surname_key
     out = []
     for number, cells in rows:
         clean = CleanRow(number)
         values = clean.values
         problems = clean.problems
+        if isinstance(cells, UnreadableRow):
+            problems.append(("row", cells.reason))
+            clean.raw = list(cells)
+            out.append(clean)
+            continue
         width = len(cells)
-        for index, key, target, label, fn in compiled:
+        for index, key, target, label, fn in single:
             try:
                 values[key] = fn(cells[index] if index < width else "")
             except ValueError as exc:
                 problems.append((target, f"{label} {exc}"))
+        extras: list[str] = []
+        for key, target, label, members in groups:
+            if len(members) == 1:
+                raw = cells[members[0][0]] if members[0][0] < width else ""
+                if ":::" not in raw:  # the common case: one column, one value
+                    try:
+                        values[key] = members[0][1](raw)
+                    except ValueError as exc:
+                        problems.append((target, f"{label} {exc}"))
+                    continue
+            try:
+                values[key] = _first_useful(cells, members, label, text, extras)
+            except ValueError as exc:
+                problems.append((target, str(exc)))
+        if web:
+            _web_addresses(cells, web, compiled.linkedin, text, values, extras)
+        if details or extras:
+            parts = []
+            for index, note in details:
+                value = text(cells[index]) if index < width else ""
+                if value:
+                    parts.append(f"{note}: {value}" if note else value)
+            if keeps_extras:
+                parts += extras
+            if parts or details:
+                joined = "\n".join(parts)
+                # Each part was cleaned; together they may still be too long for the field.
+                reason = text_problem(joined, max_length=LONG_TEXT_MAX, multiline=True)
+                if reason:
+                    problems.append(("details", f"Details {reason}"))
+                values["details"] = joined
         if split_name:
-            first, last = values.pop("first_name", ""), values.pop("last_name", "")
-            if (first or last) and not values.get("name"):
-                values["name"] = f"{first} {last}".strip()
+            first = values.pop("first_name", "")
+            middle = values.pop("middle_name", "")
+            last = values.pop("last_name", "")
+            if (first or middle or last) and not values.get("name"):
+                values["name"] = " ".join(part for part in (first, middle, last) if part)
         if has_custom:
             for key in [k for k in values if k.startswith("cf:")]:
                 value = values.pop(key)
@@ -247,6 +388,28 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
                 clean.company_key = company_key(name)
         out.append(clean)
     return out
+
+
+def _web_addresses(cells, indexes, linkedin, text, values: dict, extras: list[str]) -> None:
+    """Web addresses of a kind without a website: the first LinkedIn profile goes to LinkedIn
+    (unless a LinkedIn column gave one), every other address to the details."""
+    width = len(cells)
+    for index in indexes:
+        raw = cells[index] if index < width else ""
+        for piece in MULTI_VALUE.split(raw) if ":::" in raw else (raw,):
+            kept = text(piece)
+            if not kept:
+                continue
+            try:
+                url = linkedin(kept)
+            except ValueError:
+                url = ""
+            if url and not values.get("linkedin") and LINKEDIN_HOSTS.match(url):
+                values["linkedin"] = url
+            elif (url or kept) != values.get("linkedin"):
+                line = f"Website: {url or kept}"
+                if line not in extras:
+                    extras.append(line)
 
 
 def clean_rows_packed(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> tuple:

@@ -36,7 +36,8 @@ from salesline.records.services import custom_field_defs, refresh_derived
 
 from . import mapping as mapping_rules
 from .engine import ImportRun, Progress, members_of
-from .reader import Spreadsheet, UnreadableFile
+from .files import open_table
+from .reader import UnreadableFile
 from .rows import SPECIAL, ColumnRule, RowPlan
 
 # The kinds a file can hold, by the names the CLI and API use.
@@ -87,6 +88,13 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
     custom = {c.key: c for c in custom_field_defs(actor, job.kind)}
     available = mapping_rules.targets(job.kind, list(custom.values()))
     rules = []
+    # A column of free text mapped to the details is written as it is when it is the only one.
+    free_text = sum(
+        1
+        for column in header
+        if job.mapping.get(column) == "details"
+        and mapping_rules.detail_label(column) == column.strip()
+    )
     for index, column in enumerate(header):
         target = job.mapping.get(column)
         if not target:
@@ -99,6 +107,11 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
         how = SPECIAL.get(target, "text")
         if field is not None and field.type not in TEXT_TYPES and how == "text":
             continue  # references are mapped through "owner" / "company"
+        note = (
+            mapping_rules.detail_label(column, alone=free_text == 1)
+            if how == "details"
+            else mapping_rules.EXTRA_LABELS.get(target, label)
+        )
         rules.append(
             ColumnRule(
                 index,
@@ -108,6 +121,8 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
                 max_length=field.max_length if field else None,
                 choices=field.choices if field else (),
                 multiline=field is not None and field.type == "longtext",
+                rank=mapping_rules.preference(column) if target in ("email", "phone") else 0,
+                note=note,
             )
         )
 
@@ -127,6 +142,7 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
         rules=tuple(rules),
         minimum=tuple(minimum),
         members=frozenset(members_of(job.organisation_id)),
+        keeps_extras="details" in kind_def.fields,
     )
 
 
@@ -169,7 +185,7 @@ def import_create(
     )
     with local_copy(file) as path:
         try:
-            sheet = Spreadsheet(path)
+            sheet = open_table(path)
         except UnreadableFile as exc:
             raise _problem("file", f"The file cannot be imported: {exc}.") from None
         job.mapping = mapping_for(actor, kind, sheet.header, mapping)
@@ -246,7 +262,7 @@ def import_preview(
     kind = import_kind(kind)
     with local_copy(file) as path:
         try:
-            sheet = Spreadsheet(path)
+            sheet = open_table(path)
             sample = list(itertools.islice(sheet.rows(), sample_rows))
             estimated = sheet.estimated_rows()
         except ValueError as exc:  # UnreadableFile, or bytes that do not decode (a UTF-16 BOM)
@@ -399,7 +415,7 @@ def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool
             return ImportJob.objects.get(pk=dry_run.ran_as_id), False
         path = Path(dry_run.file.path)
         try:
-            columns = Spreadsheet(path).header
+            columns = open_table(path).header
         except (UnreadableFile, OSError) as exc:
             raise _problem(
                 "file", f"The file of this dry run can no longer be read: {exc}."
@@ -472,7 +488,7 @@ def import_execute(
         job.save(update_fields=["status", "started_at"])
     writer = job_actor(job)
     try:
-        sheet = Spreadsheet(job.file.path)
+        sheet = open_table(job.file.path)
         plan = build_plan(writer, job, sheet.header)
         run = ImportRun(job, writer, plan, progress=progress, workers=workers)
         job = run.run(sheet)
@@ -649,7 +665,7 @@ def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]
 def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
     """The rejected rows as the file had them, plus the row number and the reasons, so the user
     can fix them and import just these. Cells are neutralised: a spreadsheet never runs them."""
-    header = Spreadsheet(job.file.path).header
+    header = open_table(job.file.path).header
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["row", "reason", *header])

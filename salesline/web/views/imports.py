@@ -92,13 +92,13 @@ class ImportOptionsForm(forms.Form):
 
 class UploadForm(ImportOptionsForm):
     file = forms.FileField(
-        label="File (CSV or XLSX)",
+        label="File (CSV, XLSX or vCard)",
         error_messages={
-            "required": "Choose a CSV or XLSX file to import.",
+            "required": "Choose a CSV, XLSX or vCard file to import.",
             "empty": "The file is empty: it needs a row of column names and rows of data.",
             "invalid": "No file was received: choose the file again.",
         },
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx,.vcf"}),
     )
     kind = forms.ChoiceField(
         label="The rows are",
