@@ -15,6 +15,7 @@ from salesline.accounts import services as accounts
 from salesline.core.tasks import run_pending_tasks
 from salesline.records import services as records
 from salesline.records.importing import services as imports
+from salesline.records.importing.limits import ReadLimits
 from salesline.records.models import ImportJob, Lead
 from salesline.web.views import imports as import_views
 from tests.records.test_import import HEADER, csv_bytes, lead_row
@@ -160,7 +161,7 @@ def test_upload_goes_to_the_mapping_step_and_creates_nothing(browser):
     assert b'<option value="source" selected>' in page.content
 
 
-BIG_HEADER = ",".join(f"c{i}" for i in range(import_views.MAX_COLUMNS + 1)).encode()
+BIG_HEADER = ",".join(f"c{i}" for i in range(ReadLimits().columns + 1)).encode()
 
 
 @pytest.mark.parametrize(
@@ -172,7 +173,7 @@ BIG_HEADER = ",".join(f"c{i}" for i in range(import_views.MAX_COLUMNS + 1)).enco
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "fair.png", {}, "file", "binary data"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "old.xls", {}, "file", "old Excel"),
         (b"\xff\xfeN\x00\x00\xd8", "odd.csv", {}, "file", "cannot be imported"),
-        (BIG_HEADER + b"\n1\n", "wide.csv", {}, "file", "at most 500"),
+        (BIG_HEADER + b"\n1\n", "wide.csv", {}, "file", "cell SG1 is beyond column 500"),
         (b"x" * 2000 + b"\nrow\n", "long.csv", {}, "file", "must be at most 500"),
         (None, "fair.csv", {"kind": "deals"}, "kind", "Choose leads, people or companies"),
         (None, "fair.csv", {"kind": ""}, "kind", "This field is required"),
