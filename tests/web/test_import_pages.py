@@ -4,6 +4,7 @@ same services as the API, scoped to the organisation, and no 500 on bad input.""
 import csv
 import io
 import re
+import time
 import zipfile
 
 import pytest
@@ -18,6 +19,7 @@ from salesline.records.importing import services as imports
 from salesline.records.importing.limits import ReadLimits
 from salesline.records.models import ImportJob, Lead
 from salesline.web.views import imports as import_views
+from tests.records import hostile
 from tests.records.test_import import HEADER, csv_bytes, lead_row
 
 
@@ -497,3 +499,24 @@ def test_bad_ids_are_404(browser, url):
 def test_run_and_undo_need_a_post(browser):
     dry = dry_run(browser)
     assert browser.get(f"/imports/{dry.pk}/run/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "message"), [pytest.param(*c[1:], id=c[0]) for c in hostile.REFUSED]
+)
+def test_a_hostile_upload_is_a_form_error_naming_the_problem(browser, name, build, message):
+    started = time.perf_counter()
+    response = upload(browser, build(), name=name)
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors.get("file", []))
+    assert message in errors and errors.startswith("The file cannot be imported: "), errors
+    assert time.perf_counter() - started < 15
+    assert not ImportJob.objects.exists()
+    assert staged_files() == []
+
+
+def test_a_mixed_encoding_upload_shows_every_name_as_written(browser):
+    response = upload(browser, hostile.mixed_encodings(), name="mixed.csv")
+    assert response.status_code == 302
+    page = browser.get(response["Location"])
+    assert [cells[0] for _, cells in page.context["sample"]] == hostile.MIXED_NAMES
