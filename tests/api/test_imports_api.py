@@ -165,10 +165,9 @@ HOSTILE = [pytest.param(*case[1:], id=case[0]) for case in hostile.REFUSED]
 @pytest.mark.parametrize("endpoint", ["/api/v1/imports/preview", "/api/v1/imports"])
 @pytest.mark.parametrize(("name", "build", "message"), HOSTILE)
 def test_a_hostile_file_is_422_naming_the_problem_quickly(api, endpoint, name, build, message):
+    data = {"file": SimpleUploadedFile(name, build()), "kind": "leads"}
     started = time.perf_counter()
-    response = api.client.post(
-        endpoint, data={"file": SimpleUploadedFile(name, build()), "kind": "leads"}
-    )
+    response = api.client.post(endpoint, data=data)
     assert response.status_code == 422, response.content[:500]
     body = response.json()
     assert body["detail"][0]["loc"][-1] == "file", body

@@ -505,8 +505,9 @@ def test_run_and_undo_need_a_post(browser):
     ("name", "build", "message"), [pytest.param(*c[1:], id=c[0]) for c in hostile.REFUSED]
 )
 def test_a_hostile_upload_is_a_form_error_naming_the_problem(browser, name, build, message):
+    data = build()
     started = time.perf_counter()
-    response = upload(browser, build(), name=name)
+    response = upload(browser, data, name=name)
     assert response.status_code == 400
     errors = " ".join(response.context["form"].errors.get("file", []))
     assert message in errors and errors.startswith("The file cannot be imported: "), errors
