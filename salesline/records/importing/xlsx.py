@@ -381,7 +381,6 @@ def _sheet_rows(
     )
     epoch, date1904 = book.epoch, book.date1904
     ready: list[tuple[int, list[str]]] = []
-    pieces: list[str] = []
     # The handlers' state, as closure variables: the fastest access Python offers them.
     row_number = 0
     cells: list[str] = []
@@ -389,14 +388,14 @@ def _sheet_rows(
     cell_type = "n"
     style = None
     capture = False
-    size = 0
+    value = ""  # the current cell's text, never longer than max_chars
     total = 0
     phonetic = 0
     tags = TAGS
     known_columns: dict[str, int] = {}
 
     def start(name, attrs):
-        nonlocal row_number, cells, column, cell_type, style, capture, size, phonetic
+        nonlocal row_number, cells, column, cell_type, style, capture, value, phonetic
         tag = tags.get(name)
         if tag is None:
             return
@@ -409,8 +408,7 @@ def _sheet_rows(
                 column += 1
             cell_type = attrs.get("t", "n")
             style = attrs.get("s")
-            pieces.clear()
-            size = 0
+            value = ""
         elif tag == "v" or (tag == "t" and not phonetic):
             capture = True
         elif tag == "row":
@@ -427,33 +425,37 @@ def _sheet_rows(
         if tag is None:
             return
         if tag == "c":
-            if not pieces:
+            if not value:
                 return
-            value = "".join(pieces)
             if cell_type == "s":
                 try:
-                    value = strings[int(value)]
+                    shown = strings[int(value)]
                 except (ValueError, IndexError):
                     raise UnreadableFile(
                         f"cell {_ref(column, row_number)} refers to a text the file does not hold"
                     ) from None
             elif cell_type == "n":
                 kind = styles.get(int(style)) if style and styles and style.isdigit() else None
-                value = _date_text(value, kind, epoch, date1904) if kind else _number_text(value)
+                if kind:
+                    shown = _date_text(value, kind, epoch, date1904)
+                else:
+                    shown = value if value.isdigit() else _number_text(value)
             elif cell_type == "b":
-                value = "true" if value.strip() in ("1", "true") else "false"
-            if not value:
+                shown = "true" if value.strip() in ("1", "true") else "false"
+            else:
+                shown = value
+            if not shown:
                 return
             if column > max_columns:
                 raise beyond_columns(limits, row_number, column)
             width = len(cells)
-            if column > width + 1:
+            if column == width + 1:
+                cells.append(shown)
+            elif column > width:
                 cells.extend([""] * (column - width - 1))
-                cells.append(value)
-            elif column == width + 1:
-                cells.append(value)
+                cells.append(shown)
             else:  # out of order (a hand-made file): place it where it says
-                cells[column - 1] = value
+                cells[column - 1] = shown
         elif tag == "row":
             if cells:
                 if row_number > max_rows:
@@ -468,12 +470,12 @@ def _sheet_rows(
             capture = False
 
     def text(data):
-        nonlocal size
+        nonlocal value
         if capture:
-            size += len(data)
-            if size > max_chars:
+            # Text arrives in blocks of up to 64 KiB; what is kept stops at the cell's limit.
+            if len(value) + len(data) > max_chars:
                 raise cell_too_long(limits, f"cell {_ref(column, row_number)}")
-            pieces.append(data)
+            value += data
 
     for _ in archive.parse(book.sheet, start, end, text):
         if ready:
