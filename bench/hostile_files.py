@@ -30,7 +30,7 @@ def organisation() -> None:
 
 
 def honest_xlsx(path: Path) -> None:
-    """A 200,000-row, 10-column XLSX as Excel writes it (shared strings)."""
+    """A 200,000-row, 10-column XLSX (openpyxl writes inline strings and numbers)."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
