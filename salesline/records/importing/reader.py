@@ -190,8 +190,9 @@ class Spreadsheet:
             raise UnreadableFile(f"row {number + 1:,} cannot be read: {exc}") from None
 
     def rows(self, start: int = 2) -> Iterator[tuple[int, list[str]]]:
-        """(row number, cells) for each data row from `start` on; the header is row 1, as in a
-        spreadsheet program. Blank rows keep their number but are not yielded."""
+        """(row number, cells) for each data row from `start` on. Numbers are the file's own, as
+        a spreadsheet program shows them: the header is row 1 of a CSV, and the first row an
+        XLSX sheet holds. Blank rows keep their number but are not yielded."""
         first = max(start, self.header_row + 1)
         for number, record in self._numbered():
             if number < first:
