@@ -114,7 +114,23 @@ def huge_cell(mib: int = 400) -> bytes:
 
 @functools.cache
 def zip_bomb(mib: int = 256) -> bytes:
-    """A sheet part that inflates to 256 MiB of blanks (a kilobyte or so zipped)."""
+    """A sheet part that inflates to 256 MiB of empty rows, as Excel writes them (a kilobyte
+    or so zipped)."""
+    row = b'<row spans="1:2" ht="15" customHeight="1" hidden="0" outlineLevel="0"/>'
+
+    def blocks():
+        yield sheet("").replace("</sheetData></worksheet>", "").encode()
+        block = row * (MIB // len(row))
+        for _ in range(mib):
+            yield block
+        yield b"</sheetData></worksheet>"
+
+    return xlsx(sheet_parts=blocks())
+
+
+@functools.cache
+def blanks(mib: int = 64) -> bytes:
+    """64 MiB of blanks between two rows: character data, but no cell's."""
 
     def blocks():
         yield sheet("").replace("</sheetData></worksheet>", "").encode()

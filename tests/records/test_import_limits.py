@@ -2,7 +2,9 @@
 and memory stays bounded (no grid from a declared dimension, no cell read past its limit)."""
 
 import datetime as dt
+import random
 import resource
+import string
 import time
 
 import pytest
@@ -70,18 +72,23 @@ def test_a_row_beyond_the_row_limit_is_refused(tmp_path):
         read(tmp_path, data, limits=ReadLimits(rows=50))
 
 
-def test_a_compressed_run_of_blanks_is_stopped_by_the_ratio(tmp_path):
-    """256 MiB of blanks is well-formed XML with no cell too long: the ratio stops it early."""
-    with pytest.raises(
-        UnreadableFile, match="part xl/worksheets/sheet1.xml inflates more than 200"
-    ):
-        read(tmp_path, hostile.zip_bomb())
+def test_a_run_of_blanks_is_refused_like_an_endless_tag(tmp_path):
+    with pytest.raises(UnreadableFile, match="holds more than 1 MiB without an XML tag end"):
+        read(tmp_path, hostile.blanks())
 
 
 def test_inflated_bytes_are_capped_whatever_the_ratio(tmp_path):
-    limits = ReadLimits(ratio=10**9, unzipped_bytes=8 * 1024 * 1024)
-    with pytest.raises(UnreadableFile, match="inflates to more than 8 MiB, the limit"):
+    limits = ReadLimits(ratio=10**9, unzipped_bytes=2 * 1024 * 1024)
+    with pytest.raises(UnreadableFile, match="inflates to more than 2 MiB, the limit"):
         read(tmp_path, hostile.zip_bomb(), limits=limits)
+
+
+def test_an_endless_tag_is_refused_before_expat_holds_it(tmp_path):
+    """Text is checked as it arrives; a tag is not, so a 4 MB attribute is stopped by size."""
+    letters = random.Random(4).choices(string.ascii_letters, k=4_000_000)
+    rows = f'<row r="3"><c r="A3" note="{"".join(letters)}"><v>1</v></c></row>'
+    with pytest.raises(UnreadableFile, match="holds more than 1 MiB without an XML tag end"):
+        read(tmp_path, hostile.xlsx(hostile.sheet(rows)))
 
 
 def test_a_long_shared_string_is_refused(tmp_path):

@@ -37,7 +37,7 @@ class ReadLimits:
     # Inflated bytes per compressed byte of one part, checked once a part passes
     # `ratio_from_bytes`: spreadsheet XML compresses 5 to 50 times, a zip bomb a thousand.
     ratio: int = 200
-    ratio_from_bytes: int = 16 * 1024 * 1024
+    ratio_from_bytes: int = 4 * 1024 * 1024
     # Parts of an XLSX archive (a workbook has a dozen or so).
     zip_members: int = 10_000
 

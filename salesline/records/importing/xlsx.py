@@ -31,6 +31,9 @@ from .limits import (
 )
 
 BLOCK = 64 * 1024
+# A cell's text is at most 32,767 characters (5 bytes each when written as &amp;): any run of
+# bytes without a '>' longer than this is a tag, attribute or comment no spreadsheet writes.
+MARKUP_BYTES = 1024 * 1024
 MAIN_NAMESPACES = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "http://purl.oclc.org/ooxml/spreadsheetml/main",  # Strict Open XML
@@ -100,7 +103,6 @@ class _Archive:
         limits = self.limits
         try:
             info = self.zip.getinfo(name)
-            compressed = max(info.compress_size, 1)
             inflated = 0
             with self.zip.open(info) as stream:
                 while block := stream.read(BLOCK):
@@ -111,7 +113,9 @@ class _Archive:
                             f"it inflates to more than {limits.unzipped_bytes // 2**20:,} MiB, "
                             "the limit"
                         )
-                    if inflated > limits.ratio_from_bytes and inflated > compressed * limits.ratio:
+                    if inflated > limits.ratio_from_bytes and inflated > (
+                        _compressed_read(stream, info) * limits.ratio
+                    ):
                         raise UnreadableFile(
                             f"its part {name} inflates more than {limits.ratio} times "
                             "(a zip bomb, or not a spreadsheet)"
@@ -142,8 +146,20 @@ class _Archive:
 
         parser.StartDoctypeDeclHandler = refuse
         parser.EntityDeclHandler = refuse
+        run = 0  # bytes since the last '>'
         try:
             for block in self.blocks(name):
+                # expat hands text over as it comes, but holds a tag (with its attributes) or
+                # a comment until its end: one without an end would fill the memory. Text
+                # itself never runs this long in a spreadsheet (a cell stops at 32,767
+                # characters), so any such run is refused.
+                end = block.rfind(b">")
+                run = run + len(block) if end < 0 else len(block) - end - 1
+                if run > MARKUP_BYTES:
+                    raise UnreadableFile(
+                        f"its part {name} holds more than {MARKUP_BYTES // 2**20} MiB without "
+                        "an XML tag end (no spreadsheet writes that)"
+                    )
                 parser.Parse(block, False)
                 yield
             parser.Parse(b"", True)
@@ -154,6 +170,15 @@ class _Archive:
     def read_all(self, name: str, start, end=None, text=None) -> None:
         for _ in self.parse(name, start, end, text):
             pass
+
+
+def _compressed_read(stream, info: zipfile.ZipInfo) -> int:
+    """Compressed bytes inflated so far: the ratio is checked against what was read, so a bomb
+    that follows honest data is caught as soon as it starts. zipfile keeps the count in a private
+    attribute; without it, the part's whole compressed size (a later, still bounded, check)."""
+    left = getattr(stream, "_compress_left", None)
+    consumed = info.compress_size - left if isinstance(left, int) else info.compress_size
+    return max(consumed, 1)
 
 
 def _check_member_count(path: Path, limits: ReadLimits) -> None:
@@ -382,7 +407,7 @@ def _sheet_rows(
     epoch, date1904 = book.epoch, book.date1904
     ready: list[tuple[int, list[str]]] = []
     # The handlers' state, as closure variables: the fastest access Python offers them.
-    row_number = 0
+    row_number = rows_seen = 0
     cells: list[str] = []
     column = 0
     cell_type = "n"
@@ -395,7 +420,7 @@ def _sheet_rows(
     known_columns: dict[str, int] = {}
 
     def start(name, attrs):
-        nonlocal row_number, cells, column, cell_type, style, capture, value, phonetic
+        nonlocal row_number, rows_seen, cells, column, cell_type, style, capture, value, phonetic
         tag = tags.get(name)
         if tag is None:
             return
@@ -414,6 +439,10 @@ def _sheet_rows(
         elif tag == "row":
             number = attrs.get("r")
             row_number = int(number) if number and number.isdigit() else row_number + 1
+            # Empty rows count too: a sheet of nothing but <row/> is work all the same.
+            rows_seen += 1
+            if row_number > max_rows or rows_seen > max_rows:
+                raise beyond_rows(limits, max(row_number, rows_seen))
             cells = []
             column = 0
         elif tag == "rPh":
@@ -458,8 +487,6 @@ def _sheet_rows(
                 cells[column - 1] = shown
         elif tag == "row":
             if cells:
-                if row_number > max_rows:
-                    raise beyond_rows(limits, row_number)
                 total += len(cells)
                 if total > max_cells:
                     raise too_many_cells(limits, row_number)
