@@ -48,6 +48,8 @@ def build(folder: Path) -> dict[str, Path]:
     for case, name, make, _ in hostile.REFUSED:
         files[case] = folder / f"{case}-{name}"
         files[case].write_bytes(make())
+    files["blanks"] = folder / "blanks.xlsx"
+    files["blanks"].write_bytes(hostile.blanks())
     files["huge-dimension"] = folder / "huge-dimension.xlsx"
     files["huge-dimension"].write_bytes(hostile.huge_dimension())
     files["mixed-encodings"] = folder / "mixed.csv"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from salesline.records.importing.limits import ReadLimits, UnreadableFile, column_letters
-from salesline.records.importing.reader import Spreadsheet
+from salesline.records.importing.reader import BLOCK, Spreadsheet, has_line_longer_than
 from tests.records import hostile
 
 
@@ -197,3 +197,19 @@ def test_limits_come_from_a_mapping_and_refuse_unknown_names():
     assert ReadLimits.of(None) == ReadLimits()
     with pytest.raises(ValueError, match="unknown import limits: colums"):
         ReadLimits.of({"colums": 20})
+
+
+@pytest.mark.parametrize(
+    ("data", "limit", "longer"),
+    [
+        (b"a\n" + b"x" * (3 * BLOCK) + b"\n", 2 * BLOCK, True),  # across block edges
+        (b"a\n" + b"x" * BLOCK + b"\nb\n", 2 * BLOCK, False),
+        (b"x" * (2 * BLOCK + 5), 2 * BLOCK, True),  # no line break at all
+        (b"ab\n" * BLOCK, BLOCK, False),
+        (b"ab\n", 10, True),  # a limit below a block: the careful path decides
+    ],
+)
+def test_long_lines_are_found_before_csv_gets_the_file(tmp_path, data, limit, longer):
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    assert has_line_longer_than(path, limit) is longer

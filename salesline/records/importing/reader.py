@@ -57,6 +57,27 @@ def detect_encoding(path: Path) -> str:
         return "cp1252"
 
 
+def has_line_longer_than(path: Path, limit: int) -> bool:
+    """Whether any line of the file is longer than `limit` bytes (two C searches a block: only
+    the line across block edges is measured, so a limit below a block answers True, and the
+    careful path reads the lines)."""
+    if limit < BLOCK:
+        return True
+    run = 0  # bytes since the last line break
+    with open(path, "rb") as stream:
+        while block := stream.read(BLOCK):
+            first = block.find(b"\n")
+            if first < 0:
+                run += len(block)
+            else:
+                if run + first > limit:
+                    return True
+                run = len(block) - block.rfind(b"\n") - 1
+            if run > limit:
+                return True
+    return False
+
+
 def detect_delimiter(first_line: str) -> str:
     """The candidate that splits the header line most often; a comma when none does."""
     counts = {d: first_line.count(d) for d in DELIMITERS}
@@ -110,8 +131,13 @@ class Spreadsheet:
         self.encoding = ""
         self.delimiter = ""
         self._sheet = xlsx.Sheet(self.path, self.limits) if self.kind == "xlsx" else None
+        # A UTF-8 file with no over-long line is handed to csv as it is, at C speed.
+        self._plain = False
         if self.kind == "csv":
             self.encoding = detect_encoding(self.path)
+            self._plain = self.encoding in ("utf-8", "utf-8-sig") and not has_line_longer_than(
+                self.path, self.limits.line_chars
+            )
             lines = self._lines()
             try:
                 self.delimiter = detect_delimiter(next(lines, ""))
@@ -170,8 +196,10 @@ class Spreadsheet:
         # csv counts a field's characters as it reads them, so an endless field stops there.
         csv.field_size_limit(limits.cell_chars)
         number = total = 0
+        plain = open(self.path, encoding=self.encoding, newline="") if self._plain else None  # noqa: SIM115
+        lines = plain if plain is not None else self._lines()
         try:
-            for record in csv.reader(self._lines(), delimiter=self.delimiter):
+            for record in csv.reader(lines, delimiter=self.delimiter):
                 number += 1
                 if len(record) > max_columns:
                     beyond = [i for i, cell in enumerate(record[max_columns:]) if cell.strip()]
@@ -188,6 +216,9 @@ class Spreadsheet:
             if "field limit" in str(exc):
                 raise cell_too_long(limits, f"a cell of row {number + 1:,}") from None
             raise UnreadableFile(f"row {number + 1:,} cannot be read: {exc}") from None
+        finally:
+            if plain is not None:
+                plain.close()
 
     def rows(self, start: int = 2) -> Iterator[tuple[int, list[str]]]:
         """(row number, cells) for each data row from `start` on. Numbers are the file's own, as
