@@ -24,8 +24,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--only",
-        default="lists,imports,web,moves",
-        help="comma-separated: lists,imports,web,moves",
+        default="lists,imports,web,moves,hostile",
+        help="comma-separated: lists,imports,web,moves,hostile",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -77,7 +77,17 @@ def main() -> int:
         _web(args, urls)
     if "moves" in chosen:
         _moves(args, urls)
+    if "hostile" in chosen:
+        _hostile(urls)
     return 0
+
+
+def _hostile(urls: dict[str, str]) -> None:
+    """Previews of hostile files: the reader decides, so one database (SQLite) is enough."""
+    print("\n== Previews of hostile import files (each in a fresh process; peak RSS)")
+    out = ROOT / "bench" / "results" / "hostile_files.json"
+    command = [sys.executable, "-m", "bench.hostile_files", "--database-url", urls["sqlite"]]
+    subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
 
 
 def _moves(args, urls: dict[str, str]) -> None:

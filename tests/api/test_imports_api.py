@@ -4,6 +4,7 @@ preview — with real bearer tokens, both databases."""
 import csv
 import io
 import json
+import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,6 +12,7 @@ from django.test import Client
 
 from salesline.core.tasks import run_pending_tasks
 from salesline.records.models import ImportJob, Lead
+from tests.records import hostile
 from tests.records.test_import import HEADER, csv_bytes, lead_row
 
 
@@ -177,3 +179,78 @@ def test_a_vcard_file_is_previewed_and_imported(api, org):
     assert body["rejected"][0]["reason"].startswith("Card 2 (line 15) cannot be read")
     lead = Lead.objects.get(organisation=org, email="ann@piql.com")
     assert (lead.phone, lead.company_name) == ("+442079460018", "Piql AS")
+
+
+# --------------------------------------------------------------------------- hostile files
+
+HOSTILE = [pytest.param(*case[1:], id=case[0]) for case in hostile.REFUSED]
+
+
+@pytest.mark.parametrize("endpoint", ["/api/v1/imports/preview", "/api/v1/imports"])
+@pytest.mark.parametrize(("name", "build", "message"), HOSTILE)
+def test_a_hostile_file_is_422_naming_the_problem_quickly(api, endpoint, name, build, message):
+    data = {"file": SimpleUploadedFile(name, build()), "kind": "leads"}
+    started = time.perf_counter()
+    response = api.client.post(endpoint, data=data)
+    assert response.status_code == 422, response.content[:500]
+    body = response.json()
+    assert body["detail"][0]["loc"][-1] == "file", body
+    assert message in body["detail"][0]["msg"], body
+    assert body["detail"][0]["msg"].startswith("The file cannot be imported: ")
+    assert time.perf_counter() - started < 15
+    assert not ImportJob.objects.exists()
+
+
+def test_a_declared_dimension_of_the_whole_grid_previews_its_few_cells(api):
+    response = api.client.post(
+        "/api/v1/imports/preview",
+        data={"file": SimpleUploadedFile("dim.xlsx", hostile.huge_dimension()), "kind": "leads"},
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["columns"] == hostile.HEADER
+    assert body["sample"] == [["Ann Berg", "ann@piql.com"]] and body["estimated_rows"] == 1
+
+
+def test_mixed_encodings_preview_and_import_without_garbling(api, org):
+    data = {"file": SimpleUploadedFile("mixed.csv", hostile.mixed_encodings()), "kind": "leads"}
+    preview = api.client.post("/api/v1/imports/preview", data=data).json()
+    assert [row[0] for row in preview["sample"]] == hostile.MIXED_NAMES[:4]
+    data = {"file": SimpleUploadedFile("mixed.csv", hostile.mixed_encodings()), "kind": "leads"}
+    response = api.client.post("/api/v1/imports", data=data)
+    assert response.status_code == 201, response.content
+    assert response.json()["created"] == 4, response.json()["rejected"]
+    names = set(Lead.objects.filter(organisation=org).values_list("name", flat=True))
+    assert names == set(hostile.MIXED_NAMES)
+
+
+def test_preview_cuts_long_cells_with_a_marker(api):
+    details = "word " * 2000  # 10,000 characters, within a cell's limit
+    rows = [lead_row("Ann", "ann@piql.com")[:5] + [details, ""]]
+    response = api.client.post(
+        "/api/v1/imports/preview", data={"file": upload(rows), "kind": "leads"}
+    )
+    assert response.status_code == 200
+    cell = response.json()["sample"][0][5]
+    assert cell == details[:200] + "… (10,000 characters)"
+
+
+def test_rejected_rows_keep_cells_within_the_cell_limit(api):
+    """A rejected row is stored as read, and a cell is never read past 32,767 characters: the
+    rejected rows' CSV stays the size of what was sent."""
+    long_name = "N" * 32_767
+    rows = [lead_row(long_name, "ann@piql.com"), lead_row("Bo", "bo@piql.com")]
+    response = post(api, file=upload(rows), kind="leads")
+    assert response.status_code == 201, response.content[:300]
+    body = response.json()
+    assert body["rejected"][0]["row"] == 2 and body["rejected"][0]["field"] == "name"
+    csv_response = api.client.get(f"/api/v1/imports/{body['import_id']}/rejected.csv")
+    text = b"".join(csv_response.streaming_content).decode("utf-8-sig")
+    assert long_name in text and len(text) < 33_000
+
+
+def test_a_file_wider_than_the_column_limit_is_422_for_the_api_too(api):
+    header = ",".join(f"c{i}" for i in range(501)).encode()
+    response = post(api, file=SimpleUploadedFile("wide.csv", header + b"\n1\n"), kind="leads")
+    assert response.status_code == 422
+    assert "cell SG1 is beyond column 500" in response.content.decode()

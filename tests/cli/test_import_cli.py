@@ -1,11 +1,13 @@
 """`salesline import` and `salesline import undo`, in-process, with the contract's JSON."""
 
 import json
+import time
 
 import pytest
 
 from salesline import cli
-from salesline.records.models import Lead
+from salesline.records.models import ImportJob, Lead
+from tests.records import hostile
 from tests.records.test_import import HEADER, csv_bytes, lead_row
 
 
@@ -178,3 +180,32 @@ def test_unknown_kind_is_a_usage_error(capsys, org, user, leads_file):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["import", "deals", str(leads_file), "--org", org.slug, "--as", user.email])
     assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "message"), [pytest.param(*c[1:], id=c[0]) for c in hostile.REFUSED]
+)
+def test_a_hostile_file_exits_1_naming_the_problem(
+    capsys, org, user, tmp_path, name, build, message
+):
+    path = tmp_path / name
+    path.write_bytes(build())
+    started = time.perf_counter()
+    code, out, err = run(
+        capsys, "import", "leads", str(path), "--org", org.slug, "--as", user.email
+    )
+    assert code == 1 and message in err, err
+    assert "Traceback" not in err and out == ""
+    assert time.perf_counter() - started < 15
+    assert not ImportJob.objects.exists()
+
+
+def test_a_mixed_encoding_file_imports_every_name_as_written(capsys, org, user, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(hostile.mixed_encodings())
+    code, out, err = run(
+        capsys, "import", "leads", str(path), "--org", org.slug, "--as", user.email, "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["created"] == 4
+    assert set(Lead.objects.values_list("name", flat=True)) == set(hostile.MIXED_NAMES)

@@ -4,6 +4,7 @@ same services as the API, scoped to the organisation, and no 500 on bad input.""
 import csv
 import io
 import re
+import time
 import zipfile
 
 import pytest
@@ -15,8 +16,10 @@ from salesline.accounts import services as accounts
 from salesline.core.tasks import run_pending_tasks
 from salesline.records import services as records
 from salesline.records.importing import services as imports
+from salesline.records.importing.limits import ReadLimits
 from salesline.records.models import ImportJob, Lead
 from salesline.web.views import imports as import_views
+from tests.records import hostile
 from tests.records.test_import import HEADER, csv_bytes, lead_row
 
 
@@ -160,7 +163,7 @@ def test_upload_goes_to_the_mapping_step_and_creates_nothing(browser):
     assert b'<option value="source" selected>' in page.content
 
 
-BIG_HEADER = ",".join(f"c{i}" for i in range(import_views.MAX_COLUMNS + 1)).encode()
+BIG_HEADER = ",".join(f"c{i}" for i in range(ReadLimits().columns + 1)).encode()
 
 
 @pytest.mark.parametrize(
@@ -172,7 +175,7 @@ BIG_HEADER = ",".join(f"c{i}" for i in range(import_views.MAX_COLUMNS + 1)).enco
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "fair.png", {}, "file", "binary data"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", "old.xls", {}, "file", "old Excel"),
         (b"\xff\xfeN\x00\x00\xd8", "odd.csv", {}, "file", "cannot be imported"),
-        (BIG_HEADER + b"\n1\n", "wide.csv", {}, "file", "at most 500"),
+        (BIG_HEADER + b"\n1\n", "wide.csv", {}, "file", "cell SG1 is beyond column 500"),
         (b"x" * 2000 + b"\nrow\n", "long.csv", {}, "file", "must be at most 500"),
         (None, "fair.csv", {"kind": "deals"}, "kind", "Choose leads, people or companies"),
         (None, "fair.csv", {"kind": ""}, "kind", "This field is required"),
@@ -524,3 +527,25 @@ def test_bad_ids_are_404(browser, url):
 def test_run_and_undo_need_a_post(browser):
     dry = dry_run(browser)
     assert browser.get(f"/imports/{dry.pk}/run/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("name", "build", "message"), [pytest.param(*c[1:], id=c[0]) for c in hostile.REFUSED]
+)
+def test_a_hostile_upload_is_a_form_error_naming_the_problem(browser, name, build, message):
+    data = build()
+    started = time.perf_counter()
+    response = upload(browser, data, name=name)
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors.get("file", []))
+    assert message in errors and errors.startswith("The file cannot be imported: "), errors
+    assert time.perf_counter() - started < 15
+    assert not ImportJob.objects.exists()
+    assert staged_files() == []
+
+
+def test_a_mixed_encoding_upload_shows_every_name_as_written(browser):
+    response = upload(browser, hostile.mixed_encodings(), name="mixed.csv")
+    assert response.status_code == 302
+    page = browser.get(response["Location"])
+    assert [cells[0] for _, cells in page.context["sample"]] == hostile.MIXED_NAMES

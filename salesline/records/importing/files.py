@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from .limits import ReadLimits
 from .reader import Spreadsheet
 from .vcard import VCardBook, is_vcard
 
@@ -53,10 +54,14 @@ def _skip_preamble(sheet: Spreadsheet) -> Spreadsheet | AfterPreamble:
     return sheet
 
 
-def open_table(path: Path | str) -> Spreadsheet | AfterPreamble | VCardBook:
+type Table = Spreadsheet | AfterPreamble | VCardBook
+
+
+def open_table(path: Path | str, limits: ReadLimits | None = None) -> Table:
     """The file as a table (`header`, `rows()`, `estimated_rows()`, `first_row`); raises
-    UnreadableFile with the reason when it cannot be read."""
+    UnreadableFile with the reason when it cannot be read. `limits` bound a spreadsheet (a
+    vCard file has bounds of its own, vcard.LIMITS)."""
     path = Path(path)
     if is_vcard(path):
         return VCardBook(path)
-    return _skip_preamble(Spreadsheet(path))
+    return _skip_preamble(Spreadsheet(path, limits))

@@ -36,7 +36,8 @@ from salesline.records.services import custom_field_defs, refresh_derived
 
 from . import mapping as mapping_rules
 from .engine import ImportRun, Progress, members_of
-from .files import open_table
+from .files import Table, open_table
+from .limits import ReadLimits
 from .reader import UnreadableFile
 from .rows import SPECIAL, ColumnRule, RowPlan
 
@@ -56,6 +57,21 @@ def import_kind(name: str) -> str:
             ],
         )
     return kind
+
+
+def read_limits() -> ReadLimits:
+    """How much of a file any import reads (rows, columns, cells, characters, inflated bytes):
+    the defaults of `ReadLimits`, with `SALESLINE_IMPORT_LIMITS` (a dict) over them."""
+    return ReadLimits.of(getattr(settings, "SALESLINE_IMPORT_LIMITS", None))
+
+
+def open_spreadsheet(path: Path | str) -> Table:
+    """The file as a table (a spreadsheet, read within `read_limits()`, or a vCard file);
+    UnreadableFile otherwise."""
+    return open_table(path, read_limits())
+
+
+NO_DATA = "it has column names but no rows of data"
 
 
 def _saved_mapping(actor: Actor, kind: str, header: list[str]) -> dict[str, str] | None:
@@ -185,11 +201,14 @@ def import_create(
     )
     with local_copy(file) as path:
         try:
-            sheet = open_table(path)
+            sheet = open_spreadsheet(path)
+            if next(sheet.rows(), None) is None:
+                raise UnreadableFile(NO_DATA)
+            total_rows = sheet.estimated_rows()
         except UnreadableFile as exc:
             raise _problem("file", f"The file cannot be imported: {exc}.") from None
         job.mapping = mapping_for(actor, kind, sheet.header, mapping)
-        job.total_rows = sheet.estimated_rows()
+        job.total_rows = total_rows
         with transaction.atomic(), open(path, "rb") as stream:
             job.file.save(job.file_name, File(stream), save=False)
             job.save()
@@ -211,6 +230,15 @@ def import_create(
 STAGED_DIR = "imports/staged"
 STAGED_MAX_AGE = dt.timedelta(days=1)
 PREVIEW_ROWS = 5
+# A preview shows the start of a long cell (the import reads it whole, up to the cell limit).
+PREVIEW_CELL_CHARS = 200
+
+
+def preview_text(text: str, limit: int = PREVIEW_CELL_CHARS) -> str:
+    """`text`, or its start with a marker saying how long it is."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def staged_uploads_purge(*, older_than: dt.timedelta = STAGED_MAX_AGE) -> int:
@@ -258,12 +286,18 @@ def import_preview(
 ) -> ImportPreview:
     """Read a file's columns and first rows, and resolve the mapping an import of it would use
     (the explicit one, else a saved one, else the guesses). Writes nothing. A file that cannot
-    be read is ValidationFailed on `file`; a mapping that cannot be used is `mapping_error`."""
+    be read, or holds no rows, is ValidationFailed on `file`; a mapping that cannot be used is
+    `mapping_error`. Sample cells longer than PREVIEW_CELL_CHARS are cut, with a marker."""
     kind = import_kind(kind)
     with local_copy(file) as path:
         try:
-            sheet = open_table(path)
-            sample = list(itertools.islice(sheet.rows(), sample_rows))
+            sheet = open_spreadsheet(path)
+            sample = [
+                (number, [preview_text(cell) for cell in cells])
+                for number, cells in itertools.islice(sheet.rows(), sample_rows)
+            ]
+            if not sample:
+                raise UnreadableFile(NO_DATA)
             estimated = sheet.estimated_rows()
         except ValueError as exc:  # UnreadableFile, or bytes that do not decode (a UTF-16 BOM)
             reason = exc if isinstance(exc, UnreadableFile) else f"the file cannot be read: {exc}"
@@ -415,7 +449,7 @@ def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool
             return ImportJob.objects.get(pk=dry_run.ran_as_id), False
         path = Path(dry_run.file.path)
         try:
-            columns = open_table(path).header
+            columns = open_spreadsheet(path).header
         except (UnreadableFile, OSError) as exc:
             raise _problem(
                 "file", f"The file of this dry run can no longer be read: {exc}."
@@ -488,7 +522,7 @@ def import_execute(
         job.save(update_fields=["status", "started_at"])
     writer = job_actor(job)
     try:
-        sheet = open_table(job.file.path)
+        sheet = open_spreadsheet(job.file.path)
         plan = build_plan(writer, job, sheet.header)
         run = ImportRun(job, writer, plan, progress=progress, workers=workers)
         job = run.run(sheet)
@@ -665,7 +699,7 @@ def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]
 def rejected_rows_csv(job: ImportJob) -> Iterator[str]:
     """The rejected rows as the file had them, plus the row number and the reasons, so the user
     can fix them and import just these. Cells are neutralised: a spreadsheet never runs them."""
-    header = open_table(job.file.path).header
+    header = open_spreadsheet(job.file.path).header
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["row", "reason", *header])

@@ -38,9 +38,9 @@ STAGED_DIR = imports.STAGED_DIR
 STAGED_SESSION_KEY = "salesline_import_uploads"
 # An upload nobody mapped within a day is abandoned; its file is deleted on a later upload.
 STAGED_PER_SESSION = 5
-# The mapping form has one field per column; beyond this the page (and Django's limit of 1,000
-# form fields) stops being usable, so wider files are refused with the reason.
-MAX_COLUMNS = 500
+# The mapping form has one field per column; the reader refuses files wider than the import
+# limit (500 columns) for every interface, so the page (and Django's limit of 1,000 form
+# fields) stays usable.
 MAX_COLUMN_NAME = 500
 SAMPLE_ROWS = 5
 IMPORTS_PER_PAGE = 25
@@ -124,10 +124,11 @@ class UploadForm(ImportOptionsForm):
 
 def _beyond_these_pages(preview: imports.ImportPreview) -> str | None:
     """Why the mapping form cannot show a file (too many or too long column names), if so."""
-    if len(preview.columns) > MAX_COLUMNS:
+    most = imports.read_limits().columns
+    if len(preview.columns) > most:
         return (
-            f"it has {len(preview.columns)} columns; these pages map at most {MAX_COLUMNS} "
-            "(remove the columns you do not need, or import it with the API or the CLI)"
+            f"it has {len(preview.columns)} columns; these pages map at most {most} "
+            "(remove the columns you do not need)"
         )
     for number, column in enumerate(preview.columns, start=1):
         if len(column) > MAX_COLUMN_NAME:
