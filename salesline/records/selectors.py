@@ -8,15 +8,16 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
-from django.db.models import Model, Q, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Case, Model, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 
-from . import matching
+from . import matching, search_index
 from .fields import KINDS, KindDef
-from .filters import ListQuery, encode_cursor
+from .filters import ListQuery, encode_cursor, encode_ranked_cursor, ranked
 from .models import Lead, Person
 
 
@@ -62,14 +63,49 @@ def order_column(ordering: str) -> str:
 def _prefix(queryset: QuerySet, column: str, prefix: str) -> QuerySet:
     """Rows whose `column` starts with `prefix`: a half-open range, which both databases serve
     from a B-tree index (byte-order collation on both, see records migration 0002)."""
-    return queryset.filter(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
+    return queryset.filter(_prefix_q(column, prefix))
+
+
+def _prefix_q(column: str, prefix: str) -> Q:
+    return Q(**{f"{column}__gte": prefix, f"{column}__lt": prefix + "\U0010ffff"})
+
+
+def _words(model: type[Model], words: list[str]) -> RawSQL:
+    """Every word is the start of one of the record's words: the database's word index
+    (search_index), not a scan."""
+    sql, params = search_index.match_sql(connection, model._meta.db_table, words)
+    return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
+
+
+@dataclass(frozen=True)
+class Search:
+    """A search split by rank: rows whose whole name starts with q (`first`, read in name order
+    from the name index), then rows where every word of q starts a word of the name, e-mail,
+    company name or phone digits (`then`, found by the word index)."""
+
+    first: Q
+    then: RawSQL | None
+
+    def matches(self) -> Q:
+        return self.first | Q(self.then) if self.then is not None else self.first
+
+    def rank(self) -> Case:
+        return Case(When(self.first, then=Value(0)), default=Value(1))
+
+
+def word_search(kind: KindDef, q: str) -> Search:
+    words = matching.query_words(q)
+    return Search(
+        first=_prefix_q("search_name", matching.search_key(q)),
+        then=_words(kind.model, words) if words else None,
+    )
 
 
 def search(queryset: QuerySet, kind: KindDef, q: str) -> QuerySet:
-    """Prefix search: by e-mail when the text has an '@', else by name."""
+    """By e-mail prefix when the text has an '@', else word search (see `Search`)."""
     if "@" in q and "email" in kind.fields:
         return _prefix(queryset, "email", matching.email_key(q))
-    return _prefix(queryset, "search_name", matching.search_key(q))
+    return queryset.filter(word_search(kind, q).matches())
 
 
 def _by_ids(actor: Actor, kind: KindDef, lookups: dict[str, Any]) -> dict[str, Any]:
@@ -89,14 +125,21 @@ def _by_ids(actor: Actor, kind: KindDef, lookups: dict[str, Any]) -> dict[str, A
     return resolved
 
 
+def _filtered(actor: Actor, kind_def: KindDef, query: ListQuery) -> QuerySet:
+    return _base(actor, kind_def, deleted=query.deleted).filter(
+        **_by_ids(actor, kind_def, query.lookups)
+    )
+
+
 def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
     """The filtered, searched, ordered rows of a list (export reuses it without paging)."""
     kind_def = KINDS[kind]
-    queryset = _base(actor, kind_def, deleted=query.deleted).filter(
-        **_by_ids(actor, kind_def, query.lookups)
-    )
+    queryset = _filtered(actor, kind_def, query)
     if query.q:
         queryset = search(queryset, kind_def, query.q)
+    if ranked(kind_def, query):
+        rank = word_search(kind_def, query.q).rank()
+        return queryset.annotate(_rank=rank).order_by("_rank", "search_name", "id")
     descending = query.ordering.startswith("-")
     column = order_column(query.ordering)
     if column == "id":
@@ -105,25 +148,40 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
     return queryset.order_by(f"{sign}{column}", f"{sign}id")
 
 
+def _capped_count_sql(queryset: QuerySet, cap: int) -> tuple[str, tuple]:
+    """SQL counting the rows of `queryset`, stopping at cap + 1. EmptyResultSet when a filter
+    no row can match (e.g. a stage key that does not exist)."""
+    capped_sql, capped_params = queryset.order_by().values("id")[: cap + 1].query.sql_with_params()
+    # The SQL is the ORM's own compilation of the queryset; user values stay parameters.
+    return f"SELECT COUNT(*) FROM ({capped_sql}) AS capped", capped_params  # noqa: S608
+
+
+def _after(column: str, value: Any, pk: int, op: str = "gt") -> Q:
+    # The non-strict bound lets the index start the scan at the cursor; the OR then only
+    # breaks ties on the cursor's own value.
+    return Q(**{f"{column}__{op}e": value}) & (
+        Q(**{f"{column}__{op}": value}) | Q(**{f"id__{op}": pk})
+    )
+
+
 def record_list(
     *, actor: Actor, kind: str, query: ListQuery, columns: Sequence[str] | None = None
 ) -> Page:
     """One page of a list. With `columns`, items are `.values()` dicts of those ORM paths —
     an API page needs no model instances, and building them costs more than the query."""
+    if ranked(KINDS[kind], query) and not query.offset:
+        return _ranked_page(actor=actor, kind=kind, query=query, columns=columns)
     queryset = record_queryset(actor=actor, kind=kind, query=query)
     cap = settings.SALESLINE_COUNT_CAP
     # Counting stops at the cap: an exact count of a million rows costs more than the page. The
     # capped count rides along with the page as a scalar subquery — one round trip, not two.
     try:
-        capped_sql, capped_params = (
-            queryset.order_by().values("id")[: cap + 1].query.sql_with_params()
-        )
-    except EmptyResultSet:  # a filter no row can match, e.g. a stage key that does not exist
+        total_sql, capped_params = _capped_count_sql(queryset, cap)
+    except EmptyResultSet:
         return Page(items=[], count=0, count_capped=False, next_cursor=None)
-    # The SQL is the ORM's own compilation of the queryset; user values stay parameters.
-    total_sql = f"SELECT COUNT(*) FROM ({capped_sql}) AS capped"  # noqa: S608
     total = RawSQL(total_sql, capped_params)  # noqa: S611
     column = order_column(query.ordering)
+    is_ranked = ranked(KINDS[kind], query)
     paged = queryset
     if query.cursor is not None:
         value, pk = query.cursor
@@ -131,17 +189,13 @@ def record_list(
         if column == "id":
             paged = paged.filter(**{f"id__{op}": pk})
         else:
-            # The non-strict bound lets the index start the scan at the cursor; the OR then
-            # only breaks ties on the cursor's own value.
-            paged = paged.filter(
-                Q(**{f"{column}__{op}e": value})
-                & (Q(**{f"{column}__{op}": value}) | Q(**{f"id__{op}": pk}))
-            )
+            paged = paged.filter(_after(column, value, pk, op))
         paged = paged[: query.limit + 1]
     else:
         paged = paged[query.offset : query.offset + query.limit + 1]
     paged = paged.annotate(_capped_total=total)
-    rows = list(paged.values(*columns, column, "_capped_total") if columns else paged)
+    extra = ("_rank",) if is_ranked else ()
+    rows = list(paged.values(*columns, column, *extra, "_capped_total") if columns else paged)
     if rows:
         first = rows[0]
         count = first["_capped_total"] if isinstance(first, dict) else first._capped_total
@@ -154,11 +208,72 @@ def record_list(
     if has_more and rows and query.ordering.lstrip("-") in KINDS[kind].cursor_orderings:
         last = rows[-1]
         if isinstance(last, dict):
-            next_cursor = encode_cursor(query.ordering, last[column], last["id"])
+            value, pk, rank = last[column], last["id"], last.get("_rank")
         else:
-            next_cursor = encode_cursor(query.ordering, getattr(last, column), last.pk)
+            value, pk, rank = getattr(last, column), last.pk, getattr(last, "_rank", None)
+        if is_ranked:
+            next_cursor = encode_ranked_cursor(rank, value, pk)
+        else:
+            next_cursor = encode_cursor(query.ordering, value, pk)
     return Page(
         items=rows, count=min(count, cap), count_capped=count > cap, next_cursor=next_cursor
+    )
+
+
+def _ranked_page(
+    *, actor: Actor, kind: str, query: ListQuery, columns: Sequence[str] | None
+) -> Page:
+    """A page of a search in rank order — whole-name prefix matches, then word matches, each
+    in name order — as two keyset reads. The first is a range of the name index, already in
+    order; the second runs only once the first is exhausted, so a query whose page fills with
+    whole-name matches never touches the word index. The cursor carries the rank."""
+    kind_def = KINDS[kind]
+    found = word_search(kind_def, query.q)
+    filtered = _filtered(actor, kind_def, query)
+    first = filtered.filter(found.first)
+    then = filtered.filter(found.then).exclude(found.first) if found.then is not None else None
+    cap = settings.SALESLINE_COUNT_CAP
+    try:
+        parts = [_capped_count_sql(part, cap) for part in (first, then) if part is not None]
+    except EmptyResultSet:
+        return Page(items=[], count=0, count_capped=False, next_cursor=None)
+    rank, value, pk = 0, None, None
+    if query.cursor is not None:
+        (rank, value), pk = query.cursor
+    wanted = query.limit + 1
+    rows: list[Any] = []
+    ranks: list[int] = []
+    for part_rank, part in enumerate((first, then)):
+        if part is None or part_rank < rank or len(rows) >= wanted:
+            continue
+        part = part.order_by("search_name", "id")
+        if part_rank == rank and value is not None:
+            part = part.filter(_after("search_name", value, pk))
+        part = part[: wanted - len(rows)]
+        found_rows = list(part.values(*columns, "search_name") if columns else part)
+        rows += found_rows
+        ranks += [part_rank] * len(found_rows)
+    # Both capped counts in one round trip; the parts are disjoint, so they add up.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join(f"({sql})" for sql, _ in parts),
+            [p for _, params in parts for p in params],
+        )
+        count = sum(cursor.fetchone())
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        name, pk = (
+            (last["search_name"], last["id"])
+            if isinstance(last, dict)
+            else (last.search_name, last.pk)
+        )
+        next_cursor = encode_ranked_cursor(ranks[query.limit - 1], name, pk)
+    return Page(
+        items=rows[: query.limit],
+        count=min(count, cap),
+        count_capped=count > cap,
+        next_cursor=next_cursor,
     )
 
 
