@@ -1,20 +1,28 @@
 """Word search in the database's own full-text machinery, over each record's `search_text`.
 
 The words themselves are made in Python (`matching.search_text`: case and accents folded,
-split on anything that is not a letter or digit), so both databases index the same words:
+split on anything that is not a letter or digit), so both databases index the same words.
+Each indexed row also carries its **scope** — its organisation and whether it is deleted — so
+that a search of one organisation's live records is answered by the index alone: counting
+1,000 matches reads no record rows.
 
-- **SQLite**: an FTS5 table `<table>_words` with external content (the record table's own
-  `search_text`, no second copy of the text), kept in step by three triggers on the record
-  table — every write path (the services, the import's bulk inserts, demo data, purge and
-  cascading deletes, raw SQL) updates it without remembering to. Prefix indexes of 2 and 3
-  characters make short prefixes cheap.
-- **PostgreSQL**: a GIN index on `array_to_tsvector(string_to_array(search_text, ' '))`, the
-  words as lexemes exactly as given (no text-search parser, whose idea of a word depends on the
-  server's locale), queried with `'word':*` prefix lexemes. The index is kept by PostgreSQL.
+- **SQLite**: a contentless FTS5 table `<table>_words(scope, words)` kept in step by triggers
+  on the record table (after insert, after delete, after an update that changes the words,
+  the deleted state or the organisation): every write path — the services, the import's bulk
+  inserts, demo data, purge and cascading deletes, raw SQL — updates it without remembering
+  to. The scope is one token, `s<organisation id>l` (live) or `…d` (deleted), in its own
+  column, so no query word can match it. Prefix indexes of 2 and 3 characters make short
+  prefixes cheap. FTS5 yields matches in rowid (= id) order, so "the newest matches first" is
+  read from the index without a sort.
+- **PostgreSQL**: a GIN index on the words plus a scope lexeme (`#<organisation id>l`, which
+  no query word can be: query words are letters and digits), built with
+  `array_to_tsvector(string_to_array(...))` — the words become lexemes exactly as given, so no
+  text-search parser (whose idea of a word depends on the server's locale) is involved — and
+  queried with `'word':*` prefix lexemes. The index is kept by PostgreSQL.
 
 A table that SQLite rebuilds for a later schema change (Django copies it into a new table)
 loses its triggers: `ensure_sqlite_triggers` runs after every `migrate` and puts them back,
-rebuilding the index from the table when any were missing.
+refilling that index from the table when any were missing.
 """
 
 from __future__ import annotations
@@ -36,20 +44,63 @@ def _gin_index(table: str) -> str:
     return f"{table.removeprefix('records_').removeprefix('pipeline_')}_words"
 
 
+def scope(organisation_id: int, deleted: bool) -> str:
+    """The scope token of an organisation's live (or deleted) records (SQLite)."""
+    return f"s{int(organisation_id)}{'d' if deleted else 'l'}"
+
+
+def _sqlite_scope(row: str) -> str:
+    return (
+        f"'s' || {row}.organisation_id || CASE WHEN {row}.deleted_at IS NULL THEN 'l' ELSE 'd' END"
+    )
+
+
+def pg_words(table: str | None) -> str:
+    """The PostgreSQL index expression; queries repeat it exactly so the planner uses the
+    index (`table` qualifies the columns in a query)."""
+
+    def column(name: str) -> str:
+        return f'"{table}"."{name}"' if table else name
+
+    return (
+        f"array_to_tsvector(string_to_array({column('search_text')}, ' ') || ('#' || "
+        f"{column('organisation_id')}::text || "
+        f"CASE WHEN {column('deleted_at')} IS NULL THEN 'l' ELSE 'd' END))"
+    )
+
+
 def _sqlite_triggers(table: str) -> list[str]:
     fts = fts_table(table)
     # Table names here are the constants of TABLES, never input.
     delete = (
-        f"INSERT INTO {fts}({fts}, rowid, search_text) VALUES ('delete', old.id, old.search_text);"  # noqa: E501, S608
+        f"INSERT INTO {fts}({fts}, rowid, scope, words) "  # noqa: S608
+        f"VALUES ('delete', old.id, {_sqlite_scope('old')}, old.search_text);"
     )
-    insert = f"INSERT INTO {fts}(rowid, search_text) VALUES (new.id, new.search_text);"  # noqa: S608
+    insert = (
+        f"INSERT INTO {fts}(rowid, scope, words) "  # noqa: S608
+        f"VALUES (new.id, {_sqlite_scope('new')}, new.search_text);"
+    )
+    changed = (
+        "old.search_text IS NOT new.search_text"
+        " OR (old.deleted_at IS NULL) != (new.deleted_at IS NULL)"
+        " OR old.organisation_id != new.organisation_id"
+    )
     return [
         f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
         f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END",
-        # Only a change of the words touches the index: most updates leave it alone.
-        f"CREATE TRIGGER IF NOT EXISTS {fts}_update AFTER UPDATE OF search_text ON {table} "
-        f"BEGIN {delete} {insert} END",
+        # Only a change of what is indexed touches the index: most updates leave it alone.
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_update "
+        f"AFTER UPDATE OF search_text, deleted_at, organisation_id ON {table} "
+        f"WHEN {changed} BEGIN {delete} {insert} END",
     ]
+
+
+def _sqlite_fill(execute, table: str) -> None:
+    fts = fts_table(table)
+    execute(
+        f"INSERT INTO {fts}(rowid, scope, words) "  # noqa: S608
+        f"SELECT id, {_sqlite_scope(table)}, search_text FROM {table}"
+    )
 
 
 def install(schema_editor, table: str) -> None:
@@ -58,16 +109,15 @@ def install(schema_editor, table: str) -> None:
     if vendor == "sqlite":
         fts = fts_table(table)
         schema_editor.execute(
-            f"CREATE VIRTUAL TABLE {fts} USING fts5(search_text, content='{table}', "
-            f"content_rowid='id', tokenize=\"{_TOKENIZE}\", prefix='2 3')"
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(scope, words, content='', "
+            f"tokenize=\"{_TOKENIZE}\", prefix='2 3')"
         )
         for statement in _sqlite_triggers(table):
             schema_editor.execute(statement)
-        schema_editor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608
+        _sqlite_fill(schema_editor.execute, table)
     elif vendor == "postgresql":
         schema_editor.execute(
-            f'CREATE INDEX "{_gin_index(table)}" ON "{table}" '
-            "USING gin (array_to_tsvector(string_to_array(search_text, ' ')))"
+            f'CREATE INDEX "{_gin_index(table)}" ON "{table}" USING gin (({pg_words(None)}))'
         )
 
 
@@ -83,42 +133,102 @@ def uninstall(schema_editor, table: str) -> None:
 
 
 def ensure_sqlite_triggers(connection: BaseDatabaseWrapper) -> list[str]:
-    """Put back the triggers of any word index that lost them, and rebuild that index; returns
+    """Put back the triggers of any word index that lost them, and refill that index; returns
     the tables repaired. Nothing to do on PostgreSQL, or before the index exists."""
     if connection.vendor != "sqlite":
         return []
     repaired = []
     with connection.cursor() as cursor:
-        cursor.execute("SELECT type, name FROM sqlite_master WHERE type IN ('table', 'trigger')")
-        present = {name for _, name in cursor.fetchall()}
+        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        present = {name for (name,) in cursor.fetchall()}
         for table in TABLES:
             fts = fts_table(table)
             if fts not in present:
                 continue
-            wanted = {f"{fts}_insert", f"{fts}_delete", f"{fts}_update"}
-            if wanted <= present:
+            if {f"{fts}_insert", f"{fts}_delete", f"{fts}_update"} <= present:
                 continue
             for statement in _sqlite_triggers(table):
                 cursor.execute(statement)
-            cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608
+            cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")  # noqa: S608
+            _sqlite_fill(cursor.execute, table)
             repaired.append(table)
     return repaired
 
 
-def match_sql(connection: BaseDatabaseWrapper, table: str, words: list[str]) -> tuple[str, list]:
-    """A WHERE condition on `table`'s rows: every word is the start of one of its words."""
-    if connection.vendor == "postgresql":
-        # Words are letters and digits only (matching.search_words), so quoting is enough.
-        query = " & ".join(f"'{word}':*" for word in words)
-        return (
-            f'array_to_tsvector(string_to_array("{table}"."search_text", \' \')) @@ %s::tsquery',
-            [query],
-        )
+def _pg_query(organisation_id: int, deleted: bool, words: list[str]) -> str:
+    # Words are letters and digits only (matching.search_words), so quoting is enough.
+    lexemes = [f"'#{int(organisation_id)}{'d' if deleted else 'l'}'"]
+    return " & ".join(lexemes + [f"'{word}':*" for word in words])
+
+
+def _sqlite_query(organisation_id: int, deleted: bool, words: list[str]) -> str:
+    terms = [f"scope : {scope(organisation_id, deleted)}"]
+    return " AND ".join(terms + [f'words : "{word}"*' for word in words])
+
+
+def window_ids(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    words: list[str],
+    *,
+    organisation_id: int,
+    deleted: bool,
+    before_id: int | None,
+    size: int,
+) -> list[int]:
+    """SQLite: the ids of the `size` newest matches below `before_id`, read from the index in
+    id order (FTS5 yields rowids in order: no sort, and no record row is read)."""
     fts = fts_table(table)
-    query = " ".join(f'"{word}"*' for word in words)
+    sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608
+    params: list = [_sqlite_query(organisation_id, deleted, words)]
+    if before_id is not None:
+        sql += " AND rowid < %s"
+        params.append(before_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY rowid DESC LIMIT %s", [*params, size])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def match_sql(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    words: list[str],
+    *,
+    organisation_id: int,
+    deleted: bool,
+) -> tuple[str, list]:
+    """A WHERE condition on `table`'s rows: in the scope, and every word the start of one of
+    the row's words."""
+    if connection.vendor == "postgresql":
+        return f"{pg_words(table)} @@ %s::tsquery", [_pg_query(organisation_id, deleted, words)]
+    fts = fts_table(table)
     return (
         f'"{table}"."id" IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
-        [query],
+        [_sqlite_query(organisation_id, deleted, words)],
+    )
+
+
+def count_sql(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    words: list[str],
+    *,
+    organisation_id: int,
+    deleted: bool,
+    cap: int,
+) -> tuple[str, list]:
+    """The matches of one organisation's live (or deleted) rows, counted to `cap` from the
+    index alone."""
+    if connection.vendor == "postgresql":
+        return (
+            f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" '  # noqa: S608
+            f"WHERE {pg_words(table)} @@ %s::tsquery LIMIT %s) AS capped",
+            [_pg_query(organisation_id, deleted, words), cap],
+        )
+    fts = fts_table(table)
+    return (
+        f"SELECT COUNT(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH %s LIMIT %s)",  # noqa: S608
+        [_sqlite_query(organisation_id, deleted, words), cap],
     )
 
 
