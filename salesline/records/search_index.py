@@ -14,11 +14,13 @@ that a search of one organisation's live records is answered by the index alone:
   column, so no query word can match it. Prefix indexes of 2 and 3 characters make short
   prefixes cheap. FTS5 yields matches in rowid (= id) order, so "the newest matches first" is
   read from the index without a sort.
-- **PostgreSQL**: a GIN index on the words plus a scope lexeme (`#<organisation id>l`, which
-  no query word can be: query words are letters and digits), built with
+- **PostgreSQL**: two partial GIN indexes (live rows, deleted rows) of the words, each
+  prefixed with the organisation's id (`12:rao`), built with
   `array_to_tsvector(string_to_array(...))` — the words become lexemes exactly as given, so no
   text-search parser (whose idea of a word depends on the server's locale) is involved — and
-  queried with `'word':*` prefix lexemes. The index is kept by PostgreSQL.
+  queried with `'12:word':*` prefix lexemes: one organisation's matches of a prefix are one
+  range of the index. (A separate organisation lexeme ANDed with the words made GIN walk the
+  organisation's million-entry posting tree: 25 ms.) The indexes are kept by PostgreSQL.
 
 A table that SQLite rebuilds for a later schema change (Django copies it into a new table)
 loses its triggers: `ensure_sqlite_triggers` runs after every `migrate` and puts them back,
@@ -56,17 +58,23 @@ def _sqlite_scope(row: str) -> str:
 
 
 def pg_words(table: str | None) -> str:
-    """The PostgreSQL index expression; queries repeat it exactly so the planner uses the
-    index (`table` qualifies the columns in a query)."""
+    """The PostgreSQL index expression: each word prefixed with the organisation's id
+    (`12:rao`), so one organisation's matches of a prefix are one range of the index. Queries
+    repeat it exactly so the planner uses the index (`table` qualifies the columns)."""
 
     def column(name: str) -> str:
         return f'"{table}"."{name}"' if table else name
 
+    org = f"{column('organisation_id')}::text || ':'"
     return (
-        f"array_to_tsvector(string_to_array({column('search_text')}, ' ') || ('#' || "
-        f"{column('organisation_id')}::text || "
-        f"CASE WHEN {column('deleted_at')} IS NULL THEN 'l' ELSE 'd' END))"
+        f"array_to_tsvector(string_to_array({org} || "
+        f"replace({column('search_text')}, ' ', ' ' || {org}), ' '))"
     )
+
+
+# Live and deleted rows have an index each (partial): a search of live records — nearly all of
+# them — counts its matches from the index without reading a row to check its state.
+_PG_PARTS = {"": "deleted_at IS NULL", "_deleted": "deleted_at IS NOT NULL"}
 
 
 def _sqlite_triggers(table: str) -> list[str]:
@@ -116,9 +124,11 @@ def install(schema_editor, table: str) -> None:
             schema_editor.execute(statement)
         _sqlite_fill(schema_editor.execute, table)
     elif vendor == "postgresql":
-        schema_editor.execute(
-            f'CREATE INDEX "{_gin_index(table)}" ON "{table}" USING gin (({pg_words(None)}))'
-        )
+        for suffix, condition in _PG_PARTS.items():
+            schema_editor.execute(
+                f'CREATE INDEX "{_gin_index(table)}{suffix}" ON "{table}" '
+                f"USING gin (({pg_words(None)})) WHERE {condition}"
+            )
 
 
 def uninstall(schema_editor, table: str) -> None:
@@ -129,7 +139,8 @@ def uninstall(schema_editor, table: str) -> None:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
         schema_editor.execute(f"DROP TABLE IF EXISTS {fts}")
     elif vendor == "postgresql":
-        schema_editor.execute(f'DROP INDEX IF EXISTS "{_gin_index(table)}"')
+        for suffix in _PG_PARTS:
+            schema_editor.execute(f'DROP INDEX IF EXISTS "{_gin_index(table)}{suffix}"')
 
 
 def ensure_sqlite_triggers(connection: BaseDatabaseWrapper) -> list[str]:
@@ -155,10 +166,9 @@ def ensure_sqlite_triggers(connection: BaseDatabaseWrapper) -> list[str]:
     return repaired
 
 
-def _pg_query(organisation_id: int, deleted: bool, words: list[str]) -> str:
+def _pg_query(organisation_id: int, words: list[str]) -> str:
     # Words are letters and digits only (matching.search_words), so quoting is enough.
-    lexemes = [f"'#{int(organisation_id)}{'d' if deleted else 'l'}'"]
-    return " & ".join(lexemes + [f"'{word}':*" for word in words])
+    return " & ".join(f"'{int(organisation_id)}:{word}':*" for word in words)
 
 
 def _sqlite_query(organisation_id: int, deleted: bool, words: list[str]) -> str:
@@ -200,7 +210,11 @@ def match_sql(
     """A WHERE condition on `table`'s rows: in the scope, and every word the start of one of
     the row's words."""
     if connection.vendor == "postgresql":
-        return f"{pg_words(table)} @@ %s::tsquery", [_pg_query(organisation_id, deleted, words)]
+        state = _PG_PARTS["_deleted" if deleted else ""]
+        return (
+            f'{pg_words(table)} @@ %s::tsquery AND "{table}".{state}',
+            [_pg_query(organisation_id, words)],
+        )
     fts = fts_table(table)
     return (
         f'"{table}"."id" IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
@@ -220,10 +234,13 @@ def count_sql(
     """The matches of one organisation's live (or deleted) rows, counted to `cap` from the
     index alone."""
     if connection.vendor == "postgresql":
+        # Nothing but the indexed condition: with the visibility map up to date, PostgreSQL
+        # counts from the bitmap without reading the rows.
+        state = _PG_PARTS["_deleted" if deleted else ""]
         return (
             f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" '  # noqa: S608
-            f"WHERE {pg_words(table)} @@ %s::tsquery LIMIT %s) AS capped",
-            [_pg_query(organisation_id, deleted, words), cap],
+            f"WHERE {pg_words(table)} @@ %s::tsquery AND {state} LIMIT %s) AS capped",
+            [_pg_query(organisation_id, words), cap],
         )
     fts = fts_table(table)
     return (

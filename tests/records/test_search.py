@@ -51,8 +51,8 @@ def found(actor, q, kind="lead", **params):
     return [row.pk for row in record_list(actor=actor, kind=kind, query=query).items]
 
 
-def word_index_ids(model, word="zz") -> set[int]:
-    """The ids the word index itself holds for a word, in any organisation or state."""
+def word_index_ids(model, organisation, word="zz") -> set[int]:
+    """The ids the word index itself holds for a word of an organisation, live or deleted."""
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
@@ -62,9 +62,11 @@ def word_index_ids(model, word="zz") -> set[int]:
                 [f'words : "{word}"*'],
             )
         else:
+            words = search_index.pg_words(table)
             cursor.execute(
-                f"SELECT id FROM {table} WHERE {search_index.pg_words(table)} @@ %s::tsquery",  # noqa: S608
-                [f"'{word}':*"],
+                f"SELECT id FROM {table} WHERE ({words} @@ %s::tsquery AND deleted_at IS NULL) "  # noqa: S608
+                f"OR ({words} @@ %s::tsquery AND deleted_at IS NOT NULL)",
+                [f"'{organisation.pk}:{word}':*"] * 2,
             )
         return {pk for (pk,) in cursor.fetchall()}
 
@@ -285,7 +287,7 @@ def test_the_index_follows_update_delete_restore_and_purge(actor):
         actor=actor, kind="lead", record_id=kari.pk, data={"company_name": "Zzyzx Road"}
     )
     assert found(actor, "zzyzx") == [kari.pk]
-    assert word_index_ids(Lead) == {kari.pk}
+    assert word_index_ids(Lead, actor.organisation) == {kari.pk}
     records.record_update(actor=actor, kind="lead", record_id=kari.pk, data={"name": "Kari Berg"})
     assert found(actor, "hansen") == []
     assert found(actor, "berg") == [kari.pk]
@@ -300,7 +302,7 @@ def test_the_index_follows_update_delete_restore_and_purge(actor):
     Lead.objects.filter(pk=kari.pk).update(deleted_at=timezone.now() - dt.timedelta(days=400))
     records.records_purge(actor=accounts.system_actor(None, "purge"))
     assert not Lead.objects.filter(pk=kari.pk).exists()
-    assert word_index_ids(Lead) == set()
+    assert word_index_ids(Lead, actor.organisation) == set()
     assert found(actor, "berg", deleted="true") == []
 
 
@@ -325,13 +327,15 @@ def test_imported_rows_are_found_and_undo_takes_them_away(actor):
     assert found(actor, "zzeta") == [imported.pk]
     assert found(actor, "22334455") == [imported.pk]
     assert found(actor, "zzyzx") == [existing.pk]  # an update of an existing lead's words
-    assert word_index_ids(Lead) == {imported.pk, existing.pk}
+    assert word_index_ids(Lead, actor.organisation) == {imported.pk, existing.pk}
 
     imports.import_undo(actor=actor, import_id=job.pk)
     assert found(actor, "zzara") == []
     assert found(actor, "zzyzx") == []
     assert found(actor, "ola") == [existing.pk]
-    assert word_index_ids(Lead) == {imported.pk}  # deleted, restorable: indexed as deleted
+    assert word_index_ids(Lead, actor.organisation) == {
+        imported.pk
+    }  # deleted, restorable: indexed as deleted
     assert found(actor, "zzara", deleted="true") == [imported.pk]
 
 
