@@ -234,8 +234,7 @@ def count_sql(
     """The matches of one organisation's live (or deleted) rows, counted to `cap` from the
     index alone."""
     if connection.vendor == "postgresql":
-        # Nothing but the indexed condition: with the visibility map up to date, PostgreSQL
-        # counts from the bitmap without reading the rows.
+        # Nothing but the indexed condition: the partial index holds exactly the rows in scope.
         state = _PG_PARTS["_deleted" if deleted else ""]
         return (
             f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" '  # noqa: S608

@@ -274,9 +274,10 @@ def _ranked_page(
             if value is not None:
                 part = part.filter(_after("search_name", value, pk))
             read(part[:wanted], 0)
-        if len(rows) < wanted and found.words:
-            _read_word_matches(found, filtered, read, rows, wanted, pk if rank == 1 else None)
         count = _search_count(found, first, filtered, query, cap)
+        if len(rows) < wanted and found.words:
+            before = pk if rank == 1 else None
+            _read_word_matches(found, filtered, read, rows, wanted, before, count)
     except EmptyResultSet:  # a filter no row can match, e.g. a stage key that does not exist
         return Page(items=[], count=0, count_capped=False, next_cursor=None)
     next_cursor = None
@@ -298,15 +299,24 @@ def _ranked_page(
     )
 
 
-def _read_word_matches(found: Search, filtered: QuerySet, read, rows: list, wanted: int, before):
-    then = filtered.exclude(found.first).order_by("-id")
+# PostgreSQL reads word matches newest first either by walking the id index backwards and
+# testing each row (cheap when matches are dense) or by fetching every match from the GIN index
+# and sorting (cheap when they are few). Its estimate of a prefix's matches is poor, so the
+# capped count, known first, decides: below the cap, every match is fetched.
+
+
+def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, before, matches):
+    then = filtered.exclude(found.first)
     if connection.vendor != "sqlite":
-        condition = found.then()
-        part = then.filter(condition)
+        part = then.filter(found.then())
         if before is not None:
             part = part.filter(id__lt=before)
-        read(part[: wanted - len(rows)], 1)
+        # id + 0 is not the indexed id: the planner cannot walk the id index for it.
+        few = matches <= settings.SALESLINE_COUNT_CAP
+        order = (F("id") + 0).desc() if few else F("id").desc()
+        read(part.order_by(order)[: wanted - len(rows)], 1)
         return
+    then = then.order_by("-id")
     size = max(4 * wanted, 200)
     while len(rows) < wanted:
         ids = search_index.window_ids(
