@@ -228,7 +228,8 @@ def record_list(
         else:
             value, pk, rank = getattr(last, column), last.pk, getattr(last, "_rank", None)
         if is_ranked:
-            next_cursor = encode_ranked_cursor(rank, value, pk)
+            # A word match's position is its id alone (they are listed newest first).
+            next_cursor = encode_ranked_cursor(int(rank or 0), value if rank == 0 else "", pk)
         else:
             next_cursor = encode_cursor(query.ordering, value, pk)
     return Page(
@@ -271,7 +272,7 @@ def _ranked_page(
     try:
         if rank == 0:
             part = first.order_by("search_name", "id")
-            if value is not None:
+            if value is not None and pk is not None:
                 part = part.filter(_after("search_name", value, pk))
             read(part[:wanted], 0)
         count = _search_count(found, first, filtered, query, cap)
@@ -338,6 +339,8 @@ def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, be
 def _search_count(found: Search, first: QuerySet, filtered: QuerySet, query: ListQuery, cap: int):
     """Matches counted to cap + 1. Without other filters, from the word index alone (whole-name
     matches are word matches too: their first words start the same way)."""
+    sql: str
+    params: Sequence[Any]
     if not found.words:
         sql, params = _capped_count_sql(first, cap)
     elif not query.lookups:

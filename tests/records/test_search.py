@@ -234,12 +234,19 @@ def test_a_search_with_a_filter_pages_through_sparse_matches(actor):
     assert (everyone.count, everyone.count_capped) == (1000, True)
 
 
-def test_offset_pages_follow_the_same_ranking(actor):
-    names = ["Berit Rao", "Raoul Zed", "Anil Rao", "Rao Bahadur"]
+def test_offset_pages_follow_the_same_ranking_and_their_cursor_continues(actor):
+    names = ["Berit Rao", "Raoul Zed", "Anil Rao", "Rao Bahadur", "Cem Rao"]
     for name in names:
         lead(actor, name)
     whole = found(actor, "rao", limit="500")
     assert found(actor, "rao", limit="2", offset="1") == whole[1:3]
+    for offset in (1, 2):  # the last row of the page: a whole-name match, then a word match
+        params = {"q": "rao", "limit": "2", "offset": str(offset)}
+        page = record_list(
+            actor=actor, kind="lead", query=parse_list_query(KINDS["lead"], params, lambda: [])
+        )
+        rest = found(actor, "rao", cursor=page.next_cursor, limit="500")
+        assert rest == whole[offset + 2 :]
 
 
 def test_a_cursor_of_a_plain_name_list_is_refused_by_a_search(actor, api):
