@@ -1,5 +1,6 @@
-"""List endpoint benchmark: GET /api/v1/leads filtered by source and by name prefix, over N
-leads, served by gunicorn (2 sync workers) to concurrent clients on loopback."""
+"""List endpoint benchmark: GET /api/v1/leads filtered by source, by name prefix and by the start
+of a surname (word search), over N leads, served by gunicorn (2 sync workers) to concurrent
+clients on loopback."""
 
 import argparse
 import datetime as dt
@@ -70,7 +71,13 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
     """Insert `rows` leads the fastest way each database offers (COPY / executemany)."""
     from django.db import connection, transaction
 
-    from salesline.records.matching import company_match_name, email_key, name_block, search_key
+    from salesline.records.matching import (
+        company_match_name,
+        email_key,
+        name_block,
+        search_key,
+        search_text,
+    )
 
     rng = random.Random(seed)
     first, last = name_pools(seed)
@@ -97,6 +104,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
         "linkedin",
         "description",
         "dedupe_key",
+        "search_text",
     )
     company_keys = {c: company_match_name(c) for c in companies}
     started = time.perf_counter()
@@ -110,6 +118,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
             email = email_key(
                 f"{local}.{rng.randrange(10**6)}@{company.split()[0].lower()}.example"
             )
+            phone = f"+47{rng.randrange(10**7, 10**8)}"
             yield (
                 organisation.pk,
                 name,
@@ -123,10 +132,11 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
                 rng.choice(["Nordics", "DACH", "UK", "India", "Americas"]),
                 rng.choice(SOURCES),
                 "Met at the stand",
-                f"+47{rng.randrange(10**7, 10**8)}",
+                phone,
                 "",
                 "",
                 name_block(name, company_keys[company]),
+                search_text(name, email=email, company_name=company, phone=phone),
             )
 
     chunk = 50_000
@@ -340,12 +350,16 @@ def main() -> int:
         Lead.objects.filter(organisation=organisation).values_list("search_name", flat=True)[:2000]
     )
     prefixes = sorted({n[: rng.choice([3, 4, 5])] for n in names})
+    # One word that is not the start of the name: the start of a surname (word search).
+    surnames = [n.split()[-1] for n in names if len(n.split()) > 1]
+    words = sorted({w[: rng.choice([3, 4, 5])] for w in surnames if len(w) >= 3})
     scenarios = {
         "leads?source=…&ordering=-created_at": [
             f"/api/v1/leads?source={urllib.parse.quote(s)}&ordering=-created_at&limit=50"
             for s in SOURCES
         ],
         "leads?q=<name prefix>": [f"/api/v1/leads?q={urllib.parse.quote(p)}" for p in prefixes],
+        "leads?q=<word prefix>": [f"/api/v1/leads?q={urllib.parse.quote(w)}" for w in words],
     }
     port = free_port()
     server = start_server(args.database_url, port)

@@ -6,8 +6,8 @@ moment of loading. `build_plan` is pure generation (no queries); `load_demo` wri
 
 This is a fixture loader, the one accepted exception to "writes go through services": records are
 written with bulk_create for speed. It therefore does by hand what the services would do — set
-`search_name` / `match_name`, fill minimum fields, tick checklists — and checks every stage path
-with the same pure gate evaluator the services use before writing anything.
+`search_name` / `match_name` / `search_text`, fill minimum fields, tick checklists — and checks
+every stage path with the same pure gate evaluator the services use before writing anything.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from salesline.process.definition import ProcessDefinitionSpec, template_text
 from salesline.process.services import organisation_create, process_parse
 from salesline.records.matching import company_match_name, name_block, search_key
 from salesline.records.models import Company, Lead, Note, Person
+from salesline.records.services import search_text_of
 
 DEMO_EMAIL = "demo@salesline.test"
 DEMO_PASSWORD = "salesline-demo"  # noqa: S105 - the published demo login, printed by `init --demo`
@@ -1063,6 +1064,12 @@ def demo_import(organisation: Organisation, user: User, seed: int) -> None:
     imports.import_execute(actor=actor, import_id=job.pk, workers=1)
 
 
+def _with_words(record):
+    """What the services would set for word search (bulk_create bypasses them)."""
+    record.search_text = search_text_of(record)
+    return record
+
+
 def _fields(record: dict) -> dict:
     return {key: value for key, value in record.items() if not key.startswith("_")}
 
@@ -1093,23 +1100,27 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
         }
 
     companies = Company.objects.bulk_create(
-        Company(
-            **org,
-            **_fields(c),
-            **stamps(c),
-            search_name=search_key(c["name"])[:255],
-            match_name=company_match_name(c["name"])[:255],
+        _with_words(
+            Company(
+                **org,
+                **_fields(c),
+                **stamps(c),
+                search_name=search_key(c["name"])[:255],
+                match_name=company_match_name(c["name"])[:255],
+            )
         )
         for c in plan.companies
     )
     people = Person.objects.bulk_create(
-        Person(
-            **org,
-            **_fields(p),
-            **stamps(p),
-            company=companies[p["_company"]],
-            search_name=search_key(p["name"])[:255],
-            dedupe_key=name_block(p["name"], str(companies[p["_company"]].pk)),
+        _with_words(
+            Person(
+                **org,
+                **_fields(p),
+                **stamps(p),
+                company=companies[p["_company"]],
+                search_name=search_key(p["name"])[:255],
+                dedupe_key=name_block(p["name"], str(companies[p["_company"]].pk)),
+            )
         )
         for p in plan.people
     )
@@ -1121,20 +1132,22 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
     for o in plan.opportunities:
         last = at(o["_steps"][-1]["_ago"])
         opportunities.append(
-            Opportunity(
-                **org,
-                **_fields(o),
-                owner=staff[o["_owner"]],
-                search_name=search_key(o["name"])[:255],
-                company=companies[o["_company"]],
-                primary_contact=people[o["_person"]],
-                pipeline=pipeline,
-                stage=stages[o["_steps"][-1]["to_stage"]],
-                expected_close_date=today + timedelta(days=o["_close_in_days"]),
-                created_at=at(o["_steps"][0]["_ago"]),
-                updated_at=last,
-                stage_entered_at=last,
-                closed_at=last if o["status"] != "open" else None,
+            _with_words(
+                Opportunity(
+                    **org,
+                    **_fields(o),
+                    owner=staff[o["_owner"]],
+                    search_name=search_key(o["name"])[:255],
+                    company=companies[o["_company"]],
+                    primary_contact=people[o["_person"]],
+                    pipeline=pipeline,
+                    stage=stages[o["_steps"][-1]["to_stage"]],
+                    expected_close_date=today + timedelta(days=o["_close_in_days"]),
+                    created_at=at(o["_steps"][0]["_ago"]),
+                    updated_at=last,
+                    stage_entered_at=last,
+                    closed_at=last if o["status"] != "open" else None,
+                )
             )
         )
     opportunities = Opportunity.objects.bulk_create(opportunities)
@@ -1164,18 +1177,20 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
         converted = lead["_converted"]
         person = people[converted] if converted is not None else None
         leads.append(
-            Lead(
-                **org,
-                **_fields(lead),
-                **stamps(lead),
-                search_name=search_key(lead["name"])[:255],
-                dedupe_key=name_block(
-                    lead["name"], company_match_name(lead.get("company_name", ""))[:200]
-                ),
-                converted_at=at(lead["_converted_ago"]) if person else None,
-                converted_person=person,
-                converted_company=person.company if person else None,
-                converted_opportunity=deal_of.get(converted) if person else None,
+            _with_words(
+                Lead(
+                    **org,
+                    **_fields(lead),
+                    **stamps(lead),
+                    search_name=search_key(lead["name"])[:255],
+                    dedupe_key=name_block(
+                        lead["name"], company_match_name(lead.get("company_name", ""))[:200]
+                    ),
+                    converted_at=at(lead["_converted_ago"]) if person else None,
+                    converted_person=person,
+                    converted_company=person.company if person else None,
+                    converted_opportunity=deal_of.get(converted) if person else None,
+                )
             )
         )
     leads = Lead.objects.bulk_create(leads)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class RecordsConfig(AppConfig):
@@ -12,3 +13,14 @@ class RecordsConfig(AppConfig):
 
         for kind in (COMPANY, PERSON, LEAD):
             register_kind(kind)
+        # Schema plumbing, not a business rule: a table SQLite rebuilt for a schema change has
+        # lost the triggers that keep its word index in step (search_index).
+        post_migrate.connect(_repair_word_index, sender=self)
+
+
+def _repair_word_index(sender, using: str = "default", **kwargs) -> None:
+    from django.db import connections
+
+    from .search_index import ensure_sqlite_triggers
+
+    ensure_sqlite_triggers(connections[using])

@@ -31,7 +31,9 @@ class ListQuery:
     ordering: str = "-created_at"
     limit: int = DEFAULT_LIMIT
     offset: int = 0
-    cursor: tuple[Any, int] | None = None  # (value of the ordering field, id) to continue after
+    # (value of the ordering field, id) to continue after; in a ranked search the value is
+    # (rank, name).
+    cursor: tuple[Any, int] | None = None
     deleted: bool = False
 
 
@@ -39,15 +41,37 @@ class ListQuery:
 DATETIME_ORDERINGS = frozenset({"created_at", "updated_at", "stage_entered_at"})
 
 
+# The cursor key of a ranked search: its positions are (rank, name, id), not (name, id).
+RANKED_KEY = "rank,name"
+
+
+def ranked(kind: KindDef, query: ListQuery) -> bool:
+    """A search in name order lists whole-name matches first, then word matches (see
+    records.selectors.record_list); an e-mail search ('@' in q) is one prefix, unranked."""
+    return (
+        bool(query.q)
+        and query.ordering == "name"
+        and not ("@" in query.q and "email" in kind.fields)
+    )
+
+
 def encode_cursor(ordering: str, value: Any, pk: int) -> str:
     """A list's cursor: the position after a row, bound to the list's ordering."""
     return cursors.encode_cursor(value, pk, key=ordering)
+
+
+def encode_ranked_cursor(rank: int, name: str, pk: int) -> str:
+    return cursors.encode_cursor(f"{rank}{name}", pk, key=RANKED_KEY)
 
 
 def _decode_cursor(text: str, ordering: str) -> tuple[Any, int]:
     raw, pk = cursors.decode_cursor(text, key=ordering)
     column = ordering.lstrip("-")
     try:
+        if ordering == RANKED_KEY:
+            if raw[:1] not in ("0", "1") or "\x00" in raw:
+                raise ValueError
+            return (int(raw[0]), raw[1:]), pk
         if column == "id":
             return _whole(raw), pk
         if "\x00" in raw:
@@ -178,7 +202,8 @@ def parse_list_query(
             )
         else:
             try:
-                query.cursor = _decode_cursor(_first(params["cursor"]), ordering)
+                key = RANKED_KEY if ranked(kind, query) else ordering
+                query.cursor = _decode_cursor(_first(params["cursor"]), key)
             except ValueError as exc:
                 problems.add(("query", "cursor"), f"Cursor {exc}.")
     deleted = _first(params.get("deleted", "false")).lower()

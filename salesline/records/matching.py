@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
 # Domains shared by many unrelated people: an address there says nothing about the company.
 FREEMAIL_DOMAINS = frozenset(
     {
@@ -147,3 +149,55 @@ def name_block(name: str, company: str) -> str:
     name ('Jon Smith' and 'John Smith' at Piql share 'piql|smith'). '' without a company: two
     people called John Smith at unknown companies are not presumed to be one."""
     return block_key(company, surname_key(name)) if company else ""
+
+
+# ----------------------------------------------------------------------------- word search
+
+# Country calling codes form a prefix code (no code is the start of another), so the code of an
+# E.164 number is the one of its first 1–3 digits that is known.
+_COUNTRY_CODES = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
+_PHONE_QUERY = re.compile(r"[\d\s()+./-]*\d[\d\s()+./-]*")
+
+
+def search_words(text: str) -> list[str]:
+    """The words of `text`, folded (case and accents removed): what word search compares."""
+    return _NON_WORD.sub(" ", fold(text or "")).split()
+
+
+def phone_words(phone: str) -> list[str]:
+    """The digits of a number as one word, and for an international number also the national
+    number alone and with a leading 0: '+442079460958' is found by '4420', '2079' and '020'."""
+    phone = phone or ""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if not digits:
+        return []
+    words = [digits]
+    if phone.lstrip().startswith("+"):
+        for size in (1, 2, 3):
+            if digits[:size] in _COUNTRY_CODES:
+                national = digits[size:]
+                if national:
+                    words += [national, "0" + national.lstrip("0")]
+                break
+    return words
+
+
+def search_text(
+    name: str, *, email: str = "", company_name: str = "", phone: str = "", domain: str = ""
+) -> str:
+    """One record's words for word search, each once, the name's first: the name, the e-mail's
+    local part and domain, the company's name, a company's e-mail domain, the phone's digits."""
+    words = search_words(name)
+    for text in (email, company_name, domain):
+        if text:
+            words += search_words(text)
+    words += phone_words(phone)
+    return " ".join(dict.fromkeys(words))
+
+
+def query_words(q: str) -> list[str]:
+    """The words a search looks for, each matched as the start of a word. A query that is only
+    a phone number ('+44 20 7946', '020-7946') is one word of its digits."""
+    if _PHONE_QUERY.fullmatch(q or "") and len(q.strip()) > 1:
+        return ["".join(ch for ch in q if ch.isdigit())]
+    return list(dict.fromkeys(search_words(q)))

@@ -20,6 +20,10 @@ class RecordBase(OrgScopedModel):
     # PostgreSQL its collation is "C" (migration 0002) so both are byte-order range scans of one
     # index, as on SQLite.
     search_name = models.CharField(max_length=255, blank=True, editable=False)
+    # The folded words word search finds (matching.search_text), kept by the services and the
+    # import. Indexed by the database's own full-text machinery, outside the ORM (records
+    # migration 0006, records/search_index.py): FTS5 on SQLite, GIN on PostgreSQL.
+    search_text = models.TextField(blank=True, default="", editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -212,6 +212,20 @@ def dedupe_company_key(obj: models.Model) -> str:
     return matching.company_match_name(obj.company_name)[:200]
 
 
+# The fields whose words word search finds (matching.search_text).
+SEARCH_TEXT_SOURCES = frozenset({"name", "email", "phone", "company_name", "email_domain"})
+
+
+def search_text_of(obj: models.Model) -> str:
+    return matching.search_text(
+        obj.name,
+        email=getattr(obj, "email", ""),
+        company_name=getattr(obj, "company_name", ""),
+        phone=getattr(obj, "phone", ""),
+        domain=getattr(obj, "email_domain", ""),
+    )
+
+
 def refresh_derived(obj: models.Model, changed: Iterable[str]) -> set[str]:
     """Recompute the keys derived from changed fields; returns the attributes it set."""
     changed = set(changed)
@@ -222,6 +236,9 @@ def refresh_derived(obj: models.Model, changed: Iterable[str]) -> set[str]:
         if isinstance(obj, Company):
             obj.match_name = matching.company_match_name(obj.name)[:255]
             attrs.add("match_name")
+    if changed & SEARCH_TEXT_SOURCES:
+        obj.search_text = search_text_of(obj)
+        attrs.add("search_text")
     if isinstance(obj, Person | Lead) and changed & {"name", "company_name", "company_id"}:
         obj.dedupe_key = matching.name_block(obj.name, dedupe_company_key(obj))
         attrs.add("dedupe_key")

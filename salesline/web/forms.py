@@ -118,7 +118,8 @@ def _custom_input(definition: CustomFieldDef, value: str, prefix: str, required:
 
 def picker_options(actor, kind: str, selected: str, q: str = "") -> list[tuple[str, str]]:
     """The options of a company or person picker: none, the chosen one, then the first
-    PICKER_SIZE by name (starting with `q` when searching) — the lists' own search and index."""
+    PICKER_SIZE by name (when searching, those with a word starting with `q`, whole-name
+    matches first) — the lists' own search and indexes."""
 
     options = [("", "— none —")]
     chosen = record_selectors.reference_name(actor=actor, kind=kind, record_id=selected)

@@ -265,15 +265,21 @@ def test_lists_never_show_another_organisations_rows(api, other_api, company, ot
 # ---------------------------------------------------------------- search
 
 
-def test_q_is_a_case_insensitive_name_prefix(api, actor):
-    acme, acorn, _ = make_companies(
-        actor, {"name": "Acme Archives AS"}, {"name": "Acorn Ltd"}, {"name": "Zeta Acme"}
+def test_q_finds_the_start_of_any_word_whole_name_prefix_first(api, actor):
+    acme, acorn, zeta = make_companies(
+        actor,
+        {"name": "Acme Archives AS", "email_domain": ""},
+        {"name": "Acorn Ltd", "email_domain": ""},
+        {"name": "Zeta Acme", "email_domain": ""},
     )
 
-    assert set(ids(api.get("/companies?q=ac"))) == {acme.pk, acorn.pk}
-    assert ids(api.get("/companies?q=ACME")) == [acme.pk]
+    assert ids(api.get("/companies?q=ac")) == [acme.pk, acorn.pk, zeta.pk]
+    assert ids(api.get("/companies?q=ACME")) == [acme.pk, zeta.pk]
     assert ids(api.get("/companies?q=acme%20archives")) == [acme.pk]
-    assert ids(api.get("/companies?q=archives")) == []
+    assert ids(api.get("/companies?q=archives")) == [acme.pk]
+    assert ids(api.get("/companies?q=rchives")) == []  # a word's start, not any substring
+    page = api.get("/companies?q=acme").json()
+    assert (page["count"], page["count_capped"]) == (2, False)
 
 
 def test_q_with_an_at_sign_is_an_email_prefix(api, actor):

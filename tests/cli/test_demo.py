@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from salesline import demo
 from salesline.accounts.models import Membership, Organisation
+from salesline.accounts.services import system_actor
 from salesline.core.errors import Conflict
 from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import pipelines_of
@@ -17,8 +18,11 @@ from salesline.pipeline.gates import MoveFacts, evaluate_move, is_blank
 from salesline.pipeline.models import ChecklistTick, Opportunity, StageChange
 from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
-from salesline.records.matching import company_match_name, search_key
+from salesline.records.filters import parse_list_query
+from salesline.records.matching import company_match_name, fold, search_key
 from salesline.records.models import Company, Lead, Note, Person
+from salesline.records.selectors import record_list
+from salesline.records.services import search_text_of
 
 TEMPLATES = {
     "Piql Archive": "business-development",
@@ -168,6 +172,7 @@ def test_records_are_valid_and_searchable_as_the_services_would_leave_them(summa
                 ]
                 assert missing == [], (kind, record.name)
                 assert record.search_name == search_key(record.name)
+                assert record.search_text == search_text_of(record)
                 if kind == "company":
                     assert record.match_name == company_match_name(record.name)
                 email = getattr(record, "email", "")
@@ -175,6 +180,12 @@ def test_records_are_valid_and_searchable_as_the_services_would_leave_them(summa
                     validate_email(email)
     names = list(Person.objects.values_list("name", flat=True))
     assert any(not name.isascii() for name in names), "expected Unicode names (ø, ü, é)"
+    # The word index holds the demo's records: a surname finds its people, accents folded.
+    person = Person.objects.exclude(name__regex=r"^[ -~]*$").first()
+    surname = person.name.split()[-1]
+    actor = system_actor(person.organisation)
+    query = parse_list_query(KINDS["person"], {"q": fold(surname)}, lambda: [])
+    assert person.pk in [p.pk for p in record_list(actor=actor, kind="person", query=query).items]
 
 
 def test_converted_leads_point_at_their_person_company_and_deal(summary):

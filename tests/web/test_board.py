@@ -287,8 +287,12 @@ def test_the_picker_finds_companies_and_people_by_name(web, company, person):
     assert (
         f'<option value="{company.pk}" selected>Acme Archives AS</option>' in found.content.decode()
     )
+    words = web.get("/board/pick/company/?q=archives")
+    assert (
+        f'<option value="{company.pk}" selected>Acme Archives AS</option>' in words.content.decode()
+    )
     none = web.get("/board/pick/person/?q=zz%00")
-    assert "Nothing starts with" in none.content.decode()
+    assert "No word starts with" in none.content.decode()
     assert web.get("/board/pick/user/?q=a").status_code == 404
 
 

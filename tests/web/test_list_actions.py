@@ -193,7 +193,17 @@ def test_global_search_finds_every_kind_as_you_type(browser, other_actor):
     assert f'href="/records/companies/{company.pk}/"'.encode() in reply.content
     full = browser.get("/search/?q=zzz")
     assert full.status_code == 200 and b"<html" in full.content
-    assert "Nothing starts with “zzz”".encode() in full.content
+    assert "No word starts with “zzz”".encode() in full.content
+    # Any word of a name, not only its start; whole-name matches first.
+    words = html_text(browser.get("/search/?q=love", headers={"HX-Request": "true"}))
+    assert "Ada Lovelace" in words
+    add_leads(actor, ["Lovisa Berg"])
+    both = html_text(browser.get("/search/?q=lov", headers={"HX-Request": "true"}))
+    assert both.index("Lovisa Berg") < both.index("Ada Lovelace")
+
+
+def html_text(response) -> str:
+    return response.content.decode()
 
 
 def test_home_lists_recently_viewed_records_newest_first(browser):

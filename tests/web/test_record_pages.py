@@ -497,6 +497,8 @@ def test_the_picker_searches_this_organisation_only(browser, company, other_acto
     )
     response = browser.get("/records/companies/options/?q=acm&field=company_id", **HTMX)
     assert "Acme Archives AS" in html(response) and "Elsewhere" not in html(response)
+    words = browser.get("/records/companies/options/?q=archiv&field=company_id", **HTMX)
+    assert "Acme Archives AS" in html(words)
     assert browser.get("/records/leads/options/?q=a").status_code == 404
 
 

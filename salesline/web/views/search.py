@@ -19,8 +19,8 @@ SEARCH_KINDS = ("company", "person", "lead", "opportunity")
 
 
 def search_groups(actor, q: str, per_kind: int = PER_KIND) -> list[dict]:
-    """For each kind, the first records whose search name starts with q (the lists' own search,
-    served by the same index), newest activity not considered: names only."""
+    """For each kind, the first records a word of which starts with each word of q, whole-name
+    matches first (the lists' own search and indexes): names only."""
     groups = []
     for kind in SEARCH_KINDS:
         kind_def = KINDS[kind]

@@ -1,0 +1,273 @@
+"""Word search in the database's own full-text machinery, over each record's `search_text`.
+
+The words themselves are made in Python (`matching.search_text`: case and accents folded,
+split on anything that is not a letter or digit), so both databases index the same words.
+Each indexed row also carries its **scope** — its organisation and whether it is deleted — so
+that a search of one organisation's live records is answered by the index alone: counting
+1,000 matches reads no record rows.
+
+- **SQLite**: a contentless FTS5 table `<table>_words(scope, words)` kept in step by triggers
+  on the record table (after insert, after delete, after an update that changes the words,
+  the deleted state or the organisation): every write path — the services, the import's bulk
+  inserts, demo data, purge and cascading deletes, raw SQL — updates it without remembering
+  to. The scope is one token, `s<organisation id>l` (live) or `…d` (deleted), in its own
+  column, so no query word can match it. Prefix indexes of 2 and 3 characters make short
+  prefixes cheap. FTS5 yields matches in rowid (= id) order, so "the newest matches first" is
+  read from the index without a sort.
+- **PostgreSQL**: two partial GIN indexes (live rows, deleted rows) of the words, each
+  prefixed with the organisation's id (`12:rao`), built with
+  `array_to_tsvector(string_to_array(...))` — the words become lexemes exactly as given, so no
+  text-search parser (whose idea of a word depends on the server's locale) is involved — and
+  queried with `'12:word':*` prefix lexemes: one organisation's matches of a prefix are one
+  range of the index. (A separate organisation lexeme ANDed with the words made GIN walk the
+  organisation's million-entry posting tree: 25 ms.) The indexes are kept by PostgreSQL.
+
+A table that SQLite rebuilds for a later schema change (Django copies it into a new table)
+loses its triggers: `ensure_sqlite_triggers` runs after every `migrate` and puts them back,
+refilling that index from the table when any were missing.
+"""
+
+from __future__ import annotations
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+# The tables of every record kind that word search covers.
+TABLES = ("records_company", "records_person", "records_lead", "pipeline_opportunity")
+
+# Marks (M*) are part of a word, as in Python's \w (Devanagari vowel signs, for instance).
+_TOKENIZE = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'"
+
+
+def fts_table(table: str) -> str:
+    return f"{table}_words"
+
+
+def _gin_index(table: str) -> str:
+    return f"{table.removeprefix('records_').removeprefix('pipeline_')}_words"
+
+
+def scope(organisation_id: int, deleted: bool) -> str:
+    """The scope token of an organisation's live (or deleted) records (SQLite)."""
+    return f"s{int(organisation_id)}{'d' if deleted else 'l'}"
+
+
+def _sqlite_scope(row: str) -> str:
+    return (
+        f"'s' || {row}.organisation_id || CASE WHEN {row}.deleted_at IS NULL THEN 'l' ELSE 'd' END"
+    )
+
+
+def pg_words(table: str | None) -> str:
+    """The PostgreSQL index expression: each word prefixed with the organisation's id
+    (`12:rao`), so one organisation's matches of a prefix are one range of the index. Queries
+    repeat it exactly so the planner uses the index (`table` qualifies the columns)."""
+
+    def column(name: str) -> str:
+        return f'"{table}"."{name}"' if table else name
+
+    org = f"{column('organisation_id')}::text || ':'"
+    return (
+        f"array_to_tsvector(string_to_array({org} || "
+        f"replace({column('search_text')}, ' ', ' ' || {org}), ' '))"
+    )
+
+
+# Live and deleted rows have an index each (partial): a search of live records — nearly all of
+# them — counts its matches from the index without reading a row to check its state.
+_PG_PARTS = {"": "deleted_at IS NULL", "_deleted": "deleted_at IS NOT NULL"}
+
+
+def _sqlite_triggers(table: str) -> list[str]:
+    fts = fts_table(table)
+    # Table names here are the constants of TABLES, never input.
+    delete = (
+        f"INSERT INTO {fts}({fts}, rowid, scope, words) "  # noqa: S608
+        f"VALUES ('delete', old.id, {_sqlite_scope('old')}, old.search_text);"
+    )
+    insert = (
+        f"INSERT INTO {fts}(rowid, scope, words) "  # noqa: S608
+        f"VALUES (new.id, {_sqlite_scope('new')}, new.search_text);"
+    )
+    changed = (
+        "old.search_text IS NOT new.search_text"
+        " OR (old.deleted_at IS NULL) != (new.deleted_at IS NULL)"
+        " OR old.organisation_id != new.organisation_id"
+    )
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END",
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_delete AFTER DELETE ON {table} BEGIN {delete} END",
+        # Only a change of what is indexed touches the index: most updates leave it alone.
+        f"CREATE TRIGGER IF NOT EXISTS {fts}_update "
+        f"AFTER UPDATE OF search_text, deleted_at, organisation_id ON {table} "
+        f"WHEN {changed} BEGIN {delete} {insert} END",
+    ]
+
+
+def _sqlite_fill(execute, table: str) -> None:
+    fts = fts_table(table)
+    execute(
+        f"INSERT INTO {fts}(rowid, scope, words) "  # noqa: S608
+        f"SELECT id, {_sqlite_scope(table)}, search_text FROM {table}"
+    )
+
+
+def install(schema_editor, table: str) -> None:
+    """Create the word index of `table` and fill it from the rows already there."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        fts = fts_table(table)
+        schema_editor.execute(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5(scope, words, content='', "
+            f"tokenize=\"{_TOKENIZE}\", prefix='2 3')"
+        )
+        for statement in _sqlite_triggers(table):
+            schema_editor.execute(statement)
+        _sqlite_fill(schema_editor.execute, table)
+    elif vendor == "postgresql":
+        for suffix, condition in _PG_PARTS.items():
+            schema_editor.execute(
+                f'CREATE INDEX "{_gin_index(table)}{suffix}" ON "{table}" '
+                f"USING gin (({pg_words(None)})) WHERE {condition}"
+            )
+
+
+def uninstall(schema_editor, table: str) -> None:
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        fts = fts_table(table)
+        for suffix in ("insert", "delete", "update"):
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {fts}_{suffix}")
+        schema_editor.execute(f"DROP TABLE IF EXISTS {fts}")
+    elif vendor == "postgresql":
+        for suffix in _PG_PARTS:
+            schema_editor.execute(f'DROP INDEX IF EXISTS "{_gin_index(table)}{suffix}"')
+
+
+def ensure_sqlite_triggers(connection: BaseDatabaseWrapper) -> list[str]:
+    """Put back the triggers of any word index that lost them, and refill that index; returns
+    the tables repaired. Nothing to do on PostgreSQL, or before the index exists."""
+    if connection.vendor != "sqlite":
+        return []
+    repaired = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        present = {name for (name,) in cursor.fetchall()}
+        for table in TABLES:
+            fts = fts_table(table)
+            if fts not in present:
+                continue
+            if {f"{fts}_insert", f"{fts}_delete", f"{fts}_update"} <= present:
+                continue
+            for statement in _sqlite_triggers(table):
+                cursor.execute(statement)
+            cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('delete-all')")  # noqa: S608
+            _sqlite_fill(cursor.execute, table)
+            repaired.append(table)
+    return repaired
+
+
+def _pg_query(organisation_id: int, words: list[str]) -> str:
+    # Words are letters and digits only (matching.search_words), so quoting is enough.
+    return " & ".join(f"'{int(organisation_id)}:{word}':*" for word in words)
+
+
+def _sqlite_query(organisation_id: int, deleted: bool, words: list[str]) -> str:
+    terms = [f"scope : {scope(organisation_id, deleted)}"]
+    return " AND ".join(terms + [f'words : "{word}"*' for word in words])
+
+
+def window_ids(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    words: list[str],
+    *,
+    organisation_id: int,
+    deleted: bool,
+    before_id: int | None,
+    size: int,
+) -> list[int]:
+    """SQLite: the ids of the `size` newest matches below `before_id`, read from the index in
+    id order (FTS5 yields rowids in order: no sort, and no record row is read)."""
+    fts = fts_table(table)
+    sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608
+    params: list = [_sqlite_query(organisation_id, deleted, words)]
+    if before_id is not None:
+        sql += " AND rowid < %s"
+        params.append(before_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " ORDER BY rowid DESC LIMIT %s", [*params, size])
+        return [pk for (pk,) in cursor.fetchall()]
+
+
+def match_sql(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    words: list[str],
+    *,
+    organisation_id: int,
+    deleted: bool,
+) -> tuple[str, list]:
+    """A WHERE condition on `table`'s rows: in the scope, and every word the start of one of
+    the row's words."""
+    if connection.vendor == "postgresql":
+        state = _PG_PARTS["_deleted" if deleted else ""]
+        return (
+            f'{pg_words(table)} @@ %s::tsquery AND "{table}".{state}',
+            [_pg_query(organisation_id, words)],
+        )
+    fts = fts_table(table)
+    return (
+        f'"{table}"."id" IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)',  # noqa: S608
+        [_sqlite_query(organisation_id, deleted, words)],
+    )
+
+
+def count_sql(
+    connection: BaseDatabaseWrapper,
+    table: str,
+    words: list[str],
+    *,
+    organisation_id: int,
+    deleted: bool,
+    cap: int,
+) -> tuple[str, list]:
+    """The matches of one organisation's live (or deleted) rows, counted to `cap` from the
+    index alone."""
+    if connection.vendor == "postgresql":
+        # Nothing but the indexed condition: the partial index holds exactly the rows in scope.
+        state = _PG_PARTS["_deleted" if deleted else ""]
+        return (
+            f'SELECT COUNT(*) FROM (SELECT 1 FROM "{table}" '  # noqa: S608
+            f"WHERE {pg_words(table)} @@ %s::tsquery AND {state} LIMIT %s) AS capped",
+            [_pg_query(organisation_id, words), cap],
+        )
+    fts = fts_table(table)
+    return (
+        f"SELECT COUNT(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH %s LIMIT %s)",  # noqa: S608
+        [_sqlite_query(organisation_id, deleted, words), cap],
+    )
+
+
+def backfill(schema_editor, model) -> None:
+    """Compute `search_text` of every existing row of `model` (a migration's historical model),
+    in batches of plain UPDATEs — a million rows cost one pass, no model instances."""
+    from . import matching
+
+    names = {f.name for f in model._meta.concrete_fields}
+    sources = [c for c in ("email", "company_name", "phone", "email_domain") if c in names]
+    keyword = {"email_domain": "domain"}
+    table = schema_editor.connection.ops.quote_name(model._meta.db_table)
+    sql = f"UPDATE {table} SET search_text = %s WHERE id = %s"  # noqa: S608
+    rows = model._base_manager.using(schema_editor.connection.alias).values_list(
+        "id", "name", *sources
+    )
+    batch: list[tuple[str, int]] = []
+    with schema_editor.connection.cursor() as cursor:
+        for pk, name, *values in rows.order_by("id").iterator(chunk_size=5000):
+            extra = {keyword.get(c, c): v or "" for c, v in zip(sources, values, strict=True)}
+            batch.append((matching.search_text(name, **extra), pk))
+            if len(batch) == 5000:
+                cursor.executemany(sql, batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)

@@ -1,0 +1,372 @@
+"""Word search: the start of any word of names, e-mails, company names and phone digits, case-
+and accent-insensitive, whole-name matches first, found by the database's word index (FTS5 on
+SQLite, GIN on PostgreSQL) and kept in step by every write path."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from salesline.accounts import services as accounts
+from salesline.pipeline.services import opportunity_create
+from salesline.process.definition.templates import template_text
+from salesline.process.services import process_load
+from salesline.records import matching, search_index
+from salesline.records import services as records
+from salesline.records.fields import KINDS
+from salesline.records.filters import parse_list_query
+from salesline.records.importing import services as imports
+from salesline.records.models import Lead
+from salesline.records.selectors import record_list
+from tests.records.test_import import csv_bytes, lead_row
+
+
+@pytest.fixture(autouse=True)
+def own_media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def names_only(org, other_org):
+    """Both organisations ask only for a name: each test's records carry just the words it
+    searches for."""
+    text = "".join(
+        f"  {line.split(':')[0].strip()}: [name]\n"
+        if line.startswith("  ") and line.split(":")[0].strip() in KINDS and "[" in line
+        else line + "\n"
+        for line in template_text("business-development").splitlines()
+    )
+    for organisation in (org, other_org):
+        process_load(actor=accounts.system_actor(organisation), text=text)
+
+
+def lead(actor, name, **data):
+    return records.record_create(actor=actor, kind="lead", data={"name": name, **data})
+
+
+def found(actor, q, kind="lead", **params):
+    query = parse_list_query(KINDS[kind], {"q": q, **params}, lambda: [])
+    return [row.pk for row in record_list(actor=actor, kind=kind, query=query).items]
+
+
+def word_index_ids(model, organisation, word="zz") -> set[int]:
+    """The ids the word index itself holds for a word of an organisation, live or deleted."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            fts = search_index.fts_table(table)
+            cursor.execute(
+                f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s",  # noqa: S608
+                [f'words : "{word}"*'],
+            )
+        else:
+            words = search_index.pg_words(table)
+            cursor.execute(
+                f"SELECT id FROM {table} WHERE ({words} @@ %s::tsquery AND deleted_at IS NULL) "  # noqa: S608
+                f"OR ({words} @@ %s::tsquery AND deleted_at IS NOT NULL)",
+                [f"'{organisation.pk}:{word}':*"] * 2,
+            )
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+# ---------------------------------------------------------------- the words
+
+
+def test_search_text_holds_the_words_of_name_email_company_and_phone():
+    text = matching.search_text(
+        "Asha Rao",
+        email="asha.rao@Madhya-Records.co.in",
+        company_name="Madhya Records Court",
+        phone="+442079460958",
+    )
+    assert text.split() == [
+        "asha", "rao", "madhya", "records", "co", "in", "court",
+        "442079460958", "2079460958", "02079460958",
+    ]  # fmt: skip
+    assert matching.search_text("Zoë ØDEGÅRD") == "zoe ødegard"
+
+
+def test_query_words_fold_and_join_a_phone_number():
+    assert matching.query_words("ZOË  Ødeg") == ["zoe", "ødeg"]
+    assert matching.query_words("+44 (20) 7946-09") == ["4420794609"]
+    assert matching.query_words("o'brien") == ["o", "brien"]
+    assert matching.query_words("--") == []
+
+
+# ---------------------------------------------------------------- finding
+
+
+def test_a_word_anywhere_in_the_name_is_found(actor):
+    court = lead(actor, "Madhya Records Court")
+    asha = lead(actor, "Asha Rao")
+    raoul = lead(actor, "Raoul Records")  # "rao" starts "raoul": a whole-name prefix
+
+    assert found(actor, "records") == [raoul.pk, court.pk]  # newest first
+    assert found(actor, "rao") == [raoul.pk, asha.pk]
+    assert found(actor, "RAO") == [raoul.pk, asha.pk]
+    assert found(actor, "ao") == []  # the start of a word, not any substring
+
+
+def test_accents_and_case_do_not_matter_either_way(actor):
+    zoe_accent = lead(actor, "Zoë Berg")
+    zoe_plain = lead(actor, "Zoe Dahl")
+
+    assert set(found(actor, "zoe")) == {zoe_accent.pk, zoe_plain.pk}
+    assert set(found(actor, "ZOË")) == {zoe_accent.pk, zoe_plain.pk}
+    assert found(actor, "dähl") == [zoe_plain.pk]
+
+
+def test_email_domain_company_name_and_phone_digits_are_found(actor):
+    kari = lead(
+        actor,
+        "Kari Nordmann",
+        email="kari@fjord-archive.no",
+        company_name="Bergen Byarkiv",
+        phone="+4722334455",
+    )
+    lead(actor, "Someone Else", email="else@other.no", phone="+4790000000")
+
+    assert found(actor, "fjord") == [kari.pk]
+    assert found(actor, "fjord-archive.no") == [kari.pk]
+    assert found(actor, "byarkiv") == [kari.pk]
+    assert found(actor, "+47 22 33") == [kari.pk]
+    assert found(actor, "22334455") == [kari.pk]  # the national number
+    assert found(actor, "022 33") == [kari.pk]  # written with a trunk 0
+    assert found(actor, "2233 kari") == [kari.pk]
+
+
+def test_several_words_must_all_match(actor):
+    asha = lead(actor, "Asha Rao", company_name="Madhya Records")
+    lead(actor, "Asha Menon", company_name="Kerala Archives")
+
+    assert found(actor, "asha records") == [asha.pk]
+    assert found(actor, "rao kerala") == []
+
+
+def test_whole_name_prefix_comes_first_by_name_then_word_matches_newest_first(actor):
+    word_b = lead(actor, "Berit Rao")
+    whole_b = lead(actor, "Raoul Zed")
+    word_a = lead(actor, "Anil Rao")
+    whole_a = lead(actor, "Rao Bahadur")
+    company = lead(actor, "Cecilie Dahl", company_name="Rao Holdings")
+
+    assert found(actor, "rao") == [whole_a.pk, whole_b.pk, company.pk, word_a.pk, word_b.pk]
+    # Another ordering is that ordering, not a ranking.
+    newest = found(actor, "rao", ordering="-created_at")
+    assert newest == [company.pk, whole_a.pk, word_a.pk, whole_b.pk, word_b.pk]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7])
+def test_pages_walk_every_match_once_in_rank_order(actor, limit):
+    now = timezone.now()
+    rows = [
+        Lead(organisation=actor.organisation, name=name, created_at=now, updated_at=now)
+        for name in (
+            [f"Rao {i:02}" for i in range(9)]
+            + [f"Person {i:02} Rao" for i in range(9)]
+            + [f"Other {i:02}" for i in range(5)]
+        )
+        + ["Rao 04"]  # the same name twice: ties are broken by id
+    ]
+    for row in rows:
+        row.search_name = matching.search_key(row.name)
+        row.search_text = matching.search_text(row.name)
+    Lead.objects.bulk_create(rows)
+    expected = found(actor, "rao", limit="500")
+    assert len(expected) == 19
+
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"q": "rao", "limit": str(limit)}
+        if cursor:
+            params["cursor"] = cursor
+        query = parse_list_query(KINDS["lead"], params, lambda: [])
+        page = record_list(actor=actor, kind="lead", query=query, columns=["id", "name"])
+        assert page.count == 19 and not page.count_capped
+        seen += [row["id"] for row in page.items]
+        pages += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    assert pages == -(-19 // limit)
+    names = dict(Lead.objects.values_list("pk", "name"))
+    whole = [names[pk] for pk in seen[:10]]
+    assert all(name.startswith("Rao") for name in whole) and whole == sorted(whole)
+    assert seen[10:] == sorted(seen[10:], reverse=True)
+
+
+def test_a_search_with_a_filter_pages_through_sparse_matches(actor):
+    now = timezone.now()
+    rows = [
+        Lead(
+            organisation=actor.organisation,
+            name=f"Person {i:03} Rao",
+            source="Expo" if i % 40 == 0 else "Web",
+            created_at=now,
+            updated_at=now,
+        )
+        for i in range(1200)
+    ]
+    for row in rows:
+        row.search_name = matching.search_key(row.name)
+        row.search_text = matching.search_text(row.name)
+    Lead.objects.bulk_create(rows)
+    expo = sorted(Lead.objects.filter(source="Expo").values_list("pk", flat=True), reverse=True)
+
+    seen, cursor = [], None
+    while True:
+        params = {"q": "rao", "limit": "7", "source": "Expo"}
+        if cursor:
+            params["cursor"] = cursor
+        query = parse_list_query(KINDS["lead"], params, lambda: [])
+        page = record_list(actor=actor, kind="lead", query=query)
+        assert (page.count, page.count_capped) == (30, False)
+        seen += [row.pk for row in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == expo
+    everyone = record_list(
+        actor=actor, kind="lead", query=parse_list_query(KINDS["lead"], {"q": "rao"}, lambda: [])
+    )
+    assert (everyone.count, everyone.count_capped) == (1000, True)
+
+
+def test_offset_pages_follow_the_same_ranking_and_their_cursor_continues(actor):
+    names = ["Berit Rao", "Raoul Zed", "Anil Rao", "Rao Bahadur", "Cem Rao"]
+    for name in names:
+        lead(actor, name)
+    whole = found(actor, "rao", limit="500")
+    assert found(actor, "rao", limit="2", offset="1") == whole[1:3]
+    for offset in (1, 2):  # the last row of the page: a whole-name match, then a word match
+        params = {"q": "rao", "limit": "2", "offset": str(offset)}
+        page = record_list(
+            actor=actor, kind="lead", query=parse_list_query(KINDS["lead"], params, lambda: [])
+        )
+        rest = found(actor, "rao", cursor=page.next_cursor, limit="500")
+        assert rest == whole[offset + 2 :]
+
+
+def test_a_cursor_of_a_plain_name_list_is_refused_by_a_search(actor, api):
+    for name in ("Ann A", "Ann B", "Ann C"):
+        lead(actor, name)
+    plain = api.get("/leads?ordering=name&limit=1").json()["next_cursor"]
+    response = api.get(f"/leads?q=ann&limit=1&cursor={plain}")
+    assert response.status_code == 422
+    assert "cursor" in str(response.json())
+
+
+def test_every_kind_is_searched_by_word(actor):
+    company = records.record_create(
+        actor=actor, kind="company", data={"name": "Madhya Records Court", "email_domain": "mrc.in"}
+    )
+    person = records.record_create(
+        actor=actor, kind="person", data={"name": "Asha Rao", "email": "asha@mrc.in"}
+    )
+    deal = opportunity_create(actor=actor, data={"name": "Archive of Court Records"})
+
+    assert found(actor, "records", kind="company") == [company.pk]
+    assert found(actor, "mrc", kind="company") == [company.pk]
+    assert found(actor, "rao", kind="person") == [person.pk]
+    assert found(actor, "mrc", kind="person") == [person.pk]
+    assert found(actor, "court rec", kind="opportunity") == [deal.pk]
+
+
+def test_another_organisations_records_are_never_found(actor, other_actor):
+    mine = lead(actor, "Asha Rao")
+    theirs = lead(other_actor, "Anil Rao", email="anil@rao.example")
+
+    assert found(actor, "rao") == [mine.pk]
+    assert found(other_actor, "rao") == [theirs.pk]
+    assert found(actor, "anil") == []
+
+
+# ---------------------------------------------------------------- kept in step
+
+
+def test_the_index_follows_update_delete_restore_and_purge(actor):
+    kari = lead(actor, "Kari Hansen")
+    assert found(actor, "zzyzx") == []
+
+    records.record_update(
+        actor=actor, kind="lead", record_id=kari.pk, data={"company_name": "Zzyzx Road"}
+    )
+    assert found(actor, "zzyzx") == [kari.pk]
+    assert word_index_ids(Lead, actor.organisation) == {kari.pk}
+    records.record_update(actor=actor, kind="lead", record_id=kari.pk, data={"name": "Kari Berg"})
+    assert found(actor, "hansen") == []
+    assert found(actor, "berg") == [kari.pk]
+
+    records.record_delete(actor=actor, kind="lead", record_id=kari.pk)
+    assert found(actor, "berg") == []
+    assert found(actor, "berg", deleted="true") == [kari.pk]
+    records.record_restore(actor=actor, kind="lead", record_id=kari.pk)
+    assert found(actor, "berg") == [kari.pk]
+
+    records.record_delete(actor=actor, kind="lead", record_id=kari.pk)
+    Lead.objects.filter(pk=kari.pk).update(deleted_at=timezone.now() - dt.timedelta(days=400))
+    records.records_purge(actor=accounts.system_actor(None, "purge"))
+    assert not Lead.objects.filter(pk=kari.pk).exists()
+    assert word_index_ids(Lead, actor.organisation) == set()
+    assert found(actor, "berg", deleted="true") == []
+
+
+def test_imported_rows_are_found_and_undo_takes_them_away(actor):
+    existing = lead(actor, "Ola Nordmann", email="ola@piql.com")
+    rows = [
+        lead_row("Zzara Rao", "zzara@zzfjord.no", company="Zzeta Archives", phone="+4722334455"),
+        lead_row("Ola Nordmann", "ola@piql.com", company="Zzyzx Road"),
+    ]
+    job = imports.import_start(
+        actor=actor,
+        kind="leads",
+        file=io.BytesIO(csv_bytes(rows)),
+        file_name="f.csv",
+        on_duplicate="update",
+    ).job
+    assert (job.created, job.updated) == (1, 1)
+    imported = Lead.objects.get(import_job=job)
+
+    assert found(actor, "zzara") == [imported.pk]
+    assert found(actor, "zzfjord") == [imported.pk]
+    assert found(actor, "zzeta") == [imported.pk]
+    assert found(actor, "22334455") == [imported.pk]
+    assert found(actor, "zzyzx") == [existing.pk]  # an update of an existing lead's words
+    assert word_index_ids(Lead, actor.organisation) == {imported.pk, existing.pk}
+
+    imports.import_undo(actor=actor, import_id=job.pk)
+    assert found(actor, "zzara") == []
+    assert found(actor, "zzyzx") == []
+    assert found(actor, "ola") == [existing.pk]
+    assert word_index_ids(Lead, actor.organisation) == {
+        imported.pk
+    }  # deleted, restorable: indexed as deleted
+    assert found(actor, "zzara", deleted="true") == [imported.pk]
+
+
+def test_a_people_import_indexes_the_companies_it_creates(actor):
+    header = ["Full name", "E-mail", "Company"]
+    job = imports.import_start(
+        actor=actor,
+        kind="people",
+        file=io.BytesIO(csv_bytes([["Asha Rao", "asha@mrc.in", "Madhya Records Court"]], header)),
+        file_name="people.csv",
+    ).job
+    assert job.created == 1
+    assert len(found(actor, "records", kind="company")) == 1
+
+
+def test_sqlite_triggers_lost_to_a_table_rebuild_are_put_back(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps its GIN index itself")
+    assert search_index.ensure_sqlite_triggers(connection) == []
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER records_lead_words_insert")
+    assert search_index.ensure_sqlite_triggers(connection) == ["records_lead"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_words_%'"
+        )
+        assert cursor.fetchone()[0] == 3 * len(search_index.TABLES)
