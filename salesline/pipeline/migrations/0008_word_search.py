@@ -19,7 +19,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("pipeline", "0007_permanent_flow_history"),
-        ("records", "0006_word_search"),
+        ("records", "0007_word_search"),
     ]
 
     operations = [

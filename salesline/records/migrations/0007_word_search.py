@@ -21,7 +21,7 @@ def drop_index(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0005_custom_field_moves_to_process"),
+        ("records", "0006_person_details"),
     ]
 
     operations = [
