@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from salesline.core.supervisor import Backoff, Supervisor, configure_logging
 
 SLEEP = "import time; time.sleep(60)"
+# The same, saying when it is past Python's start-up: a SIGINT before that is a
+# KeyboardInterrupt inside `site`, an exit with status 1, not a stop.
+READY_SERVER = "import time; print('server ready', flush=True); time.sleep(60)"
 # Reports every stop signal it gets on stdout; exits 0 after the first.
 POLITE = (
     "import signal, sys, time\n"
@@ -60,7 +63,7 @@ def main(scenario: str) -> int:
             lambda worker_id, replaces: python(POLITE),
         )
     elif scenario == "signals":
-        supervisor = Supervisor(python(SLEEP), lambda worker_id, replaces: python(POLITE))
+        supervisor = Supervisor(python(READY_SERVER), lambda worker_id, replaces: python(POLITE))
     elif scenario == "stubborn":
         stubborn = (
             "import signal, time\n"

@@ -114,7 +114,8 @@ def test_a_failing_web_server_stops_the_worker_and_the_supervisor_exits_non_zero
 
 def test_each_stop_signal_is_passed_on_once_and_the_children_end():
     supervisor = supervise("signals")
-    read_until(supervisor.stdout, "worker ready")
+    started = "".join(read_until(supervisor.stdout, "ready"))
+    read_until(supervisor.stdout, "worker ready" if "server ready" in started else "server ready")
     children = descendants(supervisor.pid)
     supervisor.send_signal(signal.SIGINT)
     time.sleep(0.1)
