@@ -46,6 +46,18 @@ def test_search_filter_and_ordering(browser):
     assert text.index("Bo Li") < text.index("Ann Berg") and "Anna Ek" not in text
 
 
+def test_a_word_search_says_best_matches_first_and_claims_no_name_order(browser):
+    add_leads(browser.actor, ["Asha Rao", "Raoul Berg", "Bo Li"])
+    page = browser.get("/records/leads/?q=rao")
+    text = page.content.decode()
+    assert text.index("Raoul Berg") < text.index("Asha Rao") and "Bo Li" not in text
+    assert "best matches first" in text
+    assert "Name ▲" not in text and 'aria-sort="ascending"' not in text
+    # Without a search the list is in the order its header says.
+    text = browser.get("/records/leads/?ordering=name").content.decode()
+    assert "Name ▲" in text and "best matches first" not in text
+
+
 def test_a_bad_filter_is_shown_not_a_500(browser):
     page = browser.get("/records/leads/?sauce=Web")
     assert page.status_code == 400

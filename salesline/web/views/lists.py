@@ -24,7 +24,7 @@ from salesline.records import export
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS, KindDef
-from salesline.records.filters import RESERVED, parse_list_query
+from salesline.records.filters import RESERVED, parse_list_query, ranked
 from salesline.records.services import custom_field_defs
 
 from ..errors import bind_problems, on_refusal
@@ -229,6 +229,8 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     page = record_selectors.record_list(
         actor=actor, kind=kind, query=query, columns=["id", *columns]
     )
+    # A ranked search is not in name order: the Name column must not claim it is.
+    context["ranked"] = ranked(kind_def, query)
     context["rows"] = [(row["id"], [_cell(row.get(c)) for c in columns]) for row in page.items]
     context["page"] = page
     if page.next_cursor:
