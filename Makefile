@@ -77,7 +77,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The list benchmark's load comes from wrk (Debian's package): a Python client would take a
+# core from the server it measures.
 bench: install
+	@if ! command -v wrk >/dev/null; then \
+	  echo "Installing Debian's wrk for the list benchmark"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; \
+	fi
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 screenshots: install browser

@@ -131,6 +131,19 @@ def install(schema_editor, table: str) -> None:
             )
 
 
+def merge_pending(connection: BaseDatabaseWrapper, table: str) -> None:
+    """PostgreSQL: merge the word indexes' pending lists into the indexes now (after a bulk
+    insert that let them grow, see importing.engine.bulk_writes), so that searches do not scan
+    them."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for suffix in _PG_PARTS:
+            cursor.execute(
+                "SELECT gin_clean_pending_list(%s::regclass)", [_gin_index(table) + suffix]
+            )
+
+
 def uninstall(schema_editor, table: str) -> None:
     vendor = schema_editor.connection.vendor
     if vendor == "sqlite":

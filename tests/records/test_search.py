@@ -370,3 +370,25 @@ def test_sqlite_triggers_lost_to_a_table_rebuild_are_put_back(db):
             "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_words_%'"
         )
         assert cursor.fetchone()[0] == 3 * len(search_index.TABLES)
+
+
+def test_an_import_on_postgresql_leaves_no_pending_word_entries_and_its_setting_reset(actor):
+    """The import lets GIN gather new words in a larger pending list (importing.engine.
+    bulk_writes); searches must not be left scanning it, nor other writes inherit the size."""
+    if connection.vendor != "postgresql":
+        pytest.skip("GIN's pending list is PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW gin_pending_list_limit")
+        default = cursor.fetchone()[0]
+    rows = [lead_row(f"Zzara Rao{i}", f"zzara{i}@zzfjord.no") for i in range(30)]
+    job = imports.import_start(
+        actor=actor, kind="leads", file=io.BytesIO(csv_bytes(rows)), file_name="f.csv"
+    ).job
+    assert job.created == 30
+    with connection.cursor() as cursor:
+        # Pages the pending list still held: none once the import has merged them.
+        cursor.execute("SELECT gin_clean_pending_list('lead_words'::regclass)")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SHOW gin_pending_list_limit")
+        assert cursor.fetchone()[0] == default
+    assert len(found(actor, "zzfjord")) == 30
