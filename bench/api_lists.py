@@ -74,6 +74,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
     from salesline.records.matching import (
         company_match_name,
         email_key,
+        last_word,
         name_block,
         search_key,
         search_text,
@@ -105,6 +106,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
         "description",
         "dedupe_key",
         "search_text",
+        "search_last_word",
     )
     company_keys = {c: company_match_name(c) for c in companies}
     started = time.perf_counter()
@@ -137,6 +139,7 @@ def generate_leads(organisation, rows: int, seed: int = 7) -> dict:
                 "",
                 name_block(name, company_keys[company]),
                 search_text(name, email=email, company_name=company, phone=phone),
+                last_word(name),
             )
 
     chunk = 50_000

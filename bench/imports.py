@@ -183,6 +183,7 @@ def raw_insert(org, user, path: Path) -> dict:
                 if row.problems:
                     continue
                 row.values["search_name"] = row.search_name
+                row.values["search_last_word"] = row.search_last_word
                 row.values["search_text"] = row.search_text
                 row.values["dedupe_key"] = matching.name_block(row.values["name"], row.company_key)
                 values.append(row.values)

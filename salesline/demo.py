@@ -36,7 +36,7 @@ from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
 from salesline.process.definition import ProcessDefinitionSpec, template_text
 from salesline.process.services import organisation_create, process_parse
-from salesline.records.matching import company_match_name, name_block, search_key
+from salesline.records.matching import company_match_name, last_word, name_block, search_key
 from salesline.records.models import Company, Lead, Note, Person
 from salesline.records.services import search_text_of
 
@@ -1067,6 +1067,7 @@ def demo_import(organisation: Organisation, user: User, seed: int) -> None:
 def _with_words(record):
     """What the services would set for word search (bulk_create bypasses them)."""
     record.search_text = search_text_of(record)
+    record.search_last_word = last_word(record.name)[:255]
     return record
 
 

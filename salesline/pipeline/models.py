@@ -87,6 +87,13 @@ class Opportunity(RecordBase):
             alive_index("organisation", "-created_at", "-id", name="opportunity_recent"),
             alive_index("organisation", "stage", "-created_at", name="opportunity_stage"),
             alive_index("organisation", "search_name", "id", name="opportunity_search"),
+            alive_index(
+                "organisation",
+                "search_last_word",
+                "search_name",
+                "id",
+                name="opportunity_last_word",
+            ),
             # The board. An open column's cards come in expected-close order from this index,
             # and the columns' counts and sums read nothing else (a covering index: SQLite
             # needs every column the query names in it, deleted_at included).

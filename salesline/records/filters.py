@@ -41,8 +41,9 @@ class ListQuery:
 DATETIME_ORDERINGS = frozenset({"created_at", "updated_at", "stage_entered_at"})
 
 
-# The cursor key of a ranked search: its positions are (rank, name, id), not (name, id).
-RANKED_KEY = "rank,name"
+# The cursor key of a ranked search: its positions are (rank, name, id), not (name, id) (see
+# records.selectors._ranked_cursor).
+RANKED_KEY = "rank,last-word,name"
 
 
 def ranked(kind: KindDef, query: ListQuery) -> bool:
@@ -69,7 +70,7 @@ def _decode_cursor(text: str, ordering: str) -> tuple[Any, int]:
     column = ordering.lstrip("-")
     try:
         if ordering == RANKED_KEY:
-            if raw[:1] not in ("0", "1") or "\x00" in raw:
+            if raw[:1] not in ("0", "1", "2") or "\x00" in raw:
                 raise ValueError
             return (int(raw[0]), raw[1:]), pk
         if column == "id":

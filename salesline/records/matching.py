@@ -140,6 +140,13 @@ def surname_key(name: str) -> str:
     return words[-1] if words else ""
 
 
+def last_word(name: str) -> str:
+    """The last word of a name of two or more words, folded ('' for one word, which the whole
+    name's prefix already finds): what word search ranks second, after the whole name."""
+    words = search_words(name)
+    return words[-1] if len(words) > 1 else ""
+
+
 def block_key(company: str, surname: str) -> str:
     return f"{company}|{surname}"[:255] if company and surname else ""
 

@@ -24,6 +24,10 @@ class RecordBase(OrgScopedModel):
     # import. Indexed by the database's own full-text machinery, outside the ORM (records
     # migration 0006, records/search_index.py): FTS5 on SQLite, GIN on PostgreSQL.
     search_text = models.TextField(blank=True, default="", editable=False)
+    # The folded last word of the name (matching.last_word), kept with search_name: a search
+    # lists the records whose surname starts with the query right after whole-name matches, in
+    # surname order, from one B-tree range ("C" collation on PostgreSQL, records migration 0008).
+    search_last_word = models.CharField(max_length=255, blank=True, default="", editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -71,6 +75,9 @@ class Company(Importable, RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="company_recent"),
             alive_index("organisation", "search_name", "id", name="company_search"),
+            alive_index(
+                "organisation", "search_last_word", "search_name", "id", name="company_last_word"
+            ),
             alive_index("organisation", "email_domain", name="company_domain"),
             alive_index("organisation", "match_name", name="company_match"),
         ]
@@ -98,6 +105,9 @@ class Person(Importable, RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="person_recent"),
             alive_index("organisation", "search_name", "id", name="person_search"),
+            alive_index(
+                "organisation", "search_last_word", "search_name", "id", name="person_last_word"
+            ),
             alive_index("organisation", "email", name="person_email"),
             alive_index("organisation", "dedupe_key", name="person_dedupe"),
         ]
@@ -129,6 +139,9 @@ class Lead(Importable, RecordBase):
             alive_index("organisation", "-created_at", "-id", name="lead_recent"),
             alive_index("organisation", "source", "-created_at", "-id", name="lead_source_recent"),
             alive_index("organisation", "search_name", "id", name="lead_search"),
+            alive_index(
+                "organisation", "search_last_word", "search_name", "id", name="lead_last_word"
+            ),
             alive_index("organisation", "email", name="lead_email"),
             alive_index("organisation", "dedupe_key", name="lead_dedupe"),
         ]

@@ -262,23 +262,43 @@ def count_sql(
 
 
 def backfill(schema_editor, model) -> None:
-    """Compute `search_text` of every existing row of `model` (a migration's historical model),
-    in batches of plain UPDATEs — a million rows cost one pass, no model instances."""
+    """Compute `search_text` of every existing row of `model` (a migration's historical model)."""
     from . import matching
 
     names = {f.name for f in model._meta.concrete_fields}
     sources = [c for c in ("email", "company_name", "phone", "email_domain") if c in names]
     keyword = {"email_domain": "domain"}
+
+    def words(name, *values):
+        extra = {keyword.get(c, c): v or "" for c, v in zip(sources, values, strict=True)}
+        return matching.search_text(name, **extra)
+
+    _fill(schema_editor, model, "search_text", ["name", *sources], words)
+
+
+def backfill_last_word(schema_editor, model) -> None:
+    """Compute `search_last_word` of every existing row of `model`, and on PostgreSQL give the
+    column the "C" collation, so that a prefix is a range of its index (as search_name)."""
+    from . import matching
+
+    if schema_editor.connection.vendor == "postgresql":
+        table = schema_editor.connection.ops.quote_name(model._meta.db_table)
+        schema_editor.execute(
+            f'ALTER TABLE {table} ALTER COLUMN "search_last_word" TYPE varchar(255) COLLATE "C"'
+        )
+    _fill(schema_editor, model, "search_last_word", ["name"], lambda n: matching.last_word(n)[:255])
+
+
+def _fill(schema_editor, model, column: str, sources: list[str], compute) -> None:
+    """Set `column` of every row to `compute(*sources)` in batches of plain UPDATEs — a million
+    rows cost one pass, no model instances."""
     table = schema_editor.connection.ops.quote_name(model._meta.db_table)
-    sql = f"UPDATE {table} SET search_text = %s WHERE id = %s"  # noqa: S608
-    rows = model._base_manager.using(schema_editor.connection.alias).values_list(
-        "id", "name", *sources
-    )
+    sql = f"UPDATE {table} SET {column} = %s WHERE id = %s"  # noqa: S608
+    rows = model._base_manager.using(schema_editor.connection.alias).values_list("id", *sources)
     batch: list[tuple[str, int]] = []
     with schema_editor.connection.cursor() as cursor:
-        for pk, name, *values in rows.order_by("id").iterator(chunk_size=5000):
-            extra = {keyword.get(c, c): v or "" for c, v in zip(sources, values, strict=True)}
-            batch.append((matching.search_text(name, **extra), pk))
+        for pk, *values in rows.order_by("id").iterator(chunk_size=5000):
+            batch.append((compute(*values), pk))
             if len(batch) == 5000:
                 cursor.executemany(sql, batch)
                 batch = []

@@ -72,13 +72,22 @@ def _prefix_q(column: str, prefix: str) -> Q:
 
 @dataclass(frozen=True)
 class Search:
-    """A search split by rank: rows whose whole name starts with q (`first`, read in name order
-    from the name index), then the rows of the word index where every word of q starts a word of
-    the name, e-mail, company name or phone digits, newest first (the order the index yields)."""
+    """A search split by rank, best first:
+
+    0. rows whose whole name starts with q (`first`), in name order, read from the name index;
+    1. for a one-word q, rows whose name's last word starts with it (`second`: "rao" finds
+       "Asha Rao"), in surname order, read from the last-word index;
+    2. the other rows of the word index where every word of q starts a word of the name,
+       e-mail, company name or phone digits, newest first (the order SQLite's index yields).
+
+    Ranks 0 and 1 are B-tree ranges: a page and a capped count of the names people type cost
+    the same at any size. Only rank 2 reads the full-text index.
+    """
 
     model: type[Model]
     words: list[str]
     first: Q
+    second: Q | None
     organisation_id: int
     deleted: bool
 
@@ -94,19 +103,28 @@ class Search:
         )
         return RawSQL(sql, params, output_field=BooleanField())  # noqa: S611
 
+    def ranked_above_words(self) -> Q:
+        return self.first | self.second if self.second is not None else self.first
+
     def matches(self) -> Q:
         then = self.then()
-        return self.first | Q(then) if then is not None else self.first
+        above = self.ranked_above_words()
+        return above | Q(then) if then is not None else above
 
     def rank(self) -> Case:
-        return Case(When(self.first, then=Value(0)), default=Value(1))
+        whens = [When(self.first, then=Value(0))]
+        if self.second is not None:
+            whens.append(When(self.second, then=Value(1)))
+        return Case(*whens, default=Value(2))
 
 
 def word_search(kind: KindDef, q: str, *, organisation_id: int, deleted: bool) -> Search:
+    words = matching.query_words(q)
     return Search(
         model=kind.model,
-        words=matching.query_words(q),
+        words=words,
         first=_prefix_q("search_name", matching.search_key(q)),
+        second=_prefix_q("search_last_word", words[0]) if len(words) == 1 else None,
         organisation_id=organisation_id,
         deleted=deleted,
     )
@@ -152,10 +170,22 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
         queryset = search(queryset, kind_def, query.q, **scope)
     if ranked(kind_def, query):
         found = word_search(kind_def, query.q, **scope)
-        # Whole-name matches by name then id; the others newest first (see _ranked_page).
-        first = Case(When(found.first, then=F("search_name")), default=Value(""))
-        tie = Case(When(found.first, then=F("id")), default=-F("id"))
-        return queryset.annotate(_rank=found.rank()).order_by("_rank", first, tie)
+        # The order of _ranked_page: whole names by name, surnames by surname then name, the
+        # rest newest first.
+        above = found.ranked_above_words()
+        second = found.second if found.second is not None else Q(pk__in=[])
+        key = Case(
+            When(found.first, then=F("search_name")),
+            When(second, then=F("search_last_word")),
+            default=Value(""),
+        )
+        then_name = Case(
+            When(found.first, then=Value("")),
+            When(second, then=F("search_name")),
+            default=Value(""),
+        )
+        tie = Case(When(above, then=F("id")), default=-F("id"))
+        return queryset.annotate(_rank=found.rank()).order_by("_rank", key, then_name, tie)
     descending = query.ordering.startswith("-")
     column = order_column(query.ordering)
     if column == "id":
@@ -210,7 +240,7 @@ def record_list(
     else:
         paged = paged[query.offset : query.offset + query.limit + 1]
     paged = paged.annotate(_capped_total=total)
-    extra = ("_rank",) if is_ranked else ()
+    extra = ("_rank", "search_last_word") if is_ranked else ()
     rows = list(paged.values(*columns, column, *extra, "_capped_total") if columns else paged)
     if rows:
         first = rows[0]
@@ -228,8 +258,7 @@ def record_list(
         else:
             value, pk, rank = getattr(last, column), last.pk, getattr(last, "_rank", None)
         if is_ranked:
-            # A word match's position is its id alone (they are listed newest first).
-            next_cursor = encode_ranked_cursor(int(rank or 0), value if rank == 0 else "", pk)
+            next_cursor = _ranked_cursor(last, int(rank or 0))
         else:
             next_cursor = encode_cursor(query.ordering, value, pk)
     return Page(
@@ -237,12 +266,39 @@ def record_list(
     )
 
 
+def _field(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
+def _ranked_cursor(row: Any, rank: int) -> str:
+    """The position after `row` in rank order: the name (rank 0), the last word and the name
+    (rank 1: a word has no space, so the first space splits them), or the id alone (rank 2)."""
+    pk = _field(row, "id")
+    if rank == 0:
+        return encode_ranked_cursor(0, _field(row, "search_name"), pk)
+    if rank == 1:
+        position = f"{_field(row, 'search_last_word')} {_field(row, 'search_name')}"
+        return encode_ranked_cursor(1, position, pk)
+    return encode_ranked_cursor(2, "", pk)
+
+
+def _after_last_word(value: str, pk: int) -> Q:
+    last_word, _, name = value.partition(" ")
+    return Q(search_last_word__gte=last_word) & (
+        Q(search_last_word__gt=last_word)
+        | Q(search_last_word=last_word, search_name__gt=name)
+        | Q(search_last_word=last_word, search_name=name, id__gt=pk)
+    )
+
+
 def _ranked_page(
     *, actor: Actor, kind: str, query: ListQuery, columns: Sequence[str] | None
 ) -> Page:
-    """A page of a search in rank order as keyset reads, none of which sorts the matches:
+    """A page of a search in rank order (see `Search`) as keyset reads, none of which sorts the
+    matches:
 
-    1. whole-name prefix matches, in name order: a range of the name index, already sorted;
+    0. whole-name matches: a range of the name index, already in name order;
+    1. surname matches: a range of the last-word index, in surname and name order;
     2. once those are exhausted, word matches, newest first. On SQLite the word index yields
        ids in order: a window of the next ids is read from it alone, then their rows, widening
        the window while other filters leave the page short. On PostgreSQL the planner reads
@@ -263,9 +319,10 @@ def _ranked_page(
     wanted = query.limit + 1
     rows: list[Any] = []
     ranks: list[int] = []
+    shown = ("search_name", "search_last_word")
 
     def read(part: QuerySet, part_rank: int) -> None:
-        got = list(part.values(*columns, "search_name") if columns else part)
+        got = list(part.values(*columns, *shown) if columns else part)
         rows.extend(got)
         ranks.extend([part_rank] * len(got))
 
@@ -275,23 +332,24 @@ def _ranked_page(
             if value is not None and pk is not None:
                 part = part.filter(_after("search_name", value, pk))
             read(part[:wanted], 0)
-        count = _search_count(found, first, filtered, query, cap)
+        if len(rows) < wanted and found.second is not None and rank <= 1:
+            part = (
+                filtered.filter(found.second)
+                .exclude(found.first)
+                .order_by("search_last_word", "search_name", "id")
+            )
+            if rank == 1 and value is not None and pk is not None:
+                part = part.filter(_after_last_word(value, pk))
+            read(part[: wanted - len(rows)], 1)
+        count = _search_count(found, filtered, query, cap)
         if len(rows) < wanted and found.words:
-            before = pk if rank == 1 else None
+            before = pk if rank == 2 else None
             _read_word_matches(found, filtered, read, rows, wanted, before, count)
     except EmptyResultSet:  # a filter no row can match, e.g. a stage key that does not exist
         return Page(items=[], count=0, count_capped=False, next_cursor=None)
     next_cursor = None
     if len(rows) > query.limit:
-        last = rows[query.limit - 1]
-        name, last_pk = (
-            (last["search_name"], last["id"])
-            if isinstance(last, dict)
-            else (last.search_name, last.pk)
-        )
-        last_rank = ranks[query.limit - 1]
-        # A word match's position is its id alone.
-        next_cursor = encode_ranked_cursor(last_rank, name if last_rank == 0 else "", last_pk)
+        next_cursor = _ranked_cursor(rows[query.limit - 1], ranks[query.limit - 1])
     return Page(
         items=rows[: query.limit],
         count=min(count, cap),
@@ -307,7 +365,7 @@ def _ranked_page(
 
 
 def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, before, matches):
-    then = filtered.exclude(found.first)
+    then = filtered.exclude(found.ranked_above_words())
     if connection.vendor != "sqlite":
         part = then.filter(found.then())
         if before is not None:
@@ -315,7 +373,7 @@ def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, be
         # id + 0 is not the indexed id: the planner cannot walk the id index for it.
         few = matches <= settings.SALESLINE_COUNT_CAP
         order = (F("id") + 0).desc() if few else F("id").desc()
-        read(part.order_by(order)[: wanted - len(rows)], 1)
+        read(part.order_by(order)[: wanted - len(rows)], 2)
         return
     then = then.order_by("-id")
     size = max(4 * wanted, 200)
@@ -330,21 +388,23 @@ def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, be
             size=size,
         )
         if ids:
-            read(then.filter(id__in=ids)[: wanted - len(rows)], 1)
+            read(then.filter(id__in=ids)[: wanted - len(rows)], 2)
         if len(ids) < size:
             return
         before, size = ids[-1], size * 4
 
 
-def _search_count(found: Search, first: QuerySet, filtered: QuerySet, query: ListQuery, cap: int):
-    """Matches counted to cap + 1. Without other filters, from the word index alone (whole-name
-    matches are word matches too: their first words start the same way)."""
-    sql: str
-    params: Sequence[Any]
-    if not found.words:
-        sql, params = _capped_count_sql(first, cap)
-    elif not query.lookups:
-        sql, params = search_index.count_sql(
+def _search_count(found: Search, filtered: QuerySet, query: ListQuery, cap: int) -> int:
+    """Matches counted to cap + 1. Without other filters: whole-name and surname matches from
+    their B-tree ranges, and only when those stay under the cap, every match from the word
+    index alone (whole-name and surname matches are word matches too)."""
+    if query.lookups or not found.words:
+        return _count(*_capped_count_sql(filtered.filter(found.matches()), cap))
+    above = _count(*_capped_count_sql(filtered.filter(found.ranked_above_words()), cap))
+    if above > cap:
+        return above
+    return _count(
+        *search_index.count_sql(
             connection,
             found.model._meta.db_table,
             found.words,
@@ -352,8 +412,10 @@ def _search_count(found: Search, first: QuerySet, filtered: QuerySet, query: Lis
             deleted=found.deleted,
             cap=cap + 1,
         )
-    else:
-        sql, params = _capped_count_sql(filtered.filter(found.matches()), cap)
+    )
+
+
+def _count(sql: str, params: Sequence[Any]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]

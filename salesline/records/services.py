@@ -232,7 +232,8 @@ def refresh_derived(obj: models.Model, changed: Iterable[str]) -> set[str]:
     attrs: set[str] = set()
     if "name" in changed:
         obj.search_name = matching.search_key(obj.name)[:255]
-        attrs.add("search_name")
+        obj.search_last_word = matching.last_word(obj.name)[:255]
+        attrs |= {"search_name", "search_last_word"}
         if isinstance(obj, Company):
             obj.match_name = matching.company_match_name(obj.name)[:255]
             attrs.add("match_name")

@@ -145,17 +145,39 @@ def test_several_words_must_all_match(actor):
     assert found(actor, "rao kerala") == []
 
 
-def test_whole_name_prefix_comes_first_by_name_then_word_matches_newest_first(actor):
+def test_whole_names_come_first_then_surnames_then_other_words_newest_first(actor):
     word_b = lead(actor, "Berit Rao")
     whole_b = lead(actor, "Raoul Zed")
+    middle = lead(actor, "Kiran Rao Menon")
     word_a = lead(actor, "Anil Rao")
     whole_a = lead(actor, "Rao Bahadur")
     company = lead(actor, "Cecilie Dahl", company_name="Rao Holdings")
+    longer = lead(actor, "Ada Raoult")
+    email = lead(actor, "Dina Berg", email="rao.fan@example.com")
 
-    assert found(actor, "rao") == [whole_a.pk, whole_b.pk, company.pk, word_a.pk, word_b.pk]
+    # Whole names by name; surnames by surname, then name; the other matches newest first.
+    assert found(actor, "rao") == [
+        *(whole_a.pk, whole_b.pk),
+        *(word_a.pk, word_b.pk, longer.pk),
+        *(email.pk, company.pk, middle.pk),
+    ]
     # Another ordering is that ordering, not a ranking.
     newest = found(actor, "rao", ordering="-created_at")
-    assert newest == [company.pk, whole_a.pk, word_a.pk, whole_b.pk, word_b.pk]
+    assert newest == [
+        *(email.pk, longer.pk, company.pk, whole_a.pk),
+        *(word_a.pk, middle.pk, whole_b.pk, word_b.pk),
+    ]
+    # Surnames rank second for a one-word search only; the whole name still comes first.
+    assert found(actor, "rao bahadur") == [whole_a.pk]
+    assert found(actor, "anil rao") == [word_a.pk]
+
+
+def indexed(row):
+    """What the services set for search (bulk_create bypasses them)."""
+    row.search_name = matching.search_key(row.name)
+    row.search_text = matching.search_text(row.name)
+    row.search_last_word = matching.last_word(row.name)
+    return row
 
 
 @pytest.mark.parametrize("limit", [1, 3, 7])
@@ -166,16 +188,14 @@ def test_pages_walk_every_match_once_in_rank_order(actor, limit):
         for name in (
             [f"Rao {i:02}" for i in range(9)]
             + [f"Person {i:02} Rao" for i in range(9)]
+            + [f"Kiran {i:02} Rao Menon" for i in range(6)]
             + [f"Other {i:02}" for i in range(5)]
         )
-        + ["Rao 04"]  # the same name twice: ties are broken by id
+        + ["Rao 04", "Person 03 Rao"]  # the same name twice: ties are broken by id
     ]
-    for row in rows:
-        row.search_name = matching.search_key(row.name)
-        row.search_text = matching.search_text(row.name)
-    Lead.objects.bulk_create(rows)
+    Lead.objects.bulk_create([indexed(row) for row in rows])
     expected = found(actor, "rao", limit="500")
-    assert len(expected) == 19
+    assert len(expected) == 26
 
     seen, cursor, pages = [], None, 0
     while True:
@@ -184,18 +204,21 @@ def test_pages_walk_every_match_once_in_rank_order(actor, limit):
             params["cursor"] = cursor
         query = parse_list_query(KINDS["lead"], params, lambda: [])
         page = record_list(actor=actor, kind="lead", query=query, columns=["id", "name"])
-        assert page.count == 19 and not page.count_capped
+        assert page.count == 26 and not page.count_capped
         seen += [row["id"] for row in page.items]
         pages += 1
         cursor = page.next_cursor
         if cursor is None:
             break
     assert seen == expected
-    assert pages == -(-19 // limit)
+    assert pages == -(-26 // limit)
     names = dict(Lead.objects.values_list("pk", "name"))
-    whole = [names[pk] for pk in seen[:10]]
-    assert all(name.startswith("Rao") for name in whole) and whole == sorted(whole)
-    assert seen[10:] == sorted(seen[10:], reverse=True)
+    ordered = [(names[pk], pk) for pk in seen]
+    whole, surnames, others = ordered[:10], ordered[10:20], ordered[20:]
+    assert all(name.startswith("Rao") for name, _ in whole) and whole == sorted(whole)
+    assert all(name.startswith("Person") for name, _ in surnames)
+    assert surnames == sorted(surnames)
+    assert [pk for _, pk in others] == sorted((pk for _, pk in others), reverse=True)
 
 
 def test_a_search_with_a_filter_pages_through_sparse_matches(actor):
@@ -203,17 +226,14 @@ def test_a_search_with_a_filter_pages_through_sparse_matches(actor):
     rows = [
         Lead(
             organisation=actor.organisation,
-            name=f"Person {i:03} Rao",
+            name=f"Person {i:03} Rao Menon",  # a middle word: found by the word index
             source="Expo" if i % 40 == 0 else "Web",
             created_at=now,
             updated_at=now,
         )
         for i in range(1200)
     ]
-    for row in rows:
-        row.search_name = matching.search_key(row.name)
-        row.search_text = matching.search_text(row.name)
-    Lead.objects.bulk_create(rows)
+    Lead.objects.bulk_create([indexed(row) for row in rows])
     expo = sorted(Lead.objects.filter(source="Expo").values_list("pk", flat=True), reverse=True)
 
     seen, cursor = [], None
@@ -235,12 +255,13 @@ def test_a_search_with_a_filter_pages_through_sparse_matches(actor):
 
 
 def test_offset_pages_follow_the_same_ranking_and_their_cursor_continues(actor):
-    names = ["Berit Rao", "Raoul Zed", "Anil Rao", "Rao Bahadur", "Cem Rao"]
+    names = ["Berit Rao", "Raoul Zed", "Anil Rao", "Rao Bahadur", "Cem Rao Menon", "Dag Rao Li"]
     for name in names:
         lead(actor, name)
     whole = found(actor, "rao", limit="500")
     assert found(actor, "rao", limit="2", offset="1") == whole[1:3]
-    for offset in (1, 2):  # the last row of the page: a whole-name match, then a word match
+    # The last row of the page: a whole-name match, a surname match, then a word match.
+    for offset in (0, 1, 2, 3):
         params = {"q": "rao", "limit": "2", "offset": str(offset)}
         page = record_list(
             actor=actor, kind="lead", query=parse_list_query(KINDS["lead"], params, lambda: [])
@@ -284,6 +305,30 @@ def test_another_organisations_records_are_never_found(actor, other_actor):
 
 
 # ---------------------------------------------------------------- kept in step
+
+
+def test_the_last_word_follows_the_name_through_services_and_imports(actor):
+    kari = lead(actor, "Kari Hansen")
+    assert Lead.objects.get(pk=kari.pk).search_last_word == "hansen"
+    records.record_update(
+        actor=actor, kind="lead", record_id=kari.pk, data={"name": "Kari Ødegård"}
+    )
+    assert (
+        Lead.objects.get(pk=kari.pk).search_last_word == "ødegard"
+    )  # ø is a letter, å an a with a ring
+    records.record_update(actor=actor, kind="lead", record_id=kari.pk, data={"name": "Kari"})
+    assert Lead.objects.get(pk=kari.pk).search_last_word == ""  # the whole name finds it
+    job = imports.import_start(
+        actor=actor,
+        kind="leads",
+        file=io.BytesIO(csv_bytes([lead_row("Zoë Ødegård", "zoe@fjord.no")])),
+        file_name="f.csv",
+    ).job
+    imported = Lead.objects.get(import_job=job)
+    assert imported.search_last_word == "ødegard"  # ø is a letter, å an a with a ring
+    # Surname matches come right after whole names, accents folded either way.
+    assert found(actor, "ødeg") == [imported.pk]
+    assert found(actor, "zoe") == [imported.pk]
 
 
 def test_the_index_follows_update_delete_restore_and_purge(actor):

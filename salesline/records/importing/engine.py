@@ -486,6 +486,7 @@ class ImportRun:
                         owner_id=self.actor.user.pk if self.actor.user else None,
                         name=name[:255],
                         search_name=matching.search_key(name)[:255],
+                        search_last_word=matching.last_word(name)[:255],
                         search_text=matching.search_text(name[:255]),
                         match_name=key,
                         import_job=self.job,
@@ -508,6 +509,7 @@ class ImportRun:
     def _derived(self, row: CleanRow, block: str) -> dict[str, Any]:
         values = row.values
         values["search_name"] = row.search_name
+        values["search_last_word"] = row.search_last_word
         values["search_text"] = row.search_text
         if self.job.kind == "company":
             values["match_name"] = row.company_key

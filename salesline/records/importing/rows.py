@@ -83,6 +83,7 @@ class CleanRow:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (target, reason)
     raw: list[str] | None = None  # kept for rejected rows only
     search_name: str = ""
+    search_last_word: str = ""  # matching.last_word
     search_text: str = ""  # matching.search_text, computed here, beside the main process
     company_key: str = ""  # lead: normalised company name; person: company name to resolve
     surname: str = ""  # matching.surname_key of the name, for the duplicate block
@@ -307,7 +308,7 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
     keeps_extras = plan.keeps_extras
     text = compiled.text
     search_key, surname_key = matching.search_key, matching.surname_key
-    search_text = matching.search_text
+    search_text, last_word = matching.search_text, matching.last_word
     out = []
     for number, cells in rows:
         clean = CleanRow(number)
@@ -379,6 +380,7 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
             clean.raw = cells
         else:
             clean.search_name = search_key(name)[:255]
+            clean.search_last_word = last_word(name)[:255]
             get = values.get
             clean.search_text = search_text(
                 name,
@@ -435,6 +437,7 @@ def clean_rows_packed(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> tuple
             row.problems or None,
             row.raw,
             row.search_name,
+            row.search_last_word,
             row.search_text,
             row.company_key,
             row.surname,
@@ -446,13 +449,25 @@ def clean_rows_packed(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> tuple
 def unpack(packed: tuple) -> list[CleanRow]:
     keys, items = packed
     out = []
-    for number, values, custom, problems, raw, search_name, text, company_key, surname in items:
+    for (
+        number,
+        values,
+        custom,
+        problems,
+        raw,
+        search_name,
+        last_word,
+        text,
+        company_key,
+        surname,
+    ) in items:
         row = CleanRow(number)
         row.values = {k: v for k, v in zip(keys, values, strict=True) if v is not None}
         row.custom = custom or {}
         row.problems = problems or []
         row.raw = raw
         row.search_name = search_name
+        row.search_last_word = last_word
         row.search_text = text
         row.company_key = company_key
         row.surname = surname

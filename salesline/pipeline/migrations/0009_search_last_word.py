@@ -1,0 +1,34 @@
+"""Surnames ranked second in word search over opportunities: as records migration 0008 does
+for the other kinds."""
+
+from django.db import migrations, models
+
+from salesline.records import search_index
+
+
+def fill(apps, schema_editor):
+    search_index.backfill_last_word(schema_editor, apps.get_model("pipeline", "Opportunity"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("pipeline", "0008_word_search"),
+        ("records", "0008_search_last_word"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="opportunity",
+            name="search_last_word",
+            field=models.CharField(blank=True, default="", editable=False, max_length=255),
+        ),
+        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="opportunity",
+            index=models.Index(
+                condition=models.Q(("deleted_at__isnull", True)),
+                fields=["organisation", "search_last_word", "search_name", "id"],
+                name="opportunity_last_word",
+            ),
+        ),
+    ]
