@@ -200,10 +200,10 @@ def _print_progress(job) -> None:
     from salesline.records.importing.services import progress_of
 
     p = progress_of(job)
-    rate = f"{p['rows_per_second']:,.0f} rows/s" if p["rows_per_second"] else ""
+    rate = f"{p['rows_per_second']:,.0f} {job.unit}s/s" if p["rows_per_second"] else ""
     eta = f", about {p['eta_seconds']:.0f} s left" if p["eta_seconds"] is not None else ""
     print(
-        f"\r{p['rows_done']:,} of ~{p['rows_total']:,} rows ({rate}{eta})",
+        f"\r{p['rows_done']:,} of ~{p['rows_total']:,} {job.unit}s ({rate}{eta})",
         end="",
         file=sys.stderr,
         flush=True,
@@ -269,6 +269,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         out |= {
             "possible_duplicates": report["possible_duplicate_rows"],
             "companies_created": report["companies_created"],
+            "notes": report["notes"],
             "error": report["error"],
         }
         print(json.dumps(out, default=str))
@@ -279,8 +280,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"updated, {job.duplicates} duplicates, {job.rejected} rejected, "
             f"{job.possible_duplicates} possible duplicates to review."
         )
+        for note in report["notes"]:
+            print(f"  note: {note}")
         for issue in report["rejected"][:20]:
-            print(f"  row {issue['row']}: {issue['reason']}")
+            print(f"  {job.unit} {issue['row']}: {issue['reason']}")
         if job.rejected > 20:
             print(f"  ... and more: GET /api/v1/imports/{job.pk}/rejected.csv lists them all.")
     if job.status == "failed":

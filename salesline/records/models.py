@@ -204,6 +204,8 @@ class ImportJob(models.Model):
     kind = models.CharField(max_length=20)
     file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
     file_name = models.CharField(max_length=255)
+    # What the file is read as: csv, xlsx or vcard ("" for imports from before it was kept).
+    file_kind = models.CharField(max_length=10, blank=True)
     mapping = models.JSONField(default=dict)
     region = models.CharField(max_length=2, blank=True)
     on_duplicate = models.CharField(
@@ -224,6 +226,8 @@ class ImportJob(models.Model):
     possible_duplicates = models.PositiveIntegerField(default=0)
     companies_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What the reading noticed that the user should know (rows read in a legacy encoding).
+    notes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -235,6 +239,11 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} of {self.file_name}"
+
+    @property
+    def unit(self) -> str:
+        """What the report numbers: the cards of a vCard file, else the rows."""
+        return "card" if self.file_kind == "vcard" else "row"
 
 
 class ImportIssue(models.Model):
