@@ -101,6 +101,24 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_org_update(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import (
+        organisation_get,
+        organisation_set_phone_region,
+        system_actor,
+    )
+
+    organisation = organisation_get(slug=args.org)
+    before = organisation.phone_region
+    organisation = organisation_set_phone_region(
+        actor=system_actor(organisation, "cli"), phone_region=args.phone_region
+    )
+    after = organisation.phone_region
+    change = "unchanged" if after == before else f"was {before or 'none'}"
+    print(f"Phone region of {organisation.slug}: {after or 'none'} ({change}).")
+    return 0
+
+
 def cmd_user_create(args: argparse.Namespace) -> int:
     from salesline.accounts.services import (
         organisation_get,
@@ -548,6 +566,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: none, every number needs its +country code)",
     )
     org_create.set_defaults(handler=cmd_org_create)
+    org_update = org.add_parser(
+        "update",
+        help="change an organisation's settings",
+        description="Change an organisation's settings (audited). Numbers already stored keep "
+        "their country code; the new phone region reads the numbers written from now on.",
+    )
+    org_update.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    org_update.add_argument(
+        "--phone-region",
+        required=True,
+        metavar="CC",
+        help="country of phone numbers written without +country code, e.g. GB; '' for none",
+    )
+    org_update.set_defaults(handler=cmd_org_update)
 
     user = _group(commands, "user", "manage users")
     user_create = user.add_parser(
