@@ -33,6 +33,17 @@ def _control_socket() -> str:
 control_socket = _control_socket()
 
 
+def on_starting(server):
+    """Before the master starts: remove the control sockets that servers killed without their
+    clean-up (SIGKILL) left in the folder, never one a live server uses
+    (salesline.core.processes.remove_stale_control_sockets says how it tells)."""
+    from salesline.core.processes import remove_stale_control_sockets
+
+    folder = os.path.dirname(os.path.abspath(server.cfg.control_socket))
+    for path in remove_stale_control_sockets(folder):
+        server.log.info("Removed the control socket of a server that is gone: %s", path)
+
+
 def post_fork(server, worker):
     """A worker stops with its master, even a killed one (Linux), instead of noticing only at
     its next check of the parent pid (up to `timeout / 2` seconds later)."""

@@ -101,6 +101,24 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_org_update(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import (
+        organisation_get,
+        organisation_set_phone_region,
+        system_actor,
+    )
+
+    organisation = organisation_get(slug=args.org)
+    before = organisation.phone_region
+    organisation = organisation_set_phone_region(
+        actor=system_actor(organisation, "cli"), phone_region=args.phone_region
+    )
+    after = organisation.phone_region
+    change = "unchanged" if after == before else f"was {before or 'none'}"
+    print(f"Phone region of {organisation.slug}: {after or 'none'} ({change}).")
+    return 0
+
+
 def cmd_user_create(args: argparse.Namespace) -> int:
     from salesline.accounts.services import (
         organisation_get,
@@ -200,10 +218,10 @@ def _print_progress(job) -> None:
     from salesline.records.importing.services import progress_of
 
     p = progress_of(job)
-    rate = f"{p['rows_per_second']:,.0f} rows/s" if p["rows_per_second"] else ""
+    rate = f"{p['rows_per_second']:,.0f} {job.unit}s/s" if p["rows_per_second"] else ""
     eta = f", about {p['eta_seconds']:.0f} s left" if p["eta_seconds"] is not None else ""
     print(
-        f"\r{p['rows_done']:,} of ~{p['rows_total']:,} rows ({rate}{eta})",
+        f"\r{p['rows_done']:,} of ~{p['rows_total']:,} {job.unit}s ({rate}{eta})",
         end="",
         file=sys.stderr,
         flush=True,
@@ -269,6 +287,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         out |= {
             "possible_duplicates": report["possible_duplicate_rows"],
             "companies_created": report["companies_created"],
+            "notes": report["notes"],
             "error": report["error"],
         }
         print(json.dumps(out, default=str))
@@ -279,8 +298,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             f"updated, {job.duplicates} duplicates, {job.rejected} rejected, "
             f"{job.possible_duplicates} possible duplicates to review."
         )
+        for note in report["notes"]:
+            print(f"  note: {note}")
         for issue in report["rejected"][:20]:
-            print(f"  row {issue['row']}: {issue['reason']}")
+            print(f"  {job.unit} {issue['row']}: {issue['reason']}")
         if job.rejected > 20:
             print(f"  ... and more: GET /api/v1/imports/{job.pk}/rejected.csv lists them all.")
     if job.status == "failed":
@@ -545,6 +566,20 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: none, every number needs its +country code)",
     )
     org_create.set_defaults(handler=cmd_org_create)
+    org_update = org.add_parser(
+        "update",
+        help="change an organisation's settings",
+        description="Change an organisation's settings (audited). Numbers already stored keep "
+        "their country code; the new phone region reads the numbers written from now on.",
+    )
+    org_update.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    org_update.add_argument(
+        "--phone-region",
+        required=True,
+        metavar="CC",
+        help="country of phone numbers written without +country code, e.g. GB; '' for none",
+    )
+    org_update.set_defaults(handler=cmd_org_update)
 
     user = _group(commands, "user", "manage users")
     user_create = user.add_parser(

@@ -71,6 +71,17 @@ def user_get(*, email: str) -> User:
     return user
 
 
+def phone_region_problem(phone_region: str) -> Problem | None:
+    """What is wrong with a phone region (upper case, trimmed): it must be a two-letter region
+    the phone library reads numbers for, or empty (every number needs its +country code)."""
+    if phone_region and phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        return Problem(
+            loc=("phone_region",),
+            msg=f"Phone region '{phone_region[:10]}' is not a country code such as GB or NO.",
+        )
+    return None
+
+
 def organisation_problems(*, name: str, phone_region: str = "") -> list[Problem]:
     """What is wrong with an organisation's name and phone region."""
     problems = []
@@ -79,13 +90,8 @@ def organisation_problems(*, name: str, phone_region: str = "") -> list[Problem]
         problems.append(Problem(loc=("name",), msg="A name is required."))
     elif reason:
         problems.append(Problem(loc=("name",), msg=f"Name {reason}."))
-    if phone_region and phone_region not in phonenumbers.SUPPORTED_REGIONS:
-        problems.append(
-            Problem(
-                loc=("phone_region",),
-                msg=f"Phone region '{phone_region[:10]}' is not a country code such as GB or NO.",
-            )
-        )
+    if region_problem := phone_region_problem(phone_region):
+        problems.append(region_problem)
     return problems
 
 
@@ -106,6 +112,35 @@ def organisation_create(
         )
         actor = system_actor(organisation, label)
         audit.record(actor=actor, action="create", obj=organisation, changes={"name": [None, name]})
+    return organisation
+
+
+def organisation_set_phone_region(*, actor: Actor, phone_region: str) -> Organisation:
+    """Change the country phone numbers without +country code are read in, on every later
+    write and as the default of imports; "" for none. Admin only. Numbers already stored stay
+    as they are (they were stored with their country code)."""
+    require_admin(actor, "change the phone region")
+    if not isinstance(phone_region, str):
+        raise ValidationFailed(
+            problems=[Problem(loc=("phone_region",), msg="Phone region must be text.")]
+        )
+    phone_region = phone_region.strip().upper()
+    if problem := phone_region_problem(phone_region):
+        raise ValidationFailed("The phone region was not changed.", [problem])
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=actor.organisation.pk)
+        before = organisation.phone_region
+        if before != phone_region:
+            organisation.phone_region = phone_region
+            organisation.save(update_fields=["phone_region"])
+            audit.record(
+                actor=actor,
+                action="update",
+                obj=organisation,
+                changes={"phone_region": [before, phone_region]},
+            )
+    # The actor's copy reads numbers in the new region from the next write on.
+    actor.organisation.phone_region = phone_region
     return organisation
 
 

@@ -9,6 +9,9 @@ A process killed with SIGKILL runs no clean-up, so its children must notice on t
   multiprocessing's fork server rather than that process, and the fork server outlives it as
   long as the children do, so the owner is watched directly: through a pidfd on Linux (woken the
   moment the owner exits, even before it is reaped), else by polling its pid.
+
+A killed gunicorn master leaves its control socket file behind too: `remove_stale_control_sockets`
+clears those of servers that are gone when the next one starts.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import re
 import select
 import signal
+import socket
+import stat
 import sys
 import threading
 import time
@@ -65,6 +71,58 @@ def process_exists(pid: int) -> bool:
             return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
     except (OSError, IndexError):
         return True
+
+
+# The control socket `salesline serve` gives each gunicorn master (config/gunicorn.py).
+CONTROL_SOCKET_NAME = re.compile(r"salesline-(\d{1,10})\.ctl")
+
+
+def _listened_on(path: str) -> bool:
+    """Whether a process accepts connections on the Unix socket at `path`. Anything but a
+    plain refusal (a full backlog, no permission) counts as listened on: such a socket is kept."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        return False
+    except OSError:
+        return True
+    finally:
+        probe.close()
+    return True
+
+
+def remove_stale_control_sockets(folder: str | os.PathLike[str]) -> list[str]:
+    """Remove the control sockets (`salesline-<pid>.ctl`) in `folder` that servers killed
+    without clean-up left behind (SIGKILL, a power cut); returns their paths. A socket is stale
+    only when both its master's pid is no live process and nobody accepts connections on it,
+    so a live server's is never touched — not even while gunicorn briefly closes it to fork a
+    worker, nor one of a server in another pid namespace. Anything else there is left alone."""
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:  # no such folder yet: nothing was ever left there
+        return removed
+    for entry in entries:
+        name = CONTROL_SOCKET_NAME.fullmatch(entry.name)
+        if name is None:
+            continue
+        pid = int(name[1])
+        try:
+            is_socket = stat.S_ISSOCK(os.lstat(entry.path).st_mode)
+        except OSError:
+            continue
+        if not is_socket or pid == os.getpid() or process_exists(pid):
+            continue
+        if _listened_on(entry.path):
+            continue
+        try:
+            os.unlink(entry.path)
+        except OSError:  # removed meanwhile, or not ours to remove
+            continue
+        removed.append(entry.path)
+    return removed
 
 
 def _watch_owner(owner_pid: int, pidfd: int | None, poll_seconds: float) -> None:

@@ -1,5 +1,6 @@
 """Lead conversion: a lead becomes a person and a company — matched, not duplicated — and
-optionally an opportunity. One atomic service; a second conversion is refused."""
+optionally an opportunity. The lead's details go with it: a new person takes them, an existing
+one gets the lines it lacks. One atomic service; a second conversion is refused."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, Problem, ValidationFailed
+from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.records import matching
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
@@ -68,14 +70,47 @@ def lead_company_data(lead: Lead) -> dict[str, Any]:
 
 
 def lead_person_data(lead: Lead) -> dict[str, Any]:
-    """What a new person takes from the lead."""
+    """What a new person takes from the lead: its details too (a second e-mail or phone an
+    import kept there, an address, background)."""
     return {
         "name": lead.name,
         "email": lead.email,
         "phone": lead.phone,
         "business_unit": lead.business_unit,
         "linkedin": lead.linkedin,
+        "details": lead.details,
     }
+
+
+def merged_details(existing: str, incoming: str) -> str:
+    """A person's details with the lines of `incoming` they lack added after them: nothing
+    the person has is lost or reordered, and a line both hold is kept once."""
+    have = {line.strip() for line in existing.splitlines() if line.strip()}
+    added = []
+    for line in incoming.splitlines():
+        if line.strip() and line.strip() not in have:
+            have.add(line.strip())
+            added.append(line.rstrip())
+    if not added:
+        return existing
+    return "\n".join(part for part in (existing.rstrip(), *added) if part)
+
+
+def _carry_details(actor: Actor, person: Person, lead_details: str) -> None:
+    """Add the lead's details to an existing person's (locked, versioned, audited, announced):
+    only the details change, so the person's other fields are not checked again."""
+    kind = KINDS["person"]
+    person = record_services.lock_for_update(actor=actor, kind=kind, record_id=person.pk)
+    details = merged_details(person.details, lead_details)
+    problems = record_services.ProblemList()
+    changes = record_services.apply_changes(
+        actor=actor, kind=kind, obj=person, data={"details": details}, problems=problems
+    )
+    problems.raise_if_any("The lead was not converted.")
+    if changes:
+        record_services.save_changed(person, changes, kind)
+        audit.record(actor=actor, action="update", obj=person, changes=changes)
+        record_services.record_changed(actor=actor, obj=person, change="updated", fields=changes)
 
 
 def _prefixed(problems: list[Problem], prefix: str) -> list[Problem]:
@@ -146,6 +181,18 @@ def lead_convert(
                     for p in exc.problems
                     if not (p.loc[1:] == ("company_id",) and not probe_company)
                 )
+        carries_details = matches.person is not None and bool(lead.details.strip())
+        if matches.person is not None and carries_details:
+            carried = merged_details(matches.person.details, lead.details)
+            reason = text_problem(carried, max_length=LONG_TEXT_MAX, multiline=True)
+            if reason:
+                problems.append(
+                    Problem(
+                        loc=("person", "details"),
+                        msg=f"Details of {matches.person.name} with the lead's added {reason}; "
+                        "shorten either first.",
+                    )
+                )
         if problems:
             raise ValidationFailed("The lead was not converted.", problems)
 
@@ -153,6 +200,8 @@ def lead_convert(
             Company, record_services.record_create(actor=actor, kind="company", data=company_data)
         )
         target_person = matches.person
+        if target_person is not None and carries_details:
+            _carry_details(actor, target_person, lead.details)
         if target_person is None:
             target_person = cast(
                 Person,

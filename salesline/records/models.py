@@ -26,7 +26,7 @@ class RecordBase(OrgScopedModel):
     search_text = models.TextField(blank=True, default="", editable=False)
     # The folded last word of the name (matching.last_word), kept with search_name: a search
     # lists the records whose surname starts with the query right after whole-name matches, in
-    # surname order, from one B-tree range ("C" collation on PostgreSQL, records migration 0008).
+    # surname order, from one B-tree range ("C" collation on PostgreSQL, records migration 0009).
     search_last_word = models.CharField(max_length=255, blank=True, default="", editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -217,6 +217,8 @@ class ImportJob(models.Model):
     kind = models.CharField(max_length=20)
     file = models.FileField(upload_to="imports/%Y/%m/", max_length=255)
     file_name = models.CharField(max_length=255)
+    # What the file is read as: csv, xlsx or vcard ("" for imports from before it was kept).
+    file_kind = models.CharField(max_length=10, blank=True)
     mapping = models.JSONField(default=dict)
     region = models.CharField(max_length=2, blank=True)
     on_duplicate = models.CharField(
@@ -237,6 +239,8 @@ class ImportJob(models.Model):
     possible_duplicates = models.PositiveIntegerField(default=0)
     companies_created = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # What the reading noticed that the user should know (rows read in a legacy encoding).
+    notes = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -248,6 +252,11 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} of {self.file_name}"
+
+    @property
+    def unit(self) -> str:
+        """What the report numbers: the cards of a vCard file, else the rows."""
+        return "card" if self.file_kind == "vcard" else "row"
 
 
 class ImportIssue(models.Model):

@@ -216,12 +216,29 @@ def test_mixed_encodings_preview_and_import_without_garbling(api, org):
     data = {"file": SimpleUploadedFile("mixed.csv", hostile.mixed_encodings()), "kind": "leads"}
     preview = api.client.post("/api/v1/imports/preview", data=data).json()
     assert [row[0] for row in preview["sample"]] == hostile.MIXED_NAMES[:4]
+    assert preview["notes"] == [hostile.MIXED_NOTE]
     data = {"file": SimpleUploadedFile("mixed.csv", hostile.mixed_encodings()), "kind": "leads"}
     response = api.client.post("/api/v1/imports", data=data)
     assert response.status_code == 201, response.content
     assert response.json()["created"] == 4, response.json()["rejected"]
+    assert response.json()["notes"] == [hostile.MIXED_NOTE]
+    report = api.client.get(f"/api/v1/imports/{response.json()['import_id']}").json()
+    assert report["notes"] == [hostile.MIXED_NOTE]
     names = set(Lead.objects.filter(organisation=org).values_list("name", flat=True))
     assert names == set(hostile.MIXED_NAMES)
+
+
+@pytest.mark.parametrize(
+    ("name", "build"), [pytest.param(*c[1:], id=c[0]) for c in hostile.OVERLONG]
+)
+def test_a_cell_over_the_cell_limit_is_one_rejected_row_for_the_api(api, org, name, build):
+    response = api.client.post(
+        "/api/v1/imports", data={"file": SimpleUploadedFile(name, build()), "kind": "leads"}
+    )
+    assert response.status_code == 201, response.content[:300]
+    body = response.json()
+    assert (body["created"], body["rejected_rows"]) == (3, 1)
+    assert body["rejected"] == [{"row": 3, "field": "row", "reason": hostile.OVERLONG_REASON}]
 
 
 def test_preview_cuts_long_cells_with_a_marker(api):

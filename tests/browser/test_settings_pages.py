@@ -72,7 +72,7 @@ def test_a_bad_definition_shows_its_problems_by_line(admin_signed_in, org):
 
 def test_overview_and_process_pages_are_accessible(admin_signed_in):
     page = admin_signed_in
-    for url in ("/settings/", "/settings/process/", "/settings/tokens/"):
+    for url in ("/settings/", "/settings/process/", "/settings/tokens/", "/settings/organisation/"):
         page.goto(url)
         assert axe_violations(page) == [], url
 
@@ -80,7 +80,13 @@ def test_overview_and_process_pages_are_accessible(admin_signed_in):
 def test_settings_fit_a_phone(admin_signed_in):
     page = admin_signed_in
     page.set_viewport_size(PHONE)
-    for url in ("/settings/", "/settings/process/", "/settings/members/", "/settings/fields/"):
+    for url in (
+        "/settings/",
+        "/settings/organisation/",
+        "/settings/process/",
+        "/settings/members/",
+        "/settings/fields/",
+    ):
         page.goto(url)
         assert fits_the_width(page), url
     page.goto("/settings/tokens/")

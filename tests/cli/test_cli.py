@@ -11,6 +11,7 @@ from django.test import Client
 
 from salesline import cli
 from salesline.accounts.models import Membership, Organisation, User
+from salesline.core.models import AuditEvent
 from salesline.pipeline.models import Pipeline
 from salesline.process.definition import template_names, template_text
 from salesline.process.selectors import definition_row_for
@@ -22,6 +23,7 @@ COMMANDS = [
     ["init"],
     ["org"],
     ["org", "create"],
+    ["org", "update"],
     ["user"],
     ["user", "create"],
     ["token"],
@@ -225,6 +227,35 @@ def test_org_create_with_an_unknown_template_fails(db, capsys):
         "Templates: business-development, network-enquiries, partnerships.\n"
     )
     assert not Organisation.objects.exists()
+
+
+def test_org_update_changes_the_phone_region_audited(org, capsys):
+    code, out, err = run(capsys, "org", "update", "--org", org.slug, "--phone-region", "gb")
+    assert (code, out, err) == (0, f"Phone region of {org.slug}: GB (was none).\n", "")
+    assert Organisation.objects.get(pk=org.pk).phone_region == "GB"
+    event = AuditEvent.objects.get(object_type="organisation", action="update")
+    assert (event.actor_label, event.changes) == ("cli", {"phone_region": ["", "GB"]})
+
+    code, out, _ = run(capsys, "org", "update", "--org", org.slug, "--phone-region", "GB")
+    assert (code, out) == (0, f"Phone region of {org.slug}: GB (unchanged).\n")
+    code, out, _ = run(capsys, "org", "update", "--org", org.slug, "--phone-region", "")
+    assert (code, out) == (0, f"Phone region of {org.slug}: none (was GB).\n")
+    assert Organisation.objects.get(pk=org.pk).phone_region == ""
+
+
+def test_org_update_refuses_an_unknown_region_or_organisation(org, capsys):
+    code, out, err = run(capsys, "org", "update", "--org", org.slug, "--phone-region", "XX")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: The phone region was not changed.\n"
+        "Phone region 'XX' is not a country code such as GB or NO.\n"
+    )
+    code, _, err = run(capsys, "org", "update", "--org", "nope", "--phone-region", "GB")
+    assert (code, err) == (1, "error: No organisation 'nope'.\n")
+    assert Organisation.objects.get(pk=org.pk).phone_region == ""
+    with pytest.raises(SystemExit) as usage:
+        cli.main(["org", "update", "--org", org.slug])
+    assert usage.value.code == 2
 
 
 # ---------------------------------------------------------------- users and tokens

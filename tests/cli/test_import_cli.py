@@ -200,6 +200,41 @@ def test_a_hostile_file_exits_1_naming_the_problem(
     assert not ImportJob.objects.exists()
 
 
+def test_the_summary_notes_legacy_rows_and_numbers_a_vcard_files_cards(capsys, org, user, tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(hostile.mixed_encodings())
+    code, out, err = run(
+        capsys, "import", "leads", str(path), "--org", org.slug, "--as", user.email
+    )
+    assert code == 0, err
+    assert f"  note: {hostile.MIXED_NOTE}" in out.splitlines()
+    code, out, _ = run(
+        capsys, "import", "leads", str(path), "--org", org.slug, "--as", user.email, "--json"
+    )
+    assert json.loads(out)["notes"] == [hostile.MIXED_NOTE]
+
+    from tests.records.test_vcard import V4
+
+    cards = tmp_path / "cards.vcf"
+    cards.write_text(V4)
+    code, out, err = run(
+        capsys, "import", "people", str(cards), "--org", org.slug, "--as", user.email
+    )
+    assert code == 0, err
+    assert "  card 2: Card 2 (line 15) cannot be read" in out and "  row " not in out
+
+
+def test_a_cell_over_the_cell_limit_rejects_one_row_and_exits_0(capsys, org, user, tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_bytes(hostile.overlong_csv())
+    code, out, err = run(
+        capsys, "import", "leads", str(path), "--org", org.slug, "--as", user.email
+    )
+    assert code == 0, err
+    assert "3 created" in out and "1 rejected" in out
+    assert f"  row 3: {hostile.OVERLONG_REASON}" in out.splitlines()
+
+
 def test_a_mixed_encoding_file_imports_every_name_as_written(capsys, org, user, tmp_path):
     path = tmp_path / "mixed.csv"
     path.write_bytes(hostile.mixed_encodings())

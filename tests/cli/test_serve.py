@@ -243,3 +243,34 @@ def test_two_servers_each_have_their_own_control_socket(transactional_db, serve,
     assert [parent_pids()[worker["pid"]] for worker in workers] == [second.process.pid]
     assert second.stop() == 0
     assert not Path(second_socket).exists()
+
+
+def test_a_killed_servers_control_socket_is_removed_when_the_next_one_starts(
+    transactional_db, serve, runtime_dir
+):
+    socket_pattern = r"Control socket listening at (\S+)"
+    live = serve()
+    live_socket = Path(live.wait_log(socket_pattern)[1])
+    killed = serve()
+    killed_socket = Path(killed.wait_log(socket_pattern)[1])
+    # `serve` execs gunicorn: its process is the master, which SIGKILL gives no clean-up.
+    family = descendants(killed.process.pid)
+    killed.process.kill()
+    killed.process.wait(timeout=30)
+    wait_for(lambda: not any(process_exists(pid) for pid in family), "its workers to end")
+    assert killed_socket.exists() and live_socket.exists()
+
+    started = serve()
+
+    new_socket = Path(started.wait_log(socket_pattern)[1])
+    assert not killed_socket.exists()
+    assert re.search(
+        rf"Removed the control socket of a server that is gone: {re.escape(str(killed_socket))}",
+        started.log(),
+    )
+    assert sorted(runtime_dir.glob("salesline-*.ctl")) == sorted([live_socket, new_socket])
+    # The live server's socket still answers for it.
+    with ControlClient(str(live_socket), timeout=10) as control:
+        workers = control.send_command("show workers")["workers"]
+    assert [parent_pids()[worker["pid"]] for worker in workers] == [live.process.pid]
+    assert live.stop() == 0 and started.stop() == 0

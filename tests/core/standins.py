@@ -1,25 +1,29 @@
 """`python -m tests.core.standins SCENARIO`: a Supervisor over stand-in processes (tiny Python
 programs instead of gunicorn and `salesline worker`), for tests/core/test_supervisor.py."""
 
+import os
 import sys
 from collections.abc import Sequence
 
 from salesline.core.supervisor import Backoff, Supervisor, configure_logging
 
 SLEEP = "import time; time.sleep(60)"
+# The stand-ins share the supervisor's stdout. Each line is one os.write: with
+# PYTHONUNBUFFERED set, print writes the text and its newline apart, and two stand-ins
+# starting at once then interleave ("server readyworker ready\n", "\n").
 # The same, saying when it is past Python's start-up: a SIGINT before that is a
 # KeyboardInterrupt inside `site`, an exit with status 1, not a stop.
-READY_SERVER = "import time; print('server ready', flush=True); time.sleep(60)"
+READY_SERVER = "import os, time; os.write(1, b'server ready\\n'); time.sleep(60)"
 # Reports every stop signal it gets on stdout; exits 0 after the first.
 POLITE = (
-    "import signal, sys, time\n"
+    "import os, signal, sys, time\n"
     "def stop(signum, frame):\n"
-    "    print('worker got', signal.Signals(signum).name, flush=True)\n"
+    "    os.write(1, f'worker got {signal.Signals(signum).name}\\n'.encode())\n"
     "    time.sleep(0.5)\n"  # a second signal, if any, arrives meanwhile
     "    sys.exit(0)\n"
     "signal.signal(signal.SIGTERM, stop)\n"
     "signal.signal(signal.SIGINT, stop)\n"
-    "print('worker ready', flush=True)\n"
+    "os.write(1, b'worker ready\\n')\n"
     "time.sleep(60)\n"
 )
 
@@ -33,7 +37,7 @@ def backoff_worker(starts: list[int]):
 
     def argv(worker_id: str, replaces: Sequence[str]) -> list[str]:
         starts.append(1)
-        print(f"start {len(starts)} replaces {len(replaces)}", flush=True)
+        os.write(1, f"start {len(starts)} replaces {len(replaces)}\n".encode())
         if len(starts) <= 4:
             return python("import sys; sys.exit(3)")
         if len(starts) == 5:
@@ -66,9 +70,9 @@ def main(scenario: str) -> int:
         supervisor = Supervisor(python(READY_SERVER), lambda worker_id, replaces: python(POLITE))
     elif scenario == "stubborn":
         stubborn = (
-            "import signal, time\n"
+            "import os, signal, time\n"
             "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-            "print('worker ready', flush=True)\n"
+            "os.write(1, b'worker ready\\n')\n"
             "time.sleep(60)\n"
         )
         supervisor = Supervisor(

@@ -1,15 +1,20 @@
-"""Children that end with their owner: real processes killed with SIGKILL (Linux /proc)."""
+"""Children that end with their owner: real processes killed with SIGKILL (Linux /proc); control
+sockets a killed server left behind are cleared, never a live one's."""
 
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
-from salesline.core.processes import process_exists
+from salesline.core.processes import process_exists, remove_stale_control_sockets
 from tests.subprocesses import ROOT, descendants
 
 # A pool owner like the import engine: two pool children running, then it waits to be killed.
@@ -133,3 +138,63 @@ def test_parent_death_signal_reaches_the_child_of_a_killed_parent():
     parent.send_signal(signal.SIGKILL)
     parent.wait()
     assert wait_until(lambda: not process_exists(child), timeout=10)
+
+
+# ------------------------------------------------------------------ stale control sockets
+
+
+@pytest.fixture
+def socket_dir():
+    # Short: a Unix socket's path has at most 107 bytes.
+    path = tempfile.mkdtemp(prefix="sl-ctl-")
+    yield Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def ended_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603
+    child.wait()
+    assert not process_exists(child.pid)
+    return child.pid
+
+
+def left_behind(path: Path) -> None:
+    """A socket file as a killed server leaves it: bound once, nobody listening now."""
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.close()
+
+
+def test_control_sockets_of_servers_that_are_gone_are_removed_and_no_other(socket_dir):
+    dead = ended_pid()
+    stale = socket_dir / f"salesline-{dead}.ctl"
+    left_behind(stale)
+    # A live server's socket: its master's pid is alive, and while gunicorn re-opens it
+    # around a fork nobody listens on it for a moment.
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # noqa: S603
+    alive_not_listening = socket_dir / f"salesline-{sleeper.pid}.ctl"
+    left_behind(alive_not_listening)
+    # Listened on, under a pid this machine does not know (a server in another container).
+    listening = socket_dir / f"salesline-{ended_pid()}.ctl"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(listening))
+    listener.listen()
+    # Not a socket, or not one of ours.
+    plain_file = socket_dir / f"salesline-{ended_pid()}.ctl"
+    plain_file.write_text("not a socket")
+    others = [socket_dir / "gunicorn.ctl", socket_dir / f"other-{dead}.ctl"]
+    for other in others:
+        left_behind(other)
+    try:
+        removed = remove_stale_control_sockets(socket_dir)
+    finally:
+        listener.close()
+        sleeper.kill()
+        sleeper.wait()
+
+    assert removed == [str(stale)]
+    assert not stale.exists()
+    for kept in (alive_not_listening, listening, plain_file, *others):
+        assert kept.exists(), kept
+    assert remove_stale_control_sockets(socket_dir / "missing") == []

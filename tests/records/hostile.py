@@ -6,6 +6,7 @@ same files. The large ones are streamed into the zip (never held whole) and buil
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import random
@@ -185,6 +186,73 @@ def mixed_encodings() -> bytes:
 
 
 MIXED_NAMES = ["Åse Ødegård", "Bjørn Dæhlie", "Zoë “Quote” Berg", "Søren Ærø"]
+# How the import report and the preview name the rows read in a legacy encoding (the Latin-1
+# row's letters are in Windows-1252 too, so it is read as that).
+MIXED_NOTE = (
+    "The file mixes encodings: rows 3, 4 and 5 were read as Windows-1252, the other rows as UTF-8."
+)
+
+# A file with one cell over the cell limit (32,767 characters) among good rows: that row is
+# rejected, the others import.
+LEAD_HEADER = ["Full name", "E-mail", "Company", "Business unit", "Source", "Details", "Phone"]
+OVERLONG_TEXT = "word " * 8_000  # 40,000 characters
+
+
+def lead_cells(name: str, email: str, details: str = "Met at the stand") -> list[str]:
+    return [name, email, "Piql AS", "Nordics", "Expo 2026", details, ""]
+
+
+def overlong_rows() -> list[list[str]]:
+    """Row 3's Details (column F) is over the limit; row 4's spans lines, as Excel writes a
+    cell with Alt+Enter."""
+    return [
+        lead_cells("Ann Berg", "ann@piql.com"),
+        lead_cells("Bo Li", "bo@piql.com", OVERLONG_TEXT),
+        lead_cells("Cy Dahl", "cy@piql.com", "first line\nsecond line"),
+        lead_cells("Di Ek", "di@piql.com"),
+    ]
+
+
+OVERLONG_REASON = (
+    "Row 3: a cell may hold at most 32,767 characters; cell F3 (Details) holds 40,000."
+)
+
+
+def overlong_csv() -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(LEAD_HEADER)
+    writer.writerows(overlong_rows())
+    return buffer.getvalue().encode()
+
+
+def overlong_xlsx(*, shared: bool = False) -> bytes:
+    """The same rows as an XLSX sheet; the long text inline, or in the shared string table."""
+    rows = [LEAD_HEADER, *overlong_rows()]
+    xml_rows = []
+    for number, cells in enumerate(rows, start=1):
+        xml = []
+        for index, text in enumerate(cells):
+            ref = f"{chr(65 + index)}{number}"
+            if shared and text == OVERLONG_TEXT:
+                xml.append(f'<c r="{ref}" t="s"><v>0</v></c>')
+            elif text:
+                xml.append(cell(ref, text))
+        xml_rows.append(f'<row r="{number}">{"".join(xml)}</row>')
+    sheet_xml = f"{SHEET_OPEN}<sheetData>{''.join(xml_rows)}</sheetData></worksheet>"
+    table = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        f"<si><t>{OVERLONG_TEXT}</t></si></sst>"
+    )
+    return xlsx(sheet_xml, shared_strings=table if shared else "")
+
+
+# (id, file name, builder): each holds `overlong_rows()` with row 3 over the cell limit.
+OVERLONG = [
+    ("csv", "long.csv", overlong_csv),
+    ("xlsx-inline", "long.xlsx", overlong_xlsx),
+    ("xlsx-shared", "long.xlsx", lambda: overlong_xlsx(shared=True)),
+]
 
 # (id, file name, builder, what the refusal says: "The file cannot be imported: ...")
 REFUSED = [
@@ -200,9 +268,16 @@ REFUSED = [
         lambda: far_cell("AAA40000"),
         "cell AAA40000 is beyond column 500",
     ),
-    ("huge-cell", "huge.xlsx", huge_cell, "cell A3 holds more than 32,767 characters"),
+    # A cell over 32,767 characters rejects its row; one this long refuses the file on the
+    # limits that bound memory: a run of XML without a tag end, a CSV cell over a line's limit.
+    ("huge-cell", "huge.xlsx", huge_cell, "holds more than 1 MiB without an XML tag end"),
     ("zip-bomb", "bomb.xlsx", zip_bomb, "inflates more than 200 times"),
-    ("long-csv-field", "long.csv", long_field, "holds more than 32,767 characters"),
+    (
+        "long-csv-field",
+        "long.csv",
+        long_field,
+        "a cell of row 2 holds more than 16,777,216 characters, the limit for a line",
+    ),
     ("header-only", "empty.csv", header_only, "column names but no rows of data"),
     ("binary-garbage", "garbage.csv", binary_garbage, "binary data"),
     ("billion-laughs", "laughs.xlsx", billion_laughs, "declares a DOCTYPE or entities"),

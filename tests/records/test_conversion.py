@@ -153,6 +153,85 @@ def test_with_no_match_person_and_company_are_made_from_the_lead(actor, user):
     assert converted.converted_opportunity_id is None
 
 
+# ---------------------------------------------------------------- details
+
+
+IMPORTED_DETAILS = "Met at Nor-Shipping\nE-mail: kari.hansen@gmail.com\nPhone: +4791234567"
+
+
+def test_a_new_person_takes_the_leads_details(actor, company):
+    lead = make_lead(actor, details=IMPORTED_DETAILS)
+
+    person = lead_convert(actor=actor, lead_id=lead.pk, person=CONVERT_PERSON).converted_person
+
+    assert person.details == IMPORTED_DETAILS
+    created = AuditEvent.objects.get(action="create", object_type="person")
+    assert created.changes["details"] == [None, IMPORTED_DETAILS]
+
+
+def test_an_existing_person_keeps_their_details_and_gains_the_leads(actor, user, company):
+    kari = record_create(
+        actor=actor,
+        kind="person",
+        data={
+            **PERSON,
+            "name": "Kari Hansen",
+            "email": "kari@acme.no",
+            "company_id": company.pk,
+            "details": "Prefers mornings\nMet at Nor-Shipping",
+        },
+    )
+    lead = make_lead(actor, details=IMPORTED_DETAILS)
+
+    converted = lead_convert(actor=actor, lead_id=lead.pk)
+
+    kari.refresh_from_db()
+    assert converted.converted_person_id == kari.pk
+    # What the person had stays first; the lead's lines they lack follow, a shared one once.
+    assert kari.details == (
+        "Prefers mornings\nMet at Nor-Shipping\nE-mail: kari.hansen@gmail.com\nPhone: +4791234567"
+    )
+    assert kari.version == 2
+    update = AuditEvent.objects.get(action="update", object_type="person", object_id=str(kari.pk))
+    assert update.actor_id == user.pk
+    assert update.changes == {"details": ["Prefers mornings\nMet at Nor-Shipping", kari.details]}
+
+
+def test_a_person_already_holding_the_leads_details_is_not_changed(actor, company):
+    kari = record_create(
+        actor=actor,
+        kind="person",
+        data={**PERSON, "email": "kari@acme.no", "company_id": company.pk, "details": "x\ny"},
+    )
+    lead = make_lead(actor, details="y\n  x  ")
+
+    lead_convert(actor=actor, lead_id=lead.pk)
+
+    kari.refresh_from_db()
+    assert (kari.details, kari.version) == ("x\ny", 1)
+    assert not AuditEvent.objects.filter(action="update", object_type="person").exists()
+
+
+def test_details_too_long_together_refuse_the_conversion_naming_them(actor, company):
+    record_create(
+        actor=actor,
+        kind="person",
+        data={**PERSON, "email": "kari@acme.no", "company_id": company.pk, "details": "a" * 30_000},
+    )
+    lead = make_lead(actor, details="b" * 30_000)
+    before = counts()
+
+    with pytest.raises(ValidationFailed) as refused:
+        lead_convert(actor=actor, lead_id=lead.pk)
+
+    [problem] = refused.value.problems
+    assert problem.loc == ("person", "details")
+    assert problem.msg.startswith("Details of Ola Nordmann with the lead's added must be at most")
+    assert counts() == before
+    lead.refresh_from_db()
+    assert lead.converted_at is None
+
+
 # ---------------------------------------------------------------- missing fields
 
 

@@ -14,6 +14,7 @@ from salesline.records import services as records
 from salesline.records.importing import engine
 from salesline.records.importing import services as imports
 from salesline.records.models import Company, ImportIssue, ImportJob, Lead, Person
+from tests.records import hostile
 
 HEADER = ["Full name", "E-mail", "Company", "Business unit", "Source", "Details", "Phone"]
 
@@ -214,6 +215,49 @@ def test_five_percent_bad_rows_never_abort_the_good_ones(run, org):
     job = run(rows)
     assert (job.created, job.rejected, job.status) == (380, 20, "done")
     assert leads(org).count() == 380
+
+
+@pytest.mark.parametrize(
+    ("name", "build"), [pytest.param(*c[1:], id=c[0]) for c in hostile.OVERLONG]
+)
+def test_a_cell_over_the_cell_limit_rejects_its_row_and_the_others_import(run, org, name, build):
+    """A bad row never aborts the good ones: a cell over 32,767 characters (CSV, XLSX inline or
+    shared text) rejects its row, naming the row, the cell, its column and the limit; the
+    rejected rows' CSV keeps that cell cut within the limit."""
+    job = run(build(), name=name)
+    assert (job.status, job.created, job.rejected) == ("done", 3, 1)
+    assert imports.import_report(job)["rejected"] == [
+        {"row": 3, "field": "row", "reason": hostile.OVERLONG_REASON}
+    ]
+    assert [lead.name for lead in leads(org)] == ["Ann Berg", "Cy Dahl", "Di Ek"]
+    assert leads(org).get(name="Cy Dahl").details == "first line\nsecond line"
+    text = "".join(imports.rejected_rows_csv(job)).lstrip("\ufeff")
+    [_, rejected] = list(csv.reader(io.StringIO(text)))
+    assert rejected[:3] == ["3", hostile.OVERLONG_REASON, "Bo Li"]
+    assert len(rejected[7]) <= 32_767 and rejected[7].endswith("held 40,000 characters]")
+
+
+def test_a_cell_over_the_cell_limit_in_an_ignored_column_rejects_nothing(run, org):
+    rows = [[*lead_row("Ann Berg", "ann@piql.com"), "x" * 40_000], [*lead_row("Bo", "bo@x.no"), ""]]
+    job = run(rows, header=[*HEADER, "History"], mapping={"History": None})
+    assert (job.created, job.rejected) == (2, 0)
+    job = run(rows, header=[*HEADER, "History"], mapping={"History": "description"})
+    assert job.rejected == 1
+    assert imports.import_report(job)["rejected"][0]["reason"] == (
+        "Row 2: a cell may hold at most 32,767 characters; cell H2 (History) holds 40,000."
+    )
+
+
+def test_the_report_and_the_preview_name_the_rows_read_in_a_legacy_encoding(run, org, actor):
+    preview = imports.import_preview(
+        actor=actor, kind="leads", file=io.BytesIO(hostile.mixed_encodings())
+    )
+    assert preview.notes == (hostile.MIXED_NOTE,)
+    for dry_run in (True, False):
+        job = run(hostile.mixed_encodings(), dry_run=dry_run)
+        assert (job.created, job.notes) == (4, [hostile.MIXED_NOTE])
+        assert imports.import_report(job)["notes"] == [hostile.MIXED_NOTE]
+    assert run(csv_bytes([lead_row("Åse", "ase@piql.com")])).notes == []
 
 
 # ------------------------------------------------------------------ duplicates

@@ -11,6 +11,7 @@ import pytest
 
 from salesline.records.importing.limits import ReadLimits, UnreadableFile, column_letters
 from salesline.records.importing.reader import BLOCK, Spreadsheet, has_line_longer_than
+from salesline.records.importing.rowtypes import OverlongRow
 from tests.records import hostile
 
 
@@ -91,13 +92,73 @@ def test_an_endless_tag_is_refused_before_expat_holds_it(tmp_path):
         read(tmp_path, hostile.xlsx(hostile.sheet(rows)))
 
 
-def test_a_long_shared_string_is_refused(tmp_path):
+@pytest.mark.parametrize(
+    ("name", "build"), [pytest.param(*c[1:], id=c[0]) for c in hostile.OVERLONG]
+)
+def test_a_cell_over_the_cell_limit_rejects_its_row_and_the_next_rows_are_read(
+    tmp_path, name, build
+):
+    """CSV, XLSX inline text and XLSX shared text alike: the row is an OverlongRow naming the
+    row, the cell, its column and the limit, its long cell cut (marked) within the limit; the
+    rows after it, a cell spanning lines included, are read as written."""
+    header, rows = read(tmp_path, build(), name)
+    assert header == hostile.LEAD_HEADER
+    assert [number for number, _ in rows] == [2, 3, 4, 5]
+    [(_, long_row)] = [(n, cells) for n, cells in rows if isinstance(cells, OverlongRow)]
+    assert long_row.reason == hostile.OVERLONG_REASON
+    assert long_row.columns == {5}
+    assert long_row[:5] == hostile.overlong_rows()[1][:5]
+    assert len(long_row[5]) <= 32_767
+    assert long_row[5].endswith(" … [cut: the cell held 40,000 characters]")
+    assert long_row[5].startswith("word word")
+    # (an XLSX row leaves out its empty last cell)
+    expected = [hostile.overlong_rows()[i][:6] for i in (0, 2, 3)]
+    assert [cells[:6] for n, cells in rows if n != 3] == expected
+
+
+def test_a_csv_cell_over_the_limit_far_down_is_found_without_repeating_a_row(tmp_path):
+    """The fast reading stops at the long cell; the careful one that follows hands out the
+    rest, from the row after the last one handed out."""
+    lines = [b"Name,Notes"] + [f'P{i},"a\nb"'.encode() for i in range(40)]
+    lines[30] = b'P29,"' + b"y" * 50 + b'"'
+    _, rows = read(tmp_path, b"\n".join(lines) + b"\n", "f.csv", ReadLimits(cell_chars=20))
+    assert [number for number, _ in rows] == list(range(2, 42))
+    assert [cells[0] for _, cells in rows] == [f"P{i}" for i in range(40)]
+    assert [n for n, cells in rows if isinstance(cells, OverlongRow)] == [31]
+    assert all(cells[1] == "a\nb" for n, cells in rows if n != 31)
+
+
+def test_careful_and_fast_readings_side_by_side_keep_their_limits(tmp_path):
+    """csv's field limit belongs to the process: a careful reading raises it only while it
+    reads, so a fast reading beside it still stops at a long cell."""
+    limits = ReadLimits(cell_chars=20)
+    first = tmp_path / "a.csv"
+    first.write_bytes(b"Name,Notes\nA," + b"x" * 30 + b"\nB,ok\nC,ok\n")
+    second = tmp_path / "b.csv"
+    second.write_bytes(b"Name,Notes\nD,ok\nE,ok\nF," + b"z" * 30 + b"\n")
+    one, two = Spreadsheet(first, limits).rows(), Spreadsheet(second, limits).rows()
+    seen = []
+    for pair in zip(one, two, strict=True):
+        seen += [(number, isinstance(cells, OverlongRow)) for number, cells in pair]
+    assert seen == [(2, True), (2, False), (3, False), (3, False), (4, False), (4, True)]
+
+
+def test_a_column_name_over_the_cell_limit_refuses_the_file(tmp_path):
+    with pytest.raises(UnreadableFile, match="cell B1 holds more than 20 characters"):
+        read(tmp_path, b"Name," + b"n" * 30 + b"\nAnn,x\n", "f.csv", ReadLimits(cell_chars=20))
+
+
+def test_a_long_shared_string_rejects_only_the_rows_that_use_it(tmp_path):
     table = (
         '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-        f"<si><t>{'y' * 40_000}</t></si></sst>"
+        f"<si><t>{'y' * 40_000}</t></si><si><t>short</t></si></sst>"
     )
-    with pytest.raises(UnreadableFile, match="shared text number 1 holds more than 32,767"):
-        read(tmp_path, hostile.xlsx(hostile.sheet(""), shared_strings=table))
+    unused = hostile.xlsx(hostile.sheet(""), shared_strings=table)
+    assert read(tmp_path, unused)[1] == [(2, ["Ann Berg", "ann@piql.com"])]
+    used = '<row r="3"><c r="A3" t="s"><v>1</v></c><c r="B3" t="s"><v>0</v></c></row>'
+    _, rows = read(tmp_path, hostile.xlsx(hostile.sheet(used), shared_strings=table))
+    assert rows[1][1][0] == "short" and isinstance(rows[1][1], OverlongRow)
+    assert rows[1][1].reason.endswith("cell B3 (E-mail) holds 40,000.")
 
 
 def test_shared_strings_are_read_without_their_phonetic_guides(tmp_path):
@@ -144,6 +205,36 @@ def test_an_endless_csv_line_is_cut_at_the_line_limit(tmp_path):
 def test_mixed_encodings_are_decoded_row_by_row(tmp_path):
     _, rows = read(tmp_path, hostile.mixed_encodings(), "mixed.csv")
     assert [cells[0] for _, cells in rows] == hostile.MIXED_NAMES
+
+
+def test_the_rows_read_in_a_legacy_encoding_are_named(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(hostile.mixed_encodings())
+    # Read for them when no reading of every row has told yet (the preview reads 5 rows).
+    assert Spreadsheet(path).notes() == [hostile.MIXED_NOTE]
+
+
+def test_the_rows_named_are_capped_to_a_readable_length(tmp_path):
+    lines = ["Name,Notes", "Åse,x"] + [f"Bj\xf8rn {i},x" for i in range(130)]
+    data = b"\n".join(line.encode("utf-8" if i < 2 else "cp1252") for i, line in enumerate(lines))
+    path = tmp_path / "many.csv"
+    path.write_bytes(data + b"\n")
+    sheet = Spreadsheet(path)
+    assert len(list(sheet.rows())) == 131
+    assert sheet.notes() == [
+        "The file mixes encodings: rows 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 … and 120 more were "
+        "read as Windows-1252, the other rows as UTF-8."
+    ]
+
+
+def test_a_file_wholly_in_a_legacy_encoding_says_so_and_a_utf8_one_says_nothing(tmp_path):
+    path = tmp_path / "old.csv"
+    path.write_bytes("Name,Notes\nBjørn,x\nCy,y\n".encode("cp1252"))
+    assert Spreadsheet(path).notes() == ["The file is not UTF-8: it was read as Windows-1252."]
+    path.write_bytes("Name,Notes\nBjørn,x\n".encode("latin-1") + b"Cy,\x81\n")
+    assert Spreadsheet(path).notes() == ["The file is not UTF-8: it was read as Latin-1."]
+    path.write_bytes("Name,Notes\nBjørn,x\n".encode())
+    assert Spreadsheet(path).notes() == []
 
 
 def test_utf8_with_a_bad_utf16_body_is_refused_naming_the_line(tmp_path):

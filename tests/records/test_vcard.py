@@ -8,7 +8,7 @@ from salesline.records.importing.files import open_table
 from salesline.records.importing.reader import UnreadableFile
 from salesline.records.importing.rows import UnreadableRow
 from salesline.records.importing.vcard import COLUMNS, Limits, VCardBook, is_vcard
-from salesline.records.models import Lead, Person
+from salesline.records.models import Company, Lead, Person
 
 V4 = (
     "BEGIN:VCARD\r\n"
@@ -237,6 +237,104 @@ def test_vcard_cards_import_as_leads(team_lead_actor, tmp_path):
     assert Lead.objects.get(import_job=done, email="bo@lund.se").company_name == "Lund AB"
     imports.import_undo(actor=team_lead_actor, import_id=done.pk)
     assert not Lead.objects.filter(import_job=done, deleted_at=None).exists()
+
+
+APPLE_COMPANY = (
+    "BEGIN:VCARD\r\n"
+    "VERSION:3.0\r\n"
+    "N:;;;;\r\n"
+    "FN:Acme Archives AS\r\n"
+    "ORG:Acme Archives AS;\r\n"
+    "TEL;type=WORK;type=VOICE;type=pref:+47 22 12 34 56\r\n"
+    "item1.URL;type=pref:acme.example\r\n"
+    "item1.X-ABLabel:_$!<HomePage>!$_\r\n"
+    "X-ABShowAs:COMPANY\r\n"
+    "END:VCARD\r\n"
+)
+V4_ORG = (
+    "BEGIN:VCARD\r\n"
+    "VERSION:4.0\r\n"
+    "KIND:org\r\n"
+    "FN:Lund Bibliotek\r\n"
+    "URL:https://lund.example/\r\n"
+    "EMAIL:post@lund.example\r\n"
+    "END:VCARD\r\n"
+)
+PERSON_CARD = (
+    "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ann Berg\r\nEMAIL:ann@piql.com\r\n"
+    "ORG:Piql AS\r\nEND:VCARD\r\n"
+)
+
+
+def import_cards(actor, tmp_path, text, kind):
+    path = tmp_path / "cards.vcf"
+    path.write_text(text)
+    job = imports.import_create(actor=actor, kind=kind, file=path, file_name="cards.vcf")
+    return imports.import_execute(actor=actor, import_id=job.pk)
+
+
+def test_an_organisations_card_is_read_as_one(tmp_path):
+    rows = list(book(tmp_path, APPLE_COMPANY + V4_ORG + PERSON_CARD).rows())
+    assert [row.organisation for _, row in rows] == [True, True, False]
+    apple, lund, ann = (cells_of(row) for _, row in rows)
+    assert (apple["Name"], apple["Company"], apple["Last name"]) == ("Acme Archives AS",) * 2 + (
+        "",
+    )
+    assert apple["Website"] == "acme.example" and apple["Phone"] == "+47 22 12 34 56"
+    assert (lund["Name"], lund["Company"]) == ("Lund Bibliotek", "Lund Bibliotek")
+    assert (ann["Name"], ann["Company"]) == ("Ann Berg", "Piql AS")
+
+
+@pytest.mark.parametrize("kind", ["people", "leads"])
+def test_an_organisations_card_is_not_imported_as_a_person(team_lead_actor, tmp_path, kind):
+    job = import_cards(team_lead_actor, tmp_path, APPLE_COMPANY + PERSON_CARD + V4_ORG, kind)
+    assert (job.created, job.rejected) == (1, 2)
+    assert imports.import_report(job)["rejected"] == [
+        {
+            "row": 1,
+            "field": "row",
+            "reason": "Card 1 (line 1): this card is an organisation, not a person; import it "
+            "with the companies.",
+        },
+        {
+            "row": 3,
+            "field": "row",
+            "reason": "Card 3 (line 17): this card is an organisation, not a person; import "
+            "it with the companies.",
+        },
+    ]
+
+
+def test_organisations_cards_import_as_companies_and_a_persons_card_does_not(
+    team_lead_actor, tmp_path
+):
+    job = import_cards(team_lead_actor, tmp_path, APPLE_COMPANY + PERSON_CARD + V4_ORG, "companies")
+    assert (job.created, job.rejected) == (2, 1)
+    companies = Company.objects.filter(import_job=job).order_by("name")
+    assert [(c.name, c.website) for c in companies] == [
+        ("Acme Archives AS", "https://acme.example"),
+        ("Lund Bibliotek", "https://lund.example"),
+    ]
+    [rejected] = imports.import_report(job)["rejected"]
+    assert rejected["row"] == 2 and rejected["reason"] == (
+        "Card 2 (line 11): this card is a person, not an organisation; import it with the "
+        "people (their company is created from the card's ORG) or the leads."
+    )
+
+
+def test_a_vcard_report_numbers_cards_not_rows(team_lead_actor, tmp_path):
+    twice = PERSON_CARD + PERSON_CARD.replace("FN:Ann Berg", "FN:Ann B.")
+    job = import_cards(team_lead_actor, tmp_path, twice, "people")
+    assert (job.file_kind, job.unit, job.created, job.duplicates) == ("vcard", "card", 1, 1)
+    [duplicate] = imports.import_report(job)["duplicate_rows"]
+    assert (duplicate["row"], duplicate["reason"]) == (2, "same e-mail as card 1")
+    # A spreadsheet's report still numbers rows.
+    path = tmp_path / "people.csv"
+    path.write_text("Name,E-mail\nBo Li,bo@lund.se\nBo L.,bo@lund.se\n")
+    job = imports.import_create(actor=team_lead_actor, kind="people", file=path, file_name="p.csv")
+    job = imports.import_execute(actor=team_lead_actor, import_id=job.pk)
+    assert (job.file_kind, job.unit) == ("csv", "row")
+    assert imports.import_report(job)["duplicate_rows"][0]["reason"] == "same e-mail as row 2"
 
 
 @pytest.fixture

@@ -247,11 +247,18 @@ def test_a_vcard_file_is_read(browser):
     ]
     assert page.context["sample"][0] == (1, page.context["sample"][0][1])  # card 1
     assert page.context["sample"][0][1][0] == "Ann Berg"
+    text = page.content.decode()
+    assert "about 3 cards of leads" in text and '<th scope="col" class="num">Card</th>' in text
     response = browser.post(response["Location"], mapping_form(page))
     assert response.status_code == 302
     job = ImportJob.objects.get()
     assert job.dry_run and job.file_name == "Contacts.vcf"
     assert {issue["row"] for issue in imports.import_report(job)["rejected"]} >= {2}
+    # The report numbers cards, as the file does; a spreadsheet's numbers rows.
+    text = browser.get(f"/imports/{job.pk}/").content.decode()
+    assert "Rejected cards (" in text and '<th scope="col" class="num">Card</th>' in text
+    assert "Cards are numbered in the file's order" in text and ">Row<" not in text
+    assert "(the whole card)" in text
 
 
 def test_the_upload_form_offers_vcard_files(browser):
@@ -549,3 +556,20 @@ def test_a_mixed_encoding_upload_shows_every_name_as_written(browser):
     assert response.status_code == 302
     page = browser.get(response["Location"])
     assert [cells[0] for _, cells in page.context["sample"]] == hostile.MIXED_NAMES
+
+
+def test_the_mapping_page_and_the_report_say_which_rows_were_read_in_a_legacy_encoding(browser):
+    dry = dry_run(browser, hostile.mixed_encodings())
+    mapping_page = browser.get(f"/imports/{dry.pk}/mapping/")
+    assert hostile.MIXED_NOTE in mapping_page.content.decode()
+    report = browser.get(f"/imports/{dry.pk}/").content.decode()
+    assert "How the file was read:" in report and hostile.MIXED_NOTE in report
+    plain = browser.get(f"/imports/{dry_run(browser).pk}/").content.decode()
+    assert "How the file was read" not in plain
+
+
+def test_a_cell_over_the_cell_limit_is_one_rejected_row_on_the_pages(browser):
+    dry = dry_run(browser, hostile.overlong_csv())
+    assert (dry.status, dry.created, dry.rejected) == ("done", 3, 1)
+    report = browser.get(f"/imports/{dry.pk}/").content.decode()
+    assert "cell F3 (Details) holds 40,000." in report and "(the whole row)" in report

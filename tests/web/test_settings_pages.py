@@ -56,6 +56,7 @@ def test_overview_links_every_section_and_marks_admin_actions(sales):
     assert page.status_code == 200
     text = page.content.decode()
     for url in (
+        "/settings/organisation/",
         "/settings/fields/",
         "/settings/members/",
         "/settings/tokens/",
@@ -94,6 +95,46 @@ def test_admin_pages_with_an_id_are_403_for_a_salesperson(sales, admin_user, com
         assert sales.post(url, {"label": "X", "roles": ["salesperson"]}).status_code == 403
     assert CustomField.objects.get(pk=field.pk).label == "Motto"
     assert Membership.objects.filter(user=admin_user, role="admin").exists()
+
+
+# ---------------------------------------------------------------- organisation
+
+
+def test_admin_changes_the_phone_region(admin, org):
+    page = admin.get("/settings/organisation/")
+    assert page.status_code == 200 and b'name="phone_region"' in page.content
+
+    response = admin.post("/settings/organisation/", {"phone_region": "no"})
+
+    assert response.status_code == 302 and response["Location"] == "/settings/organisation/"
+    org.refresh_from_db()
+    assert org.phone_region == "NO"
+    event = AuditEvent.objects.get(object_type="organisation", action="update")
+    assert (event.actor_label, event.changes) == ("boss@piql.test", {"phone_region": ["", "NO"]})
+    page = admin.get(response["Location"])
+    assert "Phone region saved: NO." in page.content.decode()
+    assert admin.get("/settings/").content.decode().count("are read in: NO.") == 1
+
+
+def test_an_unknown_phone_region_is_shown_beside_the_field(admin, org):
+    response = admin.post("/settings/organisation/", {"phone_region": "XX"})
+    assert response.status_code == 422
+    assert response.context["form"].errors["phone_region"] == [
+        "Phone region 'XX' is not a country code such as GB or NO."
+    ]
+    org.refresh_from_db()
+    assert org.phone_region == ""
+
+
+def test_a_salesperson_sees_the_phone_region_but_cannot_change_it(sales, org):
+    page = sales.get("/settings/organisation/")
+    assert page.status_code == 200
+    assert b'name="phone_region"' not in page.content and b"admin-tag" in page.content
+    response = sales.post("/settings/organisation/", {"phone_region": "GB"})
+    assert response.status_code == 403
+    assert b"Only an admin of Piql Archive" in response.content
+    org.refresh_from_db()
+    assert org.phone_region == ""
 
 
 # ---------------------------------------------------------------- custom fields

@@ -134,6 +134,7 @@ def preview_import(
         "targets": [{"key": t.key, "label": t.label} for t in preview.targets],
         "sample": [cells for _, cells in preview.sample],
         "estimated_rows": preview.estimated_rows,
+        "notes": list(preview.notes),
     }
 
 

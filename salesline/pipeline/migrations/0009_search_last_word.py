@@ -1,4 +1,4 @@
-"""Surnames ranked second in word search over opportunities: as records migration 0008 does
+"""Surnames ranked second in word search over opportunities: as records migration 0009 does
 for the other kinds."""
 
 from django.db import migrations, models
@@ -13,7 +13,7 @@ def fill(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("pipeline", "0008_word_search"),
-        ("records", "0008_search_last_word"),
+        ("records", "0009_search_last_word"),
     ]
 
     operations = [

@@ -139,6 +139,7 @@ class Matcher:
         self.table = self.model._meta.db_table
         self.state = state
         self.org_id = job.organisation_id
+        self.unit = "row"  # what the file's positions are: rows, or a vCard file's cards
 
     # A row's keys ---------------------------------------------------------------
     def block_of(self, row: CleanRow) -> str:
@@ -152,18 +153,18 @@ class Matcher:
         state = self.state
         email = row.values.get("email", "")
         if email and (earlier := state.emails.get(hash(email))):
-            return Match(None, f"same e-mail as row {earlier}"), []
+            return Match(None, f"same e-mail as {self.unit} {earlier}"), []
         if self.kind == "company":
             if row.company_key and (earlier := state.names.get(hash(row.company_key))):
-                return Match(None, f"same company name as row {earlier}"), []
+                return Match(None, f"same company name as {self.unit} {earlier}"), []
             domain = row.values.get("email_domain", "")
             if domain and (earlier := state.domains.get(hash(domain))):
-                return Match(None, f"same e-mail domain as row {earlier}"), []
+                return Match(None, f"same e-mail domain as {self.unit} {earlier}"), []
         elif (block or not email) and (
             earlier := state.names.get(name_key(block, row.search_name))
         ):
             what = "name and company" if block else "name (no e-mail, no company)"
-            return Match(None, f"same {what} as row {earlier}"), []
+            return Match(None, f"same {what} as {self.unit} {earlier}"), []
         if not block:
             return None, []
         seen = state.blocks.get(hash(block))
@@ -556,7 +557,8 @@ class ImportRun:
                 if earlier is not None:
                     result.duplicates += 1
                     match = Match(
-                        match.record_id, f"{match.reason}, already matched by row {earlier}"
+                        match.record_id,
+                        f"{match.reason}, already matched by {self.matcher.unit} {earlier}",
                     )
                     result.issues.append(self._issue(row, ImportIssue.Type.DUPLICATE.value, match))
                     continue
@@ -573,7 +575,9 @@ class ImportRun:
                     reason = f"name similar to {self.job.kind} {best_db[0]} ({best_db[1]:.0f}%)"
                     record_id = best_db[0]
                 else:
-                    reason = f"name similar to row {best_file[0]} ({best_file[1]:.0f}%)"
+                    reason = (
+                        f"name similar to {self.matcher.unit} {best_file[0]} ({best_file[1]:.0f}%)"
+                    )
                     record_id = None
                 result.issues.append(
                     dict(
@@ -670,6 +674,7 @@ class ImportRun:
         # card is 1); `rows_done` counts from the first, so rows before `resume_from` were
         # committed by an earlier run.
         self.first_row = sheet.first_row
+        self.matcher.unit = "card" if sheet.kind == "vcard" else "row"
         resume_from = job.rows_done + self.first_row
         size = chunk_rows()
         if job.rows_done:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .limits import ReadLimits
 from .reader import Spreadsheet
+from .rowtypes import OverlongRow, UnreadableRow
 from .vcard import VCardBook, is_vcard
 
 # How far down a file its column names are looked for, after a line of notes.
@@ -26,10 +27,16 @@ class AfterPreamble:
         self.first_row = header_row + 1
 
     def rows(self, start: int = 2) -> Iterator[tuple[int, list[str]]]:
-        return self.sheet.rows(start=max(start, self.first_row))
+        for number, cells in self.sheet.rows(start=max(start, self.first_row)):
+            if isinstance(cells, OverlongRow):
+                cells.name_columns(self.header)
+            yield number, cells
 
     def estimated_rows(self) -> int:
         return max(0, self.sheet.estimated_rows() - (self.first_row - 2))
+
+    def notes(self) -> list[str]:
+        return self.sheet.notes()
 
 
 def _looks_like_notes(header: list[str]) -> bool:
@@ -44,6 +51,8 @@ def _skip_preamble(sheet: Spreadsheet) -> Spreadsheet | AfterPreamble:
     rows = sheet.rows()
     try:
         for seen, (number, cells) in enumerate(rows):
+            if isinstance(cells, UnreadableRow):
+                break
             filled = sum(1 for cell in cells if cell.strip())
             if filled >= 3:
                 return AfterPreamble(sheet, number, cells)
@@ -58,7 +67,8 @@ type Table = Spreadsheet | AfterPreamble | VCardBook
 
 
 def open_table(path: Path | str, limits: ReadLimits | None = None) -> Table:
-    """The file as a table (`header`, `rows()`, `estimated_rows()`, `first_row`); raises
+    """The file as a table (`header`, `rows()`, `estimated_rows()`, `first_row`, `kind`,
+    `notes()`); raises
     UnreadableFile with the reason when it cannot be read. `limits` bound a spreadsheet (a
     vCard file has bounds of its own, vcard.LIMITS)."""
     path = Path(path)

@@ -2,7 +2,9 @@
 
 A spreadsheet is hostile input: a 1.5 KB XLSX can declare a million-row, 16,384-column sheet, and
 a 400 KB one can inflate to a 400 MiB cell. The readers stream and stop at these limits, naming
-the row, cell or part that crossed one. Pure (no Django): services pass the settings in
+the row, cell or part that crossed one — except `cell_chars`: a cell longer than that is kept cut
+and rejects its row alone (rowtypes.OverlongRow), since the limits that bound memory (a line, a
+run of XML without a tag end) still hold. Pure (no Django): services pass the settings in
 (`SALESLINE_IMPORT_LIMITS`, a dict of these field names).
 """
 
@@ -28,9 +30,10 @@ class ReadLimits:
     columns: int = 500
     # Cells read (empty cells between filled ones count): the work one import may ask for.
     cells: int = 50_000_000
-    # Excel's own limit for the text of one cell.
+    # Excel's own limit for the text of one cell: a longer cell rejects its row.
     cell_chars: int = 32_767
-    # A CSV line (a row, or a part of a row whose quoted cells span lines).
+    # A CSV line (a row, or a part of a row whose quoted cells span lines), and a cell that
+    # spans lines: a longer one refuses the file.
     line_chars: int = 16 * 1024 * 1024
     # Bytes inflated from an XLSX archive in one reading, all parts together.
     unzipped_bytes: int = 2 * 1024 * 1024 * 1024

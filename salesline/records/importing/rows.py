@@ -13,6 +13,10 @@ from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.records import matching
 from salesline.records.normalise import Normaliser
 
+from .rowtypes import Card, OverlongRow, UnreadableRow
+
+__all__ = ["CleanRow", "ColumnRule", "RowPlan", "UnreadableRow", "clean_rows"]
+
 # How each target is cleaned (anything else is trimmed text).
 SPECIAL = {
     "email": "email",
@@ -64,15 +68,6 @@ class RowPlan:
     minimum: tuple[tuple[str, str], ...] = ()  # (target, label) the definition requires
     members: frozenset[str] = frozenset()  # e-mails and names an owner column may name
     keeps_extras: bool = False  # the kind has details, where second e-mails and phones go
-
-
-class UnreadableRow(list):
-    """The cells a reader could salvage of a row it could not read whole (a malformed vCard),
-    and why: the row is rejected with that reason, and the rows around it import."""
-
-    def __init__(self, cells: list[str], reason: str):
-        super().__init__(cells)
-        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -309,13 +304,22 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
     text = compiled.text
     search_key, surname_key = matching.search_key, matching.surname_key
     search_text, last_word = matching.search_text, matching.last_word
+    # A cell over the cell limit rejects its row only when the import reads its column.
+    used_columns = frozenset(rule.index for rule in plan.rules)
     out = []
     for number, cells in rows:
         clean = CleanRow(number)
         values = clean.values
         problems = clean.problems
-        if isinstance(cells, UnreadableRow):
+        if isinstance(cells, UnreadableRow) and not (
+            isinstance(cells, OverlongRow) and not cells.columns & used_columns
+        ):
             problems.append(("row", cells.reason))
+            clean.raw = list(cells)
+            out.append(clean)
+            continue
+        if isinstance(cells, Card) and (reason := cells.wrong_kind(kind)):
+            problems.append(("row", reason))
             clean.raw = list(cells)
             out.append(clean)
             continue

@@ -209,6 +209,7 @@ def import_create(
             raise _problem("file", f"The file cannot be imported: {exc}.") from None
         job.mapping = mapping_for(actor, kind, sheet.header, mapping)
         job.total_rows = total_rows
+        job.file_kind = sheet.kind
         with transaction.atomic(), open(path, "rb") as stream:
             job.file.save(job.file_name, File(stream), save=False)
             job.save()
@@ -265,7 +266,9 @@ def staged_uploads_purge(*, older_than: dt.timedelta = STAGED_MAX_AGE) -> int:
 class ImportPreview:
     """What a file would import as: its columns, the first rows (row number, cells; the header
     is row 1), the estimated row count, the targets a column can map to, and the mapping that
-    would be used — or, when none can be, `mapping_error` naming each problem."""
+    would be used — or, when none can be, `mapping_error` naming each problem. `file_kind` is
+    csv, xlsx or vcard (whose rows are cards); `notes` say how the file was read (rows read in
+    a legacy encoding)."""
 
     kind: str
     columns: list[str]
@@ -274,6 +277,12 @@ class ImportPreview:
     targets: list[mapping_rules.Target]
     mapping: dict[str, str] | None
     mapping_error: ValidationFailed | None
+    file_kind: str = "csv"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def unit(self) -> str:
+        return "card" if self.file_kind == "vcard" else "row"
 
 
 def import_preview(
@@ -299,6 +308,7 @@ def import_preview(
             if not sample:
                 raise UnreadableFile(NO_DATA)
             estimated = sheet.estimated_rows()
+            notes = tuple(sheet.notes())
         except ValueError as exc:  # UnreadableFile, or bytes that do not decode (a UTF-16 BOM)
             reason = exc if isinstance(exc, UnreadableFile) else f"the file cannot be read: {exc}"
             raise ValidationFailed(
@@ -319,6 +329,8 @@ def import_preview(
         targets=list(available.values()),
         mapping=chosen,
         mapping_error=error,
+        file_kind=sheet.kind,
+        notes=notes,
     )
 
 
@@ -534,7 +546,8 @@ def import_execute(
         job.status = ImportJob.Status.DONE
         job.total_rows = job.rows_done
         job.finished_at = timezone.now()
-        job.save(update_fields=["status", "total_rows", "finished_at"])
+        job.notes = sheet.notes()
+        job.save(update_fields=["status", "total_rows", "finished_at", "notes"])
         if not job.dry_run:
             ImportMapping.objects.update_or_create(
                 organisation=job.organisation,
@@ -687,6 +700,7 @@ def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]
         "duplicate_rows": issues_of(job, ImportIssue.Type.DUPLICATE, limit),
         "possible_duplicate_rows": issues_of(job, ImportIssue.Type.POSSIBLE_DUPLICATE, limit),
         "progress": progress_of(job),
+        "notes": job.notes,
         "error": job.error or None,
         "created_at": job.created_at,
         "started_at": job.started_at,

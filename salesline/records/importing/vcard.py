@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import vobject
 
 from .reader import UnreadableFile, detect_encoding
-from .rows import UnreadableRow
+from .rowtypes import Card, UnreadableRow
 
 
 @dataclass(frozen=True)
@@ -147,12 +147,23 @@ def _address(value: Any) -> str:
     return ", ".join(part for part in parts if part) if any(parts) else _text(value)
 
 
+def is_organisation(card: Any) -> bool:
+    """Whether a parsed card is a company's: vCard 4's KIND:org, or Apple's X-ABShowAs:COMPANY
+    (Apple Contacts and iCloud write vCard 3.0, which has no KIND)."""
+    contents = card.contents
+    kind = _text(contents["kind"][0].value).lower() if "kind" in contents else ""
+    shown_as = _text(contents["x-abshowas"][0].value).upper() if "x-abshowas" in contents else ""
+    return kind in ("org", "organization") or shown_as == "COMPANY"
+
+
 def card_cells(card: Any) -> list[str]:
-    """A parsed card as a row of COLUMNS."""
+    """A parsed card as a row of COLUMNS. An organisation's card has no person's name: its
+    Name is the organisation's (FN, else ORG), and so is its Company."""
     contents = card.contents
     name = _text(contents["fn"][0].value) if "fn" in contents else ""
     first = middle = last = ""
-    if "n" in contents:
+    organisation = is_organisation(card)
+    if "n" in contents and not organisation:
         parts = contents["n"][0].value
         first = _text(getattr(parts, "given", ""))
         middle = _text(getattr(parts, "additional", ""))
@@ -180,6 +191,9 @@ def card_cells(card: Any) -> list[str]:
     addresses = _ordered(contents.get("adr", []), EMAIL_ORDER, default=0)
     address = _address(addresses[0][0].value) if addresses else ""
     notes = "\n".join(_text(line.value) for line in contents.get("note", []))
+    if organisation:
+        name = name or company
+        company = company or name
     return [
         name,
         first,
@@ -236,6 +250,9 @@ class VCardBook:
     def estimated_rows(self) -> int:
         return self.cards
 
+    def notes(self) -> list[str]:
+        return []
+
     def _cards(self) -> Iterator[_Card]:
         """Each card's lines (photos dropped), with the problem that makes it unreadable."""
         limits = self.limits
@@ -287,8 +304,9 @@ class VCardBook:
             yield card
 
     def rows(self, start: int = 1) -> Iterator[tuple[int, list[str]]]:
-        """(card number, cells) for each card from `start` on; an unreadable card is an
-        UnreadableRow (the name it gives, if any, and why), a blank one is skipped."""
+        """(card number, cells) for each card from `start` on: a Card (a person's or an
+        organisation's), or for an unreadable card an UnreadableRow (the name it gives, if any,
+        and why); a blank one is skipped."""
         for card in self._cards():
             if card.number < start:
                 continue
@@ -299,6 +317,7 @@ class VCardBook:
             try:
                 parsed = vobject.readOne("\r\n".join(card.lines) + "\r\n", allowQP=True)
                 cells = card_cells(parsed)
+                organisation = is_organisation(parsed)
             except Exception as exc:  # noqa: BLE001 - any parse failure rejects this card alone
                 reason = _AT_LINE.sub("", str(exc)) or type(exc).__name__
                 yield (
@@ -307,7 +326,7 @@ class VCardBook:
                 )
                 continue
             if any(cells):
-                yield card.number, cells
+                yield card.number, Card(cells, where=where, organisation=organisation)
 
 
 def _marker(line: str) -> str:

@@ -3,8 +3,9 @@
 An XLSX file is a zip of XML parts. The sheet's XML is inflated in small blocks and fed to expat;
 rows are handed out as their `</row>` is read, with their own row numbers (rows the file leaves
 out are simply absent), so no grid is built from the dimension a sheet declares. Every limit is
-checked while reading: a cell beyond the last column, a text longer than a cell may hold, more
-inflated bytes than the archive's size could honestly give, a DOCTYPE (entity expansion).
+checked while reading: a cell beyond the last column, more inflated bytes than the archive's size
+could honestly give, a DOCTYPE (entity expansion). A text longer than a cell may hold is kept cut
+and rejects its row alone (an OverlongRow).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from .limits import (
     UnreadableFile,
     beyond_columns,
     beyond_rows,
-    cell_too_long,
     column_letters,
     too_many_cells,
 )
+from .rowtypes import OverlongRow, cut_cell
 
 BLOCK = 64 * 1024
 # A cell's text is at most 32,767 characters (5 bytes each when written as &amp;): any run of
@@ -257,12 +258,14 @@ class Workbook:
         self.epoch = dt.datetime(1904, 1, 1) if flags["date1904"] else dt.datetime(1899, 12, 30)  # noqa: DTZ001
         self.date1904 = flags["date1904"]
 
-    def shared_strings(self) -> list[str]:
-        """The shared string table; each text at most a cell's length (longer is refused)."""
+    def shared_strings(self) -> tuple[list[str], dict[int, int]]:
+        """The shared string table, and the length of each text longer than a cell may hold
+        (by its index): such a text is kept cut (marked), and a cell using it rejects its row."""
         strings: list[str] = []
+        overlong: dict[int, int] = {}
         part = self.shared_strings_part
         if not part or part not in self.archive.names:
-            return strings
+            return strings, overlong
         limit = self.archive.limits.cell_chars
         state = {"in_t": False, "skip": 0, "size": 0}
         pieces: list[str] = []
@@ -284,19 +287,21 @@ class Workbook:
             elif local == "rPh":
                 state["skip"] -= 1
             elif local == "si":
-                strings.append("".join(pieces))
+                text = "".join(pieces)
+                if state["size"] > limit:
+                    overlong[len(strings)] = state["size"]
+                    text = cut_cell(text, state["size"], limit)
+                strings.append(text)
 
         def text(data):
             if state["in_t"]:
+                kept = limit - state["size"]
                 state["size"] += len(data)
-                if state["size"] > limit:
-                    raise cell_too_long(
-                        self.archive.limits, f"its shared text number {len(strings) + 1:,}"
-                    )
-                pieces.append(data)
+                if kept > 0:
+                    pieces.append(data if len(data) <= kept else data[:kept])
 
         self.archive.read_all(part, start, end, text)
-        return strings
+        return strings, overlong
 
     def date_styles(self) -> dict[int, str]:
         """Style index -> 'date', 'datetime' or 'time' for the styles that show dates."""
@@ -378,7 +383,7 @@ class Sheet:
     def __init__(self, path: Path, limits: ReadLimits):
         self.path = path
         self.limits = limits
-        self._tables: tuple[list[str], dict[int, str]] | None = None
+        self._tables: tuple[list[str], dict[int, int], dict[int, str]] | None = None
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(row number, cells as text) for each row that holds a value, in file order. Cells
@@ -388,14 +393,18 @@ class Sheet:
         try:
             book = Workbook(archive)
             if self._tables is None:
-                self._tables = (book.shared_strings(), book.date_styles())
+                self._tables = (*book.shared_strings(), book.date_styles())
             yield from _sheet_rows(archive, book, *self._tables)
         finally:
             archive.close()
 
 
 def _sheet_rows(
-    archive: _Archive, book: Workbook, strings: list[str], styles: dict[int, str]
+    archive: _Archive,
+    book: Workbook,
+    strings: list[str],
+    long_strings: dict[int, int],
+    styles: dict[int, str],
 ) -> Iterator[tuple[int, list[str]]]:
     limits = archive.limits
     max_columns, max_rows, max_cells, max_chars = (
@@ -414,6 +423,8 @@ def _sheet_rows(
     style = None
     capture = False
     value = ""  # the current cell's text, never longer than max_chars
+    spilled = 0  # characters of the current cell beyond max_chars (not kept)
+    overlong: list[tuple[int, int]] = []  # the current row's cells over max_chars
     total = 0
     phonetic = 0
     tags = TAGS
@@ -421,6 +432,7 @@ def _sheet_rows(
 
     def start(name, attrs):
         nonlocal row_number, rows_seen, cells, column, cell_type, style, capture, value, phonetic
+        nonlocal spilled, overlong
         tag = tags.get(name)
         if tag is None:
             return
@@ -434,6 +446,7 @@ def _sheet_rows(
             cell_type = attrs.get("t", "n")
             style = attrs.get("s")
             value = ""
+            spilled = 0
         elif tag == "v" or (tag == "t" and not phonetic):
             capture = True
         elif tag == "row":
@@ -444,25 +457,33 @@ def _sheet_rows(
             if row_number > max_rows or rows_seen > max_rows:
                 raise beyond_rows(limits, max(row_number, rows_seen))
             cells = []
+            overlong = []
             column = 0
         elif tag == "rPh":
             phonetic += 1
 
     def end(name):
-        nonlocal capture, total, phonetic
+        nonlocal capture, total, phonetic, cells
         tag = tags.get(name)
         if tag is None:
             return
         if tag == "c":
             if not value:
                 return
-            if cell_type == "s":
+            if spilled:  # a text longer than a cell holds: kept cut, the row rejected
+                length = len(value) + spilled
+                overlong.append((column, length))
+                shown = cut_cell(value, length, max_chars)
+            elif cell_type == "s":
                 try:
-                    shown = strings[int(value)]
+                    index = int(value)
+                    shown = strings[index]
                 except (ValueError, IndexError):
                     raise UnreadableFile(
                         f"cell {_ref(column, row_number)} refers to a text the file does not hold"
                     ) from None
+                if long_strings and index in long_strings:
+                    overlong.append((column, long_strings[index]))
             elif cell_type == "n":
                 kind = styles.get(int(style)) if style and styles and style.isdigit() else None
                 if kind:
@@ -490,6 +511,8 @@ def _sheet_rows(
                 total += len(cells)
                 if total > max_cells:
                     raise too_many_cells(limits, row_number)
+                if overlong:
+                    cells = OverlongRow(cells, row_number, overlong, max_chars)
                 ready.append((row_number, cells))
         elif tag == "rPh":
             phonetic -= 1
@@ -497,11 +520,14 @@ def _sheet_rows(
             capture = False
 
     def text(data):
-        nonlocal value
+        nonlocal value, spilled
         if capture:
-            # Text arrives in blocks of up to 64 KiB; what is kept stops at the cell's limit.
+            # Text arrives in blocks of up to 64 KiB; what is kept stops at the cell's limit,
+            # and the rest is only counted.
             if len(value) + len(data) > max_chars:
-                raise cell_too_long(limits, f"cell {_ref(column, row_number)}")
+                kept = max_chars - len(value)
+                spilled += len(data) - kept
+                data = data[:kept]
             value += data
 
     for _ in archive.parse(book.sheet, start, end, text):

@@ -218,7 +218,7 @@ def _progress(job: ImportJob) -> dict:
         # An empty file has no rows to count: a finished one is shown full, not empty.
         "max": total or 1,
         "value": done if total else (1 if finished else 0),
-        "rate": f"{progress['rows_per_second']:,.0f} rows/s" if progress["rows_per_second"] else "",
+        "rate": f"{rate:,.0f} {job.unit}s/s" if (rate := progress["rows_per_second"]) else "",
         "eta": _duration(progress["eta_seconds"]) if not finished else "",
     }
 
@@ -402,6 +402,8 @@ def _mapping_page(
             targets=list(available.values()),
             sample=sample,
             estimated_rows=preview.estimated_rows,
+            unit=preview.unit,
+            notes=preview.notes,
             options_form=options_form,
             general_errors=general_errors,
             saved=bool(saved) and not initial_mapping and not posted,
@@ -468,12 +470,16 @@ def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
         "kind": kind,
         "running": running,
         "status_text": STATUS_TEXT.get(job.status, job.status),
+        "unit": job.unit,
         "progress": _progress(job),
         "undoable": _undoable(job),
     }
     if not running:
         available = targets(job.kind, custom_field_defs(actor, job.kind))
-        labels = {key: target.label for key, target in available.items()}
+        # "row": the whole row (or card) was rejected, not one field of it.
+        labels = {"row": f"(the whole {job.unit})"} | {
+            key: target.label for key, target in available.items()
+        }
         rejected = _issue_page(request, job, ImportIssue.Type.REJECTED, "rejected")
         for issue in rejected:
             issue.field_label = labels.get(issue.field, issue.field)

@@ -1,4 +1,5 @@
-"""Settings: custom fields, members and roles, API tokens, the process definition.
+"""Settings: the organisation's own, custom fields, members and roles, API tokens, the process
+definition.
 
 Every change goes through the same service as the API and the CLI, so a page refuses exactly
 what they refuse: an admin-only change answers a salesperson with a 403 page naming the rule.
@@ -88,6 +89,52 @@ def settings_home(request: HttpRequest, actor) -> HttpResponse:
             token_count=account_selectors.token_list(actor=actor).filter(revoked_at=None).count(),
         ),
     )
+
+
+# ---------------------------------------------------------------- organisation
+
+
+class OrganisationForm(forms.Form):
+    # Checked by the service (a region the phone library knows); the length only bounds input.
+    phone_region = forms.CharField(
+        label="Phone region",
+        max_length=20,
+        required=False,
+        help_text="Two letters, e.g. GB: phone numbers written without +country code are read "
+        "as that country's. Empty: every number needs its +country code.",
+    )
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def organisation_settings(request: HttpRequest, actor) -> HttpResponse:
+    """The organisation's own settings: everyone sees them, an admin changes them."""
+    if request.method == "POST":
+        account_services.require_admin(actor, "change these settings")
+    form = OrganisationForm(
+        request.POST if request.method == "POST" else None,
+        initial={"phone_region": actor.organisation.phone_region},
+    )
+
+    def render_page(status: int) -> HttpResponse:
+        return render(
+            request,
+            "web/settings/organisation.html",
+            page_context(
+                request, actor, section="organisation", form=form, is_admin=_is_admin(actor)
+            ),
+            status=status,
+        )
+
+    def saved() -> HttpResponse:
+        organisation = account_services.organisation_set_phone_region(
+            actor=actor, phone_region=form.cleaned_data["phone_region"]
+        )
+        region = organisation.phone_region or "none (every number needs its +country code)"
+        messages.success(request, f"Phone region saved: {region}.")
+        return redirect("web:settings-organisation")
+
+    return _form_page(request, form, render_page, saved)
 
 
 # ---------------------------------------------------------------- custom fields
@@ -626,6 +673,7 @@ def process_upload(request: HttpRequest, actor) -> HttpResponse:
 
 urlpatterns = [
     path("settings/", settings_home, name="settings"),
+    path("settings/organisation/", organisation_settings, name="settings-organisation"),
     path("settings/fields/", field_list, name="settings-fields"),
     path("settings/fields/new/", field_create, name="settings-field-create"),
     path("settings/fields/<int:field_id>/", field_edit, name="settings-field-edit"),

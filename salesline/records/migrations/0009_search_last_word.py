@@ -24,7 +24,7 @@ def last_word_index(kind: str) -> models.Index:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("records", "0007_word_search"),
+        ("records", "0008_import_job_file_kind_and_notes"),
     ]
 
     operations = [
