@@ -1,5 +1,6 @@
 """Pure normalisation used to match records instead of duplicating them (no Django here)."""
 
+import functools
 import re
 import unicodedata
 
@@ -86,6 +87,23 @@ _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 
 
+@functools.cache
+def _between_search_words() -> re.Pattern:
+    """What separates words for search: neither a letter or digit nor a mark. Python's \\w
+    leaves out spacing marks, which would cut 'राहुल' into 'र ह ल' (the vowel signs are marks of
+    category Mc); FTS5 is told the same (search_index._TOKENIZE). Built once, on first use: the
+    marks are looked up in the Unicode database (the planes where marks are)."""
+    marks: list[tuple[int, int]] = []
+    for code in (*range(0x20000), *range(0xE0000, 0xE1000)):
+        if unicodedata.category(chr(code))[0] == "M":
+            if marks and marks[-1][1] == code - 1:
+                marks[-1] = (marks[-1][0], code)
+            else:
+                marks.append((code, code))
+    ranges = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in marks)
+    return re.compile(f"[^\\w{ranges}]+|_+")
+
+
 def search_key(text: str) -> str:
     """Case-folded, whitespace-collapsed text: what prefix search compares."""
     return _SPACES.sub(" ", (text or "").strip()).casefold()
@@ -168,7 +186,7 @@ _PHONE_QUERY = re.compile(r"[\d\s()+./-]*\d[\d\s()+./-]*")
 
 def search_words(text: str) -> list[str]:
     """The words of `text`, folded (case and accents removed): what word search compares."""
-    return _NON_WORD.sub(" ", fold(text or "")).split()
+    return _between_search_words().sub(" ", fold(text or "")).split()
 
 
 def phone_words(phone: str) -> list[str]:

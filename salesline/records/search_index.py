@@ -291,14 +291,19 @@ def backfill_last_word(schema_editor, model) -> None:
 
 def _fill(schema_editor, model, column: str, sources: list[str], compute) -> None:
     """Set `column` of every row to `compute(*sources)` in batches of plain UPDATEs — a million
-    rows cost one pass, no model instances."""
+    rows cost one pass, no model instances; rows whose value is already right are not written."""
     table = schema_editor.connection.ops.quote_name(model._meta.db_table)
     sql = f"UPDATE {table} SET {column} = %s WHERE id = %s"  # noqa: S608
-    rows = model._base_manager.using(schema_editor.connection.alias).values_list("id", *sources)
+    rows = model._base_manager.using(schema_editor.connection.alias).values_list(
+        "id", column, *sources
+    )
     batch: list[tuple[str, int]] = []
     with schema_editor.connection.cursor() as cursor:
-        for pk, *values in rows.order_by("id").iterator(chunk_size=5000):
-            batch.append((compute(*values), pk))
+        for pk, current, *values in rows.order_by("id").iterator(chunk_size=5000):
+            value = compute(*values)
+            if value == current:
+                continue
+            batch.append((value, pk))
             if len(batch) == 5000:
                 cursor.executemany(sql, batch)
                 batch = []

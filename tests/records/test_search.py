@@ -437,3 +437,13 @@ def test_an_import_on_postgresql_leaves_no_pending_word_entries_and_its_setting_
         cursor.execute("SHOW gin_pending_list_limit")
         assert cursor.fetchone()[0] == default
     assert len(found(actor, "zzfjord")) == 30
+
+
+def test_devanagari_words_keep_their_vowel_signs(actor):
+    """Vowel signs are marks (Mc), which Python's \\w leaves out: words were cut at them."""
+    assert matching.search_words("राहुल अग्रवाल") == ["राहुल", "अगरवाल"]
+    rahul = lead(actor, "राहुल अग्रवाल")
+    lead(actor, "रमेश लाल")
+    assert found(actor, "अग्र") == [rahul.pk]
+    assert found(actor, "राहुल") == [rahul.pk]
+    assert found(actor, "ह") == []  # inside a word, not its start (it was cut out as one)

@@ -7,7 +7,9 @@ from salesline.records import search_index
 
 
 def fill(apps, schema_editor):
-    search_index.backfill_last_word(schema_editor, apps.get_model("pipeline", "Opportunity"))
+    model = apps.get_model("pipeline", "Opportunity")
+    search_index.backfill(schema_editor, model)
+    search_index.backfill_last_word(schema_editor, model)
 
 
 class Migration(migrations.Migration):

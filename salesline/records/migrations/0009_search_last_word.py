@@ -1,6 +1,7 @@
 """Word search ranks surnames second: each record's folded last name word (`search_last_word`),
 filled for the rows already there, in the "C" collation on PostgreSQL, and a B-tree of it per
-organisation (see records/selectors.py, `Search`)."""
+organisation (see records/selectors.py, `Search`). The words of names in scripts with spacing
+marks (Devanagari vowel signs) were cut at the marks: `search_text` is computed again."""
 
 from django.db import migrations, models
 
@@ -11,7 +12,9 @@ KINDS = ("company", "person", "lead")
 
 def fill(apps, schema_editor):
     for model_name in KINDS:
-        search_index.backfill_last_word(schema_editor, apps.get_model("records", model_name))
+        model = apps.get_model("records", model_name)
+        search_index.backfill(schema_editor, model)
+        search_index.backfill_last_word(schema_editor, model)
 
 
 def last_word_index(kind: str) -> models.Index:
