@@ -400,7 +400,12 @@ def _search_count(found: Search, filtered: QuerySet, query: ListQuery, cap: int)
     index alone (whole-name and surname matches are word matches too)."""
     if query.lookups or not found.words:
         return _count(*_capped_count_sql(filtered.filter(found.matches()), cap))
-    above = _count(*_capped_count_sql(filtered.filter(found.ranked_above_words()), cap))
+    # Each part apart, so that each is read from its index alone (an OR of the two read a
+    # row from the table for every match: 7 ms for a thousand).
+    above = _count(*_capped_count_sql(filtered.filter(found.first), cap))
+    if found.second is not None and above <= cap:
+        surnames = filtered.filter(found.second).exclude(found.first)
+        above += _count(*_capped_count_sql(surnames, cap - above))
     if above > cap:
         return above
     return _count(
