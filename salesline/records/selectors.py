@@ -375,6 +375,10 @@ def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, be
         order = (F("id") + 0).desc() if few else F("id").desc()
         read(part.order_by(order)[: wanted - len(rows)], 2)
         return
+    tested = search_index.split_words(found.words)[1]
+    if tested:  # short words are not looked up in the index: test them on the rows
+        sql, params = search_index.row_sql(found.model._meta.db_table, tested)
+        then = then.filter(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611
     then = then.order_by("-id")
     size = max(4 * wanted, 200)
     while len(rows) < wanted:

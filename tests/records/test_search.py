@@ -145,6 +145,21 @@ def test_several_words_must_all_match(actor):
     assert found(actor, "rao kerala") == []
 
 
+@pytest.mark.parametrize("ordering", ["name", "-created_at"])
+def test_a_one_letter_word_is_tested_on_the_rows_and_still_must_match(actor, ordering):
+    first = lead(actor, "Ola Nordmann")
+    inside = lead(actor, "Kari Ola Nilsen")
+    lead(actor, "Ola Berg")
+    lead(actor, "Nina Holm")
+
+    assert set(found(actor, "ola n", ordering=ordering)) == {first.pk, inside.pk}
+    assert set(found(actor, "n ola", ordering=ordering)) == {first.pk, inside.pk}
+    assert found(actor, "ola z", ordering=ordering) == []
+    assert set(found(actor, "k n", ordering=ordering)) == {inside.pk}
+    query = parse_list_query(KINDS["lead"], {"q": "ola n", "ordering": ordering}, lambda: [])
+    assert record_list(actor=actor, kind="lead", query=query).count == 2
+
+
 def test_whole_names_come_first_then_surnames_then_other_words_newest_first(actor):
     word_b = lead(actor, "Berit Rao")
     whole_b = lead(actor, "Raoul Zed")
