@@ -326,12 +326,16 @@ def _ranked_page(
         rows.extend(got)
         ranks.extend([part_rank] * len(got))
 
+    # A part read whole from its start (it gave fewer rows than asked) needs no count.
+    known: dict[int, int] = {}
     try:
         if rank == 0:
             part = first.order_by("search_name", "id")
             if value is not None and pk is not None:
                 part = part.filter(_after("search_name", value, pk))
             read(part[:wanted], 0)
+            if query.cursor is None and len(rows) < wanted:
+                known[0] = len(rows)
         if len(rows) < wanted and found.second is not None and rank <= 1:
             part = (
                 filtered.filter(found.second)
@@ -340,8 +344,11 @@ def _ranked_page(
             )
             if rank == 1 and value is not None and pk is not None:
                 part = part.filter(_after_last_word(value, pk))
-            read(part[: wanted - len(rows)], 1)
-        count = _search_count(found, filtered, query, cap)
+            asked, before_read = wanted - len(rows), len(rows)
+            read(part[:asked], 1)
+            if 0 in known and len(rows) - before_read < asked:
+                known[1] = len(rows) - before_read
+        count = _search_count(found, filtered, query, cap, known)
         if len(rows) < wanted and found.words:
             before = pk if rank == 2 else None
             _read_word_matches(found, filtered, read, rows, wanted, before, count)
@@ -398,18 +405,26 @@ def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, be
         before, size = ids[-1], size * 4
 
 
-def _search_count(found: Search, filtered: QuerySet, query: ListQuery, cap: int) -> int:
+def _search_count(
+    found: Search, filtered: QuerySet, query: ListQuery, cap: int, known: dict[int, int]
+) -> int:
     """Matches counted to cap + 1. Without other filters: whole-name and surname matches from
-    their B-tree ranges, and only when those stay under the cap, every match from the word
-    index alone (whole-name and surname matches are word matches too)."""
+    their B-tree ranges (or `known`, the sizes of ranks the page read whole), and only when
+    those stay under the cap, every match from the word index alone (whole-name and surname
+    matches are word matches too)."""
     if query.lookups or not found.words:
         return _count(*_capped_count_sql(filtered.filter(found.matches()), cap))
     # Each part apart, so that each is read from its index alone (an OR of the two read a
     # row from the table for every match: 7 ms for a thousand).
-    above = _count(*_capped_count_sql(filtered.filter(found.first), cap))
+    above = (
+        known[0] if 0 in known else _count(*_capped_count_sql(filtered.filter(found.first), cap))
+    )
     if found.second is not None and above <= cap:
-        surnames = filtered.filter(found.second).exclude(found.first)
-        above += _count(*_capped_count_sql(surnames, cap - above))
+        if 1 in known:
+            above += known[1]
+        else:
+            surnames = filtered.filter(found.second).exclude(found.first)
+            above += _count(*_capped_count_sql(surnames, cap - above))
     if above > cap:
         return above
     return _count(
