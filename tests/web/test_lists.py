@@ -51,8 +51,11 @@ def test_a_word_search_says_best_matches_first_and_claims_no_name_order(browser)
     page = browser.get("/records/leads/?q=rao")
     text = page.content.decode()
     assert text.index("Raoul Berg") < text.index("Asha Rao") and "Bo Li" not in text
-    assert "best matches first" in text
+    assert "best matches first" in text and "then surnames that do" in text
     assert "Name ▲" not in text and 'aria-sort="ascending"' not in text
+    # Surnames rank second for one word only.
+    text = browser.get("/records/leads/?q=asha+rao").content.decode()
+    assert "best matches first" in text and "surnames" not in text
     # Without a search the list is in the order its header says.
     text = browser.get("/records/leads/?ordering=name").content.decode()
     assert "Name ▲" in text and "best matches first" not in text

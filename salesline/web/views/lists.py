@@ -25,6 +25,7 @@ from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS, KindDef
 from salesline.records.filters import RESERVED, parse_list_query, ranked
+from salesline.records.matching import query_words
 from salesline.records.services import custom_field_defs
 
 from ..errors import bind_problems, on_refusal
@@ -231,6 +232,8 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     )
     # A ranked search is not in name order: the Name column must not claim it is.
     context["ranked"] = ranked(kind_def, query)
+    # Surnames rank second for a one-word search only (records.selectors.Search).
+    context["surnames_ranked"] = len(query_words(query.q)) == 1
     context["rows"] = [(row["id"], [_cell(row.get(c)) for c in columns]) for row in page.items]
     context["page"] = page
     if page.next_cursor:
