@@ -11,9 +11,12 @@ that a search of one organisation's live records is answered by the index alone:
   the deleted state or the organisation): every write path — the services, the import's bulk
   inserts, demo data, purge and cascading deletes, raw SQL — updates it without remembering
   to. The scope is one token, `s<organisation id>l` (live) or `…d` (deleted), in its own
-  column, so no query word can match it. Prefix indexes of 2 and 3 characters make short
-  prefixes cheap. FTS5 yields matches in rowid (= id) order, so "the newest matches first" is
-  read from the index without a sort.
+  column, so no query word can match it. A prefix index of 3 characters makes the
+  commonest prefixes cheap; positions are not kept (`detail=column`: no phrase is ever
+  searched), and segments are merged 16 at a time — together a quarter of the write cost of
+  full detail, prefixes of 2 and 3 and the default merging (`docs/benchmarks.md`). FTS5
+  yields matches in rowid (= id) order, so "the newest matches first" is read from the index
+  without a sort.
 - **PostgreSQL**: two partial GIN indexes (live rows, deleted rows) of the words, each
   prefixed with the organisation's id (`12:rao`), built with
   `array_to_tsvector(string_to_array(...))` — the words become lexemes exactly as given, so no
@@ -118,8 +121,9 @@ def install(schema_editor, table: str) -> None:
         fts = fts_table(table)
         schema_editor.execute(
             f"CREATE VIRTUAL TABLE {fts} USING fts5(scope, words, content='', "
-            f"tokenize=\"{_TOKENIZE}\", prefix='2 3')"
+            f"tokenize=\"{_TOKENIZE}\", prefix='3', detail=column)"
         )
+        schema_editor.execute(f"INSERT INTO {fts}({fts}, rank) VALUES ('automerge', 16)")  # noqa: S608
         for statement in _sqlite_triggers(table):
             schema_editor.execute(statement)
         _sqlite_fill(schema_editor.execute, table)
@@ -145,6 +149,13 @@ def merge_pending(connection: BaseDatabaseWrapper, table: str) -> None:
                 "WHERE i IS NOT NULL",
                 [_gin_index(table) + suffix],
             )
+
+
+def rebuild_sqlite(schema_editor, table: str) -> None:
+    """SQLite: the word index made again with `install`'s options (PostgreSQL: nothing)."""
+    if schema_editor.connection.vendor == "sqlite":
+        uninstall(schema_editor, table)
+        install(schema_editor, table)
 
 
 def uninstall(schema_editor, table: str) -> None:

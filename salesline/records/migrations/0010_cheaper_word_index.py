@@ -1,0 +1,21 @@
+"""SQLite's word index made again with cheaper writes: no positions (`detail=column`), one
+prefix index (3 characters) and segments merged 16 at a time (see records/search_index.py).
+Nothing changes on PostgreSQL."""
+
+from django.db import migrations
+
+from salesline.records import search_index
+
+
+def rebuild(apps, schema_editor):
+    for table in search_index.TABLES:
+        search_index.rebuild_sqlite(schema_editor, table)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("records", "0009_search_last_word"),
+        ("pipeline", "0009_search_last_word"),
+    ]
+
+    operations = [migrations.RunPython(rebuild, migrations.RunPython.noop)]
