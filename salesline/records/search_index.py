@@ -13,8 +13,8 @@ that a search of one organisation's live records is answered by the index alone:
   to. The scope is one token, `s<organisation id>l` (live) or `…d` (deleted), in its own
   column, so no query word can match it. A prefix index of 3 characters makes the
   commonest prefixes cheap; positions are not kept (`detail=column`: no phrase is ever
-  searched), and segments are merged 16 at a time — together a quarter of the write cost of
-  full detail, prefixes of 2 and 3 and the default merging (`docs/benchmarks.md`). FTS5
+  searched), and segments are merged 16 at a time: cheaper writes than full detail, prefixes
+  of 2 and 3 and the default merging (measured in `docs/benchmarks.md`). FTS5
   yields matches in rowid (= id) order, so "the newest matches first" is read from the index
   without a sort.
 - **PostgreSQL**: two partial GIN indexes (live rows, deleted rows) of the words, each

@@ -1,5 +1,5 @@
 """SQLite's word index made again with cheaper writes: no positions (`detail=column`), one
-prefix index (3 characters) and segments merged 16 at a time (see records/search_index.py).
+prefix index (3 characters) and segments merged 16 at a time (records/search_index.py).
 Nothing changes on PostgreSQL."""
 
 from django.db import migrations
