@@ -462,3 +462,27 @@ def test_devanagari_words_keep_their_vowel_signs(actor):
     assert found(actor, "अग्र") == [rahul.pk]
     assert found(actor, "राहुल") == [rahul.pk]
     assert found(actor, "ह") == []  # inside a word, not its start (it was cut out as one)
+
+
+def test_an_import_indexes_its_own_rows_a_chunk_at_a_time(actor, settings):
+    """SQLite's insert trigger leaves an import's rows to the import (one statement a chunk);
+    every other insert is still indexed by the trigger."""
+    before = lead(actor, "Zzora Berg")
+    rows = [lead_row(f"Zzuri Rao{i}", f"zzuri{i}@zzfjord.no") for i in range(25)]
+    job = imports.import_start(
+        actor=actor, kind="leads", file=io.BytesIO(csv_bytes(rows)), file_name="f.csv"
+    ).job
+    imported = set(Lead.objects.filter(import_job=job).values_list("pk", flat=True))
+    assert len(imported) == 25
+    after = lead(actor, "Zzeke Lund")
+    assert word_index_ids(Lead, actor.organisation) == imported | {before.pk, after.pk}
+    assert set(found(actor, "zzfjord")) == imported
+    assert found(actor, "zzeke") == [after.pk]
+    if connection.vendor == "sqlite":  # each row indexed once: not by the trigger as well
+        fts = search_index.fts_table("records_lead")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT count(*) FROM {fts} WHERE {fts} MATCH %s",  # noqa: S608
+                ['words : "zzuri"*'],
+            )
+            assert cursor.fetchone()[0] == 25

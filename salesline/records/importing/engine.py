@@ -442,6 +442,9 @@ class ImportRun:
             )
         self.timings = {"parse_normalise": 0.0, "match": 0.0, "write": 0.0}
         self.first_row = 2
+        # Where the word index of the tables this import writes was last brought up to date.
+        tables = {self.model._meta.db_table, Company._meta.db_table}
+        self.indexed_after = {table: search_index.last_id(connection, table) for table in tables}
 
     # One row -----------------------------------------------------------------
     def _reject(self, result: ChunkResult, row: CleanRow) -> None:
@@ -594,6 +597,10 @@ class ImportRun:
         self._apply_updates(result, updates)
         if not self.job.dry_run:
             self.writer.insert(creates, timezone.now())
+            for table, after in self.indexed_after.items():
+                self.indexed_after[table] = search_index.index_imported(
+                    connection, table, self.job.pk, after
+                )
         result.created += len(creates)
         self.timings["write"] += time.perf_counter() - started
         return result

@@ -1,5 +1,6 @@
 """SQLite's word index made again with cheaper writes: no positions (`detail=column`), one
-prefix index (3 characters) and segments merged 16 at a time (records/search_index.py).
+prefix index (3 characters), segments merged 16 at a time, and rows an import inserts indexed
+by the import a chunk at a time rather than by the insert trigger (records/search_index.py).
 Nothing changes on PostgreSQL."""
 
 from django.db import migrations
