@@ -442,8 +442,11 @@ class ImportRun:
             )
         self.timings = {"parse_normalise": 0.0, "match": 0.0, "write": 0.0}
         self.first_row = 2
-        # Where the word index of the tables this import writes was last brought up to date.
-        tables = {self.model._meta.db_table, Company._meta.db_table}
+        # Where the word index of the tables this import writes was last brought up to date
+        # (a people import also creates the companies its rows name).
+        tables = {self.model._meta.db_table}
+        if job.kind == "person":
+            tables.add(Company._meta.db_table)
         self.indexed_after = {table: search_index.last_id(connection, table) for table in tables}
 
     # One row -----------------------------------------------------------------
