@@ -240,6 +240,27 @@ def _sqlite_query(organisation_id: int, deleted: bool, words: list[str]) -> str:
     return " AND ".join(terms + [f'words : "{word}"*' for word in words])
 
 
+def _sqlite_match(table: str, organisation_id: int, deleted: bool, words: list[str]):
+    """The MATCH operand (SQL and params) of one organisation's live or deleted matches.
+
+    ANDing the scope token costs FTS5 a seek in the scope's doclist for every match — the
+    organisation's live token lists nearly every row: 2–3 ms for 1,000 matches against 0.1 ms
+    without it. So when the table holds no other organisation (the usual embedded deployment),
+    live matches are the words' matches NOT in the (small) deleted scope, decided in the same
+    statement by two probes of the organisation index."""
+    scoped = _sqlite_query(organisation_id, deleted, words)
+    if deleted:
+        return "%s", [scoped]
+    matched = " AND ".join(f'words : "{word}"*' for word in words)
+    alone = f"{matched} NOT scope : {scope(organisation_id, True)}"
+    # Table names are the constants of TABLES, never input.
+    sql = (
+        f"(CASE WHEN EXISTS (SELECT 1 FROM {table} WHERE organisation_id < %s) "  # noqa: S608
+        f"OR EXISTS (SELECT 1 FROM {table} WHERE organisation_id > %s) THEN %s ELSE %s END)"
+    )
+    return sql, [organisation_id, organisation_id, scoped, alone]
+
+
 def split_words(words: list[str]) -> tuple[list[str], list[str]]:
     """The words the index looks up, and those tested on the row instead: a one-letter prefix
     ('may m') is the start of a large part of all words, and both indexes would gather every
@@ -272,8 +293,8 @@ def window_ids(
     the caller tests the others on the rows) below `before_id`, read from the index in id order
     (FTS5 yields rowids in order: no sort, and no record row is read)."""
     fts = fts_table(table)
-    sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH %s"  # noqa: S608
-    params: list = [_sqlite_query(organisation_id, deleted, split_words(words)[0])]
+    operand, params = _sqlite_match(table, organisation_id, deleted, split_words(words)[0])
+    sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH {operand}"  # noqa: S608
     if before_id is not None:
         sql += " AND rowid < %s"
         params.append(before_id)
@@ -299,8 +320,8 @@ def match_sql(
         params = [_pg_query(organisation_id, looked_up)]
     else:
         fts = fts_table(table)
-        sql = f'"{table}"."id" IN (SELECT rowid FROM {fts} WHERE {fts} MATCH %s)'  # noqa: S608
-        params = [_sqlite_query(organisation_id, deleted, looked_up)]
+        operand, params = _sqlite_match(table, organisation_id, deleted, looked_up)
+        sql = f'"{table}"."id" IN (SELECT rowid FROM {fts} WHERE {fts} MATCH {operand})'  # noqa: S608
     if tested:
         row_condition, row_params = row_sql(table, tested)
         sql, params = f"{sql} AND {row_condition}", params + row_params
@@ -331,9 +352,10 @@ def count_sql(
             [*params, cap],
         )
     fts = fts_table(table)
+    operand, params = _sqlite_match(table, organisation_id, deleted, looked_up)
     return (
-        f"SELECT COUNT(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH %s LIMIT %s)",  # noqa: S608
-        [_sqlite_query(organisation_id, deleted, looked_up), cap],
+        f"SELECT COUNT(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH {operand} LIMIT %s)",  # noqa: S608
+        [*params, cap],
     )
 
 

@@ -486,3 +486,29 @@ def test_an_import_indexes_its_own_rows_a_chunk_at_a_time(actor, settings):
                 ['words : "zzuri"*'],
             )
             assert cursor.fetchone()[0] == 25
+
+
+def _count(actor, q, **params):
+    query = parse_list_query(KINDS["lead"], {"q": q, **params}, lambda: [])
+    page = record_list(actor=actor, kind="lead", query=query, columns=["id", "name"])
+    return page.count, sorted(row["id"] for row in page.items)
+
+
+def test_word_matches_alone_in_the_table_and_beside_another_organisation(actor, other_actor):
+    """SQLite leaves the scope out of the index lookup while the table holds one organisation
+    (its deleted rows excluded instead); a second organisation's rows must change nothing."""
+    menons = [lead(actor, f"Kiran {i} Menon") for i in range(6)]  # "kiran": a first word
+    middles = [lead(actor, f"Person {i} Kiran Rao") for i in range(5)]  # a middle word
+    for gone in (menons[0], middles[0]):
+        records.record_delete(actor=actor, kind="lead", record_id=gone.pk)
+    live = sorted(r.pk for r in menons[1:] + middles[1:])
+    deleted = sorted([menons[0].pk, middles[0].pk])
+
+    assert Lead.objects.exclude(organisation=actor.organisation).count() == 0
+    alone = (_count(actor, "kiran"), _count(actor, "kiran", deleted="true"))
+    assert alone == ((9, live), (2, deleted))
+
+    theirs = [lead(other_actor, f"Kiran {i} Other") for i in range(4)]
+    beside = (_count(actor, "kiran"), _count(actor, "kiran", deleted="true"))
+    assert beside == alone
+    assert _count(other_actor, "kiran") == (4, sorted(r.pk for r in theirs))
