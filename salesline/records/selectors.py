@@ -496,6 +496,9 @@ def _search_count(
             f"AND search_last_word < %s AND NOT ({name_range}) LIMIT %s) AS c)"
         )
         params += [*scope_params, last, last + _TOP, *name_params, cap + 1]
+    ranges = f"FROM (SELECT {parts[0]} + {parts[1]} AS above) AS ranges"
+    if not found.words:
+        return _count(f"SELECT above {ranges}", params)
     words_sql, words_params = search_index.count_sql(
         connection,
         table,
@@ -506,10 +509,7 @@ def _search_count(
     )
     # The word index is read only when the ranges stay under the cap (both databases evaluate
     # a scalar subquery where it is first needed).
-    sql = (
-        f"SELECT CASE WHEN above <= %s THEN ({words_sql}) ELSE above END "  # noqa: S608
-        f"FROM (SELECT {parts[0]} + {parts[1]} AS above) AS ranges"
-    )
+    sql = f"SELECT CASE WHEN above <= %s THEN {words_sql} ELSE above END {ranges}"  # noqa: S608
     return _count(sql, [cap, *words_params, *params])
 
 
