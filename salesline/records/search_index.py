@@ -114,6 +114,14 @@ def _sqlite_triggers(table: str) -> list[str]:
     ]
 
 
+def has_sqlite_index(connection: BaseDatabaseWrapper, table: str) -> bool:
+    """SQLite: whether `table` has its word index (one dropped by hand, to measure an import
+    without it, is skipped rather than an error)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = %s", [fts_table(table)])
+        return cursor.fetchone() is not None
+
+
 def last_id(connection: BaseDatabaseWrapper, table: str) -> int:
     """SQLite: the highest id of `table` (0 when empty), where an import's indexing starts."""
     if connection.vendor != "sqlite":

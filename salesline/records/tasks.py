@@ -1,8 +1,11 @@
 """Background work of the records app."""
 
+from django.db import connection
+
 from salesline.accounts.services import system_actor
 from salesline.core.actors import Actor
 from salesline.core.tasks import current_attempt, durable_task
+from salesline.records import search_index
 from salesline.records.importing.services import import_execute, import_fail
 from salesline.records.models import ImportJob
 
@@ -24,3 +27,10 @@ def import_run(import_id: int) -> None:
         if current_attempt().is_last:
             import_fail(actor=actor, import_id=import_id, reason=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@durable_task(max_attempts=3)
+def word_index_merge(table: str) -> None:
+    """PostgreSQL: merge the word index's pending list that an import filled (see
+    importing.engine.bulk_writes). Safe to run again: a merged list is empty."""
+    search_index.merge_pending(connection, table)

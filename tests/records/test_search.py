@@ -10,6 +10,7 @@ from django.db import connection
 from django.utils import timezone
 
 from salesline.accounts import services as accounts
+from salesline.core.tasks import run_pending_tasks
 from salesline.pipeline.services import opportunity_create
 from salesline.process.definition.templates import template_text
 from salesline.process.services import process_load
@@ -432,7 +433,9 @@ def test_sqlite_triggers_lost_to_a_table_rebuild_are_put_back(db):
         assert cursor.fetchone()[0] == 3 * len(search_index.TABLES)
 
 
-def test_an_import_on_postgresql_leaves_no_pending_word_entries_and_its_setting_reset(actor):
+def test_the_worker_merges_the_pending_word_entries_an_import_left_on_postgresql(
+    actor, django_capture_on_commit_callbacks
+):
     """The import lets GIN gather new words in a larger pending list (importing.engine.
     bulk_writes); searches must not be left scanning it, nor other writes inherit the size."""
     if connection.vendor != "postgresql":
@@ -441,16 +444,21 @@ def test_an_import_on_postgresql_leaves_no_pending_word_entries_and_its_setting_
         cursor.execute("SHOW gin_pending_list_limit")
         default = cursor.fetchone()[0]
     rows = [lead_row(f"Zzara Rao{i}", f"zzara{i}@zzfjord.no") for i in range(30)]
-    job = imports.import_start(
-        actor=actor, kind="leads", file=io.BytesIO(csv_bytes(rows)), file_name="f.csv"
-    ).job
+    with django_capture_on_commit_callbacks(execute=True):
+        job = imports.import_start(
+            actor=actor, kind="leads", file=io.BytesIO(csv_bytes(rows)), file_name="f.csv"
+        ).job
     assert job.created == 30
+    # Until the worker merges them, searches read the pending entries too.
+    assert len(found(actor, "zzfjord")) == 30
     with connection.cursor() as cursor:
-        # Pages the pending list still held: none once the import has merged them.
-        cursor.execute("SELECT gin_clean_pending_list('lead_words'::regclass)")
-        assert cursor.fetchone()[0] == 0
         cursor.execute("SHOW gin_pending_list_limit")
         assert cursor.fetchone()[0] == default
+    assert run_pending_tasks() == 1  # the merge the import left to the worker
+    with connection.cursor() as cursor:
+        # Pages the pending list still held: none once the worker has merged them.
+        cursor.execute("SELECT gin_clean_pending_list('lead_words'::regclass)")
+        assert cursor.fetchone()[0] == 0
     assert len(found(actor, "zzfjord")) == 30
 
 

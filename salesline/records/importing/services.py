@@ -18,7 +18,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -542,6 +542,11 @@ def import_execute(
         import_fail(actor=actor, import_id=job.pk, reason=str(exc))
         job.refresh_from_db()
         return job
+    if not job.dry_run and connection.vendor == "postgresql":
+        from salesline.records.tasks import word_index_merge  # the task module imports this one
+
+        for table in sorted(run.tables):  # the tables it wrote
+            enqueue_on_commit(word_index_merge, table)
     with transaction.atomic():
         job.status = ImportJob.Status.DONE
         job.total_rows = job.rows_done
