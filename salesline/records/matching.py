@@ -160,8 +160,9 @@ def surname_key(name: str) -> str:
 
 def last_word(name: str) -> str:
     """The last word of a name of two or more words, folded ('' for one word, which the whole
-    name's prefix already finds): what word search ranks second, after the whole name."""
-    words = search_words(name)
+    name's prefix already finds): what word search ranks second, after the whole name. Its
+    apostrophes join it: "Ann O'Connor" -> "oconnor"."""
+    words = search_words(_APOSTROPHES.sub("", name or ""))
     return words[-1] if len(words) > 1 else ""
 
 
@@ -184,9 +185,22 @@ _COUNTRY_CODES = frozenset(str(code) for code in COUNTRY_CODE_TO_REGION_CODE)
 _PHONE_QUERY = re.compile(r"[\d\s()+./-]*\d[\d\s()+./-]*")
 
 
+# Apostrophes inside a name ("O'Connor", "d’Artagnan", "डी’सूज़ा") also join its parts: a
+# record's words include the joined form ("oconnor") and a query's apostrophes are dropped, so
+# "o'co" is the one word "oco", the start of "oconnor" — rather than "o" and "co", which start
+# words of most records (and cost a scan to count), so that O'Connor came last among them.
+_APOSTROPHES = re.compile("['\u2018\u2019\u02bc`\u00b4]")
+
+
 def search_words(text: str) -> list[str]:
-    """The words of `text`, folded (case and accents removed): what word search compares."""
-    return _between_search_words().sub(" ", fold(text or "")).split()
+    """The words of `text`, folded (case and accents removed): what word search compares. A
+    word with an apostrophe is there both split and joined ("o", "connor", "oconnor")."""
+    folded = fold(text or "")
+    between = _between_search_words()
+    words = between.sub(" ", folded).split()
+    if _APOSTROPHES.search(folded):
+        words += between.sub(" ", _APOSTROPHES.sub("", folded)).split()
+    return words
 
 
 def phone_words(phone: str) -> list[str]:
@@ -225,4 +239,4 @@ def query_words(q: str) -> list[str]:
     a phone number ('+44 20 7946', '020-7946') is one word of its digits."""
     if _PHONE_QUERY.fullmatch(q or "") and len(q.strip()) > 1:
         return ["".join(ch for ch in q if ch.isdigit())]
-    return list(dict.fromkeys(search_words(q)))
+    return list(dict.fromkeys(search_words(_APOSTROPHES.sub("", q or ""))))

@@ -439,12 +439,13 @@ def backfill(schema_editor, model) -> None:
     _fill(schema_editor, model, "search_text", ["name", *sources], words)
 
 
-def backfill_last_word(schema_editor, model) -> None:
+def backfill_last_word(schema_editor, model, *, collate: bool = True) -> None:
     """Compute `search_last_word` of every existing row of `model`, and on PostgreSQL give the
-    column the "C" collation, so that a prefix is a range of its index (as search_name)."""
+    column the "C" collation (unless `collate` is False: it has it already), so that a prefix is
+    a range of its index (as search_name)."""
     from . import matching
 
-    if schema_editor.connection.vendor == "postgresql":
+    if collate and schema_editor.connection.vendor == "postgresql":
         table = schema_editor.connection.ops.quote_name(model._meta.db_table)
         schema_editor.execute(
             f'ALTER TABLE {table} ALTER COLUMN "search_last_word" TYPE varchar(255) COLLATE "C"'

@@ -92,11 +92,34 @@ def test_search_text_holds_the_words_of_name_email_company_and_phone():
 def test_query_words_fold_and_join_a_phone_number():
     assert matching.query_words("ZOË  Ødeg") == ["zoe", "ødeg"]
     assert matching.query_words("+44 (20) 7946-09") == ["4420794609"]
-    assert matching.query_words("o'brien") == ["o", "brien"]
+    assert matching.query_words("o'brien") == ["obrien"]  # apostrophes join (see below)
     assert matching.query_words("--") == []
 
 
+def test_an_apostrophe_joins_a_word_as_well_as_splitting_it():
+    assert matching.search_text("Ann O'Connor") == "ann o connor oconnor"
+    assert matching.search_text("Rahul D’Souza") == "rahul d souza dsouza"
+    assert matching.last_word("Ann O'Connor") == "oconnor"
+    assert matching.last_word("राहुल डी’सूज़ा") == "डीसूजा"
+    assert matching.query_words("O’Co") == ["oco"]
+
+
 # ---------------------------------------------------------------- finding
+
+
+def test_a_name_with_an_apostrophe_is_found_as_typed_and_ranked_as_a_surname(actor):
+    connor = lead(actor, "Ann O'Connor")
+    connell = lead(actor, "Cian O’Connell")
+    lead(actor, "Olav Cobb")  # a word starting "o" and one starting "co": not "o'co"
+    hindi = lead(actor, "राहुल डी’सूज़ा")
+    souza = lead(actor, "Rahul D'Souza")
+
+    assert found(actor, "o'co") == [connell.pk, connor.pk]  # surnames, in surname order
+    assert found(actor, "O’Conn") == [connell.pk, connor.pk]
+    assert found(actor, "connor") == [connor.pk]  # the part is still a word
+    assert found(actor, "डी’सू") == [hindi.pk]
+    assert found(actor, "d'souza") == [souza.pk]
+    assert found(actor, "dsou") == [souza.pk]
 
 
 def test_a_word_anywhere_in_the_name_is_found(actor):
@@ -520,3 +543,23 @@ def test_word_matches_alone_in_the_table_and_beside_another_organisation(actor, 
     beside = (_count(actor, "kiran"), _count(actor, "kiran", deleted="true"))
     assert beside == alone
     assert _count(other_actor, "kiran") == (4, sorted(r.pk for r in theirs))
+
+
+def test_the_migration_joins_the_apostrophes_of_rows_already_there(actor):
+    """What records migration 0011 runs: rows written before apostrophes joined words get their
+    words and last word computed again; rows already right are left alone."""
+    from types import SimpleNamespace
+
+    connor = lead(actor, "Ann O'Connor")
+    plain = lead(actor, "Kari Nilsen")
+    Lead.objects.filter(pk=connor.pk).update(search_text="ann o connor", search_last_word="connor")
+    untouched = Lead.objects.get(pk=plain.pk).updated_at
+
+    editor = SimpleNamespace(connection=connection)
+    search_index.backfill(editor, Lead)
+    search_index.backfill_last_word(editor, Lead, collate=False)
+
+    row = Lead.objects.get(pk=connor.pk)
+    assert (row.search_text, row.search_last_word) == ("ann o connor oconnor", "oconnor")
+    assert found(actor, "o'con") == [connor.pk]
+    assert Lead.objects.get(pk=plain.pk).updated_at == untouched

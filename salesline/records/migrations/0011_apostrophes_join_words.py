@@ -1,0 +1,24 @@
+"""A word with an apostrophe is also a word joined ("O'Connor": "o", "connor" and "oconnor"), and
+a name's last word is joined ("oconnor"): `search_text` and `search_last_word` are computed again
+(only rows whose value changes are written). See records.matching.search_words."""
+
+from django.db import migrations
+
+from salesline.records import search_index
+
+KINDS = ("company", "person", "lead")
+
+
+def fill(apps, schema_editor):
+    for model_name in KINDS:
+        model = apps.get_model("records", model_name)
+        search_index.backfill(schema_editor, model)
+        search_index.backfill_last_word(schema_editor, model, collate=False)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("records", "0010_cheaper_word_index"),
+    ]
+
+    operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
