@@ -339,7 +339,7 @@ def match_sql(
 
 # Dense words: when this many of an organisation's newest PROBE_ROWS rows match (4%), the
 # matches are counted from the newest NEWEST_ROWS rows instead of the word index.
-PROBE_ROWS, DENSE_MATCHES, NEWEST_ROWS = 200, 8, 20_000
+PROBE_ROWS, DENSE_MATCHES, NEWEST_ROWS = 100, 4, 20_000
 
 
 def count_sql(

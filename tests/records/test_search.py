@@ -563,3 +563,29 @@ def test_the_migration_joins_the_apostrophes_of_rows_already_there(actor):
     assert (row.search_text, row.search_last_word) == ("ann o connor oconnor", "oconnor")
     assert found(actor, "o'con") == [connor.pk]
     assert Lead.objects.get(pk=plain.pk).updated_at == untouched
+
+
+def test_more_word_matches_than_the_cap_are_paged_newest_first(actor, settings):
+    """Past the cap, PostgreSQL walks the id index testing rows (not the GIN index): the pages
+    still hold exactly the matches, newest first, and walk them all."""
+    settings.SALESLINE_COUNT_CAP = 20
+    now = timezone.now()
+    rows = [
+        Lead(organisation=actor.organisation, name=name, created_at=now, updated_at=now)
+        for i in range(40)
+        for name in (f"Person {i:02} Kiran Rao", f"Other {i:02} Kirsten")
+    ]
+    Lead.objects.bulk_create([indexed(row) for row in rows])
+    expected = sorted(
+        Lead.objects.filter(name__contains="Kiran").values_list("pk", flat=True), reverse=True
+    )
+    seen, cursor = [], None
+    while True:
+        params = {"q": "kiran", "limit": "15", **({"cursor": cursor} if cursor else {})}
+        query = parse_list_query(KINDS["lead"], params, lambda: [])
+        page = record_list(actor=actor, kind="lead", query=query, columns=["id", "name"])
+        assert (page.count, page.count_capped) == (20, True)
+        seen += [row["id"] for row in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == expected
