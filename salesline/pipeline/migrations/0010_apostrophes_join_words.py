@@ -10,6 +10,7 @@ def fill(apps, schema_editor):
     model = apps.get_model("pipeline", "Opportunity")
     search_index.backfill(schema_editor, model)
     search_index.backfill_last_word(schema_editor, model, collate=False)
+    search_index.merge_pending(schema_editor.connection, model._meta.db_table)
 
 
 class Migration(migrations.Migration):

@@ -14,6 +14,9 @@ def fill(apps, schema_editor):
         model = apps.get_model("records", model_name)
         search_index.backfill(schema_editor, model)
         search_index.backfill_last_word(schema_editor, model, collate=False)
+        # The rows it changed left GIN entries pending: searches would scan them until
+        # autovacuum merged them.
+        search_index.merge_pending(schema_editor.connection, model._meta.db_table)
 
 
 class Migration(migrations.Migration):
