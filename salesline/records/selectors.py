@@ -484,7 +484,8 @@ def _search_count(
     scope_params: list[Any] = [found.organisation_id]
     name_range = "search_name >= %s AND search_name < %s"
     name_params = [found.name_prefix, found.name_prefix + _TOP]
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     if 0 in known:
         parts.append("%s")
         params.append(known[0])
