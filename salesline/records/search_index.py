@@ -114,6 +114,26 @@ def _sqlite_triggers(table: str) -> list[str]:
     ]
 
 
+def suspend_insert_triggers(connection: BaseDatabaseWrapper, tables) -> None:
+    """SQLite, inside an import's transaction: drop the insert triggers of `tables` until
+    `restore_insert_triggers`, which the same transaction must call before it commits.
+
+    A trigger costs SQLite a sub-program call for every row even when its WHEN clause is
+    false: 13 µs a row, a third of an import's write phase, for a trigger that skips every
+    row the import inserts (the import indexes them itself, `index_imported`). SQLite's DDL
+    is transactional and the import holds the only write lock, so no other connection ever
+    sees the trigger missing or inserts a row without it; a rollback puts it back."""
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {fts_table(table)}_insert")
+
+
+def restore_insert_triggers(connection: BaseDatabaseWrapper, tables) -> None:
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(_sqlite_triggers(table)[0])
+
+
 def has_sqlite_index(connection: BaseDatabaseWrapper, table: str) -> bool:
     """SQLite: whether `table` has its word index (one dropped by hand, to measure an import
     without it, is skipped rather than an error)."""

@@ -519,6 +519,50 @@ def test_an_import_indexes_its_own_rows_a_chunk_at_a_time(actor, settings):
             assert cursor.fetchone()[0] == 25
 
 
+def _insert_triggers() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s",
+            ["%_words_insert"],
+        )
+        return {name for (name,) in cursor.fetchall()}
+
+
+def test_an_import_suspends_the_insert_trigger_only_inside_its_own_transactions(actor, monkeypatch):
+    """SQLite: the import drops the insert trigger in each of its transactions (a trigger costs
+    every row a call even when it skips it) and puts it back before committing — and a failed
+    import's rollback puts it back too."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's triggers")
+    triggers = _insert_triggers()
+    assert "records_lead_words_insert" in triggers
+    seen_during = []
+    real = search_index.index_imported
+
+    def watching(*args, **kwargs):
+        seen_during.append(_insert_triggers())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(search_index, "index_imported", watching)
+    rows = [lead_row(f"Zzyra Holm{i}", f"zzyra{i}@zzfjord.no") for i in range(5)]
+    imports.import_start(
+        actor=actor, kind="leads", file=io.BytesIO(csv_bytes(rows)), file_name="f.csv"
+    )
+    assert seen_during and all("records_lead_words_insert" not in t for t in seen_during)
+    assert _insert_triggers() == triggers
+    assert lead(actor, "Zzeke Holm").pk in set(found(actor, "holm"))  # the trigger indexes it
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(search_index, "index_imported", failing)
+    with pytest.raises(RuntimeError):
+        imports.import_start(
+            actor=actor, kind="leads", file=io.BytesIO(csv_bytes(rows)), file_name="g.csv"
+        )
+    assert _insert_triggers() == triggers
+
+
 def _count(actor, q, **params):
     query = parse_list_query(KINDS["lead"], {"q": q, **params}, lambda: [])
     page = record_list(actor=actor, kind="lead", query=query, columns=["id", "name"])

@@ -722,6 +722,7 @@ class ImportRun:
 
         def commit() -> None:
             nonlocal open_transaction, last_commit
+            search_index.restore_insert_triggers(connection, self.indexed_after)
             open_transaction.__exit__(None, None, None)
             open_transaction, last_commit = None, time.perf_counter()
             job.refresh_from_db()
@@ -744,6 +745,7 @@ class ImportRun:
                 if open_transaction is None:
                     open_transaction = transaction.atomic()
                     open_transaction.__enter__()
+                    search_index.suspend_insert_triggers(connection, self.indexed_after)
                 result = self.process(todo)
                 self.issue_writer.insert(result.issues, timezone.now())
                 ImportJob.objects.filter(pk=job.pk).update(
