@@ -318,6 +318,128 @@ def import_only(path: Path) -> None:
     )
 
 
+# What "without the word index" drops: the full-text index (SQLite: the FTS5 tables and their
+# triggers; PostgreSQL: the GIN indexes) and the last-word B-trees. An import skips a word index
+# that is not there (records.search_index.has_sqlite_index, merge_pending).
+WITHOUT_WORD_INDEX = {
+    "sqlite": [
+        *(
+            f"DROP TRIGGER IF EXISTS {table}_words_{event}"
+            for table in ("records_lead", "records_company")
+            for event in ("insert", "delete", "update")
+        ),
+        "DROP TABLE IF EXISTS records_lead_words",
+        "DROP TABLE IF EXISTS records_company_words",
+        "DROP INDEX IF EXISTS lead_last_word",
+        "DROP INDEX IF EXISTS company_last_word",
+    ],
+    "postgresql": [
+        "DROP INDEX IF EXISTS lead_words",
+        "DROP INDEX IF EXISTS lead_words_deleted",
+        "DROP INDEX IF EXISTS lead_last_word",
+    ],
+}
+
+
+def _copy_database(database_url: str, vendor: str, suffix: str) -> str:
+    """A copy of the benchmark's database (a file copy; PostgreSQL: CREATE DATABASE … TEMPLATE),
+    its URL returned. The Django connection to the original must be closed."""
+    import shutil
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(database_url)
+    if vendor == "sqlite":
+        source = Path(parts.path)
+        target = source.with_name(f"{source.stem}-{suffix}{source.suffix}")
+        for extra in ("-wal", "-shm"):
+            Path(f"{target}{extra}").unlink(missing_ok=True)
+        shutil.copyfile(source, target)
+        if Path(f"{source}-wal").exists():  # what is not checkpointed yet
+            shutil.copyfile(f"{source}-wal", f"{target}-wal")
+        return urlunsplit(parts._replace(path=str(target)))
+    import psycopg
+
+    name = parts.path.lstrip("/")
+    copy = f"{name}_{suffix}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{copy}"')
+        conn.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{copy}"))
+
+
+def _drop_word_index(url: str, vendor: str) -> None:
+    if vendor == "sqlite":
+        import sqlite3
+        from urllib.parse import urlsplit
+
+        with sqlite3.connect(urlsplit(url).path) as conn:
+            for statement in WITHOUT_WORD_INDEX[vendor]:
+                conn.execute(statement)
+        return
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in WITHOUT_WORD_INDEX[vendor]:
+            conn.execute(statement)
+
+
+def word_index_pairs(args) -> int:
+    """Interleaved pairs: the same file imported into two copies of one database, one without
+    the word index, one with it (each in its own process, after the copy's own `migrate`). The
+    ratio of the second's rows/s to the first's is the cost of the word index. The copy's own
+    set-up runs `migrate`, so the index is dropped after it (ensure_sqlite_triggers would
+    otherwise put SQLite's triggers back)."""
+    from django.db import connection
+
+    vendor = connection.vendor
+    org, _ = organisation()
+    reset(org, args.existing)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT email FROM records_lead WHERE organisation_id = %s ORDER BY id LIMIT 50000",
+            [org.pk],
+        )
+        emails = [row[0] for row in cursor.fetchall()]
+    path = ROOT / "var" / f"bench-import-{args.rows}.csv"
+    write_file(path, args.rows, emails)
+    connection.close()
+    results = []
+    try:
+        for pair in range(1, args.word_index_pairs + 1):
+            row = {"pair": pair}
+            for variant in ("without", "with"):
+                url = _copy_database(args.database_url, vendor, "pairs")
+                subprocess.run(
+                    [sys.executable, "manage.py", "migrate", "-v0"],
+                    cwd=ROOT,
+                    env={**os.environ, "DATABASE_URL": url},
+                    check=True,
+                    capture_output=True,
+                )
+                if variant == "without":
+                    _drop_word_index(url, vendor)
+                result = run_import(url, path)
+                row[variant] = result["rows_per_second"]
+                row[f"{variant}_write_seconds"] = result["timings"].get("write")
+                row[f"{variant}_created"] = result["created"]
+            row["ratio"] = row["with"] / row["without"]
+            results.append(row)
+            print(
+                f"pair {pair}: without {row['without']:,.0f} rows/s, with {row['with']:,.0f} "
+                f"rows/s, ratio {row['ratio']:.2f} (write phase {row['without_write_seconds']:.1f}"
+                f" -> {row['with_write_seconds']:.1f} s)",
+                flush=True,
+            )
+    finally:
+        path.unlink(missing_ok=True)
+    out = {"database": vendor, "rows": args.rows, "existing_leads": args.existing, "pairs": results}
+    print(json.dumps(out, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=2))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--database-url", required=True)
@@ -325,11 +447,20 @@ def main() -> int:
     parser.add_argument("--existing", type=int, default=1_000_000)
     parser.add_argument("--out")
     parser.add_argument("--import-only", metavar="FILE")
+    parser.add_argument(
+        "--word-index-pairs",
+        type=int,
+        metavar="N",
+        help="instead: N interleaved pairs of imports into copies of the database, without and "
+        "with the word index (the search target: no more than 10%% slower)",
+    )
     args = parser.parse_args()
     setup_django(args.database_url)
     if args.import_only:
         import_only(Path(args.import_only))
         return 0
+    if args.word_index_pairs:
+        return word_index_pairs(args)
     from django.db import connection
 
     org, user = organisation()
