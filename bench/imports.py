@@ -373,9 +373,15 @@ def _drop_word_index(url: str, vendor: str) -> None:
         import sqlite3
         from urllib.parse import urlsplit
 
-        with sqlite3.connect(urlsplit(url).path) as conn:
-            for statement in WITHOUT_WORD_INDEX[vendor]:
-                conn.execute(statement)
+        # Closed, not only committed (sqlite3's context manager does not close): the next pair
+        # replaces this file.
+        conn = sqlite3.connect(urlsplit(url).path)
+        try:
+            with conn:
+                for statement in WITHOUT_WORD_INDEX[vendor]:
+                    conn.execute(statement)
+        finally:
+            conn.close()
         return
     import psycopg
 
