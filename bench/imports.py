@@ -318,6 +318,23 @@ def import_only(path: Path) -> None:
     )
 
 
+def prepare(args):
+    """The organisation with exactly `args.existing` leads, and the file to import (some of its
+    e-mails those of existing leads): (org, user, path, generation, file stats)."""
+    from django.db import connection
+
+    org, user = organisation()
+    generation = reset(org, args.existing)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT email FROM records_lead WHERE organisation_id = %s ORDER BY id LIMIT 50000",
+            [org.pk],
+        )
+        emails = [row[0] for row in cursor.fetchall()]
+    path = ROOT / "var" / f"bench-import-{args.rows}.csv"
+    return org, user, path, generation, write_file(path, args.rows, emails)
+
+
 # What "without the word index" drops: the full-text index (SQLite: the FTS5 tables and their
 # triggers; PostgreSQL: the GIN indexes) and the last-word B-trees. An import skips a word index
 # that is not there (records.search_index.has_sqlite_index, merge_pending).
@@ -399,16 +416,7 @@ def word_index_pairs(args) -> int:
     from django.db import connection
 
     vendor = connection.vendor
-    org, _ = organisation()
-    reset(org, args.existing)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT email FROM records_lead WHERE organisation_id = %s ORDER BY id LIMIT 50000",
-            [org.pk],
-        )
-        emails = [row[0] for row in cursor.fetchall()]
-    path = ROOT / "var" / f"bench-import-{args.rows}.csv"
-    write_file(path, args.rows, emails)
+    path = prepare(args)[2]
     connection.close()
     results = []
     try:
@@ -469,16 +477,7 @@ def main() -> int:
         return word_index_pairs(args)
     from django.db import connection
 
-    org, user = organisation()
-    generation = reset(org, args.existing)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT email FROM records_lead WHERE organisation_id = %s ORDER BY id LIMIT 50000",
-            [org.pk],
-        )
-        emails = [row[0] for row in cursor.fetchall()]
-    path = ROOT / "var" / f"bench-import-{args.rows}.csv"
-    file_stats = write_file(path, args.rows, emails)
+    org, user, path, generation, file_stats = prepare(args)
     component = phases(org, user, path, args.rows)
     baseline = raw_insert(org, user, path)
     result = run_import(args.database_url, path)
