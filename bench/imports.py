@@ -354,6 +354,7 @@ WITHOUT_WORD_INDEX = {
         "DROP INDEX IF EXISTS lead_words",
         "DROP INDEX IF EXISTS lead_words_deleted",
         "DROP INDEX IF EXISTS lead_last_word",
+        "DROP INDEX IF EXISTS lead_newest",
     ],
 }
 

@@ -633,3 +633,64 @@ def test_more_word_matches_than_the_cap_are_paged_newest_first(actor, settings):
         if not (cursor := page.next_cursor):
             break
     assert seen == expected
+
+
+def _walk(actor, q, limit):
+    """Every page of a search: (count, capped) of each page, and the ids in page order."""
+    counts, seen, cursor = set(), [], None
+    while True:
+        params = {"q": q, "limit": str(limit), **({"cursor": cursor} if cursor else {})}
+        query = parse_list_query(KINDS["lead"], params, lambda: [])
+        page = record_list(actor=actor, kind="lead", query=query, columns=["id", "name"])
+        counts.add((page.count, page.count_capped))
+        seen += [row["id"] for row in page.items]
+        if not (cursor := page.next_cursor):
+            return counts, seen
+
+
+def _bulk_leads(organisation, names):
+    now = timezone.now()
+    rows = [Lead(organisation=organisation, name=n, created_at=now, updated_at=now) for n in names]
+    return [row.pk for row in Lead.objects.bulk_create([indexed(row) for row in rows])]
+
+
+@pytest.mark.parametrize(("cap", "expected"), [(20, (20, True)), (40, (30, False))])
+def test_a_dense_word_is_counted_from_the_newest_rows_exactly_to_the_cap(
+    actor, other_actor, settings, cap, expected
+):
+    """Nearly every row holds the word: the count tests the organisation's newest rows (by id)
+    instead of the word index — capped or exact, the same answer, and another organisation's
+    newer rows never count. ('r' is one letter: tested on the rows, so SQLite probes too.)"""
+    settings.SALESLINE_COUNT_CAP = cap
+    mine = _bulk_leads(actor.organisation, [f"Kiran {i:02} Rao" for i in range(30)])
+    _bulk_leads(other_actor.organisation, [f"Kiran {i:02} Ross" for i in range(50)])
+    counts, seen = _walk(actor, "kiran r", limit=7)
+    assert counts == {expected}
+    assert seen == sorted(mine, reverse=True)
+
+
+@pytest.mark.parametrize(("cap", "expected"), [(5, (5, True)), (20, (10, False))])
+def test_a_sparse_word_below_a_short_page_is_listed_once_and_paged_newest_first(
+    actor, settings, cap, expected
+):
+    """Matches that ranks 0 and 1 leave to rank 2, sparse among the newest rows: PostgreSQL
+    lists them from the word index once for both the count and the pages (within the cap) or
+    walks the id index past it; either way every match once, newest first, whole names
+    first."""
+    settings.SALESLINE_COUNT_CAP = cap
+    whole = _bulk_leads(actor.organisation, ["Kiranjit Singh"])
+    words = _bulk_leads(actor.organisation, [f"Person {i:02} Kiran Rao" for i in range(9)])
+    _bulk_leads(actor.organisation, [f"Other {i:03} Nobody" for i in range(120)])
+    counts, seen = _walk(actor, "kiran", limit=3)
+    assert counts == {expected}
+    assert seen == whole + sorted(words, reverse=True)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite's organisation index")
+def test_postgresql_has_the_index_the_dense_count_walks(db):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE indexname IN "
+            "('company_newest', 'person_newest', 'lead_newest', 'opportunity_newest')"
+        )
+        assert len(cursor.fetchall()) == 4
