@@ -426,29 +426,38 @@ def _ranked_page(
     )
 
 
-# PostgreSQL reads word matches newest first either by walking the id index backwards and
-# testing each row (cheap when matches are dense) or by fetching every match from the GIN index
-# and sorting (cheap when they are few). Its estimate of a prefix's matches is poor, so the
-# capped count, known first, decides: below the cap, every match is fetched.
+# PostgreSQL reads word matches newest first by walking the id index backwards and testing each
+# row (cheap when matches are dense) or by fetching every match from the GIN index and sorting
+# (cheap when they are few). Its estimate of a prefix's matches is poor, so the capped count,
+# known first, decides: below the cap, every match is fetched; above it, the newest WALK_ROWS
+# rows are walked, and only what they leave is fetched from the GIN index.
+WALK_ROWS = 5_000
 
 
 def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, before, matches):
     then = filtered.exclude(found.ranked_above_words())
     if connection.vendor != "sqlite":
+        if before is not None:
+            then, filtered = then.filter(id__lt=before), filtered.filter(id__lt=before)
         if matches <= settings.SALESLINE_COUNT_CAP:
             # Few: every match from the GIN index, sorted (id + 0 is not the indexed id: the
             # planner cannot walk the id index for it).
-            part, order = then.filter(found.then()), (F("id") + 0).desc()
-        else:
-            # Many: the id index walked backwards, each row tested with LIKE — the same test
-            # as the index's, at a seventh of the cost of building the row's tsvector (which
-            # made a page of a sparse two-word search cost 60 ms).
-            sql, params = search_index.row_sql(found.model._meta.db_table, found.words)
-            part = then.filter(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611
-            order = F("id").desc()
-        if before is not None:
-            part = part.filter(id__lt=before)
-        read(part.order_by(order)[: wanted - len(rows)], 2)
+            read(then.filter(found.then()).order_by((F("id") + 0).desc())[: wanted - len(rows)], 2)
+            return
+        # Many: the newest rows walked, each tested with LIKE — the same test as the index's,
+        # at a seventh of the cost of building the row's tsvector. A dense word fills the page
+        # there. A sparse one (1,001 matches among a million) would have the walk read every
+        # row (280 ms for 'बल e'): past WALK_ROWS rows, its matches come from the GIN index.
+        sql, params = search_index.row_sql(found.model._meta.db_table, found.words)
+        tested = then.filter(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611
+        walked = filtered.order_by("-id").values_list("id", flat=True)
+        floor = next(iter(walked[WALK_ROWS - 1 : WALK_ROWS]), None)  # the oldest row walked
+        if floor is not None:
+            tested = tested.filter(id__gte=floor)
+        read(tested.order_by("-id")[: wanted - len(rows)], 2)
+        if len(rows) < wanted and floor is not None:
+            rest = then.filter(found.then(), id__lt=floor).order_by((F("id") + 0).desc())
+            read(rest[: wanted - len(rows)], 2)
         return
     tested = search_index.split_words(found.words)[1]
     if tested:  # short words are not looked up in the index: test them on the rows

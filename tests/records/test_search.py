@@ -669,15 +669,20 @@ def test_a_dense_word_is_counted_from_the_newest_rows_exactly_to_the_cap(
     assert seen == sorted(mine, reverse=True)
 
 
-@pytest.mark.parametrize(("cap", "expected"), [(5, (5, True)), (20, (10, False))])
+@pytest.mark.parametrize(
+    ("cap", "walk", "expected"), [(5, 5_000, (5, True)), (5, 50, (5, True)), (20, 50, (10, False))]
+)
 def test_a_sparse_word_below_a_short_page_is_listed_once_and_paged_newest_first(
-    actor, settings, cap, expected
+    actor, settings, monkeypatch, cap, walk, expected
 ):
     """Matches that ranks 0 and 1 leave to rank 2, sparse among the newest rows: PostgreSQL
-    lists them from the word index once for both the count and the pages (within the cap) or
-    walks the id index past it; either way every match once, newest first, whole names
-    first."""
+    lists them from the word index once for both the count and the pages (within the cap);
+    past it, it walks the newest `walk` rows and reads the rest from the word index. Every
+    match once, newest first, whole names first."""
+    from salesline.records import selectors
+
     settings.SALESLINE_COUNT_CAP = cap
+    monkeypatch.setattr(selectors, "WALK_ROWS", walk)
     whole = _bulk_leads(actor.organisation, ["Kiranjit Singh"])
     words = _bulk_leads(actor.organisation, [f"Person {i:02} Kiran Rao" for i in range(9)])
     _bulk_leads(actor.organisation, [f"Other {i:03} Nobody" for i in range(120)])
