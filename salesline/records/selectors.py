@@ -426,39 +426,53 @@ def _ranked_page(
     )
 
 
-# PostgreSQL reads word matches newest first by walking the id index backwards and testing each
-# row (cheap when matches are dense) or by fetching every match from the GIN index and sorting
-# (cheap when they are few). Its estimate of a prefix's matches is poor, so the capped count,
-# known first, decides: below the cap, every match is fetched; above it, the newest WALK_ROWS
-# rows are walked, and only what they leave is fetched from the GIN index.
+# Word matches newest first. PostgreSQL's GIN index yields no order: below the count cap every
+# match is fetched and sorted. SQLite's FTS5 yields ids in order, a window at a time — but a
+# prefix shorter than its prefix index (`ex`, `co`) it must gather whole first (70 ms for a
+# word of every row among a million). So where matches pass the cap on PostgreSQL, or a short
+# prefix's do on SQLite, the newest WALK_ROWS rows are walked first, testing each with LIKE;
+# a dense word fills the page there, and only a sparse word's older matches come from the
+# index. (Its estimate of a prefix's matches being poor, the capped count, known first,
+# decides.)
 WALK_ROWS = 5_000
 
 
 def _read_word_matches(found: Search, filtered: QuerySet, read, rows, wanted, before, matches):
     then = filtered.exclude(found.ranked_above_words())
-    if connection.vendor != "sqlite":
-        if before is not None:
-            then, filtered = then.filter(id__lt=before), filtered.filter(id__lt=before)
-        if matches <= settings.SALESLINE_COUNT_CAP:
-            # Few: every match from the GIN index, sorted (id + 0 is not the indexed id: the
-            # planner cannot walk the id index for it).
-            read(then.filter(found.then()).order_by((F("id") + 0).desc())[: wanted - len(rows)], 2)
-            return
-        # Many: the newest rows walked, each tested with LIKE — the same test as the index's,
-        # at a seventh of the cost of building the row's tsvector. A dense word fills the page
-        # there. A sparse one (1,001 matches among a million) would have the walk read every
-        # row (280 ms for 'बल e'): past WALK_ROWS rows, its matches come from the GIN index.
-        sql, params = search_index.row_sql(found.model._meta.db_table, found.words)
+    table = found.model._meta.db_table
+    postgres = connection.vendor != "sqlite"
+    if before is not None:
+        then, filtered = then.filter(id__lt=before), filtered.filter(id__lt=before)
+    many = matches > settings.SALESLINE_COUNT_CAP
+    if postgres and not many:
+        # Few: every match from the GIN index, sorted (id + 0 is not the indexed id: the
+        # planner cannot walk the id index for it).
+        read(then.filter(found.then()).order_by((F("id") + 0).desc())[: wanted - len(rows)], 2)
+        return
+    if postgres or (many and search_index.has_unindexed_prefix(found.words)):
+        # LIKE is the same test as the index's, at a seventh of the cost of building the row's
+        # tsvector on PostgreSQL. Walking on for a sparse word read every row (280 ms for
+        # 'बल e' among a million).
+        sql, params = search_index.row_sql(table, found.words)
         tested = then.filter(RawSQL(sql, params, output_field=BooleanField()))  # noqa: S611
         walked = filtered.order_by("-id").values_list("id", flat=True)
         floor = next(iter(walked[WALK_ROWS - 1 : WALK_ROWS]), None)  # the oldest row walked
         if floor is not None:
             tested = tested.filter(id__gte=floor)
         read(tested.order_by("-id")[: wanted - len(rows)], 2)
-        if len(rows) < wanted and floor is not None:
+        if len(rows) >= wanted or floor is None:
+            return
+        if postgres:
             rest = then.filter(found.then(), id__lt=floor).order_by((F("id") + 0).desc())
             read(rest[: wanted - len(rows)], 2)
-        return
+            return
+        before = floor
+    _read_word_windows(found, then, read, rows, wanted, before)
+
+
+def _read_word_windows(found: Search, then: QuerySet, read, rows, wanted, before) -> None:
+    """SQLite: windows of ids below `before` from the word index, newest first, widened while
+    other filters leave the page short; then their rows."""
     tested = search_index.split_words(found.words)[1]
     if tested:  # short words are not looked up in the index: test them on the rows
         sql, params = search_index.row_sql(found.model._meta.db_table, tested)

@@ -654,31 +654,38 @@ def _bulk_leads(organisation, names):
     return [row.pk for row in Lead.objects.bulk_create([indexed(row) for row in rows])]
 
 
+@pytest.mark.parametrize("q", ["kiran r", "ki"])
 @pytest.mark.parametrize(("cap", "expected"), [(20, (20, True)), (40, (30, False))])
 def test_a_dense_word_is_counted_from_the_newest_rows_exactly_to_the_cap(
-    actor, other_actor, settings, cap, expected
+    actor, other_actor, settings, monkeypatch, q, cap, expected
 ):
-    """Nearly every row holds the word: the count tests the organisation's newest rows (by id)
-    instead of the word index — capped or exact, the same answer, and another organisation's
-    newer rows never count. ('r' is one letter: tested on the rows, so SQLite probes too.)"""
+    """Every row holds the word: the count tests the organisation's newest rows (by id) instead
+    of the word index, and pages past the cap walk them — capped or exact, the same answer,
+    and another organisation's newer rows never count. SQLite does so too for a one-letter
+    word (tested on the rows) and a prefix shorter than its prefix index ('ki')."""
+    from salesline.records import selectors
+
     settings.SALESLINE_COUNT_CAP = cap
-    mine = _bulk_leads(actor.organisation, [f"Kiran {i:02} Rao" for i in range(30)])
-    _bulk_leads(other_actor.organisation, [f"Kiran {i:02} Ross" for i in range(50)])
-    counts, seen = _walk(actor, "kiran r", limit=7)
+    monkeypatch.setattr(selectors, "WALK_ROWS", 12)
+    mine = _bulk_leads(actor.organisation, [f"Person {i:02} Kiran Rao" for i in range(30)])
+    _bulk_leads(other_actor.organisation, [f"Person {i:02} Kiran Ross" for i in range(50)])
+    counts, seen = _walk(actor, q, limit=7)
     assert counts == {expected}
     assert seen == sorted(mine, reverse=True)
 
 
+@pytest.mark.parametrize("q", ["kiran", "ki"])
 @pytest.mark.parametrize(
     ("cap", "walk", "expected"), [(5, 5_000, (5, True)), (5, 50, (5, True)), (20, 50, (10, False))]
 )
 def test_a_sparse_word_below_a_short_page_is_listed_once_and_paged_newest_first(
-    actor, settings, monkeypatch, cap, walk, expected
+    actor, settings, monkeypatch, q, cap, walk, expected
 ):
     """Matches that ranks 0 and 1 leave to rank 2, sparse among the newest rows: PostgreSQL
     lists them from the word index once for both the count and the pages (within the cap);
     past it, it walks the newest `walk` rows and reads the rest from the word index. Every
-    match once, newest first, whole names first."""
+    match once, newest first, whole names first. SQLite walks too for a prefix shorter than its
+    prefix index ('ki'), then reads its word index below the rows walked."""
     from salesline.records import selectors
 
     settings.SALESLINE_COUNT_CAP = cap
@@ -686,7 +693,7 @@ def test_a_sparse_word_below_a_short_page_is_listed_once_and_paged_newest_first(
     whole = _bulk_leads(actor.organisation, ["Kiranjit Singh"])
     words = _bulk_leads(actor.organisation, [f"Person {i:02} Kiran Rao" for i in range(9)])
     _bulk_leads(actor.organisation, [f"Other {i:03} Nobody" for i in range(120)])
-    counts, seen = _walk(actor, "kiran", limit=3)
+    counts, seen = _walk(actor, q, limit=3)
     assert counts == {expected}
     assert seen == whole + sorted(words, reverse=True)
 
