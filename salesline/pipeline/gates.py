@@ -273,7 +273,12 @@ def evaluate_gate(stage: StageSpec, facts: MoveFacts) -> list[UnmetCriterion]:
         if not (is_blank(opportunity_name) and "name" in gate.require) and not _name_matches(
             gate.name_pattern.regex, opportunity_name
         ):
-            add("name_pattern", "name", f"To enter {stage.name}: {gate.name_pattern.message}")
+            message = f"To enter {stage.name}: {gate.name_pattern.message}"
+            add(
+                "name_pattern",
+                "name",
+                message + _dash_hint(gate.name_pattern.regex, opportunity_name),
+            )
 
     for item in gate.checklist:
         if item.key not in facts.ticked:
@@ -289,6 +294,33 @@ def _rule_phrase(condition: Condition) -> str:
     if template is None:
         return f"satisfy {condition.op} {_show(condition.value)}"
     return template.format(_show(condition.value))
+
+
+# Dashes that word processors and phones put where a hyphen was typed, by the names people know.
+_DASHES = {
+    "\u2013": "an en dash (–)",
+    "\u2014": "an em dash (—)",
+    "\u2010": "a Unicode hyphen (‐)",
+    "\u2011": "a non-breaking hyphen (‑)",
+    "\u2012": "a figure dash (‒)",
+    "\u2015": "a horizontal bar (―)",
+    "\u2212": "a minus sign (−)",
+}
+
+
+def _dash_hint(regex: str, name: object) -> str:
+    """When the name would match with plain hyphens for its typographic dashes, say so and give
+    the name that would: ' – ' looks like ' - ' and nobody sees why the pattern refuses it."""
+    if not isinstance(name, str):
+        return ""
+    found = [label for dash, label in _DASHES.items() if dash in name]
+    fixed = name.translate({ord(dash): "-" for dash in _DASHES})
+    if not found or not _name_matches(regex, fixed):
+        return ""
+    return (
+        f" The name has {' and '.join(found)} where the pattern expects a hyphen (-): "
+        f"'{fixed.strip()}' would do."
+    )
 
 
 def _name_matches(regex: str, name: object) -> bool:

@@ -227,6 +227,31 @@ def test_qualify_name_pattern(business_development, name, accepted):
     assert (unmet == []) is accepted
 
 
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        (
+            "3 TB – Personnel records – Preservation",
+            " The name has an en dash (–) where the pattern expects a hyphen (-): "
+            "'3 TB - Personnel records - Preservation' would do.",
+        ),
+        (
+            "3 TB — Personnel records – Preservation",
+            " The name has an en dash (–) and an em dash (—) where the pattern expects a hyphen "
+            "(-): '3 TB - Personnel records - Preservation' would do.",
+        ),
+        ("3 TB – Personnel records", ""),  # no dash would make it match: no hint
+        ("Personnel records", ""),
+    ],
+)
+def test_a_name_refused_for_its_dashes_says_so(business_development, name, hint):
+    unmet = bd_move(business_development, "identify", "qualify", {**QUALIFIED, "name": name})
+    assert [c.message for c in unmet] == [
+        "To enter Qualify: Name must read '<amount of data> - <content> - <service>', "
+        "e.g. '3 TB - Personnel records - Preservation'." + hint
+    ]
+
+
 def test_develop_needs_the_verified_use_case_and_a_business_case(business_development):
     develop = pipeline_of(business_development, "business-development").stages[2]
     assert develop.gate.checklist == (

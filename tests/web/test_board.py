@@ -2,8 +2,11 @@
 the API's service — gate failures listing every unmet criterion, then filled in and retried."""
 
 import datetime as dt
+import html
+from html.parser import HTMLParser
 
 import pytest
+from django.http import QueryDict
 from django.test import Client
 from django.utils import timezone
 
@@ -330,3 +333,103 @@ def test_an_organisation_without_pipelines_is_told_how_to_get_one(web, org):
     Pipeline.objects.filter(organisation=org).delete()
     page = web.get("/board/")
     assert page.status_code == 200 and b"There is no pipeline yet" in page.content
+
+
+class _PanelForm(HTMLParser):
+    """The gate panel's form as a browser would submit it: inputs, checked boxes, the selected
+    option of each select, textareas."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.data: list[tuple[str, str]] = []
+        self._select: str | None = None
+        self._textarea: str | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name and name not in ("q", "csrfmiddlewaretoken"):
+            if attrs.get("type") != "checkbox" or "checked" in attrs:
+                self.data.append((name, attrs.get("value") or ""))
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in attrs:
+            self.data.append((self._select, attrs.get("value") or ""))
+        elif tag == "textarea":
+            self._textarea = name
+            self.data.append((name, ""))
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[-1] = (self._textarea, self.data[-1][1] + data)
+
+
+def _resubmit(web, opportunity, answer, **changes):
+    """Post the panel back as rendered, with only `changes` made (checks: a list of keys)."""
+    data = [(k, v) for k, v in _PanelForm(answer.content.decode()).data if k not in changes]
+    for name, value in changes.items():
+        data += [(name, item) for item in (value if isinstance(value, list) else [value])]
+    body = QueryDict(mutable=True)
+    for name, value in data:
+        body.appendlist(name, value)
+    return web.post(
+        f"/board/move/{opportunity.pk}/",
+        body.urlencode(),
+        content_type="application/x-www-form-urlencoded",
+        **SCRIPT,
+    )
+
+
+def test_a_move_refused_for_one_mistake_keeps_everything_else_typed(web, actor, company, person):
+    """The first-week blocker: six things filled in, the name typed with en dashes. The panel
+    names the dash and keeps the five other answers; fixing the name alone moves the card."""
+    opportunity = add(actor, "Archive project")
+    first = move(web, opportunity, stage="qualify")
+    typed = {**qualify_fields(company, person), "name": "3 TB – Personnel records – Preservation"}
+    second = _resubmit(web, opportunity, first, **{k: str(v) for k, v in typed.items()})
+    assert second.status_code == 422
+    text = second.content.decode()
+    shown = html.unescape(text)
+    assert second.context["count"] == 1
+    assert "The name has an en dash (–) where the pattern expects a hyphen (-): " in shown
+    assert "'3 TB - Personnel records - Preservation' would do." in shown
+    kept = dict(_PanelForm(text).data)
+    for name in ("company_id", "primary_contact_id", "value", "data_volume", "sector"):
+        assert kept[name] == str(typed[name]), name
+    assert kept["expected_close_date"] == "2027-03-31"
+    opportunity.refresh_from_db()
+    assert opportunity.stage.key == "identify" and opportunity.company_id is None
+
+    third = _resubmit(web, opportunity, second, name="3 TB - Personnel records - Preservation")
+    assert third.status_code == 200
+    opportunity.refresh_from_db()
+    assert opportunity.stage.key == "qualify"
+    assert (opportunity.company_id, opportunity.data_volume) == (company.pk, "3 TB")
+
+
+def test_the_develop_gate_keeps_the_tick_while_the_business_case_is_missing(
+    web, actor, company, person
+):
+    """Before Develop it looped: tick the box → "business case"; fill it → "tick the box"."""
+    opportunity = opportunity_create(actor=actor, data=qualify_fields(company, person))
+    assert move(web, opportunity, stage="qualify").status_code == 200
+    first = move(web, opportunity, stage="develop")
+    assert first.context["count"] == 2
+    ticked = _resubmit(web, opportunity, first, checks=["use_case_verified"])
+    assert ticked.status_code == 422 and ticked.context["count"] == 1
+    assert "Business case is required to enter Develop." in ticked.content.decode()
+    assert ("checks", "use_case_verified") in _PanelForm(ticked.content.decode()).data
+    assert not ChecklistTick.objects.filter(opportunity=opportunity).exists()  # all or nothing
+
+    done = _resubmit(web, opportunity, ticked, business_case="Saves two archivists a year")
+    assert done.status_code == 200
+    opportunity.refresh_from_db()
+    assert opportunity.stage.key == "develop"
+    assert ChecklistTick.objects.filter(opportunity=opportunity, item="use_case_verified").exists()

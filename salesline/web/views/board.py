@@ -267,6 +267,7 @@ class PanelInput:
     step: str = ""
     reference: str = ""  # company | person, for the picker's search
     id: str = ""  # the input's HTML id, unique on the board
+    checked: bool = False  # a checklist box ticked in the refused attempt
 
 
 def _is_script(request: HttpRequest) -> bool:
@@ -350,8 +351,11 @@ def _custom_input(definition, value: Any) -> PanelInput:
 
 
 def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: QueryDict) -> dict:
-    """Every problem of a refused move, each beside the input that fixes it, in the order the
-    service reported them; what cannot be fixed here (a stage-wide rule) is listed above."""
+    """Every problem of a refused move, each beside the input that fixes it, and every input
+    the refused attempt sent, with what was typed and ticked: a move refused for one mistake is
+    completed by fixing that mistake alone. Inputs keep the order of the attempt's form, so
+    nothing jumps; new problems follow in the order the service reported them. What cannot be
+    fixed here (a stage-wide rule) is listed above."""
     spec = definition_for(actor.organisation)
     try:
         stage_specs = pipeline_of(spec, opportunity.pipeline.key).stages
@@ -359,19 +363,20 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
         stage_specs = ()
     checklist = {item.key: item.label for s in stage_specs for item in s.gate.checklist}
     custom = {d.key: d for d in custom_field_defs(actor, "opportunity")}
+    ticked = post.getlist("checks")
+
+    def checkbox(key: str) -> PanelInput:
+        return PanelInput("checks", checklist[key], "checkbox", key, checked=key in ticked)
+
     inputs: dict[str, PanelInput] = {}
     general: list[str] = []
     for problem in problems:
         loc = problem.loc
         key = str(loc[-1]) if loc else ""
         if len(loc) == 2 and loc[0] == "checks" and key in checklist:
-            box = inputs.setdefault(
-                f"check:{key}", PanelInput("checks", checklist[key], "checkbox", key)
-            )
+            box = inputs.setdefault(f"check:{key}", checkbox(key))
         elif loc == ("reason",):
-            box = inputs.setdefault(
-                "reason", PanelInput("reason", "Reason", "textarea", post.get("reason", ""))
-            )
+            box = inputs.setdefault("reason", PanelInput("reason", "Reason", "textarea"))
         elif len(loc) == 1 and key in OPPORTUNITY_FIELDS:
             box = inputs.get(key) or inputs.setdefault(key, _field_input(actor, key, opportunity))
         elif key in custom and (len(loc) == 1 or loc[0] == "custom_fields"):
@@ -381,8 +386,23 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
             general.append(problem.msg)
             continue
         box.messages.append(problem.msg)
+    # Everything the attempt sent, in its form's order: the inputs of problems solved by what
+    # was typed stay, filled in, so that the next attempt sends them again.
+    sent: dict[str, PanelInput] = {}
+    for name in post:
+        if name == "checks":
+            for key in ticked:
+                if key in checklist:
+                    sent.setdefault(f"check:{key}", inputs.get(f"check:{key}") or checkbox(key))
+        elif name == "reason":
+            sent[name] = inputs.get(name) or PanelInput("reason", "Reason", "textarea")
+        elif name in OPPORTUNITY_FIELDS and name not in ("stage", "version"):
+            sent[name] = inputs.get(name) or _field_input(actor, name, opportunity)
+        elif name.startswith("cf.") and name[3:] in custom:
+            sent[name] = inputs.get(name) or _custom_input(custom[name[3:]], None)
+    ordered = {**sent, **{key: box for key, box in inputs.items() if key not in sent}}
     # What was typed and refused is shown again, not the stored value.
-    for number, box in enumerate(inputs.values(), start=1):
+    for number, box in enumerate(ordered.values(), start=1):
         box.id = f"g{opportunity.pk}-{number}"
         if box.widget != "checkbox" and box.name in post:
             box.value = post.get(box.name, "")
@@ -390,7 +410,7 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
         "opportunity": opportunity,
         "stage": stage,
         "general": general,
-        "inputs": list(inputs.values()),
+        "inputs": list(ordered.values()),
         "count": sum(len(box.messages) for box in inputs.values()) + len(general),
     }
 
