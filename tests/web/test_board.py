@@ -260,12 +260,21 @@ def test_moves_refuse_other_organisations_and_nonsense(web, actor, other_actor):
     assert stale.status_code == 412 and "changed by someone else" in stale.content.decode()
     assert move(web, ours, stage="lost", checks="nonsense").status_code == 422
     assert move(web, ours, stage="lost", reason="x", unknown="field").status_code == 200
-    assert web.get(f"/board/move/{ours.pk}/").status_code == 405
+    assert web.put(f"/board/move/{ours.pk}/").status_code == 405
+    assert web.get(f"/board/move/{theirs.pk}/").status_code == 404
     assert Opportunity.objects.get(pk=theirs.pk).stage.key == "identify"
 
 
 def test_a_move_without_javascript_gets_pages(web, actor):
     opportunity = add(actor, "Archive project")
+    # A card's Move link: the stages to choose from, the current one left out.
+    chooser = web.get(f"/board/move/{opportunity.pk}/?owner=me").content.decode()
+    assert (
+        "<h1>Move Archive project</h1>" in chooser and "Now in <strong>Identify</strong>" in chooser
+    )
+    assert '<option value="qualify">Qualify</option>' in chooser
+    assert '<option value="identify">' not in chooser
+    assert f'action="/board/move/{opportunity.pk}/?owner=me"' in chooser
     refused = web.post(f"/board/move/{opportunity.pk}/?owner=me", {"stage": "lost"})
     assert refused.status_code == 422
     assert b"<h1>Move Archive project to Lost</h1>" in refused.content
@@ -273,6 +282,7 @@ def test_a_move_without_javascript_gets_pages(web, actor):
         f"/board/move/{opportunity.pk}/?owner=me", {"stage": "lost", "reason": "No budget"}
     )
     assert done.status_code == 302 and done.url.endswith("?owner=me")
+    assert "“Archive project” moved to Lost." in web.get(done.url).content.decode()
 
 
 def test_the_move_answer_totals_follow_the_filters(web, actor, admin_actor):

@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from salesline.accounts.selectors import member_list
 from salesline.core.cursors import decode_cursor, encode_cursor
@@ -421,16 +422,26 @@ def _message_panel(request, opportunity_id: int, stage: Stage | None, message: s
     return render(request, f"{PAGE}#gate_panel", context, status=status)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_page
 def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse:
     """Move a card through `opportunity_move`, with any fields, ticks and reason the gate panel
-    sent. Scripts get the card and the new totals, or the panel; forms get pages."""
+    sent. Scripts get the card and the new totals, or the panel; forms get pages. GET is the
+    page a card's Move link opens without JavaScript: the stages to choose from."""
     opportunity = record_selectors.record_get_for(
         actor=actor, kind="opportunity", record_id=opportunity_id
     )
     pipeline = _pipeline_or_404(actor, opportunity.pipeline_id)
     stages = {stage.key: stage for stage in pipeline.stages.all()}
+    if request.method == "GET":
+        context = page_context(
+            request,
+            actor,
+            opportunity=opportunity,
+            stages=[s for s in stages.values() if s.pk != opportunity.stage_id],
+            query=_filter_query(request.GET),
+        )
+        return render(request, "web/board/move.html", context)
     stage = stages.get(request.POST.get("stage", ""))
     if stage is None:
         known = ", ".join(stages)
@@ -464,6 +475,8 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
     except BadInput:
         filters = BoardFilters()
     if not _is_script(request):
+        opportunity.refresh_from_db(fields=["name"])  # the move may have corrected it
+        messages.success(request, f"“{opportunity.name}” moved to {stage.name}.")
         query = _filter_query(request.GET)
         url = reverse("web:board-pipeline", args=[pipeline.pk])
         return redirect(f"{url}?{query}" if query else url)

@@ -1,7 +1,8 @@
 // The pipeline board: drag a card to another stage (HTML5 drag and drop), or use its Move
 // button (a dialog, for keyboards). The server decides through the same service as the API: a
-// refused move snaps the card back and opens the gate panel under it. No inline handlers: the
-// CSP only runs scripts from our own origin.
+// refused move snaps the card back and opens the gate panel as a dialog over the board (the
+// card's column may be off the screen on a phone); a move done says so in a notice that can
+// bring the card into view. No inline handlers: the CSP only runs scripts from our own origin.
 "use strict";
 
 (() => {
@@ -10,6 +11,8 @@
   const dialog = document.getElementById("move-dialog");
   const dialogSelect = document.getElementById("move-stage");
   const status = document.getElementById("board-status");
+  const toast = document.querySelector("[data-toast]");
+  let toastCard = null;
   const token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"];
   let dragged = null;
   let dialogCard = null;
@@ -30,8 +33,33 @@
     return template.content;
   }
 
+  // A visible notice of what a move did, with a way to the card wherever its column is.
+  function notify(text, card) {
+    toast.querySelector("[data-toast-text]").textContent = text;
+    toastCard = card;
+    toast.hidden = false;
+  }
+
+  // Removed, not closed: its "close" event (Escape, Close) is for a panel the user dismisses.
   function closePanel(card) {
-    document.getElementById(`gate-${opportunityId(card)}`)?.remove();
+    const panel = document.getElementById(`gate-${opportunityId(card)}`);
+    (panel?.closest("dialog") || panel)?.remove();
+  }
+
+  function openPanel(card, panel) {
+    const dialog = document.createElement("dialog");
+    dialog.className = "gate-dialog";
+    const title = panel.querySelector("h3");
+    if (title) dialog.setAttribute("aria-labelledby", title.id);
+    dialog.append(panel);
+    document.body.append(dialog);
+    if (window.htmx) window.htmx.process(panel);
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      focusMoveButton(card);
+    });
+    dialog.showModal();
+    (panel.querySelector("h3, [tabindex]") || panel).focus();
   }
 
   async function post(card, body) {
@@ -52,7 +80,7 @@
   }
 
   function fallbackPanel(card, httpStatus) {
-    const item = document.createElement("li");
+    const item = document.createElement("div");
     item.className = "gate";
     item.id = `gate-${opportunityId(card)}`;
     const message = document.createElement("p");
@@ -97,6 +125,7 @@
     const body = form ? new FormData(form) : new FormData();
     body.set("stage", column.dataset.stageKey);
     closePanel(card);
+    toast.hidden = true;
     const home = { list: card.parentElement, next: card.nextElementSibling };
     // The card waits where it was dropped while the server decides.
     column.querySelector(".cards").prepend(card);
@@ -113,15 +142,14 @@
       card.replaceWith(fresh);
       placeInOrder(fresh, column);
       announce(`${cardName(fresh)} moved to ${stageName(column)}.`);
+      notify(`“${cardName(fresh)}” moved to ${stageName(column)}.`, fresh);
       return fresh;
     }
     home.list.insertBefore(card, home.next);
     const panel = fragment(result.html).querySelector(".gate") || fallbackPanel(card, result.status);
-    card.after(panel);
-    if (window.htmx) window.htmx.process(panel);
     const count = panel.querySelector(".gate-count");
     announce(`${cardName(card)} stays in ${stageName(home.list.closest(".column"))}. ${count ? count.textContent : ""}`);
-    (panel.querySelector("h3, [tabindex]") || panel).focus();
+    openPanel(card, panel);
     return null;
   }
 
@@ -181,6 +209,7 @@
   board.addEventListener("click", (event) => {
     const moveButton = event.target.closest("[data-move]");
     if (moveButton) {
+      event.preventDefault(); // the link is the way without JavaScript: a page of stages
       dialogCard = moveButton.closest(".card");
       dialog.querySelector("[data-name]").textContent = cardName(dialogCard);
       const options = [...dialogSelect.options];
@@ -191,13 +220,23 @@
       dialog.showModal();
       return;
     }
+  });
+
+  // The panel's dialog lives outside the board, at the end of the page.
+  document.addEventListener("click", (event) => {
     const closeButton = event.target.closest("[data-gate-close]");
-    if (closeButton) {
-      const panel = closeButton.closest(".gate");
-      const card = document.getElementById(panel.id.replace("gate-", "o"));
-      panel.remove();
-      focusMoveButton(card);
-    }
+    if (closeButton) closeButton.closest("dialog")?.close();
+  });
+
+  toast.querySelector("[data-toast-close]").addEventListener("click", () => {
+    toast.hidden = true;
+  });
+
+  toast.querySelector("[data-toast-show]").addEventListener("click", () => {
+    toast.hidden = true;
+    if (!toastCard?.isConnected) return;
+    toastCard.scrollIntoView({ block: "center", inline: "center" });
+    toastCard.querySelector("[data-move]")?.focus({ preventScroll: true });
   });
 
   dialog.querySelector("form").addEventListener("submit", async (event) => {
@@ -213,7 +252,7 @@
     focusMoveButton(dialogCard);
   });
 
-  board.addEventListener("submit", async (event) => {
+  document.addEventListener("submit", async (event) => {
     const form = event.target.closest(".gate-form");
     if (!form) return;
     event.preventDefault();
