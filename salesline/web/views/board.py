@@ -352,11 +352,10 @@ def _custom_input(definition, value: Any) -> PanelInput:
 
 
 def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: QueryDict) -> dict:
-    """Every problem of a refused move, each beside the input that fixes it, and every input
-    the refused attempt sent, with what was typed and ticked: a move refused for one mistake is
-    completed by fixing that mistake alone. Inputs keep the order of the attempt's form, so
-    nothing jumps; new problems follow in the order the service reported them. What cannot be
-    fixed here (a stage-wide rule) is listed above."""
+    """Every problem of a refused move, each beside the input that fixes it (in the order the
+    service reported them), then every other input the refused attempt sent, with what was
+    typed and ticked: a move refused for one mistake is completed by fixing that mistake alone.
+    What cannot be fixed here (a stage-wide rule) is listed above."""
     spec = definition_for(actor.organisation)
     try:
         stage_specs = pipeline_of(spec, opportunity.pipeline.key).stages
@@ -387,8 +386,8 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
             general.append(problem.msg)
             continue
         box.messages.append(problem.msg)
-    # Everything the attempt sent, in its form's order: the inputs of problems solved by what
-    # was typed stay, filled in, so that the next attempt sends them again.
+    # Everything the attempt sent: the inputs of problems solved by what was typed stay, filled
+    # in, so that the next attempt sends them again.
     sent: dict[str, PanelInput] = {}
     for name in post:
         if name == "checks":
@@ -401,7 +400,8 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
             sent[name] = inputs.get(name) or _field_input(actor, name, opportunity)
         elif name.startswith("cf.") and name[3:] in custom:
             sent[name] = inputs.get(name) or _custom_input(custom[name[3:]], None)
-    ordered = {**sent, **{key: box for key, box in inputs.items() if key not in sent}}
+    # What is still to do first, then what the attempt got right, in its form's order.
+    ordered = {**inputs, **{key: box for key, box in sent.items() if key not in inputs}}
     # What was typed and refused is shown again, not the stored value.
     for number, box in enumerate(ordered.values(), start=1):
         box.id = f"g{opportunity.pk}-{number}"
@@ -412,6 +412,7 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
         "stage": stage,
         "general": general,
         "inputs": list(ordered.values()),
+        "kept_from": next((n for n, box in enumerate(ordered.values()) if not box.messages), None),
         "count": sum(len(box.messages) for box in inputs.values()) + len(general),
     }
 
