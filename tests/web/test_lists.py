@@ -125,3 +125,34 @@ def test_a_record_of_another_organisation_is_404(browser, other_actor):
     other = Lead.objects.get(name="Eve Other")
     assert browser.get(f"/records/leads/{other.pk}/").status_code == 404
     assert browser.get("/records/leads/999999/").status_code == 404
+
+
+def test_the_opportunity_list_shows_open_ones_with_their_owner_and_a_me_filter(browser, org):
+    from salesline.accounts import services as accounts
+    from salesline.accounts.models import User
+    from salesline.pipeline.services import opportunity_create, opportunity_move
+
+    User.objects.filter(pk=browser.actor.user.pk).update(full_name="Sam Seller")
+    other = accounts.user_create(
+        email="kim@piql.test", actor=accounts.system_actor(org), role="salesperson"
+    )
+    theirs_actor = accounts.actor_for(other, org)
+    opportunity_create(actor=browser.actor, data={"name": "Mine open"})
+    opportunity_create(actor=theirs_actor, data={"name": "Theirs open"})
+    lost = opportunity_create(actor=browser.actor, data={"name": "Mine lost"})
+    opportunity_move(actor=browser.actor, opportunity_id=lost.pk, stage="lost", reason="No budget")
+
+    page = browser.get("/records/opportunities/").content.decode()
+    assert "Mine open" in page and "Theirs open" in page and "Mine lost" not in page
+    assert '<th scope="col">Owner</th>' in page and 'data-label="Owner">Sam Seller<' in page
+    assert "Sam Seller" in page and "kim@piql.test" in page  # a name, else the e-mail
+    assert "status=any" in page  # the default's chip widens the list to every status
+    every = browser.get("/records/opportunities/?status=").content.decode()
+    assert "Mine lost" in every and "status=any" in every  # links keep "any status"
+    assert "Mine lost" in browser.get("/records/opportunities/?status=any").content.decode()
+    mine = browser.get("/records/opportunities/?owner_id=me&status=any").content.decode()
+    assert "Mine open" in mine and "Mine lost" in mine and "Theirs open" not in mine
+    assert '<option value="me" selected>Me</option>' in mine
+    export = browser.get("/records/opportunities/export/?owner_id=me&format=csv")
+    rows = b"".join(export.streaming_content if export.streaming else [export.content])
+    assert b"Mine open" in rows and b"Mine lost" not in rows and b"Theirs open" not in rows

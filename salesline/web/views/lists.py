@@ -36,13 +36,28 @@ LIST_COLUMNS = {
     "company": ("name", "market", "sector", "segment", "email_domain", "created_at"),
     "person": ("name", "email", "phone", "title", "company__name", "created_at"),
     "lead": ("name", "company_name", "email", "source", "business_unit", "created_at"),
-    "opportunity": ("name", "company__name", "stage__name", "value", "expected_close_date"),
+    "opportunity": (
+        "name",
+        "company__name",
+        "stage__name",
+        "value",
+        "expected_close_date",
+        "owner",
+    ),
 }
 COLUMN_LABELS = {
     "company__name": "Company",
     "stage__name": "Stage",
     "created_at": "Created",
+    "owner": "Owner",
 }
+# Columns shown from others: a person by name, or by e-mail when the name is blank.
+COMPOSED_COLUMNS = {"owner": ("owner__full_name", "owner__email")}
+# `owner_id=me` in a list's address is the signed-in user (the filter panel's "Me").
+ME = "me"
+# The opportunity list shows open opportunities unless asked for another status or any
+# (`status=any`; the panel's empty choice arrives as `status=` and becomes it).
+ANY_STATUS = "any"
 # The filters the panel offers per kind, besides every custom field; any other filter of the
 # API still works in the URL.
 FILTER_FIELDS = {
@@ -103,7 +118,8 @@ def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], 
         return FilterControl(name, "Conversion", "select", params.get(name, ""), options)
     field_def = kind_def.fields[name]
     if field_def.type == "reference" and field_def.reference == "user":
-        options = [(str(m.user_id), m.label) for m in members] + [("null", "No owner")]
+        options = [(ME, "Me"), *((str(m.user_id), m.label) for m in members)]
+        options.append(("null", "No owner"))
         return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
     if field_def.type == "choice":
         options = [(c, c.capitalize()) for c in field_def.choices]
@@ -157,9 +173,11 @@ def active_filters(controls: list[FilterControl], params: dict[str, str]) -> lis
     }
     chips = []
     for name, value in params.items():
-        if name in RESERVED:
+        if name in RESERVED or (name, value) == ("status", ANY_STATUS):
             continue
         remaining = {k: v for k, v in params.items() if k not in (name, "cursor", "offset")}
+        if name == "status" and "pipeline" in labels:  # opportunities: open is the default
+            remaining["status"] = ANY_STATUS
         chips.append(
             {
                 "label": labels.get(name, name),
@@ -176,6 +194,33 @@ def _query_string(params: dict[str, str]) -> str:
     return query.urlencode()
 
 
+def list_params(request: HttpRequest, kind: str) -> dict[str, str]:
+    """The list's filters as its page and links carry them: opportunities open by default."""
+    params = filter_params(request)
+    if kind == "opportunity":
+        given = request.GET.get("status")
+        params["status"] = Opportunity.Status.OPEN if given is None else given or ANY_STATUS
+    return params
+
+
+def query_params(actor, params: dict[str, str]) -> dict[str, str]:
+    """The list's parameters as the API's parser reads them: "me" is the user's id, and "any"
+    status is no status filter."""
+    given = dict(params)
+    if given.get("owner_id") == ME:
+        given["owner_id"] = str(actor.user.pk)
+    if given.get("status") == ANY_STATUS:
+        del given["status"]
+    return given
+
+
+def _column(row: dict[str, Any], column: str) -> Any:
+    parts = COMPOSED_COLUMNS.get(column)
+    if parts is None:
+        return _cell(row.get(column))
+    return next((row[part] for part in parts if row.get(part)), "")
+
+
 def _cell(value: Any) -> Any:
     # A list shows the day a record was created; the record page has the exact time.
     if isinstance(value, dt.datetime):
@@ -190,7 +235,7 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     (typing in the search box, changing a filter) gets the results fragment only."""
     kind = kind_of(plural)
     kind_def = KINDS[kind]
-    params = filter_params(request)
+    params = list_params(request, kind)
     columns = LIST_COLUMNS[kind]
     labels = {
         **{name: field.label for name, field in kind_def.fields.items()},
@@ -225,16 +270,17 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
 
     on_refusal(request, refused)
     query = parse_list_query(
-        kind_def, {"limit": str(PAGE_SIZE), **params}, lambda: custom_field_defs(actor, kind)
+        kind_def,
+        {"limit": str(PAGE_SIZE), **query_params(actor, params)},
+        lambda: custom_field_defs(actor, kind),
     )
-    page = record_selectors.record_list(
-        actor=actor, kind=kind, query=query, columns=["id", *columns]
-    )
+    read = [part for c in columns for part in COMPOSED_COLUMNS.get(c, (c,))]
+    page = record_selectors.record_list(actor=actor, kind=kind, query=query, columns=["id", *read])
     # A ranked search is not in name order: the Name column must not claim it is.
     context["ranked"] = ranked(kind_def, query)
     # Surnames rank second for a one-word search only (records.selectors.Search).
     context["surnames_ranked"] = len(query_words(query.q)) == 1
-    context["rows"] = [(row["id"], [_cell(row.get(c)) for c in columns]) for row in page.items]
+    context["rows"] = [(row["id"], [_column(row, c) for c in columns]) for row in page.items]
     context["page"] = page
     if page.next_cursor:
         context["next_query"] = _query_string({**without_paging, "cursor": page.next_cursor})
@@ -251,9 +297,8 @@ def record_export(request: HttpRequest, actor, plural: str) -> HttpResponseBase:
         return redirect(reverse("web:record-list", args=[plural]))
 
     on_refusal(request, refused)
-    fmt, query, filters = export.parse_export_query(
-        kind, filter_params(request), actor, with_format=True
-    )
+    params = query_params(actor, list_params(request, kind))
+    fmt, query, filters = export.parse_export_query(kind, params, actor, with_format=True)
     result = export.records_export(actor=actor, kind=kind, query=query, format=fmt, filters=filters)
     return export.export_response(result)
 
