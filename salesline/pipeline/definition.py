@@ -92,6 +92,7 @@ class _StageDoc(Document):
     kind: str = "open"
     probability: int
     gate: _GateDoc | None = None
+    stalled_after_days: int | None = None
 
 
 class _PipelineDoc(Document):
@@ -151,6 +152,14 @@ def _check_stages(checker: Checker, pipeline: Raw, path: Path) -> None:
         probability = stage.get("probability")
         if isinstance(probability, int) and not 0 <= probability <= 100:
             checker.report((*stage_path, "probability"), "must be between 0 and 100")
+        stalled = stage.get("stalled_after_days")
+        if isinstance(stalled, int) and not 1 <= stalled <= 3650:
+            checker.report((*stage_path, "stalled_after_days"), "must be between 1 and 3650")
+        elif stalled is not None and kind in CLOSED_KINDS:
+            checker.report(
+                (*stage_path, "stalled_after_days"),
+                "only an open stage can stall: a won or lost opportunity is closed",
+            )
         gate = stage.get("gate")
         if isinstance(gate, dict):
             _check_gate(checker, gate, (*stage_path, "gate"), checklist_keys)
@@ -258,7 +267,9 @@ def build_pipelines(documents: list[_PipelineDoc]) -> tuple[PipelineSpec, ...]:
             key=pipeline.key,
             name=pipeline.name,
             stages=tuple(
-                StageSpec(s.key, s.name, s.kind, s.probability, _build_gate(s.gate))
+                StageSpec(
+                    s.key, s.name, s.kind, s.probability, _build_gate(s.gate), s.stalled_after_days
+                )
                 for s in pipeline.stages
             ),
         )
@@ -273,6 +284,7 @@ def _stage_to_dict(stage: StageSpec) -> dict[str, Any]:
         "name": stage.name,
         "kind": stage.kind,
         "probability": stage.probability,
+        "stalled_after_days": stage.stalled_after_days,
         "gate": {
             "require": list(gate.require),
             "conditions": [
@@ -326,6 +338,7 @@ def _stage_from_dict(data: Mapping[str, Any]) -> StageSpec:
             ),
             reason_required=gate.get("reason_required", False),
         ),
+        stalled_after_days=data.get("stalled_after_days"),
     )
 
 
@@ -372,6 +385,8 @@ def dump_pipelines(full: list[dict[str, Any]]) -> list[dict[str, Any]]:
             compact = {key: stage[key] for key in ("key", "name", "kind", "probability")}
             if compact["kind"] == "open":
                 del compact["kind"]
+            if stage.get("stalled_after_days"):
+                compact["stalled_after_days"] = stage["stalled_after_days"]
             if gate := _compact_gate(stage["gate"]):
                 compact["gate"] = gate
             stages.append(compact)

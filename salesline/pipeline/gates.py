@@ -48,6 +48,9 @@ class Gate:
     reason_required: bool = False
 
 
+DEFAULT_STALLED_DAYS = 30
+
+
 @dataclass(frozen=True)
 class StageSpec:
     key: str
@@ -55,6 +58,13 @@ class StageSpec:
     kind: str
     probability: int
     gate: Gate = Gate()
+    # An open opportunity with no activity and no stage change for this many days is stalled
+    # (None: DEFAULT_STALLED_DAYS).
+    stalled_after_days: int | None = None
+
+    @property
+    def stalled_days(self) -> int:
+        return self.stalled_after_days or DEFAULT_STALLED_DAYS
 
 
 @dataclass(frozen=True)

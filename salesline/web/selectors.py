@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    F,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.core.models import AuditEvent
-from salesline.pipeline.models import Opportunity, StageChange
+from salesline.pipeline.definition import pipelines_of
+from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
+from salesline.pipeline.models import Opportunity, Stage, StageChange
+from salesline.process.selectors import definition_for
+from salesline.records.models import Note
 from salesline.records.selectors import note_list
 
 
@@ -19,25 +38,123 @@ class StageSummary:
     stage: str
     count: int
     value: Decimal
+    pipeline_key: str = ""
+    stage_key: str = ""
+
+
+def _my_open(actor: Actor) -> QuerySet:
+    return Opportunity.objects.filter(
+        organisation=actor.organisation,
+        owner=actor.user,
+        deleted_at=None,
+        status=Opportunity.Status.OPEN,
+    )
 
 
 def my_open_opportunities_by_stage(*, actor: Actor) -> list[StageSummary]:
     """The actor's open opportunities, counted and summed per stage, in pipeline order."""
     rows = (
-        Opportunity.objects.filter(
-            organisation=actor.organisation,
-            owner=actor.user,
-            deleted_at=None,
-            status=Opportunity.Status.OPEN,
+        _my_open(actor)
+        .values(
+            "pipeline__name",
+            "pipeline__position",
+            "pipeline__key",
+            "stage__name",
+            "stage__position",
+            "stage__key",
         )
-        .values("pipeline__name", "pipeline__position", "stage__name", "stage__position")
         .annotate(count=Count("id"), value=Sum("value"))
         .order_by("pipeline__position", "pipeline__name", "stage__position")
     )
     return [
-        StageSummary(r["pipeline__name"], r["stage__name"], r["count"], r["value"] or Decimal("0"))
+        StageSummary(
+            r["pipeline__name"],
+            r["stage__name"],
+            r["count"],
+            r["value"] or Decimal("0"),
+            r["pipeline__key"],
+            r["stage__key"],
+        )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """What needs the actor today among their open opportunities: each list the first `limit`
+    (soonest first, or longest idle first), with how many there are in all."""
+
+    overdue: list[Opportunity]
+    overdue_count: int
+    closing: list[Opportunity]
+    closing_count: int
+    stalled: list[Opportunity]
+    stalled_count: int
+    today: dt.date
+    closing_until: dt.date
+
+    @property
+    def overdue_until(self) -> dt.date:
+        return self.today - dt.timedelta(days=1)
+
+
+CLOSING_DAYS = 14
+
+
+def _stalled_cutoffs(actor: Actor, now: dt.datetime) -> Case:
+    """Per stage, the moment before which an opportunity's last activity makes it stalled:
+    each stage's `stalled_after_days` from the process definition (DEFAULT_STALLED_DAYS when it
+    has none, or when the definition no longer has the stage)."""
+    days = {
+        (pipeline.key, stage.key): stage.stalled_days
+        for pipeline in pipelines_of(definition_for(actor.organisation))
+        for stage in pipeline.stages
+    }
+    stages = Stage.objects.filter(pipeline__organisation=actor.organisation).values_list(
+        "pk", "pipeline__key", "key"
+    )
+    whens = [
+        When(stage_id=pk, then=Value(now - dt.timedelta(days=days[(pipeline, key)])))
+        for pk, pipeline, key in stages
+        if days.get((pipeline, key), DEFAULT_STALLED_DAYS) != DEFAULT_STALLED_DAYS
+    ]
+    default = Value(now - dt.timedelta(days=DEFAULT_STALLED_DAYS))
+    return Case(*whens, default=default, output_field=DateTimeField())
+
+
+def my_attention(*, actor: Actor, limit: int = 10) -> Attention:
+    """The actor's open opportunities past their expected close date, closing in the next
+    CLOSING_DAYS days, and stalled: no edit, note or stage change for their stage's number of
+    days (`StageSpec.stalled_days`)."""
+    today = timezone.localdate()
+    until = today + dt.timedelta(days=CLOSING_DAYS)
+    mine = _my_open(actor).select_related("stage", "pipeline")
+    overdue = mine.filter(expected_close_date__lt=today).order_by("expected_close_date", "id")
+    closing = mine.filter(expected_close_date__gte=today, expected_close_date__lte=until)
+    closing = closing.order_by("expected_close_date", "id")
+    latest_note = Note.objects.filter(opportunity=OuterRef("pk"), deleted_at=None)
+    latest_note = latest_note.order_by().values("opportunity").annotate(at=Max("created_at"))
+    # Greatest of the three, a missing note counting as the edit (SQLite's MAX() of a NULL is
+    # NULL).
+    last = Greatest(
+        "updated_at",
+        "stage_entered_at",
+        Coalesce(Subquery(latest_note.values("at")), F("updated_at")),
+    )
+    stalled = mine.annotate(last_activity=last).filter(
+        last_activity__lt=_stalled_cutoffs(actor, timezone.now())
+    )
+    stalled = stalled.order_by("last_activity", "id")
+    return Attention(
+        overdue=list(overdue[:limit]),
+        overdue_count=overdue.count(),
+        closing=list(closing[:limit]),
+        closing_count=closing.count(),
+        stalled=list(stalled[:limit]),
+        stalled_count=stalled.count(),
+        today=today,
+        closing_until=until,
+    )
 
 
 @dataclass(frozen=True)

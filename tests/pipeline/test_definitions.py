@@ -748,3 +748,21 @@ def test_the_documented_example_is_valid():
         "won",
         "lost",
     ]
+
+
+def test_a_stage_says_when_its_opportunities_stall():
+    text = MINIMAL.replace("probability: 10}", "probability: 10, stalled_after_days: 14}")
+    new, won = pipeline_of(parse(text), "sales").stages
+    assert (new.stalled_after_days, new.stalled_days) == (14, 14)
+    assert (won.stalled_after_days, won.stalled_days) == (None, 30)  # the default
+
+
+def test_stalled_after_days_is_checked():
+    text = MINIMAL.replace("probability: 10}", "probability: 10, stalled_after_days: 0}").replace(
+        "probability: 100}", "probability: 100, stalled_after_days: 5}"
+    )
+    assert problems(text) == [
+        "line 6: pipelines[0].stages[0].stalled_after_days: must be between 1 and 3650",
+        "line 7: pipelines[0].stages[1].stalled_after_days: only an open stage can stall: a won "
+        "or lost opportunity is closed",
+    ]

@@ -157,3 +157,68 @@ def test_the_first_organisation_joined_is_the_default(member, org, db):
     client.force_login(member)
     page = client.get("/")
     assert re.search(rf'value="{org.pk}" selected'.encode(), page.content)
+
+
+def test_home_lists_what_needs_attention_each_a_link(signed_in, member, org, admin_actor):
+    """Late, closing within 14 days, and stalled — no edit, note or stage change for the
+    stage's `stalled_after_days` (30 when the definition has none) — only the user's own open
+    opportunities; the per-stage rows link to the filtered list."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from salesline.pipeline.models import Opportunity
+    from salesline.records.services import note_create
+    from tests.conftest import edit_definition
+
+    def qualify_stalls_after_a_week(document):
+        stages = document["pipelines"][0]["stages"]
+        next(s for s in stages if s["key"] == "qualify")["stalled_after_days"] = 7
+
+    edit_definition(admin_actor, qualify_stalls_after_a_week)
+    actor = accounts.actor_for(member, org)
+    today = timezone.localdate()
+
+    def deal(name, days=None, idle=0, **data):
+        close = {"expected_close_date": str(today + dt.timedelta(days=days))} if days else {}
+        made = opportunity_create(actor=actor, data={"name": name, **close, **data})
+        long_ago = timezone.now() - dt.timedelta(days=idle)
+        Opportunity.objects.filter(pk=made.pk).update(
+            updated_at=long_ago, stage_entered_at=long_ago
+        )
+        return made
+
+    deal("Late one", days=-3)
+    deal("Soon one", days=5)
+    deal("Far one", days=60)
+    deal("Idle one", idle=40)
+    noted = deal("Idle but noted", idle=40)
+    note_create(actor=actor, body="Called them", target={"opportunity_id": noted.pk})
+    deal("Quiet a while", idle=10)  # identify: 30 days before it stalls
+    Opportunity.objects.filter(pk=deal("Quiet in Qualify", idle=10).pk).update(
+        stage=Opportunity.objects.get(name="Late one").pipeline.stages.get(key="qualify")
+    )
+    opportunity_create(
+        actor=admin_actor, data={"name": "Not mine", "expected_close_date": "2020-01-01"}
+    )
+
+    page = signed_in.get("/").content.decode()
+    attention = page[page.index('id="attention"') : page.index('id="my-deals"')]
+    sections = dict(
+        (name, attention[attention.index(f'id="att-{name}"') :])
+        for name in ("overdue", "closing", "stalled")
+    )
+    overdue = sections["overdue"][: sections["overdue"].index("</section>")]
+    closing = sections["closing"][: sections["closing"].index("</section>")]
+    stalled = sections["stalled"][: sections["stalled"].index("</section>")]
+    assert "Late one" in overdue and "Soon one" not in overdue and "Not mine" not in attention
+    assert "Soon one" in closing and "Far one" not in closing and "Late one" not in closing
+    assert "Idle one" in stalled and "Quiet in Qualify" in stalled
+    assert "Idle but noted" not in stalled and "Quiet a while" not in stalled
+    late = Opportunity.objects.get(name="Late one")
+    assert f'href="/records/opportunities/{late.pk}/"' in overdue
+    assert (
+        f"?owner_id=me&amp;expected_close_date__gte={today:%Y-%m-%d}"
+        f"&amp;expected_close_date__lte={today + dt.timedelta(days=14):%Y-%m-%d}" in closing
+    )
+    assert "?owner_id=me&amp;pipeline=business-development&amp;stage=identify" in page

@@ -12,7 +12,7 @@ from salesline.core.ids import is_id
 from salesline.records.importing.services import import_list
 
 from ..errors import domain_errors
-from ..selectors import my_open_opportunities_by_stage
+from ..selectors import my_attention, my_open_opportunities_by_stage
 from ..session import recently_viewed, switch_organisation
 from .common import member_page, page_context
 
@@ -28,6 +28,7 @@ def home(request: HttpRequest, actor) -> HttpResponse:
             request,
             actor,
             stages=stages,
+            attention=my_attention(actor=actor),
             imports=imports,
             recent=recently_viewed(request, actor=actor),
         ),
