@@ -707,10 +707,9 @@ class _Generator:
                 "_company": company_index,
                 "_person": self.rng.choice(people_by_company[company_index]),
                 "_owner": company["_owner"],
-                # Open deals are expected to close ahead; closed ones closed when they did.
-                "_close_in_days": (
-                    -(steps[-1]["_ago"] // DAY) if closed else self.rng.randint(14, 270)
-                ),
+                # Open deals close ahead, some soon and some late already (home's "Needs
+                # attention" shows them); closed ones closed when they did.
+                "_close_in_days": (-(steps[-1]["_ago"] // DAY) if closed else self.close_in()),
                 "_steps": steps,
                 "_ticks": [],
             }
@@ -724,6 +723,16 @@ class _Generator:
             self.leave_later_fields_blank(opportunity, pipeline.stages, set(path))
             _check_gates(self.spec, opportunity)
             self.plan.opportunities.append(opportunity)
+
+    def close_in(self) -> int:
+        """Days until an open deal's expected close: a sixth already late, a sixth within
+        two weeks, the rest later this year or next."""
+        chance = self.rng.random()
+        if chance < 1 / 6:
+            return self.rng.randint(-30, -1)
+        if chance < 2 / 6:
+            return self.rng.randint(0, 14)
+        return self.rng.randint(15, 270)
 
     def steps(self, path: list[str]) -> list[dict]:
         """One stage change per stage entered, at increasing times within the past year."""

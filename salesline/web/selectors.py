@@ -97,6 +97,10 @@ class Attention:
     def overdue_until(self) -> dt.date:
         return self.today - dt.timedelta(days=1)
 
+    @property
+    def stalled_more(self) -> int:
+        return self.stalled_count - len(self.stalled)
+
 
 CLOSING_DAYS = 14
 
