@@ -22,10 +22,21 @@ def add_leads(actor, names, source="Expo"):
 
 
 @pytest.mark.parametrize("plural", ["companies", "people", "leads", "opportunities"])
-def test_every_list_renders(browser, plural):
+def test_every_list_renders_and_a_new_organisation_is_told_how_to_begin(browser, plural):
     page = browser.get(f"/records/{plural}/")
     assert page.status_code == 200
-    assert f"No {plural} match.".encode() in page.content
+    text = page.content.decode()
+    assert f"There are no {plural} yet." in text and f"No {plural} match." not in text
+    assert ("Import a file" in text) is (plural != "opportunities")
+    assert "Export this list" not in text  # nothing to export
+
+
+def test_a_filter_that_matches_nothing_says_so_and_counts_in_the_singular(browser):
+    add_leads(browser.actor, ["Ann Berg"])
+    text = browser.get("/records/leads/?q=zzz").content.decode()
+    assert "No leads match." in text and "yet" not in text
+    text = browser.get("/records/leads/").content.decode()
+    assert '<p class="count">1 lead' in text and "Export this list" in text
 
 
 def test_a_list_shows_only_this_organisation(browser, other_actor):

@@ -25,6 +25,7 @@ from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS, KindDef
 from salesline.records.filters import RESERVED, parse_list_query, ranked
+from salesline.records.importing.services import IMPORT_KINDS
 from salesline.records.matching import query_words
 from salesline.records.services import custom_field_defs
 
@@ -281,6 +282,12 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     # Surnames rank second for a one-word search only (records.selectors.Search).
     context["surnames_ranked"] = len(query_words(query.q)) == 1
     context["rows"] = [(row["id"], [_column(row, c) for c in columns]) for row in page.items]
+    if not page.items and not query.deleted:
+        # A first visit, not a filter that matched nothing: offer the ways to add some.
+        context["none_yet"] = not kind_def.model.objects.filter(
+            organisation=actor.organisation, deleted_at=None
+        ).exists()
+        context["importable"] = plural in IMPORT_KINDS
     context["page"] = page
     if page.next_cursor:
         context["next_query"] = _query_string({**without_paging, "cursor": page.next_cursor})
