@@ -283,9 +283,10 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     context["surnames_ranked"] = len(query_words(query.q)) == 1
     context["rows"] = [(row["id"], [_column(row, c) for c in columns]) for row in page.items]
     if not page.items and not query.deleted:
-        # A first visit, not a filter that matched nothing: offer the ways to add some.
+        # A first visit (never a record, not even a deleted one), not a filter that matched
+        # nothing: offer the ways to add some.
         context["none_yet"] = not kind_def.model.objects.filter(
-            organisation=actor.organisation, deleted_at=None
+            organisation=actor.organisation
         ).exists()
         context["importable"] = plural in IMPORT_KINDS
     context["page"] = page
