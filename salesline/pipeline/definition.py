@@ -385,7 +385,7 @@ def dump_pipelines(full: list[dict[str, Any]]) -> list[dict[str, Any]]:
             compact = {key: stage[key] for key in ("key", "name", "kind", "probability")}
             if compact["kind"] == "open":
                 del compact["kind"]
-            if stage.get("stalled_after_days"):
+            if stage.get("stalled_after_days") is not None:
                 compact["stalled_after_days"] = stage["stalled_after_days"]
             if gate := _compact_gate(stage["gate"]):
                 compact["gate"] = gate

@@ -155,6 +155,23 @@ def test_create_pipeline_answers_201(admin_api):
     assert [s["key"] for s in response.json()["stages"]] == ["new", "done"]
 
 
+def test_a_stage_says_when_its_opportunities_stall_through_the_api(admin_api):
+    stages = [
+        {"key": "new", "name": "New", "stalled_after_days": 10},
+        {"key": "done", "name": "Done", "kind": "won"},
+    ]
+    made = admin_api.post("/pipelines", {"key": "renewals", "name": "Renewals", "stages": stages})
+    assert made.status_code == 201, made.json()
+    read = admin_api.get(f"/pipelines/{made.json()['id']}").json()
+    assert [s["stalled_after_days"] for s in read["stages"]] == [10, None]
+    refused = admin_api.post(
+        "/pipelines",
+        {"key": "other", "name": "Other", "stages": [{**stages[0], "stalled_after_days": 0}]},
+    )
+    assert refused.status_code == 422
+    assert "stalled_after_days" in str(refused.json())
+
+
 def test_create_custom_field_answers_201(admin_api):
     response = admin_api.post(
         "/custom-fields",

@@ -272,6 +272,7 @@ class StageSchema(Strict):
     kind: str = "open"
     probability: int = 0
     gate: GateSchema = GateSchema()
+    stalled_after_days: int | None = None
 
 
 class PipelineIn(Strict):
