@@ -222,3 +222,28 @@ def test_home_lists_what_needs_attention_each_a_link(signed_in, member, org, adm
         f"&amp;expected_close_date__lte={today + dt.timedelta(days=14):%Y-%m-%d}" in closing
     )
     assert "?owner_id=me&amp;pipeline=business-development&amp;stage=identify" in page
+
+
+@pytest.mark.parametrize(
+    ("page", "lands"),
+    [
+        ("/records/leads/", "/records/leads/"),
+        ("/records/leads/123/edit/", "/records/leads/"),
+        ("/board/45/", "/board/"),
+        ("/imports/6/mapping/", "/imports/"),
+        ("/settings/fields/", "/settings/fields/"),
+        ("https://evil.example/records/leads/", "/"),
+        ("//evil.example/", "/"),
+        ("/no/such/page/", "/"),
+        ("", "/"),
+    ],
+)
+def test_switching_organisation_keeps_the_page_when_the_other_has_it(
+    signed_in, member, other_org, page, lands
+):
+    accounts.user_create(
+        email=member.email, actor=accounts.system_actor(other_org), role="salesperson"
+    )
+    response = signed_in.post("/organisation/", {"organisation": other_org.pk, "next": page})
+    assert response.status_code == 302 and response["Location"] == lands
+    assert f'name="next" value="{lands}"'.encode() in signed_in.get(lands).content

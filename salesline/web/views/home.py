@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import Resolver404, path, resolve, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from salesline.core.ids import is_id
@@ -43,7 +46,30 @@ def organisation_switch(request: HttpRequest) -> HttpResponse:
     if not raw.isascii() or not raw.isdigit() or not is_id(int(raw)):
         raise Http404("No such organisation.")
     switch_organisation(request, int(raw))  # NotFound: the error path's 404
-    return redirect("web:home")
+    return redirect(_same_page(request, request.POST.get("next", "")))
+
+
+def _same_page(request: HttpRequest, page: str) -> str:
+    """Where a switch of organisation lands: the page it was made on when every organisation
+    has it (a list, the board, settings), else the nearest page above it that every one has
+    (a record's page → its list), else home."""
+    allowed = url_has_allowed_host_and_scheme(
+        page, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    where = urlsplit(page).path if allowed and page.startswith("/") else ""
+    while where.startswith("/") and where != "/":
+        try:
+            match = resolve(where)
+        except Resolver404:
+            match = None
+        if (
+            match
+            and match.namespace == "web"
+            and not any(isinstance(value, int) for value in match.kwargs.values())
+        ):
+            return where
+        where = where.rstrip("/").rpartition("/")[0] + "/"
+    return reverse("web:home")
 
 
 urlpatterns = [
