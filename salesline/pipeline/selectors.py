@@ -101,7 +101,16 @@ class CardCursor:
     id: int
 
 
-BOARD_CARD_FIELDS = ("id", "name", "value", "currency", "expected_close_date", "owner__email")
+BOARD_CARD_FIELDS = (
+    "id",
+    "name",
+    "value",
+    "currency",
+    "expected_close_date",
+    "owner__full_name",
+    "owner__email",
+    "company__name",
+)
 
 
 def closed_since() -> datetime:

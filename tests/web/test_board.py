@@ -443,3 +443,13 @@ def test_the_develop_gate_keeps_the_tick_while_the_business_case_is_missing(
     opportunity.refresh_from_db()
     assert opportunity.stage.key == "develop"
     assert ChecklistTick.objects.filter(opportunity=opportunity, item="use_case_verified").exists()
+
+
+def test_a_card_shows_its_company_and_its_owner_by_name(web, actor, company, person):
+    from salesline.accounts.models import User
+
+    User.objects.filter(pk=actor.user.pk).update(full_name="Ann Archivist")
+    opportunity_create(actor=actor, data=qualify_fields(company, person))
+    text = web.get("/board/").content.decode()
+    assert '<span class="company">Acme Archives AS</span>' in text
+    assert "<span>Ann Archivist</span>" in text and "<span>ann</span>" not in text

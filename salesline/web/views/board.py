@@ -139,7 +139,9 @@ def _card(row: dict[str, Any], stage_id: int, today: dt.date, is_open: bool) -> 
         "value": _money(row["value"], row["currency"]) if row["value"] is not None else "",
         "close": close,
         "late": bool(is_open and close and close < today),
-        "owner": (row["owner__email"] or "").partition("@")[0],
+        # People by name, as everywhere; the e-mail only for someone without one.
+        "owner": row["owner__full_name"] or row["owner__email"] or "",
+        "company": row["company__name"] or "",
     }
 
 
