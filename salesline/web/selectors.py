@@ -22,12 +22,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
+from salesline.accounts.selectors import member_list
 from salesline.core.actors import Actor
 from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
 from salesline.pipeline.models import Opportunity, Stage, StageChange
 from salesline.process.selectors import definition_for
+from salesline.records.fields import KINDS
 from salesline.records.models import Note
 from salesline.records.selectors import note_list
 
@@ -170,15 +172,24 @@ class TimelineEntry:
 
 
 def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[TimelineEntry]:
-    """Notes, stage changes and audit events of one record, newest first."""
+    """Notes, stage changes and audit events of one record, newest first — people by name,
+    fields by their labels and stages by their names, as everywhere else on the page."""
+    names = {m.email: m.full_name or m.email for m in member_list(actor=actor)}
+    labels = {name: f.label for name, f in KINDS[kind].fields.items()}
+
+    def field_label(name: str) -> str:
+        return labels.get(name) or name.removesuffix("_id").replace("_", " ").capitalize()
 
     entries: list[TimelineEntry] = []
     notes, _ = note_list(actor=actor, target={kind: obj.pk}, limit=limit, offset=0)
     entries += [
-        TimelineEntry(n.created_at, "note", n.author.email if n.author else "", n.body)
+        TimelineEntry(
+            n.created_at, "note", (n.author.full_name or n.author.email) if n.author else "", n.body
+        )
         for n in notes.select_related("author")
     ]
     if kind == "opportunity":
+        stages = dict(Stage.objects.filter(pipeline_id=obj.pipeline_id).values_list("key", "name"))
         changes = StageChange.objects.filter(
             organisation=actor.organisation, opportunity_id=obj.pk
         ).order_by("-at", "-id")[:limit]
@@ -186,8 +197,9 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
             TimelineEntry(
                 c.at,
                 "stage",
-                c.actor_label,
-                f"moved from {c.from_stage or '(new)'} to {c.to_stage}",
+                names.get(c.actor_label, c.actor_label),
+                f"moved from {stages.get(c.from_stage, c.from_stage) or '(new)'} to "
+                f"{stages.get(c.to_stage, c.to_stage)}",
             )
             for c in changes
         ]
@@ -198,7 +210,10 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
     ).order_by("-at", "-id")[:limit]
     entries += [
         TimelineEntry(
-            e.at, "audit", e.actor_label, f"{e.action}: {', '.join(sorted(e.changes)) or '—'}"
+            e.at,
+            "audit",
+            names.get(e.actor_label, e.actor_label),
+            f"{e.action}: {', '.join(sorted(map(field_label, e.changes))) or '—'}",
         )
         for e in events
     ]

@@ -121,12 +121,27 @@ def test_a_record_page_shows_fields_and_a_safe_timeline(browser):
 
 
 def test_an_opportunity_page_shows_its_stage_changes(browser):
+    from salesline.accounts.models import User
     from salesline.pipeline.services import opportunity_create
+    from salesline.records.services import record_update
 
+    User.objects.filter(pk=browser.actor.user.pk).update(full_name="Mo Member")
+    browser.actor.user.refresh_from_db()
     opportunity = opportunity_create(actor=browser.actor, data={"name": "County archive"})
+    record_update(
+        actor=browser.actor,
+        kind="opportunity",
+        record_id=opportunity.pk,
+        data={"expected_close_date": "2027-01-31", "data_volume": "3 TB"},
+    )
     page = browser.get(f"/records/opportunities/{opportunity.pk}/")
-    assert page.status_code == 200 and b"County archive" in page.content
-    assert b"moved from (new) to" in page.content
+    text = page.content.decode()
+    assert page.status_code == 200 and "County archive" in text
+    # Stages by name, fields by label, people by name (the timeline said "identify",
+    # "expected_close_date" and an e-mail).
+    assert "moved from (new) to Identify" in text
+    assert "update: Data volume, Expected close date" in text
+    assert "Mo Member" in text
 
 
 def test_a_record_of_another_organisation_is_404(browser, other_actor):
