@@ -69,3 +69,17 @@ def test_every_main_page_fits_desktop_and_phone_without_console_errors(page, sig
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= viewport["width"], f"{path} is {width} px wide at {viewport['width']}"
     assert errors == []
+
+
+def test_a_custom_fields_key_follows_its_label_until_typed(admin_signed_in):
+    page = admin_signed_in
+    page.goto("/settings/fields/new/")
+    page.get_by_label("Label").fill("Contract № (2027)")
+    expect(page.get_by_label("Key")).to_have_value("contract_no_2027")
+    page.get_by_label("Key").fill("contract")
+    page.get_by_label("Label").fill("Contract number")
+    expect(page.get_by_label("Key")).to_have_value("contract")  # typed: left alone
+    page.get_by_label("Key").fill("")
+    page.get_by_label("Label").fill("Renewal date")
+    expect(page.get_by_label("Key")).to_have_value("renewal_date")
+    assert axe_violations(page) == []

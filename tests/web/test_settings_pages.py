@@ -579,3 +579,30 @@ def test_a_problem_shows_beside_the_line_it_carries():
         ],
     )
     assert (located.line, located.message, located.source_line) == (4, "Bad", "    name: A")
+
+
+@pytest.mark.parametrize(
+    ("label", "key"),
+    [
+        ("Contract № (2027)", "contract_no_2027"),
+        ("Épreuve réussie?", "epreuve_reussie"),
+        ("2027 budget", "f_2027_budget"),
+    ],
+)
+def test_a_custom_fields_key_is_made_from_its_label_when_left_empty(admin, org, label, key):
+    response = admin.post(
+        "/settings/fields/new/", {"record": "lead", "key": "", "label": label, "type": "text"}
+    )
+    assert response.status_code == 302, response.content
+    assert CustomField.objects.get(organisation=org, record="lead").key == key
+
+
+def test_a_label_with_nothing_to_make_a_key_of_asks_for_one(admin, org):
+    response = admin.post(
+        "/settings/fields/new/", {"record": "lead", "key": "", "label": "★★", "type": "text"}
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors["key"] == [
+        "Give a key: the label has no letters or digits to make one."
+    ]
+    assert not CustomField.objects.filter(organisation=org, record="lead").exists()

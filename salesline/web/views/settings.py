@@ -8,6 +8,7 @@ what they refuse: an admin-only change answers a salesperson with a 403 page nam
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django import forms
 from django.contrib import messages
@@ -140,16 +141,36 @@ def organisation_settings(request: HttpRequest, actor) -> HttpResponse:
 # ---------------------------------------------------------------- custom fields
 
 
+def key_from_label(label: str) -> str:
+    """A custom field's key made from its label: "Contract № (2027)" → "contract_no_2027"."""
+    folded = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    key = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:60].rstrip("_")
+    return f"f_{key}"[:60] if key[:1].isdigit() else key
+
+
 class CustomFieldForm(forms.Form):
+    # The label first: the key is made from it unless typed (settings.js shows it as you type).
+    field_order = ["record", "label", "key", "type", "choices", "help"]
     record = forms.ChoiceField(
         label="Record kind", choices=[(key, KINDS[key].key.capitalize()) for key in KINDS]
     )
     key = forms.CharField(
         label="Key",
         max_length=60,
-        help_text="snake_case, e.g. contract_number; used by the API and imports; cannot change",
+        required=False,
+        help_text="snake_case, e.g. contract_number; used by the API and imports; cannot change. "
+        "Made from the label when left empty.",
+        widget=forms.TextInput(attrs={"data-key-from": "id_label"}),
     )
     label = forms.CharField(label="Label", max_length=120)
+
+    def clean(self):
+        data = super().clean()
+        if "key" in self.fields and not data.get("key") and data.get("label"):
+            data["key"] = key_from_label(data["label"])
+            if not data["key"]:
+                self.add_error("key", "Give a key: the label has no letters or digits to make one.")
+        return data
     type = forms.ChoiceField(label="Type", choices=CustomField.Type.choices)
     choices = forms.CharField(
         label="Choices (one per line, for a choice field)",
