@@ -171,6 +171,7 @@ class CustomFieldForm(forms.Form):
             if not data["key"]:
                 self.add_error("key", "Give a key: the label has no letters or digits to make one.")
         return data
+
     type = forms.ChoiceField(label="Type", choices=CustomField.Type.choices)
     choices = forms.CharField(
         label="Choices (one per line, for a choice field)",
