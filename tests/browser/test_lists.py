@@ -9,7 +9,7 @@ from salesline.accounts import services as accounts
 from salesline.records import services as records
 from salesline.records.models import Lead
 
-from .conftest import PASSWORD, PHONE, axe_violations
+from .conftest import DESKTOP, PASSWORD, PHONE, axe_violations
 
 
 def add_lead(actor, name, source="Expo"):
@@ -126,3 +126,23 @@ def test_a_list_on_a_phone_has_no_sideways_scroll_and_no_serious_violations(sign
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.goto("/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_the_filter_panels_inputs_stay_in_their_own_column(admin_signed_in):
+    """Range inputs spilled into the next column and over its select (the first week's
+    report): every input and select lies inside its own cell, at desktop and phone width."""
+    page = admin_signed_in
+    for size in (DESKTOP, PHONE):
+        page.set_viewport_size(size)
+        page.goto("/records/opportunities/")
+        page.locator("details.filters").evaluate("d => d.open = true")
+        spills = page.evaluate(
+            """() => [...document.querySelectorAll('.filter-grid > *')].flatMap(cell => {
+                const box = cell.getBoundingClientRect();
+                return [...cell.querySelectorAll('input, select')]
+                  .map(i => i.getBoundingClientRect())
+                  .filter(r => r.right > box.right + 1 || r.left < box.left - 1)
+                  .map(() => cell.textContent.trim().split('\\n')[0]);
+            })"""
+        )
+        assert spills == [], (size, spills)
