@@ -274,3 +274,26 @@ def test_without_javascript_a_move_is_fixed_one_mistake_at_a_time(
         expect(column(page, "qualify").locator(f"#o{opportunity.pk}")).to_be_attached()
     finally:
         context.close()
+
+
+@SIZES
+def test_headers_stay_in_view_and_won_and_lost_are_a_sideways_scroll_away(signed_in, member, size):
+    actor = _actor(member)
+    for number in range(20):
+        opportunity_create(actor=actor, data={"name": f"Deal {number:02}"})
+    page = signed_in
+    page.set_viewport_size(size)
+    page.goto("/board/")
+    board = page.locator(".board")
+    # The whole board, its sideways scrollbar included, fits the window once scrolled to.
+    assert board.bounding_box()["height"] <= size["height"]
+    page.evaluate("window.scrollTo(0, document.querySelector('.board').offsetTop)")
+    box = board.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+    board.evaluate("b => { b.scrollTop = b.scrollHeight; }")
+    expect(column(page, "identify").get_by_role("heading", name="Identify")).to_be_in_viewport()
+    expect(
+        page.locator("#o" + str(Opportunity.objects.order_by("id").last().pk))
+    ).to_be_in_viewport()
+    board.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    expect(column(page, "lost").get_by_role("heading", name="Lost")).to_be_in_viewport()
