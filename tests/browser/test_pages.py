@@ -83,3 +83,15 @@ def test_a_custom_fields_key_follows_its_label_until_typed(admin_signed_in):
     page.get_by_label("Label").fill("Renewal date")
     expect(page.get_by_label("Key")).to_have_value("renewal_date")
     assert axe_violations(page) == []
+
+
+def test_the_phones_top_menu_shows_that_it_scrolls(signed_in):
+    from .conftest import PHONE
+
+    page = signed_in
+    page.set_viewport_size(PHONE)
+    page.goto("/")
+    menu = page.locator("nav.sections")
+    expect(menu).to_have_class("sections more-right")  # more links to the right
+    menu.evaluate("m => { m.scrollLeft = m.scrollWidth; }")
+    expect(menu).to_have_class("sections more-left")

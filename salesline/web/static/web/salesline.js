@@ -64,3 +64,15 @@ document.addEventListener("submit", (event) => {
     for (const button of form.querySelectorAll("button")) button.disabled = true;
   }, 0);
 });
+
+// A row of links that scrolls sideways (the top menu on a phone) fades at the edge where more
+// links wait, so that nobody takes "Board" for missing.
+for (const row of document.querySelectorAll(".sections")) {
+  const update = () => {
+    row.classList.toggle("more-right", row.scrollLeft + row.clientWidth < row.scrollWidth - 1);
+    row.classList.toggle("more-left", row.scrollLeft > 1);
+  };
+  row.addEventListener("scroll", update, { passive: true });
+  window.addEventListener("resize", update);
+  update();
+}
