@@ -127,7 +127,9 @@ def test_an_opportunity_page_shows_its_stage_changes(browser):
 
     User.objects.filter(pk=browser.actor.user.pk).update(full_name="Mo Member")
     browser.actor.user.refresh_from_db()
-    opportunity = opportunity_create(actor=browser.actor, data={"name": "County archive"})
+    opportunity = opportunity_create(
+        actor=browser.actor, data={"name": "County archive", "value": "180000"}
+    )
     record_update(
         actor=browser.actor,
         kind="opportunity",
@@ -142,6 +144,7 @@ def test_an_opportunity_page_shows_its_stage_changes(browser):
     assert "moved from (new) to Identify" in text
     assert "update: Data volume, Expected close date" in text
     assert "Mo Member" in text
+    assert "180,000 EUR" in text and "180000.00" not in text  # money, as on the board
 
 
 def test_a_record_of_another_organisation_is_404(browser, other_actor):
@@ -163,8 +166,8 @@ def test_the_opportunity_list_shows_open_ones_with_their_owner_and_a_me_filter(b
         email="kim@piql.test", actor=accounts.system_actor(org), role="salesperson"
     )
     theirs_actor = accounts.actor_for(other, org)
-    opportunity_create(actor=browser.actor, data={"name": "Mine open"})
-    opportunity_create(actor=theirs_actor, data={"name": "Theirs open"})
+    opportunity_create(actor=browser.actor, data={"name": "Mine open", "value": "730000"})
+    opportunity_create(actor=theirs_actor, data={"name": "Theirs open", "value": "12.5"})
     lost = opportunity_create(actor=browser.actor, data={"name": "Mine lost"})
     opportunity_move(actor=browser.actor, opportunity_id=lost.pk, stage="lost", reason="No budget")
 
@@ -172,6 +175,8 @@ def test_the_opportunity_list_shows_open_ones_with_their_owner_and_a_me_filter(b
     assert "Mine open" in page and "Theirs open" in page and "Mine lost" not in page
     assert '<th scope="col">Owner</th>' in page and 'data-label="Owner">Sam Seller<' in page
     assert "Sam Seller" in page and "kim@piql.test" in page  # a name, else the e-mail
+    # Money as everywhere: separators and the currency, cents only when there are some.
+    assert ">730,000 EUR<" in page and ">12.50 EUR<" in page and "730000.00" not in page
     assert "status=any" in page  # the default's chip widens the list to every status
     every = browser.get("/records/opportunities/?status=").content.decode()
     assert "Mine lost" in every and "status=any" in every  # links keep "any status"

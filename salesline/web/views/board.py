@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +37,7 @@ from salesline.records.filters import ListQuery, parse_list_query
 from salesline.records.services import custom_field_defs
 
 from ..errors import on_refusal
+from ..formatting import money
 from .common import member_page, page_context
 
 CARDS_PER_PAGE = 20
@@ -125,18 +125,13 @@ def _decode_cursor(text: str, stage: Stage) -> CardCursor:
 # ------------------------------------------------------------------ columns and cards
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    whole = amount == amount.to_integral_value()
-    return f"{amount:,.0f} {currency}" if whole else f"{amount:,.2f} {currency}"
-
-
 def _card(row: dict[str, Any], stage_id: int, today: dt.date, is_open: bool) -> dict[str, Any]:
     close = row["expected_close_date"]
     return {
         "id": row["id"],
         "name": row["name"],
         "stage_id": stage_id,
-        "value": _money(row["value"], row["currency"]) if row["value"] is not None else "",
+        "value": money(row["value"], row["currency"]),
         "close": close,
         "late": bool(is_open and close and close < today),
         # People by name, as everywhere; the e-mail only for someone without one.
@@ -149,7 +144,7 @@ def _total(stage: Stage, total) -> dict[str, Any]:
     return {
         "stage_id": stage.pk,
         "count": total.count,
-        "values": [_money(amount, currency) for currency, amount in total.values],
+        "values": [money(amount, currency) for currency, amount in total.values],
     }
 
 

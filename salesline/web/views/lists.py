@@ -30,6 +30,7 @@ from salesline.records.matching import query_words
 from salesline.records.services import custom_field_defs
 
 from ..errors import bind_problems, on_refusal
+from ..formatting import money
 from .common import kind_of, member_page, page_context
 
 # The columns a list page shows per kind (API field names); the record page shows them all.
@@ -52,8 +53,12 @@ COLUMN_LABELS = {
     "created_at": "Created",
     "owner": "Owner",
 }
-# Columns shown from others: a person by name, or by e-mail when the name is blank.
-COMPOSED_COLUMNS = {"owner": ("owner__full_name", "owner__email")}
+# Columns shown from others: a person by name, or by e-mail when the name is blank; an amount
+# with its currency.
+COMPOSED_COLUMNS = {
+    "owner": ("owner__full_name", "owner__email"),
+    "value": ("value", "currency"),
+}
 # `owner_id=me` in a list's address is the signed-in user (the filter panel's "Me").
 ME = "me"
 # The opportunity list shows open opportunities unless asked for another status or any
@@ -219,6 +224,8 @@ def _column(row: dict[str, Any], column: str) -> Any:
     parts = COMPOSED_COLUMNS.get(column)
     if parts is None:
         return _cell(row.get(column))
+    if column == "value":
+        return money(row["value"], row["currency"])
     return next((row[part] for part in parts if row.get(part)), "")
 
 

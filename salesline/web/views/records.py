@@ -26,6 +26,7 @@ from salesline.records.services import custom_field_defs
 
 from .. import forms
 from ..errors import bind_problems, on_refusal
+from ..formatting import money
 from ..selectors import record_timeline
 from ..session import remember_viewed
 from .common import kind_of, member_page, page_context
@@ -91,12 +92,14 @@ def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
         if related is None:
             return "", ""
         if spec.reference == "user":
-            return related.email, ""
+            return related.full_name or related.email, ""
         plural = KINDS[spec.reference].plural
         return related.name, reverse("web:record-detail", args=[plural, related.pk])
     value = getattr(obj, spec.attr)
     if spec.type == "choice" and value:
         return value.capitalize(), ""
+    if name == "value" and hasattr(obj, "currency"):
+        return money(value, obj.currency), ""
     return forms.as_text(value), ""
 
 
