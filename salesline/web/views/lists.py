@@ -4,6 +4,7 @@ keyset pages; bulk assign, delete (confirmed, undoable) and export of the curren
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +56,9 @@ COLUMN_LABELS = {
 }
 # Columns shown from others: a person by name, or by e-mail when the name is blank; an amount
 # with its currency.
-COMPOSED_COLUMNS = {
-    "owner": ("owner__full_name", "owner__email"),
-    "value": ("value", "currency"),
+COMPOSED_COLUMNS: dict[str, tuple[tuple[str, ...], Callable[..., str]]] = {
+    "owner": (("owner__full_name", "owner__email"), lambda name, email: name or email or ""),
+    "value": (("value", "currency"), money),
 }
 # `owner_id=me` in a list's address is the signed-in user (the filter panel's "Me").
 ME = "me"
@@ -221,12 +222,10 @@ def query_params(actor, params: dict[str, str]) -> dict[str, str]:
 
 
 def _column(row: dict[str, Any], column: str) -> Any:
-    parts = COMPOSED_COLUMNS.get(column)
-    if parts is None:
+    if column not in COMPOSED_COLUMNS:
         return _cell(row.get(column))
-    if column == "value":
-        return money(row["value"], row["currency"])
-    return next((row[part] for part in parts if row.get(part)), "")
+    parts, show = COMPOSED_COLUMNS[column]
+    return show(*(row[part] for part in parts))
 
 
 def _cell(value: Any) -> Any:
@@ -282,7 +281,7 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         {"limit": str(PAGE_SIZE), **query_params(actor, params)},
         lambda: custom_field_defs(actor, kind),
     )
-    read = [part for c in columns for part in COMPOSED_COLUMNS.get(c, (c,))]
+    read = [part for c in columns for part in COMPOSED_COLUMNS.get(c, ((c,), None))[0]]
     page = record_selectors.record_list(actor=actor, kind=kind, query=query, columns=["id", *read])
     # A ranked search is not in name order: the Name column must not claim it is.
     context["ranked"] = ranked(kind_def, query)
