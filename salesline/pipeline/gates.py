@@ -280,7 +280,7 @@ def evaluate_gate(stage: StageSpec, facts: MoveFacts) -> list[UnmetCriterion]:
 
     if gate.name_pattern is not None:
         opportunity_name = facts.fields.get("name")
-        if not (is_blank(opportunity_name) and "name" in gate.require) and not _name_matches(
+        if not (is_blank(opportunity_name) and "name" in gate.require) and not name_matches(
             gate.name_pattern.regex, opportunity_name
         ):
             message = f"To enter {stage.name}: {gate.name_pattern.message}"
@@ -297,6 +297,51 @@ def evaluate_gate(stage: StageSpec, facts: MoveFacts) -> list[UnmetCriterion]:
     if gate.reason_required and is_blank(facts.reason):
         add("reason", "reason", f"A reason is required to enter {stage.name}.")
     return unmet
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One criterion of a gate as a user reads it before a move, and whether it is met."""
+
+    stage: str
+    kind: str  # require | condition | name_pattern | checklist | reason
+    field: str | None
+    text: str
+    met: bool
+    message: str = ""  # what a refused move would say, when it is not met
+    box: str = ""  # a checklist item's own label, for a box to tick
+
+
+def gate_requirements(stage: StageSpec, facts: MoveFacts) -> list[Requirement]:
+    """Every criterion of the stage's gate in rule order, each marked met or not for `facts`:
+    what a form or the opportunity page shows before the move, in the words of the refusal."""
+    gate = stage.gate
+    unmet = {(c.kind, c.field): c.message for c in evaluate_gate(stage, facts)}
+    found: list[Requirement] = []
+
+    def add(
+        kind: str, field_name: str | None, text: str, met: bool | None = None, box: str = ""
+    ) -> None:
+        message = unmet.get((kind, field_name), "")
+        is_met = not message if met is None else met
+        if not is_met and not message:
+            message = f"{text} to enter {stage.name}."
+        found.append(Requirement(stage.key, kind, field_name, text, is_met, message, box))
+
+    for name in gate.require:
+        add("require", name, facts.label(name))
+    for condition in gate.conditions:
+        text = condition.message or f"{facts.label(condition.field)} must {_rule_phrase(condition)}"
+        # An empty field meets no condition, even where "required" is the only complaint made.
+        blank = is_blank(facts.fields.get(condition.field))
+        add("condition", condition.field, text, False if blank else None)
+    if gate.name_pattern is not None:
+        add("name_pattern", "name", gate.name_pattern.message)
+    for item in gate.checklist:
+        add("checklist", item.key, f"Tick '{item.label}'", box=item.label)
+    if gate.reason_required:
+        add("reason", "reason", "A reason")
+    return found
 
 
 def _rule_phrase(condition: Condition) -> str:
@@ -325,7 +370,7 @@ def _dash_hint(regex: str, name: object) -> str:
         return ""
     found = [label for dash, label in _DASHES.items() if dash in name]
     fixed = name.translate({ord(dash): "-" for dash in _DASHES})
-    if not found or not _name_matches(regex, fixed):
+    if not found or not name_matches(regex, fixed):
         return ""
     return (
         f" The name has {' and '.join(found)} where the pattern expects a hyphen (-): "
@@ -333,7 +378,7 @@ def _dash_hint(regex: str, name: object) -> str:
     )
 
 
-def _name_matches(regex: str, name: object) -> bool:
+def name_matches(regex: str, name: object) -> bool:
     if not isinstance(name, str):
         return False
     try:

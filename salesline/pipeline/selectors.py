@@ -13,9 +13,23 @@ from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
-from salesline.process.selectors import VersionKey
+from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.kinds import builtin_fields
+from salesline.process.selectors import VersionKey, definition_for
 
-from .models import Opportunity, Pipeline, Stage, StageChange
+from .definition import pipeline_of
+from .fields import OPPORTUNITY
+from .gates import (
+    CLOSED_KINDS,
+    MoveFacts,
+    NamePattern,
+    Requirement,
+    StageSpec,
+    gate_requirements,
+    name_matches,
+    stages_entered,
+)
+from .models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
 
 
 def stage_for(
@@ -63,9 +77,142 @@ def opportunity_history(*, actor: Actor, opportunity_id: int) -> QuerySet[StageC
         organisation=actor.organisation, pk=opportunity_id, deleted_at=None
     ).exists():
         raise NotFound(f"No opportunity with id {opportunity_id}.")
-    return StageChange.objects.filter(
-        organisation=actor.organisation, opportunity_id=opportunity_id
-    ).order_by("at", "id")
+    return (
+        StageChange.objects.filter(organisation=actor.organisation, opportunity_id=opportunity_id)
+        .select_related("actor")
+        .order_by("at", "id")
+    )
+
+
+# ---------------------------------------------------------------- gates, before the move
+
+
+def ticked_items(opportunity: Opportunity) -> set[str]:
+    return set(ChecklistTick.objects.filter(opportunity=opportunity).values_list("item", flat=True))
+
+
+def stage_facts(
+    opportunity: Opportunity, spec: ProcessDefinitionSpec, ticked: frozenset[str], reason: str
+) -> MoveFacts:
+    """What a gate is evaluated on: the opportunity's fields (custom ones by key), the ticked
+    checklist items and the reason given."""
+    fields: dict[str, Any] = {
+        name: getattr(opportunity, field.attr) for name, field in OPPORTUNITY.fields.items()
+    }
+    fields.update(opportunity.custom_fields or {})
+    return MoveFacts(
+        fields=fields,
+        ticked=ticked,
+        reason=reason,
+        labels=spec.labels("opportunity", builtin_fields()),
+    )
+
+
+def _stage_specs(spec: ProcessDefinitionSpec, pipeline_key: str) -> tuple[StageSpec, ...]:
+    try:
+        return pipeline_of(spec, pipeline_key).stages
+    except KeyError:  # a definition loaded since without this pipeline: nothing to show
+        return ()
+
+
+def move_requirements(
+    *, actor: Actor, opportunity: Opportunity | None, pipeline_key: str, stage_key: str
+) -> list[Requirement]:
+    """Every criterion a move of `opportunity` to the stage must meet (for a new opportunity,
+    what creating it there must meet), marked met or not by what is stored now: the gates of
+    every stage the move enters, as `opportunity_move` would check them."""
+    spec = definition_for(actor.organisation)
+    stages = _stage_specs(spec, pipeline_key)
+    if stage_key not in {s.key for s in stages}:
+        return []
+    current = None
+    if opportunity is None:
+        facts = MoveFacts(fields={}, labels=spec.labels("opportunity", builtin_fields()))
+    else:
+        facts = stage_facts(opportunity, spec, frozenset(ticked_items(opportunity)), "")
+        if opportunity.pipeline.key == pipeline_key and opportunity.stage.kind == Stage.Kind.OPEN:
+            current = opportunity.stage.key
+    return [
+        requirement
+        for stage in stages_entered(stages, current, stage_key)
+        for requirement in gate_requirements(stage, facts)
+    ]
+
+
+@dataclass(frozen=True)
+class NameRule:
+    stage: str  # the name of the first stage whose gate has the pattern
+    pattern: NamePattern
+
+    def allows(self, name: str) -> bool:
+        return name_matches(self.pattern.regex, name)
+
+
+def name_rule(*, actor: Actor, pipeline_key: str) -> NameRule | None:
+    """The pipeline's rule for opportunity names: the first stage gate with a name pattern
+    (where it first bites), for forms to show and proposals to follow."""
+    for stage in _stage_specs(definition_for(actor.organisation), pipeline_key):
+        if stage.gate.name_pattern is not None:
+            return NameRule(stage.name, stage.gate.name_pattern)
+    return None
+
+
+@dataclass(frozen=True)
+class PathStep:
+    key: str
+    name: str
+    state: str  # done | current | ahead (open stages) ; won | lost when it is the current one
+
+
+@dataclass(frozen=True)
+class ChecklistRow:
+    key: str
+    label: str
+    stage: str  # the name of the stage whose gate asks for it
+    tick: ChecklistTick | None
+
+
+@dataclass(frozen=True)
+class StagePath:
+    """An opportunity's way through its pipeline: the open stages in order, where it stands,
+    what the next stage needs, and its checklist with who ticked what."""
+
+    steps: list[PathStep]
+    next_stage: StageSpec | None
+    needs: list[Requirement]
+    checklist: list[ChecklistRow]
+
+
+def opportunity_stage_path(*, actor: Actor, opportunity: Opportunity) -> StagePath:
+    spec = definition_for(actor.organisation)
+    stages = _stage_specs(spec, opportunity.pipeline.key)
+    current = opportunity.stage
+    open_stages = [s for s in stages if s.kind not in CLOSED_KINDS]
+    position = next((i for i, s in enumerate(open_stages) if s.key == current.key), None)
+    steps = []
+    for index, stage in enumerate(open_stages):
+        if position is None:
+            state = "done" if current.kind == Stage.Kind.WON else "ahead"
+        else:
+            state = "done" if index < position else "current" if index == position else "ahead"
+        steps.append(PathStep(stage.key, stage.name, state))
+    if current.kind != Stage.Kind.OPEN:
+        steps.append(PathStep(current.key, current.name, str(current.kind)))
+    ticks = {
+        t.item: t
+        for t in ChecklistTick.objects.filter(opportunity=opportunity).select_related("actor")
+    }
+    facts = stage_facts(opportunity, spec, frozenset(ticks), "")
+    next_stage = None
+    if position is not None and position + 1 < len(open_stages):
+        next_stage = open_stages[position + 1]
+    needs = gate_requirements(next_stage, facts) if next_stage is not None else []
+    checklist = [
+        ChecklistRow(item.key, item.label, stage.name, ticks.get(item.key))
+        for stage in stages
+        for item in stage.gate.checklist
+    ]
+    return StagePath(steps, next_stage, needs, checklist)
 
 
 # ---------------------------------------------------------------- the board (kanban)
@@ -94,8 +241,8 @@ class ColumnTotal:
 @dataclass(frozen=True)
 class CardCursor:
     """Where a column's page ended: the last card's sort value and id. Open columns sort by
-    expected close date (None once the undated cards, which come last, are reached); won and
-    lost columns by the time they closed."""
+    expected close date (None among the undated cards, which come first); won and lost columns
+    by the time they closed."""
 
     value: date | datetime | None
     id: int
@@ -180,8 +327,9 @@ def board_cards(
 ) -> tuple[list[dict[str, Any]], CardCursor | None]:
     """One page of a column's cards as dicts, and the cursor of the next page (or None).
 
-    Open stages show the nearest expected close first, undated cards last; won and lost the
-    latest closed first. Each is a range scan of an index (opportunity_board_open,
+    Open stages show undated cards first (a deal without a close date is a gap to fill, never
+    one hidden behind "Show more"), then the nearest expected close; won and lost the latest
+    closed first. Each is a range scan of an index (opportunity_board_open,
     opportunity_board_closed), so a page costs the same in a column of ten or a million.
     """
     rows = _board_rows(actor, filters).filter(stage=stage)
@@ -197,18 +345,20 @@ def board_cards(
         cards = cards[:limit]
         return cards, CardCursor(cards[-1]["closed_at"], cards[-1]["id"])
     cards = []
-    if after is None or after.value is not None:
-        dated = rows.filter(expected_close_date__isnull=False)
-        if after is not None:
-            dated = _after(dated, "expected_close_date", "gt", after)
-        cards = list(
-            dated.order_by("expected_close_date", "id").values(*BOARD_CARD_FIELDS)[: limit + 1]
-        )
-    if len(cards) <= limit:
+    if after is None or after.value is None:
         undated = rows.filter(expected_close_date__isnull=True)
-        if after is not None and after.value is None:
+        if after is not None:
             undated = undated.filter(id__gt=after.id)
-        cards += list(undated.order_by("id").values(*BOARD_CARD_FIELDS)[: limit + 1 - len(cards)])
+        cards = list(undated.order_by("id").values(*BOARD_CARD_FIELDS)[: limit + 1])
+    if len(cards) <= limit:
+        dated = rows.filter(expected_close_date__isnull=False)
+        if after is not None and after.value is not None:
+            dated = _after(dated, "expected_close_date", "gt", after)
+        cards += list(
+            dated.order_by("expected_close_date", "id").values(*BOARD_CARD_FIELDS)[
+                : limit + 1 - len(cards)
+            ]
+        )
     if len(cards) <= limit:
         return cards, None
     cards = cards[:limit]

@@ -17,14 +17,13 @@ from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.process import services as process_services
 from salesline.process.definition import ProcessDefinitionSpec
 from salesline.process.definition.loader import line_for
-from salesline.process.kinds import builtin_fields
 from salesline.process.selectors import VersionKey, definition_in_force
 from salesline.records import services as record_services
 
 from . import selectors
 from .definition import pipeline_of, pipelines_of
 from .fields import OPPORTUNITY
-from .gates import MoveFacts, UnknownStage, evaluate_move
+from .gates import UnknownStage, evaluate_move
 from .models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
 
 # ---------------------------------------------------------------- the definition's pipelines
@@ -109,21 +108,6 @@ def pipelines_materialise(organisation: Organisation, spec: ProcessDefinitionSpe
 # ---------------------------------------------------------------- opportunities
 
 
-def _stage_facts(
-    opportunity: Opportunity, spec: ProcessDefinitionSpec, ticked: frozenset[str], reason: str
-) -> MoveFacts:
-    fields: dict[str, Any] = {
-        name: getattr(opportunity, field.attr) for name, field in OPPORTUNITY.fields.items()
-    }
-    fields.update(opportunity.custom_fields or {})
-    return MoveFacts(
-        fields=fields,
-        ticked=ticked,
-        reason=reason,
-        labels=spec.labels("opportunity", builtin_fields()),
-    )
-
-
 def _resolve_target(
     actor: Actor,
     version: VersionKey | None,
@@ -198,7 +182,7 @@ def _transition(
         current = None  # reopening a closed opportunity enters the stages again
     if same_pipeline and opportunity.stage_id == stage.pk:
         return False
-    facts = _stage_facts(opportunity, spec, ticked, reason or "")
+    facts = selectors.stage_facts(opportunity, spec, ticked, reason or "")
     stages = pipeline_of(spec, pipeline.key).stages
     try:
         unmet = evaluate_move(stages, current, stage.key, facts)
@@ -492,7 +476,7 @@ def _change(
             if stage is not None:
                 owners = _checklist_owners(spec, stage.pipeline.key)
                 _check_keys(owners, stage.pipeline.key, checks, problems)
-                existing = _ticked(opportunity)
+                existing = selectors.ticked_items(opportunity)
                 moved = _transition(
                     opportunity=opportunity,
                     spec=spec,
@@ -505,7 +489,7 @@ def _change(
         elif checks:
             owners = _owners_or_none(spec, pipeline_key)
             _check_keys(owners, pipeline_key, checks, problems)
-            existing = _ticked(opportunity)
+            existing = selectors.ticked_items(opportunity)
         problems.raise_if_any("The opportunity was not changed.")
         ticks = _record_ticks(
             actor=actor,
@@ -538,10 +522,6 @@ def _change(
         if happened:
             events.emit_many(actor=actor, obj=opportunity, happened=happened)
     return opportunity
-
-
-def _ticked(opportunity: Opportunity) -> set[str]:
-    return set(ChecklistTick.objects.filter(opportunity=opportunity).values_list("item", flat=True))
 
 
 def _owners_or_none(spec: ProcessDefinitionSpec, pipeline_key: str) -> dict[str, str]:

@@ -263,7 +263,7 @@ def test_without_javascript_a_move_is_fixed_one_mistake_at_a_time(
         sign_in(page, member)
         page.goto("/board/")
         page.get_by_role("link", name="Move Archive project").click()
-        page.get_by_label("To stage").select_option(label="Qualify")
+        page.get_by_role("radio", name="Qualify").check()
         page.get_by_role("button", name="Move", exact=True).click()
         panel = page.locator(f"#gate-{opportunity.pk}")
         expect(panel).to_contain_text("7 things to do first")

@@ -20,6 +20,7 @@ from salesline.pipeline.gates import (
     evaluate_gate,
     evaluate_move,
     fallback_label,
+    gate_requirements,
     is_blank,
     stages_entered,
 )
@@ -458,3 +459,52 @@ def test_losing_ignores_the_criteria_of_the_open_stages():
 
 def test_backward_move_passes_with_nothing_filled_in():
     assert evaluate_move(STAGES, "d", "a", MoveFacts(fields={})) == []
+
+
+# --- requirements before a move ------------------------------------------------------------------
+
+QUALIFY = StageSpec(
+    "qualify",
+    "Qualify",
+    "open",
+    25,
+    Gate(
+        require=("company_id", "value"),
+        conditions=(Condition("value", ">", 0),),
+        name_pattern=NamePattern(r"\d+ TB - .+", "Name must read '<n> TB - <content>'."),
+        checklist=(ChecklistItem("fit", "Fits our services"),),
+        reason_required=True,
+    ),
+)
+
+
+def test_gate_requirements_list_every_rule_in_order_marked_met_or_not():
+    facts = MoveFacts(
+        fields={"company_id": 7, "value": Decimal("-5"), "name": "3 TB - Tax"},
+        labels={"company_id": "Company", "value": "Estimated value"},
+    )
+    found = gate_requirements(QUALIFY, facts)
+    assert [(r.kind, r.field, r.met) for r in found] == [
+        ("require", "company_id", True),
+        ("require", "value", True),
+        ("condition", "value", False),
+        ("name_pattern", "name", True),
+        ("checklist", "fit", False),
+        ("reason", "reason", False),
+    ]
+    assert found[2].text == "Estimated value must be greater than 0"
+    # What is not met carries the refusal's own words, for a panel that shows it beforehand.
+    assert found[2].message == "Estimated value must be greater than 0 to enter Qualify."
+    assert found[4].text == "Tick 'Fits our services'" and found[4].box == "Fits our services"
+    assert found[3].text == "Name must read '<n> TB - <content>'." and found[3].message == ""
+
+
+def test_a_condition_on_an_empty_field_is_not_met_though_only_required_is_reported():
+    found = gate_requirements(QUALIFY, MoveFacts(fields={}, ticked=frozenset({"fit"})))
+    by_kind = {(r.kind, r.field): r for r in found}
+    assert not by_kind[("require", "value")].met
+    assert not by_kind[("condition", "value")].met
+    assert (
+        by_kind[("condition", "value")].message == "Value must be greater than 0 to enter Qualify."
+    )
+    assert by_kind[("checklist", "fit")].met

@@ -50,8 +50,10 @@ def test_the_board_shows_a_column_per_stage_with_count_and_total(web, actor, pip
     assert identify["total"]["count"] == 3
     # Currencies are summed apart, the largest first.
     assert identify["total"]["values"] == ["3,500.50 EUR", "300 USD"]
-    # The dated card comes first (nearest close), then the undated ones by id.
-    assert [card["name"] for card in identify["cards"]] == ["Alpha", "Beta", "Gamma"]
+    # Undated cards first (never hidden behind "Show more"), by id, then the nearest close.
+    assert [card["name"] for card in identify["cards"]] == ["Beta", "Gamma", "Alpha"]
+    assert [card["undated"] for card in identify["cards"]] == [True, True, False]
+    assert "No close date" in text
     assert page.context["columns"][1]["total"]["count"] == 0
     assert web.get(f"/board/{pipeline.pk}/").status_code == 200
 
@@ -105,12 +107,13 @@ def test_show_more_pages_through_a_column(web, actor, pipeline):
     page = web.get("/board/")
     column = page.context["columns"][0]
     assert column["total"]["count"] == 26
-    assert len(column["cards"]) == 20 and column["cards"][-1]["name"] == "Deal 20"
+    names = [card["name"] for card in column["cards"]]
+    assert len(names) == 20 and names[0] == "Undated" and names[-1] == "Deal 19"
     more = web.get(column["more"])
     assert more.status_code == 200
     text = more.content.decode()
-    assert ["Deal 21" in text, "Deal 25" in text, "Undated" in text] == [True, True, True]
-    assert "Deal 20" not in text
+    assert ["Deal 20" in text, "Deal 25" in text, "Undated" in text] == [True, True, False]
+    assert "Deal 19" not in text
     assert 'hx-swap-oob="true"' in text and "Show more" not in text
 
 
@@ -272,8 +275,8 @@ def test_a_move_without_javascript_gets_pages(web, actor):
     assert (
         "<h1>Move Archive project</h1>" in chooser and "Now in <strong>Identify</strong>" in chooser
     )
-    assert '<option value="qualify">Qualify</option>' in chooser
-    assert '<option value="identify">' not in chooser
+    assert 'name="stage" value="qualify" checked> Qualify' in chooser
+    assert 'value="identify"' not in chooser
     assert f'action="/board/move/{opportunity.pk}/?owner=me"' in chooser
     refused = web.post(f"/board/move/{opportunity.pk}/?owner=me", {"stage": "lost"})
     assert refused.status_code == 422
@@ -453,3 +456,14 @@ def test_a_card_shows_its_company_and_its_owner_by_name(web, actor, company, per
     text = web.get("/board/").content.decode()
     assert '<span class="company">Acme Archives AS</span>' in text
     assert "<span>Ann Archivist</span>" in text and "<span>ann</span>" not in text
+
+
+def test_show_more_pages_through_many_undated_cards_then_the_dated_ones(web, actor):
+    for number in range(25):
+        add(actor, f"Undated {number:02d}")
+    add(actor, "Dated", expected_close_date="2027-01-01")
+    column = web.get("/board/").context["columns"][0]
+    assert [c["name"] for c in column["cards"]][-1] == "Undated 19"
+    text = web.get(column["more"]).content.decode()
+    assert "Undated 20" in text and "Undated 24" in text and "Dated" in text
+    assert "Undated 19" not in text

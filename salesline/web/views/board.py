@@ -28,6 +28,7 @@ from salesline.core.errors import Problem, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
 from salesline.pipeline.definition import pipeline_of
+from salesline.pipeline.gates import Requirement
 from salesline.pipeline.models import Stage
 from salesline.pipeline.selectors import BoardFilters, CardCursor
 from salesline.process.selectors import definition_for
@@ -101,6 +102,15 @@ def _filter_query(params: Mapping[str, str]) -> str:
     return urlencode(kept)
 
 
+def _move_query(params: Mapping[str, str]) -> str:
+    """A move page's query string: the board's filters, and whether to go back to the
+    opportunity's page (where its Move buttons are) rather than to the board."""
+    query = _filter_query(params)
+    if params.get("back") == "record":
+        query = f"{query}&back=record" if query else "back=record"
+    return query
+
+
 def _encode_cursor(cursor: CardCursor | None) -> str:
     # The column is in the URL, so the position needs no ordering key.
     return "" if cursor is None else encode_cursor(cursor.value, cursor.id)
@@ -134,6 +144,7 @@ def _card(row: dict[str, Any], stage_id: int, today: dt.date, is_open: bool) -> 
         "value": money(row["value"], row["currency"]),
         "close": close,
         "late": bool(is_open and close and close < today),
+        "undated": is_open and close is None,
         # People by name, as everywhere; the e-mail only for someone without one.
         "owner": row["owner__full_name"] or row["owner__email"] or "",
         "company": row["company__name"] or "",
@@ -420,6 +431,59 @@ def _message_panel(request, opportunity_id: int, stage: Stage | None, message: s
     return render(request, f"{PAGE}#gate_panel", context, status=status)
 
 
+def _requirement_problem(requirement: Requirement) -> Problem:
+    """An unmet requirement as the refusal of a move would report it, for the same panel."""
+    loc: tuple[str, ...] = (requirement.field,) if requirement.field else ("stage",)
+    if requirement.kind == "checklist":
+        loc = ("checks", requirement.field or "")
+    return Problem(loc, requirement.message, type=f"gate.{requirement.kind}")
+
+
+def _move_page(request, actor, opportunity, pipeline, stages: dict[str, Stage]) -> HttpResponse:
+    """Before a move: with `?stage=`, what that stage needs (board.js's Move dialog asks for the
+    list; a page gets the gate panel with an input for each thing still to do); without, the
+    stages to choose from, each with what it needs."""
+    target = stages.get(request.GET.get("stage", ""))
+    query = _move_query(request.GET)
+
+    def needs(stage: Stage) -> list[Requirement]:
+        return pipeline_selectors.move_requirements(
+            actor=actor, opportunity=opportunity, pipeline_key=pipeline.key, stage_key=stage.key
+        )
+
+    names = {stage.key: stage.name for stage in stages.values()}
+
+    def grouped(requirements: list[Requirement]) -> list[dict]:
+        # A move past several stages meets each one's gate: say which stage asks for what.
+        groups: dict[str, list[Requirement]] = {}
+        for requirement in requirements:
+            groups.setdefault(requirement.stage, []).append(requirement)
+        return [{"name": names.get(key, key), "items": items} for key, items in groups.items()]
+
+    if target is not None and target.pk != opportunity.stage_id:
+        requirements = needs(target)
+        if _is_script(request):
+            context = {"stage": target, "groups": grouped(requirements)}
+            return render(request, f"{PAGE}#needs", context)
+        problems = [_requirement_problem(r) for r in requirements if not r.met]
+        context = _panel(actor, opportunity, target, problems, QueryDict())
+        done = [r for r in requirements if r.met]
+        context.update(preview=True, done=grouped(done), query=query)
+        return render(request, "web/board/move.html", page_context(request, actor, **context))
+    ordered = list(stages.values())
+    current = next(i for i, stage in enumerate(ordered) if stage.pk == opportunity.stage_id)
+    following = ordered[current + 1] if current + 1 < len(ordered) else None
+    choices = [
+        {"stage": stage, "groups": grouped(needs(stage)), "default": stage == following}
+        for stage in ordered
+        if stage.pk != opportunity.stage_id
+    ]
+    if following is None and choices:
+        choices[0]["default"] = True
+    context = page_context(request, actor, opportunity=opportunity, choices=choices, query=query)
+    return render(request, "web/board/move.html", context)
+
+
 @require_http_methods(["GET", "POST"])
 @member_page
 def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse:
@@ -432,14 +496,7 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
     pipeline = _pipeline_or_404(actor, opportunity.pipeline_id)
     stages = {stage.key: stage for stage in pipeline.stages.all()}
     if request.method == "GET":
-        context = page_context(
-            request,
-            actor,
-            opportunity=opportunity,
-            stages=[s for s in stages.values() if s.pk != opportunity.stage_id],
-            query=_filter_query(request.GET),
-        )
-        return render(request, "web/board/move.html", context)
+        return _move_page(request, actor, opportunity, pipeline, stages)
     stage = stages.get(request.POST.get("stage", ""))
     if stage is None:
         known = ", ".join(stages)
@@ -455,7 +512,7 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
         context = _panel(actor, opportunity, stage, error.problems, request.POST)
         template = f"{PAGE}#gate_panel" if _is_script(request) else "web/board/move.html"
         if not _is_script(request):
-            context = page_context(request, actor, **context, query=_filter_query(request.GET))
+            context = page_context(request, actor, **context, query=_move_query(request.GET))
         return render(request, template, context, status=422)
 
     on_refusal(request, refused)
@@ -475,6 +532,8 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
     if not _is_script(request):
         opportunity.refresh_from_db(fields=["name"])  # the move may have corrected it
         messages.success(request, f"“{opportunity.name}” moved to {stage.name}.")
+        if request.GET.get("back") == "record":
+            return redirect("web:record-detail", "opportunities", opportunity.pk)
         query = _filter_query(request.GET)
         url = reverse("web:board-pipeline", args=[pipeline.pk])
         return redirect(f"{url}?{query}" if query else url)

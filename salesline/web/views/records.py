@@ -113,11 +113,10 @@ def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
     rows = [
         _field_row(kind, obj, name, label) for name, label in forms.field_labels(kind, custom_defs)
     ]
-    history = (
-        pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
-        if kind == "opportunity"
-        else None
-    )
+    history = path = None
+    if kind == "opportunity":
+        history = pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
+        path = pipeline_selectors.opportunity_stage_path(actor=actor, opportunity=obj)
     return page_context(
         request,
         actor,
@@ -126,6 +125,7 @@ def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
         rows=rows,
         related=record_selectors.related_records(actor=actor, kind=kind, obj=obj),
         history=history,
+        path=path,
         timeline=record_timeline(actor=actor, kind=kind, obj=obj),
         **{"note_body": "", "note_errors": [], **extra},
     )
@@ -250,8 +250,53 @@ def _inline_error(request, context: dict, status: int, plural: str, obj) -> Http
 # ---------------------------------------------------------------- create and edit
 
 
+def _stage_needs(request, actor, obj=None) -> list[dict]:
+    """An opportunity form's stage requirements: for each stage it can choose, what entering
+    it needs (the name rule, fields, checklist boxes to tick here), as a move would check it.
+    The form shows the chosen stage's; records.js follows the choice."""
+    ticked = set(request.POST.getlist("checks")) if request.method == "POST" else set()
+    blocks = []
+    for pipeline in pipeline_selectors.pipeline_list(actor=actor):
+        for stage in pipeline.stages.all():
+            staying = obj is not None and obj.stage_id == stage.pk
+            requirements = (
+                []
+                if staying
+                else pipeline_selectors.move_requirements(
+                    actor=actor, opportunity=obj, pipeline_key=pipeline.key, stage_key=stage.key
+                )
+            )
+            items = [
+                {
+                    "text": r.text,
+                    "label": r.box,
+                    "state": ("met" if r.met else "unmet") if obj is not None else "rule",
+                    "box": r.field if r.kind == "checklist" and not r.met else "",
+                    "checked": r.field in ticked,
+                }
+                for r in requirements
+                if r.kind != "reason" or obj is not None  # a new opportunity opens: no reason
+            ]
+            value = f"{pipeline.key}{forms.STAGE_SEPARATOR}{stage.key}"
+            blocks.append({"value": value, "name": stage.name, "items": items, "here": staying})
+    return blocks
+
+
+def _show_name_rule(actor, inputs, pipeline_key: str, name_input: str = "name") -> None:
+    """The pipeline's name pattern beside the name input, where a name is typed, not first
+    when a move is refused."""
+    rule = pipeline_selectors.name_rule(actor=actor, pipeline_key=pipeline_key)
+    for item in inputs:
+        if rule is not None and item.name == name_input and not item.help:
+            item.help = f"From {rule.stage} on: {rule.pattern.message}"
+
+
 def _form_response(request, actor, kind: str, inputs, *, obj=None, general=(), status=200):
     kind_def = KINDS[kind]
+    stage_needs = _stage_needs(request, actor, obj) if kind == "opportunity" else []
+    chosen = next((i.value for i in inputs if i.name == "stage"), "")
+    if kind == "opportunity":
+        _show_name_rule(actor, inputs, chosen.partition(forms.STAGE_SEPARATOR)[0])
     return render(
         request,
         "web/records/form.html",
@@ -263,6 +308,8 @@ def _form_response(request, actor, kind: str, inputs, *, obj=None, general=(), s
             inputs=inputs,
             general=list(general),
             problem_count=len(general) + sum(len(i.errors) for i in inputs),
+            stage_needs=stage_needs,
+            chosen_stage=chosen,
         ),
         status=status,
     )
@@ -300,7 +347,10 @@ def record_create(request: HttpRequest, actor, plural: str) -> HttpResponse:
         return _form_response(request, actor, kind, inputs, general=general, status=400)
 
     on_refusal(request, refused)
-    obj = _create(actor, kind, forms.service_data(kind, values))
+    data = forms.service_data(kind, values)
+    if kind == "opportunity":
+        data["checks"] = request.POST.getlist("checks")
+    obj = _create(actor, kind, data)
     messages.success(request, f"{KINDS[kind].key.capitalize()} “{obj.name}” created.")
     return redirect("web:record-detail", plural, obj.pk)
 
@@ -324,6 +374,8 @@ def record_edit(request: HttpRequest, actor, plural: str, record_id: int) -> Htt
         # Unchanged stage: no move, so no gate is evaluated for staying where it is.
         data.pop("pipeline", None)
         data.pop("stage", None)
+    elif kind == "opportunity":
+        data["checks"] = request.POST.getlist("checks")
     inputs = forms.record_inputs(actor, kind, custom_defs, values=values)
 
     def refused(error):
@@ -419,16 +471,21 @@ OPPORTUNITY_ASKED = ("name", "value", "expected_close_date")
 SET_BY_CONVERSION = {"company_id", "primary_contact_id", "owner_id"}
 
 
-def _conversion_inputs(actor, lead, matches, post=None) -> dict[str, list[forms.Input]]:
+def _conversion_inputs(
+    actor, lead, matches, pipeline_key: str, post=None
+) -> dict[str, list[forms.Input]]:
     """The inputs of a new person, company and opportunity: what the lead gives, plus whatever
     the organisation's minimum fields ask for, prefilled as the service would fill them."""
+    proposed = f"{matches.company.name if matches.company else lead.company_name} - {lead.name}"
+    rule = pipeline_selectors.name_rule(actor=actor, pipeline_key=pipeline_key)
+    if rule is not None and not rule.allows(proposed):
+        # A name the organisation's own rule would refuse is no proposal: the rule is shown
+        # beside the empty input instead, for the user to name the deal as it wants.
+        proposed = ""
     prefilled = {
         "person": forms_values(conversion.lead_person_data(lead)),
         "company": forms_values(conversion.lead_company_data(lead)),
-        "opportunity": {
-            "name": f"{matches.company.name if matches.company else lead.company_name} "
-            f"- {lead.name}"
-        },
+        "opportunity": {"name": proposed},
     }
     asked = {
         "person": PERSON_FROM_LEAD,
@@ -450,6 +507,7 @@ def _conversion_inputs(actor, lead, matches, post=None) -> dict[str, list[forms.
         out[kind] = forms.record_inputs(
             actor, kind, custom_defs, values=values, prefix=f"{kind}-", only=wanted
         )
+    _show_name_rule(actor, out["opportunity"], pipeline_key, "opportunity-name")
     return out
 
 
@@ -504,12 +562,11 @@ def lead_convert(request: HttpRequest, actor, record_id: int) -> HttpResponse:
     conversion service, with the user's choice to link each match or create a new record."""
     lead = _record_or_404(actor, "lead", record_id)
     matches = conversion.find_matches(actor=actor, lead=lead)
-    if request.method == "GET":
-        return _convert_page(
-            request, actor, lead, matches, _conversion_inputs(actor, lead, matches)
-        )
-    inputs = _conversion_inputs(actor, lead, matches, post=request.POST)
     pipeline_input = _pipeline_input(request, actor)
+    if request.method == "GET":
+        inputs = _conversion_inputs(actor, lead, matches, pipeline_input.value)
+        return _convert_page(request, actor, lead, matches, inputs, pipeline_input)
+    inputs = _conversion_inputs(actor, lead, matches, pipeline_input.value, post=request.POST)
     sent = {
         kind: forms.service_data(
             kind,

@@ -1,5 +1,5 @@
-// The pipeline board: drag a card to another stage (HTML5 drag and drop), or use its Move
-// button (a dialog, for keyboards). The server decides through the same service as the API: a
+// The pipeline board: drag a card to another stage (HTML5 drag and drop with a mouse, pointer
+// events on a touch screen), or use its Move button (a dialog, for keyboards). The server decides through the same service as the API: a
 // refused move snaps the card back and opens the gate panel as a dialog over the board (the
 // card's column may be off the screen on a phone); a move done says so in a notice that can
 // bring the card into view. No inline handlers: the CSP only runs scripts from our own origin.
@@ -98,12 +98,12 @@
     return item;
   }
 
-  // Where the server would list a moved card: an open column by expected close date (undated
-  // last, then by id), a won or lost column latest first, i.e. at the top.
+  // Where the server would list a moved card: an open column undated first, then by expected
+  // close date (then by id), a won or lost column latest first, i.e. at the top.
   function placeInOrder(card, column) {
     if (column.dataset.order !== "close-date") return;
     const sortKey = (item) => [
-      item.querySelector("time")?.getAttribute("datetime") || "9999-12-31",
+      item.querySelector("time")?.getAttribute("datetime") || "",
       Number(item.id.slice(1)),
     ];
     const [date, id] = sortKey(card);
@@ -204,6 +204,127 @@
     if (column.dataset.stageId !== card.dataset.stage) move(card, column);
   });
 
+  // --- touch: press and hold a card, then drag it (HTML5 drag events never fire on touch) ------
+  // A quick swipe still scrolls the board; holding still for a moment picks the card up. While
+  // it is held the page does not scroll; the board scrolls sideways near its edges, so a column
+  // off the screen of a phone can be reached. The drop goes through the same move as a mouse.
+
+  const HOLD_MS = 350;
+  const SLOP_PX = 10;
+  const EDGE_PX = 40;
+  let touch = null; // {card, pointerId, x, y, timer, lifted, ghost, column, frame}
+  let swallowClick = false;
+
+  function columnAt(x, y) {
+    const under = document.elementFromPoint(x, y);
+    return under?.closest?.(".column") && board.contains(under) ? under.closest(".column") : null;
+  }
+
+  function endTouch() {
+    if (!touch) return;
+    clearTimeout(touch.timer);
+    cancelAnimationFrame(touch.frame);
+    touch.ghost?.remove();
+    touch.card.classList.remove("dragging");
+    clearOver();
+    touch = null;
+  }
+
+  function edgeScroll() {
+    if (!touch?.lifted) return;
+    const box = board.getBoundingClientRect();
+    if (touch.x < box.left + EDGE_PX) board.scrollLeft -= 12;
+    else if (touch.x > box.right - EDGE_PX) board.scrollLeft += 12;
+    touch.frame = requestAnimationFrame(edgeScroll);
+  }
+
+  function lift() {
+    const { card } = touch;
+    touch.lifted = true;
+    card.classList.add("dragging");
+    const ghost = card.cloneNode(true);
+    ghost.removeAttribute("id");
+    ghost.classList.add("touch-ghost");
+    ghost.setAttribute("aria-hidden", "true");
+    ghost.style.width = `${card.getBoundingClientRect().width}px`;
+    document.body.append(ghost);
+    touch.ghost = ghost;
+    placeGhost();
+    navigator.vibrate?.(20);
+    touch.frame = requestAnimationFrame(edgeScroll);
+  }
+
+  function placeGhost() {
+    touch.ghost.style.transform = `translate(${touch.x - 20}px, ${touch.y - 20}px)`;
+  }
+
+  board.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "mouse" || !event.isPrimary) return;
+    const card = event.target.closest?.(".card");
+    if (!card || event.target.closest("[data-move]")) return;
+    endTouch();
+    touch = { card, pointerId: event.pointerId, x: event.clientX, y: event.clientY, lifted: false };
+    touch.start = { x: event.clientX, y: event.clientY };
+    touch.timer = setTimeout(lift, HOLD_MS);
+  });
+
+  document.addEventListener("pointermove", (event) => {
+    if (!touch || event.pointerId !== touch.pointerId) return;
+    touch.x = event.clientX;
+    touch.y = event.clientY;
+    if (!touch.lifted) {
+      // Moved before the hold: a scroll, not a drag.
+      if (Math.hypot(touch.x - touch.start.x, touch.y - touch.start.y) > SLOP_PX) endTouch();
+      return;
+    }
+    placeGhost();
+    const column = columnAt(touch.x, touch.y);
+    if (column !== touch.column) {
+      clearOver();
+      column?.classList.add("over");
+      touch.column = column;
+    }
+  });
+
+  // Held, the finger drags the card, not the page.
+  document.addEventListener(
+    "touchmove",
+    (event) => {
+      if (touch?.lifted) event.preventDefault();
+    },
+    { passive: false },
+  );
+
+  document.addEventListener("pointerup", (event) => {
+    if (!touch || event.pointerId !== touch.pointerId) return;
+    const { card, lifted } = touch;
+    const column = lifted ? columnAt(event.clientX, event.clientY) : null;
+    endTouch();
+    if (!lifted) return;
+    swallowClick = true; // the release is not a tap on the card's link
+    setTimeout(() => (swallowClick = false), 400);
+    if (column && column.dataset.stageId !== card.dataset.stage) move(card, column);
+  });
+
+  document.addEventListener("pointercancel", (event) => {
+    if (touch && event.pointerId === touch.pointerId) endTouch();
+  });
+
+  board.addEventListener("contextmenu", (event) => {
+    if (touch?.lifted || (touch && event.target.closest(".card"))) event.preventDefault();
+  });
+
+  board.addEventListener(
+    "click",
+    (event) => {
+      if (!swallowClick) return;
+      swallowClick = false;
+      event.preventDefault();
+      event.stopPropagation();
+    },
+    true,
+  );
+
   // --- the Move dialog, the gate panel's buttons and its retry ---------------------------------
 
   board.addEventListener("click", (event) => {
@@ -218,9 +339,33 @@
       // The next stage is the usual move; from the last one, the one before it.
       dialogSelect.selectedIndex = current + 1 < options.length ? current + 1 : Math.max(0, current - 1);
       dialog.showModal();
+      showNeeds();
       return;
     }
   });
+
+  // What the chosen stage needs, before the user moves: the server marks each criterion met or
+  // still to do for this opportunity. Only the latest answer is shown.
+  const needsBox = dialog.querySelector("[data-needs]");
+  let needsAsked = 0;
+  async function showNeeds() {
+    const asked = ++needsAsked;
+    needsBox.replaceChildren();
+    const key = dialogSelect.selectedOptions[0]?.dataset.key;
+    if (!dialogCard || !key) return;
+    const url = board.dataset.moveUrl.replace("/0/", `/${opportunityId(dialogCard)}/`);
+    try {
+      const response = await fetch(`${url}?stage=${encodeURIComponent(key)}`, {
+        credentials: "same-origin",
+        headers: { "X-Requested-With": "fetch" },
+      });
+      if (!response.ok || asked !== needsAsked) return;
+      needsBox.replaceChildren(fragment(await response.text()));
+    } catch {
+      // Nothing to show: the move itself still says what is missing.
+    }
+  }
+  dialogSelect.addEventListener("change", showNeeds);
 
   // The panel's dialog lives outside the board, at the end of the page.
   document.addEventListener("click", (event) => {

@@ -54,3 +54,23 @@ document.addEventListener("DOMContentLoaded", () => {
   const summary = document.querySelector(".error-summary");
   if (summary) summary.focus();
 });
+
+// An opportunity form shows what the chosen stage needs; a new choice shows its own list.
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || select.name !== "stage") return;
+  const form = select.closest("form");
+  if (!form) return;
+  for (const block of form.querySelectorAll("[data-stage-needs]")) {
+    block.hidden = block.dataset.stageNeeds !== select.value;
+  }
+});
+
+// A checklist item shows under every stage past its own: one tick counts for all of them.
+document.addEventListener("change", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || box.name !== "checks" || !box.closest(".stage-needs")) return;
+  for (const twin of box.form.querySelectorAll(`.stage-needs input[name="checks"]`)) {
+    if (twin.value === box.value) twin.checked = box.checked;
+  }
+});
