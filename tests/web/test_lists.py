@@ -117,7 +117,7 @@ def test_a_record_page_shows_fields_and_a_safe_timeline(browser):
     assert b"bo@piql.com" in page.content and b"Expo" in page.content
     assert b"<script>alert(1)</script>" not in page.content
     assert b"&lt;script&gt;alert(1)&lt;/script&gt;<br>Call back" in page.content
-    assert b"create:" in page.content  # the audit event of its creation
+    assert b"Created: " in page.content  # the audit event of its creation, in words
 
 
 def test_an_opportunity_page_shows_its_stage_changes(browser):
@@ -142,7 +142,7 @@ def test_an_opportunity_page_shows_its_stage_changes(browser):
     # Stages by name, fields by label, people by name (the timeline said "identify",
     # "expected_close_date" and an e-mail).
     assert "moved from (new) to Identify" in text
-    assert "update: Data volume, Expected close date" in text
+    assert "Changed: Data volume, Expected close date" in text
     assert "Mo Member" in text
     assert "180,000 EUR" in text and "180000.00" not in text  # money, as on the board
 

@@ -51,6 +51,11 @@ document.addEventListener("change", (event) => {
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll(".convert-form")) syncNewFields(form);
-  const summary = document.querySelector(".error-summary");
-  if (summary) summary.focus();
+});
+
+// "Add a note" at the top of a record page: the jump lands in the note's box, ready to type.
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("[data-add-note]")) return;
+  const box = document.getElementById("note-body");
+  if (box) box.focus({ preventScroll: true });
 });
