@@ -187,3 +187,40 @@ def test_the_opportunity_list_shows_open_ones_with_their_owner_and_a_me_filter(b
     export = browser.get("/records/opportunities/export/?owner_id=me&format=csv")
     rows = b"".join(export.streaming_content if export.streaming else [export.content])
     assert b"Mine open" in rows and b"Mine lost" not in rows and b"Theirs open" not in rows
+
+
+def test_a_custom_field_can_be_a_column_and_the_list_remembers_it(browser, company_custom_fields):
+    from tests.conftest import COMPANY
+
+    records.record_create(
+        actor=browser.actor,
+        kind="company",
+        data={**COMPANY, "custom_fields": {"motto": "Keep it safe", "tier": "gold"}},
+    )
+    plain = browser.get("/records/companies/").content.decode()
+    assert 'name="column" value="cf_motto"' in plain  # offered in the Columns panel
+    assert '<td data-label="Motto">' not in plain
+    chosen = browser.get("/records/companies/?columns=set&column=cf_motto&column=cf_nope")
+    text = chosen.content.decode()
+    assert chosen.status_code == 200
+    assert '<th scope="col">Motto</th>' in text  # not sortable: the API orders built-ins only
+    assert '<td data-label="Motto">Keep it safe</td>' in text
+    assert 'value="cf_motto" checked' in text and "cf_nope" not in text
+    # Sort links, pages and the menu keep the column; the panel sent with none ticked drops it.
+    later = browser.get("/records/companies/?ordering=name").content.decode()
+    assert '<td data-label="Motto">Keep it safe</td>' in later
+    assert "column=" not in later.split('<table class="records">')[1].split("</thead>")[0]
+    cleared = browser.get("/records/companies/?columns=set").content.decode()
+    assert '<td data-label="Motto">' not in cleared
+
+
+def test_custom_columns_leave_the_export_as_it_was(browser, company_custom_fields):
+    from tests.conftest import COMPANY
+
+    records.record_create(
+        actor=browser.actor, kind="company", data={**COMPANY, "custom_fields": {"motto": "M"}}
+    )
+    before = b"".join(browser.get("/records/companies/export/?format=csv").streaming_content)
+    browser.get("/records/companies/?columns=set&column=cf_motto")
+    after = b"".join(browser.get("/records/companies/export/?format=csv").streaming_content)
+    assert before == after

@@ -326,7 +326,14 @@ def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
         return render(
             request,
             "web/settings/field_delete.html",
-            page_context(request, actor, section="fields", field=field, problems=list(problems)),
+            page_context(
+                request,
+                actor,
+                section="fields",
+                field=field,
+                general=list(problems),
+                summary_title="The field was not removed",
+            ),
             status=status,
         )
 
