@@ -54,8 +54,13 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 
 // "Add a note" at the top of a record page: the jump lands in the note's box, ready to type.
+// (Following the link itself would move the focus to the heading it names.)
 document.addEventListener("click", (event) => {
   if (!event.target.closest("[data-add-note]")) return;
+  const heading = document.getElementById("notes");
   const box = document.getElementById("note-body");
-  if (box) box.focus({ preventScroll: true });
+  if (!heading || !box) return;
+  event.preventDefault();
+  heading.scrollIntoView();
+  box.focus({ preventScroll: true });
 });
