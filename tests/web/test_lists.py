@@ -199,7 +199,7 @@ def test_a_custom_field_can_be_a_column_and_the_list_remembers_it(browser, compa
     )
     plain = browser.get("/records/companies/").content.decode()
     assert 'name="column" value="cf_motto"' in plain  # offered in the Columns panel
-    assert "{#" not in plain and "queue last" not in plain  # template comments stay hidden
+    assert "{#" not in plain and "superseded" not in plain  # template comments stay hidden
     assert '<td data-label="Motto">' not in plain
     chosen = browser.get("/records/companies/?columns=set&column=cf_motto&column=cf_nope")
     text = chosen.content.decode()

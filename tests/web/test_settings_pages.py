@@ -654,3 +654,11 @@ def test_a_refused_removal_is_in_the_summary(admin, company_custom_fields):
 def test_a_page_without_errors_has_no_summary(admin):
     for url in ("/settings/fields/new/", "/settings/members/new/", "/settings/organisation/"):
         assert b"error-summary" not in admin.get(url).content
+
+
+def test_the_process_page_names_custom_fields_kinds_and_types_in_words(
+    sales, company_custom_fields
+):
+    text = sales.get("/settings/process/").content.decode()
+    assert 'Listed <span class="count">(Company, boolean)</span>' in text
+    assert 'Tier <span class="count">(Company, choice: gold, silver)</span>' in text

@@ -590,7 +590,17 @@ def _process_view(actor) -> dict:
         for kind, names in spec.minimum_fields.items()
         if names
     ]
-    return {"spec": spec, "pipelines": pipelines, "minimum": minimum}
+    types = dict(CustomField.Type.choices)
+    # Each custom field with its record kind and type in words, as the custom fields page says.
+    custom_fields = [
+        (f, f.record.capitalize(), types.get(f.type, f.type)) for f in spec.custom_fields
+    ]
+    return {
+        "spec": spec,
+        "pipelines": pipelines,
+        "minimum": minimum,
+        "custom_fields": custom_fields,
+    }
 
 
 @member_page
