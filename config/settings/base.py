@@ -84,6 +84,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
             ],
+            # Filters that show numbers, money and dates one way on every page.
+            "builtins": ["salesline.web.templatetags.show"],
         },
     },
 ]
@@ -125,6 +127,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The pages' date and time formats per locale, over Django's (salesline/web/formatting.py).
+FORMAT_MODULE_PATH = ["salesline.web.formats"]
 USE_TZ = True
 
 STATIC_URL = "static/"

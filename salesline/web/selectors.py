@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.db.models import (
@@ -25,6 +25,7 @@ from django.utils import timezone
 from salesline.accounts.selectors import member_list
 from salesline.core.actors import Actor
 from salesline.core.models import AuditEvent
+from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
 from salesline.pipeline.models import Opportunity, Stage, StageChange
@@ -33,15 +34,22 @@ from salesline.records.fields import KINDS
 from salesline.records.models import Note
 from salesline.records.selectors import note_list
 
+from .formatting import money_totals
+
 
 @dataclass(frozen=True)
 class StageSummary:
     pipeline: str
     stage: str
     count: int
-    value: Decimal
+    # The open value per currency: amounts in different currencies are never added up.
+    values: dict[str, Decimal] = field(default_factory=dict)
     pipeline_key: str = ""
     stage_key: str = ""
+
+    @property
+    def value_text(self) -> str:
+        return money_totals(self.values)
 
 
 def _my_open(actor: Actor) -> QuerySet:
@@ -54,7 +62,8 @@ def _my_open(actor: Actor) -> QuerySet:
 
 
 def my_open_opportunities_by_stage(*, actor: Actor) -> list[StageSummary]:
-    """The actor's open opportunities, counted and summed per stage, in pipeline order."""
+    """The actor's open opportunities, counted per stage and summed per stage and currency, in
+    pipeline order."""
     rows = (
         _my_open(actor)
         .values(
@@ -64,21 +73,26 @@ def my_open_opportunities_by_stage(*, actor: Actor) -> list[StageSummary]:
             "stage__name",
             "stage__position",
             "stage__key",
+            "currency",
         )
         .annotate(count=Count("id"), value=Sum("value"))
-        .order_by("pipeline__position", "pipeline__name", "stage__position")
+        .order_by("pipeline__position", "pipeline__name", "stage__position", "currency")
     )
-    return [
-        StageSummary(
+    stages: dict[tuple[str, str], StageSummary] = {}
+    for r in rows:
+        key = (r["pipeline__key"], r["stage__key"])
+        summary = stages.get(key) or StageSummary(
             r["pipeline__name"],
             r["stage__name"],
-            r["count"],
-            r["value"] or Decimal("0"),
+            0,
+            {},
             r["pipeline__key"],
             r["stage__key"],
         )
-        for r in rows
-    ]
+        if r["value"] is not None:
+            summary.values[r["currency"]] = r["value"]
+        stages[key] = replace(summary, count=summary.count + r["count"])
+    return list(stages.values())
 
 
 @dataclass(frozen=True)
@@ -171,10 +185,57 @@ class TimelineEntry:
     text: str
 
 
+# What an audit event's action says on a timeline (a key never shows).
+ACTION_WORDS = {
+    "create": "Created",
+    "update": "Changed",
+    "move": "Moved",
+    "delete": "Deleted",
+    "restore": "Restored",
+    "purge": "Purged",
+}
+
+
+def _member_names(actor: Actor) -> dict[str, str]:
+    """Who did something, by name: history rows keep the actor's e-mail."""
+    return {m.email: m.full_name or m.email for m in member_list(actor=actor)}
+
+
+def _stage_names(obj) -> dict[str, str]:
+    return dict(Stage.objects.filter(pipeline_id=obj.pipeline_id).values_list("key", "name"))
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    at: dt.datetime
+    from_stage: str
+    to_stage: str
+    who: str
+    reason: str
+
+
+def stage_history(*, actor: Actor, obj: Opportunity) -> list[HistoryRow]:
+    """An opportunity's stage changes, oldest first: stages by name, people by name."""
+    names = _member_names(actor)
+    stages = _stage_names(obj)
+    changes = pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
+    return [
+        HistoryRow(
+            c.at,
+            stages.get(c.from_stage, c.from_stage) if c.from_stage else "",
+            stages.get(c.to_stage, c.to_stage),
+            names.get(c.actor_label, c.actor_label),
+            c.reason,
+        )
+        for c in changes
+    ]
+
+
 def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[TimelineEntry]:
     """Notes, stage changes and audit events of one record, newest first — people by name,
-    fields by their labels and stages by their names, as everywhere else on the page."""
-    names = {m.email: m.full_name or m.email for m in member_list(actor=actor)}
+    fields by their labels, stages by their names and actions in words, as everywhere else on
+    the page."""
+    names = _member_names(actor)
     labels = {name: f.label for name, f in KINDS[kind].fields.items()}
 
     def field_label(name: str) -> str:
@@ -189,7 +250,7 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
         for n in notes.select_related("author")
     ]
     if kind == "opportunity":
-        stages = dict(Stage.objects.filter(pipeline_id=obj.pipeline_id).values_list("key", "name"))
+        stages = _stage_names(obj)
         changes = StageChange.objects.filter(
             organisation=actor.organisation, opportunity_id=obj.pk
         ).order_by("-at", "-id")[:limit]
@@ -213,7 +274,8 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
             e.at,
             "audit",
             names.get(e.actor_label, e.actor_label),
-            f"{e.action}: {', '.join(sorted(map(field_label, e.changes))) or '—'}",
+            f"{ACTION_WORDS.get(e.action, e.action.replace('_', ' ').capitalize())}: "
+            f"{', '.join(sorted(map(field_label, e.changes))) or '—'}",
         )
         for e in events
     ]

@@ -606,3 +606,59 @@ def test_a_label_with_nothing_to_make_a_key_of_asks_for_one(admin, org):
         "Give a key: the label has no letters or digits to make one."
     ]
     assert not CustomField.objects.filter(organisation=org, record="lead").exists()
+
+
+# ---------------------------------------------------------------- the error summary
+
+
+def error_summary(response) -> str:
+    text = response.content.decode()
+    start = text.index('<div class="error-summary"')
+    return text[start : text.index("</div>", start)]
+
+
+def test_a_refused_field_form_starts_with_a_summary_linking_each_input(admin, org):
+    response = admin.post(
+        "/settings/fields/new/",
+        {"record": "lead", "key": "Bad Key", "label": "Band", "type": "choice", "choices": ""},
+    )
+    summary = error_summary(response)
+    assert 'href="#id_key">Key: ' in summary and "must be snake_case" in summary
+    assert 'href="#id_choices">Choices' in summary
+    assert 'id="id_key"' in response.content.decode()  # the link's target is the input
+
+
+def test_the_summary_comes_before_the_form_and_names_a_services_refusal(admin, org):
+    response = admin.post("/settings/members/new/", {"email": "not an address", "role": "admin"})
+    text = response.content.decode()
+    assert response.status_code in (400, 422)
+    assert text.index('class="error-summary"') < text.index('<form method="post" class="stack')
+    assert 'href="#id_email">E-mail: ' in error_summary(response)
+
+
+def test_roles_errors_link_to_the_first_box(admin, user):
+    response = admin.post(f"/settings/members/{user.pk}/", {})
+    assert 'href="#id_roles_0">Roles: ' in error_summary(response)
+    assert 'id="id_roles_0"' in response.content.decode()
+
+
+def test_a_refused_removal_is_in_the_summary(admin, company_custom_fields):
+    record_create(
+        actor=admin.actor, kind="company", data={**COMPANY, "custom_fields": {"motto": "Keep it"}}
+    )
+    field = CustomField.objects.get(key="motto")
+    summary = error_summary(admin.post(f"/settings/fields/{field.pk}/delete/"))
+    assert "The field was not removed" in summary and "would lose its value" in summary
+
+
+def test_a_page_without_errors_has_no_summary(admin):
+    for url in ("/settings/fields/new/", "/settings/members/new/", "/settings/organisation/"):
+        assert b"error-summary" not in admin.get(url).content
+
+
+def test_the_process_page_names_custom_fields_kinds_and_types_in_words(
+    sales, company_custom_fields
+):
+    text = sales.get("/settings/process/").content.decode()
+    assert 'Listed <span class="count">(Company, boolean)</span>' in text
+    assert 'Tier <span class="count">(Company, choice: gold, silver)</span>' in text

@@ -18,12 +18,16 @@ from ..errors import domain_errors
 from ..selectors import my_attention, my_open_opportunities_by_stage
 from ..session import recently_viewed, switch_organisation
 from .common import member_page, page_context
+from .imports import STATUS_TEXT
 
 
 @member_page
 def home(request: HttpRequest, actor) -> HttpResponse:
     stages = my_open_opportunities_by_stage(actor=actor)
-    imports = import_list(actor=actor, limit=5)
+    # Each import with its status in words, as the imports pages say it.
+    imports = [
+        (job, STATUS_TEXT.get(job.status, job.status)) for job in import_list(actor=actor, limit=5)
+    ]
     return render(
         request,
         "web/home.html",

@@ -13,8 +13,6 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
 
 from salesline.accounts.selectors import member_list
@@ -31,7 +29,7 @@ from salesline.records.matching import query_words
 from salesline.records.services import custom_field_defs
 
 from ..errors import bind_problems, on_refusal
-from ..formatting import money
+from ..formatting import day, money, shown
 from .common import kind_of, member_page, page_context
 
 # The columns a list page shows per kind (API field names); the record page shows them all.
@@ -82,6 +80,11 @@ FILTER_FIELDS = {
         "win_probability",
     ),
 }
+# The filter form's column choices: `column=cf_<key>` for each custom field ticked, and
+# `columns=set` saying the form sent its choices (none ticked is a choice too). A list remembers
+# them per kind in the session, so sort links, pages and the menu keep the columns.
+COLUMN_PARAM, COLUMNS_SENT = "column", "columns"
+COLUMNS_KEY = "salesline_list_columns"
 PAGE_SIZE = 50
 # One page's worth of boxes at most is ticked; a bigger bulk request is not from our page.
 MAX_BULK = 500
@@ -105,7 +108,11 @@ class FilterControl:
 def filter_params(request: HttpRequest) -> dict[str, str]:
     """The query string without empty values: an empty box in the panel means "any", whereas
     the API reads `owner_id=` as "no owner"."""
-    return {name: value for name, value in request.GET.items() if value.strip() != ""}
+    return {
+        name: value
+        for name, value in request.GET.items()
+        if value.strip() != "" and name not in (COLUMN_PARAM, COLUMNS_SENT)
+    }
 
 
 def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], members):
@@ -221,7 +228,41 @@ def query_params(actor, params: dict[str, str]) -> dict[str, str]:
     return given
 
 
-def _column(row: dict[str, Any], column: str) -> Any:
+@dataclass(frozen=True)
+class CustomColumn:
+    """A custom field a list may show as a column (not sortable: the API orders by built-in
+    fields only)."""
+
+    name: str  # cf_<key>
+    key: str
+    label: str
+    type: str
+    chosen: bool
+
+
+def custom_columns(request: HttpRequest, actor, kind: str) -> list[CustomColumn]:
+    """The kind's custom fields, each marked whether the list shows it: as the filter form
+    sent it, else as this user last chose for this kind in this organisation."""
+    remembered = request.session.get(COLUMNS_KEY, {})
+    where = f"{actor.organisation.pk}:{kind}"
+    if COLUMNS_SENT in request.GET:
+        chosen = set(request.GET.getlist(COLUMN_PARAM))
+        request.session[COLUMNS_KEY] = {**remembered, where: sorted(chosen)}
+    else:
+        chosen = set(remembered.get(where, ()))
+    columns = []
+    for definition in custom_field_defs(actor, kind):
+        name = f"cf_{definition.key}"
+        columns.append(
+            CustomColumn(name, definition.key, definition.label, definition.type, name in chosen)
+        )
+    return columns
+
+
+def _column(row: dict[str, Any], column: str, types: dict[str, str]) -> Any:
+    if column in types:
+        key = column.removeprefix("cf_")
+        return shown((row["custom_fields"] or {}).get(key), types[column])
     if column not in COMPOSED_COLUMNS:
         return _cell(row.get(column))
     parts, show = COMPOSED_COLUMNS[column]
@@ -231,8 +272,8 @@ def _column(row: dict[str, Any], column: str) -> Any:
 def _cell(value: Any) -> Any:
     # A list shows the day a record was created; the record page has the exact time.
     if isinstance(value, dt.datetime):
-        return date_format(timezone.localtime(value), "j M Y")
-    return value
+        return day(value)
+    return shown(value)
 
 
 @member_page
@@ -243,10 +284,13 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     kind = kind_of(plural)
     kind_def = KINDS[kind]
     params = list_params(request, kind)
-    columns = LIST_COLUMNS[kind]
+    extra = custom_columns(request, actor, kind)
+    types = {c.name: c.type for c in extra if c.chosen}
+    columns = [*LIST_COLUMNS[kind], *types]
     labels = {
         **{name: field.label for name, field in kind_def.fields.items()},
         **COLUMN_LABELS,
+        **{c.name: c.label for c in extra},
     }
     controls = filter_controls(actor, kind, params)
     without_paging = {k: v for k, v in params.items() if k not in ("cursor", "offset")}
@@ -256,6 +300,7 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         actor,
         kind=kind_def,
         columns=[(c, labels.get(c, c), c in KINDS[kind].orderings) for c in columns],
+        custom_columns=extra,
         q=params.get("q", ""),
         ordering=params.get("ordering", "name" if params.get("q") else "-created_at"),
         controls=controls,
@@ -281,13 +326,15 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         {"limit": str(PAGE_SIZE), **query_params(actor, params)},
         lambda: custom_field_defs(actor, kind),
     )
-    read = [part for c in columns for part in COMPOSED_COLUMNS.get(c, ((c,), None))[0]]
+    read = [part for c in LIST_COLUMNS[kind] for part in COMPOSED_COLUMNS.get(c, ((c,), None))[0]]
+    if types:
+        read.append("custom_fields")
     page = record_selectors.record_list(actor=actor, kind=kind, query=query, columns=["id", *read])
     # A ranked search is not in name order: the Name column must not claim it is.
     context["ranked"] = ranked(kind_def, query)
     # Surnames rank second for a one-word search only (records.selectors.Search).
     context["surnames_ranked"] = len(query_words(query.q)) == 1
-    context["rows"] = [(row["id"], [_column(row, c) for c in columns]) for row in page.items]
+    context["rows"] = [(row["id"], [_column(row, c, types) for c in columns]) for row in page.items]
     if not page.items and not query.deleted:
         # A first visit (never a record, not even a deleted one), not a filter that matched
         # nothing: offer the ways to add some.

@@ -26,8 +26,8 @@ from salesline.records.services import custom_field_defs
 
 from .. import forms
 from ..errors import bind_problems, on_refusal
-from ..formatting import money
-from ..selectors import record_timeline
+from ..formatting import money, shown
+from ..selectors import record_timeline, stage_history
 from ..session import remember_viewed
 from .common import kind_of, member_page, page_context
 
@@ -77,15 +77,14 @@ def _posted_version(request: HttpRequest) -> int:
 # ---------------------------------------------------------------- the record page
 
 
-def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
-    """(text, link) of one field as the record page shows it."""
+def _display_text(kind: str, obj, name: str, custom_types: dict[str, str]) -> tuple[str, str]:
+    """(text, link) of one field as the record page shows it: the page's one way of showing
+    dates, numbers, money and yes/no (formatting.shown)."""
     if name == "stage":
         return f"{obj.pipeline.name}: {obj.stage.name}", ""
     if name.startswith(forms.CUSTOM_PREFIX):
-        value = (obj.custom_fields or {}).get(name.removeprefix(forms.CUSTOM_PREFIX))
-        if isinstance(value, bool):
-            return ("Yes" if value else "No"), ""
-        return forms.as_text(value), ""
+        key = name.removeprefix(forms.CUSTOM_PREFIX)
+        return shown((obj.custom_fields or {}).get(key), custom_types.get(key, "")), ""
     spec = KINDS[kind].fields[name]
     if spec.type == "reference":
         related = getattr(obj, spec.attr.removesuffix("_id"), None)
@@ -100,23 +99,31 @@ def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
         return value.capitalize(), ""
     if name == "value" and hasattr(obj, "currency"):
         return money(value, obj.currency), ""
-    return forms.as_text(value), ""
+    return shown(value, spec.type), ""
 
 
-def _field_row(kind: str, obj, name: str, label: str) -> dict:
-    text, url = _display_text(kind, obj, name)
+def _custom_types(custom_defs) -> dict[str, str]:
+    return {definition.key: definition.type for definition in custom_defs}
+
+
+def _field_row(kind: str, obj, name: str, label: str, custom_types: dict[str, str]) -> dict:
+    text, url = _display_text(kind, obj, name, custom_types)
     return {"name": name, "label": label, "text": text, "url": url}
 
 
 def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
     custom_defs = custom_field_defs(actor, kind)
+    types = _custom_types(custom_defs)
     rows = [
-        _field_row(kind, obj, name, label) for name, label in forms.field_labels(kind, custom_defs)
+        _field_row(kind, obj, name, label, types)
+        for name, label in forms.field_labels(kind, custom_defs)
     ]
-    history = path = None
-    if kind == "opportunity":
-        history = pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
-        path = pipeline_selectors.opportunity_stage_path(actor=actor, opportunity=obj)
+    history = stage_history(actor=actor, obj=obj) if kind == "opportunity" else None
+    path = (
+        pipeline_selectors.opportunity_stage_path(actor=actor, opportunity=obj)
+        if kind == "opportunity"
+        else None
+    )
     return page_context(
         request,
         actor,
@@ -178,7 +185,9 @@ def _field_context(request, actor, kind: str, obj, name: str, **extra) -> dict:
     return {
         "kind": KINDS[kind],
         "obj": obj,
-        "row": _field_row(kind, obj, name, field_input.label),
+        "row": _field_row(
+            kind, obj, name, field_input.label, _custom_types(custom_field_defs(actor, kind))
+        ),
         "input": field_input,
         "general": [],
         **extra,

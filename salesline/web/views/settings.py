@@ -326,7 +326,14 @@ def field_delete(request: HttpRequest, actor, field_id: int) -> HttpResponse:
         return render(
             request,
             "web/settings/field_delete.html",
-            page_context(request, actor, section="fields", field=field, problems=list(problems)),
+            page_context(
+                request,
+                actor,
+                section="fields",
+                field=field,
+                general=list(problems),
+                summary_title="The field was not removed",
+            ),
             status=status,
         )
 
@@ -583,7 +590,17 @@ def _process_view(actor) -> dict:
         for kind, names in spec.minimum_fields.items()
         if names
     ]
-    return {"spec": spec, "pipelines": pipelines, "minimum": minimum}
+    types = dict(CustomField.Type.choices)
+    # Each custom field with its record kind and type in words, as the custom fields page says.
+    custom_fields = [
+        (f, f.record.capitalize(), types.get(f.type, f.type)) for f in spec.custom_fields
+    ]
+    return {
+        "spec": spec,
+        "pipelines": pipelines,
+        "minimum": minimum,
+        "custom_fields": custom_fields,
+    }
 
 
 @member_page

@@ -51,8 +51,18 @@ document.addEventListener("change", (event) => {
 
 document.addEventListener("DOMContentLoaded", () => {
   for (const form of document.querySelectorAll(".convert-form")) syncNewFields(form);
-  const summary = document.querySelector(".error-summary");
-  if (summary) summary.focus();
+});
+
+// "Add a note" at the top of a record page: the jump lands in the note's box, ready to type.
+// (Following the link itself would move the focus to the heading it names.)
+document.addEventListener("click", (event) => {
+  if (!event.target.closest("[data-add-note]")) return;
+  const heading = document.getElementById("notes");
+  const box = document.getElementById("note-body");
+  if (!heading || !box) return;
+  event.preventDefault();
+  heading.scrollIntoView();
+  box.focus({ preventScroll: true });
 });
 
 // An opportunity form shows what the chosen stage needs; a new choice shows its own list.

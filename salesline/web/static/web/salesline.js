@@ -17,6 +17,10 @@ function updateBulkCount(form) {
   const output = form.querySelector("[data-bulk-count]");
   if (output) output.textContent = ticked ? `${ticked} selected` : "";
   for (const button of form.querySelectorAll("[data-needs-selection]")) button.disabled = !ticked;
+  // A phone shows the bar only while rows are ticked (salesline.css); without JavaScript the
+  // form never gets these marks and the bar stays in place.
+  form.dataset.bulkReady = "";
+  form.classList.toggle("has-selection", ticked > 0);
 }
 
 document.addEventListener("keydown", (event) => {
@@ -34,7 +38,13 @@ document.addEventListener("keydown", (event) => {
 function initBulkForms(root) {
   for (const form of root.querySelectorAll("form[data-bulk]")) updateBulkCount(form);
 }
-document.addEventListener("DOMContentLoaded", () => initBulkForms(document));
+document.addEventListener("DOMContentLoaded", () => {
+  initBulkForms(document);
+  // A refused form (a record's, a setting's) starts at its error summary: it is read out, and
+  // its links lead to each input in turn.
+  const summary = document.querySelector(".error-summary");
+  if (summary) summary.focus();
+});
 document.addEventListener("htmx:afterSettle", (event) => {
   initBulkForms(event.target);
   announceSwapped(event.target);
