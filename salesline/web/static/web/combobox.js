@@ -58,7 +58,8 @@
     field.append(input, listbox);
     select.replaceWith(field, hidden, note);
 
-    // A contact picker lists the chosen company's people by default; the box shows everyone.
+    // A contact picker lists the chosen company's people by default; unticking the box shows
+    // everyone.
     let scope = null;
     if (wrapper.dataset.narrow || wrapper.dataset.company) {
       scope = document.createElement("label");
@@ -66,9 +67,9 @@
       const box = document.createElement("input");
       Object.assign(box, { type: "checkbox", checked: true });
       scope.append(box, document.createTextNode(" "), document.createElement("span"));
-      note.after(scope);
+      field.before(scope); // above the input: the open list never covers it
       box.addEventListener("change", () => {
-        items = []; // the next search asks for the other scope
+        listedFor = null; // the next search asks for the other scope
         close();
       });
     }
@@ -95,12 +96,13 @@
     updateScope();
     form?.addEventListener("change", (event) => {
       if (scope && event.target === companyInput()) {
-        items = [];
+        listedFor = null;
         updateScope();
       }
     });
 
     let items = [];
+    let listedFor = null; // the search `items` answer: ArrowDown reopens them without asking
     let active = -1;
     let timer = 0;
     let pending = null;
@@ -131,8 +133,11 @@
       options[active].scrollIntoView({ block: "nearest" });
     }
 
+    const searchKey = () => `${input.value.trim()}\n${narrowed() ? companyId() : ""}`;
+
     function render(found, q) {
       items = found;
+      listedFor = searchKey();
       listbox.replaceChildren(
         ...found.map((item, n) => {
           const option = document.createElement("li");
@@ -155,7 +160,8 @@
       input.removeAttribute("aria-activedescendant");
       if (found.length) {
         if (!failed) note.textContent = "";
-        open();
+        // An answer that comes after the user left the field does not open a list there.
+        if (document.activeElement === input) open();
       } else {
         close();
         const where = narrowed() ? ` at ${companyName()}` : "";
@@ -166,6 +172,10 @@
     // Asks the server for the matches of the text typed; resolves when they are listed.
     async function search() {
       clearTimeout(timer);
+      if (listedFor === searchKey()) {
+        render(items, input.value.trim());
+        return;
+      }
       pending?.abort();
       pending = new AbortController();
       const q = input.value.trim();
