@@ -14,6 +14,7 @@ from django.utils import timezone
 from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, Problem, ValidationFailed
+from salesline.core.ids import is_id
 from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.records import matching
 from salesline.records import services as record_services
@@ -132,6 +133,25 @@ def _validated(actor: Actor, kind: str, data: dict[str, Any], prefix: str) -> No
         raise ValidationFailed(problems=_prefixed(problems.problems, prefix))
 
 
+def _chosen(actor: Actor, model, record_id: Any, field: str, problems: list[Problem]):
+    """The live record of the organisation the user chose, or a problem naming `field`."""
+    noun = model._meta.verbose_name
+    text = str(record_id).strip()
+    if not text:
+        problems.append(
+            Problem(loc=(field,), msg=f"Choose a {noun}, or create a new one.", type="missing")
+        )
+        return None
+    found = None
+    if text.isdigit() and is_id(int(text)):
+        found = model.objects.filter(
+            organisation=actor.organisation, pk=int(text), deleted_at=None
+        ).first()
+    if found is None:
+        problems.append(Problem(loc=(field,), msg=f"No {noun} with id {text} to link to."))
+    return found
+
+
 def lead_convert(
     *,
     actor: Actor,
@@ -142,12 +162,16 @@ def lead_convert(
     opportunity: Mapping[str, Any] | None = None,
     link_person: bool = True,
     link_company: bool = True,
+    person_id: Any = None,
+    company_id: Any = None,
 ) -> Lead:
     """Convert a lead. The payload objects supply what the lead lacks; all missing minimum
     fields of person, company and opportunity are reported together (nothing is written).
 
     `link_person`/`link_company` False create a new record even when a match exists (the user
-    looked at the match and said it is someone else)."""
+    looked at the match and said it is someone else). `person_id`/`company_id` link that
+    record of the organisation instead of any match (the user chose another one); given but
+    empty, they are a choice not made, and refused."""
     with transaction.atomic():
         # The row lock makes a concurrent second conversion wait, then see converted_at set.
         lead = record_services.lock_for_update(actor=actor, kind=KINDS["lead"], record_id=lead_id)
@@ -161,6 +185,15 @@ def lead_convert(
             matches = replace(matches, person=None, person_reason="")
         if not link_company:
             matches = replace(matches, company=None, company_reason="")
+        chosen_problems: list[Problem] = []
+        if company_id is not None:
+            company_chosen = _chosen(actor, Company, company_id, "company_id", chosen_problems)
+            matches = replace(matches, company=company_chosen, company_reason="chosen")
+        if person_id is not None:
+            person_chosen = _chosen(actor, Person, person_id, "person_id", chosen_problems)
+            matches = replace(matches, person=person_chosen, person_reason="chosen")
+        if chosen_problems:
+            raise ValidationFailed("The lead was not converted.", chosen_problems)
         company_data = {**lead_company_data(lead), **(company or {})}
         person_data = {**lead_person_data(lead), **(person or {})}
         problems: list[Problem] = []

@@ -45,6 +45,9 @@ class Input:
     errors: list[str] = field(default_factory=list)
     required: bool = False
     picker_plural: str = ""  # for a picker: the list it searches
+    choice: str = ""  # for a picker: the chosen record's name, which the combobox shows
+    narrow: str = ""  # for a contact picker: the form name of the company picker narrowing it
+    company: tuple[str, str] = ("", "")  # (id, name) narrowing it while that picker is empty
     max_length: int | None = None
     attrs: dict[str, str] = field(default_factory=dict)  # step, min, max of number inputs
     help: str = ""
@@ -67,7 +70,10 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def _builtin_input(actor, spec: FieldDef, value: str, prefix: str, required: bool) -> Input:
+def _builtin_input(
+    actor, spec: FieldDef, value: str, prefix: str, required: bool, company: str = ""
+) -> Input:
+    """`company`: the company chosen in the same form, which narrows a contact picker."""
     name = f"{prefix}{spec.name}"
     base = {"name": name, "label": spec.label, "value": value, "required": required}
     if spec.type == "reference":
@@ -75,12 +81,8 @@ def _builtin_input(actor, spec: FieldDef, value: str, prefix: str, required: boo
             members = member_list(actor=actor)
             options = [("", "— nobody —")] + [(str(m.user_id), m.label) for m in members]
             return Input(widget="select", options=options, **base)
-        return Input(
-            widget="picker",
-            options=picker_options(actor, spec.reference, value),
-            picker_plural=KINDS[spec.reference].plural,
-            **base,
-        )
+        narrow = f"{prefix}company_id" if spec.name == "primary_contact_id" else ""
+        return picker_input(actor, spec.reference, narrow=narrow, company=company, **base)
     if spec.type == "choice":
         options = [("", "—")] + [(choice, choice.capitalize()) for choice in spec.choices]
         return Input(widget="select", options=options, **base)
@@ -116,31 +118,71 @@ def _custom_input(definition: CustomFieldDef, value: str, prefix: str, required:
     return Input(widget="text", **base)
 
 
-def picker_options(actor, kind: str, selected: str, q: str = "") -> list[tuple[str, str]]:
-    """The options of a company or person picker: none, the chosen one, then the first
-    PICKER_SIZE by name (when searching, those with a word starting with `q`, whole-name
-    matches first) — the lists' own search and indexes."""
+def picker_matches(actor, kind: str, q: str = "", company: str = "") -> list[dict[str, str]]:
+    """The first PICKER_SIZE records of a company or person picker: by name, or when searching
+    those with a word starting with each word of `q`, whole-name matches first — the lists' own
+    search and indexes, so deleted records and other organisations' never show. `company`
+    narrows people to that company's."""
+    params = {"q": q, "limit": str(PICKER_SIZE), "ordering": "name"}
+    if company and kind == "person":
+        params["company_id"] = company
+    try:
+        query = parse_list_query(KINDS[kind], params, lambda: custom_field_defs(actor, kind))
+    except ValidationFailed:
+        return []
+    columns = ["id", "name", "email", "company__name"] if kind == "person" else ["id", "name"]
+    page = record_selectors.record_list(actor=actor, kind=kind, query=query, columns=columns)
+    return [
+        {
+            "id": str(row["id"]),
+            "name": row["name"],
+            # What tells two Ola Nordmanns apart: their e-mail and company.
+            "detail": " · ".join(filter(None, (row.get("email"), row.get("company__name")))),
+        }
+        for row in page.items
+    ]
+
+
+def picker_options(actor, kind: str, selected: str, company: str = "") -> list[tuple[str, str]]:
+    """The options of a picker's plain list (what shows without JavaScript, and what the
+    combobox starts from): none, the chosen one, then the first records by name."""
 
     options = [("", "— none —")]
     chosen = record_selectors.reference_name(actor=actor, kind=kind, record_id=selected)
     if chosen is not None:
         options.append((selected, chosen))
-    try:
-        query = parse_list_query(
-            KINDS[kind],
-            {"q": q, "limit": str(PICKER_SIZE), "ordering": "name"},
-            lambda: custom_field_defs(actor, kind),
-        )
-    except ValidationFailed:
-        return options
-    columns = ["id", "name", "email"] if kind == "person" else ["id", "name"]
-    page = record_selectors.record_list(actor=actor, kind=kind, query=query, columns=columns)
-    for row in page.items:
-        if str(row["id"]) == selected:
-            continue
-        label = f"{row['name']} ({row['email']})" if row.get("email") else row["name"]
-        options.append((str(row["id"]), label))
+    for match in picker_matches(actor, kind, company=company):
+        if match["id"] != selected:
+            label = f"{match['name']} ({match['detail']})" if match["detail"] else match["name"]
+            options.append((match["id"], label))
     return options
+
+
+def picker_input(
+    actor,
+    kind: str,
+    *,
+    name: str,
+    label: str,
+    value: str,
+    narrow: str = "",
+    company: str = "",
+    **more,
+) -> Input:
+    """A company or person picker (a combobox, see combobox.js). `narrow`: the form name of a
+    company picker whose choice narrows this contact picker; `company`, that choice now."""
+    options = picker_options(actor, kind, value, company if narrow else "")
+    return Input(
+        name=name,
+        label=label,
+        widget="picker",
+        value=value,
+        options=options,
+        picker_plural=KINDS[kind].plural,
+        choice=next((text for pk, text in options if value and pk == value), ""),
+        narrow=narrow,
+        **more,
+    )
 
 
 def stage_groups(actor) -> list[tuple[str, list[tuple[str, str]]]]:
@@ -205,7 +247,10 @@ def record_inputs(
                 )
             )
         else:
-            inputs.append(_builtin_input(actor, specs[name], value, prefix, name in required))
+            company = values.get("company_id", "")
+            inputs.append(
+                _builtin_input(actor, specs[name], value, prefix, name in required, company)
+            )
     return inputs
 
 

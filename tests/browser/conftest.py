@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from salesline.accounts import services as accounts
 
@@ -109,6 +110,19 @@ def admin_signed_in(page, admin_member, sign_in):
     """A page signed in as the administrator `admin_member`."""
     sign_in(page, admin_member)
     return page
+
+
+def pick(scope, label: str, typed: str, option: str) -> None:
+    """Choose a company or person in a picker with the pointer: type the start of a name, then
+    click the match (combobox.js); without JavaScript, choose it in the plain list. `scope`:
+    the page, or a part of it (a gate panel)."""
+    box = scope.get_by_role("combobox", name=label, exact=True)
+    if box.evaluate("e => e.tagName") == "SELECT":
+        box.select_option(label=option)
+        return
+    box.fill(typed)
+    box.page.get_by_role("option", name=option).click()
+    expect(box).to_have_value(option)
 
 
 def axe_violations(page, impacts=("serious", "critical")) -> list[dict]:

@@ -10,7 +10,7 @@ from salesline.records import services as records
 from salesline.records.models import Company, Lead, Person
 from tests.conftest import COMPANY, LEAD, PERSON
 
-from .conftest import PHONE, axe_violations
+from .conftest import PHONE, axe_violations, pick
 
 
 @pytest.fixture
@@ -30,14 +30,6 @@ def fill(page, values: dict[str, str]) -> None:
             field.select_option(value)
         else:
             field.fill(value)
-
-
-def pick(page, label: str, search: str, option: str) -> None:
-    """Choose a company or person with the picker: type the start of the name, then choose."""
-    page.get_by_label(f"Find a {label.lower()} by name").fill(search)
-    select = page.get_by_label(label, exact=True)
-    expect(select.locator("option", has_text=option)).to_have_count(1)
-    select.select_option(label=option)
 
 
 def test_create_and_edit_a_company(signed_in):

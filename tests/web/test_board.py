@@ -179,7 +179,7 @@ def test_a_refused_move_lists_every_unmet_criterion_with_inputs(web, actor):
     assert 'name="expected_close_date" type="date"' in text
     assert 'name="value" type="number" value="" step="0.01"' in text
     assert '<select id="' in text and 'name="sector"' in text
-    assert 'hx-get="/board/pick/company/"' in text and 'hx-get="/board/pick/person/"' in text
+    assert 'data-source="/pick/companies/"' in text and 'data-source="/pick/people/"' in text
     assert 'value="Archive project"' in text  # the name to correct, as it is
     assert answer.context["count"] == 7
     opportunity.refresh_from_db()
@@ -295,21 +295,6 @@ def test_the_move_answer_totals_follow_the_filters(web, actor, admin_actor):
     totals = {t["stage_id"]: t for t in answer.context["totals"]}
     assert totals[mine.stage.pipeline.stages.get(key="lost").pk]["values"] == ["100 EUR"]
     assert totals[mine.stage.pipeline.stages.get(key="identify").pk]["count"] == 0
-
-
-def test_the_picker_finds_companies_and_people_by_name(web, company, person):
-    found = web.get("/board/pick/company/?q=acme")
-    assert found.status_code == 200
-    assert (
-        f'<option value="{company.pk}" selected>Acme Archives AS</option>' in found.content.decode()
-    )
-    words = web.get("/board/pick/company/?q=archives")
-    assert (
-        f'<option value="{company.pk}" selected>Acme Archives AS</option>' in words.content.decode()
-    )
-    none = web.get("/board/pick/person/?q=zz%00")
-    assert "No word starts with" in none.content.decode()
-    assert web.get("/board/pick/user/?q=a").status_code == 404
 
 
 def test_the_board_query_count_does_not_grow_with_cards(web, actor, django_assert_max_num_queries):

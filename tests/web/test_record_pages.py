@@ -491,17 +491,6 @@ def test_another_organisations_records_are_404(browser, other_actor):
     assert other.name == "Kari Hansen" and other.deleted_at is None and not Note.objects.exists()
 
 
-def test_the_picker_searches_this_organisation_only(browser, company, other_actor):
-    records.record_create(
-        actor=other_actor, kind="company", data={**COMPANY, "name": "Acme Elsewhere"}
-    )
-    response = browser.get("/records/companies/options/?q=acm&field=company_id", **HTMX)
-    assert "Acme Archives AS" in html(response) and "Elsewhere" not in html(response)
-    words = browser.get("/records/companies/options/?q=archiv&field=company_id", **HTMX)
-    assert "Acme Archives AS" in html(words)
-    assert browser.get("/records/leads/options/?q=a").status_code == 404
-
-
 @pytest.mark.parametrize(
     "url",
     [

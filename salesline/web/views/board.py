@@ -34,15 +34,15 @@ from salesline.pipeline.selectors import BoardFilters, CardCursor
 from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records.fields import KINDS
-from salesline.records.filters import ListQuery, parse_list_query
+from salesline.records.filters import parse_list_query
 from salesline.records.services import custom_field_defs
 
+from .. import forms
 from ..errors import on_refusal
 from ..formatting import money
 from .common import member_page, page_context
 
 CARDS_PER_PAGE = 20
-PICKER_SIZE = 20
 OPPORTUNITY = KINDS["opportunity"]
 OPPORTUNITY_FIELDS = OPPORTUNITY.fields
 PAGE = "web/board/page.html"
@@ -299,22 +299,14 @@ def _submitted_fields(actor, post: QueryDict) -> dict[str, Any]:
 
 
 def _reference_options(actor, reference: str, opportunity) -> list[tuple[str, str]]:
-    """The picker's first choices: members for an owner, else the first records by name (a
-    contact from the opportunity's company first, as that is nearly always the one)."""
+    """The picker's first choices: members for an owner, else the first records by name (for a
+    contact, the opportunity's company's people: nearly always the one; the picker can look
+    at everyone)."""
     if reference == "user":
         return [(str(m.user_id), m.label) for m in member_list(actor=actor)]
-    lookups = {}
-    if reference == "person" and opportunity.company_id:
-        lookups = {"company_id": opportunity.company_id}
-    return _pick(actor, reference, "", lookups)
-
-
-def _pick(actor, reference: str, q: str, lookups: dict | None = None) -> list[tuple[str, str]]:
-    query = ListQuery(lookups=lookups or {}, q=q, ordering="name", limit=PICKER_SIZE)
-    page = record_selectors.record_list(
-        actor=actor, kind=reference, query=query, columns=["id", "name"]
-    )
-    return [(str(row["id"]), row["name"]) for row in page.items]
+    company = str(opportunity.company_id or "") if reference == "person" else ""
+    matches = forms.picker_matches(actor, reference, company=company)
+    return [(match["id"], match["name"]) for match in matches]
 
 
 def _field_input(actor, name: str, opportunity) -> PanelInput:
@@ -415,6 +407,7 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
         box.id = f"g{opportunity.pk}-{number}"
         if box.widget != "checkbox" and box.name in post:
             box.value = post.get(box.name, "")
+            _keep_chosen(actor, box)
     return {
         "opportunity": opportunity,
         "stage": stage,
@@ -423,6 +416,15 @@ def _panel(actor, opportunity, stage: Stage, problems: list[Problem], post: Quer
         "kept_from": next((n for n, box in enumerate(ordered.values()) if not box.messages), None),
         "count": sum(len(box.messages) for box in inputs.values()) + len(general),
     }
+
+
+def _keep_chosen(actor, box: PanelInput) -> None:
+    """A company or person chosen in the refused attempt stays chosen, even one beyond the
+    picker's first names."""
+    if box.widget == "reference" and box.value and box.value not in dict(box.options):
+        name = record_selectors.reference_name(actor=actor, kind=box.reference, record_id=box.value)
+        if name is not None:
+            box.options.insert(0, (box.value, name))
 
 
 def _message_panel(request, opportunity_id: int, stage: Stage | None, message: str, status: int):
@@ -546,21 +548,9 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
     return render(request, f"{PAGE}#moved", context)
 
 
-@require_GET
-@member_page
-def board_pick(request: HttpRequest, actor, reference: str) -> HttpResponse:
-    """Options for a gate panel's company or contact picker, by the start of a name."""
-    if reference not in ("company", "person"):
-        raise Http404("Nothing to pick there.")
-    q = request.GET.get("q", "").replace("\x00", "").strip()
-    options = _pick(actor, reference, q)
-    return render(request, f"{PAGE}#pick_options", {"options": options, "q": q})
-
-
 urlpatterns = [
     path("board/", board, name="board"),
     path("board/<int:pipeline_id>/", board_page, name="board-pipeline"),
     path("board/<int:pipeline_id>/stages/<int:stage_id>/more/", board_more, name="board-more"),
     path("board/move/<int:opportunity_id>/", board_move, name="board-move"),
-    path("board/pick/<str:reference>/", board_pick, name="board-pick"),
 ]

@@ -9,10 +9,10 @@ messages beside the inputs they name.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesline.core.errors import PreconditionFailed, ValidationFailed
 from salesline.core.ids import is_id
@@ -411,18 +411,19 @@ def record_edit(request: HttpRequest, actor, plural: str, record_id: int) -> Htt
 
 
 @member_page
-def record_options(request: HttpRequest, actor, plural: str) -> HttpResponse:
-    """The options of a company or person picker for what the user typed (an htmx fragment)."""
+@require_GET
+def pick(request: HttpRequest, actor, plural: str) -> JsonResponse:
+    """What a company or person combobox offers for the text typed: `q` (empty: the first by
+    name), `company` narrowing people to that company's. JSON, built into options by
+    combobox.js with textContent, so a name is never markup."""
     kind = kind_of(plural)
     if kind not in ("company", "person"):
-        raise Http404("No picker for this kind.")
-    selected = request.GET.get(request.GET.get("field", ""), "")
-    options = forms.picker_options(actor, kind, selected, q=request.GET.get("q", "").strip())
-    return render(
-        request,
-        "web/records/_input.html#options",
-        {"input": forms.Input(name="", label="", widget="picker", value=selected, options=options)},
-    )
+        raise Http404("Nothing to pick there.")
+    q = request.GET.get("q", "").replace("\x00", "").strip()
+    company = request.GET.get("company", "").strip()
+    if company and not company.isdigit():
+        return JsonResponse({"detail": "company must be the id of a company."}, status=400)
+    return JsonResponse({"items": forms.picker_matches(actor, kind, q, company)})
 
 
 # ---------------------------------------------------------------- delete and restore
@@ -540,10 +541,40 @@ def _pipeline_input(request, actor) -> forms.Input:
     )
 
 
+def _conversion_pickers(actor, matches, post) -> dict[str, forms.Input]:
+    """The pickers of "Link to another company/person": the person among the chosen company's
+    people, else the matched company's."""
+    company = matches.company
+    return {
+        "company": forms.picker_input(
+            actor, "company", name="company_id", label="Company", value=post.get("company_id", "")
+        ),
+        "person": forms.picker_input(
+            actor,
+            "person",
+            name="person_id",
+            label="Person",
+            value=post.get("person_id", ""),
+            narrow="company_id",
+            company=(str(company.pk), company.name) if company else ("", ""),
+        ),
+    }
+
+
 def _convert_page(
-    request, actor, lead, matches, inputs, pipeline_input=None, *, general=(), status=200
+    request,
+    actor,
+    lead,
+    matches,
+    inputs,
+    pipeline_input=None,
+    *,
+    pickers=None,
+    general=(),
+    status=200,
 ):
     chosen = request.POST if request.method == "POST" else {}
+    pickers = pickers or _conversion_pickers(actor, matches, chosen)
     return render(
         request,
         "web/records/convert.html",
@@ -555,8 +586,9 @@ def _convert_page(
             matches=matches,
             inputs=inputs,
             pipeline_input=pipeline_input or _pipeline_input(request, actor),
-            person_choice=chosen.get("person_choice", "link"),
-            company_choice=chosen.get("company_choice", "link"),
+            pickers=pickers,
+            person_choice=chosen.get("person_choice", "link" if matches.person else "new"),
+            company_choice=chosen.get("company_choice", "link" if matches.company else "new"),
             create_opportunity=chosen.get("create_opportunity") == "on",
             general=list(general),
         ),
@@ -584,15 +616,32 @@ def lead_convert(request: HttpRequest, actor, record_id: int) -> HttpResponse:
         for kind in inputs
     }
     wants_opportunity = request.POST.get("create_opportunity") == "on"
+    pickers = _conversion_pickers(actor, matches, request.POST)
+    # "other": link the record chosen in the picker (an empty one is refused, by name).
+    picked = {
+        kind: request.POST.get(f"{kind}_id", "")
+        if request.POST.get(f"{kind}_choice") == "other"
+        else None
+        for kind in ("company", "person")
+    }
 
     def refused(error):
         general, status = [str(error)], error.status  # already converted (409)
         if isinstance(error, ValidationFailed):
             everything = [*inputs["person"], *inputs["company"], *inputs["opportunity"]]
-            general = bind_problems([*everything, pipeline_input], error, field_of=_convert_input)
+            everything += [pickers["company"], pickers["person"], pipeline_input]
+            general = bind_problems(everything, error, field_of=_convert_input)
             status = 400
         return _convert_page(
-            request, actor, lead, matches, inputs, pipeline_input, general=general, status=status
+            request,
+            actor,
+            lead,
+            matches,
+            inputs,
+            pipeline_input,
+            pickers=pickers,
+            general=general,
+            status=status,
         )
 
     on_refusal(request, refused)
@@ -605,6 +654,8 @@ def lead_convert(request: HttpRequest, actor, record_id: int) -> HttpResponse:
         opportunity=sent["opportunity"] if wants_opportunity else None,
         link_person=request.POST.get("person_choice") != "new",
         link_company=request.POST.get("company_choice") != "new",
+        person_id=picked["person"],
+        company_id=picked["company"],
     )
     what = f"person “{lead.converted_person.name}” at “{lead.converted_company.name}”"
     if lead.converted_opportunity_id:
@@ -616,7 +667,6 @@ def lead_convert(request: HttpRequest, actor, record_id: int) -> HttpResponse:
 
 urlpatterns = [
     path("records/<str:plural>/new/", record_create, name="record-create"),
-    path("records/<str:plural>/options/", record_options, name="record-options"),
     path("records/<str:plural>/<int:record_id>/", record_detail, name="record-detail"),
     path("records/<str:plural>/<int:record_id>/edit/", record_edit, name="record-edit"),
     path("records/<str:plural>/<int:record_id>/notes/", note_add, name="note-add"),
@@ -630,4 +680,5 @@ urlpatterns = [
     path("records/<str:plural>/<int:record_id>/deleted/", record_deleted, name="record-deleted"),
     path("records/<str:plural>/<int:record_id>/restore/", record_restore, name="record-restore"),
     path("records/leads/<int:record_id>/convert/", lead_convert, name="lead-convert"),
+    path("pick/<str:plural>/", pick, name="pick"),
 ]

@@ -33,14 +33,18 @@ document.addEventListener("keydown", (event) => {
 });
 
 // Conversion: the fields of a new person or company matter only when "Create a new …" is
-// chosen, the opportunity's only when it is asked for. Without JavaScript all stay visible.
+// chosen, the picker only when "Link to another …" is, the opportunity's only when it is
+// asked for. Without JavaScript all stay visible.
 function syncNewFields(form) {
-  for (const section of form.querySelectorAll("[data-new-fields]")) {
-    const part = section.dataset.newFields;
+  const sections = [
+    ...Array.from(form.querySelectorAll("[data-new-fields]"), (s) => [s, s.dataset.newFields, "new"]),
+    ...Array.from(form.querySelectorAll("[data-pick-fields]"), (s) => [s, s.dataset.pickFields, "other"]),
+  ];
+  for (const [section, part, value] of sections) {
     const controls = form.querySelectorAll(`[data-new-toggle="${part}"]`);
     if (!controls.length) continue;
     const shown = Array.from(controls).some((control) =>
-      control.type === "checkbox" ? control.checked : control.checked && control.value === "new");
+      control.type === "checkbox" ? control.checked : control.checked && control.value === value);
     section.hidden = !shown;
   }
 }
