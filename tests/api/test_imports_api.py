@@ -238,7 +238,15 @@ def test_a_cell_over_the_cell_limit_is_one_rejected_row_for_the_api(api, org, na
     assert response.status_code == 201, response.content[:300]
     body = response.json()
     assert (body["created"], body["rejected_rows"]) == (3, 1)
-    assert body["rejected"] == [{"row": 3, "field": "row", "reason": hostile.OVERLONG_REASON}]
+    assert body["rejected"] == [
+        {
+            "row": 3,
+            "name": "Bo Li",
+            "email": "bo@piql.com",
+            "field": "row",
+            "reason": hostile.OVERLONG_REASON,
+        }
+    ]
 
 
 def test_preview_cuts_long_cells_with_a_marker(api):

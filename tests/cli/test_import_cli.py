@@ -45,7 +45,13 @@ def test_import_prints_the_contract_json(capsys, org, user, leads_file):
     report = json.loads(out)
     assert report["created"] == 8 and report["updated"] == 0 and report["duplicates"] == 1
     assert report["rejected"] == [
-        {"row": 10, "field": "email", "reason": report["rejected"][0]["reason"]}
+        {
+            "row": 10,
+            "name": "Bad",
+            "email": "bad@",
+            "field": "email",
+            "reason": report["rejected"][0]["reason"],
+        }
     ]
     assert "e-mail" in report["rejected"][0]["reason"].lower()
     assert isinstance(report["import_id"], int)
