@@ -343,7 +343,15 @@ def test_the_dry_run_shows_duplicates_and_rejected_rows_and_writes_nothing(
     assert (dry.created, dry.duplicates, dry.rejected) == (2, 1, 1)
     rejected = list(page.context["rejected"])
     assert (rejected[0].row, rejected[0].field_label) == (4, "E-mail")
-    assert 'class="import-rejected"><td class="num">4</td><td>E-mail</td>' in text
+    # Each rejected and duplicate row says who it is, as the file names them.
+    assert (
+        'class="import-rejected"><td class="num">4</td><td>Cy Bad</td><td>cy@</td>'
+        "<td>E-mail</td>" in text
+    )
+    assert (
+        'class="import-duplicate"><td class="num">2</td><td>Ann Berg</td><td>ann@piql.com</td>'
+        in text
+    )
     duplicate = list(page.context["duplicates"])[0]
     assert duplicate.row == 2 and duplicate.record_id == existing_lead.pk
     assert f'href="/records/leads/{existing_lead.pk}/"' in text
