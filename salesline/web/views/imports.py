@@ -414,13 +414,7 @@ def _mapping_page(
         slots = _posted_constants(request)
         constants, slot_errors = _constants_of(slots, available)
         general_errors += slot_errors
-        if slot_errors:
-            # Report the mapping's and the constants' own problems too.
-            try:
-                imports.mapping_and_constants(actor, kind, preview.columns, chosen, constants)
-            except ValidationFailed as error:
-                show(error)
-        elif options_form.is_valid():
+        if not slot_errors and options_form.is_valid():
             try:
                 started = imports.import_start(
                     actor=actor,
@@ -438,7 +432,7 @@ def _mapping_page(
             else:
                 return started.job
         else:
-            # Report the mapping's problems too, not only the options'.
+            # Report the mapping's and the constants' problems too, not only the form's.
             try:
                 imports.mapping_and_constants(actor, kind, preview.columns, chosen, constants)
             except ValidationFailed as error:
@@ -473,6 +467,8 @@ def _mapping_page(
         }
         for number, (field, value) in enumerate([*slots, ("", "")][:MAX_CONSTANTS], start=1)
     ]
+    shown = {field for field, _ in slots}
+    general_errors += [m for f, msgs in constant_errors.items() if f not in shown for m in msgs]
     given = {field: value for field, value in slots if field and value.strip()}
     requirements = _requirements(
         imports.import_requirements(actor, kind), chosen, given, preview.columns, available
