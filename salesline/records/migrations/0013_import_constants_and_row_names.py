@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('records', '0012_newest_index'),
+        ("records", "0012_newest_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importissue',
-            name='email',
+            model_name="importissue",
+            name="email",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='importissue',
-            name='name',
+            model_name="importissue",
+            name="name",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.AddField(
-            model_name='importjob',
-            name='constants',
+            model_name="importjob",
+            name="constants",
             field=models.JSONField(blank=True, default=dict),
         ),
     ]
