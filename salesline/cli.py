@@ -265,6 +265,16 @@ def cmd_import(args: argparse.Namespace) -> int:
                 f"mapping file '{args.mapping}' must hold an object: "
                 '{"Column header": "field", ...}'
             )
+    constants: dict[str, str] = {}
+    for pair in args.set or ():
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CommandFailed(
+                f"--set '{pair}' is not FIELD=VALUE (e.g. --set source=\"Archiving Expo 2026\")."
+            )
+        if key.strip() in constants:
+            raise CommandFailed(f"--set gives '{key.strip()}' twice; give one value.")
+        constants[key.strip()] = value
     show_progress = not args.json and sys.stderr.isatty()
     job = imports.import_start(
         actor=actor,
@@ -275,6 +285,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         region=args.region,
         on_duplicate=args.on_duplicate,
         dry_run=args.dry_run,
+        constants=constants,
         inline=True,  # the console waits, showing progress, whatever the file's size
         progress=_print_progress if show_progress else None,
     ).job
@@ -285,6 +296,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         keys = ("import_id", "status", "dry_run", "created", "updated", "duplicates", "rejected")
         out = {k: report[k] for k in keys}
         out |= {
+            "constants": report["constants"],
             "possible_duplicates": report["possible_duplicate_rows"],
             "companies_created": report["companies_created"],
             "notes": report["notes"],
@@ -300,8 +312,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         )
         for note in report["notes"]:
             print(f"  note: {note}")
+        for field, value in report["constants"].items():
+            print(f"  every {job.unit}: {field} = {value}")
         for issue in report["rejected"][:20]:
-            print(f"  {job.unit} {issue['row']}: {issue['reason']}")
+            who = ", ".join(filter(None, (issue["name"], issue["email"])))
+            print(f"  {job.unit} {issue['row']}{f' ({who})' if who else ''}: {issue['reason']}")
         if job.rejected > 20:
             print(f"  ... and more: GET /api/v1/imports/{job.pk}/rejected.csv lists them all.")
     if job.status == "failed":
@@ -726,6 +741,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument(
         "--mapping", metavar="FILE.json", help='{"Column header": "field" or null, ...}'
+    )
+    importer.add_argument(
+        "--set",
+        action="append",
+        metavar="FIELD=VALUE",
+        help='one value for every row of a field no column gives, e.g. --set source="Expo 2026" '
+        "(repeatable)",
     )
     importer.add_argument(
         "--on-duplicate",

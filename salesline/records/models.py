@@ -220,6 +220,9 @@ class ImportJob(models.Model):
     # What the file is read as: csv, xlsx or vcard ("" for imports from before it was kept).
     file_kind = models.CharField(max_length=10, blank=True)
     mapping = models.JSONField(default=dict)
+    # One value for every row of a field no column gives ({"source": "Archiving Expo 2026"}),
+    # kept with the import so a dry run run for real, or a resumed run, uses the same ones.
+    constants = models.JSONField(default=dict, blank=True)
     region = models.CharField(max_length=2, blank=True)
     on_duplicate = models.CharField(
         max_length=10, choices=OnDuplicate.choices, default=OnDuplicate.SKIP
@@ -276,6 +279,9 @@ class ImportIssue(models.Model):
     reason = models.CharField(max_length=500)
     record_id = models.BigIntegerField(null=True, blank=True)
     values = models.JSONField(default=list, blank=True)
+    # Who the row is, as the file names them, so the report can say more than a row number.
+    name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["job", "type", "row"], name="import_issue_row")]

@@ -238,7 +238,15 @@ def test_a_cell_over_the_cell_limit_is_one_rejected_row_for_the_api(api, org, na
     assert response.status_code == 201, response.content[:300]
     body = response.json()
     assert (body["created"], body["rejected_rows"]) == (3, 1)
-    assert body["rejected"] == [{"row": 3, "field": "row", "reason": hostile.OVERLONG_REASON}]
+    assert body["rejected"] == [
+        {
+            "row": 3,
+            "name": "Bo Li",
+            "email": "bo@piql.com",
+            "field": "row",
+            "reason": hostile.OVERLONG_REASON,
+        }
+    ]
 
 
 def test_preview_cuts_long_cells_with_a_marker(api):
@@ -271,3 +279,55 @@ def test_a_file_wider_than_the_column_limit_is_422_for_the_api_too(api):
     response = post(api, file=SimpleUploadedFile("wide.csv", header + b"\n1\n"), kind="leads")
     assert response.status_code == 422
     assert "cell SG1 is beyond column 500" in response.content.decode()
+
+
+# ------------------------------------------------------------------ constants
+
+FAIR = ["Full name", "E-mail", "Company"]
+
+
+def fair_upload():
+    rows = [["Ann Berg", "ann@piql.com", "Piql AS"], ["Bo Li", "bo@piql.com", "Lund AS"]]
+    return SimpleUploadedFile("fair.csv", csv_bytes(rows, FAIR), content_type="text/csv")
+
+
+EXPO = {"source": "Archiving Expo 2026", "business_unit": "Nordics", "details": "Stand 4"}
+
+
+def test_constants_give_every_row_one_value(api, org):
+    response = post(api, file=fair_upload(), kind="leads", constants=json.dumps(EXPO))
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert (body["created"], body["rejected_rows"], body["constants"]) == (2, 0, EXPO)
+    assert set(Lead.objects.filter(organisation=org).values_list("source", flat=True)) == {
+        "Archiving Expo 2026"
+    }
+    assert [r["name"] for r in body["created_records"]] == ["Ann Berg", "Bo Li"]
+    assert api.get(f"/imports/{body['import_id']}").json()["constants"] == EXPO
+
+
+@pytest.mark.parametrize(
+    ("constants", "loc", "says"),
+    [
+        ({"sauce": "Expo"}, ["body", "constants", "sauce"], "'sauce' is not a field of leads"),
+        ({"email": "a@b.c"}, ["body", "constants", "email"], "cannot be given one value"),
+        ('["source"]', ["body", "constants"], "Constants must be a JSON object"),
+        ("{not json", ["body", "constants"], "Constants must be a JSON object"),
+    ],
+)
+def test_constants_the_import_cannot_use_are_422_naming_the_field(api, org, constants, loc, says):
+    text = constants if isinstance(constants, str) else json.dumps(constants)
+    response = post(api, file=fair_upload(), kind="leads", constants=text)
+    assert response.status_code == 422, response.content
+    problems = response.json()["detail"]
+    assert any(p["loc"] == loc and says in p["msg"] for p in problems), problems
+    assert not ImportJob.objects.exists()
+
+
+def test_a_constant_for_a_mapped_field_is_422(api, org):
+    rows = [lead_row("Ann Berg", "ann@piql.com")]
+    response = post(api, file=upload(rows), kind="leads", constants='{"source": "Expo"}')
+    assert response.status_code == 422, response.content
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "constants", "source"]
+    assert "both mapped to a column ('Source')" in problem["msg"]

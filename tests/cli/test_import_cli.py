@@ -45,7 +45,13 @@ def test_import_prints_the_contract_json(capsys, org, user, leads_file):
     report = json.loads(out)
     assert report["created"] == 8 and report["updated"] == 0 and report["duplicates"] == 1
     assert report["rejected"] == [
-        {"row": 10, "field": "email", "reason": report["rejected"][0]["reason"]}
+        {
+            "row": 10,
+            "name": "Bad",
+            "email": "bad@",
+            "field": "email",
+            "reason": report["rejected"][0]["reason"],
+        }
     ]
     assert "e-mail" in report["rejected"][0]["reason"].lower()
     assert isinstance(report["import_id"], int)
@@ -244,3 +250,78 @@ def test_a_mixed_encoding_file_imports_every_name_as_written(capsys, org, user, 
     assert code == 0, err
     assert json.loads(out)["created"] == 4
     assert set(Lead.objects.values_list("name", flat=True)) == set(hostile.MIXED_NAMES)
+
+
+# ------------------------------------------------------------------ --set FIELD=VALUE
+
+
+@pytest.fixture
+def fair_file(tmp_path):
+    rows = [["Ann Berg", "ann@piql.com", "Piql AS"], ["Bo Li", "bo@", "Lund AS"]]
+    path = tmp_path / "expo.csv"
+    path.write_bytes(csv_bytes(rows, ["Full name", "E-mail", "Company"]))
+    return path
+
+
+def import_fair(capsys, org, user, path, *options):
+    return run(
+        capsys, "import", "leads", str(path), "--org", org.slug, "--as", user.email, *options
+    )
+
+
+EXPO_SETS = (
+    "--set",
+    "source=Archiving Expo 2026",
+    "--set",
+    "business_unit=Nordics",
+    "--set",
+    "details=Met at the stand",
+)
+
+
+def test_set_gives_every_row_one_value(capsys, org, user, fair_file):
+    code, out, err = import_fair(capsys, org, user, fair_file, *EXPO_SETS, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["created"], report["constants"]["source"]) == (1, "Archiving Expo 2026")
+    lead = Lead.objects.get(organisation=org)
+    assert (lead.source, lead.business_unit, lead.details) == (
+        "Archiving Expo 2026",
+        "Nordics",
+        "Met at the stand",
+    )
+    assert ImportJob.objects.get().constants["business_unit"] == "Nordics"
+
+
+def test_set_is_shown_and_rejected_rows_are_named(capsys, org, user, fair_file):
+    code, out, err = import_fair(capsys, org, user, fair_file, *EXPO_SETS, "--dry-run")
+    assert code == 0, err
+    assert "every row: source = Archiving Expo 2026" in out
+    assert "row 3 (Bo Li, bo@):" in out
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ("sauce=Expo", "'sauce' is not a field of leads"),
+        ("email=a@piql.com", "cannot be given one value for every row"),
+        ("source", "--set 'source' is not FIELD=VALUE"),
+        ("=Expo", "is not FIELD=VALUE"),
+        ("owner=nobody@else.test", "is not a member"),
+    ],
+)
+def test_a_bad_set_fails_with_a_message_and_imports_nothing(
+    capsys, org, user, fair_file, option, says
+):
+    code, out, err = import_fair(capsys, org, user, fair_file, "--set", option)
+    assert code != 0
+    assert says in err
+    assert not ImportJob.objects.exists() and not Lead.objects.exists()
+
+
+def test_set_twice_for_one_field_fails(capsys, org, user, fair_file):
+    code, _, err = import_fair(
+        capsys, org, user, fair_file, "--set", "source=A", "--set", "source=B"
+    )
+    assert code != 0 and "--set gives 'source' twice" in err

@@ -227,7 +227,13 @@ def test_a_cell_over_the_cell_limit_rejects_its_row_and_the_others_import(run, o
     job = run(build(), name=name)
     assert (job.status, job.created, job.rejected) == ("done", 3, 1)
     assert imports.import_report(job)["rejected"] == [
-        {"row": 3, "field": "row", "reason": hostile.OVERLONG_REASON}
+        {
+            "row": 3,
+            "name": "Bo Li",
+            "email": "bo@piql.com",
+            "field": "row",
+            "reason": hostile.OVERLONG_REASON,
+        }
     ]
     assert [lead.name for lead in leads(org)] == ["Ann Berg", "Cy Dahl", "Di Ek"]
     assert leads(org).get(name="Cy Dahl").details == "first line\nsecond line"
@@ -273,7 +279,13 @@ def test_duplicates_within_the_file_by_email_in_any_case(run, org):
     report = imports.import_report(job)
     assert (job.created, job.duplicates) == (2, 1)
     assert report["duplicate_rows"] == [
-        {"row": 3, "reason": "same e-mail as row 2", "record_id": None}
+        {
+            "row": 3,
+            "name": "Ann B.",
+            "email": "ann@piql.com",
+            "reason": "same e-mail as row 2",
+            "record_id": None,
+        }
     ]
 
 
@@ -319,7 +331,13 @@ def test_duplicates_against_the_database(run, org, actor):
     report = imports.import_report(job)
     assert (job.created, job.duplicates) == (1, 1)
     assert report["duplicate_rows"] == [
-        {"row": 2, "reason": f"same e-mail as lead {existing.pk}", "record_id": existing.pk}
+        {
+            "row": 2,
+            "name": "Ann Berg",
+            "email": "ann@piql.com",
+            "reason": f"same e-mail as lead {existing.pk}",
+            "record_id": existing.pk,
+        }
     ]
 
 
@@ -701,7 +719,13 @@ def test_an_xlsx_formula_is_never_imported_as_a_formula(run, org, tmp_path):
     job = run(path.read_bytes(), name="formula.xlsx")
     report = imports.import_report(job)
     assert (job.created, job.rejected) == (1, 1)
-    assert report["rejected"][0] == {"row": 2, "field": "name", "reason": "Name is required"}
+    assert report["rejected"][0] == {
+        "row": 2,
+        "name": "",
+        "email": "f@piql.com",
+        "field": "name",
+        "reason": "Name is required",
+    }
     assert not leads(org).filter(name__startswith="=").exists()
 
 

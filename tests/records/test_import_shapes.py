@@ -611,7 +611,9 @@ def test_linkedin_notes_above_the_header_are_skipped_and_rows_keep_their_numbers
     report = imports.import_report(job)
     assert job.mapping["URL"] == "web_address"
     # Notes (1), the paragraph (2), a blank line (3), the header (4), Ann (5), Bo (6), Cy (7).
-    assert report["rejected"] == [{"row": 7, "field": "email", "reason": "E-mail is required"}]
+    assert report["rejected"] == [
+        {"row": 7, "name": "Cy Dahl", "email": "", "field": "email", "reason": "E-mail is required"}
+    ]
     assert job.total_rows == 3
 
 

@@ -195,12 +195,16 @@ def test_a_vcard_import_rejects_the_malformed_cards_and_imports_the_others(
     assert report["rejected"] == [
         {
             "row": 2,
+            "name": "Broken Card",
+            "email": "",
             "field": "row",
             "reason": "Card 2 (line 15) cannot be read: Failed to parse line: "
             "this line has no colon.",
         },
         {
             "row": 5,
+            "name": "Di Ek",
+            "email": "",
             "field": "row",
             "reason": "Card 5 (line 35) it has no END:VCARD before the next card.",
         },
@@ -292,12 +296,16 @@ def test_an_organisations_card_is_not_imported_as_a_person(team_lead_actor, tmp_
     assert imports.import_report(job)["rejected"] == [
         {
             "row": 1,
+            "name": "Acme Archives AS",
+            "email": "",
             "field": "row",
             "reason": "Card 1 (line 1): this card is an organisation, not a person; import it "
             "with the companies.",
         },
         {
             "row": 3,
+            "name": "Lund Bibliotek",
+            "email": "post@lund.example",
             "field": "row",
             "reason": "Card 3 (line 17): this card is an organisation, not a person; import "
             "it with the companies.",

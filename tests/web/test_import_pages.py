@@ -2,6 +2,7 @@
 same services as the API, scoped to the organisation, and no 500 on bad input."""
 
 import csv
+import html
 import io
 import re
 import time
@@ -343,7 +344,15 @@ def test_the_dry_run_shows_duplicates_and_rejected_rows_and_writes_nothing(
     assert (dry.created, dry.duplicates, dry.rejected) == (2, 1, 1)
     rejected = list(page.context["rejected"])
     assert (rejected[0].row, rejected[0].field_label) == (4, "E-mail")
-    assert 'class="import-rejected"><td class="num">4</td><td>E-mail</td>' in text
+    # Each rejected and duplicate row says who it is, as the file names them.
+    assert (
+        'class="import-rejected"><td class="num">4</td><td>Cy Bad</td><td>cy@</td>'
+        "<td>E-mail</td>" in text
+    )
+    assert (
+        'class="import-duplicate"><td class="num">2</td><td>Ann Berg</td><td>ann@piql.com</td>'
+        in text
+    )
     duplicate = list(page.context["duplicates"])[0]
     assert duplicate.row == 2 and duplicate.record_id == existing_lead.pk
     assert f'href="/records/leads/{existing_lead.pk}/"' in text
@@ -573,3 +582,124 @@ def test_a_cell_over_the_cell_limit_is_one_rejected_row_on_the_pages(browser):
     assert (dry.status, dry.created, dry.rejected) == ("done", 3, 1)
     report = browser.get(f"/imports/{dry.pk}/").content.decode()
     assert "cell F3 (Details) holds 40,000." in report and "(the whole row)" in report
+
+
+# --------------------------------------------------------------------------- what a kind needs
+
+FAIR = ["Full name", "E-mail", "Company"]
+FAIR_ROWS = [["Ann Berg", "ann@piql.com", "Piql AS"], ["Bo Li", "bo@", "Lund AS"]]
+
+
+def fair_csv():
+    return csv_bytes(FAIR_ROWS, FAIR)
+
+
+def requirement_states(page) -> dict:
+    return {r["label"]: (r["given"], r["state"]) for r in page.context["requirements"]}
+
+
+def test_the_mapping_page_lists_the_required_fields_and_marks_the_unmapped(browser):
+    page = browser.get(upload(browser, fair_csv())["Location"])
+    states = requirement_states(page)
+    assert list(states) == [
+        "Name",
+        "Company name",
+        "E-mail",
+        "Business unit",
+        "Source",
+        "Details",
+    ]
+    assert states["Name"] == (True, "from column “Full name”")
+    assert states["Source"][0] is False and states["Source"][1].startswith("not mapped")
+    assert page.context["missing"] == 3
+    text = page.content.decode()
+    assert "3 required fields not mapped: the dry run would reject every row." in text
+    assert 'data-requirement="source"' in text and "import-requirement-missing" in text
+
+
+def test_the_whole_file_maps_every_required_field(browser):
+    page = browser.get(upload(browser)["Location"])
+    assert page.context["missing"] == 0
+    assert b"Every required field is mapped." in page.content
+
+
+def constants_form(page, *pairs, **changes):
+    form = mapping_form(page, **changes)
+    for number, (field, value) in enumerate(pairs, start=1):
+        form[f"constant-field-{number}"] = field
+        form[f"constant-value-{number}"] = value
+    return form
+
+
+EXPO = (("source", "Archiving Expo 2026"), ("business_unit", "Nordics"), ("details", "Stand 4"))
+
+
+def test_one_value_for_every_row_from_the_page(browser, org):
+    location = upload(browser, fair_csv())["Location"]
+    page = browser.get(location)
+    response = browser.post(location, constants_form(page, *EXPO))
+    assert response.status_code == 302, response.content
+    dry = ImportJob.objects.get(dry_run=True)
+    assert dry.constants == dict(EXPO)
+    assert (dry.created, dry.rejected) == (1, 1)
+    report = browser.get(f"/imports/{dry.pk}/").content.decode()
+    assert "Same value for every row" in report and "Source: Archiving Expo 2026" in report
+    # Back to mapping keeps the values; the required fields they give count as mapped.
+    again = browser.get(f"/imports/{dry.pk}/mapping/")
+    slots = [(s["field"], s["value"]) for s in again.context["constant_slots"]]
+    assert slots == [*EXPO, ("", "")]
+    assert again.context["missing"] == 0
+    states = requirement_states(again)
+    assert states["Source"] == (True, "one value for every row: Archiving Expo 2026")
+    job = run_for_real(browser, dry)
+    assert job.constants == dict(EXPO)
+    assert list(live_leads(org).values_list("source", flat=True)) == ["Archiving Expo 2026"]
+
+
+def test_the_report_links_the_records_the_import_created(browser, org):
+    location = upload(browser, fair_csv())["Location"]
+    browser.post(location, constants_form(browser.get(location), *EXPO))
+    job = run_for_real(browser, ImportJob.objects.get(dry_run=True))
+    ann = live_leads(org).get()
+    page = browser.get(f"/imports/{job.pk}/").content.decode()
+    assert "Created leads (1)" in page
+    assert f'<li><a href="/records/leads/{ann.pk}/">Ann Berg</a></li>' in page
+    assert '<td class="num">3</td><td>Bo Li</td><td>bo@</td>' in page
+
+
+@pytest.mark.parametrize(
+    ("pairs", "changes", "says"),
+    [
+        ([("source", "Expo")], {"Source": "source"}, "both mapped to a column"),
+        ([("", "Expo")], {}, "Choose the field that every row gets 'Expo' in."),
+        ([("source", "A"), ("source", "B")], {}, "Source is given more than one value"),
+        ([("email", "a@piql.com")], {}, "cannot be given one value for every row"),
+        ([("owner", "nobody@else.test")], {}, "is not a member"),
+    ],
+)
+def test_constants_the_import_cannot_use_are_shown_on_the_page(browser, pairs, changes, says):
+    location = upload(browser)["Location"]
+    page = browser.get(location)
+    form = constants_form(page, *pairs, **changes)
+    if "Source" not in changes:
+        form = {**form, "column-4": ""}  # the Source column is ignored: only the value gives it
+    response = browser.post(location, form)
+    assert response.status_code == 400
+    assert says in html.unescape(response.content.decode())
+    assert not ImportJob.objects.exists()
+
+
+def test_dry_runs_are_labelled_on_home_and_in_the_history(browser):
+    dry = dry_run(browser)
+    job = run_for_real(browser, dry)
+    listing = browser.get("/imports/").content.decode()
+    assert listing.count('<span class="import-tag import-tag-dry-run">Dry run</span>') == 1
+    home = browser.get("/").content.decode()
+    assert (
+        f'<span class="import-tag import-tag-dry-run">Dry run</span> '
+        f'<a href="/imports/{dry.pk}/">fair.csv</a>'
+    ) in home
+    assert f'<li class="home-import"><a href="/imports/{job.pk}/">fair.csv</a>' in home
+    detail = browser.get(f"/imports/{dry.pk}/").content.decode()
+    assert "<h1>Dry run of fair.csv</h1>" in detail
+    assert f'It was run as <a href="/imports/{job.pk}/">import {job.pk}</a>' in detail

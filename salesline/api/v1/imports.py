@@ -22,7 +22,7 @@ class TooLarge(DomainError):
     status = 413
 
 
-def _mapping(text: str | None) -> dict[str, Any] | None:
+def _json_object(text: str | None, field: str, shape: str) -> dict[str, Any] | None:
     if not text:
         return None
     try:
@@ -31,15 +31,16 @@ def _mapping(text: str | None) -> dict[str, Any] | None:
         value = None
     if not isinstance(value, dict):
         raise ValidationFailed(
-            "The mapping is not a JSON object.",
+            f"The {field} is not a JSON object.",
             problems=[
-                Problem(
-                    loc=("mapping",),
-                    msg='Mapping must be a JSON object: {"Column header": "field" or null}.',
-                )
+                Problem(loc=(field,), msg=f"{field.capitalize()} must be a JSON object: {shape}.")
             ],
         )
     return value
+
+
+def _mapping(text: str | None) -> dict[str, Any] | None:
+    return _json_object(text, "mapping", '{"Column header": "field" or null}')
 
 
 def _check_size(upload: UploadedFile) -> None:
@@ -62,9 +63,11 @@ def _summary(request: HttpRequest, job) -> dict[str, Any]:
     operation_id="create_import",
     summary="Import a CSV, XLSX or vCard (.vcf) file",
     description="Multipart form: `file`, `kind` (leads, people, companies), optional `mapping` "
-    '(JSON: {"Column header": "field" or null}), `dry_run`, `region` (e.g. GB), '
-    "`on_duplicate` (skip, update, overwrite). Small files are imported at once (201, with the "
-    "report); larger ones by the background worker (202): follow `GET /imports/{id}`.",
+    '(JSON: {"Column header": "field" or null}), optional `constants` (JSON: {"field": '
+    '"one value for every row"}, e.g. {"source": "Archiving Expo 2026"}, for a field no column '
+    "gives), `dry_run`, `region` (e.g. GB), `on_duplicate` (skip, update, overwrite). Small "
+    "files are imported at once (201, with the report); larger ones by the background worker "
+    "(202): follow `GET /imports/{id}`.",
 )
 def create_import(
     request: HttpRequest,
@@ -74,6 +77,7 @@ def create_import(
     dry_run: Form[bool] = False,
     region: Form[str | None] = None,
     on_duplicate: Form[str | None] = None,
+    constants: Form[str | None] = None,
 ):
     _check_size(file)
     started = imports.import_start(
@@ -85,6 +89,7 @@ def create_import(
         region=region,
         on_duplicate=on_duplicate,
         dry_run=dry_run,
+        constants=_json_object(constants, "constants", '{"field": "one value for every row"}'),
     )
     return Status(201 if started.ran_inline else 202, _summary(request, started.job))
 

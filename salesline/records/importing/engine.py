@@ -34,7 +34,7 @@ from salesline.records.fields import KINDS
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob
 from salesline.records.services import refresh_derived
 
-from .rows import CleanRow, RowPlan, clean_rows, clean_rows_packed, unpack
+from .rows import CleanRow, RowPlan, clean_rows, clean_rows_packed, identity, unpack
 
 # Names at least this similar (rapidfuzz ratio, 0-100) in one block are reported for review.
 FUZZY_SCORE = 85
@@ -456,6 +456,7 @@ class ImportRun:
     # One row -----------------------------------------------------------------
     def _reject(self, result: ChunkResult, row: CleanRow) -> None:
         result.rejected += 1
+        name, email = identity(self.plan, row)
         for index, (target, reason) in enumerate(row.problems):
             result.issues.append(
                 dict(
@@ -464,6 +465,8 @@ class ImportRun:
                     field=target[:80],
                     reason=reason[:500],
                     values=row.raw if index == 0 else [],
+                    name=name,
+                    email=email,
                 )
             )
 
@@ -596,6 +599,8 @@ class ImportRun:
                         field="name",
                         reason=reason,
                         record_id=record_id,
+                        name=row.values.get("name", "")[:255],
+                        email=row.values.get("email", "")[:255],
                     )
                 )
             creates.append(self._derived(row, block))
@@ -619,6 +624,8 @@ class ImportRun:
             field="",
             reason=match.reason[:500],
             record_id=match.record_id,
+            name=row.values.get("name", "")[:255],
+            email=row.values.get("email", "")[:255],
         )
 
     def _apply_updates(self, result: ChunkResult, updates: list[tuple[CleanRow, Match]]) -> None:

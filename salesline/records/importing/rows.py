@@ -68,6 +68,8 @@ class RowPlan:
     minimum: tuple[tuple[str, str], ...] = ()  # (target, label) the definition requires
     members: frozenset[str] = frozenset()  # e-mails and names an owner column may name
     keeps_extras: bool = False  # the kind has details, where second e-mails and phones go
+    # Fields given one value for every row (no column maps to them): (rule, raw value).
+    constants: tuple[tuple[ColumnRule, str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -196,6 +198,8 @@ class Compiled:
     linkedin: Clean  # cleans a web address found to be a LinkedIn profile
     details: list[tuple[int, str]]  # index, note
     text: Callable[[str], str]
+    constants: dict[str, Any] = field(default_factory=dict)  # key -> the value every row takes
+    constant_problems: list[tuple[str, str]] = field(default_factory=list)  # (target, reason)
 
 
 def _function(rule: ColumnRule, plan: RowPlan, normaliser: Normaliser) -> tuple[Clean, str]:
@@ -244,6 +248,15 @@ def compile_rules(plan: RowPlan) -> Compiled:
     linkedin = next(
         (r for r in plan.rules if r.target == "linkedin"), ColumnRule(-1, "linkedin", "", "")
     )
+    # A constant is cleaned once, as a cell of its field would be, and given to every row.
+    constants: dict[str, Any] = {}
+    constant_problems: list[tuple[str, str]] = []
+    for rule, raw in plan.constants:
+        fn, key = _function(rule, plan, normaliser)
+        try:
+            constants[key] = fn(raw)
+        except ValueError as exc:
+            constant_problems.append((rule.target, f"{rule.label} {exc}"))
     return Compiled(
         single=sorted(single),
         groups=list(groups.values()),
@@ -251,7 +264,42 @@ def compile_rules(plan: RowPlan) -> Compiled:
         linkedin=_limited(normaliser.website, linkedin.max_length or 255),
         details=details,
         text=normaliser.text,
+        constants=constants,
+        constant_problems=constant_problems,
     )
+
+
+def constant_problems(plan: RowPlan) -> list[tuple[str, str]]:
+    """What is wrong with the plan's constants, (target, reason) each: checked before an
+    import is created, as every row would be rejected for it."""
+    return compile_rules(plan).constant_problems
+
+
+def identity(plan: RowPlan, row: CleanRow) -> tuple[str, str]:
+    """A row's name and e-mail for the report: the cleaned values, else (a rejected row) the
+    cells of the columns mapped to them, as the file has them."""
+    name = row.values.get("name") or ""
+    email = row.values.get("email") or ""
+    cells = row.raw
+    if cells is not None and not (name and email):
+        width = len(cells)
+
+        def cell(index: int) -> str:
+            return str(cells[index]).strip() if 0 <= index < width else ""
+
+        rules = sorted(plan.rules, key=lambda r: (r.rank, r.index))
+        if not name:
+            whole = [cell(r.index) for r in rules if r.target == "name"]
+            order = {"first_name": 0, "middle_name": 1, "last_name": 2}
+            parts = sorted((r for r in rules if r.target in order), key=lambda r: order[r.target])
+            name = next((w for w in whole if w), "") or " ".join(
+                filter(None, (cell(r.index) for r in parts))
+            )
+        if not email:
+            email = next(
+                (value for r in rules if r.target == "email" and (value := cell(r.index))), ""
+            )
+    return name[:255], email[:255]
 
 
 def _limited(base, max_length: int):
@@ -306,6 +354,11 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
     search_text, last_word = matching.search_text, matching.last_word
     # A cell over the cell limit rejects its row only when the import reads its column.
     used_columns = frozenset(rule.index for rule in plan.rules)
+    fixed = {k: v for k, v in compiled.constants.items() if not k.startswith("cf:")}
+    fixed_custom = {
+        k[3:]: v for k, v in compiled.constants.items() if k.startswith("cf:") and v is not None
+    }
+    fixed_problems = compiled.constant_problems
     out = []
     for number, cells in rows:
         clean = CleanRow(number)
@@ -345,8 +398,11 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
                 problems.append((target, str(exc)))
         if web:
             _web_addresses(cells, web, compiled.linkedin, text, values, extras)
+        if fixed:
+            values.update(fixed)
         if details or extras:
-            parts = []
+            # No column fills the details when a constant does (import_create refuses both).
+            parts = [values["details"]] if values.get("details") else []
             for index, note in details:
                 value = text(cells[index]) if index < width else ""
                 if value:
@@ -371,6 +427,10 @@ def clean_rows(plan: RowPlan, rows: list[tuple[int, list[str]]]) -> list[CleanRo
                 value = values.pop(key)
                 if value is not None:
                     clean.custom[key[3:]] = value
+        if fixed_custom:
+            clean.custom.update(fixed_custom)
+        if fixed_problems:
+            problems.extend(fixed_problems)
         name = values.get("name", "")
         if len(name) > 255:
             problems.append(("name", "Name is longer than 255 characters"))

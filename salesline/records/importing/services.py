@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import io
 import itertools
@@ -25,6 +26,7 @@ from django.utils import timezone
 from salesline.accounts.services import actor_for, system_actor
 from salesline.core import audit, events
 from salesline.core.actors import Actor
+from salesline.core.customfields import CustomFieldDef
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.spreadsheets import neutralise
 from salesline.core.tasks import enqueue_on_commit
@@ -39,7 +41,7 @@ from .engine import ImportRun, Progress, members_of
 from .files import Table, open_table
 from .limits import ReadLimits
 from .reader import UnreadableFile
-from .rows import SPECIAL, ColumnRule, RowPlan
+from .rows import SPECIAL, ColumnRule, RowPlan, constant_problems
 
 # The kinds a file can hold, by the names the CLI and API use.
 IMPORT_KINDS = {"leads": "lead", "people": "person", "companies": "company"}
@@ -99,8 +101,79 @@ def mapping_for(
     return mapping
 
 
+def _rule(
+    kind: str,
+    custom: Mapping[str, CustomFieldDef],
+    available: Mapping[str, mapping_rules.Target],
+    target: str,
+    index: int,
+    *,
+    note: str | None = None,
+) -> ColumnRule | None:
+    """How the values of `target` are cleaned (a column's at `index`, or a constant's), or None
+    for a reference field, which a file names through "owner" / "company"."""
+    label = available[target].label if target in available else target
+    if target.startswith(mapping_rules.CUSTOM_PREFIX):
+        return ColumnRule(index, target, label, "custom", custom=custom[target[3:]])
+    field = KINDS[kind].fields.get(target)
+    how = SPECIAL.get(target, "text")
+    if field is not None and field.type not in TEXT_TYPES and how == "text":
+        return None
+    return ColumnRule(
+        index,
+        target,
+        label,
+        how,
+        max_length=field.max_length if field else None,
+        choices=field.choices if field else (),
+        multiline=field is not None and field.type == "longtext",
+        rank=0,
+        note=mapping_rules.EXTRA_LABELS.get(target, label) if note is None else note,
+    )
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A field every row of a kind needs (the process definition's minimum fields, and the
+    name), by target: `satisfied_by` are the targets that give it."""
+
+    target: str
+    label: str
+    satisfied_by: frozenset[str]
+
+
+def import_requirements(actor: Actor, kind: str) -> list[Requirement]:
+    """The fields each imported row of `kind` must have, name first."""
+    kind_def = KINDS[kind]
+    custom = {c.key: c for c in custom_field_defs(actor, kind)}
+    required = definition_for(actor.organisation).minimum_fields.get(kind, ())
+    out = [Requirement("name", kind_def.fields["name"].label, NAME_TARGETS)]
+    for name in required:
+        if name == "name":
+            continue
+        if name in ("company_id", "owner_id"):  # given by name / e-mail in a file
+            target = mapping_rules.COMPANY if name == "company_id" else mapping_rules.OWNER
+            out.append(Requirement(target, kind_def.fields[name].label, frozenset({target})))
+        elif name in kind_def.fields:
+            out.append(Requirement(name, kind_def.fields[name].label, frozenset({name})))
+        elif name in custom:
+            target = mapping_rules.CUSTOM_PREFIX + name
+            out.append(Requirement(target, custom[name].label, frozenset({target})))
+    return out
+
+
+NAME_TARGETS = frozenset({"name", *mapping_rules.NAME_PARTS})
+
+
+def missing_requirements(
+    requirements: list[Requirement], mapping: Mapping[str, Any], constants: Mapping[str, Any]
+) -> list[Requirement]:
+    """The requirements that no mapped column and no constant gives."""
+    given = {target for target in mapping.values() if target} | set(constants)
+    return [r for r in requirements if not r.satisfied_by & given]
+
+
 def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
-    kind_def = KINDS[job.kind]
     custom = {c.key: c for c in custom_field_defs(actor, job.kind)}
     available = mapping_rules.targets(job.kind, list(custom.values()))
     rules = []
@@ -115,51 +188,151 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
         target = job.mapping.get(column)
         if not target:
             continue
-        label = available[target].label if target in available else target
-        if target.startswith(mapping_rules.CUSTOM_PREFIX):
-            rules.append(ColumnRule(index, target, label, "custom", custom=custom[target[3:]]))
-            continue
-        field = kind_def.fields.get(target)
-        how = SPECIAL.get(target, "text")
-        if field is not None and field.type not in TEXT_TYPES and how == "text":
-            continue  # references are mapped through "owner" / "company"
         note = (
             mapping_rules.detail_label(column, alone=free_text == 1)
-            if how == "details"
-            else mapping_rules.EXTRA_LABELS.get(target, label)
+            if SPECIAL.get(target) == "details"
+            else None
         )
-        rules.append(
-            ColumnRule(
-                index,
-                target,
-                label,
-                how,
-                max_length=field.max_length if field else None,
-                choices=field.choices if field else (),
-                multiline=field is not None and field.type == "longtext",
-                rank=mapping_rules.preference(column) if target in ("email", "phone") else 0,
-                note=note,
-            )
-        )
-
-    required = definition_for(actor.organisation).minimum_fields.get(job.kind, ())
-    minimum = []
-    for name in required:
-        if name in ("company_id", "owner_id"):  # given by name / e-mail in a file
-            target = "company" if name == "company_id" else "owner"
-            minimum.append((target, kind_def.fields[name].label))
-        elif name in kind_def.fields:
-            minimum.append((name, kind_def.fields[name].label))
-        elif name in custom:
-            minimum.append((mapping_rules.CUSTOM_PREFIX + name, custom[name].label))
+        rule = _rule(job.kind, custom, available, target, index, note=note)
+        if rule is not None:
+            if target in ("email", "phone"):
+                rule = dataclasses.replace(rule, rank=mapping_rules.preference(column))
+            rules.append(rule)
+    constants = []
+    for target, value in (job.constants or {}).items():
+        rule = _rule(job.kind, custom, available, target, -1, note="")
+        if rule is not None:
+            constants.append((rule, value))
+    minimum = [(r.target, r.label) for r in import_requirements(actor, job.kind)]
+    required = set(definition_for(actor.organisation).minimum_fields.get(job.kind, ()))
+    if "name" not in required:  # the name is always checked by the mapping, not per row
+        minimum = [m for m in minimum if m[0] != "name"]
     return RowPlan(
         kind=job.kind,
         region=job.region or None,
         rules=tuple(rules),
         minimum=tuple(minimum),
         members=frozenset(members_of(job.organisation_id)),
-        keeps_extras="details" in kind_def.fields,
+        keeps_extras="details" in KINDS[job.kind].fields,
+        constants=tuple(constants),
     )
+
+
+# Fields a constant cannot give: they tell the rows apart (one value would make every row a
+# duplicate of the first), or are not one field (a web address goes to one of two).
+NOT_CONSTANT = frozenset({*NAME_TARGETS, "email", mapping_rules.WEB})
+
+
+def _constant_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value).strip()
+    return None
+
+
+def constants_for(
+    actor: Actor, kind: str, mapping: Mapping[str, Any], constants: Mapping[str, Any] | None
+) -> tuple[dict[str, str], list[Problem]]:
+    """The constants to store ({target: text}) and the problems of those given: an unknown
+    field, one that cannot take one value for every row, no value, or a field a column is
+    mapped to as well (the column's and the constant's values would compete)."""
+    if not constants:
+        return {}, []
+    if not isinstance(constants, Mapping):
+        return {}, [
+            Problem(
+                loc=("constants",),
+                msg='Constants must be a JSON object: {"field": "one value for every row"}.',
+            )
+        ]
+    available = mapping_rules.targets(kind, custom_field_defs(actor, kind))
+    mapped = {target: column for column, target in mapping.items() if target}
+    out: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name, value in constants.items():
+        key = str(name).removeprefix("custom_fields.")
+        key = mapping_rules.CUSTOM_PREFIX + key if f"cf_{key}" in available else key
+        if key not in available:
+            problems.append(
+                Problem(
+                    loc=("constants", name),
+                    msg=f"'{name}' is not a field of {KINDS[kind].plural} (fields: "
+                    f"{', '.join(sorted(set(available) - NOT_CONSTANT))}).",
+                )
+            )
+            continue
+        label = available[key].label
+        if key in NOT_CONSTANT:
+            problems.append(
+                Problem(
+                    loc=("constants", name),
+                    msg=f"{label} cannot be given one value for every row: it tells the rows "
+                    "apart. Map a column to it.",
+                )
+            )
+            continue
+        text = _constant_text(value)
+        if text is None:
+            problems.append(
+                Problem(loc=("constants", name), msg=f"The value for {label} must be text.")
+            )
+        elif not text:
+            problems.append(
+                Problem(
+                    loc=("constants", name),
+                    msg=f"Give a value for {label} (one for every row), or leave it out.",
+                    type="missing",
+                )
+            )
+        elif key in mapped:
+            problems.append(
+                Problem(
+                    loc=("constants", name),
+                    msg=f"{label} is both mapped to a column ('{mapped[key]}') and given one "
+                    "value for every row; choose one of them.",
+                )
+            )
+        else:
+            out[key] = text
+    return out, problems
+
+
+def mapping_and_constants(
+    actor: Actor,
+    kind: str,
+    header: list[str],
+    mapping: Mapping[str, Any] | None,
+    constants: Mapping[str, Any] | None,
+    *,
+    region: str = "",
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The mapping and the constants to use for a file, or ValidationFailed naming every
+    problem of both."""
+    problems: list[Problem] = []
+    try:
+        chosen = mapping_for(actor, kind, header, mapping)
+    except ValidationFailed as error:
+        problems += error.problems
+        chosen = {}
+    fixed, wrong = constants_for(actor, kind, chosen, constants)
+    problems += wrong
+    if fixed and not problems:
+        # Each value is cleaned as a cell of its field: a value no row could take is refused
+        # now rather than rejecting every row.
+        probe = ImportJob(
+            organisation=actor.organisation, kind=kind, mapping={}, constants=fixed, region=region
+        )
+        for target, reason in constant_problems(build_plan(actor, probe, [])):
+            problems.append(Problem(loc=("constants", target), msg=reason + "."))
+    if problems:
+        raise ValidationFailed(
+            "The column mapping or the constants cannot be used."
+            if constants
+            else "The column mapping cannot be used.",
+            problems=problems,
+        )
+    return chosen, fixed
 
 
 def _problem(field: str, msg: str) -> ValidationFailed:
@@ -176,9 +349,11 @@ def import_create(
     region: str | None = None,
     on_duplicate: str | None = None,
     dry_run: bool = False,
+    constants: Mapping[str, Any] | None = None,
 ) -> ImportJob:
     """Store the file and a queued job after checking everything that can be checked up front:
-    the kind, the options, that the file can be read, and the column mapping."""
+    the kind, the options, that the file can be read, the column mapping and the constants
+    (one value for every row of a field, checked as a cell of that field would be)."""
     kind = import_kind(kind)
     # No region chosen: the organisation's, as for every other write of a phone number.
     region = (region or actor.organisation.phone_region or "").strip().upper()
@@ -207,7 +382,9 @@ def import_create(
             total_rows = sheet.estimated_rows()
         except UnreadableFile as exc:
             raise _problem("file", f"The file cannot be imported: {exc}.") from None
-        job.mapping = mapping_for(actor, kind, sheet.header, mapping)
+        job.mapping, job.constants = mapping_and_constants(
+            actor, kind, sheet.header, mapping, constants, region=region
+        )
         job.total_rows = total_rows
         job.file_kind = sheet.kind
         with transaction.atomic(), open(path, "rb") as stream:
@@ -222,6 +399,7 @@ def import_create(
                     "file": [None, job.file_name],
                     "dry_run": [None, dry_run],
                     "on_duplicate": [None, on_duplicate],
+                    **({"constants": [None, job.constants]} if job.constants else {}),
                 },
             )
     return job
@@ -427,6 +605,7 @@ def import_start(
     region: str | None = None,
     on_duplicate: str | None = None,
     dry_run: bool = False,
+    constants: Mapping[str, Any] | None = None,
     inline: bool | None = None,
     progress: Progress | None = None,
 ) -> StartedImport:
@@ -443,14 +622,15 @@ def import_start(
         region=region,
         on_duplicate=on_duplicate,
         dry_run=dry_run,
+        constants=constants,
     )
     return _start(actor, job, inline=inline, progress=progress)
 
 
 def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool]:
-    """Run a dry run for real: the same file, mapping and options, started as `import_start`
-    starts an import. Once only: a second request (a double click, two tabs) gets the import
-    the first one created. Returns (the import, whether this call created it)."""
+    """Run a dry run for real: the same file, mapping, constants and options, started as
+    `import_start` starts an import. Once only: a second request (a double click, two tabs)
+    gets the import the first one created. Returns (the import, whether this call created it)."""
     with transaction.atomic():
         dry_run = import_get_for(actor=actor, import_id=import_id)
         # The row lock makes concurrent requests for the same dry run take turns.
@@ -476,6 +656,7 @@ def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool
             region=dry_run.region or None,
             on_duplicate=dry_run.on_duplicate,
             dry_run=False,
+            constants=dry_run.constants,
         )
         dry_run.ran_as = job
         dry_run.save(update_fields=["ran_as"])
@@ -679,13 +860,45 @@ def issues_of(job: ImportJob, type_: str, limit: int | None = None) -> list[dict
     rows = (
         ImportIssue.objects.filter(job=job, type=type_)
         .order_by("row", "id")
-        .values_list("row", "field", "reason", "record_id")
+        .values_list("row", "field", "reason", "record_id", "name", "email")
     )
     if limit is not None:
         rows = rows[:limit]
     if type_ == ImportIssue.Type.REJECTED:
-        return [{"row": r, "field": f, "reason": why} for r, f, why, _ in rows]
-    return [{"row": r, "reason": why, "record_id": pk} for r, _, why, pk in rows]
+        return [
+            {"row": r, "name": n, "email": e, "field": f, "reason": why}
+            for r, f, why, _, n, e in rows
+        ]
+    return [
+        {"row": r, "name": n, "email": e, "reason": why, "record_id": pk}
+        for r, _, why, pk, n, e in rows
+    ]
+
+
+def written_records(job: ImportJob, *, limit: int = 100) -> dict[str, list[tuple[int, str]]]:
+    """The first `limit` records the import created and updated, (id, name) each, for the
+    report to link to; a dry run wrote none. Created records are looked for among those made
+    while it ran (the records' newest-first index), not by scanning for the import."""
+    if job.dry_run or not job.started_at:
+        return {"created": [], "updated": []}
+    model = KINDS[job.kind].model
+    alive = model.objects.filter(organisation_id=job.organisation_id, deleted_at=None)
+    window = {"created_at__gte": job.started_at}
+    if job.finished_at:
+        window["created_at__lte"] = job.finished_at
+    created = list(
+        alive.filter(import_job=job, **window)
+        .order_by("created_at", "id")
+        .values_list("pk", "name")[:limit]
+    )
+    changed = list(
+        ImportChange.objects.filter(job=job)
+        .order_by("id")
+        .values_list("record_id", flat=True)[:limit]
+    )
+    names = dict(alive.filter(pk__in=changed).values_list("pk", "name"))
+    updated = [(pk, names[pk]) for pk in changed if pk in names]
+    return {"created": created, "updated": updated}
 
 
 def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]:
@@ -699,11 +912,17 @@ def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]
         "on_duplicate": job.on_duplicate,
         "region": job.region or None,
         "mapping": job.mapping,
+        "constants": job.constants or {},
         **counts(job),
         "rejected_rows": job.rejected,
         "rejected": issues_of(job, ImportIssue.Type.REJECTED, limit),
         "duplicate_rows": issues_of(job, ImportIssue.Type.DUPLICATE, limit),
         "possible_duplicate_rows": issues_of(job, ImportIssue.Type.POSSIBLE_DUPLICATE, limit),
+        # The first records written, to open them (`GET /{kind}/{id}`).
+        **{
+            f"{what}_records": [{"id": pk, "name": name} for pk, name in records]
+            for what, records in written_records(job).items()
+        },
         "progress": progress_of(job),
         "notes": job.notes,
         "error": job.error or None,

@@ -43,8 +43,12 @@ STAGED_PER_SESSION = 5
 # fields) stays usable.
 MAX_COLUMN_NAME = 500
 SAMPLE_ROWS = 5
+# "Same value for every row" slots the mapping form reads (the page adds one at a time).
+MAX_CONSTANTS = 20
 IMPORTS_PER_PAGE = 25
 ISSUES_PER_PAGE = 50
+# The report links the first of the records an import created and updated.
+WRITTEN_SHOWN = 100
 UNFINISHED = (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING)
 STATUS_TEXT = {
     ImportJob.Status.QUEUED: "Waiting for the worker",
@@ -306,6 +310,64 @@ def import_upload_page(request: HttpRequest, actor) -> HttpResponse:
     )
 
 
+def _posted_constants(request: HttpRequest) -> list[tuple[str, str]]:
+    """The filled "same value for every row" slots of the form, (field, value) each."""
+    slots = []
+    for number in range(1, MAX_CONSTANTS + 1):
+        field = request.POST.get(f"constant-field-{number}", "").strip()
+        value = request.POST.get(f"constant-value-{number}", "")
+        if field or value.strip():
+            slots.append((field, value))
+    return slots
+
+
+def _constants_of(
+    slots: list[tuple[str, str]], available: dict
+) -> tuple[dict[str, str], list[str]]:
+    """The constants the slots give, and what the form itself cannot take (a value without
+    its field, a field given twice); the service checks the rest."""
+    constants: dict[str, str] = {}
+    errors = []
+    for field, value in slots:
+        if not field:
+            errors.append(f"Choose the field that every row gets '{value.strip()[:60]}' in.")
+        elif field in constants:
+            label = available[field].label if field in available else field
+            errors.append(f"{label} is given more than one value; keep one.")
+        else:
+            constants[field] = value
+    return constants, errors
+
+
+def _requirements(
+    requirements: list[imports.Requirement],
+    chosen: dict,
+    constants: dict[str, str],
+    columns: list[str],
+    available: dict,
+) -> list[dict]:
+    """Each field every row needs, with what gives it: a column, one value, or nothing yet."""
+    out = []
+    for requirement in requirements:
+        column = next((c for c in columns if chosen.get(c) in requirement.satisfied_by), None)
+        constant = next((t for t in requirement.satisfied_by if t in constants), None)
+        if column is not None:
+            state = f"from column “{column[:60]}”"
+        elif constant is not None:
+            state = f"one value for every row: {constants[constant][:60]}"
+        else:
+            state = "not mapped: map a column to it or give one value for every row"
+        out.append(
+            {
+                "label": requirement.label,
+                "targets": " ".join(sorted(requirement.satisfied_by)),
+                "given": column is not None or constant is not None,
+                "state": state,
+            }
+        )
+    return out
+
+
 def _mapping_page(
     request: HttpRequest,
     actor,
@@ -316,12 +378,14 @@ def _mapping_page(
     options: dict,
     initial_mapping: dict | None,
     action: str,
+    initial_constants: dict | None = None,
 ):
     """The mapping form for a file; on a valid POST, the dry-run import it created (or the
     page's response when the mapping or the options are refused)."""
     preview = _read_preview(actor, kind, file_path)
     available = {target.key: target for target in preview.targets}
     column_errors: dict[str, list[str]] = {}
+    constant_errors: dict[str, list[str]] = {}
     general_errors: list[str] = []
     posted = request.method == "POST"
     options_form = ImportOptionsForm(request.POST if posted else None, initial=options)
@@ -333,6 +397,8 @@ def _mapping_page(
             where = problem.loc[0] if problem.loc else ""
             if where == "mapping" and len(problem.loc) > 1:
                 column_errors.setdefault(str(problem.loc[1]), []).append(problem.msg)
+            elif where == "constants" and len(problem.loc) > 1:
+                constant_errors.setdefault(str(problem.loc[1]), []).append(problem.msg)
             elif where in ("on_duplicate", "region"):
                 options_form.add_error(str(where), problem.msg)
             else:
@@ -345,7 +411,10 @@ def _mapping_page(
             column: request.POST.get(f"column-{index}", "") or None
             for index, column in enumerate(preview.columns)
         }
-        if options_form.is_valid():
+        slots = _posted_constants(request)
+        constants, slot_errors = _constants_of(slots, available)
+        general_errors += slot_errors
+        if not slot_errors and options_form.is_valid():
             try:
                 started = imports.import_start(
                     actor=actor,
@@ -356,18 +425,20 @@ def _mapping_page(
                     region=options_form.cleaned_data["region"] or None,
                     on_duplicate=options_form.cleaned_data["on_duplicate"],
                     dry_run=True,
+                    constants=constants,
                 )
             except ValidationFailed as error:
                 show(error)
             else:
                 return started.job
         else:
-            # Report the mapping's problems too, not only the options'.
+            # Report the mapping's and the constants' problems too, not only the form's.
             try:
-                imports.mapping_for(actor, kind, preview.columns, chosen)
+                imports.mapping_and_constants(actor, kind, preview.columns, chosen, constants)
             except ValidationFailed as error:
                 show(error)
     else:
+        slots = list((initial_constants or {}).items())
         chosen = initial_mapping or preview.mapping
         if chosen is None:
             # Nothing guessed for the name: show the guesses and say what is missing.
@@ -386,6 +457,22 @@ def _mapping_page(
         }
         for index, column in enumerate(preview.columns)
     ]
+    constant_targets = [t for t in preview.targets if t.key not in imports.NOT_CONSTANT]
+    constant_slots = [
+        {
+            "number": number,
+            "field": field,
+            "value": value,
+            "errors": constant_errors.get(field, []) if field else [],
+        }
+        for number, (field, value) in enumerate([*slots, ("", "")][:MAX_CONSTANTS], start=1)
+    ]
+    shown = {field for field, _ in slots}
+    general_errors += [m for f, msgs in constant_errors.items() if f not in shown for m in msgs]
+    given = {field: value for field, value in slots if field and value.strip()}
+    requirements = _requirements(
+        imports.import_requirements(actor, kind), chosen, given, preview.columns, available
+    )
     width = len(preview.columns)
     sample = [
         (number, [*cells[:width], *[""] * (width - len(cells))]) for number, cells in preview.sample
@@ -400,6 +487,10 @@ def _mapping_page(
             file_name=file_name,
             columns=columns,
             targets=list(available.values()),
+            constant_targets=constant_targets,
+            constant_slots=constant_slots,
+            requirements=requirements,
+            missing=sum(1 for r in requirements if not r["given"]),
             sample=sample,
             estimated_rows=preview.estimated_rows,
             unit=preview.unit,
@@ -449,6 +540,7 @@ def import_mapping_page(request: HttpRequest, actor, import_id: int) -> HttpResp
         file_name=job.file_name,
         options={"on_duplicate": job.on_duplicate, "region": job.region},
         initial_mapping=dict(job.mapping) or None,
+        initial_constants=dict(job.constants or {}),
         action=reverse("web:import-mapping", kwargs={"import_id": job.pk}),
     )
     if isinstance(result, ImportJob):
@@ -474,8 +566,12 @@ def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
         "progress": _progress(job),
         "undoable": _undoable(job),
     }
+    available = targets(job.kind, custom_field_defs(actor, job.kind))
+    context["constants"] = [
+        (available[key].label if key in available else key, value)
+        for key, value in (job.constants or {}).items()
+    ]
     if not running:
-        available = targets(job.kind, custom_field_defs(actor, job.kind))
         # "row": the whole row (or card) was rejected, not one field of it.
         labels = {"row": f"(the whole {job.unit})"} | {
             key: target.label for key, target in available.items()
@@ -488,6 +584,8 @@ def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
             duplicates=_issue_page(request, job, ImportIssue.Type.DUPLICATE, "duplicates"),
             possible=_issue_page(request, job, ImportIssue.Type.POSSIBLE_DUPLICATE, "possible"),
             mapping=[(column, labels.get(key, key)) for column, key in job.mapping.items()],
+            written=imports.written_records(job, limit=WRITTEN_SHOWN),
+            written_shown=WRITTEN_SHOWN,
             undo=job.undo_report or None,
         )
     return context
