@@ -28,8 +28,9 @@ from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.spreadsheets import neutralise
 from salesline.core.tasks import enqueue_on_commit
+from salesline.process.definition import Choice, ProcessDefinitionSpec
 from salesline.process.selectors import definition_for
-from salesline.records.fields import KINDS
+from salesline.records.fields import KINDS, FieldDef
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob, ImportMapping
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs, refresh_derived
@@ -99,9 +100,21 @@ def mapping_for(
     return mapping
 
 
+def _choices(
+    definition: ProcessDefinitionSpec, kind: str, field: FieldDef | None
+) -> tuple[Choice, ...]:
+    """The values a column of `field` may hold: its choice list in the definition, else the
+    built-in field's fixed values; none for free text."""
+    if field is None:
+        return ()
+    declared = definition.field_choices(kind, field.name)
+    return declared or tuple(Choice(value, value) for value in field.choices)
+
+
 def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
     kind_def = KINDS[job.kind]
-    custom = {c.key: c for c in custom_field_defs(actor, job.kind)}
+    definition = definition_for(actor.organisation)
+    custom = {c.key: c for c in custom_field_defs(actor, job.kind, definition)}
     available = mapping_rules.targets(job.kind, list(custom.values()))
     rules = []
     # A column of free text mapped to the details is written as it is when it is the only one.
@@ -135,14 +148,14 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
                 label,
                 how,
                 max_length=field.max_length if field else None,
-                choices=field.choices if field else (),
+                choices=_choices(definition, job.kind, field),
                 multiline=field is not None and field.type == "longtext",
                 rank=mapping_rules.preference(column) if target in ("email", "phone") else 0,
                 note=note,
             )
         )
 
-    required = definition_for(actor.organisation).minimum_fields.get(job.kind, ())
+    required = definition.minimum_fields.get(job.kind, ())
     minimum = []
     for name in required:
         if name in ("company_id", "owner_id"):  # given by name / e-mail in a file

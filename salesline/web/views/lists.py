@@ -21,6 +21,8 @@ from salesline.accounts.selectors import member_list
 from salesline.core.errors import NotFound, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.models import Opportunity
+from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.selectors import definition_for
 from salesline.records import export
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
@@ -108,7 +110,34 @@ def filter_params(request: HttpRequest) -> dict[str, str]:
     return {name: value for name, value in request.GET.items() if value.strip() != ""}
 
 
-def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], members):
+def _value_options(
+    actor, kind_def: KindDef, name: str, definition: ProcessDefinitionSpec
+) -> list[tuple[str, str]] | None:
+    """A text field's filter as a choice: its declared choices (by label), else for a field
+    keeping a list of values (a lead's source) the values in use, one per spelling ignoring
+    case (the filter ignores case too); None when it stays free text."""
+    choices = definition.field_choices(kind_def.key, name)
+    if choices:
+        return [(c.value, c.label) for c in choices]
+    if name not in kind_def.value_lists:
+        return None
+    found, more = record_selectors.values_in_use(actor=actor, kind=kind_def.key, field=name)
+    if more:
+        return None
+    folded: dict[str, str] = {}
+    for value in found:
+        folded.setdefault(value.casefold(), value)
+    return sorted(((v, v) for v in folded.values()), key=lambda option: option[0].casefold())
+
+
+def _field_control(
+    actor,
+    kind_def: KindDef,
+    name: str,
+    params: dict[str, str],
+    members,
+    definition: ProcessDefinitionSpec,
+):
     if name == "pipeline":
         pipelines = list(pipeline_selectors.pipeline_list(actor=actor))
         options = [(p.key, p.name) for p in pipelines]
@@ -128,9 +157,19 @@ def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], 
         options = [(ME, "Me"), *((str(m.user_id), m.label) for m in members)]
         options.append(("null", "No owner"))
         return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
-    if field_def.type == "choice":
+    options = _value_options(actor, kind_def, name, definition)
+    if options is None and field_def.type == "choice":
         options = [(c, c.capitalize()) for c in field_def.choices]
-        return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
+    if options is not None:
+        # The filter ignores case (and takes a label): the option it matched is selected; one
+        # matching none (from a link) is still shown.
+        given = params.get(name, "")
+        folded = given.casefold()
+        value = next((v for v, label in options if folded in (v.casefold(), label.casefold())), "")
+        if given and not value:
+            value = given
+            options.append((given, given))
+        return FilterControl(name, field_def.label, "select", value, options)
     if field_def.type in {"decimal", "number", "date"}:
         widget = "range-date" if field_def.type == "date" else "range-number"
         return FilterControl(
@@ -146,10 +185,11 @@ def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], 
 def filter_controls(actor, kind: str, params: dict[str, str]) -> list[FilterControl]:
     kind_def = KINDS[kind]
     members = member_list(actor=actor)
+    spec = definition_for(actor.organisation)
     controls = [
-        _field_control(actor, kind_def, name, params, members) for name in FILTER_FIELDS[kind]
+        _field_control(actor, kind_def, name, params, members, spec) for name in FILTER_FIELDS[kind]
     ]
-    for definition in custom_field_defs(actor, kind):
+    for definition in custom_field_defs(actor, kind, spec):
         name = f"cf_{definition.key}"
         value = params.get(name, "")
         if definition.type == "choice":

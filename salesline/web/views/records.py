@@ -19,6 +19,8 @@ from salesline.core.ids import is_id
 from salesline.pipeline import conversion
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
+from salesline.process.definition import Choice, choice_label
+from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
@@ -77,8 +79,8 @@ def _posted_version(request: HttpRequest) -> int:
 # ---------------------------------------------------------------- the record page
 
 
-def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
-    """(text, link) of one field as the record page shows it."""
+def _display_text(kind: str, obj, name: str, choices: tuple[Choice, ...] = ()) -> tuple[str, str]:
+    """(text, link) of one field as the record page shows it: a declared choice by its label."""
     if name == "stage":
         return f"{obj.pipeline.name}: {obj.stage.name}", ""
     if name.startswith(forms.CUSTOM_PREFIX):
@@ -96,6 +98,8 @@ def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
         plural = KINDS[spec.reference].plural
         return related.name, reverse("web:record-detail", args=[plural, related.pk])
     value = getattr(obj, spec.attr)
+    if choices and value:
+        return choice_label(choices, value), ""
     if spec.type == "choice" and value:
         return value.capitalize(), ""
     if name == "value" and hasattr(obj, "currency"):
@@ -103,15 +107,17 @@ def _display_text(kind: str, obj, name: str) -> tuple[str, str]:
     return forms.as_text(value), ""
 
 
-def _field_row(kind: str, obj, name: str, label: str) -> dict:
-    text, url = _display_text(kind, obj, name)
+def _field_row(kind: str, obj, name: str, label: str, choices: tuple[Choice, ...] = ()) -> dict:
+    text, url = _display_text(kind, obj, name, choices)
     return {"name": name, "label": label, "text": text, "url": url}
 
 
 def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
-    custom_defs = custom_field_defs(actor, kind)
+    definition = definition_for(actor.organisation)
+    custom_defs = custom_field_defs(actor, kind, definition)
     rows = [
-        _field_row(kind, obj, name, label) for name, label in forms.field_labels(kind, custom_defs)
+        _field_row(kind, obj, name, label, definition.field_choices(kind, name))
+        for name, label in forms.field_labels(kind, custom_defs)
     ]
     history = (
         pipeline_selectors.opportunity_history(actor=actor, opportunity_id=obj.pk)
@@ -178,7 +184,13 @@ def _field_context(request, actor, kind: str, obj, name: str, **extra) -> dict:
     return {
         "kind": KINDS[kind],
         "obj": obj,
-        "row": _field_row(kind, obj, name, field_input.label),
+        "row": _field_row(
+            kind,
+            obj,
+            name,
+            field_input.label,
+            definition_for(actor.organisation).field_choices(kind, name),
+        ),
         "input": field_input,
         "general": [],
         **extra,
