@@ -68,13 +68,10 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def choice_options(
-    choices: tuple[Choice, ...], value: str, *, required: bool
-) -> list[tuple[str, str]]:
-    """A declared choice list as a select's options. A value stored before the list was declared
-    stays selectable, marked, so saving the form never blanks it unasked."""
-    options = [("", "— choose —" if required else "—")]
-    options += [(c.value, c.label) for c in choices]
+def choice_options(choices: tuple[Choice, ...], value: str) -> list[tuple[str, str]]:
+    """A declared choice list as a select's options, by label. A value stored before the list
+    was declared stays selectable, marked, so saving a form never blanks it unasked."""
+    options = [(c.value, c.label) for c in choices]
     if value and all(c.value != value for c in choices):
         options.append((value, f"{value} (not in the list)"))
     return options
@@ -91,8 +88,8 @@ def _builtin_input(
     name = f"{prefix}{spec.name}"
     base = {"name": name, "label": spec.label, "value": value, "required": required}
     if choices:
-        options = choice_options(choices, value, required=required)
-        return Input(widget="select", options=options, **base)
+        empty = ("", "— choose —" if required else "—")
+        return Input(widget="select", options=[empty, *choice_options(choices, value)], **base)
     if spec.type == "reference":
         if spec.reference == "user":
             members = member_list(actor=actor)

@@ -182,10 +182,12 @@ def _field_control(
     return FilterControl(name, field_def.label, "text", params.get(name, ""))
 
 
-def filter_controls(actor, kind: str, params: dict[str, str]) -> list[FilterControl]:
+def filter_controls(
+    actor, kind: str, params: dict[str, str], spec: ProcessDefinitionSpec | None = None
+) -> list[FilterControl]:
     kind_def = KINDS[kind]
     members = member_list(actor=actor)
-    spec = definition_for(actor.organisation)
+    spec = spec or definition_for(actor.organisation)
     controls = [
         _field_control(actor, kind_def, name, params, members, spec) for name in FILTER_FIELDS[kind]
     ]
@@ -261,7 +263,10 @@ def query_params(actor, params: dict[str, str]) -> dict[str, str]:
     return given
 
 
-def _column(row: dict[str, Any], column: str) -> Any:
+def _column(row: dict[str, Any], column: str, labels: dict[str, str] | None = None) -> Any:
+    if labels:  # a declared choice is shown by its label
+        value = row.get(column)
+        return labels.get(value, value)
     if column not in COMPOSED_COLUMNS:
         return _cell(row.get(column))
     parts, show = COMPOSED_COLUMNS[column]
@@ -288,7 +293,12 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         **{name: field.label for name, field in kind_def.fields.items()},
         **COLUMN_LABELS,
     }
-    controls = filter_controls(actor, kind, params)
+    definition = definition_for(actor.organisation)
+    controls = filter_controls(actor, kind, params, definition)
+    choice_labels = {
+        column: {c.value: c.label for c in definition.field_choices(kind, column)}
+        for column in columns
+    }
     without_paging = {k: v for k, v in params.items() if k not in ("cursor", "offset")}
     sort_base = {k: v for k, v in without_paging.items() if k != "ordering"}
     context = page_context(
@@ -327,7 +337,9 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     context["ranked"] = ranked(kind_def, query)
     # Surnames rank second for a one-word search only (records.selectors.Search).
     context["surnames_ranked"] = len(query_words(query.q)) == 1
-    context["rows"] = [(row["id"], [_column(row, c) for c in columns]) for row in page.items]
+    context["rows"] = [
+        (row["id"], [_column(row, c, choice_labels[c]) for c in columns]) for row in page.items
+    ]
     if not page.items and not query.deleted:
         # A first visit (never a record, not even a deleted one), not a filter that matched
         # nothing: offer the ways to add some.
