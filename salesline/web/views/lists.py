@@ -70,7 +70,15 @@ ANY_STATUS = "any"
 # The filters the panel offers per kind, besides every custom field; any other filter of the
 # API still works in the URL.
 FILTER_FIELDS = {
-    "company": ("owner_id", "market", "sector", "segment", "business_unit", "life_cycle"),
+    "company": (
+        "owner_id",
+        "contact_type",
+        "market",
+        "sector",
+        "segment",
+        "business_unit",
+        "life_cycle",
+    ),
     "person": ("owner_id", "business_unit", "title", "buying_influence"),
     "lead": ("owner_id", "source", "business_unit", "converted"),
     "opportunity": (
