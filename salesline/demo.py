@@ -1032,7 +1032,7 @@ def demo_import(organisation: Organisation, user: User, seed: int) -> None:
                 _mailbox(first, last, f"{domain}.no"),
                 f"+47 9{rng.randrange(10**6, 10**7)}",
                 company,
-                rng.choice(["Nordics", "DACH", "UK"]),
+                rng.choice(["Nordics", "DACH", "uk & ireland"]),
                 "Visited the stand",
             ]
         )

@@ -16,6 +16,7 @@ from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, Problem, ValidationFailed
 from salesline.core.ids import is_id
 from salesline.core.text import LONG_TEXT_MAX, text_problem
+from salesline.process.selectors import definition_for
 from salesline.records import matching
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
@@ -123,11 +124,12 @@ def _validated(actor: Actor, kind: str, data: dict[str, Any], prefix: str) -> No
     kind_def = KINDS[kind]
     probe = kind_def.model(organisation=actor.organisation)
     problems = record_services.ProblemList()
+    spec = definition_for(actor.organisation)
     record_services.apply_changes(
-        actor=actor, kind=kind_def, obj=probe, data=data, problems=problems
+        actor=actor, kind=kind_def, obj=probe, data=data, problems=problems, spec=spec
     )
     record_services.add_missing_minimum_fields(
-        actor=actor, kind=kind_def, obj=probe, problems=problems
+        actor=actor, kind=kind_def, obj=probe, problems=problems, spec=spec
     )
     if problems:
         raise ValidationFailed(problems=_prefixed(problems.problems, prefix))

@@ -63,6 +63,10 @@ class KindDef:
     #: Filters by a related row's key, resolved to ids first: ORM path -> (relation, the
     #: related row's path to its organisation).
     key_lookups: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: Text fields whose filter ignores case and whose filter offers the values in use (a
+    #: lead's source). Each needs an index on live rows leading with (organisation, field):
+    #: the values are read by walking it, one probe per distinct value.
+    value_lists: tuple[str, ...] = ()
 
     @property
     def model(self) -> type[Any]:
@@ -89,7 +93,10 @@ def register_kind(kind: KindDef) -> None:
 def builtin_fields() -> dict[str, dict[str, FieldInfo]]:
     """The built-in fields a process definition may name, per record kind."""
     return {
-        key: {name: FieldInfo(label=f.label, type=f.type) for name, f in kind.fields.items()}
+        key: {
+            name: FieldInfo(label=f.label, type=f.type, choices=f.choices, max_length=f.max_length)
+            for name, f in kind.fields.items()
+        }
         | dict(kind.definition_fields)
         for key, kind in KINDS.items()
     }

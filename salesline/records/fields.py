@@ -60,4 +60,5 @@ LEAD = KindDef(
     ),
     orderings=("name", "created_at", "updated_at", "id", "source"),
     extra_filters={"converted": "converted_at__isnull"},
+    value_lists=("source",),  # index lead_source_recent
 )

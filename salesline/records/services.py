@@ -26,7 +26,12 @@ from salesline.core.errors import (
     ValidationFailed,
 )
 from salesline.core.text import LONG_TEXT_MAX, text_problem
-from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.definition import (
+    Choice,
+    ProcessDefinitionSpec,
+    allowed_values,
+    match_choice,
+)
 from salesline.process.definition.values import is_blank
 from salesline.process.selectors import definition_for
 
@@ -73,8 +78,11 @@ def _reference_exists(actor: Actor, field: FieldDef, pk: Any) -> bool:
     return model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists()
 
 
-def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
-    """The value to store for one built-in field, or ValueError with a user-facing reason."""
+def _clean_value(
+    actor: Actor, field: FieldDef, value: Any, choices: tuple[Choice, ...] = ()
+) -> Any:
+    """The value to store for one built-in field, or ValueError with a user-facing reason.
+    `choices` are the definition's for the field: a value is matched to one ignoring case."""
     if field.type == "reference":
         if value in (None, ""):
             return None
@@ -124,7 +132,12 @@ def _clean_value(actor: Actor, field: FieldDef, value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("must be text")
     text = value.strip()
-    if field.type == "choice" and text and text not in field.choices:
+    if choices and text:
+        canonical = match_choice(choices, text)
+        if canonical is None:
+            raise ValueError(f"must be one of: {allowed_values(choices)}")
+        text = canonical
+    elif field.type == "choice" and text and text not in field.choices:
         raise ValueError(f"must be one of: {', '.join(field.choices)}")
     # The one text rule (core.text): characters no database or page can take, line breaks in
     # one-line fields, bidirectional overrides in names, and the column's length.
@@ -160,6 +173,7 @@ def apply_changes(
 ) -> dict[str, list[Any]]:
     """Validate `data` (API names) and set it on `obj`; returns {field: [before, after]}.
     `spec` is the definition in force when the caller has read it already."""
+    spec = spec or definition_for(actor.organisation)
     fields = kind.fields
     changes: dict[str, list[Any]] = {}
     for name, value in data.items():
@@ -175,7 +189,7 @@ def apply_changes(
             # until someone changes it: a form sends every field back, edited or not.
             continue
         try:
-            cleaned = _clean_value(actor, field, value)
+            cleaned = _clean_value(actor, field, value, spec.field_choices(kind.key, name))
         except ValueError as exc:
             problems.add((name,), f"{field.label} {exc}.")
             continue
@@ -345,8 +359,11 @@ def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models
     kind_def = KINDS[kind]
     obj = kind_def.model(organisation=actor.organisation, owner=actor.user)
     problems = ProblemList()
-    changes = apply_changes(actor=actor, kind=kind_def, obj=obj, data=data, problems=problems)
-    add_missing_minimum_fields(actor=actor, kind=kind_def, obj=obj, problems=problems)
+    spec = definition_for(actor.organisation)
+    changes = apply_changes(
+        actor=actor, kind=kind_def, obj=obj, data=data, problems=problems, spec=spec
+    )
+    add_missing_minimum_fields(actor=actor, kind=kind_def, obj=obj, problems=problems, spec=spec)
     problems.raise_if_any(f"The {kind} was not saved.")
     with transaction.atomic():
         obj.save()
@@ -385,8 +402,13 @@ def record_update(
         obj = lock_for_update(actor=actor, kind=kind_def, record_id=record_id)
         check_version(obj, expected_version)
         problems = ProblemList()
-        changes = apply_changes(actor=actor, kind=kind_def, obj=obj, data=data, problems=problems)
-        add_missing_minimum_fields(actor=actor, kind=kind_def, obj=obj, problems=problems)
+        spec = definition_for(actor.organisation)
+        changes = apply_changes(
+            actor=actor, kind=kind_def, obj=obj, data=data, problems=problems, spec=spec
+        )
+        add_missing_minimum_fields(
+            actor=actor, kind=kind_def, obj=obj, problems=problems, spec=spec
+        )
         problems.raise_if_any(f"The {kind} was not saved.")
         if changes:
             save_changed(obj, changes, kind_def)

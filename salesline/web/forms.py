@@ -17,6 +17,7 @@ from salesline.accounts.selectors import member_list
 from salesline.core.customfields import CustomFieldDef
 from salesline.core.errors import Problem, ValidationFailed
 from salesline.pipeline.selectors import pipeline_list
+from salesline.process.definition import Choice
 from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records.fields import KINDS, FieldDef
@@ -70,12 +71,31 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+def choice_options(choices: tuple[Choice, ...], value: str) -> list[tuple[str, str]]:
+    """A declared choice list as a select's options, by label. A value stored before the list
+    was declared stays selectable, marked, so saving a form never blanks it unasked."""
+    options = [(c.value, c.label) for c in choices]
+    if value and all(c.value != value for c in choices):
+        options.append((value, f"{value} (not in the list)"))
+    return options
+
+
 def _builtin_input(
-    actor, spec: FieldDef, value: str, prefix: str, required: bool, company: str = ""
+    actor,
+    spec: FieldDef,
+    value: str,
+    prefix: str,
+    required: bool,
+    company: str = "",
+    choices: tuple[Choice, ...] = (),
 ) -> Input:
-    """`company`: the company chosen in the same form, which narrows a contact picker."""
+    """`company`: the company chosen in the same form, which narrows a contact picker;
+    `choices`: the definition's list for the field, rendered as a select."""
     name = f"{prefix}{spec.name}"
     base = {"name": name, "label": spec.label, "value": value, "required": required}
+    if choices:
+        empty = ("", "— choose —" if required else "—")
+        return Input(widget="select", options=[empty, *choice_options(choices, value)], **base)
     if spec.type == "reference":
         if spec.reference == "user":
             members = member_list(actor=actor)
@@ -222,7 +242,8 @@ def record_inputs(
     """The inputs of a record form, filled with `values` (by form name without the prefix).
     `only` limits them to some form names (one field edited in place; what a conversion asks
     for), so pickers and member lists are only read when they are shown."""
-    required = minimum_fields(actor, kind)
+    definition = definition_for(actor.organisation)
+    required = frozenset(definition.minimum_fields.get(kind, ()))
     wanted = set(only) if only is not None else None
     custom_defs = list(custom_defs)
     specs = KINDS[kind].fields
@@ -248,8 +269,11 @@ def record_inputs(
             )
         else:
             company = values.get("company_id", "")
+            choices = definition.field_choices(kind, name)
             inputs.append(
-                _builtin_input(actor, specs[name], value, prefix, name in required, company)
+                _builtin_input(
+                    actor, specs[name], value, prefix, name in required, company, choices
+                )
             )
     return inputs
 

@@ -296,7 +296,9 @@ def test_q_with_an_at_sign_is_an_email_prefix(api, actor):
 
 def test_q_combines_with_filters(api, actor):
     norway, _ = make_companies(
-        actor, {"name": "Acme North", "market": "Norway"}, {"name": "Acme South", "market": "Spain"}
+        actor,
+        {"name": "Acme North", "market": "Norway"},
+        {"name": "Acme South", "market": "France"},
     )
 
     assert ids(api.get("/companies?q=acme&market=Norway")) == [norway.pk]

@@ -166,7 +166,7 @@ def test_a_sector_outside_the_choices_is_a_field_error_not_a_gate_error(
     assert response.json()["detail"] == [
         {
             "loc": ["body", "sector"],
-            "msg": "Sector must be one of: public, private.",
+            "msg": "Sector must be one of: public (Public sector), private (Private sector).",
             "type": "invalid",
         }
     ]

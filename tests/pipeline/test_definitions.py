@@ -68,6 +68,9 @@ BUILTIN = {
     }
     for kind, names in _NAMES.items()
 }
+# As the catalogue says: a company's sector is text, an opportunity's one of two fixed values.
+BUILTIN["company"]["sector"] = FieldInfo("Sector", "text")
+BUILTIN["opportunity"]["sector"] = FieldInfo("Sector", "choice", ("public", "private"), 10)
 
 
 def parse(text: str) -> ProcessDefinitionSpec:

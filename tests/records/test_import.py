@@ -120,8 +120,12 @@ def test_the_mapping_is_saved_for_the_next_file_of_the_same_shape(run, org):
         "Where": "source",
         "What": "details",
     }
-    run([["Ann Berg", "ann@piql.com", "Piql", "N", "Web", "x"]], header=header, mapping=mapping)
-    job = run([["Bo Li", "bo@piql.com", "Piql", "N", "Web", "x"]], header=header)
+    run(
+        [["Ann Berg", "ann@piql.com", "Piql", "Nordics", "Web", "x"]],
+        header=header,
+        mapping=mapping,
+    )
+    job = run([["Bo Li", "bo@piql.com", "Piql", "Nordics", "Web", "x"]], header=header)
     assert job.mapping == mapping
     assert job.created == 1
 
@@ -169,7 +173,7 @@ def test_values_are_normalised_and_names_kept_as_written(run, org):
             "  Łukasz  Nowak ",
             "  Lukasz.Nowak@Example.COM ",
             " Piql AS ",
-            "N",
+            "Nordics",
             "Web",
             "x",
             "020 7946 0018",
@@ -322,7 +326,7 @@ def test_duplicates_against_the_database(run, org, actor):
             "name": "Ann Berg",
             "email": "ann@piql.com",
             "company_name": "Piql",
-            "business_unit": "N",
+            "business_unit": "Nordics",
             "source": "Web",
             "details": "x",
         },
@@ -349,7 +353,7 @@ def test_similar_names_at_the_same_company_are_reported_not_merged(run, org, act
             "name": "John Smith",
             "email": "john@piql.com",
             "company_name": "Piql AS",
-            "business_unit": "N",
+            "business_unit": "Nordics",
             "source": "Web",
             "details": "x",
         },
@@ -385,7 +389,7 @@ def _existing_lead(actor, **data):
         "name": "Ann Berg",
         "email": "ann@piql.com",
         "company_name": "Piql",
-        "business_unit": "N",
+        "business_unit": "Nordics",
         "source": "Web",
         "details": "x",
         "phone": "",
@@ -533,17 +537,17 @@ def test_people_are_linked_to_companies_created_when_new(run, org, actor):
         data={
             "name": "Piql AS",
             "contact_type": "Customer",
-            "business_unit": "N",
-            "market": "M",
-            "life_cycle": "L",
-            "sector": "S",
-            "segment": "G",
+            "business_unit": "Nordics",
+            "market": "Norway",
+            "life_cycle": "Prospect",
+            "sector": "Government",
+            "segment": "National",
         },
     )
     rows = [
-        ["Ann Berg", "ann@piql.com", "+47 22 12 34 56", "N", "piql", "CEO"],
-        ["Bo Li", "bo@newco.com", "+47 22 12 34 57", "N", "NewCo Ltd", "CTO"],
-        ["Cy Ng", "cy@newco.com", "+47 22 12 34 58", "N", "Newco", "CFO"],
+        ["Ann Berg", "ann@piql.com", "+47 22 12 34 56", "Nordics", "piql", "CEO"],
+        ["Bo Li", "bo@newco.com", "+47 22 12 34 57", "Nordics", "NewCo Ltd", "CTO"],
+        ["Cy Ng", "cy@newco.com", "+47 22 12 34 58", "Nordics", "Newco", "CFO"],
     ]
     job = run(rows, kind="people", header=PEOPLE)
     assert (job.created, job.companies_created) == (3, 1)
@@ -566,7 +570,7 @@ def test_companies_match_by_normalised_name_and_domain(run, org, actor):
         "Segment",
         "Domain",
     ]
-    base = ["Customer", "N", "M", "L", "S", "G"]
+    base = ["Customer", "Nordics", "Norway", "Prospect", "Government", "National"]
     rows = [
         ["Piql AS", *base, "piql.com"],
         ["PIQL", *base, ""],
@@ -712,8 +716,10 @@ def test_an_xlsx_formula_is_never_imported_as_a_formula(run, org, tmp_path):
     sheet = workbook.active
     sheet.append(HEADER)
     # openpyxl stores the formula without a computed value, as a file from a script would be.
-    sheet.append(['=HYPERLINK("http://evil","x")', "f@piql.com", "Piql", "N", "Expo", "x", ""])
-    sheet.append(["Ann", "ann@piql.com", "Piql", "N", "Expo", "x", ""])
+    sheet.append(
+        ['=HYPERLINK("http://evil","x")', "f@piql.com", "Piql", "Nordics", "Expo", "x", ""]
+    )
+    sheet.append(["Ann", "ann@piql.com", "Piql", "Nordics", "Expo", "x", ""])
     path = tmp_path / "formula.xlsx"
     workbook.save(path)
     job = run(path.read_bytes(), name="formula.xlsx")
@@ -731,7 +737,9 @@ def test_an_xlsx_formula_is_never_imported_as_a_formula(run, org, tmp_path):
 
 def test_custom_fields_can_be_mapped(run, org, actor):
     header = [*PEOPLE, "Buying influence concept"]
-    rows = [["Ann Berg", "ann@piql.com", "+47 22 12 34 56", "N", "Piql", "CEO", "Economic buyer"]]
+    rows = [
+        ["Ann Berg", "ann@piql.com", "+47 22 12 34 56", "Nordics", "Piql", "CEO", "Economic buyer"]
+    ]
     job = run(rows, kind="people", header=header)
     assert job.mapping["Buying influence concept"] == "cf_buying_influence_concept"
     person = Person.objects.get(organisation=org)

@@ -96,10 +96,10 @@ def _with_minimum_fields(kind_line: str) -> str:
     """The business-development template with one minimum_fields line replaced."""
     text = template_text("business-development")
     kind = kind_line.split(":")[0].strip()
-    lines = [
-        kind_line if line.strip().startswith(f"{kind}:") and line.startswith("  ") else line
-        for line in text.splitlines()
-    ]
+    lines = text.splitlines()
+    # The first such line is minimum_fields'; `choices` has its own kinds further down.
+    at = next(n for n, line in enumerate(lines) if line.startswith(f"  {kind}:"))
+    lines[at] = kind_line
     return "\n".join(lines) + "\n"
 
 

@@ -62,7 +62,7 @@ def test_inputs_have_the_right_types(browser, company_custom_fields):
     assert 'name="expected_close_date" type="date"' in text
     assert 'name="value" type="number"' in text
     assert '<textarea id="f-use_case"' in text
-    assert '<option value="public">Public</option>' in text
+    assert '<option value="public">Public sector</option>' in text
     assert 'value="business-development/identify" selected' in text
     text = html(browser.get("/records/people/new/"))
     assert 'name="email" type="email"' in text
@@ -282,7 +282,8 @@ def test_inline_edit_errors_stay_in_place(browser, opportunity):
     url = f"/records/opportunities/{opportunity.pk}/fields/sector/edit/"
     response = browser.post(url, {"sector": "secret", "version": opportunity.version}, **HTMX)
     assert response.status_code == 400
-    assert "Sector must be one of: public, private." in html(response)
+    allowed = "public (Public sector), private (Private sector)"
+    assert f"Sector must be one of: {allowed}." in html(response)
     assert 'id="field-sector"' in html(response)
     opportunity.refresh_from_db()
     assert opportunity.sector == ""

@@ -24,13 +24,23 @@ from .loader import (
 from .schema import CoreDocument, document_model
 from .sections import Section, register_section, sections
 from .serialise import Flow, FlowMap, dump_definition, plain_value, spec_from_dict, spec_to_dict
-from .spec import CUSTOM_FIELD_TYPES, CustomFieldSpec, FieldInfo, ProcessDefinitionSpec
+from .spec import (
+    CUSTOM_FIELD_TYPES,
+    Choice,
+    CustomFieldSpec,
+    FieldInfo,
+    ProcessDefinitionSpec,
+    allowed_values,
+    choice_label,
+    match_choice,
+)
 from .templates import template_names, template_text
 
 __all__ = [
     "CUSTOM_FIELD_TYPES",
     "MAX_DEFINITION_CHARS",
     "Checker",
+    "Choice",
     "CustomFieldSpec",
     "DefinitionError",
     "DefinitionProblem",
@@ -39,8 +49,11 @@ __all__ = [
     "FlowMap",
     "ProcessDefinitionSpec",
     "Section",
+    "allowed_values",
+    "choice_label",
     "dump_definition",
     "line_index",
+    "match_choice",
     "parse_definition",
     "plain_value",
     "register_section",
@@ -109,4 +122,18 @@ def _build_spec(document: CoreDocument, record_kinds: tuple[str, ...]) -> Proces
             for cf in document.custom_fields
         ),
         sections=built,
+        choices={
+            kind: {name: _choices(items) for name, items in by_field.items()}
+            for kind, by_field in document.choices.items()
+        },
+    )
+
+
+def _choices(items: list) -> tuple[Choice, ...]:
+    # Checked already: each item is text or {value, label?}.
+    return tuple(
+        Choice(item["value"].strip(), str(item.get("label", item["value"])).strip())
+        if isinstance(item, dict)
+        else Choice(item.strip(), item.strip())
+        for item in items
     )

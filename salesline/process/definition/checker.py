@@ -173,6 +173,7 @@ class Checker:
         self.not_blank(data, (), "name")
         for index, custom in entries(data, "custom_fields"):
             self.check_custom_field(custom, ("custom_fields", index))
+        self.check_choices(data.get("choices"))
         minimum = data.get("minimum_fields")
         if isinstance(minimum, dict):
             for kind in minimum:
@@ -230,6 +231,102 @@ class Checker:
             else:
                 self.fields[record][key] = kind if isinstance(kind, str) else "text"
                 self.choices[(record, key)] = [c for _, c in strings(custom, "choices")]
+
+    def check_choices(self, declared: object) -> None:
+        """`choices`: record kind -> built-in one-line text field -> its allowed values, each
+        text or {value, label}. Imports match values ignoring case, so two values that differ
+        only in case (or a label equal to another value) would be ambiguous."""
+        if not isinstance(declared, dict):
+            return  # absent, or pydantic reports the wrong type
+        for kind, by_field in declared.items():
+            if kind not in self.record_kinds:
+                self.report(
+                    ("choices", kind),
+                    f"unknown record kind '{kind}' (use {or_list(self.record_kinds)})",
+                )
+                continue
+            if not isinstance(by_field, dict):
+                continue
+            for name, items in by_field.items():
+                path: Path = ("choices", kind, name)
+                info = self._choice_field(path, kind, name)
+                if info is None:
+                    continue
+                if not items:
+                    self.report(path, f"'{name}' needs at least one choice")
+                    continue
+                if isinstance(items, list):
+                    values = self._check_choice_items(path, name, items, info)
+                    self.choices[(kind, name)] = values
+
+    def _choice_field(self, path: Path, kind: str, name: object) -> FieldInfo | None:
+        """The built-in field a choice list is declared for, or None (reported) when it cannot
+        take one."""
+        info = self.builtin.get(kind, {}).get(name) if isinstance(name, str) else None
+        if info is None:
+            if name in self.fields.get(kind, {}):
+                self.report(
+                    path,
+                    f"'{name}' is a custom field: list its choices under custom_fields",
+                )
+            else:
+                self.report(path, f"unknown {kind} field '{name}'")
+            return None
+        if info.type == "text" or (info.type == "choice" and info.choices):
+            return info
+        self.report(path, f"'{name}' is not a one-line text field, so it cannot take choices")
+        return None
+
+    def _check_choice_items(self, path: Path, name: str, items: list, info: FieldInfo) -> list[str]:
+        values: list[str] = []
+        seen: dict[str, str] = {}  # folded value or label -> the value it belongs to
+        for index, item in enumerate(items):
+            item_path: Path = (*path, index)
+            if isinstance(item, dict):
+                for key in item:
+                    if key not in ("value", "label"):
+                        self.report((*item_path, key), f"unknown key '{key}' (use value and label)")
+                value, label = item.get("value"), item.get("label", item.get("value"))
+                if "value" not in item:
+                    self.report(item_path, "missing required key 'value'")
+                    continue
+                text_path: Path = (*item_path, "value")
+            else:
+                value, label, text_path = item, item, item_path
+            if not isinstance(value, str) or not isinstance(label, str):
+                bad_path = text_path if not isinstance(value, str) else (*item_path, "label")
+                hint = " (put it in quotes)" if isinstance(value, bool | int | float | date) else ""
+                self.report(bad_path, f"must be text{hint}")
+                continue
+            value, label = value.strip(), label.strip()
+            reason = text_problem(value, max_length=info.max_length or CHOICE_MAX)
+            if not value or not label:
+                self.report(item_path, "must not be blank")
+                continue
+            if reason:
+                self.report(text_path, reason)
+                continue
+            if info.choices and value not in info.choices:
+                self.report(
+                    text_path,
+                    f"'{name}' only takes {or_list(info.choices)}: a choice list may relabel "
+                    "or narrow them",
+                )
+                continue
+            keys = {value.casefold(), label.casefold()}
+            clash = next((seen[key] for key in keys if key in seen), None)
+            if clash == value:
+                self.report(item_path, f"choice '{value}' is listed twice")
+            elif clash is not None:
+                self.report(
+                    item_path, f"choice '{value}' could be read as '{clash}' (case is ignored)"
+                )
+            else:
+                seen.update(dict.fromkeys(keys, value))
+                values.append(value)
+                if isinstance(item, dict):
+                    self.one_line(item, item_path, "label", LABEL_MAX)
+        return values
 
     def check_field_list(self, container: object, path: Path, key: str, record: str) -> None:
         seen: set[str] = set()

@@ -39,6 +39,12 @@ class CoreDocument(Document):
     # Keys are record kinds; the checker names an unknown one (the kinds are registered).
     minimum_fields: Annotated[dict[str, Names], NoneIsEmptyMap] = {}
     custom_fields: Annotated[list[CustomFieldDoc], NoneIsEmpty] = []
+    # record kind -> built-in field -> choices, each text or {value, label}: the checker walks
+    # the items (a union would report every wrong item twice, once per shape).
+    choices: Annotated[
+        dict[str, Annotated[dict[str, Annotated[list[Any], NoneIsEmpty]], NoneIsEmptyMap]],
+        NoneIsEmptyMap,
+    ] = {}
 
 
 @lru_cache(maxsize=8)

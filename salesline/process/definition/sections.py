@@ -37,7 +37,7 @@ class Section:
 
 _SECTIONS: dict[str, Section] = {}
 
-CORE_KEYS = frozenset({"name", "description", "minimum_fields", "custom_fields"})
+CORE_KEYS = frozenset({"name", "description", "minimum_fields", "custom_fields", "choices"})
 
 
 def register_section(section: Section) -> None:

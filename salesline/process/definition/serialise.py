@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from .sections import sections
-from .spec import CustomFieldSpec, ProcessDefinitionSpec
+from .spec import Choice, CustomFieldSpec, ProcessDefinitionSpec
 
 
 class Flow(list[Any]):
@@ -69,6 +69,13 @@ def spec_to_dict(spec: ProcessDefinitionSpec) -> dict[str, Any]:
             }
             for cf in spec.custom_fields
         ],
+        "choices": {
+            kind: {
+                name: [{"value": c.value, "label": c.label} for c in items]
+                for name, items in by_field.items()
+            }
+            for kind, by_field in spec.choices.items()
+        },
     }
     for section in sections():
         if section.key in spec.sections:
@@ -101,6 +108,13 @@ def spec_from_dict(data: Mapping[str, Any]) -> ProcessDefinitionSpec:
             )
             for section in sections()
         },
+        choices={
+            kind: {
+                name: tuple(Choice(c["value"], c["label"]) for c in items)
+                for name, items in by_field.items()
+            }
+            for kind, by_field in data.get("choices", {}).items()
+        },
     )
 
 
@@ -118,6 +132,15 @@ def dump_definition(spec: ProcessDefinitionSpec) -> str:
             {key: Flow(value) if key == "choices" else value for key, value in cf.items() if value}
             for cf in full["custom_fields"]
         ]
+    if full["choices"]:
+        # A choice shown as it is stored is written as plain text.
+        document["choices"] = {
+            kind: {
+                name: Flow(c["value"] if c["label"] == c["value"] else FlowMap(c) for c in items)
+                for name, items in by_field.items()
+            }
+            for kind, by_field in full["choices"].items()
+        }
     for section in sections():
         if section.key in full:
             compact = section.dump(full[section.key])

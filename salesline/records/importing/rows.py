@@ -10,6 +10,7 @@ from typing import Any
 
 from salesline.core.customfields import CustomFieldDef, coerce_custom_value
 from salesline.core.text import LONG_TEXT_MAX, text_problem
+from salesline.process.definition.spec import Choice, allowed_values
 from salesline.records import matching
 from salesline.records.normalise import Normaliser
 
@@ -50,7 +51,8 @@ class ColumnRule:
     how: str  # text | email | phone | website | domain | first | middle | last | owner | company
     # | custom | details | web
     max_length: int | None = None
-    choices: tuple[str, ...] = ()
+    # The field's choice list: a cell names one by value or label, in any case.
+    choices: tuple[Choice, ...] = ()
     custom: CustomFieldDef | None = None
     multiline: bool = False  # long text (tabs and line breaks kept)
     rank: int = 0  # among columns of one repeatable target, lower is tried first
@@ -143,14 +145,22 @@ def _checked(text, *, max_length: int | None, multiline: bool):
 
 
 def _text_rule(text, rule: ColumnRule):
-    choices = rule.choices
     checked = _checked(text, max_length=rule.max_length, multiline=rule.multiline)
+    if not rule.choices:
+        return checked
+    # Folded value and label -> the value stored (the checker made them unambiguous).
+    canonical = {c.label.casefold(): c.value for c in rule.choices}
+    canonical |= {c.value.casefold(): c.value for c in rule.choices}
+    allowed = allowed_values(rule.choices)
 
     def clean(raw: str) -> str:
         value = checked(raw)
-        if choices and value and value not in choices:
-            raise ValueError(f"must be one of: {', '.join(choices)}")
-        return value
+        if not value:
+            return value
+        found = canonical.get(value.casefold())
+        if found is None:
+            raise ValueError(f"must be one of: {allowed}")
+        return found
 
     return clean
 

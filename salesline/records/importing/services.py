@@ -30,8 +30,9 @@ from salesline.core.customfields import CustomFieldDef
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.spreadsheets import neutralise
 from salesline.core.tasks import enqueue_on_commit
+from salesline.process.definition import Choice, ProcessDefinitionSpec
 from salesline.process.selectors import definition_for
-from salesline.records.fields import KINDS
+from salesline.records.fields import KINDS, FieldDef
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob, ImportMapping
 from salesline.records.normalise import valid_region
 from salesline.records.services import custom_field_defs, refresh_derived
@@ -101,7 +102,19 @@ def mapping_for(
     return mapping
 
 
+def _choices(
+    definition: ProcessDefinitionSpec, kind: str, field: FieldDef | None
+) -> tuple[Choice, ...]:
+    """The values a column of `field` may hold: its choice list in the definition, else the
+    built-in field's fixed values; none for free text."""
+    if field is None:
+        return ()
+    declared = definition.field_choices(kind, field.name)
+    return declared or tuple(Choice(value, value) for value in field.choices)
+
+
 def _rule(
+    definition: ProcessDefinitionSpec,
     kind: str,
     custom: Mapping[str, CustomFieldDef],
     available: Mapping[str, mapping_rules.Target],
@@ -125,7 +138,7 @@ def _rule(
         label,
         how,
         max_length=field.max_length if field else None,
-        choices=field.choices if field else (),
+        choices=_choices(definition, kind, field),
         multiline=field is not None and field.type == "longtext",
         rank=0,
         note=mapping_rules.EXTRA_LABELS.get(target, label) if note is None else note,
@@ -174,7 +187,8 @@ def missing_requirements(
 
 
 def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
-    custom = {c.key: c for c in custom_field_defs(actor, job.kind)}
+    definition = definition_for(actor.organisation)
+    custom = {c.key: c for c in custom_field_defs(actor, job.kind, definition)}
     available = mapping_rules.targets(job.kind, list(custom.values()))
     rules = []
     # A column of free text mapped to the details is written as it is when it is the only one.
@@ -193,18 +207,18 @@ def build_plan(actor: Actor, job: ImportJob, header: list[str]) -> RowPlan:
             if SPECIAL.get(target) == "details"
             else None
         )
-        rule = _rule(job.kind, custom, available, target, index, note=note)
+        rule = _rule(definition, job.kind, custom, available, target, index, note=note)
         if rule is not None:
             if target in ("email", "phone"):
                 rule = dataclasses.replace(rule, rank=mapping_rules.preference(column))
             rules.append(rule)
     constants = []
     for target, value in (job.constants or {}).items():
-        rule = _rule(job.kind, custom, available, target, -1, note="")
+        rule = _rule(definition, job.kind, custom, available, target, -1, note="")
         if rule is not None:
             constants.append((rule, value))
     minimum = [(r.target, r.label) for r in import_requirements(actor, job.kind)]
-    required = set(definition_for(actor.organisation).minimum_fields.get(job.kind, ()))
+    required = set(definition.minimum_fields.get(job.kind, ()))
     if "name" not in required:  # the name is always checked by the mapping, not per row
         minimum = [m for m in minimum if m[0] != "name"]
     return RowPlan(

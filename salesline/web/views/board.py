@@ -40,6 +40,7 @@ from salesline.records.services import custom_field_defs
 from .. import forms
 from ..errors import on_refusal
 from ..formatting import money
+from ..forms import choice_options
 from .common import member_page, page_context
 
 CARDS_PER_PAGE = 20
@@ -322,6 +323,10 @@ def _field_input(actor, name: str, opportunity) -> PanelInput:
         return PanelInput(
             name, field_def.label, widget, shown, options=options, reference=field_def.reference
         )
+    choices = definition_for(actor.organisation).field_choices("opportunity", name)
+    if choices:
+        options = choice_options(choices, shown)
+        return PanelInput(name, field_def.label, "select", shown, options=options)
     if field_def.type == "choice":
         return PanelInput(
             name, field_def.label, "select", shown, options=[(c, c) for c in field_def.choices]

@@ -19,6 +19,8 @@ from salesline.accounts.selectors import member_list
 from salesline.core.errors import NotFound, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.models import Opportunity
+from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.selectors import definition_for
 from salesline.records import export
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
@@ -66,7 +68,15 @@ ANY_STATUS = "any"
 # The filters the panel offers per kind, besides every custom field; any other filter of the
 # API still works in the URL.
 FILTER_FIELDS = {
-    "company": ("owner_id", "market", "sector", "segment", "business_unit", "life_cycle"),
+    "company": (
+        "owner_id",
+        "contact_type",
+        "market",
+        "sector",
+        "segment",
+        "business_unit",
+        "life_cycle",
+    ),
     "person": ("owner_id", "business_unit", "title", "buying_influence"),
     "lead": ("owner_id", "source", "business_unit", "converted"),
     "opportunity": (
@@ -115,7 +125,34 @@ def filter_params(request: HttpRequest) -> dict[str, str]:
     }
 
 
-def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], members):
+def _value_options(
+    actor, kind_def: KindDef, name: str, definition: ProcessDefinitionSpec
+) -> list[tuple[str, str]] | None:
+    """A text field's filter as a choice: its declared choices (by label), else for a field
+    keeping a list of values (a lead's source) the values in use, one per spelling ignoring
+    case (the filter ignores case too); None when it stays free text."""
+    choices = definition.field_choices(kind_def.key, name)
+    if choices:
+        return [(c.value, c.label) for c in choices]
+    if name not in kind_def.value_lists:
+        return None
+    found, more = record_selectors.values_in_use(actor=actor, kind=kind_def.key, field=name)
+    if more:
+        return None
+    folded: dict[str, str] = {}
+    for value in found:
+        folded.setdefault(value.casefold(), value)
+    return sorted(((v, v) for v in folded.values()), key=lambda option: option[0].casefold())
+
+
+def _field_control(
+    actor,
+    kind_def: KindDef,
+    name: str,
+    params: dict[str, str],
+    members,
+    definition: ProcessDefinitionSpec,
+):
     if name == "pipeline":
         pipelines = list(pipeline_selectors.pipeline_list(actor=actor))
         options = [(p.key, p.name) for p in pipelines]
@@ -135,9 +172,19 @@ def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], 
         options = [(ME, "Me"), *((str(m.user_id), m.label) for m in members)]
         options.append(("null", "No owner"))
         return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
-    if field_def.type == "choice":
+    options = _value_options(actor, kind_def, name, definition)
+    if options is None and field_def.type == "choice":
         options = [(c, c.capitalize()) for c in field_def.choices]
-        return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
+    if options is not None:
+        # The filter ignores case (and takes a label): the option it matched is selected; one
+        # matching none (from a link) is still shown.
+        given = params.get(name, "")
+        folded = given.casefold()
+        value = next((v for v, label in options if folded in (v.casefold(), label.casefold())), "")
+        if given and not value:
+            value = given
+            options.append((given, given))
+        return FilterControl(name, field_def.label, "select", value, options)
     if field_def.type in {"decimal", "number", "date"}:
         widget = "range-date" if field_def.type == "date" else "range-number"
         return FilterControl(
@@ -150,13 +197,16 @@ def _field_control(actor, kind_def: KindDef, name: str, params: dict[str, str], 
     return FilterControl(name, field_def.label, "text", params.get(name, ""))
 
 
-def filter_controls(actor, kind: str, params: dict[str, str]) -> list[FilterControl]:
+def filter_controls(
+    actor, kind: str, params: dict[str, str], spec: ProcessDefinitionSpec | None = None
+) -> list[FilterControl]:
     kind_def = KINDS[kind]
     members = member_list(actor=actor)
+    spec = spec or definition_for(actor.organisation)
     controls = [
-        _field_control(actor, kind_def, name, params, members) for name in FILTER_FIELDS[kind]
+        _field_control(actor, kind_def, name, params, members, spec) for name in FILTER_FIELDS[kind]
     ]
-    for definition in custom_field_defs(actor, kind):
+    for definition in custom_field_defs(actor, kind, spec):
         name = f"cf_{definition.key}"
         value = params.get(name, "")
         if definition.type == "choice":
@@ -259,10 +309,15 @@ def custom_columns(request: HttpRequest, actor, kind: str) -> list[CustomColumn]
     return columns
 
 
-def _column(row: dict[str, Any], column: str, types: dict[str, str]) -> Any:
+def _column(
+    row: dict[str, Any], column: str, types: dict[str, str], labels: dict[str, str] | None = None
+) -> Any:
     if column in types:
         key = column.removeprefix("cf_")
         return shown((row["custom_fields"] or {}).get(key), types[column])
+    if labels:  # a declared choice is shown by its label
+        value = row.get(column)
+        return labels.get(value, value)
     if column not in COMPOSED_COLUMNS:
         return _cell(row.get(column))
     parts, show = COMPOSED_COLUMNS[column]
@@ -292,7 +347,12 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         **COLUMN_LABELS,
         **{c.name: c.label for c in extra},
     }
-    controls = filter_controls(actor, kind, params)
+    definition = definition_for(actor.organisation)
+    controls = filter_controls(actor, kind, params, definition)
+    choice_labels = {
+        column: {c.value: c.label for c in definition.field_choices(kind, column)}
+        for column in columns
+    }
     without_paging = {k: v for k, v in params.items() if k not in ("cursor", "offset")}
     sort_base = {k: v for k, v in without_paging.items() if k != "ordering"}
     context = page_context(
@@ -334,7 +394,10 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
     context["ranked"] = ranked(kind_def, query)
     # Surnames rank second for a one-word search only (records.selectors.Search).
     context["surnames_ranked"] = len(query_words(query.q)) == 1
-    context["rows"] = [(row["id"], [_column(row, c, types) for c in columns]) for row in page.items]
+    context["rows"] = [
+        (row["id"], [_column(row, c, types, choice_labels[c]) for c in columns])
+        for row in page.items
+    ]
     if not page.items and not query.deleted:
         # A first visit (never a record, not even a deleted one), not a filter that matched
         # nothing: offer the ways to add some.

@@ -19,6 +19,8 @@ from salesline.core.ids import is_id
 from salesline.pipeline import conversion
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline import services as pipeline_services
+from salesline.process.definition import Choice, choice_label
+from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
@@ -77,9 +79,11 @@ def _posted_version(request: HttpRequest) -> int:
 # ---------------------------------------------------------------- the record page
 
 
-def _display_text(kind: str, obj, name: str, custom_types: dict[str, str]) -> tuple[str, str]:
+def _display_text(
+    kind: str, obj, name: str, custom_types: dict[str, str], choices: tuple[Choice, ...] = ()
+) -> tuple[str, str]:
     """(text, link) of one field as the record page shows it: the page's one way of showing
-    dates, numbers, money and yes/no (formatting.shown)."""
+    dates, numbers, money and yes/no (formatting.shown), a declared choice by its label."""
     if name == "stage":
         return f"{obj.pipeline.name}: {obj.stage.name}", ""
     if name.startswith(forms.CUSTOM_PREFIX):
@@ -95,6 +99,8 @@ def _display_text(kind: str, obj, name: str, custom_types: dict[str, str]) -> tu
         plural = KINDS[spec.reference].plural
         return related.name, reverse("web:record-detail", args=[plural, related.pk])
     value = getattr(obj, spec.attr)
+    if choices and value:
+        return choice_label(choices, value), ""
     if spec.type == "choice" and value:
         return value.capitalize(), ""
     if name == "value" and hasattr(obj, "currency"):
@@ -106,16 +112,24 @@ def _custom_types(custom_defs) -> dict[str, str]:
     return {definition.key: definition.type for definition in custom_defs}
 
 
-def _field_row(kind: str, obj, name: str, label: str, custom_types: dict[str, str]) -> dict:
-    text, url = _display_text(kind, obj, name, custom_types)
+def _field_row(
+    kind: str,
+    obj,
+    name: str,
+    label: str,
+    custom_types: dict[str, str],
+    choices: tuple[Choice, ...] = (),
+) -> dict:
+    text, url = _display_text(kind, obj, name, custom_types, choices)
     return {"name": name, "label": label, "text": text, "url": url}
 
 
 def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
-    custom_defs = custom_field_defs(actor, kind)
+    definition = definition_for(actor.organisation)
+    custom_defs = custom_field_defs(actor, kind, definition)
     types = _custom_types(custom_defs)
     rows = [
-        _field_row(kind, obj, name, label, types)
+        _field_row(kind, obj, name, label, types, definition.field_choices(kind, name))
         for name, label in forms.field_labels(kind, custom_defs)
     ]
     history = stage_history(actor=actor, obj=obj) if kind == "opportunity" else None
@@ -186,7 +200,12 @@ def _field_context(request, actor, kind: str, obj, name: str, **extra) -> dict:
         "kind": KINDS[kind],
         "obj": obj,
         "row": _field_row(
-            kind, obj, name, field_input.label, _custom_types(custom_field_defs(actor, kind))
+            kind,
+            obj,
+            name,
+            field_input.label,
+            _custom_types(custom_field_defs(actor, kind)),
+            definition_for(actor.organisation).field_choices(kind, name),
         ),
         "input": field_input,
         "general": [],

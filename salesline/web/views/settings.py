@@ -25,7 +25,7 @@ from salesline.core.ids import is_id
 from salesline.pipeline.definition import pipelines_of
 from salesline.process import selectors as process_selectors
 from salesline.process import services as process_services
-from salesline.process.definition import MAX_DEFINITION_CHARS
+from salesline.process.definition import MAX_DEFINITION_CHARS, choice_label
 from salesline.process.kinds import builtin_fields
 from salesline.process.models import CustomField
 from salesline.records.fields import KINDS
@@ -563,9 +563,11 @@ def _process_view(actor) -> dict:
                 {
                     "field": opportunity.get(c.field, c.field),
                     "op": OPERATOR_WORDS.get(c.op, c.op),
-                    "value": ", ".join(map(str, c.value))
-                    if isinstance(c.value, tuple | list)
-                    else c.value,
+                    # A declared choice by its label: "Public sector", not "public".
+                    "value": ", ".join(
+                        choice_label(spec.field_choices("opportunity", c.field), str(v))
+                        for v in (c.value if isinstance(c.value, tuple | list) else (c.value,))
+                    ),
                     "message": c.message,
                 }
                 for c in gate.conditions
@@ -595,11 +597,23 @@ def _process_view(actor) -> dict:
     custom_fields = [
         (f, f.record.capitalize(), types.get(f.type, f.type)) for f in spec.custom_fields
     ]
+    choice_lists = [
+        (
+            RECORD_LABELS[kind],
+            [
+                (labels[kind].get(name, name), ", ".join(c.label for c in items))
+                for name, items in by_field.items()
+            ],
+        )
+        for kind, by_field in spec.choices.items()
+        if kind in RECORD_LABELS
+    ]
     return {
         "spec": spec,
         "pipelines": pipelines,
         "minimum": minimum,
         "custom_fields": custom_fields,
+        "choice_lists": choice_lists,
     }
 
 
