@@ -50,7 +50,7 @@ def test_create_and_edit_a_company(signed_in):
     expect(page.get_by_role("heading", level=1)).to_have_text("Acme Archives AS")
     expect(page.get_by_role("status")).to_contain_text("created")
     page.get_by_role("link", name="Edit", exact=True).click()
-    page.get_by_label("Market").fill("Sweden")
+    page.get_by_label("Market").select_option("Sweden")  # a choice list
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("status")).to_contain_text("saved")
     assert Company.objects.get().market == "Sweden"
@@ -133,7 +133,7 @@ def test_a_stale_edit_is_refused(signed_in, acme, member_actor):
     records.record_update(
         actor=member_actor, kind="company", record_id=acme.pk, data={"market": "Denmark"}
     )
-    page.get_by_label("Market").fill("Sweden")
+    page.get_by_label("Market").select_option("Sweden")
     page.get_by_role("button", name="Save changes").click()
     expect(page.get_by_role("alert")).to_contain_text("changed by someone else")
     expect(page.get_by_label("Market")).to_have_value("Denmark")
@@ -148,10 +148,10 @@ def test_inline_edit(signed_in, acme):
     page.get_by_role("link", name="Edit Market").click()
     field = page.locator("#field-market").get_by_label("Market")
     expect(field).to_be_focused()
-    field.fill("")
+    field.select_option("")
     page.get_by_role("button", name="Save Market").click()
     expect(page.locator("#f-market-errors")).to_have_text("Market is required.")
-    page.locator("#field-market").get_by_label("Market").fill("Finland")
+    page.locator("#field-market").get_by_label("Market").select_option("Finland")
     page.get_by_role("button", name="Save Market").click()
     expect(page.locator("#field-market")).to_contain_text("Finland")
     expect(page.get_by_role("link", name="Edit Market")).to_be_focused()

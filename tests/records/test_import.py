@@ -150,7 +150,7 @@ def test_xlsx_files_are_read_with_numbers_as_typed(run, org, tmp_path):
     sheet = workbook.active
     sheet.append(HEADER)
     # A phone typed into Excel as a number loses its leading 0; the region gives it back.
-    sheet.append(["李雷", "li@piql.com", "Piql", "Asia", "Expo", "x", 2079460018])
+    sheet.append(["李雷", "li@piql.com", "Piql", "India", "Expo", "x", 2079460018])
     path = tmp_path / "leads.xlsx"
     workbook.save(path)
     job = run(path.read_bytes(), name="leads.xlsx", region="GB")
