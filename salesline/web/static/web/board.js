@@ -230,11 +230,15 @@
     touch = null;
   }
 
-  function edgeScroll() {
+  // By time, not by frame: the same speed on a slow phone as on a fast one.
+  const EDGE_SPEED = 0.8; // pixels per millisecond
+  function edgeScroll(now) {
     if (!touch?.lifted) return;
+    const elapsed = Math.min(now - (touch.lastFrame ?? now), 100);
+    touch.lastFrame = now;
     const box = board.getBoundingClientRect();
-    if (touch.x < box.left + EDGE_PX) board.scrollLeft -= 12;
-    else if (touch.x > box.right - EDGE_PX) board.scrollLeft += 12;
+    if (touch.x < box.left + EDGE_PX) board.scrollLeft -= elapsed * EDGE_SPEED;
+    else if (touch.x > box.right - EDGE_PX) board.scrollLeft += elapsed * EDGE_SPEED;
     touch.frame = requestAnimationFrame(edgeScroll);
   }
 
