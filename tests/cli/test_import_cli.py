@@ -141,7 +141,7 @@ def test_human_summary(capsys, org, user, leads_file):
     )
     assert code == 0
     assert "8 created, 0 updated, 1 duplicates, 1 rejected" in out
-    assert "row 10:" in out
+    assert "row 10 (Bad, bad@): E-mail is not a valid e-mail address" in out
 
 
 @pytest.mark.parametrize(
@@ -227,7 +227,8 @@ def test_the_summary_notes_legacy_rows_and_numbers_a_vcard_files_cards(capsys, o
         capsys, "import", "people", str(cards), "--org", org.slug, "--as", user.email
     )
     assert code == 0, err
-    assert "  card 2: Card 2 (line 15) cannot be read" in out and "  row " not in out
+    assert "  card 2 (Broken Card): Card 2 (line 15) cannot be read" in out
+    assert "  row " not in out
 
 
 def test_a_cell_over_the_cell_limit_rejects_one_row_and_exits_0(capsys, org, user, tmp_path):
@@ -238,7 +239,7 @@ def test_a_cell_over_the_cell_limit_rejects_one_row_and_exits_0(capsys, org, use
     )
     assert code == 0, err
     assert "3 created" in out and "1 rejected" in out
-    assert f"  row 3: {hostile.OVERLONG_REASON}" in out.splitlines()
+    assert f"  row 3 (Bo Li, bo@piql.com): {hostile.OVERLONG_REASON}" in out.splitlines()
 
 
 def test_a_mixed_encoding_file_imports_every_name_as_written(capsys, org, user, tmp_path):
