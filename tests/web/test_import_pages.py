@@ -647,7 +647,8 @@ def test_one_value_for_every_row_from_the_page(browser, org):
     # Back to mapping keeps the values; the required fields they give count as mapped.
     again = browser.get(f"/imports/{dry.pk}/mapping/")
     slots = [(s["field"], s["value"]) for s in again.context["constant_slots"]]
-    assert slots == [*EXPO, ("", "")]
+    # PostgreSQL's jsonb keeps no key order: the values come back, in some order, then a blank.
+    assert sorted(slots[:-1]) == sorted(EXPO) and slots[-1] == ("", "")
     assert again.context["missing"] == 0
     states = requirement_states(again)
     assert states["Source"] == (True, "one value for every row: Archiving Expo 2026")
