@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "salesline.process",
     "salesline.records",
     "salesline.pipeline",
+    "salesline.playbooks",
     "salesline.api",
     "salesline.web",
     # request.htmx, and the htmx script served from our own static files (no CDN).

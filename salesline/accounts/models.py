@@ -21,6 +21,12 @@ class Organisation(models.Model):
     # The country phone numbers without "+<country code>" are read in, on every write and as
     # an import's default region (two letters, e.g. GB); blank: only numbers with a "+".
     phone_region = models.CharField(max_length=2, blank=True, default="")
+    # Whose public holidays are not working days for due dates (two letters; blank: the phone
+    # region's).
+    country = models.CharField(max_length=2, blank=True, default="")
+    # Merge fields of canned messages: {{ links.booking }} and the default From address.
+    booking_url = models.URLField(max_length=500, blank=True, default="")
+    from_email = models.EmailField(max_length=254, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
