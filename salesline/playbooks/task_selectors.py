@@ -13,6 +13,7 @@ from django.utils import timezone
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, ProblemList
 from salesline.core.ids import is_id
+from salesline.core.models import AuditEvent
 
 from .models import Task
 from .task_services import QUEUES, STATUSES
@@ -50,6 +51,7 @@ def parse_task_filters(raw: Mapping[str, Any]) -> TaskFilters:
     the other lists do."""
     problems = ProblemList()
     values: dict[str, Any] = {}
+    value: Any
 
     def blank(value: Any) -> bool:
         return value is None or (isinstance(value, str) and not value.strip())
@@ -165,3 +167,48 @@ def open_tasks_on(
         "-id",
     )
     return list(open_first[:limit]), rows.count()
+
+
+# What a task's audit event says on its record's timeline.
+_STATUS_WORDS = {"done": "Task done", "open": "Task reopened", "cancelled": "Task cancelled"}
+_FIELD_WORDS = {
+    "title": "title",
+    "instructions": "instructions",
+    "due_date": "due date",
+    "assignee_id": "assignee",
+    "queue": "queue",
+}
+
+
+def _timeline_text(event: AuditEvent) -> str:
+    title = event.object_repr
+    if event.action == "create":
+        return f"Task added: {title}"
+    if event.action == "claim":
+        return f"Task taken: {title}"
+    status = (event.changes or {}).get("status")
+    if isinstance(status, list) and len(status) == 2 and status[1] in _STATUS_WORDS:
+        return f"{_STATUS_WORDS[status[1]]}: {title}"
+    fields = sorted(_FIELD_WORDS[name] for name in event.changes or {} if name in _FIELD_WORDS)
+    return f"Task changed ({', '.join(fields) or 'details'}): {title}"
+
+
+def task_timeline_events(
+    *, actor: Actor, kind: str, record_id: int, limit: int = 100
+) -> list[tuple[AuditEvent, str]]:
+    """The history of an opportunity's or a lead's tasks, newest first, each event with what a
+    timeline says of it (the task's title as it was then). Two queries; none for other kinds."""
+    if kind not in ("opportunity", "lead"):
+        return []
+    task_ids = [
+        str(pk)
+        for pk in Task.objects.filter(
+            organisation=actor.organisation, **{f"{kind}_id": record_id}
+        ).values_list("pk", flat=True)
+    ]
+    if not task_ids:
+        return []
+    events = AuditEvent.objects.filter(
+        organisation=actor.organisation, object_type="task", object_id__in=task_ids
+    ).order_by("-at", "-id")[:limit]
+    return [(event, _timeline_text(event)) for event in events]
