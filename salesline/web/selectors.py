@@ -30,6 +30,7 @@ from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
 from salesline.pipeline.models import Opportunity, Stage, StageChange
 from salesline.playbooks import selectors as playbook_selectors
+from salesline.playbooks.task_selectors import task_timeline_events
 from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
 from salesline.records.models import Note
@@ -181,7 +182,7 @@ def my_attention(*, actor: Actor, limit: int = 10) -> Attention:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: object
-    kind: str  # note | stage | audit | playbook
+    kind: str  # note | stage | audit | task | playbook
     who: str
     text: str
     #: A playbook run's steps, one line each.
@@ -265,7 +266,8 @@ def _playbook_entries(actor: Actor, kind: str, obj, limit: int) -> list[Timeline
 
 
 def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[TimelineEntry]:
-    """Notes, stage changes and audit events of one record, newest first — people by name,
+    """Notes, stage changes, audit events and its tasks' history (added, done, reopened,
+    cancelled, taken, changed) of one record, newest first — people by name,
     fields by their labels, stages by their names and actions in words, as everywhere else on
     the page."""
     names = _member_names(actor)
@@ -318,6 +320,10 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
             f"{', '.join(sorted(map(field_label, e.changes))) or '—'}",
         )
         for e in events
+    ]
+    entries += [
+        TimelineEntry(e.at, "task", names.get(e.actor_label, e.actor_label), text)
+        for e, text in task_timeline_events(actor=actor, kind=kind, record_id=obj.pk, limit=limit)
     ]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
