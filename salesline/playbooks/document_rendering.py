@@ -93,20 +93,14 @@ def render_html(source: str, context: Mapping[str, Any]) -> str:
         raise TemplateProblem(f"The HTML template cannot be rendered: {exc}") from exc
 
 
-def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> dict:
-    """WeasyPrint's URL fetcher: documents are self-contained (styles inline, images as data:
-    URLs); nothing on disk or on the network is read."""
-    if url.startswith("data:"):
-        from weasyprint.urls import default_url_fetcher
-
-        return default_url_fetcher(url)
-    raise ValueError(f"documents may not fetch {url[:80]}")
-
-
 def html_to_pdf(html: str) -> bytes:
+    """Documents are self-contained (styles inline, images as data: URLs): the fetcher reads
+    nothing on disk or on the network."""
     import weasyprint  # imported when first used: it takes a while to load
+    from weasyprint.urls import URLFetcher
 
-    return weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
+    fetcher = URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
+    return weasyprint.HTML(string=html, url_fetcher=fetcher).write_pdf()
 
 
 def render_docx(source: bytes, context: Mapping[str, Any]) -> bytes:
@@ -159,7 +153,11 @@ def _lookups_of_django(obj: Any, seen: set[int], found: list[tuple[str, ...]], l
     elif isinstance(obj, dict):
         for item in obj.values():
             _lookups_of_django(item, seen, found, local)
-    elif isinstance(obj, Node) or type(obj).__module__.startswith("django.template.smartif"):
+    elif isinstance(obj, Node) or (
+        # an {% if %}'s conditions (smartif operators and defaulttags.TemplateLiteral)
+        type(obj).__module__ in {"django.template.smartif", "django.template.defaulttags"}
+        and hasattr(obj, "__dict__")
+    ):
         if isinstance(obj, ForNode):
             local.update(obj.loopvars)
         if isinstance(obj, WithNode):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import IO
 
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 
+from salesline.accounts.models import Organisation
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 from salesline.pipeline.models import Opportunity
 from salesline.records.models import Lead
 
+from .document_catalogue import CATALOGUE, CONTENT_TYPES, SOURCE_FORMAT, shipped_path
 from .models import Agreement, Document, DocumentTemplateFile
 
 
@@ -66,3 +69,32 @@ def template_files(*, actor: Actor) -> dict[tuple[str, str], DocumentTemplateFil
         (row.template, row.format): row
         for row in DocumentTemplateFile.objects.filter(organisation=actor.organisation)
     }
+
+
+@cache
+def _shipped_source(key: str, source_format: str) -> bytes:
+    return shipped_path(key, source_format).read_bytes()
+
+
+def template_source(organisation: Organisation, key: str, format: str) -> tuple[bytes, bool]:
+    """The template file `format` is rendered from (the organisation's own, or the shipped
+    one), and whether it is the organisation's own."""
+    own = DocumentTemplateFile.objects.filter(
+        organisation=organisation, template=key, format=format
+    ).first()
+    if own is not None:
+        with default_storage.open(str(own.file.name), "rb") as handle:
+            return handle.read(), True
+    return _shipped_source(key, SOURCE_FORMAT[format]), False
+
+
+SOURCE_CONTENT_TYPES = {"html": "text/html; charset=utf-8", "docx": CONTENT_TYPES["docx"]}
+
+
+def template_download(*, actor: Actor, template_key: str, format: str) -> tuple[bytes, str, str]:
+    """The file a template is rendered from now: content, file name and content type."""
+    if template_key not in CATALOGUE or format not in SOURCE_FORMAT:
+        raise NotFound(f"No document template {template_key} ({format}).")
+    content, _ = template_source(actor.organisation, template_key, format)
+    extension = SOURCE_FORMAT[format]
+    return content, f"{template_key}.{extension}", SOURCE_CONTENT_TYPES[extension]

@@ -13,20 +13,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from salesline.accounts.models import Organisation
+from salesline.accounts.services import require_admin
 from salesline.core import audit, events
 from salesline.core.actors import Actor
-from salesline.core.errors import NotFound, Problem, ProblemList, ValidationFailed
+from salesline.core.errors import Conflict, NotFound, Problem, ProblemList, ValidationFailed
 from salesline.pipeline.models import Opportunity
 from salesline.records.models import Lead
 from salesline.records.services import locked_row
@@ -41,31 +40,14 @@ from .document_catalogue import (
     QUOTE_VALID_DAYS,
     SOURCE_FORMAT,
     DocumentTemplate,
-    shipped_path,
 )
+from .document_selectors import template_source
 from .merge import MERGE_FIELDS, merge_context
 from .models import Agreement, Document, DocumentTemplateFile, Invoice
 from .numbering import next_number
 
 DATE_SUFFIXES = ("date", "_on", "_start", "_end", "valid_until")
 OPPORTUNITY_RELATED = ("stage", "owner", "company", "primary_contact")
-
-
-@cache
-def _shipped_source(key: str, source_format: str) -> bytes:
-    return shipped_path(key, source_format).read_bytes()
-
-
-def template_source(organisation: Organisation, key: str, format: str) -> tuple[bytes, bool]:
-    """The template file `format` is rendered from (the organisation's own, or the shipped
-    one), and whether it is the organisation's own."""
-    own = DocumentTemplateFile.objects.filter(
-        organisation=organisation, template=key, format=format
-    ).first()
-    if own is not None:
-        with default_storage.open(str(own.file.name), "rb") as handle:
-            return handle.read(), True
-    return _shipped_source(key, SOURCE_FORMAT[format]), False
 
 
 def render(source: bytes, format: str, context: Mapping[str, Any]) -> bytes:
@@ -411,3 +393,136 @@ def document_generate(
             default_storage.delete(stored_name)
         raise
     return document
+
+
+# ---------------------------------------------------------------- replacing template files
+
+MAX_TEMPLATE_BYTES = 2 * 1024 * 1024
+TEMPLATE_EXTENSIONS = {"pdf": (".html", ".htm"), "docx": (".docx",)}
+
+
+def template_file_problems(
+    template_key: Any, format: Any, file_name: str, content: bytes
+) -> list[Problem]:
+    """Everything wrong with a replacement template file, at once: the template and format it
+    is for, its kind and size, merge fields it names that do not exist, and whether it renders
+    with sample data."""
+    problems = ProblemList()
+    if template_key not in CATALOGUE:
+        problems.add(
+            ("template",),
+            f"Unknown document template '{template_key}' (known: {', '.join(CATALOGUE)}).",
+        )
+    if format not in FORMATS:
+        problems.add(("format",), f"Unknown format '{format}' (known: {', '.join(FORMATS)}).")
+    if problems:
+        return problems.problems
+    extensions = TEMPLATE_EXTENSIONS[format]
+    kind = "an HTML file (.html)" if format == "pdf" else "a Word document (.docx)"
+    if not content:
+        problems.add(("file",), "The file is empty.")
+    elif len(content) > MAX_TEMPLATE_BYTES:
+        problems.add(
+            ("file",),
+            f"The file is {len(content):,} bytes; a template may have at most "
+            f"{MAX_TEMPLATE_BYTES:,}.",
+        )
+    elif not file_name.lower().endswith(extensions):
+        problems.add(("file",), f"The {format.upper()} template must be {kind}.")
+    if problems:
+        return problems.problems
+    try:
+        if format == "pdf":
+            try:
+                text = content.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise rendering.TemplateProblem(
+                    "The file is not UTF-8 text: save it as UTF-8 and upload it again."
+                ) from exc
+            unknown = rendering.unknown_fields_html(text)
+        else:
+            unknown = rendering.unknown_fields_docx(content)
+        for message in unknown:
+            problems.add(("file",), message, type="unknown_merge_field")
+        if not unknown:
+            render(content, format, rendering.sample_context())
+    except rendering.TemplateProblem as exc:
+        problems.add(("file",), str(exc))
+    except Exception as exc:  # noqa: BLE001 — a file WeasyPrint or docxtpl chokes on
+        problems.add(("file",), f"The file cannot be rendered: {exc}")
+    return problems.problems
+
+
+def document_template_replace(
+    *, actor: Actor, template_key: str, format: str, file_name: str, content: bytes
+) -> DocumentTemplateFile:
+    """Use the organisation's own file for a template from now on (admins only). A file that
+    is refused changes nothing and stores nothing: every problem is named at once."""
+    require_admin(actor, "replace document templates")
+    problems = template_file_problems(template_key, format, file_name, content)
+    if problems:
+        raise ValidationFailed("The template file is refused.", problems)
+    if format == "pdf" and content.startswith(b"\xef\xbb\xbf"):
+        content = content[3:]  # the templates are read as UTF-8 without a byte-order mark
+    stored_name = ""
+    try:
+        with transaction.atomic():
+            row = (
+                DocumentTemplateFile.objects.select_for_update()
+                .filter(organisation=actor.organisation, template=template_key, format=format)
+                .first()
+            )
+            created = row is None
+            old_name = "" if row is None else str(row.file.name)
+            if row is None:
+                row = DocumentTemplateFile(
+                    organisation=actor.organisation, template=template_key, format=format
+                )
+            extension = SOURCE_FORMAT[format]
+            row.file.save(f"{template_key}.{extension}", ContentFile(content), save=False)
+            stored_name = str(row.file.name)
+            row.uploaded_at = timezone.now()
+            try:
+                with transaction.atomic():
+                    row.save()
+            except IntegrityError as exc:
+                raise Conflict(
+                    "Someone replaced this template at the same moment: try again."
+                ) from exc
+            audit.record(
+                actor=actor,
+                action="create" if created else "update",
+                obj=row,
+                object_repr=f"{template_key}.{extension} (document template)",
+                changes={"file": [old_name or None, file_name]},
+            )
+            if old_name:
+                transaction.on_commit(lambda: default_storage.delete(old_name))
+    except BaseException:
+        if stored_name:
+            default_storage.delete(stored_name)
+        raise
+    return row
+
+
+def document_template_reset(*, actor: Actor, template_key: str, format: str) -> None:
+    """Go back to the shipped file of a template (admins only); nothing to undo is fine."""
+    require_admin(actor, "replace document templates")
+    with transaction.atomic():
+        row = (
+            DocumentTemplateFile.objects.select_for_update()
+            .filter(organisation=actor.organisation, template=template_key, format=format)
+            .first()
+        )
+        if row is None:
+            return
+        old_name = str(row.file.name)
+        audit.record(
+            actor=actor,
+            action="delete",
+            obj=row,
+            object_repr=f"{template_key}.{SOURCE_FORMAT[format]} (document template)",
+            changes={"file": [old_name, None]},
+        )
+        row.delete()
+        transaction.on_commit(lambda: default_storage.delete(old_name))

@@ -15,6 +15,14 @@ from salesline.playbooks.models import Agreement
 from salesline.records.services import record_create
 
 
+@pytest.fixture(name="media_root", autouse=True)
+def media_root_fixture(settings, tmp_path):
+    """Each test stores its files in a folder of its own (the storage API follows the
+    setting), so a test can tell exactly which files it left behind."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
 @pytest.fixture(name="deal")
 def deal_fixture(actor, company, person):
     """An opportunity of Acme Archives AS with Ola Nordmann as its contact."""

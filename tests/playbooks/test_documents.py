@@ -24,6 +24,7 @@ from .document_fixtures import (
     deal_fixture,  # noqa: F401
     docx_text,
     hostile_company,
+    media_root_fixture,  # noqa: F401
     pdf_text,
     stored_bytes,
 )

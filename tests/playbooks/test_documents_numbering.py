@@ -12,7 +12,11 @@ from salesline.playbooks.document_services import document_generate
 from salesline.playbooks.models import Document, NumberSequence
 from salesline.playbooks.numbering import next_number
 
-from .document_fixtures import agreement_fixture, deal_fixture  # noqa: F401
+from .document_fixtures import (  # noqa: F401
+    agreement_fixture,
+    deal_fixture,
+    media_root_fixture,
+)
 
 THREADS = 6
 EACH = 5
