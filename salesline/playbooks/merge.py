@@ -61,6 +61,13 @@ MERGE_FIELDS: dict[str, dict[str, str]] = {
         "period_start": "the first day billed",
         "period_end": "the last day billed",
     },
+    "quote": {
+        "number": "the quote number",
+        "issue_date": "the date it is issued",
+        "valid_until": "the last day the offer stands",
+        "amount": "the amount offered",
+        "currency": "its currency",
+    },
     "sender": {
         "name": "the name of the person sending (or the organisation's)",
         "email": "the sender's e-mail address",
@@ -101,6 +108,7 @@ def merge_context(
     lead=None,
     agreement=None,
     invoice: dict[str, Any] | None = None,
+    quote: dict[str, Any] | None = None,
     sender=None,
 ) -> dict[str, Any]:
     """Every merge field as plain values (blank where the record has none)."""
@@ -138,6 +146,8 @@ def merge_context(
         }
     if invoice is not None:
         context["invoice"] = {name: _text(invoice.get(name)) for name in MERGE_FIELDS["invoice"]}
+    if quote is not None:
+        context["quote"] = {name: _text(quote.get(name)) for name in MERGE_FIELDS["quote"]}
     context["sender"] = {
         "name": (sender.full_name or sender.email) if sender is not None else organisation.name,
         "email": sender.email if sender is not None else organisation.from_email,

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, home, imports, lists, records, search, settings, tasks
+from .views import board, documents, home, imports, lists, records, search, settings, tasks
 
 app_name = "web"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     *settings.urlpatterns,
     *search.urlpatterns,
     *tasks.urlpatterns,
+    *documents.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

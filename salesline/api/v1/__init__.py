@@ -9,7 +9,7 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import imports, process, tasks
+from . import documents, imports, process, tasks
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -56,3 +56,4 @@ api.add_router("/pipelines", process.pipelines)
 api.add_router("/custom-fields", process.custom_fields)
 api.add_router("/imports", imports.router)
 tasks.register(api)
+api.add_router("/documents", documents.router)
