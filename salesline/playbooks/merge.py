@@ -509,11 +509,14 @@ def render(
     fields: Mapping[str, Mapping[str, str]] | None = None,
 ) -> str:
     """Render a template with a merge context (`merge_context` or `sample_context`). A value
-    that is None renders blank; dates render as the site's language writes them ("6 Dec
-    2026") unless a `date` filter says otherwise. Raises `TemplateRefused` for a template that
-    `template_problems` refuses."""
+    that is None renders blank; dates render as the site's language writes them ("6 Dec 2026")
+    unless a `date` filter says otherwise; the result is plain text, never marked safe. Raises
+    `TemplateRefused` for a template that `template_problems` refuses."""
     problems = template_problems(text, fields=fields)
     if problems:
         raise TemplateRefused(problems)
     with translation.override(settings.LANGUAGE_CODE):
-        return _compiled(text, html).render(Context(_blank_none(context), autoescape=html))
+        output = _compiled(text, html).render(Context(_blank_none(context), autoescape=html))
+    # Django marks a rendered template safe; this text is user-written, so a page showing it
+    # must escape it: hand back a plain str, never a SafeString.
+    return "".join([output])

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, home, imports, lists, records, search, settings
+from .views import board, home, imports, lists, message_templates, records, search, settings
 
 app_name = "web"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     *board.urlpatterns,
     *imports.urlpatterns,
     *settings.urlpatterns,
+    *message_templates.urlpatterns,
     *search.urlpatterns,
     path(
         "login/",

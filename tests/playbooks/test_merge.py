@@ -232,6 +232,15 @@ def test_mail_text_is_not_escaped_and_html_is(org):
     )
 
 
+def test_the_rendered_text_is_never_marked_safe(org):
+    from django.utils.safestring import SafeData
+
+    context = merge_context(organisation=org)
+    for html in (False, True):
+        output = render("<b>{{ organisation.name }}</b>", context, html=html)
+        assert type(output) is str and not isinstance(output, SafeData)
+
+
 def test_dates_and_money_render_sensibly(org):
     context = sample_context(organisation=org)
     assert render("{{ opportunity.value }} {{ opportunity.currency }}", context) == (
