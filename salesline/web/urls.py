@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, documents, home, imports, lists, records, search, settings, tasks
+from .views import board, documents, home, imports, lists, message_templates, records, search, settings, tasks
 
 app_name = "web"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     *board.urlpatterns,
     *imports.urlpatterns,
     *settings.urlpatterns,
+    *message_templates.urlpatterns,
     *search.urlpatterns,
     *tasks.urlpatterns,
     *documents.urlpatterns,
