@@ -29,6 +29,7 @@ from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
 from salesline.pipeline.models import Opportunity, Stage, StageChange
+from salesline.playbooks.message_selectors import message_timeline
 from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
 from salesline.records.models import Note
@@ -180,7 +181,7 @@ def my_attention(*, actor: Actor, limit: int = 10) -> Attention:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: object
-    kind: str  # note | stage | audit
+    kind: str  # note | stage | audit | message
     who: str
     text: str
 
@@ -278,6 +279,10 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
             f"{', '.join(sorted(map(field_label, e.changes))) or '—'}",
         )
         for e in events
+    ]
+    entries += [
+        TimelineEntry(m.at, "message", m.who, m.text)
+        for m in message_timeline(actor=actor, kind=kind, record_id=obj.pk, limit=limit)
     ]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
