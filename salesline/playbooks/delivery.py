@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from salesline.accounts.services import system_actor
 from salesline.core import audit
+from salesline.core.events import _uses_database_backend
 from salesline.core.tasks import current_attempt, durable_task
 
 from .models import Message
@@ -53,6 +54,8 @@ MAX_ATTEMPTS = 5
 RETRY_DELAY = 30.0
 #: An SMTP connection unused this long is closed and a new one opened for the next message.
 IDLE_SECONDS = 10.0
+#: Messages one delivery task sends over its connection: its own and due ones it adopts.
+BATCH_SIZE = 50
 #: Seconds an SMTP command may take when the mailer's settings give no time-out.
 SMTP_TIMEOUT = 30.0
 
@@ -152,17 +155,60 @@ def is_permanent(error: BaseException) -> bool:
 # ---------------------------------------------------------------- the task
 
 
-def _claim(message_id: int, token: str) -> tuple[Message | None, bool]:
-    """Take the message for this delivery, or None when it is not this send's to deliver; and
-    whether an earlier attempt was interrupted while delivering it (it may have reached SMTP)."""
+def _entitled(message_id: int, token: str) -> bool:
+    """Whether this task may deliver its message: still queued under this send's token."""
+    return Message.objects.filter(
+        pk=message_id, status=Message.Status.QUEUED, delivery_token=token
+    ).exists()
+
+
+def _adopt(message_id: int, token: str) -> int:
+    """Take over up to BATCH_SIZE - 1 other due delivery tasks, so one task sends a batch over
+    one connection: their messages move to this task's token and their task rows end
+    SUCCESSFUL, in one transaction. A task row locked by another worker (being claimed) is
+    skipped, and only first attempts of unclaimed queued messages are taken. How many."""
+    from django.tasks.base import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
+
+    with exclusive_transaction(DBTaskResult.objects.db):
+        rows = list(
+            DBTaskResult.objects.ready()
+            .filter(backend_name=DEFAULT_TASK_BACKEND_ALIAS, task_path=message_deliver.module_path)
+            .order_by("-priority", "run_after", "enqueued_at")
+            .select_for_update(skip_locked=True)
+            .only("id", "args_kwargs")[: BATCH_SIZE - 1]
+        )
+        wanted: dict[int, tuple[str, Any]] = {}
+        for row in rows:
+            args, kwargs = row.args_kwargs.get("args", []), row.args_kwargs.get("kwargs", {})
+            if len(args) == 2 and not kwargs and args[0] != message_id:
+                wanted[args[0]] = (args[1], row.pk)
+        found = Message.objects.filter(
+            pk__in=wanted, status=Message.Status.QUEUED, claimed_at__isnull=True
+        ).values_list("pk", "delivery_token")
+        adopted = [pk for pk, their_token in found if wanted[pk][0] == their_token]
+        if not adopted:
+            return 0
+        Message.objects.filter(pk__in=adopted).update(delivery_token=token)
+        DBTaskResult.objects.filter(pk__in=[wanted[pk][1] for pk in adopted]).update(
+            status=TaskResultStatus.SUCCESSFUL,
+            finished_at=timezone.now(),
+            return_value=f"delivered with message {message_id}",
+        )
+    return len(adopted)
+
+
+def _claim(token: str) -> tuple[list[Message], set[int]]:
+    """The messages this task delivers (its own and those it adopted), claimed; and those an
+    earlier attempt was interrupted delivering (they may have reached SMTP)."""
     now = timezone.now()
-    mine = Message.objects.filter(pk=message_id, status=Message.Status.QUEUED, delivery_token=token)
+    mine = Message.objects.filter(status=Message.Status.QUEUED, delivery_token=token)
     with transaction.atomic():
-        interrupted = mine.filter(claimed_at__isnull=False).exists()
-        if not mine.update(claimed_at=now, attempts=F("attempts") + 1, updated_at=now):
-            return None, False
-        message = Message.objects.select_related("organisation").get(pk=message_id)
-    return message, interrupted
+        interrupted = set(mine.filter(claimed_at__isnull=False).values_list("pk", flat=True))
+        mine.update(claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
+        messages = list(mine.select_related("organisation").order_by("pk"))
+    return messages, interrupted
 
 
 def _finish(message: Message, token: str, *, status: str, error: str = "") -> bool:
@@ -191,46 +237,58 @@ def _error_change(error: str) -> dict[str, list[str]]:
 
 
 def _note_error(message: Message, token: str, error: str) -> None:
-    """A temporary failure: the message stays queued with the error of this attempt."""
-    Message.objects.filter(
-        pk=message.pk, status=Message.Status.QUEUED, delivery_token=token
-    ).update(error=error, claimed_at=None, updated_at=timezone.now())
+    """A temporary failure: the message stays queued with the error of this attempt, and the
+    rest of the batch, not tried, stays queued unclaimed for the retry."""
+    queued = Message.objects.filter(status=Message.Status.QUEUED, delivery_token=token)
+    with transaction.atomic():
+        queued.filter(pk=message.pk).update(error=error, updated_at=timezone.now())
+        queued.update(claimed_at=None)
 
 
-def deliver(message_id: int, token: str) -> str:
-    """One delivery attempt; returns what happened (`sent`, `failed`, `skipped`). Raises
-    DeliveryRefused after a temporary failure that is not the last attempt."""
-    message, interrupted = _claim(message_id, token)
-    if message is None:
-        return "skipped"
+def deliver(message_id: int, token: str) -> dict[str, int]:
+    """One delivery attempt of a message, with the batch it adopted; returns how many were
+    sent and failed. Raises DeliveryRefused after a temporary failure that is not the last
+    attempt (what was not sent stays queued for the retry)."""
+    if not _entitled(message_id, token):
+        return {"sent": 0, "failed": 0}
     attempt = current_attempt()
-    if interrupted:
-        logger.warning(
-            "Message %s: delivering again after an interrupted attempt (same Message-ID %s)",
-            message.pk,
-            message.message_id,
-        )
-    try:
-        mail = email_for(message)
-    except OSError as error:  # an attachment's file is gone: no retry will bring it back
-        _finish(message, token, status=Message.Status.FAILED, error=f"attachment: {error}")
-        return "failed"
-    try:
-        mail_connection().send_messages([mail])
-    except (OSError, smtplib.SMTPException) as error:
-        close_mail_connection()
-        text = smtp_error_text(error)
-        if is_permanent(error) or attempt.is_last:
-            logger.warning("Message %s failed: %s", message.pk, text)
-            _finish(message, token, status=Message.Status.FAILED, error=text)
-            return "failed"
-        _note_error(message, token, f"{text} (attempt {attempt.number} of {attempt.max_attempts})")
-        raise DeliveryRefused(text) from error
-    _finish(message, token, status=Message.Status.SENT)
-    return "sent"
+    if attempt.number == 1 and BATCH_SIZE > 1 and _uses_database_backend():
+        _adopt(message_id, token)
+    messages, interrupted = _claim(token)
+    outcome = {"sent": 0, "failed": 0}
+    for message in messages:
+        if message.pk in interrupted:
+            logger.warning(
+                "Message %s: delivering again after an interrupted attempt (same Message-ID %s)",
+                message.pk,
+                message.message_id,
+            )
+        try:
+            mail = email_for(message)
+        except OSError as error:  # an attachment's file is gone: no retry brings it back
+            _finish(message, token, status=Message.Status.FAILED, error=f"attachment: {error}")
+            outcome["failed"] += 1
+            continue
+        try:
+            mail_connection().send_messages([mail])
+        except (OSError, smtplib.SMTPException) as error:
+            close_mail_connection()
+            text = smtp_error_text(error)
+            if is_permanent(error) or attempt.is_last:
+                logger.warning("Message %s failed: %s", message.pk, text)
+                _finish(message, token, status=Message.Status.FAILED, error=text)
+                outcome["failed"] += 1
+                continue
+            _note_error(
+                message, token, f"{text} (attempt {attempt.number} of {attempt.max_attempts})"
+            )
+            raise DeliveryRefused(text) from error
+        _finish(message, token, status=Message.Status.SENT)
+        outcome["sent"] += 1
+    return outcome
 
 
 @durable_task(max_attempts=MAX_ATTEMPTS, retry_delay=RETRY_DELAY)
-def message_deliver(message_id: int, token: str) -> str:
+def message_deliver(message_id: int, token: str) -> dict[str, int]:
     """The worker's task: deliver one queued message (see the module docstring)."""
     return deliver(message_id, token)

@@ -142,7 +142,7 @@ def test_a_sent_message_is_never_sent_again(actor, deal, smtp):
     run_pending_tasks()
     # The same task again (a duplicate, or one recovered after its worker died after the
     # commit): nothing is sent.
-    assert delivery.deliver(message.pk, Message.objects.get().delivery_token) == "skipped"
+    assert delivery.deliver(message.pk, Message.objects.get().delivery_token) == {"sent": 0, "failed": 0}
     assert len(smtp.accepted) == 1
 
 
@@ -154,7 +154,7 @@ def test_a_stale_task_of_an_earlier_send_delivers_nothing(actor, deal, smtp):
     smtp.handler.refuse = None
     message_services.message_send(actor=actor, message_id=message.pk)  # retried by a person
 
-    assert delivery.deliver(message.pk, first_token) == "skipped"
+    assert delivery.deliver(message.pk, first_token) == {"sent": 0, "failed": 0}
     assert not smtp.accepted
     run_pending_tasks()
     assert len(smtp.accepted) == 1
@@ -173,7 +173,7 @@ def test_a_delivery_resumed_after_a_crash_sends_the_same_message_id(actor, deal,
     assert "delivering again after an interrupted attempt" in caplog.text
 
 
-def test_many_messages_share_one_smtp_connection(actor, deal, settings):
+def test_one_task_sends_the_due_queue_as_a_batch_over_one_connection(actor, deal, settings):
     handler = SinkHandler()
     sessions = set()
     original = handler.handle_DATA
@@ -186,7 +186,23 @@ def test_many_messages_share_one_smtp_connection(actor, deal, settings):
     with SmtpSink(handler) as sink:
         settings.MAILERS = sink.mailer()
         messages = [queue(actor, deal) for _ in range(5)]
-        assert run_pending_tasks() == 5
+        # The first task adopts the other four due tasks: they end SUCCESSFUL unrun.
+        assert run_pending_tasks() == 1
         delivery.close_mail_connection()
     assert sorted(r.message_id for r in sink.accepted) == sorted(m.message_id for m in messages)
     assert len(sessions) == 1
+    assert set(Message.objects.values_list("status", flat=True)) == {"sent"}
+    results = DBTaskResult.objects.order_by("enqueued_at")
+    assert [r.status for r in results] == ["SUCCESSFUL"] * 5
+    assert results[0].return_value == {"sent": 5, "failed": 0}
+    assert results[1].return_value == f"delivered with message {messages[0].pk}"
+
+
+def test_a_batch_takes_no_retry_and_no_message_claimed_elsewhere(actor, deal, smtp):
+    first, claimed, retried = (queue(actor, deal) for _ in range(3))
+    Message.objects.filter(pk=claimed.pk).update(claimed_at=timezone.now())
+    task = DBTaskResult.objects.get(args_kwargs__args__0=retried.pk)
+    task.args_kwargs = {**task.args_kwargs, "kwargs": {"_attempt": 2}}
+    task.save()
+
+    assert delivery._adopt(first.pk, first.delivery_token) == 0
