@@ -36,7 +36,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.utils import timezone
 
 from salesline.accounts.services import system_actor
@@ -44,7 +44,7 @@ from salesline.core import audit
 from salesline.core.events import _uses_database_backend
 from salesline.core.tasks import current_attempt, durable_task
 
-from .models import Message
+from .models import Document, Message
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def email_for(message: Message) -> EmailMessage:
         to=list(message.to),
         headers={"Message-ID": message.message_id},
     )
-    for document in message.attachments.all().order_by("id"):
+    for document in message.attachments.all():
         with document.file.open("rb") as file:
             mail.attach(document.file_name, file.read(), document.content_type)
     return mail
@@ -207,7 +207,11 @@ def _claim(token: str) -> tuple[list[Message], set[int]]:
     with transaction.atomic():
         interrupted = set(mine.filter(claimed_at__isnull=False).values_list("pk", flat=True))
         mine.update(claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
-        messages = list(mine.select_related("organisation").order_by("pk"))
+        messages = list(
+            mine.select_related("organisation")
+            .prefetch_related(Prefetch("attachments", queryset=Document.objects.order_by("id")))
+            .order_by("pk")
+        )
     return messages, interrupted
 
 
