@@ -142,7 +142,10 @@ def test_a_sent_message_is_never_sent_again(actor, deal, smtp):
     run_pending_tasks()
     # The same task again (a duplicate, or one recovered after its worker died after the
     # commit): nothing is sent.
-    assert delivery.deliver(message.pk, Message.objects.get().delivery_token) == {"sent": 0, "failed": 0}
+    assert delivery.deliver(message.pk, Message.objects.get().delivery_token) == {
+        "sent": 0,
+        "failed": 0,
+    }
     assert len(smtp.accepted) == 1
 
 
