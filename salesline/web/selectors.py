@@ -30,6 +30,7 @@ from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
 from salesline.pipeline.models import Opportunity, Stage, StageChange
 from salesline.playbooks import selectors as playbook_selectors
+from salesline.playbooks.message_selectors import message_timeline
 from salesline.playbooks.task_selectors import task_timeline_events
 from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
@@ -182,7 +183,7 @@ def my_attention(*, actor: Actor, limit: int = 10) -> Attention:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: object
-    kind: str  # note | stage | audit | task | playbook
+    kind: str  # note | stage | audit | task | message | playbook
     who: str
     text: str
     #: A playbook run's steps, one line each.
@@ -324,6 +325,10 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
     entries += [
         TimelineEntry(e.at, "task", names.get(e.actor_label, e.actor_label), text)
         for e, text in task_timeline_events(actor=actor, kind=kind, record_id=obj.pk, limit=limit)
+    ]
+    entries += [
+        TimelineEntry(m.at, "message", m.who, m.text)
+        for m in message_timeline(actor=actor, kind=kind, record_id=obj.pk, limit=limit)
     ]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]

@@ -1,7 +1,19 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, documents, home, imports, lists, message_templates, records, search, settings, tasks
+from .views import (
+    board,
+    documents,
+    home,
+    imports,
+    lists,
+    message_templates,
+    messages,
+    records,
+    search,
+    settings,
+    tasks,
+)
 
 app_name = "web"
 
@@ -16,6 +28,7 @@ urlpatterns = [
     *search.urlpatterns,
     *tasks.urlpatterns,
     *documents.urlpatterns,
+    *messages.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
