@@ -493,8 +493,11 @@ def job_retry(*, actor: Actor, job_id: Any, everything: bool = False) -> Job:
 
 
 @dataclass(frozen=True)
-class FailedDelivery:
+class Delivery:
+    """One handler's run of one event (core.events)."""
+
     id: int
+    status: str  # "failed" or "done"
     event_id: int
     event_kind: str
     event_at: datetime
@@ -511,9 +514,10 @@ class FailedDelivery:
 _WILL_RETRY = " (will be retried)"
 
 
-def _delivery(row: EventDelivery) -> FailedDelivery:
-    return FailedDelivery(
+def _delivery(row: EventDelivery) -> Delivery:
+    return Delivery(
         id=row.pk,
+        status=row.status,
         event_id=row.event_id,
         event_kind=row.event.kind,
         event_at=row.event.at,
@@ -529,7 +533,7 @@ def _delivery(row: EventDelivery) -> FailedDelivery:
 
 def delivery_list(
     *, actor: Actor, limit: int = 25, offset: int = 0, everything: bool = False
-) -> tuple[list[FailedDelivery], bool]:
+) -> tuple[list[Delivery], bool]:
     """Failed handler runs of the actor's organisation's events, newest first, and whether more
     follow."""
     _checked(JobFilters(), limit, offset)
@@ -542,14 +546,29 @@ def delivery_list(
     return [_delivery(row) for row in page[:limit]], len(page) > limit
 
 
-def delivery_retry(*, actor: Actor, delivery_id: Any, everything: bool = False) -> FailedDelivery:
+def _delivery_id(delivery_id: Any) -> int:
+    try:
+        number = int(delivery_id)
+    except (TypeError, ValueError):
+        raise NotFound("No such delivery.") from None
+    if not 0 < number < 2**63:
+        raise NotFound("No such delivery.")
+    return number
+
+
+def delivery_get_for(*, actor: Actor, delivery_id: Any, everything: bool = False) -> Delivery:
+    """One handler run of the actor's organisation's events; NotFound for another's."""
+    row = _delivery_rows(actor, everything=everything).filter(pk=_delivery_id(delivery_id)).first()
+    if row is None:
+        raise NotFound("No such delivery.")
+    return _delivery(row)
+
+
+def delivery_retry(*, actor: Actor, delivery_id: Any, everything: bool = False) -> Delivery:
     """Dispatch a failed delivery's event again (`core.events.deliveries_retry`: its handlers
     that are done are not run again). Conflict if the delivery is done. Audited."""
     require_jobs_access(actor, "retry the worker's jobs")
-    try:
-        delivery_id = int(delivery_id)
-    except (TypeError, ValueError):
-        raise NotFound("No such delivery.") from None
+    delivery_id = _delivery_id(delivery_id)
     with transaction.atomic():
         row = (
             _delivery_rows(actor, everything=everything)

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from .views import board, home, imports, lists, records, search, settings
+from .views import jobs as job_pages
 
 app_name = "web"
 
@@ -12,6 +13,7 @@ urlpatterns = [
     *board.urlpatterns,
     *imports.urlpatterns,
     *settings.urlpatterns,
+    *job_pages.urlpatterns,
     *search.urlpatterns,
     path(
         "login/",
