@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_organisation_phone_region'),
+        ("accounts", "0002_organisation_phone_region"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='booking_url',
-            field=models.URLField(blank=True, default='', max_length=500),
+            model_name="organisation",
+            name="booking_url",
+            field=models.URLField(blank=True, default="", max_length=500),
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='country',
-            field=models.CharField(blank=True, default='', max_length=2),
+            model_name="organisation",
+            name="country",
+            field=models.CharField(blank=True, default="", max_length=2),
         ),
         migrations.AddField(
-            model_name='organisation',
-            name='from_email',
-            field=models.EmailField(blank=True, default='', max_length=254),
+            model_name="organisation",
+            name="from_email",
+            field=models.EmailField(blank=True, default="", max_length=254),
         ),
     ]
