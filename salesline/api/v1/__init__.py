@@ -9,7 +9,7 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import imports, process
+from . import agreements, imports, process
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -55,3 +55,4 @@ api.add_router("/notes", process.notes)
 api.add_router("/pipelines", process.pipelines)
 api.add_router("/custom-fields", process.custom_fields)
 api.add_router("/imports", imports.router)
+agreements.register(api)
