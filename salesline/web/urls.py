@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, home, imports, lists, records, search, settings
+from .views import agreements, board, home, imports, lists, records, search, settings
 
 app_name = "web"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *settings.urlpatterns,
     *search.urlpatterns,
+    *agreements.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
