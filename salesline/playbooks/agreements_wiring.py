@@ -40,5 +40,8 @@ def run_due_schedules() -> None:
 def register() -> None:
     from salesline.core.tasks import register_periodic
 
+    from . import agreement_schedules
+
     register_fact(SIGNED_AGREEMENT_FACT)
+    agreement_schedules.register()
     register_periodic("schedules", run_due_schedules)
