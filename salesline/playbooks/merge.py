@@ -7,10 +7,13 @@ model instance, no method, no related object beyond what is listed here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.template import Context, Engine, TemplateSyntaxError
+from django.template.base import FilterExpression, Variable, VariableNode
 from django.utils import timezone
 
 #: group -> field -> what it holds (shown in the template editor and docs/playbooks.md).
@@ -142,3 +145,106 @@ def merge_context(
     context["organisation"] = {"name": organisation.name}
     context["links"] = {"booking": organisation.booking_url}
     return context
+
+
+# --- the sandbox ------------------------------------------------------------------------------
+
+#: Tags a template may use: conditions and comments. No {% load %}, {% include %}, {% url %},
+#: {% debug %} or {% now %}: nothing that reaches beyond the merge fields.
+ALLOWED_TAGS = frozenset({"if", "comment", "firstof"})
+#: Filters a template may use: formatting only.
+ALLOWED_FILTERS = frozenset(
+    {
+        "capfirst",
+        "date",
+        "default",
+        "default_if_none",
+        "floatformat",
+        "linebreaksbr",
+        "lower",
+        "title",
+        "upper",
+        "yesno",
+    }
+)
+
+# Text (mail) is not HTML: nothing is escaped. HTML documents use their own escaping engine.
+_TEXT_ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=False)
+_HTML_ENGINE = Engine(dirs=[], app_dirs=False, loaders=[], libraries={}, autoescape=True)
+
+
+def _expressions(node: Any) -> Iterator[FilterExpression]:
+    """Every filter expression a node evaluates, including inside conditions."""
+    if isinstance(node, VariableNode):
+        yield node.filter_expression
+    for condition, _ in getattr(node, "conditions_nodelists", ()):
+        yield from _condition_expressions(condition)
+    for value in getattr(node, "vars", ()) or ():  # {% firstof a b %}
+        if isinstance(value, FilterExpression):
+            yield value
+
+
+def _condition_expressions(condition: Any) -> Iterator[FilterExpression]:
+    if condition is None:
+        return
+    value = getattr(condition, "value", None)
+    if isinstance(value, FilterExpression):
+        yield value
+    for part in (getattr(condition, "first", None), getattr(condition, "second", None)):
+        if part is not None:
+            yield from _condition_expressions(part)
+
+
+def _nodes(nodelist: Any) -> Iterator[Any]:
+    for node in nodelist:
+        yield node
+        for attr in getattr(node, "child_nodelists", ()):
+            yield from _nodes(getattr(node, attr, None) or ())
+        for _, children in getattr(node, "conditions_nodelists", ()):
+            yield from _nodes(children)
+
+
+def template_problems(text: str, *, fields: dict[str, dict[str, str]] | None = None) -> list[str]:
+    """What is wrong with a template: syntax, a tag or filter outside the sandbox, a merge field
+    that does not exist — each named, every one at once."""
+    fields = MERGE_FIELDS if fields is None else fields
+    try:
+        template = _TEXT_ENGINE.from_string(text)
+    except TemplateSyntaxError as error:
+        return [f"template syntax: {error}"]
+    problems: list[str] = []
+
+    def add(message: str) -> None:
+        if message not in problems:
+            problems.append(message)
+
+    for node in _nodes(template.nodelist):
+        token = getattr(node, "token", None)
+        if token is not None and token.token_type.name == "BLOCK":
+            tag = token.contents.split()[0]
+            if tag not in ALLOWED_TAGS:
+                add(f"the tag '{{% {tag} %}}' is not allowed (use if, firstof or comment)")
+        for expression in _expressions(node):
+            variable = expression.var
+            if isinstance(variable, Variable) and variable.lookups is not None:
+                name = ".".join(variable.lookups)
+                group, *rest = variable.lookups
+                known = fields.get(group)
+                if known is None or (rest and (len(rest) > 1 or rest[0] not in known)):
+                    add(f"unknown merge field '{name}'")
+                elif not rest and known:
+                    add(
+                        f"'{name}' is a group of merge fields: name one of them, "
+                        f"e.g. {name}.{next(iter(known))}"
+                    )
+            for function, _ in expression.filters:
+                name = getattr(function, "_filter_name", function.__name__)
+                if name not in ALLOWED_FILTERS:
+                    add(f"the filter '{name}' is not allowed")
+    return problems
+
+
+def render(text: str, context: dict[str, Any], *, html: bool = False) -> str:
+    """Render a template that passed `template_problems` with a merge context."""
+    engine = _HTML_ENGINE if html else _TEXT_ENGINE
+    return engine.from_string(text).render(Context(context, autoescape=html))
