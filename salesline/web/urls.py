@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from .views import (
+    agreements,
     board,
     documents,
     home,
@@ -31,6 +32,7 @@ urlpatterns = [
     *tasks.urlpatterns,
     *documents.urlpatterns,
     *messages.urlpatterns,
+    *agreements.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -303,11 +303,8 @@ def test_partnerships_template():
     assert stages[1].gate == Gate(
         checklist=(ChecklistItem("verbal_close_yes", "Verbal close: yes"),)
     )
-    assert stages[2].gate.checklist == (
-        ChecklistItem(
-            "executed_close", "Executed close: service agreement fully signed by all parties"
-        ),
-    )
+    # The executed close is the signed agreement (a fact the playbooks app registers).
+    assert stages[2].gate == Gate(require=("signed_agreement",))
     assert stages[3].gate.reason_required
     assert spec.minimum_fields["opportunity"] == ("name",)
 
@@ -315,7 +312,7 @@ def test_partnerships_template():
         facts = MoveFacts(fields={"name": "PartnerX"}, ticked=frozenset(ticked), reason=reason)
         return [c.field for c in evaluate_move(stages, current, target, facts)]
 
-    assert move("lead", "partner") == ["verbal_close_yes", "executed_close"]
+    assert move("lead", "partner") == ["verbal_close_yes", "signed_agreement"]
     assert move("lead", "prospect", {"verbal_close_yes"}) == []
     assert move("lead", "lost") == ["reason"]
     assert move("lead", "lost", reason="Verbal close: no, no budget") == []

@@ -9,7 +9,16 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import documents, imports, message_templates, messages, organisation, process, tasks
+from . import (
+    agreements,
+    documents,
+    imports,
+    message_templates,
+    messages,
+    organisation,
+    process,
+    tasks,
+)
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -62,3 +71,4 @@ api.add_router("/message-templates", message_templates.router)
 api.add_router("/merge-fields", message_templates.merge_fields)
 messages.register(api)
 api.add_router("/organisation", organisation.router)
+agreements.register(api)
