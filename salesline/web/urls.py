@@ -1,7 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import agreements, board, home, imports, lists, records, search, settings
+from .views import (
+    agreements,
+    board,
+    documents,
+    home,
+    imports,
+    lists,
+    message_templates,
+    messages,
+    records,
+    search,
+    settings,
+    tasks,
+)
 
 app_name = "web"
 
@@ -12,7 +25,11 @@ urlpatterns = [
     *board.urlpatterns,
     *imports.urlpatterns,
     *settings.urlpatterns,
+    *message_templates.urlpatterns,
     *search.urlpatterns,
+    *tasks.urlpatterns,
+    *documents.urlpatterns,
+    *messages.urlpatterns,
     *agreements.urlpatterns,
     path(
         "login/",
