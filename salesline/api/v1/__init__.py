@@ -9,7 +9,9 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import imports, organisation, process
+from . import imports, process
+from . import jobs as jobs_api
+from . import organisation as organisation_api
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -55,4 +57,5 @@ api.add_router("/notes", process.notes)
 api.add_router("/pipelines", process.pipelines)
 api.add_router("/custom-fields", process.custom_fields)
 api.add_router("/imports", imports.router)
-api.add_router("/organisation", organisation.router)
+api.add_router("/organisation", organisation_api.router)
+api.add_router("/jobs", jobs_api.router)
