@@ -503,6 +503,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_schedules_run(args: argparse.Namespace) -> int:
+    """Run once every schedule due now (what each worker does every minute): for cron, or to
+    catch up after the workers were stopped. Exit 1 when an occurrence failed."""
+    from salesline.playbooks.schedules import schedules_run_report
+
+    report = schedules_run_report(today=args.today)
+    for line in report.done:
+        print(line)
+    for name, count in report.ran.items():
+        print(f"{name}: {count} run")
+    for failure in report.failures:
+        what = f" {failure.object_type} {failure.object_id}" if failure.object_type else ""
+        print(
+            f"{failure.schedule}{what} due {failure.due_on.isoformat()} failed: "
+            f"{failure.reason} (it runs again next time)",
+            file=sys.stderr,
+        )
+    return 1 if report.failures else 0
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from django.conf import settings
 
@@ -552,6 +572,15 @@ def _seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
     return seconds
+
+
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _worker_id(text: str) -> str:
@@ -824,6 +853,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter", action="append", default=[], metavar="KEY=VALUE", help="a list filter"
     )
     exporter.set_defaults(handler=cmd_export, takes_filters=True)
+
+    schedules = _group(commands, "schedules", "schedules: invoicing, renewal tickler, check-ins")
+    schedules_run = schedules.add_parser(
+        "run",
+        help="run once every schedule that is due now",
+        description="Run once every schedule due now — what every worker does each minute — "
+        "and print what it did: for cron, or to catch up after the workers were stopped. "
+        "Safe beside running workers: each occurrence runs once. Exits 1 if one failed "
+        "(it runs again next time).",
+    )
+    schedules_run.add_argument(
+        "--today", type=_day, metavar="YYYY-MM-DD", help="run as of this date (default: today)"
+    )
+    schedules_run.set_defaults(handler=cmd_schedules_run)
 
     purge = commands.add_parser(
         "purge",

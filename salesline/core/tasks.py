@@ -287,6 +287,66 @@ class Heartbeat:
             connections.close_all()
 
 
+# Periodic callbacks -------------------------------------------------------------------------
+
+#: Seconds between two runs of the periodic callbacks by each worker.
+PERIODIC_EVERY = 60.0
+
+_PERIODIC: dict[str, Callable[[], Any]] = {}
+
+
+def register_periodic(name: str, callback: Callable[[], Any]) -> None:
+    """Have every worker call `callback()` every PERIODIC_EVERY seconds (an app registers it in
+    its ready(): the playbooks app runs its schedules so, core knows no schedule). Several
+    workers call it side by side: the callback must make that safe (claims, locks)."""
+    existing = _PERIODIC.get(name)
+    if existing is not None and existing is not callback:
+        raise ValueError(f"the periodic callback '{name}' is registered already")
+    _PERIODIC[name] = callback
+
+
+def run_periodic() -> dict[str, bool]:
+    """Call each periodic callback once; {name: whether it succeeded}. One failing never
+    stops the others (the log says why)."""
+    done: dict[str, bool] = {}
+    for name, callback in list(_PERIODIC.items()):
+        try:
+            callback()
+            done[name] = True
+        except Exception:
+            logger.exception("Periodic callback %s failed", name)
+            done[name] = False
+    return done
+
+
+class Periodic:
+    """Calls the periodic callbacks at start and every `every` seconds, from a thread."""
+
+    def __init__(self, worker_id: str, *, every: float = PERIODIC_EVERY):
+        self.every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"periodic-{worker_id}", daemon=True)
+
+    def start(self) -> None:
+        if _PERIODIC:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.every + 30)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                close_old_connections()
+                run_periodic()
+                if self._stop.wait(self.every):
+                    break
+        finally:
+            connections.close_all()
+
+
 # Recovery ---------------------------------------------------------------------------------
 
 
@@ -393,14 +453,16 @@ def run_worker(
     recover_every: float = RECOVER_EVERY,
     worker_id: str | None = None,
     replaces: Iterable[str] = (),
+    periodic_every: float = PERIODIC_EVERY,
 ) -> int:
     """`salesline worker`: recover, then run django-tasks-db's loop with a heartbeat.
 
     SIGTERM and SIGINT let the running task finish, then exit (a second one stops at once).
     `once` runs until no task is READY, then returns. `replaces` names workers known to have
     exited (a supervisor restarting its worker): their RUNNING tasks are taken over at once
-    rather than after `stale_after`. Returns the exit status: 0 after a clean stop, 1 after a
-    forced one.
+    rather than after `stale_after`. The periodic callbacks (the schedules) run at start and
+    every `periodic_every` seconds; with `once`, once before the queue is drained. Returns the
+    exit status: 0 after a clean stop, 1 after a forced one.
     """
     worker_id = worker_id or new_worker_id()
     recovered = recover_stale_tasks(stale_after, dead_workers=replaces)
@@ -416,6 +478,7 @@ def run_worker(
     heartbeat = Heartbeat(
         worker_id, interval=heartbeat_interval, stale_after=stale_after, recover_every=recover_every
     )
+    periodic = Periodic(worker_id, every=periodic_every)
     status = 0
     started = False
     try:
@@ -423,11 +486,16 @@ def run_worker(
         worker.configure_signals()
         heartbeat.start()
         started = True
+        if once:
+            run_periodic()  # what is due now, then its tasks with the rest of the queue
+        else:
+            periodic.start()
         worker.run()
     except SystemExit as stop:  # the loop's signal handler exits this way
         status = stop.code if isinstance(stop.code, int) else 1
     finally:
         worker.reset_signals()
+        periodic.stop()
         if started:
             heartbeat.stop()
         else:

@@ -436,7 +436,7 @@ def pick(request: HttpRequest, actor, plural: str) -> JsonResponse:
     name), `company` narrowing people to that company's. JSON, built into options by
     combobox.js with textContent, so a name is never markup."""
     kind = kind_of(plural)
-    if kind not in ("company", "person"):
+    if kind not in ("company", "person", "opportunity", "lead"):
         raise Http404("Nothing to pick there.")
     q = request.GET.get("q", "").replace("\x00", "").strip()
     company = request.GET.get("company", "").strip()
