@@ -133,7 +133,7 @@ def money(value: Any) -> str:
 
 
 #: Fields holding an amount of money, rendered by `money`.
-MONEY_FIELDS = frozenset({"opportunity.value", "agreement.value", "invoice.amount"})
+MONEY_FIELDS = frozenset({"opportunity.value", "agreement.value", "invoice.amount", "quote.amount"})
 
 
 def _contact(person) -> dict[str, Any]:
@@ -197,6 +197,7 @@ def merge_context(
         context["invoice"]["amount"] = money(invoice.get("amount"))
     if quote is not None:
         context["quote"] = {name: _text(quote.get(name)) for name in MERGE_FIELDS["quote"]}
+        context["quote"]["amount"] = money(quote.get("amount"))
     context["sender"] = {
         "name": (sender.full_name or sender.email) if sender is not None else organisation.name,
         "email": sender.email if sender is not None else _text(organisation.from_email),

@@ -75,7 +75,7 @@ def test_every_field_problem_is_named_at_once(actor):
                 "name": "  ",
                 "subject": "two\nlines",
                 "from_email": "not an address",
-                "attachments": ["ok", 7],
+                "attachments": ["service-description", 7],
                 "colour": "red",
             },
         )
