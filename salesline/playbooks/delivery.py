@@ -42,7 +42,7 @@ from django.utils import timezone
 from salesline.accounts.services import system_actor
 from salesline.core import audit
 from salesline.core.events import _uses_database_backend
-from salesline.core.tasks import current_attempt, durable_task
+from salesline.core.tasks import ATTEMPT_KWARG, current_attempt, durable_task
 
 from .models import Document, Message
 
@@ -182,7 +182,8 @@ def _adopt(message_id: int, token: str) -> int:
         wanted: dict[int, tuple[str, Any]] = {}
         for row in rows:
             args, kwargs = row.args_kwargs.get("args", []), row.args_kwargs.get("kwargs", {})
-            if len(args) == 2 and not kwargs and args[0] != message_id:
+            # A first attempt carries no attempt number (only the organisation marker).
+            if len(args) == 2 and ATTEMPT_KWARG not in kwargs and args[0] != message_id:
                 wanted[args[0]] = (args[1], row.pk)
         found = Message.objects.filter(
             pk__in=wanted, status=Message.Status.QUEUED, claimed_at__isnull=True
