@@ -104,18 +104,44 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 def cmd_org_update(args: argparse.Namespace) -> int:
     from salesline.accounts.services import (
         organisation_get,
-        organisation_set_phone_region,
+        organisation_update,
         system_actor,
     )
 
+    given = {
+        key: value
+        for key, value in (
+            ("phone_region", args.phone_region),
+            ("country", args.country),
+            ("booking_url", args.booking_url),
+            ("from_email", args.from_email),
+        )
+        if value is not None
+    }
+    if not given:
+        args.usage_error(
+            "give at least one of --phone-region, --country, --booking-url, --from-email"
+        )
     organisation = organisation_get(slug=args.org)
-    before = organisation.phone_region
-    organisation = organisation_set_phone_region(
-        actor=system_actor(organisation, "cli"), phone_region=args.phone_region
+    before = {key: getattr(organisation, key) for key in given}
+    refused = (
+        "The phone region was not changed."
+        if list(given) == ["phone_region"]
+        else "The settings were not changed."
     )
-    after = organisation.phone_region
-    change = "unchanged" if after == before else f"was {before or 'none'}"
-    print(f"Phone region of {organisation.slug}: {after or 'none'} ({change}).")
+    organisation = organisation_update(
+        actor=system_actor(organisation, "cli"), data=given, message=refused
+    )
+    labels = {
+        "phone_region": "Phone region",
+        "country": "Country",
+        "booking_url": "Booking link",
+        "from_email": "From address",
+    }
+    for key in given:
+        after = getattr(organisation, key)
+        change = "unchanged" if after == before[key] else f"was {before[key] or 'none'}"
+        print(f"{labels[key]} of {organisation.slug}: {after or 'none'} ({change}).")
     return 0
 
 
@@ -477,6 +503,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_schedules_run(args: argparse.Namespace) -> int:
+    """Run once every schedule due now (what each worker does every minute): for cron, or to
+    catch up after the workers were stopped. Exit 1 when an occurrence failed."""
+    from salesline.playbooks.schedules import schedules_run_report
+
+    report = schedules_run_report(today=args.today)
+    for line in report.done:
+        print(line)
+    for name, count in report.ran.items():
+        print(f"{name}: {count} run")
+    for failure in report.failures:
+        what = f" {failure.object_type} {failure.object_id}" if failure.object_type else ""
+        print(
+            f"{failure.schedule}{what} due {failure.due_on.isoformat()} failed: "
+            f"{failure.reason} (it runs again next time)",
+            file=sys.stderr,
+        )
+    return 1 if report.failures else 0
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from django.conf import settings
 
@@ -526,6 +572,15 @@ def _seconds(text: str) -> float:
     if not 0 < seconds < float("inf"):
         raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds above 0")
     return seconds
+
+
+def _day(text: str):
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _worker_id(text: str) -> str:
@@ -584,17 +639,35 @@ def build_parser() -> argparse.ArgumentParser:
     org_update = org.add_parser(
         "update",
         help="change an organisation's settings",
-        description="Change an organisation's settings (audited). Numbers already stored keep "
-        "their country code; the new phone region reads the numbers written from now on.",
+        description="Change an organisation's settings (audited); the options left out stay as "
+        "they are. Numbers already stored keep their country code; the new phone region reads "
+        "the numbers written from now on.",
     )
     org_update.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
     org_update.add_argument(
         "--phone-region",
-        required=True,
         metavar="CC",
         help="country of phone numbers written without +country code, e.g. GB; '' for none",
     )
-    org_update.set_defaults(handler=cmd_org_update)
+    org_update.add_argument(
+        "--country",
+        metavar="CC",
+        help="country whose public holidays are not working days for playbook due dates, "
+        "e.g. NO; '' for the phone region's",
+    )
+    org_update.add_argument(
+        "--booking-url",
+        metavar="URL",
+        help="meeting-booking link, {{ links.booking }} in canned messages (https://...); "
+        "'' for none",
+    )
+    org_update.add_argument(
+        "--from-email",
+        metavar="ADDRESS",
+        help="default From address of canned messages, e.g. partnerships@example.com; "
+        "'' for the server's",
+    )
+    org_update.set_defaults(handler=cmd_org_update, usage_error=org_update.error)
 
     user = _group(commands, "user", "manage users")
     user_create = user.add_parser(
@@ -780,6 +853,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter", action="append", default=[], metavar="KEY=VALUE", help="a list filter"
     )
     exporter.set_defaults(handler=cmd_export, takes_filters=True)
+
+    schedules = _group(commands, "schedules", "schedules: invoicing, renewal tickler, check-ins")
+    schedules_run = schedules.add_parser(
+        "run",
+        help="run once every schedule that is due now",
+        description="Run once every schedule due now — what every worker does each minute — "
+        "and print what it did: for cron, or to catch up after the workers were stopped. "
+        "Safe beside running workers: each occurrence runs once. Exits 1 if one failed "
+        "(it runs again next time).",
+    )
+    schedules_run.add_argument(
+        "--today", type=_day, metavar="YYYY-MM-DD", help="run as of this date (default: today)"
+    )
+    schedules_run.set_defaults(handler=cmd_schedules_run)
 
     purge = commands.add_parser(
         "purge",

@@ -34,6 +34,9 @@ from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
+from salesline.playbooks.agreement_services import SIGNED_AGREEMENT
+from salesline.playbooks.billing import default_end
+from salesline.playbooks.models import Agreement
 from salesline.process.definition import ProcessDefinitionSpec, template_text
 from salesline.process.services import organisation_create, process_parse
 from salesline.records.matching import company_match_name, last_word, name_block, search_key
@@ -713,6 +716,10 @@ class _Generator:
                 "_steps": steps,
                 "_ticks": [],
             }
+            # The executed close is a signed agreement: the demo writes one where it is needed.
+            opportunity["_signed"] = any(
+                SIGNED_AGREEMENT in stages[step["to_stage"]].gate.require for step in steps
+            )
             for step in steps:
                 if stages[step["to_stage"]].kind != "open":
                     step["reason"] = reason
@@ -897,6 +904,34 @@ def _mailbox(first: str, last: str, domain: str) -> str:
     return f"{_ascii(first) or 'contact'}.{_ascii(last) or 'contact'}@{domain}"
 
 
+def _signed_agreements(organisation, plan, opportunities, at) -> None:
+    """The agreement of each opportunity whose executed close the plan made: signed when it
+    entered the stage that requires it, for a year, billed monthly (the worker's invoicing
+    schedule then issues the invoices that fell due)."""
+    agreements = []
+    for plan_row, opportunity in zip(plan.opportunities, opportunities, strict=True):
+        if not plan_row.get("_signed"):
+            continue
+        signed_at = at(plan_row["_steps"][-1]["_ago"])  # the close is the last step
+        start = timezone.localdate(signed_at)
+        agreements.append(
+            Agreement(
+                organisation=organisation,
+                opportunity=opportunity,
+                status=Agreement.Status.SIGNED,
+                start_date=start,
+                end_date=default_end(start),
+                value=opportunity.value if opportunity.value is not None else Decimal("12000"),
+                currency=opportunity.currency,
+                billing_frequency=Agreement.Billing.MONTHLY,
+                signed_on=start,
+                created_at=signed_at,
+                updated_at=signed_at,
+            )
+        )
+    Agreement.objects.bulk_create(agreements)
+
+
 def _facts(opportunity: dict, ticked: frozenset[str], today: date) -> MoveFacts:
     """The facts the services would gather for this planned opportunity."""
     close = opportunity["_close_in_days"]
@@ -910,6 +945,8 @@ def _facts(opportunity: dict, ticked: frozenset[str], today: date) -> MoveFacts:
         owner_id=1,
         **opportunity["custom_fields"],
     )
+    if opportunity.get("_signed"):
+        fields[SIGNED_AGREEMENT] = True
     return MoveFacts(fields=fields, ticked=ticked, reason=opportunity["close_reason"])
 
 
@@ -1177,6 +1214,7 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
         ticks += [ChecklistTick(**who, **_fields(t), at=at(t["_ago"])) for t in plan_row["_ticks"]]
     StageChange.objects.bulk_create(changes)
     ChecklistTick.objects.bulk_create(ticks)
+    _signed_agreements(organisation, plan, opportunities, at)
 
     # A converted lead points at the deal its person is the primary contact of, if any.
     deal_of = {}

@@ -23,14 +23,18 @@ from django.utils import timezone
 
 from .actors import Actor
 from .models import DomainEvent, EventDelivery
-from .tasks import current_attempt, durable_task
+from .tasks import current_attempt, durable_task, organisation_marker
 
 logger = logging.getLogger(__name__)
 
 type Handler = Callable[[DomainEvent], None]
 
+type Wants = Callable[[DomainEvent], bool]
+
 # kind -> handler name -> handler
 _HANDLERS: dict[str, dict[str, Handler]] = {}
+# kind -> handler name -> whether an event concerns the handler at all (absent: every event)
+_WANTS: dict[str, dict[str, Wants]] = {}
 
 DISPATCH_ATTEMPTS = 6
 DISPATCH_RETRY_DELAY = 5.0  # seconds, doubled after each failed attempt: 5 s ... 80 s
@@ -44,16 +48,34 @@ def handler_name(handler: Handler) -> str:
     return f"{handler.__module__}.{handler.__qualname__}"
 
 
-def register(kind: str, handler: Handler, *, name: str | None = None) -> str:
+def register(
+    kind: str, handler: Handler, *, name: str | None = None, wants: Wants | None = None
+) -> str:
     """Run `handler(event)` in the worker for every event of `kind`; returns its name, the key of
     its delivery rows (keep it stable: renaming a handler makes old events look undelivered).
-    Registering the same handler under the same name again changes nothing."""
+    Registering the same handler under the same name again changes nothing.
+
+    `wants(event)`, asked in the emitting transaction, lets a handler decline events that cannot
+    concern it (an organisation without playbooks): no dispatch task is queued for an event no
+    handler wants. It must be cheap and must not write."""
     name = name or handler_name(handler)
     handlers = _HANDLERS.setdefault(kind, {})
     if handlers.get(name) not in (None, handler):
         raise ValueError(f"another handler is registered as '{name}' for '{kind}'")
     handlers[name] = handler
+    if wants is not None:
+        _WANTS.setdefault(kind, {})[name] = wants
+    else:
+        _WANTS.get(kind, {}).pop(name, None)
     return name
+
+
+def _wanted(event: DomainEvent) -> bool:
+    handlers = _HANDLERS.get(event.kind)
+    if not handlers:
+        return False
+    wants = _WANTS.get(event.kind, {})
+    return any(name not in wants or wants[name](event) for name in handlers)
 
 
 def handlers_for(kind: str) -> dict[str, Handler]:
@@ -61,13 +83,16 @@ def handlers_for(kind: str) -> dict[str, Handler]:
 
 
 @contextmanager
-def registered(kind: str, handler: Handler, *, name: str | None = None) -> Iterator[str]:
+def registered(
+    kind: str, handler: Handler, *, name: str | None = None, wants: Wants | None = None
+) -> Iterator[str]:
     """Register a handler for the duration of a block (tests, benchmarks)."""
-    name = register(kind, handler, name=name)
+    name = register(kind, handler, name=name, wants=wants)
     try:
         yield name
     finally:
         _HANDLERS.get(kind, {}).pop(name, None)
+        _WANTS.get(kind, {}).pop(name, None)
 
 
 def _row(
@@ -107,8 +132,8 @@ def emit(
     event = _row(actor, kind, obj, object_type, object_id, payload)
     with _transaction():
         event.save(force_insert=True)
-        if _HANDLERS.get(kind):
-            _enqueue(event.pk)
+        if _wanted(event):
+            _enqueue(event.pk, event.organisation_id)
     return event
 
 
@@ -130,8 +155,8 @@ def emit_many(
     with _transaction():
         DomainEvent.objects.bulk_create(rows)
         for event in rows:
-            if _HANDLERS.get(event.kind):
-                _enqueue(event.pk)
+            if _wanted(event):
+                _enqueue(event.pk, event.organisation_id)
     return rows
 
 
@@ -140,14 +165,16 @@ def _uses_database_backend() -> bool:
     return backend.startswith("django_tasks_db.")
 
 
-def _enqueue(event_id: int) -> None:
+def _enqueue(event_id: int, organisation_id: int | None) -> None:
+    # Marked with the event's organisation: its admins see the dispatch on the jobs page.
+    marker = organisation_marker(events_dispatch, organisation_id)
     if _uses_database_backend():
         # The task row is the outbox: it commits, or rolls back, with the event.
-        events_dispatch.enqueue(event_id)
+        events_dispatch.enqueue(event_id, **marker)
     else:
         # robust: the change is committed already; a broker that is down must not turn it
         # into an error (deliveries_retry dispatches what was missed).
-        transaction.on_commit(lambda: events_dispatch.enqueue(event_id), robust=True)
+        transaction.on_commit(lambda: events_dispatch.enqueue(event_id, **marker), robust=True)
 
 
 @durable_task(max_attempts=DISPATCH_ATTEMPTS, retry_delay=DISPATCH_RETRY_DELAY)
@@ -236,8 +263,8 @@ def deliveries_retry(*, event_ids: list[int] | None = None) -> int:
     failed = failed_deliveries()
     if event_ids is not None:
         failed = failed.filter(event_id__in=event_ids)
-    ids = sorted(set(failed.values_list("event_id", flat=True)))
-    for event_id in ids:
+    events = sorted(set(failed.values_list("event_id", "event__organisation_id")))
+    for event_id, organisation_id in events:
         with transaction.atomic():
-            _enqueue(event_id)
-    return len(ids)
+            _enqueue(event_id, organisation_id)
+    return len(events)

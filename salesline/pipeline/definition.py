@@ -23,6 +23,7 @@ from salesline.process.definition.checker import Raw, entries, is_date, is_numbe
 from salesline.process.definition.loader import Path
 from salesline.process.definition.schema import Document, Names, NoneIsEmpty
 
+from .facts import fact_keys
 from .gates import (
     CLOSED_KINDS,
     LIST_OPERATORS,
@@ -166,7 +167,8 @@ def _check_stages(checker: Checker, pipeline: Raw, path: Path) -> None:
 
 
 def _check_gate(checker: Checker, gate: Raw, path: Path, checklist_keys: set[str]) -> None:
-    checker.check_field_list(gate, path, "require", "opportunity")
+    # Besides fields, a gate may require what an engine app knows (a signed agreement).
+    checker.check_field_list(gate, path, "require", "opportunity", also=fact_keys())
     for index, condition in entries(gate, "conditions"):
         _check_condition(checker, condition, (*path, "conditions", index))
     pattern = gate.get("name_pattern")

@@ -73,6 +73,9 @@ class MoveFacts:
     ticked: frozenset[str] = frozenset()
     reason: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+    # A `require` name's own refusal, where "is required" says too little (an engine app's
+    # fact: "The service agreement must be signed ..."); "{stage}" is the stage's name.
+    messages: Mapping[str, str] = field(default_factory=dict)
 
     def label(self, field_name: str) -> str:
         if label := self.labels.get(field_name):
@@ -243,7 +246,13 @@ def evaluate_gate(stage: StageSpec, facts: MoveFacts) -> list[UnmetCriterion]:
 
     for name in gate.require:
         if is_blank(facts.fields.get(name)):
-            add("require", name, f"{facts.label(name)} is required to enter {stage.name}.")
+            own = facts.messages.get(name)
+            message = own.replace("{stage}", stage.name) if own else None
+            add(
+                "require",
+                name,
+                message or f"{facts.label(name)} is required to enter {stage.name}.",
+            )
 
     for condition in gate.conditions:
         actual = facts.fields.get(condition.field)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -18,6 +19,7 @@ from salesline.process.kinds import builtin_fields
 from salesline.process.selectors import VersionKey, definition_for
 
 from .definition import pipeline_of
+from .facts import fact_values, facts_named
 from .fields import OPPORTUNITY
 from .gates import (
     CLOSED_KINDS,
@@ -92,19 +94,28 @@ def ticked_items(opportunity: Opportunity) -> set[str]:
 
 
 def stage_facts(
-    opportunity: Opportunity, spec: ProcessDefinitionSpec, ticked: frozenset[str], reason: str
+    opportunity: Opportunity,
+    spec: ProcessDefinitionSpec,
+    ticked: frozenset[str],
+    reason: str,
+    entered: Sequence[StageSpec] = (),
 ) -> MoveFacts:
     """What a gate is evaluated on: the opportunity's fields (custom ones by key), the ticked
-    checklist items and the reason given."""
+    checklist items, the reason given, and the registered facts (a signed agreement) that the
+    gates of the stages `entered` require — asked for those stages only, so a move into a stage
+    that needs none pays nothing for them."""
     fields: dict[str, Any] = {
         name: getattr(opportunity, field.attr) for name, field in OPPORTUNITY.fields.items()
     }
     fields.update(opportunity.custom_fields or {})
+    named = facts_named(entered)
+    fields.update(fact_values(opportunity, entered) if named else {})
     return MoveFacts(
         fields=fields,
         ticked=ticked,
         reason=reason,
-        labels=spec.labels("opportunity", builtin_fields()),
+        labels=spec.labels("opportunity", builtin_fields()) | {f.key: f.label for f in named},
+        messages={fact.key: fact.message for fact in named},
     )
 
 
@@ -126,17 +137,23 @@ def move_requirements(
     if stage_key not in {s.key for s in stages}:
         return []
     current = None
+    if (
+        opportunity is not None
+        and opportunity.pipeline.key == pipeline_key
+        and opportunity.stage.kind == Stage.Kind.OPEN
+    ):
+        current = opportunity.stage.key
+    entered = stages_entered(stages, current, stage_key)
     if opportunity is None:
-        facts = MoveFacts(fields={}, labels=spec.labels("opportunity", builtin_fields()))
+        named = facts_named(entered)
+        facts = MoveFacts(
+            fields={},
+            labels=spec.labels("opportunity", builtin_fields()) | {f.key: f.label for f in named},
+            messages={fact.key: fact.message for fact in named},
+        )
     else:
-        facts = stage_facts(opportunity, spec, frozenset(ticked_items(opportunity)), "")
-        if opportunity.pipeline.key == pipeline_key and opportunity.stage.kind == Stage.Kind.OPEN:
-            current = opportunity.stage.key
-    return [
-        requirement
-        for stage in stages_entered(stages, current, stage_key)
-        for requirement in gate_requirements(stage, facts)
-    ]
+        facts = stage_facts(opportunity, spec, frozenset(ticked_items(opportunity)), "", entered)
+    return [requirement for stage in entered for requirement in gate_requirements(stage, facts)]
 
 
 @dataclass(frozen=True)
@@ -202,10 +219,11 @@ def opportunity_stage_path(*, actor: Actor, opportunity: Opportunity) -> StagePa
         t.item: t
         for t in ChecklistTick.objects.filter(opportunity=opportunity).select_related("actor")
     }
-    facts = stage_facts(opportunity, spec, frozenset(ticks), "")
     next_stage = None
     if position is not None and position + 1 < len(open_stages):
         next_stage = open_stages[position + 1]
+    entered = [next_stage] if next_stage is not None else []
+    facts = stage_facts(opportunity, spec, frozenset(ticks), "", entered)
     needs = gate_requirements(next_stage, facts) if next_stage is not None else []
     checklist = [
         ChecklistRow(item.key, item.label, stage.name, ticks.get(item.key))

@@ -23,7 +23,7 @@ from salesline.records import services as record_services
 from . import selectors
 from .definition import pipeline_of, pipelines_of
 from .fields import OPPORTUNITY
-from .gates import UnknownStage, evaluate_move
+from .gates import UnknownStage, evaluate_gate, stages_entered
 from .models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
 
 # ---------------------------------------------------------------- the definition's pipelines
@@ -182,13 +182,16 @@ def _transition(
         current = None  # reopening a closed opportunity enters the stages again
     if same_pipeline and opportunity.stage_id == stage.pk:
         return False
-    facts = selectors.stage_facts(opportunity, spec, ticked, reason or "")
     stages = pipeline_of(spec, pipeline.key).stages
     try:
-        unmet = evaluate_move(stages, current, stage.key, facts)
+        entered = stages_entered(stages, current, stage.key)
     except UnknownStage as exc:  # the definition changed under an old row
         problems.add(("stage",), str(exc))
         return False
+    facts = selectors.stage_facts(opportunity, spec, ticked, reason or "", entered)
+    unmet = [
+        criterion for entered_stage in entered for criterion in evaluate_gate(entered_stage, facts)
+    ]
     # A field whose sent value was refused already has its problem; "X is required" on top
     # of "X must be one of ..." would tell the user to fill in what they just filled in.
     refused = {p.loc for p in problems.problems}

@@ -77,6 +77,13 @@ MERGE_FIELDS: dict[str, dict[str, str]] = {
         "period_start": "the first day billed (a date)",
         "period_end": "the last day billed (a date)",
     },
+    "quote": {
+        "number": "the quote number",
+        "issue_date": "the date it is issued",
+        "valid_until": "the last day the offer stands",
+        "amount": "the amount offered",
+        "currency": "its currency",
+    },
     "sender": {
         "name": "the name of the person sending (or the organisation's)",
         "email": "the sender's e-mail address",
@@ -158,6 +165,7 @@ def merge_context(
     lead=None,
     agreement=None,
     invoice: Mapping[str, Any] | None = None,
+    quote: Mapping[str, Any] | None = None,
     sender=None,
 ) -> dict[str, Any]:
     """Every merge field as plain values (blank where the record has none). An opportunity's
@@ -198,6 +206,8 @@ def merge_context(
     if invoice is not None:
         context["invoice"] = {name: _text(invoice.get(name)) for name in MERGE_FIELDS["invoice"]}
         context["invoice"]["amount"] = money(invoice.get("amount"))
+    if quote is not None:
+        context["quote"] = {name: _text(quote.get(name)) for name in MERGE_FIELDS["quote"]}
     context["sender"] = {
         "name": (sender.full_name or sender.email) if sender is not None else organisation.name,
         "email": sender.email if sender is not None else _text(organisation.from_email),

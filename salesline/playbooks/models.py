@@ -293,6 +293,12 @@ class Message(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Each send (and each retry of a failed message) gets a new token; only the delivery task
+    # enqueued with it may deliver the message, so a stale task never sends it again.
+    delivery_token = models.CharField(max_length=32, blank=True)
+    # When a delivery of this send began: set while the message is being handed to SMTP (the
+    # API still shows `queued`); a delivery resumed after a crash finds it set.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

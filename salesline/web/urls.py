@@ -1,7 +1,21 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, home, imports, lists, message_templates, records, search, settings
+from .views import (
+    agreements,
+    board,
+    documents,
+    home,
+    imports,
+    lists,
+    message_templates,
+    messages,
+    records,
+    search,
+    settings,
+    tasks,
+)
+from .views import jobs as job_pages
 
 app_name = "web"
 
@@ -13,7 +27,12 @@ urlpatterns = [
     *imports.urlpatterns,
     *settings.urlpatterns,
     *message_templates.urlpatterns,
+    *job_pages.urlpatterns,
     *search.urlpatterns,
+    *tasks.urlpatterns,
+    *documents.urlpatterns,
+    *messages.urlpatterns,
+    *agreements.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

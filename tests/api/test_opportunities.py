@@ -471,20 +471,34 @@ def test_prospect_needs_a_verbal_yes(partners_api, partnership):
     assert moved.json()["stage"] == "prospect"
 
 
-def test_partner_needs_the_executed_close_and_the_verbal_yes_on_the_way(partners_api, partnership):
-    refused = partners_api.post(f"/opportunities/{partnership}/move", {"stage": "partner"})
-    moved = partners_api.post(
+def test_partner_needs_the_signed_agreement_and_the_verbal_yes_on_the_way(
+    partners_api, partnership
+):
+    refused = partners_api.post(
+        f"/opportunities/{partnership}/move", {"stage": "partner", "checks": ["executed_close"]}
+    )
+    still_refused = partners_api.post(
         f"/opportunities/{partnership}/move",
-        {"stage": "partner", "checks": ["verbal_close_yes", "executed_close"]},
+        {"stage": "partner", "checks": ["verbal_close_yes"]},
     )
 
     assert refused.status_code == 422
-    assert [(d["stage"], d["loc"]) for d in refused.json()["detail"]] == [
+    assert [(d["stage"], d["loc"]) for d in refused.json()["detail"] if "stage" in d] == [
         ("prospect", ["body", "checks", "verbal_close_yes"]),
-        ("partner", ["body", "checks", "executed_close"]),
+        ("partner", ["body", "signed_agreement"]),
     ]
-    assert moved.status_code == 200
-    assert (moved.json()["stage"], moved.json()["status"]) == ("partner", "won")
+    # No checklist item stands in for the agreement any more.
+    assert refused.json()["detail"][0]["loc"] == ["body", "checks", 0]
+    assert still_refused.status_code == 422
+    assert still_refused.json()["detail"] == [
+        {
+            "loc": ["body", "signed_agreement"],
+            "msg": "The service agreement must be signed before the opportunity becomes "
+            "Partner (sign it on the Agreement panel).",
+            "type": "gate.require",
+            "stage": "partner",
+        }
+    ]
 
 
 def test_a_verbal_no_closes_as_lost_with_the_reason(partners_api, partnership):

@@ -14,6 +14,7 @@ from salesline.accounts.services import system_actor
 from salesline.core.errors import Conflict
 from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import pipelines_of
+from salesline.pipeline.facts import fact_values
 from salesline.pipeline.gates import MoveFacts, evaluate_move, is_blank
 from salesline.pipeline.models import ChecklistTick, Opportunity, StageChange
 from salesline.process.selectors import definition_for
@@ -118,6 +119,7 @@ def test_every_opportunity_meets_the_gates_of_every_stage_it_entered(summary):
                 for name, field in KINDS["opportunity"].fields.items()
             }
             fields.update(opportunity.custom_fields)
+            fields.update(fact_values(opportunity, stages))  # the signed agreement
             facts = MoveFacts(
                 fields=fields,
                 ticked=frozenset(ticks.get(opportunity.pk, ())),

@@ -37,6 +37,9 @@ from salesline.process.definition import (
     template_names,
     template_text,
 )
+from salesline.process.definition import (
+    sections as registered_sections,
+)
 
 _TYPES = {
     "company_id": "reference",
@@ -300,11 +303,8 @@ def test_partnerships_template():
     assert stages[1].gate == Gate(
         checklist=(ChecklistItem("verbal_close_yes", "Verbal close: yes"),)
     )
-    assert stages[2].gate.checklist == (
-        ChecklistItem(
-            "executed_close", "Executed close: service agreement fully signed by all parties"
-        ),
-    )
+    # The executed close is the signed agreement (a fact the playbooks app registers).
+    assert stages[2].gate == Gate(require=("signed_agreement",))
     assert stages[3].gate.reason_required
     assert spec.minimum_fields["opportunity"] == ("name",)
 
@@ -312,7 +312,7 @@ def test_partnerships_template():
         facts = MoveFacts(fields={"name": "PartnerX"}, ticked=frozenset(ticked), reason=reason)
         return [c.field for c in evaluate_move(stages, current, target, facts)]
 
-    assert move("lead", "partner") == ["verbal_close_yes", "executed_close"]
+    assert move("lead", "partner") == ["verbal_close_yes", "signed_agreement"]
     assert move("lead", "prospect", {"verbal_close_yes"}) == []
     assert move("lead", "lost") == ["reason"]
     assert move("lead", "lost", reason="Verbal close: no, no budget") == []
@@ -721,8 +721,14 @@ def definitions(draw: st.DrawFn) -> ProcessDefinitionSpec:
         for kind, fields in BUILTIN.items()
     }
     description = draw(st.just("") | texts | st.lists(texts, max_size=3).map("\n".join))
+    # Other apps' sections (playbooks) as a file without them parses: their defaults.
+    others = {section.key: section.default() for section in registered_sections()}
     return ProcessDefinitionSpec(
-        draw(texts), description, minimum, tuple(custom), {"pipelines": tuple(pipeline_list)}
+        draw(texts),
+        description,
+        minimum,
+        tuple(custom),
+        {**others, "pipelines": tuple(pipeline_list)},
     )
 
 

@@ -9,7 +9,16 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import imports, message_templates, process
+from . import (
+    agreements,
+    documents,
+    imports,
+    message_templates,
+    messages,
+    organisation,
+    process,
+    tasks,
+)
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -55,6 +64,11 @@ api.add_router("/notes", process.notes)
 api.add_router("/pipelines", process.pipelines)
 api.add_router("/custom-fields", process.custom_fields)
 api.add_router("/imports", imports.router)
+tasks.register(api)
+api.add_router("/documents", documents.router)
 message_templates.register(api)
 api.add_router("/message-templates", message_templates.router)
 api.add_router("/merge-fields", message_templates.merge_fields)
+messages.register(api)
+api.add_router("/organisation", organisation.router)
+agreements.register(api)

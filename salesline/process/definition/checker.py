@@ -7,7 +7,7 @@ its own with the same `Checker` (its helpers and the fields it collected). Pure:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -114,6 +114,9 @@ class Checker:
             for kind in self.record_kinds
         }
         self.choices: dict[tuple[str, str], list[str]] = {}
+        # The whole raw document, for sections that refer to another's keys (a playbook names
+        # a pipeline's stage).
+        self.document: Raw = {}
 
     def report(self, path: Path, message: str) -> None:
         problem = DefinitionProblem(line_for(path, self.lines), format_path(path), message)
@@ -169,6 +172,7 @@ class Checker:
         return key
 
     def check_core(self, data: Raw) -> None:
+        self.document = data
         self.check_text(data)
         self.not_blank(data, (), "name")
         for index, custom in entries(data, "custom_fields"):
@@ -328,10 +332,19 @@ class Checker:
                     self.one_line(item, item_path, "label", LABEL_MAX)
         return values
 
-    def check_field_list(self, container: object, path: Path, key: str, record: str) -> None:
+    def check_field_list(
+        self,
+        container: object,
+        path: Path,
+        key: str,
+        record: str,
+        also: Collection[str] = (),
+    ) -> None:
+        """Each name is a field of `record` (or one of `also`: names a section accepts beyond
+        fields, such as the opportunity facts a gate may require), listed once."""
         seen: set[str] = set()
         for index, name in strings(container, key):
-            if name not in self.fields.get(record, {}):
+            if name not in self.fields.get(record, {}) and name not in also:
                 self.report((*path, key, index), f"unknown field '{name}'")
             elif name in seen:
                 self.report((*path, key, index), f"field '{name}' is listed twice")

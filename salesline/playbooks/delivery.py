@@ -1,0 +1,298 @@
+"""Delivery of queued messages by SMTP, run by the worker (docs/mail-delivery.md).
+
+`message_deliver(message_id, token)` is enqueued by `message_services.message_send` in the
+sending transaction. One delivery:
+
+1. **claims** the message with a conditional UPDATE (still `queued`, and still this send's
+   token) and commits, so a message already sent, failed, cancelled or sent again with a new
+   token is never delivered by this task;
+2. hands it to SMTP with its stored `Message-ID`;
+3. marks it `sent` (conditionally again) with `sent_at` and an audit event, in one commit.
+
+A worker that dies between 1 and 3 leaves its task RUNNING; `core.tasks.recover_stale_tasks` puts
+it back and the task runs again with the same token, so the message is delivered again: at least
+once. If the first attempt died after the SMTP server accepted the message and before step 3
+committed, the server receives it twice, both times with the same Message-ID (what receiving
+systems dedupe on); SMTP offers nothing better. A message marked `sent` is never handed to SMTP
+again.
+
+A refused delivery is retried with back-off (`durable_task`): temporary errors (4xx replies,
+connection refused or dropped, time-outs) up to `MAX_ATTEMPTS` times; a permanent refusal (a 5xx
+reply) fails the message at once. A failed message carries the SMTP error in `error`.
+
+Connections: each worker process keeps its SMTP connection open between deliveries (closed
+after `IDLE_SECONDS` without one, or when the mail settings change), so a worker draining many
+queued messages opens one connection, not one per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import threading
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMessage, mailers
+from django.db import transaction
+from django.db.models import F, Prefetch
+from django.utils import timezone
+
+from salesline.accounts.services import system_actor
+from salesline.core import audit
+from salesline.core.events import _uses_database_backend
+from salesline.core.tasks import current_attempt, durable_task
+
+from .models import Document, Message
+
+logger = logging.getLogger(__name__)
+
+#: Attempts of one delivery before the message is failed.
+MAX_ATTEMPTS = 5
+#: Seconds before the first retry, doubled each time: 30 s, 1 min, 2 min, 4 min.
+RETRY_DELAY = 30.0
+#: An SMTP connection unused this long is closed and a new one opened for the next message.
+IDLE_SECONDS = 10.0
+#: Messages one delivery task sends over its connection: its own and due ones it adopts.
+BATCH_SIZE = 50
+#: Seconds an SMTP command may take when the mailer's settings give no time-out.
+SMTP_TIMEOUT = 30.0
+
+WORKER_LABEL = "worker"
+
+
+class DeliveryRefused(Exception):
+    """The SMTP server (or the network) refused this attempt; the message stays queued."""
+
+
+# ---------------------------------------------------------------- the connection
+
+
+class _Cached(threading.local):
+    backend: Any = None
+    key: str = ""
+    last_used: float = 0.0
+
+
+_cached = _Cached()
+
+
+def _mailer_key() -> str:
+    return repr(getattr(settings, "MAILERS", {}).get("default"))
+
+
+def mail_connection():
+    """The process's open connection to the default mailer (opened when needed)."""
+    key = _mailer_key()
+    now = time.monotonic()
+    if _cached.backend is not None and (
+        _cached.key != key or now - _cached.last_used > IDLE_SECONDS
+    ):
+        close_mail_connection()
+    if _cached.backend is None:
+        backend = mailers.default
+        if getattr(backend, "timeout", SMTP_TIMEOUT) is None:
+            backend.timeout = SMTP_TIMEOUT  # type: ignore[attr-defined]
+        backend.open()
+        _cached.backend, _cached.key = backend, key
+    _cached.last_used = now
+    return _cached.backend
+
+
+def close_mail_connection() -> None:
+    backend, _cached.backend = _cached.backend, None
+    if backend is not None:
+        try:
+            backend.close()
+        except (OSError, smtplib.SMTPException):
+            logger.info("Closing the SMTP connection failed", exc_info=True)
+
+
+# ---------------------------------------------------------------- building and sending
+
+
+def email_for(message: Message) -> EmailMessage:
+    """The e-mail of a message: its stored Message-ID, its attachments read through storage."""
+    mail = EmailMessage(
+        subject=message.subject,
+        body=message.body,
+        from_email=message.from_email,
+        to=list(message.to),
+        headers={"Message-ID": message.message_id},
+    )
+    for document in message.attachments.all():
+        with document.file.open("rb") as file:
+            mail.attach(document.file_name, file.read(), document.content_type)
+    return mail
+
+
+def smtp_error_text(error: BaseException) -> str:
+    """The error as a person reads it: the server's code and reply where there is one."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(
+            f"{address}: {code} {_text(reply)}"
+            for address, (code, reply) in error.recipients.items()
+        )
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_text(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _text(reply: Any) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A 5xx reply: the server will refuse the same message again (bad recipient, policy)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return error.smtp_code >= 500
+    return False
+
+
+# ---------------------------------------------------------------- the task
+
+
+def _entitled(message_id: int, token: str) -> bool:
+    """Whether this task may deliver its message: still queued under this send's token."""
+    return Message.objects.filter(
+        pk=message_id, status=Message.Status.QUEUED, delivery_token=token
+    ).exists()
+
+
+def _adopt(message_id: int, token: str) -> int:
+    """Take over up to BATCH_SIZE - 1 other due delivery tasks, so one task sends a batch over
+    one connection: their messages move to this task's token and their task rows end
+    SUCCESSFUL, in one transaction. A task row locked by another worker (being claimed) is
+    skipped, and only first attempts of unclaimed queued messages are taken. How many."""
+    from django.tasks.base import DEFAULT_TASK_BACKEND_ALIAS, TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.utils import exclusive_transaction
+
+    with exclusive_transaction(DBTaskResult.objects.db):
+        rows = list(
+            DBTaskResult.objects.ready()
+            .filter(backend_name=DEFAULT_TASK_BACKEND_ALIAS, task_path=message_deliver.module_path)
+            .order_by("-priority", "run_after", "enqueued_at")
+            .select_for_update(skip_locked=True)
+            .only("id", "args_kwargs")[: BATCH_SIZE - 1]
+        )
+        wanted: dict[int, tuple[str, Any]] = {}
+        for row in rows:
+            args, kwargs = row.args_kwargs.get("args", []), row.args_kwargs.get("kwargs", {})
+            if len(args) == 2 and not kwargs and args[0] != message_id:
+                wanted[args[0]] = (args[1], row.pk)
+        found = Message.objects.filter(
+            pk__in=wanted, status=Message.Status.QUEUED, claimed_at__isnull=True
+        ).values_list("pk", "delivery_token")
+        adopted = [pk for pk, their_token in found if wanted[pk][0] == their_token]
+        if not adopted:
+            return 0
+        Message.objects.filter(pk__in=adopted).update(delivery_token=token)
+        DBTaskResult.objects.filter(pk__in=[wanted[pk][1] for pk in adopted]).update(
+            status=TaskResultStatus.SUCCESSFUL,
+            finished_at=timezone.now(),
+            return_value=f"delivered with message {message_id}",
+        )
+    return len(adopted)
+
+
+def _claim(token: str) -> tuple[list[Message], set[int]]:
+    """The messages this task delivers (its own and those it adopted), claimed; and those an
+    earlier attempt was interrupted delivering (they may have reached SMTP)."""
+    now = timezone.now()
+    mine = Message.objects.filter(status=Message.Status.QUEUED, delivery_token=token)
+    with transaction.atomic():
+        interrupted = set(mine.filter(claimed_at__isnull=False).values_list("pk", flat=True))
+        mine.update(claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
+        messages = list(
+            mine.select_related("organisation")
+            .prefetch_related(Prefetch("attachments", queryset=Document.objects.order_by("id")))
+            .order_by("pk")
+        )
+    return messages, interrupted
+
+
+def _finish(message: Message, token: str, *, status: str, error: str = "") -> bool:
+    """Record the outcome of this delivery (sent or failed) with its audit event."""
+    now = timezone.now()
+    values: dict[str, Any] = {"status": status, "error": error, "claimed_at": None}
+    values["updated_at"] = now
+    if status == Message.Status.SENT:
+        values["sent_at"] = now
+    with transaction.atomic():
+        done = Message.objects.filter(
+            pk=message.pk, status=Message.Status.QUEUED, delivery_token=token
+        ).update(version=F("version") + 1, **values)
+        if done:
+            audit.record(
+                actor=system_actor(message.organisation, WORKER_LABEL),
+                action="deliver" if status == Message.Status.SENT else "fail",
+                obj=message,
+                changes={"status": [Message.Status.QUEUED, status], **_error_change(error)},
+            )
+    return bool(done)
+
+
+def _error_change(error: str) -> dict[str, list[str]]:
+    return {"error": ["", error]} if error else {}
+
+
+def _note_error(message: Message, token: str, error: str) -> None:
+    """A temporary failure: the message stays queued with the error of this attempt, and the
+    rest of the batch, not tried, stays queued unclaimed for the retry."""
+    queued = Message.objects.filter(status=Message.Status.QUEUED, delivery_token=token)
+    with transaction.atomic():
+        queued.filter(pk=message.pk).update(error=error, updated_at=timezone.now())
+        queued.update(claimed_at=None)
+
+
+def deliver(message_id: int, token: str) -> dict[str, int]:
+    """One delivery attempt of a message, with the batch it adopted; returns how many were
+    sent and failed. Raises DeliveryRefused after a temporary failure that is not the last
+    attempt (what was not sent stays queued for the retry)."""
+    if not _entitled(message_id, token):
+        return {"sent": 0, "failed": 0}
+    attempt = current_attempt()
+    if attempt.number == 1 and BATCH_SIZE > 1 and _uses_database_backend():
+        _adopt(message_id, token)
+    messages, interrupted = _claim(token)
+    outcome = {"sent": 0, "failed": 0}
+    for message in messages:
+        if message.pk in interrupted:
+            logger.warning(
+                "Message %s: delivering again after an interrupted attempt (same Message-ID %s)",
+                message.pk,
+                message.message_id,
+            )
+        try:
+            mail = email_for(message)
+        except OSError as error:  # an attachment's file is gone: no retry brings it back
+            _finish(message, token, status=Message.Status.FAILED, error=f"attachment: {error}")
+            outcome["failed"] += 1
+            continue
+        try:
+            mail_connection().send_messages([mail])
+        except (OSError, smtplib.SMTPException) as error:
+            close_mail_connection()
+            text = smtp_error_text(error)
+            if is_permanent(error) or attempt.is_last:
+                logger.warning("Message %s failed: %s", message.pk, text)
+                _finish(message, token, status=Message.Status.FAILED, error=text)
+                outcome["failed"] += 1
+                continue
+            _note_error(
+                message, token, f"{text} (attempt {attempt.number} of {attempt.max_attempts})"
+            )
+            raise DeliveryRefused(text) from error
+        _finish(message, token, status=Message.Status.SENT)
+        outcome["sent"] += 1
+    return outcome
+
+
+@durable_task(max_attempts=MAX_ATTEMPTS, retry_delay=RETRY_DELAY)
+def message_deliver(message_id: int, token: str) -> dict[str, int]:
+    """The worker's task: deliver one queued message (see the module docstring)."""
+    return deliver(message_id, token)
