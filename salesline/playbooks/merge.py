@@ -79,10 +79,10 @@ MERGE_FIELDS: dict[str, dict[str, str]] = {
     },
     "quote": {
         "number": "the quote number",
-        "issue_date": "the date it is issued",
-        "valid_until": "the last day the offer stands",
-        "amount": "the amount offered",
-        "currency": "its currency",
+        "issue_date": "the date the quote is issued (a date)",
+        "valid_until": "the last day the offer stands (a date)",
+        "amount": "the amount offered, e.g. 12,500.00",
+        "currency": "the quote's currency",
     },
     "sender": {
         "name": "the name of the person sending (or the organisation's)",
@@ -144,7 +144,7 @@ def money(value: Any) -> str:
 
 
 #: Fields holding an amount of money, rendered by `money`.
-MONEY_FIELDS = frozenset({"opportunity.value", "agreement.value", "invoice.amount"})
+MONEY_FIELDS = frozenset({"opportunity.value", "agreement.value", "invoice.amount", "quote.amount"})
 
 
 def _contact(person) -> dict[str, Any]:
@@ -208,6 +208,7 @@ def merge_context(
         context["invoice"]["amount"] = money(invoice.get("amount"))
     if quote is not None:
         context["quote"] = {name: _text(quote.get(name)) for name in MERGE_FIELDS["quote"]}
+        context["quote"]["amount"] = money(quote.get("amount"))
     context["sender"] = {
         "name": (sender.full_name or sender.email) if sender is not None else organisation.name,
         "email": sender.email if sender is not None else _text(organisation.from_email),
@@ -259,6 +260,13 @@ SAMPLE_VALUES: dict[str, dict[str, Any]] = {
         "currency": "EUR",
         "period_start": date(2027, 4, 1),
         "period_end": date(2027, 4, 30),
+    },
+    "quote": {
+        "number": "Q-2027-0001",
+        "issue_date": date(2027, 3, 1),
+        "valid_until": date(2027, 3, 31),
+        "amount": money(Decimal("12500")),
+        "currency": "EUR",
     },
 }
 
