@@ -211,3 +211,17 @@ def test_attachments_name_document_templates(api):
         ["body", "attachments", 0],
         ["body", "attachments", 1],
     ]
+
+
+def test_the_list_costs_the_same_queries_for_one_template_or_many(
+    api, actor, django_assert_max_num_queries
+):
+    from salesline.playbooks.message_template_services import message_template_create
+
+    message_template_create(actor=actor, data={**HAIL, "key": "first"})
+    with django_assert_max_num_queries(4) as one:
+        assert api.get("/message-templates").json()["count"] == 1
+    for number in range(10):
+        message_template_create(actor=actor, data={**HAIL, "key": f"more-{number}"})
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert api.get("/message-templates").json()["count"] == 11
