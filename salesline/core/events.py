@@ -29,8 +29,12 @@ logger = logging.getLogger(__name__)
 
 type Handler = Callable[[DomainEvent], None]
 
+type Wants = Callable[[DomainEvent], bool]
+
 # kind -> handler name -> handler
 _HANDLERS: dict[str, dict[str, Handler]] = {}
+# kind -> handler name -> whether an event concerns the handler at all (absent: every event)
+_WANTS: dict[str, dict[str, Wants]] = {}
 
 DISPATCH_ATTEMPTS = 6
 DISPATCH_RETRY_DELAY = 5.0  # seconds, doubled after each failed attempt: 5 s ... 80 s
@@ -44,16 +48,34 @@ def handler_name(handler: Handler) -> str:
     return f"{handler.__module__}.{handler.__qualname__}"
 
 
-def register(kind: str, handler: Handler, *, name: str | None = None) -> str:
+def register(
+    kind: str, handler: Handler, *, name: str | None = None, wants: Wants | None = None
+) -> str:
     """Run `handler(event)` in the worker for every event of `kind`; returns its name, the key of
     its delivery rows (keep it stable: renaming a handler makes old events look undelivered).
-    Registering the same handler under the same name again changes nothing."""
+    Registering the same handler under the same name again changes nothing.
+
+    `wants(event)`, asked in the emitting transaction, lets a handler decline events that cannot
+    concern it (an organisation without playbooks): no dispatch task is queued for an event no
+    handler wants. It must be cheap and must not write."""
     name = name or handler_name(handler)
     handlers = _HANDLERS.setdefault(kind, {})
     if handlers.get(name) not in (None, handler):
         raise ValueError(f"another handler is registered as '{name}' for '{kind}'")
     handlers[name] = handler
+    if wants is not None:
+        _WANTS.setdefault(kind, {})[name] = wants
+    else:
+        _WANTS.get(kind, {}).pop(name, None)
     return name
+
+
+def _wanted(event: DomainEvent) -> bool:
+    handlers = _HANDLERS.get(event.kind)
+    if not handlers:
+        return False
+    wants = _WANTS.get(event.kind, {})
+    return any(name not in wants or wants[name](event) for name in handlers)
 
 
 def handlers_for(kind: str) -> dict[str, Handler]:
@@ -61,13 +83,16 @@ def handlers_for(kind: str) -> dict[str, Handler]:
 
 
 @contextmanager
-def registered(kind: str, handler: Handler, *, name: str | None = None) -> Iterator[str]:
+def registered(
+    kind: str, handler: Handler, *, name: str | None = None, wants: Wants | None = None
+) -> Iterator[str]:
     """Register a handler for the duration of a block (tests, benchmarks)."""
-    name = register(kind, handler, name=name)
+    name = register(kind, handler, name=name, wants=wants)
     try:
         yield name
     finally:
         _HANDLERS.get(kind, {}).pop(name, None)
+        _WANTS.get(kind, {}).pop(name, None)
 
 
 def _row(
@@ -107,7 +132,7 @@ def emit(
     event = _row(actor, kind, obj, object_type, object_id, payload)
     with _transaction():
         event.save(force_insert=True)
-        if _HANDLERS.get(kind):
+        if _wanted(event):
             _enqueue(event.pk)
     return event
 
@@ -130,7 +155,7 @@ def emit_many(
     with _transaction():
         DomainEvent.objects.bulk_create(rows)
         for event in rows:
-            if _HANDLERS.get(event.kind):
+            if _wanted(event):
                 _enqueue(event.pk)
     return rows
 

@@ -225,8 +225,15 @@ def template_problems(text: str, *, fields: dict[str, dict[str, str]] | None = N
             if tag not in ALLOWED_TAGS:
                 add(f"the tag '{{% {tag} %}}' is not allowed (use if, firstof or comment)")
         for expression in _expressions(node):
-            variable = expression.var
-            if isinstance(variable, Variable) and variable.lookups is not None:
+            variables = [expression.var]
+            for function, arguments in expression.filters:
+                name = getattr(function, "_filter_name", function.__name__)
+                if name not in ALLOWED_FILTERS:
+                    add(f"the filter '{name}' is not allowed")
+                variables += [value for is_lookup, value in arguments if is_lookup]
+            for variable in variables:
+                if not isinstance(variable, Variable) or variable.lookups is None:
+                    continue
                 name = ".".join(variable.lookups)
                 group, *rest = variable.lookups
                 known = fields.get(group)
@@ -237,10 +244,6 @@ def template_problems(text: str, *, fields: dict[str, dict[str, str]] | None = N
                         f"'{name}' is a group of merge fields: name one of them, "
                         f"e.g. {name}.{next(iter(known))}"
                     )
-            for function, _ in expression.filters:
-                name = getattr(function, "_filter_name", function.__name__)
-                if name not in ALLOWED_FILTERS:
-                    add(f"the filter '{name}' is not allowed")
     return problems
 
 

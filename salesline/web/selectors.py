@@ -29,7 +29,9 @@ from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import DEFAULT_STALLED_DAYS
 from salesline.pipeline.models import Opportunity, Stage, StageChange
+from salesline.playbooks import selectors as playbook_selectors
 from salesline.playbooks.message_selectors import message_timeline
+from salesline.playbooks.task_selectors import task_timeline_events
 from salesline.process.selectors import definition_for
 from salesline.records.fields import KINDS
 from salesline.records.models import Note
@@ -181,9 +183,11 @@ def my_attention(*, actor: Actor, limit: int = 10) -> Attention:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: object
-    kind: str  # note | stage | audit | message
+    kind: str  # note | stage | audit | task | playbook | message
     who: str
     text: str
+    #: A playbook run's steps, one line each.
+    details: tuple[str, ...] = ()
 
 
 # What an audit event's action says on a timeline (a key never shows).
@@ -232,8 +236,39 @@ def stage_history(*, actor: Actor, obj: Opportunity) -> list[HistoryRow]:
     ]
 
 
+STEP_OUTCOME_WORDS = {"done": "done", "skipped": "skipped", "failed": "failed"}
+
+
+def _playbook_entries(actor: Actor, kind: str, obj, limit: int) -> list[TimelineEntry]:
+    """One entry per playbook run on the record, each step's outcome on its own line."""
+    playbooks = playbook_selectors.playbook_index(actor=actor)
+    runs = playbook_selectors.run_list(actor=actor, limit=limit, **{f"{kind}_id": obj.pk})
+    entries = []
+    for run in runs:
+        playbook = playbooks.get(run.playbook)
+        names = {step.key: step.name for step in playbook.steps} if playbook else {}
+        title = playbook.name if playbook else run.playbook
+        trigger = f" ({playbook.trigger.describe()})" if playbook else ""
+        entries.append(
+            TimelineEntry(
+                run.started_at,
+                "playbook",
+                "Playbook",
+                f"Ran “{title}”{trigger}"
+                + (": a step failed" if run.status == run.Status.FAILED else ""),
+                tuple(
+                    f"{names.get(step.step) or step.step.replace('-', ' ').capitalize()}: "
+                    f"{STEP_OUTCOME_WORDS.get(step.outcome, step.outcome)} — {step.detail}"
+                    for step in sorted(run.steps.all(), key=lambda s: s.pk)
+                ),
+            )
+        )
+    return entries
+
+
 def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[TimelineEntry]:
-    """Notes, stage changes and audit events of one record, newest first — people by name,
+    """Notes, stage changes, audit events and its tasks' history (added, done, reopened,
+    cancelled, taken, changed) of one record, newest first — people by name,
     fields by their labels, stages by their names and actions in words, as everywhere else on
     the page."""
     names = _member_names(actor)
@@ -265,11 +300,18 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
             )
             for c in changes
         ]
-    events = AuditEvent.objects.filter(
-        organisation=actor.organisation,
-        object_type=obj._meta.model_name,
-        object_id=str(obj.pk),
-    ).order_by("-at", "-id")[:limit]
+    if kind in ("opportunity", "lead"):
+        entries += _playbook_entries(actor, kind, obj, limit)
+    # A run's own entry (above) says more than its audit event.
+    events = (
+        AuditEvent.objects.filter(
+            organisation=actor.organisation,
+            object_type=obj._meta.model_name,
+            object_id=str(obj.pk),
+        )
+        .exclude(action="playbook_run")
+        .order_by("-at", "-id")[:limit]
+    )
     entries += [
         TimelineEntry(
             e.at,
@@ -279,6 +321,10 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
             f"{', '.join(sorted(map(field_label, e.changes))) or '—'}",
         )
         for e in events
+    ]
+    entries += [
+        TimelineEntry(e.at, "task", names.get(e.actor_label, e.actor_label), text)
+        for e, text in task_timeline_events(actor=actor, kind=kind, record_id=obj.pk, limit=limit)
     ]
     entries += [
         TimelineEntry(m.at, "message", m.who, m.text)

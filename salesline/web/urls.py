@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from .views import board, home, imports, lists, messages, records, search, settings
+from .views import board, home, imports, lists, messages, records, search, settings, tasks
 
 app_name = "web"
 
@@ -13,6 +13,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *settings.urlpatterns,
     *search.urlpatterns,
+    *tasks.urlpatterns,
     *messages.urlpatterns,
     path(
         "login/",

@@ -37,6 +37,9 @@ from salesline.process.definition import (
     template_names,
     template_text,
 )
+from salesline.process.definition import (
+    sections as registered_sections,
+)
 
 _TYPES = {
     "company_id": "reference",
@@ -721,8 +724,14 @@ def definitions(draw: st.DrawFn) -> ProcessDefinitionSpec:
         for kind, fields in BUILTIN.items()
     }
     description = draw(st.just("") | texts | st.lists(texts, max_size=3).map("\n".join))
+    # Other apps' sections (playbooks) as a file without them parses: their defaults.
+    others = {section.key: section.default() for section in registered_sections()}
     return ProcessDefinitionSpec(
-        draw(texts), description, minimum, tuple(custom), {"pipelines": tuple(pipeline_list)}
+        draw(texts),
+        description,
+        minimum,
+        tuple(custom),
+        {**others, "pipelines": tuple(pipeline_list)},
     )
 
 

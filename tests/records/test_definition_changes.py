@@ -139,7 +139,7 @@ def test_patching_away_an_empty_stage_works(admin_api, org, opportunity):
     pipeline = Pipeline.objects.get(organisation=org)
 
     response = admin_api.patch(
-        f"/pipelines/{pipeline.pk}", {"stages": [s for s in stages if s["key"] != "propose"]}
+        f"/pipelines/{pipeline.pk}", {"stages": [s for s in stages if s["key"] != "negotiate"]}
     )
 
     assert response.status_code == 200, response.json()
@@ -147,11 +147,24 @@ def test_patching_away_an_empty_stage_works(admin_api, org, opportunity):
         "identify",
         "qualify",
         "develop",
-        "negotiate",
+        "propose",
         "won",
         "lost",
     ]
-    assert not Stage.objects.filter(pipeline=pipeline, key="propose").exists()
+    assert not Stage.objects.filter(pipeline=pipeline, key="negotiate").exists()
+
+
+def test_a_stage_a_playbook_names_cannot_be_patched_away(admin_api, org, opportunity):
+    stages = admin_api.get("/pipelines").json()["items"][0]["stages"]
+    pipeline = Pipeline.objects.get(organisation=org)
+
+    response = admin_api.patch(
+        f"/pipelines/{pipeline.pk}", {"stages": [s for s in stages if s["key"] != "propose"]}
+    )
+
+    assert response.status_code == 422
+    assert "pipeline 'business-development' has no stage 'propose'" in str(response.json())
+    assert Stage.objects.filter(pipeline=pipeline, key="propose").exists()
 
 
 def test_renaming_a_pipeline_and_its_stages_keeps_every_opportunity(admin_api, org, negotiating):

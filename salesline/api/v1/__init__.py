@@ -9,7 +9,7 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import imports, messages, process
+from . import imports, messages, process, tasks
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -55,4 +55,5 @@ api.add_router("/notes", process.notes)
 api.add_router("/pipelines", process.pipelines)
 api.add_router("/custom-fields", process.custom_fields)
 api.add_router("/imports", imports.router)
+tasks.register(api)
 messages.register(api)

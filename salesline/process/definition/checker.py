@@ -114,6 +114,9 @@ class Checker:
             for kind in self.record_kinds
         }
         self.choices: dict[tuple[str, str], list[str]] = {}
+        # The whole raw document, for sections that refer to another's keys (a playbook names
+        # a pipeline's stage).
+        self.document: Raw = {}
 
     def report(self, path: Path, message: str) -> None:
         problem = DefinitionProblem(line_for(path, self.lines), format_path(path), message)
@@ -169,6 +172,7 @@ class Checker:
         return key
 
     def check_core(self, data: Raw) -> None:
+        self.document = data
         self.check_text(data)
         self.not_blank(data, (), "name")
         for index, custom in entries(data, "custom_fields"):
