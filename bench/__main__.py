@@ -24,8 +24,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--only",
-        default="lists,imports,web,moves,hostile",
-        help="comma-separated: lists,imports,web,moves,hostile",
+        default="lists,imports,web,moves,hostile,mail",
+        help="comma-separated: lists,imports,web,moves,hostile,mail",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -79,7 +79,20 @@ def main() -> int:
         _moves(args, urls)
     if "hostile" in chosen:
         _hostile(urls)
+    if "mail" in chosen:
+        _mail(args, urls)
     return 0
+
+
+def _mail(args, urls: dict[str, str]) -> None:
+    """10,000 queued messages delivered by one and two workers (bench/bench_mail.py)."""
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"mail_{name}.json"
+        command = [sys.executable, "-m", "bench.bench_mail", "--database-url", urls[name]]
+        print(f"\n== Mail delivery to a loopback SMTP server ({name})")
+        subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
 
 
 def _hostile(urls: dict[str, str]) -> None:
