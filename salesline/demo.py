@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 import unicodedata
 from collections.abc import Callable
@@ -906,8 +907,9 @@ def _mailbox(first: str, last: str, domain: str) -> str:
 
 def _signed_agreements(organisation, plan, opportunities, at) -> None:
     """The agreement of each opportunity whose executed close the plan made: signed when it
-    entered the stage that requires it, for a year, billed monthly (the worker's invoicing
-    schedule then issues the invoices that fell due)."""
+    entered the stage that requires it, for a year, billed annually in advance (the invoicing
+    schedule, run at the end of the load, issues each one's invoice: one PDF apiece keeps the
+    load quick; the partnership signed through the services is billed monthly)."""
     agreements = []
     for plan_row, opportunity in zip(plan.opportunities, opportunities, strict=True):
         if not plan_row.get("_signed"):
@@ -923,7 +925,7 @@ def _signed_agreements(organisation, plan, opportunities, at) -> None:
                 end_date=default_end(start),
                 value=opportunity.value if opportunity.value is not None else Decimal("12000"),
                 currency=opportunity.currency,
-                billing_frequency=Agreement.Billing.MONTHLY,
+                billing_frequency=Agreement.Billing.ANNUALLY,
                 signed_on=start,
                 created_at=signed_at,
                 updated_at=signed_at,
@@ -1000,6 +1002,12 @@ def load_demo(seed: int = 2026) -> DemoSummary:
             organisation = organisation_create(
                 name=org_plan.name, template=org_plan.template, label="demo"
             )
+            # Set as an admin would on the settings page: holidays, meeting link, From address.
+            country, booking_url, from_email = ORGANISATION_SETTINGS[org_plan.name]
+            Organisation.objects.filter(pk=organisation.pk).update(
+                country=country, booking_url=booking_url, from_email=from_email
+            )
+            organisation.refresh_from_db()
             counts = _write(organisation, org_plan, now)
             audit.record(
                 actor=accounts.system_actor(organisation, "demo"),
@@ -1015,6 +1023,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
             actor=accounts.system_actor(organisations[0], "demo"), user=user, name="demo"
         )
     demo_import(organisations[0], user, seed)
+    playbooks_at_work(organisations)
     return DemoSummary(
         organisations=tuple(o.slug for o in organisations),
         login_email=DEMO_EMAIL,
@@ -1024,6 +1033,21 @@ def load_demo(seed: int = 2026) -> DemoSummary:
         **totals,
     )
 
+
+# name -> (country, booking link, From address): the settings an admin sets first.
+ORGANISATION_SETTINGS = {
+    "Piql Archive": (
+        "NO",
+        "https://piql.salesline.test/book-a-meeting",
+        "sales@piql.salesline.test",
+    ),
+    "2i2c Partnerships": (
+        "GB",
+        "https://2i2c.salesline.test/book-a-call",
+        "partnerships@2i2c.salesline.test",
+    ),
+    "CoTech Network": ("GB", "https://cotech.salesline.test/meet", "hello@cotech.salesline.test"),
+}
 
 DEMO_IMPORT_NAME = "Archiving Expo 2026 - visitors.csv"
 
@@ -1129,7 +1153,10 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
     actor = accounts.system_actor(organisation, "demo")
     for member in plan.staff:
         # Only the demo login gets a password: hashing one costs about a second.
-        is_login = member["email"] == DEMO_EMAIL
+        # The demo login is one user in the three organisations: hashed once, not thrice.
+        is_login = (
+            member["email"] == DEMO_EMAIL and not User.objects.filter(email=DEMO_EMAIL).exists()
+        )
         staff[member["role"]] = accounts.user_create(
             actor=actor,
             email=member["email"],
@@ -1265,3 +1292,331 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
         "checklist_ticks": len(ticks),
         "notes": len(notes),
     }
+
+
+# ---------------------------------------------------------------- playbooks at work
+#
+# The records above were written in bulk, so no event fired: the playbooks have not run for
+# them. The demo then works a few deals the way a team would — through the services, with the
+# worker's work run in-process — so what the playbooks leave (runs on the timelines, tasks in
+# lists and queues, drafted and sent messages, documents, a signed agreement and its invoices)
+# is what the real engine makes, not rows written by hand.
+
+# The demo has no mail server: the messages sent during the load are delivered to Django's
+# in-memory outbox, which marks them sent as a real delivery would and prints nothing. Mail
+# sent later (`make demo` serves with the worker) goes where the settings say: the console,
+# unless SMTP_HOST names a server.
+IN_MEMORY_MAIL = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+# The partnership signed through the services is signed today, its term backdated to have
+# started this many days ago (billed monthly: its first two invoices are due).
+START_DAYS_AGO = 35
+
+# (service, value) of the partnerships the demo works, in order: two leads, one prospect,
+# one partner.
+PARTNERSHIP_DEALS = (
+    ("Managed JupyterHub", Decimal("24000.00")),
+    ("BinderHub service", Decimal("15000.00")),
+    ("Research hub with GPUs", Decimal("68000.00")),
+    ("Education hub for Geo-AI", Decimal("18000.00")),
+)
+# Archive deals: (name, data volume, value, use case, business case).
+ARCHIVE_DEALS = (
+    (
+        "40 TB - Broadcast footage - Digitization & preservation",
+        "40 TB",
+        Decimal("2240000.00"),
+        "Keep decades of broadcast footage readable without migrating it every five years.",
+        "Migration costs of the current LTO library exceed the preservation fee in year three.",
+    ),
+    (
+        "250 000 pages - Council minutes - Online access",
+        "250 000 pages",
+        Decimal("33000.00"),
+        "Give citizens online access to council minutes back to 1900.",
+        "Replaces three archive reading-room days a week.",
+    ),
+)
+
+
+def _run_worker() -> None:
+    """What `salesline worker` would do now: the playbooks the events started, the messages
+    queued (into the in-memory outbox, see IN_MEMORY_MAIL)."""
+    from django.core import mail
+    from django.test.utils import override_settings
+
+    from salesline.core.tasks import run_pending_tasks
+    from salesline.playbooks.delivery import close_mail_connection
+
+    # The worker logs each job it runs; `init --demo` prints only its summary.
+    job_logs = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
+    levels = [log.level for log in job_logs]
+    for log in job_logs:
+        log.setLevel(logging.WARNING)
+    try:
+        with override_settings(MAILERS=IN_MEMORY_MAIL):
+            for _ in range(10):  # a job may queue another (a run's event, a send's delivery)
+                if not run_pending_tasks():
+                    break
+            close_mail_connection()
+    finally:
+        for log, level in zip(job_logs, levels, strict=True):
+            log.setLevel(level)
+    if hasattr(mail, "outbox"):
+        del mail.outbox
+
+
+def _members(organisation: Organisation) -> dict[str, User]:
+    """role -> the demo's member with that role."""
+    from salesline.accounts.models import Membership
+
+    rows = Membership.objects.filter(organisation=organisation).select_related("user")
+    return {row.role: row.user for row in rows.order_by("id")}
+
+
+def _contacts(organisation: Organisation, count: int) -> list[Person]:
+    """The first `count` people with an address, at different companies with no deal yet."""
+    busy = set(
+        Opportunity.objects.filter(organisation=organisation).values_list("company_id", flat=True)
+    )
+    chosen: list[Person] = []
+    for person in (
+        Person.objects.filter(organisation=organisation, company__isnull=False)
+        .exclude(email="")
+        .select_related("company")
+        .order_by("id")
+    ):
+        if person.company_id in busy:
+            continue
+        busy.add(person.company_id)
+        chosen.append(person)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _task(opportunity: Opportunity, step: str):
+    from salesline.playbooks.models import Task
+
+    return Task.objects.get(opportunity=opportunity, step=step, status=Task.Status.OPEN)
+
+
+def _done(actor, task, *, due: date | None = None) -> None:
+    """Complete a task; with `due`, it was due then (before today: done late)."""
+    from salesline.playbooks.task_services import task_update
+
+    if due is not None:
+        task_update(actor=actor, task_id=task.pk, data={"due_date": due})
+    task_update(actor=actor, task_id=task.pk, data={"status": "done"})
+
+
+def _draft(opportunity: Opportunity, template: str):
+    from salesline.playbooks.models import Message
+
+    return Message.objects.get(opportunity=opportunity, template=template, status="draft")
+
+
+def _partnerships_at_work(organisation: Organisation, today: date) -> None:
+    from salesline.pipeline import services as pipeline
+    from salesline.playbooks import agreement_services as agreements
+    from salesline.playbooks import message_services as messages
+    from salesline.playbooks import task_services as tasks
+    from salesline.playbooks.message_template_services import message_template_update
+    from salesline.playbooks.models import MessageTemplate, Task
+
+    members = _members(organisation)
+    admin = accounts.actor_for(members[Role.ADMIN], organisation)
+    sales = accounts.actor_for(members[Role.SALESPERSON], organisation)
+    coordinator = accounts.actor_for(members[Role.SALES_COORDINATOR], organisation)
+    # The shared address: the templates ship with an example one, the admin puts theirs in.
+    for template in MessageTemplate.objects.filter(
+        organisation=organisation, from_email__endswith="@example.org"
+    ).order_by("id"):
+        message_template_update(
+            actor=admin, template_id=template.pk, data={"from_email": organisation.from_email}
+        )
+
+    deals = []
+    for (service, value), contact, actor in zip(
+        PARTNERSHIP_DEALS,
+        _contacts(organisation, len(PARTNERSHIP_DEALS)),
+        (admin, sales, admin, sales),
+        strict=True,
+    ):
+        data = {
+            "name": f"{contact.company.name} - {service}",
+            "company_id": contact.company_id,
+            "primary_contact_id": contact.pk,
+            "value": value,
+            "currency": "USD",
+            "expected_close_date": today + timedelta(days=45),
+            "stage": "lead",
+        }
+        deals.append(pipeline.opportunity_create(actor=actor, data=data))
+    _run_worker()  # Hail the lead, Prep for first meeting: drafts, documents, tasks
+    hailed, _waiting, partner, prospect = deals  # the second lead keeps its drafts
+
+    # A lead hailed on time; its meeting prep is overdue.
+    messages.message_send(actor=admin, message_id=_draft(hailed, "hail-the-lead").pk)
+    _done(admin, _task(hailed, "send-hail"))
+    prep = _task(hailed, "prep")
+    tasks.task_update(actor=admin, task_id=prep.pk, data={"due_date": today - timedelta(days=3)})
+
+    # Verbal close "yes": the prospects get their agreement drafts, contracts and addenda.
+    for deal, actor in ((partner, admin), (prospect, sales)):
+        for template in ("hail-the-lead", "running-notes-invitation"):
+            messages.message_send(actor=actor, message_id=_draft(deal, template).pk)
+        _done(actor, _task(deal, "send-hail"))
+        _done(
+            actor, _task(deal, "prep"), due=today - timedelta(days=2) if deal == partner else None
+        )
+        _done(actor, _task(deal, "meet"))
+        pipeline.opportunity_move(
+            actor=actor, opportunity_id=deal.pk, stage="prospect", checks=["verbal_close_yes"]
+        )
+    _run_worker()
+    agreements.agreement_share(actor=sales, agreement_id=prospect_agreement(prospect).pk)
+    messages.message_send(actor=sales, message_id=_draft(prospect, "service-agreement-review").pk)
+
+    # The partner signs today (the executed close), for a term that started START_DAYS_AGO.
+    start = today - timedelta(days=START_DAYS_AGO)
+    agreement = prospect_agreement(partner)
+    agreement = agreements.agreement_update(
+        actor=admin,
+        agreement_id=agreement.pk,
+        data={"start_date": start, "end_date": default_end(start), "status": "shared"},
+    )
+    messages.message_send(actor=admin, message_id=_draft(partner, "service-agreement-review").pk)
+    agreements.agreement_mark_ready(actor=admin, agreement_id=agreement.pk)
+    for step in ("share", "negotiate"):
+        _done(admin, _task(partner, step))
+    agreements.agreement_sign(actor=admin, agreement_id=agreement.pk, signed_on=today)
+    _run_worker()  # Launch meeting: its draft, and a task in the project leaders' queue
+
+    # The coordinator's queue: one task taken, one waiting.
+    for title, deal in (
+        ("Check {name}'s billing contact and purchase order number", partner),
+        ("Book a room and a projector for the launch meeting of {name}", partner),
+    ):
+        tasks.task_create(
+            actor=admin,
+            title=title.format(name=deal.company.name),
+            queue=Role.SALES_COORDINATOR,
+            opportunity_id=deal.pk,
+            due_date=today + timedelta(days=2),
+        )
+    first = (
+        Task.objects.filter(organisation=organisation, queue=Role.SALES_COORDINATOR)
+        .order_by("id")
+        .first()
+    )
+    assert first is not None  # noqa: S101 - created just above
+    tasks.task_claim(actor=coordinator, task_id=first.pk)
+
+
+def prospect_agreement(opportunity: Opportunity) -> Agreement:
+    """The live agreement the Send draft contract playbook made for the opportunity."""
+    return Agreement.objects.exclude(status=Agreement.Status.ENDED).get(opportunity=opportunity)
+
+
+def _archive_at_work(organisation: Organisation, today: date) -> None:
+    from salesline.pipeline import services as pipeline
+
+    members = _members(organisation)
+    admin = accounts.actor_for(members[Role.ADMIN], organisation)
+    deals = []
+    for (name, volume, value, use_case, business_case), contact in zip(
+        ARCHIVE_DEALS, _contacts(organisation, len(ARCHIVE_DEALS)), strict=True
+    ):
+        data = {
+            "name": name,
+            "company_id": contact.company_id,
+            "primary_contact_id": contact.pk,
+            "value": value,
+            "currency": "EUR",
+            "data_volume": volume,
+            "sector": "private" if "footage" in name else "public",
+            "use_case": use_case,
+            "expected_close_date": today + timedelta(days=60),
+            "stage": "qualify",
+        }
+        deals.append(pipeline.opportunity_create(actor=admin, data=data))
+        deals[-1]._business_case = business_case  # type: ignore[attr-defined]
+    _run_worker()  # Qualify: verify the use-case, write the business case
+    qualified = deals[-1]
+    _done(admin, _task(qualified, "verify-use-case"))
+    _done(admin, _task(qualified, "business-case"))
+    pipeline.opportunity_move(
+        actor=admin,
+        opportunity_id=qualified.pk,
+        stage="develop",
+        checks=["use_case_verified"],
+        fields={"business_case": qualified._business_case},  # type: ignore[attr-defined]
+    )
+    _run_worker()  # Develop: the quote, a task to send the proposal
+
+
+def _old_invoices_sent(organisation: Organisation, today: date) -> None:
+    """The partners signed months ago had their invoices sent long since: only recent ones
+    (and those of the partner signed today) wait in the customer service queue."""
+    from salesline.playbooks.models import Task
+    from salesline.playbooks.task_services import task_update
+
+    actor = accounts.system_actor(organisation, "demo")
+    annual = Agreement.objects.filter(
+        organisation=organisation, billing_frequency=Agreement.Billing.ANNUALLY
+    ).values("opportunity_id")
+    for task in Task.objects.filter(
+        organisation=organisation,
+        opportunity_id__in=annual,
+        step__startswith="send-invoice-",
+        status=Task.Status.OPEN,
+        due_date__lt=today - timedelta(days=30),
+    ).order_by("id"):
+        task_update(actor=actor, task_id=task.pk, data={"status": "done"})
+
+
+def _everyone_has_a_task(organisation: Organisation, today: date) -> None:
+    """A member with no open task gets one on their oldest open deal: every demo user's "My
+    tasks" and home page show something."""
+    from salesline.playbooks import task_services as tasks
+    from salesline.playbooks.models import Task
+
+    admin = accounts.actor_for(_members(organisation)[Role.ADMIN], organisation)
+    for user in _members(organisation).values():
+        if Task.objects.filter(organisation=organisation, assignee=user, status="open").exists():
+            continue
+        deal = (
+            Opportunity.objects.filter(organisation=organisation, owner=user, status="open")
+            .select_related("primary_contact")
+            .order_by("id")
+            .first()
+        )
+        if deal is None:
+            continue
+        contact = deal.primary_contact.name if deal.primary_contact else "the client"
+        tasks.task_create(
+            actor=admin,
+            title=f"Call {contact} about the next step",
+            instructions="Agree the next step and a date; note it on the opportunity.",
+            assignee_id=user.pk,
+            opportunity_id=deal.pk,
+            due_date=today + timedelta(days=1),
+        )
+
+
+def playbooks_at_work(organisations: list[Organisation]) -> None:
+    """Work some deals through the services and run the worker's jobs and today's schedules."""
+    from django.test.utils import override_settings
+
+    from salesline.playbooks.schedules import schedules_run
+
+    today = timezone.localdate()
+    by_template = {organisation.template: organisation for organisation in organisations}
+    _partnerships_at_work(by_template["partnerships"], today)
+    _archive_at_work(by_template["business-development"], today)
+    with override_settings(MAILERS=IN_MEMORY_MAIL):
+        schedules_run(today=today)  # invoices, check-ins, close dates reached
+    _run_worker()
+    _old_invoices_sent(by_template["partnerships"], today)
+    for organisation in organisations:
+        _everyone_has_a_task(organisation, today)

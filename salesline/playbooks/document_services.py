@@ -42,7 +42,7 @@ from .document_catalogue import (
     DocumentTemplate,
 )
 from .document_selectors import template_source
-from .merge import MERGE_FIELDS, merge_context, money
+from .merge import MERGE_FIELDS, merge_context
 from .models import Agreement, Document, DocumentTemplateFile, Invoice
 from .numbering import next_number
 
@@ -315,7 +315,7 @@ def document_generate(
                 quote_fields = {
                     "issue_date": issue_date,
                     "valid_until": issue_date + dt.timedelta(days=QUOTE_VALID_DAYS),
-                    "amount": money(opportunity.value),
+                    "amount": opportunity.value,
                     "currency": opportunity.currency,
                     **_typed({k: v for k, v in given.items() if k != "number"}),
                 }
