@@ -1347,6 +1347,8 @@ def _run_worker() -> None:
     from salesline.core.tasks import run_pending_tasks
     from salesline.playbooks.delivery import close_mail_connection
 
+    had_outbox = hasattr(mail, "outbox")  # a test's: left as it is
+
     # The worker logs each job it runs; `init --demo` prints only its summary.
     job_logs = [logging.getLogger(name) for name in ("django.tasks", "django_tasks_db")]
     levels = [log.level for log in job_logs]
@@ -1361,7 +1363,7 @@ def _run_worker() -> None:
     finally:
         for log, level in zip(job_logs, levels, strict=True):
             log.setLevel(level)
-    if hasattr(mail, "outbox"):
+    if not had_outbox and hasattr(mail, "outbox"):
         del mail.outbox
 
 

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from salesline import demo
 from salesline.accounts.models import User
 from salesline.pipeline.models import Opportunity
+from salesline.playbooks.models import Agreement
 from salesline.records.models import Lead
 
 from .conftest import DESKTOP, PHONE
@@ -31,6 +32,7 @@ def test_screenshots(page, sign_in, transactional_db):
         "board": "/board/",
         "imports": "/imports/",
         "settings-process": "/settings/process/",
+        "my-tasks": "/tasks/",
     }
     OUT.mkdir(parents=True, exist_ok=True)
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
@@ -40,3 +42,39 @@ def test_screenshots(page, sign_in, transactional_db):
             assert response.ok, f"{path} answered {response.status}"
             expect(page.locator("main")).to_be_visible()
             page.screenshot(path=OUT / f"{name}-{width_name}.png")
+    # Playbooks at work: the partnerships organisation's signed partner, its templates and jobs.
+    partner = Agreement.objects.get(status="signed", billing_frequency="monthly").opportunity
+    page.goto("/")
+    page.evaluate(SWITCH, str(partner.organisation_id))
+    page.wait_for_load_state()
+    playbook_pages = {
+        "partnership": f"/records/opportunities/{partner.pk}/",
+        "my-tasks-partnerships": "/tasks/",
+        "queue-customer-service": "/tasks/queue/customer_service/",
+        "settings-message-templates": "/settings/message-templates/",
+        "settings-jobs": "/settings/jobs/",
+    }
+    for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        for name, path in playbook_pages.items():
+            response = page.goto(path)
+            assert response.ok, f"{path} answered {response.status}"
+            expect(page.locator("main")).to_be_visible()
+            page.screenshot(path=OUT / f"{name}-{width_name}.png")
+
+
+# Switch organisation as the menu does: a POST of the organisation switch form.
+SWITCH = """(id) => {
+  const form = document.createElement("form");
+  form.method = "post";
+  form.action = "/organisation/";
+  const token = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  for (const [name, value] of [["csrfmiddlewaretoken", token], ["organisation", id]]) {
+    const input = document.createElement("input");
+    input.name = name;
+    input.value = value;
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+}"""
