@@ -302,7 +302,7 @@ def test_a_date_trigger_runs_when_the_date_is_reached(org, actor):
     with time_machine.travel("2026-03-02T12:00:00+00:00", tick=False):
         assert engine.run_scheduled_playbooks() == 1
     task = Task.objects.get(opportunity=deal, step="review-close-date")
-    assert task.title == "1 TB - Records - Preservation: the expected close date is today"
+    assert task.title == "1 TB - Records - Preservation: expected to close on 2 Mar 2026"
 
 
 # Appended to the business-development template, whose last section is its playbooks.
