@@ -1042,7 +1042,7 @@ ORGANISATION_SETTINGS = {
         "sales@piql.salesline.test",
     ),
     "2i2c Partnerships": (
-        "GB",
+        "US",
         "https://2i2c.salesline.test/book-a-call",
         "partnerships@2i2c.salesline.test",
     ),
@@ -1558,7 +1558,7 @@ def _archive_at_work(organisation: Organisation, today: date) -> None:
 
 
 def _old_invoices_sent(organisation: Organisation, today: date) -> None:
-    """The partners signed months ago had their invoices sent long since: only recent ones
+    """The partners signed months ago had their invoices sent: only this week's
     (and those of the partner signed today) wait in the customer service queue."""
     from salesline.playbooks.models import Task
     from salesline.playbooks.task_services import task_update
@@ -1572,7 +1572,7 @@ def _old_invoices_sent(organisation: Organisation, today: date) -> None:
         opportunity_id__in=annual,
         step__startswith="send-invoice-",
         status=Task.Status.OPEN,
-        due_date__lt=today - timedelta(days=30),
+        due_date__lt=today - timedelta(days=7),
     ).order_by("id"):
         task_update(actor=actor, task_id=task.pk, data={"status": "done"})
 

@@ -38,7 +38,7 @@ def partnerships(loaded, db):
 
 def test_the_organisations_have_their_settings(loaded, db):
     countries = dict(Organisation.objects.values_list("name", "country"))
-    assert countries == {"Piql Archive": "NO", "2i2c Partnerships": "GB", "CoTech Network": "GB"}
+    assert countries == {"Piql Archive": "NO", "2i2c Partnerships": "US", "CoTech Network": "GB"}
     for organisation in Organisation.objects.all():
         assert organisation.booking_url.startswith("https://")
         assert organisation.from_email.endswith(".salesline.test")
