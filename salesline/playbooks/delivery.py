@@ -155,11 +155,11 @@ def is_permanent(error: BaseException) -> bool:
 # ---------------------------------------------------------------- the task
 
 
-def _entitled(message_id: int, token: str) -> bool:
-    """Whether this task may deliver its message: still queued under this send's token."""
-    return Message.objects.filter(
-        pk=message_id, status=Message.Status.QUEUED, delivery_token=token
-    ).exists()
+def _entitled(token: str) -> bool:
+    """Whether this task has anything to deliver: its message, or one it adopted (a task run
+    again after its worker died, its own message sent, still has to finish its batch), still
+    queued under its token."""
+    return Message.objects.filter(status=Message.Status.QUEUED, delivery_token=token).exists()
 
 
 def _adopt(message_id: int, token: str) -> int:
@@ -254,7 +254,7 @@ def deliver(message_id: int, token: str) -> dict[str, int]:
     """One delivery attempt of a message, with the batch it adopted; returns how many were
     sent and failed. Raises DeliveryRefused after a temporary failure that is not the last
     attempt (what was not sent stays queued for the retry)."""
-    if not _entitled(message_id, token):
+    if not _entitled(token):
         return {"sent": 0, "failed": 0}
     attempt = current_attempt()
     if attempt.number == 1 and BATCH_SIZE > 1 and _uses_database_backend():
