@@ -104,18 +104,44 @@ def cmd_org_create(args: argparse.Namespace) -> int:
 def cmd_org_update(args: argparse.Namespace) -> int:
     from salesline.accounts.services import (
         organisation_get,
-        organisation_set_phone_region,
+        organisation_update,
         system_actor,
     )
 
+    given = {
+        key: value
+        for key, value in (
+            ("phone_region", args.phone_region),
+            ("country", args.country),
+            ("booking_url", args.booking_url),
+            ("from_email", args.from_email),
+        )
+        if value is not None
+    }
+    if not given:
+        args.usage_error(
+            "give at least one of --phone-region, --country, --booking-url, --from-email"
+        )
     organisation = organisation_get(slug=args.org)
-    before = organisation.phone_region
-    organisation = organisation_set_phone_region(
-        actor=system_actor(organisation, "cli"), phone_region=args.phone_region
+    before = {key: getattr(organisation, key) for key in given}
+    refused = (
+        "The phone region was not changed."
+        if list(given) == ["phone_region"]
+        else "The settings were not changed."
     )
-    after = organisation.phone_region
-    change = "unchanged" if after == before else f"was {before or 'none'}"
-    print(f"Phone region of {organisation.slug}: {after or 'none'} ({change}).")
+    organisation = organisation_update(
+        actor=system_actor(organisation, "cli"), data=given, message=refused
+    )
+    labels = {
+        "phone_region": "Phone region",
+        "country": "Country",
+        "booking_url": "Booking link",
+        "from_email": "From address",
+    }
+    for key in given:
+        after = getattr(organisation, key)
+        change = "unchanged" if after == before[key] else f"was {before[key] or 'none'}"
+        print(f"{labels[key]} of {organisation.slug}: {after or 'none'} ({change}).")
     return 0
 
 
@@ -613,17 +639,35 @@ def build_parser() -> argparse.ArgumentParser:
     org_update = org.add_parser(
         "update",
         help="change an organisation's settings",
-        description="Change an organisation's settings (audited). Numbers already stored keep "
-        "their country code; the new phone region reads the numbers written from now on.",
+        description="Change an organisation's settings (audited); the options left out stay as "
+        "they are. Numbers already stored keep their country code; the new phone region reads "
+        "the numbers written from now on.",
     )
     org_update.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
     org_update.add_argument(
         "--phone-region",
-        required=True,
         metavar="CC",
         help="country of phone numbers written without +country code, e.g. GB; '' for none",
     )
-    org_update.set_defaults(handler=cmd_org_update)
+    org_update.add_argument(
+        "--country",
+        metavar="CC",
+        help="country whose public holidays are not working days for playbook due dates, "
+        "e.g. NO; '' for the phone region's",
+    )
+    org_update.add_argument(
+        "--booking-url",
+        metavar="URL",
+        help="meeting-booking link, {{ links.booking }} in canned messages (https://...); "
+        "'' for none",
+    )
+    org_update.add_argument(
+        "--from-email",
+        metavar="ADDRESS",
+        help="default From address of canned messages, e.g. partnerships@example.com; "
+        "'' for the server's",
+    )
+    org_update.set_defaults(handler=cmd_org_update, usage_error=org_update.error)
 
     user = _group(commands, "user", "manage users")
     user_create = user.add_parser(

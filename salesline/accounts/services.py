@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import email_validator
 import phonenumbers
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -120,27 +124,136 @@ def organisation_set_phone_region(*, actor: Actor, phone_region: str) -> Organis
     write and as the default of imports; "" for none. Admin only. Numbers already stored stay
     as they are (they were stored with their country code)."""
     require_admin(actor, "change the phone region")
-    if not isinstance(phone_region, str):
-        raise ValidationFailed(
-            problems=[Problem(loc=("phone_region",), msg="Phone region must be text.")]
+    return organisation_update(
+        actor=actor,
+        data={"phone_region": phone_region},
+        message="The phone region was not changed.",
+    )
+
+
+#: The organisation's own settings `organisation_update` changes (the name is fixed at creation).
+ORGANISATION_SETTINGS = ("phone_region", "country", "booking_url", "from_email")
+BOOKING_URL_MAX = Organisation._meta.get_field("booking_url").max_length or 500
+_LABELS = {
+    "phone_region": "Phone region",
+    "country": "Country",
+    "booking_url": "Booking link",
+    "from_email": "From address",
+}
+
+
+@functools.cache
+def holiday_countries() -> frozenset[str]:
+    """ISO 3166 two-letter codes of the countries whose public holidays the `holidays` package
+    knows (its "UK" alias is not ISO 3166: the United Kingdom is GB)."""
+    import holidays
+
+    return frozenset(
+        code for code in holidays.list_supported_countries() if len(code) == 2 and code != "UK"
+    )
+
+
+def country_problem(country: str) -> Problem | None:
+    """What is wrong with a country (upper case, trimmed): a two-letter ISO 3166 code whose
+    public holidays are known, or empty (the phone region's holidays, if any)."""
+    if not country or country in holiday_countries():
+        return None
+    hint = " (the United Kingdom is GB)" if country == "UK" else ""
+    return Problem(
+        loc=("country",),
+        msg=f"Country '{country[:10]}' is not a country code such as GB or NO whose public "
+        f"holidays are known{hint}.",
+    )
+
+
+def booking_url_problem(url: str) -> Problem | None:
+    """A meeting-booking link must be an http(s) address (it goes into e-mails as a link)."""
+    if not url:
+        return None
+    if reason := text_problem(url, max_length=BOOKING_URL_MAX):
+        return Problem(loc=("booking_url",), msg=f"Booking link {reason}.")
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except DjangoValidationError:
+        return Problem(
+            loc=("booking_url",),
+            msg="Booking link must be a web address starting with https:// or http://, "
+            "e.g. https://cal.example.com/partnerships.",
         )
-    phone_region = phone_region.strip().upper()
-    if problem := phone_region_problem(phone_region):
-        raise ValidationFailed("The phone region was not changed.", [problem])
+    return None
+
+
+def from_email_problem(address: str) -> tuple[str, Problem | None]:
+    """The From address normalised (domain in lower case), and what is wrong with it."""
+    if not address:
+        return "", None
+    try:
+        checked = email_validator.validate_email(
+            address, check_deliverability=False, test_environment=True
+        )
+    except email_validator.EmailNotValidError as error:
+        return address, Problem(
+            loc=("from_email",),
+            msg=f"From address '{address[:80]}' is not a valid e-mail address: {error}",
+        )
+    return checked.normalized, None
+
+
+def organisation_update(
+    *, actor: Actor, data: Mapping[str, Any], message: str = "The settings were not changed."
+) -> Organisation:
+    """Change some of the organisation's own settings (`ORGANISATION_SETTINGS`; keys left out
+    stay as they are). Admin only; every problem is reported at once and nothing is saved
+    until there are none; the changed values are audited. "" clears a setting.
+
+    - `phone_region`: the country phone numbers without +country code are read in;
+    - `country`: whose public holidays are not working days for due dates;
+    - `booking_url`: the meeting-booking link, `{{ links.booking }}` in canned messages;
+    - `from_email`: the default From address of canned messages."""
+    require_admin(actor, "change the organisation's settings")
+    problems: list[Problem] = []
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        if key not in ORGANISATION_SETTINGS:
+            problems.append(
+                Problem(loc=(str(key)[:40],), msg=f"'{str(key)[:40]}' is not a setting.")
+            )
+            continue
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            problems.append(Problem(loc=(key,), msg=f"{_LABELS[key]} must be text."))
+            continue
+        value = value.strip()
+        problem: Problem | None
+        if key in ("phone_region", "country"):
+            value = value.upper()
+            problem = (phone_region_problem if key == "phone_region" else country_problem)(value)
+        elif key == "booking_url":
+            problem = booking_url_problem(value)
+        else:
+            value, problem = from_email_problem(value)
+        if problem is not None:
+            problems.append(problem)
+        values[key] = value
+    if problems:
+        raise ValidationFailed(message, problems)
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=actor.organisation.pk)
-        before = organisation.phone_region
-        if before != phone_region:
-            organisation.phone_region = phone_region
-            organisation.save(update_fields=["phone_region"])
-            audit.record(
-                actor=actor,
-                action="update",
-                obj=organisation,
-                changes={"phone_region": [before, phone_region]},
-            )
-    # The actor's copy reads numbers in the new region from the next write on.
-    actor.organisation.phone_region = phone_region
+        changes = {
+            key: [getattr(organisation, key), value]
+            for key, value in values.items()
+            if getattr(organisation, key) != value
+        }
+        if changes:
+            for key, (_, value) in changes.items():
+                setattr(organisation, key, value)
+            organisation.save(update_fields=list(changes))
+            audit.record(actor=actor, action="update", obj=organisation, changes=changes)
+    # The actor's copy applies the new settings from its next write on (phone numbers read in
+    # the new region, say).
+    for key, value in values.items():
+        setattr(actor.organisation, key, value)
     return organisation
 
 

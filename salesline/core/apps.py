@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "salesline.core"
     label = "core"
+
+    def ready(self) -> None:
+        from .events import events_dispatch
+        from .jobs import register_job_kind
+
+        register_job_kind(events_dispatch, "Event handlers")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from .actors import Actor
 from .models import DomainEvent, EventDelivery
-from .tasks import current_attempt, durable_task
+from .tasks import current_attempt, durable_task, organisation_marker
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def emit(
     with _transaction():
         event.save(force_insert=True)
         if _wanted(event):
-            _enqueue(event.pk)
+            _enqueue(event.pk, event.organisation_id)
     return event
 
 
@@ -156,7 +156,7 @@ def emit_many(
         DomainEvent.objects.bulk_create(rows)
         for event in rows:
             if _wanted(event):
-                _enqueue(event.pk)
+                _enqueue(event.pk, event.organisation_id)
     return rows
 
 
@@ -165,14 +165,16 @@ def _uses_database_backend() -> bool:
     return backend.startswith("django_tasks_db.")
 
 
-def _enqueue(event_id: int) -> None:
+def _enqueue(event_id: int, organisation_id: int | None) -> None:
+    # Marked with the event's organisation: its admins see the dispatch on the jobs page.
+    marker = organisation_marker(events_dispatch, organisation_id)
     if _uses_database_backend():
         # The task row is the outbox: it commits, or rolls back, with the event.
-        events_dispatch.enqueue(event_id)
+        events_dispatch.enqueue(event_id, **marker)
     else:
         # robust: the change is committed already; a broker that is down must not turn it
         # into an error (deliveries_retry dispatches what was missed).
-        transaction.on_commit(lambda: events_dispatch.enqueue(event_id), robust=True)
+        transaction.on_commit(lambda: events_dispatch.enqueue(event_id, **marker), robust=True)
 
 
 @durable_task(max_attempts=DISPATCH_ATTEMPTS, retry_delay=DISPATCH_RETRY_DELAY)
@@ -261,8 +263,8 @@ def deliveries_retry(*, event_ids: list[int] | None = None) -> int:
     failed = failed_deliveries()
     if event_ids is not None:
         failed = failed.filter(event_id__in=event_ids)
-    ids = sorted(set(failed.values_list("event_id", flat=True)))
-    for event_id in ids:
+    events = sorted(set(failed.values_list("event_id", "event__organisation_id")))
+    for event_id, organisation_id in events:
         with transaction.atomic():
-            _enqueue(event_id)
-    return len(ids)
+            _enqueue(event_id, organisation_id)
+    return len(events)

@@ -111,3 +111,23 @@ class EventDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler} of event {self.event_id}: {self.status}"
+
+
+class JobRetry(models.Model):
+    """A background job that gave up, retried by hand (core.jobs.job_retry): the unique row that
+    makes a job retried at most once, and the link to the job that retried it."""
+
+    job_id = models.UUIDField(unique=True)
+    retry_id = models.UUIDField()
+    # The organisation the job was marked with (None: a job of no organisation).
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+", null=True
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)
+    at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"job {self.job_id} retried as {self.retry_id}"

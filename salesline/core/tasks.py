@@ -18,6 +18,12 @@ neither provides, once:
   with `WorkerLost`. A worker started in place of one known to have exited (`run_worker(replaces=
   ...)`, what `serve --with-worker` does on a restart) takes over that worker's tasks at once.
 
+- **The organisation a job concerns** (`enqueue_for`, `enqueue_on_commit(organisation=...)`).
+  Task rows belong to no organisation; a durable task enqueued for one carries its id in the
+  `_organisation` kwarg, which retries keep and the function never sees
+  (`current_attempt().organisation_id` tells it). The jobs page (core.jobs) shows an
+  organisation's admins the jobs marked with it.
+
 `run_worker` is `salesline worker`: django-tasks-db's worker loop with a heartbeat and periodic
 recovery. `run_pending_tasks` runs the READY tasks in-process through the same `Worker.run_task`
 (tests, inline execution).
@@ -38,7 +44,7 @@ from traceback import format_exception
 from typing import Any
 
 from django.db import close_old_connections, connections, transaction
-from django.tasks import Task, TaskContext, task
+from django.tasks import Task, TaskContext, TaskResult, task
 from django.tasks.base import DEFAULT_TASK_BACKEND_ALIAS, DEFAULT_TASK_QUEUE_NAME, TaskResultStatus
 from django.utils import timezone
 
@@ -57,6 +63,7 @@ MAX_CLAIMS = 5
 HEARTBEAT_RETENTION = timedelta(days=1)
 
 ATTEMPT_KWARG = "_attempt"
+ORGANISATION_KWARG = "_organisation"
 RETRY_SCHEDULED = "salesline.core.tasks.RetryScheduled"
 WORKER_LOST = "salesline.core.tasks.WorkerLost"
 
@@ -73,6 +80,8 @@ class WorkerLost(Exception):
 class Attempt:
     number: int
     max_attempts: int
+    #: The organisation the job was enqueued for (`enqueue_for`), if any.
+    organisation_id: int | None = None
 
     @property
     def is_last(self) -> bool:
@@ -112,13 +121,20 @@ def durable_task(
     def decorate(func: Callable[..., Any]) -> Task:
         def run_attempt(context: TaskContext, *args: Any, **kwargs: Any) -> Any:
             number = int(kwargs.pop(ATTEMPT_KWARG, 1))
-            token = _current_attempt.set(Attempt(number=number, max_attempts=max_attempts))
+            organisation_id = kwargs.pop(ORGANISATION_KWARG, None)
+            # Every new attempt is marked with the same organisation.
+            marker = {} if organisation_id is None else {ORGANISATION_KWARG: organisation_id}
+            token = _current_attempt.set(
+                Attempt(number=number, max_attempts=max_attempts, organisation_id=organisation_id)
+            )
             try:
                 return func(*args, **kwargs)
             except SystemExit:
                 # A forced stop of the worker interrupted this attempt; it did not fail. Queue it
                 # again at once, same attempt number, then let the worker stop.
-                context.task_result.task.enqueue(*args, **kwargs, **{ATTEMPT_KWARG: number})
+                context.task_result.task.enqueue(
+                    *args, **kwargs, **marker, **{ATTEMPT_KWARG: number}
+                )
                 raise
             except Exception as error:
                 if number >= max_attempts:
@@ -132,7 +148,7 @@ def durable_task(
                 delay = retry_delay_for(number, retry_delay)
                 run_after = timezone.now() + timedelta(seconds=delay)
                 retry = context.task_result.task.using(run_after=run_after).enqueue(
-                    *args, **kwargs, **{ATTEMPT_KWARG: number + 1}
+                    *args, **kwargs, **marker, **{ATTEMPT_KWARG: number + 1}
                 )
                 raise RetryScheduled(
                     f"attempt {number} of {max_attempts} failed "
@@ -148,17 +164,41 @@ def durable_task(
         run_attempt.__qualname__ = func.__qualname__
         run_attempt.__doc__ = func.__doc__
         run_attempt.durable_function = func  # type: ignore[attr-defined]
+        run_attempt.max_attempts = max_attempts  # type: ignore[attr-defined]
         return task(run_attempt, priority=priority, queue_name=queue_name, takes_context=True)
 
     return decorate
 
 
-def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
-    """Enqueue `task` once the current transaction commits (at once outside one).
+def is_durable(task: Task) -> bool:
+    return hasattr(task.func, "durable_function")
+
+
+def organisation_marker(task: Task, organisation: Any) -> dict[str, int]:
+    """The kwargs that mark a job of `task` as concerning `organisation` (a model or its id;
+    None: no organisation, only staff see the job)."""
+    if organisation is None:
+        return {}
+    if not is_durable(task):
+        # A plain task would be called with the marker as an unexpected argument.
+        raise TypeError(f"{task.module_path} is not a durable_task: it cannot be marked")
+    return {ORGANISATION_KWARG: int(getattr(organisation, "pk", organisation))}
+
+
+def enqueue_for(organisation: Any, task: Task, *args: Any, **kwargs: Any) -> TaskResult:
+    """Enqueue `task` now (with the database backend: in the caller's transaction), marked as
+    concerning `organisation`, so that organisation's admins see it on the jobs page."""
+    return task.enqueue(*args, **kwargs, **organisation_marker(task, organisation))
+
+
+def enqueue_on_commit(task: Task, *args: Any, organisation: Any = None, **kwargs: Any) -> None:
+    """Enqueue `task` once the current transaction commits (at once outside one), marked as
+    concerning `organisation` when given (see `enqueue_for`).
 
     A rolled-back transaction enqueues nothing, and a worker never sees a task before the rows it
     works on are committed.
     """
+    kwargs.update(organisation_marker(task, organisation))
     transaction.on_commit(lambda: task.enqueue(*args, **kwargs))
 
 

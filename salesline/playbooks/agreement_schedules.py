@@ -155,7 +155,7 @@ def issue_invoice(agreement: Agreement, period: Period) -> str:
             step=f"send-invoice-{invoice.pk}",
         )
     except BaseException:
-        default_storage.delete(str(document.file.name))  # the rolled-back row's file
+        default_storage.delete(document.file.name or "")  # the rolled-back row's file
         raise
     audit.record(
         actor=actor,
@@ -257,7 +257,7 @@ def renewal_notice(agreement: Agreement) -> str:
         )
         done.append(f"task #{task.pk}")
     except BaseException:
-        default_storage.delete(str(document.file.name))
+        default_storage.delete(document.file.name or "")
         raise
     return f"Renewal of {opportunity.name} (ends {end}): " + ", ".join(done)
 

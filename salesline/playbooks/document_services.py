@@ -42,7 +42,7 @@ from .document_catalogue import (
     DocumentTemplate,
 )
 from .document_selectors import template_source
-from .merge import MERGE_FIELDS, merge_context
+from .merge import MERGE_FIELDS, merge_context, money
 from .models import Agreement, Document, DocumentTemplateFile, Invoice
 from .numbering import next_number
 
@@ -192,9 +192,10 @@ def _as_date(value: Any, default: Any) -> Any:
 def _as_amount(value: Any) -> Any:
     if isinstance(value, str | int | float) and value != "":
         try:
-            return Decimal(str(value))
+            amount = Decimal(str(value))
         except InvalidOperation:
             return value
+        return amount if amount.is_finite() else value
     return value
 
 
@@ -225,6 +226,8 @@ def _invoice_fields(
     fields.update(_typed({k: v for k, v in given.items() if k != "number" or invoice is None}))
     fields["issue_date"] = _as_date(fields.get("issue_date"), today)
     fields["amount"] = _as_amount(fields.get("amount"))
+    if fields["amount"] not in (None, "") and not isinstance(fields["amount"], Decimal):
+        problems.add(("extra_context", "invoice", "amount"), "The amount must be a number.")
     if template.key == "receipt" and not fields.get("number"):
         problems.add(
             ("invoice_id",),
@@ -312,7 +315,7 @@ def document_generate(
                 quote_fields = {
                     "issue_date": issue_date,
                     "valid_until": issue_date + dt.timedelta(days=QUOTE_VALID_DAYS),
-                    "amount": opportunity.value,
+                    "amount": money(opportunity.value),
                     "currency": opportunity.currency,
                     **_typed({k: v for k, v in given.items() if k != "number"}),
                 }

@@ -44,6 +44,7 @@ from salesline.process.selectors import definition_for
 from salesline.records.models import Lead
 
 from . import merge
+from .agreement_services import agreement_create
 from .definition import (
     EVENT_TRIGGERS,
     STAGE_TRIGGERS,
@@ -53,7 +54,11 @@ from .definition import (
     message_templates_of,
     playbooks_of,
 )
+from .document_catalogue import AGREEMENT, CATALOGUE
+from .document_services import document_generate
+from .message_services import message_draft, message_send
 from .models import Agreement, Document, Message, MessageTemplate, PlaybookRun, StepRun
+from .task_services import TaskAlreadyOpen, due_date_for, task_create
 
 logger = logging.getLogger(__name__)
 
@@ -228,9 +233,15 @@ def _explain(error: DomainError) -> str:
 
 
 def _target(record: Opportunity | Lead) -> dict[str, int | None]:
+    """The record as filter arguments: {"opportunity_id": ..., "lead_id": ...}."""
+    opportunity_id, lead_id = _ids(record)
+    return {"opportunity_id": opportunity_id, "lead_id": lead_id}
+
+
+def _ids(record: Opportunity | Lead) -> tuple[int | None, int | None]:
     if isinstance(record, Lead):
-        return {"opportunity_id": None, "lead_id": record.pk}
-    return {"opportunity_id": record.pk, "lead_id": None}
+        return None, record.pk
+    return record.pk, None
 
 
 def _context(actor: Actor, record: Opportunity | Lead) -> dict[str, Any]:
@@ -248,8 +259,6 @@ def _context(actor: Actor, record: Opportunity | Lead) -> dict[str, Any]:
 
 
 def _task_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
-    from .task_services import TaskAlreadyOpen, due_date_for, task_create
-
     params = step.params
     context = _context(actor, record)
     title = merge.render(params["title"], context).strip()[:200] or step.key
@@ -284,8 +293,6 @@ def _task_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOut
 
 
 def _message_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
-    from .message_services import message_draft, message_send
-
     key = step.params["template"]
     pending = (
         Message.objects.filter(
@@ -301,7 +308,10 @@ def _message_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> Step
         return StepOutcome(
             StepRun.Outcome.SKIPPED, f"draft #{pending.pk} of “{key}” is still unsent", pending
         )
-    message = message_draft(actor=actor, template_key=key, run=run, **_target(record))
+    opportunity_id, lead_id = _ids(record)
+    message = message_draft(
+        actor=actor, template_key=key, run=run, opportunity_id=opportunity_id, lead_id=lead_id
+    )
     if step.params.get("send"):
         message = message_send(actor=actor, message_id=message.pk)
         return StepOutcome(StepRun.Outcome.DONE, f"“{message.subject}” queued to send", message)
@@ -309,8 +319,6 @@ def _message_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> Step
 
 
 def _document_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
-    from .document_services import document_generate
-
     key, kind = step.params["template"], step.params.get("format", "pdf")
     existing = (
         Document.objects.filter(organisation=actor.organisation, template=key, **_target(record))
@@ -323,13 +331,29 @@ def _document_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> Ste
             f"{existing.file_name} exists (version {existing.version})",
             existing,
         )
-    document = document_generate(actor=actor, template_key=key, format=kind, **_target(record))
+    agreement_id = None
+    template = CATALOGUE.get(key)
+    if template is not None and template.needs == AGREEMENT and isinstance(record, Opportunity):
+        agreement_id = (
+            Agreement.objects.filter(organisation=actor.organisation, opportunity=record)
+            .exclude(status=Agreement.Status.ENDED)
+            .order_by("-id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+    opportunity_id, lead_id = _ids(record)
+    document = document_generate(
+        actor=actor,
+        template_key=key,
+        format=kind,
+        agreement_id=agreement_id,
+        opportunity_id=opportunity_id,
+        lead_id=lead_id,
+    )
     return StepOutcome(StepRun.Outcome.DONE, f"{document.file_name} generated", document)
 
 
 def _agreement_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
-    from .agreement_services import agreement_create
-
     if isinstance(record, Lead):
         return StepOutcome(StepRun.Outcome.FAILED, "an agreement needs an opportunity")
     live = (

@@ -25,6 +25,8 @@ from salesline.process.selectors import definition_for
 from salesline.records.services import normaliser_for
 
 from . import merge
+from .definition import playbooks_of
+from .document_catalogue import CATALOGUE
 from .models import MessageTemplate
 
 FIELDS = ("key", "name", "subject", "body", "from_email", "attachments")
@@ -37,18 +39,9 @@ MAX_ATTACHMENTS = 20
 REQUIRED = ("key", "name", "subject", "body")
 
 
-def document_template_keys() -> frozenset[str] | None:
-    """The document templates attachments may name, or None while the documents catalogue is
-    not installed (any key-shaped name is then accepted)."""
-    try:
-        from . import document_catalogue  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    for name in ("DOCUMENT_TEMPLATES", "CATALOGUE", "TEMPLATES"):
-        catalogue = getattr(document_catalogue, name, None)
-        if catalogue is not None:
-            return frozenset(getattr(entry, "key", entry) for entry in catalogue)
-    return None
+def document_template_keys() -> frozenset[str]:
+    """The document templates attachments may name (the shipped catalogue)."""
+    return frozenset(CATALOGUE)
 
 
 def _clean_from_email(actor: Actor, value: str) -> str:
@@ -142,7 +135,7 @@ def _clean_attachments(value: Any, problems: ProblemList) -> list[str] | None:
     for index, key in enumerate(value):
         if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key) or len(key) > KEY_MAX:
             problems.add(("attachments", index), "must be a document template key.")
-        elif known is not None and key not in known:
+        elif key not in known:
             problems.add(
                 ("attachments", index),
                 f"unknown document template '{key}' (known: {', '.join(sorted(known))})",
@@ -266,12 +259,12 @@ def playbooks_using(actor: Actor, key: str) -> list[str]:
     """The names of the process definition's playbooks with a message step naming `key`."""
     spec = definition_for(actor.organisation)
     names: list[str] = []
-    for playbook in spec.section("playbooks", ()) or ():
-        for step in getattr(playbook, "steps", ()):
-            params = getattr(step, "params", None) or {}
-            if getattr(step, "action", None) == "message" and params.get("template") == key:
-                names.append(getattr(playbook, "name", "") or getattr(playbook, "key", ""))
-                break
+    for playbook in playbooks_of(spec):
+        if any(
+            step.action == "message" and (step.params or {}).get("template") == key
+            for step in playbook.steps
+        ):
+            names.append(playbook.name or playbook.key)
     return names
 
 

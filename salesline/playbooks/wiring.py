@@ -1,5 +1,5 @@
 """What the playbooks app adds to the rest: its sections of the process definition, its
-materialiser and its event handlers. Called once from PlaybooksConfig.ready()."""
+materialiser, its event handlers and schedules. Called once from PlaybooksConfig.ready()."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ def register() -> None:
     from salesline.process.definition import register_section
     from salesline.process.services import register_materialiser
 
-    from . import agreements_wiring, definition, engine, merge
+    from . import agreements_wiring, definition, document_catalogue, engine, merge, schedules
 
     definition.set_template_check(merge.template_problems)
+    definition.set_document_templates(frozenset(document_catalogue.CATALOGUE))
     for section in definition.PLAYBOOK_SECTIONS:
         register_section(section)
     register_materialiser(
@@ -19,4 +20,5 @@ def register() -> None:
         materialise=engine.message_templates_materialise,
     )
     engine.register_handlers()
+    schedules.register_schedule("playbooks", engine.run_scheduled_playbooks)
     agreements_wiring.register()

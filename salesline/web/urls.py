@@ -15,6 +15,7 @@ from .views import (
     settings,
     tasks,
 )
+from .views import jobs as job_pages
 
 app_name = "web"
 
@@ -26,6 +27,7 @@ urlpatterns = [
     *imports.urlpatterns,
     *settings.urlpatterns,
     *message_templates.urlpatterns,
+    *job_pages.urlpatterns,
     *search.urlpatterns,
     *tasks.urlpatterns,
     *documents.urlpatterns,

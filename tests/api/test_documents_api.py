@@ -77,7 +77,7 @@ def test_a_docx_invoice_carries_its_number_and_the_docx_type(api, agreement):
     content = body_of(file)
     assert zipfile.is_zipfile(io.BytesIO(content))
     text = docx_text(content)
-    assert item["number"] in text and "48000.00 EUR" in text and "Acme Archives AS" in text
+    assert item["number"] in text and "48,000.00 EUR" in text and "Acme Archives AS" in text
     by_agreement = api.get(f"/documents?agreement_id={agreement.pk}").json()["items"]
     assert [d["id"] for d in by_agreement] == [item["id"]]
 

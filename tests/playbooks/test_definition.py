@@ -148,7 +148,7 @@ playbooks:
     )
     joined = "\n".join(problems)
     assert "line 12: message_templates[0].subject: unknown merge field 'contact.nickname'" in joined
-    assert "message_templates[0].body: template syntax" in joined
+    assert "message_templates[0].body: the tag" in joined and "load" in joined
     assert "unknown message template 'goodbye' (this file declares hello)" in joined
 
 

@@ -120,14 +120,14 @@ def test_an_invoice_is_numbered_and_shows_its_period_amount_and_parties(actor, a
         "Invoice INV-2026-0001",
         "1 February 2026",
         "30 April 2026",
-        "12000.00 EUR",
+        "12,000.00 EUR",
         "Acme Archives AS",
         "Ola Nordmann",
         "Piql Archive",
     ):
         assert expected in text
     merged = docx_text(stored_bytes(second))
-    for expected in ("INV-2026-0002", "2026-05-01", "12000.00 EUR", "Acme Archives AS"):
+    for expected in ("INV-2026-0002", "2026-05-01", "12,000.00 EUR", "Acme Archives AS"):
         assert expected in merged
     assert second.content_type == CONTENT_TYPES["docx"]
 
@@ -165,7 +165,7 @@ def test_an_invoice_without_an_amount_bills_the_agreements_value(actor, agreemen
 
     assert document.agreement_id == agreement.pk
     assert document.number == f"INV-{YEAR}-0001"
-    assert "48000.00 EUR" in pdf_text(stored_bytes(document))
+    assert "48,000.00 EUR" in pdf_text(stored_bytes(document))
 
 
 def test_a_quote_is_numbered_and_valid_for_thirty_days(actor, deal):
@@ -181,7 +181,7 @@ def test_a_quote_is_numbered_and_valid_for_thirty_days(actor, deal):
     text = docx_text(stored_bytes(document))
     assert "Quote Q-2026-0001" in text
     assert "2026-03-31" in text  # valid until
-    assert "48000.00 EUR" in text
+    assert "48,000.00 EUR" in text
 
 
 def test_a_rolled_back_document_gives_its_number_and_file_back(actor, agreement):
@@ -217,7 +217,7 @@ def test_a_receipt_carries_the_number_of_the_invoice_it_acknowledges(actor, agre
     assert receipt.file_name == "receipt-INV-2026-0007.pdf"
     text = pdf_text(stored_bytes(receipt))
     assert "payment of invoice INV-2026-0007" in text
-    assert "12000.00 EUR" in text
+    assert "12,000.00 EUR" in text
     assert not NumberSequence.objects.exists()  # a receipt takes no number of its own
 
 
@@ -324,6 +324,19 @@ def test_unknown_template_format_and_fields_are_named_all_at_once(actor, deal):
     assert "Unknown format 'odt'" in problems[("format",)]
     assert ("extra_context", "invoice", "colour") in problems
     assert ("extra_context", "secrets") in problems
+
+
+def test_an_invoice_amount_that_is_no_number_is_refused(actor, agreement):
+    with pytest.raises(ValidationFailed) as excinfo:
+        document_generate(
+            actor=actor,
+            template_key="invoice",
+            agreement_id=agreement.pk,
+            extra_context={"invoice": {"amount": "a lot"}},
+        )
+
+    assert ("extra_context", "invoice", "amount") in problems_of(excinfo)
+    assert not NumberSequence.objects.exists()
 
 
 def test_an_invoice_number_cannot_be_given(actor, agreement):

@@ -9,7 +9,17 @@ from ninja.errors import HttpError, ValidationError
 
 from salesline.core.errors import DomainError
 
-from . import agreements, documents, imports, message_templates, messages, process, tasks
+from . import (
+    agreements,
+    documents,
+    imports,
+    message_templates,
+    messages,
+    organisation,
+    process,
+    tasks,
+)
+from . import jobs as jobs_api
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -61,4 +71,6 @@ message_templates.register(api)
 api.add_router("/message-templates", message_templates.router)
 api.add_router("/merge-fields", message_templates.merge_fields)
 messages.register(api)
+api.add_router("/organisation", organisation.router)
 agreements.register(api)
+api.add_router("/jobs", jobs_api.router)

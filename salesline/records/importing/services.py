@@ -605,7 +605,7 @@ def _start(
         return StartedImport(job, True)
     from salesline.records.tasks import import_run  # the task module imports this one
 
-    enqueue_on_commit(import_run, job.pk)
+    enqueue_on_commit(import_run, job.pk, organisation=job.organisation_id)
     return StartedImport(job, False)
 
 

@@ -96,7 +96,8 @@ def settings_home(request: HttpRequest, actor) -> HttpResponse:
 
 
 class OrganisationForm(forms.Form):
-    # Checked by the service (a region the phone library knows); the length only bounds input.
+    # Every value is checked by the service (the same rules as the API and the CLI); the
+    # lengths only bound input.
     phone_region = forms.CharField(
         label="Phone region",
         max_length=20,
@@ -104,6 +105,36 @@ class OrganisationForm(forms.Form):
         help_text="Two letters, e.g. GB: phone numbers written without +country code are read "
         "as that country's. Empty: every number needs its +country code.",
     )
+    country = forms.CharField(
+        label="Country for working days",
+        max_length=20,
+        required=False,
+        help_text="Two letters, e.g. NO: its public holidays are not working days when a "
+        "playbook sets a to-do task's due date. Empty: the phone region's country.",
+    )
+    booking_url = forms.CharField(
+        label="Meeting-booking link",
+        max_length=1000,
+        required=False,
+        help_text="A web address starting with https://, e.g. your calendar's booking page: "
+        "canned messages show it where they say {{ links.booking }}.",
+        widget=forms.URLInput,
+    )
+    from_email = forms.CharField(
+        label="From address of canned messages",
+        max_length=320,
+        required=False,
+        help_text="E.g. partnerships@example.com: messages are sent from it unless their "
+        "template names its own. Empty: the server's default address.",
+        widget=forms.EmailInput,
+    )
+    PLAYBOOK_FIELDS = ("country", "booking_url", "from_email")
+
+    def general_fields(self):
+        return [self[name] for name in self.fields if name not in self.PLAYBOOK_FIELDS]
+
+    def playbook_fields(self):
+        return [self[name] for name in self.PLAYBOOK_FIELDS]
 
 
 @member_page
@@ -112,9 +143,10 @@ def organisation_settings(request: HttpRequest, actor) -> HttpResponse:
     """The organisation's own settings: everyone sees them, an admin changes them."""
     if request.method == "POST":
         account_services.require_admin(actor, "change these settings")
+    organisation = actor.organisation
     form = OrganisationForm(
         request.POST if request.method == "POST" else None,
-        initial={"phone_region": actor.organisation.phone_region},
+        initial={name: getattr(organisation, name) for name in OrganisationForm.base_fields},
     )
 
     def render_page(status: int) -> HttpResponse:
@@ -128,11 +160,20 @@ def organisation_settings(request: HttpRequest, actor) -> HttpResponse:
         )
 
     def saved() -> HttpResponse:
-        organisation = account_services.organisation_set_phone_region(
-            actor=actor, phone_region=form.cleaned_data["phone_region"]
-        )
-        region = organisation.phone_region or "none (every number needs its +country code)"
-        messages.success(request, f"Phone region saved: {region}.")
+        before = {name: getattr(organisation, name) for name in form.fields}
+        saved = account_services.organisation_update(actor=actor, data=form.cleaned_data)
+        labels = {name: str(form.fields[name].label) for name in form.fields}
+        labels["phone_region"] = "Phone region"
+        nothing = {
+            "phone_region": "none (every number needs its +country code)",
+            "country": "none (the phone region's)",
+        }
+        changed = [name for name in form.fields if getattr(saved, name) != before[name]]
+        for name in changed:
+            value = getattr(saved, name) or nothing.get(name, "none")
+            messages.success(request, f"{labels[name]} saved: {value}.")
+        if not changed:
+            messages.info(request, "Nothing changed.")
         return redirect("web:settings-organisation")
 
     return _form_page(request, form, render_page, saved)
