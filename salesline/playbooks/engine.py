@@ -44,6 +44,7 @@ from salesline.process.selectors import definition_for
 from salesline.records.models import Lead
 
 from . import merge
+from .agreement_selectors import agreement_of_opportunity
 from .agreement_services import agreement_create
 from .definition import (
     EVENT_TRIGGERS,
@@ -270,14 +271,10 @@ def _ids(record: Opportunity | Lead) -> tuple[int | None, int | None]:
 def _context(actor: Actor, record: Opportunity | Lead) -> dict[str, Any]:
     if isinstance(record, Lead):
         return merge.merge_context(organisation=actor.organisation, lead=record)
-    agreement = (
-        Agreement.objects.filter(organisation=actor.organisation, opportunity=record)
-        .exclude(status=Agreement.Status.ENDED)
-        .order_by("-id")
-        .first()
-    )
     return merge.merge_context(
-        organisation=actor.organisation, opportunity=record, agreement=agreement
+        organisation=actor.organisation,
+        opportunity=record,
+        agreement=agreement_of_opportunity(actor=actor, opportunity_id=record.pk),
     )
 
 
