@@ -24,8 +24,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--only",
-        default="lists,imports,web,moves,hostile,documents",
-        help="comma-separated: lists,imports,web,moves,hostile,documents",
+        default="lists,imports,web,moves,hostile,documents,mail,playbooks",
+        help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -81,6 +81,10 @@ def main() -> int:
         _hostile(urls)
     if "documents" in chosen:
         _documents(args, urls)
+    if "mail" in chosen:
+        _mail(args, urls)
+    if "playbooks" in chosen:
+        _playbooks(args, urls)
     return 0
 
 
@@ -105,6 +109,28 @@ def _documents(args, urls: dict[str, str]) -> None:
             f"{name:<10} {r['documents_per_second']:>7.1f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
             f"{r['peak_rss_mib']:>13.0f} {r['python_heap_peak_mib']:>9.1f}"
         )
+
+
+def _mail(args, urls: dict[str, str]) -> None:
+    """10,000 queued messages delivered by one and two workers (bench/bench_mail.py)."""
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"mail_{name}.json"
+        command = [sys.executable, "-m", "bench.bench_mail", "--database-url", urls[name]]
+        print(f"\n== Mail delivery to a loopback SMTP server ({name})")
+        subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
+
+
+def _playbooks(args, urls: dict[str, str]) -> None:
+    """10,000 moves into a stage with a 3-step playbook (bench/bench_playbooks.py)."""
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"playbooks_{name}.json"
+        command = [sys.executable, "-m", "bench.bench_playbooks", "--database-url", urls[name]]
+        print(f"\n== Playbook triggering ({name})")
+        subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
 
 
 def _hostile(urls: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -199,6 +200,8 @@ def run(database_url: str, port: int, workers: int, count: int) -> dict:
         "SMTP_PORT": str(port),
         "SMTP_TLS": "0",
     }
+    load_before = os.getloadavg()[0]
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     processes = [
         subprocess.Popen(  # noqa: S603 - our own console script
@@ -212,6 +215,10 @@ def run(database_url: str, port: int, workers: int, count: int) -> dict:
     for process in processes:
         process.wait()
     wall = time.perf_counter() - started
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    worker_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (
+        cpu_after.ru_stime - cpu_before.ru_stime
+    )
     messages = Message.objects.filter(organisation=organisation)
     sent = messages.filter(status=Message.Status.SENT)
     span = sent.aggregate(first=Min("sent_at"), last=Max("sent_at"))
@@ -225,6 +232,11 @@ def run(database_url: str, port: int, workers: int, count: int) -> dict:
         "messages_per_second": round(count / seconds, 1) if seconds else None,
         "wall_seconds": round(wall, 2),
         "wall_messages_per_second": round(count / wall, 1),
+        # CPU the workers used (start-up included) per message: what the rate would be on
+        # otherwise idle cores, whatever else the machine was doing.
+        "worker_cpu_ms_per_message": round(worker_cpu / count * 1000, 2),
+        "load_average_before": round(load_before, 1),
+        "load_average_after": round(os.getloadavg()[0], 1),
     }
     print(json.dumps(result), flush=True)
     return result

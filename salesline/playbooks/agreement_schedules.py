@@ -22,9 +22,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.db import transaction
 
 from salesline.accounts.services import system_actor
 from salesline.core import audit, events
+from salesline.core.errors import ValidationFailed
 
 from .billing import Period, invoice_schedule
 from .models import Agreement, Invoice, MessageTemplate, Task
@@ -90,12 +92,16 @@ def run_invoicing(today: date) -> int:
                 object_type="agreement",
                 object_id=agreement.pk,
                 due_on=period.issue_date,
-                work=partial(issue_invoice, agreement, period),
+                work=partial(_issue, agreement, period),
             )
             if outcome == FAILED:
                 break  # later periods wait: invoices are numbered in the order of their periods
             ran += outcome == RAN
     return ran
+
+
+def _issue(agreement: Agreement, period: Period) -> str:
+    return issue_invoice(agreement, period)  # looked up when run (tests replace it)
 
 
 def issue_invoice(agreement: Agreement, period: Period) -> str:
@@ -230,26 +236,18 @@ def renewal_notice(agreement: Agreement) -> str:
     )
     try:
         done = [f"renewal notice {document.file_name}"]
-        if MessageTemplate.objects.filter(
-            organisation=agreement.organisation, key="renewal-notice"
-        ).exists():
-            from .message_services import message_draft
-
-            message = message_draft(
-                actor=actor,
-                template_key="renewal-notice",
-                opportunity_id=opportunity.pk,
-                attachments=[document.pk],
-            )
-            done.append(f"message draft #{message.pk}")
+        message_id, not_drafted = _draft_notice(actor, opportunity.pk, document.pk)
+        if message_id or not_drafted:
+            done.append(f"message draft #{message_id}" if message_id else not_drafted)
         task = task_create(
             actor=actor,
             title=f"Renew the agreement with {opportunity.name} (ends {end})",
             instructions=(
                 f"The service agreement ends on {end}. Review the renewal notice"
-                + (" and the drafted message" if len(done) > 1 else "")
+                + (" and the drafted message" if message_id else "")
                 + ", agree the renewal with the partner, and draft the new agreement. "
                 "Still open on the end date, this task goes to the sales-support manager."
+                + (f"\n\nNo message was drafted: {not_drafted}" if not_drafted else "")
             ),
             assignee_id=opportunity.owner_id,
             opportunity_id=opportunity.pk,
@@ -262,6 +260,30 @@ def renewal_notice(agreement: Agreement) -> str:
         default_storage.delete(document.file.name or "")
         raise
     return f"Renewal of {opportunity.name} (ends {end}): " + ", ".join(done)
+
+
+def _draft_notice(actor, opportunity_id: int, document_id: int) -> tuple[int | None, str]:
+    """Draft the renewal-notice message with the notice attached, when the organisation has
+    that message template: (the message's id, or None and why none was drafted). A draft that
+    cannot be made (no contact with an e-mail address) does not stop the reminder: the task
+    says why."""
+    if not MessageTemplate.objects.filter(
+        organisation=actor.organisation, key="renewal-notice"
+    ).exists():
+        return None, ""
+    from .message_services import message_draft
+
+    try:
+        with transaction.atomic():
+            message = message_draft(
+                actor=actor,
+                template_key="renewal-notice",
+                opportunity_id=opportunity_id,
+                attachments=[document_id],
+            )
+    except ValidationFailed as refused:
+        return None, " ".join(p.msg for p in refused.problems) or str(refused)
+    return message.pk, ""
 
 
 def run_renewal_escalations(today: date) -> int:

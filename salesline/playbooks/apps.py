@@ -6,6 +6,10 @@ class PlaybooksConfig(AppConfig):
     label = "playbooks"
 
     def ready(self) -> None:
+        from salesline.core.jobs import register_job_kind
+
         from . import wiring
 
         wiring.register()
+        # What the jobs page (Settings → Jobs) calls this app's background jobs.
+        register_job_kind("salesline.playbooks.delivery.message_deliver", "Message delivery")

@@ -42,7 +42,7 @@ from django.utils import timezone
 from salesline.accounts.services import system_actor
 from salesline.core import audit
 from salesline.core.events import _uses_database_backend
-from salesline.core.tasks import current_attempt, durable_task
+from salesline.core.tasks import ATTEMPT_KWARG, current_attempt, durable_task
 
 from .models import Document, Message
 
@@ -155,11 +155,11 @@ def is_permanent(error: BaseException) -> bool:
 # ---------------------------------------------------------------- the task
 
 
-def _entitled(message_id: int, token: str) -> bool:
-    """Whether this task may deliver its message: still queued under this send's token."""
-    return Message.objects.filter(
-        pk=message_id, status=Message.Status.QUEUED, delivery_token=token
-    ).exists()
+def _entitled(token: str) -> bool:
+    """Whether this task has anything to deliver: its message, or one it adopted (a task run
+    again after its worker died, its own message sent, still has to finish its batch), still
+    queued under its token."""
+    return Message.objects.filter(status=Message.Status.QUEUED, delivery_token=token).exists()
 
 
 def _adopt(message_id: int, token: str) -> int:
@@ -182,7 +182,8 @@ def _adopt(message_id: int, token: str) -> int:
         wanted: dict[int, tuple[str, Any]] = {}
         for row in rows:
             args, kwargs = row.args_kwargs.get("args", []), row.args_kwargs.get("kwargs", {})
-            if len(args) == 2 and not kwargs and args[0] != message_id:
+            # A first attempt carries no attempt number (only the organisation marker).
+            if len(args) == 2 and ATTEMPT_KWARG not in kwargs and args[0] != message_id:
                 wanted[args[0]] = (args[1], row.pk)
         found = Message.objects.filter(
             pk__in=wanted, status=Message.Status.QUEUED, claimed_at__isnull=True
@@ -253,7 +254,7 @@ def deliver(message_id: int, token: str) -> dict[str, int]:
     """One delivery attempt of a message, with the batch it adopted; returns how many were
     sent and failed. Raises DeliveryRefused after a temporary failure that is not the last
     attempt (what was not sent stays queued for the retry)."""
-    if not _entitled(message_id, token):
+    if not _entitled(token):
         return {"sent": 0, "failed": 0}
     attempt = current_attempt()
     if attempt.number == 1 and BATCH_SIZE > 1 and _uses_database_backend():

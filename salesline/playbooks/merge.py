@@ -31,7 +31,8 @@ from django.template import (
 from django.template.base import FilterExpression, Lexer, Parser, TokenType, Variable
 from django.utils import timezone, translation
 
-#: group -> field -> what it holds (shown in the template editor and docs/playbooks.md).
+#: group -> field -> what it holds (shown in the template editor, GET /api/v1/merge-fields and
+#: docs/messages.md, whose table a test keeps equal to this).
 MERGE_FIELDS: dict[str, dict[str, str]] = {
     "contact": {
         "name": "the contact's full name (an opportunity's primary contact; a lead's own name)",
@@ -46,11 +47,11 @@ MERGE_FIELDS: dict[str, dict[str, str]] = {
     },
     "opportunity": {
         "name": "the opportunity's name",
-        "value": "its value",
-        "currency": "its currency (three letters)",
-        "stage": "the name of its stage",
-        "expected_close_date": "its expected close date",
-        "owner": "its owner's name",
+        "value": "the opportunity's value, e.g. 12,500.00 (the currency is its own field)",
+        "currency": "the opportunity's currency (three letters, e.g. EUR)",
+        "stage": "the name of the opportunity's stage",
+        "expected_close_date": "the opportunity's expected close date (a date)",
+        "owner": "the name of the opportunity's owner (their e-mail when they have no name)",
     },
     "lead": {
         "name": "the lead's name",
@@ -60,28 +61,28 @@ MERGE_FIELDS: dict[str, dict[str, str]] = {
     },
     "agreement": {
         "status": "the agreement's status",
-        "start_date": "its start date",
-        "end_date": "its end date",
-        "value": "its total value",
-        "currency": "its currency",
-        "billing_frequency": "monthly, quarterly, annually or once",
-        "renewal_notice_days": "days of notice before renewal",
-        "signed_on": "the date it was signed",
+        "start_date": "the agreement's start date (a date)",
+        "end_date": "the agreement's end date (a date)",
+        "value": "the agreement's total value, e.g. 36,000.00",
+        "currency": "the agreement's currency",
+        "billing_frequency": "how often it is billed: monthly, quarterly, annually or once",
+        "renewal_notice_days": "the days of notice before the agreement renews",
+        "signed_on": "the date the agreement was signed (a date)",
     },
     "invoice": {
         "number": "the invoice number",
-        "issue_date": "the date it is issued",
-        "amount": "the amount billed",
-        "currency": "its currency",
-        "period_start": "the first day billed",
-        "period_end": "the last day billed",
+        "issue_date": "the date the invoice is issued (a date)",
+        "amount": "the amount billed, e.g. 3,000.00",
+        "currency": "the invoice's currency",
+        "period_start": "the first day billed (a date)",
+        "period_end": "the last day billed (a date)",
     },
     "quote": {
         "number": "the quote number",
-        "issue_date": "the date it is issued",
-        "valid_until": "the last day the offer stands",
-        "amount": "the amount offered",
-        "currency": "its currency",
+        "issue_date": "the date the quote is issued (a date)",
+        "valid_until": "the last day the offer stands (a date)",
+        "amount": "the amount offered, e.g. 12,500.00",
+        "currency": "the quote's currency",
     },
     "sender": {
         "name": "the name of the person sending (or the organisation's)",
@@ -99,7 +100,7 @@ MERGE_FIELDS: dict[str, dict[str, str]] = {
 
 #: Fields that are a name alone, not a group (`{{ today }}`), and what they hold.
 STANDALONE_FIELDS: dict[str, str] = {
-    "today": "the date the message or document is made",
+    "today": "the date the message or document is made (a date)",
 }
 
 
@@ -110,6 +111,16 @@ def merge_field_catalogue() -> list[tuple[str, str]]:
         for group, fields in MERGE_FIELDS.items()
         for name, description in (fields.items() if fields else [("", "")])
     ]
+
+
+def merge_fields_markdown() -> str:
+    """The catalogue as the Markdown table docs/messages.md shows (a test keeps them equal)."""
+    rows = ["| Merge field | What it holds |", "| --- | --- |"]
+    rows += [
+        f"| `{{{{ {name} }}}}` | {description[:1].upper()}{description[1:]} |"
+        for name, description in merge_field_catalogue()
+    ]
+    return "\n".join(rows) + "\n"
 
 
 def _text(value: Any) -> Any:
@@ -249,6 +260,13 @@ SAMPLE_VALUES: dict[str, dict[str, Any]] = {
         "currency": "EUR",
         "period_start": date(2027, 4, 1),
         "period_end": date(2027, 4, 30),
+    },
+    "quote": {
+        "number": "Q-2027-0001",
+        "issue_date": date(2027, 3, 1),
+        "valid_until": date(2027, 3, 31),
+        "amount": money(Decimal("12500")),
+        "currency": "EUR",
     },
 }
 

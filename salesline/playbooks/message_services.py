@@ -22,6 +22,7 @@ from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, PreconditionFailed, ProblemList
 from salesline.core.events import _uses_database_backend
+from salesline.core.tasks import organisation_marker
 from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.pipeline.models import Opportunity
 from salesline.records.models import Lead
@@ -378,11 +379,13 @@ def _enqueue_delivery(message: Message) -> None:
     from .delivery import message_deliver
 
     args = (message.pk, message.delivery_token)
+    # Marked with the organisation: its admins see the delivery on the jobs page (core.jobs).
+    marker = organisation_marker(message_deliver, message.organisation_id)
     if _uses_database_backend():
         # The task row is the outbox: it commits, or rolls back, with the queued message.
-        message_deliver.enqueue(*args)
+        message_deliver.enqueue(*args, **marker)
     else:
-        transaction.on_commit(lambda: message_deliver.enqueue(*args), robust=True)
+        transaction.on_commit(lambda: message_deliver.enqueue(*args, **marker), robust=True)
 
 
 def message_send(*, actor: Actor, message_id: int, expected_version: int | None = None) -> Message:

@@ -25,6 +25,7 @@ from salesline.process.selectors import definition_for
 from salesline.records.services import normaliser_for
 
 from . import merge
+from .definition import playbooks_of
 from .document_catalogue import CATALOGUE
 from .models import MessageTemplate
 
@@ -39,7 +40,7 @@ REQUIRED = ("key", "name", "subject", "body")
 
 
 def document_template_keys() -> frozenset[str]:
-    """The document templates attachments may name."""
+    """The document templates attachments may name (the shipped catalogue)."""
     return frozenset(CATALOGUE)
 
 
@@ -258,12 +259,12 @@ def playbooks_using(actor: Actor, key: str) -> list[str]:
     """The names of the process definition's playbooks with a message step naming `key`."""
     spec = definition_for(actor.organisation)
     names: list[str] = []
-    for playbook in spec.section("playbooks", ()) or ():
-        for step in getattr(playbook, "steps", ()):
-            params = getattr(step, "params", None) or {}
-            if getattr(step, "action", None) == "message" and params.get("template") == key:
-                names.append(getattr(playbook, "name", "") or getattr(playbook, "key", ""))
-                break
+    for playbook in playbooks_of(spec):
+        if any(
+            step.action == "message" and (step.params or {}).get("template") == key
+            for step in playbook.steps
+        ):
+            names.append(playbook.name or playbook.key)
     return names
 
 

@@ -185,7 +185,7 @@ def _linked_record(
     if opportunity_pk is not None and lead_pk is not None:
         problems.add(
             ("lead_id",),
-            "A task is about one record: give an opportunity_id or a lead_id, not both.",
+            "A task is about one record: an opportunity or a lead, not both.",
         )
         return None
     for name, model, pk in (

@@ -187,3 +187,41 @@ def test_merge_fields_lists_the_catalogue(api):
 def test_without_a_token_nothing_answers(client):
     assert client.get("/api/v1/message-templates").status_code == 401
     assert client.get("/api/v1/merge-fields").status_code == 401
+
+
+def test_deleting_a_template_a_playbook_sends_is_409_naming_it(partners_api, partners_actor):
+    template = MessageTemplate.objects.get(
+        organisation=partners_actor.organisation, key="hail-the-lead"
+    )
+    response = partners_api.delete(f"/message-templates/{template.pk}")
+    assert response.status_code == 409
+    assert "the playbook 'SOP: Hail the lead' sends it" in response.json()["detail"]
+    assert partners_api.get(f"/message-templates/{template.pk}").status_code == 200
+
+
+def test_attachments_name_document_templates(api):
+    response = api.post("/message-templates", {**HAIL, "attachments": ["service-description"]})
+    assert response.status_code == 201
+    assert response.json()["attachments"] == ["service-description"]
+    response = api.post(
+        "/message-templates", {**HAIL, "key": "other", "attachments": ["nope", "Not A Key"]}
+    )
+    assert response.status_code == 422
+    assert [d["loc"] for d in response.json()["detail"]] == [
+        ["body", "attachments", 0],
+        ["body", "attachments", 1],
+    ]
+
+
+def test_the_list_costs_the_same_queries_for_one_template_or_many(
+    api, actor, django_assert_max_num_queries
+):
+    from salesline.playbooks.message_template_services import message_template_create
+
+    message_template_create(actor=actor, data={**HAIL, "key": "first"})
+    with django_assert_max_num_queries(4) as one:
+        assert api.get("/message-templates").json()["count"] == 1
+    for number in range(10):
+        message_template_create(actor=actor, data={**HAIL, "key": f"more-{number}"})
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert api.get("/message-templates").json()["count"] == 11

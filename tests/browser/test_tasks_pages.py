@@ -11,7 +11,7 @@ from salesline.pipeline.services import opportunity_create
 from salesline.playbooks.models import Task
 from salesline.playbooks.task_services import task_create
 
-from .conftest import PHONE, axe_violations
+from .conftest import PHONE, axe_violations, pick
 
 
 def test_complete_a_task_on_my_tasks(signed_in, member, org):
@@ -79,3 +79,20 @@ def test_queue_task_page_and_record_panel_are_accessible(signed_in, member, org)
     page.goto("/tasks/")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert axe_violations(page) == []
+
+
+def test_new_task_about_an_opportunity_chosen_in_the_picker(signed_in, member, org):
+    page = signed_in
+    actor = actor_for(member, org)
+    opportunity = opportunity_create(actor=actor, data={"name": "Archive project"})
+    page.goto("/tasks/")
+    page.get_by_role("link", name="New task").click()
+    page.get_by_label("Title").fill("Prepare the demo")
+    page.get_by_label("Due date").fill("2027-01-04")
+    pick(page, "Opportunity", "Arch", "Archive project")
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Add task").click()
+    expect(page.get_by_role("status")).to_contain_text("Task added: Prepare the demo")
+    task = Task.objects.get(title="Prepare the demo")
+    assert (task.opportunity_id, task.assignee_id) == (opportunity.pk, member.pk)
+    assert task.due_date == dt.date(2027, 1, 4)

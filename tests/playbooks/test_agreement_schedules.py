@@ -11,9 +11,11 @@ import pytest
 import time_machine
 
 from salesline.core.models import AuditEvent, DomainEvent
+from salesline.pipeline.models import Opportunity
 from salesline.pipeline.services import opportunity_create, opportunity_move
 from salesline.playbooks import agreement_schedules, agreement_services, schedules
 from salesline.playbooks.models import Document, Invoice, Message, MessageTemplate, Task
+from salesline.records.services import record_create
 
 # The services the schedules call (documents, tasks, messages) are built alongside.
 pytest.importorskip("salesline.playbooks.document_services")
@@ -39,7 +41,7 @@ def signed_agreement(actor, name="City library hub", **terms):
         opportunity_id=opportunity.pk,
         data={
             "start_date": "2028-01-31",
-            "end_date": "2028-12-30",
+            "end_date": "2029-01-30",
             "value": "1000.00",
             "currency": "EUR",
             "billing_frequency": "monthly",
@@ -91,19 +93,20 @@ def test_invoices_once_per_period_across_month_ends_and_a_leap_year(partners_act
     numbers = [i.number for i in issued]
     assert numbers == sorted(numbers) and len(set(numbers)) == 4
 
-    with at("2028-12-30"):
-        assert schedules.schedules_run()["invoicing"] == 7
+    with at("2029-01-30"):  # the end date starts no period
+        assert schedules.schedules_run()["invoicing"] == 8
     issued = invoices(agreement)
-    assert len(issued) == 11  # Jan 31 ... Nov 30; the end date starts no period
+    assert len(issued) == 12
+    assert issued[-1].issue_date == date(2028, 12, 31)
     assert sum(i.amount for i in issued) == Decimal("1000.00")
     assert issued[-1].amount == Decimal("83.37")  # the rounding remainder on the last
 
     tasks = Task.objects.filter(opportunity_id=agreement.opportunity_id, queue="customer_service")
-    assert tasks.count() == 11
+    assert tasks.count() == 12
     assert tasks.get(due_date=date(2028, 2, 29)).title == (
         f"Send invoice {issued[1].number} to City library hub"
     )
-    assert DomainEvent.objects.filter(kind="invoice_issued").count() == 11
+    assert DomainEvent.objects.filter(kind="invoice_issued").count() == 12
 
 
 def test_an_agreement_that_fails_stops_neither_the_others_nor_its_own_retry(
@@ -135,7 +138,9 @@ def test_an_agreement_that_fails_stops_neither_the_others_nor_its_own_retry(
 
 
 def test_renewal_notice_at_the_notice_date_and_escalation_at_the_end(partners_actor):
-    agreement = signed_agreement(partners_actor)  # ends 2028-12-30, 30 days' notice
+    # The template's renewal-notice message needs a contact with an e-mail address: without
+    # one the reminder still comes, saying so.
+    agreement = signed_agreement(partners_actor, end_date="2028-12-30")  # 30 days' notice
     owner = partners_actor.user
 
     with at("2028-11-29"):
@@ -153,7 +158,10 @@ def test_renewal_notice_at_the_notice_date_and_escalation_at_the_end(partners_ac
     assert task.title == "Renew the agreement with City library hub (ends 2028-12-30)"
     notice = Document.objects.get(template="renewal-notice")
     assert notice.agreement_id == agreement.pk
-    assert not Message.objects.exists()  # no renewal-notice message template: no draft
+    assert not Message.objects.exists()
+    assert "No message was drafted: The record has no contact with an e-mail address" in (
+        task.instructions
+    )
 
     with at("2028-12-29"):
         assert schedules.schedules_run()["renewal_escalation"] == 0
@@ -169,7 +177,7 @@ def test_renewal_notice_at_the_notice_date_and_escalation_at_the_end(partners_ac
 def test_a_renewal_done_in_time_is_not_escalated(partners_actor):
     from salesline.playbooks.task_services import task_update
 
-    agreement = signed_agreement(partners_actor)
+    agreement = signed_agreement(partners_actor, end_date="2028-12-30")
     with at("2028-12-01"):
         schedules.schedules_run()
     task = Task.objects.get(step=f"renewal-{agreement.pk}")
@@ -180,28 +188,36 @@ def test_a_renewal_done_in_time_is_not_escalated(partners_actor):
     assert task.queue == ""
 
 
-def test_the_renewal_notice_is_drafted_when_the_template_exists(partners_actor):
-    pytest.importorskip("salesline.playbooks.message_services")
-    MessageTemplate.objects.create(
-        organisation=partners_actor.organisation,
-        key="renewal-notice",
-        name="Renewal notice",
-        subject="Renewing {{ opportunity.name }}",
-        body="Dear partner, our agreement is coming to its end.",
+def test_the_renewal_notice_is_drafted_with_the_notice_attached(partners_actor):
+    # The partnerships template ships the renewal-notice message.
+    assert MessageTemplate.objects.filter(key="renewal-notice").exists()
+    person = record_create(
+        actor=partners_actor, kind="person", data={"name": "Ada Byron", "email": "ada@lib.test"}
     )
-    opportunity_owner_email = partners_actor.user.email
-    agreement = signed_agreement(partners_actor)
+    agreement = signed_agreement(partners_actor, end_date="2028-12-30")
+    Opportunity.objects.filter(pk=agreement.opportunity_id).update(primary_contact=person)
     with at("2028-11-30"):
         assert schedules.schedules_run()["renewal_notice"] == 1
     message = Message.objects.get()
-    assert (message.status, message.subject) == ("draft", "Renewing City library hub")
-    assert [d.template for d in message.attachments.all()] == ["renewal-notice"]
+    assert (message.status, message.to) == ("draft", ["ada@lib.test"])
+    assert message.subject.startswith("Your agreement with Open Partners ends on")
+    assert "renewal-notice" in [d.template for d in message.attachments.all()]
     assert message.opportunity_id == agreement.opportunity_id
-    assert opportunity_owner_email
+
+
+def test_without_the_message_template_only_the_notice_and_the_task(partners_actor):
+    MessageTemplate.objects.filter(key="renewal-notice").delete()
+    agreement = signed_agreement(partners_actor, end_date="2028-12-30")
+    with at("2028-11-30"):
+        assert schedules.schedules_run()["renewal_notice"] == 1
+    assert not Message.objects.exists()
+    assert Document.objects.filter(template="renewal-notice", agreement=agreement).count() == 1
+    assert Task.objects.filter(step=f"renewal-{agreement.pk}").count() == 1
 
 
 def test_two_workers_racing_issue_each_invoice_once(transactional_db, partners_actor):
     agreements = [signed_agreement(partners_actor, name=f"Hub {n}") for n in range(3)]
+    MessageTemplate.objects.all().delete()  # quicker: no drafts to attempt
     env = subprocess_env()
     runs = [
         subprocess.Popen(  # noqa: S603 - our own console script

@@ -75,7 +75,7 @@ def test_every_field_problem_is_named_at_once(actor):
                 "name": "  ",
                 "subject": "two\nlines",
                 "from_email": "not an address",
-                "attachments": ["service-description", 7],
+                "attachments": ["service-description", 7, "no-such-document"],
                 "colour": "red",
             },
         )
@@ -87,11 +87,15 @@ def test_every_field_problem_is_named_at_once(actor):
         ("body",),
         ("from_email",),
         ("attachments", 1),
+        ("attachments", 2),
     ]
     messages = dict(problems_of(refused))
     assert messages[("name",)] == "'name' is required."
     assert messages[("body",)] == "'body' is required."
     assert messages[("subject",)] == "'subject' must be one line (no line breaks or tabs)."
+    assert messages[("attachments", 2)].startswith(
+        "unknown document template 'no-such-document' (known: "
+    )
 
 
 @pytest.mark.parametrize(
@@ -242,3 +246,45 @@ def test_the_list_is_by_name(actor):
     for key, name in (("b", "Beta"), ("a", "alpha"), ("c", "Gamma")):
         services.message_template_create(actor=actor, data={**HAIL, "key": key, "name": name})
     assert [t.key for t in selectors.message_template_list(actor=actor)] == ["b", "c", "a"]
+
+
+# --- templates a playbook sends -----------------------------------------------------------------
+
+
+@pytest.fixture
+def partners_hail(partners_actor):
+    """The partnerships template's own: its definition declares `hail-the-lead` and the playbook
+    "SOP: Hail the lead" sends it."""
+    return selectors.message_template_get_by_key(actor=partners_actor, key="hail-the-lead")
+
+
+def test_a_template_a_playbook_sends_cannot_be_deleted(partners_actor, partners_hail):
+    assert services.playbooks_using(partners_actor, "hail-the-lead") == ["SOP: Hail the lead"]
+    with pytest.raises(Conflict) as refused:
+        services.message_template_delete(actor=partners_actor, template_id=partners_hail.pk)
+    assert str(refused.value) == (
+        "'Hail the lead' cannot be deleted: the playbook 'SOP: Hail the lead' sends it. "
+        "Change the process definition first."
+    )
+    assert MessageTemplate.objects.filter(pk=partners_hail.pk).exists()
+
+
+def test_nor_can_its_key_change_but_its_text_can(partners_actor, partners_hail):
+    with pytest.raises(Conflict) as refused:
+        services.message_template_update(
+            actor=partners_actor, template_id=partners_hail.pk, data={"key": "hail"}
+        )
+    assert problems_of(refused) == [(("key",), "used by the playbook 'SOP: Hail the lead'")]
+    updated = services.message_template_update(
+        actor=partners_actor,
+        template_id=partners_hail.pk,
+        data={"subject": "Hi {{ contact.name }}"},
+    )
+    assert updated.subject == "Hi {{ contact.name }}"
+
+
+def test_a_template_no_playbook_sends_can_be_deleted_in_the_same_organisation(partners_actor):
+    spare = services.message_template_create(actor=partners_actor, data={**HAIL, "key": "spare"})
+    assert services.playbooks_using(partners_actor, "spare") == []
+    services.message_template_delete(actor=partners_actor, template_id=spare.pk)
+    assert not MessageTemplate.objects.filter(pk=spare.pk).exists()

@@ -226,3 +226,73 @@ def test_due_date_for_uses_country_then_phone_region(org):
     assert task_services.due_date_for(
         organisation=org, start=dt.date(2026, 12, 24), working_days=1
     ) == dt.date(2026, 12, 28)
+
+
+def _race(count, work):
+    """Run `work()` in `count` threads released together; each result or exception."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(count)
+    results: list = []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(work())
+        except Exception as error:  # the loser's error is the result
+            results.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_people_taking_one_task_one_wins(org, actor, admin_actor):
+    task = task_create(actor=actor, title="Race", queue="salesperson")
+    people = iter([actor, admin_actor])
+    import threading
+
+    lock = threading.Lock()
+
+    def take():
+        with lock:
+            who = next(people)
+        return task_services.task_claim(actor=who, task_id=task.pk)
+
+    results = _race(2, take)
+    won = [r for r in results if isinstance(r, Task)]
+    lost = [r for r in results if isinstance(r, task_services.Conflict)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert "has already taken this task" in str(lost[0])
+    task.refresh_from_db()
+    assert task.assignee_id == won[0].assignee_id
+    assert AuditEvent.objects.filter(object_type="task", action="claim").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_creating_one_playbook_task_make_one(org, opportunity):
+    system = accounts.system_actor(org)
+
+    def create():
+        return task_create(
+            actor=system,
+            title="Verify",
+            playbook="qualify",
+            step="verify",
+            opportunity_id=opportunity.pk,
+        )
+
+    results = _race(2, create)
+    made = [r for r in results if isinstance(r, Task)]
+    refused = [r for r in results if isinstance(r, TaskAlreadyOpen)]
+    assert len(made) == 1 and len(refused) == 1, results
+    assert refused[0].task.pk == made[0].pk
+    assert Task.objects.count() == 1

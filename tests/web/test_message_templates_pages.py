@@ -60,11 +60,15 @@ def test_the_editor_lists_every_merge_field_and_previews_sample_data(browser):
 def test_a_new_template_is_saved_and_audited(browser):
     response = browser.post(
         NEW,
-        {**HAIL, "from_email": "Sales <sales@piql.test>", "attachments": "service-description, x"},
+        {
+            **HAIL,
+            "from_email": "Sales <sales@piql.test>",
+            "attachments": "service-description, running-notes",
+        },
     )
     assert response.status_code == 302 and response["Location"] == LIST
     template = MessageTemplate.objects.get()
-    assert template.attachments == ["service-description", "x"]
+    assert template.attachments == ["service-description", "running-notes"]
     assert template.from_email == "Sales <sales@piql.test>"
     assert AuditEvent.objects.filter(object_type="messagetemplate", action="create").exists()
     assert "Message template “Hail the lead” saved." in text_of(browser.get(LIST))
@@ -149,18 +153,21 @@ def test_delete_asks_then_deletes(browser, hail):
     assert not MessageTemplate.objects.exists()
 
 
-def test_delete_is_refused_while_a_playbook_sends_it(browser, hail, monkeypatch):
-    from types import SimpleNamespace
+def test_delete_is_refused_while_a_playbook_sends_it(partners_actor):
+    from django.test import Client
 
-    step = SimpleNamespace(key="hail", action="message", params={"template": "hail-the-lead"})
-    playbook = SimpleNamespace(key="hail", name="Hail the lead", steps=(step,))
-    monkeypatch.setattr(services, "playbooks_using", lambda actor, key: [playbook.name])
-    response = browser.post(f"/settings/message-templates/{hail.pk}/delete/")
-    assert response.status_code == 409
-    assert "cannot be deleted: the playbook &#x27;Hail the lead&#x27; sends it" in (
-        response.content.decode()
+    client = Client()
+    client.force_login(partners_actor.user)
+    hail = MessageTemplate.objects.get(
+        organisation=partners_actor.organisation, key="hail-the-lead"
     )
-    assert MessageTemplate.objects.exists()
+    response = client.post(f"/settings/message-templates/{hail.pk}/delete/")
+    assert response.status_code == 409
+    assert (
+        "cannot be deleted: the playbook &#x27;SOP: Hail the lead&#x27; sends it"
+        in response.content.decode()
+    )
+    assert MessageTemplate.objects.filter(pk=hail.pk).exists()
 
 
 def test_another_organisations_template_is_404(browser, other_actor):

@@ -300,12 +300,41 @@ def test_timeline_shows_tasks_added_done_and_taken(browser, me, admin_actor, opp
     )
 
 
-def test_new_task_for_another_organisations_record_is_404(browser, other_actor):
+def test_new_task_for_another_organisations_record_is_refused(browser, other_actor):
     from salesline.records.services import record_create
 
     theirs = record_create(actor=other_actor, kind="lead", data=LEAD)
     assert browser.get(f"/tasks/new/?lead_id={theirs.pk}").status_code == 404
-    assert browser.post("/tasks/new/", {"title": "x", "lead_id": str(theirs.pk)}).status_code == 404
+    for fixed in ("1", ""):
+        response = browser.post(
+            "/tasks/new/", {"title": "x", "lead_id": str(theirs.pk), "fixed": fixed}
+        )
+        assert response.status_code == 422
+        assert f"Lead {theirs.pk} does not exist in this organisation" in response.content.decode()
+    assert not Task.objects.exists()
+
+
+def test_new_task_about_a_record_chosen_with_the_picker(browser, me, opportunity, lead):
+    page = browser.get("/tasks/new/").content.decode()
+    assert 'data-combobox data-kind="opportunity" data-source="/pick/opportunities/"' in page
+    assert f'<option value="{opportunity.pk}">Archive project</option>' in page
+    assert 'data-source="/pick/leads/"' in page
+    response = browser.post(
+        "/tasks/new/",
+        {"title": "Prepare the demo", "opportunity_id": str(opportunity.pk), "assignee_id": ""},
+    )
+    assert response.status_code == 302
+    task = Task.objects.get(title="Prepare the demo")
+    assert task.opportunity_id == opportunity.pk and task.assignee_id == me.user.pk
+    both = browser.post(
+        "/tasks/new/",
+        {"title": "Both", "opportunity_id": str(opportunity.pk), "lead_id": str(lead.pk)},
+    )
+    assert both.status_code == 422
+    assert "an opportunity or a lead, not both" in both.content.decode()
+    # From a record's page the record is fixed: no pickers.
+    fixed = browser.get(f"/tasks/new/?lead_id={lead.pk}").content.decode()
+    assert "data-combobox" not in fixed and 'name="fixed" value="1"' in fixed
 
 
 def test_home_lists_my_open_tasks_overdue_first(browser, me, mine):

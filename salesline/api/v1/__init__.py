@@ -19,6 +19,7 @@ from . import (
     process,
     tasks,
 )
+from . import jobs as jobs_api
 from .common import (
     BearerToken,
     BoundedJsonParser,
@@ -72,3 +73,4 @@ api.add_router("/merge-fields", message_templates.merge_fields)
 messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
+api.add_router("/jobs", jobs_api.router)

@@ -25,6 +25,7 @@ from salesline.playbooks.models import Task
 from salesline.records.models import Lead
 
 from ..errors import bind_problems, on_refusal
+from ..forms import picker_options
 from .common import member_page, page_context
 
 PAGE_SIZE = 25
@@ -267,7 +268,27 @@ class TaskForm(forms.Form):
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         data["assignee_id"] = data.get("assignee_id") or None
+        for name in ("opportunity_id", "lead_id"):
+            if name in data:
+                data[name] = data[name] or None
         return data
+
+
+class NewTaskForm(TaskForm):
+    """A new task may be about an opportunity or a lead, chosen with the record pickers (a
+    plain list without JavaScript; combobox.js searches the server). Which one exists is the
+    service's to say, naming the field."""
+
+    opportunity_id = forms.CharField(label="Opportunity", required=False, widget=forms.Select)
+    lead_id = forms.CharField(label="Lead", required=False, widget=forms.Select)
+    PICKERS = {"opportunity_id": "opportunities", "lead_id": "leads"}
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, actor=actor, **kwargs)
+        for name, kind in (("opportunity_id", "opportunity"), ("lead_id", "lead")):
+            chosen = self.data.get(name, "") if self.is_bound else ""
+            self.fields[name].widget.choices = picker_options(actor, kind, chosen)
+            self.fields[name].picker = self.PICKERS[name]  # type: ignore[attr-defined]
 
 
 def _record_of(actor, raw_opportunity: str, raw_lead: str):
@@ -286,6 +307,15 @@ def _record_of(actor, raw_opportunity: str, raw_lead: str):
     return None
 
 
+def _posted_record(actor, posted):
+    """The record a posted form was fixed to (`fixed` set by a record's page), for the page;
+    the service checks its id again and names the field if it is not the organisation's."""
+    try:
+        return _record_of(actor, posted.get("opportunity_id", ""), posted.get("lead_id", ""))
+    except Http404:
+        return None
+
+
 def _record_url(record) -> str:
     plural = "opportunities" if isinstance(record, Opportunity) else "leads"
     return reverse("web:record-detail", args=[plural, record.pk])
@@ -294,13 +324,18 @@ def _record_url(record) -> str:
 @member_page
 @require_http_methods(["GET", "POST"])
 def task_new(request: HttpRequest, actor) -> HttpResponse:
-    """A manual task, for oneself, someone or a queue; about a lead or opportunity when made
-    from its page."""
-    source = request.POST if request.method == "POST" else request.GET
-    record = _record_of(actor, source.get("opportunity_id", ""), source.get("lead_id", ""))
-    initial = {"assignee_id": str(actor.user.pk)} if actor.user else {}
+    """A manual task, for oneself, someone or a queue; about a lead or opportunity, fixed when
+    made from its page (`?lead_id=`), else chosen with the pickers."""
     posted = request.POST if request.method == "POST" else None
-    form = TaskForm(posted, actor=actor, initial=initial)
+    fixed = posted is not None and posted.get("fixed") == "1"
+    if posted is None:
+        record = _record_of(
+            actor, request.GET.get("opportunity_id", ""), request.GET.get("lead_id", "")
+        )
+    else:
+        record = _posted_record(actor, posted) if fixed else None
+    initial = {"assignee_id": str(actor.user.pk)} if actor.user else {}
+    form = (TaskForm if record or fixed else NewTaskForm)(posted, actor=actor, initial=initial)
     default_next = _record_url(record) if record else reverse("web:tasks")
 
     def page(status: int, general: list[str] | None = None) -> HttpResponse:
@@ -331,10 +366,11 @@ def task_new(request: HttpRequest, actor) -> HttpResponse:
 
     on_refusal(request, refused)
     target = {}
-    if isinstance(record, Opportunity):
-        target["opportunity_id"] = record.pk
-    elif isinstance(record, Lead):
-        target["lead_id"] = record.pk
+    if posted is not None and fixed:
+        target = {
+            "opportunity_id": posted.get("opportunity_id") or None,
+            "lead_id": posted.get("lead_id") or None,
+        }
     task = task_services.task_create(actor=actor, **form.service_data(), **target)
     messages.success(request, f"Task added: {task.title}")
     return redirect(_next_url(request, default_next))
