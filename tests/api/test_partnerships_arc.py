@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import timezone
 from pypdf import PdfReader
 
 from salesline import cli
@@ -141,7 +142,9 @@ def test_lead_to_partner_through_the_api(arc_org, partners_actor, partners_api, 
     assert refused.status_code == 422
     assert "verbal_close_yes" in refused.content.decode()
     moved = ok(
-        api.post(f"/opportunities/{opp}/move", {"stage": "prospect", "checks": ["verbal_close_yes"]})
+        api.post(
+            f"/opportunities/{opp}/move", {"stage": "prospect", "checks": ["verbal_close_yes"]}
+        )
     )
     assert moved["stage"] == "prospect"
     run_pending_tasks()
@@ -176,9 +179,8 @@ def test_lead_to_partner_through_the_api(arc_org, partners_actor, partners_api, 
     assert "agreement" in unsigned.content.decode().lower()
     assert ok(api.get(f"/opportunities/{opp}"))["stage"] == "prospect"
 
-    today = dt.date.today()
-    start = today.replace(day=1) + dt.timedelta(days=40)
-    start = start.replace(day=10)  # the 10th of next month or the one after: a working day
+    today = timezone.localdate()
+    start = (today.replace(day=1) + dt.timedelta(days=40)).replace(day=10)  # a month or two ahead
     end = start.replace(year=start.year + 1) - dt.timedelta(days=1)
     terms = {
         "start_date": start.isoformat(),
