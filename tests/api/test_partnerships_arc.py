@@ -173,7 +173,10 @@ def test_lead_to_partner_through_the_api(arc_org, partners_actor, partners_api, 
     # --- Partner is only reached by signing. ---
     unsigned = api.post(f"/opportunities/{opp}/move", {"stage": "partner"})
     assert unsigned.status_code == 422
-    assert "agreement" in unsigned.content.decode().lower()
+    assert any(
+        "service agreement must be signed before the opportunity becomes Partner" in d["msg"]
+        for d in unsigned.json()["detail"]
+    ), unsigned.json()
     assert ok(api.get(f"/opportunities/{opp}"))["stage"] == "prospect"
 
     today = timezone.localdate()

@@ -135,6 +135,16 @@ def test_lead_to_partner_in_the_browser(page, sign_in, partner_member, contact, 
     panel = page.locator("section.agreement-panel")
     expect(panel.locator(".agreement-status")).to_have_text("Draft")
     expect(page.locator("ol.timeline")).to_contain_text("Ran “SOP: Send draft contract”")
+    # Partner is reached only by signing: the move says so.
+    page.get_by_role("link", name="Move to another stage…").click()
+    page.get_by_label("Partner", exact=True).check()
+    page.get_by_role("button", name="Move").click()
+    expect(page.locator(".gate-page")).to_contain_text(
+        "The service agreement must be signed before the opportunity becomes Partner"
+    )
+    page.get_by_role("link", name="Back to the opportunity").click()
+    expect(page.get_by_role("heading", level=2, name="Stage: Prospect")).to_be_visible()
+
     today = timezone.localdate()
     start = (today.replace(day=1) + dt.timedelta(days=40)).replace(day=10)
     end = start.replace(year=start.year + 1) - dt.timedelta(days=1)
