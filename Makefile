@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done)
 
-.PHONY: help install browser demo test lint typecheck bench screenshots clean
+.PHONY: help install browser pdf-libraries demo test lint typecheck bench screenshots clean
 
 help:
 	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT) with a background worker"
@@ -54,15 +54,22 @@ browser:
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; \
 	fi
 
+# WeasyPrint (PDF documents) needs Pango and a font from Debian; install them when missing.
+pdf-libraries:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || ! fc-list 2>/dev/null | grep -qi dejavu; then \
+	  echo "Installing Pango and fonts for PDF documents (WeasyPrint)"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core; \
+	fi
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: install
+demo: install pdf-libraries
 	$(BIN)/salesline init --demo
 	$(BIN)/salesline serve --host $(HOST) --port $(PORT) --with-worker
 
-test: install browser node_modules/.installed
+test: install browser pdf-libraries node_modules/.installed
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: install
@@ -79,7 +86,7 @@ typecheck: install
 
 # The list benchmark's load comes from wrk (Debian's package): a Python client would take a
 # core from the server it measures.
-bench: install
+bench: install pdf-libraries
 	@if ! command -v wrk >/dev/null; then \
 	  echo "Installing Debian's wrk for the list benchmark"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; \

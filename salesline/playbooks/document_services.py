@@ -199,6 +199,11 @@ def _as_amount(value: Any) -> Any:
     return value
 
 
+def _check_amount(amount: Any, loc: tuple[str, ...], problems: ProblemList) -> None:
+    if amount not in (None, "") and not isinstance(amount, Decimal):
+        problems.add(loc, "The amount must be a number.")
+
+
 def _invoice_fields(
     template: DocumentTemplate,
     agreement: Agreement | None,
@@ -226,8 +231,7 @@ def _invoice_fields(
     fields.update(_typed({k: v for k, v in given.items() if k != "number" or invoice is None}))
     fields["issue_date"] = _as_date(fields.get("issue_date"), today)
     fields["amount"] = _as_amount(fields.get("amount"))
-    if fields["amount"] not in (None, "") and not isinstance(fields["amount"], Decimal):
-        problems.add(("extra_context", "invoice", "amount"), "The amount must be a number.")
+    _check_amount(fields["amount"], ("extra_context", "invoice", "amount"), problems)
     if template.key == "receipt" and not fields.get("number"):
         problems.add(
             ("invoice_id",),
@@ -319,6 +323,11 @@ def document_generate(
                     "currency": opportunity.currency,
                     **_typed({k: v for k, v in given.items() if k != "number"}),
                 }
+                quote_fields["amount"] = _as_amount(quote_fields["amount"])
+                _check_amount(
+                    quote_fields["amount"], ("extra_context", "quote", "amount"), problems
+                )
+                problems.raise_if_any("The document cannot be generated.")
                 quote_fields["number"] = number = next_number(
                     organisation=organisation, kind="quote", year=issue_date.year
                 )

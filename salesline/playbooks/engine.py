@@ -44,6 +44,7 @@ from salesline.process.selectors import definition_for
 from salesline.records.models import Lead
 
 from . import merge
+from .agreement_selectors import agreement_of_opportunity
 from .agreement_services import agreement_create
 from .definition import (
     EVENT_TRIGGERS,
@@ -185,8 +186,11 @@ def run_playbook(
             return None
         actor = system_actor(organisation, label=f"playbook {playbook.key}")
         failed = False
+        merge_fields = _MergeFields(actor, record)
         for step in playbook.steps:
-            outcome = _run_step(actor=actor, run=run, step=step, record=record)
+            outcome = _run_step(
+                actor=actor, run=run, step=step, record=record, merge_fields=merge_fields
+            )
             failed = failed or outcome.outcome == StepRun.Outcome.FAILED
             obj = outcome.obj
             StepRun.objects.create(
@@ -210,14 +214,34 @@ def run_playbook(
     return run
 
 
-def _run_step(*, actor: Actor, run: PlaybookRun, step: Step, record: Opportunity | Lead):
+class _MergeFields:
+    """A run's merge context, built once, when a step first needs it."""
+
+    def __init__(self, actor: Actor, record: Opportunity | Lead):
+        self.actor, self.record = actor, record
+        self._context: dict[str, Any] | None = None
+
+    def context(self) -> dict[str, Any]:
+        if self._context is None:
+            self._context = _context(self.actor, self.record)
+        return self._context
+
+
+def _run_step(
+    *,
+    actor: Actor,
+    run: PlaybookRun,
+    step: Step,
+    record: Opportunity | Lead,
+    merge_fields: _MergeFields,
+):
     """One step in its own savepoint: a step refused for a reason a person can act on (a missing
     template, an invalid value) is recorded as failed and the others still run; anything else
     (the database) fails the whole run, to be retried."""
     runner = _STEP_RUNNERS[step.action]
     try:
         with transaction.atomic():
-            return runner(actor=actor, run=run, step=step, record=record)
+            return runner(actor=actor, run=run, step=step, record=record, merge_fields=merge_fields)
     except DomainError as error:
         return StepOutcome(StepRun.Outcome.FAILED, _explain(error))
 
@@ -247,20 +271,18 @@ def _ids(record: Opportunity | Lead) -> tuple[int | None, int | None]:
 def _context(actor: Actor, record: Opportunity | Lead) -> dict[str, Any]:
     if isinstance(record, Lead):
         return merge.merge_context(organisation=actor.organisation, lead=record)
-    agreement = (
-        Agreement.objects.filter(organisation=actor.organisation, opportunity=record)
-        .exclude(status=Agreement.Status.ENDED)
-        .order_by("-id")
-        .first()
-    )
     return merge.merge_context(
-        organisation=actor.organisation, opportunity=record, agreement=agreement
+        organisation=actor.organisation,
+        opportunity=record,
+        agreement=agreement_of_opportunity(actor=actor, opportunity_id=record.pk),
     )
 
 
-def _task_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
+def _task_step(
+    *, actor: Actor, run: PlaybookRun, step: Step, record, merge_fields: _MergeFields
+) -> StepOutcome:
     params = step.params
-    context = _context(actor, record)
+    context = merge_fields.context()
     title = merge.render(params["title"], context).strip()[:200] or step.key
     instructions = merge.render(params.get("instructions", ""), context)
     queue = params.get("queue") or ""
@@ -292,7 +314,9 @@ def _task_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOut
     return StepOutcome(StepRun.Outcome.DONE, f"task “{task.title}” for {where}", task)
 
 
-def _message_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
+def _message_step(
+    *, actor: Actor, run: PlaybookRun, step: Step, record, merge_fields: _MergeFields
+) -> StepOutcome:
     key = step.params["template"]
     pending = (
         Message.objects.filter(
@@ -318,7 +342,9 @@ def _message_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> Step
     return StepOutcome(StepRun.Outcome.DONE, f"“{message.subject}” drafted for review", message)
 
 
-def _document_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
+def _document_step(
+    *, actor: Actor, run: PlaybookRun, step: Step, record, merge_fields: _MergeFields
+) -> StepOutcome:
     key, kind = step.params["template"], step.params.get("format", "pdf")
     existing = (
         Document.objects.filter(organisation=actor.organisation, template=key, **_target(record))
@@ -353,7 +379,9 @@ def _document_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> Ste
     return StepOutcome(StepRun.Outcome.DONE, f"{document.file_name} generated", document)
 
 
-def _agreement_step(*, actor: Actor, run: PlaybookRun, step: Step, record) -> StepOutcome:
+def _agreement_step(
+    *, actor: Actor, run: PlaybookRun, step: Step, record, merge_fields: _MergeFields
+) -> StepOutcome:
     if isinstance(record, Lead):
         return StepOutcome(StepRun.Outcome.FAILED, "an agreement needs an opportunity")
     live = (

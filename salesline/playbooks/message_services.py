@@ -29,6 +29,7 @@ from salesline.records.models import Lead
 from salesline.records.normalise import Normaliser
 
 from . import merge
+from .agreement_selectors import agreement_of_opportunity
 from .models import Document, Message, MessageTemplate
 
 #: Fields of a draft a person may change (`message_update`).
@@ -163,8 +164,18 @@ def render_template(
     problems = merge.template_problems(template.subject) + merge.template_problems(template.body)
     if problems:
         raise_template_problem(template.key, problems)
+    # A message about an opportunity may speak of its agreement (a renewal notice's end date).
+    agreement = (
+        agreement_of_opportunity(actor=actor, opportunity_id=opportunity.pk)
+        if opportunity is not None
+        else None
+    )
     context = merge.merge_context(
-        organisation=actor.organisation, opportunity=opportunity, lead=lead, sender=actor.user
+        organisation=actor.organisation,
+        opportunity=opportunity,
+        lead=lead,
+        agreement=agreement,
+        sender=actor.user,
     )
     try:
         subject = merge.render(template.subject, context)

@@ -11,6 +11,7 @@ from salesline.core.errors import NotFound, ProblemList
 from salesline.records.selectors import record_get_for
 
 from . import merge
+from .agreement_selectors import agreement_of_opportunity
 from .models import MessageTemplate
 
 
@@ -49,7 +50,10 @@ def preview_context(
     if opportunity_id is not None:
         opportunity = record_get_for(actor=actor, kind="opportunity", record_id=opportunity_id)
         return merge.merge_context(
-            organisation=organisation, opportunity=opportunity, sender=actor.user
+            organisation=organisation,
+            opportunity=opportunity,
+            agreement=agreement_of_opportunity(actor=actor, opportunity_id=opportunity.pk),
+            sender=actor.user,
         )
     if lead_id is not None:
         lead = record_get_for(actor=actor, kind="lead", record_id=lead_id)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet
 
 from salesline.core.actors import Actor
+from salesline.pipeline.definition import pipelines_of
 from salesline.process.selectors import definition_for
 
-from .definition import Playbook, playbooks_of
-from .models import PlaybookRun
+from .definition import Playbook, Step, playbooks_of
+from .document_catalogue import CATALOGUE
+from .models import MessageTemplate, PlaybookRun
 
 
 def run_list(
@@ -26,3 +30,114 @@ def run_list(
 def playbook_index(*, actor: Actor) -> dict[str, Playbook]:
     """The playbooks of the definition in force, by key (runs name them by key)."""
     return {p.key: p for p in playbooks_of(definition_for(actor.organisation))}
+
+
+@dataclass(frozen=True)
+class PlaybookOverview:
+    playbook: Playbook
+    when: str
+    steps: tuple[str, ...]
+    runs: int
+    failed_runs: int
+
+
+def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
+    """The definition's playbooks in words, with how often each ran and failed (one query)."""
+    spec = definition_for(actor.organisation)
+    stage_names = {
+        (pipeline.key, stage.key): (stage.name, pipeline.name)
+        for pipeline in pipelines_of(spec)
+        for stage in pipeline.stages
+    }
+    templates = {
+        t.key: t.name
+        for t in MessageTemplate.objects.filter(organisation=actor.organisation).only("key", "name")
+    }
+    counts = {
+        (row["playbook"], row["status"]): row["n"]
+        for row in PlaybookRun.objects.filter(organisation=actor.organisation)
+        .values("playbook", "status")
+        .annotate(n=Count("id"))
+    }
+    overview = []
+    for playbook in playbooks_of(spec):
+        runs = sum(n for (key, _), n in counts.items() if key == playbook.key)
+        overview.append(
+            PlaybookOverview(
+                playbook=playbook,
+                when=_when(playbook.trigger, stage_names),
+                steps=tuple(_step_words(step, templates) for step in playbook.steps),
+                runs=runs,
+                failed_runs=counts.get((playbook.key, PlaybookRun.Status.FAILED), 0),
+            )
+        )
+    return overview
+
+
+def _stage_words(trigger, stage_names) -> str:
+    for (pipeline, stage), (stage_name, pipeline_name) in stage_names.items():
+        if stage == trigger.stage and trigger.pipeline in (None, pipeline):
+            return f"{stage_name} ({pipeline_name})"
+    return trigger.stage or ""
+
+
+def _when(trigger, stage_names) -> str:
+    kind = trigger.kind
+    if kind == "stage_entered":
+        return f"An opportunity enters {_stage_words(trigger, stage_names)}"
+    if kind == "stage_left":
+        return f"An opportunity leaves {_stage_words(trigger, stage_names)}"
+    if kind == "lead_created":
+        return "A lead is created"
+    if kind in ("opportunity_won", "opportunity_lost"):
+        return f"An opportunity is {kind.removeprefix('opportunity_')}"
+    if kind == "agreement_signed":
+        return "A service agreement is signed"
+    if kind == "agreement_ending":
+        if trigger.days_before is None:
+            return "A signed agreement reaches its renewal notice date"
+        return f"{trigger.days_before} days before a signed agreement ends"
+    field = (trigger.field or trigger.after or "").replace("_", " ")
+    if kind == "date_reached":
+        if trigger.days_before:
+            return f"{trigger.days_before} days before an open opportunity's {field}"
+        if trigger.days_after:
+            return f"{trigger.days_after} days after an open opportunity's {field}"
+        return f"An open opportunity's {field} is reached"
+    unit, count = next(
+        (name, n)
+        for name, n in (("month", trigger.months), ("week", trigger.weeks), ("day", trigger.days))
+        if n
+    )
+    anchor = {
+        "start_date": "the agreement's start",
+        "signed_on": "the agreement's signature",
+        "won": "the opportunity is won",
+    }.get(trigger.after or "", field)
+    every = f"every {count} {unit}s" if count > 1 else f"every {unit}"
+    limit = f", at most {trigger.times} times" if trigger.times else ""
+    return f"{every.capitalize()} after {anchor}{limit}"
+
+
+def _step_words(step: Step, templates: dict[str, str]) -> str:
+    params = step.params
+    if step.action == "task":
+        who = (
+            f"the {params['queue'].replace('_', ' ')} queue"
+            if params.get("queue")
+            else "the record's owner"
+        )
+        days = params.get("due_in_working_days")
+        due = f", due in {days} working day{'s' if days != 1 else ''}" if days is not None else ""
+        return f"Task “{params['title']}” for {who}{due}"
+    if step.action == "message":
+        name = templates.get(params["template"], params["template"])
+        how = "Send" if params.get("send") else "Draft for review"
+        return f"{how} the message “{name}”"
+    if step.action == "document":
+        template = CATALOGUE.get(params["template"])
+        name = template.name if template else params["template"]
+        return f"Generate the document “{name}” ({params.get('format', 'pdf').upper()})"
+    frequency = params.get("billing_frequency", "monthly")
+    term = f", {params['term_months']} months" if params.get("term_months") else ""
+    return f"Draft the service agreement (billed {frequency}{term})"

@@ -186,6 +186,8 @@ def _timeline_text(event: AuditEvent) -> str:
         return f"Task added: {title}"
     if event.action == "claim":
         return f"Task taken: {title}"
+    if event.action == "escalate":
+        return f"Task escalated: {title}"
     status = (event.changes or {}).get("status")
     if isinstance(status, list) and len(status) == 2 and status[1] in _STATUS_WORDS:
         return f"{_STATUS_WORDS[status[1]]}: {title}"

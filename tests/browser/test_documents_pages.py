@@ -25,7 +25,9 @@ def test_generate_a_pdf_twice_and_download_it(signed_in, member, org):
     for version in (1, 2):
         panel.get_by_label("Template").select_option(label="Service description")
         panel.get_by_label("Format").select_option("pdf")
-        panel.get_by_role("button", name="Generate").click()
+        # Making a PDF takes a fraction of a second, more on a loaded machine.
+        with page.expect_navigation(timeout=60_000):
+            panel.get_by_role("button", name="Generate").click(no_wait_after=True)
         expect(page.get_by_role("status")).to_contain_text(
             f"Service description version {version} was generated"
         )

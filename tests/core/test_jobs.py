@@ -331,3 +331,14 @@ def test_every_organisation_member_kind_is_refused_except_admins(org, user):
     plain = Actor(organisation=org, user=user, known_roles=frozenset({"salesperson"}))
     with pytest.raises(PermissionDenied):
         jobs.job_list(actor=plain)
+
+
+def test_the_list_costs_two_queries_however_many_jobs(admin_actor, org, django_assert_num_queries):
+    for label in ("a", "b", "c"):
+        failed_job(org, label)
+    # The jobs of the page, then the hand-made retries among them.
+    with django_assert_num_queries(2):
+        listed, _ = jobs.job_list(actor=admin_actor)
+    assert len(listed) == 6
+    with django_assert_num_queries(1):
+        jobs.delivery_list(actor=admin_actor)

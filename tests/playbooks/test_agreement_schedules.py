@@ -158,7 +158,7 @@ def test_renewal_notice_at_the_notice_date_and_escalation_at_the_end(partners_ac
     assert task.title == "Renew the agreement with City library hub (ends 2028-12-30)"
     notice = Document.objects.get(template="renewal-notice")
     assert notice.agreement_id == agreement.pk
-    assert not Message.objects.exists()
+    assert not Message.objects.filter(template="renewal-notice").exists()
     assert "No message was drafted: The record has no contact with an e-mail address" in (
         task.instructions
     )
@@ -198,7 +198,7 @@ def test_the_renewal_notice_is_drafted_with_the_notice_attached(partners_actor):
     Opportunity.objects.filter(pk=agreement.opportunity_id).update(primary_contact=person)
     with at("2028-11-30"):
         assert schedules.schedules_run()["renewal_notice"] == 1
-    message = Message.objects.get()
+    message = Message.objects.get(template="renewal-notice")
     assert (message.status, message.to) == ("draft", ["ada@lib.test"])
     assert message.subject.startswith("Your agreement with Open Partners ends on")
     assert "renewal-notice" in [d.template for d in message.attachments.all()]
@@ -210,7 +210,7 @@ def test_without_the_message_template_only_the_notice_and_the_task(partners_acto
     agreement = signed_agreement(partners_actor, end_date="2028-12-30")
     with at("2028-11-30"):
         assert schedules.schedules_run()["renewal_notice"] == 1
-    assert not Message.objects.exists()
+    assert not Message.objects.filter(template="renewal-notice").exists()
     assert Document.objects.filter(template="renewal-notice", agreement=agreement).count() == 1
     assert Task.objects.filter(step=f"renewal-{agreement.pk}").count() == 1
 

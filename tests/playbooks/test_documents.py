@@ -326,16 +326,17 @@ def test_unknown_template_format_and_fields_are_named_all_at_once(actor, deal):
     assert ("extra_context", "secrets") in problems
 
 
-def test_an_invoice_amount_that_is_no_number_is_refused(actor, agreement):
+@pytest.mark.parametrize("key", ["invoice", "quote"])
+def test_an_amount_that_is_no_number_is_refused(actor, agreement, key):
     with pytest.raises(ValidationFailed) as excinfo:
         document_generate(
             actor=actor,
-            template_key="invoice",
+            template_key=key,
             agreement_id=agreement.pk,
-            extra_context={"invoice": {"amount": "a lot"}},
+            extra_context={key: {"amount": "a lot"}},
         )
 
-    assert ("extra_context", "invoice", "amount") in problems_of(excinfo)
+    assert ("extra_context", key, "amount") in problems_of(excinfo)
     assert not NumberSequence.objects.exists()
 
 

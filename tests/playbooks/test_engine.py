@@ -15,6 +15,7 @@ from salesline.core.tasks import run_pending_tasks
 from salesline.pipeline.services import opportunity_create, opportunity_move
 from salesline.playbooks import agreement_services, engine
 from salesline.playbooks.definition import playbooks_of
+from salesline.playbooks.message_services import message_draft
 from salesline.playbooks.models import (
     Agreement,
     Document,
@@ -376,3 +377,16 @@ def test_two_workers_racing_on_one_occurrence_run_it_once(partners_org):
     assert Task.objects.filter(opportunity=deal, step="send-hail").count() == 1
     if connection.vendor == "sqlite":
         connection.close()
+
+
+def test_a_message_about_an_opportunity_speaks_of_its_agreement(partners_actor, lead_deal):
+    agreement_services.agreement_create(
+        actor=partners_actor,
+        opportunity_id=lead_deal.pk,
+        data={"start_date": "2026-01-15", "end_date": "2027-01-14", "value": "1200"},
+    )
+    message = message_draft(
+        actor=partners_actor, template_key="renewal-notice", opportunity_id=lead_deal.pk
+    )
+    assert message.subject.endswith("ends on 14 Jan 2027")
+    assert "ends on 14 Jan 2027. The" in " ".join(message.body.split())

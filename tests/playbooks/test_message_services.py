@@ -268,3 +268,17 @@ def test_messages_show_on_the_records_timeline(actor, template, deal, settings):
         f"Drafted “{kept.subject}” to ola@acme.no"
     )
     assert sent.pk != kept.pk
+
+
+def test_a_templates_document_the_record_lacks_is_generated(actor, template, deal):
+    template.attachments = ["service-description"]
+    template.save()
+    message = draft(actor, deal)
+    (document,) = message.attachments.all()
+    assert (document.template, document.opportunity, document.version) == (
+        "service-description",
+        deal,
+        1,
+    )
+    # The next draft attaches that same latest version: nothing is generated again.
+    assert list(draft(actor, deal).attachments.all()) == [document]

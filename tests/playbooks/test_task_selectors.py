@@ -108,3 +108,31 @@ def test_record_tasks_open_first(actor, opportunity):
     open_task = task_create(actor=actor, title="Open", opportunity_id=opportunity.pk)
     items, count = open_tasks_on(actor=actor, opportunity_id=opportunity.pk)
     assert items == [open_task, done] and count == 2
+
+
+def test_timeline_events_of_a_records_tasks(actor, admin_actor, opportunity, lead):
+    from salesline.core import audit
+    from salesline.playbooks.task_selectors import task_timeline_events
+    from salesline.playbooks.task_services import task_claim
+
+    task = task_create(actor=actor, title="Call", queue="admin", opportunity_id=opportunity.pk)
+    task_claim(actor=admin_actor, task_id=task.pk)
+    task_update(actor=admin_actor, task_id=task.pk, data={"status": "cancelled"})
+    task_update(actor=admin_actor, task_id=task.pk, data={"status": "open"})
+    audit.record(actor=admin_actor, action="escalate", obj=task, changes={"queue": ["", "admin"]})
+    task_create(actor=actor, title="On the lead", lead_id=lead.pk)
+    texts = [
+        t
+        for _, t in task_timeline_events(actor=actor, kind="opportunity", record_id=opportunity.pk)
+    ]
+    assert texts == [
+        "Task escalated: Call",
+        "Task reopened: Call",
+        "Task cancelled: Call",
+        "Task taken: Call",
+        "Task added: Call",
+    ]
+    assert task_timeline_events(actor=actor, kind="company", record_id=opportunity.pk) == []
+    assert [t for _, t in task_timeline_events(actor=actor, kind="lead", record_id=lead.pk)] == [
+        "Task added: On the lead"
+    ]

@@ -3,10 +3,13 @@ the same permissions as the services and the API."""
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from salesline.accounts import services as accounts
 from salesline.accounts.models import ApiToken, Membership
 from salesline.core.models import AuditEvent
+from salesline.pipeline.services import opportunity_create
+from salesline.playbooks.engine import run_scheduled_playbooks
 from salesline.process import selectors as process_selectors
 from salesline.process.models import CustomField
 from salesline.process.services import custom_field_create
@@ -455,6 +458,33 @@ def test_process_page_renders_stages_and_gates(sales, org):
     assert "Use-case verified by the client" in text  # a checklist item
     assert "Estimated value is more than 0" in text  # a condition, with the field's label
     assert "/settings/process/upload/" not in text  # a salesperson cannot upload
+
+
+def test_process_page_shows_the_playbooks_in_words_with_their_runs(sales, org, actor):
+    opportunity_create(
+        actor=actor,
+        data={
+            "name": "1 TB - Records - Preservation",
+            "expected_close_date": timezone.localdate().isoformat(),
+        },
+    )
+    run_scheduled_playbooks()
+
+    text = sales.get("/settings/process/").content.decode()
+    assert '<h2 id="playbooks">Playbooks</h2>' in text
+    assert "Qualify the opportunity" in text
+    assert (
+        "<strong>When:</strong> An opportunity enters Qualify (Business Development Journey)."
+        in (text)
+    )
+    assert (
+        "Task “Verify the use-case with {{ contact.name|default:&#x27;the client&#x27; }}” for "
+        in (text)
+    )
+    assert "the record&#x27;s owner, due in 5 working days" in text
+    assert "Generate the document “Quote” (PDF)" in text
+    assert "the project leader queue" in text
+    assert text.count("Has not run yet.") == 4  # of five playbooks, the close-date one ran
 
 
 def test_download_is_the_yaml_source_as_an_attachment(sales, org):

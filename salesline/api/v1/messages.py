@@ -149,7 +149,7 @@ def register(api) -> None:
     @router.get("/{message_id}", response=MessageOut, operation_id="get_message")
     def get_message(request: HttpRequest, message_id: int):
         message = message_selectors.message_get_for(actor=actor_of(request), message_id=message_id)
-        return with_etag(api.create_response(request, message_out(message)), message)
+        return with_etag(api.create_response(request, message_out(message), status=200), message)
 
     @router.patch(
         "/{message_id}", response=MessageOut, operation_id="update_message", summary="Edit a draft"

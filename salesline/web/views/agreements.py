@@ -57,10 +57,24 @@ class AgreementForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": "0", "step": "1"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Ids of its own: the opportunity page holds other forms (documents, messages).
+        kwargs.setdefault("auto_id", "agreement-%s")
+        super().__init__(*args, **kwargs)
+
     def terms(self) -> dict[str, Any]:
         data = {name: (self.data.get(name) or "").strip() for name in self.fields}
         data["currency"] = data["currency"] or "EUR"
         return data
+
+
+STATUS_LABELS = {
+    Agreement.Status.DRAFT: "Draft",
+    Agreement.Status.SHARED: "Shared",
+    Agreement.Status.READY_TO_SIGN: "Ready to sign",
+    Agreement.Status.SIGNED: "Signed",
+    Agreement.Status.ENDED: "Ended",
+}
 
 
 def _initial(agreement: Agreement | None, opportunity) -> dict[str, Any]:
@@ -116,6 +130,7 @@ def panel_context(actor, opportunity) -> dict[str, Any]:
     return {
         "opportunity": opportunity,
         "agreement": agreement,
+        "status_label": STATUS_LABELS.get(agreement.status, "") if agreement else "",
         "invoices": invoices,
         "moves_to": moves_to,
         "form": AgreementForm(initial=_initial(agreement, opportunity)) if editable else None,

@@ -23,6 +23,7 @@ from salesline.accounts.models import Role
 from salesline.core.errors import PermissionDenied
 from salesline.core.ids import is_id
 from salesline.pipeline.definition import pipelines_of
+from salesline.playbooks import selectors as playbook_selectors
 from salesline.process import selectors as process_selectors
 from salesline.process import services as process_services
 from salesline.process.definition import MAX_DEFINITION_CHARS, choice_label
@@ -669,6 +670,7 @@ def process_page(request: HttpRequest, actor) -> HttpResponse:
             section="process",
             definition=process_selectors.definition_row_for(actor.organisation),
             is_admin=_is_admin(actor),
+            playbooks=playbook_selectors.playbook_overview(actor=actor),
             **_process_view(actor),
         ),
     )
