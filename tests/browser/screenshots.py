@@ -45,8 +45,8 @@ def test_screenshots(page, sign_in, transactional_db):
     # Playbooks at work: the partnerships organisation's signed partner, its templates and jobs.
     partner = Agreement.objects.get(status="signed", billing_frequency="monthly").opportunity
     page.goto("/")
-    page.evaluate(SWITCH, str(partner.organisation_id))
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.evaluate(SWITCH, str(partner.organisation_id))
     playbook_pages = {
         "partnership": f"/records/opportunities/{partner.pk}/",
         "my-tasks-partnerships": "/tasks/",
