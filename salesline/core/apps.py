@@ -9,4 +9,8 @@ class CoreConfig(AppConfig):
         from .events import events_dispatch
         from .jobs import register_job_kind
 
-        register_job_kind(events_dispatch, "Event handlers")
+        register_job_kind(
+            events_dispatch,
+            "Event handlers",
+            describe=lambda args, kwargs: f"event {args[0]}" if args else "",
+        )

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -77,15 +77,22 @@ STATUS_LABELS = {
 # ---------------------------------------------------------------- what a job is called
 
 _KINDS: dict[str, str] = {}
+_DESCRIBERS: dict[str, Callable[[list, dict], str]] = {}
 
 
 def _path(task: Task | str) -> str:
     return task if isinstance(task, str) else task.module_path
 
 
-def register_job_kind(task: Task | str, label: str) -> None:
-    """Name the jobs of `task` (a Task or its dotted path) on the jobs page, e.g. "Import"."""
+def register_job_kind(
+    task: Task | str, label: str, *, describe: Callable[[list, dict], str] | None = None
+) -> None:
+    """Name the jobs of `task` (a Task or its dotted path) on the jobs page, e.g. "Import";
+    `describe(args, kwargs)` says what a job works on in words ("message 9") where its raw
+    arguments would mean nothing to a reader or hold something not to show (a token)."""
     _KINDS[_path(task)] = label
+    if describe is not None:
+        _DESCRIBERS[_path(task)] = describe
 
 
 def job_label(task_path: str) -> str:
@@ -232,7 +239,7 @@ class Job:
         return self.status == JobStatus.FAILED and not self.retried_by
 
 
-def _arguments(args_kwargs: Any) -> str:
+def _arguments(args_kwargs: Any, task_path: str = "") -> str:
     try:
         args = list(args_kwargs.get("args", []))
         kwargs = {
@@ -242,6 +249,12 @@ def _arguments(args_kwargs: Any) -> str:
         }
     except (AttributeError, TypeError, ValueError):
         return ""
+    describe = _DESCRIBERS.get(task_path)
+    if describe is not None:
+        try:
+            return describe(args, kwargs)
+        except Exception:  # a describer must never break the page
+            return ""
     text = ", ".join([*(repr(a) for a in args), *(f"{k}={v!r}" for k, v in kwargs.items())])
     return text if len(text) <= ARGUMENTS_SHOWN else text[: ARGUMENTS_SHOWN - 1] + "…"
 
@@ -315,7 +328,7 @@ def _jobs(rows: Sequence[Any], now: datetime) -> list[Job]:
                 status_label=label,
                 attempt=attempt if isinstance(attempt, int) else 1,
                 max_attempts=max_attempts[row.task_path],
-                arguments=_arguments(row.args_kwargs),
+                arguments=_arguments(row.args_kwargs, row.task_path),
                 organisation_id=kwargs.get(ORGANISATION_KWARG),
                 enqueued_at=row.enqueued_at,
                 started_at=row.started_at,

@@ -12,4 +12,9 @@ class PlaybooksConfig(AppConfig):
 
         wiring.register()
         # What the jobs page (Settings → Jobs) calls this app's background jobs.
-        register_job_kind("salesline.playbooks.delivery.message_deliver", "Message delivery")
+        # Its arguments are the message id and the send's delivery token: show only the id.
+        register_job_kind(
+            "salesline.playbooks.delivery.message_deliver",
+            "Message delivery",
+            describe=lambda args, kwargs: f"message {args[0]}" if args else "",
+        )
