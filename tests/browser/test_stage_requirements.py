@@ -147,7 +147,7 @@ def test_a_card_is_dragged_on_a_touch_screen_and_the_gate_panel_follows(
     expect(card).to_have_class("card dragging")
     lost = page.locator("section[data-stage-key='lost']")
     edge = PHONE["width"] - 10
-    for _ in range(600):  # the board scrolls 12 px a frame; a loaded machine draws slowly
+    for _ in range(2000):  # the board scrolls 12 px a frame; a loaded machine draws slowly
         touch("touchMove", edge, start["y"])
         page.wait_for_timeout(20)
         target = lost.bounding_box()
