@@ -36,6 +36,9 @@ def test_write_a_template_with_the_live_preview(signed_in, member, org):
     expect(problems).to_have_text("")
     expect(page.locator("[data-preview-subject]")).to_have_text("Hello Kari")
     body.fill("Dear {{ contact.name }},\n\nWe met at the expo.\n")
+    # The preview grows with the body and moves the merge-field list below it: wait for it,
+    # or a click aimed at a button can land where the button was a moment before.
+    expect(page.locator("[data-preview-body]")).to_contain_text("We met at the expo.")
 
     # A merge field inserted at the cursor by its button; the preview follows.
     body.press("End")
