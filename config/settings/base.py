@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "salesline.records",
     "salesline.pipeline",
     "salesline.playbooks",
+    "salesline.analytics",
     "salesline.api",
     "salesline.web",
     # request.htmx, and the htmx script served from our own static files (no CDN).

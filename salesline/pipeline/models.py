@@ -12,6 +12,9 @@ class Pipeline(models.Model):
     key = models.CharField(max_length=60)
     name = models.CharField(max_length=200)
     position = models.PositiveIntegerField(default=0)
+    # Raised by every write that changes this pipeline's past (a history import, a purge):
+    # copies of the flow history kept elsewhere (analytics) know to read it again.
+    history_revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["position", "id"]
@@ -74,6 +77,15 @@ class Opportunity(RecordBase):
     sector = models.CharField(max_length=10, choices=Sector.choices, blank=True)
     win_probability = models.PositiveSmallIntegerField(null=True, blank=True)
     vertical = models.CharField(max_length=120, blank=True)
+    # Where it came from: the converted lead's source and first-touch campaign, or set directly.
+    source = models.CharField(max_length=120, blank=True)
+    campaign = models.ForeignKey(
+        "records.Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="opportunities",
+    )
     status_report = models.TextField(blank=True)
     use_case = models.TextField(blank=True)
     business_case = models.TextField(blank=True)
@@ -155,6 +167,8 @@ class StageChange(models.Model):
     actor_label = models.CharField(max_length=254)
     at = models.DateTimeField(default=timezone.now)
     reason = models.TextField(blank=True)
+    # Written by a stage-history import (history from another CRM), not by a move in Salesline.
+    imported = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["at", "id"]

@@ -113,11 +113,49 @@ class Person(Importable, RecordBase):
         ]
 
 
+class Campaign(OrgScopedModel):
+    """A marketing effort that brings in leads (a trade show, a webinar, a mailing, a referral
+    scheme, a partner): its dates and what it cost. Leads and opportunities point at the
+    campaign that first touched them."""
+
+    class Kind(models.TextChoices):
+        TRADE_SHOW = "trade_show", "Trade show"
+        WEBINAR = "webinar", "Webinar"
+        MAILING = "mailing", "Mailing"
+        REFERRAL = "referral", "Referral"
+        PARTNER = "partner", "Partner"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OTHER)
+    starts_on = models.DateField(null=True, blank=True)
+    ends_on = models.DateField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    currency = models.CharField(max_length=3, default="EUR")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"],
+                condition=ALIVE,
+                name="campaign_unique_name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Lead(Importable, RecordBase):
     company_name = models.CharField(max_length=255, blank=True)
     email = models.CharField(max_length=254, blank=True)
     business_unit = models.CharField(max_length=120, blank=True)
     source = models.CharField(max_length=120, blank=True)
+    # First touch: the campaign that brought the lead in (an import can set it for a file).
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads"
+    )
     details = models.TextField(blank=True)
     phone = models.CharField(max_length=64, blank=True)
     linkedin = models.CharField(max_length=255, blank=True)
@@ -150,7 +188,16 @@ class Lead(Importable, RecordBase):
 class Note(OrgScopedModel):
     """A timeline entry on exactly one record. The body is plain text, never rendered as HTML."""
 
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        EMAIL = "email", "E-mail"
+
     body = models.TextField()
+    # What was logged: a meeting counts towards business-development meetings until
+    # appointments exist (see docs/metrics.md).
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

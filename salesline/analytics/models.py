@@ -1,0 +1,1 @@
+"""The analytics app's own rows. It never writes the pipeline's."""
