@@ -37,7 +37,7 @@ from salesline.process.selectors import definition_for
 
 from . import matching
 from .fields import KINDS, FieldDef, KindDef
-from .models import Company, Lead, Note, Person
+from .models import Campaign, Company, Lead, Note, Person
 from .normalise import Normaliser
 
 # Fields cleaned by the import's normaliser, by its method: one rule per field everywhere.
@@ -74,6 +74,10 @@ def custom_field_defs(
 def _reference_exists(actor: Actor, field: FieldDef, pk: Any) -> bool:
     if field.reference == "user":
         return Membership.objects.filter(organisation=actor.organisation, user_id=pk).exists()
+    if field.reference == "campaign":
+        return Campaign.objects.filter(
+            organisation=actor.organisation, pk=pk, deleted_at=None
+        ).exists()
     model = KINDS[field.reference].model
     return model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists()
 
