@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from salesline.core.actors import Actor
 from salesline.pipeline.models import Opportunity
+from salesline.records.campaign_selectors import campaign_list
 from salesline.records.models import Campaign, Lead
 
 from .campaign_figures import CampaignTally, combined, figure_rows
@@ -74,11 +75,7 @@ def campaign_tallies(
     """The organisation's live campaigns and what each (and no campaign: key None) gathered in
     the period. Five grouped queries, whatever the number of records."""
     organisation = actor.organisation
-    campaigns = list(
-        Campaign.objects.filter(organisation=organisation, deleted_at=None).order_by(
-            "-starts_on", "name", "pk"
-        )
-    )
+    campaigns = list(campaign_list(actor=actor))
     live = {campaign.pk for campaign in campaigns}
     fallback = cost_settings_for(actor=actor).currency
     tallies: dict[int | None, CampaignTally] = defaultdict(CampaignTally)

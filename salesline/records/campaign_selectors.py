@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
@@ -18,7 +18,7 @@ def campaign_list(*, actor: Actor, deleted: bool = False) -> QuerySet[Campaign]:
     name."""
     return Campaign.objects.filter(
         organisation=actor.organisation, deleted_at__isnull=not deleted
-    ).order_by("-starts_on", "name", "pk")
+    ).order_by(F("starts_on").desc(nulls_last=True), "name", "pk")
 
 
 def campaign_get_for(*, actor: Actor, campaign_id: Any, deleted: bool = False) -> Campaign:
