@@ -29,11 +29,11 @@ class CampaignTally:
 
     def add_cost(self, currency: str, amount: Decimal | int | None) -> None:
         if amount:
-            self.cost[currency] = self.cost.get(currency, ZERO) + Decimal(amount)
+            self.cost[currency] = self.cost.get(currency, ZERO) + Decimal(str(amount))
 
     def add_won_value(self, currency: str, amount: Decimal | int | None) -> None:
         if amount:
-            self.won_value[currency] = self.won_value.get(currency, ZERO) + Decimal(amount)
+            self.won_value[currency] = self.won_value.get(currency, ZERO) + Decimal(str(amount))
 
     def currencies(self, fallback: str) -> list[str]:
         """The currencies its money is in, sorted; `fallback` alone when it has none."""

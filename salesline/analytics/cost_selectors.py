@@ -91,7 +91,12 @@ def cost_totals(rows: QuerySet[CostEntry]) -> list[CostTotal]:
         .order_by("currency")
     )
     return [
-        CostTotal(row["currency"], row["amount"] or Decimal("0.00"), row["minutes"] or 0)
+        # SQLite sums decimals as floats: back to the cent.
+        CostTotal(
+            row["currency"],
+            Decimal(str(row["amount"] or 0)).quantize(Decimal("0.01")),
+            row["minutes"] or 0,
+        )
         for row in grouped
     ]
 
