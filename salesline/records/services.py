@@ -188,6 +188,10 @@ def apply_changes(
             problems.add((name,), f"Unknown field '{name}'.", type="unknown_field")
             continue
         before = getattr(obj, field.attr)
+        if field.type == "reference" and before is not None and str(value).strip() == str(before):
+            # A form sends every field back: a link kept as it was is not checked again (its
+            # campaign or company may have been deleted since).
+            continue
         if isinstance(value, str) and before and isinstance(before, str) and value == before:
             # A value stored under older rules (a phone number without its country code) stays
             # until someone changes it: a form sends every field back, edited or not.

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    campaigns,
     documents,
     home,
     imports,
@@ -33,6 +34,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *campaigns.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
