@@ -319,6 +319,14 @@ def constants_for(
     return out, problems
 
 
+def constant_only_targets(kind: str) -> list[mapping_rules.Target]:
+    """Fields a constant can give that no column maps to: a lead file's campaign, by name."""
+    kind = IMPORT_KINDS.get(kind, kind)
+    if "campaign_id" not in KINDS[kind].fields:
+        return []
+    return [mapping_rules.Target("campaign", "Campaign (its name)")]
+
+
 def _campaign_constant(actor: Actor, constants: dict[str, Any]) -> tuple[Any, list[Problem]]:
     """The live campaign a file's rows are credited to, given as `campaign` or `campaign_id`
     (its id or its name, ignoring case), taken out of `constants`; or the problem with it."""
