@@ -160,12 +160,7 @@ class PeriodQuery(Schema):
     to: str | None = Field(None, description="YYYY-MM-DD, included")
 
 
-class CampaignRowOut(BaseModel):
-    campaign_id: int | None = Field(..., description="None: what no campaign is credited with")
-    name: str
-    kind: str
-    starts_on: dt.date | None
-    ends_on: dt.date | None
+class TotalRowOut(BaseModel):
     currency: str
     cost: Decimal
     leads: int
@@ -178,17 +173,12 @@ class CampaignRowOut(BaseModel):
     return_: float | None = Field(..., alias="return", description="(won value − cost) ÷ cost")
 
 
-class TotalRowOut(BaseModel):
-    currency: str
-    cost: Decimal
-    leads: int
-    opportunities: int
-    won: int
-    won_value: Decimal
-    cost_per_lead: Decimal | None
-    cost_per_opportunity: Decimal | None
-    cost_per_won: Decimal | None
-    return_: float | None = Field(..., alias="return")
+class CampaignRowOut(TotalRowOut):
+    campaign_id: int | None = Field(..., description="None: what no campaign is credited with")
+    name: str
+    kind: str
+    starts_on: dt.date | None
+    ends_on: dt.date | None
 
 
 class CampaignReportOut(BaseModel):
@@ -201,16 +191,7 @@ class CampaignReportOut(BaseModel):
 def cost_out(entry) -> dict[str, Any]:
     return {
         "id": entry.pk,
-        "kind": entry.kind,
-        "minutes": entry.minutes,
-        "hourly_rate": entry.hourly_rate,
-        "amount": entry.amount,
-        "currency": entry.currency,
-        "description": entry.description,
-        "date": entry.date,
-        "person_id": entry.person_id,
-        "lead_id": entry.lead_id,
-        "opportunity_id": entry.opportunity_id,
+        **cost_services.entry_values(entry),
         "created_by_id": entry.created_by_id,
         "created_at": entry.created_at,
     }
