@@ -50,7 +50,7 @@ _MONEY = {
 }
 _CURRENCY = FieldDef("currency", "currency", "Currency", "text", max_length=3)
 _DESCRIPTION = FieldDef("description", "description", "Description", "text", max_length=500)
-TARGETS = {"lead_id": Lead, "opportunity_id": Opportunity}
+TARGETS: dict[str, Any] = {"lead_id": Lead, "opportunity_id": Opportunity}
 
 
 def _clean(actor: Actor, field: FieldDef, value: Any, problems: ProblemList) -> Any:

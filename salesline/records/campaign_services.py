@@ -9,11 +9,9 @@ the audit trail says who changed what.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -24,7 +22,7 @@ from salesline.core.ids import is_id
 
 from .fields import FieldDef
 from .models import Campaign
-from .services import _clean_value, check_version, locked_row
+from .services import _clean_value, _restore, check_version, locked_row
 
 FIELDS: dict[str, FieldDef] = {
     "name": FieldDef("name", "name", "Name", "text", max_length=200),
@@ -169,16 +167,5 @@ def campaign_restore(*, actor: Actor, campaign_id: Any) -> Campaign:
                 f"A campaign named '{campaign.name}' exists now: rename it before restoring "
                 "this one."
             )
-        window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
-        if campaign.deleted_at < timezone.now() - window:
-            raise Conflict(
-                f"This campaign was deleted more than {window.days} days ago and cannot be "
-                "restored."
-            )
-        deleted_at, campaign.deleted_at = campaign.deleted_at, None
-        campaign.version += 1
-        campaign.save(update_fields=["deleted_at", "version"])
-        audit.record(
-            actor=actor, action="restore", obj=campaign, changes={"deleted_at": [deleted_at, None]}
-        )
+        _restore(actor, campaign, "campaign", announce=False)
     return campaign

@@ -435,7 +435,9 @@ def _soft_delete(actor: Actor, obj: models.Model) -> None:
     record_changed(actor=actor, obj=obj, change="deleted", fields=["deleted_at"])
 
 
-def _restore(actor: Actor, obj: models.Model, what: str) -> None:
+def _restore(actor: Actor, obj: models.Model, what: str, *, announce: bool = True) -> None:
+    """Restore a soft-deleted row within the window, audited; `announce`: emit the record's
+    `record_changed` event (records have one, a campaign none)."""
     window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
     if obj.deleted_at < timezone.now() - window:
         raise Conflict(
@@ -445,7 +447,8 @@ def _restore(actor: Actor, obj: models.Model, what: str) -> None:
     obj.version += 1
     obj.save(update_fields=["deleted_at", "version"])
     audit.record(actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]})
-    record_changed(actor=actor, obj=obj, change="restored", fields=["deleted_at"])
+    if announce:
+        record_changed(actor=actor, obj=obj, change="restored", fields=["deleted_at"])
 
 
 def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:
