@@ -13,8 +13,8 @@ from salesline.analytics.forecast import (
     OVERDUE,
     UNDATED,
     OpenPositions,
-    month_starts,
     monte_carlo,
+    month_starts,
     open_positions,
     weighted_pipeline,
 )
