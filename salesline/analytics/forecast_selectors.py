@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from salesline.core.actors import Actor
+from salesline.core.errors import ProblemList
 from salesline.pipeline.definition import PipelineSpec
 from salesline.pipeline.models import Opportunity, StageChange
 
@@ -307,4 +308,64 @@ def snapshot_list(*, actor: Actor, pipeline_key: str, limit: int = 12) -> list[F
         ForecastSnapshot.objects.filter(organisation=actor.organisation, pipeline_key=pipeline_key)[
             :limit
         ]
+    )
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+FORECAST_PARAMETERS = ("trials", "seed", "horizon", "probability")
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    trials: int = DEFAULT_TRIALS
+    seed: int | None = None
+    horizon: int = DEFAULT_HORIZON
+    probability: str = CONFIGURED
+
+
+def _last(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return str(value[-1]) if value else ""
+    return "" if value is None else str(value).strip()
+
+
+def parse_forecast_options(params: Any) -> ForecastOptions:
+    """`trials` (1..MAX_TRIALS), `seed` (0..MAX_SEED), `horizon` (months, 1..MAX_HORIZON) and
+    `probability` (configured or calibrated) from query parameters; every bad one is reported
+    at once (422), naming it. Absent or empty means the default."""
+    problems = ProblemList()
+    getter = params.getlist if hasattr(params, "getlist") else params.get
+    raw = {name: _last(getter(name)) for name in FORECAST_PARAMETERS}
+
+    def whole(name: str, low: int, high: int, default: int | None) -> int | None:
+        text = raw[name]
+        if not text:
+            return default
+        try:
+            number = int(text)
+        except ValueError:
+            problems.add(("query", name), f"'{name}' must be a whole number, not '{text}'.")
+            return default
+        if not low <= number <= high:
+            problems.add(("query", name), f"'{name}' must be between {low} and {high}.")
+            return default
+        return number
+
+    trials = whole("trials", 1, MAX_TRIALS, DEFAULT_TRIALS)
+    seed = whole("seed", 0, MAX_SEED, None)
+    horizon = whole("horizon", 1, MAX_HORIZON, DEFAULT_HORIZON)
+    probability = raw["probability"] or CONFIGURED
+    if probability not in PROBABILITIES:
+        problems.add(
+            ("query", "probability"),
+            f"'probability' must be one of {', '.join(PROBABILITIES)}, not '{probability}'.",
+        )
+        probability = CONFIGURED
+    problems.raise_if_any("The query is not valid.")
+    return ForecastOptions(
+        trials=trials or DEFAULT_TRIALS,
+        seed=seed,
+        horizon=horizon or DEFAULT_HORIZON,
+        probability=probability,
     )

@@ -19,6 +19,7 @@ from . import (
     process,
     tasks,
 )
+from . import forecast as forecast_api
 from . import jobs as jobs_api
 from .common import (
     BearerToken,
@@ -74,3 +75,4 @@ messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
+api.add_router("/forecast", forecast_api.router)
