@@ -30,6 +30,40 @@ AGE_BAND_LABELS = ("under 7 days", "7 to 30 days", "30 to 90 days", "90 days or 
 Z_95 = 1.959963984540054
 KIND_NAMES = {"open": OPEN, "won": WON, "lost": LOST}
 
+# What each figure means, in the words of docs/metrics.md: the API returns them, the page shows
+# them on hover and in its legend.
+DEFINITIONS = {
+    "arrivals": "Entries into the stage during the period (an opportunity that comes back "
+    "counts again; its creation is an entry).",
+    "exits": "Stays in the stage that ended during the period, by the stage moved to.",
+    "conversion_to_next": "Of the exits, the share that went to a later stage of the pipeline "
+    "that is not a lost stage.",
+    "conversion_to_won": "Of the exits whose opportunity has closed since, the share whose "
+    "first closing after the stay was a win.",
+    "median_days_in_stage": "Median days from entering the stage to leaving it, over the stays "
+    "that ended in the period (days of 24 hours).",
+    "p85_days_in_stage": "85th percentile of the same days: 85 % of the stays were this short "
+    "or shorter.",
+    "wip": "Work in progress: opportunities in the stage at the end of the period (now, if the "
+    "period ends later).",
+    "wip_age": "How long the work in progress has been in the stage at the period's end, in "
+    "bands: under 7, 7 to 30, 30 to 90, 90 days or more.",
+    "stalled": "Work in progress in the stage longer than the stage's stalled_after_days (30 "
+    "days when the definition gives none).",
+    "exits_per_week": "Exits divided by the period's length in weeks.",
+    "win_rate": "Won ÷ (won + lost) among the opportunities closed in the period (an "
+    "opportunity closed twice counts once, by its last closing in the period).",
+    "average_won_value": "Mean value of the opportunities won in the period (those with a value).",
+    "average_cycle_days": "Mean days from creation (the opportunity's first stage change) to "
+    "the win, of those won in the period.",
+    "sales_velocity": "Open opportunities at the period's end × win rate × average won value "
+    "÷ average cycle days: value per day.",
+    "throughput": "Entries into a won stage (won) and into a won or lost stage (closed) per "
+    "ISO week.",
+    "cycle_time": "Days from creation to closing of the opportunities closed in the period: "
+    "median and 85th percentile.",
+}
+
 
 @dataclass(frozen=True)
 class StageDef:

@@ -25,7 +25,6 @@ import pytest
 
 from salesline.analytics.flow import (
     AGE_BAND_LABELS,
-    StageDef,
     calibration,
     flow_metrics,
     period_of,
@@ -33,58 +32,7 @@ from salesline.analytics.flow import (
 )
 from salesline.analytics.history import DAY, empty_history, history_from_rows
 
-DAY0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-AS_OF = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-KINDS = {"won": "won", "lost": "lost"}
-
-MOVES = {
-    1: [(-10, "a"), (4, "b"), (14, "won")],
-    2: [(1, "a"), (11, "b"), (19, "lost")],
-    3: [(2, "a")],
-    4: [(9, "a"), (19, "b"), (29, "won"), (30.5, "b"), (40, "won")],
-    5: [(-31, "a"), (-22, "b"), (31, "lost")],
-    6: [(-5, "a"), (0, "b"), (10, "won")],
-    7: [(5, "a"), (8, ("other", "x"))],
-    8: [(3, ("other", "x"))],
-}
-VALUES = {1: 1000.0, 4: 3000.0, 6: 2000.0}
-
-STAGES = (
-    StageDef("a", "A", "open", 10, 10),
-    StageDef("b", "B", "open", 50, 30),
-    StageDef("c", "C", "open", 80, 30),
-    StageDef("won", "Won", "won", 100, 30),
-    StageDef("lost", "Lost", "lost", 0, 30),
-)
-
-
-def at(day: float) -> dt.datetime:
-    return DAY0 + dt.timedelta(days=day)
-
-
-def rows(moves=MOVES):
-    out = []
-    for opportunity, changes in moves.items():
-        for day, stage in changes:
-            pipeline, key = stage if isinstance(stage, tuple) else ("p", stage)
-            out.append((opportunity, at(day), pipeline, key, KINDS.get(key, "open")))
-    return out
-
-
-HISTORY = history_from_rows(rows(), as_of=AS_OF)
-JANUARY = period_of(dt.date(2026, 1, 1), dt.date(2026, 1, 31))
-
-
-def values_of(ids):
-    return {int(i): VALUES[int(i)] for i in ids if int(i) in VALUES}
-
-
-def metrics(history=HISTORY, period=JANUARY):
-    return flow_metrics(history, pipeline="p", stages=STAGES, period=period, won_values=values_of)
-
-
-def by_key(result):
-    return {stage.key: stage for stage in result.stages}
+from .flow_data import AS_OF, DAY0, HISTORY, JANUARY, STAGES, VALUES, by_key, metrics, rows
 
 
 def test_the_period_is_from_the_start_of_from_to_the_end_of_to():
