@@ -117,3 +117,22 @@ def win(opportunity, at: dt.datetime):
         actor_label="test",
         at=at,
     )
+
+
+def known_organisations():
+    """Forecast Works (with an admin, fay@) and Elsewhere (gus@), each with the known
+    pipeline; returns (organisation, admin, open deals) of Forecast Works."""
+    import time_machine
+
+    with time_machine.travel(NOW, tick=False):
+        organisation = forecast_organisation()
+        owner = accounts.user_create(
+            email="fay@forecast.test", actor=accounts.system_actor(organisation), role="admin"
+        )
+        open_deals = load_known_pipeline(organisation, owner)
+        other = forecast_organisation("Elsewhere")
+        other_owner = accounts.user_create(
+            email="gus@elsewhere.test", actor=accounts.system_actor(other), role="admin"
+        )
+        load_known_pipeline(other, other_owner)
+    return organisation, owner, open_deals

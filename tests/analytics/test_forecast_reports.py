@@ -21,7 +21,7 @@ from salesline.core.errors import PermissionDenied
 from salesline.pipeline.definition import pipelines_of
 from salesline.process.selectors import definition_for
 
-from .forecast_data import NOW, forecast_organisation, load_known_pipeline, win
+from .forecast_data import NOW, forecast_organisation, known_organisations, win
 
 
 @dataclass
@@ -37,18 +37,7 @@ class LocalFilters:
 
 @pytest.fixture
 def known(db):
-    with time_machine.travel(NOW, tick=False):
-        organisation = forecast_organisation()
-        owner = accounts.user_create(
-            email="fay@forecast.test", actor=accounts.system_actor(organisation), role="admin"
-        )
-        open_deals = load_known_pipeline(organisation, owner)
-        other = forecast_organisation("Elsewhere")
-        other_owner = accounts.user_create(
-            email="gus@elsewhere.test", actor=accounts.system_actor(other), role="admin"
-        )
-        load_known_pipeline(other, other_owner)
-    return organisation, owner, open_deals
+    return known_organisations()
 
 
 def _filters(organisation, ids=None):
