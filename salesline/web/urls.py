@@ -12,6 +12,8 @@ from .views import (
     message_templates,
     messages,
     records,
+    reports_flow,
+    reports_forecast,
     search,
     settings,
     tasks,
@@ -35,6 +37,8 @@ urlpatterns = [
     *messages.urlpatterns,
     *agreements.urlpatterns,
     *campaigns.urlpatterns,
+    *reports_forecast.urlpatterns,
+    *reports_flow.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

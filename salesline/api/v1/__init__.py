@@ -16,10 +16,12 @@ from . import (
     imports,
     message_templates,
     messages,
+    metrics,
     organisation,
     process,
     tasks,
 )
+from . import forecast as forecast_api
 from . import jobs as jobs_api
 from .common import (
     BearerToken,
@@ -75,4 +77,6 @@ messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
+api.add_router("/metrics", metrics.router)
+api.add_router("/forecast", forecast_api.router)
 campaigns.register(api)

@@ -7,9 +7,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    initial = True
-
     dependencies = [
+        ("analytics", "0001_forecast_snapshot"),
         ("accounts", "0003_organisation_country_booking_url_from_email"),
         ("pipeline", "0012_sources_campaigns_and_imported_history"),
         ("records", "0014_campaigns_and_note_kinds"),
