@@ -68,6 +68,20 @@ def _spec(description: str, data: list[dict[str, Any]], **body: Any) -> dict[str
     }
 
 
+def figure_text(value: Any) -> str:
+    """A figure as the tables show it: counts with thousands separators, amounts to the
+    unit, fractions (rates, shares) to three places, a dash for one that cannot be computed."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool | str):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3f}"
+    return str(value)
+
+
 def _number(value: float | None, digits: int = 0) -> str:
     if value is None:
         return "not known"

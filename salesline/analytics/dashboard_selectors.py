@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 
 from salesline.core.actors import Actor
+from salesline.core.spreadsheets import CSV_CONTENT_TYPE, csv_chunks
 from salesline.pipeline.models import Opportunity, Pipeline, StageChange
 
 from . import charts, series
@@ -75,6 +76,14 @@ class Dashboard:
             "key_numbers": {name: value for name, value in self.key_numbers},
             "charts": {chart.key: chart.as_json() for chart in self.charts},
         }
+
+
+def chart_csv(chart: charts.Chart):
+    """The chart's table as CSV text in pieces (formulas neutralised)."""
+    return csv_chunks(chart.columns, chart.rows)
+
+
+__all__ = ["CSV_CONTENT_TYPE", "Dashboard", "chart_csv", "dashboard_report", "parse_filters"]
 
 
 # ---------------------------------------------------------------- the other reports

@@ -5,4 +5,8 @@ from __future__ import annotations
 
 
 def register() -> None:
-    pass
+    from salesline.core.tasks import register_periodic
+
+    from . import report
+
+    register_periodic("analytics.weekly_report", report.send_weekly_reports)

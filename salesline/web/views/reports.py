@@ -1,0 +1,135 @@
+"""The reports dashboard (/reports/): every chart for a pipeline, period and filter, each with
+its text alternative, its table and its CSV; the weekly report as a PDF.
+
+The filter form submits with GET; htmx swaps only the charts (`#dashboard-results`), and the
+page works the same without JavaScript (the text alternatives and tables show, no pictures).
+"""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path
+from django.views.decorators.http import require_GET
+
+from salesline.accounts.selectors import member_list
+from salesline.analytics import dashboard_selectors, report
+from salesline.analytics.charts import figure_text
+from salesline.core.errors import DomainError
+from salesline.pipeline.models import Opportunity
+from salesline.pipeline.selectors import pipeline_list
+
+from ..errors import bind_problems, on_refusal
+from .common import member_page, page_context
+
+PAGE = "web/reports/dashboard.html"
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    """The filter's parameters, empty ones dropped (a blank select means "any")."""
+    return {name: value for name, value in request.GET.items() if value.strip()}
+
+
+@require_GET
+@member_page
+def dashboard(request: HttpRequest, actor) -> HttpResponse:
+    params = _params(request)
+    context = {
+        "section": "dashboard",
+        "pipelines": list(pipeline_list(actor=actor)),
+        "members": member_list(actor=actor),
+        "params": params,
+        "query": request.GET.urlencode(),
+    }
+    template = (
+        "web/reports/dashboard.html#results" if request.htmx else "web/reports/dashboard.html"
+    )
+
+    def refused(error: DomainError) -> HttpResponse:
+        problems = bind_problems(None, error)
+        return render(
+            request,
+            template,
+            page_context(request, actor, **context, problems=problems),
+            status=error.status,
+        )
+
+    on_refusal(request, refused)
+    has_opportunities = Opportunity.objects.filter(organisation=actor.organisation).exists()
+    if not context["pipelines"] or not has_opportunities:
+        return render(request, template, page_context(request, actor, **context, nothing_yet=True))
+    filters = dashboard_selectors.parse_filters(actor, params)
+    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    charts = [
+        {
+            "key": chart.key,
+            "title": chart.title,
+            "description": chart.description,
+            "spec": chart.spec,
+            "spec_id": f"spec-{chart.key}",
+            "columns": chart.columns,
+            "rows": [[figure_text(cell) for cell in row] for row in chart.rows],
+        }
+        for chart in report_data.charts
+    ]
+    key_numbers = [(name, figure_text(value)) for name, value in report_data.key_numbers]
+    return render(
+        request,
+        template,
+        page_context(
+            request,
+            actor,
+            **context,
+            dashboard=report_data,
+            charts=charts,
+            key_numbers=key_numbers,
+            pipeline_key=report_data.pipeline_key,
+            date_from=report_data.date_from.isoformat(),
+            date_to=report_data.date_to.isoformat(),
+        ),
+    )
+
+
+@require_GET
+@member_page
+def chart_csv(request: HttpRequest, actor, chart: str) -> HttpResponse:
+    params = _params(request)
+    filters = dashboard_selectors.parse_filters(actor, params)
+    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    return csv_response(report_data, chart)
+
+
+def csv_response(report_data, chart_key: str) -> HttpResponse:
+    """One chart's table as a CSV download (404 for a chart that does not exist)."""
+    try:
+        chart = report_data.chart(chart_key)
+    except KeyError:
+        raise Http404(f"No chart '{chart_key}'.") from None
+    response = StreamingHttpResponse(
+        dashboard_selectors.chart_csv(chart), content_type=dashboard_selectors.CSV_CONTENT_TYPE
+    )
+    name = (
+        f"{report_data.pipeline_key}-{chart.key}-{report_data.date_from}-{report_data.date_to}.csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@require_GET
+@member_page
+def weekly_pdf(request: HttpRequest, actor) -> HttpResponse:
+    params = _params(request)
+    filters = dashboard_selectors.parse_filters(actor, params)
+    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    pdf = report.report_pdf(organisation=actor.organisation, dashboard=report_data)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = f"salesline-report-{report_data.pipeline_key}-{report_data.date_to}.pdf"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+urlpatterns = [
+    path("reports/", dashboard, name="reports"),
+    path("reports/data/<slug:chart>.csv", chart_csv, name="reports-csv"),
+    path("reports/report.pdf", weekly_pdf, name="reports-pdf"),
+]
