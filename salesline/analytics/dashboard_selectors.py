@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db.models import Sum
 
 from salesline.core.actors import Actor
+from salesline.core.errors import NotFound
 from salesline.core.spreadsheets import CSV_CONTENT_TYPE, csv_chunks
 from salesline.pipeline.models import Opportunity, Pipeline, StageChange
 
@@ -78,9 +79,18 @@ class Dashboard:
         }
 
 
-def chart_csv(chart: charts.Chart):
-    """The chart's table as CSV text in pieces (formulas neutralised)."""
-    return csv_chunks(chart.columns, chart.rows)
+def chart_csv(report: Dashboard, chart_key: str) -> tuple[Iterator[str], str]:
+    """One chart's table as CSV text in pieces (formulas neutralised) and its file name;
+    NotFound for a chart the dashboard does not have."""
+    try:
+        chart = report.chart(chart_key)
+    except KeyError:
+        raise NotFound(
+            f"No chart '{chart_key}'. The charts are: {', '.join(CHART_ORDER)}."
+        ) from None
+    period = f"{report.date_from}-{report.date_to}"
+    name = f"{report.pipeline_key}-{chart.key}-{period}.csv"
+    return csv_chunks(chart.columns, chart.rows), name
 
 
 __all__ = ["CSV_CONTENT_TYPE", "Dashboard", "chart_csv", "dashboard_report", "parse_filters"]

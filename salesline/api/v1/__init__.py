@@ -11,6 +11,7 @@ from salesline.core.errors import DomainError
 
 from . import (
     agreements,
+    dashboard,
     documents,
     imports,
     message_templates,
@@ -74,3 +75,4 @@ messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
+dashboard.register(api)

@@ -7,7 +7,7 @@ page works the same without JavaScript (the text alternatives and tables show, n
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
@@ -40,6 +40,8 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
         "members": member_list(actor=actor),
         "params": params,
         "query": request.GET.urlencode(),
+        "date_from": "",
+        "date_to": "",
     }
     template = (
         "web/reports/dashboard.html#results" if request.htmx else "web/reports/dashboard.html"
@@ -73,6 +75,8 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
         for chart in report_data.charts
     ]
     key_numbers = [(name, figure_text(value)) for name, value in report_data.key_numbers]
+    context["date_from"] = report_data.date_from.isoformat()
+    context["date_to"] = report_data.date_to.isoformat()
     return render(
         request,
         template,
@@ -84,8 +88,6 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
             charts=charts,
             key_numbers=key_numbers,
             pipeline_key=report_data.pipeline_key,
-            date_from=report_data.date_from.isoformat(),
-            date_to=report_data.date_to.isoformat(),
         ),
     )
 
@@ -100,17 +102,8 @@ def chart_csv(request: HttpRequest, actor, chart: str) -> HttpResponse:
 
 
 def csv_response(report_data, chart_key: str) -> HttpResponse:
-    """One chart's table as a CSV download (404 for a chart that does not exist)."""
-    try:
-        chart = report_data.chart(chart_key)
-    except KeyError:
-        raise Http404(f"No chart '{chart_key}'.") from None
-    response = StreamingHttpResponse(
-        dashboard_selectors.chart_csv(chart), content_type=dashboard_selectors.CSV_CONTENT_TYPE
-    )
-    name = (
-        f"{report_data.pipeline_key}-{chart.key}-{report_data.date_from}-{report_data.date_to}.csv"
-    )
+    chunks, name = dashboard_selectors.chart_csv(report_data, chart_key)
+    response = StreamingHttpResponse(chunks, content_type=dashboard_selectors.CSV_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
