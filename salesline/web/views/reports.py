@@ -7,6 +7,8 @@ page works the same without JavaScript (the text alternatives and tables show, n
 
 from __future__ import annotations
 
+import json
+
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import path
@@ -68,7 +70,7 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
             "title": chart.title,
             "description": chart.description,
             "spec": chart.spec,
-            "spec_id": f"spec-{chart.key}",
+            "spec_json": json.dumps(chart.spec, separators=(",", ":")) if chart.spec else "",
             "columns": chart.columns,
             "rows": [[figure_text(cell) for cell in row] for row in chart.rows],
         }

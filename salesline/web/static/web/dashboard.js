@@ -1,5 +1,5 @@
-// Draws the dashboard's charts: each figure's Vega-Lite spec (a JSON script element the server
-// wrote) rendered by vega-embed as SVG. Under the page's CSP: expressions are interpreted, never
+// Draws the dashboard's charts: each figure's Vega-Lite spec (JSON in the picture's
+// data-chart-spec attribute, written by the server) rendered by vega-embed as SVG. Under the page's CSP: expressions are interpreted, never
 // compiled (vega-interpreter, `ast`), and vega-embed adds no <style> (no actions menu, no
 // tooltip plug-in, no default style). The text alternative and the table are in the page
 // already; a chart that cannot be drawn leaves them as they are.
@@ -18,11 +18,9 @@ function draw(root) {
   if (typeof window.vegaEmbed !== "function") return;
   for (const holder of root.querySelectorAll("[data-chart-spec]")) {
     if (holder.dataset.drawn) continue;
-    const source = document.getElementById(holder.dataset.chartSpec);
-    if (!source) continue;
     holder.dataset.drawn = "drawing";
     window
-      .vegaEmbed(holder, JSON.parse(source.textContent), OPTIONS)
+      .vegaEmbed(holder, JSON.parse(holder.dataset.chartSpec), OPTIONS)
       .then(() => {
         holder.dataset.drawn = "yes";
       })
@@ -34,4 +32,5 @@ function draw(root) {
 }
 
 draw(document);
-document.body.addEventListener("htmx:afterSettle", (event) => draw(event.target));
+// After htmx swaps the results in (the swapped element is new: draw whatever is not drawn).
+document.body.addEventListener("htmx:afterSettle", () => draw(document));
