@@ -2,6 +2,8 @@
 with no violation and no console error, axe clean, the filter applied by htmx without a full
 reload, the CSV downloaded; without JavaScript the text alternatives and tables show."""
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
@@ -58,7 +60,7 @@ def test_every_chart_is_drawn_under_the_csp_and_the_page_is_accessible(
         page.locator("section[aria-labelledby='chart-funnel-title']").get_by_role(
             "link", name="Download the data (CSV)"
         ).click()
-    text = open(download.value.path(), encoding="utf-8-sig").read()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[:2] == ["stage,opportunities", "Identify,2"]
     assert errors == []
 
