@@ -12,6 +12,7 @@ from .views import (
     messages,
     records,
     reports,
+    reports_flow,
     search,
     settings,
     tasks,
@@ -35,6 +36,7 @@ urlpatterns = [
     *messages.urlpatterns,
     *agreements.urlpatterns,
     *reports.urlpatterns,
+    *reports_flow.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

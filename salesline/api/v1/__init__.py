@@ -16,6 +16,7 @@ from . import (
     imports,
     message_templates,
     messages,
+    metrics,
     organisation,
     process,
     tasks,
@@ -76,3 +77,4 @@ api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
 dashboard.register(api)
+api.add_router("/metrics", metrics.router)
