@@ -15,9 +15,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -27,11 +27,16 @@ from django.db.models import Sum
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 from salesline.core.spreadsheets import CSV_CONTENT_TYPE, csv_chunks
-from salesline.pipeline.models import Opportunity, Pipeline, StageChange
+from salesline.pipeline.models import Pipeline, StageChange
 
 from . import charts, series
 from .extract import flow_history
-from .history import WON, FlowHistory, epoch_seconds, stays_of
+from .filters import MetricFilters
+from .flow import flow_metrics
+
+# The flow metrics read won values the same way (one query per chunk of ids).
+from .flow_selectors import _WonValues as WonValues
+from .history import WON, FlowHistory, stays_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +46,6 @@ CACHE_SECONDS = 300
 FORECAST_TRIALS = 10_000
 FORECAST_SEED = 12
 FORECAST_HORIZON = 6
-ID_CHUNK = 5_000
 CHART_ORDER = (
     "funnel",
     "cumulative-flow",
@@ -93,7 +97,7 @@ def chart_csv(report: Dashboard, chart_key: str) -> tuple[Iterator[str], str]:
     return csv_chunks(chart.columns, chart.rows), name
 
 
-__all__ = ["CSV_CONTENT_TYPE", "Dashboard", "chart_csv", "dashboard_report", "parse_filters"]
+__all__ = ["CSV_CONTENT_TYPE", "Dashboard", "chart_csv", "dashboard_report"]
 
 
 # ---------------------------------------------------------------- the other reports
@@ -110,24 +114,6 @@ def _optional(module: str, name: str) -> Callable[..., Any] | None:
 # ---------------------------------------------------------------- filters
 
 
-def parse_filters(actor: Actor, params: Mapping[str, Any]) -> Any:
-    """The metrics filters (`analytics.filters.parse_metric_filters`, shared with the flow
-    metrics and the forecast): pipeline, from, to and the opportunity list's filters."""
-    parse = _optional("salesline.analytics.filters", "parse_metric_filters")
-    if parse is None:
-        from .interim_filters import parse_metric_filters as parse
-    return parse(actor, params)
-
-
-def filter_pipeline_key(filters: Any) -> str:
-    pipeline = filters.pipeline
-    return pipeline if isinstance(pipeline, str) else pipeline.key
-
-
-def filter_period(filters: Any) -> tuple[date, date]:
-    return filters.date_from, filters.date_to
-
-
 def history_state(organisation) -> str:
     """What changes whenever the history does: the newest stage change and the revisions."""
     newest = (
@@ -142,18 +128,17 @@ def history_state(organisation) -> str:
     return f"{newest or 0}.{revisions or 0}"
 
 
-def cache_key(organisation, params: Mapping[str, Any]) -> str:
-    items = sorted((str(name), str(value)) for name, value in params.items())
-    digest = hashlib.sha256(repr(items).encode()).hexdigest()[:32]
+def cache_key(organisation, filters: MetricFilters) -> str:
+    digest = hashlib.sha256(filters.key.encode()).hexdigest()[:32]
     return f"analytics:dashboard:{organisation.pk}:{history_state(organisation)}:{digest}"
 
 
 # ---------------------------------------------------------------- the report
 
 
-def dashboard_report(*, actor: Actor, filters: Any, params: Mapping[str, Any]) -> Dashboard:
-    """The dashboard of the filter `params` parsed into `filters` (cached; see the module)."""
-    key = cache_key(actor.organisation, params)
+def dashboard_report(*, actor: Actor, filters: MetricFilters) -> Dashboard:
+    """The dashboard of `filters` (cached; see the module)."""
+    key = cache_key(actor.organisation, filters)
     found = cache.get(key)
     if found is not None:
         return found
@@ -162,99 +147,79 @@ def dashboard_report(*, actor: Actor, filters: Any, params: Mapping[str, Any]) -
     return report
 
 
-def _period_seconds(date_from: date, date_to: date) -> tuple[int, int]:
-    start = datetime.combine(date_from, time.min, tzinfo=UTC)
-    end = datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
-    return epoch_seconds(start), epoch_seconds(end)
+def _won_values(actor: Actor, history: FlowHistory, codes: np.ndarray):
+    """The values of every opportunity ever won in the pipeline, read once (a query per chunk)
+    for all the weeks' metrics."""
+    won = np.unique(history.opportunity[(history.kind == WON) & np.isin(history.stage, codes)])
+    values = WonValues(actor)(won)
+    return lambda ids: values
 
 
-def _narrowed(history: FlowHistory, filters: Any) -> FlowHistory:
-    ids = filters.opportunity_ids()
-    return history if ids is None else history.select(history.opportunities_mask(ids))
-
-
-def _won_values(organisation, history: FlowHistory, pipeline_codes: np.ndarray) -> dict[int, float]:
-    """The value of every opportunity that was ever won in the pipeline."""
-    won = np.unique(
-        history.opportunity[(history.kind == WON) & np.isin(history.stage, pipeline_codes)]
-    )
-    values: dict[int, float] = {}
-    ids = won.tolist()
-    for index in range(0, len(ids), ID_CHUNK):
-        rows = Opportunity.objects.filter(
-            organisation=organisation, pk__in=ids[index : index + ID_CHUNK]
-        ).values_list("pk", "value")
-        values.update((pk, float(value or 0)) for pk, value in rows)
-    return values
-
-
-def _compute(actor: Actor, filters: Any) -> Dashboard:
-    organisation = actor.organisation
-    pipeline_key = filter_pipeline_key(filters)
-    pipeline = (
-        Pipeline.objects.filter(organisation=organisation, key=pipeline_key)
-        .prefetch_related("stages")
-        .get()
-    )
-    stages = [series.StageRef(stage.key, stage.name, stage.kind) for stage in pipeline.stages.all()]
+def _compute(actor: Actor, filters: MetricFilters) -> Dashboard:
+    pipeline_key = filters.pipeline_key
+    stages = filters.stages
     names = {stage.key: stage.name for stage in stages}
-    date_from, date_to = filter_period(filters)
-    start, end = _period_seconds(date_from, date_to)
-    history = _narrowed(flow_history(organisation), filters)
+    period = filters.period
+    start, end = period.start, period.end
+    history = flow_history(actor.organisation)
+    ids = filters.opportunity_ids()
+    if ids is not None:
+        history = history.select(history.opportunities_mask(ids))
     codes = history.pipeline_codes(pipeline_key)
-    in_pipeline = np.isin(history.stage, codes)
-    empty = not bool(in_pipeline.any())
-
-    funnel_rows = series.funnel(history, pipeline_key, stages, start, end)
-    flow_rows, step = series.cumulative_flow(history, pipeline_key, stages, start, end)
-    stay_rows = series.time_in_stage(history, pipeline_key, stages, start, end)
-    velocity_rows = series.velocity_trend(
-        history, pipeline_key, start, end, _won_values(organisation, history, codes)
+    stays = stays_of(history)
+    won_values = _won_values(actor, history, codes)
+    metrics = flow_metrics(
+        history,
+        pipeline=pipeline_key,
+        stages=stages,
+        period=period,
+        won_values=won_values,
+        stays=stays,
     )
+    velocity_rows = series.velocity_trend(
+        history,
+        pipeline=pipeline_key,
+        stages=stages,
+        start=start,
+        end=end,
+        won_values=won_values,
+        stays=stays,
+    )
+    flow_rows, step = series.cumulative_flow(history, pipeline_key, stages, start, end)
     built = [
-        charts.funnel_chart(funnel_rows, names),
+        charts.funnel_chart(series.funnel(history, pipeline_key, stages, start, end), names),
         charts.cumulative_flow_chart(flow_rows, names, step),
-        charts.time_in_stage_chart(stay_rows, names),
+        charts.time_in_stage_chart(
+            series.time_in_stage(history, pipeline_key, stages, start, end), names
+        ),
         _forecast_chart(actor, filters),
         charts.velocity_chart(velocity_rows),
-        _campaign_chart(actor, date_from, date_to),
+        _campaign_chart(actor, filters.date_from, filters.date_to),
         _quality_chart(actor, filters),
     ]
+    in_pipeline = np.isin(stays.stage, codes)
+    created = in_pipeline & stays.first & (stays.entered >= start) & (stays.entered < end)
     return Dashboard(
         pipeline_key=pipeline_key,
-        pipeline_name=pipeline.name,
-        date_from=date_from,
-        date_to=date_to,
+        pipeline_name=filters.pipeline.name,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
         charts=built,
-        key_numbers=_key_numbers(history, codes, start, end, velocity_rows),
-        empty=empty,
+        key_numbers=[
+            ("new opportunities", int(np.count_nonzero(created))),
+            ("open at the period's end", metrics.open_at_end),
+            ("won", metrics.won),
+            ("lost", metrics.lost),
+            ("win rate", metrics.win_rate),
+            ("average won value", metrics.average_won_value),
+            ("average cycle days", metrics.average_cycle_days),
+            ("sales velocity (value per day)", metrics.sales_velocity),
+        ],
+        empty=not bool(in_pipeline.any()),
     )
 
 
-def _key_numbers(history, codes, start, end, velocity_rows) -> list[tuple[str, Any]]:
-    stays = stays_of(history)
-    mine = np.isin(stays.stage, codes)
-    moment = min(end, history.as_of)
-    open_now = mine & (stays.kind == 0) & (stays.entered <= moment)
-    open_now &= stays.ongoing | (stays.left > moment)
-    closed = mine & (stays.kind != 0) & (stays.entered >= start) & (stays.entered < end)
-    won = int(np.count_nonzero(closed & (stays.kind == WON)))
-    lost = int(np.count_nonzero(closed)) - won
-    arrivals = int(
-        np.count_nonzero(mine & stays.first & (stays.entered >= start) & (stays.entered < end))
-    )
-    velocity = velocity_rows[-1][5] if velocity_rows else None
-    return [
-        ("new opportunities", arrivals),
-        ("open at the period's end", int(np.count_nonzero(open_now))),
-        ("won", won),
-        ("lost", lost),
-        ("win rate", won / (won + lost) if won + lost else None),
-        ("sales velocity (value per day)", velocity),
-    ]
-
-
-def _forecast_chart(actor: Actor, filters: Any) -> charts.Chart:
+def _forecast_chart(actor: Actor, filters: MetricFilters) -> charts.Chart:
     forecast_report = _optional("salesline.analytics.forecast_selectors", "forecast_report")
     if forecast_report is None:
         return charts.forecast_chart([])
@@ -293,7 +258,7 @@ def _campaign_chart(actor: Actor, date_from: date, date_to: date) -> charts.Char
     )
 
 
-def _quality_chart(actor: Actor, filters: Any) -> charts.Chart:
+def _quality_chart(actor: Actor, filters: MetricFilters) -> charts.Chart:
     quality_distribution = _optional(
         "salesline.analytics.quality_selectors", "quality_distribution"
     )

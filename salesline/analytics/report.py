@@ -38,11 +38,14 @@ from salesline.core.mail import (
     smtp_error_text,
 )
 from salesline.core.pdf import html_to_pdf
-from salesline.pipeline.models import Opportunity, Pipeline
+from salesline.pipeline.definition import pipelines_of
+from salesline.pipeline.models import Opportunity
+from salesline.process.selectors import definition_for
 
 from . import dashboard_selectors
 from .charts import figure_text
 from .dashboard_selectors import Dashboard
+from .filters import parse_metric_filters
 from .report_models import WeeklyReportDelivery
 
 logger = logging.getLogger(__name__)
@@ -113,16 +116,14 @@ def weekly_report_pdf(*, organisation: Organisation, week_end: date) -> bytes:
     """Every pipeline's dashboard for the REPORT_DAYS days up to `week_end`."""
     actor = system_actor(organisation, WORKER_LABEL)
     dashboards = []
-    for key in Pipeline.objects.filter(organisation=organisation).values_list("key", flat=True):
+    for pipeline in pipelines_of(definition_for(organisation)):
         params = {
-            "pipeline": key,
+            "pipeline": pipeline.key,
             "from": (week_end - timedelta(days=REPORT_DAYS - 1)).isoformat(),
             "to": week_end.isoformat(),
         }
-        filters = dashboard_selectors.parse_filters(actor, params)
-        dashboards.append(
-            dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
-        )
+        filters = parse_metric_filters(actor, params)
+        dashboards.append(dashboard_selectors.dashboard_report(actor=actor, filters=filters))
     title = f"{organisation.name}: weekly report, week {iso_week(week_end)}"
     return report_pdf(organisation=organisation, dashboard=dashboards, title=title)
 

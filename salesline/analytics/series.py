@@ -2,20 +2,20 @@
 funnel and the weekly sales-velocity trend. Pure: NumPy, no Django.
 
 Every function takes a `FlowHistory` (already narrowed to the filtered opportunities), the
-pipeline's stages in board order as `StageRef`s, and a period as epoch seconds [start, end),
-and returns plain rows (tuples of str/int/float/None) that the charts draw, the page tabulates
-and the CSV downloads — the same numbers everywhere (docs/metrics.md, "Dashboard and report").
+pipeline's stages in the definition's order (`flow.StageDef`), and a period as epoch seconds
+[start, end), and returns plain rows (tuples of str/int/float/None) that the charts draw, the
+page tabulates and the CSV downloads — the same numbers everywhere (docs/metrics.md, "Dashboard and report").
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
 
-from .history import DAY, LOST, NONE, WON, FlowHistory, Stays, stays_of
+from .flow import Period, StageDef, flow_metrics
+from .history import DAY, NONE, FlowHistory, Stays, stays_of
 
 WEEK = 7 * DAY
 # Time-in-stage bands in days: [low, high); the last has no upper bound.
@@ -33,15 +33,6 @@ DURATION_BANDS: tuple[tuple[float, float | None], ...] = (
 DAILY_UP_TO_DAYS = 120
 
 
-@dataclass(frozen=True)
-class StageRef:
-    """A stage of the pipeline, in board order."""
-
-    key: str
-    name: str
-    kind: str  # "open", "won" or "lost"
-
-
 def band_label(low: float, high: float | None) -> str:
     return f"{low:g}+ days" if high is None else f"{low:g}–{high:g} days"
 
@@ -50,7 +41,7 @@ def _iso_day(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).date().isoformat()
 
 
-def _codes(history: FlowHistory, pipeline: str, stages: Sequence[StageRef]) -> list[int]:
+def _codes(history: FlowHistory, pipeline: str, stages: Sequence[StageDef]) -> list[int]:
     return [history.stage_code(pipeline, stage.key) for stage in stages]
 
 
@@ -66,7 +57,7 @@ def sample_moments(start: int, end: int) -> tuple[list[int], str]:
 
 
 def cumulative_flow(
-    history: FlowHistory, pipeline: str, stages: Sequence[StageRef], start: int, end: int
+    history: FlowHistory, pipeline: str, stages: Sequence[StageDef], start: int, end: int
 ) -> tuple[list[tuple[str, str, int]], str]:
     """(date, stage key, opportunities in the stage at that moment) for every sample moment
     and stage, and the step. A stay counts from its entry (inclusive) to its end (exclusive);
@@ -101,7 +92,7 @@ def _ended_in(stays: Stays, start: int, end: int) -> np.ndarray:
 
 
 def time_in_stage(
-    history: FlowHistory, pipeline: str, stages: Sequence[StageRef], start: int, end: int
+    history: FlowHistory, pipeline: str, stages: Sequence[StageDef], start: int, end: int
 ) -> list[tuple[str, str, int]]:
     """(stage key, band label, stays) — the stays of each open stage that ended in the period,
     counted by how long they lasted (the same stays as the flow metrics' medians)."""
@@ -120,7 +111,7 @@ def time_in_stage(
 
 
 def funnel(
-    history: FlowHistory, pipeline: str, stages: Sequence[StageRef], start: int, end: int
+    history: FlowHistory, pipeline: str, stages: Sequence[StageDef], start: int, end: int
 ) -> list[tuple[str, int]]:
     """(stage key, opportunities) for each open and won stage in board order: the distinct
     opportunities that entered the stage *or a later one* during the period, so a deal that
@@ -136,75 +127,51 @@ def funnel(
     return rows
 
 
+def week_ends(start: int, end: int) -> list[int]:
+    """The ends of the period's weeks: 7-day steps from `start`, the last one at `end`."""
+    ends = list(range(start + WEEK, end, WEEK))
+    return [*ends, end]
+
+
 def velocity_trend(
     history: FlowHistory,
+    *,
     pipeline: str,
+    stages: Sequence[StageDef],
     start: int,
     end: int,
-    won_values: Mapping[int, float],
-    *,
+    won_values: Callable[[np.ndarray], Mapping[int, float]],
     window_weeks: int = 12,
+    stays: Stays | None = None,
 ) -> list[tuple[str, int, float | None, float | None, float | None, float | None]]:
     """(week's end date, open opportunities, win rate, average won value, average cycle days,
-    sales velocity) per week of the period (7-day steps from `start`, the last one ending at
-    the period's end).
+    sales velocity) per week of the period.
 
-    Each week's figure follows the contract's `sales_velocity` with the week's end as the
-    period's end and the closes of the trailing `window_weeks` weeks as the sample (a single
-    week has too few closes for a steady trend): open opportunities at the week's end × win
-    rate × average won value ÷ average cycle days. None where a figure cannot be computed.
+    Each week's figures are the flow metrics' (`flow.flow_metrics`, the contract's
+    definitions) for the `window_weeks` weeks up to the week's end: open opportunities at the
+    week's end × win rate × average won value ÷ average cycle days, the closes of the trailing
+    window as the sample (a single week has too few closes for a steady trend). None where a
+    figure cannot be computed.
     """
-    codes = history.pipeline_codes(pipeline)
-    stays = stays_of(history)
-    in_pipeline = np.isin(stays.stage, codes)
-    # Creation = the opportunity's first change (its first stay's entry).
-    created_at = dict(
-        zip(
-            stays.opportunity[stays.first].tolist(),
-            stays.entered[stays.first].tolist(),
-            strict=True,
-        )
-    )
-    closes = in_pipeline & (stays.kind != 0)
-    close_opportunity = stays.opportunity[closes]
-    close_at = stays.entered[closes]
-    close_won = stays.kind[closes] == WON
-    close_lost = stays.kind[closes] == LOST
-    open_stays = in_pipeline & (stays.kind == 0)
-    open_entered = stays.entered[open_stays]
-    open_left = np.where(stays.ongoing, np.iinfo(np.int64).max, stays.left)[open_stays]
+    stays = stays if stays is not None else stays_of(history)
     rows = []
-    week_end = min(start + WEEK, end)
-    while True:
-        moment = min(week_end, history.as_of)
-        window_start = max(week_end - window_weeks * WEEK, 0)
-        in_window = (close_at >= window_start) & (close_at < week_end)
-        won = int(np.count_nonzero(in_window & close_won))
-        lost = int(np.count_nonzero(in_window & close_lost))
-        open_count = int(np.count_nonzero((open_entered <= moment) & (open_left > moment)))
-        win_rate = won / (won + lost) if won + lost else None
-        won_ids = close_opportunity[in_window & close_won].tolist()
-        won_at = close_at[in_window & close_won].tolist()
-        values = [float(won_values.get(ref, 0.0)) for ref in won_ids]
-        average_value = sum(values) / len(values) if values else None
-        cycles = [(at - created_at[ref]) / DAY for ref, at in zip(won_ids, won_at, strict=True)]
-        average_cycle = sum(cycles) / len(cycles) if cycles else None
-        velocity = (
-            open_count * win_rate * average_value / average_cycle
-            if win_rate is not None and average_value is not None and average_cycle
-            else None
+    for week_end in week_ends(start, end):
+        metrics = flow_metrics(
+            history,
+            pipeline=pipeline,
+            stages=stages,
+            period=Period(max(week_end - window_weeks * WEEK, 0), week_end),
+            won_values=won_values,
+            stays=stays,
         )
         rows.append(
             (
                 _iso_day(week_end - 1),
-                open_count,
-                win_rate,
-                average_value,
-                average_cycle,
-                velocity,
+                metrics.open_at_end,
+                metrics.win_rate,
+                metrics.average_won_value,
+                metrics.average_cycle_days,
+                metrics.sales_velocity,
             )
         )
-        if week_end >= end:
-            break
-        week_end = min(week_end + WEEK, end)
     return rows

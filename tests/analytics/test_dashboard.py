@@ -1,11 +1,14 @@
 """The dashboard's numbers through the selector, the API (JSON and CSV) and the page, on a
 hand-made history (tests/analytics/dashboard_history.py). Runs on SQLite and PostgreSQL."""
 
+from datetime import date
+
 import pytest
 from django.core.cache import cache
 
-from salesline.analytics import dashboard_selectors
-from salesline.pipeline.models import Stage, StageChange
+from salesline.analytics import charts, dashboard_selectors
+from salesline.analytics.filters import parse_metric_filters
+from salesline.pipeline.models import StageChange
 from tests.analytics.dashboard_history import PIPELINE, day, make_history
 
 pytestmark = pytest.mark.django_db
@@ -26,8 +29,8 @@ def history(actor):
 
 
 def report_of(actor, params=PERIOD):
-    filters = dashboard_selectors.parse_filters(actor, params)
-    return dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    filters = parse_metric_filters(actor, params)
+    return dashboard_selectors.dashboard_report(actor=actor, filters=filters)
 
 
 def rows(report, key):
@@ -79,6 +82,8 @@ def test_the_dashboard_of_a_hand_made_history(actor, history):
         "won": 1,
         "lost": 1,
         "win rate": 0.5,
+        "average won value": 9000.0,
+        "average cycle days": 5.0,
         "sales velocity (value per day)": 1800.0,
     }
     assert not report.empty
@@ -97,7 +102,7 @@ def test_an_owner_filter_narrows_every_chart(actor, history, admin_user):
 def test_the_cache_is_per_filter_and_a_new_stage_change_refreshes_it(actor, history):
     first = report_of(actor)
     assert report_of(actor) is not None
-    key = dashboard_selectors.cache_key(actor.organisation, PERIOD)
+    key = dashboard_selectors.cache_key(actor.organisation, parse_metric_filters(actor, PERIOD))
     assert cache.get(key) is not None
     gamma = history["Gamma"]
     StageChange.objects.create(
@@ -110,7 +115,10 @@ def test_the_cache_is_per_filter_and_a_new_stage_change_refreshes_it(actor, hist
         actor_label="test",
         at=day(8),
     )
-    assert dashboard_selectors.cache_key(actor.organisation, PERIOD) != key
+    assert (
+        dashboard_selectors.cache_key(actor.organisation, parse_metric_filters(actor, PERIOD))
+        != key
+    )
     again = report_of(actor)
     assert dict(first.key_numbers)["won"] == 1
     assert dict(again.key_numbers)["won"] == 2
@@ -133,10 +141,7 @@ def test_api_answers_the_same_numbers_as_json(api, actor, history):
     assert set(body["charts"]) == set(dashboard_selectors.CHART_ORDER)
 
 
-def test_api_csv_of_a_chart_neutralises_formulas(api, actor, history):
-    Stage.objects.filter(pipeline__organisation=actor.organisation, key="identify").update(
-        name="=HYPERLINK(1)"
-    )
+def test_api_csv_of_a_chart(api, actor, history):
     response = api.get(
         "/metrics/dashboard/funnel.csv?pipeline=business-development&from=2026-01-01&to=2026-01-10"
     )
@@ -145,7 +150,7 @@ def test_api_csv_of_a_chart_neutralises_formulas(api, actor, history):
     text = b"".join(response.streaming_content).decode("utf-8")
     assert text.splitlines() == [
         "\ufeffstage,opportunities",
-        "'=HYPERLINK(1),4",
+        "Identify,4",
         "Qualify,2",
         "Develop,1",
         "Propose,1",
@@ -154,12 +159,22 @@ def test_api_csv_of_a_chart_neutralises_formulas(api, actor, history):
     ]
 
 
+def test_a_charts_csv_neutralises_formulas():
+    chart = charts.campaign_table([("=HYPERLINK(1)", 100, 1, 1, 0, 0, 100.0, 100.0, None, -1.0)])
+    report = dashboard_selectors.Dashboard("p", "P", date(2026, 1, 1), date(2026, 1, 2), [chart])
+    chunks, name = dashboard_selectors.chart_csv(report, "campaigns")
+    assert name == "p-campaigns-2026-01-01-2026-01-02.csv"
+    assert "".join(chunks).splitlines()[1] == "'=HYPERLINK(1),100,1,1,0,0,100.0,100.0,,-1.0"
+
+
 def test_api_refuses_bad_parameters_naming_them(api, history):
     response = api.get("/metrics/dashboard?from=yesterday")
     assert response.status_code == 422
     assert "from" in response.content.decode()
     assert api.get("/metrics/dashboard/nonsense.csv").status_code == 404
-    assert api.get("/metrics/dashboard?pipeline=nope").status_code == 404
+    unknown = api.get("/metrics/dashboard?pipeline=nope")
+    assert unknown.status_code == 422
+    assert "Unknown pipeline 'nope'" in unknown.content.decode()
 
 
 def test_another_organisation_sees_only_its_own_history(other_api, history):

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime
 
+from salesline.analytics.flow import StageDef
 from salesline.analytics.history import DAY, history_from_rows
 from salesline.analytics.series import (
-    StageRef,
     cumulative_flow,
     funnel,
     sample_moments,
@@ -13,10 +13,10 @@ from salesline.analytics.series import (
 )
 
 STAGES = [
-    StageRef("lead", "Lead", "open"),
-    StageRef("offer", "Offer", "open"),
-    StageRef("won", "Won", "won"),
-    StageRef("lost", "Lost", "lost"),
+    StageDef("lead", "Lead", "open", 10, 30),
+    StageDef("offer", "Offer", "open", 50, 30),
+    StageDef("won", "Won", "won", 100, 30),
+    StageDef("lost", "Lost", "lost", 0, 30),
 ]
 T0 = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 
@@ -97,8 +97,14 @@ def test_funnel_counts_opportunities_that_reached_a_stage_or_a_later_one():
     ]
 
 
+def VALUES(ids):  # noqa: N802 - the database's answer: opportunity 1 was worth 9,000
+    return {1: 9000.0}
+
+
 def test_velocity_trend_per_week_from_the_trailing_closes():
-    rows = velocity_trend(HISTORY, "sales", at(0), at(10), {1: 9000.0})
+    rows = velocity_trend(
+        HISTORY, pipeline="sales", stages=STAGES, start=at(0), end=at(10), won_values=VALUES
+    )
     assert [row[0] for row in rows] == ["2026-01-07", "2026-01-10"]
     week_end, open_count, win_rate, average_value, cycle, velocity = rows[0]
     # At day 7: open are opp 3 (lead) and opp 4 (offer) = 2. Closed before day 7: won 1, lost 1.
@@ -110,6 +116,8 @@ def test_velocity_trend_per_week_from_the_trailing_closes():
 
 
 def test_velocity_is_none_without_a_won_opportunity():
-    rows = velocity_trend(HISTORY, "sales", at(0), at(4.5), {})
+    rows = velocity_trend(
+        HISTORY, pipeline="sales", stages=STAGES, start=at(0), end=at(4.5), won_values=VALUES
+    )
     # Up to day 4.5 only opp 2 closed (lost): win rate 0, no won value.
     assert rows == [("2026-01-05", 2, 0.0, None, None, None)]

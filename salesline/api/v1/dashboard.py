@@ -7,6 +7,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router
 
 from salesline.analytics import dashboard_selectors
+from salesline.analytics.filters import parse_metric_filters
 
 from .common import actor_of
 
@@ -22,8 +23,8 @@ FILTERS_DOC = (
 def _report(request: HttpRequest):
     actor = actor_of(request)
     params = {name: value for name, value in request.GET.items() if value.strip()}
-    filters = dashboard_selectors.parse_filters(actor, params)
-    return dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    filters = parse_metric_filters(actor, params)
+    return dashboard_selectors.dashboard_report(actor=actor, filters=filters)
 
 
 @router.get("", operation_id="get_dashboard", summary="Every chart's data", description=FILTERS_DOC)

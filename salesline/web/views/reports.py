@@ -17,9 +17,11 @@ from django.views.decorators.http import require_GET
 from salesline.accounts.selectors import member_list
 from salesline.analytics import dashboard_selectors, report
 from salesline.analytics.charts import figure_text
+from salesline.analytics.filters import parse_metric_filters
 from salesline.core.errors import DomainError
+from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.models import Opportunity
-from salesline.pipeline.selectors import pipeline_list
+from salesline.process.selectors import definition_for
 
 from ..errors import bind_problems, on_refusal
 from .common import member_page, page_context
@@ -38,7 +40,7 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
     params = _params(request)
     context = {
         "section": "dashboard",
-        "pipelines": list(pipeline_list(actor=actor)),
+        "pipelines": pipelines_of(definition_for(actor.organisation)),
         "members": member_list(actor=actor),
         "params": params,
         "query": request.GET.urlencode(),
@@ -62,8 +64,8 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
     has_opportunities = Opportunity.objects.filter(organisation=actor.organisation).exists()
     if not context["pipelines"] or not has_opportunities:
         return render(request, template, page_context(request, actor, **context, nothing_yet=True))
-    filters = dashboard_selectors.parse_filters(actor, params)
-    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    filters = parse_metric_filters(actor, params)
+    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters)
     charts = [
         {
             "key": chart.key,
@@ -98,8 +100,8 @@ def dashboard(request: HttpRequest, actor) -> HttpResponse:
 @member_page
 def chart_csv(request: HttpRequest, actor, chart: str) -> HttpResponse:
     params = _params(request)
-    filters = dashboard_selectors.parse_filters(actor, params)
-    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    filters = parse_metric_filters(actor, params)
+    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters)
     return csv_response(report_data, chart)
 
 
@@ -114,8 +116,8 @@ def csv_response(report_data, chart_key: str) -> HttpResponse:
 @member_page
 def weekly_pdf(request: HttpRequest, actor) -> HttpResponse:
     params = _params(request)
-    filters = dashboard_selectors.parse_filters(actor, params)
-    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters, params=params)
+    filters = parse_metric_filters(actor, params)
+    report_data = dashboard_selectors.dashboard_report(actor=actor, filters=filters)
     pdf = report.report_pdf(organisation=actor.organisation, dashboard=report_data)
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"salesline-report-{report_data.pipeline_key}-{report_data.date_to}.pdf"
