@@ -4,7 +4,8 @@ funnel and the weekly sales-velocity trend. Pure: NumPy, no Django.
 Every function takes a `FlowHistory` (already narrowed to the filtered opportunities), the
 pipeline's stages in the definition's order (`flow.StageDef`), and a period as epoch seconds
 [start, end), and returns plain rows (tuples of str/int/float/None) that the charts draw, the
-page tabulates and the CSV downloads — the same numbers everywhere (docs/metrics.md, "Dashboard and report").
+page tabulates and the CSV downloads — the same numbers everywhere (docs/metrics.md,
+"Dashboard and report").
 """
 
 from __future__ import annotations
