@@ -179,18 +179,17 @@ def _compute(actor: Actor, filters: MetricFilters) -> Dashboard:
     velocity_rows = series.velocity_trend(
         history,
         pipeline=pipeline_key,
-        stages=stages,
         start=start,
         end=end,
         won_values=won_values,
         stays=stays,
     )
-    flow_rows, step = series.cumulative_flow(history, pipeline_key, stages, start, end)
+    flow_rows, step = series.cumulative_flow(history, pipeline_key, stages, start, end, stays=stays)
     built = [
         charts.funnel_chart(series.funnel(history, pipeline_key, stages, start, end), names),
         charts.cumulative_flow_chart(flow_rows, names, step),
         charts.time_in_stage_chart(
-            series.time_in_stage(history, pipeline_key, stages, start, end), names
+            series.time_in_stage(history, pipeline_key, stages, start, end, stays=stays), names
         ),
         _forecast_chart(actor, filters),
         charts.velocity_chart(velocity_rows),

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from salesline.analytics.flow import StageDef
+from salesline.analytics.flow import Period, StageDef, flow_metrics
 from salesline.analytics.history import DAY, history_from_rows
 from salesline.analytics.series import (
     cumulative_flow,
@@ -102,9 +102,7 @@ def VALUES(ids):  # noqa: N802 - the database's answer: opportunity 1 was worth 
 
 
 def test_velocity_trend_per_week_from_the_trailing_closes():
-    rows = velocity_trend(
-        HISTORY, pipeline="sales", stages=STAGES, start=at(0), end=at(10), won_values=VALUES
-    )
+    rows = velocity_trend(HISTORY, pipeline="sales", start=at(0), end=at(10), won_values=VALUES)
     assert [row[0] for row in rows] == ["2026-01-07", "2026-01-10"]
     week_end, open_count, win_rate, average_value, cycle, velocity = rows[0]
     # At day 7: open are opp 3 (lead) and opp 4 (offer) = 2. Closed before day 7: won 1, lost 1.
@@ -116,8 +114,40 @@ def test_velocity_trend_per_week_from_the_trailing_closes():
 
 
 def test_velocity_is_none_without_a_won_opportunity():
-    rows = velocity_trend(
-        HISTORY, pipeline="sales", stages=STAGES, start=at(0), end=at(4.5), won_values=VALUES
-    )
+    rows = velocity_trend(HISTORY, pipeline="sales", start=at(0), end=at(4.5), won_values=VALUES)
     # Up to day 4.5 only opp 2 closed (lost): win rate 0, no won value.
     assert rows == [("2026-01-05", 2, 0.0, None, None, None)]
+
+
+def test_velocity_trend_agrees_with_the_flow_metrics_of_each_window():
+    # Opportunity 5 is won on day 3, reopened on day 4 and lost on day 8: in a window holding
+    # both closings it counts once, lost (its last).
+    rows = [
+        *ROWS,
+        (5, at(0.5), "sales", "lead", "open"),
+        (5, at(3), "sales", "won", "won"),
+        (5, at(4), "sales", "offer", "open"),
+        (5, at(8), "sales", "lost", "lost"),
+    ]
+    history = history_from_rows(rows, as_of=at(20))
+    values = {1: 9000.0, 5: 1000.0}
+    trend = velocity_trend(
+        history, pipeline="sales", start=at(0), end=at(15), won_values=lambda ids: values
+    )
+    for week_end, row in zip((at(7), at(14), at(15)), trend, strict=True):
+        metrics = flow_metrics(
+            history,
+            pipeline="sales",
+            stages=STAGES,
+            period=Period(max(week_end - 12 * 7 * DAY, 0), week_end),
+            won_values=lambda ids: values,
+        )
+        assert row[1:] == (
+            metrics.open_at_end,
+            metrics.win_rate,
+            metrics.average_won_value,
+            metrics.average_cycle_days,
+            metrics.sales_velocity,
+        )
+    # Up to day 14: Alpha won, Beta lost, opportunity 5 lost (last) -> 1/3.
+    assert trend[1][2] == 1 / 3
