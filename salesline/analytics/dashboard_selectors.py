@@ -36,6 +36,7 @@ from .flow import flow_metrics
 
 # The flow metrics read won values the same way (one query per chunk of ids).
 from .flow_selectors import _WonValues as WonValues
+from .forecast_selectors import forecast_report
 from .history import WON, FlowHistory, stays_of
 
 logger = logging.getLogger(__name__)
@@ -219,9 +220,6 @@ def _compute(actor: Actor, filters: MetricFilters) -> Dashboard:
 
 
 def _forecast_chart(actor: Actor, filters: MetricFilters) -> charts.Chart:
-    forecast_report = _optional("salesline.analytics.forecast_selectors", "forecast_report")
-    if forecast_report is None:
-        return charts.forecast_chart([])
     report = forecast_report(
         actor=actor,
         filters=filters,

@@ -13,6 +13,7 @@ from .views import (
     records,
     reports,
     reports_flow,
+    reports_forecast,
     search,
     settings,
     tasks,
@@ -36,6 +37,7 @@ urlpatterns = [
     *messages.urlpatterns,
     *agreements.urlpatterns,
     *reports.urlpatterns,
+    *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     path(
         "login/",

@@ -8,6 +8,7 @@ from django.core.cache import cache
 
 from salesline.analytics import charts, dashboard_selectors
 from salesline.analytics.filters import parse_metric_filters
+from salesline.analytics.forecast_selectors import forecast_report
 from salesline.pipeline.models import StageChange
 from tests.analytics.dashboard_history import PIPELINE, day, make_history
 
@@ -87,6 +88,24 @@ def test_the_dashboard_of_a_hand_made_history(actor, history):
         "sales velocity (value per day)": 1800.0,
     }
     assert not report.empty
+
+
+def test_the_fan_chart_draws_the_forecast_with_the_dashboards_seed(actor, history):
+    filters = parse_metric_filters(actor, PERIOD)
+    expected = forecast_report(
+        actor=actor,
+        filters=filters,
+        trials=dashboard_selectors.FORECAST_TRIALS,
+        seed=dashboard_selectors.FORECAST_SEED,
+        horizon=dashboard_selectors.FORECAST_HORIZON,
+    )
+    chart = report_of(actor).chart("forecast")
+    assert len(chart.rows) == dashboard_selectors.FORECAST_HORIZON
+    assert chart.rows == [
+        (p["period"], p["weighted"], p["p10"], p["p50"], p["p90"], p["count_p50"])
+        for p in expected["periods"]
+    ]
+    assert chart.spec is not None
 
 
 def test_an_owner_filter_narrows_every_chart(actor, history, admin_user):

@@ -21,6 +21,7 @@ from . import (
     process,
     tasks,
 )
+from . import forecast as forecast_api
 from . import jobs as jobs_api
 from .common import (
     BearerToken,
@@ -78,3 +79,4 @@ agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
 dashboard.register(api)
 api.add_router("/metrics", metrics.router)
+api.add_router("/forecast", forecast_api.router)
