@@ -40,3 +40,4 @@ class ForecastSnapshot(models.Model):
 
 
 from .cost_models import CostEntry, CostSettings  # noqa: E402, F401
+from .report_models import WeeklyReportDelivery  # noqa: E402, F401

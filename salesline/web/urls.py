@@ -12,6 +12,7 @@ from .views import (
     message_templates,
     messages,
     records,
+    reports,
     reports_flow,
     reports_forecast,
     search,
@@ -37,6 +38,7 @@ urlpatterns = [
     *messages.urlpatterns,
     *agreements.urlpatterns,
     *campaigns.urlpatterns,
+    *reports.urlpatterns,
     *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     path(
