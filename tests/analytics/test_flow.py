@@ -23,6 +23,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from salesline.analytics import flow as flow_module
 from salesline.analytics.flow import (
     AGE_BAND_LABELS,
     calibration,
@@ -243,6 +244,22 @@ def test_calibration_per_open_stage():
     assert (b.configured, b.sample, b.won, b.still_open) == (50, 5, 3, 0)
     c = result["c"]
     assert (c.sample, c.observed, c.low, c.high, c.suggested) == (0, None, None, None, None)
+
+
+def test_calibration_of_an_empty_history_has_no_sample():
+    result = calibration(empty_history(as_of=AS_OF), pipeline="p", stages=STAGES)
+    assert [(c.key, c.sample, c.observed) for c in result] == [
+        ("a", 0, None),
+        ("b", 0, None),
+        ("c", 0, None),
+    ]
+
+
+def test_calibration_without_bit_masks_gives_the_same_numbers(monkeypatch):
+    # A pipeline of more stages than a 64-bit mask holds takes the other path.
+    expected = calibration(HISTORY, pipeline="p", stages=STAGES)
+    monkeypatch.setattr(flow_module, "MASK_STAGES", 0)
+    assert calibration(HISTORY, pipeline="p", stages=STAGES) == expected
 
 
 def test_calibration_suggests_the_observed_probability_rounded_half_up():
