@@ -14,12 +14,12 @@ from django.views.decorators.http import require_http_methods
 from salesline.accounts.selectors import member_list
 from salesline.accounts.services import require_admin
 from salesline.analytics.calibration_services import calibration_apply
+from salesline.analytics.extract import flow_history
 from salesline.analytics.filters import parse_metric_filters, pipeline_named
 from salesline.analytics.flow import DEFINITIONS
 from salesline.analytics.flow_selectors import calibration_report, flow_report
 from salesline.core.errors import ProblemList
 from salesline.pipeline.definition import pipelines_of
-from salesline.pipeline.models import StageChange
 from salesline.process.selectors import definition_for
 
 from ..errors import bind_problems, on_refusal
@@ -170,8 +170,11 @@ def flow_page(request: HttpRequest, actor) -> HttpResponse:
 
     on_refusal(request, refused)
     filters = parse_metric_filters(actor, params)
-    report = flow_report(actor=actor, filters=filters)
-    calibration = calibration_report(actor=actor, pipeline_key=filters.pipeline_key)
+    history = flow_history(actor.organisation)  # read once for both tables
+    report = flow_report(actor=actor, filters=filters, history=history)
+    calibration = calibration_report(
+        actor=actor, pipeline_key=filters.pipeline_key, history=history
+    )
     context.update(
         filters=filters,
         report=report,
@@ -185,9 +188,7 @@ def flow_page(request: HttpRequest, actor) -> HttpResponse:
         cycle_median=_days(report["cycle_time"]["median_days"]),
         cycle_p85=_days(report["cycle_time"]["p85_days"]),
         # Nothing ever entered the pipeline: say how to begin rather than show zeros.
-        never_used=not StageChange.objects.filter(
-            organisation=actor.organisation, to_pipeline_key=filters.pipeline_key
-        ).exists(),
+        never_used=not history.pipeline_codes(filters.pipeline_key).size,
         has_record_filters=bool(filters.record_params),
     )
     return render(request, "web/reports/flow.html", context)
