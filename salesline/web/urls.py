@@ -12,6 +12,7 @@ from .views import (
     messages,
     records,
     reports_flow,
+    reports_forecast,
     search,
     settings,
     tasks,
@@ -34,6 +35,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     path(
         "login/",

@@ -20,6 +20,7 @@ from . import (
     process,
     tasks,
 )
+from . import forecast as forecast_api
 from . import jobs as jobs_api
 from .common import (
     BearerToken,
@@ -76,3 +77,4 @@ api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
 api.add_router("/metrics", metrics.router)
+api.add_router("/forecast", forecast_api.router)
