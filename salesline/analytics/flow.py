@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from .history import DAY, LOST, NONE, OPEN, WON, FlowHistory, Stays, stays_of
+from .history import DAY, LOST, NONE, OPEN, WON, FlowHistory, Stays
 
 WEEK = 7 * DAY
 # The age bands of work in progress, in days: [0, 7), [7, 30), [30, 90), [90, ∞). A week, a
@@ -177,6 +177,15 @@ def _stage_lookup(history: FlowHistory, pipeline: str, stages: Sequence[StageDef
     return lookup
 
 
+def _stay_ends(history: FlowHistory) -> np.ndarray:
+    """When each row's stay ended: the same opportunity's next change, NONE for its last."""
+    left = np.full(len(history), NONE, dtype=np.int64)
+    if len(history) > 1:
+        followed = history.opportunity[1:] == history.opportunity[:-1]
+        left[:-1] = np.where(followed, history.at[1:], NONE)
+    return left
+
+
 def _next_closing_kind(history: FlowHistory, rows: np.ndarray) -> np.ndarray:
     """For each row, the kind of the same opportunity's first won or lost stay after it
     (NONE when it has not closed since)."""
@@ -233,7 +242,6 @@ def flow_metrics(
     `won_values(ids)` answers the value of won opportunities (those with one) from the
     database: the history holds no values. `stays` may be passed when the caller has them.
     """
-    stays = stays if stays is not None else stays_of(history)
     count = len(stages)
     lookup = _stage_lookup(history, pipeline, stages)
     in_pipeline = np.zeros(len(history.stages), dtype=bool)
@@ -243,18 +251,21 @@ def flow_metrics(
     # Every figure is about stays alive at some moment of the period (or ending exactly at its
     # start): entered before its end, and still going on or left at its start or later. A
     # quarter of years of history is a small share of the rows: the rest is computed on those.
-    alive = stays.left >= start
-    alive |= stays.left == NONE
-    alive &= stays.entered < end
+    # When each stay ended (NONE: it goes on): the stays' own column when the caller has
+    # them, else only that column, not every column of `stays_of`.
+    left_all = stays.left if stays is not None else _stay_ends(history)
+    alive = left_all >= start
+    alive |= left_all == NONE
+    alive &= history.at < end
     rows = np.flatnonzero(alive)
     del alive
-    stage_codes = stays.stage[rows]
+    stage_codes = history.stage[rows]
     position = lookup[stage_codes]
     known = position != NONE
     of_pipeline = in_pipeline[stage_codes]
-    entered = stays.entered[rows]
-    left = stays.left[rows]
-    kind = stays.kind[rows]
+    entered = history.at[rows]
+    left = left_all[rows]
+    kind = history.kind[rows]
     ongoing = left == NONE
 
     entered_in = known & (entered >= start)
@@ -272,9 +283,10 @@ def flow_metrics(
     ended_rows = rows[ended_in]
     ended_position = position[ended_in]
     ended_days = (left[ended_in] - entered[ended_in]) / DAY
-    destination = stays.to_stage[ended_rows]
+    # An ended stay's destination is its opportunity's next change.
+    destination = history.stage[ended_rows + 1]
     destination_position = lookup[destination]
-    forward = (destination_position > ended_position) & (stays.to_kind[ended_rows] != LOST)
+    forward = (destination_position > ended_position) & (history.kind[ended_rows + 1] != LOST)
     closing_kind = _next_closing_kind(history, ended_rows)
 
     measured_at = min(end, history.as_of)
@@ -330,12 +342,12 @@ def flow_metrics(
     # opportunity closed more than once (reopened) counts once, by its last closing.
     closing_rows = rows[of_pipeline & (kind != OPEN) & (entered >= start)]
     closed_rows = _last_per_opportunity(history, closing_rows)
-    won_rows = closed_rows[stays.kind[closed_rows] == WON]
+    won_rows = closed_rows[history.kind[closed_rows] == WON]
     won, lost = int(won_rows.size), int(closed_rows.size - won_rows.size)
     # Creation is the opportunity's first change: its first row (rows sorted by opportunity).
     created = history.at[np.searchsorted(history.opportunity, history.opportunity[closed_rows])]
     cycle_days = (history.at[closed_rows] - created) / DAY
-    won_cycle_days = cycle_days[stays.kind[closed_rows] == WON]
+    won_cycle_days = cycle_days[history.kind[closed_rows] == WON]
     average_cycle = float(won_cycle_days.mean()) if won_cycle_days.size else None
     values = won_values(history.opportunity[won_rows]) if won else {}
     won_amounts = [
@@ -366,18 +378,20 @@ def flow_metrics(
         cycle_median_days=cycle_median,
         cycle_p85_days=cycle_p85,
         won_cycle_median_days=won_cycle_median,
-        weekly=_weekly(stays, closing_rows, period),
+        weekly=_weekly(history, closing_rows, period),
         bottleneck=bottleneck_of(stage_flows),
     )
 
 
-def _weekly(stays: Stays, closing_rows: np.ndarray, period: Period) -> tuple[WeekThroughput, ...]:
+def _weekly(
+    history: FlowHistory, closing_rows: np.ndarray, period: Period
+) -> tuple[WeekThroughput, ...]:
     """Entries into won and into any closed stage, per ISO week the period touches."""
     weeks = _iso_weeks(period)
-    day = stays.entered[closing_rows] // DAY
+    day = history.at[closing_rows] // DAY
     week_index = ((day - (day + 3) % 7) - weeks[0][0]) // 7 if weeks else day
     closed = np.bincount(week_index, minlength=len(weeks))
-    won = np.bincount(week_index[stays.kind[closing_rows] == WON], minlength=len(weeks))
+    won = np.bincount(week_index[history.kind[closing_rows] == WON], minlength=len(weeks))
     return tuple(
         WeekThroughput(week=label, monday=monday, won=int(won[i]), closed=int(closed[i]))
         for i, (_, label, monday) in enumerate(weeks)

@@ -31,7 +31,7 @@ from salesline.analytics.flow import (
     period_of,
     wilson_interval,
 )
-from salesline.analytics.history import DAY, empty_history, history_from_rows
+from salesline.analytics.history import DAY, empty_history, history_from_rows, stays_of
 
 from .flow_data import AS_OF, DAY0, HISTORY, JANUARY, STAGES, VALUES, by_key, metrics, rows
 
@@ -204,6 +204,19 @@ def test_a_period_ending_after_the_history_was_read_measures_ages_up_to_now():
     assert a.wip == 1
     assert a.median_wip_age_days == pytest.approx(57)
     assert a.arrivals == 0
+
+
+def test_given_stays_give_the_same_numbers():
+    # A caller that has the stays already (the dashboard) passes them in.
+    given = flow_metrics(
+        HISTORY,
+        pipeline="p",
+        stages=STAGES,
+        period=JANUARY,
+        won_values=lambda ids: {int(i): VALUES[int(i)] for i in ids if int(i) in VALUES},
+        stays=stays_of(HISTORY),
+    )
+    assert given == metrics()
 
 
 def test_age_bands_are_named():
