@@ -65,6 +65,14 @@ def import_kind(name: str) -> str:
     return kind
 
 
+def import_authorise(*, actor: Actor, kind: str) -> None:
+    """PermissionDenied when `actor` may not run imports of `kind` (a registered kind's own
+    rule; record imports are open to every member), for pages that ask before the upload."""
+    registered = other_kind(import_kind(kind))
+    if registered is not None:
+        registered.authorise(actor)
+
+
 def kind_plural(kind: str) -> str:
     """What the report calls a job's kind: 'leads', 'stage-history'."""
     registered = other_kind(kind)
