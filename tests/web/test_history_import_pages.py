@@ -5,7 +5,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from salesline.accounts import services as accounts
 from salesline.pipeline.models import Opportunity, StageChange
 from salesline.pipeline.services import opportunity_create
 from salesline.records.models import ImportJob

@@ -582,9 +582,7 @@ def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
         "undoable": _undoable(job),
         "records_import": job.kind in KINDS,
     }
-    available = (
-        targets(job.kind, custom_field_defs(actor, job.kind)) if job.kind in KINDS else {}
-    )
+    available = targets(job.kind, custom_field_defs(actor, job.kind)) if job.kind in KINDS else {}
     context["constants"] = [
         (available[key].label if key in available else key, value)
         for key, value in (job.constants or {}).items()
