@@ -10,6 +10,7 @@ from .views import (
     lists,
     message_templates,
     messages,
+    people_report,
     records,
     search,
     settings,
@@ -33,6 +34,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *people_report.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

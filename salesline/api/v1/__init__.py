@@ -16,6 +16,7 @@ from . import (
     message_templates,
     messages,
     organisation,
+    people,
     process,
     tasks,
 )
@@ -74,3 +75,4 @@ messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
+api.add_router("/metrics/people", people.router)

@@ -1,0 +1,60 @@
+"""Reports › People and activity: per salesperson, business-development meetings per week
+against capacity, activities per open opportunity and on-time task completion."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from salesline.accounts.selectors import member_list
+from salesline.analytics import activity_selectors as activity
+from salesline.core.errors import ValidationFailed
+from salesline.playbooks.task_selectors import task_on_time_rate
+
+from ..errors import bind_problems
+from .common import member_page, page_context
+
+
+@member_page
+def people_report_page(request: HttpRequest, actor) -> HttpResponse:
+    members = sorted(member_list(actor=actor), key=lambda m: m.label.lower())
+    try:
+        report = activity.people_report(
+            actor=actor, raw=request.GET, on_time_rate=task_on_time_rate
+        )
+    except ValidationFailed as error:
+        return render(
+            request,
+            "web/reports/people.html",
+            page_context(
+                request,
+                actor,
+                section="people",
+                members=members,
+                query=request.GET,
+                errors=bind_problems(None, error),
+            ),
+            status=400,
+        )
+    weeks = [week["week"] for week in report["people"][0]["weeks"]] if report["people"] else []
+    return render(
+        request,
+        "web/reports/people.html",
+        page_context(
+            request,
+            actor,
+            section="people",
+            members=members,
+            report=report,
+            weeks=weeks,
+            query={
+                "from": report["from"].isoformat(),
+                "to": report["to"].isoformat(),
+                "owner_id": str(report["owner_id"] or ""),
+            },
+        ),
+    )
+
+
+urlpatterns = [path("reports/people/", people_report_page, name="reports-people")]
