@@ -18,42 +18,31 @@ from .common import member_page, page_context
 
 @member_page
 def people_report_page(request: HttpRequest, actor) -> HttpResponse:
-    members = sorted(member_list(actor=actor), key=lambda m: m.label.lower())
+    context = {
+        "section": "people",
+        "members": sorted(member_list(actor=actor), key=lambda m: m.label.lower()),
+    }
     try:
         report = activity.people_report(
             actor=actor, raw=request.GET, on_time_rate=task_on_time_rate
         )
     except ValidationFailed as error:
-        return render(
-            request,
-            "web/reports/people.html",
-            page_context(
-                request,
-                actor,
-                section="people",
-                members=members,
-                query=request.GET,
-                errors=bind_problems(None, error),
-            ),
-            status=400,
-        )
-    weeks = [week["week"] for week in report["people"][0]["weeks"]] if report["people"] else []
-    return render(
-        request,
-        "web/reports/people.html",
-        page_context(
-            request,
-            actor,
-            section="people",
-            members=members,
+        context.update(query=request.GET, errors=bind_problems(None, error))
+        status = 400
+    else:
+        people = report["people"]
+        context.update(
             report=report,
-            weeks=weeks,
+            weeks=[week["week"] for week in people[0]["weeks"]] if people else [],
             query={
                 "from": report["from"].isoformat(),
                 "to": report["to"].isoformat(),
                 "owner_id": str(report["owner_id"] or ""),
             },
-        ),
+        )
+        status = 200
+    return render(
+        request, "web/reports/people.html", page_context(request, actor, **context), status=status
     )
 
 
