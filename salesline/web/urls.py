@@ -12,6 +12,7 @@ from .views import (
     messages,
     people_report,
     records,
+    reports_flow,
     search,
     settings,
     tasks,
@@ -34,6 +35,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *reports_flow.urlpatterns,
     *people_report.urlpatterns,
     path(
         "login/",
