@@ -12,21 +12,21 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from salesline.accounts.models import Role
 from salesline.accounts.selectors import member_list
 from salesline.core.actors import Actor
 from salesline.core.errors import ProblemList
-from salesline.pipeline.models import Opportunity, Pipeline, StageChange
+from salesline.pipeline.models import Opportunity, StageChange
 from salesline.records.models import Note
+
+from .filters import MetricFilters, parse_metric_filters
 
 DEFAULT_MEETINGS_PER_WEEK = 20
 # Buckets of the distribution of activities per open opportunity: (label, low, high or None).
@@ -81,13 +81,13 @@ def weeks_between(date_from: dt.date, date_to: dt.date) -> list[tuple[str, dt.da
 def check_period(date_from: Any, date_to: Any) -> None:
     problems = ProblemList()
     if not isinstance(date_from, dt.date):
-        problems.add(("from",), "Give the first day as YYYY-MM-DD.")
+        problems.add(("query", "from"), "Give the first day as YYYY-MM-DD.")
     if not isinstance(date_to, dt.date):
-        problems.add(("to",), "Give the last day as YYYY-MM-DD.")
+        problems.add(("query", "to"), "Give the last day as YYYY-MM-DD.")
     if not problems and date_to < date_from:
-        problems.add(("to",), "The last day comes before the first.")
+        problems.add(("query", "to"), "The last day comes before the first.")
     elif not problems and (date_to - date_from).days > 366 * 3:
-        problems.add(("to",), "A period of people's activity spans three years at most.")
+        problems.add(("query", "to"), "A period of people's activity spans three years at most.")
     problems.raise_if_any("The period is not valid.")
 
 
@@ -139,26 +139,6 @@ def meetings_per_week(
     return out
 
 
-def _activity_filters(actor: Actor, filters: Mapping[str, Any]) -> dict[str, Any]:
-    problems = ProblemList()
-    query: dict[str, Any] = {}
-    owner = filters.get("owner_id")
-    if owner not in (None, ""):
-        try:
-            query["owner_id"] = int(owner)
-        except (TypeError, ValueError):
-            problems.add(("owner_id",), f"'{owner}' is not a member id.")
-    pipeline = filters.get("pipeline")
-    if pipeline not in (None, ""):
-        found = Pipeline.objects.filter(organisation=actor.organisation, key=pipeline).first()
-        if found is None:
-            problems.add(("pipeline",), f"There is no pipeline '{pipeline}'.")
-        else:
-            query["pipeline_id"] = found.pk
-    problems.raise_if_any("The filters are not valid.")
-    return query
-
-
 def distribution(counts: list[int]) -> dict[str, Any]:
     """How activity is spread over opportunities: mean, median and 85th percentile (linear
     interpolation), the most, and how many opportunities fall in each bucket."""
@@ -194,21 +174,22 @@ def distribution(counts: list[int]) -> dict[str, Any]:
 
 
 def activities_per_opportunity(
-    *, actor: Actor, filters: Mapping[str, Any] | None = None
+    *, actor: Actor, filters: MetricFilters | None = None
 ) -> dict[str, Any]:
-    """Per open opportunity (filters: `owner_id`, `pipeline` key): the notes logged on it by
-    kind and its stage moves (changes after the first entry), and their sum, its activities;
-    then the distribution of activities over those opportunities and, per owner, the mean."""
-    query = _activity_filters(actor, filters or {})
+    """Per open opportunity (of the filters' pipeline, matching their list filters such as
+    `owner_id`; every open one without filters): the notes logged on it by kind and its stage
+    moves (changes after the first entry), and their sum, its activities; then the
+    distribution of activities over those opportunities and, per owner, the mean."""
+    opportunities_of = Opportunity.objects.filter(
+        organisation=actor.organisation, deleted_at=None, status=Opportunity.Status.OPEN
+    )
+    if filters is not None:
+        opportunities_of = opportunities_of.filter(pipeline__key=filters.pipeline_key)
+        matching = filters.opportunity_ids()
+        if matching is not None:
+            opportunities_of = opportunities_of.filter(pk__in=matching.tolist())
     opportunities = list(
-        Opportunity.objects.filter(
-            organisation=actor.organisation,
-            deleted_at=None,
-            status=Opportunity.Status.OPEN,
-            **query,
-        )
-        .order_by("id")
-        .values("id", "name", "owner_id", "stage__key")
+        opportunities_of.order_by("id").values("id", "name", "owner_id", "stage__key")
     )
     ids = [o["id"] for o in opportunities]
     notes: dict[int, Counter] = defaultdict(Counter)
@@ -263,41 +244,9 @@ def activities_per_opportunity(
     }
 
 
-DEFAULT_WEEKS = 12
-
-
-@dataclass(frozen=True)
-class PeopleQuery:
-    date_from: dt.date
-    date_to: dt.date
-    owner_id: int | None = None
-
-
-def parse_people_query(raw: Mapping[str, Any], *, today: dt.date | None = None) -> PeopleQuery:
-    """`from`, `to` (YYYY-MM-DD; default: the 12 ISO weeks up to today) and `owner_id` of a
-    people report, the same for the API and the page; ValidationFailed names each bad one."""
-    today = today or timezone.localdate()
-    problems = ProblemList()
-    values: dict[str, Any] = {}
-    for name, default in (
-        ("from", today - dt.timedelta(days=today.weekday() + 7 * (DEFAULT_WEEKS - 1))),
-        ("to", today),
-    ):
-        text = (raw.get(name) or "").strip()
-        try:
-            values[name] = dt.date.fromisoformat(text) if text else default
-        except ValueError:
-            problems.add((name,), f"'{text[:40]}' is not a date such as 2026-03-01.")
-    owner = (raw.get("owner_id") or "").strip()
-    owner_id = None
-    if owner:
-        if owner.isascii() and owner.isdigit() and len(owner) < 19:
-            owner_id = int(owner)
-        else:
-            problems.add(("owner_id",), f"'{owner[:40]}' is not a member id.")
-    problems.raise_if_any("The query is not valid.")
-    check_period(values["from"], values["to"])
-    return PeopleQuery(values["from"], values["to"], owner_id)
+def owner_of(filters: MetricFilters) -> int | None:
+    """The salesperson the filters name (`owner_id`), if any."""
+    return filters.query.lookups.get("owner_id") if filters.query is not None else None
 
 
 def people_summary(
@@ -355,22 +304,24 @@ def people_summary(
 def people_report(
     *, actor: Actor, raw: Mapping[str, Any], on_time_rate: Callable[..., dict[str, Any]]
 ) -> dict[str, Any]:
-    """The people report of the API and the page, for the query `raw` (`parse_people_query`).
+    """The people report of the API and the page, for the query `raw`: the measurements'
+    filters (analytics.filters: `pipeline`, `from`, `to`, and list filters such as `owner_id`).
     `on_time_rate` is the tasks' `task_on_time_rate`, passed in by the interface: this app
     does not import another engine app."""
-    query = parse_people_query(raw)
-    filters = {"owner_id": query.owner_id} if query.owner_id is not None else {}
+    filters = parse_metric_filters(actor, raw)
+    owner_id = owner_of(filters)
     meetings = meetings_per_week(
-        actor=actor, date_from=query.date_from, date_to=query.date_to, owner_id=query.owner_id
+        actor=actor, date_from=filters.date_from, date_to=filters.date_to, owner_id=owner_id
     )
     activities = activities_per_opportunity(actor=actor, filters=filters)
     on_time = on_time_rate(
-        actor=actor, date_from=query.date_from, date_to=query.date_to, assignee_id=query.owner_id
+        actor=actor, date_from=filters.date_from, date_to=filters.date_to, assignee_id=owner_id
     )
     return {
-        "from": query.date_from,
-        "to": query.date_to,
-        "owner_id": query.owner_id,
+        "pipeline": filters.pipeline_key,
+        "from": filters.date_from,
+        "to": filters.date_to,
+        "owner_id": owner_id,
         "capacity": meeting_capacity(),
         "people": people_summary(meetings=meetings, activities=activities, on_time=on_time),
         "activities": activities["distribution"],

@@ -10,6 +10,7 @@ from salesline.analytics.activity_selectors import (
     activities_per_opportunity,
     meetings_per_week,
 )
+from salesline.analytics.filters import parse_metric_filters
 from salesline.core.errors import ValidationFailed
 from salesline.pipeline.services import opportunity_create, opportunity_move
 from salesline.playbooks.models import Task
@@ -74,7 +75,7 @@ def test_one_salesperson_a_cut_week_and_another_capacity(meetings, actor, user, 
 def test_a_period_backwards_is_refused_naming_the_parameter(actor):
     with pytest.raises(ValidationFailed) as caught:
         meetings_per_week(actor=actor, date_from=dt.date(2026, 3, 9), date_to=dt.date(2026, 3, 1))
-    assert [p.loc for p in caught.value.problems] == [("to",)]
+    assert [p.loc for p in caught.value.problems] == [("query", "to")]
 
 
 def test_another_organisations_meetings_are_not_counted(meetings, other_actor):
@@ -85,7 +86,7 @@ def test_another_organisations_meetings_are_not_counted(meetings, other_actor):
 
 
 def test_activities_per_open_opportunity_and_their_distribution(
-    actor, admin_actor, user, admin_user
+    actor, admin_actor, user, admin_user, other_actor
 ):
     busy = opportunity_create(actor=actor, data={"name": "Busy"})
     opportunity_create(actor=actor, data={"name": "Quiet"})
@@ -101,7 +102,7 @@ def test_activities_per_open_opportunity_and_their_distribution(
     opportunity_move(actor=actor, opportunity_id=closed.pk, stage="lost", reason="No budget")
     logged(admin_actor, "email", at(6), opportunity_id=theirs.pk)  # 1 activity
 
-    result = activities_per_opportunity(actor=actor, filters={})
+    result = activities_per_opportunity(actor=actor, filters=parse_metric_filters(actor, {}))
     rows = {r["name"]: r for r in result["opportunities"]}
     assert set(rows) == {"Busy", "Quiet", "Boss's"}  # Closed is not open
     assert rows["Busy"]["notes"] == {"note": 0, "call": 1, "meeting": 2, "email": 0}
@@ -132,11 +133,16 @@ def test_activities_per_open_opportunity_and_their_distribution(
     }
     assert by_owner[admin_user.pk]["per_opportunity"] == 1.0
 
-    mine = activities_per_opportunity(actor=actor, filters={"owner_id": str(admin_user.pk)})
+    theirs_only = parse_metric_filters(actor, {"owner_id": str(admin_user.pk)})
+    mine = activities_per_opportunity(actor=actor, filters=theirs_only)
     assert [r["name"] for r in mine["opportunities"]] == ["Boss's"]
     with pytest.raises(ValidationFailed) as caught:
-        activities_per_opportunity(actor=actor, filters={"pipeline": "nope", "owner_id": "x"})
-    assert sorted(p.loc for p in caught.value.problems) == [("owner_id",), ("pipeline",)]
+        parse_metric_filters(actor, {"pipeline": "nope", "owner_id": "x"})
+    assert sorted(p.loc for p in caught.value.problems) == [
+        ("query", "owner_id"),
+        ("query", "pipeline"),
+    ]
+    assert activities_per_opportunity(actor=other_actor)["distribution"]["mean"] is None
 
 
 def task(org, assignee, due, status="open", completed=None):

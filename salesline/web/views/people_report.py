@@ -10,7 +10,9 @@ from django.urls import path
 from salesline.accounts.selectors import member_list
 from salesline.analytics import activity_selectors as activity
 from salesline.core.errors import ValidationFailed
+from salesline.pipeline.definition import pipelines_of
 from salesline.playbooks.task_selectors import task_on_time_rate
+from salesline.process.selectors import definition_for
 
 from ..errors import bind_problems
 from .common import member_page, page_context
@@ -21,6 +23,7 @@ def people_report_page(request: HttpRequest, actor) -> HttpResponse:
     context = {
         "section": "people",
         "members": sorted(member_list(actor=actor), key=lambda m: m.label.lower()),
+        "pipelines": pipelines_of(definition_for(actor.organisation)),
     }
     try:
         report = activity.people_report(
@@ -35,6 +38,7 @@ def people_report_page(request: HttpRequest, actor) -> HttpResponse:
             report=report,
             weeks=[week["week"] for week in people[0]["weeks"]] if people else [],
             query={
+                "pipeline": report["pipeline"],
                 "from": report["from"].isoformat(),
                 "to": report["to"].isoformat(),
                 "owner_id": str(report["owner_id"] or ""),
