@@ -272,3 +272,62 @@ def test_the_api_imports_for_admins_and_refuses_others(api, admin_api, two):
     assert response.status_code == 201, response.content
     assert (response.json()["created"], response.json()["kind"]) == (1, "stage-history")
     assert Opportunity.objects.get(pk=first.pk).stage.key == "qualify"
+
+
+def test_a_resumed_import_skips_the_rows_it_committed(admin_actor, tmp_path, two, settings):
+    """A worker that died after the first chunk left `rows_done` = 2: the next run carries on
+    with the next opportunity's rows and leaves the first one's as they were written."""
+    from salesline.records.importing.services import import_create, import_execute
+
+    first, second = two
+    path = tmp_path / "history.csv"
+    path.write_bytes(
+        history_csv(
+            [
+                (first.pk, "identify", "2024-01-10T09:00:00Z", ""),
+                (second.pk, "identify", "2024-01-10T09:00:00Z", ""),
+                (first.pk, "qualify", "2024-01-11T09:00:00Z", ""),
+                (second.pk, "develop", "2024-01-12T09:00:00Z", ""),
+            ]
+        )
+    )
+    job = import_create(actor=admin_actor, kind="stage-history", file=path, file_name="h.csv")
+    ImportJob.objects.filter(pk=job.pk).update(status="running", rows_done=2, created=2, updated=1)
+    job = import_execute(actor=admin_actor, import_id=job.pk)
+    assert (job.status, job.rows_done, job.created, job.updated) == ("done", 4, 4, 2)
+    assert [m[1] for m in moves(second)] == ["identify", "develop"]
+    assert [m[4] for m in moves(first)] == [False]  # the first run's part is not redone
+
+
+def test_a_large_file_goes_to_the_worker(
+    admin_api, two, settings, django_capture_on_commit_callbacks
+):
+    from salesline.core.tasks import run_pending_tasks
+
+    settings.SALESLINE_IMPORT_INLINE_ROWS = 1
+    first, second = two
+    body = history_csv(
+        [
+            (first.pk, "identify", "2024-01-10T09:00:00Z", "boss@piql.test"),
+            (second.pk, "qualify", "2024-01-10T09:00:00Z", ""),
+        ]
+    )
+    upload = SimpleUploadedFile("history.csv", body, content_type="text/csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_api.client.post(
+            "/api/v1/imports", data={"file": upload, "kind": "stage-history"}
+        )
+    assert response.status_code == 202, response.content
+    assert run_pending_tasks() == 1
+    report = admin_api.get(f"/imports/{response.json()['import_id']}").json()
+    assert (report["status"], report["created"], report["updated"]) == ("done", 2, 2)
+    assert StageChange.objects.get(opportunity=first).actor.email == "boss@piql.test"
+
+
+def test_a_salesperson_on_the_cli_is_refused(capsys, user, org, tmp_path, two):
+    first, _ = two
+    path = tmp_path / "history.csv"
+    path.write_bytes(history_csv([(first.pk, "identify", "2024-01-10T09:00:00Z", "")]))
+    code = cli.main(["import", "stage-history", str(path), "--org", org.slug, "--as", user.email])
+    assert code != 0
+    assert "Only an admin" in capsys.readouterr().err
