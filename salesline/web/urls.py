@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    campaigns,
     documents,
     home,
     imports,
@@ -12,7 +13,9 @@ from .views import (
     messages,
     people_report,
     records,
+    reports,
     reports_flow,
+    reports_forecast,
     search,
     settings,
     tasks,
@@ -35,6 +38,9 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *campaigns.urlpatterns,
+    *reports.urlpatterns,
+    *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     *people_report.urlpatterns,
     path(
