@@ -331,3 +331,29 @@ def test_a_salesperson_on_the_cli_is_refused(capsys, user, org, tmp_path, two):
     code = cli.main(["import", "stage-history", str(path), "--org", org.slug, "--as", user.email])
     assert code != 0
     assert "Only an admin" in capsys.readouterr().err
+
+
+def test_the_flow_metrics_read_the_imported_past(admin_actor, admin_api, tmp_path, two):
+    """Two deals from another CRM, closed in March 2024 (one won, one lost): the flow API's
+    win rate over March is 1 ÷ (1 + 1) = 0.5 and the won one's cycle is 10 days (1 to 11 March)."""
+    first, second = two
+    first.value = 1000
+    first.save(update_fields=["value"])
+    run_import(
+        admin_actor,
+        tmp_path,
+        [
+            (first.pk, "identify", "2024-03-01T00:00:00Z", ""),
+            (first.pk, "won", "2024-03-11T00:00:00Z", ""),
+            (second.pk, "identify", "2024-03-02T00:00:00Z", ""),
+            (second.pk, "lost", "2024-03-20T00:00:00Z", ""),
+        ],
+    )
+    response = admin_api.get(
+        "/metrics/flow?pipeline=business-development&from=2024-03-01&to=2024-03-31"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["win_rate"], body["average_cycle_days"]) == (0.5, 10.0)
+    identify = next(s for s in body["stages"] if s["stage"] == "identify")
+    assert identify["arrivals"] == 2 and identify["exits"] == {"won": 1, "lost": 1}
