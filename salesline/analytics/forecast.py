@@ -32,7 +32,7 @@ Simulating every open opportunity in every trial costs opportunities × trials �
    (k·σ²·(n−k)/(n−1)) are known exactly; the month's total is drawn from a gamma distribution
    with that mean and variance (never negative, skewed like sums of deal values).
 
-The ended stays come from a systematic sample of about SAMPLE_ROWS rows of the history (a
+The ended stays come from a stratified sample of about SAMPLE_ROWS rows of the history (a
 million-deal history has millions of them; the empirical distributions need far fewer); an
 open stage the sample leaves with fewer than MIN_STAYS_KEPT keeps all of its stays. Everything
 random comes from one `numpy.random.default_rng(seed)`, so a seed gives the same numbers every time.
@@ -49,7 +49,7 @@ from .history import LOST, NONE, OPEN, WON, FlowHistory, Stays
 
 #: Age bands per stage (cut at quantiles of the stage's ended stays).
 AGE_BANDS = 12
-#: Rows of the history the replay samples its ended stays from (a systematic sample)…
+#: Rows of the history the replay samples its ended stays from (one row per block)…
 SAMPLE_ROWS = 400_000
 #: …but never fewer than this many of a stage that has them.
 MIN_STAYS_KEPT = 5_000
@@ -165,27 +165,35 @@ def replay_tables(
 ) -> Replay:
     """The ended stays of open stages: a sample of about SAMPLE_ROWS rows of the history.
 
-    The sample is systematic (every k-th row; rows are in opportunity order, which says nothing
-    about how a stay went), so the same history always gives the same tables; a stage that the
-    stride would leave with fewer than MIN_STAYS_KEPT stays keeps all of its own."""
+    The sample takes one row from each block of k rows (rows are in opportunity order, which
+    says nothing about how a stay went), at a place drawn by a generator seeded with the
+    history's length, so the same history always gives the same tables; an open stage that
+    the sample leaves with fewer than MIN_STAYS_KEPT stays keeps all of its own."""
     rows_total = stays.stage.shape[0]
     stride = max(1, rows_total // SAMPLE_ROWS)
     rows = np.arange(0, rows_total, stride, dtype=np.int64)
+    if stride > 1:
+        # One row at a random place in each block of `stride` rows: a fixed stride would alias
+        # with histories whose deals all have the same number of changes. The generator's
+        # seed is fixed, so the same history still gives the same tables.
+        offsets = np.random.default_rng(rows_total).integers(0, stride, rows.shape[0])
+        rows = np.minimum(rows + offsets, rows_total - 1)
     open_stage = np.zeros(stage_count, dtype=bool)
     open_stage[stays.stage[rows][stays.kind[rows] == OPEN]] = True
     if current_stages is not None:
         open_stage[current_stages] = True
     rows = rows[(stays.left[rows] != NONE) & (stays.kind[rows] == OPEN)]
+    # A replay can only be in the stages open deals are in and those its stays lead to.
+    open_stage[stays.to_stage[rows][stays.to_kind[rows] == OPEN]] = True
     if stride > 1:
         sampled = np.bincount(stays.stage[rows], minlength=stage_count)
         # Won and lost stages are never left in a replay: only open ones need their stays.
         sparse = (sampled < MIN_STAYS_KEPT) & open_stage
         if sparse.any():
             extra = np.flatnonzero(sparse[stays.stage])
-            extra = extra[
-                (extra % stride != 0) & (stays.left[extra] != NONE) & (stays.kind[extra] == OPEN)
-            ]
-            rows = np.concatenate((rows, extra))
+            extra = extra[(stays.left[extra] != NONE) & (stays.kind[extra] == OPEN)]
+            # The sparse stages' own sampled rows are among `extra`: keep them once.
+            rows = np.concatenate((rows[~sparse[stays.stage[rows]]], extra))
     stage = stays.stage[rows]
     length = stays.left[rows] - stays.entered[rows]
     key = (stage.astype(np.int64) << _SHIFT) + np.clip(length, 0, (1 << _SHIFT) - 1)
