@@ -48,13 +48,13 @@ import numpy as np
 from .history import LOST, NONE, OPEN, WON, FlowHistory, Stays
 
 #: Age bands per stage (cut at quantiles of the stage's ended stays).
-AGE_BANDS = 12
+AGE_BANDS = 24
 #: Rows of the history the replay samples its ended stays from (one row per block)…
 SAMPLE_ROWS = 400_000
 #: …but never fewer than this many of a stage that has them.
 MIN_STAYS_KEPT = 5_000
 #: Replayed paths per group: at least this many…
-MIN_PATHS_PER_GROUP = 1_500
+MIN_PATHS_PER_GROUP = 1_000
 #: …and about this many in all, shared by group size.
 PATHS_BUDGET = 200_000
 #: Steps a path may take before it is counted as not closing (guards against cycles).
@@ -62,7 +62,7 @@ MAX_STEPS = 60
 #: Trials assembled at once (bounds memory: trials × groups × months numbers).
 TRIAL_CHUNK = 1_000
 #: Multinomial draws kept per group; more trials than this pick from them at random.
-POOL = 2_000
+POOL = 1_000
 
 OVERDUE, UNDATED, LATER = "overdue", "undated", "later"
 
@@ -366,7 +366,7 @@ def monte_carlo(
     # One table, one gather per trial: count, value mean and value variance side by side.
     pool = np.concatenate(
         (won, won * mean_value[:, None, None], won * variance[:, None, None] * shrink), axis=2
-    ).reshape(groups * pool_size, 3 * horizon)
+    ).reshape(groups * pool_size, 3 * horizon).astype(np.float32)
     counts = np.zeros((trials, horizon), dtype=np.int64)
     values = np.zeros((trials, horizon), dtype=np.float64)
     group_offset = (np.arange(groups, dtype=np.int64) * pool_size)[None, :]
@@ -378,7 +378,8 @@ def monte_carlo(
             entry = np.broadcast_to(np.arange(first, first + size)[:, None], (size, groups))
         else:
             entry = rng.integers(0, pool_size, size=(size, groups))
-        summed = np.take(pool, group_offset + entry, axis=0).sum(axis=1)
+        # Stored in float32 (half the memory to read), summed in float64.
+        summed = np.take(pool, group_offset + entry, axis=0).sum(axis=1, dtype=np.float64)
         counts[first : first + size] = np.rint(summed[:, :horizon]).astype(np.int64)
         mean = summed[:, horizon : 2 * horizon]
         spread = summed[:, 2 * horizon :]
