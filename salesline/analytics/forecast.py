@@ -24,9 +24,10 @@ Simulating every open opportunity in every trial costs opportunities × trials �
    quantiles of its ended stays' lengths, where the chance of leaving changes.
 2. Each group's outcome distribution (won in month 0 … H-1 of the horizon, or not won in it) is
    estimated once, from replayed paths that start at its members' own ages.
-3. Each trial draws every group's counts per outcome with one multinomial (members of a group
-   are exchangeable under the model, so this is the exact distribution of the group's count up
-   to the pooling of ages within a band).
+3. A group's counts per outcome in a trial are one multinomial draw (members of a group are
+   exchangeable under the model, so this is the exact distribution of the group's count up to
+   the pooling of ages within a band). POOL draws are made per group; each trial takes one per
+   group, in turn when the trials are no more than POOL, else at random and independently.
 4. The won value of a month is the sum of the values of the members drawn: given the counts,
    a sample without replacement from each group's values, whose mean (k·μ) and variance
    (k·σ²·(n−k)/(n−1)) are known exactly; the month's total is drawn from a gamma distribution
