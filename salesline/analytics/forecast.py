@@ -365,9 +365,13 @@ def monte_carlo(
     # Variance of a sum of k values drawn without replacement from n: k·σ²·(n−k)/(n−1).
     shrink = (members[:, None, None] - won) / np.maximum(safe - 1, 1)[:, None, None]
     # One table, one gather per trial: count, value mean and value variance side by side.
-    pool = np.concatenate(
-        (won, won * mean_value[:, None, None], won * variance[:, None, None] * shrink), axis=2
-    ).reshape(groups * pool_size, 3 * horizon).astype(np.float32)
+    pool = (
+        np.concatenate(
+            (won, won * mean_value[:, None, None], won * variance[:, None, None] * shrink), axis=2
+        )
+        .reshape(groups * pool_size, 3 * horizon)
+        .astype(np.float32)
+    )
     counts = np.zeros((trials, horizon), dtype=np.int64)
     values = np.zeros((trials, horizon), dtype=np.float64)
     group_offset = (np.arange(groups, dtype=np.int64) * pool_size)[None, :]
