@@ -3,6 +3,7 @@ accuracy of past forecasts (docs/metrics.md, "Forecast")."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 import weakref
@@ -42,8 +43,18 @@ def new_seed() -> int:
 
 # The stays of the last few histories read (see stays_for).
 STAYS_KEPT = 2
-_stays_kept: OrderedDict[tuple[int, ...], tuple[tuple[weakref.ref, ...], tuple]] = OrderedDict()
+_stays_kept: OrderedDict[tuple[int, ...], tuple[tuple[weakref.ref, ...], Stays]] = OrderedDict()
 _stays_lock = threading.Lock()
+
+
+def _history_columns(history: FlowHistory) -> dict[str, np.ndarray]:
+    """The columns a Stays shares with its history."""
+    return {
+        "opportunity": history.opportunity,
+        "stage": history.stage,
+        "kind": history.kind,
+        "entered": history.at,
+    }
 
 
 def stays_for(history: FlowHistory) -> Stays:
@@ -62,22 +73,19 @@ def stays_for(history: FlowHistory) -> Stays:
             ref() is column for ref, column in zip(kept[0], columns, strict=True)
         ):
             _stays_kept.move_to_end(key)
-            left, to_stage, to_kind, first = kept[1]
-            return Stays(
-                opportunity=history.opportunity,
-                stage=history.stage,
-                kind=history.kind,
-                entered=history.at,
-                left=left,
-                to_stage=to_stage,
-                to_kind=to_kind,
-                first=first,
-            )
+            return dataclasses.replace(kept[1], **_history_columns(history))
     stays = stays_of(history)
     with _stays_lock:
+        # Kept without the history's own columns (they are put back from the history asked
+        # for), so nothing here keeps an old history alive.
+        # (Fresh empty arrays: a slice would be a view keeping its base alive.)
+        empty = {
+            name: np.empty(0, dtype=column.dtype)
+            for name, column in _history_columns(history).items()
+        }
         _stays_kept[key] = (
             tuple(weakref.ref(column) for column in columns),
-            (stays.left, stays.to_stage, stays.to_kind, stays.first),
+            dataclasses.replace(stays, **empty),
         )
         while len(_stays_kept) > STAYS_KEPT:
             _stays_kept.popitem(last=False)
