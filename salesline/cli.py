@@ -409,6 +409,82 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _percent(rate) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+def _decimal(number, digits: int = 1) -> str:
+    return "—" if number is None else f"{number:,.{digits}f}"
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from salesline.accounts.services import organisation_get, system_actor
+    from salesline.analytics.filters import parse_metric_filters
+    from salesline.analytics.flow_selectors import flow_report
+
+    actor = (
+        member_actor(args.org, args.as_email)
+        if args.as_email
+        else system_actor(organisation_get(slug=args.org))
+    )
+    params = export_filters(args.filter, args.filters_left_over)
+    for name, value in (
+        ("pipeline", args.pipeline),
+        ("from", args.date_from),
+        ("to", args.date_to),
+    ):
+        if value is not None:
+            params[name] = value
+    filters = parse_metric_filters(actor, params)
+    report = flow_report(actor=actor, filters=filters)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"{filters.pipeline.name} ({report['pipeline']}), {report['from']} to {report['to']}"
+        + "".join(f", {key}={value}" for key, value in report["filters"].items())
+    )
+    header = ("stage", "arrivals", "exits", "to next", "to won", "median d", "p85 d", "WIP")
+    rows = [(*header, "stalled")]
+    for stage in report["stages"]:
+        rows.append(
+            (
+                stage["stage"],
+                str(stage["arrivals"]),
+                str(stage["exit_count"]),
+                _percent(stage["conversion_to_next"]),
+                _percent(stage["conversion_to_won"]),
+                _decimal(stage["median_days_in_stage"]),
+                _decimal(stage["p85_days_in_stage"]),
+                str(stage["wip"]),
+                str(stage["stalled"]),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    win_rate = report["win_rate"]
+    print(
+        f"Win rate {'—' if win_rate is None else f'{win_rate * 100:.1f} %'} "
+        f"({report['won']} won, {report['lost']} lost); "
+        f"average won value {_decimal(report['average_won_value'], 2)}; "
+        f"average cycle {_decimal(report['average_cycle_days'])} days; "
+        f"sales velocity {_decimal(report['sales_velocity'], 2)} a day "
+        f"({report['open_at_end']} open at the end)"
+    )
+    bottleneck = report["bottleneck"]
+    if bottleneck is None:
+        print("Bottleneck: none (no open stage has data in the period)")
+    else:
+        names = {stage["stage"]: stage["name"] for stage in report["stages"]}
+        print(f"Bottleneck: {names[bottleneck['stage']]} ({bottleneck['stage']})")
+        for sentence in bottleneck["evidence"]:
+            print(f"  - {sentence}")
+    return 0
+
+
 def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     """The command `serve` replaces itself with: this interpreter's gunicorn, so the server
     runs in the same environment as the script."""
@@ -853,6 +929,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter", action="append", default=[], metavar="KEY=VALUE", help="a list filter"
     )
     exporter.set_defaults(handler=cmd_export, takes_filters=True)
+
+    metrics = commands.add_parser(
+        "metrics",
+        help="flow metrics of a pipeline for a period: a table, or the API's JSON",
+        description="Flow metrics of a pipeline for a period (docs/metrics.md): `salesline "
+        "metrics --org SLUG --pipeline KEY [--from D] [--to D] [--json]`, with the opportunity "
+        "list's filters as --filter KEY=VALUE or --KEY VALUE (--owner_id 3, --cf_tier gold).",
+        allow_abbrev=False,
+    )
+    metrics.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    metrics.add_argument("--pipeline", metavar="KEY", help="default: the first pipeline")
+    metrics.add_argument(
+        "--from", dest="date_from", metavar="YYYY-MM-DD", help="default: 89 days before --to"
+    )
+    metrics.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="default: today")
+    metrics.add_argument(
+        "--as",
+        dest="as_email",
+        metavar="EMAIL",
+        help="measure as this member (default: the organisation as a whole)",
+    )
+    metrics.add_argument(
+        "--filter", action="append", default=[], metavar="KEY=VALUE", help="a list filter"
+    )
+    metrics.add_argument("--json", action="store_true", help="print the API's JSON")
+    metrics.set_defaults(handler=cmd_metrics, takes_filters=True)
 
     schedules = _group(commands, "schedules", "schedules: invoicing, renewal tickler, check-ins")
     schedules_run = schedules.add_parser(

@@ -11,6 +11,7 @@ from .views import (
     message_templates,
     messages,
     records,
+    reports_flow,
     search,
     settings,
     tasks,
@@ -33,6 +34,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *reports_flow.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -15,6 +15,7 @@ from . import (
     imports,
     message_templates,
     messages,
+    metrics,
     organisation,
     process,
     tasks,
@@ -74,3 +75,4 @@ messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
+api.add_router("/metrics", metrics.router)
