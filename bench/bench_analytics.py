@@ -427,7 +427,9 @@ def main() -> int:
     parser.add_argument("--opportunities", type=int, default=1_000_000)
     parser.add_argument("--orm-rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=100, help="dashboard requests")
-    parser.add_argument("--skip-a", action="store_true", help="skip approach A (slow)")
+    parser.add_argument(
+        "--parts", default="b,end,a", help="comma-separated: b (extract), end (API, page), a (SQL)"
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     setup_django(args.database_url)
@@ -441,12 +443,16 @@ def main() -> int:
         "generation": generation,
         "period": [start.isoformat(), end.isoformat()],
     }
-    result["b"] = approach_b(organisation, orm_rows=args.orm_rows)
-    result["end_to_end"] = end_to_end(organisation, start, end, args.repeats)
-    if not args.skip_a:
+    parts = set(args.parts.split(","))
+    if "b" in parts:
+        result["b"] = approach_b(organisation, orm_rows=args.orm_rows)
+    if "end" in parts:
+        result["end_to_end"] = end_to_end(organisation, start, end, args.repeats)
+    if "a" in parts:
         result["a"] = approach_a(organisation, start, end)
     result["peak_rss_mib"] = peak_rss_mib()
-    shutil.rmtree(settings.ANALYTICS_CACHE_DIR, ignore_errors=True)
+    if "b" in parts:
+        shutil.rmtree(settings.ANALYTICS_CACHE_DIR, ignore_errors=True)
     Path(args.out).write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result, indent=2, default=str))
     return 0

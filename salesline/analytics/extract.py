@@ -53,6 +53,8 @@ MAX_ORGANISATIONS = 8
 # Rewrite an organisation's file once this many rows were merged in since it was written.
 REWRITE_AFTER_ROWS = 100_000
 FORMAT_VERSION = 1
+# Bytes of COPY output decoded at a time (whole rows of 66 bytes).
+COPY_DECODE_BYTES = 32 * 2**20
 COLUMNS = ("opportunity", "at", "stage", "kind")
 
 
@@ -210,24 +212,45 @@ _BINARY_ROW = np.dtype(
 
 def _copy_binary(cursor, sql: str, params: list) -> np.ndarray:
     """PostgreSQL: the rows through `COPY ... TO STDOUT (FORMAT binary)` of five bigints,
-    decoded by NumPy in one go (fixed-width rows) instead of row by row in Python."""
+    decoded by NumPy (fixed-width rows) a few megabytes at a time instead of row by row in
+    Python; the raw bytes are never all held at once."""
     import psycopg
 
     raw = cursor.cursor  # psycopg's own cursor under Django's wrapper
     query = psycopg.ClientCursor(raw.connection).mogrify(sql, params)
-    buffer = bytearray()
+    width = _BINARY_ROW.itemsize
+    chunks: list[np.ndarray] = []
+    pending = bytearray()
+    header = True
     with raw.copy(
         f"COPY (SELECT c0::bigint, c1::bigint, c2::bigint, c3::bigint, c4::bigint FROM "  # noqa: S608 - the query was bound by psycopg
         f"({query}) AS rows (c0, c1, c2, c3, c4)) TO STDOUT (FORMAT binary)"
     ) as copy:
         for block in copy:
-            buffer += block
-    # 11-byte signature, 4-byte flags, 4-byte extension length; 2-byte trailer (-1).
-    body = memoryview(buffer)[19 : len(buffer) - 2]
-    rows = np.frombuffer(body, dtype=_BINARY_ROW)
+            pending += block
+            if header and len(pending) >= 19:
+                # 11-byte signature, 4-byte flags, 4-byte header extension length (0).
+                del pending[:19]
+                header = False
+            if not header and len(pending) >= COPY_DECODE_BYTES:
+                whole = len(pending) // width * width
+                chunks.append(_decode(pending[:whole]))
+                del pending[:whole]
+    # What is left: the last rows and the 2-byte trailer (-1).
+    if len(pending) >= 2:
+        whole = (len(pending) - 2) // width * width
+        chunks.append(_decode(pending[:whole]))
+    return np.concatenate(chunks) if chunks else np.empty((0, 5), dtype=np.int64)
+
+
+def _decode(data: bytes | bytearray) -> np.ndarray:
+    rows = np.frombuffer(data, dtype=_BINARY_ROW)
     if rows.size and (rows["count"] != 5).any():
         raise ValueError("unexpected COPY row layout")
-    return np.stack([rows[f"v{n}"].astype(np.int64) for n in range(5)], axis=1)
+    decoded = np.empty((rows.size, 5), dtype=np.int64)
+    for n in range(5):
+        decoded[:, n] = rows[f"v{n}"]
+    return decoded
 
 
 def _resolve_unknown(organisation, rows: np.ndarray, stages: list[tuple[str, str]]) -> None:
@@ -275,27 +298,30 @@ def _read_all(organisation, key: str) -> Extract:
     deleted = _deleted(organisation)
     rows = _select_rows(organisation, stages, "", [])
     _resolve_unknown(organisation, rows, stages)
-    # Sorted by (opportunity, at, id): ids first, then stable sorts by the finer keys last.
-    rows = rows[np.argsort(rows[:, 0], kind="stable")]
-    rows = rows[np.argsort(rows[:, 2], kind="stable")]
-    rows = rows[np.argsort(rows[:, 1], kind="stable")]
+    # Sorted by (opportunity, at, id); each column gathered once, in its final type.
+    order = np.lexsort((rows[:, 0], rows[:, 2], rows[:, 1]))
     ids = rows[:, 0]
     largest = int(ids.max()) if ids.size else 0
     # What was committed before the window is surely all there; ids above it may be joined
     # by rows of transactions still open.
     older = ids[rows[:, 2] < int(started - window)]
     floor_id = int(older.max()) if older.size else 0
+    recent_ids = set(ids[ids > floor_id].tolist())
+    columns = {
+        "opportunity": rows[order, 1],
+        "at": rows[order, 2],
+        "stage": rows[order, 3].astype(np.int32),
+        "kind": rows[order, 4].astype(np.int8),
+    }
+    del rows, order, ids, older
     extract = Extract(
         key=key,
-        opportunity=np.ascontiguousarray(rows[:, 1]),
-        at=np.ascontiguousarray(rows[:, 2]),
-        stage=rows[:, 3].astype(np.int32),
-        kind=rows[:, 4].astype(np.int8),
+        **columns,
         stages=stages,
         revisions=revisions,
         deleted=deleted,
         floor_id=floor_id,
-        recent_ids=set(ids[ids > floor_id].tolist()),
+        recent_ids=recent_ids,
         checkpoints=[(started, largest)],
         audit_since=started,
         audit_seen=audit_seen,
