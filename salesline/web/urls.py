@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    campaigns,
     documents,
     home,
     imports,
@@ -11,7 +12,9 @@ from .views import (
     message_templates,
     messages,
     records,
+    reports,
     reports_flow,
+    reports_forecast,
     search,
     settings,
     tasks,
@@ -34,6 +37,9 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *campaigns.urlpatterns,
+    *reports.urlpatterns,
+    *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     path(
         "login/",
