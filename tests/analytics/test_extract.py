@@ -287,3 +287,19 @@ def test_copy_output_decoded_in_small_pieces_gives_the_same_columns(actor, monke
     monkeypatch.setattr(extract, "COPY_DECODE_BYTES", 100)
 
     assert as_rows(flow_history(actor.organisation)) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_merged_moves_are_written_back_to_the_file_once_enough(actor, reads, monkeypatch):
+    monkeypatch.setattr(extract, "REWRITE_AFTER_ROWS", 1)
+    opportunity = create(actor, "Rewritten", "qualify")
+    flow_history(actor.organisation)
+    opportunity_move(actor=actor, opportunity_id=opportunity.pk, stage="develop")
+    flow_history(actor.organisation)  # merges the move and writes the files again
+    extract.forget()
+
+    history = flow_history(actor.organisation)  # from the new files: the move is not doubled
+
+    assert len(reads) == 1
+    assert [history.stages[s][1] for s in history.stage] == ["identify", "qualify", "develop"]
+    assert len(list((extract._cache_dir()).glob("*.opportunity.npy"))) == 1
