@@ -12,15 +12,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from salesline.core.actors import Actor
-from salesline.pipeline.models import Opportunity
 
 from .extract import flow_history
 from .filters import MetricFilters, pipeline_named, stage_defs
 from .flow import AGE_BAND_LABELS, DEFINITIONS, FlowMetrics, calibration, flow_metrics
 from .history import FlowHistory
-
-# Ids per query when reading values: well under SQLite's limit on bound parameters.
-VALUE_CHUNK = 5_000
+from .opportunity_reads import values_of
 
 
 class _WonValues:
@@ -32,16 +29,9 @@ class _WonValues:
 
     def __call__(self, ids: np.ndarray) -> Mapping[int, float]:
         values: dict[int, float] = {}
-        unique = np.unique(ids).tolist()
-        for offset in range(0, len(unique), VALUE_CHUNK):
-            rows = Opportunity.objects.filter(
-                organisation=self.actor.organisation,
-                pk__in=unique[offset : offset + VALUE_CHUNK],
-                value__isnull=False,
-            ).values_list("id", "value", "currency")
-            for pk, value, currency in rows:
-                values[pk] = float(value)
-                self.currencies.add(currency)
+        for pk, value, currency in values_of(self.actor.organisation, ids):
+            values[pk] = value
+            self.currencies.add(currency)
         return values
 
 

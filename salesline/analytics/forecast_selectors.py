@@ -23,6 +23,7 @@ from . import forecast
 from .extract import flow_history
 from .history import NONE, FlowHistory, Stays, stays_of
 from .models import ForecastSnapshot
+from .opportunity_reads import open_in_pipeline
 
 if TYPE_CHECKING:
     from .filters import MetricFilters
@@ -105,28 +106,19 @@ def _open_opportunities(
     actor: Actor, pipeline_key: str, ids: np.ndarray | None
 ) -> OpenOpportunities:
     """The live open opportunities of the pipeline (only `ids` among them when given)."""
-    rows = (
-        Opportunity.objects.filter(
-            organisation=actor.organisation,
-            deleted_at__isnull=True,
-            status=Opportunity.Status.OPEN,
-            pipeline__key=pipeline_key,
-        )
-        .order_by("id")
-        .values_list("id", "value", "expected_close_date", "stage__key", "currency")
-    )
+    rows = open_in_pipeline(actor.organisation, pipeline_key)
     wanted = None if ids is None else set(ids.tolist())
     kept_ids: list[int] = []
     values: dict[int, float] = {}
     stage_keys: list[str] = []
     close_dates: list[date | None] = []
     currencies: set[str] = set()
-    for pk, value, close, stage_key, currency in rows.iterator(chunk_size=10_000):
+    for pk, value, close, stage_key, currency in rows:
         if wanted is not None and pk not in wanted:
             continue
         kept_ids.append(pk)
         if value is not None:
-            values[pk] = float(value)
+            values[pk] = value
             currencies.add(currency)
         stage_keys.append(stage_key)
         close_dates.append(close)

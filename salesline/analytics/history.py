@@ -65,6 +65,12 @@ class FlowHistory:
             [code for code, (key, _) in enumerate(self.stages) if key == pipeline], dtype=np.int32
         )
 
+    def entered(self, pipeline: str) -> bool:
+        """Whether any change ever entered a stage of `pipeline` (`stages` may name stages
+        nothing entered yet)."""
+        codes = self.pipeline_codes(pipeline)
+        return bool(codes.size) and bool(np.isin(self.stage, codes).any())
+
     def select(self, rows: np.ndarray) -> FlowHistory:
         """The history of some opportunities only: `rows` is a boolean mask that keeps or drops
         *whole* opportunities (see `opportunities_mask`), so the stays stay intact."""

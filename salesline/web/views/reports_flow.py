@@ -187,7 +187,7 @@ def flow_page(request: HttpRequest, actor) -> HttpResponse:
         cycle_median=_days(report["cycle_time"]["median_days"]),
         cycle_p85=_days(report["cycle_time"]["p85_days"]),
         # Nothing ever entered the pipeline: say how to begin rather than show zeros.
-        never_used=not history.pipeline_codes(filters.pipeline_key).size,
+        never_used=not history.entered(filters.pipeline_key),
         has_record_filters=bool(filters.record_params),
     )
     return render(request, "web/reports/flow.html", context)
