@@ -39,4 +39,5 @@ class ForecastSnapshot(models.Model):
         return f"{self.iso_year}-W{self.iso_week:02d}"
 
 
+from .cost_models import CostEntry, CostSettings  # noqa: E402, F401
 from .report_models import WeeklyReportDelivery  # noqa: E402, F401

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    campaigns,
     documents,
     home,
     imports,
@@ -36,6 +37,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *campaigns.urlpatterns,
     *reports.urlpatterns,
     *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,

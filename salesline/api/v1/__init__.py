@@ -11,6 +11,7 @@ from salesline.core.errors import DomainError
 
 from . import (
     agreements,
+    campaigns,
     dashboard,
     documents,
     imports,
@@ -80,3 +81,4 @@ api.add_router("/jobs", jobs_api.router)
 dashboard.register(api)
 api.add_router("/metrics", metrics.router)
 api.add_router("/forecast", forecast_api.router)
+campaigns.register(api)

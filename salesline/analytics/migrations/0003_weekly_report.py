@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("analytics", "0001_forecast_snapshot"),
+        ("analytics", "0002_costs"),
         ("accounts", "0003_organisation_country_booking_url_from_email"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
