@@ -68,6 +68,8 @@ class Dashboard:
     charts: list[charts.Chart]
     key_numbers: list[tuple[str, Any]] = field(default_factory=list)
     empty: bool = False
+    # The cache key it was computed under: what is rendered from it may be cached by it too.
+    cache_key: str = ""
 
     def chart(self, key: str) -> charts.Chart:
         for chart in self.charts:
@@ -145,6 +147,7 @@ def dashboard_report(*, actor: Actor, filters: MetricFilters) -> Dashboard:
     if found is not None:
         return found
     report = _compute(actor, filters)
+    report.cache_key = key
     cache.set(key, report, CACHE_SECONDS)
     return report
 
