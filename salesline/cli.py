@@ -953,13 +953,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = commands.add_parser(
         "import",
-        help="import leads, people or companies from CSV, XLSX or vCard; or undo an import",
+        help="import leads, people, companies (CSV, XLSX or vCard) or stage history; or undo "
+        "an import",
         description="Import a CSV, XLSX or vCard (.vcf) file: `salesline import KIND FILE ...` "
-        "(KIND: leads, people, companies). Columns are matched to fields by their headers "
-        "(override with --mapping). `salesline import undo IMPORT_ID ...` undoes an import.",
+        "(KIND: leads, people, companies, stage-history). Columns are matched to fields by "
+        "their headers (override with --mapping). `salesline import undo IMPORT_ID ...` "
+        "undoes an import.",
     )
     importer.add_argument(
-        "kind", choices=["leads", "people", "companies", "undo"], metavar="KIND|undo"
+        "kind",
+        choices=["leads", "people", "companies", "stage-history", "undo"],
+        metavar="KIND|undo",
     )
     importer.add_argument("target", metavar="FILE|IMPORT_ID")
     importer.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")

@@ -45,20 +45,23 @@ class _WonValues:
         return values
 
 
-def _history(actor: Actor, filters: MetricFilters) -> FlowHistory:
-    history = flow_history(actor.organisation)
+def _history(actor: Actor, filters: MetricFilters, history: FlowHistory | None) -> FlowHistory:
+    history = history if history is not None else flow_history(actor.organisation)
     ids = filters.opportunity_ids()
     if ids is not None:
         history = history.select(history.opportunities_mask(ids))
     return history
 
 
-def flow_metrics_for(*, actor: Actor, filters: MetricFilters) -> tuple[FlowMetrics, set[str]]:
+def flow_metrics_for(
+    *, actor: Actor, filters: MetricFilters, history: FlowHistory | None = None
+) -> tuple[FlowMetrics, set[str]]:
     """The metrics as computed (flow.FlowMetrics) and the currencies of the won values: for
-    callers that want more than the JSON (the dashboard's series)."""
+    callers that want more than the JSON (the dashboard's series). `history` is the
+    organisation's whole history when the caller has read it already."""
     values = _WonValues(actor)
     metrics = flow_metrics(
-        _history(actor, filters),
+        _history(actor, filters, history),
         pipeline=filters.pipeline_key,
         stages=filters.stages,
         period=filters.period,
@@ -67,9 +70,11 @@ def flow_metrics_for(*, actor: Actor, filters: MetricFilters) -> tuple[FlowMetri
     return metrics, values.currencies
 
 
-def flow_report(*, actor: Actor, filters: MetricFilters) -> dict:
+def flow_report(
+    *, actor: Actor, filters: MetricFilters, history: FlowHistory | None = None
+) -> dict:
     """The flow metrics of a pipeline for a period and filter: the contract's JSON."""
-    metrics, currencies = flow_metrics_for(actor=actor, filters=filters)
+    metrics, currencies = flow_metrics_for(actor=actor, filters=filters, history=history)
     return {
         "pipeline": filters.pipeline_key,
         "from": filters.date_from.isoformat(),
@@ -130,12 +135,13 @@ def flow_report(*, actor: Actor, filters: MetricFilters) -> dict:
     }
 
 
-def calibration_report(*, actor: Actor, pipeline_key: str | None) -> dict:
+def calibration_report(
+    *, actor: Actor, pipeline_key: str | None, history: FlowHistory | None = None
+) -> dict:
     """Configured against observed win probability per open stage: the contract's JSON."""
     pipeline = pipeline_named(actor, pipeline_key)
-    rows = calibration(
-        flow_history(actor.organisation), pipeline=pipeline.key, stages=stage_defs(pipeline)
-    )
+    history = history if history is not None else flow_history(actor.organisation)
+    rows = calibration(history, pipeline=pipeline.key, stages=stage_defs(pipeline))
     return {
         "pipeline": pipeline.key,
         "stages": [

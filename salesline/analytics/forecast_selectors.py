@@ -3,7 +3,11 @@ accuracy of past forecasts (docs/metrics.md, "Forecast")."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +21,7 @@ from salesline.pipeline.models import Opportunity, StageChange
 
 from . import forecast
 from .extract import flow_history
-from .history import NONE, FlowHistory, stays_of
+from .history import NONE, FlowHistory, Stays, stays_of
 from .models import ForecastSnapshot
 
 if TYPE_CHECKING:
@@ -35,6 +39,57 @@ PROBABILITIES = (CONFIGURED, CALIBRATED)
 
 def new_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
+
+
+# The stays of the last few histories read (see stays_for).
+STAYS_KEPT = 2
+_stays_kept: OrderedDict[tuple[int, ...], tuple[tuple[weakref.ref, ...], Stays]] = OrderedDict()
+_stays_lock = threading.Lock()
+
+
+def _history_columns(history: FlowHistory) -> dict[str, np.ndarray]:
+    """The columns a Stays shares with its history."""
+    return {
+        "opportunity": history.opportunity,
+        "stage": history.stage,
+        "kind": history.kind,
+        "entered": history.at,
+    }
+
+
+def stays_for(history: FlowHistory) -> Stays:
+    """`stays_of(history)`, kept for the last STAYS_KEPT histories whose columns are the very
+    same arrays. The extract keeps an organisation's columns between requests (only `as_of`
+    changes) and replaces them, never changes them in place, when the history grows: the same
+    arrays mean the same stays. Only the derived columns are kept (weakly tied to the
+    history's), so a history the extract lets go is not held here."""
+    columns = (history.opportunity, history.at, history.stage, history.kind)
+    key = tuple(id(column) for column in columns)
+    with _stays_lock:
+        for old_key in [k for k, (refs, _) in _stays_kept.items() if refs[0]() is None]:
+            del _stays_kept[old_key]
+        kept = _stays_kept.get(key)
+        if kept is not None and all(
+            ref() is column for ref, column in zip(kept[0], columns, strict=True)
+        ):
+            _stays_kept.move_to_end(key)
+            return dataclasses.replace(kept[1], **_history_columns(history))
+    stays = stays_of(history)
+    with _stays_lock:
+        # Kept without the history's own columns (they are put back from the history asked
+        # for), so nothing here keeps an old history alive.
+        # (Fresh empty arrays: a slice would be a view keeping its base alive.)
+        empty = {
+            name: np.empty(0, dtype=column.dtype)
+            for name, column in _history_columns(history).items()
+        }
+        _stays_kept[key] = (
+            tuple(weakref.ref(column) for column in columns),
+            dataclasses.replace(stays, **empty),
+        )
+        while len(_stays_kept) > STAYS_KEPT:
+            _stays_kept.popitem(last=False)
+    return stays
 
 
 @dataclass(frozen=True)
@@ -113,7 +168,7 @@ def forecast_result(
     callers that have a pipeline but no request filters (the weekly snapshot)."""
     seed = new_seed() if seed is None else seed
     history = flow_history(actor.organisation)
-    stays = stays_of(history)
+    stays = stays_for(history)
     open_now = _open_opportunities(actor, pipeline.key, opportunity_ids)
     months = forecast.month_starts(history.as_of, horizon)
     today = datetime.fromtimestamp(history.as_of, tz=UTC).date()

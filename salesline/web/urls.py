@@ -11,6 +11,7 @@ from .views import (
     lists,
     message_templates,
     messages,
+    people_report,
     records,
     reports,
     reports_flow,
@@ -41,6 +42,7 @@ urlpatterns = [
     *reports.urlpatterns,
     *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
+    *people_report.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -211,6 +211,7 @@ class MatchesOut(BaseModel):
 
 class NoteIn(Strict):
     body: str
+    kind: str = Field(default="note", description="note, call, meeting or email")
     company_id: int | None = None
     person_id: int | None = None
     lead_id: int | None = None
@@ -224,6 +225,7 @@ class NotePatch(Strict):
 class NoteOut(BaseModel):
     id: int
     body: str
+    kind: str
     author: str | None
     company_id: int | None
     person_id: int | None
