@@ -124,6 +124,28 @@ class Opportunity(RecordBase):
             alive_index(
                 "organisation", "stage", "closed_at", "id", name="opportunity_board_closed"
             ),
+            # The campaign report: a period's opportunities, and its wins with their value,
+            # per campaign, each from an index alone.
+            alive_index(
+                "organisation",
+                "campaign",
+                "created_at",
+                "deleted_at",
+                name="opportunity_campaign",
+            ),
+            models.Index(
+                fields=[
+                    "organisation",
+                    "campaign",
+                    "closed_at",
+                    "currency",
+                    "value",
+                    "status",
+                    "deleted_at",
+                ],
+                name="opportunity_campaign_won",
+                condition=models.Q(status="won", deleted_at__isnull=True),
+            ),
             # Home's "my open opportunities by stage": a member's few open deals among a
             # million closed ones, counted and summed from the index alone.
             models.Index(

@@ -176,6 +176,11 @@ class Lead(Importable, RecordBase):
         indexes = [
             alive_index("organisation", "-created_at", "-id", name="lead_recent"),
             alive_index("organisation", "source", "-created_at", "-id", name="lead_source_recent"),
+            # The campaign report counts a period's leads per campaign from this index alone
+            # (SQLite needs every column the query names in it, deleted_at included).
+            alive_index(
+                "organisation", "campaign", "created_at", "deleted_at", name="lead_campaign"
+            ),
             alive_index("organisation", "search_name", "id", name="lead_search"),
             alive_index(
                 "organisation", "search_last_word", "search_name", "id", name="lead_last_word"
