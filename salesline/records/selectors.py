@@ -17,6 +17,7 @@ from salesline.core import compiled
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 from salesline.process.definition import match_choice
+from salesline.process.kinds import list_columns
 from salesline.process.selectors import definition_for
 
 from . import matching, search_index
@@ -59,8 +60,10 @@ def record_get_for(*, actor: Actor, kind: str, record_id: Any, deleted: bool = F
 ORDER_COLUMNS = {"name": "search_name"}
 
 
-def order_column(ordering: str) -> str:
+def order_column(ordering: str, kind: str = "") -> str:
     column = ordering.lstrip("-")
+    if extra := list_columns(kind).get(column):
+        return extra.path
     return ORDER_COLUMNS.get(column, column)
 
 
@@ -255,7 +258,7 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
         tie = Case(When(above, then=F("id")), default=-F("id"))
         return queryset.annotate(_rank=found.rank()).order_by("_rank", key, then_name, tie)
     descending = query.ordering.startswith("-")
-    column = order_column(query.ordering)
+    column = order_column(query.ordering, kind)
     if column == "id":
         return queryset.order_by(query.ordering)
     sign = "-" if descending else ""
@@ -294,7 +297,7 @@ def record_list(
     except EmptyResultSet:
         return Page(items=[], count=0, count_capped=False, next_cursor=None)
     total = RawSQL(total_sql, capped_params)  # noqa: S611
-    column = order_column(query.ordering)
+    column = order_column(query.ordering, kind)
     is_ranked = ranked(KINDS[kind], query)
     paged = queryset
     if query.cursor is not None:

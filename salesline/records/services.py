@@ -635,6 +635,17 @@ def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
     with transaction.atomic():
         note.save()
         audit.record(actor=actor, action="create", obj=note, changes={"body": [None, note.body]})
+        # Something was done about the record (the quality rating counts it as activity).
+        events.emit(
+            actor=actor,
+            kind="note_added",
+            obj=note,
+            payload={
+                "record": targets[attr],
+                "record_id": getattr(note, attr),
+                "note_kind": note.kind,
+            },
+        )
     return note
 
 
