@@ -10,6 +10,7 @@ from .views import (
     lists,
     message_templates,
     messages,
+    quality,
     records,
     search,
     settings,
@@ -33,6 +34,7 @@ urlpatterns = [
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
+    *quality.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
