@@ -125,3 +125,12 @@ def test_rerate_rates_only_the_actors_organisation(actor, other_actor, admin_act
     assert quality_rerate(actor=admin_actor) == 1
     assert QualityRating.objects.filter(opportunity=mine).exists()
     assert not QualityRating.objects.filter(opportunity=theirs).exists()
+
+
+def test_salesline_quality_rerate(capsys, actor, opportunity):
+    from salesline import cli
+
+    assert cli.main(["quality", "rerate", "--org", actor.organisation.slug]) == 0
+    assert capsys.readouterr().out == f"Rated 1 opportunity of {actor.organisation.slug}.\n"
+    assert rating_of(opportunity).score == NEW_SCORE
+    assert cli.main(["quality", "rerate", "--org", "nobody"]) == 1
