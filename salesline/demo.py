@@ -1236,7 +1236,20 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
             "actor_label": owner.email,
         }
         changes += [
-            StageChange(**who, **_fields(s), pipeline=pipeline, at=at(s["_ago"]))
+            StageChange(
+                **who,
+                **_fields(s),
+                # The columns the services write with every move, so the flow metrics read the
+                # demo's history as they read a real one.
+                opportunity_ref=opportunity.pk,
+                pipeline=pipeline,
+                to_pipeline_key=pipeline.key,
+                to_stage_kind=stages[s["to_stage"]].kind,
+                from_pipeline=pipeline if s["from_stage"] else None,
+                from_pipeline_key=pipeline.key if s["from_stage"] else "",
+                from_stage_kind=stages[s["from_stage"]].kind if s["from_stage"] else "",
+                at=at(s["_ago"]),
+            )
             for s in plan_row["_steps"]
         ]
         ticks += [ChecklistTick(**who, **_fields(t), at=at(t["_ago"])) for t in plan_row["_ticks"]]

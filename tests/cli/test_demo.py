@@ -168,7 +168,13 @@ def test_stage_history_is_a_year_long_chain_ending_in_the_current_stage(summary)
         assert changes[0].at == opportunity.created_at
         for before, after in zip(changes, changes[1:], strict=False):
             assert after.from_stage == before.to_stage
+            assert after.from_stage_kind == before.to_stage_kind
             assert after.at > before.at
+        # The columns the flow metrics read, as the services write them.
+        for change in changes:
+            assert change.opportunity_ref == opportunity.pk
+            assert change.to_pipeline_key == opportunity.pipeline.key
+        assert changes[-1].to_stage_kind == opportunity.stage.kind
         assert changes[-1].to_stage == opportunity.stage.key
         assert changes[-1].at == opportunity.stage_entered_at
         assert now - timedelta(days=365) <= changes[0].at <= changes[-1].at <= now
