@@ -11,8 +11,8 @@ from salesline.analytics.quality_selectors import (
     quality_lowest,
 )
 from salesline.pipeline.services import opportunity_create
-from salesline.records.filters import parse_list_query
 from salesline.records.fields import KINDS
+from salesline.records.filters import parse_list_query
 
 pytestmark = pytest.mark.django_db
 
