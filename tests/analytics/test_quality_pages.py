@@ -148,3 +148,11 @@ quality:
     # Without the section: the default rating, and nothing written back.
     plain = process_parse(template_text("business-development"))
     assert "quality" not in dump_definition(plain)
+
+
+def test_the_filter_panel_offers_quality_and_band(web, rated):
+    page = web.get("/records/opportunities/?quality_band=good").content.decode()
+    assert 'name="quality__gte"' in page and 'name="quality__lte"' in page
+    assert 'name="quality_band"' in page
+    assert "Valued" in page and ">Plain<" not in page
+    assert "Quality band" in page  # the chip of the filter in force

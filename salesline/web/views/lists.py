@@ -227,6 +227,22 @@ def filter_controls(
             controls.append(FilterControl(name, definition.label, definition.type, value))
         else:
             controls.append(FilterControl(name, definition.label, "text", value))
+    # Columns other apps keep (the quality score): a from/to range, and a band to choose.
+    for column in list_columns(kind).values():
+        controls.append(
+            FilterControl(
+                column.name,
+                column.label,
+                "range-number",
+                low=params.get(f"{column.name}__gte", ""),
+                high=params.get(f"{column.name}__lte", ""),
+            )
+        )
+        if column.choice_filter:
+            name, _, allowed = column.choice_filter
+            options = [(value, value.capitalize()) for value in allowed]
+            label = f"{column.label} band"
+            controls.append(FilterControl(name, label, "select", params.get(name, ""), options))
     return controls
 
 
