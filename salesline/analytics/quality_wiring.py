@@ -100,5 +100,6 @@ def register() -> None:
             path="quality_rating__score",
             label="Quality",
             choice_filter=("quality_band", "quality_rating__band", ("good", "fair", "poor")),
+            scope="quality_rating__organisation_id",
         ),
     )

@@ -96,6 +96,14 @@ class ListColumn:
     label: str
     #: (filter name, ORM path, allowed values), e.g. ("quality_band", "quality_rating__band", …)
     choice_filter: tuple[str, str, tuple[str, ...]] | None = None
+    #: The related row's organisation, e.g. "quality_rating__organisation_id": a list that
+    #: filters or orders by the column also scopes that row, so the planner can start from the
+    #: other app's index (organisation, value, record) instead of sorting every row.
+    scope: str = ""
+
+    @property
+    def relation(self) -> str:
+        return self.path.split("__", 1)[0]
 
 
 _LIST_COLUMNS: dict[str, dict[str, ListColumn]] = {}

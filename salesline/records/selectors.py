@@ -227,9 +227,11 @@ def _by_ids(actor: Actor, kind: KindDef, lookups: dict[str, Any]) -> dict[str, A
 
 
 def _filtered(actor: Actor, kind_def: KindDef, query: ListQuery) -> QuerySet:
-    return _base(actor, kind_def, deleted=query.deleted).filter(
-        **_by_ids(actor, kind_def, query.lookups)
-    )
+    lookups = _by_ids(actor, kind_def, query.lookups)
+    for column in list_columns(kind_def.key).values():
+        if column.scope and any(name.startswith(f"{column.relation}__") for name in lookups):
+            lookups[column.scope] = actor.organisation.pk
+    return _base(actor, kind_def, deleted=query.deleted).filter(**lookups)
 
 
 def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
