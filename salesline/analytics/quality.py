@@ -22,6 +22,7 @@ from salesline.pipeline.gates import (
     Condition,
     Gate,
     MoveFacts,
+    Requirement,
     StageSpec,
     gate_requirements,
 )
@@ -176,7 +177,7 @@ def _gate_items(spec: QualitySpec, facts: QualityFacts, kinds: frozenset[str]) -
         if requirement.kind in kinds
     ]
     # A field several stages require is one thing to fill in.
-    by_item = {}
+    by_item: dict[tuple[str, str | None], Requirement] = {}
     for requirement in requirements:
         by_item.setdefault((requirement.kind, requirement.field), requirement)
     items = list(by_item.values())

@@ -26,13 +26,16 @@ def _note_on_opportunity(event: DomainEvent) -> bool:
 def rate_changed_opportunity(event: DomainEvent) -> None:
     from .quality_services import quality_rate
 
-    quality_rate(organisation=event.organisation, opportunity_ids=[int(event.object_id)])
+    if event.organisation is not None:  # events about an opportunity always have one
+        quality_rate(organisation=event.organisation, opportunity_ids=[int(event.object_id)])
 
 
 def rate_noted_opportunity(event: DomainEvent) -> None:
     from .quality_services import quality_rate
 
-    quality_rate(organisation=event.organisation, opportunity_ids=[int(event.payload["record_id"])])
+    if event.organisation is not None:
+        record_id = int(event.payload["record_id"])
+        quality_rate(organisation=event.organisation, opportunity_ids=[record_id])
 
 
 def rerate_every_day() -> None:
