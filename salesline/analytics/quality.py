@@ -166,16 +166,21 @@ def _and_list(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
-def _gate_items(spec: QualitySpec, facts: QualityFacts, kinds: frozenset[str]) -> Reason:
+type RequirementsOf = dict[str, list[Requirement]]
+
+
+def _gate_items(
+    spec: QualitySpec, facts: QualityFacts, kinds: frozenset[str], known: RequirementsOf
+) -> Reason:
     # Fields: what the gates passed asked for (and may have been emptied since); the
     # checklist: those gates' items and the next one's, the work in hand.
     judged = stages_passed if spec.kind == GATE_FIELDS else stages_ahead
-    requirements = [
-        requirement
-        for stage in judged(facts.stages, facts.stage)
-        for requirement in gate_requirements(stage, facts.move_facts)
-        if requirement.kind in kinds
-    ]
+    requirements = []
+    for stage in judged(facts.stages, facts.stage):
+        # A gate is evaluated once per rating, whichever specs look at it.
+        if stage.key not in known:
+            known[stage.key] = gate_requirements(stage, facts.move_facts)
+        requirements += [r for r in known[stage.key] if r.kind in kinds]
     # A field several stages require is one thing to fill in.
     by_item: dict[tuple[str, str | None], Requirement] = {}
     for requirement in requirements:
@@ -208,7 +213,7 @@ def _gate_items(spec: QualitySpec, facts: QualityFacts, kinds: frozenset[str]) -
     )
 
 
-def _check(spec: QualitySpec, facts: QualityFacts) -> Reason:
+def _check(spec: QualitySpec, facts: QualityFacts, known: RequirementsOf) -> Reason:
     """One spec's reason: met or not, and the sentence to show."""
 
     def reason(met: bool, good: str, action: str) -> Reason:
@@ -220,9 +225,9 @@ def _check(spec: QualitySpec, facts: QualityFacts) -> Reason:
     is_open = not any(s.key == facts.stage and s.kind in CLOSED_KINDS for s in facts.stages)
     match spec.kind:
         case "gate_fields":
-            return _gate_items(spec, facts, frozenset({"require"}))
+            return _gate_items(spec, facts, frozenset({"require"}), known)
         case "checklist":
-            return _gate_items(spec, facts, frozenset({"checklist"}))
+            return _gate_items(spec, facts, frozenset({"checklist"}), known)
         case "contact":
             return reason(
                 facts.has_contact,
@@ -275,7 +280,8 @@ def _check(spec: QualitySpec, facts: QualityFacts) -> Reason:
 def rate(definition: QualityDefinition, facts: QualityFacts) -> Rating:
     """The opportunity's score (0..100, the weighted share of specs met, rounded half up) and
     the reasons, in the definition's order."""
-    reasons = tuple(_check(spec, facts) for spec in definition.specs)
+    known: RequirementsOf = {}
+    reasons = tuple(_check(spec, facts, known) for spec in definition.specs)
     total = definition.total_weight
     earned = sum(reason.weight * reason.met_share for reason in reasons)
     score = int(100 * earned / total + 0.5) if total else 100
