@@ -104,5 +104,6 @@ def register() -> None:
             label="Quality",
             choice_filter=("quality_band", "quality_rating__band", ("good", "fair", "poor")),
             scope="quality_rating__organisation_id",
+            tie="quality_rating__opportunity_id",
         ),
     )

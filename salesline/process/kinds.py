@@ -100,6 +100,10 @@ class ListColumn:
     #: filters or orders by the column also scopes that row, so the planner can start from the
     #: other app's index (organisation, value, record) instead of sorting every row.
     scope: str = ""
+    #: The related row's record id, e.g. "quality_rating__opportunity_id": ties in the value are
+    #: broken by it, the index's last column, so SQLite need not sort a tie group by the
+    #: record's own id (which it does not know to be equal).
+    tie: str = ""
 
     @property
     def relation(self) -> str:

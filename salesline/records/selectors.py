@@ -264,7 +264,9 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
     if column == "id":
         return queryset.order_by(query.ordering)
     sign = "-" if descending else ""
-    return queryset.order_by(f"{sign}{column}", f"{sign}id")
+    extra = list_columns(kind).get(query.ordering.lstrip("-"))
+    tie = extra.tie if extra is not None and extra.tie else "id"
+    return queryset.order_by(f"{sign}{column}", f"{sign}{tie}")
 
 
 def _capped_count_sql(queryset: QuerySet, cap: int) -> tuple[str, tuple]:
