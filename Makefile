@@ -65,7 +65,7 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: install pdf-libraries
+demo: install pdf-libraries node_modules/.installed
 	$(BIN)/salesline init --demo
 	$(BIN)/salesline serve --host $(HOST) --port $(PORT) --with-worker
 

@@ -409,6 +409,82 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _percent(rate) -> str:
+    return "—" if rate is None else f"{rate:.1%}"
+
+
+def _decimal(number, digits: int = 1) -> str:
+    return "—" if number is None else f"{number:,.{digits}f}"
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from salesline.accounts.services import organisation_get, system_actor
+    from salesline.analytics.filters import parse_metric_filters
+    from salesline.analytics.flow_selectors import flow_report
+
+    actor = (
+        member_actor(args.org, args.as_email)
+        if args.as_email
+        else system_actor(organisation_get(slug=args.org))
+    )
+    params = export_filters(args.filter, args.filters_left_over)
+    for name, value in (
+        ("pipeline", args.pipeline),
+        ("from", args.date_from),
+        ("to", args.date_to),
+    ):
+        if value is not None:
+            params[name] = value
+    filters = parse_metric_filters(actor, params)
+    report = flow_report(actor=actor, filters=filters)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(
+        f"{filters.pipeline.name} ({report['pipeline']}), {report['from']} to {report['to']}"
+        + "".join(f", {key}={value}" for key, value in report["filters"].items())
+    )
+    header = ("stage", "arrivals", "exits", "to next", "to won", "median d", "p85 d", "WIP")
+    rows = [(*header, "stalled")]
+    for stage in report["stages"]:
+        rows.append(
+            (
+                stage["stage"],
+                str(stage["arrivals"]),
+                str(stage["exit_count"]),
+                _percent(stage["conversion_to_next"]),
+                _percent(stage["conversion_to_won"]),
+                _decimal(stage["median_days_in_stage"]),
+                _decimal(stage["p85_days_in_stage"]),
+                str(stage["wip"]),
+                str(stage["stalled"]),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    win_rate = report["win_rate"]
+    print(
+        f"Win rate {'—' if win_rate is None else f'{win_rate * 100:.1f} %'} "
+        f"({report['won']} won, {report['lost']} lost); "
+        f"average won value {_decimal(report['average_won_value'], 2)}; "
+        f"average cycle {_decimal(report['average_cycle_days'])} days; "
+        f"sales velocity {_decimal(report['sales_velocity'], 2)} a day "
+        f"({report['open_at_end']} open at the end)"
+    )
+    bottleneck = report["bottleneck"]
+    if bottleneck is None:
+        print("Bottleneck: none (no open stage has data in the period)")
+    else:
+        names = {stage["stage"]: stage["name"] for stage in report["stages"]}
+        print(f"Bottleneck: {names[bottleneck['stage']]} ({bottleneck['stage']})")
+        for sentence in bottleneck["evidence"]:
+            print(f"  - {sentence}")
+    return 0
+
+
 def gunicorn_argv(*, host: str, port: int, workers: int) -> list[str]:
     """The command `serve` replaces itself with: this interpreter's gunicorn, so the server
     runs in the same environment as the script."""
@@ -521,6 +597,88 @@ def cmd_schedules_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 1 if report.failures else 0
+
+
+def _forecast_table(report: dict) -> list[str]:
+    money = "{:>14,.2f}".format
+    lines = [
+        f"Forecast of pipeline {report['pipeline']}: {report['open_opportunities']} open "
+        f"opportunities, {report['trials']:,} trials, seed {report['seed']}",
+        f"{'period':<8} {'weighted':>14} {'P10':>14} {'P50':>14} {'P90':>14} {'won (P50)':>10}",
+    ]
+    for row in report["periods"] + report["quarters"]:
+        lines.append(
+            f"{row['period']:<8} {money(row['weighted'])} {money(row['p10'])} "
+            f"{money(row['p50'])} {money(row['p90'])} {row['count_p50']:>10}"
+        )
+    buckets = report["weighted_buckets"]
+    lines.append(
+        "weighted, not in a month: "
+        + ", ".join(f"{name} {amount:,.2f}" for name, amount in buckets.items())
+    )
+    return lines
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """The Monte-Carlo forecast of a pipeline (the API's JSON with --json); --snapshot stores
+    this week's snapshot now, --accuracy prints past snapshots against what closed."""
+    import json
+
+    from salesline.accounts.services import organisation_get, system_actor
+    from salesline.analytics.filters import parse_metric_filters
+    from salesline.analytics.forecast_selectors import (
+        FORECAST_PARAMETERS,
+        forecast_accuracy,
+        forecast_report,
+        parse_forecast_options,
+    )
+    from salesline.analytics.forecast_services import forecast_snapshot_take
+
+    actor = (
+        member_actor(args.org, args.as_email)
+        if args.as_email
+        else system_actor(organisation_get(slug=args.org), "cli")
+    )
+    params = {"pipeline": args.pipeline}
+    for name in FORECAST_PARAMETERS:
+        if getattr(args, name, None) is not None:
+            params[name] = str(getattr(args, name))
+    options = parse_forecast_options(params)
+    filters = parse_metric_filters(actor, params, handled=FORECAST_PARAMETERS)
+    if args.snapshot:
+        snapshot, taken = forecast_snapshot_take(
+            actor=actor, pipeline_key=filters.pipeline.key, trials=options.trials, seed=options.seed
+        )
+        word = "Took" if taken else "Kept"
+        print(f"{word} the snapshot of {snapshot.week} for pipeline {snapshot.pipeline_key}.")
+        return 0
+    if args.accuracy:
+        rows = forecast_accuracy(actor=actor, pipeline_key=filters.pipeline.key)
+        if args.json:
+            print(json.dumps({"pipeline": filters.pipeline.key, "periods": rows}, indent=2))
+            return 0
+        print(f"{'period':<8} {'week':<9} {'P50':>14} {'actual':>14} {'in P10-P90':>10}")
+        for row in rows:
+            print(
+                f"{row['period']:<8} {row['snapshot_week']:<9} {row['p50']:>14,.2f} "
+                f"{row['actual_value']:>14,.2f} {'yes' if row['within'] else 'no':>10}"
+            )
+        if not rows:
+            print("No past month has a snapshot taken before it began.")
+        return 0
+    report = forecast_report(
+        actor=actor,
+        filters=filters,
+        trials=options.trials,
+        seed=options.seed,
+        horizon=options.horizon,
+        probability=options.probability,
+    )
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print("\n".join(_forecast_table(report)))
+    return 0
 
 
 def cmd_quality_rerate(args: argparse.Namespace) -> int:
@@ -865,6 +1023,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     exporter.set_defaults(handler=cmd_export, takes_filters=True)
 
+    metrics = commands.add_parser(
+        "metrics",
+        help="flow metrics of a pipeline for a period: a table, or the API's JSON",
+        description="Flow metrics of a pipeline for a period (docs/metrics.md): `salesline "
+        "metrics --org SLUG --pipeline KEY [--from D] [--to D] [--json]`, with the opportunity "
+        "list's filters as --filter KEY=VALUE or --KEY VALUE (--owner_id 3, --cf_tier gold).",
+        allow_abbrev=False,
+    )
+    metrics.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    metrics.add_argument("--pipeline", metavar="KEY", help="default: the first pipeline")
+    metrics.add_argument(
+        "--from", dest="date_from", metavar="YYYY-MM-DD", help="default: 89 days before --to"
+    )
+    metrics.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="default: today")
+    metrics.add_argument(
+        "--as",
+        dest="as_email",
+        metavar="EMAIL",
+        help="measure as this member (default: the organisation as a whole)",
+    )
+    metrics.add_argument(
+        "--filter", action="append", default=[], metavar="KEY=VALUE", help="a list filter"
+    )
+    metrics.add_argument("--json", action="store_true", help="print the API's JSON")
+    metrics.set_defaults(handler=cmd_metrics, takes_filters=True)
+
     schedules = _group(commands, "schedules", "schedules: invoicing, renewal tickler, check-ins")
     schedules_run = schedules.add_parser(
         "run",
@@ -878,6 +1062,32 @@ def build_parser() -> argparse.ArgumentParser:
         "--today", type=_day, metavar="YYYY-MM-DD", help="run as of this date (default: today)"
     )
     schedules_run.set_defaults(handler=cmd_schedules_run)
+
+    forecast = commands.add_parser(
+        "forecast",
+        help="Monte-Carlo forecast of a pipeline (P10/P50/P90 per month and quarter)",
+        description="Print the forecast of a pipeline's open opportunities: the weighted "
+        "pipeline and P10/P50/P90 of the value and count won per month and quarter "
+        "(docs/metrics.md). --json prints the API's JSON. The same --seed gives the same "
+        "numbers.",
+    )
+    forecast.add_argument("--org", required=True, metavar="SLUG")
+    forecast.add_argument("--pipeline", required=True, metavar="KEY")
+    forecast.add_argument("--trials", type=_positive, metavar="N", help="default 10000")
+    forecast.add_argument("--seed", type=int, metavar="S", help="default: chosen and printed")
+    forecast.add_argument("--horizon", type=_positive, metavar="MONTHS", help="default 6")
+    forecast.add_argument(
+        "--probability", choices=("configured", "calibrated"), help="for the weighted pipeline"
+    )
+    forecast.add_argument("--as", dest="as_email", metavar="EMAIL", help="act as this member")
+    forecast.add_argument("--json", action="store_true", help="print the API's JSON")
+    forecast.add_argument(
+        "--snapshot", action="store_true", help="store this week's snapshot now (once a week)"
+    )
+    forecast.add_argument(
+        "--accuracy", action="store_true", help="past snapshots against what closed won"
+    )
+    forecast.set_defaults(handler=cmd_forecast)
 
     quality = _group(commands, "quality", "the opportunity quality rating")
     rerate = quality.add_parser(

@@ -1023,6 +1023,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
             actor=accounts.system_actor(organisations[0], "demo"), user=user, name="demo"
         )
     demo_import(organisations[0], user, seed)
+    campaigns_at_work(organisations[0])
     playbooks_at_work(organisations)
     rate_quality(organisations)
     return DemoSummary(
@@ -1121,6 +1122,7 @@ def demo_import(organisation: Organisation, user: User, seed: int) -> None:
     writer.writerow(header)
     writer.writerows(row + ["Archiving Expo 2026"] for row in rows)
     actor = accounts.actor_for(user, organisation)
+    _demo_campaigns(actor)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / DEMO_IMPORT_NAME
         path.write_text(buffer.getvalue(), encoding="utf-8")
@@ -1131,6 +1133,8 @@ def demo_import(organisation: Organisation, user: User, seed: int) -> None:
             file_name=DEMO_IMPORT_NAME,
             region="NO",
             mapping={"Comments": "details"},
+            # The whole file is credited to the fair (first touch).
+            constants={"campaign": "Archiving Expo 2026"},
         )
     imports.import_execute(actor=actor, import_id=job.pk, workers=1)
 
@@ -1645,3 +1649,77 @@ def playbooks_at_work(organisations: list[Organisation]) -> None:
     _old_invoices_sent(by_template["partnerships"], today)
     for organisation in organisations:
         _everyone_has_a_task(organisation, today)
+
+
+# (name, kind, days before today it started, days it ran, cost in EUR, description)
+DEMO_CAMPAIGNS = (
+    ("Archiving Expo 2026", "trade_show", 45, 3, "18500", "Stand 12, two staff, Oslo."),
+    ("Preservation webinar", "webinar", 120, 1, "1200", "Long-term preservation of film."),
+    ("Partner referrals", "partner", 300, 365, "0", "Leads passed on by resellers."),
+)
+
+
+def _demo_campaigns(actor) -> None:
+    """The archive company's campaigns, as a marketing coordinator would add them."""
+    from salesline.records import campaign_services
+
+    today = timezone.localdate()
+    for name, kind, ago, days, cost, description in DEMO_CAMPAIGNS:
+        campaign_services.campaign_create(
+            actor=actor,
+            data={
+                "name": name,
+                "kind": kind,
+                "starts_on": today - timedelta(days=ago),
+                "ends_on": today - timedelta(days=ago - days + 1),
+                "cost": cost,
+                "currency": "EUR",
+                "description": description,
+            },
+        )
+
+
+def campaigns_at_work(organisation: Organisation) -> None:
+    """Credit some of the archive company's leads and opportunities to its campaigns (first
+    touch, as a conversion would), and log the time and travel spent on a few deals."""
+    from salesline.analytics import cost_services
+    from salesline.records.models import Campaign
+
+    members = _members(organisation)
+    admin = accounts.actor_for(members[Role.ADMIN], organisation)
+    cost_services.cost_settings_update(actor=admin, data={"hourly_rate": "85", "currency": "EUR"})
+    campaigns = {c.name: c for c in Campaign.objects.filter(organisation=organisation)}
+    webinar, partners = campaigns["Preservation webinar"], campaigns["Partner referrals"]
+    leads = Lead.objects.filter(organisation=organisation, campaign__isnull=True).order_by("id")
+    lead_ids = list(leads.values_list("id", flat=True))
+    Lead.objects.filter(pk__in=lead_ids[::5]).update(campaign=webinar, source="Webinar")
+    Lead.objects.filter(pk__in=lead_ids[2::7]).update(campaign=partners, source="Partner")
+    deals = list(
+        Opportunity.objects.filter(organisation=organisation)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    Opportunity.objects.filter(pk__in=deals[::6]).update(campaign=webinar, source="Webinar")
+    Opportunity.objects.filter(pk__in=deals[3::8]).update(campaign=partners, source="Partner")
+    today = timezone.localdate()
+    for index, deal in enumerate(deals[::6][:6]):
+        cost_services.cost_entry_create(
+            actor=admin,
+            data={
+                "kind": "time",
+                "minutes": 90 + 30 * index,
+                "opportunity_id": deal,
+                "date": today - timedelta(days=10 + index),
+                "description": "Discovery call and follow-up",
+            },
+        )
+        cost_services.cost_entry_create(
+            actor=admin,
+            data={
+                "kind": "expense",
+                "amount": str(180 + 45 * index),
+                "opportunity_id": deal,
+                "date": today - timedelta(days=8 + index),
+                "description": "Travel to the customer's archive",
+            },
+        )

@@ -110,7 +110,8 @@ def quality_distribution(*, actor: Actor, filters: QualityFilters) -> dict[str, 
     """How the open opportunities the filters match are rated: counts per band (good, fair,
     poor) and per score decile (0-9, ..., 90-100), and how many are not rated yet.
 
-    {"bands": {"good": n, "fair": n, "poor": n}, "deciles": {"0-9": n, ...},
+    {"bands": [{"band": "good", "label": "Good", "count": n}, ...fair, poor],
+     "deciles": [{"range": "0-9", "count": n}, ..., {"range": "90-100", ...}],
      "rated": n, "unrated": n, "mean": score or None}"""
     ratings = _ratings(actor, filters)
     bands = dict.fromkeys(BANDS, 0)
@@ -131,8 +132,11 @@ def quality_distribution(*, actor: Actor, filters: QualityFilters) -> dict[str, 
         mean = round(float(ratings.aggregate(mean=Avg("score"))["mean"]), 1)
     total_open = _open_opportunities(actor, filters).count()
     return {
-        "bands": bands,
-        "deciles": deciles,
+        "bands": [
+            {"band": band, "label": QualityRating.Band(band).label, "count": count}
+            for band, count in bands.items()
+        ],
+        "deciles": [{"range": name, "count": count} for name, count in deciles.items()],
         "rated": rated,
         "unrated": max(total_open - rated, 0),
         "mean": mean,

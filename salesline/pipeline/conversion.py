@@ -84,6 +84,21 @@ def lead_person_data(lead: Lead) -> dict[str, Any]:
     }
 
 
+def lead_attribution(lead: Lead) -> dict[str, Any]:
+    """The source and campaign an opportunity converted from `lead` is credited to. A campaign
+    deleted since is left out (an opportunity cannot point at a deleted campaign)."""
+    attribution: dict[str, Any] = {}
+    if lead.source:
+        attribution["source"] = lead.source
+    if (
+        lead.campaign_id is not None
+        and lead.campaign is not None
+        and lead.campaign.deleted_at is None
+    ):
+        attribution["campaign_id"] = lead.campaign_id
+    return attribution
+
+
 def merged_details(existing: str, incoming: str) -> str:
     """A person's details with the lines of `incoming` they lack added after them: nothing
     the person has is lost or reordered, and a line both hold is kept once."""
@@ -250,6 +265,9 @@ def lead_convert(
         if pipeline or opportunity:
             opportunity_data = {
                 "name": f"{target_company.name} - {lead.name}",
+                # First touch: the deal is credited to what brought the lead in, unless the
+                # payload says otherwise (see docs/metrics.md, "Campaigns and costs").
+                **lead_attribution(lead),
                 **(opportunity or {}),
                 "company_id": target_company.pk,
                 "primary_contact_id": target_person.pk,

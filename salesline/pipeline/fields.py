@@ -20,6 +20,8 @@ OPPORTUNITY = KindDef(
         "sector",
         "win_probability",
         "vertical",
+        "source",
+        "campaign_id",
         "status_report",
         "use_case",
         "business_case",

@@ -21,20 +21,17 @@ connection refused or dropped, time-outs) up to `MAX_ATTEMPTS` times; a permanen
 reply) fails the message at once. A failed message carries the SMTP error in `error`.
 
 Connections: each worker process keeps its SMTP connection open between deliveries (closed
-after `IDLE_SECONDS` without one, or when the mail settings change), so a worker draining many
-queued messages opens one connection, not one per message.
+after `core.mail.IDLE_SECONDS` without one, or when the mail settings change), so a worker
+draining many queued messages opens one connection, not one per message.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
-import threading
-import time
 from typing import Any
 
-from django.conf import settings
-from django.core.mail import EmailMessage, mailers
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F, Prefetch
 from django.utils import timezone
@@ -42,6 +39,12 @@ from django.utils import timezone
 from salesline.accounts.services import system_actor
 from salesline.core import audit
 from salesline.core.events import _uses_database_backend
+from salesline.core.mail import (
+    close_mail_connection,
+    is_permanent,
+    mail_connection,
+    smtp_error_text,
+)
 from salesline.core.tasks import ATTEMPT_KWARG, current_attempt, durable_task
 
 from .models import Document, Message
@@ -52,61 +55,13 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 #: Seconds before the first retry, doubled each time: 30 s, 1 min, 2 min, 4 min.
 RETRY_DELAY = 30.0
-#: An SMTP connection unused this long is closed and a new one opened for the next message.
-IDLE_SECONDS = 10.0
 #: Messages one delivery task sends over its connection: its own and due ones it adopts.
 BATCH_SIZE = 50
-#: Seconds an SMTP command may take when the mailer's settings give no time-out.
-SMTP_TIMEOUT = 30.0
-
 WORKER_LABEL = "worker"
 
 
 class DeliveryRefused(Exception):
     """The SMTP server (or the network) refused this attempt; the message stays queued."""
-
-
-# ---------------------------------------------------------------- the connection
-
-
-class _Cached(threading.local):
-    backend: Any = None
-    key: str = ""
-    last_used: float = 0.0
-
-
-_cached = _Cached()
-
-
-def _mailer_key() -> str:
-    return repr(getattr(settings, "MAILERS", {}).get("default"))
-
-
-def mail_connection():
-    """The process's open connection to the default mailer (opened when needed)."""
-    key = _mailer_key()
-    now = time.monotonic()
-    if _cached.backend is not None and (
-        _cached.key != key or now - _cached.last_used > IDLE_SECONDS
-    ):
-        close_mail_connection()
-    if _cached.backend is None:
-        backend = mailers.default
-        if getattr(backend, "timeout", SMTP_TIMEOUT) is None:
-            backend.timeout = SMTP_TIMEOUT  # type: ignore[attr-defined]
-        backend.open()
-        _cached.backend, _cached.key = backend, key
-    _cached.last_used = now
-    return _cached.backend
-
-
-def close_mail_connection() -> None:
-    backend, _cached.backend = _cached.backend, None
-    if backend is not None:
-        try:
-            backend.close()
-        except (OSError, smtplib.SMTPException):
-            logger.info("Closing the SMTP connection failed", exc_info=True)
 
 
 # ---------------------------------------------------------------- building and sending
@@ -125,31 +80,6 @@ def email_for(message: Message) -> EmailMessage:
         with document.file.open("rb") as file:
             mail.attach(document.file_name, file.read(), document.content_type)
     return mail
-
-
-def smtp_error_text(error: BaseException) -> str:
-    """The error as a person reads it: the server's code and reply where there is one."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return "; ".join(
-            f"{address}: {code} {_text(reply)}"
-            for address, (code, reply) in error.recipients.items()
-        )
-    if isinstance(error, smtplib.SMTPResponseException):
-        return f"{error.smtp_code} {_text(error.smtp_error)}"
-    return f"{type(error).__name__}: {error}"
-
-
-def _text(reply: Any) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
-
-
-def is_permanent(error: BaseException) -> bool:
-    """A 5xx reply: the server will refuse the same message again (bad recipient, policy)."""
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in error.recipients.values())
-    if isinstance(error, smtplib.SMTPResponseException):
-        return error.smtp_code >= 500
-    return False
 
 
 # ---------------------------------------------------------------- the task

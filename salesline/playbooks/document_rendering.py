@@ -10,7 +10,6 @@ merge field, so a replacement file is refused before it is stored.
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
 from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
@@ -24,6 +23,9 @@ from django.template.base import FilterExpression, Variable
 from django.template.defaulttags import ForNode, WithNode
 from jinja2 import nodes as jinja_nodes
 from jinja2.sandbox import SandboxedEnvironment
+
+# The documents are rendered to PDF with core's WeasyPrint set-up (shared with the reports).
+from salesline.core.pdf import html_to_pdf as html_to_pdf
 
 from .merge import MERGE_FIELDS
 
@@ -92,50 +94,6 @@ def render_html(source: str, context: Mapping[str, Any]) -> str:
         return template.render(Context(dict(context), autoescape=True))
     except Exception as exc:  # a syntax error, or a tag that is not in the sandbox
         raise TemplateProblem(f"The HTML template cannot be rendered: {exc}") from exc
-
-
-def _data_urls_only():
-    """WeasyPrint's URL fetcher, able to open data: URLs and nothing else. Built without the
-    standard handlers: WeasyPrint's own builds an HTTPS context per document, which costs more
-    than laying out an invoice."""
-    from urllib import request
-
-    from weasyprint.urls import URLFetcher
-
-    class DataUrlsOnly(URLFetcher):
-        def __init__(self) -> None:
-            request.OpenerDirector.__init__(self)
-            self.add_handler(request.DataHandler())
-            self._timeout = 10
-            self._http_headers: dict[str, str] = {}
-            self._allowed_protocols = {"data"}
-            self._fail_on_errors = False
-            self._request = None
-
-    return DataUrlsOnly()
-
-
-_fonts = threading.local()
-
-
-def _font_configuration():
-    """One WeasyPrint font configuration per thread, kept: a new one per document costs time
-    and leaks fontconfig memory (about 0.4 MiB a document)."""
-    configuration = getattr(_fonts, "configuration", None)
-    if configuration is None:
-        from weasyprint.text.fonts import FontConfiguration
-
-        configuration = _fonts.configuration = FontConfiguration()
-    return configuration
-
-
-def html_to_pdf(html: str) -> bytes:
-    """Documents are self-contained (styles inline, images as data: URLs): the fetcher reads
-    nothing on disk or on the network."""
-    import weasyprint  # imported when first used: it takes a while to load
-
-    document = weasyprint.HTML(string=html, url_fetcher=_data_urls_only())
-    return document.write_pdf(font_config=_font_configuration())
 
 
 def render_docx(source: bytes, context: Mapping[str, Any]) -> bytes:

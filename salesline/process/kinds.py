@@ -25,10 +25,17 @@ LABEL_OVERRIDES = {
     "company_id": "Company",
     "primary_contact_id": "Primary contact",
     "owner_id": "Owner",
+    "campaign_id": "Campaign",
 }
 
 # The kind a foreign key points to, by the model field's name.
-REFERENCE_KINDS = {"company": "company", "primary_contact": "person", "owner": "user"}
+REFERENCE_KINDS = {
+    "company": "company",
+    "primary_contact": "person",
+    "owner": "user",
+    # A campaign is no record kind: it is chosen from a short list, like a member.
+    "campaign": "campaign",
+}
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ LEAD = KindDef(
         "email",
         "business_unit",
         "source",
+        "campaign_id",
         "details",
         "phone",
         "linkedin",

@@ -37,7 +37,7 @@ from salesline.process.selectors import definition_for
 
 from . import matching
 from .fields import KINDS, FieldDef, KindDef
-from .models import Company, Lead, Note, Person
+from .models import Campaign, Company, Lead, Note, Person
 from .normalise import Normaliser
 
 # Fields cleaned by the import's normaliser, by its method: one rule per field everywhere.
@@ -74,6 +74,10 @@ def custom_field_defs(
 def _reference_exists(actor: Actor, field: FieldDef, pk: Any) -> bool:
     if field.reference == "user":
         return Membership.objects.filter(organisation=actor.organisation, user_id=pk).exists()
+    if field.reference == "campaign":
+        return Campaign.objects.filter(
+            organisation=actor.organisation, pk=pk, deleted_at=None
+        ).exists()
     model = KINDS[field.reference].model
     return model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists()
 
@@ -184,6 +188,10 @@ def apply_changes(
             problems.add((name,), f"Unknown field '{name}'.", type="unknown_field")
             continue
         before = getattr(obj, field.attr)
+        if field.type == "reference" and before is not None and str(value).strip() == str(before):
+            # A form sends every field back: a link kept as it was is not checked again (its
+            # campaign or company may have been deleted since).
+            continue
         if isinstance(value, str) and before and isinstance(before, str) and value == before:
             # A value stored under older rules (a phone number without its country code) stays
             # until someone changes it: a form sends every field back, edited or not.
@@ -427,7 +435,9 @@ def _soft_delete(actor: Actor, obj: models.Model) -> None:
     record_changed(actor=actor, obj=obj, change="deleted", fields=["deleted_at"])
 
 
-def _restore(actor: Actor, obj: models.Model, what: str) -> None:
+def _restore(actor: Actor, obj: models.Model, what: str, *, announce: bool = True) -> None:
+    """Restore a soft-deleted row within the window, audited; `announce`: emit the record's
+    `record_changed` event (records have one, a campaign none)."""
     window = dt.timedelta(days=settings.SALESLINE_RESTORE_DAYS)
     if obj.deleted_at < timezone.now() - window:
         raise Conflict(
@@ -437,7 +447,8 @@ def _restore(actor: Actor, obj: models.Model, what: str) -> None:
     obj.version += 1
     obj.save(update_fields=["deleted_at", "version"])
     audit.record(actor=actor, action="restore", obj=obj, changes={"deleted_at": [deleted_at, None]})
-    record_changed(actor=actor, obj=obj, change="restored", fields=["deleted_at"])
+    if announce:
+        record_changed(actor=actor, obj=obj, change="restored", fields=["deleted_at"])
 
 
 def record_delete(*, actor: Actor, kind: str, record_id: Any) -> models.Model:

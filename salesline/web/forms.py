@@ -20,6 +20,7 @@ from salesline.pipeline.selectors import pipeline_list
 from salesline.process.definition import Choice
 from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
+from salesline.records.campaign_selectors import campaign_choices
 from salesline.records.fields import KINDS, FieldDef
 from salesline.records.filters import parse_list_query
 from salesline.records.services import custom_field_defs
@@ -101,6 +102,8 @@ def _builtin_input(
             members = member_list(actor=actor)
             options = [("", "— nobody —")] + [(str(m.user_id), m.label) for m in members]
             return Input(widget="select", options=options, **base)
+        if spec.reference == "campaign":
+            return Input(widget="select", options=campaign_options(actor, value), **base)
         narrow = f"{prefix}company_id" if spec.name == "primary_contact_id" else ""
         return picker_input(actor, spec.reference, narrow=narrow, company=company, **base)
     if spec.type == "choice":
@@ -116,6 +119,15 @@ def _builtin_input(
         return Input(widget="date", **base)
     widget = TEXT_INPUT_TYPES.get(spec.name, "text")
     return Input(widget=widget, max_length=spec.max_length, **base)
+
+
+def campaign_options(actor, value: str) -> list[tuple[str, str]]:
+    """A campaign select's options: none, then the live campaigns by name; a campaign deleted
+    since it was chosen stays selectable, marked, so saving a form never drops it unasked."""
+    options = [("", "— none —"), *campaign_choices(actor=actor)]
+    if value and all(pk != value for pk, _ in options):
+        options.append((value, f"Campaign #{value} (deleted)"))
+    return options
 
 
 def _custom_input(definition: CustomFieldDef, value: str, prefix: str, required: bool) -> Input:

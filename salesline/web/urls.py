@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    campaigns,
     documents,
     home,
     imports,
@@ -12,6 +13,9 @@ from .views import (
     messages,
     quality,
     records,
+    reports,
+    reports_flow,
+    reports_forecast,
     search,
     settings,
     tasks,
@@ -35,6 +39,10 @@ urlpatterns = [
     *messages.urlpatterns,
     *agreements.urlpatterns,
     *quality.urlpatterns,
+    *campaigns.urlpatterns,
+    *reports.urlpatterns,
+    *reports_forecast.urlpatterns,
+    *reports_flow.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

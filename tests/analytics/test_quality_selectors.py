@@ -41,26 +41,30 @@ def five(actor, other_actor):
 
 def test_counts_per_band_and_decile(actor, five):
     found = quality_distribution(actor=actor, filters=ListFilters(query=None))
-    assert found["bands"] == {"good": 1, "fair": 1, "poor": 2}
-    assert found["deciles"] == {
-        "0-9": 1,
-        "10-19": 0,
-        "20-29": 0,
-        "30-39": 0,
-        "40-49": 1,
-        "50-59": 1,
-        "60-69": 0,
-        "70-79": 0,
-        "80-89": 0,
-        "90-100": 1,
-    }
+    assert found["bands"] == [
+        {"band": "good", "label": "Good", "count": 1},
+        {"band": "fair", "label": "Fair", "count": 1},
+        {"band": "poor", "label": "Poor", "count": 2},
+    ]
+    assert [(row["range"], row["count"]) for row in found["deciles"]] == [
+        ("0-9", 1),
+        ("10-19", 0),
+        ("20-29", 0),
+        ("30-39", 0),
+        ("40-49", 1),
+        ("50-59", 1),
+        ("60-69", 0),
+        ("70-79", 0),
+        ("80-89", 0),
+        ("90-100", 1),
+    ]
     assert (found["rated"], found["unrated"], found["mean"]) == (4, 1, 52.2)  # 209 / 4
 
 
 def test_filtered_by_the_list_filters_and_the_pipeline(actor, five):
     query = parse_list_query(KINDS["opportunity"], {"value__gte": "400"}, lambda: [])
     found = quality_distribution(actor=actor, filters=ListFilters(query=query))
-    assert found["bands"] == {"good": 1, "fair": 1, "poor": 0}
+    assert [row["count"] for row in found["bands"]] == [1, 1, 0]
     assert found["unrated"] == 0
     # MetricFilters' shape: a pipeline and no list filter.
     other = quality_distribution(
@@ -74,3 +78,11 @@ def test_lowest_rated_first_with_unmet_reasons(actor, five):
     assert [(row["name"], row["score"]) for row in lowest] == [("A", 5), ("B", 45), ("C", 59)]
     assert lowest[0]["unmet"] == ["A reason"]
     assert lowest[2]["unmet"] == []
+
+
+def test_the_dashboard_draws_the_distribution(actor, five):
+    from salesline.analytics.dashboard_selectors import _quality_chart
+    from salesline.analytics.filters import parse_metric_filters
+
+    chart = _quality_chart(actor, parse_metric_filters(actor, {}))
+    assert chart.rows == [("Good", 1), ("Fair", 1), ("Poor", 2)]

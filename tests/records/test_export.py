@@ -49,6 +49,7 @@ LEAD_HEADER = [
     "email",
     "business_unit",
     "source",
+    "campaign_id",
     "details",
     "phone",
     "linkedin",

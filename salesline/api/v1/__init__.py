@@ -11,14 +11,18 @@ from salesline.core.errors import DomainError
 
 from . import (
     agreements,
+    campaigns,
+    dashboard,
     documents,
     imports,
     message_templates,
     messages,
+    metrics,
     organisation,
     process,
     tasks,
 )
+from . import forecast as forecast_api
 from . import jobs as jobs_api
 from .common import (
     BearerToken,
@@ -74,3 +78,7 @@ messages.register(api)
 api.add_router("/organisation", organisation.router)
 agreements.register(api)
 api.add_router("/jobs", jobs_api.router)
+dashboard.register(api)
+api.add_router("/metrics", metrics.router)
+api.add_router("/forecast", forecast_api.router)
+campaigns.register(api)

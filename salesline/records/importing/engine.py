@@ -34,7 +34,15 @@ from salesline.records.fields import KINDS
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob
 from salesline.records.services import refresh_derived
 
-from .rows import CleanRow, RowPlan, clean_rows, clean_rows_packed, identity, unpack
+from .rows import (
+    CAMPAIGN_CONSTANT,
+    CleanRow,
+    RowPlan,
+    clean_rows,
+    clean_rows_packed,
+    identity,
+    unpack,
+)
 
 # Names at least this similar (rapidfuzz ratio, 0-100) in one block are reported for review.
 FUZZY_SCORE = 85
@@ -471,13 +479,17 @@ class ImportRun:
             )
 
     def _resolve_references(self, result: ChunkResult, rows: list[CleanRow]) -> None:
-        """Owner e-mails to members; a person's company name to a company, created if new."""
+        """Owner e-mails to members; a person's company name to a company, created if new;
+        the file's campaign (a constant, resolved to its id when the import was created)."""
+        campaign = (self.job.constants or {}).get(CAMPAIGN_CONSTANT)
         for row in rows:
             if row.problems:
                 continue
             owner = row.values.pop("owner", "")
             if owner:  # clean_rows has checked it is a member's address
                 row.values["owner_id"] = self.members[owner.lower()]
+            if campaign:
+                row.values["campaign_id"] = int(campaign)
         if self.job.kind != "person":
             return
         new: dict[str, str] = {}

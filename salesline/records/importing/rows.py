@@ -19,6 +19,9 @@ from .rowtypes import Card, OverlongRow, UnreadableRow
 __all__ = ["CleanRow", "ColumnRule", "RowPlan", "UnreadableRow", "clean_rows"]
 
 # How each target is cleaned (anything else is trimmed text).
+# The constant naming the campaign every row of a file is credited to (its id, resolved from
+# the id or name given when the import was created).
+CAMPAIGN_CONSTANT = "campaign_id"
 SPECIAL = {
     "email": "email",
     "phone": "phone",

@@ -32,6 +32,7 @@ from salesline.core.spreadsheets import neutralise
 from salesline.core.tasks import enqueue_on_commit
 from salesline.process.definition import Choice, ProcessDefinitionSpec
 from salesline.process.selectors import definition_for
+from salesline.records import campaign_selectors
 from salesline.records.fields import KINDS, FieldDef
 from salesline.records.models import Company, ImportChange, ImportIssue, ImportJob, ImportMapping
 from salesline.records.normalise import valid_region
@@ -42,7 +43,7 @@ from .engine import ImportRun, Progress, members_of
 from .files import Table, open_table
 from .limits import ReadLimits
 from .reader import UnreadableFile
-from .rows import SPECIAL, ColumnRule, RowPlan, constant_problems
+from .rows import CAMPAIGN_CONSTANT, SPECIAL, ColumnRule, RowPlan, constant_problems
 
 # The kinds a file can hold, by the names the CLI and API use.
 IMPORT_KINDS = {"leads": "lead", "people": "person", "companies": "company"}
@@ -264,6 +265,12 @@ def constants_for(
     mapped = {target: column for column, target in mapping.items() if target}
     out: dict[str, str] = {}
     problems: list[Problem] = []
+    if "campaign_id" in KINDS[kind].fields:
+        constants = dict(constants)
+        campaign, campaign_problems = _campaign_constant(actor, constants)
+        problems += campaign_problems
+        if campaign is not None:
+            out[CAMPAIGN_CONSTANT] = str(campaign.pk)
     for name, value in constants.items():
         key = str(name).removeprefix("custom_fields.")
         key = mapping_rules.CUSTOM_PREFIX + key if f"cf_{key}" in available else key
@@ -310,6 +317,49 @@ def constants_for(
         else:
             out[key] = text
     return out, problems
+
+
+def constant_only_targets(kind: str) -> list[mapping_rules.Target]:
+    """Fields a constant can give that no column maps to: a lead file's campaign, by name."""
+    kind = IMPORT_KINDS.get(kind, kind)
+    if "campaign_id" not in KINDS[kind].fields:
+        return []
+    return [mapping_rules.Target("campaign", "Campaign (its name)")]
+
+
+def _campaign_constant(actor: Actor, constants: dict[str, Any]) -> tuple[Any, list[Problem]]:
+    """The live campaign a file's rows are credited to, given as `campaign` or `campaign_id`
+    (its id or its name, ignoring case), taken out of `constants`; or the problem with it."""
+    given = [name for name in ("campaign", "campaign_id") if name in constants]
+    if not given:
+        return None, []
+    values = [constants.pop(name) for name in given]
+    if len(given) > 1:
+        return None, [
+            Problem(
+                loc=("constants", given[1]), msg="Give the campaign once: campaign or campaign_id."
+            )
+        ]
+    text = _constant_text(values[0])
+    if not text:
+        return None, [
+            Problem(
+                loc=("constants", given[0]),
+                msg="Give the campaign by its name or id, or leave it out.",
+                type="missing" if text == "" else "invalid",
+            )
+        ]
+    found = campaign_selectors.campaign_find(actor=actor, reference=text)
+    if found is None:
+        known = [name for _, name in campaign_selectors.campaign_choices(actor=actor)[:10]]
+        listing = f" (campaigns: {', '.join(known)})" if known else " (there are none yet)"
+        return None, [
+            Problem(
+                loc=("constants", given[0]),
+                msg=f"No campaign '{text}' in this organisation{listing}.",
+            )
+        ]
+    return found, []
 
 
 def mapping_and_constants(

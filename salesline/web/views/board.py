@@ -33,6 +33,7 @@ from salesline.pipeline.models import Stage
 from salesline.pipeline.selectors import BoardFilters, CardCursor
 from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
+from salesline.records.campaign_selectors import campaign_choices
 from salesline.records.fields import KINDS
 from salesline.records.filters import parse_list_query
 from salesline.records.services import custom_field_defs
@@ -308,6 +309,8 @@ def _reference_options(actor, reference: str, opportunity) -> list[tuple[str, st
     at everyone)."""
     if reference == "user":
         return [(str(m.user_id), m.label) for m in member_list(actor=actor)]
+    if reference == "campaign":
+        return campaign_choices(actor=actor)
     company = str(opportunity.company_id or "") if reference == "person" else ""
     matches = forms.picker_matches(actor, reference, company=company)
     return [(match["id"], match["name"]) for match in matches]
@@ -322,7 +325,7 @@ def _field_input(actor, name: str, opportunity) -> PanelInput:
         if value is not None and shown not in {pk for pk, _ in options}:
             related = getattr(opportunity, name.removesuffix("_id"), None)
             options.insert(0, (shown, str(related)))
-        widget = "select" if field_def.reference == "user" else "reference"
+        widget = "select" if field_def.reference in ("user", "campaign") else "reference"
         return PanelInput(
             name, field_def.label, widget, shown, options=options, reference=field_def.reference
         )

@@ -458,6 +458,7 @@ def _mapping_page(
         for index, column in enumerate(preview.columns)
     ]
     constant_targets = [t for t in preview.targets if t.key not in imports.NOT_CONSTANT]
+    constant_targets += imports.constant_only_targets(kind)
     constant_slots = [
         {
             "number": number,

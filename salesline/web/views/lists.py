@@ -25,6 +25,7 @@ from salesline.process.selectors import definition_for
 from salesline.records import export
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
+from salesline.records.campaign_selectors import campaign_choices
 from salesline.records.fields import KINDS, KindDef
 from salesline.records.filters import RESERVED, parse_list_query, ranked
 from salesline.records.importing.services import IMPORT_KINDS
@@ -86,7 +87,7 @@ FILTER_FIELDS = {
         "life_cycle",
     ),
     "person": ("owner_id", "business_unit", "title", "buying_influence"),
-    "lead": ("owner_id", "source", "business_unit", "converted"),
+    "lead": ("owner_id", "source", "campaign_id", "business_unit", "converted"),
     "opportunity": (
         "owner_id",
         "pipeline",
@@ -96,6 +97,8 @@ FILTER_FIELDS = {
         "value",
         "expected_close_date",
         "win_probability",
+        "source",
+        "campaign_id",
     ),
 }
 # The filter form's column choices: `column=cf_<key>` for each custom field ticked, and
@@ -176,6 +179,9 @@ def _field_control(
         options = [("true", "Converted"), ("false", "Not converted")]
         return FilterControl(name, "Conversion", "select", params.get(name, ""), options)
     field_def = kind_def.fields[name]
+    if field_def.type == "reference" and field_def.reference == "campaign":
+        options = [*campaign_choices(actor=actor), ("null", "No campaign")]
+        return FilterControl(name, field_def.label, "select", params.get(name, ""), options)
     if field_def.type == "reference" and field_def.reference == "user":
         options = [(ME, "Me"), *((str(m.user_id), m.label) for m in members)]
         options.append(("null", "No owner"))

@@ -84,8 +84,7 @@ def quality_report(request: HttpRequest, actor) -> HttpResponse:
     filters = ListFilters(query=query if params else None)
     context["distribution"] = quality_distribution(actor=actor, filters=filters)
     context["lowest"] = quality_lowest(actor=actor, filters=filters)
-    deciles = context["distribution"]["deciles"]
-    context["peak"] = max(deciles.values()) or 1
+    context["peak"] = max(row["count"] for row in context["distribution"]["deciles"]) or 1
     return render(request, "web/reports/quality.html", context)
 
 

@@ -96,6 +96,8 @@ def _display_text(
             return "", ""
         if spec.reference == "user":
             return related.full_name or related.email, ""
+        if spec.reference == "campaign":
+            return related.name, reverse("web:campaign-edit", args=[related.pk])
         plural = KINDS[spec.reference].plural
         return related.name, reverse("web:record-detail", args=[plural, related.pk])
     value = getattr(obj, spec.attr)

@@ -6,9 +6,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    initial = True
-
     dependencies = [
+        ("analytics", "0003_weekly_report"),
         ("accounts", "0003_organisation_country_booking_url_from_email"),
         ("pipeline", "0012_sources_campaigns_and_imported_history"),
     ]

@@ -1,0 +1,371 @@
+"""Forecast reads scoped to an actor: the forecast of a pipeline (the contract's JSON) and the
+accuracy of past forecasts (docs/metrics.md, "Forecast")."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from salesline.core.actors import Actor
+from salesline.core.errors import ProblemList
+from salesline.pipeline.definition import PipelineSpec
+from salesline.pipeline.models import Opportunity, StageChange
+
+from . import forecast
+from .extract import flow_history
+from .history import NONE, FlowHistory, stays_of
+from .models import ForecastSnapshot
+
+if TYPE_CHECKING:
+    from .filters import MetricFilters
+
+DEFAULT_TRIALS = 10_000
+MAX_TRIALS = 100_000
+DEFAULT_HORIZON = 6
+MAX_HORIZON = 24
+#: Seeds are drawn from and accepted in 0..MAX_SEED (a JSON number exact in every language).
+MAX_SEED = 2**32 - 1
+CONFIGURED, CALIBRATED = "configured", "calibrated"
+PROBABILITIES = (CONFIGURED, CALIBRATED)
+
+
+def new_seed() -> int:
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+@dataclass(frozen=True)
+class OpenOpportunities:
+    ids: np.ndarray  # int64, ascending
+    values: dict[int, float]
+    stage_keys: list[str]
+    close_dates: list[date | None]
+    currencies: set[str]
+
+
+def _open_opportunities(
+    actor: Actor, pipeline_key: str, ids: np.ndarray | None
+) -> OpenOpportunities:
+    """The live open opportunities of the pipeline (only `ids` among them when given)."""
+    rows = (
+        Opportunity.objects.filter(
+            organisation=actor.organisation,
+            deleted_at__isnull=True,
+            status=Opportunity.Status.OPEN,
+            pipeline__key=pipeline_key,
+        )
+        .order_by("id")
+        .values_list("id", "value", "expected_close_date", "stage__key", "currency")
+    )
+    wanted = None if ids is None else set(ids.tolist())
+    kept_ids: list[int] = []
+    values: dict[int, float] = {}
+    stage_keys: list[str] = []
+    close_dates: list[date | None] = []
+    currencies: set[str] = set()
+    for pk, value, close, stage_key, currency in rows.iterator(chunk_size=10_000):
+        if wanted is not None and pk not in wanted:
+            continue
+        kept_ids.append(pk)
+        if value is not None:
+            values[pk] = float(value)
+            currencies.add(currency)
+        stage_keys.append(stage_key)
+        close_dates.append(close)
+    return OpenOpportunities(
+        ids=np.array(kept_ids, dtype=np.int64),
+        values=values,
+        stage_keys=stage_keys,
+        close_dates=close_dates,
+        currencies=currencies,
+    )
+
+
+def stage_probabilities(
+    pipeline: PipelineSpec, history: FlowHistory, probability: str
+) -> dict[str, float]:
+    """Each stage's probability (0..100): as configured, or as observed (the calibration of
+    docs/metrics.md) where there is a sample, else as configured."""
+    configured = {stage.key: float(stage.probability) for stage in pipeline.stages}
+    if probability != CALIBRATED:
+        return configured
+    from .filters import stage_defs
+    from .flow import calibration
+
+    observed = calibration(history, pipeline=pipeline.key, stages=stage_defs(pipeline))
+    return configured | {row.key: row.observed for row in observed if row.observed is not None}
+
+
+def forecast_result(
+    *,
+    actor: Actor,
+    pipeline: PipelineSpec,
+    opportunity_ids: np.ndarray | None = None,
+    trials: int = DEFAULT_TRIALS,
+    seed: int | None = None,
+    horizon: int = DEFAULT_HORIZON,
+    probability: str = CONFIGURED,
+) -> dict[str, Any]:
+    """The forecast of a pipeline's open opportunities (the contract's JSON and more); for
+    callers that have a pipeline but no request filters (the weekly snapshot)."""
+    seed = new_seed() if seed is None else seed
+    history = flow_history(actor.organisation)
+    stays = stays_of(history)
+    open_now = _open_opportunities(actor, pipeline.key, opportunity_ids)
+    months = forecast.month_starts(history.as_of, horizon)
+    today = datetime.fromtimestamp(history.as_of, tz=UTC).date()
+    probabilities = stage_probabilities(pipeline, history, probability)
+    weighted = forecast.weighted_pipeline(
+        values=np.array([open_now.values.get(int(pk), 0.0) for pk in open_now.ids.tolist()]),
+        probabilities=np.array([probabilities.get(key, 0.0) for key in open_now.stage_keys]),
+        close_dates=open_now.close_dates,
+        today=today,
+        months=months,
+    )
+    codes = [history.stage_code(pipeline.key, s.key) for s in pipeline.stages if s.kind == "open"]
+    positions = forecast.open_positions(
+        history,
+        stays,
+        stage_codes=np.array([c for c in codes if c != NONE], dtype=np.int32),
+        values=open_now.values,
+        opportunity_ids=open_now.ids,
+    )
+    result = forecast.monte_carlo(
+        history, stays, positions, horizon=horizon, trials=trials, seed=seed
+    )
+    periods = [
+        {
+            "period": month.period,
+            "weighted": weighted.months[index],
+            "p10": month.value.p10,
+            "p50": month.value.p50,
+            "p90": month.value.p90,
+            "count_p50": int(month.count.p50),
+        }
+        for index, month in enumerate(result.months)
+    ]
+    return {
+        "pipeline": pipeline.key,
+        "periods": periods,
+        "trials": trials,
+        "seed": seed,
+        "horizon": horizon,
+        "probability": probability,
+        "as_of": datetime.fromtimestamp(history.as_of, tz=UTC).isoformat(),
+        "counts": [
+            {
+                "period": month.period,
+                "count_p10": int(month.count.p10),
+                "count_p50": int(month.count.p50),
+                "count_p90": int(month.count.p90),
+                "mean": month.value.mean,
+                "count_mean": month.count.mean,
+            }
+            for month in result.months
+        ],
+        "quarters": [_quarter(quarter, weighted, result.months) for quarter in result.quarters],
+        "weighted_buckets": weighted.buckets,
+        "weighted_total": round(sum(weighted.months) + sum(weighted.buckets.values()), 2),
+        "open_opportunities": int(open_now.ids.shape[0]),
+        "modelled": result.open_count - result.not_modelled,
+        "not_modelled": result.not_modelled + int(open_now.ids.shape[0]) - result.open_count,
+        "currencies": sorted(open_now.currencies),
+    }
+
+
+def _quarter(quarter, weighted, months) -> dict[str, Any]:
+    inside = [i for i, month in enumerate(months) if _quarter_of(month.period) == quarter.period]
+    return {
+        "period": quarter.period,
+        "months": quarter.months,
+        "weighted": round(sum(weighted.months[i] for i in inside), 2),
+        "p10": quarter.value.p10,
+        "p50": quarter.value.p50,
+        "p90": quarter.value.p90,
+        "count_p10": int(quarter.count.p10),
+        "count_p50": int(quarter.count.p50),
+        "count_p90": int(quarter.count.p90),
+    }
+
+
+def _quarter_of(period: str) -> str:
+    year, month = period.split("-")
+    return f"{year}-Q{(int(month) - 1) // 3 + 1}"
+
+
+def forecast_report(
+    *,
+    actor: Actor,
+    filters: MetricFilters,
+    trials: int = DEFAULT_TRIALS,
+    seed: int | None = None,
+    horizon: int = DEFAULT_HORIZON,
+    probability: str = CONFIGURED,
+) -> dict[str, Any]:
+    """`{"periods": [{period, weighted, p10, p50, p90, count_p50}], "trials", "seed"}` plus
+    quarters, count percentiles, the weighted buckets and what the forecast covers. A seed is
+    chosen (and returned) when none is given; the same seed gives the same numbers."""
+    return forecast_result(
+        actor=actor,
+        pipeline=filters.pipeline,
+        opportunity_ids=filters.opportunity_ids(),
+        trials=trials,
+        seed=seed,
+        horizon=horizon,
+        probability=probability,
+    )
+
+
+# --- accuracy --------------------------------------------------------------------------------
+
+
+def _month_bounds(period: str) -> tuple[datetime, datetime]:
+    year, month = (int(part) for part in period.split("-"))
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = (
+        datetime(year + 1, 1, 1, tzinfo=UTC)
+        if month == 12
+        else datetime(year, month + 1, 1, tzinfo=UTC)
+    )
+    return start, end
+
+
+def _won_in(actor: Actor, pipeline_key: str, start: datetime, end: datetime) -> tuple[float, int]:
+    """Value and count of the live opportunities that entered a won stage of the pipeline in
+    [start, end) (each once, however often it was won)."""
+    won_ids = set(
+        StageChange.objects.filter(
+            organisation=actor.organisation,
+            to_pipeline_key=pipeline_key,
+            to_stage_kind="won",
+            at__gte=start,
+            at__lt=end,
+            opportunity__isnull=False,
+            opportunity__deleted_at__isnull=True,
+        ).values_list("opportunity_id", flat=True)
+    )
+    value = 0.0
+    ids = sorted(won_ids)
+    for offset in range(0, len(ids), 5_000):
+        for amount in Opportunity.objects.filter(
+            organisation=actor.organisation, pk__in=ids[offset : offset + 5_000]
+        ).values_list("value", flat=True):
+            value += float(amount or 0)
+    return round(value, 2), len(ids)
+
+
+def forecast_accuracy(
+    *, actor: Actor, pipeline_key: str, now: datetime | None = None
+) -> list[dict]:
+    """Per past month that a snapshot forecast: the latest snapshot taken before the month
+    began, its P10/P50/P90, what actually closed won in the month (value and count) and
+    whether it fell within P10–P90. Oldest month first."""
+    now = now or datetime.now(tz=UTC)
+    current_month = datetime(now.year, now.month, 1, tzinfo=UTC)
+    snapshots = list(
+        ForecastSnapshot.objects.filter(
+            organisation=actor.organisation, pipeline_key=pipeline_key
+        ).order_by("taken_at", "id")
+    )
+    # For each period: the latest snapshot taken before it began (a later one knew more).
+    chosen: dict[str, tuple[ForecastSnapshot, dict]] = {}
+    for snapshot in snapshots:
+        for entry in snapshot.periods:
+            start, _ = _month_bounds(entry["period"])
+            if snapshot.taken_at < start < current_month:
+                chosen[entry["period"]] = (snapshot, entry)
+    rows = []
+    for period in sorted(chosen):
+        snapshot, entry = chosen[period]
+        start, end = _month_bounds(period)
+        actual_value, actual_count = _won_in(actor, pipeline_key, start, end)
+        rows.append(
+            {
+                "period": period,
+                "snapshot_week": snapshot.week,
+                "snapshot_taken_at": snapshot.taken_at.isoformat(),
+                "p10": entry["p10"],
+                "p50": entry["p50"],
+                "p90": entry["p90"],
+                "count_p50": entry["count_p50"],
+                "actual_value": actual_value,
+                "actual_count": actual_count,
+                "error": round(actual_value - entry["p50"], 2),
+                "within": entry["p10"] <= actual_value <= entry["p90"],
+                "count_within": entry.get("count_p10", entry["count_p50"])
+                <= actual_count
+                <= entry.get("count_p90", entry["count_p50"]),
+            }
+        )
+    return rows
+
+
+def snapshot_list(*, actor: Actor, pipeline_key: str, limit: int = 12) -> list[ForecastSnapshot]:
+    return list(
+        ForecastSnapshot.objects.filter(organisation=actor.organisation, pipeline_key=pipeline_key)[
+            :limit
+        ]
+    )
+
+
+# --- parameters ------------------------------------------------------------------------------
+
+FORECAST_PARAMETERS = ("trials", "seed", "horizon", "probability")
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    trials: int = DEFAULT_TRIALS
+    seed: int | None = None
+    horizon: int = DEFAULT_HORIZON
+    probability: str = CONFIGURED
+
+
+def _last(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return str(value[-1]) if value else ""
+    return "" if value is None else str(value).strip()
+
+
+def parse_forecast_options(params: Any) -> ForecastOptions:
+    """`trials` (1..MAX_TRIALS), `seed` (0..MAX_SEED), `horizon` (months, 1..MAX_HORIZON) and
+    `probability` (configured or calibrated) from query parameters; every bad one is reported
+    at once (422), naming it. Absent or empty means the default."""
+    problems = ProblemList()
+    getter = params.getlist if hasattr(params, "getlist") else params.get
+    raw = {name: _last(getter(name)) for name in FORECAST_PARAMETERS}
+
+    def whole(name: str, low: int, high: int, default: int | None) -> int | None:
+        text = raw[name]
+        if not text:
+            return default
+        try:
+            number = int(text)
+        except ValueError:
+            problems.add(("query", name), f"'{name}' must be a whole number, not '{text}'.")
+            return default
+        if not low <= number <= high:
+            problems.add(("query", name), f"'{name}' must be between {low} and {high}.")
+            return default
+        return number
+
+    trials = whole("trials", 1, MAX_TRIALS, DEFAULT_TRIALS)
+    seed = whole("seed", 0, MAX_SEED, None)
+    horizon = whole("horizon", 1, MAX_HORIZON, DEFAULT_HORIZON)
+    probability = raw["probability"] or CONFIGURED
+    if probability not in PROBABILITIES:
+        problems.add(
+            ("query", "probability"),
+            f"'probability' must be one of {', '.join(PROBABILITIES)}, not '{probability}'.",
+        )
+        probability = CONFIGURED
+    problems.raise_if_any("The query is not valid.")
+    return ForecastOptions(
+        trials=trials or DEFAULT_TRIALS,
+        seed=seed,
+        horizon=horizon or DEFAULT_HORIZON,
+        probability=probability,
+    )
