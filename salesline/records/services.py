@@ -662,6 +662,17 @@ def note_create(
             obj=note,
             changes={"body": [None, note.body], "kind": [None, note.kind]},
         )
+        # Something was done about the record (the quality rating counts it as activity).
+        events.emit(
+            actor=actor,
+            kind="note_added",
+            obj=note,
+            payload={
+                "record": targets[attr],
+                "record_id": getattr(note, attr),
+                "note_kind": note.kind,
+            },
+        )
     return note
 
 
