@@ -24,8 +24,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--only",
-        default="lists,imports,web,moves,hostile,documents,mail,playbooks",
-        help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks",
+        default="lists,imports,web,moves,hostile,documents,mail,playbooks,analytics",
+        help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks,analytics",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -85,6 +85,8 @@ def main() -> int:
         _mail(args, urls)
     if "playbooks" in chosen:
         _playbooks(args, urls)
+    if "analytics" in chosen:
+        _analytics(args, urls)
     return 0
 
 
@@ -131,6 +133,46 @@ def _playbooks(args, urls: dict[str, str]) -> None:
         command = [sys.executable, "-m", "bench.bench_playbooks", "--database-url", urls[name]]
         print(f"\n== Playbook triggering ({name})")
         subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
+
+
+def _analytics(args, urls: dict[str, str]) -> None:
+    """Flow metrics and forecast over `--rows` opportunities with ten stage changes each
+    (bench/bench_analytics.py): SQL in the database against the kept columnar extract."""
+    results = []
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"analytics_{name}.json"
+        command = [sys.executable, "-m", "bench.bench_analytics", "--database-url", urls[name]]
+        command += ["--opportunities", str(args.rows), "--out", str(out)]
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        results.append((name, json.loads(out.read_text())))
+    print(f"\n== Analytics over {args.rows:,} opportunities and their stage changes (in-process)")
+    for name, r in results:
+        b = r["b"]
+        print(
+            f"{name:<10} {b['rows']:,} changes: extract cold {b['cold_read_seconds']:.1f} s, "
+            f"from the file {b['file_map_and_refresh_seconds'] * 1000:.0f} ms, warm refresh "
+            f"p99 {b['warm_refresh']['p99_ms']:.1f} ms, after 100 moves "
+            f"{b['refresh_after_100_moves_seconds'] * 1000:.0f} ms; peak RSS "
+            f"{r['peak_rss_mib']:.0f} MiB"
+        )
+        end = r["end_to_end"]
+        if "api_total_seconds_median" in end:
+            print(
+                f"{name:<10} metrics + 10,000-trial forecast (API): median "
+                f"{end['api_total_seconds_median']:.2f} s, max {end['api_total_seconds_max']:.2f} s"
+            )
+        dashboard = end.get("dashboard")
+        if isinstance(dashboard, dict):
+            print(
+                f"{name:<10} dashboard /reports/: p50 {dashboard['p50_ms']:.0f} ms, "
+                f"p99 {dashboard['p99_ms']:.0f} ms"
+            )
+        if "a" in r:
+            print(
+                f"{name:<10} approach A (SQL, part of the metrics): {r['a']['total_seconds']:.1f} s"
+            )
 
 
 def _hostile(urls: dict[str, str]) -> None:

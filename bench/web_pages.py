@@ -103,20 +103,13 @@ def generate_opportunities(organisation, owners, rows: int, seed: int = 11) -> d
     return {"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds}
 
 
-def ensure_data(rows: int):
+def sellers(organisation, prefix: str, count: int = 5) -> list:
+    """`count` salespeople of the organisation, <prefix><n>@bench.example, made once."""
     from salesline.accounts import services as accounts
-    from salesline.accounts.models import Organisation
-    from salesline.pipeline.models import Opportunity
-    from salesline.process import services as process_services
 
-    organisation = Organisation.objects.filter(name=BENCH_ORG).first()
-    if organisation is None:
-        organisation = process_services.organisation_create(
-            name=BENCH_ORG, template="business-development", label="bench"
-        )
     owners = []
-    for i in range(5):
-        email = f"seller{i}@bench.example"
+    for i in range(count):
+        email = f"{prefix}{i}@bench.example"
         try:
             owners.append(accounts.user_get(email=email))
         except Exception:  # noqa: BLE001 - not there yet
@@ -128,6 +121,20 @@ def ensure_data(rows: int):
                     password="x" * 12,
                 )
             )
+    return owners
+
+
+def ensure_data(rows: int):
+    from salesline.accounts.models import Organisation
+    from salesline.pipeline.models import Opportunity
+    from salesline.process import services as process_services
+
+    organisation = Organisation.objects.filter(name=BENCH_ORG).first()
+    if organisation is None:
+        organisation = process_services.organisation_create(
+            name=BENCH_ORG, template="business-development", label="bench"
+        )
+    owners = sellers(organisation, "seller")
     have = Opportunity.objects.filter(organisation=organisation).count()
     generation = {"rows": 0}
     if have != rows:

@@ -681,6 +681,17 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality_rerate(args: argparse.Namespace) -> int:
+    """Rate every opportunity of an organisation again (after its quality section changed)."""
+    from salesline.accounts.services import organisation_get, system_actor
+    from salesline.analytics.quality_services import quality_rerate
+
+    organisation = organisation_get(slug=args.org)
+    rated = quality_rerate(actor=system_actor(organisation))
+    print(f"Rated {rated} opportunit{'y' if rated == 1 else 'ies'} of {organisation.slug}.")
+    return 0
+
+
 def cmd_purge(args: argparse.Namespace) -> int:
     from django.conf import settings
 
@@ -953,13 +964,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     importer = commands.add_parser(
         "import",
-        help="import leads, people or companies from CSV, XLSX or vCard; or undo an import",
+        help="import leads, people, companies (CSV, XLSX or vCard) or stage history; or undo "
+        "an import",
         description="Import a CSV, XLSX or vCard (.vcf) file: `salesline import KIND FILE ...` "
-        "(KIND: leads, people, companies). Columns are matched to fields by their headers "
-        "(override with --mapping). `salesline import undo IMPORT_ID ...` undoes an import.",
+        "(KIND: leads, people, companies, stage-history). Columns are matched to fields by "
+        "their headers (override with --mapping). `salesline import undo IMPORT_ID ...` "
+        "undoes an import.",
     )
     importer.add_argument(
-        "kind", choices=["leads", "people", "companies", "undo"], metavar="KIND|undo"
+        "kind",
+        choices=["leads", "people", "companies", "stage-history", "undo"],
+        metavar="KIND|undo",
     )
     importer.add_argument("target", metavar="FILE|IMPORT_ID")
     importer.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
@@ -1077,6 +1092,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--accuracy", action="store_true", help="past snapshots against what closed won"
     )
     forecast.set_defaults(handler=cmd_forecast)
+
+    quality = _group(commands, "quality", "the opportunity quality rating")
+    rerate = quality.add_parser(
+        "rerate",
+        help="rate every opportunity of an organisation again",
+        description="Rate every live opportunity of the organisation again and store the "
+        "ratings lists sort by: after a change of the definition's quality section (loading "
+        "one does it in the background already), or to check the worker's work.",
+    )
+    rerate.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
+    rerate.set_defaults(handler=cmd_quality_rerate)
 
     purge = commands.add_parser(
         "purge",

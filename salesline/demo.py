@@ -1025,6 +1025,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     demo_import(organisations[0], user, seed)
     campaigns_at_work(organisations[0])
     playbooks_at_work(organisations)
+    rate_quality(organisations)
     return DemoSummary(
         organisations=tuple(o.slug for o in organisations),
         login_email=DEMO_EMAIL,
@@ -1382,6 +1383,15 @@ def _run_worker() -> None:
             log.setLevel(level)
     if not had_outbox and hasattr(mail, "outbox"):
         del mail.outbox
+
+
+def rate_quality(organisations: list[Organisation]) -> None:
+    """Every demo opportunity's quality rating, as the worker keeps them (the demo writes its
+    history in bulk, past the events that would rate each one)."""
+    from salesline.analytics.quality_services import quality_rerate
+
+    for organisation in organisations:
+        quality_rerate(actor=accounts.system_actor(organisation, "demo"))
 
 
 def _members(organisation: Organisation) -> dict[str, User]:

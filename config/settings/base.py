@@ -202,6 +202,11 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # Soft-deleted records stay restorable for this many days before `salesline purge` removes them.
 SALESLINE_RESTORE_DAYS = 30
+# Analytics keeps each organisation's flow history as column files here, mapped into memory by
+# every app process (salesline/analytics/extract.py); empty: in each process's memory only.
+ANALYTICS_CACHE_DIR = os.environ.get("SALESLINE_ANALYTICS_CACHE_DIR", str(VAR_DIR / "analytics"))
+# Seconds a transaction may hold a stage change uncommitted; the extract re-reads that far back.
+ANALYTICS_COMMIT_WINDOW = 600
 # List counts stop at this number (the response says so) to keep deep filters fast.
 SALESLINE_COUNT_CAP = 1_000
 

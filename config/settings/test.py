@@ -13,6 +13,9 @@ MEDIA_ROOT = Path(  # noqa: F405
     os.environ.get("SALESLINE_MEDIA_ROOT") or tempfile.mkdtemp(prefix="salesline-test-media-")  # noqa: F405
 )
 
+# The flow history is kept in memory only (tests that want the files set a folder).
+ANALYTICS_CACHE_DIR = ""
+
 # SQLite test databases live in files, not in memory, so a worker subprocess can open the same
 # database as the test that started it; one per test process, so concurrent runs never share.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405

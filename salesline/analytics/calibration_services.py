@@ -9,20 +9,18 @@ from salesline.accounts.services import require_admin
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import ProblemList
-from salesline.pipeline.definition import pipelines_of
+from salesline.pipeline.definition import PipelineSpec, pipelines_of
+from salesline.pipeline.gates import StageSpec
 from salesline.process.models import ProcessDefinition
 from salesline.process.selectors import definition_for, definition_row_for
 from salesline.process.services import process_edit
 
 
-def calibration_apply(
-    *, actor: Actor, pipeline_key: str, stage_key: str, probability: int
-) -> ProcessDefinition:
-    """Set the configured probability of an open stage (0..100); admins only. Loads a new
-    version of the definition (its own `process.load` audit event) and records a
-    `calibration.apply` event naming the stage and both probabilities, in one transaction.
-    Setting the probability it already has changes nothing."""
-    require_admin(actor, "change its process")
+def calibration_check(
+    *, actor: Actor, pipeline_key: str, stage_key: str, probability: object
+) -> tuple[PipelineSpec, StageSpec]:
+    """The pipeline and open stage a calibration would change, or ValidationFailed naming
+    every bad field (pipeline, stage, probability 0..100). Pages confirm with it first."""
     problems = ProblemList()
     if isinstance(probability, bool) or not isinstance(probability, int):
         problems.add(("probability",), "Probability must be a whole number from 0 to 100.")
@@ -51,7 +49,21 @@ def calibration_apply(
                 "calibrated.",
             )
     problems.raise_if_any("The calibration cannot be applied.")
-    assert stage is not None  # noqa: S101
+    assert pipeline is not None and stage is not None  # noqa: S101
+    return pipeline, stage
+
+
+def calibration_apply(
+    *, actor: Actor, pipeline_key: str, stage_key: str, probability: int
+) -> ProcessDefinition:
+    """Set the configured probability of an open stage (0..100); admins only. Loads a new
+    version of the definition (its own `process.load` audit event) and records a
+    `calibration.apply` event naming the stage and both probabilities, in one transaction.
+    Setting the probability it already has changes nothing."""
+    require_admin(actor, "change its process")
+    _, stage = calibration_check(
+        actor=actor, pipeline_key=pipeline_key, stage_key=stage_key, probability=probability
+    )
     previous = stage.probability
     if previous == probability:
         current = definition_row_for(actor.organisation)

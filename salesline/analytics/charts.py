@@ -365,6 +365,7 @@ def quality_chart(bands: Sequence[tuple[str, int]]) -> Chart:
 
 CAMPAIGN_COLUMNS = (
     "campaign",
+    "currency",
     "cost",
     "leads",
     "opportunities",
@@ -378,14 +379,17 @@ CAMPAIGN_COLUMNS = (
 
 
 def campaign_table(rows: Sequence[tuple[Any, ...]]) -> Chart:
-    """rows: one per campaign in CAMPAIGN_COLUMNS order. A table, no picture: the numbers
-    are read, not compared by eye."""
+    """rows: one per campaign and currency in CAMPAIGN_COLUMNS order (money is never added
+    across currencies). A table, no picture: the numbers are read, not compared by eye."""
     table = [tuple(row) for row in rows]
     title = "Campaigns"
     if not table:
         return Chart("campaigns", title, "No campaign has costs or leads yet.", CAMPAIGN_COLUMNS)
-    best = max((row for row in table if row[9] is not None), key=lambda row: row[9], default=None)
-    description = f"{len(table):,} campaigns." + (
-        f" Best return: {best[0]} ({best[9]:.0%})." if best is not None else ""
+    # A return is a ratio within one currency, so returns compare across currencies.
+    returns = [row for row in table if row[10] is not None]
+    best = max(returns, key=lambda row: row[10], default=None)
+    names = {row[0] for row in table}
+    description = f"{len(names):,} campaign{'s' if len(names) != 1 else ''}." + (
+        f" Best return: {best[0]} ({best[10]:.0%})." if best is not None else ""
     )
     return Chart("campaigns", title, description, CAMPAIGN_COLUMNS, table)

@@ -30,6 +30,7 @@ from salesline.core.spreadsheets import CSV_CONTENT_TYPE, csv_chunks
 from salesline.pipeline.models import Pipeline, StageChange
 
 from . import charts, series
+from .campaign_selectors import campaign_report
 from .extract import flow_history
 from .filters import MetricFilters
 from .flow import flow_metrics
@@ -67,6 +68,8 @@ class Dashboard:
     charts: list[charts.Chart]
     key_numbers: list[tuple[str, Any]] = field(default_factory=list)
     empty: bool = False
+    # The cache key it was computed under: what is rendered from it may be cached by it too.
+    cache_key: str = ""
 
     def chart(self, key: str) -> charts.Chart:
         for chart in self.charts:
@@ -144,6 +147,7 @@ def dashboard_report(*, actor: Actor, filters: MetricFilters) -> Dashboard:
     if found is not None:
         return found
     report = _compute(actor, filters)
+    report.cache_key = key
     cache.set(key, report, CACHE_SECONDS)
     return report
 
@@ -231,24 +235,21 @@ def _forecast_chart(actor: Actor, filters: MetricFilters) -> charts.Chart:
 
 
 def _campaign_chart(actor: Actor, date_from: date, date_to: date) -> charts.Chart:
-    campaign_report = _optional("salesline.analytics.campaign_selectors", "campaign_report")
-    if campaign_report is None:
-        return charts.campaign_table([])
-    report = campaign_report(actor=actor, date_from=date_from, date_to=date_to)
-    rows = report.get("campaigns", []) if isinstance(report, dict) else report
+    rows = campaign_report(actor=actor, date_from=date_from, date_to=date_to)
     return charts.campaign_table(
         [
             (
-                row.get("name") or row.get("campaign"),
-                row.get("cost"),
-                row.get("leads"),
-                row.get("opportunities"),
-                row.get("won"),
-                row.get("won_value"),
-                row.get("cost_per_lead"),
-                row.get("cost_per_opportunity"),
-                row.get("cost_per_won"),
-                row.get("return"),
+                row["name"],
+                row["currency"],
+                row["cost"],
+                row["leads"],
+                row["opportunities"],
+                row["won"],
+                row["won_value"],
+                row["cost_per_lead"],
+                row["cost_per_opportunity"],
+                row["cost_per_won"],
+                row["return"],
             )
             for row in rows
         ]

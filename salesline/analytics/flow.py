@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from .history import DAY, LOST, NONE, OPEN, WON, FlowHistory, Stays, stays_of
+from .history import DAY, LOST, NONE, OPEN, WON, FlowHistory, Stays
 
 WEEK = 7 * DAY
 # The age bands of work in progress, in days: [0, 7), [7, 30), [30, 90), [90, ∞). A week, a
@@ -177,6 +177,15 @@ def _stage_lookup(history: FlowHistory, pipeline: str, stages: Sequence[StageDef
     return lookup
 
 
+def _stay_ends(history: FlowHistory) -> np.ndarray:
+    """When each row's stay ended: the same opportunity's next change, NONE for its last."""
+    left = np.full(len(history), NONE, dtype=np.int64)
+    if len(history) > 1:
+        followed = history.opportunity[1:] == history.opportunity[:-1]
+        left[:-1] = np.where(followed, history.at[1:], NONE)
+    return left
+
+
 def _next_closing_kind(history: FlowHistory, rows: np.ndarray) -> np.ndarray:
     """For each row, the kind of the same opportunity's first won or lost stay after it
     (NONE when it has not closed since)."""
@@ -233,41 +242,56 @@ def flow_metrics(
     `won_values(ids)` answers the value of won opportunities (those with one) from the
     database: the history holds no values. `stays` may be passed when the caller has them.
     """
-    stays = stays if stays is not None else stays_of(history)
     count = len(stages)
     lookup = _stage_lookup(history, pipeline, stages)
-    position = lookup[stays.stage]
     in_pipeline = np.zeros(len(history.stages), dtype=bool)
     in_pipeline[history.pipeline_codes(pipeline)] = True
-    of_pipeline = in_pipeline[stays.stage]
-    known = position != NONE
-    ongoing = stays.ongoing
     start, end = period.start, period.end
 
-    entered_in = known & (stays.entered >= start) & (stays.entered < end)
-    ended_in = known & ~ongoing & (stays.left >= start) & (stays.left < end)
+    # Every figure is about stays alive at some moment of the period (or ending exactly at its
+    # start): entered before its end, and still going on or left at its start or later. A
+    # quarter of years of history is a small share of the rows: the rest is computed on those.
+    # When each stay ended (NONE: it goes on): the stays' own column when the caller has
+    # them, else only that column, not every column of `stays_of`.
+    left_all = stays.left if stays is not None else _stay_ends(history)
+    alive = left_all >= start
+    alive |= left_all == NONE
+    alive &= history.at < end
+    rows = np.flatnonzero(alive)
+    del alive
+    stage_codes = history.stage[rows]
+    position = lookup[stage_codes]
+    known = position != NONE
+    of_pipeline = in_pipeline[stage_codes]
+    entered = history.at[rows]
+    left = left_all[rows]
+    kind = history.kind[rows]
+    ongoing = left == NONE
+
+    entered_in = known & (entered >= start)
+    ended_in = known & ~ongoing & (left < end)
     # In the stage at a moment: entered before it, not left by then. Nothing is dated after
     # the history was read, so at a period's end in the future this is "now".
-    held_at_end = (stays.entered < end) & (ongoing | (stays.left >= end))
+    held_at_end = ongoing | (left >= end)
     wip_end = known & held_at_end
-    wip_start = known & (stays.entered < start) & (ongoing | (stays.left >= start))
+    wip_start = known & (entered < start)
 
     arrivals = np.bincount(position[entered_in], minlength=count)
     wip_at_end = np.bincount(position[wip_end], minlength=count)
     wip_at_start = np.bincount(position[wip_start], minlength=count)
 
-    ended_rows = np.flatnonzero(ended_in)
-    ended_position = position[ended_rows]
-    ended_days = (stays.left[ended_rows] - stays.entered[ended_rows]) / DAY
-    destination = stays.to_stage[ended_rows]
+    ended_rows = rows[ended_in]
+    ended_position = position[ended_in]
+    ended_days = (left[ended_in] - entered[ended_in]) / DAY
+    # An ended stay's destination is its opportunity's next change.
+    destination = history.stage[ended_rows + 1]
     destination_position = lookup[destination]
-    forward = (destination_position > ended_position) & (stays.to_kind[ended_rows] != LOST)
+    forward = (destination_position > ended_position) & (history.kind[ended_rows + 1] != LOST)
     closing_kind = _next_closing_kind(history, ended_rows)
 
-    wip_rows = np.flatnonzero(wip_end)
     measured_at = min(end, history.as_of)
-    ages = (measured_at - stays.entered[wip_rows]) / DAY
-    wip_position = position[wip_rows]
+    ages = (measured_at - entered[wip_end]) / DAY
+    wip_position = position[wip_end]
     bands = np.digitize(ages, AGE_BAND_EDGES)
 
     stage_flows = []
@@ -316,16 +340,14 @@ def flow_metrics(
 
     # Closings: entries into a won or lost stage of the pipeline during the period; an
     # opportunity closed more than once (reopened) counts once, by its last closing.
-    closing_rows = np.flatnonzero(
-        of_pipeline & (stays.kind != OPEN) & (stays.entered >= start) & (stays.entered < end)
-    )
+    closing_rows = rows[of_pipeline & (kind != OPEN) & (entered >= start)]
     closed_rows = _last_per_opportunity(history, closing_rows)
-    won_rows = closed_rows[stays.kind[closed_rows] == WON]
+    won_rows = closed_rows[history.kind[closed_rows] == WON]
     won, lost = int(won_rows.size), int(closed_rows.size - won_rows.size)
     # Creation is the opportunity's first change: its first row (rows sorted by opportunity).
     created = history.at[np.searchsorted(history.opportunity, history.opportunity[closed_rows])]
     cycle_days = (history.at[closed_rows] - created) / DAY
-    won_cycle_days = cycle_days[stays.kind[closed_rows] == WON]
+    won_cycle_days = cycle_days[history.kind[closed_rows] == WON]
     average_cycle = float(won_cycle_days.mean()) if won_cycle_days.size else None
     values = won_values(history.opportunity[won_rows]) if won else {}
     won_amounts = [
@@ -336,7 +358,7 @@ def flow_metrics(
     average_value = math.fsum(won_amounts) / len(won_amounts) if won_amounts else None
     win_rate = _share(won, won + lost)
     # Every open stay of the pipeline at the end, in a stage the definition no longer has too.
-    open_at_end = int((of_pipeline & held_at_end & (stays.kind == OPEN)).sum())
+    open_at_end = int((of_pipeline & held_at_end & (kind == OPEN)).sum())
     velocity = None
     if win_rate is not None and average_value is not None and average_cycle:
         velocity = open_at_end * win_rate * average_value / average_cycle
@@ -356,18 +378,20 @@ def flow_metrics(
         cycle_median_days=cycle_median,
         cycle_p85_days=cycle_p85,
         won_cycle_median_days=won_cycle_median,
-        weekly=_weekly(stays, closing_rows, period),
+        weekly=_weekly(history, closing_rows, period),
         bottleneck=bottleneck_of(stage_flows),
     )
 
 
-def _weekly(stays: Stays, closing_rows: np.ndarray, period: Period) -> tuple[WeekThroughput, ...]:
+def _weekly(
+    history: FlowHistory, closing_rows: np.ndarray, period: Period
+) -> tuple[WeekThroughput, ...]:
     """Entries into won and into any closed stage, per ISO week the period touches."""
     weeks = _iso_weeks(period)
-    day = stays.entered[closing_rows] // DAY
+    day = history.at[closing_rows] // DAY
     week_index = ((day - (day + 3) % 7) - weeks[0][0]) // 7 if weeks else day
     closed = np.bincount(week_index, minlength=len(weeks))
-    won = np.bincount(week_index[stays.kind[closing_rows] == WON], minlength=len(weeks))
+    won = np.bincount(week_index[history.kind[closing_rows] == WON], minlength=len(weeks))
     return tuple(
         WeekThroughput(week=label, monday=monday, won=int(won[i]), closed=int(closed[i]))
         for i, (_, label, monday) in enumerate(weeks)
@@ -495,6 +519,49 @@ def wilson_interval(successes: int, trials: int, z: float = Z_95) -> tuple[float
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+def _first_rows(history: FlowHistory) -> np.ndarray:
+    """The first row of each opportunity (rows are sorted by opportunity)."""
+    if not len(history):
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(np.r_[True, history.opportunity[1:] != history.opportunity[:-1]])
+
+
+# Stages a bit mask per opportunity can hold (uint64).
+MASK_STAGES = 64
+
+
+def _stages_visited(
+    history: FlowHistory, pipeline: str, stages: Sequence[StageDef], starts: np.ndarray
+) -> list[np.ndarray]:
+    """Per stage of `stages`, a mask over the opportunities (numbered as `starts`, their
+    first rows) of those that were ever in it."""
+    count = len(history)
+    groups = starts.size
+    lookup = _stage_lookup(history, pipeline, stages)
+    if len(stages) <= MASK_STAGES and count:
+        # One bit per stage, OR-ed over each opportunity's rows: one pass for every stage, in
+        # the narrowest unsigned integers that hold the bits.
+        width = next(
+            t
+            for t in (np.uint8, np.uint16, np.uint32, np.uint64)
+            if np.iinfo(t).bits >= len(stages)
+        )
+        bit_of_code = np.zeros(len(history.stages), dtype=width)
+        for index, code in enumerate(lookup.tolist()):
+            if code != NONE:
+                bit_of_code[index] = 1 << code
+        visited_bits = np.bitwise_or.reduceat(bit_of_code[history.stage], starts)
+        return [(visited_bits & width(1 << index)) != 0 for index in range(len(stages))]
+    position = lookup[history.stage]
+    group = np.repeat(np.arange(groups), np.diff(np.r_[starts, count]))
+    masks = []
+    for index in range(len(stages)):
+        mask = np.zeros(groups, dtype=bool)
+        mask[group[position == index]] = True
+        masks.append(mask)
+    return masks
+
+
 def calibration(
     history: FlowHistory, *, pipeline: str, stages: Sequence[StageDef]
 ) -> tuple[StageCalibration, ...]:
@@ -503,23 +570,15 @@ def calibration(
     latest change entered a won or lost stage), the share won — with the sample size and a
     95 % Wilson score interval, all in 0..100 (docs/metrics.md, "Calibration")."""
     count = len(history)
-    last = np.ones(count, dtype=bool)
-    if count > 1:
-        last[:-1] = history.opportunity[1:] != history.opportunity[:-1]
-    final_rows = np.flatnonzero(last)
-    final_opportunity = history.opportunity[final_rows]
-    final_kind = history.kind[final_rows]
+    starts = _first_rows(history)
+    # Each opportunity's latest change says whether it is closed now, and how.
+    final_kind = history.kind[np.r_[starts[1:] - 1, count - 1]] if count else history.kind
+    visited = _stages_visited(history, pipeline, stages, starts)
     results = []
-    for stage in stages:
+    for index, stage in enumerate(stages):
         if stage.kind != "open":
             continue
-        code = history.stage_code(pipeline, stage.key)
-        if code == NONE:
-            visited = np.empty(0, dtype=np.int64)
-        else:
-            visited = np.unique(history.opportunity[history.stage == code])
-        # Each visitor's final kind: `final_opportunity` is sorted and unique.
-        kinds = final_kind[np.searchsorted(final_opportunity, visited)]
+        kinds = final_kind[visited[index]]
         won = int((kinds == WON).sum())
         sample = int((kinds != OPEN).sum())
         interval = wilson_interval(won, sample)
@@ -535,7 +594,7 @@ def calibration(
                 low=100 * interval[0] if interval else None,
                 high=100 * interval[1] if interval else None,
                 suggested=math.floor(observed + 0.5) if observed is not None else None,
-                still_open=int(visited.size) - sample,
+                still_open=int(kinds.size) - sample,
             )
         )
     return tuple(results)

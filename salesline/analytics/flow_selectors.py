@@ -12,15 +12,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from salesline.core.actors import Actor
-from salesline.pipeline.models import Opportunity
 
 from .extract import flow_history
 from .filters import MetricFilters, pipeline_named, stage_defs
 from .flow import AGE_BAND_LABELS, DEFINITIONS, FlowMetrics, calibration, flow_metrics
 from .history import FlowHistory
-
-# Ids per query when reading values: well under SQLite's limit on bound parameters.
-VALUE_CHUNK = 5_000
+from .opportunity_reads import values_of
 
 
 class _WonValues:
@@ -32,33 +29,29 @@ class _WonValues:
 
     def __call__(self, ids: np.ndarray) -> Mapping[int, float]:
         values: dict[int, float] = {}
-        unique = np.unique(ids).tolist()
-        for offset in range(0, len(unique), VALUE_CHUNK):
-            rows = Opportunity.objects.filter(
-                organisation=self.actor.organisation,
-                pk__in=unique[offset : offset + VALUE_CHUNK],
-                value__isnull=False,
-            ).values_list("id", "value", "currency")
-            for pk, value, currency in rows:
-                values[pk] = float(value)
-                self.currencies.add(currency)
+        for pk, value, currency in values_of(self.actor.organisation, ids):
+            values[pk] = value
+            self.currencies.add(currency)
         return values
 
 
-def _history(actor: Actor, filters: MetricFilters) -> FlowHistory:
-    history = flow_history(actor.organisation)
+def _history(actor: Actor, filters: MetricFilters, history: FlowHistory | None) -> FlowHistory:
+    history = history if history is not None else flow_history(actor.organisation)
     ids = filters.opportunity_ids()
     if ids is not None:
         history = history.select(history.opportunities_mask(ids))
     return history
 
 
-def flow_metrics_for(*, actor: Actor, filters: MetricFilters) -> tuple[FlowMetrics, set[str]]:
+def flow_metrics_for(
+    *, actor: Actor, filters: MetricFilters, history: FlowHistory | None = None
+) -> tuple[FlowMetrics, set[str]]:
     """The metrics as computed (flow.FlowMetrics) and the currencies of the won values: for
-    callers that want more than the JSON (the dashboard's series)."""
+    callers that want more than the JSON (the dashboard's series). `history` is the
+    organisation's whole history when the caller has read it already."""
     values = _WonValues(actor)
     metrics = flow_metrics(
-        _history(actor, filters),
+        _history(actor, filters, history),
         pipeline=filters.pipeline_key,
         stages=filters.stages,
         period=filters.period,
@@ -67,9 +60,11 @@ def flow_metrics_for(*, actor: Actor, filters: MetricFilters) -> tuple[FlowMetri
     return metrics, values.currencies
 
 
-def flow_report(*, actor: Actor, filters: MetricFilters) -> dict:
+def flow_report(
+    *, actor: Actor, filters: MetricFilters, history: FlowHistory | None = None
+) -> dict:
     """The flow metrics of a pipeline for a period and filter: the contract's JSON."""
-    metrics, currencies = flow_metrics_for(actor=actor, filters=filters)
+    metrics, currencies = flow_metrics_for(actor=actor, filters=filters, history=history)
     return {
         "pipeline": filters.pipeline_key,
         "from": filters.date_from.isoformat(),
@@ -130,12 +125,13 @@ def flow_report(*, actor: Actor, filters: MetricFilters) -> dict:
     }
 
 
-def calibration_report(*, actor: Actor, pipeline_key: str | None) -> dict:
+def calibration_report(
+    *, actor: Actor, pipeline_key: str | None, history: FlowHistory | None = None
+) -> dict:
     """Configured against observed win probability per open stage: the contract's JSON."""
     pipeline = pipeline_named(actor, pipeline_key)
-    rows = calibration(
-        flow_history(actor.organisation), pipeline=pipeline.key, stages=stage_defs(pipeline)
-    )
+    history = history if history is not None else flow_history(actor.organisation)
+    rows = calibration(history, pipeline=pipeline.key, stages=stage_defs(pipeline))
     return {
         "pipeline": pipeline.key,
         "stages": [

@@ -24,15 +24,16 @@ Simulating every open opportunity in every trial costs opportunities × trials �
    quantiles of its ended stays' lengths, where the chance of leaving changes.
 2. Each group's outcome distribution (won in month 0 … H-1 of the horizon, or not won in it) is
    estimated once, from replayed paths that start at its members' own ages.
-3. Each trial draws every group's counts per outcome with one multinomial (members of a group
-   are exchangeable under the model, so this is the exact distribution of the group's count up
-   to the pooling of ages within a band).
+3. A group's counts per outcome in a trial are one multinomial draw (members of a group are
+   exchangeable under the model, so this is the exact distribution of the group's count up to
+   the pooling of ages within a band). POOL draws are made per group; each trial takes one per
+   group, in turn when the trials are no more than POOL, else at random and independently.
 4. The won value of a month is the sum of the values of the members drawn: given the counts,
    a sample without replacement from each group's values, whose mean (k·μ) and variance
    (k·σ²·(n−k)/(n−1)) are known exactly; the month's total is drawn from a gamma distribution
    with that mean and variance (never negative, skewed like sums of deal values).
 
-The ended stays come from a systematic sample of about SAMPLE_ROWS rows of the history (a
+The ended stays come from a stratified sample of about SAMPLE_ROWS rows of the history (a
 million-deal history has millions of them; the empirical distributions need far fewer); an
 open stage the sample leaves with fewer than MIN_STAYS_KEPT keeps all of its stays. Everything
 random comes from one `numpy.random.default_rng(seed)`, so a seed gives the same numbers every time.
@@ -48,13 +49,13 @@ import numpy as np
 from .history import LOST, NONE, OPEN, WON, FlowHistory, Stays
 
 #: Age bands per stage (cut at quantiles of the stage's ended stays).
-AGE_BANDS = 12
-#: Rows of the history the replay samples its ended stays from (a systematic sample)…
+AGE_BANDS = 24
+#: Rows of the history the replay samples its ended stays from (one row per block)…
 SAMPLE_ROWS = 400_000
 #: …but never fewer than this many of a stage that has them.
 MIN_STAYS_KEPT = 5_000
 #: Replayed paths per group: at least this many…
-MIN_PATHS_PER_GROUP = 1_500
+MIN_PATHS_PER_GROUP = 1_000
 #: …and about this many in all, shared by group size.
 PATHS_BUDGET = 200_000
 #: Steps a path may take before it is counted as not closing (guards against cycles).
@@ -62,7 +63,7 @@ MAX_STEPS = 60
 #: Trials assembled at once (bounds memory: trials × groups × months numbers).
 TRIAL_CHUNK = 1_000
 #: Multinomial draws kept per group; more trials than this pick from them at random.
-POOL = 2_000
+POOL = 1_000
 
 OVERDUE, UNDATED, LATER = "overdue", "undated", "later"
 
@@ -165,27 +166,35 @@ def replay_tables(
 ) -> Replay:
     """The ended stays of open stages: a sample of about SAMPLE_ROWS rows of the history.
 
-    The sample is systematic (every k-th row; rows are in opportunity order, which says nothing
-    about how a stay went), so the same history always gives the same tables; a stage that the
-    stride would leave with fewer than MIN_STAYS_KEPT stays keeps all of its own."""
+    The sample takes one row from each block of k rows (rows are in opportunity order, which
+    says nothing about how a stay went), at a place drawn by a generator seeded with the
+    history's length, so the same history always gives the same tables; an open stage that
+    the sample leaves with fewer than MIN_STAYS_KEPT stays keeps all of its own."""
     rows_total = stays.stage.shape[0]
     stride = max(1, rows_total // SAMPLE_ROWS)
     rows = np.arange(0, rows_total, stride, dtype=np.int64)
+    if stride > 1:
+        # One row at a random place in each block of `stride` rows: a fixed stride would alias
+        # with histories whose deals all have the same number of changes. The generator's
+        # seed is fixed, so the same history still gives the same tables.
+        offsets = np.random.default_rng(rows_total).integers(0, stride, rows.shape[0])
+        rows = np.minimum(rows + offsets, rows_total - 1)
     open_stage = np.zeros(stage_count, dtype=bool)
     open_stage[stays.stage[rows][stays.kind[rows] == OPEN]] = True
     if current_stages is not None:
         open_stage[current_stages] = True
     rows = rows[(stays.left[rows] != NONE) & (stays.kind[rows] == OPEN)]
+    # A replay can only be in the stages open deals are in and those its stays lead to.
+    open_stage[stays.to_stage[rows][stays.to_kind[rows] == OPEN]] = True
     if stride > 1:
         sampled = np.bincount(stays.stage[rows], minlength=stage_count)
         # Won and lost stages are never left in a replay: only open ones need their stays.
         sparse = (sampled < MIN_STAYS_KEPT) & open_stage
         if sparse.any():
             extra = np.flatnonzero(sparse[stays.stage])
-            extra = extra[
-                (extra % stride != 0) & (stays.left[extra] != NONE) & (stays.kind[extra] == OPEN)
-            ]
-            rows = np.concatenate((rows, extra))
+            extra = extra[(stays.left[extra] != NONE) & (stays.kind[extra] == OPEN)]
+            # The sparse stages' own sampled rows are among `extra`: keep them once.
+            rows = np.concatenate((rows[~sparse[stays.stage[rows]]], extra))
     stage = stays.stage[rows]
     length = stays.left[rows] - stays.entered[rows]
     key = (stage.astype(np.int64) << _SHIFT) + np.clip(length, 0, (1 << _SHIFT) - 1)
@@ -356,9 +365,13 @@ def monte_carlo(
     # Variance of a sum of k values drawn without replacement from n: k·σ²·(n−k)/(n−1).
     shrink = (members[:, None, None] - won) / np.maximum(safe - 1, 1)[:, None, None]
     # One table, one gather per trial: count, value mean and value variance side by side.
-    pool = np.concatenate(
-        (won, won * mean_value[:, None, None], won * variance[:, None, None] * shrink), axis=2
-    ).reshape(groups * pool_size, 3 * horizon)
+    pool = (
+        np.concatenate(
+            (won, won * mean_value[:, None, None], won * variance[:, None, None] * shrink), axis=2
+        )
+        .reshape(groups * pool_size, 3 * horizon)
+        .astype(np.float32)
+    )
     counts = np.zeros((trials, horizon), dtype=np.int64)
     values = np.zeros((trials, horizon), dtype=np.float64)
     group_offset = (np.arange(groups, dtype=np.int64) * pool_size)[None, :]
@@ -370,7 +383,8 @@ def monte_carlo(
             entry = np.broadcast_to(np.arange(first, first + size)[:, None], (size, groups))
         else:
             entry = rng.integers(0, pool_size, size=(size, groups))
-        summed = np.take(pool, group_offset + entry, axis=0).sum(axis=1)
+        # Stored in float32 (half the memory to read), summed in float64.
+        summed = np.take(pool, group_offset + entry, axis=0).sum(axis=1, dtype=np.float64)
         counts[first : first + size] = np.rint(summed[:, :horizon]).astype(np.int64)
         mean = summed[:, horizon : 2 * horizon]
         spread = summed[:, 2 * horizon :]

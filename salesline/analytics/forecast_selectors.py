@@ -3,7 +3,11 @@ accuracy of past forecasts (docs/metrics.md, "Forecast")."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -17,8 +21,9 @@ from salesline.pipeline.models import Opportunity, StageChange
 
 from . import forecast
 from .extract import flow_history
-from .history import NONE, FlowHistory, stays_of
+from .history import NONE, FlowHistory, Stays, stays_of
 from .models import ForecastSnapshot
+from .opportunity_reads import open_in_pipeline
 
 if TYPE_CHECKING:
     from .filters import MetricFilters
@@ -37,6 +42,57 @@ def new_seed() -> int:
     return secrets.randbelow(MAX_SEED + 1)
 
 
+# The stays of the last few histories read (see stays_for).
+STAYS_KEPT = 2
+_stays_kept: OrderedDict[tuple[int, ...], tuple[tuple[weakref.ref, ...], Stays]] = OrderedDict()
+_stays_lock = threading.Lock()
+
+
+def _history_columns(history: FlowHistory) -> dict[str, np.ndarray]:
+    """The columns a Stays shares with its history."""
+    return {
+        "opportunity": history.opportunity,
+        "stage": history.stage,
+        "kind": history.kind,
+        "entered": history.at,
+    }
+
+
+def stays_for(history: FlowHistory) -> Stays:
+    """`stays_of(history)`, kept for the last STAYS_KEPT histories whose columns are the very
+    same arrays. The extract keeps an organisation's columns between requests (only `as_of`
+    changes) and replaces them, never changes them in place, when the history grows: the same
+    arrays mean the same stays. Only the derived columns are kept (weakly tied to the
+    history's), so a history the extract lets go is not held here."""
+    columns = (history.opportunity, history.at, history.stage, history.kind)
+    key = tuple(id(column) for column in columns)
+    with _stays_lock:
+        for old_key in [k for k, (refs, _) in _stays_kept.items() if refs[0]() is None]:
+            del _stays_kept[old_key]
+        kept = _stays_kept.get(key)
+        if kept is not None and all(
+            ref() is column for ref, column in zip(kept[0], columns, strict=True)
+        ):
+            _stays_kept.move_to_end(key)
+            return dataclasses.replace(kept[1], **_history_columns(history))
+    stays = stays_of(history)
+    with _stays_lock:
+        # Kept without the history's own columns (they are put back from the history asked
+        # for), so nothing here keeps an old history alive.
+        # (Fresh empty arrays: a slice would be a view keeping its base alive.)
+        empty = {
+            name: np.empty(0, dtype=column.dtype)
+            for name, column in _history_columns(history).items()
+        }
+        _stays_kept[key] = (
+            tuple(weakref.ref(column) for column in columns),
+            dataclasses.replace(stays, **empty),
+        )
+        while len(_stays_kept) > STAYS_KEPT:
+            _stays_kept.popitem(last=False)
+    return stays
+
+
 @dataclass(frozen=True)
 class OpenOpportunities:
     ids: np.ndarray  # int64, ascending
@@ -50,28 +106,19 @@ def _open_opportunities(
     actor: Actor, pipeline_key: str, ids: np.ndarray | None
 ) -> OpenOpportunities:
     """The live open opportunities of the pipeline (only `ids` among them when given)."""
-    rows = (
-        Opportunity.objects.filter(
-            organisation=actor.organisation,
-            deleted_at__isnull=True,
-            status=Opportunity.Status.OPEN,
-            pipeline__key=pipeline_key,
-        )
-        .order_by("id")
-        .values_list("id", "value", "expected_close_date", "stage__key", "currency")
-    )
+    rows = open_in_pipeline(actor.organisation, pipeline_key)
     wanted = None if ids is None else set(ids.tolist())
     kept_ids: list[int] = []
     values: dict[int, float] = {}
     stage_keys: list[str] = []
     close_dates: list[date | None] = []
     currencies: set[str] = set()
-    for pk, value, close, stage_key, currency in rows.iterator(chunk_size=10_000):
+    for pk, value, close, stage_key, currency in rows:
         if wanted is not None and pk not in wanted:
             continue
         kept_ids.append(pk)
         if value is not None:
-            values[pk] = float(value)
+            values[pk] = value
             currencies.add(currency)
         stage_keys.append(stage_key)
         close_dates.append(close)
@@ -113,7 +160,7 @@ def forecast_result(
     callers that have a pipeline but no request filters (the weekly snapshot)."""
     seed = new_seed() if seed is None else seed
     history = flow_history(actor.organisation)
-    stays = stays_of(history)
+    stays = stays_for(history)
     open_now = _open_opportunities(actor, pipeline.key, opportunity_ids)
     months = forecast.month_starts(history.as_of, horizon)
     today = datetime.fromtimestamp(history.as_of, tz=UTC).date()

@@ -7,10 +7,11 @@ from __future__ import annotations
 def register() -> None:
     from salesline.core.tasks import register_periodic
 
-    from . import report
+    from . import quality_wiring, report
     from .forecast_services import take_weekly_snapshots
 
     register_periodic("analytics.weekly_report", report.send_weekly_reports)
 
     # Weekly in effect: each call stores only the weeks that have no snapshot yet.
     register_periodic("forecast-snapshots", take_weekly_snapshots)
+    quality_wiring.register()

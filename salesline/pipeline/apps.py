@@ -10,7 +10,7 @@ class PipelineConfig(AppConfig):
         from salesline.process.kinds import register_kind
         from salesline.process.services import register_materialiser
 
-        from . import purge, related
+        from . import history_import, purge, related
         from .definition import PIPELINES_SECTION
         from .fields import OPPORTUNITY
         from .services import pipelines_check_data_loss, pipelines_materialise
@@ -22,3 +22,4 @@ class PipelineConfig(AppConfig):
         )
         related.register()
         purge.register()
+        history_import.register()

@@ -224,6 +224,11 @@ def _check_condition(checker: Checker, condition: Raw, path: Path) -> None:
             _check_value_fits(checker, item, item_path, name, field_type, op)
 
 
+#: A condition's checks, for another section's conditions on opportunity fields (the quality
+#: rating's custom checks): one set of rules for every condition in the definition.
+check_condition = _check_condition
+
+
 def _check_value_fits(
     checker: Checker, value: object, path: Path, name: str, field_type: str, op: object
 ) -> None:

@@ -7,18 +7,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import F
+
 from salesline.core.actors import Actor
 from salesline.records.services import register_kind_hooks
 
-from .models import Opportunity, StageChange
+from .models import Opportunity, Pipeline, StageChange
 from .services import opportunity_update
 
 
 def stage_changes_anonymise(opportunity_ids: list[int]) -> int:
     """Blank the reasons (free text: personal data) of the purged opportunities' moves. The
     rows stay as flow history: the purge's delete empties their link (SET_NULL) and
-    `opportunity_ref` still groups one deal's moves. Returns the rows changed."""
-    return StageChange.objects.filter(opportunity_id__in=opportunity_ids).update(reason="")
+    `opportunity_ref` still groups one deal's moves. The pipelines whose history loses its
+    links have their `history_revision` raised, so copies of it are read again. Returns the
+    rows changed."""
+    moves = StageChange.objects.filter(opportunity_id__in=opportunity_ids)
+    pipelines = set(moves.values_list("pipeline_id", flat=True)) | set(
+        moves.values_list("from_pipeline_id", flat=True)
+    )
+    Pipeline.objects.filter(pk__in=sorted(pipelines - {None})).update(
+        history_revision=F("history_revision") + 1
+    )
+    return moves.update(reason="")
 
 
 def _update(*, actor: Actor, record_id: Any, data: Mapping[str, Any]) -> Opportunity:

@@ -15,7 +15,7 @@ from django.utils import timezone
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 from salesline.process.definition import ProcessDefinitionSpec
-from salesline.process.kinds import builtin_fields
+from salesline.process.kinds import builtin_fields, list_columns
 from salesline.process.selectors import VersionKey, definition_for
 
 from .definition import pipeline_of
@@ -278,6 +278,17 @@ BOARD_CARD_FIELDS = (
 )
 
 
+def _card_fields() -> tuple[str, ...]:
+    """A card's fields and the columns other apps keep for opportunities' lists (the quality
+    score and band), read through their relation: the pipeline names no such app."""
+    extra: list[str] = []
+    for column in list_columns("opportunity").values():
+        extra.append(column.path)
+        if column.choice_filter:
+            extra.append(column.choice_filter[1])
+    return (*BOARD_CARD_FIELDS, *extra)
+
+
 def closed_since() -> datetime:
     return timezone.now() - RECENTLY_CLOSED
 
@@ -356,7 +367,7 @@ def board_cards(
         if after is not None:
             rows = _after(rows, "closed_at", "lt", after)
         cards = list(
-            rows.order_by("-closed_at", "-id").values(*BOARD_CARD_FIELDS, "closed_at")[: limit + 1]
+            rows.order_by("-closed_at", "-id").values(*_card_fields(), "closed_at")[: limit + 1]
         )
         if len(cards) <= limit:
             return cards, None
@@ -367,13 +378,13 @@ def board_cards(
         undated = rows.filter(expected_close_date__isnull=True)
         if after is not None:
             undated = undated.filter(id__gt=after.id)
-        cards = list(undated.order_by("id").values(*BOARD_CARD_FIELDS)[: limit + 1])
+        cards = list(undated.order_by("id").values(*_card_fields())[: limit + 1])
     if len(cards) <= limit:
         dated = rows.filter(expected_close_date__isnull=False)
         if after is not None and after.value is not None:
             dated = _after(dated, "expected_close_date", "gt", after)
         cards += list(
-            dated.order_by("expected_close_date", "id").values(*BOARD_CARD_FIELDS)[
+            dated.order_by("expected_close_date", "id").values(*_card_fields())[
                 : limit + 1 - len(cards)
             ]
         )
@@ -389,7 +400,7 @@ def board_card(*, actor: Actor, opportunity_id: int) -> dict[str, Any]:
         Opportunity.objects.filter(
             organisation=actor.organisation, pk=opportunity_id, deleted_at=None
         )
-        .values(*BOARD_CARD_FIELDS, "stage_id")
+        .values(*_card_fields(), "stage_id")
         .first()
     )
     if card is None:

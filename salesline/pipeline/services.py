@@ -520,8 +520,10 @@ def _change(
             audit.record(
                 actor=actor, action="move" if moved else "update", obj=opportunity, changes=changes
             )
-            if field_changes:
-                happened.append(record_services.record_changed_event("updated", field_changes))
+            if field_changes or ticks:
+                # Ticks alone are a change too (the quality rating counts the checklist).
+                changed = [*field_changes, *(["checks"] if ticks else [])]
+                happened.append(record_services.record_changed_event("updated", changed))
         if happened:
             events.emit_many(actor=actor, obj=opportunity, happened=happened)
     return opportunity

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from salesline.core.actors import Actor
@@ -214,3 +215,52 @@ def task_timeline_events(
         organisation=actor.organisation, object_type="task", object_id__in=task_ids
     ).order_by("-at", "-id")[:limit]
     return [(event, _timeline_text(event)) for event in events]
+
+
+def task_on_time_rate(
+    *,
+    actor: Actor,
+    date_from: dt.date,
+    date_to: dt.date,
+    assignee_id: int | None = None,
+) -> dict[str, Any]:
+    """On-time completion of the tasks due from `date_from` to `date_to` (inclusive): of those
+    decided — done, or still open past their due date (missed) — the share done on or before
+    their due date (the completion's day in the server's time zone). Cancelled tasks and open
+    tasks not yet due take no part. `rate` is None when no task is decided. Per assignee too."""
+    today = timezone.localdate()
+    tasks = Task.objects.filter(
+        organisation=actor.organisation,
+        due_date__gte=date_from,
+        due_date__lte=date_to,
+        assignee__isnull=False,
+    )
+    if assignee_id is not None:
+        tasks = tasks.filter(assignee_id=assignee_id)
+    done = Q(status=Task.Status.DONE, completed_at__isnull=False)
+    rows = (
+        tasks.annotate(completed_on=TruncDate("completed_at"))
+        .values("assignee_id")
+        .annotate(
+            on_time=Count("id", filter=done & Q(completed_on__lte=F("due_date"))),
+            late=Count("id", filter=done & Q(completed_on__gt=F("due_date"))),
+            missed=Count("id", filter=Q(status=Task.Status.OPEN, due_date__lt=today)),
+        )
+        .order_by("assignee_id")
+    )
+
+    def rated(on_time: int, late: int, missed: int) -> dict[str, Any]:
+        decided = on_time + late + missed
+        return {
+            "on_time": on_time,
+            "late": late,
+            "missed": missed,
+            "rate": round(on_time / decided, 4) if decided else None,
+        }
+
+    by_assignee = [
+        {"assignee_id": row["assignee_id"], **rated(row["on_time"], row["late"], row["missed"])}
+        for row in rows
+    ]
+    totals = [sum(row[key] for row in by_assignee) for key in ("on_time", "late", "missed")]
+    return {**rated(*totals), "by_assignee": by_assignee}

@@ -89,6 +89,49 @@ class KindDef:
 KINDS: dict[str, KindDef] = {}
 
 
+@dataclass(frozen=True)
+class ListColumn:
+    """A sortable, filterable whole-number column another app keeps for a kind's lists (the
+    analytics app's quality score), read through a relation the kind's own app does not know:
+    `ordering=<name>`, `<name>__gte`, `<name>__lte`, and an exact filter by a related choice.
+
+    Ordering by it lists the records that have it (an inner join, which an index on the other
+    app's table serves at any size)."""
+
+    name: str  # API name, e.g. "quality"
+    path: str  # ORM path from the record, e.g. "quality_rating__score"
+    label: str
+    #: (filter name, ORM path, allowed values), e.g. ("quality_band", "quality_rating__band", …)
+    choice_filter: tuple[str, str, tuple[str, ...]] | None = None
+    #: The related row's organisation, e.g. "quality_rating__organisation_id": a list that
+    #: filters or orders by the column also scopes that row, so the planner can start from the
+    #: other app's index (organisation, value, record) instead of sorting every row.
+    scope: str = ""
+    #: The related row's record id, e.g. "quality_rating__opportunity_id": ties in the value are
+    #: broken by it, the index's last column, so SQLite need not sort a tie group by the
+    #: record's own id (which it does not know to be equal).
+    tie: str = ""
+
+    @property
+    def relation(self) -> str:
+        return self.path.split("__", 1)[0]
+
+
+_LIST_COLUMNS: dict[str, dict[str, ListColumn]] = {}
+
+
+def register_list_column(kind: str, column: ListColumn) -> None:
+    """Add a column to a kind's lists (from the owning app's ready()); again changes nothing."""
+    columns = _LIST_COLUMNS.setdefault(kind, {})
+    if columns.get(column.name) not in (None, column):
+        raise ValueError(f"the list column '{column.name}' of {kind} is registered already")
+    columns[column.name] = column
+
+
+def list_columns(kind: str) -> Mapping[str, ListColumn]:
+    return _LIST_COLUMNS.get(kind, {})
+
+
 def register_kind(kind: KindDef) -> None:
     """Add a record kind (from the owning app's ready()); registering it again changes nothing."""
     existing = KINDS.get(kind.key)

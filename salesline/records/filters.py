@@ -12,6 +12,7 @@ from salesline.core import cursors
 from salesline.core.customfields import CustomFieldDef, clean_custom_values
 from salesline.core.errors import ProblemList
 from salesline.core.ids import fits_in_64_bits
+from salesline.process.kinds import list_columns
 
 from .fields import KindDef
 
@@ -129,6 +130,10 @@ def parse_list_query(
     # Only a custom-field filter needs the definitions: plain lists skip that query.
     has_custom = any(name.startswith("cf_") for name in params)
     custom_by_key = {d.key: d for d in custom_defs()} if has_custom else {}
+    columns = list_columns(kind.key)
+    choice_filters = {
+        c.choice_filter[0]: c.choice_filter for c in columns.values() if c.choice_filter
+    }
     for name, value in params.items():
         raw = _first(value).strip()
         if name in RESERVED:
@@ -164,6 +169,13 @@ def parse_list_query(
                     lookup = f"{field_def.attr}__isnull"
                     typed = True
                 query.lookups[lookup] = typed
+            elif base in columns and op in ("", "gte", "lte"):
+                query.lookups[columns[base].path + (f"__{op}" if op else "")] = _whole(raw)
+            elif base in choice_filters and not op:
+                _, path, allowed = choice_filters[base]
+                if raw not in allowed:
+                    raise ValueError(f"must be one of {', '.join(allowed)}")
+                query.lookups[path] = raw
             else:
                 raise KeyError
         except KeyError:
@@ -179,11 +191,14 @@ def parse_list_query(
     # prefix also yields them in name order, so the first page costs the same at any size.
     default_ordering = "name" if query.q else "-created_at"
     ordering = _first(params.get("ordering", "")).strip() or default_ordering
-    if ordering.lstrip("-") not in kind.orderings:
+    if ordering.lstrip("-") in columns:
+        # Only the records that have the column: an inner join the other app's index serves.
+        query.lookups.setdefault(f"{columns[ordering.lstrip('-')].path}__isnull", False)
+    elif ordering.lstrip("-") not in kind.orderings:
         problems.add(
             ("query", "ordering"),
             f"Cannot order by '{ordering}'. Choose one of: "
-            f"{', '.join(kind.orderings)} (prefix '-' for descending).",
+            f"{', '.join((*kind.orderings, *columns))} (prefix '-' for descending).",
         )
     query.ordering = ordering
     for name, lower, upper in (("limit", 1, MAX_LIMIT), ("offset", 0, MAX_OFFSET)):

@@ -17,6 +17,7 @@ from salesline.core import compiled
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 from salesline.process.definition import match_choice
+from salesline.process.kinds import list_columns
 from salesline.process.selectors import definition_for
 
 from . import matching, search_index
@@ -59,8 +60,10 @@ def record_get_for(*, actor: Actor, kind: str, record_id: Any, deleted: bool = F
 ORDER_COLUMNS = {"name": "search_name"}
 
 
-def order_column(ordering: str) -> str:
+def order_column(ordering: str, kind: str = "") -> str:
     column = ordering.lstrip("-")
+    if extra := list_columns(kind).get(column):
+        return extra.path
     return ORDER_COLUMNS.get(column, column)
 
 
@@ -224,9 +227,11 @@ def _by_ids(actor: Actor, kind: KindDef, lookups: dict[str, Any]) -> dict[str, A
 
 
 def _filtered(actor: Actor, kind_def: KindDef, query: ListQuery) -> QuerySet:
-    return _base(actor, kind_def, deleted=query.deleted).filter(
-        **_by_ids(actor, kind_def, query.lookups)
-    )
+    lookups = _by_ids(actor, kind_def, query.lookups)
+    for column in list_columns(kind_def.key).values():
+        if column.scope and any(name.startswith(f"{column.relation}__") for name in lookups):
+            lookups[column.scope] = actor.organisation.pk
+    return _base(actor, kind_def, deleted=query.deleted).filter(**lookups)
 
 
 def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
@@ -255,11 +260,13 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
         tie = Case(When(above, then=F("id")), default=-F("id"))
         return queryset.annotate(_rank=found.rank()).order_by("_rank", key, then_name, tie)
     descending = query.ordering.startswith("-")
-    column = order_column(query.ordering)
+    column = order_column(query.ordering, kind)
     if column == "id":
         return queryset.order_by(query.ordering)
     sign = "-" if descending else ""
-    return queryset.order_by(f"{sign}{column}", f"{sign}id")
+    extra = list_columns(kind).get(query.ordering.lstrip("-"))
+    tie = extra.tie if extra is not None and extra.tie else "id"
+    return queryset.order_by(f"{sign}{column}", f"{sign}{tie}")
 
 
 def _capped_count_sql(queryset: QuerySet, cap: int) -> tuple[str, tuple]:
@@ -294,7 +301,7 @@ def record_list(
     except EmptyResultSet:
         return Page(items=[], count=0, count_capped=False, next_cursor=None)
     total = RawSQL(total_sql, capped_params)  # noqa: S611
-    column = order_column(query.ordering)
+    column = order_column(query.ordering, kind)
     is_ranked = ranked(KINDS[kind], query)
     paged = queryset
     if query.cursor is not None:

@@ -625,10 +625,15 @@ def _check_note_body(body: Any, problems: ProblemList) -> None:
         problems.add(("body",), f"The note {reason}.")
 
 
-def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
-    """A note on exactly one record of the actor's organisation."""
+def note_create(
+    *, actor: Actor, body: str, target: Mapping[str, Any], kind: str = Note.Kind.NOTE
+) -> Note:
+    """A note on exactly one record of the actor's organisation; `kind` says what was logged
+    (a note, call, meeting or e-mail)."""
     problems = ProblemList()
     _check_note_body(body, problems)
+    if kind not in Note.Kind.values:
+        problems.add(("kind",), f"Kind must be one of: {', '.join(Note.Kind.values)}.")
     targets = _note_targets()
     given = {k: v for k, v in target.items() if k in targets and v is not None}
     if len(given) != 1:
@@ -642,10 +647,32 @@ def note_create(*, actor: Actor, body: str, target: Mapping[str, Any]) -> Note:
     model = KINDS[targets[attr]].model
     if not model.objects.filter(organisation=actor.organisation, pk=pk, deleted_at=None).exists():
         raise NotFound(f"No {targets[attr]} with id {pk}.")
-    note = Note(organisation=actor.organisation, author=actor.user, body=body.strip(), **{attr: pk})
+    note = Note(
+        organisation=actor.organisation,
+        author=actor.user,
+        body=body.strip(),
+        kind=kind,
+        **{attr: pk},
+    )
     with transaction.atomic():
         note.save()
-        audit.record(actor=actor, action="create", obj=note, changes={"body": [None, note.body]})
+        audit.record(
+            actor=actor,
+            action="create",
+            obj=note,
+            changes={"body": [None, note.body], "kind": [None, note.kind]},
+        )
+        # Something was done about the record (the quality rating counts it as activity).
+        events.emit(
+            actor=actor,
+            kind="note_added",
+            obj=note,
+            payload={
+                "record": targets[attr],
+                "record_id": getattr(note, attr),
+                "note_kind": note.kind,
+            },
+        )
     return note
 
 

@@ -188,6 +188,8 @@ class TimelineEntry:
     text: str
     #: A playbook run's steps, one line each.
     details: tuple[str, ...] = ()
+    #: A note's kind in words (Call, Meeting, E-mail); empty for a plain note.
+    note_kind: str = ""
 
 
 # What an audit event's action says on a timeline (a key never shows).
@@ -281,7 +283,11 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
     notes, _ = note_list(actor=actor, target={kind: obj.pk}, limit=limit, offset=0)
     entries += [
         TimelineEntry(
-            n.created_at, "note", (n.author.full_name or n.author.email) if n.author else "", n.body
+            n.created_at,
+            "note",
+            (n.author.full_name or n.author.email) if n.author else "",
+            n.body,
+            note_kind=n.get_kind_display() if n.kind != Note.Kind.NOTE else "",
         )
         for n in notes.select_related("author")
     ]

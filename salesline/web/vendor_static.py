@@ -11,12 +11,13 @@ from django.conf import settings
 from django.contrib.staticfiles.finders import BaseFinder
 from django.core.files.storage import FileSystemStorage
 
-# package -> the files of its build directory the pages load.
+# package -> the files of its build directory the pages load, with the source maps they name
+# (the production storage's manifest follows `sourceMappingURL` and fails on a missing file).
 VENDOR_FILES = {
     "vega": ("vega.min.js",),
-    "vega-lite": ("vega-lite.min.js",),
-    "vega-embed": ("vega-embed.min.js",),
-    "vega-interpreter": ("vega-interpreter.js",),
+    "vega-lite": ("vega-lite.min.js", "vega-lite.min.js.map"),
+    "vega-embed": ("vega-embed.min.js", "vega-embed.min.js.map"),
+    "vega-interpreter": ("vega-interpreter.js", "vega-interpreter.js.map"),
 }
 
 

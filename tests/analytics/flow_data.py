@@ -101,8 +101,8 @@ def flow_organisation(name: str = "Flow Works"):
 def load_history(organisation, *, owners: dict[int, object], moves=MOVES, values=VALUES):
     """Opportunity n of `moves` as a real opportunity owned by owners[n], in its last stage,
     with exactly the stage changes of `moves` (its creation's change replaced). Opps 1 and 2
-    get tier gold. Plus opportunity 9, a → b on days 3 and 6, then put in the trash: no
-    figure may count it. Returns {n: opportunity}."""
+    get tier gold and source "Trade show". Plus opportunity 9, a → b on days 3 and 6, then put
+    in the trash: no figure may count it. Returns {n: opportunity}."""
     created = {}
     for number, changes in {**moves, 9: [(3, "a"), (6, "b")]}.items():
         owner = owners[number]
@@ -113,6 +113,7 @@ def load_history(organisation, *, owners: dict[int, object], moves=MOVES, values
             data["value"] = str(values[number])
         if number in (1, 2):
             data["custom_fields"] = {"tier": "gold"}
+            data["source"] = "Trade show"
         opportunity = opportunity_create(actor=actor, data=data)
         StageChange.objects.filter(opportunity=opportunity).delete()
         pipelines = {p.key: p for p in Pipeline.objects.filter(organisation=organisation)}

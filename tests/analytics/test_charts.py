@@ -102,8 +102,8 @@ def test_quality_chart_gives_shares():
 
 def test_campaign_table_names_the_best_return():
     rows = [
-        ("Fair", 1000, 10, 4, 1, 3000, 100.0, 250.0, 1000.0, 2.0),
-        ("Mailing", 500, 5, 1, 0, 0, 100.0, 500.0, None, -1.0),
+        ("Fair", "EUR", 1000, 10, 4, 1, 3000, 100.0, 250.0, 1000.0, 2.0),
+        ("Mailing", "EUR", 500, 5, 1, 0, 0, 100.0, 500.0, None, -1.0),
     ]
     chart = charts.campaign_table(rows)
     assert chart.spec is None

@@ -108,6 +108,24 @@ def test_the_fan_chart_draws_the_forecast_with_the_dashboards_seed(actor, histor
     assert chart.spec is not None
 
 
+def test_the_campaign_table_is_the_campaign_report(actor, history):
+    from salesline.analytics.campaign_selectors import campaign_report
+    from salesline.pipeline.models import Opportunity
+    from salesline.records import campaign_services
+
+    fair = campaign_services.campaign_create(
+        actor=actor, data={"name": "Archiving Expo", "cost": "3000", "starts_on": "2026-01-02"}
+    )
+    Opportunity.objects.filter(pk=history["Alpha"].pk).update(campaign=fair)
+    table = report_of(actor).chart("campaigns")
+    expected = campaign_report(actor=actor, date_from=date(2026, 1, 1), date_to=date(2026, 1, 10))
+    assert [row[0] for row in table.rows] == [row["name"] for row in expected]
+    expo = table.as_json()["rows"][0]
+    assert expo["campaign"] == "Archiving Expo"
+    assert expo["cost"] == expected[0]["cost"]
+    assert expo["return"] == expected[0]["return"]
+
+
 def test_an_owner_filter_narrows_every_chart(actor, history, admin_user):
     from salesline.pipeline.models import Opportunity
 
@@ -179,11 +197,13 @@ def test_api_csv_of_a_chart(api, actor, history):
 
 
 def test_a_charts_csv_neutralises_formulas():
-    chart = charts.campaign_table([("=HYPERLINK(1)", 100, 1, 1, 0, 0, 100.0, 100.0, None, -1.0)])
+    chart = charts.campaign_table(
+        [("=HYPERLINK(1)", "EUR", 100, 1, 1, 0, 0, 100.0, 100.0, None, -1.0)]
+    )
     report = dashboard_selectors.Dashboard("p", "P", date(2026, 1, 1), date(2026, 1, 2), [chart])
     chunks, name = dashboard_selectors.chart_csv(report, "campaigns")
     assert name == "p-campaigns-2026-01-01-2026-01-02.csv"
-    assert "".join(chunks).splitlines()[1] == "'=HYPERLINK(1),100,1,1,0,0,100.0,100.0,,-1.0"
+    assert "".join(chunks).splitlines()[1] == "'=HYPERLINK(1),EUR,100,1,1,0,0,100.0,100.0,,-1.0"
 
 
 def test_api_refuses_bad_parameters_naming_them(api, history):

@@ -23,6 +23,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from salesline.analytics import flow as flow_module
 from salesline.analytics.flow import (
     AGE_BAND_LABELS,
     calibration,
@@ -30,7 +31,7 @@ from salesline.analytics.flow import (
     period_of,
     wilson_interval,
 )
-from salesline.analytics.history import DAY, empty_history, history_from_rows
+from salesline.analytics.history import DAY, empty_history, history_from_rows, stays_of
 
 from .flow_data import AS_OF, DAY0, HISTORY, JANUARY, STAGES, VALUES, by_key, metrics, rows
 
@@ -205,6 +206,19 @@ def test_a_period_ending_after_the_history_was_read_measures_ages_up_to_now():
     assert a.arrivals == 0
 
 
+def test_given_stays_give_the_same_numbers():
+    # A caller that has the stays already (the dashboard) passes them in.
+    given = flow_metrics(
+        HISTORY,
+        pipeline="p",
+        stages=STAGES,
+        period=JANUARY,
+        won_values=lambda ids: {int(i): VALUES[int(i)] for i in ids if int(i) in VALUES},
+        stays=stays_of(HISTORY),
+    )
+    assert given == metrics()
+
+
 def test_age_bands_are_named():
     assert AGE_BAND_LABELS == ("under 7 days", "7 to 30 days", "30 to 90 days", "90 days or more")
 
@@ -243,6 +257,22 @@ def test_calibration_per_open_stage():
     assert (b.configured, b.sample, b.won, b.still_open) == (50, 5, 3, 0)
     c = result["c"]
     assert (c.sample, c.observed, c.low, c.high, c.suggested) == (0, None, None, None, None)
+
+
+def test_calibration_of_an_empty_history_has_no_sample():
+    result = calibration(empty_history(as_of=AS_OF), pipeline="p", stages=STAGES)
+    assert [(c.key, c.sample, c.observed) for c in result] == [
+        ("a", 0, None),
+        ("b", 0, None),
+        ("c", 0, None),
+    ]
+
+
+def test_calibration_without_bit_masks_gives_the_same_numbers(monkeypatch):
+    # A pipeline of more stages than a 64-bit mask holds takes the other path.
+    expected = calibration(HISTORY, pipeline="p", stages=STAGES)
+    monkeypatch.setattr(flow_module, "MASK_STAGES", 0)
+    assert calibration(HISTORY, pipeline="p", stages=STAGES) == expected
 
 
 def test_calibration_suggests_the_observed_probability_rounded_half_up():

@@ -101,14 +101,28 @@ def test_a_salesperson_cannot_apply(members, deals, flow_org):
     assert probability_of(flow_org, "a") == 10
 
 
-def test_bad_apply_input_changes_nothing(members, deals, flow_org):
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"pipeline": "p", "stage": "won", "probability": "90"}, "only an open stage"),
+        ({"pipeline": "nope", "stage": "a", "probability": "90"}, "Unknown pipeline"),
+        ({"pipeline": "p", "stage": "zzz", "probability": "90"}, "has no stage"),
+        ({"pipeline": "p", "stage": "a", "probability": "lots"}, "whole number"),
+        ({"pipeline": "p", "stage": "a", "probability": "²"}, "whole number"),
+        ({"pipeline": "p", "stage": "a", "probability": "101"}, "between 0 and 100"),
+    ],
+)
+def test_bad_apply_input_changes_nothing(members, deals, flow_org, data, message):
     _, boss = members
-    response = signed_in(boss).post(
-        "/reports/flow/calibrate/", {"pipeline": "p", "stage": "won", "probability": "90"}
-    )
-    assert response.status_code == 400
-    assert "only an open stage" in response.content.decode()
+    client = signed_in(boss)
+    for response in (
+        client.post("/reports/flow/calibrate/", data),
+        client.get("/reports/flow/calibrate/", data),
+    ):
+        assert response.status_code == 400
+        assert message in response.content.decode()
     assert probability_of(flow_org, "won") == 100
+    assert probability_of(flow_org, "a") == 10
 
 
 def test_filters_narrow_the_numbers_and_bad_ones_are_named(members, deals):

@@ -150,6 +150,8 @@ def test_flow_api_takes_the_list_filters(seller_api, seller, deals):
     assert body["filters"] == {"owner_id": str(seller.pk)}
     # A custom field: 1 and 2 are gold.
     assert seller_api.get(f"/metrics/flow?{JANUARY}&cf_tier=gold").json()["win_rate"] == 0.5
+    # The source: 1 and 2 came from a trade show.
+    assert seller_api.get(f"/metrics/flow?{JANUARY}&source=Trade%20show").json()["win_rate"] == 0.5
     # Nobody's: every count is zero, every rate null.
     empty = seller_api.get(f"/metrics/flow?{JANUARY}&cf_tier=silver").json()
     assert empty["win_rate"] is None

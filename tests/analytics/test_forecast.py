@@ -183,3 +183,33 @@ def test_no_open_opportunities_gives_zeros():
     result = monte_carlo(history, stays, positions, horizon=2, trials=10, seed=1)
     assert [m.value.p50 for m in result.months] == [0.0, 0.0]
     assert result.open_count == 0 and result.groups == 0
+
+
+def test_replay_samples_a_long_history_but_keeps_every_stay_of_a_rare_stage(monkeypatch):
+    # 300 deals go a → b → lost (a: 10 days, b: 20 days); 3 deals go a → c → lost. A sample
+    # of one row in each block of 909 // 60 = 15 keeps about 303/15 ≈ 20 stays of a and
+    # 300/15 = 20 of b (the blocks' rows are a, b and lost in turn: a fixed stride of 15
+    # would take only one kind), but c would keep one at most: with a deal open in it, it keeps all 3 of its own.
+    rows = []
+    for opp in range(300):
+        rows += [(opp, T0, "p", "a", "open"), (opp, T0 + 10 * DAYS, "p", "b", "open")]
+        rows.append((opp, T0 + 30 * DAYS, "p", "lost", "lost"))
+    for opp in range(1000, 1003):
+        rows += [(opp, T0, "p", "a", "open"), (opp, T0 + 10 * DAYS, "p", "c", "open")]
+        rows.append((opp, T0 + 15 * DAYS, "p", "lost", "lost"))
+    history = history_from_rows(rows, as_of=AS_OF)
+    monkeypatch.setattr(forecast, "SAMPLE_ROWS", 60)
+    monkeypatch.setattr(forecast, "MIN_STAYS_KEPT", 5)
+    code = {key: history.stage_code("p", key) for key in ("a", "b", "c", "lost")}
+    # An open deal is in c: its stays matter.
+    replay = forecast.replay_tables(
+        stays_of(history), len(history.stages), current_stages=np.array([code["c"]])
+    )
+    # 61 blocks, each row of a kind with chance 1/3: 20 ± 3.7 each (a fixed seed: always the
+    # same numbers; the bounds are three standard deviations).
+    assert 9 <= replay.count[code["a"]] <= 31 and 9 <= replay.count[code["b"]] <= 31
+    assert replay.count[code["c"]] == 3 and replay.count[code["lost"]] == 0
+    assert set(replay.lengths_of(code["a"]).tolist()) == {10 * 86_400}
+    assert set(replay.lengths_of(code["c"]).tolist()) == {5 * 86_400}
+    # Sorted by (stage, length) so that the replay can search them.
+    assert np.all(np.diff(replay.key) >= 0)

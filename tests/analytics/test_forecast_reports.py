@@ -209,3 +209,30 @@ def test_accuracy_compares_the_snapshot_before_each_month_with_what_closed(known
     # Another organisation sees none of it.
     other = forecast_organisation("Third")
     assert forecast_accuracy(actor=accounts.system_actor(other), pipeline_key="p") == []
+
+
+def test_stays_are_kept_for_the_same_columns_and_read_again_for_new_ones():
+    import dataclasses
+
+    from salesline.analytics import forecast_selectors
+    from salesline.analytics.history import history_from_rows, stays_of
+
+    rows = [(1, 100, "p", "a", "open"), (1, 200, "p", "b", "open"), (2, 150, "p", "a", "open")]
+    history = history_from_rows(rows, as_of=1000)
+    first = forecast_selectors.stays_for(history)
+    # The extract hands out the same columns with a later as_of: the same stays.
+    later = forecast_selectors.stays_for(dataclasses.replace(history, as_of=2000))
+    assert later.left is first.left and later.to_stage is first.to_stage
+    assert later.opportunity is history.opportunity and later.entered is history.at
+    assert later.left.tolist() == stays_of(history).left.tolist() == [200, -1, -1]
+    # New columns (the history grew): read again.
+    grown = history_from_rows([*rows, (2, 300, "p", "won", "won")], as_of=2000)
+    assert forecast_selectors.stays_for(grown).left.tolist() == [200, -1, 300, -1]
+    # What is kept holds no column of a history: once the history goes, so does its entry.
+    key = tuple(id(c) for c in (history.opportunity, history.at, history.stage, history.kind))
+    del history, first, later
+    import gc
+
+    gc.collect()
+    forecast_selectors.stays_for(grown)
+    assert key not in forecast_selectors._stays_kept

@@ -10,6 +10,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from salesline.accounts import services as accounts
+from salesline.core import events
 from salesline.core.models import DomainEvent
 from salesline.core.tasks import run_pending_tasks
 from salesline.pipeline.services import opportunity_create, opportunity_move
@@ -196,8 +197,11 @@ def test_signing_the_agreement_starts_the_launch_playbook(partners_actor, lead_d
     assert task.queue == "project_leader" and task.assignee_id is None
 
 
-def test_events_no_playbook_wants_queue_no_job(org, actor):
-    # The business-development template has no playbook for entering Identify.
+def test_events_no_playbook_wants_queue_no_job(org, actor, monkeypatch):
+    # The business-development template has no playbook for entering Identify. (The quality
+    # rating wants every opportunity's events: it is kept out of this question.)
+    for kind in ("record_changed", "stage_entered"):
+        monkeypatch.setitem(events._WANTS[kind], "analytics.quality.rate", lambda event: False)
     before = dispatch_tasks()
     opportunity_create(actor=actor, data={"name": "1 TB - Records - Preservation"})
     assert dispatch_tasks() == before

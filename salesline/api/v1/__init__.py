@@ -19,6 +19,7 @@ from . import (
     messages,
     metrics,
     organisation,
+    people,
     process,
     tasks,
 )
@@ -82,3 +83,4 @@ dashboard.register(api)
 api.add_router("/metrics", metrics.router)
 api.add_router("/forecast", forecast_api.router)
 campaigns.register(api)
+api.add_router("/metrics/people", people.router)

@@ -29,6 +29,7 @@ def _note(note) -> dict:
     return {
         "id": note.pk,
         "body": note.body,
+        "kind": note.kind,
         "author": note.author.email if note.author_id else None,
         "company_id": note.company_id,
         "person_id": note.person_id,
@@ -88,7 +89,7 @@ def register_notes(api) -> None:
     def create_note(request: HttpRequest, payload: schemas.NoteIn):
         data = payload.model_dump()
         note = record_services.note_create(
-            actor=actor_of(request), body=data.pop("body"), target=data
+            actor=actor_of(request), body=data.pop("body"), kind=data.pop("kind"), target=data
         )
         return with_etag(api.create_response(request, _note(note), status=201), note)
 

@@ -63,6 +63,13 @@ READ_ONLY_FIELDS: dict[str, dict[str, Any]] = {
         "stage_entered_at": (dt.datetime, ...),
         "closed_at": (dt.datetime | None, None),
         "close_reason": (str, ""),
+        # The quality rating (analytics): null until the worker has rated a new opportunity.
+        "quality_score": (int | None, Field(None, description="Quality rating, 0..100.")),
+        "quality_band": (str | None, Field(None, description="good, fair or poor.")),
+        "quality_reasons": (
+            list[dict[str, Any]] | None,
+            Field(None, description="Each quality spec: key, met, text (what to do if unmet)."),
+        ),
     },
 }
 
@@ -137,6 +144,9 @@ EXTRA_COLUMNS: dict[str, dict[str, str]] = {
         "stage_entered_at": "stage_entered_at",
         "closed_at": "closed_at",
         "close_reason": "close_reason",
+        "quality_score": "quality_rating__score",
+        "quality_band": "quality_rating__band",
+        "quality_reasons": "quality_rating__reasons",
     },
 }
 
@@ -161,7 +171,10 @@ def serialise(kind: str, obj) -> dict[str, Any]:
     for path in output_columns(kind).values():
         value = obj
         for part in path.split("__"):
-            value = getattr(value, part)
+            # A relation another app keeps may not exist yet (an opportunity not yet rated).
+            value = getattr(value, part, None)
+            if value is None:
+                break
         row[path] = value
     return serialise_row(kind, row)
 
@@ -211,6 +224,7 @@ class MatchesOut(BaseModel):
 
 class NoteIn(Strict):
     body: str
+    kind: str = Field(default="note", description="note, call, meeting or email")
     company_id: int | None = None
     person_id: int | None = None
     lead_id: int | None = None
@@ -224,6 +238,7 @@ class NotePatch(Strict):
 class NoteOut(BaseModel):
     id: int
     body: str
+    kind: str
     author: str | None
     company_id: int | None
     person_id: int | None

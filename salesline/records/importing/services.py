@@ -41,6 +41,7 @@ from salesline.records.services import custom_field_defs, refresh_derived
 from . import mapping as mapping_rules
 from .engine import ImportRun, Progress, members_of
 from .files import Table, open_table
+from .kinds import ImportKind, column_positions, other_kind, other_kinds
 from .limits import ReadLimits
 from .reader import UnreadableFile
 from .rows import CAMPAIGN_CONSTANT, SPECIAL, ColumnRule, RowPlan, constant_problems
@@ -51,16 +52,32 @@ TEXT_TYPES = {"text", "longtext", "choice"}
 
 
 def import_kind(name: str) -> str:
-    """'leads' or 'lead' -> 'lead'; ValidationFailed otherwise."""
+    """'leads' or 'lead' -> 'lead' (and a registered kind's names -> its kind, e.g.
+    'stage-history'); ValidationFailed otherwise."""
     kind = IMPORT_KINDS.get(name) or (name if name in IMPORT_KINDS.values() else None)
+    if kind is None and (registered := other_kind(name)) is not None:
+        kind = registered.kind
     if kind is None:
+        names = [*IMPORT_KINDS, *(k.plural for k in other_kinds())]
         raise ValidationFailed(
             f"Cannot import '{name}'.",
-            problems=[
-                Problem(loc=("kind",), msg=f"Kind must be one of: {', '.join(IMPORT_KINDS)}.")
-            ],
+            problems=[Problem(loc=("kind",), msg=f"Kind must be one of: {', '.join(names)}.")],
         )
     return kind
+
+
+def import_authorise(*, actor: Actor, kind: str) -> None:
+    """PermissionDenied when `actor` may not run imports of `kind` (a registered kind's own
+    rule; record imports are open to every member), for pages that ask before the upload."""
+    registered = other_kind(import_kind(kind))
+    if registered is not None:
+        registered.authorise(actor)
+
+
+def kind_plural(kind: str) -> str:
+    """What the report calls a job's kind: 'leads', 'stage-history'."""
+    registered = other_kind(kind)
+    return registered.plural if registered is not None else KINDS[kind].plural
 
 
 def read_limits() -> ReadLimits:
@@ -419,8 +436,15 @@ def import_create(
     the kind, the options, that the file can be read, the column mapping and the constants
     (one value for every row of a field, checked as a cell of that field would be)."""
     kind = import_kind(kind)
-    # No region chosen: the organisation's, as for every other write of a phone number.
-    region = (region or actor.organisation.phone_region or "").strip().upper()
+    registered = other_kind(kind)
+    if registered is not None:
+        columns = _check_other_kind(
+            actor, registered, bool(mapping or constants or on_duplicate not in (None, "skip"))
+        )
+        region = ""  # no phone numbers
+    else:
+        # No region chosen: the organisation's, as for every other write of a phone number.
+        region = (region or actor.organisation.phone_region or "").strip().upper()
     if region and not valid_region(region):
         raise _problem("region", f"Region '{region}' is not a country code such as GB or NO.")
     on_duplicate = on_duplicate or ImportJob.OnDuplicate.SKIP
@@ -441,14 +465,19 @@ def import_create(
     with local_copy(file) as path:
         try:
             sheet = open_spreadsheet(path)
+            if registered is not None and sheet.kind == "vcard":
+                raise UnreadableFile(f"a vCard file holds people, not {registered.label.lower()}")
             if next(sheet.rows(), None) is None:
                 raise UnreadableFile(NO_DATA)
             total_rows = sheet.estimated_rows()
         except UnreadableFile as exc:
             raise _problem("file", f"The file cannot be imported: {exc}.") from None
-        job.mapping, job.constants = mapping_and_constants(
-            actor, kind, sheet.header, mapping, constants, region=region
-        )
+        if registered is not None:
+            job.mapping = _other_kind_mapping(registered, columns, sheet.header)
+        else:
+            job.mapping, job.constants = mapping_and_constants(
+                actor, kind, sheet.header, mapping, constants, region=region
+            )
         job.total_rows = total_rows
         job.file_kind = sheet.kind
         with transaction.atomic(), open(path, "rb") as stream:
@@ -459,7 +488,7 @@ def import_create(
                 action="import_create",
                 obj=job,
                 changes={
-                    "kind": [None, kind],
+                    "kind": [None, kind_plural(kind) if registered else kind],
                     "file": [None, job.file_name],
                     "dry_run": [None, dry_run],
                     "on_duplicate": [None, on_duplicate],
@@ -467,6 +496,33 @@ def import_create(
                 },
             )
     return job
+
+
+def _check_other_kind(actor: Actor, registered: ImportKind, given_options: bool) -> str:
+    """A registered kind's own permission; it takes no mapping, constants or duplicate policy
+    (its columns are found by their names). Returns its columns, for messages."""
+    registered.authorise(actor)
+    columns = ", ".join((*registered.required_columns, *registered.optional_columns))
+    if given_options:
+        raise _problem(
+            "mapping",
+            f"A {registered.plural} import takes no mapping, constants or duplicate policy: "
+            f"its columns are {columns}.",
+        )
+    return columns
+
+
+def _other_kind_mapping(registered: ImportKind, columns: str, header: list[str]) -> dict:
+    """The header's columns that a registered kind reads (ValidationFailed naming the
+    missing ones)."""
+    positions, missing = column_positions(registered, header)
+    if missing:
+        raise _problem(
+            "file",
+            f"The file lacks the column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (columns: {columns}).",
+        )
+    return {header[index]: name for name, index in positions.items()}
 
 
 # Uploads the web pages keep between the upload and the mapping step (see web/views/imports.py).
@@ -716,7 +772,9 @@ def import_run_dry_run(*, actor: Actor, import_id: Any) -> tuple[ImportJob, bool
             kind=dry_run.kind,
             file=path,
             file_name=dry_run.file_name,
-            mapping={column: dry_run.mapping.get(column) for column in columns},
+            mapping=None
+            if other_kind(dry_run.kind)
+            else {column: dry_run.mapping.get(column) for column in columns},
             region=dry_run.region or None,
             on_duplicate=dry_run.on_duplicate,
             dry_run=False,
@@ -778,16 +836,22 @@ def import_execute(
         job.started_at = job.started_at or timezone.now()
         job.save(update_fields=["status", "started_at"])
     writer = job_actor(job)
+    registered = other_kind(job.kind)
     try:
         sheet = open_spreadsheet(job.file.path)
-        plan = build_plan(writer, job, sheet.header)
-        run = ImportRun(job, writer, plan, progress=progress, workers=workers)
-        job = run.run(sheet)
+        if registered is not None:
+            timings = registered.run(job, writer, sheet, progress)
+            job.refresh_from_db()
+        else:
+            plan = build_plan(writer, job, sheet.header)
+            run = ImportRun(job, writer, plan, progress=progress, workers=workers)
+            job = run.run(sheet)
+            timings = run.timings
     except (UnreadableFile, KeyError, OSError) as exc:
         import_fail(actor=actor, import_id=job.pk, reason=str(exc))
         job.refresh_from_db()
         return job
-    if not job.dry_run and connection.vendor == "postgresql":
+    if registered is None and not job.dry_run and connection.vendor == "postgresql":
         from salesline.records.tasks import word_index_merge  # the task module imports this one
 
         for table in sorted(run.tables):  # the tables it wrote
@@ -798,7 +862,7 @@ def import_execute(
         job.finished_at = timezone.now()
         job.notes = sheet.notes()
         job.save(update_fields=["status", "total_rows", "finished_at", "notes"])
-        if not job.dry_run:
+        if registered is None and not job.dry_run:
             ImportMapping.objects.update_or_create(
                 organisation=job.organisation,
                 kind=job.kind,
@@ -821,7 +885,7 @@ def import_execute(
             obj=job,
             payload={"status": job.status, "kind": job.kind, "dry_run": job.dry_run, **counts(job)},
         )
-    job.timings = run.timings
+    job.timings = timings
     return job
 
 
@@ -943,7 +1007,7 @@ def written_records(job: ImportJob, *, limit: int = 100) -> dict[str, list[tuple
     """The first `limit` records the import created and updated, (id, name) each, for the
     report to link to; a dry run wrote none. Created records are looked for among those made
     while it ran (the records' newest-first index), not by scanning for the import."""
-    if job.dry_run or not job.started_at:
+    if job.dry_run or not job.started_at or other_kind(job.kind) is not None:
         return {"created": [], "updated": []}
     model = KINDS[job.kind].model
     alive = model.objects.filter(organisation_id=job.organisation_id, deleted_at=None)
@@ -969,7 +1033,7 @@ def import_report(job: ImportJob, *, limit: int | None = None) -> dict[str, Any]
     """Status, progress and the report, the same for the CLI's --json and the API."""
     return {
         "import_id": job.pk,
-        "kind": KINDS[job.kind].plural,
+        "kind": kind_plural(job.kind),
         "file_name": job.file_name,
         "status": job.status,
         "dry_run": job.dry_run,
@@ -1064,6 +1128,11 @@ def import_undo(*, actor: Actor, import_id: Any) -> ImportJob:
             raise Conflict(f"Import {job.pk} was already undone on {job.undone_at:%Y-%m-%d}.")
         if job.status in (ImportJob.Status.QUEUED, ImportJob.Status.RUNNING):
             raise Conflict(f"Import {job.pk} is still {job.status}; undo it when it has finished.")
+        if (registered := other_kind(job.kind)) is not None:
+            raise Conflict(
+                f"Import {job.pk} is a {registered.plural} import: it cannot be undone "
+                "(the history it replaced is not kept)."
+            )
         now = timezone.now()
         model = KINDS[job.kind].model
         removed = _soft_delete_created(actor, model, job, now)

@@ -150,6 +150,9 @@ def _card(row: dict[str, Any], stage_id: int, today: dt.date, is_open: bool) -> 
         # People by name, as everywhere; the e-mail only for someone without one.
         "owner": row["owner__full_name"] or row["owner__email"] or "",
         "company": row["company__name"] or "",
+        # The quality rating (analytics), absent until the worker has rated the opportunity.
+        "quality": row.get("quality_rating__score"),
+        "quality_band": row.get("quality_rating__band") or "",
     }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from types import SimpleNamespace
 
 from django import forms
 from django.conf import settings
@@ -229,7 +230,11 @@ def _progress(job: ImportJob) -> dict:
 
 def _undoable(job: ImportJob) -> bool:
     """Whether to offer undo; import_undo itself refuses the rest with the reason."""
-    return not job.dry_run and job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+    return (
+        job.kind in KINDS
+        and not job.dry_run
+        and job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED)
+    )
 
 
 def _problem_messages(error: DomainError) -> list[str]:
@@ -251,7 +256,7 @@ def import_list_page(request: HttpRequest, actor) -> HttpResponse:
     rows = [
         {
             "job": job,
-            "kind": KINDS[job.kind].plural,
+            "kind": imports.kind_plural(job.kind),
             "status": STATUS_TEXT.get(job.status, job.status),
             "who": job.created_by.email if job.created_by else "",
         }
@@ -529,6 +534,8 @@ def import_upload_mapping_page(request: HttpRequest, actor, token: str) -> HttpR
 def import_mapping_page(request: HttpRequest, actor, import_id: int) -> HttpResponse:
     """Back to mapping: change an import's mapping or options and dry-run its file again."""
     job = _job(actor, import_id)
+    if job.kind not in KINDS:
+        raise Http404("A stage-history import has no column mapping.")
     try:
         file_path = Path(job.file.path)
     except ValueError:  # no file stored with the job
@@ -555,8 +562,16 @@ def _issue_page(request: HttpRequest, job: ImportJob, type_: str, param: str):
     )
 
 
+def _kind_of_job(job: ImportJob):
+    """What the job pages say of a job's rows: a record kind, or (a stage-history import)
+    the stage changes it writes."""
+    if job.kind in KINDS:
+        return KINDS[job.kind]
+    return SimpleNamespace(key=job.kind, plural="stage changes", records=False)
+
+
 def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
-    kind = KINDS[job.kind]
+    kind = _kind_of_job(job)
     running = job.status in UNFINISHED
     context = {
         "job": job,
@@ -566,8 +581,9 @@ def _job_context(request: HttpRequest, actor, job: ImportJob) -> dict:
         "unit": job.unit,
         "progress": _progress(job),
         "undoable": _undoable(job),
+        "records_import": job.kind in KINDS,
     }
-    available = targets(job.kind, custom_field_defs(actor, job.kind))
+    available = targets(job.kind, custom_field_defs(actor, job.kind)) if job.kind in KINDS else {}
     context["constants"] = [
         (available[key].label if key in available else key, value)
         for key, value in (job.constants or {}).items()
@@ -681,7 +697,7 @@ def import_undo_page(request: HttpRequest, actor, import_id: int) -> HttpRespons
             request,
             actor,
             job=job,
-            kind=KINDS[job.kind],
+            kind=_kind_of_job(job),
             undoable=undoable,
             status_text=STATUS_TEXT.get(job.status, job.status),
         ),
@@ -689,9 +705,60 @@ def import_undo_page(request: HttpRequest, actor, import_id: int) -> HttpRespons
     )
 
 
+class HistoryUploadForm(forms.Form):
+    file = forms.FileField(
+        label="File (CSV or XLSX)",
+        error_messages={
+            "required": "Choose a CSV or XLSX file of stage changes to import.",
+            "empty": "The file is empty: it needs a row of column names and rows of data.",
+            "invalid": "No file was received: choose the file again.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.tsv,.txt,.xlsx"}),
+    )
+    dry_run = forms.BooleanField(
+        label="Dry run: check every row and report, write nothing", required=False, initial=True
+    )
+
+    def clean_file(self):
+        return UploadForm.clean_file(self)
+
+
+HISTORY_KIND = "stage-history"
+
+
+@member_page
+def import_history_page(request: HttpRequest, actor) -> HttpResponse:
+    """Upload a stage history from another CRM (admins only: it rewrites opportunities'
+    past). No mapping step: the columns are found by their names."""
+    imports.import_authorise(actor=actor, kind=HISTORY_KIND)
+    bound = request.method == "POST"
+    form = HistoryUploadForm(request.POST, request.FILES) if bound else HistoryUploadForm()
+    if bound and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            started = imports.import_start(
+                actor=actor,
+                kind=HISTORY_KIND,
+                file=upload,
+                file_name=upload.name or "history.csv",
+                dry_run=form.cleaned_data["dry_run"],
+            )
+        except ValidationFailed as error:
+            form.add_error("file", " ".join(_problem_messages(error)))
+        else:
+            return redirect("web:import-detail", import_id=started.job.pk)
+    return render(
+        request,
+        "web/imports/history.html",
+        page_context(request, actor, form=form, limit_mib=_upload_limit() // (1024 * 1024)),
+        status=400 if bound else 200,
+    )
+
+
 urlpatterns = [
     path("imports/", import_list_page, name="imports"),
     path("imports/new/", import_upload_page, name="import-new"),
+    path("imports/new/stage-history/", import_history_page, name="import-new-history"),
     path("imports/new/<str:token>/", import_upload_mapping_page, name="import-upload-mapping"),
     path("imports/<int:import_id>/", import_detail_page, name="import-detail"),
     path("imports/<int:import_id>/status/", import_status_fragment, name="import-status"),

@@ -20,6 +20,7 @@ from salesline.core.errors import NotFound, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.models import Opportunity
 from salesline.process.definition import ProcessDefinitionSpec
+from salesline.process.kinds import list_columns
 from salesline.process.selectors import definition_for
 from salesline.records import export
 from salesline.records import selectors as record_selectors
@@ -47,6 +48,7 @@ LIST_COLUMNS = {
         "value",
         "expected_close_date",
         "owner",
+        "quality",
     ),
 }
 COLUMN_LABELS = {
@@ -54,12 +56,18 @@ COLUMN_LABELS = {
     "stage__name": "Stage",
     "created_at": "Created",
     "owner": "Owner",
+    "quality": "Quality",
 }
 # Columns shown from others: a person by name, or by e-mail when the name is blank; an amount
 # with its currency.
 COMPOSED_COLUMNS: dict[str, tuple[tuple[str, ...], Callable[..., str]]] = {
     "owner": (("owner__full_name", "owner__email"), lambda name, email: name or email or ""),
     "value": (("value", "currency"), money),
+    # The quality rating (analytics), empty until the worker has rated the opportunity.
+    "quality": (
+        ("quality_rating__score", "quality_rating__band"),
+        lambda score, band: "" if score is None else f"{score} ({band})",
+    ),
 }
 # `owner_id=me` in a list's address is the signed-in user (the filter panel's "Me").
 ME = "me"
@@ -225,6 +233,22 @@ def filter_controls(
             controls.append(FilterControl(name, definition.label, definition.type, value))
         else:
             controls.append(FilterControl(name, definition.label, "text", value))
+    # Columns other apps keep (the quality score): a from/to range, and a band to choose.
+    for column in list_columns(kind).values():
+        controls.append(
+            FilterControl(
+                column.name,
+                column.label,
+                "range-number",
+                low=params.get(f"{column.name}__gte", ""),
+                high=params.get(f"{column.name}__lte", ""),
+            )
+        )
+        if column.choice_filter:
+            name, _, allowed = column.choice_filter
+            options = [(value, value.capitalize()) for value in allowed]
+            label = f"{column.label} band"
+            controls.append(FilterControl(name, label, "select", params.get(name, ""), options))
     return controls
 
 
@@ -365,7 +389,10 @@ def record_list(request: HttpRequest, actor, plural: str) -> HttpResponse:
         request,
         actor,
         kind=kind_def,
-        columns=[(c, labels.get(c, c), c in KINDS[kind].orderings) for c in columns],
+        columns=[
+            (c, labels.get(c, c), c in KINDS[kind].orderings or c in list_columns(kind))
+            for c in columns
+        ],
         custom_columns=extra,
         q=params.get("q", ""),
         ordering=params.get("ordering", "name" if params.get("q") else "-created_at"),

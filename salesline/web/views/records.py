@@ -24,6 +24,7 @@ from salesline.process.selectors import definition_for
 from salesline.records import selectors as record_selectors
 from salesline.records import services as record_services
 from salesline.records.fields import KINDS
+from salesline.records.models import Note
 from salesline.records.services import custom_field_defs
 
 from .. import forms
@@ -150,7 +151,8 @@ def _detail_context(request, actor, kind: str, obj, **extra) -> dict:
         history=history,
         path=path,
         timeline=record_timeline(actor=actor, kind=kind, obj=obj),
-        **{"note_body": "", "note_errors": [], **extra},
+        note_kinds=Note.Kind.choices,
+        **{"note_body": "", "note_errors": [], "note_kind": "note", **extra},
     )
 
 
@@ -170,15 +172,20 @@ def note_add(request: HttpRequest, actor, plural: str, record_id: int) -> HttpRe
     kind = kind_of(plural)
     obj = _record_or_404(actor, kind, record_id)
     body = request.POST.get("body", "")
+    note_kind = request.POST.get("kind", "note")
 
     def refused(error):
         errors = bind_problems(None, error)
-        context = _detail_context(request, actor, kind, obj, note_body=body, note_errors=errors)
+        context = _detail_context(
+            request, actor, kind, obj, note_body=body, note_errors=errors, note_kind=note_kind
+        )
         return render(request, "web/records/detail.html", context, status=400)
 
     on_refusal(request, refused)
-    record_services.note_create(actor=actor, body=body, target={NOTE_TARGET[kind]: obj.pk})
-    messages.success(request, "Note added.")
+    note = record_services.note_create(
+        actor=actor, body=body, kind=note_kind, target={NOTE_TARGET[kind]: obj.pk}
+    )
+    messages.success(request, f"{note.get_kind_display()} logged.")
     return redirect(f"{reverse('web:record-detail', args=[plural, obj.pk])}#notes")
 
 

@@ -13,13 +13,12 @@ from django.views.decorators.http import require_http_methods
 
 from salesline.accounts.selectors import member_list
 from salesline.accounts.services import require_admin
-from salesline.analytics.calibration_services import calibration_apply
-from salesline.analytics.filters import parse_metric_filters, pipeline_named
+from salesline.analytics.calibration_services import calibration_apply, calibration_check
+from salesline.analytics.extract import flow_history
+from salesline.analytics.filters import parse_metric_filters
 from salesline.analytics.flow import DEFINITIONS
 from salesline.analytics.flow_selectors import calibration_report, flow_report
-from salesline.core.errors import ProblemList
 from salesline.pipeline.definition import pipelines_of
-from salesline.pipeline.models import StageChange
 from salesline.process.selectors import definition_for
 
 from ..errors import bind_problems, on_refusal
@@ -170,8 +169,11 @@ def flow_page(request: HttpRequest, actor) -> HttpResponse:
 
     on_refusal(request, refused)
     filters = parse_metric_filters(actor, params)
-    report = flow_report(actor=actor, filters=filters)
-    calibration = calibration_report(actor=actor, pipeline_key=filters.pipeline_key)
+    history = flow_history(actor.organisation)  # read once for both tables
+    report = flow_report(actor=actor, filters=filters, history=history)
+    calibration = calibration_report(
+        actor=actor, pipeline_key=filters.pipeline_key, history=history
+    )
     context.update(
         filters=filters,
         report=report,
@@ -185,9 +187,7 @@ def flow_page(request: HttpRequest, actor) -> HttpResponse:
         cycle_median=_days(report["cycle_time"]["median_days"]),
         cycle_p85=_days(report["cycle_time"]["p85_days"]),
         # Nothing ever entered the pipeline: say how to begin rather than show zeros.
-        never_used=not StageChange.objects.filter(
-            organisation=actor.organisation, to_pipeline_key=filters.pipeline_key
-        ).exists(),
+        never_used=not history.entered(filters.pipeline_key),
         has_record_filters=bool(filters.record_params),
     )
     return render(request, "web/reports/flow.html", context)
@@ -200,26 +200,11 @@ def calibrate_page(request: HttpRequest, actor) -> HttpResponse:
     admins only, as the service says."""
     require_admin(actor, "change its process")
     source = request.POST if request.method == "POST" else request.GET
-    pipeline = pipeline_named(actor, source.get("pipeline", "").strip() or None)
-    stage_key = source.get("stage", "")
-    stage = next((s for s in pipeline.stages if s.key == stage_key), None)
-    problems = ProblemList()
-    try:
-        probability = int(source.get("probability", ""))
-    except ValueError:
-        probability = None
-        problems.add(("probability",), "Probability must be a whole number from 0 to 100.")
-    if stage is None:
-        problems.add(("stage",), f"Pipeline '{pipeline.key}' has no stage '{stage_key}'.")
-    back = f"{reverse('web:reports-flow')}?{urlencode({'pipeline': pipeline.key})}"
     context = page_context(
         request,
         actor,
         section="flow",
-        pipeline=pipeline,
-        stage=stage,
-        probability=probability,
-        back=back,
+        back=reverse("web:reports-flow"),
         problems=[],
         row=None,
     )
@@ -229,7 +214,17 @@ def calibrate_page(request: HttpRequest, actor) -> HttpResponse:
         return render(request, "web/reports/calibrate.html", context, status=400)
 
     on_refusal(request, refused)
-    problems.raise_if_any("The calibration cannot be applied.")
+    raw = source.get("probability", "").strip()
+    pipeline, stage = calibration_check(
+        actor=actor,
+        pipeline_key=source.get("pipeline", ""),
+        stage_key=source.get("stage", ""),
+        # A number only when it is one: the check names anything else.
+        probability=int(raw) if raw.removeprefix("-").isdecimal() and len(raw) < 10 else raw,
+    )
+    probability = int(raw)
+    back = f"{reverse('web:reports-flow')}?{urlencode({'pipeline': pipeline.key})}"
+    context.update(pipeline=pipeline, stage=stage, probability=probability, back=back)
     if request.method == "POST":
         previous = stage.probability
         row = calibration_apply(
