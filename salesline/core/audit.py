@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import models
@@ -26,7 +27,7 @@ def record(
 
 
 def record_many(
-    *, actor: Actor, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
+    *, actor: Actor, action: str, entries: Sequence[tuple[models.Model, Mapping[str, Any]]]
 ) -> list[AuditEvent]:
     """One event per (object, changes), inserted together: for a write that changes thousands
     of objects at once (a history import), where an insert each would take most of its time."""
@@ -41,7 +42,7 @@ def _event(
     object_type: str | None,
     object_id: Any,
     object_repr: str | None,
-    changes: dict[str, Any] | None,
+    changes: Mapping[str, Any] | None,
 ) -> AuditEvent:
     if obj is not None:
         object_type = object_type or obj._meta.model_name

@@ -134,7 +134,7 @@ def out_of_order(rows: list[HistoryRow]) -> tuple[HistoryRow, HistoryRow] | None
     for row in rows:
         if row.at is None or row.problems:
             continue
-        if previous is not None and row.at < previous.at:
+        if previous is not None and previous.at is not None and row.at < previous.at:
             return previous, row
         previous = row
     return None

@@ -242,7 +242,8 @@ def task_on_time_rate(
         tasks.annotate(completed_on=TruncDate("completed_at"))
         .values("assignee_id")
         .annotate(
-            on_time=Count("id", filter=done & Q(completed_on__lte=F("due_date"))),
+            # Not named "on_time": the Task model has a property of that name.
+            in_time=Count("id", filter=done & Q(completed_on__lte=F("due_date"))),
             late=Count("id", filter=done & Q(completed_on__gt=F("due_date"))),
             missed=Count("id", filter=Q(status=Task.Status.OPEN, due_date__lt=today)),
         )
@@ -259,7 +260,7 @@ def task_on_time_rate(
         }
 
     by_assignee = [
-        {"assignee_id": row["assignee_id"], **rated(row["on_time"], row["late"], row["missed"])}
+        {"assignee_id": row["assignee_id"], **rated(row["in_time"], row["late"], row["missed"])}
         for row in rows
     ]
     totals = [sum(row[key] for row in by_assignee) for key in ("on_time", "late", "missed")]

@@ -265,8 +265,8 @@ def record_queryset(*, actor: Actor, kind: str, query: ListQuery) -> QuerySet:
         return queryset.order_by(query.ordering)
     sign = "-" if descending else ""
     extra = list_columns(kind).get(query.ordering.lstrip("-"))
-    tie = extra.tie if extra is not None and extra.tie else "id"
-    return queryset.order_by(f"{sign}{column}", f"{sign}{tie}")
+    tie_column = extra.tie if extra is not None and extra.tie else "id"
+    return queryset.order_by(f"{sign}{column}", f"{sign}{tie_column}")
 
 
 def _capped_count_sql(queryset: QuerySet, cap: int) -> tuple[str, tuple]:
