@@ -288,7 +288,8 @@ class OrgProfile:
     sources: dict[str, tuple[str, ...]]  # lead source -> detail templates ({year}, {city})
     won_reasons: tuple[str, ...]
     lost_reasons: tuple[str, ...]
-    notes: tuple[str, ...]  # templates: {first}, {company}, {city}
+    # (note kind, template with {first}, {company}, {city}); meetings count in the reports
+    notes: tuple[tuple[str, str], ...]
     use_cases: tuple[str, ...]
     business_cases: tuple[str, ...]
     staff_domain: str
@@ -362,11 +363,19 @@ PROFILES = (
             "Lost the tender on price",
         ),
         notes=(
-            "Called {first}: they are reviewing the budget for next year; follow up in two weeks.",
-            "Met {first} at the archive in {city}; they store their masters on ageing LTO tapes.",
-            "Sent the proposal and the preservation white paper to {first}.",
-            "{company} wants a proof of concept with a sample of their collection.",
-            "Procurement at {company} needs the offer in EUR, excluding VAT.",
+            (
+                "call",
+                "Called {first}: they are reviewing the budget for next year; "
+                "follow up in two weeks.",
+            ),
+            (
+                "meeting",
+                "Met {first} at the archive in {city}; "
+                "they store their masters on ageing LTO tapes.",
+            ),
+            ("email", "Sent the proposal and the preservation white paper to {first}."),
+            ("note", "{company} wants a proof of concept with a sample of their collection."),
+            ("note", "Procurement at {company} needs the offer in EUR, excluding VAT."),
         ),
         use_cases=(
             "Keep the records readable and authentic for decades without migrations.",
@@ -431,11 +440,17 @@ PROFILES = (
             "Procurement could not contract with CS&S",
         ),
         notes=(
-            "Sent 'Hail the Lead' with the service description and a Calendly link to {first}.",
-            "First meeting with {first}: running notes shared; demo of the hub went well.",
-            "Draft service agreement shared with {company}.",
-            "{first} asked about the right to replicate the hub elsewhere.",
-            "Launch meeting scheduled with {company}.",
+            (
+                "email",
+                "Sent 'Hail the Lead' with the service description and a Calendly link to {first}.",
+            ),
+            (
+                "meeting",
+                "First meeting with {first}: running notes shared; demo of the hub went well.",
+            ),
+            ("email", "Draft service agreement shared with {company}."),
+            ("note", "{first} asked about the right to replicate the hub elsewhere."),
+            ("note", "Launch meeting scheduled with {company}."),
         ),
         use_cases=(
             "Students start the course in a browser with every package installed.",
@@ -483,10 +498,10 @@ PROFILES = (
             "Client went with a single agency",
         ),
         notes=(
-            "Rota duty: enquiry from {first} checked against the eligibility criteria.",
-            "Handed over to two member co-ops; {first} is the client contact.",
-            "{company} needs the work done before the end of the financial year.",
-            "Call with {first}: the brief is clear, budget confirmed.",
+            ("note", "Rota duty: enquiry from {first} checked against the eligibility criteria."),
+            ("note", "Handed over to two member co-ops; {first} is the client contact."),
+            ("note", "{company} needs the work done before the end of the financial year."),
+            ("call", "Call with {first}: the brief is clear, budget confirmed."),
         ),
         use_cases=(
             "Members book and pay online instead of by phone.",
@@ -852,7 +867,8 @@ class _Generator:
                 if "_company" in person
                 else person["company_name"]
             )
-            body = self.rng.choice(self.profile.notes).format(
+            note_kind, template = self.rng.choice(self.profile.notes)
+            body = template.format(
                 first=person["name"].split()[0],
                 company=company,
                 city=self.rng.choice(COUNTRIES[self.country()].cities),
@@ -860,6 +876,7 @@ class _Generator:
             plan.notes.append(
                 {
                     "body": body,
+                    "kind": note_kind,
                     "_target": kind,
                     "_index": index,
                     "_owner": record["_owner"],
@@ -1293,6 +1310,7 @@ def _write(organisation: Organisation, plan: OrgPlan, now) -> dict[str, int]:
         Note(
             **org,
             body=n["body"],
+            kind=n["kind"],
             author=staff[n["_owner"]],
             created_at=at(n["_ago"]),
             updated_at=at(n["_ago"]),

@@ -264,3 +264,13 @@ def test_the_demo_shows_an_import_report(summary):
         1,
         1,
     )
+
+
+def test_logged_notes_have_kinds_so_meetings_show_in_the_reports(summary):
+    kinds = Counter(Note.objects.values_list("kind", flat=True))
+    # Every profile logs calls or meetings besides plain notes; meetings on opportunities
+    # and leads are what "People and activity" counts.
+    assert kinds["meeting"] > 0
+    assert kinds["call"] > 0
+    assert kinds["note"] > 0
+    assert Note.objects.filter(kind="meeting", opportunity__isnull=False).exists()
