@@ -36,7 +36,7 @@ from .filters import MetricFilters
 from .flow import flow_metrics
 
 # The flow metrics read won values the same way (one query per chunk of ids).
-from .flow_selectors import _WonValues as WonValues
+from .flow_selectors import WonValues
 from .forecast_selectors import forecast_report
 from .history import WON, FlowHistory, stays_of
 

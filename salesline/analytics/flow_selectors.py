@@ -20,7 +20,7 @@ from .history import FlowHistory
 from .opportunity_reads import values_of
 
 
-class _WonValues:
+class WonValues:
     """The values of won opportunities, read from the database; remembers the currencies."""
 
     def __init__(self, actor: Actor):
@@ -49,7 +49,7 @@ def flow_metrics_for(
     """The metrics as computed (flow.FlowMetrics) and the currencies of the won values: for
     callers that want more than the JSON (the dashboard's series). `history` is the
     organisation's whole history when the caller has read it already."""
-    values = _WonValues(actor)
+    values = WonValues(actor)
     metrics = flow_metrics(
         _history(actor, filters, history),
         pipeline=filters.pipeline_key,
