@@ -32,8 +32,10 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +47,7 @@ from salesline.core.models import AuditEvent
 from salesline.pipeline.models import Pipeline, Stage, StageChange
 
 from .history import KIND_CODES, NONE, OPEN, FlowHistory, epoch_seconds
+from .history_reads import preparing, should_read_in_background
 
 # Seconds a transaction may hold a stage change's id before committing it (see above).
 DEFAULT_COMMIT_WINDOW = 600
@@ -56,6 +59,12 @@ FORMAT_VERSION = 1
 # Bytes of COPY output decoded at a time (whole rows of 66 bytes).
 COPY_DECODE_BYTES = 32 * 2**20
 COLUMNS = ("opportunity", "at", "stage", "kind")
+# The worker reads a large history in about this many ranges of ids, reporting after each.
+READ_PARTS = 20
+MIN_PART_IDS = 100_000
+
+# Called with (rows read, share of the read done).
+type Progress = Callable[[int, float], None]
 
 
 @dataclass
@@ -89,33 +98,40 @@ _extracts: OrderedDict[str, Extract] = OrderedDict()
 
 def flow_history(organisation) -> FlowHistory:
     """Every stage change of the organisation's live opportunities, sorted by (opportunity,
-    at, id)."""
+    at, id). Raises `Preparing` where a request would have to read a large history whole
+    (analytics.history_reads)."""
     now = timezone.now()
     keep = not connection.in_atomic_block
     key = _key(organisation)
-    with _lock:
-        extract = _extracts.get(key)
-    if extract is None:
-        extract = _load_file(key)
+    revisions = _revisions(organisation)
+    extract = _kept(key, revisions)
     if extract is not None:
         # Refreshed as a copy: a thread reading the kept one meanwhile is not disturbed.
         extract = _copy(extract)
-        if _revisions(organisation) == extract.revisions and _refresh(organisation, extract):
+        if _refresh(organisation, extract):
             if keep and extract.merged_since_file >= REWRITE_AFTER_ROWS:
                 _write_file(extract)
         else:
             extract = None
     if extract is None:
+        if should_read_in_background(organisation, partial(_count_rows, organisation)):
+            raise preparing(organisation, revisions)
         extract = _read_all(organisation, key)
         if keep:
             _write_file(extract)
     if keep:
-        with _lock:
-            _extracts[key] = extract
-            _extracts.move_to_end(key)
-            while len(_extracts) > MAX_ORGANISATIONS:
-                _extracts.popitem(last=False)
+        _keep(extract)
     return dataclasses.replace(_live(extract), as_of=epoch_seconds(now))
+
+
+def read_and_keep(organisation, *, progress: Progress | None = None) -> list[tuple[int, int]]:
+    """Read the organisation's whole history afresh, in parts whose progress is reported, and
+    keep it (memory and file). The worker's side of analytics.history_reads; returns the
+    pipelines' revisions it was read at."""
+    extract = _read_all(organisation, _key(organisation), progress=progress)
+    _write_file(extract)
+    _keep(extract)
+    return extract.revisions
 
 
 def forget(organisation=None) -> None:
@@ -128,6 +144,38 @@ def forget(organisation=None) -> None:
 
 
 # ---------------------------------------------------------------- reading
+
+
+def _kept(key: str, revisions: list[tuple[int, int]]) -> Extract | None:
+    """The extract kept in this process, or else in the shared file (another process, the
+    worker say, may have read it since), if it was read at these revisions."""
+    with _lock:
+        extract = _extracts.get(key)
+    if extract is not None and extract.revisions == revisions:
+        return extract
+    extract = _load_file(key)
+    if extract is not None and extract.revisions == revisions:
+        return extract
+    return None
+
+
+def _keep(extract: Extract) -> None:
+    with _lock:
+        _extracts[extract.key] = extract
+        _extracts.move_to_end(extract.key)
+        while len(_extracts) > MAX_ORGANISATIONS:
+            _extracts.popitem(last=False)
+
+
+def _count_rows(organisation, limit: int) -> int:
+    """The organisation's stage changes of existing opportunities, counted up to `limit`."""
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {StageChange._meta.db_table} "  # noqa: S608 - table name from code
+        "WHERE organisation_id = %s AND opportunity_id IS NOT NULL LIMIT %s) AS counted"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organisation.pk, limit])
+        return int(cursor.fetchone()[0])
 
 
 def _key(organisation) -> str:
@@ -185,12 +233,19 @@ def _epoch_sql() -> str:
     raise NotImplementedError(connection.vendor)
 
 
-def _select_rows(organisation, stages, where: str, params: list) -> np.ndarray:
+def _select_rows(
+    organisation, stages, where: str, params: list, *, by_id: bool = False
+) -> np.ndarray:
     """(id, opportunity, at, stage code, kind code) of the organisation's changes of existing
-    opportunities matching `where`, as an (n, 5) int64 array in no particular order."""
+    opportunities matching `where`, as an (n, 5) int64 array in no particular order. `by_id`:
+    `where` is a range of ids, to be read along the primary key."""
     codes, code_params = _code_sql(stages)
+    table = StageChange._meta.db_table
+    if by_id and connection.vendor == "sqlite":
+        # Without statistics SQLite would walk the organisation's index for every range.
+        table += " NOT INDEXED"
     sql = (
-        f"SELECT id, opportunity_id, {_epoch_sql()}, {codes} FROM {StageChange._meta.db_table} "  # noqa: S608 - table name and CASE from code; values are parameters
+        f"SELECT id, opportunity_id, {_epoch_sql()}, {codes} FROM {table} "  # noqa: S608 - table name and CASE from code; values are parameters
         f"WHERE organisation_id = %s AND opportunity_id IS NOT NULL{where}"
     )
     all_params = [*code_params, organisation.pk, *params]
@@ -289,14 +344,39 @@ def _deleted(organisation) -> np.ndarray:
     )
 
 
-def _read_all(organisation, key: str) -> Extract:
+def _select_in_parts(organisation, stages, progress: Progress) -> np.ndarray:
+    """`_select_rows` of everything, a range of ids at a time, reporting the rows read and the
+    share of the id range done after each."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {StageChange._meta.db_table}")  # noqa: S608 - table name from code
+        low, high = cursor.fetchone()
+    if low is None:
+        progress(0, 1.0)
+        return np.empty((0, 5), dtype=np.int64)
+    span = high - low + 1
+    step = max(-(-span // READ_PARTS), MIN_PART_IDS)
+    parts, rows_read = [], 0
+    for start in range(low - 1, high, step):
+        part = _select_rows(
+            organisation, stages, " AND id > %s AND id <= %s", [start, start + step], by_id=True
+        )
+        parts.append(part)
+        rows_read += part.shape[0]
+        progress(rows_read, min(1.0, (start + step - low + 1) / span))
+    return np.concatenate(parts)
+
+
+def _read_all(organisation, key: str, *, progress: Progress | None = None) -> Extract:
     started = time.time()
     revisions = _revisions(organisation)
     stages = _stage_codes(organisation)
     window = _commit_window()
     audit_seen = set(_trash_events(organisation, since=started - window))
     deleted = _deleted(organisation)
-    rows = _select_rows(organisation, stages, "", [])
+    if progress is None:
+        rows = _select_rows(organisation, stages, "", [])
+    else:
+        rows = _select_in_parts(organisation, stages, progress)
     _resolve_unknown(organisation, rows, stages)
     # Sorted by (opportunity, at, id); each column gathered once, in its final type.
     order = np.lexsort((rows[:, 0], rows[:, 2], rows[:, 1]))

@@ -85,5 +85,35 @@ class QualityRerating(models.Model):
         return f"{self.organisation_id}: {self.rerated_on}"
 
 
+class HistoryRead(models.Model):
+    """The worker's read of an organisation's whole flow history (analytics.history_reads):
+    asked for when a page needs a history too large to read inside a request, and how far it
+    got, which the pages show meanwhile. One row per organisation, reused for each read."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Reading"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organisation = models.OneToOneField(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # The pipelines' history revisions the read was asked for: a later import asks again.
+    revisions = models.JSONField(default=list)
+    rows_read = models.BigIntegerField(default=0)
+    fraction_done = models.FloatField(default=0.0)
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Touched with every part read: a read that stops moving for long was lost with its worker.
+    updated_at = models.DateTimeField(default=timezone.now)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id}: {self.state} {self.rows_read}"
+
+
 from .cost_models import CostEntry, CostSettings  # noqa: E402, F401
 from .report_models import WeeklyReportDelivery  # noqa: E402, F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 
 def register() -> None:
+    from salesline.core.jobs import register_job_kind
     from salesline.core.tasks import register_periodic
 
     from . import quality_wiring, report
@@ -15,3 +16,4 @@ def register() -> None:
     # Weekly in effect: each call stores only the weeks that have no snapshot yet.
     register_periodic("forecast-snapshots", take_weekly_snapshots)
     quality_wiring.register()
+    register_job_kind("salesline.analytics.history_reads.history_read_run", "Flow history read")

@@ -55,6 +55,18 @@ class PreconditionFailed(DomainError):
     status = 412
 
 
+class Preparing(DomainError):
+    """The answer needs work that runs in the background: ask again after `retry_after`
+    seconds. `progress` says how far it got (interfaces show it; the API answers 202)."""
+
+    status = 202
+
+    def __init__(self, message: str, *, progress: dict, retry_after: int):
+        super().__init__(message)
+        self.progress = progress
+        self.retry_after = retry_after
+
+
 @dataclass
 class ProblemList:
     """Collects problems so a service can report all of them at once."""

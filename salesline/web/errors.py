@@ -6,6 +6,8 @@ Views call the services and do not catch their errors. Every page is wrapped in
 
 - `NotFound` is the 404 page (another organisation's object looks like no object at all);
 - `PermissionDenied` is the 403 page naming the rule;
+- `Preparing` (work the worker is doing first, such as reading a large flow history) is a
+  page saying how far it got that looks again by itself;
 - a refusal (`ValidationFailed`, `Conflict`, `PreconditionFailed`) is the view's own page
   again, as the view said with `on_refusal` before calling the service: usually its form,
   with `bind_problems` putting each problem beside the input it names.
@@ -23,7 +25,7 @@ from django import forms as django_forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from salesline.core.errors import DomainError, NotFound, PermissionDenied, Problem
+from salesline.core.errors import DomainError, NotFound, PermissionDenied, Preparing, Problem
 
 from .forms import input_name_of
 from .session import current_actor
@@ -63,12 +65,43 @@ def forbidden_response(request: HttpRequest, error: PermissionDenied) -> HttpRes
     )
 
 
+# The reports page each URL belongs to, for the section menu of the page shown meanwhile.
+_REPORT_SECTIONS = {"reports": "dashboard", "reports-flow": "flow", "reports-forecast": "forecast"}
+
+
+def preparing_response(request: HttpRequest, error: Preparing) -> HttpResponse:
+    from .views.common import page_context  # views.common wraps pages with this module
+
+    match = request.resolver_match
+    template = "web/reports/preparing.html"
+    if getattr(request, "htmx", False):
+        template += "#progress"  # a filter's partial swap: the notice alone
+    response = render(
+        request,
+        template,
+        page_context(
+            request,
+            current_actor(request),
+            section=_REPORT_SECTIONS.get(match.url_name if match else "", ""),
+            message=str(error),
+            progress=error.progress,
+            percent=round(100 * error.progress.get("fraction_done", 0.0)),
+            retry_after=error.retry_after,
+        ),
+        status=error.status,
+    )
+    response["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def domain_error_response(request: HttpRequest, error: DomainError) -> HttpResponse:
     """The page for a `DomainError` that left a view (see the module's docstring)."""
     if isinstance(error, NotFound):
         raise Http404(str(error) or "Not found.") from error
     if isinstance(error, PermissionDenied):
         return forbidden_response(request, error)
+    if isinstance(error, Preparing):
+        return preparing_response(request, error)
     respond = getattr(request, _RESPONDER, None)
     if respond is None:
         raise error

@@ -13,7 +13,7 @@ from ninja.security import HttpBearer
 from salesline.accounts.services import token_authenticate
 from salesline.core import boundedjson
 from salesline.core.actors import Actor
-from salesline.core.errors import DomainError, PreconditionFailed
+from salesline.core.errors import DomainError, PreconditionFailed, Preparing
 
 
 class BearerToken(HttpBearer):
@@ -45,6 +45,13 @@ def http_error_response(api, request: HttpRequest, exc: HttpError) -> HttpRespon
 
 
 def domain_error_response(api, request: HttpRequest, exc: DomainError) -> HttpResponse:
+    if isinstance(exc, Preparing):
+        # Like a statistics endpoint still computing: 202, how far it got, when to ask again.
+        response = api.create_response(
+            request, {"detail": str(exc), "progress": exc.progress}, status=exc.status
+        )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
     if exc.problems:
         detail: Any = [{**p.as_dict(), "loc": _body_loc(p.loc)} for p in exc.problems]
     else:
