@@ -25,6 +25,9 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--profile-first", action="store_true", help="profile the first round (a new process)"
+    )
     args = parser.parse_args()
     setup_django(args.database_url)
 
@@ -59,11 +62,19 @@ def main() -> None:
 
     for round_number in range(args.rounds):
         wall, cpu = time.perf_counter(), time.process_time()
-        both()
+        if round_number == 0 and args.profile_first:
+            first = cProfile.Profile()
+            first.enable()
+            both()
+            first.disable()
+        else:
+            both()
         print(
             f"round {round_number}: metrics + forecast {time.perf_counter() - wall:.2f} s wall, "
             f"{time.process_time() - cpu:.2f} s CPU"
         )
+    if args.profile_first:
+        pstats.Stats(first).sort_stats("cumulative").print_stats(40)
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

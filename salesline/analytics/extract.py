@@ -46,7 +46,7 @@ from django.utils import timezone
 from salesline.core.models import AuditEvent
 from salesline.pipeline.models import Pipeline, Stage, StageChange
 
-from .history import KIND_CODES, NONE, OPEN, FlowHistory, epoch_seconds
+from .history import KIND_CODES, NONE, OPEN, FlowHistory, StayEnds, epoch_seconds, stay_ends_of
 from .history_reads import preparing, should_read_in_background
 
 # Seconds a transaction may hold a stage change's id before committing it (see above).
@@ -55,10 +55,12 @@ DEFAULT_COMMIT_WINDOW = 600
 MAX_ORGANISATIONS = 8
 # Rewrite an organisation's file once this many rows were merged in since it was written.
 REWRITE_AFTER_ROWS = 100_000
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 # Bytes of COPY output decoded at a time (whole rows of 66 bytes).
 COPY_DECODE_BYTES = 32 * 2**20
 COLUMNS = ("opportunity", "at", "stage", "kind")
+# How each stay ended, derived from the columns once and kept (and written) with them.
+END_COLUMNS = ("left", "to_stage", "to_kind", "first")
 # The worker reads a large history in about this many ranges of ids, reporting after each.
 READ_PARTS = 20
 MIN_PART_IDS = 100_000
@@ -89,6 +91,7 @@ class Extract:
     audit_since: float
     audit_seen: set[int]
     merged_since_file: int = 0
+    ends: StayEnds | None = field(default=None, repr=False)
     live: FlowHistory | None = field(default=None, repr=False)
 
 
@@ -424,6 +427,7 @@ def _refresh(organisation, extract: Extract) -> bool:
         extract.stages = stages
         _merge(extract, rows)
         extract.recent_ids.update(rows[:, 0].tolist())
+        extract.ends = None
         extract.live = None
     largest = max([extract.checkpoints[-1][1], *rows[:, 0].tolist()])
     if largest > extract.checkpoints[-1][1]:
@@ -491,6 +495,8 @@ def _live(extract: Extract) -> FlowHistory:
     if extract.live is not None:
         return extract.live
     stages = tuple(extract.stages)
+    if extract.ends is None:
+        extract.ends = stay_ends_of(extract.opportunity, extract.at, extract.stage, extract.kind)
     if extract.deleted.size:
         keep = np.ones(extract.opportunity.shape[0], dtype=bool)
         # Sorted by opportunity: each deleted one's rows are one slice, found by bisection.
@@ -505,6 +511,7 @@ def _live(extract: Extract) -> FlowHistory:
             kind=extract.kind[keep],
             stages=stages,
             as_of=0,
+            stay_ends=extract.ends.select(keep),
         )
     else:
         history = FlowHistory(
@@ -514,6 +521,7 @@ def _live(extract: Extract) -> FlowHistory:
             kind=extract.kind,
             stages=stages,
             as_of=0,
+            stay_ends=extract.ends,
         )
     extract.live = history
     return history
@@ -547,10 +555,14 @@ def _write_file(extract: Extract) -> None:
         return
     folder.mkdir(parents=True, exist_ok=True)
     generation = f"{extract.key}.{time.time_ns()}"
-    for column in COLUMNS:
+    if extract.ends is None:
+        extract.ends = stay_ends_of(extract.opportunity, extract.at, extract.stage, extract.kind)
+    arrays = {column: getattr(extract, column) for column in COLUMNS}
+    arrays |= {column: getattr(extract.ends, column) for column in END_COLUMNS}
+    for column, values in arrays.items():
         temporary = folder / f"{generation}.{column}.npy.tmp"
         with temporary.open("wb") as handle:
-            np.save(handle, getattr(extract, column))
+            np.save(handle, values)
         os.replace(temporary, folder / f"{generation}.{column}.npy")
     description = {
         "format": FORMAT_VERSION,
@@ -583,15 +595,16 @@ def _load_file(key: str) -> Extract | None:
         if description.get("format") != FORMAT_VERSION:
             return None
         generation = description["generation"]
-        columns = {
+        mapped = {
             column: np.load(folder / f"{generation}.{column}.npy", mmap_mode="r")
-            for column in COLUMNS
+            for column in COLUMNS + END_COLUMNS
         }
     except (OSError, ValueError, KeyError):
         return None
     return Extract(
         key=key,
-        **columns,
+        **{column: mapped[column] for column in COLUMNS},
+        ends=StayEnds(**{column: mapped[column] for column in END_COLUMNS}),
         stages=[tuple(pair) for pair in description["stages"]],
         revisions=[tuple(pair) for pair in description["revisions"]],
         deleted=np.array(description["deleted"], dtype=np.int64),

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from .history import DAY, LOST, NONE, OPEN, WON, FlowHistory, Stays
+from .history import DAY, LOST, NONE, OPEN, WON, FlowHistory, Stays, stay_left
 
 WEEK = 7 * DAY
 # The age bands of work in progress, in days: [0, 7), [7, 30), [30, 90), [90, ∞). A week, a
@@ -177,15 +177,6 @@ def _stage_lookup(history: FlowHistory, pipeline: str, stages: Sequence[StageDef
     return lookup
 
 
-def _stay_ends(history: FlowHistory) -> np.ndarray:
-    """When each row's stay ended: the same opportunity's next change, NONE for its last."""
-    left = np.full(len(history), NONE, dtype=np.int64)
-    if len(history) > 1:
-        followed = history.opportunity[1:] == history.opportunity[:-1]
-        left[:-1] = np.where(followed, history.at[1:], NONE)
-    return left
-
-
 def _next_closing_kind(history: FlowHistory, rows: np.ndarray) -> np.ndarray:
     """For each row, the kind of the same opportunity's first won or lost stay after it
     (NONE when it has not closed since)."""
@@ -251,9 +242,8 @@ def flow_metrics(
     # Every figure is about stays alive at some moment of the period (or ending exactly at its
     # start): entered before its end, and still going on or left at its start or later. A
     # quarter of years of history is a small share of the rows: the rest is computed on those.
-    # When each stay ended (NONE: it goes on): the stays' own column when the caller has
-    # them, else only that column, not every column of `stays_of`.
-    left_all = stays.left if stays is not None else _stay_ends(history)
+    # When each stay ended (NONE: it goes on).
+    left_all = stays.left if stays is not None else stay_left(history)
     alive = left_all >= start
     alive |= left_all == NONE
     alive &= history.at < end

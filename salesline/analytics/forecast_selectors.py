@@ -64,6 +64,8 @@ def stays_for(history: FlowHistory) -> Stays:
     changes) and replaces them, never changes them in place, when the history grows: the same
     arrays mean the same stays. Only the derived columns are kept (weakly tied to the
     history's), so a history the extract lets go is not held here."""
+    if history.stay_ends is not None:
+        return stays_of(history)  # kept with the history itself
     columns = (history.opportunity, history.at, history.stage, history.kind)
     key = tuple(id(column) for column in columns)
     with _stays_lock:

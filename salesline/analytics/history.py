@@ -33,6 +33,48 @@ def epoch_seconds(moment: datetime) -> int:
 
 
 @dataclass(frozen=True, eq=False)
+class StayEnds:
+    """How each row's stay ended, aligned with the history's rows: what `stays_of` derives
+    from the columns, kept beside them where the history is kept (analytics.extract) so that
+    a request does not derive it again."""
+
+    left: np.ndarray  # int64 seconds, NONE while the stay goes on
+    to_stage: np.ndarray  # int32, NONE while the stay goes on
+    to_kind: np.ndarray  # int8, NONE while the stay goes on
+    first: np.ndarray  # bool: the opportunity's first stay (its creation)
+
+    def select(self, rows: np.ndarray) -> StayEnds:
+        return StayEnds(
+            left=self.left[rows],
+            to_stage=self.to_stage[rows],
+            to_kind=self.to_kind[rows],
+            first=self.first[rows],
+        )
+
+
+def stay_ends_of(
+    opportunity: np.ndarray, at: np.ndarray, stage: np.ndarray, kind: np.ndarray
+) -> StayEnds:
+    """Each row's stay ends at the same opportunity's next change (rows sorted by
+    opportunity, then time)."""
+    count = opportunity.shape[0]
+    left = np.full(count, NONE, dtype=np.int64)
+    to_stage = np.full(count, NONE, dtype=np.int32)
+    to_kind = np.full(count, NONE, dtype=np.int8)
+    first = np.ones(count, dtype=bool)
+    if count > 1:
+        # Row i is followed by the same opportunity's next change exactly when row i + 1 has
+        # the same opportunity.
+        followed = opportunity[1:] == opportunity[:-1]
+        ended = np.flatnonzero(followed)
+        left[ended] = at[ended + 1]
+        to_stage[ended] = stage[ended + 1]
+        to_kind[ended] = kind[ended + 1]
+        first[1:] = ~followed
+    return StayEnds(left=left, to_stage=to_stage, to_kind=to_kind, first=first)
+
+
+@dataclass(frozen=True, eq=False)
 class FlowHistory:
     """Stage changes as parallel columns, sorted by (opportunity, at, id).
 
@@ -48,6 +90,8 @@ class FlowHistory:
     kind: np.ndarray  # int8: OPEN, WON or LOST
     stages: tuple[tuple[str, str], ...]
     as_of: int
+    # Kept by whoever keeps the history; None: `stays_of` derives them.
+    stay_ends: StayEnds | None = None
 
     def __len__(self) -> int:
         return int(self.opportunity.shape[0])
@@ -81,6 +125,8 @@ class FlowHistory:
             kind=self.kind[rows],
             stages=self.stages,
             as_of=self.as_of,
+            # Whole opportunities are kept: each kept stay ends as it did.
+            stay_ends=None if self.stay_ends is None else self.stay_ends.select(rows),
         )
 
     def opportunities_mask(self, opportunity_ids: Iterable[int] | np.ndarray) -> np.ndarray:
@@ -119,30 +165,31 @@ class Stays:
 
 def stays_of(history: FlowHistory) -> Stays:
     """The stays the changes imply: each ends at the same opportunity's next change."""
-    count = len(history)
-    left = np.full(count, NONE, dtype=np.int64)
-    to_stage = np.full(count, NONE, dtype=np.int32)
-    to_kind = np.full(count, NONE, dtype=np.int8)
-    first = np.ones(count, dtype=bool)
-    if count > 1:
-        # Row i is followed by the same opportunity's next change exactly when row i + 1 has
-        # the same opportunity (the rows are sorted by opportunity, then time).
-        followed = history.opportunity[1:] == history.opportunity[:-1]
-        ended = np.flatnonzero(followed)
-        left[ended] = history.at[ended + 1]
-        to_stage[ended] = history.stage[ended + 1]
-        to_kind[ended] = history.kind[ended + 1]
-        first[1:] = ~followed
+    ends = history.stay_ends
+    if ends is None:
+        ends = stay_ends_of(history.opportunity, history.at, history.stage, history.kind)
     return Stays(
         opportunity=history.opportunity,
         stage=history.stage,
         kind=history.kind,
         entered=history.at,
-        left=left,
-        to_stage=to_stage,
-        to_kind=to_kind,
-        first=first,
+        left=ends.left,
+        to_stage=ends.to_stage,
+        to_kind=ends.to_kind,
+        first=ends.first,
     )
+
+
+def stay_left(history: FlowHistory) -> np.ndarray:
+    """When each row's stay ended (NONE: it goes on): the kept column, else only that column
+    derived, not every column of `stays_of`."""
+    if history.stay_ends is not None:
+        return history.stay_ends.left
+    left = np.full(len(history), NONE, dtype=np.int64)
+    if len(history) > 1:
+        followed = history.opportunity[1:] == history.opportunity[:-1]
+        left[:-1] = np.where(followed, history.at[1:], NONE)
+    return left
 
 
 def history_from_rows(

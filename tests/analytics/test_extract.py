@@ -9,7 +9,7 @@ from django.db import transaction
 from salesline.accounts.services import system_actor
 from salesline.analytics import extract
 from salesline.analytics.extract import flow_history
-from salesline.analytics.history import LOST, OPEN, WON, history_from_rows
+from salesline.analytics.history import LOST, OPEN, WON, history_from_rows, stay_ends_of
 from salesline.pipeline.models import Pipeline, StageChange
 from salesline.pipeline.services import opportunity_create, opportunity_move
 from salesline.process.services import process_load
@@ -303,3 +303,53 @@ def test_merged_moves_are_written_back_to_the_file_once_enough(actor, reads, mon
     assert len(reads) == 1
     assert [history.stages[s][1] for s in history.stage] == ["identify", "qualify", "develop"]
     assert len(list((extract._cache_dir()).glob("*.opportunity.npy"))) == 1
+
+
+def stay_end_rows(history) -> list[tuple]:
+    ends = history.stay_ends
+    assert ends is not None
+    return list(
+        zip(
+            ends.left.tolist(),
+            ends.to_stage.tolist(),
+            ends.to_kind.tolist(),
+            ends.first.tolist(),
+            strict=True,
+        )
+    )
+
+
+def derived_stay_end_rows(history) -> list[tuple]:
+    ends = stay_ends_of(history.opportunity, history.at, history.stage, history.kind)
+    return list(
+        zip(
+            ends.left.tolist(),
+            ends.to_stage.tolist(),
+            ends.to_kind.tolist(),
+            ends.first.tolist(),
+            strict=True,
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_kept_stay_ends_follow_merges_deletions_and_the_file(actor, reads):
+    first = create(actor, "First", "qualify")
+    second = create(actor, "Second", "qualify", "won")
+    history = flow_history(actor.organisation)
+    assert stay_end_rows(history) == derived_stay_end_rows(history)
+
+    opportunity_move(actor=actor, opportunity_id=first.pk, stage="develop")
+    merged = flow_history(actor.organisation)
+    assert len(merged) == len(history) + 1
+    assert stay_end_rows(merged) == derived_stay_end_rows(merged)
+
+    record_delete(actor=actor, kind="opportunity", record_id=second.pk)
+    masked = flow_history(actor.organisation)
+    assert set(masked.opportunity.tolist()) == {first.pk}
+    assert stay_end_rows(masked) == derived_stay_end_rows(masked)
+
+    extract.forget()  # another process: the ends come from the file
+    mapped = flow_history(actor.organisation)
+    assert stay_end_rows(mapped) == derived_stay_end_rows(mapped)
+    assert reads == [actor.organisation.pk]
