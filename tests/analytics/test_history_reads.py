@@ -163,8 +163,9 @@ def test_a_failed_read_is_recorded_and_tried_again(api, org, deals, monkeypatch)
     monkeypatch.undo()
     retried = api.get("/metrics/flow")
     assert retried.status_code == 202
-    assert "The last read failed (OSError: disk full); it is tried again." in (
-        retried.json()["detail"]
+    assert (
+        "The last read failed (OSError: disk full); it is tried again."
+        in (retried.json()["detail"])
     )
     run_pending_tasks()
     assert api.get("/metrics/flow").status_code == 200
