@@ -208,6 +208,9 @@ SALESLINE_RESTORE_DAYS = 30
 ANALYTICS_CACHE_DIR = os.environ.get("SALESLINE_ANALYTICS_CACHE_DIR", str(VAR_DIR / "analytics"))
 # Seconds a transaction may hold a stage change uncommitted; the extract re-reads that far back.
 ANALYTICS_COMMIT_WINDOW = 600
+# A request reads a history of up to this many stage changes itself; a larger one is read by
+# the worker while the pages show progress (salesline/analytics/history_reads.py).
+ANALYTICS_INLINE_ROWS = int(os.environ.get("SALESLINE_ANALYTICS_INLINE_ROWS", "500000"))
 # List counts stop at this number (the response says so) to keep deep filters fast.
 SALESLINE_COUNT_CAP = 1_000
 

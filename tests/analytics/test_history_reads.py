@@ -176,3 +176,15 @@ def test_another_organisation_is_not_held_up(api, other_api, deals, other_actor)
     # The other organisation has no history at all: nothing to read in the background.
     assert other_api.get("/metrics/flow").status_code == 200
     assert not HistoryRead.objects.filter(organisation=other_actor.organisation).exists()
+
+
+def test_a_filter_swap_on_the_dashboard_gets_the_notice_alone(user, deals):
+    client = Client()
+    client.force_login(user)
+
+    swapped = client.get("/reports/", headers={"HX-Request": "true"})
+
+    assert swapped.status_code == 202
+    fragment = swapped.content.decode()
+    assert fragment.lstrip().startswith('<section class="preparing" id="dashboard-results"')
+    assert "<html" not in fragment
