@@ -107,32 +107,43 @@ class WeightedPipeline:
     buckets: dict[str, float]
 
 
+def day_number(day: date) -> int:
+    """Whole days since 1970-01-01."""
+    return day.toordinal() - _EPOCH_ORDINAL
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def weighted_pipeline(
     *,
     values: np.ndarray,
     probabilities: np.ndarray,
-    close_dates: list[date | None],
+    close_days: np.ndarray,
     today: date,
     months: list[date],
 ) -> WeightedPipeline:
-    """`values` and `probabilities` (0..100) per open opportunity, `close_dates` their expected
-    close dates; `months` the horizon's month starts plus the end (month_starts)."""
+    """`values` and `probabilities` (0..100) per open opportunity, `close_days` their expected
+    close dates as day numbers (NaN: none); `months` the horizon's month starts plus the end
+    (month_starts)."""
     weighted = np.asarray(values, dtype=np.float64) * np.asarray(probabilities) / 100.0
-    per_month = np.zeros(max(len(months) - 1, 0), dtype=np.float64)
-    buckets = {OVERDUE: 0.0, UNDATED: 0.0, LATER: 0.0}
-    for amount, close in zip(weighted.tolist(), close_dates, strict=True):
-        if close is None:
-            buckets[UNDATED] += amount
-        elif close < today:
-            buckets[OVERDUE] += amount
-        elif close >= months[-1]:
-            buckets[LATER] += amount
-        else:
-            # The months are few (at most 24): a scan is cheaper than a search here.
-            index = 0
-            while close >= months[index + 1]:
-                index += 1
-            per_month[index] += amount
+    close = np.asarray(close_days, dtype=np.float64)
+    bounds = np.array([day_number(month) for month in months], dtype=np.float64)
+    undated = np.isnan(close)
+    dated = ~undated
+    overdue = dated & (close < day_number(today))
+    later = dated & ~overdue & (close >= bounds[-1]) if bounds.size else dated & ~overdue
+    inside = dated & ~overdue & ~later
+    # Today is in the first month, so every date from today on falls in one of the months.
+    index = np.searchsorted(bounds, close[inside], side="right") - 1
+    per_month = np.bincount(index, weights=weighted[inside], minlength=max(len(months) - 1, 0))[
+        : max(len(months) - 1, 0)
+    ]
+    buckets = {
+        OVERDUE: float(weighted[overdue].sum()),
+        UNDATED: float(weighted[undated].sum()),
+        LATER: float(weighted[later].sum()),
+    }
     return WeightedPipeline(
         months=tuple(round(float(v), 2) for v in per_month),
         buckets={key: round(value, 2) for key, value in buckets.items()},

@@ -9,7 +9,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -100,7 +100,7 @@ class OpenOpportunities:
     ids: np.ndarray  # int64, ascending
     values: dict[int, float]
     stage_keys: list[str]
-    close_dates: list[date | None]
+    close_days: np.ndarray  # float64 day numbers, NaN: no expected close date
     currencies: set[str]
 
 
@@ -113,7 +113,7 @@ def _open_opportunities(
     kept_ids: list[int] = []
     values: dict[int, float] = {}
     stage_keys: list[str] = []
-    close_dates: list[date | None] = []
+    close_days: list[float] = []
     currencies: set[str] = set()
     for pk, value, close, stage_key, currency in rows:
         if wanted is not None and pk not in wanted:
@@ -123,12 +123,12 @@ def _open_opportunities(
             values[pk] = value
             currencies.add(currency)
         stage_keys.append(stage_key)
-        close_dates.append(close)
+        close_days.append(np.nan if close is None else close)
     return OpenOpportunities(
         ids=np.array(kept_ids, dtype=np.int64),
         values=values,
         stage_keys=stage_keys,
-        close_dates=close_dates,
+        close_days=np.array(close_days, dtype=np.float64),
         currencies=currencies,
     )
 
@@ -170,7 +170,7 @@ def forecast_result(
     weighted = forecast.weighted_pipeline(
         values=np.array([open_now.values.get(int(pk), 0.0) for pk in open_now.ids.tolist()]),
         probabilities=np.array([probabilities.get(key, 0.0) for key in open_now.stage_keys]),
-        close_dates=open_now.close_dates,
+        close_days=open_now.close_days,
         today=today,
         months=months,
     )

@@ -13,6 +13,7 @@ from salesline.analytics.forecast import (
     OVERDUE,
     UNDATED,
     OpenPositions,
+    day_number,
     monte_carlo,
     month_starts,
     open_positions,
@@ -37,14 +38,16 @@ def test_weighted_pipeline_sums_value_times_probability_by_close_month_and_bucke
     result = weighted_pipeline(
         values=np.array([1000.0, 2000.0, 500.0, 800.0, 100.0, 300.0]),
         probabilities=np.array([10, 50, 100, 25, 40, 20]),
-        close_dates=[
-            date(2026, 1, 20),  # January: 1000 × 0.10 = 100
-            date(2026, 2, 28),  # February: 2000 × 0.50 = 1000
-            date(2026, 1, 10),  # today counts as January: 500 × 1.00 = 500
-            date(2026, 1, 9),  # yesterday: overdue, 800 × 0.25 = 200
-            None,  # undated: 100 × 0.40 = 40
-            date(2026, 3, 1),  # after the horizon: later, 300 × 0.20 = 60
-        ],
+        close_days=np.array(
+            [
+                day_number(date(2026, 1, 20)),  # January: 1000 × 0.10 = 100
+                day_number(date(2026, 2, 28)),  # February: 2000 × 0.50 = 1000
+                day_number(date(2026, 1, 10)),  # today counts as January: 500 × 1.00 = 500
+                day_number(date(2026, 1, 9)),  # yesterday: overdue, 800 × 0.25 = 200
+                np.nan,  # undated: 100 × 0.40 = 40
+                day_number(date(2026, 3, 1)),  # after the horizon: later, 300 × 0.20 = 60
+            ]
+        ),
         today=AS_OF.date(),
         months=months,
     )
