@@ -43,11 +43,12 @@ from salesline.process.definition import ProcessDefinitionSpec
 from salesline.process.selectors import definition_for
 from salesline.records.models import Lead
 
-from . import merge
+from . import merge, selectors
 from .agreement_selectors import agreement_of_opportunity
 from .agreement_services import agreement_create
 from .definition import (
     EVENT_TRIGGERS,
+    SCHEDULED_TRIGGERS,
     STAGE_TRIGGERS,
     Playbook,
     Step,
@@ -59,6 +60,7 @@ from .document_catalogue import AGREEMENT, CATALOGUE
 from .document_services import document_generate
 from .message_services import message_draft, message_send
 from .models import Agreement, Document, Message, MessageTemplate, PlaybookRun, StepRun
+from .schedules import failure_record
 from .task_services import TaskAlreadyOpen, due_date_for, task_create
 
 logger = logging.getLogger(__name__)
@@ -467,45 +469,92 @@ def message_templates_materialise(organisation: Organisation, spec: ProcessDefin
 #: How far back a schedule catches up on occurrences it missed (the worker was down).
 CATCH_UP_DAYS = 31
 
+#: The name the playbooks' schedule is registered under (and its failures are recorded with).
+SCHEDULE = selectors.SCHEDULE
+
 
 def run_scheduled_playbooks(today: date | None = None) -> int:
     """Run the playbooks with date triggers whose occurrence is due: agreement_ending,
-    date_reached and every. Each occurrence runs once; returns how many ran now."""
+    date_reached and every. Each occurrence runs once; returns how many ran now.
+
+    A failure stops only what it concerns: an organisation whose definition cannot be read, a
+    playbook whose occurrences cannot be found (say a trigger naming a field the data does not
+    have), or one occurrence. Each is recorded (schedules.failure_record: the run's report and
+    the audit trail, on the record when there is one) and tried again on the next run."""
     today = today or timezone.localdate()
     ran = 0
-    for organisation in _organisations_with_scheduled_playbooks():
-        spec = definition_for(organisation)
-        for playbook in playbooks_of(spec):
-            trigger = playbook.trigger
-            for occurrence, record in _due(organisation, trigger, today):
-                try:
-                    if run_playbook(
-                        organisation=organisation,
-                        playbook=playbook,
-                        occurrence=occurrence,
-                        record=record,
-                    ):
-                        ran += 1
-                except Exception:  # one bad record must not stop the others; retried next time
-                    logger.exception(
-                        "Playbook %s failed on %s (%s)", playbook.key, record.pk, occurrence
-                    )
+    for organisation in Organisation.objects.order_by("id"):
+        try:
+            playbooks = [
+                p
+                for p in playbooks_of(definition_for(organisation))
+                if p.trigger.kind in SCHEDULED_TRIGGERS
+            ]
+        except Exception as error:
+            logger.exception("The playbooks of organisation %s could not be read", organisation.pk)
+            failure_record(
+                organisation=organisation,
+                schedule=SCHEDULE,
+                object_type="organisation",
+                object_id=organisation.pk,
+                due_on=today,
+                reason=_reason(error),
+            )
+            continue
+        for playbook in playbooks:
+            ran += _run_scheduled(organisation, playbook, today)
     return ran
 
 
-def _organisations_with_scheduled_playbooks() -> Iterable[Organisation]:
-    for organisation in Organisation.objects.order_by("id"):
-        spec = definition_for(organisation)
-        if any(
-            p.trigger.kind in ("agreement_ending", "date_reached", "every")
-            for p in playbooks_of(spec)
-        ):
-            yield organisation
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _run_scheduled(organisation: Organisation, playbook: Playbook, today: date) -> int:
+    """One scheduled playbook's due occurrences in one organisation: how many ran now."""
+    about = {"playbook": playbook.key}
+    try:
+        # Found first, in a savepoint: a query the database refuses leaves the connection usable.
+        with transaction.atomic():
+            due = list(_due(organisation, playbook.trigger, today))
+    except Exception as error:
+        logger.exception("The occurrences of playbook %s could not be found", playbook.key)
+        failure_record(
+            organisation=organisation,
+            schedule=SCHEDULE,
+            object_type="playbook",
+            object_id=playbook.key,
+            due_on=today,
+            reason=_reason(error),
+            about=about,
+        )
+        return 0
+    ran = 0
+    for occurrence, due_on, record in due:
+        try:
+            if run_playbook(
+                organisation=organisation, playbook=playbook, occurrence=occurrence, record=record
+            ):
+                ran += 1
+        except Exception as error:  # nothing of the run is kept: it runs again next time
+            logger.exception("Playbook %s failed on %s (%s)", playbook.key, record.pk, occurrence)
+            failure_record(
+                organisation=organisation,
+                schedule=SCHEDULE,
+                object_type="lead" if isinstance(record, Lead) else "opportunity",
+                object_id=record.pk,
+                due_on=due_on,
+                reason=_reason(error),
+                about=about,
+            )
+    return ran
 
 
 def _due(
     organisation: Organisation, trigger: Trigger, today: date
-) -> Iterable[tuple[str, Opportunity]]:
+) -> Iterable[tuple[str, date, Opportunity]]:
+    """(occurrence, the day it falls due, record) of each occurrence of the trigger due in the
+    catch-up window."""
     window_start = today - timedelta(days=CATCH_UP_DAYS)
     if trigger.kind == "agreement_ending":
         agreements = Agreement.objects.filter(
@@ -526,7 +575,7 @@ def _due(
             if window_start <= notice_on <= today:
                 record = opportunity_for(organisation, agreement.opportunity_id)
                 if record is not None:
-                    yield f"ending:{agreement.pk}:{notice_on.isoformat()}", record
+                    yield f"ending:{agreement.pk}:{notice_on.isoformat()}", notice_on, record
     elif trigger.kind == "date_reached" and trigger.field:
         offset = timedelta(days=trigger.days_after - (trigger.days_before or 0))
         # The field's date + offset is due between the window's start and today.
@@ -534,7 +583,7 @@ def _due(
         opportunities = Opportunity.objects.filter(
             organisation=organisation, deleted_at__isnull=True, status=Opportunity.Status.OPEN
         )
-        if trigger.field in {f.name for f in Opportunity._meta.get_fields()}:
+        if _is_column(trigger.field):
             matching = opportunities.filter(
                 **{f"{trigger.field}__gte": low, f"{trigger.field}__lte": high}
             ).values_list("pk", trigger.field)
@@ -544,24 +593,46 @@ def _due(
                 **{f"{key}__gte": low.isoformat(), f"{key}__lte": high.isoformat()}
             ).values_list("pk", key)
         for pk, value in matching:
-            day = value if isinstance(value, date) else date.fromisoformat(str(value))
+            day = _as_date(value)
+            if day is None:
+                continue
             record = opportunity_for(organisation, pk)
             if record is not None:
-                yield f"date:{trigger.field}:{pk}:{(day + offset).isoformat()}", record
+                due_on = day + offset
+                yield f"date:{trigger.field}:{pk}:{due_on.isoformat()}", due_on, record
     elif trigger.kind == "every":
-        for anchor, record in _anchors(organisation, trigger):
+        for anchor, record in _anchors(organisation, trigger, today):
             occurs_on = _latest_occurrence(anchor, trigger, today)
             if occurs_on is not None and occurs_on >= window_start:
-                yield f"every:{record.pk}:{occurs_on.isoformat()}", record
+                yield f"every:{record.pk}:{occurs_on.isoformat()}", occurs_on, record
 
 
-def _anchors(organisation: Organisation, trigger: Trigger) -> Iterable[tuple[date, Opportunity]]:
+def _is_column(field: str) -> bool:
+    """A built-in opportunity field (a column); anything else the checker let through is a
+    custom field, a key of `custom_fields`."""
+    return field in {f.name for f in Opportunity._meta.get_fields()}
+
+
+def _as_date(value: Any) -> date | None:
+    """A stored date: a column's date, or a custom field's ISO text. A custom value that is no
+    date (the field was text before it became a date) counts as not set."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _anchors(
+    organisation: Organisation, trigger: Trigger, today: date
+) -> Iterable[tuple[date, Opportunity]]:
     if trigger.after in ("signed_on", "start_date"):
         agreements = Agreement.objects.filter(
             organisation=organisation, status=Agreement.Status.SIGNED
         ).exclude(**{f"{trigger.after}__isnull": True})
         for agreement in agreements:
-            if agreement.end_date is not None and agreement.end_date < timezone.localdate():
+            if agreement.end_date is not None and agreement.end_date < today:
                 continue
             record = opportunity_for(organisation, agreement.opportunity_id)
             if record is not None:
@@ -575,11 +646,15 @@ def _anchors(organisation: Organisation, trigger: Trigger) -> Iterable[tuple[dat
             if record is not None and closed_at is not None:
                 yield timezone.localdate(closed_at), record
     elif trigger.after:
-        field = trigger.after
+        # An opportunity date field, built-in or custom (custom ones live in the JSON column).
+        field = trigger.after if _is_column(trigger.after) else f"custom_fields__{trigger.after}"
         rows = Opportunity.objects.filter(
             organisation=organisation, deleted_at__isnull=True, **{f"{field}__isnull": False}
         ).values_list("pk", field)
-        for pk, day in rows:
+        for pk, value in rows:
+            day = _as_date(value)
+            if day is None:
+                continue
             record = opportunity_for(organisation, pk)
             if record is not None:
                 yield day, record

@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from salesline.core import audit
+from salesline.core.models import AuditEvent
 
 from .models import ScheduleOccurrence
 
@@ -142,31 +143,65 @@ def occurrence_run(
         logger.exception(
             "Schedule %s failed for %s %s due %s", schedule, object_type, object_id, due_on
         )
-        _record_failure(organisation, schedule, object_type, object_id, due_on, reason)
+        failure_record(
+            organisation=organisation,
+            schedule=schedule,
+            object_type=object_type,
+            object_id=object_id,
+            due_on=due_on,
+            reason=reason,
+        )
         return FAILED
     if (report := _report.get()) is not None:
         report.done.append(outcome)
     return RAN
 
 
-def _record_failure(
-    organisation: Any, schedule: str, object_type: str, object_id: Any, due_on: date, reason: str
+#: A failure that persists (a bug, a bad definition) is written to the audit trail once in this
+#: long, not every minute by every worker: a record's timeline would show nothing else.
+FAILURE_RECORDED_EVERY = timedelta(days=1)
+
+
+def failure_record(
+    *,
+    organisation: Any,
+    schedule: str,
+    object_type: str,
+    object_id: Any,
+    due_on: date,
+    reason: str,
+    about: Mapping[str, Any] | None = None,
 ) -> None:
+    """Report a failed occurrence (or a failed search for occurrences): in the run's report
+    (`salesline schedules run` prints it and exits 1) and as a `schedule_failed` audit event on
+    the object, so it shows on the record's timeline. `about` adds to the event's changes (the
+    playbook's key). Never raises: a failure to record is logged."""
     from salesline.accounts.services import system_actor
 
+    reason = reason[:2000]  # a traceback's worth at most: the log keeps the whole of it
     if (report := _report.get()) is not None:
         report.failures.append(Failure(schedule, object_type, str(object_id), due_on, reason))
+    changes = {"schedule": schedule, "due_on": due_on.isoformat(), "error": reason, **(about or {})}
     try:
         with transaction.atomic():
+            if AuditEvent.objects.filter(
+                organisation=organisation,
+                object_type=object_type,
+                object_id=str(object_id)[:40],
+                at__gte=timezone.now() - FAILURE_RECORDED_EVERY,
+                action="schedule_failed",
+                **{f"changes__{key}": value for key, value in changes.items()},
+            ).exists():
+                return
             audit.record(
                 actor=system_actor(organisation, "schedules"),
                 action="schedule_failed",
                 object_type=object_type,
-                object_id=object_id,
+                object_id=str(object_id)[:40],
                 object_repr=f"{schedule} due {due_on.isoformat()}",
-                changes={"schedule": schedule, "due_on": due_on.isoformat(), "error": reason},
+                changes=changes,
             )
-    except Exception:  # the database itself failed: the log above says why
+    except Exception:  # the database itself failed: the log says why
         logger.exception("Could not record the failure of schedule %s", schedule)
 
 

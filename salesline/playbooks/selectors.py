@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from salesline.core.actors import Actor
+from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import pipelines_of
 from salesline.process.selectors import definition_for
 
-from .definition import Playbook, Step, playbooks_of
+from .definition import SCHEDULED_TRIGGERS, Playbook, Step, playbooks_of
 from .document_catalogue import CATALOGUE
 from .models import MessageTemplate, PlaybookRun
+from .schedules import FAILURE_RECORDED_EVERY
+
+#: The playbooks' schedule (engine.SCHEDULE; the engine is not imported by the selectors).
+SCHEDULE = "playbooks"
+#: How long a scheduled playbook's failure shows on the settings page: a failure that persists
+#: is recorded again once a day, so it stays in view until it is fixed.
+FAILURE_SHOWN_FOR = FAILURE_RECORDED_EVERY + dt.timedelta(hours=1)
 
 
 def run_list(
@@ -39,10 +49,14 @@ class PlaybookOverview:
     steps: tuple[str, ...]
     runs: int
     failed_runs: int
+    #: The latest failure of its schedule (finding its occurrences, or running one), if recent.
+    failure: str = ""
+    failed_at: dt.datetime | None = None
 
 
 def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
-    """The definition's playbooks in words, with how often each ran and failed (one query)."""
+    """The definition's playbooks in words, with how often each ran and failed (one query), and
+    the latest recent failure of each scheduled one (one query each)."""
     spec = definition_for(actor.organisation)
     stage_names = {
         (pipeline.key, stage.key): (stage.name, pipeline.name)
@@ -59,9 +73,14 @@ def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
         .values("playbook", "status")
         .annotate(n=Count("id"))
     }
+    failures = recent_schedule_failures(
+        actor=actor,
+        playbooks=[p.key for p in playbooks_of(spec) if p.trigger.kind in SCHEDULED_TRIGGERS],
+    )
     overview = []
     for playbook in playbooks_of(spec):
         runs = sum(n for (key, _), n in counts.items() if key == playbook.key)
+        failed_at, failure = failures.get(playbook.key, (None, ""))
         overview.append(
             PlaybookOverview(
                 playbook=playbook,
@@ -69,9 +88,32 @@ def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
                 steps=tuple(_step_words(step, templates) for step in playbook.steps),
                 runs=runs,
                 failed_runs=counts.get((playbook.key, PlaybookRun.Status.FAILED), 0),
+                failure=failure,
+                failed_at=failed_at,
             )
         )
     return overview
+
+
+def recent_schedule_failures(
+    *, actor: Actor, playbooks: list[str]
+) -> dict[str, tuple[dt.datetime, str]]:
+    """playbook key -> (when, error) of its schedule's latest failure (schedules.failure_record
+    writes them to the audit trail) in the last FAILURE_SHOWN_FOR. One query per playbook (a
+    definition has a handful), each the newest row of the organisation's recent failures."""
+    recent = AuditEvent.objects.filter(
+        organisation=actor.organisation,
+        at__gte=timezone.now() - FAILURE_SHOWN_FOR,
+        action="schedule_failed",
+        changes__schedule=SCHEDULE,
+    ).order_by("-at", "-id")
+    latest: dict[str, tuple[dt.datetime, str]] = {}
+    for key in playbooks:
+        row = recent.filter(changes__playbook=key).values_list("at", "changes").first()
+        if row is not None:
+            at, changes = row
+            latest[key] = (at, str(changes.get("error", "")) if isinstance(changes, dict) else "")
+    return latest
 
 
 def _stage_words(trigger, stage_names) -> str:

@@ -20,5 +20,5 @@ def register() -> None:
         materialise=engine.message_templates_materialise,
     )
     engine.register_handlers()
-    schedules.register_schedule("playbooks", engine.run_scheduled_playbooks)
+    schedules.register_schedule(engine.SCHEDULE, engine.run_scheduled_playbooks)
     agreements_wiring.register()

@@ -268,6 +268,20 @@ def _playbook_entries(actor: Actor, kind: str, obj, limit: int) -> list[Timeline
     return entries
 
 
+def _schedule_failure_words(changes: dict, playbook_names: dict[str, str]) -> str:
+    """A schedule that failed on the record (playbooks.schedules.failure_record): what, and why."""
+    key = changes.get("playbook")
+    what = (
+        f"Playbook “{playbook_names.get(key, key)}”"
+        if key
+        else f"Schedule “{changes.get('schedule', '')}”"
+    )
+    return (
+        f"{what} failed (due {changes.get('due_on', '')}): {changes.get('error', '')}; "
+        "it is tried again every minute"
+    )
+
+
 def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[TimelineEntry]:
     """Notes, stage changes, audit events and its tasks' history (added, done, reopened,
     cancelled, taken, changed) of one record, newest first — people by name,
@@ -318,12 +332,19 @@ def record_timeline(*, actor: Actor, kind: str, obj, limit: int = 100) -> list[T
         .exclude(action="playbook_run")
         .order_by("-at", "-id")[:limit]
     )
+    playbook_names = (
+        {key: p.name for key, p in playbook_selectors.playbook_index(actor=actor).items()}
+        if any(e.action == "schedule_failed" for e in events)
+        else {}
+    )
     entries += [
         TimelineEntry(
             e.at,
             "audit",
             names.get(e.actor_label, e.actor_label),
-            f"{ACTION_WORDS.get(e.action, e.action.replace('_', ' ').capitalize())}: "
+            _schedule_failure_words(e.changes, playbook_names)
+            if e.action == "schedule_failed"
+            else f"{ACTION_WORDS.get(e.action, e.action.replace('_', ' ').capitalize())}: "
             f"{', '.join(sorted(map(field_label, e.changes))) or '—'}",
         )
         for e in events

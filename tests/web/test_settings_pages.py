@@ -487,6 +487,28 @@ def test_process_page_shows_the_playbooks_in_words_with_their_runs(sales, org, a
     assert text.count("Has not run yet.") == 4  # of five playbooks, the close-date one ran
 
 
+def test_process_page_shows_a_scheduled_playbook_that_failed(sales, org, actor, monkeypatch):
+    from salesline.playbooks import engine
+
+    opportunity_create(
+        actor=actor,
+        data={
+            "name": "1 TB - Records - Preservation",
+            "expected_close_date": timezone.localdate().isoformat(),
+        },
+    )
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("no room <left>")
+
+    monkeypatch.setattr(engine, "run_playbook", refuse)
+    run_scheduled_playbooks()
+
+    text = sales.get("/settings/process/").content.decode()
+    assert text.count('<p class="error">Its schedule failed on ') == 1
+    assert ": RuntimeError: no room &lt;left&gt; — it is tried again every minute.</p>" in text
+
+
 def test_download_is_the_yaml_source_as_an_attachment(sales, org):
     response = sales.get("/settings/process/download/")
     assert response.status_code == 200
