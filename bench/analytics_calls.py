@@ -1,11 +1,14 @@
 """Metrics + forecast as the selectors compute them, timed call after call in one process.
 
     .venv/bin/python -m bench.analytics_calls --database-url URL [--rounds 3] [--profile]
+        [--profile-first] [--cold-read]
 
 Reads the organisation that `bench.flow_history` generated (generating it if missing), keeps
 its extract (`flow_history`), then times `flow_report` for the last whole quarter plus a
 10,000-trial, six-month `forecast_report`, and prints wall and CPU seconds per round and the
-peak resident set. `--profile` adds a cProfile of one more round (the top 35 by cumulative time).
+peak resident set. `--profile` adds a cProfile of one more round (the top 35 by cumulative time),
+`--profile-first` one of the first round; `--cold-read` first reads the history afresh as the
+worker does (in ranges of ids, reporting progress) and times it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
+        "--cold-read",
+        action="store_true",
+        help="first read the history afresh as the worker does (in parts, with progress)",
+    )
+    parser.add_argument(
         "--profile-first", action="store_true", help="profile the first round (a new process)"
     )
     args = parser.parse_args()
@@ -41,6 +49,20 @@ def main() -> None:
 
     organisation, _ = ensure_history(1_000_000)
     actor = accounts.system_actor(organisation)
+    if args.cold_read:
+        from salesline.analytics.extract import read_and_keep
+
+        wall, cpu = time.perf_counter(), time.process_time()
+
+        def progress(rows: int, done: float) -> None:
+            print(f"  {rows:,} changes, {done:.0%}, {time.perf_counter() - wall:.1f} s")
+
+        read_and_keep(organisation, progress=progress)
+        print(
+            f"cold read (the worker's): {time.perf_counter() - wall:.1f} s wall, "
+            f"{time.process_time() - cpu:.1f} s CPU, peak resident set "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+        )
     wall, cpu = time.perf_counter(), time.process_time()
     history = flow_history(organisation)
     print(
