@@ -178,6 +178,10 @@ def forecast_result(
 
 #: The opportunity fields the forecast reads that the audit trail records changes of.
 TERMS = ("value", "expected_close_date")
+#: The audit actions that edit an opportunity, whose "before" is what it was until then. A
+#: creation's (create, convert) is "nothing": an opportunity created after a moment whose
+#: stage history was imported from before it had its value all along.
+EDITS = ("update", "move")
 
 
 @dataclass(frozen=True)
@@ -189,11 +193,14 @@ class TermChange:
 
 
 def term_changes_since(organisation, moment: datetime) -> list[TermChange]:
-    """The changes of opportunities' values and expected close dates the audit trail recorded
+    """The edits of opportunities' values and expected close dates the audit trail recorded
     after `moment`, oldest first (with what each field was before)."""
     events = (
         AuditEvent.objects.filter(
-            organisation=organisation, object_type="opportunity", at__gt=moment
+            organisation=organisation,
+            object_type="opportunity",
+            action__in=EDITS,
+            at__gt=moment,
         )
         .filter(Q(changes__has_key="value") | Q(changes__has_key="expected_close_date"))
         .order_by("at", "id")
@@ -216,6 +223,15 @@ def _value_then(text: Any) -> float | None:
 
 def _date_then(text: Any) -> date | None:
     return None if text is None else date.fromisoformat(str(text)[:10])
+
+
+def _as_then(earlier: dict, key: tuple[int, str], parse, today: Any) -> Any:
+    if key not in earlier:
+        return today
+    try:
+        return parse(earlier[key])
+    except (ArithmeticError, ValueError):
+        return today  # an entry the trail cannot give back: today's stands for it
 
 
 def _open_then(
@@ -250,13 +266,8 @@ def _open_then(
     currencies: set[str] = set()
     for pk in sorted(terms):
         value, close, currency = terms[pk]
-        try:
-            if (pk, "value") in earlier:
-                value = _value_then(earlier[pk, "value"])
-            if (pk, "expected_close_date") in earlier:
-                close = _date_then(earlier[pk, "expected_close_date"])
-        except (ArithmeticError, ValueError):
-            pass  # an entry the trail cannot give back: today's stands for it
+        value = _as_then(earlier, (pk, "value"), _value_then, value)
+        close = _as_then(earlier, (pk, "expected_close_date"), _date_then, close)
         ids.append(pk)
         if value is not None:
             values[pk] = value

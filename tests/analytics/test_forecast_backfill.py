@@ -31,7 +31,7 @@ LATER = dt.datetime(2026, 2, 4, 15, tzinfo=dt.UTC)  # a Wednesday of 2026-W06
 TRIALS, SEED = 400, 5
 
 
-def _organisation(name: str):
+def _organisation(name: str, *, imported_at: dt.datetime):
     with time_machine.travel(NOW, tick=False):
         organisation = forecast_organisation(name)
         owner = accounts.user_create(
@@ -40,6 +40,18 @@ def _organisation(name: str):
             role="admin",
         )
         open_deals = load_known_pipeline(organisation, owner)
+    with time_machine.travel(imported_at, tick=False):
+        # A deal whose history (open in a since 5 January) came in with it: created before THEN
+        # in one organisation, after it in the other. Its creation's audit entry (value: none
+        # before) is not what it was worth at THEN.
+        _deal(
+            organisation,
+            owner,
+            300,
+            [(dt.datetime(2026, 1, 5, tzinfo=dt.UTC), "a")],
+            value=2000,
+            close=dt.date(2026, 2, 10),
+        )
     return organisation, owner, open_deals
 
 
@@ -77,8 +89,8 @@ def _live_on(organisation, owner, open_deals) -> None:
 
 @pytest.fixture
 def then_and_later(db):
-    then = _organisation("Then")
-    later = _organisation("Later")
+    then = _organisation("Then", imported_at=NOW)
+    later = _organisation("Later", imported_at=dt.datetime(2026, 1, 19, tzinfo=dt.UTC))
     _live_on(*later)
     return then, later
 
@@ -114,9 +126,9 @@ def test_a_backfilled_week_is_the_snapshot_a_snapshot_taken_then_would_be(then_a
     assert backfilled.periods[1]["count_p90"] > 0
     # A later week knows what happened since: deals 0 and 1 won, deal 2 in b, the new deal.
     assert result.taken[2].periods != backfilled.periods
-    # At W05 January is past; February has the three deals closing on the 15th, March deal 4
-    # (its date was moved on 15 January, before that week).
-    assert [p["weighted"] for p in result.taken[2].periods[:3]] == [0.0, 300.0, 100.0]
+    # At W05 January is past; February has the three deals closing on the 15th and the imported
+    # one, March deal 4 (its date was moved on 15 January, before that week).
+    assert [p["weighted"] for p in result.taken[2].periods[:3]] == [0.0, 500.0, 100.0]
     event = AuditEvent.objects.get(
         organisation=later_org, action="forecast.snapshot", object_id=str(backfilled.pk)
     )
