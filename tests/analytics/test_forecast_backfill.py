@@ -23,6 +23,7 @@ from salesline.core.errors import PermissionDenied, ValidationFailed
 from salesline.core.models import AuditEvent
 from salesline.pipeline.models import StageChange
 from salesline.pipeline.services import opportunity_update
+from tests.conftest import ApiClient
 
 from .forecast_data import NOW, _deal, forecast_organisation, load_known_pipeline, win
 
@@ -172,6 +173,10 @@ def test_accuracy_marks_backfilled_snapshots(then_and_later):
     assert [(r["period"], r["snapshot_week"], r["snapshot_backfilled"]) for r in rows] == [
         ("2026-02", "2026-W05", True)
     ]
+    _, token = accounts.token_create(user=owner, actor=accounts.system_actor(organisation))
+    with time_machine.travel(dt.datetime(2026, 3, 5, tzinfo=dt.UTC), tick=False):
+        body = ApiClient(token).get("/forecast/accuracy?pipeline=p").json()
+    assert [(r["period"], r["snapshot_backfilled"]) for r in body["periods"]] == [("2026-02", True)]
 
 
 def test_only_snapshot_takers_backfill_and_weeks_must_be_in_range(then_and_later):
