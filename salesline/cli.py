@@ -621,7 +621,8 @@ def _forecast_table(report: dict) -> list[str]:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """The Monte-Carlo forecast of a pipeline (the API's JSON with --json); --snapshot stores
-    this week's snapshot now, --accuracy prints past snapshots against what closed."""
+    this week's snapshot now, --backfill the snapshots of past weeks, --accuracy prints past
+    snapshots against what closed."""
     import json
 
     from salesline.accounts.services import organisation_get, system_actor
@@ -632,7 +633,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         forecast_report,
         parse_forecast_options,
     )
-    from salesline.analytics.forecast_services import forecast_snapshot_take
+    from salesline.analytics.forecast_services import (
+        forecast_snapshot_backfill,
+        forecast_snapshot_take,
+    )
 
     actor = (
         member_actor(args.org, args.as_email)
@@ -659,12 +663,33 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             return 0
         print(f"{'period':<8} {'week':<9} {'P50':>14} {'actual':>14} {'in P10-P90':>10}")
         for row in rows:
+            week = row["snapshot_week"] + ("*" if row["snapshot_backfilled"] else "")
             print(
-                f"{row['period']:<8} {row['snapshot_week']:<9} {row['p50']:>14,.2f} "
+                f"{row['period']:<8} {week:<9} {row['p50']:>14,.2f} "
                 f"{row['actual_value']:>14,.2f} {'yes' if row['within'] else 'no':>10}"
             )
         if not rows:
             print("No past month has a snapshot taken before it began.")
+        elif any(row["snapshot_backfilled"] for row in rows):
+            print("* backfilled: computed later from the history as it stood that week.")
+        return 0
+    if args.backfill is not None:
+        result = forecast_snapshot_backfill(
+            actor=actor,
+            pipeline_key=filters.pipeline.key,
+            weeks=args.backfill,
+            trials=options.trials,
+            seed=options.seed,
+        )
+        for snapshot in result.taken:
+            print(
+                f"Backfilled the snapshot of {snapshot.week} (as of {snapshot.taken_at:%Y-%m-%d})."
+            )
+        print(
+            f"{len(result.taken)} backfilled for pipeline {filters.pipeline.key}; "
+            f"{result.kept} weeks kept the snapshot they had, "
+            f"{result.before_history} were before the pipeline's history began."
+        )
         return 0
     report = forecast_report(
         actor=actor,
@@ -1087,6 +1112,12 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--json", action="store_true", help="print the API's JSON")
     forecast.add_argument(
         "--snapshot", action="store_true", help="store this week's snapshot now (once a week)"
+    )
+    forecast.add_argument(
+        "--backfill",
+        type=_positive,
+        metavar="WEEKS",
+        help="store the snapshots of the WEEKS weeks before this one, as the history stood then",
     )
     forecast.add_argument(
         "--accuracy", action="store_true", help="past snapshots against what closed won"

@@ -19,7 +19,7 @@ import random
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -1043,6 +1043,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     campaigns_at_work(organisations[0])
     playbooks_at_work(organisations)
     rate_quality(organisations)
+    past_forecasts(organisations, seed)
     return DemoSummary(
         organisations=tuple(o.slug for o in organisations),
         login_email=DEMO_EMAIL,
@@ -1410,6 +1411,32 @@ def rate_quality(organisations: list[Organisation]) -> None:
 
     for organisation in organisations:
         quality_rerate(actor=accounts.system_actor(organisation, "demo"))
+
+
+#: Past months the demo's forecast accuracy table judges: snapshots are backfilled weekly from the
+#: week before the first of them began.
+ACCURACY_MONTHS = 4
+
+
+def past_forecasts(organisations: list[Organisation], seed: int) -> None:
+    """The weekly forecast snapshots of the last months, as the worker would have taken them
+    had it been running while the demo's history happened: each computed from the history as
+    it stood that week (forecast_snapshot_backfill), so the forecast page's accuracy table
+    sets real forecasts against what closed."""
+    from salesline.analytics.forecast_services import forecast_snapshot_backfill, week_start
+    from salesline.process.selectors import definition_for
+
+    now = timezone.now()
+    year, month = divmod(now.year * 12 + now.month - 1 - ACCURACY_MONTHS, 12)
+    first_judged = datetime(year, month + 1, 1, tzinfo=UTC)
+    # Back to the week holding the day before that month: its Monday is before the month.
+    weeks = (week_start(now) - week_start(first_judged - timedelta(days=1))).days // 7
+    for organisation in organisations:
+        actor = accounts.system_actor(organisation, "demo")
+        for pipeline in pipelines_of(definition_for(organisation)):
+            forecast_snapshot_backfill(
+                actor=actor, pipeline_key=pipeline.key, weeks=weeks, seed=seed, now=now
+            )
 
 
 def _members(organisation: Organisation) -> dict[str, User]:

@@ -9,21 +9,24 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from django.db.models import Q
 
 from salesline.core.actors import Actor
 from salesline.core.errors import ProblemList
+from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import PipelineSpec
 from salesline.pipeline.models import Opportunity, StageChange
 
 from . import forecast
 from .extract import flow_history
-from .history import NONE, FlowHistory, Stays, stays_of
+from .history import NONE, FlowHistory, Stays, epoch_seconds, stays_of
 from .models import ForecastSnapshot
-from .opportunity_reads import open_in_pipeline
+from .opportunity_reads import deal_terms_of, open_in_pipeline
 
 if TYPE_CHECKING:
     from .filters import MetricFilters
@@ -160,10 +163,170 @@ def forecast_result(
 ) -> dict[str, Any]:
     """The forecast of a pipeline's open opportunities (the contract's JSON and more); for
     callers that have a pipeline but no request filters (the weekly snapshot)."""
-    seed = new_seed() if seed is None else seed
     history = flow_history(actor.organisation)
-    stays = stays_for(history)
-    open_now = _open_opportunities(actor, pipeline.key, opportunity_ids)
+    return _forecast(
+        history,
+        stays_for(history),
+        pipeline,
+        _open_opportunities(actor, pipeline.key, opportunity_ids),
+        trials=trials,
+        seed=seed,
+        horizon=horizon,
+        probability=probability,
+    )
+
+
+# --- the forecast as it would have been ------------------------------------------------------
+
+#: The opportunity fields the forecast reads that the audit trail records changes of.
+TERMS = ("value", "expected_close_date")
+#: The audit actions that edit an opportunity, whose "before" is what it was until then. A
+#: creation's (create, convert) is "nothing": an opportunity created after a moment whose
+#: stage history was imported from before it had its value all along.
+EDITS = ("update", "move")
+
+
+@dataclass(frozen=True)
+class TermChange:
+    at: int  # epoch seconds
+    opportunity: int
+    field: str  # one of TERMS
+    before: Any  # as the audit trail stored it (text for a value or a date)
+
+
+def term_changes_since(organisation, moment: datetime) -> list[TermChange]:
+    """The edits of opportunities' values and expected close dates the audit trail recorded
+    after `moment`, oldest first (with what each field was before)."""
+    events = (
+        AuditEvent.objects.filter(
+            organisation=organisation,
+            object_type="opportunity",
+            action__in=EDITS,
+            at__gt=moment,
+        )
+        .filter(Q(changes__has_key="value") | Q(changes__has_key="expected_close_date"))
+        .order_by("at", "id")
+        .values_list("at", "object_id", "changes")
+    )
+    changes = []
+    for at, object_id, recorded in events.iterator(chunk_size=5_000):
+        if not object_id.isdigit() or not isinstance(recorded, dict):
+            continue
+        for name in TERMS:
+            pair = recorded.get(name)
+            if isinstance(pair, list) and len(pair) == 2:
+                changes.append(TermChange(epoch_seconds(at), int(object_id), name, pair[0]))
+    return changes
+
+
+def _value_then(text: Any) -> float | None:
+    return None if text is None else float(Decimal(str(text)))
+
+
+def _date_then(text: Any) -> date | None:
+    return None if text is None else date.fromisoformat(str(text)[:10])
+
+
+def _as_then(earlier: dict, key: tuple[int, str], parse, today: Any) -> Any:
+    if key not in earlier:
+        return today
+    try:
+        return parse(earlier[key])
+    except (ArithmeticError, ValueError):
+        return today  # an entry the trail cannot give back: today's stands for it
+
+
+def _open_then(
+    actor: Actor,
+    pipeline: PipelineSpec,
+    history: FlowHistory,
+    stays: Stays,
+    changes: list[TermChange],
+) -> OpenOpportunities:
+    """The pipeline's opportunities open at `history.as_of` (the history cut then): in the
+    stage they were in then, with the value and expected close date they had then. Those are
+    today's, put back to what the audit trail says they were before the first change after
+    that moment; a change it did not record (a bulk load) leaves today's."""
+    positions = forecast.open_positions(
+        history, stays, stage_codes=_open_stage_codes(history, pipeline)
+    )
+    stage_of = dict(zip(positions.opportunity.tolist(), positions.stage.tolist(), strict=True))
+    terms = {
+        pk: (value, close, currency)
+        for pk, value, close, currency in deal_terms_of(
+            actor.organisation, np.array(sorted(stage_of), dtype=np.int64)
+        )
+    }
+    earlier: dict[tuple[int, str], Any] = {}
+    for change in changes:
+        if change.at > history.as_of and change.opportunity in terms:
+            earlier.setdefault((change.opportunity, change.field), change.before)
+    ids: list[int] = []
+    values: dict[int, float] = {}
+    stage_keys: list[str] = []
+    close_days: list[float] = []
+    currencies: set[str] = set()
+    for pk in sorted(terms):
+        value, close, currency = terms[pk]
+        value = _as_then(earlier, (pk, "value"), _value_then, value)
+        close = _as_then(earlier, (pk, "expected_close_date"), _date_then, close)
+        ids.append(pk)
+        if value is not None:
+            values[pk] = value
+            currencies.add(currency)
+        stage_keys.append(history.stages[stage_of[pk]][1])
+        close_days.append(np.nan if close is None else forecast.day_number(close))
+    return OpenOpportunities(
+        ids=np.array(ids, dtype=np.int64),
+        values=values,
+        stage_keys=stage_keys,
+        close_days=np.array(close_days, dtype=np.float64),
+        currencies=currencies,
+    )
+
+
+def forecast_as_of(
+    *,
+    actor: Actor,
+    pipeline: PipelineSpec,
+    as_of: datetime,
+    history: FlowHistory | None = None,
+    changes: list[TermChange] | None = None,
+    trials: int = DEFAULT_TRIALS,
+    seed: int | None = None,
+    horizon: int = DEFAULT_HORIZON,
+) -> dict[str, Any]:
+    """The forecast as it would have been made at `as_of` (a past moment): from the history
+    of the changes up to it and the opportunities open then. `history` (the organisation's
+    history read now) and `changes` (`term_changes_since` a moment no later than `as_of`)
+    may be passed in to read them once for many moments."""
+    history = flow_history(actor.organisation) if history is None else history
+    if changes is None:
+        changes = term_changes_since(actor.organisation, as_of)
+    then = history.until(epoch_seconds(as_of))
+    # Not kept by stays_for: a cut is used once, and keeping it would push out the live one.
+    stays = stays_of(then)
+    open_then = _open_then(actor, pipeline, then, stays, changes)
+    return _forecast(then, stays, pipeline, open_then, trials=trials, seed=seed, horizon=horizon)
+
+
+def _open_stage_codes(history: FlowHistory, pipeline: PipelineSpec) -> np.ndarray:
+    codes = [history.stage_code(pipeline.key, s.key) for s in pipeline.stages if s.kind == "open"]
+    return np.array([c for c in codes if c != NONE], dtype=np.int32)
+
+
+def _forecast(
+    history: FlowHistory,
+    stays: Stays,
+    pipeline: PipelineSpec,
+    open_now: OpenOpportunities,
+    *,
+    trials: int,
+    seed: int | None,
+    horizon: int,
+    probability: str = CONFIGURED,
+) -> dict[str, Any]:
+    seed = new_seed() if seed is None else seed
     months = forecast.month_starts(history.as_of, horizon)
     today = datetime.fromtimestamp(history.as_of, tz=UTC).date()
     probabilities = stage_probabilities(pipeline, history, probability)
@@ -174,11 +337,10 @@ def forecast_result(
         today=today,
         months=months,
     )
-    codes = [history.stage_code(pipeline.key, s.key) for s in pipeline.stages if s.kind == "open"]
     positions = forecast.open_positions(
         history,
         stays,
-        stage_codes=np.array([c for c in codes if c != NONE], dtype=np.int32),
+        stage_codes=_open_stage_codes(history, pipeline),
         values=open_now.values,
         opportunity_ids=open_now.ids,
     )
@@ -311,7 +473,8 @@ def forecast_accuracy(
 ) -> list[dict]:
     """Per past month that a snapshot forecast: the latest snapshot taken before the month
     began, its P10/P50/P90, what actually closed won in the month (value and count) and
-    whether it fell within P10–P90. Oldest month first."""
+    whether it fell within P10–P90, and whether that snapshot was backfilled (computed later
+    from the history as it stood then) rather than taken at the time. Oldest month first."""
     now = now or datetime.now(tz=UTC)
     current_month = datetime(now.year, now.month, 1, tzinfo=UTC)
     snapshots = list(
@@ -336,6 +499,7 @@ def forecast_accuracy(
                 "period": period,
                 "snapshot_week": snapshot.week,
                 "snapshot_taken_at": snapshot.taken_at.isoformat(),
+                "snapshot_backfilled": snapshot.backfilled_at is not None,
                 "p10": entry["p10"],
                 "p50": entry["p50"],
                 "p90": entry["p90"],

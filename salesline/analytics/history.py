@@ -129,6 +129,21 @@ class FlowHistory:
             stay_ends=None if self.stay_ends is None else self.stay_ends.select(rows),
         )
 
+    def until(self, moment: int) -> FlowHistory:
+        """The history as it stood at `moment` (epoch seconds): the changes made up to it, read
+        then. Rows are in time order within each opportunity, so every opportunity keeps a
+        prefix of its changes: its last one up to `moment` is the stay it was in then, and
+        opportunities whose first change came later are not in it at all."""
+        kept = self.at <= moment
+        return FlowHistory(
+            opportunity=self.opportunity[kept],
+            at=self.at[kept],
+            stage=self.stage[kept],
+            kind=self.kind[kept],
+            stages=self.stages,
+            as_of=moment,
+        )
+
     def opportunities_mask(self, opportunity_ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """A row mask keeping the changes of the given opportunities."""
         wanted = np.asarray(

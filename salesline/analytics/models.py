@@ -21,6 +21,10 @@ class ForecastSnapshot(models.Model):
     quarters = models.JSONField(default=list)
     trials = models.PositiveIntegerField()
     seed = models.BigIntegerField()
+    # Set when the snapshot of a past week was computed later from the history as it stood
+    # then (forecast_snapshot_backfill), empty when it was taken in its week: a reader of the
+    # accuracy table should know which forecasts were really made at the time.
+    backfilled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-taken_at", "-id"]

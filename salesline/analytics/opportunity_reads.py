@@ -8,6 +8,8 @@ read by `json_each` on SQLite — and rows come back as plain tuples, values as 
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 from django.db import connection
 
@@ -76,3 +78,20 @@ def open_in_pipeline(
             (pk, value, close, stage_keys[stage], currency)
             for pk, value, close, stage, currency in cursor.fetchall()
         ]
+
+
+def deal_terms_of(
+    organisation, ids: np.ndarray
+) -> list[tuple[int, float | None, date | None, str]]:
+    """(id, value, expected close date, currency) of those of `ids` that are live, by id."""
+    if ids.size == 0:
+        return []
+    clause, param = _ids_clause(np.unique(ids))
+    sql = (
+        "SELECT o.id, CAST(o.value AS DOUBLE PRECISION), o.expected_close_date, o.currency "  # noqa: S608 - table name and a fixed clause
+        f"FROM {OPPORTUNITIES} o WHERE o.organisation_id = %s AND o.deleted_at IS NULL "
+        f"AND {clause} ORDER BY o.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organisation.pk, param])
+        return cursor.fetchall()

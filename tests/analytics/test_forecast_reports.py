@@ -195,6 +195,7 @@ def test_accuracy_compares_the_snapshot_before_each_month_with_what_closed(known
             "period": "2026-02",
             "snapshot_week": "2026-W02",
             "snapshot_taken_at": NOW.isoformat(),
+            "snapshot_backfilled": False,
             "p10": 1000,
             "p50": 3000,
             "p90": 5000,

@@ -73,6 +73,7 @@ class AccuracyRowOut(Schema):
     period: str
     snapshot_week: str
     snapshot_taken_at: str
+    snapshot_backfilled: bool
     p10: float
     p50: float
     p90: float

@@ -119,6 +119,7 @@ def forecast_page(request: HttpRequest, actor) -> HttpResponse:
         probability=options.probability,
     )
     months, quarters = _rows(report)
+    accuracy = forecast_accuracy(actor=actor, pipeline_key=report["pipeline"])
     again = {**params, "pipeline": report["pipeline"], "seed": str(report["seed"])}
     context.update(
         report=report,
@@ -139,8 +140,9 @@ def forecast_page(request: HttpRequest, actor) -> HttpResponse:
                 "actual_text": _money(row["actual_value"]),
                 "error_text": _money(row["error"]),
             }
-            for row in forecast_accuracy(actor=actor, pipeline_key=report["pipeline"])
+            for row in accuracy
         ],
+        accuracy_backfilled=any(row["snapshot_backfilled"] for row in accuracy),
     )
     return render(request, "web/reports/forecast.html", context)
 
