@@ -135,6 +135,7 @@ class FlowHistory:
         prefix of its changes: its last one up to `moment` is the stay it was in then, and
         opportunities whose first change came later are not in it at all."""
         kept = self.at <= moment
+        # No stay ends carried over: a stay that ended after `moment` was still going on then.
         return FlowHistory(
             opportunity=self.opportunity[kept],
             at=self.at[kept],
