@@ -62,6 +62,11 @@ class AgreementTerms(Strict):
     renewal_notice_days: int | None = Field(
         None, description="Days before the end date that the renewal reminder comes (default 60)."
     )
+    signed_on: dt.date | None = Field(
+        None,
+        description="Set by POST /agreements/{id}/sign only: null or the agreement's own date "
+        "changes nothing; another date is a 422 on an unsigned agreement, a 409 on a signed one.",
+    )
 
 
 class AgreementIn(AgreementTerms):
