@@ -42,8 +42,9 @@ TERMS = (
     "renewal_notice_days",
 )
 EDITABLE = (*TERMS, "status")
-#: Accepted in an edit so a client can send back what it read, but only signing sets it.
-READ_BACK = ("signed_on",)
+#: Accepted in an edit so a client can send back what it read; an edit never changes them
+#: (signing sets `signed_on`; an agreement stays with its opportunity).
+READ_BACK = ("signed_on", "opportunity_id")
 RENEWAL_NOTICE_MAX = 730  # days: two years' notice is the longest anyone gives
 VALUE_MAX = Decimal("99999999999999.99")  # the column's 16 digits, 2 after the point
 
@@ -338,6 +339,12 @@ def agreement_update(
             if name not in {p.loc[0] for p in problems.problems}
             and value != getattr(agreement, name)
         }
+        if "opportunity_id" in data and data["opportunity_id"] != agreement.opportunity_id:
+            problems.add(
+                ("opportunity_id",),
+                f"An agreement stays with its opportunity (#{agreement.opportunity_id}): draft "
+                "a new one for the other opportunity instead.",
+            )
         conflicting = list(changed_terms)
         if _signed_on_changed(agreement, data, problems):
             conflicting.append("signed_on")

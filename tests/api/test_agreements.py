@@ -115,13 +115,23 @@ def test_signed_on_null_or_unchanged_is_accepted_and_changes_nothing(partners_ap
     shared = partners_api.patch(path, {"status": "shared", "signed_on": None})
     assert shared.status_code == 200, shared.json()
     assert (shared.json()["status"], shared.json()["signed_on"]) == ("shared", None)
-    # What a client read, sent back as it is, is accepted and changes nothing.
+    # What a client read, sent back as it is (the contract's fields), changes nothing.
     read = partners_api.get(path).json()
-    echoed = partners_api.patch(
-        path, {k: v for k, v in read.items() if k in {*TERMS, "status", "signed_on"}}
-    )
+    contract_fields = {*TERMS, "status", "signed_on", "opportunity_id"}
+    echoed = partners_api.patch(path, {k: v for k, v in read.items() if k in contract_fields})
     assert echoed.status_code == 200, echoed.json()
     assert echoed.json()["version"] == read["version"]
+
+
+def test_an_agreement_stays_with_its_opportunity(partners_api, agreement):
+    other = partners_api.post("/opportunities", {"name": "Museum"}).json()["id"]
+    path = f"/agreements/{agreement['id']}"
+    for opportunity_id in (other, None):
+        refused = partners_api.patch(path, {"opportunity_id": opportunity_id, "value": "1.00"})
+        assert refused.status_code == 422, refused.json()
+        assert [d["loc"] for d in refused.json()["detail"]] == [["body", "opportunity_id"]]
+    after = partners_api.get(path).json()
+    assert (after["opportunity_id"], after["value"]) == (agreement["opportunity_id"], "12000.00")
 
 
 def test_a_signed_on_date_before_signing_is_a_422_pointing_to_sign(partners_api, agreement):

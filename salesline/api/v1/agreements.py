@@ -73,6 +73,12 @@ class AgreementIn(AgreementTerms):
     opportunity_id: Id
 
 
+class AgreementPatch(AgreementTerms):
+    opportunity_id: Id | None = Field(
+        None, description="Its own opportunity's id only (a client may send back what it read)."
+    )
+
+
 class SignIn(Strict):
     signed_on: dt.date
 
@@ -206,7 +212,7 @@ def _routes(api) -> None:
         operation_id="update_agreement",
         summary="Edit an agreement's terms or status",
     )
-    def update_agreement(request: HttpRequest, agreement_id: int, payload: AgreementTerms):
+    def update_agreement(request: HttpRequest, agreement_id: int, payload: AgreementPatch):
         """A signed agreement's terms cannot change (409). Send `If-Match` with the ETag of
         your copy: a stale one answers 412."""
         agreement = agreement_services.agreement_update(
