@@ -22,7 +22,7 @@ router = Router(tags=["messages"])
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MessageStatus = Literal["draft", "queued", "sent", "failed"]
-MAX_RECIPIENTS = 50
+MAX_RECIPIENTS = message_services.MAX_RECIPIENTS
 TO_TEXT_MAX = 20_000  # characters of a recipients string: 50 long addresses and separators
 
 
