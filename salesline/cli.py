@@ -942,8 +942,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser(
         "worker",
-        help="run background tasks (imports) until stopped",
-        description="Run the background tasks queued in the database. Any number of workers, "
+        help="run background jobs (playbooks, e-mail, imports) and the schedules until stopped",
+        description="Run the background jobs queued in the database — playbooks reacting to "
+        "events, e-mail delivery, imports, search index upkeep — and, every minute, the "
+        "schedules (invoicing, renewal tickler, check-ins, date triggers). Any number of workers, "
         "on any machines, can share one PostgreSQL queue. Puts tasks of dead workers back in "
         "the queue (at start and every 30 seconds). SIGTERM or Ctrl+C lets the running task "
         "finish, then exits 0.",

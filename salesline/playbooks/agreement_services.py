@@ -42,6 +42,9 @@ TERMS = (
     "renewal_notice_days",
 )
 EDITABLE = (*TERMS, "status")
+#: Accepted in an edit so a client can send back what it read; an edit never changes them
+#: (signing sets `signed_on`; an agreement stays with its opportunity).
+READ_BACK = ("signed_on", "opportunity_id")
 RENEWAL_NOTICE_MAX = 730  # days: two years' notice is the longest anyone gives
 VALUE_MAX = Decimal("99999999999999.99")  # the column's 16 digits, 2 after the point
 
@@ -141,7 +144,7 @@ _LABELS = {
 def _parsed_terms(data: Mapping[str, Any], problems: ProblemList) -> dict[str, Any]:
     """The terms `data` gives, parsed; each bad one reported. Unknown keys are reported too."""
     for key in data:
-        if key not in EDITABLE:
+        if key not in EDITABLE and key not in READ_BACK:
             problems.add((key,), f"Unknown field '{key}'.")
     parsed: dict[str, Any] = {}
     if "start_date" in data:
@@ -162,6 +165,38 @@ def _parsed_terms(data: Mapping[str, Any], problems: ProblemList) -> dict[str, A
 def _check_dates(start: date | None, end: date | None, problems: ProblemList) -> None:
     if start is not None and end is not None and end < start:
         problems.add(("end_date",), "End date cannot be before the start date.")
+
+
+def _signed_on_changed(
+    agreement: Agreement | None, data: Mapping[str, Any], problems: ProblemList
+) -> bool:
+    """`signed_on` in a create or an edit. The date the agreement has (null before signing)
+    changes nothing: a client may send back what it read. Another date on an agreement not yet
+    signed is refused (422), pointing to signing: signing moves the opportunity (the executed
+    close), which an edit must not do as a side effect. True when it would change a signed
+    agreement's date (null included), which the caller refuses like any signed term (409)."""
+    if "signed_on" not in data:
+        return False
+    errors = len(problems.problems)
+    signed_on = _parse_date(data["signed_on"], "signed_on", problems)
+    if len(problems.problems) > errors:
+        return False
+    current = agreement.signed_on if agreement is not None else None
+    if signed_on == current:
+        return False
+    if current is not None:
+        return True
+    where = (
+        f"POST /api/v1/agreements/{agreement.pk}/sign"
+        if agreement is not None
+        else "POST /api/v1/agreements/{id}/sign once it is drafted"
+    )
+    problems.add(
+        ("signed_on",),
+        f"Signed on is set by signing the agreement ({where}, or Sign on the Agreement panel), "
+        "which also moves the opportunity; an edit cannot set it.",
+    )
+    return False
 
 
 def _check_status_change(current: str, wanted: Any, problems: ProblemList) -> str | None:
@@ -241,6 +276,7 @@ def agreement_create(
     with transaction.atomic():
         opportunity = _opportunity(actor, opportunity_id, problems)
         terms = _parsed_terms(data, problems)
+        _signed_on_changed(None, data, problems)
         status = str(Status.DRAFT)
         if "status" in data:
             status = _check_status_change(Status.DRAFT, data["status"], problems) or status
@@ -303,10 +339,19 @@ def agreement_update(
             if name not in {p.loc[0] for p in problems.problems}
             and value != getattr(agreement, name)
         }
-        if agreement.status in (Status.SIGNED, Status.ENDED) and changed_terms:
+        if "opportunity_id" in data and data["opportunity_id"] != agreement.opportunity_id:
+            problems.add(
+                ("opportunity_id",),
+                f"An agreement stays with its opportunity (#{agreement.opportunity_id}): draft "
+                "a new one for the other opportunity instead.",
+            )
+        conflicting = list(changed_terms)
+        if _signed_on_changed(agreement, data, problems):
+            conflicting.append("signed_on")
+        if agreement.status in (Status.SIGNED, Status.ENDED) and conflicting:
             raise Conflict(
                 f"This agreement is {Status(agreement.status).label.lower()}: its terms "
-                f"({', '.join(changed_terms)}) cannot change. Draft a new agreement instead."
+                f"({', '.join(conflicting)}) cannot change. Draft a new agreement instead."
             )
         status = agreement.status
         if "status" in data:

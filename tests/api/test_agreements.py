@@ -104,6 +104,77 @@ def test_sign_moves_the_opportunity_to_partner_and_twice_is_409(partners_api, pr
     assert changed.status_code == 409
 
 
+def test_signed_on_null_or_unchanged_is_accepted_and_changes_nothing(partners_api, prospect):
+    created = partners_api.post(
+        "/agreements", {"opportunity_id": prospect, **TERMS, "status": "draft", "signed_on": None}
+    )
+    assert created.status_code == 201, created.json()
+    agreement = created.json()
+    assert (agreement["status"], agreement["signed_on"]) == ("draft", None)
+    path = f"/agreements/{agreement['id']}"
+    shared = partners_api.patch(path, {"status": "shared", "signed_on": None})
+    assert shared.status_code == 200, shared.json()
+    assert (shared.json()["status"], shared.json()["signed_on"]) == ("shared", None)
+    # What a client read, sent back as it is (the contract's fields), changes nothing.
+    read = partners_api.get(path).json()
+    contract_fields = {*TERMS, "status", "signed_on", "opportunity_id"}
+    echoed = partners_api.patch(path, {k: v for k, v in read.items() if k in contract_fields})
+    assert echoed.status_code == 200, echoed.json()
+    assert echoed.json()["version"] == read["version"]
+
+
+def test_an_agreement_stays_with_its_opportunity(partners_api, agreement):
+    other = partners_api.post("/opportunities", {"name": "Museum"}).json()["id"]
+    path = f"/agreements/{agreement['id']}"
+    for opportunity_id in (other, None):
+        refused = partners_api.patch(path, {"opportunity_id": opportunity_id, "value": "1.00"})
+        assert refused.status_code == 422, refused.json()
+        assert [d["loc"] for d in refused.json()["detail"]] == [["body", "opportunity_id"]]
+    after = partners_api.get(path).json()
+    assert (after["opportunity_id"], after["value"]) == (agreement["opportunity_id"], "12000.00")
+
+
+def test_a_signed_on_date_before_signing_is_a_422_pointing_to_sign(partners_api, agreement):
+    path = f"/agreements/{agreement['id']}"
+    refused = partners_api.patch(path, {"signed_on": "2026-01-20", "value": "5.00"})
+    assert refused.status_code == 422
+    [problem] = refused.json()["detail"]
+    assert problem["loc"] == ["body", "signed_on"]
+    assert f"POST /api/v1/agreements/{agreement['id']}/sign" in problem["msg"]
+    after = partners_api.get(path).json()
+    assert (after["status"], after["signed_on"], after["value"]) == ("draft", None, "12000.00")
+    assert partners_api.get(f"/opportunities/{agreement['opportunity_id']}").json()["stage"] == (
+        "prospect"
+    )
+    not_a_date = partners_api.patch(path, {"signed_on": "yesterday"})
+    assert not_a_date.status_code == 422
+    assert [d["loc"] for d in not_a_date.json()["detail"]] == [["body", "signed_on"]]
+
+
+def test_creating_with_a_signed_on_date_is_a_422_and_creates_nothing(partners_api, prospect):
+    refused = partners_api.post(
+        "/agreements", {"opportunity_id": prospect, **TERMS, "signed_on": "2026-01-20"}
+    )
+    assert refused.status_code == 422
+    [problem] = refused.json()["detail"]
+    assert problem["loc"] == ["body", "signed_on"]
+    assert "/sign" in problem["msg"]
+    assert partners_api.get(f"/agreements?opportunity_id={prospect}").json()["count"] == 0
+
+
+def test_a_signed_agreements_date_cannot_change(partners_api, agreement):
+    path = f"/agreements/{agreement['id']}"
+    signed = partners_api.post(f"{path}/sign", {"signed_on": "2026-01-20"}).json()
+    same = partners_api.patch(path, {"signed_on": "2026-01-20"})
+    assert same.status_code == 200
+    assert same.json()["version"] == signed["version"]
+    for other in ("2026-01-21", None):
+        refused = partners_api.patch(path, {"signed_on": other})
+        assert refused.status_code == 409, refused.json()
+        assert "signed_on" in refused.json()["detail"]
+    assert partners_api.get(path).json()["signed_on"] == "2026-01-20"
+
+
 def test_sign_needs_a_date(partners_api, agreement):
     response = partners_api.post(f"/agreements/{agreement['id']}/sign", {})
     assert response.status_code == 422

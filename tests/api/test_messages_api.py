@@ -80,6 +80,47 @@ def test_bad_overrides_are_422s_naming_each_field(api, deal):
     assert unknown.status_code == 422
 
 
+def test_to_may_be_one_address_as_a_string(api, deal):
+    created = api.post(
+        "/messages", {"template": "hail-the-lead", "opportunity_id": deal.pk, "to": "a@example.org"}
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["to"] == ["a@example.org"]
+    patched = api.patch(f"/messages/{created.json()['id']}", {"to": "B@Example.org"})
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["to"] == ["b@example.org"]
+    listed = api.post(
+        "/messages",
+        {"template": "hail-the-lead", "opportunity_id": deal.pk, "to": ["a@example.org"]},
+    )
+    assert listed.json()["to"] == ["a@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("to", "loc"),
+    [
+        ("not-an-address", ["body", "to", 0]),
+        ("", ["body", "to"]),
+        (5, ["body", "to"]),
+        ([5], ["body", "to"]),
+        ({"address": "a@example.org"}, ["body", "to"]),
+        (["a@example.org"] * 51, ["body", "to"]),
+    ],
+)
+def test_bad_recipients_are_one_422_naming_to(api, deal, to, loc):
+    response = api.post(
+        "/messages", {"template": "hail-the-lead", "opportunity_id": deal.pk, "to": to}
+    )
+    assert response.status_code == 422, response.content
+    assert [d["loc"] for d in response.json()["detail"]] == [loc]
+    message_id = api.post(
+        "/messages", {"template": "hail-the-lead", "opportunity_id": deal.pk}
+    ).json()["id"]
+    patched = api.patch(f"/messages/{message_id}", {"to": to})
+    assert patched.status_code == 422
+    assert [d["loc"] for d in patched.json()["detail"]] == [loc]
+
+
 def test_lead_messages_and_filters(api, lead, org):
     make_template(org)
     response = api.post("/messages", {"template": "hail-the-lead", "lead_id": lead.pk})

@@ -62,10 +62,21 @@ class AgreementTerms(Strict):
     renewal_notice_days: int | None = Field(
         None, description="Days before the end date that the renewal reminder comes (default 60)."
     )
+    signed_on: dt.date | None = Field(
+        None,
+        description="Set by POST /agreements/{id}/sign only: null or the agreement's own date "
+        "changes nothing; another date is a 422 on an unsigned agreement, a 409 on a signed one.",
+    )
 
 
 class AgreementIn(AgreementTerms):
     opportunity_id: Id
+
+
+class AgreementPatch(AgreementTerms):
+    opportunity_id: Id | None = Field(
+        None, description="Its own opportunity's id only (a client may send back what it read)."
+    )
 
 
 class SignIn(Strict):
@@ -201,7 +212,7 @@ def _routes(api) -> None:
         operation_id="update_agreement",
         summary="Edit an agreement's terms or status",
     )
-    def update_agreement(request: HttpRequest, agreement_id: int, payload: AgreementTerms):
+    def update_agreement(request: HttpRequest, agreement_id: int, payload: AgreementPatch):
         """A signed agreement's terms cannot change (409). Send `If-Match` with the ETag of
         your copy: a stale one answers 412."""
         agreement = agreement_services.agreement_update(

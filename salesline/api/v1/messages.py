@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainValidator
+from pydantic_core import PydanticCustomError
 
 from salesline.core.errors import ProblemList
 from salesline.core.ids import MAX_ID
@@ -21,20 +22,53 @@ router = Router(tags=["messages"])
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 MessageStatus = Literal["draft", "queued", "sent", "failed"]
+MAX_RECIPIENTS = message_services.MAX_RECIPIENTS
+TO_TEXT_MAX = 20_000  # characters of a recipients string: 50 long addresses and separators
+
+
+def _recipients(value: Any) -> list[str] | str | None:
+    """One address as a string, or a list of them: only the shape is checked here (one error
+    at `to`, not one per union member); the service checks each address and names it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if len(value) > TO_TEXT_MAX:
+            raise PydanticCustomError(
+                "too_long", "Recipients must be at most {max} characters.", {"max": TO_TEXT_MAX}
+            )
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        if len(value) > MAX_RECIPIENTS:
+            raise PydanticCustomError(
+                "too_long", "A message goes to at most {max} recipients.", {"max": MAX_RECIPIENTS}
+            )
+        return value
+    raise PydanticCustomError(
+        "recipients",
+        "Give the recipients as a list of e-mail addresses, or one address as a string "
+        '("a@example.org").',
+    )
+
+
+Recipients = Annotated[
+    list[str] | str | None,
+    PlainValidator(_recipients, json_schema_input_type=list[str] | str | None),
+]
+TO_DESCRIPTION = 'A list of addresses, or one address as a string ("a@example.org").'
 
 
 class MessageIn(Strict):
     template: str = Field(max_length=80)
     opportunity_id: Id | None = None
     lead_id: Id | None = None
-    to: list[str] | None = Field(default=None, max_length=50)
+    to: Recipients = Field(default=None, description=TO_DESCRIPTION)
     subject: str | None = None
     body: str | None = None
     attachments: list[Id] | None = Field(default=None, max_length=50)
 
 
 class MessagePatch(Strict):
-    to: list[str] | None = Field(default=None, max_length=50)
+    to: Recipients = Field(default=None, description=TO_DESCRIPTION)
     subject: str | None = None
     body: str | None = None
     attachments: list[Id] | None = Field(default=None, max_length=50)
