@@ -170,6 +170,13 @@ def main() -> int:
             seconds[name].append(one_round(*actors[name]))
     moves = args.rounds * 2 * args.pool
     queued = pending_dispatches()
+    # The moves' figure first: the worker's part below can take long on a loaded machine.
+    print(
+        f"{connection.vendor}: {moves:,} moves each way; with the playbook "
+        f"{moves / sum(seconds['with']):,.0f}/s, without {moves / sum(seconds['without']):,.0f}/s, "
+        f"ratio {sum(seconds['without']) / sum(seconds['with']):.2f}; {queued:,} jobs queued",
+        flush=True,
+    )
 
     started = time.perf_counter()
     ran_tasks = run_pending_tasks()
