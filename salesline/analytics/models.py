@@ -57,6 +57,12 @@ class QualityRating(models.Model):
     )
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=10, choices=Band.choices)
+    # A copy of "the opportunity is open and not deleted", so open-only lists and the quality
+    # report read the 1 % of ratings that are open from an index instead of walking past every
+    # closed deal's. Written with each rating and cleared when the opportunity is deleted
+    # (quality_wiring); readers still join the opportunity, so a copy that lags the worker
+    # drops a row for a moment but never shows a closed or deleted one.
+    is_open = models.BooleanField(default=False)
     # [{key, kind, weight, met, met_share, text}, ...] in the definition's order.
     reasons = models.JSONField(default=list)
     rated_at = models.DateTimeField(default=timezone.now)
@@ -66,6 +72,11 @@ class QualityRating(models.Model):
             # A list ordered by quality walks this index and joins each opportunity by its id.
             models.Index(fields=["organisation", "score", "opportunity"], name="quality_by_score"),
             models.Index(fields=["organisation", "band", "score"], name="quality_by_band"),
+            # The same walk over open opportunities only (the web list's default, the report).
+            models.Index(
+                fields=["organisation", "is_open", "score", "opportunity"],
+                name="quality_open_by_score",
+            ),
         ]
 
     def __str__(self) -> str:
