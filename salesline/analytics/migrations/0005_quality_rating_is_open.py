@@ -22,7 +22,7 @@ def add_column(apps, schema_editor):
         # SQLite cannot drop a default; it is never used, every insert names the column.
         schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN is_open bool DEFAULT 0 NOT NULL")
     schema_editor.execute(
-        f"UPDATE {table} SET is_open = %s WHERE opportunity_id IN ("
+        "UPDATE analytics_qualityrating SET is_open = %s WHERE opportunity_id IN ("
         " SELECT id FROM pipeline_opportunity WHERE status = 'open' AND deleted_at IS NULL)",
         [True],
     )
