@@ -72,9 +72,10 @@ class QualityRating(models.Model):
             # A list ordered by quality walks this index and joins each opportunity by its id.
             models.Index(fields=["organisation", "score", "opportunity"], name="quality_by_score"),
             models.Index(fields=["organisation", "band", "score"], name="quality_by_band"),
-            # The same walk over open opportunities only (the web list's default, the report).
+            # The same walk over open opportunities only (the web list's default, the report);
+            # with the band, the report's counts per score and band read only the index.
             models.Index(
-                fields=["organisation", "is_open", "score", "opportunity"],
+                fields=["organisation", "is_open", "score", "opportunity", "band"],
                 name="quality_open_by_score",
             ),
         ]

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="qualityrating",
             index=models.Index(
-                fields=["organisation", "is_open", "score", "opportunity"],
+                fields=["organisation", "is_open", "score", "opportunity", "band"],
                 name="quality_open_by_score",
             ),
         ),
