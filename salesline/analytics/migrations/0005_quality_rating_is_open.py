@@ -28,6 +28,13 @@ def add_column(apps, schema_editor):
     )
 
 
+def analyse(apps, schema_editor):
+    # Updating 1 % of the rows starts no autovacuum analyse: without it the planner would not
+    # know how rare is_open is until much later.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ANALYZE analytics_qualityrating")
+
+
 def drop_column(apps, schema_editor):
     table = schema_editor.quote_name("analytics_qualityrating")
     schema_editor.execute(f"ALTER TABLE {table} DROP COLUMN is_open")
@@ -57,4 +64,5 @@ class Migration(migrations.Migration):
                 name="quality_open_by_score",
             ),
         ),
+        migrations.RunPython(analyse, migrations.RunPython.noop),
     ]
