@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="qualityrating",
             index=models.Index(
-                fields=["organisation", "is_open", "score", "opportunity", "band"],
+                fields=["is_open", "organisation", "score", "opportunity", "band"],
                 name="quality_open_by_score",
             ),
         ),
