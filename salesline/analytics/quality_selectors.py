@@ -93,16 +93,17 @@ def _open_opportunities(actor: Actor, filters: QualityFilters) -> QuerySet:
     return rows.filter(status=Opportunity.Status.OPEN)
 
 
-def _ratings(actor: Actor, filters: QualityFilters) -> QuerySet:
-    # is_open picks the open ratings from the index (organisation, is_open, score,
-    # opportunity); the opportunity's own status and deletion still decide, so a copy the
-    # worker has not caught up with leaves a rating out for a moment, never counts a closed one.
-    ratings = QualityRating.objects.filter(
-        organisation=actor.organisation,
-        is_open=True,
-        opportunity__status=Opportunity.Status.OPEN,
-        opportunity__deleted_at=None,
-    )
+def _ratings(actor: Actor, filters: QualityFilters, *, checked: bool = True) -> QuerySet:
+    """The ratings of the open opportunities the filters match, read from the open ratings'
+    index. `checked`: the opportunity's own status and deletion decide too, so a copy the
+    worker has not caught up with leaves a row out for a moment, never shows a closed one (a
+    lookup per row: for a page of rows). Unchecked, counts trust the copy: a deal closed a
+    moment ago may be counted until its event is handled (10,000 fewer lookups)."""
+    ratings = QualityRating.objects.filter(organisation=actor.organisation, is_open=True)
+    if checked:
+        ratings = ratings.filter(
+            opportunity__status=Opportunity.Status.OPEN, opportunity__deleted_at=None
+        )
     if filters.query is not None or filters.pipeline_key:
         ids = _open_opportunities(actor, filters).order_by().values("id")
         ratings = ratings.filter(opportunity_id__in=ids)
@@ -119,7 +120,7 @@ def quality_distribution(*, actor: Actor, filters: QualityFilters) -> dict[str, 
     # One pass over the ratings, counted per (score, band): at most 101 × 3 rows, from which
     # the bands, the deciles and the mean follow.
     counted = (
-        _ratings(actor, filters)
+        _ratings(actor, filters, checked=False)
         .order_by()
         .values("score", "band")
         .annotate(n=Count("id"))
