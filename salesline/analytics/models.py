@@ -59,9 +59,10 @@ class QualityRating(models.Model):
     band = models.CharField(max_length=10, choices=Band.choices)
     # A copy of "the opportunity is open and not deleted", so open-only lists and the quality
     # report read the 1 % of ratings that are open from an index instead of walking past every
-    # closed deal's. Written with each rating and cleared when the opportunity is deleted
-    # (quality_wiring); readers still join the opportunity, so a copy that lags the worker
-    # drops a row for a moment but never shows a closed or deleted one.
+    # closed deal's. Written with each rating, cleared when the opportunity is deleted
+    # (quality_wiring) and checked by the daily re-rating. Lists still check the opportunity,
+    # so a copy that lags the worker hides a row for a moment but never shows a closed one; the
+    # report's counts trust it (quality_selectors).
     is_open = models.BooleanField(default=False)
     # [{key, kind, weight, met, met_share, text}, ...] in the definition's order.
     reasons = models.JSONField(default=list)

@@ -114,7 +114,7 @@ class ListColumn:
     #: A filter of the live records the related row keeps a copy of, as (the record's lookup,
     #: its value, the row's boolean), e.g. ("status", "open", "quality_rating__is_open"): a
     #: list of live records filtered by it also asks for the row's boolean to be true, so the
-    #: planner starts from the other app's index (organisation, boolean, value, record) instead
+    #: planner starts from the other app's index (boolean, organisation, value, record) instead
     #: of passing the rows of every record the filter leaves out.
     copied_filter: tuple[str, Any, str] | None = None
 
