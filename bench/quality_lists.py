@@ -35,10 +35,11 @@ def fill_ratings(organisation) -> dict:
         # The score's spread: a multiplicative hash of the id, 0..100.
         cursor.execute(
             "INSERT INTO analytics_qualityrating"
-            " (organisation_id, opportunity_id, score, band, reasons, rated_at)"
+            " (organisation_id, opportunity_id, score, band, reasons, rated_at, is_open)"
             " SELECT organisation_id, id, s, CASE WHEN s >= 75 THEN 'good'"
-            " WHEN s >= 50 THEN 'fair' ELSE 'poor' END, '[]', %s"
-            " FROM (SELECT organisation_id, id, (id * 7919) %% 101 AS s"
+            " WHEN s >= 50 THEN 'fair' ELSE 'poor' END, '[]', %s, is_open"
+            " FROM (SELECT organisation_id, id, (id * 7919) %% 101 AS s,"
+            " status = 'open' AND deleted_at IS NULL AS is_open"
             " FROM pipeline_opportunity WHERE organisation_id = %s) AS rated",
             [timezone.now(), organisation.pk],
         )
@@ -118,10 +119,21 @@ def main() -> int:
             "/api/v1/opportunities?ordering=quality&offset=10000",
         ),
         (api, "API: ordering=-created_at (baseline)", "/api/v1/opportunities"),
+        (
+            api,
+            "API: status=open, -quality",
+            "/api/v1/opportunities?status=open&ordering=-quality",
+        ),
         (client, "web: open, -quality", "/records/opportunities/?ordering=-quality"),
+        (client, "web: open, quality", "/records/opportunities/?ordering=quality"),
         (client, "web: any status, quality", "/records/opportunities/?ordering=quality&status=any"),
         (client, "web: board with badges", "/board/"),
         (client, "web: quality report", "/reports/quality/"),
+        (
+            client,
+            "web: quality report, pipeline",
+            "/reports/quality/?pipeline=business-development",
+        ),
     ]
     results = []
     for who, name, path in scenarios:

@@ -61,6 +61,13 @@ class QualityRating(models.Model):
     )
     score = models.PositiveSmallIntegerField()
     band = models.CharField(max_length=10, choices=Band.choices)
+    # A copy of "the opportunity is open and not deleted", so open-only lists and the quality
+    # report read the 1 % of ratings that are open from an index instead of walking past every
+    # closed deal's. Written with each rating, cleared when the opportunity is deleted
+    # (quality_wiring) and checked by the daily re-rating. Lists still check the opportunity,
+    # so a copy that lags the worker hides a row for a moment but never shows a closed one; the
+    # report's counts trust it (quality_selectors).
+    is_open = models.BooleanField(default=False)
     # [{key, kind, weight, met, met_share, text}, ...] in the definition's order.
     reasons = models.JSONField(default=list)
     rated_at = models.DateTimeField(default=timezone.now)
@@ -70,6 +77,15 @@ class QualityRating(models.Model):
             # A list ordered by quality walks this index and joins each opportunity by its id.
             models.Index(fields=["organisation", "score", "opportunity"], name="quality_by_score"),
             models.Index(fields=["organisation", "band", "score"], name="quality_by_band"),
+            # The same walk over open opportunities only (the web list's default, the report);
+            # with the band, the report's counts per score and band read only the index.
+            # is_open leads so that SQLite cannot take it for a list of every status (it would
+            # sort a million rows: the index covers those lists' columns, and until ANALYZE
+            # has seen it looks cheap); with (organisation, is_open, …) it did.
+            models.Index(
+                fields=["is_open", "organisation", "score", "opportunity", "band"],
+                name="quality_open_by_score",
+            ),
         ]
 
     def __str__(self) -> str:

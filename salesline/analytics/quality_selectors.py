@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db.models import Avg, Count, F, QuerySet
-from django.db.models.functions import Least
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from salesline.core.actors import Actor
@@ -94,12 +93,17 @@ def _open_opportunities(actor: Actor, filters: QualityFilters) -> QuerySet:
     return rows.filter(status=Opportunity.Status.OPEN)
 
 
-def _ratings(actor: Actor, filters: QualityFilters) -> QuerySet:
-    ratings = QualityRating.objects.filter(
-        organisation=actor.organisation,
-        opportunity__status=Opportunity.Status.OPEN,
-        opportunity__deleted_at=None,
-    )
+def _ratings(actor: Actor, filters: QualityFilters, *, checked: bool = True) -> QuerySet:
+    """The ratings of the open opportunities the filters match, read from the open ratings'
+    index. `checked`: the opportunity's own status and deletion decide too, so a copy the
+    worker has not caught up with leaves a row out for a moment, never shows a closed one (a
+    lookup per row: for a page of rows). Unchecked, counts trust the copy: a deal closed a
+    moment ago may be counted until its event is handled (10,000 fewer lookups)."""
+    ratings = QualityRating.objects.filter(organisation=actor.organisation, is_open=True)
+    if checked:
+        ratings = ratings.filter(
+            opportunity__status=Opportunity.Status.OPEN, opportunity__deleted_at=None
+        )
     if filters.query is not None or filters.pipeline_key:
         ids = _open_opportunities(actor, filters).order_by().values("id")
         ratings = ratings.filter(opportunity_id__in=ids)
@@ -113,23 +117,24 @@ def quality_distribution(*, actor: Actor, filters: QualityFilters) -> dict[str, 
     {"bands": [{"band": "good", "label": "Good", "count": n}, ...fair, poor],
      "deciles": [{"range": "0-9", "count": n}, ..., {"range": "90-100", ...}],
      "rated": n, "unrated": n, "mean": score or None}"""
-    ratings = _ratings(actor, filters)
-    bands = dict.fromkeys(BANDS, 0)
-    for band, count in ratings.values("band").annotate(n=Count("id")).values_list("band", "n"):
-        bands[band] = count
-    deciles = dict.fromkeys(DECILES, 0)
-    rows = (
-        ratings.annotate(decile=Least(F("score") / 10, 9))
-        .values("decile")
+    # One pass over the ratings, counted per (score, band): at most 101 × 3 rows, from which
+    # the bands, the deciles and the mean follow.
+    counted = (
+        _ratings(actor, filters, checked=False)
+        .order_by()
+        .values("score", "band")
         .annotate(n=Count("id"))
-        .values_list("decile", "n")
+        .values_list("score", "band", "n")
     )
-    for decile, count in rows:
-        deciles[DECILES[int(decile)]] = count
+    bands = dict.fromkeys(BANDS, 0)
+    deciles = dict.fromkeys(DECILES, 0)
+    total = 0
+    for score, band, count in counted:
+        bands[band] += count
+        deciles[DECILES[min(score // 10, 9)]] += count
+        total += score * count
     rated = sum(bands.values())
-    mean = None
-    if rated:
-        mean = round(float(ratings.aggregate(mean=Avg("score"))["mean"]), 1)
+    mean = round(total / rated, 1) if rated else None
     total_open = _open_opportunities(actor, filters).count()
     return {
         "bands": [

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
 from salesline.accounts.models import Organisation
@@ -104,6 +104,8 @@ def _save(organisation: Organisation, rated: Iterable[tuple[Opportunity, Rating]
             band=rating.band,
             reasons=[reason.as_dict() for reason in rating.reasons],
             rated_at=now,
+            # Only live opportunities are rated (_live), so open here is open and not deleted.
+            is_open=opportunity.status == Opportunity.Status.OPEN,
         )
         for opportunity, rating in rated
     ]
@@ -111,7 +113,7 @@ def _save(organisation: Organisation, rated: Iterable[tuple[Opportunity, Rating]
         rows,
         update_conflicts=True,
         unique_fields=["opportunity"],
-        update_fields=["score", "band", "reasons", "rated_at"],
+        update_fields=["score", "band", "reasons", "rated_at", "is_open"],
     )
     return len(rows)
 
@@ -133,12 +135,41 @@ def quality_rate(*, organisation: Organisation, opportunity_ids: Iterable[int]) 
         return _save(organisation, _ratings(organisation, opportunities, now), now)
 
 
+def _live_open() -> Exists:
+    """Whether the rating's opportunity is open and not deleted, as the database has it now."""
+    return Exists(
+        Opportunity.objects.filter(
+            pk=OuterRef("opportunity_id"), status=Opportunity.Status.OPEN, deleted_at=None
+        )
+    )
+
+
+def quality_open_sync(*, organisation: Organisation, opportunity_ids: Iterable[int]) -> int:
+    """Set these ratings' open copy from their opportunities as they are now (after a deletion,
+    which rates nothing); how many ratings were looked at. Read at the UPDATE, not from the
+    event, so handlers running out of order (deleted, then restored) still end right."""
+    return QualityRating.objects.filter(
+        organisation=organisation, opportunity_id__in=list(opportunity_ids)
+    ).update(is_open=_live_open())
+
+
+def _close_stale(organisation: Organisation) -> int:
+    """Ratings still marked open whose opportunity is closed or deleted (a handler lost or
+    overtaken): cleared after the daily re-rating, walking only the open ratings' index."""
+    return (
+        QualityRating.objects.filter(organisation=organisation, is_open=True)
+        .exclude(_live_open())
+        .update(is_open=False)
+    )
+
+
 def _rate_all(organisation: Organisation, now: datetime) -> int:
     rated = 0
     last_id = 0
     while True:
         chunk = list(_live(organisation).filter(pk__gt=last_id).order_by("pk")[:CHUNK])
         if not chunk:
+            _close_stale(organisation)
             return rated
         with transaction.atomic():
             rated += _save(organisation, _ratings(organisation, chunk, now), now)

@@ -19,6 +19,10 @@ def _about_opportunity(event: DomainEvent) -> bool:
     return event.object_type == "opportunity" and event.payload.get("change") != "deleted"
 
 
+def _opportunity_deleted(event: DomainEvent) -> bool:
+    return event.object_type == "opportunity" and event.payload.get("change") == "deleted"
+
+
 def _note_on_opportunity(event: DomainEvent) -> bool:
     return event.payload.get("record") == "opportunity"
 
@@ -28,6 +32,15 @@ def rate_changed_opportunity(event: DomainEvent) -> None:
 
     if event.organisation is not None:  # events about an opportunity always have one
         quality_rate(organisation=event.organisation, opportunity_ids=[int(event.object_id)])
+
+
+def unlist_deleted_opportunity(event: DomainEvent) -> None:
+    """A deleted opportunity's rating stays (a restore rates it again) but no longer counts as
+    open: the open-only lists and the quality report filter on that copy."""
+    from .quality_services import quality_open_sync
+
+    if event.organisation is not None:
+        quality_open_sync(organisation=event.organisation, opportunity_ids=[int(event.object_id)])
 
 
 def rate_noted_opportunity(event: DomainEvent) -> None:
@@ -90,6 +103,12 @@ def register() -> None:
             wants=_about_opportunity,
         )
     events.register(
+        "record_changed",
+        unlist_deleted_opportunity,
+        name="analytics.quality.deleted",
+        wants=_opportunity_deleted,
+    )
+    events.register(
         "note_added",
         rate_noted_opportunity,
         name="analytics.quality.note",
@@ -105,5 +124,6 @@ def register() -> None:
             choice_filter=("quality_band", "quality_rating__band", ("good", "fair", "poor")),
             scope="quality_rating__organisation_id",
             tie="quality_rating__opportunity_id",
+            copied_filter=("status", "open", "quality_rating__is_open"),
         ),
     )

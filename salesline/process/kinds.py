@@ -111,6 +111,12 @@ class ListColumn:
     #: broken by it, the index's last column, so SQLite need not sort a tie group by the
     #: record's own id (which it does not know to be equal).
     tie: str = ""
+    #: A filter of the live records the related row keeps a copy of, as (the record's lookup,
+    #: its value, the row's boolean), e.g. ("status", "open", "quality_rating__is_open"): a
+    #: list of live records filtered by it also asks for the row's boolean to be true, so the
+    #: planner starts from the other app's index (boolean, organisation, value, record) instead
+    #: of passing the rows of every record the filter leaves out.
+    copied_filter: tuple[str, Any, str] | None = None
 
     @property
     def relation(self) -> str:

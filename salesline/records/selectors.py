@@ -231,6 +231,9 @@ def _filtered(actor: Actor, kind_def: KindDef, query: ListQuery) -> QuerySet:
     for column in list_columns(kind_def.key).values():
         if column.scope and any(name.startswith(f"{column.relation}__") for name in lookups):
             lookups[column.scope] = actor.organisation.pk
+            copied = column.copied_filter
+            if copied is not None and not query.deleted and lookups.get(copied[0]) == copied[1]:
+                lookups[copied[2]] = True
     return _base(actor, kind_def, deleted=query.deleted).filter(**lookups)
 
 

@@ -25,6 +25,7 @@ def rated(actor, name: str, score: int, band: str, **data):
         score=score,
         band=band,
         reasons=[{"key": "contact", "met": score > 50, "text": f"{name} reason"}],
+        is_open=opportunity.status == "open",
     )
     return opportunity
 
