@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from salesline.accounts.models import Organisation
@@ -61,6 +61,9 @@ def should_read_in_background(organisation, count_rows) -> bool:
     reach this process (a shared cache directory), and there are more changes than a request
     should read. `count_rows(limit)` counts the changes, stopping at `limit`."""
     if not _in_background.get() or not getattr(settings, "ANALYTICS_CACHE_DIR", None):
+        return False
+    if connection.in_atomic_block:
+        # Raising `Preparing` would roll the caller's transaction back, and the asking with it.
         return False
     limit = inline_rows()
     return count_rows(limit + 1) > limit

@@ -188,3 +188,13 @@ def test_a_filter_swap_on_the_dashboard_gets_the_notice_alone(user, deals):
     fragment = swapped.content.decode()
     assert fragment.lstrip().startswith('<section class="preparing" id="dashboard-results"')
     assert "<html" not in fragment
+
+
+def test_inside_a_transaction_it_is_read_inline(actor, deals):
+    from django.db import transaction
+
+    with history_reads.cold_reads_in_background(), transaction.atomic():
+        history = flow_history(actor.organisation)
+
+    assert len(history) == 8
+    assert history_jobs() == 0
