@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "salesline.pipeline",
     "salesline.playbooks",
     "salesline.analytics",
+    "salesline.scheduling",
     "salesline.api",
     "salesline.web",
     # request.htmx, and the htmx script served from our own static files (no CDN).

@@ -100,3 +100,27 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class Coordination(models.Model):
+    """A sales coordinator owns a salesperson's calendar (seed 004: one coordinator per
+    salesperson). A salesperson has at most one coordinator in an organisation; a coordinator
+    may coordinate several salespeople."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="coordinations"
+    )
+    coordinator = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    salesperson = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "salesperson"], name="coordination_one_per_salesperson"
+            )
+        ]
+        indexes = [models.Index(fields=["organisation", "coordinator"])]
+
+    def __str__(self) -> str:
+        return f"{self.coordinator} coordinates {self.salesperson}"

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound
 
-from .models import ApiToken, Membership, Role
+from .models import ApiToken, Coordination, Membership, Role
 
 ROLE_LABELS = dict(Role.choices)
 
@@ -126,3 +126,32 @@ def roles_of(user, organisation) -> frozenset[str]:
             "role", flat=True
         )
     )
+
+
+def coordinated_by(*, organisation, coordinator_id: int) -> list[int]:
+    """The ids of the salespeople whose calendars `coordinator_id` runs."""
+    return list(
+        Coordination.objects.filter(organisation=organisation, coordinator_id=coordinator_id)
+        .order_by("salesperson_id")
+        .values_list("salesperson_id", flat=True)
+    )
+
+
+def coordinator_of(*, organisation, salesperson_id: int) -> int | None:
+    return (
+        Coordination.objects.filter(organisation=organisation, salesperson_id=salesperson_id)
+        .values_list("coordinator_id", flat=True)
+        .first()
+    )
+
+
+def may_manage_calendar(actor: Actor, owner_id: int) -> bool:
+    """Whether `actor` may create and move appointments on `owner_id`'s calendar: their own,
+    one they coordinate, or any as an admin."""
+    if actor.user is None:
+        return True  # the CLI and the worker act for the organisation
+    if actor.user.pk == owner_id or actor.has_role(Role.ADMIN):
+        return True
+    return Coordination.objects.filter(
+        organisation=actor.organisation, coordinator_id=actor.user.pk, salesperson_id=owner_id
+    ).exists()

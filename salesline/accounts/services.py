@@ -25,7 +25,7 @@ from salesline.core.ids import is_id
 from salesline.core.text import text_problem
 
 from .auth import user_by_email
-from .models import ApiToken, Membership, Organisation, Role, User
+from .models import ApiToken, Coordination, Membership, Organisation, Role, User
 from .selectors import roles_of
 
 TOKEN_PREFIX = "sl_"  # noqa: S105 - a prefix, not a secret
@@ -616,3 +616,63 @@ def member_remove(*, actor: Actor, user_id: int, confirm_self: bool = False) -> 
             changes={"roles": [before, None], "tokens_revoked": revoked},
         )
     return user
+
+
+def coordination_set(*, actor: Actor, coordinator_id: int, salesperson_ids: list[int]) -> list[int]:
+    """Make `coordinator_id` the sales coordinator of exactly `salesperson_ids` (an admin's
+    decision). A salesperson has one coordinator: one taken from another coordinator moves.
+    Returns the ids now coordinated."""
+    require_admin(actor, "assign coordinators")
+    with transaction.atomic():
+        _lock_organisation(actor.organisation)
+        coordinator, roles = _member_or_404(actor.organisation, coordinator_id)
+        problems: list[Problem] = []
+        if Role.SALES_COORDINATOR not in roles:
+            problems.append(
+                Problem(
+                    ("id",),
+                    f"{coordinator.email} is not a sales coordinator: give them that role first.",
+                )
+            )
+        wanted: list[int] = []
+        for index, salesperson_id in enumerate(salesperson_ids):
+            if salesperson_id in wanted:
+                continue
+            roles_there = (
+                _roles_of(actor.organisation, salesperson_id)
+                if isinstance(salesperson_id, int) and is_id(salesperson_id)
+                else []
+            )
+            if Role.SALESPERSON not in roles_there:
+                problems.append(
+                    Problem(
+                        ("salesperson_ids", index),
+                        f"Member {salesperson_id} is not a salesperson of "
+                        f"{actor.organisation.name}.",
+                    )
+                )
+            wanted.append(salesperson_id)
+        if problems:
+            raise ValidationFailed("The coordination was not changed.", problems)
+        before = set(
+            Coordination.objects.filter(
+                organisation=actor.organisation, coordinator=coordinator
+            ).values_list("salesperson_id", flat=True)
+        )
+        Coordination.objects.filter(
+            organisation=actor.organisation, coordinator=coordinator
+        ).exclude(salesperson_id__in=wanted).delete()
+        for salesperson_id in wanted:
+            Coordination.objects.update_or_create(
+                organisation=actor.organisation,
+                salesperson_id=salesperson_id,
+                defaults={"coordinator": coordinator},
+            )
+        if before != set(wanted):
+            audit.record(
+                actor=actor,
+                action="coordinate",
+                obj=coordinator,
+                changes={"salesperson_ids": [sorted(before), sorted(wanted)]},
+            )
+    return sorted(wanted)

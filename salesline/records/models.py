@@ -67,6 +67,12 @@ class Company(Importable, RecordBase):
     segment = models.CharField(max_length=120, blank=True)
     website = models.CharField(max_length=255, blank=True)
     email_domain = models.CharField(max_length=255, blank=True)
+    # Where the company is met: a meeting's location defaults to its opportunity's company.
+    address = models.CharField(max_length=500, blank=True)
+    city = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=2, blank=True)  # ISO 3166-1 alpha-2
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
     # Normalised name (legal suffixes and punctuation dropped) for duplicate matching.
     match_name = models.CharField(max_length=255, blank=True, editable=False)
 

@@ -166,6 +166,12 @@
   board.addEventListener("dragstart", (event) => {
     const card = event.target.closest?.(".card");
     if (!card) return;
+    if (touch) {
+      // A long press starts the browser's own drag on a touch screen, which cancels the
+      // pointer the touch drag follows: the touch drag below is the one that counts.
+      event.preventDefault();
+      return;
+    }
     dragged = card;
     event.dataTransfer.effectAllowed = "move";
     event.dataTransfer.setData("text/plain", card.id);
@@ -225,6 +231,7 @@
     clearTimeout(touch.timer);
     cancelAnimationFrame(touch.frame);
     touch.ghost?.remove();
+    touch.card.draggable = true;
     touch.card.classList.remove("dragging");
     clearOver();
     touch = null;
@@ -268,6 +275,9 @@
     if (!card || event.target.closest("[data-move]")) return;
     endTouch();
     touch = { card, pointerId: event.pointerId, x: event.clientX, y: event.clientY, lifted: false };
+    // Held long enough, a draggable card would start the browser's drag (and cancel this
+    // pointer) under a slow machine's timing: not draggable while a finger is on it.
+    card.draggable = false;
     touch.start = { x: event.clientX, y: event.clientY };
     touch.timer = setTimeout(lift, HOLD_MS);
   });

@@ -1,0 +1,135 @@
+"""Calendars: each person's working pattern (the capacity rules), appointments, the places
+used to geocode addresses."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class WorkingPattern(models.Model):
+    """A person's calendar rules in one organisation (seed 004: salespeople do up to four
+    business-development meetings a day, twenty a week). Absent: the defaults below. Its row is
+    also what every write to the person's calendar locks, so two writes cannot both take the
+    last free hour or the last meeting of the day."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    time_zone = models.CharField(max_length=64, default="Europe/London")
+    day_starts = models.TimeField(default=dt.time(9, 0))
+    day_ends = models.TimeField(default=dt.time(17, 0))
+    # ISO weekdays worked, Monday 1 ... Sunday 7.
+    weekdays = models.JSONField(default=list)  # empty: Monday to Friday
+    business_development_per_day = models.PositiveSmallIntegerField(default=4)
+    business_development_per_week = models.PositiveSmallIntegerField(default=20)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "user"], name="working_pattern_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.time_zone})"
+
+    @property
+    def working_weekdays(self) -> frozenset[int]:
+        return frozenset(self.weekdays or (1, 2, 3, 4, 5))
+
+
+class Appointment(models.Model):
+    """A meeting on one person's calendar (its owner)."""
+
+    class Kind(models.TextChoices):
+        BUSINESS_DEVELOPMENT = "business_development", "Business development"
+        ACCOUNT_MANAGEMENT = "account_management", "Account management"
+        CALL = "call", "Call"
+        LAUNCH = "launch", "Launch"
+        CHECK_IN = "check_in", "Check-in"
+        INTERNAL = "internal", "Internal"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual"
+        PLAN = "plan"
+        BOOKING = "booking"
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="appointments"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    title = models.CharField(max_length=200, blank=True)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lead = models.ForeignKey(
+        "records.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # What a business-development meeting is for: required for that kind.
+    objective = models.TextField(blank=True)
+    address = models.CharField(max_length=500, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    attendees = models.JSONField(default=list, blank=True)  # [{"name": ..., "email": ...}]
+    outcome = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    # Stable across moves, so a calendar client updates the event instead of adding another.
+    uid = models.CharField(max_length=80, unique=True)
+    sequence = models.PositiveIntegerField(default=0)  # iCalendar SEQUENCE: bumped on each change
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organisation", "owner", "starts_at"]),
+            models.Index(fields=["organisation", "opportunity"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")),
+                name="appointment_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Place(models.Model):
+    """The geocoding table: a town's coordinates, looked up by name (and country) when an
+    address has none entered. Configurable per organisation; the demo loads some."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    name = models.CharField(max_length=120)
+    country = models.CharField(max_length=2, blank=True)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name", "country"], name="place_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}, {self.country}" if self.country else self.name
