@@ -68,6 +68,7 @@ def located_opportunity(actor, places):
         actor=actor,
         kind="company",
         data={
+            **COMPANY,
             "name": "Windy Archives",
             "address": "1 Wacker Dr",
             "city": "Chicago",
