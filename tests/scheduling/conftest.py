@@ -9,6 +9,7 @@ from salesline.accounts import services as accounts
 from salesline.scheduling.models import Place, WorkingPattern
 from tests.conftest import COMPANY
 
+
 def at(text: str) -> dt.datetime:
     """An aware date-time from ISO text with an offset."""
     value = dt.datetime.fromisoformat(text)
