@@ -9,9 +9,9 @@ import phonenumbers
 
 # Two-letter ISO 3166 codes: the regions the phone library knows, less its non-ISO ones
 # (Ascension, Tristan da Cunha), plus the few without a numbering plan of their own.
-ISO_COUNTRIES = (
-    frozenset(phonenumbers.SUPPORTED_REGIONS) - {"AC", "TA", "XK"}
-) | frozenset({"AQ", "BV", "GS", "HM", "PN", "TF", "UM"})
+ISO_COUNTRIES = (frozenset(phonenumbers.SUPPORTED_REGIONS) - {"AC", "TA", "XK"}) | frozenset(
+    {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
+)
 COORDINATE_RANGES = {"latitude": 90.0, "longitude": 180.0}
 
 

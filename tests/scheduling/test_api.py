@@ -62,7 +62,7 @@ def test_create_get_patch_delete_restore(api, opportunity, user, located_opportu
 
     deleted = api.delete(f"/appointments/{body['id']}")
     assert deleted.status_code == 200 and deleted.json()["cancelled_at"] is not None
-    assert api.get("/appointments?owner_id=%d" % user.pk).json()["count"] == 0
+    assert api.get(f"/appointments?owner_id={user.pk}").json()["count"] == 0
     assert api.get("/appointments?cancelled=true").json()["count"] == 1
     restored = api.post(f"/appointments/{body['id']}/restore")
     assert restored.status_code == 200 and restored.json()["cancelled_at"] is None
