@@ -1,0 +1,63 @@
+"""Companies' location fields: the one rule for the services, the form, filters and the CSV
+import (country as an ISO code, coordinates in range)."""
+
+import pytest
+
+from salesline.core.errors import ValidationFailed
+from salesline.records.models import Company
+from salesline.records.services import record_create, record_update
+from tests.conftest import COMPANY
+
+pytestmark = pytest.mark.django_db
+
+
+def test_company_location_is_cleaned(actor):
+    company = record_create(
+        actor=actor,
+        kind="company",
+        data={
+            **COMPANY,
+            "address": "10 Downing St",
+            "city": "London",
+            "country": " gb ",
+            "latitude": "51.5034",
+            "longitude": -0.1276,
+        },
+    )
+    assert (company.country, company.latitude, company.longitude) == ("GB", 51.5034, -0.1276)
+    with pytest.raises(ValidationFailed) as exc:
+        record_update(
+            actor=actor,
+            kind="company",
+            record_id=company.pk,
+            data={"country": "XX", "latitude": "north", "longitude": 200},
+        )
+    assert {p.loc[0] for p in exc.value.problems} == {"country", "latitude", "longitude"}
+
+
+def test_company_form_and_import_have_the_location(org, actor, user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    html = client.get("/records/companies/new/").content.decode()
+    for name in ("address", "city", "country", "latitude", "longitude"):
+        assert f'name="{name}"' in html
+    from salesline.records.importing.mapping import targets
+
+    assert {"address", "city", "country", "latitude", "longitude"} <= set(targets("company", []))
+
+
+def test_company_list_filters_by_coordinates(api, actor):
+    record_create(
+        actor=actor, kind="company", data={**COMPANY, "latitude": 41.9, "longitude": -87.6}
+    )
+    record_create(
+        actor=actor,
+        kind="company",
+        data={**COMPANY, "name": "South", "latitude": 33.7, "longitude": -84.4},
+    )
+    response = api.get("/companies?latitude__gte=40")
+    assert response.status_code == 200, response.content
+    assert [c["name"] for c in response.json()["items"]] == [COMPANY["name"]]
+    assert Company.objects.count() == 2
