@@ -110,12 +110,12 @@ def _typed(field_type: str, raw: str) -> Any:
         return dt.date.fromisoformat(raw)
     if field_type == "coordinate":
         try:
-            number = float(raw)
+            degrees = float(raw)
         except ValueError:
             raise ValueError("must be a number") from None
-        if not math.isfinite(number):
+        if not math.isfinite(degrees):
             raise ValueError("must be a finite number")
-        return number
+        return degrees
     return raw
 
 

@@ -5,6 +5,7 @@ a phone."""
 
 import datetime as dt
 
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from salesline.accounts import services as accounts
@@ -29,10 +30,9 @@ def test_coordinator_plans_a_meeting_on_the_week(page, org, member, sign_in):
         coordinator_id=coordinator.pk,
         salesperson_ids=[member.pk],
     )
-    opportunity = opportunity_create(
-        actor=accounts.actor_for(member, org), data={"name": "Chicago archive"}
-    )
-    monday = dt.date.today() + dt.timedelta(days=7 - dt.date.today().weekday())
+    opportunity_create(actor=accounts.actor_for(member, org), data={"name": "Chicago archive"})
+    today = timezone.localdate()
+    monday = today + dt.timedelta(days=7 - today.weekday())
     sign_in(page, coordinator)
 
     page.goto(f"/calendar/?week={monday:%Y-%m-%d}")
