@@ -61,3 +61,33 @@ def test_company_list_filters_by_coordinates(api, actor):
     assert response.status_code == 200, response.content
     assert [c["name"] for c in response.json()["items"]] == [COMPANY["name"]]
     assert Company.objects.count() == 2
+
+
+def test_company_import_reads_the_location_columns(actor, org, tmp_path):
+    import csv
+    import io
+
+    from salesline.records.importing import services as imports
+
+    header = ["Company", "Contact type", "BU", "Market", "Life cycle", "Sector", "Segment"]
+    header += ["Address", "City", "Country", "Lat", "Lng"]
+    base = ["Customer", "Nordics", "Norway", "Prospect", "Government", "National"]
+    rows = [
+        ["Windy Archives", *base, "1 Wacker Dr", "Chicago", "us", "41.88", "-87.63"],
+        ["Bad Place Ltd", *base, "", "Leeds", "UK", "95", "0"],
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    path = tmp_path / "companies.csv"
+    path.write_text(buffer.getvalue())
+    job = imports.import_create(actor=actor, kind="companies", file=path, file_name=path.name)
+    job = imports.import_execute(actor=actor, import_id=job.pk)
+    report = imports.import_report(job)
+    assert (job.created, job.rejected) == (1, 1), report
+    windy = Company.objects.get(organisation=org, name="Windy Archives")
+    assert (windy.address, windy.city, windy.country) == ("1 Wacker Dr", "Chicago", "US")
+    assert (windy.latitude, windy.longitude) == (41.88, -87.63)
+    fields = {issue["field"] for issue in report["rejected"]}
+    assert fields & {"country", "latitude"}
