@@ -91,3 +91,26 @@ def test_company_import_reads_the_location_columns(actor, org, tmp_path):
     assert (windy.latitude, windy.longitude) == (41.88, -87.63)
     fields = {issue["field"] for issue in report["rejected"]}
     assert fields & {"country", "latitude"}
+
+
+def test_company_page_shows_the_location(actor, user):
+    from django.test import Client
+    from django.urls import reverse
+
+    company = record_create(
+        actor=actor,
+        kind="company",
+        data={
+            **COMPANY,
+            "city": "Chicago",
+            "country": "US",
+            "latitude": 41.8781,
+            "longitude": -87.6298,
+        },
+    )
+    client = Client()
+    client.force_login(user)
+    html = client.get(reverse("web:record-detail", args=["companies", company.pk])).content.decode()
+    assert "Chicago" in html and "41.8781" in html and "-87.6298" in html
+    edit = client.get(reverse("web:record-edit", args=["companies", company.pk]))
+    assert edit.status_code == 200 and 'value="41.8781"' in edit.content.decode()
