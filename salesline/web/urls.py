@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    calendar,
     campaigns,
     documents,
     home,
@@ -36,6 +37,7 @@ urlpatterns = [
     *job_pages.urlpatterns,
     *search.urlpatterns,
     *tasks.urlpatterns,
+    *calendar.urlpatterns,
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
