@@ -38,7 +38,7 @@ from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.pipeline.models import Opportunity
 from salesline.records.models import Lead
 
-from . import capacity
+from . import capacity, invitations
 from .models import Appointment, Place
 
 KINDS = tuple(Appointment.Kind.values)
@@ -63,6 +63,8 @@ WRITABLE = (
 )
 # Changes that put the appointment somewhere else on a calendar: the rules are checked again.
 _TIMING = {"kind", "starts_at", "ends_at", "owner_id"}
+# What the other side is told about when it changes.
+_NOTIFIED = {"starts_at", "ends_at", "owner_id", "address", "latitude", "longitude"}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 LABELS = {
@@ -458,11 +460,16 @@ def _apply(appointment: Appointment, cleaned: dict[str, Any]) -> None:
 
 
 def appointment_create(
-    *, actor: Actor, data: Mapping[str, Any], source: str = Appointment.Source.MANUAL
+    *,
+    actor: Actor,
+    data: Mapping[str, Any],
+    source: str = Appointment.Source.MANUAL,
+    notify: bool = False,
 ) -> Appointment:
     """An appointment on `owner_id`'s calendar (the actor's when absent). Every invalid field and
     every calendar rule broken is reported at once (422). Without a location the meeting is at
-    the opportunity's company."""
+    the opportunity's company. `notify`: the attendees and the owner are sent a confirmation
+    with the invitation (ICS) attached, in the same transaction as the appointment."""
     problems = ProblemList()
     data = dict(data)
     for name in ("kind", "starts_at", "ends_at"):
@@ -499,6 +506,8 @@ def appointment_create(
             obj=appointment,
             payload=_payload(appointment),
         )
+        if notify:
+            invitations.invite(actor, appointment, send=True)
     return appointment
 
 
@@ -533,6 +542,7 @@ def appointment_update(
     appointment_id: int,
     data: Mapping[str, Any],
     expected_version: int | None = None,
+    notify: bool = False,
 ) -> Appointment:
     """Edit or move an appointment (any of WRITABLE). A new time, kind or owner is checked
     against the calendar's rules again; `location: null` puts it back at the opportunity's
@@ -580,11 +590,19 @@ def appointment_update(
                     "before": {k: before[k] for k in ("starts_at", "ends_at", "owner_id")},
                 },
             )
+        # `notify`: the attendees' calendars follow a new time or place (same UID, higher
+        # SEQUENCE: their copy moves).
+        if notify and appointment.cancelled_at is None and changes.keys() & _NOTIFIED:
+            invitations.invite(actor, appointment, send=True)
     return appointment
 
 
 def appointment_cancel(
-    *, actor: Actor, appointment_id: int, expected_version: int | None = None
+    *,
+    actor: Actor,
+    appointment_id: int,
+    expected_version: int | None = None,
+    notify: bool = False,
 ) -> Appointment:
     """Cancel: `cancelled_at` is set and the time is free again; restore undoes it. Cancelling
     a cancelled appointment changes nothing."""
@@ -613,6 +631,8 @@ def appointment_cancel(
             obj=appointment,
             payload=_payload(appointment),
         )
+        if notify:
+            invitations.invite(actor, appointment, send=True, method=invitations.CANCEL)
     return appointment
 
 

@@ -122,3 +122,61 @@ def test_the_same_request_handled_twice_makes_one_message(actor, org, user):
     events.dispatch(event.pk)
     events.dispatch(event.pk)
     assert Message.objects.filter(organisation=org).count() == 1
+
+
+def _calendar_files(org) -> list:
+    return [
+        Calendar.from_ical(message.inline_attachments[0]["text"])
+        for message in Message.objects.filter(organisation=org).order_by("id")
+    ]
+
+
+def test_the_api_sends_invitations_on_notify_and_moves_and_cancels_them(api, org, user):
+    slot = {"starts_at": "2027-03-02T10:00:00+00:00", "ends_at": "2027-03-02T11:00:00+00:00"}
+    quiet = api.post("/appointments", {"kind": "call", **slot})
+    assert quiet.status_code == 201
+    assert api.delete(f"/appointments/{quiet.json()['id']}").status_code == 200
+    run_pending_tasks()
+    assert not Message.objects.filter(organisation=org).exists()  # nobody asked to notify
+
+    created = api.post(
+        "/appointments",
+        {
+            "kind": "call",
+            **slot,
+            "attendees": [{"name": "Ola", "email": "ola@acme.no"}],
+            "notify": True,
+        },
+    )
+    assert created.status_code == 201, created.json()
+    appointment_id = created.json()["id"]
+    run_pending_tasks()
+    first = _calendar_files(org)
+    assert len(first) == 2  # the attendee's and the owner's
+    assert {str(c["method"]) for c in first} == {"REQUEST"}
+
+    # Notes alone tell nobody; a new time does, with the same UID and a higher SEQUENCE.
+    api.patch(f"/appointments/{appointment_id}", {"notes": "Bring the samples", "notify": True})
+    run_pending_tasks()
+    assert len(_calendar_files(org)) == 2
+    api.patch(
+        f"/appointments/{appointment_id}",
+        {
+            "starts_at": "2027-03-02T14:00:00+00:00",
+            "ends_at": "2027-03-02T15:00:00+00:00",
+            "notify": True,
+        },
+    )
+    run_pending_tasks()
+    moved = _calendar_files(org)[2:]
+    assert len(moved) == 2
+    (event,) = moved[0].walk("VEVENT")
+    assert str(event["uid"]) == created.json()["uid"]
+    assert event.decoded("dtstart") == dt.datetime(2027, 3, 2, 14, 0, tzinfo=dt.UTC)
+    assert int(event["sequence"]) > 0
+
+    assert api.delete(f"/appointments/{appointment_id}?notify=true").status_code == 200
+    run_pending_tasks()
+    cancelled = _calendar_files(org)[4:]
+    assert [str(c["method"]) for c in cancelled] == ["CANCEL", "CANCEL"]
+    assert all(str(next(iter(c.walk("VEVENT")))["status"]) == "CANCELLED" for c in cancelled)

@@ -52,6 +52,11 @@ class AppointmentIn(Strict):
     title: str | None = None
     notes: str | None = None
     attendees: list[AttendeeIn] | None = None
+    notify: bool = Field(
+        False,
+        description="true: e-mail the attendees and the owner a confirmation with the "
+        "invitation (ICS) attached; on an edit, only when the time or place changes",
+    )
 
 
 class LocationOut(BaseModel):
@@ -146,7 +151,9 @@ def appointment_out(appointment: Appointment) -> dict:
 
 
 def _data(payload: AppointmentIn) -> dict:
-    return payload.model_dump(exclude_unset=True)
+    data = payload.model_dump(exclude_unset=True)
+    data.pop("notify", None)
+    return data
 
 
 def register(api) -> None:
@@ -181,7 +188,9 @@ def register(api) -> None:
         daily and weekly business-development capacity are checked in the owner's time zone
         (422 naming the rule in `type`: working_hours, overlap, capacity_per_day,
         capacity_per_week)."""
-        appointment = services.appointment_create(actor=actor_of(request), data=_data(payload))
+        appointment = services.appointment_create(
+            actor=actor_of(request), data=_data(payload), notify=payload.notify
+        )
         return with_etag(
             api.create_response(request, appointment_out(appointment), status=201), appointment
         )
@@ -215,6 +224,7 @@ def register(api) -> None:
             appointment_id=appointment_id,
             data=_data(payload),
             expected_version=expected_version(request, appointment_id),
+            notify=payload.notify,
         )
         return with_etag(
             api.create_response(request, appointment_out(appointment), status=200), appointment
@@ -226,12 +236,14 @@ def register(api) -> None:
         operation_id="cancel_appointment",
         summary="Cancel an appointment",
     )
-    def cancel_appointment(request: HttpRequest, appointment_id: int):
-        """Sets `cancelled_at` (the time is free again); `POST .../restore` undoes it."""
+    def cancel_appointment(request: HttpRequest, appointment_id: int, notify: bool = False):
+        """Sets `cancelled_at` (the time is free again); `POST .../restore` undoes it.
+        `?notify=true` tells the attendees and the owner (an ICS with METHOD:CANCEL)."""
         appointment = services.appointment_cancel(
             actor=actor_of(request),
             appointment_id=appointment_id,
             expected_version=expected_version(request, appointment_id),
+            notify=notify,
         )
         return with_etag(
             api.create_response(request, appointment_out(appointment), status=200), appointment

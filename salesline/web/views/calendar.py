@@ -148,6 +148,13 @@ class AppointmentForm(forms.Form):
     outcome = forms.CharField(
         label="Outcome", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    notify = forms.BooleanField(
+        label="E-mail the confirmation",
+        required=False,
+        initial=True,
+        help_text="The attendees and the calendar's owner get the meeting as an invitation "
+        "(.ics); on an edit, only when its time or place changes.",
+    )
     PICKERS = {"opportunity_id": "opportunities", "lead_id": "leads"}
 
     def __init__(self, *args, actor, people, **kwargs):
@@ -282,7 +289,9 @@ def _form_page(request, actor, *, appointment: Appointment | None) -> HttpRespon
     zone = capacity.zone_of(capacity.pattern_for(actor.organisation, owner_id))
     data = form.service_data(zone)
     if appointment is None:
-        saved = services.appointment_create(actor=actor, data=data)
+        saved = services.appointment_create(
+            actor=actor, data=data, notify=form.cleaned_data["notify"]
+        )
         messages.success(request, "Appointment added.")
     else:
         raw_version = request.POST.get("version", "")
@@ -297,6 +306,7 @@ def _form_page(request, actor, *, appointment: Appointment | None) -> HttpRespon
             appointment_id=appointment.pk,
             data=data,
             expected_version=int(raw_version),
+            notify=form.cleaned_data["notify"],
         )
         messages.success(request, "Appointment saved.")
     return redirect("web:appointment-detail", saved.pk)
@@ -337,7 +347,9 @@ def appointment_cancel(request: HttpRequest, actor, appointment_id: int) -> Http
                 time_zone=pattern.time_zone,
             ),
         )
-    services.appointment_cancel(actor=actor, appointment_id=appointment.pk)
+    services.appointment_cancel(
+        actor=actor, appointment_id=appointment.pk, notify=request.POST.get("notify") == "on"
+    )
     messages.success(request, "Appointment cancelled. You can restore it from its page.")
     return redirect("web:appointment-detail", appointment.pk)
 
