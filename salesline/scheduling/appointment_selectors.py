@@ -201,6 +201,25 @@ def calendar_people(*, actor: Actor) -> list[tuple[int, str]]:
     return people
 
 
+def default_calendar_owner(*, actor: Actor) -> int | None:
+    """Whose week the calendar opens on: a salesperson's own; for someone who runs others'
+    calendars but sells nothing themselves (a coordinator, an admin), the first salesperson
+    they run — their own calendar would be empty."""
+    me = actor.user.pk if actor.user is not None else None
+    if actor.has_role(Role.SALESPERSON):
+        return me
+    coordinated = coordinated_by(organisation=actor.organisation, coordinator_id=me)
+    if coordinated:
+        return coordinated[0]
+    if actor.has_role(Role.ADMIN):
+        sellers = [
+            m for m in member_list(actor=actor) if m.is_active and Role.SALESPERSON in m.roles
+        ]
+        if sellers:
+            return min(sellers, key=lambda m: m.label.lower()).user_id
+    return me
+
+
 @dataclass
 class CalendarDay:
     date: dt.date

@@ -58,7 +58,7 @@ def calendar_page(request: HttpRequest, actor) -> HttpResponse:
     salespeople they coordinate, an admin anyone."""
     people = selectors.calendar_people(actor=actor)
     raw_person = request.GET.get("person", "")
-    owner_id = actor.user.pk
+    owner_id = selectors.default_calendar_owner(actor=actor) or actor.user.pk
     if raw_person:
         if not (raw_person.isascii() and raw_person.isdigit()) or not any(
             str(pk) == raw_person for pk, _ in people
@@ -70,7 +70,7 @@ def calendar_page(request: HttpRequest, actor) -> HttpResponse:
     day = _day(request.GET.get("week")) or today
     week = selectors.calendar_week(actor=actor, owner_id=owner_id, day=day)
     owner_label = next((label for pk, label in people if pk == owner_id), "")
-    person_query = f"person={owner_id}&" if raw_person else ""
+    person_query = f"person={owner_id}&" if owner_id != actor.user.pk else ""
     return render(
         request,
         "web/calendar/week.html",
