@@ -214,7 +214,9 @@ class Plan(models.Model):
     total_travel_minutes = models.PositiveIntegerField(default=0)
     naive_travel_minutes = models.PositiveIntegerField(default=0)
     naive_meetings = models.PositiveIntegerField(default=0)
-    unplanned = models.JSONField(default=list, blank=True)  # [{"request_id", "opportunity_id", "reason"}]
+    unplanned = models.JSONField(
+        default=list, blank=True
+    )  # [{"request_id", "opportunity_id", "reason"}]
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

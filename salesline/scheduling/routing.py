@@ -153,9 +153,7 @@ class _Travel:
         return self.table[i][j]
 
 
-def _free_starts(
-    candidate: Candidate, day: Day, busy: Sequence[Window]
-) -> list[tuple[int, int]]:
+def _free_starts(candidate: Candidate, day: Day, busy: Sequence[Window]) -> list[tuple[int, int]]:
     """The intervals [a, b] of local start minutes at which `candidate` may begin on `day`:
     inside working hours and a window, clear of the person's appointments."""
     if candidate.deadline_day is not None and day.day > candidate.deadline_day:
@@ -248,17 +246,13 @@ class _Index:
         days = person.days
         if not days:
             return "There is no working day in the plan."
-        if candidate.deadline_day is not None and candidate.deadline_day < min(
-            d.day for d in days
-        ):
+        if candidate.deadline_day is not None and candidate.deadline_day < min(d.day for d in days):
             return "Its deadline is before the plan's first working day."
         if all(d.capacity <= 0 or person.per_week.get(d.week, 1) <= 0 for d in days):
             return "The daily or weekly capacity of business-development meetings is reached."
         if candidate.duration > max(d.end - d.start for d in days):
             return "It is longer than a working day."
-        if candidate.windows is not None and not any(
-            _free_starts(candidate, d, ()) for d in days
-        ):
+        if candidate.windows is not None and not any(_free_starts(candidate, d, ()) for d in days):
             return "None of its availability windows falls in working hours on the plan's days."
         if not any(_free_starts(candidate, d, person.busy) for d in days):
             return "Existing appointments fill its availability windows."
@@ -322,9 +316,7 @@ def _total(index: _Index, routes: dict[int, list[int]]) -> int:
     return total
 
 
-def _finish(
-    index: _Index, routes: dict[int, list[int]], started: float, method: str
-) -> Solution:
+def _finish(index: _Index, routes: dict[int, list[int]], started: float, method: str) -> Solution:
     meetings: list[Meeting] = []
     counts: dict[int, int] = {}
     for v, order in routes.items():

@@ -20,6 +20,7 @@ from . import (
     metrics,
     organisation,
     people,
+    plans,
     process,
     tasks,
 )
@@ -84,3 +85,4 @@ api.add_router("/metrics", metrics.router)
 api.add_router("/forecast", forecast_api.router)
 campaigns.register(api)
 api.add_router("/metrics/people", people.router)
+plans.register(api)
