@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel
 
 from salesline.core.ids import MAX_ID
@@ -154,7 +154,7 @@ def register(api) -> None:
         town's from the places table). `windows`: `[{"date": "YYYY-MM-DD"` or `"weekday": 1-7,
         "start": "HH:MM", "end": "HH:MM"}]` in the owner's time zone; none: any working time."""
         row = planner.request_create(actor=actor_of(request), data=_request_data(payload))
-        return 201, planner.request_out(row)
+        return Status(201, planner.request_out(row))
 
     @requests_router.get(
         "/{request_id}",
@@ -189,7 +189,7 @@ def register(api) -> None:
     )
     def delete_request(request: HttpRequest, request_id: int):
         planner.request_delete(actor=actor_of(request), request_id=request_id)
-        return 204, None
+        return Status(204, None)
 
     @plans_router.post(
         "",
@@ -203,7 +203,7 @@ def register(api) -> None:
         deadlines and capacity, with the travel between them, least total travel. Meetings that
         do not fit are `unplanned`, each with its reason."""
         plan = planner.plan_create(actor=actor_of(request), data=payload.model_dump())
-        return 201, planner.plan_out(plan)
+        return Status(201, planner.plan_out(plan))
 
     @plans_router.get("/{plan_id}", response=PlanOut, operation_id="get_plan", summary="A plan")
     def get_plan(request: HttpRequest, plan_id: int):
