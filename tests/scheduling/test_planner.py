@@ -24,7 +24,7 @@ TOWNS = {"Oxford": (51.752, -1.2577), "Reading": (51.4543, -0.9781), "Luton": (5
 
 
 def next_monday(weeks: int = 1) -> dt.date:
-    today = dt.date.today()
+    today = dt.datetime.now(LONDON).date()
     return today + dt.timedelta(days=7 * weeks - today.weekday())
 
 
@@ -73,7 +73,9 @@ def test_a_request_without_coordinates_is_geocoded_from_the_places_table(actor, 
     Company.objects.filter(pk=company.pk).update(city="Bergen", country="NO")
     opportunity.company_id = company.pk
     opportunity.save()
-    Place.objects.create(organisation=org, name="Bergen", country="NO", latitude=60.39, longitude=5.32)
+    Place.objects.create(
+        organisation=org, name="Bergen", country="NO", latitude=60.39, longitude=5.32
+    )
     request = planner.request_create(
         actor=actor, data={"opportunity_id": opportunity.pk, "objective": "Demo"}
     )
@@ -138,7 +140,9 @@ def test_accepting_puts_the_meetings_on_the_calendar(actor, user, requests_):
         planner.plan_accept(actor=actor, plan_id=plan.pk)
 
 
-def test_a_stale_plan_is_refused_naming_the_meeting_and_changes_nothing(actor, user, org, requests_):
+def test_a_stale_plan_is_refused_naming_the_meeting_and_changes_nothing(
+    actor, user, org, requests_
+):
     plan = planner.plan_create(
         actor=actor, data={"owner_id": user.pk, "start": next_monday(), "days": 5}, time_limit=1
     )
@@ -212,7 +216,9 @@ def test_who_may_plan(org, actor, user, requests_):
         planner.plan_create(actor=accounts.actor_for(coordinator, org), data=data, time_limit=0.5)
     admin = accounts.user_create(email="ad@piql.test", actor=system, role="admin")
     accounts.coordination_set(
-        actor=accounts.actor_for(admin, org), coordinator_id=coordinator.pk, salesperson_ids=[user.pk]
+        actor=accounts.actor_for(admin, org),
+        coordinator_id=coordinator.pk,
+        salesperson_ids=[user.pk],
     )
     plan = planner.plan_create(
         actor=accounts.actor_for(coordinator, org), data=data, time_limit=0.5
@@ -271,10 +277,12 @@ def test_api_plan_input_is_checked(api, user):
     answer = api.post("/plans", {"owner_id": user.pk, "start": "soon", "days": 5})
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "start"]
-    answer = api.post("/plans", {"owner_id": user.pk, "start": next_monday().isoformat(), "days": 0})
+    answer = api.post(
+        "/plans", {"owner_id": user.pk, "start": next_monday().isoformat(), "days": 0}
+    )
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "days"]
-    past = (dt.date.today() - dt.timedelta(days=3)).isoformat()
+    past = (dt.datetime.now(LONDON).date() - dt.timedelta(days=3)).isoformat()
     answer = api.post("/plans", {"owner_id": user.pk, "start": past, "days": 1})
     assert answer.status_code == 422 and "past" in answer.json()["detail"][0]["msg"]
 

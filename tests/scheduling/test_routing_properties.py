@@ -18,9 +18,7 @@ CENTRE = (52.2, -1.0)
 def km(a, b) -> float:
     """An independent great-circle distance (spherical law of cosines)."""
     lat1, lon1, lat2, lon2 = (math.radians(x) for x in (*a, *b))
-    cos = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(
-        lon2 - lon1
-    )
+    cos = math.sin(lat1) * math.sin(lat2) + math.cos(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
     return 6371.0088 * math.acos(max(-1.0, min(1.0, cos)))
 
 

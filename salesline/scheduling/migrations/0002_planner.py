@@ -7,114 +7,243 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_coordination'),
-        ('pipeline', '0013_campaign_index'),
-        ('scheduling', '0001_initial'),
+        ("accounts", "0004_coordination"),
+        ("pipeline", "0013_campaign_index"),
+        ("scheduling", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workingpattern',
-            name='base_address',
+            model_name="workingpattern",
+            name="base_address",
             field=models.CharField(blank=True, max_length=500),
         ),
         migrations.AddField(
-            model_name='workingpattern',
-            name='base_latitude',
+            model_name="workingpattern",
+            name="base_latitude",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='workingpattern',
-            name='base_longitude',
+            model_name="workingpattern",
+            name="base_longitude",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='workingpattern',
-            name='travel_overhead_minutes',
+            model_name="workingpattern",
+            name="travel_overhead_minutes",
             field=models.PositiveSmallIntegerField(default=10),
         ),
         migrations.AddField(
-            model_name='workingpattern',
-            name='travel_speed_kmh',
+            model_name="workingpattern",
+            name="travel_speed_kmh",
             field=models.PositiveSmallIntegerField(default=50),
         ),
         migrations.CreateModel(
-            name='MeetingRequest',
+            name="MeetingRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('duration_minutes', models.PositiveSmallIntegerField(default=60)),
-                ('priority', models.PositiveSmallIntegerField(default=3)),
-                ('deadline', models.DateField(blank=True, null=True)),
-                ('windows', models.JSONField(blank=True, default=list)),
-                ('address', models.CharField(blank=True, max_length=500)),
-                ('latitude', models.FloatField(blank=True, null=True)),
-                ('longitude', models.FloatField(blank=True, null=True)),
-                ('objective', models.TextField()),
-                ('status', models.CharField(choices=[('open', 'Open'), ('planned', 'Planned'), ('cancelled', 'Cancelled')], default='open', max_length=10)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('version', models.PositiveIntegerField(default=1)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('opportunity', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='pipeline.opportunity')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organisation')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("duration_minutes", models.PositiveSmallIntegerField(default=60)),
+                ("priority", models.PositiveSmallIntegerField(default=3)),
+                ("deadline", models.DateField(blank=True, null=True)),
+                ("windows", models.JSONField(blank=True, default=list)),
+                ("address", models.CharField(blank=True, max_length=500)),
+                ("latitude", models.FloatField(blank=True, null=True)),
+                ("longitude", models.FloatField(blank=True, null=True)),
+                ("objective", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("planned", "Planned"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("version", models.PositiveIntegerField(default=1)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "opportunity",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="pipeline.opportunity",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Plan',
+            name="Plan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateField()),
-                ('days', models.PositiveSmallIntegerField()),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('accepted', 'Accepted')], default='proposed', max_length=10)),
-                ('total_travel_minutes', models.PositiveIntegerField(default=0)),
-                ('naive_travel_minutes', models.PositiveIntegerField(default=0)),
-                ('naive_meetings', models.PositiveIntegerField(default=0)),
-                ('unplanned', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('accepted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.organisation')),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateField()),
+                ("days", models.PositiveSmallIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("proposed", "Proposed"), ("accepted", "Accepted")],
+                        default="proposed",
+                        max_length=10,
+                    ),
+                ),
+                ("total_travel_minutes", models.PositiveIntegerField(default=0)),
+                ("naive_travel_minutes", models.PositiveIntegerField(default=0)),
+                ("naive_meetings", models.PositiveIntegerField(default=0)),
+                ("unplanned", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "accepted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PlanMeeting',
+            name="PlanMeeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('travel_minutes_before', models.PositiveIntegerField(default=0)),
-                ('appointment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='scheduling.appointment')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meetings', to='scheduling.plan')),
-                ('request', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='scheduling.meetingrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                ("travel_minutes_before", models.PositiveIntegerField(default=0)),
+                (
+                    "appointment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="scheduling.appointment",
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meetings",
+                        to="scheduling.plan",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="scheduling.meetingrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='meetingrequest',
-            index=models.Index(fields=['organisation', 'owner', 'status'], name='scheduling__organis_e56092_idx'),
+            model_name="meetingrequest",
+            index=models.Index(
+                fields=["organisation", "owner", "status"], name="scheduling__organis_e56092_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('priority__gte', 1), ('priority__lte', 5)), name='meeting_request_priority_1_5'),
+            model_name="meetingrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("priority__gte", 1), ("priority__lte", 5)),
+                name="meeting_request_priority_1_5",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='meetingrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_minutes__gte', 5)), name='meeting_request_duration'),
+            model_name="meetingrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_minutes__gte", 5)), name="meeting_request_duration"
+            ),
         ),
         migrations.AddIndex(
-            model_name='plan',
-            index=models.Index(fields=['organisation', 'owner', '-created_at'], name='scheduling__organis_61965f_idx'),
+            model_name="plan",
+            index=models.Index(
+                fields=["organisation", "owner", "-created_at"],
+                name="scheduling__organis_61965f_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='planmeeting',
-            constraint=models.UniqueConstraint(fields=('plan', 'request'), name='plan_meeting_once'),
+            model_name="planmeeting",
+            constraint=models.UniqueConstraint(
+                fields=("plan", "request"), name="plan_meeting_once"
+            ),
         ),
     ]
