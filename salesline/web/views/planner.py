@@ -53,9 +53,7 @@ def _plannable_people(actor) -> list[tuple[int, str]]:
     else:
         coordinated = coordinated_by(organisation=actor.organisation, coordinator_id=actor.user.pk)
         ids = {actor.user.pk, *coordinated}
-    people = {
-        m.user_id: (m.user.full_name or m.user.email) for m in members if m.user_id in ids
-    }
+    people = {m.user_id: (m.user.full_name or m.user.email) for m in members if m.user_id in ids}
     return sorted(people.items(), key=lambda item: item[1].lower())
 
 
