@@ -37,7 +37,7 @@ from salesline.core.ids import is_id
 from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.pipeline.models import Opportunity
 
-from . import capacity, routing
+from . import capacity, invitations, routing
 from .models import Appointment, MeetingRequest, Place, Plan, PlanMeeting, WorkingPattern
 
 BD = Appointment.Kind.BUSINESS_DEVELOPMENT
@@ -683,7 +683,12 @@ def plan_list(*, actor: Actor, owner_id: int | None = None, limit: int = 20) -> 
 def plan_meetings(plan: Plan) -> list[PlanMeeting]:
     return list(
         PlanMeeting.objects.filter(plan=plan)
-        .select_related("request", "request__opportunity", "request__opportunity__company")
+        .select_related(
+            "request",
+            "request__opportunity",
+            "request__opportunity__company",
+            "request__opportunity__primary_contact",
+        )
         .order_by("starts_at", "id")
     )
 
@@ -901,15 +906,6 @@ def plan_move_meeting(
     return plan
 
 
-def _invite(actor: Actor, appointment: Appointment) -> None:
-    """Drafts the invitation message (the lead's invitations module, when present)."""
-    try:
-        from . import invitations  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - before the module lands
-        return
-    invitations.invite(actor, appointment, send=False)
-
-
 def plan_accept(*, actor: Actor, plan_id: int) -> Plan:
     """Puts every meeting of the plan on the calendar as a business-development appointment,
     all or nothing: a meeting the calendar no longer allows (a newer appointment, capacity used
@@ -943,7 +939,14 @@ def plan_accept(*, actor: Actor, plan_id: int) -> Plan:
             if problems:
                 break
             opportunity = request.opportunity
+            contact = opportunity.primary_contact
+            attendees = (
+                [{"name": contact.name, "email": contact.email}]
+                if contact is not None and contact.email and contact.deleted_at is None
+                else []
+            )
             appointment = Appointment.objects.create(
+                attendees=attendees,
                 organisation=actor.organisation,
                 owner_id=plan.owner_id,
                 kind=BD,
@@ -991,8 +994,8 @@ def plan_accept(*, actor: Actor, plan_id: int) -> Plan:
             obj=plan,
             changes={"appointments": [a.pk for a in created]},
         )
-        for appointment in created:
-            _invite(actor, appointment)
+        for appointment in created:  # drafts: the coordinator reviews them before they go
+            invitations.invite(actor, appointment, send=False)
     return plan
 
 

@@ -12,7 +12,10 @@ import pytest
 from salesline.accounts import services as accounts
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from salesline.core.models import AuditEvent
+from salesline.core.tasks import run_pending_tasks
+from salesline.pipeline.models import Opportunity
 from salesline.pipeline.services import opportunity_create
+from salesline.playbooks.models import Message
 from salesline.records.models import Company
 from salesline.records.services import record_create
 from salesline.scheduling import planner
@@ -121,7 +124,8 @@ def test_a_plan_batches_meetings_and_reports_the_unplannable(actor, user, reques
     assert plan.naive_travel_minutes > 0
 
 
-def test_accepting_puts_the_meetings_on_the_calendar(actor, user, requests_):
+def test_accepting_puts_the_meetings_on_the_calendar(actor, user, requests_, person):
+    Opportunity.objects.filter(pk=requests_[0].opportunity_id).update(primary_contact=person)
     plan = planner.plan_create(
         actor=actor, data={"owner_id": user.pk, "start": next_monday(), "days": 5}, time_limit=1
     )
@@ -138,6 +142,12 @@ def test_accepting_puts_the_meetings_on_the_calendar(actor, user, requests_):
     assert AuditEvent.objects.filter(action="plan.accept").count() == 1
     with pytest.raises(Conflict):
         planner.plan_accept(actor=actor, plan_id=plan.pk)
+    # The invitations wait as drafts: one to the owner each, one to the client with a contact.
+    run_pending_tasks()
+    drafts = Message.objects.filter(status="draft")
+    assert drafts.count() == 10
+    assert sum(m.to == ["ola@acme.no"] for m in drafts) == 1
+    assert not Message.objects.exclude(status="draft").exists()
 
 
 def test_a_stale_plan_is_refused_naming_the_meeting_and_changes_nothing(
