@@ -999,8 +999,15 @@ def plan_accept(*, actor: Actor, plan_id: int) -> Plan:
     return plan
 
 
+def base_get_for(*, actor: Actor, owner_id: int) -> WorkingPattern:
+    if not Membership.objects.filter(organisation=actor.organisation, user_id=owner_id).exists():
+        raise NotFound(f"No member with id {owner_id}.")
+    return capacity.pattern_for(actor.organisation, owner_id)
+
+
 def base_set(*, actor: Actor, owner_id: int, data: Mapping[str, Any]) -> WorkingPattern:
     """Sets where a salesperson's days start and end (and their travel speed)."""
+    base_get_for(actor=actor, owner_id=owner_id)
     problems = ProblemList()
     location = _clean_location(data.get("location"), problems)
     speed = _clean_int(data, "travel_speed_kmh", 5, 200, problems)

@@ -334,3 +334,25 @@ def test_api_a_colleague_may_not_plan_someone_elses_week(org, user, requests_):
     )
     assert answer.status_code == 403
     assert Plan.objects.count() == 0
+
+
+def test_api_planning_base(api, user, other_api):
+    answer = api.request(
+        "put",
+        f"/planning-bases/{user.pk}",
+        {"location": {"address": "Leeds", "lat": 53.8, "lon": -1.55}, "travel_speed_kmh": 60},
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json() == {
+        "owner_id": user.pk,
+        "location": {"address": "Leeds", "lat": 53.8, "lon": -1.55},
+        "travel_speed_kmh": 60,
+        "travel_overhead_minutes": 10,
+    }
+    pattern = WorkingPattern.objects.get(user=user)
+    assert (pattern.base_latitude, pattern.travel_speed_kmh) == (53.8, 60)
+    bad = api.request("put", f"/planning-bases/{user.pk}", {"location": {"lat": 91, "lon": 0}})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "location", "lat"]
+    assert other_api.get(f"/planning-bases/{user.pk}").status_code == 404
+    assert AuditEvent.objects.filter(action="working_pattern.base").count() == 1

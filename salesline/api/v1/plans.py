@@ -18,6 +18,7 @@ from .schemas import Strict
 
 requests_router = Router(tags=["meeting planner"])
 plans_router = Router(tags=["meeting planner"])
+bases_router = Router(tags=["meeting planner"])
 
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
@@ -113,6 +114,32 @@ class PlanOut(BaseModel):
     meetings: list[PlanMeetingOut]
     unplanned: list[UnplannedOut]
     total_travel_minutes: int
+
+
+class BaseIn(Strict):
+    location: LocationIn | None = None
+    travel_speed_kmh: int | None = None
+    travel_overhead_minutes: int | None = None
+
+
+class BaseOut(BaseModel):
+    owner_id: int
+    location: LocationOut
+    travel_speed_kmh: int
+    travel_overhead_minutes: int
+
+
+def base_out(pattern) -> dict:
+    return {
+        "owner_id": pattern.user_id,
+        "location": {
+            "address": pattern.base_address,
+            "lat": pattern.base_latitude,
+            "lon": pattern.base_longitude,
+        },
+        "travel_speed_kmh": pattern.travel_speed_kmh,
+        "travel_overhead_minutes": pattern.travel_overhead_minutes,
+    }
 
 
 def _request_data(payload: BaseModel) -> dict:
@@ -221,5 +248,31 @@ def register(api) -> None:
         plan = planner.plan_accept(actor=actor_of(request), plan_id=plan_id)
         return planner.plan_out(plan)
 
+    @bases_router.get(
+        "/{owner_id}",
+        response=BaseOut,
+        operation_id="get_planning_base",
+        summary="Where a salesperson's days start and end",
+    )
+    def get_base(request: HttpRequest, owner_id: int):
+        actor = actor_of(request)
+        return base_out(planner.base_get_for(actor=actor, owner_id=owner_id))
+
+    @bases_router.put(
+        "/{owner_id}",
+        response=BaseOut,
+        operation_id="set_planning_base",
+        summary="Set where a salesperson's days start and end, and their travel speed",
+    )
+    def set_base(request: HttpRequest, owner_id: int, payload: BaseIn):
+        """`location` `{"address", "lat", "lon"}` (`null`: no base: days start at the first
+        meeting); `travel_speed_kmh` (default 50) and `travel_overhead_minutes` (default 10),
+        added to each journey."""
+        pattern = planner.base_set(
+            actor=actor_of(request), owner_id=owner_id, data=payload.model_dump(exclude_unset=True)
+        )
+        return base_out(pattern)
+
     api.add_router("/meeting-requests", requests_router)
+    api.add_router("/planning-bases", bases_router)
     api.add_router("/plans", plans_router)

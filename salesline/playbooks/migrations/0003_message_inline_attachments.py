@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('playbooks', '0002_wt_messages_delivery_claim'),
+        ("playbooks", "0002_wt_messages_delivery_claim"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='inline_attachments',
+            model_name="message",
+            name="inline_attachments",
             field=models.JSONField(blank=True, default=list),
         ),
     ]

@@ -157,6 +157,7 @@ def plan_detail(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
         {"opportunity": opportunities.get(u["opportunity_id"]), **u} for u in plan.unplanned
     ]
     count = sum(len(day["meetings"]) for day in itinerary)
+    pattern = capacity.pattern_for(actor.organisation, plan.owner_id)
     naive = (
         f"{plan.naive_travel_minutes} minutes of travel for {plan.naive_meetings} "
         f"meeting{'s' if plan.naive_meetings != 1 else ''}"
@@ -180,7 +181,8 @@ def plan_detail(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
             unplanned=unplanned,
             count=count,
             comparison=comparison,
-            zone=capacity.pattern_for(actor.organisation, plan.owner_id).time_zone,
+            zone=pattern.time_zone,
+            has_base=pattern.base_latitude is not None,
             editable=plan.status == "proposed",
         ),
     )
