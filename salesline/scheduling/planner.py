@@ -42,7 +42,10 @@ from .models import Appointment, MeetingRequest, Place, Plan, PlanMeeting, Worki
 
 BD = Appointment.Kind.BUSINESS_DEVELOPMENT
 MAX_DAYS = 28
-DEFAULT_TIME_LIMIT = 2.0  # seconds: a salesperson's fortnight solves well within it
+# Seconds the solver searches: a little per meeting, at most MAX_TIME_LIMIT (guided local
+# search never stops by itself; a salesperson's fortnight is solved well within it).
+MAX_TIME_LIMIT = 3.0
+PLAN_HORIZON_DAYS = 366  # how far ahead a plan may start
 REQUEST_FIELDS = (
     "owner_id",
     "opportunity_id",
@@ -593,9 +596,7 @@ def _clean_plan_input(data: Mapping[str, Any]) -> tuple[int, dt.date, int]:
     return owner_id, start, days  # type: ignore[return-value]
 
 
-def plan_create(
-    *, actor: Actor, data: Mapping[str, Any], time_limit: float = DEFAULT_TIME_LIMIT
-) -> Plan:
+def plan_create(*, actor: Actor, data: Mapping[str, Any], time_limit: float | None = None) -> Plan:
     """Proposes meetings for `owner_id`'s `days` calendar days from `start` (non-working days
     and the past are skipped) from their open meeting requests; stores and returns the plan."""
     owner_id, start, days = _clean_plan_input(data)
@@ -609,7 +610,13 @@ def plan_create(
         raise ValidationFailed(
             problems=[Problem(("start",), f"Start {start} is in the past (today is {today}).")]
         )
+    if (start - today).days > PLAN_HORIZON_DAYS:
+        raise ValidationFailed(
+            problems=[Problem(("start",), "Start must be within a year from today.")]
+        )
     instance = build_instance(actor.organisation, owner_id, start, days)
+    if time_limit is None:
+        time_limit = min(MAX_TIME_LIMIT, 0.3 + 0.05 * len(instance.problem.candidates))
     solution = routing.solve(instance.problem, time_limit=time_limit)
     naive = routing.greedy(instance.problem)
     zone = capacity.zone_of(instance.pattern)

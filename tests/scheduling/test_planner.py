@@ -295,6 +295,8 @@ def test_api_plan_input_is_checked(api, user):
     past = (dt.datetime.now(LONDON).date() - dt.timedelta(days=3)).isoformat()
     answer = api.post("/plans", {"owner_id": user.pk, "start": past, "days": 1})
     assert answer.status_code == 422 and "past" in answer.json()["detail"][0]["msg"]
+    answer = api.post("/plans", {"owner_id": user.pk, "start": "9999-12-31", "days": 28})
+    assert answer.status_code == 422 and "within a year" in answer.json()["detail"][0]["msg"]
 
 
 def test_api_meeting_requests_crud(api, admin_api, opportunity, other_api):
