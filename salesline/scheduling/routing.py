@@ -274,7 +274,8 @@ def _reason_dropped(index: _Index, c_index: int, solution_counts: dict[int, int]
     )
 
 
-def _penalty(candidate: Candidate) -> int:
+def penalty(candidate: Candidate) -> int:
+    """What leaving `candidate` out costs, in travel minutes."""
     priority = min(5, max(1, candidate.priority))
     urgency = 0 if candidate.deadline_day is None else max(0, 15 - candidate.deadline_day) * 200
     return 10_000 + priority * 4_000 + urgency
@@ -385,7 +386,12 @@ def greedy(problem: Problem) -> Solution:
     return _finish(index, routes, started, "greedy")
 
 
-def solve(problem: Problem, *, time_limit: float = 5.0) -> Solution:
+def solve(
+    problem: Problem,
+    *,
+    time_limit: float = 5.0,
+    first_solution: str = "PARALLEL_CHEAPEST_INSERTION",
+) -> Solution:
     """The routing plan: OR-Tools with time windows, one vehicle per salesperson-day, guided
     local search for `time_limit` seconds. Falls back to the greedy plan when the solver finds
     nothing (it always can: dropping every meeting is a solution)."""
@@ -458,7 +464,7 @@ def solve(problem: Problem, *, time_limit: float = 5.0) -> Solution:
                 cumul.RemoveInterval(b + 1, a - 1)
         # On a given day the start must also be one of that vehicle's intervals: the day's
         # offset keeps the vehicles apart, so the union above is exact per vehicle.
-        routing.AddDisjunction([r_index], _penalty(problem.candidates[c_index]))
+        routing.AddDisjunction([r_index], penalty(problem.candidates[c_index]))
     # The week's remaining capacity, where the days' capacities add up to more than it.
     weeks: dict[tuple[int, int], list[int]] = {}
     for v, (p_index, _, day) in enumerate(index.vehicles):
@@ -475,8 +481,8 @@ def solve(problem: Problem, *, time_limit: float = 5.0) -> Solution:
         if members:
             solver.Add(solver.Sum(members) <= limit)
     parameters = pywrapcp.DefaultRoutingSearchParameters()
-    parameters.first_solution_strategy = (
-        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    parameters.first_solution_strategy = getattr(
+        routing_enums_pb2.FirstSolutionStrategy, first_solution
     )
     parameters.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
