@@ -42,9 +42,9 @@ def base(org, user):
     )
 
 
-def make_request(actor, town: str, n: int, **extra) -> MeetingRequest:
+def make_request(actor, town: str, n: int, at=None, **extra) -> MeetingRequest:
     company = record_create(actor=actor, kind="company", data={**COMPANY, "name": f"{town} {n}"})
-    lat, lon = TOWNS[town]
+    lat, lon = at or TOWNS[town]
     Company.objects.filter(pk=company.pk).update(
         city=town, address=f"{n} High Street", latitude=lat + n * 0.001, longitude=lon
     )
@@ -358,3 +358,45 @@ def test_api_planning_base(api, user, other_api):
     assert bad.json()["detail"][0]["loc"] == ["body", "location", "lat"]
     assert other_api.get(f"/planning-bases/{user.pk}").status_code == 404
     assert AuditEvent.objects.filter(action="working_pattern.base").count() == 1
+
+
+def test_a_plan_across_a_daylight_saving_change_keeps_local_working_hours(actor, user, org):
+    zone = ZoneInfo("America/New_York")
+    today = dt.datetime.now(zone).date()
+    change = next(  # the next day whose offset differs from the day before's
+        today + dt.timedelta(days=d)
+        for d in range(2, 370)
+        if dt.datetime.combine(today + dt.timedelta(days=d), dt.time(12), zone).utcoffset()
+        != dt.datetime.combine(today + dt.timedelta(days=d - 1), dt.time(12), zone).utcoffset()
+    )
+    start = max(today + dt.timedelta(days=1), change - dt.timedelta(days=3))
+    WorkingPattern.objects.create(
+        organisation=org,
+        user=user,
+        time_zone="America/New_York",
+        weekdays=[1, 2, 3, 4, 5, 6, 7],
+        business_development_per_day=3,
+        base_latitude=40.7128,
+        base_longitude=-74.006,
+    )
+    for n in range(12):
+        make_request(actor, "Newark", n, at=(40.7357, -74.1724))
+    plan = planner.plan_create(
+        actor=actor, data={"owner_id": user.pk, "start": start, "days": 6}, time_limit=1
+    )
+    meetings = planner.plan_meetings(plan)
+    days = {m.starts_at.astimezone(zone).date() for m in meetings}
+    assert change in days and change - dt.timedelta(days=1) in days
+    for meeting in meetings:
+        local_start, local_end = (
+            meeting.starts_at.astimezone(zone),
+            meeting.ends_at.astimezone(zone),
+        )
+        assert dt.time(9) <= local_start.time() and local_end.time() <= dt.time(17)
+    per_day: dict[dt.date, int] = {}
+    for meeting in meetings:
+        day = meeting.starts_at.astimezone(zone).date()
+        per_day[day] = per_day.get(day, 0) + 1
+    assert max(per_day.values()) <= 3
+    planner.plan_accept(actor=actor, plan_id=plan.pk)  # the calendar's own rules agree
+    assert Appointment.objects.filter(source="plan").count() == len(meetings)
