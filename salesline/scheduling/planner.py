@@ -738,7 +738,7 @@ def _retravel(plan: Plan, pattern: WorkingPattern) -> None:
     for meeting in plan_meetings(plan):
         by_day.setdefault(meeting.starts_at.astimezone(zone).date(), []).append(meeting)
     for meetings in by_day.values():
-        place = base
+        place: tuple[float | None, float | None] | None = base
         for meeting in meetings:
             here = (meeting.request.latitude, meeting.request.longitude)
             travel = _travel(pattern, place, here)

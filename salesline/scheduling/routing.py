@@ -214,17 +214,17 @@ class _Index:
         self.starts: list[dict[int, list[tuple[int, int]]]] = []
         self.reasons: dict[int, str] = {}
         for c_index, candidate in enumerate(problem.candidates):
-            p_index = self.person_of.get(candidate.owner)
+            owner_index = self.person_of.get(candidate.owner)
             options: dict[int, list[tuple[int, int]]] = {}
-            if p_index is not None:
+            if owner_index is not None:
                 for v, (vp, person, day) in enumerate(self.vehicles):
-                    if vp != p_index or day.capacity <= 0:
+                    if vp != owner_index or day.capacity <= 0:
                         continue
                     if person.per_week.get(day.week, 1) <= 0:
                         continue
                     spans = _free_starts(candidate, day, person.busy)
                     node = self.node(c_index)
-                    out, back = self.travel(p_index, node), self.travel(node, p_index)
+                    out, back = self.travel(owner_index, node), self.travel(node, owner_index)
                     spans = [
                         (max(a, day.start + out), min(b, day.end - candidate.duration - back))
                         for a, b in spans
@@ -234,7 +234,7 @@ class _Index:
                         options[v] = spans
             self.starts.append(options)
             if not options:
-                self.reasons[c_index] = self._why_not(candidate, p_index)
+                self.reasons[c_index] = self._why_not(candidate, owner_index)
 
     def node(self, c_index: int) -> int:
         return len(self.problem.people) + c_index
