@@ -24,8 +24,9 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--only",
-        default="lists,imports,web,moves,hostile,documents,mail,playbooks,analytics",
-        help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks,analytics",
+        default="lists,imports,web,moves,hostile,documents,mail,playbooks,analytics,planner",
+        help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks,"
+        "analytics,planner",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -87,7 +88,17 @@ def main() -> int:
         _playbooks(args, urls)
     if "analytics" in chosen:
         _analytics(args, urls)
+    if "planner" in chosen:
+        _planner()
     return 0
+
+
+def _planner() -> None:
+    """200 candidate meetings, 30 towns, 2 salespeople, 10 working days (bench/
+    meeting_planner.py): the solver is pure, so it runs once, not per database."""
+    out = ROOT / "bench" / "results" / "meeting_planner.json"
+    command = [sys.executable, "-m", "bench.meeting_planner", "--out", str(out)]
+    subprocess.run(command, check=True, cwd=ROOT)
 
 
 def _documents(args, urls: dict[str, str]) -> None:

@@ -27,6 +27,13 @@ class WorkingPattern(models.Model):
     weekdays = models.JSONField(default=list)  # empty: Monday to Friday
     business_development_per_day = models.PositiveSmallIntegerField(default=4)
     business_development_per_week = models.PositiveSmallIntegerField(default=20)
+    # Where the person's days start and end, for the meeting planner (blank: days start at the
+    # first meeting and end at the last), and how fast they travel between meetings.
+    base_address = models.CharField(max_length=500, blank=True)
+    base_latitude = models.FloatField(null=True, blank=True)
+    base_longitude = models.FloatField(null=True, blank=True)
+    travel_speed_kmh = models.PositiveSmallIntegerField(default=50)
+    travel_overhead_minutes = models.PositiveSmallIntegerField(default=10)
     updated_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -133,3 +140,124 @@ class Place(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}, {self.country}" if self.country else self.name
+
+
+class MeetingRequest(models.Model):
+    """An opportunity that needs a business-development meeting: what the meeting planner
+    places on its owner's calendar."""
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        PLANNED = "planned"
+        CANCELLED = "cancelled"
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.CASCADE, related_name="+"
+    )
+    duration_minutes = models.PositiveSmallIntegerField(default=60)
+    priority = models.PositiveSmallIntegerField(default=3)  # 1 (low) ... 5 (high)
+    deadline = models.DateField(null=True, blank=True)
+    # [{"date": "YYYY-MM-DD" | "weekday": 1..7, "start": "HH:MM", "end": "HH:MM"}] in the
+    # owner's zone; empty: any working time.
+    windows = models.JSONField(default=list, blank=True)
+    address = models.CharField(max_length=500, blank=True)
+    latitude = models.FloatField(null=True, blank=True)
+    longitude = models.FloatField(null=True, blank=True)
+    objective = models.TextField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "owner", "status"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(priority__gte=1, priority__lte=5),
+                name="meeting_request_priority_1_5",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5), name="meeting_request_duration"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Meeting request {self.pk} ({self.status})"
+
+
+class Plan(models.Model):
+    """A proposal of meetings for one salesperson's days, from the meeting planner; accepted,
+    its meetings go on the calendar."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed"
+        ACCEPTED = "accepted"
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    start = models.DateField()
+    days = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
+    total_travel_minutes = models.PositiveIntegerField(default=0)
+    naive_travel_minutes = models.PositiveIntegerField(default=0)
+    naive_meetings = models.PositiveIntegerField(default=0)
+    unplanned = models.JSONField(
+        default=list, blank=True
+    )  # [{"request_id", "opportunity_id", "reason"}]
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Plan {self.pk} from {self.start} ({self.days} days)"
+
+
+class PlanMeeting(models.Model):
+    """One proposed meeting of a plan."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="meetings")
+    request = models.ForeignKey(MeetingRequest, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    travel_minutes_before = models.PositiveIntegerField(default=0)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "request"], name="plan_meeting_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M} (request {self.request_id})"

@@ -13,6 +13,7 @@ from .views import (
     message_templates,
     messages,
     people_report,
+    planner,
     quality,
     records,
     reports,
@@ -47,6 +48,7 @@ urlpatterns = [
     *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     *people_report.urlpatterns,
+    *planner.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

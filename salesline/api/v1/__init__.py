@@ -22,6 +22,7 @@ from . import (
     metrics,
     organisation,
     people,
+    plans,
     process,
     tasks,
 )
@@ -89,3 +90,4 @@ api.add_router("/metrics/people", people.router)
 appointments.register(api)
 api.add_router("/members", members.members)
 api.add_router("/me", members.me)
+plans.register(api)
