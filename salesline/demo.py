@@ -33,6 +33,7 @@ from salesline.core import audit
 from salesline.core.errors import Conflict, NotFound
 from salesline.core.models import AuditEvent
 from salesline.demo_calendars import calendars_at_work
+from salesline.demo_planner import plans_at_work
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
@@ -1044,6 +1045,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     campaigns_at_work(organisations[0])
     playbooks_at_work(organisations)
     calendars_at_work(organisations)
+    plans_at_work(organisations)
     rate_quality(organisations)
     past_forecasts(organisations, seed)
     return DemoSummary(

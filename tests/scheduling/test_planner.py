@@ -138,7 +138,7 @@ def test_accepting_puts_the_meetings_on_the_calendar(actor, user, requests_, per
     assert set(MeetingRequest.objects.values_list("status", flat=True)) == {"planned"}
     plan.refresh_from_db()
     assert plan.status == "accepted"
-    assert AuditEvent.objects.filter(action="appointment.create").count() == 9
+    assert AuditEvent.objects.filter(action="create", object_type="appointment").count() == 9
     assert AuditEvent.objects.filter(action="plan.accept").count() == 1
     with pytest.raises(Conflict):
         planner.plan_accept(actor=actor, plan_id=plan.pk)
