@@ -11,6 +11,7 @@ from salesline.core.errors import DomainError
 
 from . import (
     agreements,
+    booking,
     campaigns,
     dashboard,
     documents,
@@ -84,3 +85,4 @@ api.add_router("/metrics", metrics.router)
 api.add_router("/forecast", forecast_api.router)
 campaigns.register(api)
 api.add_router("/metrics/people", people.router)
+booking.register(api)
