@@ -145,3 +145,26 @@ def feed_appointments(feed: CalendarFeed) -> list[Appointment]:
             ends_at__gte=since,
         ).order_by("starts_at", "pk")
     )
+
+
+def calendar_text(appointments: list[Appointment]) -> str:
+    """An iCalendar (PUBLISH) of `appointments`, one VEVENT each.
+    TODO(booking): scheduling/ics.py's builder once the lead's module is merged."""
+    import icalendar
+
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//Salesline//Calendar//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    for appointment in appointments:
+        event = icalendar.Event()
+        event.add("uid", appointment.uid)
+        event.add("dtstamp", appointment.updated_at)
+        event.add("dtstart", appointment.starts_at)
+        event.add("dtend", appointment.ends_at)
+        event.add("summary", appointment.title or appointment.get_kind_display())
+        event.add("sequence", appointment.sequence)
+        if appointment.address:
+            event.add("location", appointment.address)
+        calendar.add_component(event)
+    return calendar.to_ical().decode()

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    booking,
     campaigns,
     documents,
     home,
@@ -45,6 +46,7 @@ urlpatterns = [
     *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     *people_report.urlpatterns,
+    *booking.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

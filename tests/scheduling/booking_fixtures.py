@@ -28,9 +28,7 @@ def make_page(org, owner, **fields) -> BookingPage:
 
 
 def pattern(org, user, **fields) -> WorkingPattern:
-    found, _ = WorkingPattern.objects.update_or_create(
-        organisation=org, user=user, defaults=fields
-    )
+    found, _ = WorkingPattern.objects.update_or_create(organisation=org, user=user, defaults=fields)
     return found
 
 
