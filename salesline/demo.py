@@ -32,6 +32,7 @@ from salesline.accounts.models import Organisation, Role, User
 from salesline.core import audit
 from salesline.core.errors import Conflict, NotFound
 from salesline.core.models import AuditEvent
+from salesline.demo_calendars import calendars_at_work
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
@@ -1042,6 +1043,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     demo_import(organisations[0], user, seed)
     campaigns_at_work(organisations[0])
     playbooks_at_work(organisations)
+    calendars_at_work(organisations)
     rate_quality(organisations)
     past_forecasts(organisations, seed)
     return DemoSummary(

@@ -28,7 +28,9 @@ draining many queued messages opens one connection, not one per message.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
+from email.message import MIMEPart
 from typing import Any
 
 from django.core.mail import EmailMessage
@@ -79,7 +81,29 @@ def email_for(message: Message) -> EmailMessage:
     for document in message.attachments.all():
         with document.file.open("rb") as file:
             mail.attach(document.file_name, file.read(), document.content_type)
+    for inline in message.inline_attachments or []:
+        mail.attach(_text_part(inline))
     return mail
+
+
+def _text_part(inline: dict) -> MIMEPart:
+    """A text attachment; a calendar file carries its iTIP method as a parameter of its type
+    (text/calendar; method=REQUEST), which mail clients read to offer "accept"."""
+    maintype, _, subtype = inline["content_type"].partition("/")
+    part = MIMEPart()
+    params = {}
+    if subtype == "calendar":
+        method = re.search(r"^METHOD:(\w+)", inline["text"], re.MULTILINE)
+        if method:
+            params["method"] = method.group(1)
+    part.set_content(
+        inline["text"],
+        subtype=subtype or "plain",
+        disposition="attachment",
+        filename=inline["file_name"],
+        params=params,
+    )
+    return part
 
 
 # ---------------------------------------------------------------- the task

@@ -490,3 +490,64 @@ def message_cancel(*, actor: Actor, message_id: int) -> None:
             },
         )
         message.delete()
+
+
+def message_requested(
+    *,
+    actor: Actor,
+    to: list[str],
+    subject: str,
+    body: str,
+    inline_attachments: list[dict[str, str]],
+    opportunity_id: int | None = None,
+    lead_id: int | None = None,
+    send: bool = True,
+) -> Message:
+    """The message another app asked for (core.mail_requests): no template; text attachments
+    carried in the message; sent at once or left as a draft. A record deleted since the asking
+    is no longer linked, rather than the message being lost."""
+    problems = ProblemList()
+    opportunity = lead = None
+    if opportunity_id is not None:
+        opportunity = Opportunity.objects.filter(
+            organisation=actor.organisation, pk=opportunity_id, deleted_at=None
+        ).first()
+    if lead_id is not None:
+        lead = Lead.objects.filter(
+            organisation=actor.organisation, pk=lead_id, deleted_at=None
+        ).first()
+    recipients = _clean_to(to, problems)
+    subject = _clean_subject(subject, problems)
+    body = _clean_body(body, problems)
+    problems.raise_if_any("The message was not drafted.")
+    from_email = from_address(None, actor.organisation)
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.create(
+            organisation=actor.organisation,
+            status=Message.Status.DRAFT,
+            from_email=from_email,
+            to=recipients,
+            subject=subject,
+            body=body,
+            inline_attachments=list(inline_attachments),
+            message_id=new_message_id(from_email),
+            opportunity=opportunity,
+            lead=lead,
+            sender=actor.user,
+            created_at=now,
+            updated_at=now,
+        )
+        audit.record(
+            actor=actor,
+            action="create",
+            obj=message,
+            changes={
+                "to": [None, recipients],
+                "subject": [None, subject],
+                "attachments": [None, [a["file_name"] for a in inline_attachments]],
+            },
+        )
+        if send:
+            message = message_send(actor=actor, message_id=message.pk)
+    return message

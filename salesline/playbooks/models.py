@@ -279,6 +279,9 @@ class Message(models.Model):
     subject = models.CharField(max_length=255)
     body = models.TextField()
     attachments = models.ManyToManyField(Document, blank=True, related_name="+")
+    # Small text files carried in the row itself, not generated documents: a calendar
+    # invitation. [{"file_name", "content_type", "text"}]
+    inline_attachments = models.JSONField(default=list, blank=True)
     message_id = models.CharField(max_length=255, unique=True)  # the RFC 5322 Message-ID
     opportunity = models.ForeignKey(
         "pipeline.Opportunity", on_delete=models.CASCADE, null=True, blank=True, related_name="+"

@@ -8,7 +8,15 @@ def register() -> None:
     from salesline.process.definition import register_section
     from salesline.process.services import register_materialiser
 
-    from . import agreements_wiring, definition, document_catalogue, engine, merge, schedules
+    from . import (
+        agreements_wiring,
+        definition,
+        document_catalogue,
+        engine,
+        mail_requests_wiring,
+        merge,
+        schedules,
+    )
 
     definition.set_template_check(merge.template_problems)
     definition.set_document_templates(frozenset(document_catalogue.CATALOGUE))
@@ -22,3 +30,4 @@ def register() -> None:
     engine.register_handlers()
     schedules.register_schedule(engine.SCHEDULE, engine.run_scheduled_playbooks)
     agreements_wiring.register()
+    mail_requests_wiring.register()

@@ -43,7 +43,7 @@ class FieldDef:
     name: str  # API name, e.g. "company_id"
     attr: str  # model attribute written, e.g. "company_id"
     label: str
-    type: str  # text | longtext | decimal | number | date | choice | reference
+    type: str  # text | longtext | decimal | number | date | choice | reference | coordinate
     max_length: int | None = None
     choices: tuple[str, ...] = ()
     reference: str | None = None  # the kind a reference points to ("company", "person", "user")
@@ -180,6 +180,8 @@ def _fields_of(kind: KindDef) -> dict[str, FieldDef]:
             out[name] = FieldDef(name, name, label, "decimal")
         elif isinstance(field, models.IntegerField):
             out[name] = FieldDef(name, name, label, "number")
+        elif isinstance(field, models.FloatField):
+            out[name] = FieldDef(name, name, label, "coordinate")
         elif isinstance(field, models.DateField):
             out[name] = FieldDef(name, name, label, "date")
         elif isinstance(field, models.TextField):

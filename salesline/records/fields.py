@@ -20,8 +20,14 @@ COMPANY = KindDef(
         "segment",
         "website",
         "email_domain",
+        "address",
+        "city",
+        "country",
+        "latitude",
+        "longitude",
         "owner_id",
     ),
+    labels={"country": "Country (ISO code)"},
 )
 PERSON = KindDef(
     "person",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -20,7 +21,7 @@ RESERVED = frozenset({"q", "ordering", "limit", "offset", "cursor", "deleted"})
 DEFAULT_LIMIT, MAX_LIMIT = 50, 500
 # Deeper than this, use the cursor; past 64 bits SQLite cannot even take the OFFSET.
 MAX_OFFSET = 10**9
-RANGE_TYPES = frozenset({"decimal", "number", "date"})
+RANGE_TYPES = frozenset({"decimal", "number", "date", "coordinate"})
 # A bound that keeps a filter value inside what both databases can compare without an error.
 MAX_DECIMAL = Decimal(10) ** 14
 
@@ -107,6 +108,14 @@ def _typed(field_type: str, raw: str) -> Any:
         return _whole(raw)
     if field_type == "date":
         return dt.date.fromisoformat(raw)
+    if field_type == "coordinate":
+        try:
+            degrees = float(raw)
+        except ValueError:
+            raise ValueError("must be a number") from None
+        if not math.isfinite(degrees):
+            raise ValueError("must be a finite number")
+        return degrees
     return raw
 
 

@@ -37,6 +37,7 @@ from salesline.process.selectors import definition_for
 
 from . import matching
 from .fields import KINDS, FieldDef, KindDef
+from .location import clean_coordinate, clean_country
 from .models import Campaign, Company, Lead, Note, Person
 from .normalise import Normaliser
 
@@ -121,6 +122,8 @@ def _clean_value(
         if not 0 <= number <= 100:
             raise ValueError("must be between 0 and 100")
         return number
+    if field.type == "coordinate":
+        return clean_coordinate(field.name, value)
     if field.type == "date":
         if value in (None, ""):
             return None
@@ -149,6 +152,8 @@ def _clean_value(
     reason = text_problem(text, max_length=field.max_length or LONG_TEXT_MAX, multiline=multiline)
     if reason:
         raise ValueError(reason)
+    if field.name == "country":
+        return clean_country(text)
     if field.name in NORMALISED_FIELDS and text:
         # The import's rules (records.normalise), so a form, the API and an import accept the
         # same values: e-mail addresses (email-validator, case-folded so matching is one index

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from salesline.accounts.models import Membership, User
+from salesline.accounts.models import Membership
 from salesline.accounts.selectors import may_manage_calendar
 from salesline.accounts.services import system_actor
 from salesline.core import audit
@@ -40,7 +40,7 @@ from salesline.records.models import Lead, Person
 from salesline.records.normalise import Normaliser
 from salesline.records.services import record_create
 
-from . import capacity
+from . import capacity, invitations
 from .models import Appointment, Booking, BookingPage, WorkingPattern
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -540,7 +540,6 @@ def book(
         local = start.astimezone(capacity.zone_of(pattern))
         when = f"{local:%a %d %b %Y %H:%M} ({pattern.time_zone})"
         lead, opportunity = _record_for(actor, page, host=host, name=name, email=email, when=when)
-        host_user = User.objects.get(pk=host)
         appointment = Appointment.objects.create(
             organisation=page.organisation,
             owner_id=host,
@@ -550,10 +549,7 @@ def book(
             ends_at=stop,
             lead=lead,
             opportunity=opportunity,
-            attendees=[
-                {"name": name, "email": email},
-                {"name": host_user.full_name or host_user.email, "email": host_user.email},
-            ],
+            attendees=[{"name": name, "email": email}],
             source=Appointment.Source.BOOKING,
             uid=f"{uuid.uuid4().hex}@salesline",
             notes=f"Booked through /book/{page.slug}.",
@@ -598,12 +594,6 @@ def _create_booking(page, appointment, *, name: str, email: str) -> Booking:
 
 def confirm(actor: Actor, appointment: Appointment) -> None:
     """Confirmations with the ICS file to both sides (the booker and the calendar's owner)."""
-    import importlib
-
-    try:  # TODO(booking): a plain import once the lead's invitations module is merged
-        invitations = importlib.import_module("salesline.scheduling.invitations")
-    except ModuleNotFoundError:
-        return
     invitations.invite(actor, appointment, send=True)
 
 

@@ -19,6 +19,7 @@ from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, PermissionDenied, ProblemList
 from salesline.core.text import text_problem
 
+from . import ics
 from .models import Appointment, CalendarFeed
 
 FEED_PREFIX = "cf_"
@@ -147,24 +148,7 @@ def feed_appointments(feed: CalendarFeed) -> list[Appointment]:
     )
 
 
-def calendar_text(appointments: list[Appointment]) -> str:
-    """An iCalendar (PUBLISH) of `appointments`, one VEVENT each.
-    TODO(booking): scheduling/ics.py's builder once the lead's module is merged."""
-    import icalendar
-
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", "-//Salesline//Calendar//EN")
-    calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    for appointment in appointments:
-        event = icalendar.Event()
-        event.add("uid", appointment.uid)
-        event.add("dtstamp", appointment.updated_at)
-        event.add("dtstart", appointment.starts_at)
-        event.add("dtend", appointment.ends_at)
-        event.add("summary", appointment.title or appointment.get_kind_display())
-        event.add("sequence", appointment.sequence)
-        if appointment.address:
-            event.add("location", appointment.address)
-        calendar.add_component(event)
-    return calendar.to_ical().decode()
+def feed_text(feed: CalendarFeed) -> str:
+    """The feed's iCalendar: one VEVENT per appointment (ics.py, the invitations' builder)."""
+    owner = feed.owner.full_name or feed.owner.email
+    return ics.calendar_text(feed_appointments(feed), name=f"{owner} (Salesline)")

@@ -117,6 +117,8 @@ def _builtin_input(
         return Input(widget="number", attrs={"step": "1", "min": "0", "max": "100"}, **base)
     if spec.type == "date":
         return Input(widget="date", **base)
+    if spec.type == "coordinate":
+        return Input(widget="number", attrs={"step": "any", "min": "-180", "max": "180"}, **base)
     widget = TEXT_INPUT_TYPES.get(spec.name, "text")
     return Input(widget=widget, max_length=spec.max_length, **base)
 

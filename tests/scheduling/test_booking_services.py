@@ -196,3 +196,37 @@ def test_pages_are_edited_and_deactivated_with_an_audit(org, user, actor, other_
     with pytest.raises(NotFound):
         booking.page_update(other_actor, page.pk, {"active": True})
     assert Booking.objects.count() == 0
+
+
+def test_both_sides_are_asked_a_confirmation_with_the_meeting_attached(org, user):
+    from icalendar import Calendar
+
+    from salesline.core.mail_requests import MAIL_REQUESTED
+    from salesline.core.models import DomainEvent
+
+    page = make_page(org, user, title="Intro call")
+    done = booking.book(
+        page, starts_at=at(MONDAY, 10).isoformat(), name="Kari", email="kari@acme.no", now=NOW
+    )
+    requests = {
+        tuple(e.payload["to"]): e.payload for e in DomainEvent.objects.filter(kind=MAIL_REQUESTED)
+    }
+    assert set(requests) == {("kari@acme.no",), (user.email,)}
+    for payload in requests.values():
+        assert payload["send"] is True and payload["lead_id"] == done.appointment.lead_id
+        (attachment,) = payload["attachments"]
+        (event,) = Calendar.from_ical(attachment["text"]).walk("VEVENT")
+        assert str(event["uid"]) == done.appointment.uid
+        assert event.decoded("dtstart") == at(MONDAY, 10)
+
+
+def test_a_refused_booking_asks_for_no_mail(org, user):
+    from salesline.core.models import DomainEvent
+
+    page = make_page(org, user)
+    appointment(org, user, at(MONDAY, 10))
+    with pytest.raises(Conflict):
+        booking.book(
+            page, starts_at=at(MONDAY, 10).isoformat(), name="K", email="k@x.test", now=NOW
+        )
+    assert not DomainEvent.objects.filter(kind="mail_requested").exists()

@@ -11,11 +11,13 @@ from salesline.core.errors import DomainError
 
 from . import (
     agreements,
+    appointments,
     booking,
     campaigns,
     dashboard,
     documents,
     imports,
+    members,
     message_templates,
     messages,
     metrics,
@@ -85,4 +87,7 @@ api.add_router("/metrics", metrics.router)
 api.add_router("/forecast", forecast_api.router)
 campaigns.register(api)
 api.add_router("/metrics/people", people.router)
+appointments.register(api)
+api.add_router("/members", members.members)
+api.add_router("/me", members.me)
 booking.register(api)

@@ -37,6 +37,7 @@ PY_TYPES: dict[str, Any] = {
     "number": int,
     "date": dt.date,
     "reference": int,
+    "coordinate": float,
 }
 ROUTING_FIELDS: dict[str, dict[str, Any]] = {
     "opportunity": {

@@ -93,6 +93,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "linkedin": ("linkedin", "linkedinurl", "linkedinprofile", "linkedinpage"),
     "details": ("details", "notes", "note", "comment", "comments"),
     "address": ("address", "addressformatted", "postaladdress", "mailingaddress"),
+    "city": ("city", "town", "billingcity"),
+    "country": ("country", "countrycode", "billingcountry"),
+    "latitude": ("latitude", "lat"),
+    "longitude": ("longitude", "lon", "lng", "long"),
     "life_cycle": ("lifecycle", "lifecyclestage"),
     OWNER: ("owner", "owneremail", "accountowner", "assignedto", "salesperson", "leadowner"),
 }

@@ -12,6 +12,7 @@ from salesline.core.customfields import CustomFieldDef, coerce_custom_value
 from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.process.definition.spec import Choice, allowed_values
 from salesline.records import matching
+from salesline.records.location import clean_coordinate, clean_country
 from salesline.records.normalise import Normaliser
 
 from .rowtypes import Card, OverlongRow, UnreadableRow
@@ -35,6 +36,9 @@ SPECIAL = {
     "company": "company",
     "details": "details",
     "web_address": "web",
+    "country": "country",
+    "latitude": "coordinate",
+    "longitude": "coordinate",
 }
 # Targets several columns may fill (mapping.REPEATABLE): the first useful value is taken and the
 # others are kept in the details.
@@ -233,6 +237,19 @@ def _function(rule: ColumnRule, plan: RowPlan, normaliser: Normaliser) -> tuple[
             "middle": "middle_name",
             "last": "last_name",
         }.get(how, how)
+    if how == "coordinate":
+        target = rule.target
+
+        def coordinate(raw: str):
+            return clean_coordinate(target, one_line(raw))
+
+        return coordinate, rule.target
+    if how == "country":
+
+        def country(raw: str) -> str:
+            return clean_country(one_line(raw))
+
+        return country, rule.target
     base = {
         "email": normaliser.email,
         "phone": normaliser.phone,

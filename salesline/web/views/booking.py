@@ -20,6 +20,7 @@ from salesline.core.errors import Conflict, NotFound, ValidationFailed
 from salesline.core.ids import is_id
 from salesline.scheduling import booking as booking_services
 from salesline.scheduling import feeds as feed_services
+from salesline.scheduling import ics
 from salesline.scheduling.models import Appointment
 
 from ..errors import bind_problems, on_refusal
@@ -198,7 +199,7 @@ def book_ics(request: HttpRequest, slug: str, reference: str) -> HttpResponse:
         return limited
     _, booked = _booking_or_404(slug, reference)
     response = HttpResponse(
-        feed_services.calendar_text([booked.appointment]),
+        ics.calendar_text([booked.appointment], private=False),
         content_type="text/calendar; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{booked.reference}.ics"'
@@ -213,7 +214,7 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     except NotFound as error:
         raise Http404(str(error)) from error
     response = HttpResponse(
-        feed_services.calendar_text(feed_services.feed_appointments(feed)),
+        feed_services.feed_text(feed),
         content_type="text/calendar; charset=utf-8",
     )
     response["Cache-Control"] = "private, no-cache"

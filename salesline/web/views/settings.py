@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from salesline.accounts import selectors as account_selectors
 from salesline.accounts import services as account_services
-from salesline.accounts.models import Role
+from salesline.accounts.models import Coordination, Role
 from salesline.core.errors import PermissionDenied
 from salesline.core.ids import is_id
 from salesline.pipeline.definition import pipelines_of
@@ -420,6 +420,7 @@ def _member_or_404(actor, user_id: int):
 
 @member_page
 def member_list(request: HttpRequest, actor) -> HttpResponse:
+    lines = _coordination(actor)
     return render(
         request,
         "web/settings/members.html",
@@ -427,10 +428,34 @@ def member_list(request: HttpRequest, actor) -> HttpResponse:
             request,
             actor,
             section="members",
-            members=account_selectors.member_list(actor=actor),
+            member_rows=[
+                (member, lines.get(member.user_id, ""))
+                for member in account_selectors.member_list(actor=actor)
+            ],
             is_admin=_is_admin(actor),
         ),
     )
+
+
+def _coordination(actor) -> dict[int, str]:
+    """Each member's line about calendars: whom a coordinator coordinates, who coordinates a
+    salesperson."""
+    rows = Coordination.objects.filter(organisation=actor.organisation).values_list(
+        "coordinator_id",
+        "coordinator__full_name",
+        "coordinator__email",
+        "salesperson_id",
+        "salesperson__full_name",
+        "salesperson__email",
+    )
+    runs: dict[int, list[str]] = {}
+    lines: dict[int, str] = {}
+    for coordinator_id, c_name, c_email, salesperson_id, s_name, s_email in rows:
+        runs.setdefault(coordinator_id, []).append(s_name or s_email)
+        lines[salesperson_id] = f"Coordinated by {c_name or c_email}"
+    for coordinator_id, names in runs.items():
+        lines[coordinator_id] = "Coordinates " + ", ".join(sorted(names))
+    return lines
 
 
 @member_page
