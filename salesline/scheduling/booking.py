@@ -552,6 +552,10 @@ def book(
             attendees=[{"name": name, "email": email}],
             source=Appointment.Source.BOOKING,
             uid=f"{uuid.uuid4().hex}@salesline",
+            # A business-development meeting states its objective (the calendar rule).
+            objective=(page.description or f"First meeting, booked through /book/{page.slug}.")
+            if page.kind == Appointment.Kind.BUSINESS_DEVELOPMENT
+            else "",
             notes=f"Booked through /book/{page.slug}.",
         )
         booking = _create_booking(page, appointment, name=name, email=email)
