@@ -258,13 +258,15 @@ def page_update(actor: Actor, page_id: int, data: dict[str, Any]) -> BookingPage
 
 def public_page(slug: str) -> BookingPage:
     """An active booking page by its slug; NotFound otherwise (a deactivated page too)."""
+    if not isinstance(slug, str) or len(slug) > 80 or not SLUG_RE.match(slug):
+        raise NotFound("No such booking page.")
     page = (
-        BookingPage.objects.filter(slug=str(slug)[:80], active=True)
+        BookingPage.objects.filter(slug=slug, active=True)
         .select_related("organisation", "owner")
         .first()
     )
     if page is None:
-        raise NotFound(f"No booking page '{str(slug)[:80]}'.")
+        raise NotFound(f"No booking page '{slug}'.")
     return page
 
 
@@ -602,13 +604,13 @@ def confirm(actor: Actor, appointment: Appointment) -> None:
 
 
 def booking_get(page: BookingPage, reference: str) -> Booking:
+    if not re.fullmatch(r"BK-[0-9A-Z]{8}", str(reference)):
+        raise NotFound("No such booking on this page.")
     booking = (
-        Booking.objects.filter(page=page, reference=str(reference)[:16])
-        .select_related("appointment")
-        .first()
+        Booking.objects.filter(page=page, reference=reference).select_related("appointment").first()
     )
     if booking is None:
-        raise NotFound(f"No booking {str(reference)[:16]} on this page.")
+        raise NotFound(f"No booking {reference} on this page.")
     return booking
 
 
