@@ -3,6 +3,8 @@ JavaScript, on a phone), the slot is then gone; the pages pass axe."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.cache import cache
 from playwright.sync_api import expect
@@ -66,3 +68,31 @@ def test_a_visitor_books_a_slot_and_it_is_gone(browser, live_server, org, member
         expect(page.get_by_role("link", name="10:00 to 10:30")).to_have_count(0)
     finally:
         context.close()
+
+
+def test_the_settings_pages_create_a_page_and_a_feed(signed_in, member):
+    page = signed_in
+    page.goto("/settings/booking-pages/")
+    expect(page.get_by_text("No booking pages yet")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="New booking page").click()
+    assert axe_violations(page) == []
+    page.get_by_label("Link", exact=True).fill("sam-intro")
+    page.get_by_label("Title").fill("Intro with Sam")
+    page.get_by_label("Buffer (minutes)").fill("10")
+    page.get_by_role("button", name="Create page").click()
+    expect(page.get_by_text("Booking page /book/sam-intro created.")).to_be_visible()
+    link = page.get_by_label("Link", exact=True)
+    expect(link).to_have_value(f"{page.url.split('/settings/')[0]}/book/sam-intro")
+    assert axe_violations(page) == []
+
+    page.goto("/settings/calendar-feeds/")
+    assert axe_violations(page) == []
+    page.get_by_label("Name").fill("Phone")
+    page.get_by_role("button", name="Create feed").click()
+    address = page.get_by_label("Feed address")
+    expect(address).to_have_value(re.compile(r"/calendar/feed/cf_.+\.ics$"))
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Revoke Phone").click()
+    page.get_by_role("button", name="Revoke feed").click()
+    expect(page.get_by_text("Feed revoked")).to_be_visible()
