@@ -428,8 +428,9 @@ def _on_grid(page: BookingPage, start: dt.datetime, now: dt.datetime) -> list[in
 
 
 def _record_for(actor: Actor, page: BookingPage, *, host: int, name: str, email: str, when):
-    """(lead, opportunity) the meeting is about: the lead with this e-mail, else the latest
-    open opportunity of the person with it, else a new lead."""
+    """(lead, opportunity) the meeting is about: the lead with this e-mail (and the opportunity
+    it was converted to), else the latest open opportunity of the person with it, else a new
+    lead."""
     lead = (
         Lead.objects.filter(organisation=page.organisation, deleted_at__isnull=True)
         .filter(email__iexact=email)
@@ -437,6 +438,13 @@ def _record_for(actor: Actor, page: BookingPage, *, host: int, name: str, email:
         .first()
     )
     if lead is not None:
+        # A converted lead's meeting is about the opportunity it became.
+        if lead.converted_opportunity_id is not None:
+            converted = Opportunity.objects.filter(
+                pk=lead.converted_opportunity_id, deleted_at__isnull=True
+            ).first()
+            if converted is not None:
+                return lead, converted
         return lead, None
     person = (
         Person.objects.filter(organisation=page.organisation, deleted_at__isnull=True)

@@ -70,6 +70,14 @@ def test_a_known_lead_or_a_persons_open_opportunity_is_linked_not_duplicated(
         None,
     )
     assert Lead.objects.filter(organisation=org).count() == 1
+    Lead.objects.filter(pk=lead.pk).update(converted_opportunity=opportunity)
+    third = booking.book(
+        page, starts_at=at(MONDAY, 10).isoformat(), name="K", email=lead.email, now=NOW
+    )
+    assert (third.appointment.lead_id, third.appointment.opportunity_id) == (
+        lead.pk,
+        opportunity.pk,
+    )
 
 
 def test_a_taken_slot_answers_conflict_and_books_nothing(org, user):
