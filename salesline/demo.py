@@ -32,6 +32,7 @@ from salesline.accounts.models import Organisation, Role, User
 from salesline.core import audit
 from salesline.core.errors import Conflict, NotFound
 from salesline.core.models import AuditEvent
+from salesline.demo_booking import booking_at_work
 from salesline.demo_calendars import calendars_at_work
 from salesline.demo_planner import plans_at_work
 from salesline.pipeline.definition import pipelines_of
@@ -1046,6 +1047,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     playbooks_at_work(organisations)
     calendars_at_work(organisations)
     plans_at_work(organisations)
+    booking_at_work(organisations)
     rate_quality(organisations)
     past_forecasts(organisations, seed)
     return DemoSummary(

@@ -212,6 +212,10 @@ ANALYTICS_COMMIT_WINDOW = 600
 # A request reads a history of up to this many stage changes itself; a larger one is read by
 # the worker while the pages show progress (salesline/analytics/history_reads.py).
 ANALYTICS_INLINE_ROWS = int(os.environ.get("SALESLINE_ANALYTICS_INLINE_ROWS", "500000"))
+# Public booking pages: requests per client address in a window of seconds, for reading slots
+# and for booking (core/ratelimit.py keeps the counts in the cache: configure a shared CACHES
+# backend when several app processes serve the pages).
+SALESLINE_BOOKING_RATE_LIMITS = {"read": (300, 600), "book": (10, 600)}
 # List counts stop at this number (the response says so) to keep deep filters fast.
 SALESLINE_COUNT_CAP = 1_000
 

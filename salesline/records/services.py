@@ -367,8 +367,12 @@ def created(changes: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
     return {name: [None, after] for name, (_, after) in changes.items()}
 
 
-def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models.Model:
-    """Create a company, person or lead; every invalid or missing field is reported at once."""
+def record_create(
+    *, actor: Actor, kind: str, data: Mapping[str, Any], minimum_fields: bool = True
+) -> models.Model:
+    """Create a company, person or lead; every invalid or missing field is reported at once.
+    `minimum_fields=False` is for a lead captured from outside (a public booking page), which
+    has only what a visitor typed: the process's minimum fields are completed later by staff."""
     kind_def = KINDS[kind]
     obj = kind_def.model(organisation=actor.organisation, owner=actor.user)
     problems = ProblemList()
@@ -376,7 +380,10 @@ def record_create(*, actor: Actor, kind: str, data: Mapping[str, Any]) -> models
     changes = apply_changes(
         actor=actor, kind=kind_def, obj=obj, data=data, problems=problems, spec=spec
     )
-    add_missing_minimum_fields(actor=actor, kind=kind_def, obj=obj, problems=problems, spec=spec)
+    if minimum_fields:
+        add_missing_minimum_fields(
+            actor=actor, kind=kind_def, obj=obj, problems=problems, spec=spec
+        )
     problems.raise_if_any(f"The {kind} was not saved.")
     with transaction.atomic():
         obj.save()

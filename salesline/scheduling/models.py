@@ -261,3 +261,88 @@ class PlanMeeting(models.Model):
 
     def __str__(self) -> str:
         return f"{self.starts_at:%Y-%m-%d %H:%M} (request {self.request_id})"
+
+
+class BookingPage(models.Model):
+    """A public page (/book/<slug>) where anyone picks a free slot on a person's calendar, or
+    on a team's: with `team` members the booking goes to whichever of the owner and the team
+    is free, the one with the fewest bookings from this page first (round robin)."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    team = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    title = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(default=30)
+    buffer_minutes = models.PositiveSmallIntegerField(default=0)
+    days_ahead = models.PositiveSmallIntegerField(default=14)
+    minimum_notice_hours = models.PositiveSmallIntegerField(default=2)
+    # What a booked meeting is: a call by default; business development counts against the
+    # owner's daily and weekly business-development capacity.
+    kind = models.CharField(
+        max_length=24, choices=Appointment.Kind.choices, default=Appointment.Kind.CALL
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "owner"])]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+
+class Booking(models.Model):
+    """One meeting booked through a page: who booked it and the reference they were given."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    page = models.ForeignKey(BookingPage, on_delete=models.CASCADE, related_name="bookings")
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="booking"
+    )
+    reference = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["page", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class CalendarFeed(models.Model):
+    """A private iCalendar feed of one person's appointments. The URL carries a token of which
+    only the SHA-256 is stored (like an API token); revoking it makes the URL answer 404."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "owner"])]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.owner})"

@@ -4,6 +4,7 @@ from django.urls import path, reverse_lazy
 from .views import (
     agreements,
     board,
+    booking,
     calendar,
     campaigns,
     documents,
@@ -49,6 +50,7 @@ urlpatterns = [
     *reports_flow.urlpatterns,
     *people_report.urlpatterns,
     *planner.urlpatterns,
+    *booking.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

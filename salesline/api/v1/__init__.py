@@ -12,6 +12,7 @@ from salesline.core.errors import DomainError
 from . import (
     agreements,
     appointments,
+    booking,
     campaigns,
     dashboard,
     documents,
@@ -91,3 +92,4 @@ appointments.register(api)
 api.add_router("/members", members.members)
 api.add_router("/me", members.me)
 plans.register(api)
+booking.register(api)

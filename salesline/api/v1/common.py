@@ -14,6 +14,7 @@ from salesline.accounts.services import token_authenticate
 from salesline.core import boundedjson
 from salesline.core.actors import Actor
 from salesline.core.errors import DomainError, PreconditionFailed, Preparing
+from salesline.core.ratelimit import RateLimited
 
 
 class BearerToken(HttpBearer):
@@ -50,6 +51,10 @@ def domain_error_response(api, request: HttpRequest, exc: DomainError) -> HttpRe
         response = api.create_response(
             request, {"detail": str(exc), "progress": exc.progress}, status=exc.status
         )
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, RateLimited):
+        response = api.create_response(request, {"detail": str(exc)}, status=exc.status)
         response["Retry-After"] = str(exc.retry_after)
         return response
     if exc.problems:
