@@ -165,6 +165,13 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        self.late_after = self.compute_late_after()
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"due_date", "promised_date", "tolerance_days"} & set(fields):
+            kwargs["update_fields"] = {*fields, "late_after"}
+        super().save(*args, **kwargs)
+
     @property
     def deadline(self):
         """The date it is due: the promised date of a work item, else the due date."""
@@ -180,13 +187,6 @@ class Task(models.Model):
     def location(self) -> str:
         """The one queue it sits in: `user:<id>` when someone has it, else its role's key."""
         return f"user:{self.assignee_id}" if self.assignee_id else self.queue
-
-    def save(self, *args, **kwargs):
-        self.late_after = self.compute_late_after()
-        fields = kwargs.get("update_fields")
-        if fields is not None and {"due_date", "promised_date", "tolerance_days"} & set(fields):
-            kwargs["update_fields"] = {*fields, "late_after"}
-        super().save(*args, **kwargs)
 
     @property
     def on_time(self) -> bool | None:
