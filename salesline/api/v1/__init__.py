@@ -22,6 +22,7 @@ from . import (
     people,
     process,
     tasks,
+    work,
 )
 from . import forecast as forecast_api
 from . import jobs as jobs_api
@@ -84,3 +85,4 @@ api.add_router("/metrics", metrics.router)
 api.add_router("/forecast", forecast_api.router)
 campaigns.register(api)
 api.add_router("/metrics/people", people.router)
+work.register(api)
