@@ -37,7 +37,7 @@ def _hours(delta: dt.timedelta) -> float:
     return round(max(delta.total_seconds(), 0) / 3600, 1)
 
 
-def _people(actor: Actor) -> dict[int, str]:
+def people_names(actor: Actor) -> dict[int, str]:
     rows = Membership.objects.filter(organisation=actor.organisation).select_related("user")
     return {m.user_id: (m.user.full_name or m.user.email) for m in rows}
 
@@ -236,7 +236,7 @@ def wip_review(
     start = end - dt.timedelta(days=2)
     if now is None:
         now = min(timezone.now(), end)
-    people = _people(actor)
+    people = people_names(actor)
     tasks = Task.objects.filter(organisation=actor.organisation)
 
     flow = {
@@ -339,3 +339,8 @@ __all__ = [
     "team_on_time_pct",
     "wip_review",
 ]
+
+
+def work_types_for(actor: Actor) -> dict[str, Any]:
+    """The work types of the organisation's definition in force, by key."""
+    return dict(work_types_of(definition_for(actor.organisation)))

@@ -20,6 +20,7 @@ from .views import (
     search,
     settings,
     tasks,
+    work,
 )
 from .views import jobs as job_pages
 
@@ -45,6 +46,7 @@ urlpatterns = [
     *reports_forecast.urlpatterns,
     *reports_flow.urlpatterns,
     *people_report.urlpatterns,
+    *work.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
