@@ -73,6 +73,7 @@ class ReassignForm(forms.Form):
     )
 
     def __init__(self, *args, actor, **kwargs):
+        kwargs.setdefault("auto_id", "reassign_%s")  # two forms on one page: distinct ids
         super().__init__(*args, **kwargs)
         members = sorted(member_list(actor=actor), key=lambda m: m.label.lower())
         self.fields["to"].choices = [
@@ -89,6 +90,10 @@ class EscalateForm(forms.Form):
     reason = forms.CharField(
         label="Reason", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "escalate_%s")
+        super().__init__(*args, **kwargs)
 
 
 def _task_page(request, actor, task, *, status=200, reassign=None, escalate=None, general=None):
