@@ -196,4 +196,5 @@ def work_at_work(organisations: Sequence[Organisation]) -> None:
     """Queues with work in them and a defect log, in every demo organisation."""
     today = timezone.localdate()
     for index, organisation in enumerate(organisations):
-        _organisation_at_work(organisation, random.Random(2026 + index), today)
+        rng = random.Random(2026 + index)  # noqa: S311 - demo data, repeatable
+        _organisation_at_work(organisation, rng, today)

@@ -64,7 +64,7 @@ def defect_create(*, actor: Actor, data: Mapping[str, Any]) -> Defect:
     for name in data:
         if name not in FIELDS:
             problems.add((name,), f"Unknown field '{name}'.", type="unknown_field")
-    found_on: dt.date | None = timezone.localdate()
+    found_on: dt.date = timezone.localdate()
     raw_date = data.get("found_on")
     if isinstance(raw_date, dt.date) and not isinstance(raw_date, dt.datetime):
         found_on = raw_date
@@ -73,7 +73,7 @@ def defect_create(*, actor: Actor, data: Mapping[str, Any]) -> Defect:
             found_on = dt.date.fromisoformat(str(raw_date).strip())
         except ValueError:
             problems.add(("found_on",), "Found on must be a date (YYYY-MM-DD).")
-    if found_on and found_on > timezone.localdate():
+    if found_on > timezone.localdate():
         problems.add(("found_on",), "Found on cannot be in the future.")
     description = _text(data, "description", "Description", problems, required=True)
     cause = _text(data, "cause", "Cause", problems, required=False)

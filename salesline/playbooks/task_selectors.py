@@ -89,7 +89,7 @@ def parse_task_filters(raw: Mapping[str, Any]) -> TaskFilters:
                 f"'location' must be a role key ({', '.join(QUEUES)}) or user:<id>.",
             )
         else:
-            values["location"] = location.strip()
+            values["location"] = str(location).strip()
     overdue = raw.get("overdue")
     if isinstance(overdue, bool):
         values["overdue"] = overdue
@@ -302,8 +302,9 @@ def task_on_time_rate(
     if assignee_id is not None:
         tasks = tasks.filter(assignee_id=assignee_id)
     done = Q(status=Task.Status.DONE, completed_at__isnull=False)
-    rows = list(
-        tasks.annotate(completed_on=TruncDate("completed_at"))
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in tasks.annotate(completed_on=TruncDate("completed_at"))
         .values("assignee_id", "queue")
         .annotate(
             # Not named "on_time": the Task model has a property of that name.
@@ -312,7 +313,7 @@ def task_on_time_rate(
             missed=Count("id", filter=Q(status=Task.Status.OPEN, late_after__lt=today)),
         )
         .order_by("assignee_id", "queue")
-    )
+    ]
 
     def rated(on_time: int, late: int, missed: int) -> dict[str, Any]:
         decided = on_time + late + missed

@@ -403,9 +403,10 @@ def task_create(
     playbook: str = "",
     step: str = "",
     run: PlaybookRun | None = None,
-    work_type: str = "",
-    promised_date: dt.date | str | None = None,
-    tolerance_days: int | None = None,
+    # Raw values, checked like the others (a 422 naming each).
+    work_type: Any = "",
+    promised_date: Any = None,
+    tolerance_days: Any = None,
 ) -> Task:
     """A task for a member or a role's queue, about at most one opportunity or lead.
 
