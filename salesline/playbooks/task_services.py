@@ -704,6 +704,8 @@ def task_escalate(*, actor: Actor, task_id: int, queue: Any, reason: Any) -> Tas
 def task_advance(*, actor: Actor, task_id: int, expected_version: int | None = None) -> Task:
     """Move a work item to its workflow's next step (409 at the last step)."""
     task = _locked_or_404(actor, task_id)
+    if task.status != Task.Status.OPEN:
+        raise Conflict(f"This task is {task.status}: only an open work item moves on.")
     kind = work_type_for(actor.organisation, task.work_type) if task.work_type else None
     if kind is None or task.workflow_step not in kind.workflow:
         raise Conflict("This task has no workflow to advance.")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from salesline.accounts import services as accounts
 from salesline.core.models import AuditEvent
 from salesline.playbooks.models import Defect, Task
-from salesline.playbooks.task_services import task_create
+from salesline.playbooks.task_services import task_claim, task_create
 
 
 @pytest.fixture
@@ -153,3 +153,35 @@ def test_home_shows_the_teams_on_time_and_my_queues(browser, actor, org):
     html = browser.get("/").content.decode()
     assert "<strong>50.0%</strong>" in html
     assert "Salesperson queue" in html and "Yours" in html
+
+
+def test_edit_a_work_items_promise(browser, actor):
+    item = task_create(actor=actor, title="Order 3", work_type="order", assignee_id=actor.user.pk)
+    form = browser.get(f"/tasks/{item.pk}/edit/").content.decode()
+    assert "Promised to the customer for" in form
+    saved = browser.post(
+        f"/tasks/{item.pk}/edit/",
+        {
+            "title": "Order 3",
+            "assignee_id": str(actor.user.pk),
+            "queue": "customer_service",
+            "promised_date": "2026-12-24",
+            "tolerance_days": "2",
+            "version": str(item.version),
+        },
+    )
+    assert saved.status_code == 302
+    item.refresh_from_db()
+    assert (item.promised_date, item.tolerance_days) == (dt.date(2026, 12, 24), 2)
+    assert item.late_after == dt.date(2026, 12, 26)
+
+
+def test_escalating_a_held_task_without_a_reason_is_refused_before_asking(browser, actor):
+    task = task_create(actor=actor, title="Mine", queue="inside_sales")
+    task_claim(actor=actor, task_id=task.pk)
+    refused = browser.post(f"/tasks/{task.pk}/escalate/", {"queue": "project_leader"})
+    assert refused.status_code == 422 and "Yes, escalate it" not in refused.content.decode()
+    closed = task_create(actor=actor, title="Order", work_type="order", assignee_id=actor.user.pk)
+    browser.post(f"/tasks/{closed.pk}/status/", {"status": "cancelled"})
+    moved = browser.post(f"/tasks/{closed.pk}/advance/", follow=True)
+    assert "only an open work item moves on" in moved.content.decode()

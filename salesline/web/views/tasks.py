@@ -329,6 +329,13 @@ class WorkItemFields(TaskForm):
         return data
 
 
+class WorkItemEditForm(TaskForm):
+    """A work item's edit form: its promise and tolerance too."""
+
+    promised_date = WorkItemFields.base_fields["promised_date"]
+    tolerance_days = WorkItemFields.base_fields["tolerance_days"]
+
+
 class NewTaskForm(WorkItemFields):
     """A new task may be about an opportunity or a lead, chosen with the record pickers (a
     plain list without JavaScript; combobox.js searches the server). Which one exists is the
@@ -447,9 +454,11 @@ def task_edit(request: HttpRequest, actor, task_id: int) -> HttpResponse:
         "due_date": task.due_date,
         "assignee_id": str(task.assignee_id or ""),
         "queue": task.queue,
+        "promised_date": task.promised_date,
+        "tolerance_days": task.tolerance_days,
     }
     posted = request.POST if request.method == "POST" else None
-    form = TaskForm(posted, actor=actor, initial=initial)
+    form = (WorkItemEditForm if task.work_type else TaskForm)(posted, actor=actor, initial=initial)
     record = task.opportunity or task.lead
 
     def page(status: int, general: list[str] | None = None) -> HttpResponse:

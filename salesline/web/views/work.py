@@ -196,7 +196,8 @@ def task_escalate(request: HttpRequest, actor, task_id: int) -> HttpResponse:
         return _task_page(request, actor, task, status=error.status, escalate=form, general=general)
 
     on_refusal(request, refused)
-    if task.assignee_id and request.POST.get("confirmed") != "1" and data.get("queue"):
+    ready = data.get("queue") and (data.get("reason") or "").strip()
+    if task.assignee_id and request.POST.get("confirmed") != "1" and ready:
         return render(
             request,
             "web/work/confirm_escalate.html",
