@@ -204,3 +204,24 @@ def test_wip_review_answers_exactly_the_contract(api, actor, org):
     assert any(row["queue"] == f"user:{actor.user.pk}" for row in body["queues"])
     bad = api.get("/wip-review?date=16/11/2026")
     assert bad.status_code == 422 and detail_locs(bad) == [("query", "date")]
+
+
+def test_location_filter_and_its_422(api, actor, helper):
+    waiting = task_create(actor=actor, title="Waiting", queue="customer_service")
+    held = task_create(actor=actor, title="Held", assignee_id=helper.pk, queue="customer_service")
+    in_role = api.get("/tasks?location=customer_service").json()
+    assert [item["id"] for item in in_role["items"]] == [waiting.pk]
+    hers = api.get(f"/tasks?location=user:{helper.pk}").json()
+    assert [item["id"] for item in hers["items"]] == [held.pk]
+    team = api.get("/tasks?queue=customer_service").json()
+    assert team["count"] == 2
+    bad = api.get("/tasks?location=user:abc")
+    assert bad.status_code == 422 and detail_locs(bad) == [("query", "location")]
+
+
+def test_a_closed_task_is_not_reassigned_or_escalated(api, actor):
+    task = task_create(actor=actor, title="Done")
+    api.patch(f"/tasks/{task.pk}", {"status": "done"})
+    assert api.post(f"/tasks/{task.pk}/reassign", {"queue": "admin"}).status_code == 409
+    escalated = api.post(f"/tasks/{task.pk}/escalate", {"queue": "admin", "reason": "x"})
+    assert escalated.status_code == 409
