@@ -352,14 +352,30 @@ def review(request: HttpRequest, actor) -> HttpResponse:
             review=result,
             queues=_queue_rows(actor, result.queues),
             by_person=[
-                {**row, "name": people.get(row["assignee_id"], f"user {row['assignee_id']}")}
+                {
+                    **row,
+                    "name": people.get(row["assignee_id"], f"user {row['assignee_id']}"),
+                    "pct": work_selectors.pct(row["rate"]),
+                }
                 for row in result.on_time["by_assignee"]
             ],
             by_queue=[
-                {**row, "label": ROLE_LABELS.get(row["queue"], row["queue"])}
+                {
+                    **row,
+                    "label": ROLE_LABELS.get(row["queue"], row["queue"]),
+                    "pct": work_selectors.pct(row["rate"]),
+                }
                 for row in result.on_time["by_queue"]
             ],
             yesterday=result.date - dt.timedelta(days=1),
+            cases=[
+                {**p, "queue_label": work_selectors.queue_label(p["queue"], people)}
+                for p in result.problems
+            ],
+            late_risk=[
+                {**r, "queue_label": work_selectors.queue_label(r["queue"], people)}
+                for r in result.late_risk
+            ],
             problems=[],
         ),
     )
