@@ -35,6 +35,7 @@ from salesline.core.models import AuditEvent
 from salesline.demo_booking import booking_at_work
 from salesline.demo_calendars import calendars_at_work
 from salesline.demo_planner import plans_at_work
+from salesline.demo_work import work_at_work
 from salesline.pipeline.definition import pipelines_of
 from salesline.pipeline.gates import MoveFacts, evaluate_move
 from salesline.pipeline.models import ChecklistTick, Opportunity, Pipeline, Stage, StageChange
@@ -1048,6 +1049,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     calendars_at_work(organisations)
     plans_at_work(organisations)
     booking_at_work(organisations)
+    work_at_work(organisations)
     rate_quality(organisations)
     past_forecasts(organisations, seed)
     return DemoSummary(

@@ -23,6 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import timezone
 
 from salesline.accounts.services import system_actor
 from salesline.core import audit, events
@@ -326,6 +327,8 @@ def escalate(agreement: Agreement, task: Task) -> str:
         task_id=task.pk,
         data={"queue": ESCALATION_QUEUE, "assignee_id": None},
     )
+    # The daily review counts and lists escalations by these.
+    Task.objects.filter(pk=task.pk).update(escalated_at=timezone.now(), escalation_reason=reason)
     audit.record(
         actor=actor,
         action="escalate",

@@ -8,6 +8,8 @@ occurrences.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -119,9 +121,27 @@ class Task(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     version = models.PositiveIntegerField(default=1)
+    # A customer-service work item: its work type (a key of the definition's `work_types`), the
+    # step of the type's standard workflow it is at, its checklist ticks
+    # ([{"item": ..., "done": bool}]), the date promised to the customer and the days of grace.
+    work_type = models.CharField(max_length=80, blank=True)
+    workflow_step = models.CharField(max_length=80, blank=True)
+    checklist = models.JSONField(default=list, blank=True)
+    promised_date = models.DateField(null=True, blank=True)
+    tolerance_days = models.PositiveSmallIntegerField(default=0)
+    # The last day it is still on time: (promised date, else due date) + tolerance. Kept by
+    # save(), so "overdue" and "on time" are plain date comparisons in SQL.
+    late_after = models.DateField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    escalation_reason = models.TextField(blank=True)
 
     class Meta:
         constraints = [
+            # Every open task sits in exactly one queue: a person's (assignee) or a role's.
+            models.CheckConstraint(
+                condition=~Q(status="open") | Q(assignee__isnull=False) | ~Q(queue=""),
+                name="task_open_sits_in_a_queue",
+            ),
             # Re-entering a stage must not duplicate a playbook's task that is still open.
             models.UniqueConstraint(
                 fields=["organisation", "opportunity", "playbook", "step"],
@@ -139,17 +159,73 @@ class Task(models.Model):
             models.Index(fields=["organisation", "queue", "status", "due_date"]),
             models.Index(fields=["organisation", "opportunity", "status"]),
             models.Index(fields=["organisation", "lead", "status"]),
+            models.Index(fields=["organisation", "status", "late_after"]),
         ]
 
     def __str__(self) -> str:
         return self.title
 
+    def save(self, *args, **kwargs):
+        self.late_after = self.compute_late_after()
+        fields = kwargs.get("update_fields")
+        if fields is not None and {"due_date", "promised_date", "tolerance_days"} & set(fields):
+            kwargs["update_fields"] = {*fields, "late_after"}
+        super().save(*args, **kwargs)
+
+    @property
+    def deadline(self):
+        """The date it is due: the promised date of a work item, else the due date."""
+        return self.promised_date or self.due_date
+
+    def compute_late_after(self):
+        deadline = self.deadline
+        if deadline is None:
+            return None
+        return deadline + dt.timedelta(days=self.tolerance_days or 0)
+
+    @property
+    def location(self) -> str:
+        """The one queue it sits in: `user:<id>` when someone has it, else its role's key."""
+        return f"user:{self.assignee_id}" if self.assignee_id else self.queue
+
     @property
     def on_time(self) -> bool | None:
-        """Done by its due date (None while open, or without a due date)."""
-        if self.completed_at is None or self.due_date is None:
+        """Done by its due (or promised) date plus its tolerance (None while open, or without
+        a date)."""
+        late_after = self.compute_late_after()
+        if self.completed_at is None or late_after is None:
             return None
-        return timezone.localdate(self.completed_at) <= self.due_date
+        return timezone.localdate(self.completed_at) <= late_after
+
+
+class Defect(models.Model):
+    """A quality problem found internally (the defect log of the daily work-in-progress
+    review): what went wrong, why, and what was done about it."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    found_on = models.DateField()
+    description = models.TextField()
+    cause = models.TextField(blank=True)
+    fix = models.TextField(blank=True)
+    queue = models.CharField(max_length=40, blank=True)  # a role key
+    task = models.ForeignKey(
+        Task, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "found_on"])]
+
+    def __str__(self) -> str:
+        return self.description[:80]
 
 
 class MessageTemplate(models.Model):

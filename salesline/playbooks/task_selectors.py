@@ -26,6 +26,7 @@ FILTER_NAMES = (
     "lead_id",
     "assignee_id",
     "queue",
+    "location",
     "status",
     "overdue",
     "limit",
@@ -40,8 +41,10 @@ class TaskFilters:
     lead_id: int | None = None
     assignee_id: int | None = None
     queue: str = ""
+    #: The one queue open tasks sit in: a role key (nobody has them) or "user:<id>".
+    location: str = ""
     status: str = ""
-    overdue: bool | None = None  # True: open and past due; False: anything else
+    overdue: bool | None = None  # True: open and past due (tolerance allowed); False: the rest
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
@@ -77,6 +80,16 @@ def parse_task_filters(raw: Mapping[str, Any]) -> TaskFilters:
             problems.add(("query", name), f"'{name}' must be one of: {', '.join(allowed)}.")
         else:
             values[name] = value.strip()
+    location = raw.get("location")
+    if not blank(location):
+        parsed = parse_location(location)
+        if parsed is None:
+            problems.add(
+                ("query", "location"),
+                f"'location' must be a role key ({', '.join(QUEUES)}) or user:<id>.",
+            )
+        else:
+            values["location"] = str(location).strip()
     overdue = raw.get("overdue")
     if isinstance(overdue, bool):
         values["overdue"] = overdue
@@ -104,6 +117,31 @@ def parse_task_filters(raw: Mapping[str, Any]) -> TaskFilters:
     return TaskFilters(**values)
 
 
+def parse_location(value: Any) -> tuple[str, int | None] | None:
+    """("role", None) for a role's queue, ("", user id) for a person's, None if neither."""
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if value in QUEUES:
+        return value, None
+    if value.startswith("user:"):
+        raw = value.removeprefix("user:")
+        if raw.isascii() and raw.isdigit() and is_id(int(raw)):
+            return "", int(raw)
+    return None
+
+
+def location_filter(location: str) -> Q:
+    """The open tasks sitting in `location` (a role's queue or user:<id>)."""
+    parsed = parse_location(location)
+    if parsed is None:
+        return Q(pk__in=[])
+    role, user_id = parsed
+    if user_id is not None:
+        return Q(status=Task.Status.OPEN, assignee_id=user_id)
+    return Q(status=Task.Status.OPEN, queue=role, assignee__isnull=True)
+
+
 def _tasks(actor: Actor) -> QuerySet[Task]:
     return Task.objects.filter(organisation=actor.organisation).select_related(
         "assignee", "completed_by", "opportunity", "lead"
@@ -129,18 +167,21 @@ def _filtered(actor: Actor, filters: TaskFilters, today: dt.date) -> QuerySet[Ta
             rows = rows.filter(**{name: value})
     if filters.queue:
         rows = rows.filter(queue=filters.queue)
+    if filters.location:
+        rows = rows.filter(location_filter(filters.location))
     if filters.status:
         rows = rows.filter(status=filters.status)
     if filters.overdue is True:
-        rows = rows.filter(status=Task.Status.OPEN, due_date__lt=today)
+        rows = rows.filter(status=Task.Status.OPEN, late_after__lt=today)
     elif filters.overdue is False:
-        rows = rows.exclude(status=Task.Status.OPEN, due_date__lt=today)
+        rows = rows.exclude(status=Task.Status.OPEN, late_after__lt=today)
     return rows
 
 
 def task_list(*, actor: Actor, filters: TaskFilters | Mapping[str, Any]) -> tuple[list[Task], int]:
     """One page of the organisation's tasks and how many match: by due date (none last), then
-    by id. Overdue means open with a due date before today. Two queries, whatever the page."""
+    by id. Overdue means open past its due (or promised) date plus its tolerance. Two queries,
+    whatever the page."""
     if not isinstance(filters, TaskFilters):
         filters = parse_task_filters(filters)
     rows = _filtered(actor, filters, timezone.localdate())
@@ -151,8 +192,10 @@ def task_list(*, actor: Actor, filters: TaskFilters | Mapping[str, Any]) -> tupl
 
 
 def is_overdue(task: Task, today: dt.date | None = None) -> bool:
+    """Open past its due (or promised) date plus its tolerance."""
     today = today or timezone.localdate()
-    return task.status == Task.Status.OPEN and task.due_date is not None and task.due_date < today
+    late_after = task.compute_late_after()
+    return task.status == Task.Status.OPEN and late_after is not None and late_after < today
 
 
 def open_tasks_on(
@@ -178,7 +221,18 @@ _FIELD_WORDS = {
     "due_date": "due date",
     "assignee_id": "assignee",
     "queue": "queue",
+    "workflow_step": "workflow step",
+    "checklist": "checklist",
+    "promised_date": "promised date",
+    "tolerance_days": "tolerance",
 }
+
+
+def _reason_of(event: AuditEvent) -> str:
+    reason = (event.changes or {}).get("reason")
+    if isinstance(reason, list) and reason:
+        reason = reason[-1]
+    return reason if isinstance(reason, str) else ""
 
 
 def _timeline_text(event: AuditEvent) -> str:
@@ -188,7 +242,11 @@ def _timeline_text(event: AuditEvent) -> str:
     if event.action == "claim":
         return f"Task taken: {title}"
     if event.action == "escalate":
-        return f"Task escalated: {title}"
+        reason = _reason_of(event)
+        return f"Task escalated: {title}" + (f" — {reason}" if reason else "")
+    if event.action == "reassign":
+        reason = _reason_of(event)
+        return f"Task reassigned: {title}" + (f" — {reason}" if reason else "")
     status = (event.changes or {}).get("status")
     if isinstance(status, list) and len(status) == 2 and status[1] in _STATUS_WORDS:
         return f"{_STATUS_WORDS[status[1]]}: {title}"
@@ -223,32 +281,39 @@ def task_on_time_rate(
     date_from: dt.date,
     date_to: dt.date,
     assignee_id: int | None = None,
+    include_unassigned: bool = False,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
-    """On-time completion of the tasks due from `date_from` to `date_to` (inclusive): of those
-    decided — done, or still open past their due date (missed) — the share done on or before
-    their due date (the completion's day in the server's time zone). Cancelled tasks and open
-    tasks not yet due take no part. `rate` is None when no task is decided. Per assignee too."""
-    today = timezone.localdate()
+    """On-time completion of the tasks due from `date_from` to `date_to` (inclusive; "due" is
+    the last on-time day: the due or promised date plus the work item's tolerance): of those
+    decided — done, or still open past that day (missed) — the share done on or before it
+    (the completion's day in the server's time zone). Cancelled tasks and open tasks not yet
+    late take no part. `rate` is None when no task is decided. Per assignee (people) and per
+    role queue (`by_queue`, the team a task belongs to) too; tasks nobody has count only with
+    `include_unassigned` (the team's view)."""
+    today = today or timezone.localdate()
     tasks = Task.objects.filter(
         organisation=actor.organisation,
-        due_date__gte=date_from,
-        due_date__lte=date_to,
-        assignee__isnull=False,
+        late_after__gte=date_from,
+        late_after__lte=date_to,
     )
+    if not include_unassigned:
+        tasks = tasks.filter(assignee__isnull=False)
     if assignee_id is not None:
         tasks = tasks.filter(assignee_id=assignee_id)
     done = Q(status=Task.Status.DONE, completed_at__isnull=False)
-    rows = (
-        tasks.annotate(completed_on=TruncDate("completed_at"))
-        .values("assignee_id")
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in tasks.annotate(completed_on=TruncDate("completed_at"))
+        .values("assignee_id", "queue")
         .annotate(
             # Not named "on_time": the Task model has a property of that name.
-            in_time=Count("id", filter=done & Q(completed_on__lte=F("due_date"))),
-            late=Count("id", filter=done & Q(completed_on__gt=F("due_date"))),
-            missed=Count("id", filter=Q(status=Task.Status.OPEN, due_date__lt=today)),
+            in_time=Count("id", filter=done & Q(completed_on__lte=F("late_after"))),
+            late=Count("id", filter=done & Q(completed_on__gt=F("late_after"))),
+            missed=Count("id", filter=Q(status=Task.Status.OPEN, late_after__lt=today)),
         )
-        .order_by("assignee_id")
-    )
+        .order_by("assignee_id", "queue")
+    ]
 
     def rated(on_time: int, late: int, missed: int) -> dict[str, Any]:
         decided = on_time + late + missed
@@ -259,9 +324,22 @@ def task_on_time_rate(
             "rate": round(on_time / decided, 4) if decided else None,
         }
 
+    def grouped(key: str) -> dict[Any, list[int]]:
+        sums: dict[Any, list[int]] = {}
+        for row in rows:
+            if row[key] in (None, ""):
+                continue
+            acc = sums.setdefault(row[key], [0, 0, 0])
+            for index, name in enumerate(("in_time", "late", "missed")):
+                acc[index] += row[name]
+        return sums
+
     by_assignee = [
-        {"assignee_id": row["assignee_id"], **rated(row["in_time"], row["late"], row["missed"])}
-        for row in rows
+        {"assignee_id": pk, **rated(*counts)}
+        for pk, counts in sorted(grouped("assignee_id").items())
     ]
-    totals = [sum(row[key] for row in by_assignee) for key in ("on_time", "late", "missed")]
-    return {**rated(*totals), "by_assignee": by_assignee}
+    by_queue = [
+        {"queue": queue, **rated(*counts)} for queue, counts in sorted(grouped("queue").items())
+    ]
+    totals = [sum(row[key] for row in rows) for key in ("in_time", "late", "missed")]
+    return {**rated(*totals), "by_assignee": by_assignee, "by_queue": by_queue}

@@ -16,12 +16,14 @@ def register() -> None:
         mail_requests_wiring,
         merge,
         schedules,
+        work_types,
     )
 
     definition.set_template_check(merge.template_problems)
     definition.set_document_templates(frozenset(document_catalogue.CATALOGUE))
     for section in definition.PLAYBOOK_SECTIONS:
         register_section(section)
+    register_section(work_types.WORK_TYPES_SECTION)
     register_materialiser(
         definition.MESSAGE_TEMPLATES_KEY,
         check=engine.message_templates_check,

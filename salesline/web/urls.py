@@ -23,6 +23,7 @@ from .views import (
     search,
     settings,
     tasks,
+    work,
 )
 from .views import jobs as job_pages
 
@@ -51,6 +52,7 @@ urlpatterns = [
     *people_report.urlpatterns,
     *planner.urlpatterns,
     *booking.urlpatterns,
+    *work.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

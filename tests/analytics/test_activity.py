@@ -150,6 +150,7 @@ def task(org, assignee, due, status="open", completed=None):
         organisation=org,
         title="Call back",
         assignee=assignee,
+        queue="" if assignee else "salesperson",  # an open task sits in a queue
         due_date=due,
         status=status,
         completed_at=completed,

@@ -172,6 +172,8 @@ def test_renewal_notice_at_the_notice_date_and_escalation_at_the_end(partners_ac
     assert (task.queue, task.assignee_id, task.status) == ("sales_support_manager", None, "open")
     escalation = AuditEvent.objects.get(action="escalate", object_id=str(task.pk))
     assert "still open" in escalation.changes["reason"]
+    # The daily review sees it as escalated, with the reason.
+    assert task.escalated_at is not None and "still open" in task.escalation_reason
 
 
 def test_a_renewal_done_in_time_is_not_escalated(partners_actor):

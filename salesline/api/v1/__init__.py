@@ -26,6 +26,7 @@ from . import (
     plans,
     process,
     tasks,
+    work,
 )
 from . import forecast as forecast_api
 from . import jobs as jobs_api
@@ -93,3 +94,4 @@ api.add_router("/members", members.members)
 api.add_router("/me", members.me)
 plans.register(api)
 booking.register(api)
+work.register(api)

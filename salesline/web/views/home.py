@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from salesline.core.ids import is_id
+from salesline.playbooks import work_selectors
 from salesline.records.importing.services import import_list
 
 from ..errors import domain_errors
@@ -38,8 +39,23 @@ def home(request: HttpRequest, actor) -> HttpResponse:
             attention=my_attention(actor=actor),
             imports=imports,
             recent=recently_viewed(request, actor=actor),
+            team_on_time=work_selectors.team_on_time_pct(actor=actor),
+            my_queues=queue_links(actor, work_selectors.my_queues(actor=actor)),
         ),
     )
+
+
+def queue_links(actor, rows: list[dict]) -> list[dict]:
+    people = work_selectors.people_names(actor)
+    return [
+        {
+            **row,
+            "label": work_selectors.queue_label(row["queue"], people),
+            "url": reverse("web:task-queue", args=[row["queue"]]),
+            "mine": actor.user is not None and row["queue"] == f"user:{actor.user.pk}",
+        }
+        for row in rows
+    ]
 
 
 @login_required

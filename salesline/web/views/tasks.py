@@ -20,13 +20,14 @@ from salesline.accounts.selectors import member_list
 from salesline.core.errors import DomainError, PreconditionFailed, ProblemList
 from salesline.core.ids import is_id
 from salesline.pipeline.models import Opportunity
-from salesline.playbooks import task_selectors, task_services
+from salesline.playbooks import task_selectors, task_services, work_selectors
 from salesline.playbooks.models import Task
 from salesline.records.models import Lead
 
 from ..errors import bind_problems, on_refusal
 from ..forms import picker_options
 from .common import member_page, page_context
+from .work import task_context, work_type_choices
 
 PAGE_SIZE = 25
 ROLE_LABELS = dict(Role.choices)
@@ -68,7 +69,10 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 def _queue_tabs(current: str) -> list[dict]:
-    tabs = [{"label": "My tasks", "url": reverse("web:tasks"), "current": current == ""}]
+    tabs = [
+        {"label": "My tasks", "url": reverse("web:tasks"), "current": current == ""},
+        {"label": "All queues", "url": reverse("web:queues"), "current": False},
+    ]
     tabs += [
         {
             "label": f"{label} queue",
@@ -80,17 +84,29 @@ def _queue_tabs(current: str) -> list[dict]:
     return tabs
 
 
-def _list_page(request: HttpRequest, actor, *, queue: str = "") -> HttpResponse:
+def _list_page(
+    request: HttpRequest, actor, *, queue: str = "", person: int | None = None
+) -> HttpResponse:
+    """My tasks, a role's queue (`queue`) or a person's (`person`). A role's queue shows the
+    open items nobody has taken yet (its other lists: everything of that role's team)."""
     show = request.GET.get("show", "open") or "open"
     raw_page = request.GET.get("page", "1") or "1"
-    base = {"queue": queue} if queue else {"assignee_id": actor.user.pk}
+    if person is not None:
+        base: dict = {"assignee_id": person}
+        label = work_selectors.queue_label(f"user:{person}", work_selectors.people_names(actor))
+        heading = f"{label}'s queue"
+    elif queue:
+        base = {"location": queue} if show in ("open", "overdue") else {"queue": queue}
+        label, heading = ROLE_LABELS.get(queue, ""), f"{ROLE_LABELS[queue]} queue"
+    else:
+        base, label, heading = {"assignee_id": actor.user.pk}, "", "My tasks"
     context = {
         "tabs": _queue_tabs(queue),
-        "queue": queue,
-        "queue_label": ROLE_LABELS.get(queue, ""),
+        "queue": queue or (f"user:{person}" if person is not None else ""),
+        "queue_label": label,
         "show": show,
         "show_choices": list(SHOW_LABELS.items()),
-        "heading": f"{ROLE_LABELS[queue]} queue" if queue else "My tasks",
+        "heading": heading,
     }
 
     def refused(error: DomainError) -> HttpResponse:
@@ -143,9 +159,15 @@ def my_tasks(request: HttpRequest, actor) -> HttpResponse:
 @member_page
 @require_GET
 def queue_tasks(request: HttpRequest, actor, role: str) -> HttpResponse:
-    """A role's queue: tasks waiting for whoever of that role takes them (and who took which)."""
-    if role not in ROLE_LABELS:
+    """A role's queue: tasks waiting for whoever of that role takes them; or a person's
+    (`user:<id>`): the open tasks they have."""
+    parsed = task_selectors.parse_location(role)
+    if parsed is None:
         raise Http404("No such queue.")
+    if parsed[1] is not None:
+        if parsed[1] not in work_selectors.people_names(actor):
+            raise Http404("No such queue.")
+        return _list_page(request, actor, person=parsed[1])
     return _list_page(request, actor, queue=role)
 
 
@@ -159,7 +181,7 @@ def task_detail(request: HttpRequest, actor, task_id: int) -> HttpResponse:
     return render(
         request,
         "web/tasks/detail.html",
-        page_context(request, actor, task=task, queue_label=ROLE_LABELS.get(task.queue, "")),
+        page_context(request, actor, **task_context(actor, task)),
     )
 
 
@@ -274,7 +296,47 @@ class TaskForm(forms.Form):
         return data
 
 
-class NewTaskForm(TaskForm):
+class WorkItemFields(TaskForm):
+    """A new task may be a customer-service work item: a work type (its workflow, checklist,
+    queue and tolerance come from the process definition), the date promised to the customer
+    and the days of grace."""
+
+    work_type = forms.ChoiceField(
+        label="Work type",
+        required=False,
+        help_text="Orders, issues, requests for quotation: each has its standard workflow and "
+        "checklist, and waits in its type's queue unless you give it to someone.",
+    )
+    promised_date = forms.DateField(
+        label="Promised to the customer for",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    tolerance_days = forms.IntegerField(
+        label="Tolerance (days)",
+        required=False,
+        min_value=0,
+        help_text="Days after the promised date it still counts as on time (blank: the type's).",
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, actor=actor, **kwargs)
+        self.fields["work_type"].choices = [("", "Not a work item"), *work_type_choices(actor)]
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        data["work_type"] = data.get("work_type") or ""
+        return data
+
+
+class WorkItemEditForm(TaskForm):
+    """A work item's edit form: its promise and tolerance too."""
+
+    promised_date = WorkItemFields.base_fields["promised_date"]
+    tolerance_days = WorkItemFields.base_fields["tolerance_days"]
+
+
+class NewTaskForm(WorkItemFields):
     """A new task may be about an opportunity or a lead, chosen with the record pickers (a
     plain list without JavaScript; combobox.js searches the server). Which one exists is the
     service's to say, naming the field."""
@@ -335,7 +397,11 @@ def task_new(request: HttpRequest, actor) -> HttpResponse:
     else:
         record = _posted_record(actor, posted) if fixed else None
     initial = {"assignee_id": str(actor.user.pk)} if actor.user else {}
-    form = (TaskForm if record or fixed else NewTaskForm)(posted, actor=actor, initial=initial)
+    if "work_type" in request.GET:  # a work item: it waits in its type's queue
+        initial = {"work_type": request.GET["work_type"]}
+    form = (WorkItemFields if record or fixed else NewTaskForm)(
+        posted, actor=actor, initial=initial
+    )
     default_next = _record_url(record) if record else reverse("web:tasks")
 
     def page(status: int, general: list[str] | None = None) -> HttpResponse:
@@ -388,9 +454,11 @@ def task_edit(request: HttpRequest, actor, task_id: int) -> HttpResponse:
         "due_date": task.due_date,
         "assignee_id": str(task.assignee_id or ""),
         "queue": task.queue,
+        "promised_date": task.promised_date,
+        "tolerance_days": task.tolerance_days,
     }
     posted = request.POST if request.method == "POST" else None
-    form = TaskForm(posted, actor=actor, initial=initial)
+    form = (WorkItemEditForm if task.work_type else TaskForm)(posted, actor=actor, initial=initial)
     record = task.opportunity or task.lead
 
     def page(status: int, general: list[str] | None = None) -> HttpResponse:
