@@ -36,6 +36,10 @@ def test_coordinator_plans_a_meeting_on_the_week(page, org, member, sign_in):
     sign_in(page, coordinator)
 
     page.goto(f"/calendar/?week={monday:%Y-%m-%d}")
+    # A coordinator who sells nothing opens on the salesperson they run; their own is a pick.
+    expect(page.get_by_role("heading", name="Calendar of sam@piql.test", level=1)).to_be_visible()
+    page.get_by_label("Person").select_option(str(coordinator.pk))
+    page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("heading", name="My calendar", level=1)).to_be_visible()
     page.get_by_label("Person").select_option(str(member.pk))
     page.get_by_role("button", name="Show").click()
