@@ -296,3 +296,43 @@ def calendar_week(*, actor: Actor, owner_id: int, day: dt.date) -> CalendarWeek:
         business_development=business,
         cancelled=[a for a in rows if a.cancelled_at is not None],
     )
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    appointment: Appointment
+    zone: Any  # the owner's time zone, to show the times as they live them
+    owner_label: str
+
+
+def upcoming_for(*, actor: Actor, days: int = 7, limit: int = 8) -> list[Upcoming]:
+    """The next appointments on the calendars the actor runs (their own and the salespeople
+    they coordinate), from now for `days` days: the home page's list."""
+    if actor.user is None:
+        return []
+    me = actor.user.pk
+    owners = [me, *coordinated_by(organisation=actor.organisation, coordinator_id=me)]
+    now = dt.datetime.now(dt.UTC)
+    rows = list(
+        Appointment.objects.filter(
+            organisation=actor.organisation,
+            owner_id__in=owners,
+            cancelled_at__isnull=True,
+            ends_at__gt=now,
+            starts_at__lt=now + dt.timedelta(days=days),
+        )
+        .select_related("owner")
+        .order_by("starts_at", "id")[:limit]
+    )
+    zones = {
+        owner: capacity.zone_of(capacity.pattern_for(actor.organisation, owner))
+        for owner in {row.owner_id for row in rows}
+    }
+    return [
+        Upcoming(
+            row,
+            zones[row.owner_id],
+            "" if row.owner_id == me else (row.owner.full_name or row.owner.email),
+        )
+        for row in rows
+    ]

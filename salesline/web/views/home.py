@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from salesline.core.ids import is_id
 from salesline.playbooks import work_selectors
 from salesline.records.importing.services import import_list
+from salesline.scheduling import appointment_selectors
 
 from ..errors import domain_errors
 from ..selectors import my_attention, my_open_opportunities_by_stage
@@ -41,6 +42,7 @@ def home(request: HttpRequest, actor) -> HttpResponse:
             recent=recently_viewed(request, actor=actor),
             team_on_time=work_selectors.team_on_time_pct(actor=actor),
             my_queues=queue_links(actor, work_selectors.my_queues(actor=actor)),
+            upcoming=appointment_selectors.upcoming_for(actor=actor),
         ),
     )
 
