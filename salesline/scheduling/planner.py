@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from salesline.accounts.models import Membership
@@ -595,9 +595,57 @@ def _clean_plan_input(data: Mapping[str, Any]) -> tuple[int, dt.date, int]:
     return owner_id, start, days  # type: ignore[return-value]
 
 
+#: At most this many opportunities become meeting requests for one plan.
+MAX_OPPORTUNITY_REQUESTS = 200
+
+
+def requests_from_opportunities(*, actor: Actor, owner_id: int) -> list[MeetingRequest]:
+    """The salesperson's open opportunities that need a meeting but have no open request and no
+    business-development meeting to come: each gets a request (audited) at its company's
+    location, so a plan can be made from the pipeline alone. Returns those created."""
+    now = timezone.now()
+    open_request = MeetingRequest.objects.filter(
+        organisation=actor.organisation,
+        opportunity=OuterRef("pk"),
+        status=MeetingRequest.Status.OPEN,
+    )
+    meeting_to_come = Appointment.objects.filter(
+        organisation=actor.organisation,
+        opportunity=OuterRef("pk"),
+        kind=BD,
+        cancelled_at__isnull=True,
+        ends_at__gt=now,
+    )
+    opportunities = (
+        Opportunity.objects.filter(
+            organisation=actor.organisation,
+            owner_id=owner_id,
+            status=Opportunity.Status.OPEN,
+            deleted_at=None,
+        )
+        .exclude(Exists(open_request))
+        .exclude(Exists(meeting_to_come))
+        .select_related("stage")
+        .order_by("expected_close_date", "id")[:MAX_OPPORTUNITY_REQUESTS]
+    )
+    return [
+        request_create(
+            actor=actor,
+            data={
+                "opportunity_id": opportunity.pk,
+                "owner_id": owner_id,
+                "objective": f"Move {opportunity.name} on from {opportunity.stage.name}"[:1000],
+            },
+        )
+        for opportunity in opportunities
+    ]
+
+
 def plan_create(*, actor: Actor, data: Mapping[str, Any], time_limit: float | None = None) -> Plan:
     """Proposes meetings for `owner_id`'s `days` calendar days from `start` (non-working days
-    and the past are skipped) from their open meeting requests; stores and returns the plan."""
+    and the past are skipped) from their open meeting requests — and, unless
+    `from_opportunities` is false, from their open opportunities without a meeting to come
+    (made requests first); stores and returns the plan."""
     owner_id, start, days = _clean_plan_input(data)
     problems = ProblemList()
     if not _owner_problem(actor, owner_id, problems):
@@ -613,6 +661,9 @@ def plan_create(*, actor: Actor, data: Mapping[str, Any], time_limit: float | No
         raise ValidationFailed(
             problems=[Problem(("start",), "Start must be within a year from today.")]
         )
+    if data.get("from_opportunities", True) is not False:
+        with transaction.atomic():
+            requests_from_opportunities(actor=actor, owner_id=owner_id)
     instance = build_instance(actor.organisation, owner_id, start, days)
     if time_limit is None:
         time_limit = min(MAX_TIME_LIMIT, 0.3 + 0.05 * len(instance.problem.candidates))

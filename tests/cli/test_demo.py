@@ -79,7 +79,14 @@ def test_three_organisations_on_the_three_templates_with_exact_counts(summary):
         roles = set(
             Membership.objects.filter(organisation=organisation).values_list("role", flat=True)
         )
-        assert roles == {"admin", "salesperson", "sales_coordinator"}
+        # The division of labour: coordinators, and the queues' customer service and inside sales.
+        assert roles == {
+            "admin",
+            "salesperson",
+            "sales_coordinator",
+            "customer_service",
+            "inside_sales",
+        }
         event = AuditEvent.objects.get(organisation=organisation, action="demo.load")
         assert event.changes["opportunities"] == [0, COUNTS[name][3] - WORKED[name]]
         assert event.changes["leads"] == [

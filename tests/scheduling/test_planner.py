@@ -400,3 +400,45 @@ def test_a_plan_across_a_daylight_saving_change_keeps_local_working_hours(actor,
     assert max(per_day.values()) <= 3
     planner.plan_accept(actor=actor, plan_id=plan.pk)  # the calendar's own rules agree
     assert Appointment.objects.filter(source="plan").count() == len(meetings)
+
+
+def test_a_plan_from_the_pipeline_alone_plans_open_opportunities_without_a_meeting(
+    actor, api, user, base
+):
+    """The contract's POST /plans with nothing but opportunities at located companies."""
+    located = []
+    for n, town in enumerate(TOWNS):
+        company = record_create(actor=actor, kind="company", data={**COMPANY, "name": town})
+        lat, lon = TOWNS[town]
+        Company.objects.filter(pk=company.pk).update(city=town, latitude=lat, longitude=lon)
+        located.append(
+            opportunity_create(
+                actor=actor, data={"name": f"Pipeline {town} {n}", "company_id": company.pk}
+            ).pk
+        )
+    nowhere = opportunity_create(actor=actor, data={"name": "Somewhere unknown"}).pk
+    won_elsewhere = opportunity_create(actor=actor, data={"name": "Closed already"})
+    Opportunity.objects.filter(pk=won_elsewhere.pk).update(status=Opportunity.Status.WON)
+    start = next_monday().isoformat()
+
+    quiet = api.post(
+        "/plans", {"owner_id": user.pk, "start": start, "days": 5, "from_opportunities": False}
+    )
+    assert quiet.status_code == 201 and quiet.json()["meetings"] == []
+
+    response = api.post("/plans", {"owner_id": user.pk, "start": start, "days": 5})
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert set(body) == {"id", "meetings", "unplanned", "total_travel_minutes"}
+    assert sorted(m["opportunity_id"] for m in body["meetings"]) == sorted(located)
+    (unplanned,) = body["unplanned"]
+    assert unplanned["opportunity_id"] == nowhere and "location" in unplanned["reason"].lower()
+    assert not MeetingRequest.objects.filter(opportunity_id=won_elsewhere.pk).exists()
+
+    # Planning again makes no second request for the same opportunity.
+    api.post("/plans", {"owner_id": user.pk, "start": start, "days": 5})
+    assert MeetingRequest.objects.filter(opportunity_id=located[0]).count() == 1
+    # Accepted, their meetings are to come: the next plan leaves them alone.
+    assert api.post(f"/plans/{body['id']}/accept").status_code == 200
+    again = api.post("/plans", {"owner_id": user.pk, "start": start, "days": 5}).json()
+    assert [m["opportunity_id"] for m in again["meetings"]] == []

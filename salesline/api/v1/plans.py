@@ -95,6 +95,11 @@ class PlanIn(Strict):
     owner_id: Id
     start: dt.date
     days: int
+    from_opportunities: bool = Field(
+        True,
+        description="Also plan the owner's open opportunities that have no meeting request and "
+        "no business-development meeting to come (each becomes a request at its company)",
+    )
 
 
 class PlanMeetingOut(BaseModel):
