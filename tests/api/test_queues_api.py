@@ -46,7 +46,7 @@ def test_queues_answer_exactly_the_contract(api, actor, helper):
     assert rows["customer_service"]["size"] == 2 and rows["customer_service"]["overdue"] == 1
     assert rows["customer_service"]["oldest_age_hours"] >= 0
     assert rows[f"user:{actor.user.pk}"]["size"] == 1
-    assert rows["inside_sales"]["size"] == 0 and rows["inside_sales"]["oldest_age_hours"] is None
+    assert rows["inside_sales"]["size"] == 0 and rows["inside_sales"]["oldest_age_hours"] == 0
 
 
 def test_queues_are_the_organisations_own(api, other_actor):

@@ -73,7 +73,7 @@ class ChecklistEntry(BaseModel):
 class QueueOut(BaseModel):
     queue: str
     size: int
-    oldest_age_hours: float | None
+    oldest_age_hours: float
     overdue: int
 
 
@@ -286,6 +286,10 @@ queues = Router(tags=["tasks"])
 )
 def list_queues(request: HttpRequest) -> Any:
     """Every role's queue (empty ones too), then each person's (`user:<id>`) with open items:
-    `size` (open items), `oldest_age_hours` (from the oldest item's creation; null when empty)
+    `size` (open items), `oldest_age_hours` (from the oldest item's creation; 0 when empty)
     and `overdue` (past the due or promised date plus the work item's tolerance)."""
-    return work_selectors.queue_summary(actor=actor_of(request))
+    # An empty queue's oldest item is 0 hours old: the field is always a number.
+    return [
+        {**row, "oldest_age_hours": row["oldest_age_hours"] or 0.0}
+        for row in work_selectors.queue_summary(actor=actor_of(request))
+    ]
