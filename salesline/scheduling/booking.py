@@ -50,6 +50,7 @@ LIMITS = {
     "buffer_minutes": (0, 240),
     "days_ahead": (1, 365),
     "minimum_notice_hours": (0, 720),
+    "max_per_day": (0, 48),
 }
 EDITABLE = (
     "slug",
@@ -59,6 +60,7 @@ EDITABLE = (
     "buffer_minutes",
     "days_ahead",
     "minimum_notice_hours",
+    "max_per_day",
     "kind",
     "active",
     "team_ids",
@@ -341,6 +343,23 @@ def _others(page: BookingPage, pattern: WorkingPattern, begin: dt.datetime, end:
     return _widened(busy, buffer)
 
 
+def _booked_on(page: BookingPage, pattern: WorkingPattern, day: dt.date) -> int:
+    """Meetings booked by visitors (any page) on the host's local `day`."""
+    begin, end = capacity.local_day_bounds(pattern, day, day)
+    return Appointment.objects.filter(
+        organisation=page.organisation,
+        owner_id=pattern.user_id,
+        source=Appointment.Source.BOOKING,
+        cancelled_at__isnull=True,
+        starts_at__gte=begin,
+        starts_at__lt=end,
+    ).count()
+
+
+def _day_full(page: BookingPage, pattern: WorkingPattern, day: dt.date) -> bool:
+    return bool(page.max_per_day) and _booked_on(page, pattern, day) >= page.max_per_day
+
+
 def _free(page, pattern, others, start, end) -> bool:
     return not capacity.calendar_problems(
         pattern, kind=page.kind, starts_at=start, ends_at=end, others=others
@@ -359,6 +378,8 @@ def free_slots(page: BookingPage, day: dt.date, *, now: dt.datetime | None = Non
     free: dict[tuple[dt.datetime, dt.datetime], list[int]] = {}
     for host in host_ids(page):
         pattern = capacity.pattern_for(page.organisation, host)
+        if _day_full(page, pattern, day):
+            continue
         others = _others(page, pattern, begin, end)
         for start, stop in _grid(pattern, begin, end, minutes):
             if _free(page, pattern, others, start, stop):
@@ -540,6 +561,9 @@ def book(
             host
             for host in hosts
             if _free(page, patterns[host], _others(page, patterns[host], start, stop), start, stop)
+            and not _day_full(
+                page, patterns[host], start.astimezone(capacity.zone_of(patterns[host])).date()
+            )
         ]
         if not free:
             raise taken

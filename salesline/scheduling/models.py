@@ -285,6 +285,9 @@ class BookingPage(models.Model):
     kind = models.CharField(
         max_length=24, choices=Appointment.Kind.choices, default=Appointment.Kind.CALL
     )
+    # The daily capacity for meetings booked by visitors: at most this many booked meetings a
+    # day on a host's calendar (0: no limit beyond the calendar's own rules).
+    max_per_day = models.PositiveSmallIntegerField(default=4)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)

@@ -258,3 +258,23 @@ def test_a_refused_booking_asks_for_no_mail(org, user):
             page, starts_at=at(MONDAY, 10).isoformat(), name="K", email="k@x.test", now=NOW
         )
     assert not DomainEvent.objects.filter(kind="mail_requested").exists()
+
+
+def test_a_day_with_its_booked_meetings_full_offers_no_more_slots(org, user):
+    page = make_page(org, user, max_per_day=2)
+    for hour, who in ((9, "a"), (11, "b")):
+        booking.book(
+            page, starts_at=at(MONDAY, hour).isoformat(), name=who, email=f"{who}@x.test", now=NOW
+        )
+    assert booking.free_slots(page, MONDAY, now=NOW) == []
+    assert booking.free_slots(page, MONDAY + dt.timedelta(days=1), now=NOW)
+    with pytest.raises(Conflict):
+        booking.book(
+            page, starts_at=at(MONDAY, 14).isoformat(), name="c", email="c@x.test", now=NOW
+        )
+    # A cancelled booking gives its place back; no limit (0) leaves only the calendar's rules.
+    Appointment.objects.filter(starts_at=at(MONDAY, 9)).update(cancelled_at=NOW)
+    assert booking.free_slots(page, MONDAY, now=NOW)
+    unlimited = make_page(org, user, max_per_day=0)
+    booking.book(page, starts_at=at(MONDAY, 14).isoformat(), name="c", email="c@x.test", now=NOW)
+    assert booking.free_slots(unlimited, MONDAY, now=NOW)

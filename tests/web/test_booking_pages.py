@@ -122,12 +122,14 @@ def test_settings_create_edit_and_deactivate_a_booking_page(browser):
         "buffer_minutes": 10,
         "days_ahead": 10,
         "minimum_notice_hours": 4,
+        "max_per_day": 3,
         "kind": "call",
         "active": "on",
     }
     created = browser.post("/settings/booking-pages/new/", form)
     assert created.status_code == 302
     page = BookingPage.objects.get(slug="ann-intro")
+    assert page.max_per_day == 3
     assert (page.duration_minutes, page.buffer_minutes, page.active) == (45, 10, True)
     listed = browser.get("/settings/booking-pages/").content.decode()
     assert "http://testserver/book/ann-intro" in listed and "data-copy" in listed

@@ -37,6 +37,7 @@ class BookingPageIn(Strict):
     buffer_minutes: int = 0
     days_ahead: int = 14
     minimum_notice_hours: int = 2
+    max_per_day: int = Field(4, description="Booked meetings a day at most (0: no limit)")
     kind: str = "call"
     active: bool = True
     team_ids: list[Id] = []
@@ -50,6 +51,7 @@ class BookingPagePatch(Strict):
     buffer_minutes: int | None = None
     days_ahead: int | None = None
     minimum_notice_hours: int | None = None
+    max_per_day: int | None = None
     kind: str | None = None
     active: bool | None = None
     team_ids: list[Id] | None = None
@@ -67,6 +69,7 @@ class BookingPageOut(BaseModel):
     buffer_minutes: int
     days_ahead: int
     minimum_notice_hours: int
+    max_per_day: int
     kind: str
     active: bool
     created_at: dt.datetime
@@ -136,6 +139,7 @@ def page_out(request: HttpRequest, page: BookingPage) -> dict:
         "buffer_minutes": page.buffer_minutes,
         "days_ahead": page.days_ahead,
         "minimum_notice_hours": page.minimum_notice_hours,
+        "max_per_day": page.max_per_day,
         "kind": page.kind,
         "active": page.active,
         "created_at": page.created_at,

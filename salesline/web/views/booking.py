@@ -252,6 +252,11 @@ class BookingPageForm(forms.Form):
     )
     days_ahead = forms.IntegerField(label="Days ahead", initial=14)
     minimum_notice_hours = forms.IntegerField(label="Minimum notice (hours)", initial=2)
+    max_per_day = forms.IntegerField(
+        label="Bookings a day at most",
+        initial=4,
+        help_text="A day with this many booked meetings offers no more slots (0: no limit).",
+    )
     kind = forms.ChoiceField(
         label="Booked as",
         choices=Appointment.Kind.choices,
@@ -288,6 +293,7 @@ def _page_form_page(request, actor, page=None) -> HttpResponse:
                 "buffer_minutes",
                 "days_ahead",
                 "minimum_notice_hours",
+                "max_per_day",
                 "kind",
                 "active",
             )
