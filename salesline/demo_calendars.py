@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -22,8 +21,11 @@ from salesline.accounts.models import Coordination, Membership, Organisation, Ro
 from salesline.core.errors import DomainError
 from salesline.pipeline.models import Opportunity
 from salesline.records.models import Company
-from salesline.scheduling import appointment_services
-from salesline.scheduling.models import Place
+from salesline.scheduling import appointment_services, capacity
+from salesline.scheduling.models import Place, WorkingPattern
+
+# The demo organisations' countries' time zones.
+ZONES = {"NO": "Europe/Oslo", "US": "America/New_York", "GB": "Europe/London"}
 
 # Real towns: (name, ISO country, latitude, longitude), by the demo's markets.
 TOWNS: dict[str, tuple[tuple[str, float, float], ...]] = {
@@ -181,7 +183,7 @@ def _week(rng: random.Random, organisation: Organisation, coordinator, salespers
         return
     rng.shuffle(opportunities)
     now = timezone.now()
-    zone = ZoneInfo("Europe/London")
+    zone = capacity.zone_of(capacity.pattern_for(organisation, salesperson_id))
     today = now.astimezone(zone).date()
     monday = today - dt.timedelta(days=today.weekday())
     for offset in range(5):
@@ -248,4 +250,10 @@ def calendars_at_work(organisations: Sequence[Organisation], seed: int = 2026) -
                 continue
             coordinator = _coordinator(organisation, index, salespeople)
             for salesperson_id in salespeople:
+                # Each salesperson works in their organisation's time zone.
+                WorkingPattern.objects.update_or_create(
+                    organisation=organisation,
+                    user_id=salesperson_id,
+                    defaults={"time_zone": ZONES.get(organisation.country, "Europe/London")},
+                )
                 _week(rng, organisation, coordinator, salesperson_id)
