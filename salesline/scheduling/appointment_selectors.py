@@ -73,7 +73,7 @@ def parse_filters(raw: Mapping[str, Any]) -> AppointmentFilters:
         if blank(value):
             continue
         try:
-            number = int(value)
+            number = int(str(value))
         except (TypeError, ValueError):
             number = 0
         if isinstance(value, bool) or not is_id(number):
@@ -114,7 +114,7 @@ def parse_filters(raw: Mapping[str, Any]) -> AppointmentFilters:
         if blank(value):
             continue
         try:
-            number = int(value)
+            number = int(str(value))
         except (TypeError, ValueError):
             number = lower - 1
         if isinstance(value, bool) or not lower <= number <= upper:
@@ -195,7 +195,8 @@ def calendar_people(*, actor: Actor) -> list[tuple[int, str]]:
     if actor.has_role(Role.ADMIN) or actor.user is None:
         allowed = {m.user_id for m in members}
     else:
-        allowed = {me, *coordinated_by(organisation=actor.organisation, coordinator_id=me)}
+        own = actor.user.pk
+        allowed = {own, *coordinated_by(organisation=actor.organisation, coordinator_id=own)}
     people = [(m.user_id, m.label) for m in members if m.user_id in allowed]
     people.sort(key=lambda p: (p[0] != me, p[1].lower()))
     return people
@@ -205,7 +206,9 @@ def default_calendar_owner(*, actor: Actor) -> int | None:
     """Whose week the calendar opens on: a salesperson's own; for someone who runs others'
     calendars but sells nothing themselves (a coordinator, an admin), the first salesperson
     they run — their own calendar would be empty."""
-    me = actor.user.pk if actor.user is not None else None
+    if actor.user is None:
+        return None
+    me = actor.user.pk
     if actor.has_role(Role.SALESPERSON):
         return me
     coordinated = coordinated_by(organisation=actor.organisation, coordinator_id=me)

@@ -98,18 +98,22 @@ def _check_fields(actor: Actor, data: dict[str, Any], problems: ProblemList, *, 
                 "Slug must be at most 80 lower-case letters, digits and single hyphens "
                 "between them, e.g. ann-30-minutes.",
             )
-        elif BookingPage.objects.filter(slug=slug).exclude(pk=page.pk if page else None).exists():
+        elif (
+            BookingPage.objects.filter(slug=slug)
+            .exclude(pk=page.pk if page is not None else 0)
+            .exists()
+        ):
             problems.add(("slug",), f"Slug '{slug}' is taken: choose another.", type="taken")
         clean["slug"] = slug
     for name, max_length, multiline in (("title", 200, False), ("description", 2000, True)):
         if name in data:
-            value = str(data[name] or "").strip()
-            if reason := text_problem(value, max_length=max_length, multiline=multiline):
+            text = str(data[name] or "").strip()
+            if reason := text_problem(text, max_length=max_length, multiline=multiline):
                 problems.add((name,), f"{name.capitalize()} {reason}.")
-            clean[name] = value
+            clean[name] = text
     for name, (low, high) in LIMITS.items():
         if name in data:
-            value = data[name]
+            value: Any = data[name]
             label = name.replace("_", " ").capitalize()
             if isinstance(value, str) and value.strip().isdigit():
                 value = int(value)
@@ -180,6 +184,7 @@ def page_create(actor: Actor, *, owner_id: int | None = None, **data: Any) -> Bo
     clean = _check_fields(actor, data, problems)
     problems.raise_if_any("The booking page was not saved.")
     team_ids = clean.pop("team_ids", [])
+    assert owner is not None  # noqa: S101 - a missing owner is a problem raised above
     try:
         with transaction.atomic():
             page = BookingPage.objects.create(
@@ -487,7 +492,7 @@ def _record_for(actor: Actor, page: BookingPage, *, host: int, name: str, email:
         if opportunity is not None:
             return None, opportunity
     domain = email.rpartition("@")[2]
-    lead = record_create(
+    new_lead = record_create(
         actor=actor,
         kind="lead",
         data={
@@ -500,7 +505,7 @@ def _record_for(actor: Actor, page: BookingPage, *, host: int, name: str, email:
         },
         minimum_fields=False,
     )
-    return lead, None
+    return new_lead, None
 
 
 def _round_robin(page: BookingPage, hosts: list[int]) -> list[int]:
