@@ -23,7 +23,7 @@ from salesline.accounts.selectors import coordinated_by
 from salesline.core.errors import DomainError, Problem, ValidationFailed
 from salesline.core.ids import is_id
 from salesline.pipeline.models import Opportunity
-from salesline.scheduling import capacity, planner
+from salesline.scheduling import appointment_selectors, capacity, planner
 from salesline.scheduling.models import MeetingRequest
 
 from .common import member_page, page_context
@@ -69,7 +69,8 @@ def plan_new(request: HttpRequest, actor) -> HttpResponse:
     days; posting runs the planner and shows the proposal."""
     people = _plannable_people(actor)
     values = {
-        "owner_id": request.POST.get("owner_id") or str(actor.user.pk),
+        "owner_id": request.POST.get("owner_id")
+        or str(appointment_selectors.default_calendar_owner(actor=actor) or actor.user.pk),
         "start": request.POST.get("start") or _next_monday().isoformat(),
         "days": request.POST.get("days") or "7",
     }
