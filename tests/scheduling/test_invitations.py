@@ -180,3 +180,28 @@ def test_the_api_sends_invitations_on_notify_and_moves_and_cancels_them(api, org
     cancelled = _calendar_files(org)[4:]
     assert [str(c["method"]) for c in cancelled] == ["CANCEL", "CANCEL"]
     assert all(str(next(iter(c.walk("VEVENT")))["status"]) == "CANCELLED" for c in cancelled)
+
+
+def test_a_drafted_invitation_names_its_calendar_file_on_the_page_and_in_the_api(
+    actor, api, org, user
+):
+    from django.test import Client
+
+    appointment = _appointment(org, user)
+    invitations.invite(actor, appointment, send=False)
+    run_pending_tasks()
+    message = Message.objects.filter(organisation=org).order_by("id").first()
+    assert api.get(f"/messages/{message.pk}").json()["attachments"] == ["invitation.ics"]
+    client = Client()
+    client.force_login(user)
+    page = client.get(f"/messages/{message.pk}/")
+    assert page.status_code == 200 and "invitation.ics" in page.content.decode()
+    # An internal meeting's invitation is about no record: its pages lead back to the calendar.
+    internal = _appointment(org, user, attendees=[], kind=Appointment.Kind.INTERNAL)
+    invitations.invite(actor, internal, send=False)
+    run_pending_tasks()
+    own = Message.objects.filter(organisation=org).order_by("id").last()
+    assert (own.opportunity_id, own.lead_id) == (None, None)
+    for path in (f"/messages/{own.pk}/", f"/messages/{own.pk}/send"):
+        shown = client.get(path)
+        assert shown.status_code == 200 and 'href="/calendar/"' in shown.content.decode()

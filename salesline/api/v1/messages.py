@@ -121,7 +121,9 @@ def message_out(message) -> dict:
         "body": message.body,
         "from_email": message.from_email,
         "message_id": message.message_id,
-        "attachments": [d.file_name for d in documents],
+        # Generated documents, then the text files carried in the message (an invitation).
+        "attachments": [d.file_name for d in documents]
+        + [a["file_name"] for a in message.inline_attachments or []],
         "attachment_ids": [d.pk for d in documents],
         "opportunity_id": message.opportunity_id,
         "lead_id": message.lead_id,

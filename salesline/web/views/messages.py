@@ -34,6 +34,9 @@ def record_url(message) -> str:
     """The page of the record the message is about, at its Messages section."""
     kind = "opportunity" if message.opportunity_id else "lead"
     record_id = message.opportunity_id or message.lead_id
+    if record_id is None:
+        # About no record (an internal meeting's invitation): back to the calendar.
+        return reverse("web:calendar")
     return f"{reverse('web:record-detail', args=[RECORD_PLURALS[kind], record_id])}#messages"
 
 
