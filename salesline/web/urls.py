@@ -24,6 +24,7 @@ from .views import (
     settings,
     tasks,
     work,
+    working_pattern,
 )
 from .views import jobs as job_pages
 
@@ -41,6 +42,7 @@ urlpatterns = [
     *search.urlpatterns,
     *tasks.urlpatterns,
     *calendar.urlpatterns,
+    *working_pattern.urlpatterns,
     *documents.urlpatterns,
     *messages.urlpatterns,
     *agreements.urlpatterns,
