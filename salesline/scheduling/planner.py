@@ -737,6 +737,57 @@ def plan_list(*, actor: Actor, owner_id: int | None = None, limit: int = 20) -> 
     return list(rows.order_by("-created_at", "-id")[:limit])
 
 
+@dataclass(frozen=True)
+class PlanFilters:
+    owner_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+def parse_plan_filters(raw: Mapping[str, Any]) -> PlanFilters:
+    """`owner_id`, `limit` (1..500, default 50) and `offset`; 422 naming each fault."""
+    base = parse_request_filters(
+        {k: raw.get(k) for k in ("owner_id", "limit", "offset") if k in raw}
+    )
+    return PlanFilters(owner_id=base.owner_id, limit=base.limit, offset=base.offset)
+
+
+def plan_page(*, actor: Actor, filters: PlanFilters) -> tuple[list[Plan], int]:
+    """The organisation's plans, newest first, and how many there are."""
+    rows = Plan.objects.filter(organisation=actor.organisation)
+    if filters.owner_id is not None:
+        rows = rows.filter(owner_id=filters.owner_id)
+    rows = rows.order_by("-created_at", "-id")
+    return list(rows[filters.offset : filters.offset + filters.limit]), rows.count()
+
+
+def plan_summary_out(plan: Plan) -> dict:
+    """A plan in a list: the contract's shape plus whose it is, its days and its status."""
+    return {
+        **plan_out(plan),
+        "owner_id": plan.owner_id,
+        "start": plan.start,
+        "days": plan.days,
+        "status": plan.status,
+        "created_at": plan.created_at,
+    }
+
+
+def meeting_id_for_opportunity(*, actor: Actor, plan_id: int, opportunity_id: int) -> int:
+    """The proposed meeting of a plan about `opportunity_id` (the API addresses a plan's
+    meetings by their opportunity, the key the contract's meetings have). Should a plan hold
+    two requests for one opportunity, the earlier meeting."""
+    plan = plan_get_for(actor=actor, plan_id=plan_id)
+    meeting = (
+        PlanMeeting.objects.filter(plan=plan, request__opportunity_id=opportunity_id)
+        .order_by("starts_at", "id")
+        .first()
+    )
+    if meeting is None:
+        raise NotFound(f"Plan {plan.pk} has no meeting for opportunity {opportunity_id}.")
+    return meeting.pk
+
+
 def plan_meetings(plan: Plan) -> list[PlanMeeting]:
     return list(
         PlanMeeting.objects.filter(plan=plan)
