@@ -97,9 +97,7 @@ def _clean(data: Mapping[str, Any], problems: ProblemList, *, creating: bool) ->
 
 
 def _duplicate(actor: Actor, name: str, country: str, exclude: int | None = None) -> bool:
-    rows = Place.objects.filter(
-        organisation=actor.organisation, name__iexact=name, country=country
-    )
+    rows = Place.objects.filter(organisation=actor.organisation, name__iexact=name, country=country)
     if exclude is not None:
         rows = rows.exclude(pk=exclude)
     return rows.exists()
@@ -299,9 +297,7 @@ def places_import_csv(*, actor: Actor, text: str) -> ImportResult:
         problems = ProblemList()
         fields = _clean(data, problems, creating=True)
         if problems:
-            result.problems.append(
-                RowProblem(line, " ".join(p.msg for p in problems.problems))
-            )
+            result.problems.append(RowProblem(line, " ".join(p.msg for p in problems.problems)))
             continue
         key = (fields["name"].casefold(), fields["country"])
         if key in seen:

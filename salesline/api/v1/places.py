@@ -60,9 +60,7 @@ def register(api) -> None:
             "offset": offset,
         }
 
-    @router.post(
-        "", response={201: PlaceOut}, operation_id="create_place", summary="Add a place"
-    )
+    @router.post("", response={201: PlaceOut}, operation_id="create_place", summary="Add a place")
     def create_place(request: HttpRequest, payload: PlaceIn):
         """`name`, `latitude` (-90..90) and `longitude` (-180..180) are required; `country` is
         a two-letter ISO 3166 code or blank. A second place of the same name and country
