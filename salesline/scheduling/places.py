@@ -112,11 +112,14 @@ def place_create(*, actor: Actor, data: Mapping[str, Any]) -> Place:
     _require_edit(actor)
     problems = ProblemList()
     fields = _clean(data, problems, creating=True)
-    if "name" in fields and "country" in fields:
-        if _duplicate(actor, fields["name"], fields["country"]):
-            problems.add(
-                ("name",), _duplicate_message(fields["name"], fields["country"]), type="duplicate"
-            )
+    if (
+        "name" in fields
+        and "country" in fields
+        and _duplicate(actor, fields["name"], fields["country"])
+    ):
+        problems.add(
+            ("name",), _duplicate_message(fields["name"], fields["country"]), type="duplicate"
+        )
     problems.raise_if_any()
     try:
         with transaction.atomic():
