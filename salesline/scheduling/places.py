@@ -36,7 +36,7 @@ def may_edit(actor: Actor) -> bool:
     return actor.has_role(Role.ADMIN, Role.SALES_COORDINATOR)
 
 
-def _require_edit(actor: Actor) -> None:
+def require_edit(actor: Actor) -> None:
     if not may_edit(actor):
         raise PermissionDenied("Only admins and sales coordinators may change the places table.")
 
@@ -109,7 +109,7 @@ def _duplicate_message(name: str, country: str) -> str:
 
 
 def place_create(*, actor: Actor, data: Mapping[str, Any]) -> Place:
-    _require_edit(actor)
+    require_edit(actor)
     problems = ProblemList()
     fields = _clean(data, problems, creating=True)
     if (
@@ -135,7 +135,7 @@ def place_create(*, actor: Actor, data: Mapping[str, Any]) -> Place:
 
 
 def place_update(*, actor: Actor, place_id: int, data: Mapping[str, Any]) -> Place:
-    _require_edit(actor)
+    require_edit(actor)
     problems = ProblemList()
     fields = _clean(data, problems, creating=False)
     try:
@@ -174,7 +174,7 @@ def place_update(*, actor: Actor, place_id: int, data: Mapping[str, Any]) -> Pla
 
 def place_delete(*, actor: Actor, place_id: int) -> None:
     """Removes the place; addresses located by it keep their coordinates."""
-    _require_edit(actor)
+    require_edit(actor)
     with transaction.atomic():
         place = (
             Place.objects.select_for_update()
@@ -194,14 +194,19 @@ def place_get_for(*, actor: Actor, place_id: int) -> Place:
     return place
 
 
+def place_rows(*, actor: Actor, search: str = "") -> QuerySet[Place]:
+    """The organisation's places by name then country (for a paginated page)."""
+    rows: QuerySet[Place] = Place.objects.filter(organisation=actor.organisation)
+    if search:
+        rows = rows.filter(name__istartswith=search)
+    return rows.order_by("name", "country", "id")
+
+
 def place_list(
     *, actor: Actor, limit: int = DEFAULT_LIMIT, offset: int = 0, search: str = ""
 ) -> tuple[list[Place], int]:
     """The organisation's places by name then country; `search` matches the start of a name."""
-    rows: QuerySet[Place] = Place.objects.filter(organisation=actor.organisation)
-    if search:
-        rows = rows.filter(name__istartswith=search)
-    rows = rows.order_by("name", "country", "id")
+    rows = place_rows(actor=actor, search=search)
     return list(rows[offset : offset + limit]), rows.count()
 
 
@@ -245,7 +250,7 @@ def places_import_csv(*, actor: Actor, text: str) -> ImportResult:
     """Loads places from CSV text with the header `name,country,latitude,longitude` (country
     may be blank). A row naming a place already in the table updates its coordinates; a bad
     row is reported by its line number and skipped, never stopping the good ones."""
-    _require_edit(actor)
+    require_edit(actor)
     result = ImportResult()
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
     try:
