@@ -91,11 +91,11 @@ def test_the_list_is_paginated_and_searchable(coordinator_client, org):
 
 def test_the_csv_upload_loads_good_lines_and_names_the_bad_ones(coordinator_client, org):
     data = (
-        "name,country,latitude,longitude\n"
-        "Chicago,US,41.8781,-87.6298\n"
-        "Atlanta,US,91,-84.388\n"
-        "Denver,US,39.74,-104.99\n"
-    ).encode()
+        b"name,country,latitude,longitude\n"
+        b"Chicago,US,41.8781,-87.6298\n"
+        b"Atlanta,US,91,-84.388\n"
+        b"Denver,US,39.74,-104.99\n"
+    )
     answer = coordinator_client.post(
         "/settings/places/upload/",
         {"file": SimpleUploadedFile("places.csv", data, content_type="text/csv")},
@@ -129,9 +129,7 @@ def test_a_salesperson_may_not_change_places(browser, org):
 
 
 def test_another_organisations_place_is_not_found(coordinator_client, other_org):
-    place = Place.objects.create(
-        organisation=other_org, name="Oslo", latitude=59.9, longitude=10.7
-    )
+    place = Place.objects.create(organisation=other_org, name="Oslo", latitude=59.9, longitude=10.7)
     assert coordinator_client.get(f"/settings/places/{place.pk}/").status_code == 404
     assert coordinator_client.post(f"/settings/places/{place.pk}/delete/").status_code == 404
     assert Place.objects.filter(pk=place.pk).exists()
