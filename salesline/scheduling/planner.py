@@ -36,7 +36,7 @@ from salesline.core.ids import is_id
 from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.pipeline.models import Opportunity
 
-from . import appointment_services, capacity, invitations, routing
+from . import appointment_services, capacity, invitations, routing, travel
 from .models import Appointment, MeetingRequest, Place, Plan, PlanMeeting, WorkingPattern
 
 BD = Appointment.Kind.BUSINESS_DEVELOPMENT
@@ -566,11 +566,17 @@ def build_instance(organisation, owner_id: int, start: dt.date, days: int) -> In
                 deadline_day=(request.deadline - start).days if request.deadline else None,
             )
         )
+    # The organisation's travel-time matrix where both ends are known places; else the solver
+    # measures the haversine distance at the person's speed (None: no matrix entered).
+    matrix = travel.TravelClock(organisation, pattern).matrix(
+        [person.base] + [(c.lat, c.lon) for c in candidates]
+    )
     problem = routing.Problem(
         people=(person,),
         candidates=tuple(candidates),
         speed_kmh=float(pattern.travel_speed_kmh or 50),
         overhead_minutes=pattern.travel_overhead_minutes,
+        matrix=matrix,
     )
     return Instance(problem, pattern, dates, requests, unlocated)
 
@@ -821,19 +827,17 @@ def plan_out(plan: Plan) -> dict:
     }
 
 
-def _travel(pattern: WorkingPattern, a, b) -> int:
+def _travel(clock: travel.Clock, a, b) -> int:
     if a is None or b is None:
         return 0
-    km = routing.haversine_km(a, b)
-    if km < 0.05:
-        return 0
-    return math.ceil(km / (pattern.travel_speed_kmh or 50) * 60) + pattern.travel_overhead_minutes
+    return clock(a, b)
 
 
 def _retravel(plan: Plan, pattern: WorkingPattern) -> None:
     """Travel minutes before each meeting and the plan's total, after an edit."""
     zone = capacity.zone_of(pattern)
     base = _base(pattern)
+    clock = travel.TravelClock(plan.organisation_id, pattern)
     total = 0
     by_day: dict[dt.date, list[PlanMeeting]] = {}
     for meeting in plan_meetings(plan):
@@ -842,13 +846,13 @@ def _retravel(plan: Plan, pattern: WorkingPattern) -> None:
         place: tuple[float | None, float | None] | None = base
         for meeting in meetings:
             here = (meeting.request.latitude, meeting.request.longitude)
-            travel = _travel(pattern, place, here)
-            if meeting.travel_minutes_before != travel:
-                meeting.travel_minutes_before = travel
+            minutes = _travel(clock, place, here)
+            if meeting.travel_minutes_before != minutes:
+                meeting.travel_minutes_before = minutes
                 meeting.save(update_fields=["travel_minutes_before"])
-            total += travel
+            total += minutes
             place = here
-        total += _travel(pattern, place, base)
+        total += _travel(clock, place, base)
     plan.total_travel_minutes = total
     plan.save(update_fields=["total_travel_minutes"])
 
@@ -955,6 +959,7 @@ def plan_move_meeting(
             pattern, kind=BD, starts_at=starts_at, ends_at=ends_at, others=busy
         )
         if not problems:  # travel from the previous meeting (or base) and to the next
+            clock = travel.TravelClock(actor.organisation, pattern)
             base = _base(pattern)
             here = (request.latitude, request.longitude)
             same_day = [
@@ -970,7 +975,7 @@ def plan_move_meeting(
                 if before
                 else _local(local_start.date(), _minutes(pattern.day_starts), zone)
             )
-            need = _travel(pattern, prev_place, here)
+            need = _travel(clock, prev_place, here)
             if starts_at - prev_end < dt.timedelta(minutes=need):
                 problems.append(
                     Problem(
@@ -986,7 +991,7 @@ def plan_move_meeting(
                 if after
                 else _local(local_start.date(), _minutes(pattern.day_ends), zone)
             )
-            need = _travel(pattern, here, next_place)
+            need = _travel(clock, here, next_place)
             if next_start - ends_at < dt.timedelta(minutes=need):
                 problems.append(
                     Problem(

@@ -4,10 +4,10 @@ located by. Every member reads; admins and sales coordinators write."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
-from pydantic import BaseModel
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import BaseModel, ConfigDict
 
-from salesline.scheduling import places
+from salesline.scheduling import places, travel
 
 from .common import actor_of
 from .schemas import Strict
@@ -93,3 +93,53 @@ def register(api) -> None:
         return Status(204, None)
 
     api.add_router("/places", router)
+
+
+travel_router = Router(tags=["places"])
+
+
+class TravelTimeIn(Strict):
+    from_: int = Field(..., alias="from", description="A place's id")
+    to: int = Field(..., description="A place's id")
+    minutes: int = Field(..., description="Door to door, 0 to 1440")
+
+
+class TravelTimeOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: int = Field(..., alias="from")
+    to: int
+    minutes: int
+
+
+def register_travel_times(api) -> None:
+    @travel_router.get(
+        "",
+        response=list[TravelTimeOut],
+        by_alias=True,
+        operation_id="list_travel_times",
+        summary="The travel-time matrix",
+    )
+    def list_travel_times(request: HttpRequest):
+        """Minutes between places (ids), as entered: an entry without its reverse also counts
+        for the way back."""
+        return [travel.entry_out(r) for r in travel.travel_time_rows(actor=actor_of(request))]
+
+    @travel_router.put(
+        "",
+        response=list[TravelTimeOut],
+        by_alias=True,
+        operation_id="replace_travel_times",
+        summary="Replace the travel-time matrix",
+    )
+    def replace_travel_times(request: HttpRequest, payload: list[TravelTimeIn]):
+        """The whole matrix: `[{"from": place id, "to": place id, "minutes": m}]` (an empty list
+        clears it). The planner uses an entry when both ends of a journey are within 2 km of
+        its places; otherwise the haversine distance at the person's speed. Admins and sales
+        coordinators; 422 naming each bad item (unknown place, the same place twice, a repeated
+        journey, minutes outside 0-1440)."""
+        items = [item.model_dump(by_alias=True) for item in payload]
+        rows = travel.travel_times_replace(actor=actor_of(request), items=items)
+        return [travel.entry_out(r) for r in rows]
+
+    api.add_router("/travel-times", travel_router)
