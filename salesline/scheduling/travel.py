@@ -43,6 +43,17 @@ def travel_time_rows(*, actor: Actor) -> list[TravelTime]:
     )
 
 
+def travel_time_get_for(*, actor: Actor, entry_id: int) -> TravelTime:
+    row = (
+        TravelTime.objects.filter(organisation=actor.organisation, pk=entry_id)
+        .select_related("from_place", "to_place")
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"No travel time with id {entry_id}.")
+    return row
+
+
 def _clean_minutes(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -173,7 +184,7 @@ def travel_time_set(*, actor: Actor, from_id: Any, to_id: Any, minutes: Any) -> 
             obj=row,
             changes={"from": a, "to": b, "minutes": [old, m]},
         )
-    return row
+    return travel_time_get_for(actor=actor, entry_id=row.pk)
 
 
 def travel_time_delete(*, actor: Actor, entry_id: int) -> None:

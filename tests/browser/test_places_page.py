@@ -1,5 +1,5 @@
-"""Settings → Places in Chromium: add a place, upload a CSV with a bad line, edit and remove
-one after the confirmation; every page passes axe."""
+"""Settings → Places in Chromium: add a place, upload a CSV with a bad line, edit one, enter and
+remove a travel time, remove a place after the confirmation; every page passes axe."""
 
 from __future__ import annotations
 
@@ -31,10 +31,10 @@ def test_the_places_page(page, coordinator, sign_in, tmp_path):
     expect(page.get_by_role("heading", name="Places", level=1)).to_be_visible()
     expect(page.get_by_text("No places yet")).to_be_visible()
     assert axe_violations(page) == []
-    page.get_by_label("Name").fill("Chicago")
-    page.get_by_label("Country").fill("US")
-    page.get_by_label("Latitude").fill("41.8781")
-    page.get_by_label("Longitude").fill("-87.6298")
+    page.get_by_label("Name", exact=True).fill("Chicago")
+    page.get_by_label("Country", exact=True).fill("US")
+    page.get_by_label("Latitude", exact=True).fill("41.8781")
+    page.get_by_label("Longitude", exact=True).fill("-87.6298")
     page.get_by_role("button", name="Add place").click()
     expect(page.get_by_text("Place “Chicago, US” added.")).to_be_visible()
     assert axe_violations(page) == []
@@ -50,16 +50,27 @@ def test_the_places_page(page, coordinator, sign_in, tmp_path):
 
     page.get_by_role("link", name="Edit Atlanta, US").click()
     assert axe_violations(page) == []
-    page.get_by_label("Latitude").fill("91")
+    page.get_by_label("Latitude", exact=True).fill("91")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("heading", name="Nothing was saved")).to_be_visible()
     assert axe_violations(page) == []
-    page.get_by_label("Latitude").fill("33.75")
+    page.get_by_label("Latitude", exact=True).fill("33.75")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_text("Place “Atlanta, US” saved.")).to_be_visible()
 
     page.goto("/settings/places/")
-    page.get_by_role("link", name="Remove Chicago, US").click()
+    page.get_by_label("From", exact=True).select_option(label="Chicago, US")
+    page.get_by_label("To", exact=True).select_option(label="Atlanta, US")
+    page.get_by_label("Minutes", exact=True).fill("125")
+    page.get_by_role("button", name="Save travel time").click()
+    expect(page.get_by_text("Travel time from Chicago, US to Atlanta, US saved")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_role("link", name="Remove Chicago, US to Atlanta, US").click()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Remove travel time").click()
+    expect(page.get_by_text("Travel time from Chicago, US to Atlanta, US removed.")).to_be_visible()
+
+    page.get_by_role("link", name="Remove Chicago, US", exact=True).click()
     expect(page.get_by_role("heading", name="Remove place “Chicago, US”?")).to_be_visible()
     assert axe_violations(page) == []
     page.get_by_role("button", name="Remove place").click()

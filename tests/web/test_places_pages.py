@@ -79,12 +79,12 @@ def test_the_list_is_paginated_and_searchable(coordinator_client, org):
         Place(organisation=org, name=f"Town {i:02}", latitude=i, longitude=i) for i in range(30)
     )
     first = coordinator_client.get("/settings/places/").content.decode()
-    assert "Town 00" in first and "Town 25" not in first and "page 1 of 2" in first
-    assert "page=2" in first
+    assert "<td>Town 00</td>" in first and "<td>Town 25</td>" not in first
+    assert "page 1 of 2" in first and "page=2" in first
     second = coordinator_client.get("/settings/places/?page=2").content.decode()
-    assert "Town 25" in second and "Town 00" not in second
+    assert "<td>Town 25</td>" in second and "<td>Town 00</td>" not in second
     found = coordinator_client.get("/settings/places/?q=town 1").content.decode()
-    assert "Town 19" in found and "Town 20" not in found
+    assert "<td>Town 19</td>" in found and "<td>Town 20</td>" not in found
     none = coordinator_client.get("/settings/places/?q=Zz").content.decode()
     assert "No place&#x27;s name starts with" in none or "No place's name starts with" in none
 
@@ -134,3 +134,58 @@ def test_another_organisations_place_is_not_found(coordinator_client, other_org)
     assert coordinator_client.post(f"/settings/places/{place.pk}/delete/").status_code == 404
     assert Place.objects.filter(pk=place.pk).exists()
     assert coordinator_client.get("/settings/places/99999999999999999999/").status_code == 404
+
+
+def test_travel_times_are_added_changed_and_removed_on_the_page(coordinator_client, org):
+    from salesline.scheduling.models import TravelTime
+
+    single = coordinator_client.get("/settings/places/").content.decode()
+    assert "No travel times" in single and "Add at least two places" in single
+    london = Place.objects.create(organisation=org, name="London", latitude=51.5, longitude=-0.1)
+    leeds = Place.objects.create(organisation=org, name="Leeds", latitude=53.8, longitude=-1.5)
+    url = "/settings/places/travel-times/"
+    answer = coordinator_client.post(
+        url, {"from_place": london.pk, "to_place": leeds.pk, "minutes": "150"}
+    )
+    assert answer.status_code == 302
+    page = coordinator_client.get(answer["Location"]).content.decode()
+    assert "Travel time from London to Leeds saved: 150 min." in page
+    assert (
+        coordinator_client.post(
+            url, {"from_place": london.pk, "to_place": leeds.pk, "minutes": "140"}
+        ).status_code
+        == 302
+    )
+    row = TravelTime.objects.get()
+    assert (row.from_place_id, row.to_place_id, row.minutes) == (london.pk, leeds.pk, 140)
+    refused = coordinator_client.post(
+        url, {"from_place": london.pk, "to_place": london.pk, "minutes": "2000"}
+    )
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    assert "The travel time was not saved" in html
+    assert "two different places" in html and "from 0 to 1440" in html
+    confirm = coordinator_client.get(f"/settings/places/travel-times/{row.pk}/delete/")
+    assert confirm.status_code == 200 and TravelTime.objects.exists()
+    assert "Remove the travel time from London to Leeds?" in confirm.content.decode()
+    removed = coordinator_client.post(f"/settings/places/travel-times/{row.pk}/delete/")
+    assert removed.status_code == 302 and not TravelTime.objects.exists()
+
+
+def test_a_salesperson_sees_travel_times_but_may_not_change_them(browser, org):
+    from salesline.scheduling.models import TravelTime
+
+    london = Place.objects.create(organisation=org, name="London", latitude=51.5, longitude=-0.1)
+    leeds = Place.objects.create(organisation=org, name="Leeds", latitude=53.8, longitude=-1.5)
+    row = TravelTime.objects.create(
+        organisation=org, from_place=london, to_place=leeds, minutes=150
+    )
+    html = browser.get("/settings/places/").content.decode()
+    assert "<td>150</td>" in html and "Save travel time" not in html
+    answer = browser.post(
+        "/settings/places/travel-times/",
+        {"from_place": leeds.pk, "to_place": london.pk, "minutes": "5"},
+    )
+    assert answer.status_code == 403
+    assert browser.post(f"/settings/places/travel-times/{row.pk}/delete/").status_code == 403
+    assert TravelTime.objects.count() == 1

@@ -16,6 +16,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from salesline.core.ids import is_id
 from salesline.scheduling import places as place_services
+from salesline.scheduling import travel
+from salesline.scheduling.models import Place
 
 from ..errors import bind_problems, on_refusal
 from .common import member_page, page_context
@@ -71,6 +73,34 @@ class PlacesUploadForm(forms.Form):
             ) from None
 
 
+class TravelTimeForm(forms.Form):
+    from_place = forms.TypedChoiceField(label="From", coerce=int)
+    to_place = forms.TypedChoiceField(label="To", coerce=int)
+    minutes = forms.CharField(
+        label="Minutes",
+        max_length=10,
+        required=False,
+        help_text="Door to door, 0 to 1440. Used both ways unless the way back has its own.",
+        widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, *args, places, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(p.pk, str(p)) for p in places]
+        self.fields["from_place"].choices = choices  # type: ignore[attr-defined]
+        self.fields["to_place"].choices = choices  # type: ignore[attr-defined]
+
+
+def _all_places(actor) -> list[Place]:
+    return list(place_services.place_rows(actor=actor))
+
+
+def _travel_input(problem) -> str | None:
+    """The form's input a travel-time problem names ((0, "from") is `from_place`)."""
+    name = problem.loc[-1] if problem.loc else None
+    return {"from": "from_place", "to": "to_place", "minutes": "minutes"}.get(str(name))
+
+
 def _place_or_404(actor, place_id: int):
     if not is_id(place_id):
         raise Http404("No such place.")
@@ -82,11 +112,22 @@ def _list_context(request: HttpRequest, actor, **extra) -> dict:
     page = Paginator(place_services.place_rows(actor=actor, search=search), PER_PAGE).get_page(
         request.GET.get("page")
     )
+    travel_rows = Paginator(travel.travel_time_rows(actor=actor), PER_PAGE).get_page(
+        request.GET.get("tpage")
+    )
+    all_places = _all_places(actor) if place_services.may_edit(actor) else []
+    if extra.get("travel_refused"):
+        extra["general"] = ["The travel time was not saved: see its form under Travel times."]
+    if extra.get("upload_refused"):
+        extra["general"] = ["Nothing was uploaded: see the form under Upload places."]
     return page_context(
         request,
         actor,
         section="places",
         places=page,
+        travel_rows=travel_rows,
+        travel_form=extra.pop("travel_form", None) or TravelTimeForm(places=all_places),
+        place_count=len(all_places),
         search=search,
         may_edit=place_services.may_edit(actor),
         form=extra.pop("form", None) or PlaceForm(),
@@ -202,10 +243,69 @@ def place_upload(request: HttpRequest, actor) -> HttpResponse:
     )
 
 
+@member_page
+@require_POST
+def travel_time_set(request: HttpRequest, actor) -> HttpResponse:
+    """Adds a journey to the matrix or changes its minutes."""
+    place_services.require_edit(actor)
+    form = TravelTimeForm(request.POST, places=_all_places(actor))
+
+    def render_page(status: int) -> HttpResponse:
+        return render(
+            request,
+            "web/places/list.html",
+            _list_context(request, actor, travel_form=form, travel_refused=True),
+            status=status,
+        )
+
+    if not form.is_valid():
+        return render_page(400)
+
+    def refused(error):
+        bind_problems(form, error, field_of=_travel_input)
+        return render_page(error.status)
+
+    on_refusal(request, refused)
+    row = travel.travel_time_set(
+        actor=actor,
+        from_id=form.cleaned_data["from_place"],
+        to_id=form.cleaned_data["to_place"],
+        minutes=form.cleaned_data["minutes"],
+    )
+    messages.success(
+        request, f"Travel time from {row.from_place} to {row.to_place} saved: {row.minutes} min."
+    )
+    return redirect(f"{reverse('web:settings-places')}#travel-heading")
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def travel_time_delete(request: HttpRequest, actor, entry_id: int) -> HttpResponse:
+    place_services.require_edit(actor)
+    if not is_id(entry_id):
+        raise Http404("No such travel time.")
+    row = travel.travel_time_get_for(actor=actor, entry_id=entry_id)
+    if request.method == "POST":
+        travel.travel_time_delete(actor=actor, entry_id=row.pk)
+        messages.success(request, f"Travel time from {row.from_place} to {row.to_place} removed.")
+        return redirect(f"{reverse('web:settings-places')}#travel-heading")
+    return render(
+        request,
+        "web/places/travel_time_delete.html",
+        page_context(request, actor, section="places", row=row),
+    )
+
+
 urlpatterns = [
     path("settings/places/", place_list, name="settings-places"),
     path("settings/places/new/", place_create, name="settings-place-create"),
     path("settings/places/upload/", place_upload, name="settings-places-upload"),
+    path("settings/places/travel-times/", travel_time_set, name="settings-travel-time-set"),
+    path(
+        "settings/places/travel-times/<int:entry_id>/delete/",
+        travel_time_delete,
+        name="settings-travel-time-delete",
+    ),
     path("settings/places/<int:place_id>/", place_edit, name="settings-place-edit"),
     path("settings/places/<int:place_id>/delete/", place_delete, name="settings-place-delete"),
 ]
