@@ -20,6 +20,7 @@ from salesline.accounts.models import Role
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, PermissionDenied, ProblemList
+from salesline.core.ids import is_id
 from salesline.core.text import text_problem
 from salesline.records.location import clean_coordinate, clean_country
 
@@ -136,6 +137,8 @@ def place_create(*, actor: Actor, data: Mapping[str, Any]) -> Place:
 
 def place_update(*, actor: Actor, place_id: int, data: Mapping[str, Any]) -> Place:
     require_edit(actor)
+    if not is_id(place_id):
+        raise NotFound(f"No place with id {place_id}.")
     problems = ProblemList()
     fields = _clean(data, problems, creating=False)
     try:
@@ -175,6 +178,8 @@ def place_update(*, actor: Actor, place_id: int, data: Mapping[str, Any]) -> Pla
 def place_delete(*, actor: Actor, place_id: int) -> None:
     """Removes the place; addresses located by it keep their coordinates."""
     require_edit(actor)
+    if not is_id(place_id):
+        raise NotFound(f"No place with id {place_id}.")
     with transaction.atomic():
         place = (
             Place.objects.select_for_update()
@@ -188,6 +193,8 @@ def place_delete(*, actor: Actor, place_id: int) -> None:
 
 
 def place_get_for(*, actor: Actor, place_id: int) -> Place:
+    if not is_id(place_id):
+        raise NotFound(f"No place with id {place_id}.")
     place = Place.objects.filter(organisation=actor.organisation, pk=place_id).first()
     if place is None:
         raise NotFound(f"No place with id {place_id}.")

@@ -730,6 +730,8 @@ def plan_create(*, actor: Actor, data: Mapping[str, Any], time_limit: float | No
 
 
 def plan_get_for(*, actor: Actor, plan_id: int) -> Plan:
+    if not is_id(plan_id):
+        raise NotFound(f"No plan with id {plan_id}.")
     plan = Plan.objects.filter(organisation=actor.organisation, pk=plan_id).first()
     if plan is None:
         raise NotFound(f"No plan with id {plan_id}.")
@@ -784,6 +786,8 @@ def meeting_id_for_opportunity(*, actor: Actor, plan_id: int, opportunity_id: in
     meetings by their opportunity, the key the contract's meetings have). Should a plan hold
     two requests for one opportunity, the earlier meeting."""
     plan = plan_get_for(actor=actor, plan_id=plan_id)
+    if not is_id(opportunity_id):
+        raise NotFound(f"Plan {plan.pk} has no meeting for opportunity {opportunity_id}.")
     meeting = (
         PlanMeeting.objects.filter(plan=plan, request__opportunity_id=opportunity_id)
         .order_by("starts_at", "id")

@@ -17,6 +17,7 @@ from django.db import transaction
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, ProblemList
+from salesline.core.ids import is_id
 
 from . import routing
 from .models import Place, TravelTime, WorkingPattern
@@ -44,6 +45,8 @@ def travel_time_rows(*, actor: Actor) -> list[TravelTime]:
 
 
 def travel_time_get_for(*, actor: Actor, entry_id: int) -> TravelTime:
+    if not is_id(entry_id):
+        raise NotFound(f"No travel time with id {entry_id}.")
     row = (
         TravelTime.objects.filter(organisation=actor.organisation, pk=entry_id)
         .select_related("from_place", "to_place")
