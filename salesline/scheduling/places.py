@@ -321,31 +321,39 @@ def places_import_csv(*, actor: Actor, text: str) -> ImportResult:
             )
             continue
         seen[key] = line
-        with transaction.atomic():
-            place = (
-                Place.objects.select_for_update()
-                .filter(
-                    organisation=actor.organisation,
-                    name__iexact=fields["name"],
-                    country=fields["country"],
-                )
-                .first()
+        try:
+            _load_row(actor, fields, result)
+        except IntegrityError:  # the same place added meanwhile by someone else
+            result.problems.append(
+                RowProblem(line, _duplicate_message(fields["name"], fields["country"]))
             )
-            if place is None:
-                place = Place.objects.create(organisation=actor.organisation, **fields)
-                audit.record(
-                    actor=actor, action="place.create", obj=place, changes=place_out(place)
-                )
-                result.created += 1
-                continue
-            before = place_out(place)
-            place.latitude, place.longitude = fields["latitude"], fields["longitude"]
-            place.save(update_fields=["latitude", "longitude"])
-            after = place_out(place)
-            changes = {k: [before[k], v] for k, v in after.items() if before[k] != v}
-            if changes:
-                audit.record(actor=actor, action="place.update", obj=place, changes=changes)
-                result.updated += 1
-            else:
-                result.unchanged += 1
     return result
+
+
+def _load_row(actor: Actor, fields: dict, result: ImportResult) -> None:
+    """One good CSV row: a new place, or new coordinates for the one already there."""
+    with transaction.atomic():
+        place = (
+            Place.objects.select_for_update()
+            .filter(
+                organisation=actor.organisation,
+                name__iexact=fields["name"],
+                country=fields["country"],
+            )
+            .first()
+        )
+        if place is None:
+            place = Place.objects.create(organisation=actor.organisation, **fields)
+            audit.record(actor=actor, action="place.create", obj=place, changes=place_out(place))
+            result.created += 1
+            return
+        before = place_out(place)
+        place.latitude, place.longitude = fields["latitude"], fields["longitude"]
+        place.save(update_fields=["latitude", "longitude"])
+        after = place_out(place)
+        changes = {k: [before[k], v] for k, v in after.items() if before[k] != v}
+        if changes:
+            audit.record(actor=actor, action="place.update", obj=place, changes=changes)
+            result.updated += 1
+        else:
+            result.unchanged += 1
