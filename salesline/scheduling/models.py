@@ -349,3 +349,33 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.owner})"
+
+
+class TravelTime(models.Model):
+    """The travel-time matrix: minutes from one place to another, door to door, entered by the
+    organisation. Symmetric unless both directions are given. The planner uses it when both
+    ends of a journey are known places (the place within 2 km of the coordinates)."""
+
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+    from_place = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="+")
+    to_place = models.ForeignKey(Place, on_delete=models.CASCADE, related_name="+")
+    minutes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "from_place", "to_place"], name="travel_time_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(from_place=models.F("to_place")),
+                name="travel_time_between_two_places",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(minutes__lte=1440), name="travel_time_at_most_a_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_place_id} → {self.to_place_id}: {self.minutes} min"

@@ -36,7 +36,7 @@ from salesline.core.ids import is_id
 from salesline.core.text import LONG_TEXT_MAX, text_problem
 from salesline.pipeline.models import Opportunity
 
-from . import appointment_services, capacity, invitations, routing
+from . import appointment_services, capacity, invitations, routing, travel
 from .models import Appointment, MeetingRequest, Place, Plan, PlanMeeting, WorkingPattern
 
 BD = Appointment.Kind.BUSINESS_DEVELOPMENT
@@ -566,11 +566,17 @@ def build_instance(organisation, owner_id: int, start: dt.date, days: int) -> In
                 deadline_day=(request.deadline - start).days if request.deadline else None,
             )
         )
+    # The organisation's travel-time matrix where both ends are known places; else the solver
+    # measures the haversine distance at the person's speed (None: no matrix entered).
+    matrix = travel.TravelClock(organisation, pattern).matrix(
+        [person.base] + [(c.lat, c.lon) for c in candidates]
+    )
     problem = routing.Problem(
         people=(person,),
         candidates=tuple(candidates),
         speed_kmh=float(pattern.travel_speed_kmh or 50),
         overhead_minutes=pattern.travel_overhead_minutes,
+        matrix=matrix,
     )
     return Instance(problem, pattern, dates, requests, unlocated)
 
@@ -724,6 +730,8 @@ def plan_create(*, actor: Actor, data: Mapping[str, Any], time_limit: float | No
 
 
 def plan_get_for(*, actor: Actor, plan_id: int) -> Plan:
+    if not is_id(plan_id):
+        raise NotFound(f"No plan with id {plan_id}.")
     plan = Plan.objects.filter(organisation=actor.organisation, pk=plan_id).first()
     if plan is None:
         raise NotFound(f"No plan with id {plan_id}.")
@@ -735,6 +743,59 @@ def plan_list(*, actor: Actor, owner_id: int | None = None, limit: int = 20) -> 
     if owner_id is not None:
         rows = rows.filter(owner_id=owner_id)
     return list(rows.order_by("-created_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class PlanFilters:
+    owner_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+def parse_plan_filters(raw: Mapping[str, Any]) -> PlanFilters:
+    """`owner_id`, `limit` (1..500, default 50) and `offset`; 422 naming each fault."""
+    base = parse_request_filters(
+        {k: raw.get(k) for k in ("owner_id", "limit", "offset") if k in raw}
+    )
+    return PlanFilters(owner_id=base.owner_id, limit=base.limit, offset=base.offset)
+
+
+def plan_page(*, actor: Actor, filters: PlanFilters) -> tuple[list[Plan], int]:
+    """The organisation's plans, newest first, and how many there are."""
+    rows = Plan.objects.filter(organisation=actor.organisation)
+    if filters.owner_id is not None:
+        rows = rows.filter(owner_id=filters.owner_id)
+    rows = rows.order_by("-created_at", "-id")
+    return list(rows[filters.offset : filters.offset + filters.limit]), rows.count()
+
+
+def plan_summary_out(plan: Plan) -> dict:
+    """A plan in a list: the contract's shape plus whose it is, its days and its status."""
+    return {
+        **plan_out(plan),
+        "owner_id": plan.owner_id,
+        "start": plan.start,
+        "days": plan.days,
+        "status": plan.status,
+        "created_at": plan.created_at,
+    }
+
+
+def meeting_id_for_opportunity(*, actor: Actor, plan_id: int, opportunity_id: int) -> int:
+    """The proposed meeting of a plan about `opportunity_id` (the API addresses a plan's
+    meetings by their opportunity, the key the contract's meetings have). Should a plan hold
+    two requests for one opportunity, the earlier meeting."""
+    plan = plan_get_for(actor=actor, plan_id=plan_id)
+    if not is_id(opportunity_id):
+        raise NotFound(f"Plan {plan.pk} has no meeting for opportunity {opportunity_id}.")
+    meeting = (
+        PlanMeeting.objects.filter(plan=plan, request__opportunity_id=opportunity_id)
+        .order_by("starts_at", "id")
+        .first()
+    )
+    if meeting is None:
+        raise NotFound(f"Plan {plan.pk} has no meeting for opportunity {opportunity_id}.")
+    return meeting.pk
 
 
 def plan_meetings(plan: Plan) -> list[PlanMeeting]:
@@ -770,19 +831,17 @@ def plan_out(plan: Plan) -> dict:
     }
 
 
-def _travel(pattern: WorkingPattern, a, b) -> int:
+def _travel(clock: travel.Clock, a, b) -> int:
     if a is None or b is None:
         return 0
-    km = routing.haversine_km(a, b)
-    if km < 0.05:
-        return 0
-    return math.ceil(km / (pattern.travel_speed_kmh or 50) * 60) + pattern.travel_overhead_minutes
+    return clock(a, b)
 
 
 def _retravel(plan: Plan, pattern: WorkingPattern) -> None:
     """Travel minutes before each meeting and the plan's total, after an edit."""
     zone = capacity.zone_of(pattern)
     base = _base(pattern)
+    clock = travel.TravelClock(plan.organisation_id, pattern)
     total = 0
     by_day: dict[dt.date, list[PlanMeeting]] = {}
     for meeting in plan_meetings(plan):
@@ -791,13 +850,13 @@ def _retravel(plan: Plan, pattern: WorkingPattern) -> None:
         place: tuple[float | None, float | None] | None = base
         for meeting in meetings:
             here = (meeting.request.latitude, meeting.request.longitude)
-            travel = _travel(pattern, place, here)
-            if meeting.travel_minutes_before != travel:
-                meeting.travel_minutes_before = travel
+            minutes = _travel(clock, place, here)
+            if meeting.travel_minutes_before != minutes:
+                meeting.travel_minutes_before = minutes
                 meeting.save(update_fields=["travel_minutes_before"])
-            total += travel
+            total += minutes
             place = here
-        total += _travel(pattern, place, base)
+        total += _travel(clock, place, base)
     plan.total_travel_minutes = total
     plan.save(update_fields=["total_travel_minutes"])
 
@@ -904,6 +963,7 @@ def plan_move_meeting(
             pattern, kind=BD, starts_at=starts_at, ends_at=ends_at, others=busy
         )
         if not problems:  # travel from the previous meeting (or base) and to the next
+            clock = travel.TravelClock(actor.organisation, pattern)
             base = _base(pattern)
             here = (request.latitude, request.longitude)
             same_day = [
@@ -919,7 +979,7 @@ def plan_move_meeting(
                 if before
                 else _local(local_start.date(), _minutes(pattern.day_starts), zone)
             )
-            need = _travel(pattern, prev_place, here)
+            need = _travel(clock, prev_place, here)
             if starts_at - prev_end < dt.timedelta(minutes=need):
                 problems.append(
                     Problem(
@@ -935,7 +995,7 @@ def plan_move_meeting(
                 if after
                 else _local(local_start.date(), _minutes(pattern.day_ends), zone)
             )
-            need = _travel(pattern, here, next_place)
+            need = _travel(clock, here, next_place)
             if next_start - ends_at < dt.timedelta(minutes=need):
                 problems.append(
                     Problem(

@@ -14,6 +14,7 @@ from .views import (
     message_templates,
     messages,
     people_report,
+    places,
     planner,
     quality,
     records,
@@ -53,6 +54,7 @@ urlpatterns = [
     *reports_flow.urlpatterns,
     *people_report.urlpatterns,
     *planner.urlpatterns,
+    *places.urlpatterns,
     *booking.urlpatterns,
     *work.urlpatterns,
     path(

@@ -23,6 +23,7 @@ from . import (
     metrics,
     organisation,
     people,
+    places,
     plans,
     process,
     tasks,
@@ -93,5 +94,7 @@ appointments.register(api)
 api.add_router("/members", members.members)
 api.add_router("/me", members.me)
 plans.register(api)
+places.register(api)
+places.register_travel_times(api)
 booking.register(api)
 work.register(api)

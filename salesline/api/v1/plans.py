@@ -121,6 +121,31 @@ class PlanOut(BaseModel):
     total_travel_minutes: int
 
 
+class PlanSummaryOut(PlanOut):
+    owner_id: int
+    start: dt.date
+    days: int
+    status: str
+    created_at: dt.datetime
+
+
+class PlanList(BaseModel):
+    items: list[PlanSummaryOut]
+    count: int
+    limit: int
+    offset: int
+
+
+class PlanQuery(Schema):
+    owner_id: str | None = None
+    limit: str | None = None
+    offset: str | None = None
+
+
+class MeetingMove(Strict):
+    starts_at: dt.datetime = Field(..., description="ISO 8601 with an offset")
+
+
 class BaseIn(Strict):
     location: LocationIn | None = None
     travel_speed_kmh: int | None = None
@@ -236,6 +261,56 @@ def register(api) -> None:
         do not fit are `unplanned`, each with its reason."""
         plan = planner.plan_create(actor=actor_of(request), data=payload.model_dump())
         return Status(201, planner.plan_out(plan))
+
+    @plans_router.get("", response=PlanList, operation_id="list_plans", summary="Plans")
+    def list_plans(request: HttpRequest, query: Query[PlanQuery]):
+        """Newest first; `owner_id` filters to one salesperson's; `limit` (default 50, at most
+        500) and `offset`. Each item is the plan's shape plus `owner_id`, `start`, `days`,
+        `status` (`proposed` or `accepted`) and `created_at`."""
+        filters = planner.parse_plan_filters(query.dict())
+        items, count = planner.plan_page(actor=actor_of(request), filters=filters)
+        return {
+            "items": [planner.plan_summary_out(p) for p in items],
+            "count": count,
+            "limit": filters.limit,
+            "offset": filters.offset,
+        }
+
+    @plans_router.delete(
+        "/{plan_id}/meetings/{opportunity_id}",
+        response=PlanOut,
+        operation_id="drop_plan_meeting",
+        summary="Drop a proposed meeting from a plan",
+    )
+    def drop_meeting(request: HttpRequest, plan_id: int, opportunity_id: int):
+        """The meeting about `opportunity_id` leaves the plan and joins its `unplanned`, with
+        who dropped it; the travel is counted again. 409 once the plan is accepted."""
+        actor = actor_of(request)
+        meeting_id = planner.meeting_id_for_opportunity(
+            actor=actor, plan_id=plan_id, opportunity_id=opportunity_id
+        )
+        plan = planner.plan_drop_meeting(actor=actor, plan_id=plan_id, meeting_id=meeting_id)
+        return planner.plan_out(plan)
+
+    @plans_router.patch(
+        "/{plan_id}/meetings/{opportunity_id}",
+        response=PlanOut,
+        operation_id="move_plan_meeting",
+        summary="Move a proposed meeting",
+    )
+    def move_meeting(request: HttpRequest, plan_id: int, opportunity_id: int, payload: MeetingMove):
+        """`{"starts_at": ...}`: the meeting keeps its length. Every rule is checked again
+        (the plan's days, working hours, the request's windows and deadline, the calendar's
+        appointments, the daily and weekly capacity with the plan's other meetings, travel
+        from and to its neighbours that day): a broken one answers 422 naming it."""
+        actor = actor_of(request)
+        meeting_id = planner.meeting_id_for_opportunity(
+            actor=actor, plan_id=plan_id, opportunity_id=opportunity_id
+        )
+        plan = planner.plan_move_meeting(
+            actor=actor, plan_id=plan_id, meeting_id=meeting_id, starts_at=payload.starts_at
+        )
+        return planner.plan_out(plan)
 
     @plans_router.get("/{plan_id}", response=PlanOut, operation_id="get_plan", summary="A plan")
     def get_plan(request: HttpRequest, plan_id: int):
