@@ -166,7 +166,18 @@ def _organisation_at_work(organisation: Organisation, rng: random.Random, today:
             actor=service, title=text, queue=role, due_date=today + timedelta(days=2)
         )
 
-    # Inside sales escalates a complex job to the special-projects coordinator.
+    # The special-projects coordinator is on an earlier special project, and inside sales
+    # escalates another complex job to their queue, where it waits to be taken.
+    special = people[Role.SPECIAL_PROJECTS_COORDINATOR]
+    ongoing = task_services.task_create(
+        actor=inside,
+        title="Special project: scope the custom workflow for a regional roll-out",
+        queue=Role.SPECIAL_PROJECTS_COORDINATOR,
+        due_date=today + timedelta(days=6),
+        **about(),
+    )
+    task_services.task_claim(actor=special, task_id=ongoing.pk)
+
     complex_job = task_services.task_create(
         actor=inside,
         title="Request for quotation: a multi-site digitisation programme",
@@ -187,6 +198,8 @@ def _organisation_at_work(organisation: Organisation, rng: random.Random, today:
             actor=service,
             data={
                 "found_on": today - timedelta(days=days_ago),
+                # A defect with its fix was fixed two days after it was found; the last is open.
+                "fixed_on": today - timedelta(days=days_ago - 2) if fix else None,
                 "description": description,
                 "cause": cause,
                 "fix": fix,

@@ -30,6 +30,9 @@ def test_work_at_work_fills_the_queues(org, actor, opportunity, partners):
             organisation=organisation, role="special_projects_coordinator"
         ).exists()
         assert Defect.objects.filter(organisation=organisation).count() == 3
+        assert Defect.objects.filter(organisation=organisation, fixed_on=None).count() == 1
+        special = open_tasks.filter(queue="special_projects_coordinator")
+        assert special.filter(assignee__isnull=False).count() == 1  # on one, one waiting
     review = work_selectors.wip_review(actor=actor, date=timezone.localdate())
     assert review.on_time_pct is not None and 0 < review.on_time_pct < 100
     assert review.problems  # something overdue or escalated to talk about
