@@ -196,6 +196,7 @@ def test_edit_a_defect_add_its_fix_and_mark_it_fixed(browser, actor):
     assert "<strong>Open</strong>" in log and f'href="/defects/{defect.pk}/"' in log
     form = browser.get(f"/defects/{defect.pk}/").content.decode()
     assert "Edit defect found 2 Nov 2026" in form and "Wrong VAT rate" in form
+    assert 'type="date" name="found_on" value="2026-11-02"' in form  # a date input reads it
     saved = browser.post(
         f"/defects/{defect.pk}/",
         {

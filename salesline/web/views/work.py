@@ -256,7 +256,9 @@ def task_checklist(request: HttpRequest, actor, task_id: int) -> HttpResponse:
 
 class DefectForm(forms.Form):
     found_on = forms.DateField(
-        label="Found on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Found on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     description = forms.CharField(
         label="What went wrong", required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -272,7 +274,7 @@ class DefectForm(forms.Form):
     fixed_on = forms.DateField(
         label="Fixed on",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="Empty while it is still open.",
     )
 
