@@ -20,10 +20,13 @@ from salesline.playbooks.models import Task
 from salesline.playbooks.work_types import work_types_of
 from salesline.process.selectors import definition_for
 
-#: The two people who work the queues in every demo organisation (email local part, name, role).
+#: The people who work the queues in every demo organisation (email local part, name, role):
+#: customer service, inside sales, and the special-projects coordinator inside sales escalates
+#: complex jobs to.
 QUEUE_STAFF = (
     ("rosa.lindqvist", "Rosa Lindqvist", Role.CUSTOMER_SERVICE),
     ("omar.haddad", "Omar Haddad", Role.INSIDE_SALES),
+    ("ines.moreau", "Ines Moreau", Role.SPECIAL_PROJECTS_COORDINATOR),
 )
 WEEKS_OF_HISTORY = 6
 DEFECTS = (
@@ -163,7 +166,18 @@ def _organisation_at_work(organisation: Organisation, rng: random.Random, today:
             actor=service, title=text, queue=role, due_date=today + timedelta(days=2)
         )
 
-    # Inside sales escalates a complex job to the project leaders.
+    # The special-projects coordinator is on an earlier special project, and inside sales
+    # escalates another complex job to their queue, where it waits to be taken.
+    special = people[Role.SPECIAL_PROJECTS_COORDINATOR]
+    ongoing = task_services.task_create(
+        actor=inside,
+        title="Special project: scope the custom workflow for a regional roll-out",
+        queue=Role.SPECIAL_PROJECTS_COORDINATOR,
+        due_date=today + timedelta(days=6),
+        **about(),
+    )
+    task_services.task_claim(actor=special, task_id=ongoing.pk)
+
     complex_job = task_services.task_create(
         actor=inside,
         title="Request for quotation: a multi-site digitisation programme",
@@ -175,8 +189,8 @@ def _organisation_at_work(organisation: Organisation, rng: random.Random, today:
     task_services.task_escalate(
         actor=inside,
         task_id=complex_job.pk,
-        queue=Role.PROJECT_LEADER,
-        reason="Complex job: five sites and a custom workflow; needs the special-projects lead.",
+        queue=Role.SPECIAL_PROJECTS_COORDINATOR,
+        reason="Complex job: five sites and a custom workflow; a special project.",
     )
 
     for days_ago, description, cause, fix in DEFECTS:
@@ -184,6 +198,8 @@ def _organisation_at_work(organisation: Organisation, rng: random.Random, today:
             actor=service,
             data={
                 "found_on": today - timedelta(days=days_ago),
+                # A defect with its fix was fixed two days after it was found; the last is open.
+                "fixed_on": today - timedelta(days=days_ago - 2) if fix else None,
                 "description": description,
                 "cause": cause,
                 "fix": fix,

@@ -12,6 +12,8 @@ class Role(models.TextChoices):
     INSIDE_SALES = "inside_sales", "Inside sales"
     PROMOTIONS_COORDINATOR = "promotions_coordinator", "Promotions coordinator"
     SALES_SUPPORT_MANAGER = "sales_support_manager", "Sales-support manager"
+    # Inside sales escalates a complex job to them (seed 004).
+    SPECIAL_PROJECTS_COORDINATOR = "special_projects_coordinator", "Special-projects coordinator"
 
 
 class Organisation(models.Model):

@@ -41,6 +41,7 @@ ROLES = (
     "inside_sales",
     "promotions_coordinator",
     "sales_support_manager",
+    "special_projects_coordinator",
 )
 #: Trigger kinds: those about a stage name it; the rest name nothing or their own parameters.
 STAGE_TRIGGERS = ("stage_entered", "stage_left")

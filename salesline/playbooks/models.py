@@ -200,7 +200,8 @@ class Task(models.Model):
 
 class Defect(models.Model):
     """A quality problem found internally (the defect log of the daily work-in-progress
-    review): what went wrong, why, and what was done about it."""
+    review): what went wrong, why, and what was done about it. Open until `fixed_on` is set;
+    a deleted one (`deleted_at`) leaves the log and the review and can be restored."""
 
     organisation = models.ForeignKey(
         "accounts.Organisation", on_delete=models.CASCADE, related_name="+"
@@ -219,13 +220,21 @@ class Defect(models.Model):
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    fixed_on = models.DateField(null=True, blank=True)  # None: still open
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "found_on"])]
 
     def __str__(self) -> str:
         return self.description[:80]
+
+    @property
+    def is_fixed(self) -> bool:
+        return self.fixed_on is not None
 
 
 class MessageTemplate(models.Model):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 
 from salesline.accounts.models import Membership, Role
@@ -20,15 +20,19 @@ from salesline.core.actors import Actor
 from salesline.core.errors import ProblemList
 from salesline.process.selectors import definition_for
 
-from .defects import defect_list, defect_out
+from .defects import defect_out, review_defects
 from .models import Defect, Task
 from .task_selectors import task_on_time_rate
 from .task_services import due_date_for
 from .work_types import work_types_of
 
 ROLE_LABELS = dict(Role.choices)
-#: Jobs likely to be late: open items due within this many working days.
+#: Jobs likely to be late: open items due within this many working days (the review's
+#: `late_within`, 0 to MAX_LATE_WITHIN).
 LATE_RISK_WORKING_DAYS = 2
+MAX_LATE_WITHIN = 30
+#: A claimed item nobody has touched for this many days is a problem case.
+UNTOUCHED_DAYS = 3
 ON_TIME_PERIOD_DAYS = 30
 PROBLEM_LIMIT = 100
 
@@ -149,6 +153,7 @@ class Review:
     defects: list[Defect]
     flow: dict[str, Any]
     people: dict[int, str] = field(default_factory=dict)
+    late_within: int = LATE_RISK_WORKING_DAYS
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -160,9 +165,10 @@ class Review:
         }
 
 
-def parse_review_query(raw: Mapping[str, Any]) -> dict[str, dt.date]:
-    """`date` (default today), `from`/`to` the on-time period (default the 30 days to `date`).
-    422 naming each bad one."""
+def parse_review_query(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """`date` (default today), `from`/`to` the on-time period (default the 30 days to `date`),
+    `late_within` the working days ahead a job is likely to be late (default 2). 422 naming
+    each bad one."""
     problems = ProblemList()
     values: dict[str, dt.date] = {}
     for name in ("date", "from", "to"):
@@ -175,11 +181,37 @@ def parse_review_query(raw: Mapping[str, Any]) -> dict[str, dt.date]:
             problems.add(("query", name), f"'{name}' must be a date (YYYY-MM-DD).")
     if "from" in values and "to" in values and values["from"] > values["to"]:
         problems.add(("query", "from"), "'from' must not be after 'to'.")
+    late_within = LATE_RISK_WORKING_DAYS
+    raw_within = raw.get("late_within")
+    if raw_within not in (None, ""):
+        text = str(raw_within).strip()
+        if text.isascii() and text.isdigit() and int(text) <= MAX_LATE_WITHIN:
+            late_within = int(text)
+        else:
+            problems.add(
+                ("query", "late_within"),
+                f"'late_within' must be a whole number of working days from 0 to "
+                f"{MAX_LATE_WITHIN}.",
+            )
     problems.raise_if_any("The review query is not valid.")
     date = values.get("date", timezone.localdate())
     date_to = values.get("to", date)
     date_from = values.get("from", date_to - dt.timedelta(days=ON_TIME_PERIOD_DAYS - 1))
-    return {"date": date, "date_from": date_from, "date_to": date_to}
+    return {"date": date, "date_from": date_from, "date_to": date_to, "late_within": late_within}
+
+
+def parse_problems_query(raw: Mapping[str, Any]) -> dt.date:
+    """`date` (default today) of the problem cases; 422 naming it when it is not a date."""
+    value = raw.get("date")
+    if value in (None, ""):
+        return timezone.localdate()
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        problems = ProblemList()
+        problems.add(("query", "date"), "'date' must be a date (YYYY-MM-DD).")
+        problems.raise_if_any("The query is not valid.")
+        raise  # pragma: no cover - raise_if_any raised
 
 
 def _item(task: Task) -> dict[str, Any]:
@@ -208,6 +240,84 @@ def _behind(task: Task, today: dt.date, types: dict[str, Any]) -> bool:
     return done < gone
 
 
+def _days(n: int) -> str:
+    return f"{n} day{'s' if n != 1 else ''}"
+
+
+def problem_cases(
+    *, actor: Actor, date: dt.date, people: Mapping[int, str] | None = None
+) -> list[dict[str, Any]]:
+    """The open items to talk about in the review of `date`, most overdue first (at most
+    PROBLEM_LIMIT): overdue (past the due or promised date plus tolerance), escalated, or taken
+    from a role's queue and untouched (not changed) for UNTOUCHED_DAYS days or more. Each
+    says why (`reasons`: `kind` overdue/escalated/untouched with its `days` or escalation
+    `detail`, and `text`), as one `reason` sentence, and the `actions` to take."""
+    people = people if people is not None else people_names(actor)
+    zone = timezone.get_current_timezone()
+    cutoff = dt.datetime.combine(
+        date - dt.timedelta(days=UNTOUCHED_DAYS - 1), dt.time.min, tzinfo=zone
+    )
+    rows = (
+        Task.objects.filter(organisation=actor.organisation, status=Task.Status.OPEN)
+        .filter(
+            Q(late_after__lt=date)
+            | Q(escalated_at__isnull=False)
+            | (Q(assignee__isnull=False) & ~Q(queue="") & Q(updated_at__lt=cutoff))
+        )
+        .order_by(F("late_after").asc(nulls_last=True), "id")[:PROBLEM_LIMIT]
+    )
+    cases: list[dict[str, Any]] = []
+    for task in rows:
+        owner = people.get(task.assignee_id, "its owner") if task.assignee_id else None
+        reasons: list[dict[str, Any]] = []
+        actions: list[str] = []
+        if task.late_after is not None and task.late_after < date:
+            days = (date - task.late_after).days
+            reasons.append({"kind": "overdue", "days": days, "text": f"overdue by {_days(days)}"})
+            actions.append(
+                "Take it from the queue and finish it today"
+                if owner is None
+                else f"Ask {owner} for a finish date; tell the customer if the promise will "
+                "be missed"
+            )
+        if task.escalated_at is not None:
+            detail = task.escalation_reason or ""
+            reasons.append(
+                {
+                    "kind": "escalated",
+                    "detail": detail or None,
+                    "text": "escalated" + (f": {detail}" if detail else ""),
+                }
+            )
+            if owner is None:
+                actions.append(f"Someone in the {queue_label(task.queue, people)} takes it")
+        untouched = (date - timezone.localdate(task.updated_at, zone)).days
+        if owner is not None and task.queue and untouched >= UNTOUCHED_DAYS:
+            reasons.append(
+                {
+                    "kind": "untouched",
+                    "days": untouched,
+                    "text": f"claimed but untouched for {_days(untouched)}",
+                }
+            )
+            actions.append(
+                f"Ask {owner} whether they are working on it; if not, put it back in the "
+                f"{queue_label(task.queue, people)}"
+            )
+        if not reasons:
+            continue  # escalated and taken since, or touched after `date`
+        cases.append(
+            {
+                **_item(task),
+                "reasons": reasons,
+                "reason": "; ".join(r["text"] for r in reasons),
+                "actions": actions,
+                "action": actions[0] if actions else None,
+            }
+        )
+    return cases
+
+
 def wip_review(
     *,
     actor: Actor,
@@ -215,6 +325,7 @@ def wip_review(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     now: dt.datetime | None = None,
+    late_within: int = LATE_RISK_WORKING_DAYS,
 ) -> Review:
     """The daily work-in-progress review for `date` (seed 004's list):
 
@@ -222,10 +333,10 @@ def wip_review(
       start of the day before `date` to the end of `date`);
     - queues: every queue's size, oldest age and overdue count, with each queue's (and each
       person's) on-time % for the period;
-    - problems: overdue or escalated open items, each with the action to take;
-    - late_risk: open items not yet overdue, due within LATE_RISK_WORKING_DAYS working days,
-      nobody has taken or whose workflow is behind;
-    - defects: the defect log of the period;
+    - problems: the problem cases with their actions (see `problem_cases`);
+    - late_risk: open items not yet overdue nor escalated, due within `late_within` working
+      days (default LATE_RISK_WORKING_DAYS), nobody has taken or whose workflow is behind;
+    - defects: the defect log: every defect still open, and those found in the period;
     - on_time_pct: on-time completion for the period (date_from..date_to, default the 30 days
       to `date`), a percentage 0–100, None when nothing was decided.
     """
@@ -272,40 +383,15 @@ def wip_review(
         row["on_time_pct"] = by_queue.get(row["queue"], by_person.get(row["queue"]))
 
     types = dict(work_types_of(definition_for(actor.organisation)))
-    open_tasks = list(
-        tasks.filter(status=Task.Status.OPEN)
-        .filter(Q(late_after__isnull=False) | Q(escalated_at__isnull=False))
+    problems = problem_cases(actor=actor, date=date, people=people)
+    late_risk: list[dict[str, Any]] = []
+    horizon = due_date_for(organisation=actor.organisation, start=date, working_days=late_within)
+    risky = (
+        tasks.filter(status=Task.Status.OPEN, escalated_at__isnull=True)
+        .filter(late_after__gte=date, late_after__lte=horizon)
         .order_by("late_after", "id")[:2000]
     )
-    problems: list[dict[str, Any]] = []
-    late_risk: list[dict[str, Any]] = []
-    horizon = due_date_for(
-        organisation=actor.organisation, start=date, working_days=LATE_RISK_WORKING_DAYS
-    )
-    for task in open_tasks:
-        overdue = task.late_after is not None and task.late_after < date
-        if overdue or task.escalated_at is not None:
-            reasons, actions = [], []
-            if overdue:
-                assert task.late_after is not None  # noqa: S101
-                days = (date - task.late_after).days
-                reasons.append(f"overdue by {days} day{'s' if days != 1 else ''}")
-                actions.append(
-                    "Take it from the queue and finish it today"
-                    if task.assignee_id is None
-                    else f"Ask {people.get(task.assignee_id, 'its owner')} for a finish date; "
-                    "tell the customer if the promise will be missed"
-                )
-            if task.escalated_at is not None:
-                reasons.append(
-                    "escalated" + (f": {task.escalation_reason}" if task.escalation_reason else "")
-                )
-                if task.assignee_id is None:
-                    actions.append(f"Someone in the {queue_label(task.queue, people)} takes it")
-            problems.append({**_item(task), "reason": "; ".join(reasons), "actions": actions})
-            continue
-        if task.late_after is None or task.late_after > horizon:
-            continue
+    for task in risky:
         why = []
         if task.assignee_id is None:
             why.append("nobody has taken it")
@@ -314,7 +400,7 @@ def wip_review(
         if why:
             late_risk.append({**_item(task), "reason": "; ".join(why)})
 
-    defects = list(defect_list(actor=actor, date_from=date_from, date_to=date)[:100])
+    defects = list(review_defects(actor=actor, date_from=date_from, date=date)[:100])
     return Review(
         date=date,
         date_from=date_from,
@@ -323,17 +409,20 @@ def wip_review(
         on_time=rate,
         queues=queues,
         late_risk=late_risk,
-        problems=problems[:PROBLEM_LIMIT],
+        problems=problems,
         defects=defects,
         flow=flow,
         people=people,
+        late_within=late_within,
     )
 
 
 __all__ = [
     "Review",
     "my_queues",
+    "parse_problems_query",
     "parse_review_query",
+    "problem_cases",
     "queue_label",
     "queue_summary",
     "team_on_time_pct",

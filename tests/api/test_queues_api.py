@@ -225,3 +225,45 @@ def test_a_closed_task_is_not_reassigned_or_escalated(api, actor):
     assert api.post(f"/tasks/{task.pk}/reassign", {"queue": "admin"}).status_code == 409
     escalated = api.post(f"/tasks/{task.pk}/escalate", {"queue": "admin", "reason": "x"})
     assert escalated.status_code == 409
+
+
+def test_wip_review_late_within_and_its_422(api, actor, org):
+    friday = Task.objects.create(
+        organisation=org, title="Friday", queue="customer_service", due_date=dt.date(2026, 11, 20)
+    )
+    narrow = api.get("/wip-review?date=2026-11-16").json()
+    assert narrow["late_risk"] == []
+    wide = api.get("/wip-review?date=2026-11-16&late_within=5")
+    assert wide.status_code == 200
+    assert set(wide.json()) == {"on_time_pct", "queues", "late_risk", "defects", "flow"}
+    assert [r["task_id"] for r in wide.json()["late_risk"]] == [friday.pk]
+    bad = api.get("/wip-review?late_within=-2")
+    assert bad.status_code == 422 and detail_locs(bad) == [("query", "late_within")]
+
+
+def test_wip_review_problems(api, actor, org, other_actor):
+    overdue = Task.objects.create(
+        organisation=org,
+        title="Late order",
+        queue="customer_service",
+        due_date=dt.date(2026, 11, 13),
+    )
+    task_create(
+        actor=other_actor, title="Theirs", queue="customer_service", due_date=dt.date(2026, 1, 1)
+    )
+    response = api.get("/wip-review/problems?date=2026-11-16")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["date"] == "2026-11-16" and body["count"] == 1
+    (case,) = body["items"]
+    assert (case["task_id"], case["title"], case["queue"]) == (
+        overdue.pk,
+        "Late order",
+        "customer_service",
+    )
+    assert case["reasons"] == [
+        {"kind": "overdue", "days": 3, "text": "overdue by 3 days", "detail": None}
+    ]
+    assert case["action"] == "Take it from the queue and finish it today"
+    bad = api.get("/wip-review/problems?date=yesterday")
+    assert bad.status_code == 422 and detail_locs(bad) == [("query", "date")]

@@ -75,3 +75,32 @@ def test_review_and_defects_are_accessible_on_a_phone(signed_in, member, org):
     page.goto("/")
     expect(page.get_by_role("heading", name="Work")).to_be_visible()
     assert axe_violations(page) == []
+
+
+def test_fix_delete_and_restore_a_defect_on_a_phone(signed_in, member, org):
+    page = signed_in
+    page.set_viewport_size(PHONE)
+    actor = actor_for(member, org)
+    defect = defect_create(actor=actor, data={"description": "Wrong VAT rate"})
+    page.goto("/defects/")
+    page.get_by_role("link", name="Edit defect found").click()
+    page.get_by_label("Cause").fill("Old price list")
+    page.get_by_label("Fixed on").fill(timezone.localdate().isoformat())
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Defect saved.")).to_be_visible()
+    expect(page.get_by_role("cell", name="Old price list")).to_be_visible()
+    assert axe_violations(page) == []
+    page.goto(f"/defects/{defect.pk}/")
+    page.get_by_role("link", name="Delete this defect…").click()
+    expect(page.get_by_role("heading", name="Delete the defect found")).to_be_visible()
+    assert axe_violations(page) == []
+    page.get_by_role("button", name="Delete defect").click()
+    page.get_by_role("link", name="Deleted").click()
+    page.get_by_role("button", name="Restore defect found").click()
+    expect(page.get_by_text("Defect restored.")).to_be_visible()
+    expect(page.get_by_text("Wrong VAT rate")).to_be_visible()
+    page.goto("/review/?late_within=5")
+    expect(page.get_by_label("Likely late within")).to_have_value("5")
+    assert axe_violations(page) == []
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")

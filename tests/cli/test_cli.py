@@ -310,7 +310,8 @@ def test_user_create_reports_every_problem(org, capsys):
         "error: The user was not created.",
         "'bad' is not a valid e-mail address.",
         "Unknown role 'wizard'. Roles: admin, salesperson, sales_coordinator, project_leader, "
-        "customer_service, inside_sales, promotions_coordinator, sales_support_manager.",
+        "customer_service, inside_sales, promotions_coordinator, sales_support_manager, "
+        "special_projects_coordinator.",
     ]
     assert not User.objects.filter(email="bad").exists()
 

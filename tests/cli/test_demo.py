@@ -79,13 +79,15 @@ def test_three_organisations_on_the_three_templates_with_exact_counts(summary):
         roles = set(
             Membership.objects.filter(organisation=organisation).values_list("role", flat=True)
         )
-        # The division of labour: coordinators, and the queues' customer service and inside sales.
+        # The division of labour: coordinators, and the queues' customer service, inside sales
+        # and the special-projects coordinator inside sales escalates complex jobs to.
         assert roles == {
             "admin",
             "salesperson",
             "sales_coordinator",
             "customer_service",
             "inside_sales",
+            "special_projects_coordinator",
         }
         event = AuditEvent.objects.get(organisation=organisation, action="demo.load")
         assert event.changes["opportunities"] == [0, COUNTS[name][3] - WORKED[name]]

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from salesline.accounts import services as accounts
+from salesline.core.errors import ValidationFailed
 from salesline.playbooks import defects, task_services, work_selectors
 from salesline.playbooks.models import Task
 
@@ -149,3 +150,80 @@ def test_problems_late_risk_flow_and_defects(actor, org, user):
     assert far.pk not in risk
     assert review.flow["escalated"] == 1 and review.flow["created"] == 1
     assert [d.description for d in review.defects] == ["Wrong price on a quote"]
+
+
+def test_problem_cases_say_why_and_what_to_do(actor, org, user, helper):
+    overdue = make(org, None, due=DAY - dt.timedelta(days=1), queue="customer_service")
+    escalated = make(org, None, due=DAY + dt.timedelta(days=10), queue="inside_sales")
+    task_services.task_escalate(
+        actor=actor, task_id=escalated.pk, queue="special_projects_coordinator", reason="Five sites"
+    )
+    untouched = make(org, helper, due=DAY + dt.timedelta(days=10), queue="customer_service")
+    touched = make(org, helper, due=DAY + dt.timedelta(days=10), queue="customer_service")
+    own_todo = make(org, user, due=DAY + dt.timedelta(days=10))  # no queue: never "untouched"
+    Task.objects.filter(pk__in=[untouched.pk, own_todo.pk]).update(
+        updated_at=at(DAY - dt.timedelta(days=4))
+    )
+    Task.objects.filter(pk=touched.pk).update(updated_at=at(DAY - dt.timedelta(days=2)))
+    cases = work_selectors.problem_cases(actor=actor, date=DAY)
+    by_id = {c["task_id"]: c for c in cases}
+    assert set(by_id) == {overdue.pk, escalated.pk, untouched.pk}
+    assert cases[0]["task_id"] == overdue.pk  # the most overdue first
+    assert by_id[overdue.pk]["reasons"] == [
+        {"kind": "overdue", "days": 1, "text": "overdue by 1 day"}
+    ]
+    assert by_id[overdue.pk]["action"] == "Take it from the queue and finish it today"
+    assert by_id[escalated.pk]["reasons"][0]["detail"] == "Five sites"
+    assert by_id[escalated.pk]["queue"] == "special_projects_coordinator"
+    assert by_id[escalated.pk]["actions"] == [
+        "Someone in the Special-projects coordinator queue takes it"
+    ]
+    assert by_id[untouched.pk]["reason"] == "claimed but untouched for 4 days"
+    assert "cara@piql.test" in by_id[untouched.pk]["action"]
+    assert "put it back in the Customer service queue" in by_id[untouched.pk]["action"]
+    review = work_selectors.wip_review(actor=actor, date=DAY)
+    assert [p["task_id"] for p in review.problems] == [c["task_id"] for c in cases]
+
+
+def test_late_within_widens_the_window(actor, org):
+    # DAY is a Monday: Tuesday is 1 working day ahead, Friday 4.
+    tuesday = make(org, None, due=DAY + dt.timedelta(days=1), queue="customer_service")
+    friday = make(org, None, due=DAY + dt.timedelta(days=4), queue="customer_service")
+    default = work_selectors.wip_review(actor=actor, date=DAY)
+    assert default.late_within == 2
+    assert [r["task_id"] for r in default.late_risk] == [tuesday.pk]
+    wide = work_selectors.wip_review(actor=actor, date=DAY, late_within=4)
+    assert [r["task_id"] for r in wide.late_risk] == [tuesday.pk, friday.pk]
+    today_only = work_selectors.wip_review(actor=actor, date=DAY, late_within=0)
+    assert today_only.late_risk == []
+
+
+def test_the_review_shows_open_defects_first_and_old_open_ones_too(actor):
+    old_open = defects.defect_create(
+        actor=actor, data={"found_on": DAY - dt.timedelta(days=60), "description": "Old, open"}
+    )
+    defects.defect_create(
+        actor=actor,
+        data={
+            "found_on": DAY - dt.timedelta(days=60),
+            "description": "Old, fixed",
+            "fixed_on": DAY - dt.timedelta(days=59),
+        },
+    )
+    recent_fixed = defects.defect_create(
+        actor=actor,
+        data={"found_on": DAY, "description": "Recent, fixed", "fixed_on": DAY},
+    )
+    deleted = defects.defect_create(actor=actor, data={"found_on": DAY, "description": "Gone"})
+    defects.defect_delete(actor=actor, defect_id=deleted.pk)
+    review = work_selectors.wip_review(actor=actor, date=DAY)
+    assert [d.pk for d in review.defects] == [old_open.pk, recent_fixed.pk]
+
+
+def test_parse_review_query_late_within(actor):
+    assert work_selectors.parse_review_query({"late_within": "5"})["late_within"] == 5
+    assert work_selectors.parse_review_query({})["late_within"] == 2
+    for bad in ("-1", "31", "two", "1.5"):
+        with pytest.raises(ValidationFailed) as raised:
+            work_selectors.parse_review_query({"late_within": bad})
+        assert [p.loc for p in raised.value.problems] == [("query", "late_within")]

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from salesline.accounts import services as accounts
 from salesline.core.models import AuditEvent
+from salesline.playbooks.defects import defect_create
 from salesline.playbooks.models import Defect, Task
 from salesline.playbooks.task_services import task_claim, task_create
 
@@ -185,3 +186,92 @@ def test_escalating_a_held_task_without_a_reason_is_refused_before_asking(browse
     browser.post(f"/tasks/{closed.pk}/status/", {"status": "cancelled"})
     moved = browser.post(f"/tasks/{closed.pk}/advance/", follow=True)
     assert "only an open work item moves on" in moved.content.decode()
+
+
+def test_edit_a_defect_add_its_fix_and_mark_it_fixed(browser, actor):
+    defect = defect_create(
+        actor=actor, data={"description": "Wrong VAT rate", "found_on": "2026-11-02"}
+    )
+    log = browser.get("/defects/").content.decode()
+    assert "<strong>Open</strong>" in log and f'href="/defects/{defect.pk}/"' in log
+    form = browser.get(f"/defects/{defect.pk}/").content.decode()
+    assert "Edit defect found 2 Nov 2026" in form and "Wrong VAT rate" in form
+    assert 'type="date" name="found_on" value="2026-11-02"' in form  # a date input reads it
+    saved = browser.post(
+        f"/defects/{defect.pk}/",
+        {
+            "found_on": "2026-11-02",
+            "description": "Wrong VAT rate",
+            "cause": "Old price list",
+            "fix": "Price list replaced",
+            "fixed_on": "2026-11-04",
+            "version": "1",
+        },
+    )
+    assert saved.status_code == 302
+    defect.refresh_from_db()
+    assert (defect.cause, defect.fixed_on, defect.version) == (
+        "Old price list",
+        dt.date(2026, 11, 4),
+        2,
+    )
+    assert "Fixed <time" in browser.get("/defects/?state=fixed").content.decode()
+    assert "No open defects" in browser.get("/defects/?state=open").content.decode()
+    # A form from before that save is refused, and says why.
+    stale = browser.post(
+        f"/defects/{defect.pk}/",
+        {"found_on": "2026-11-02", "description": "Wrong VAT", "version": "1"},
+    )
+    assert stale.status_code == 412 and "changed by someone else" in stale.content.decode()
+    refused = browser.post(
+        f"/defects/{defect.pk}/",
+        {"found_on": "2026-11-02", "description": "", "fixed_on": "2026-11-01", "version": "2"},
+    )
+    assert refused.status_code == 422
+    html = refused.content.decode()
+    assert "Description is required" in html and "before the day it was found" not in html
+    defect.refresh_from_db()
+    assert defect.description == "Wrong VAT rate"
+
+
+def test_delete_a_defect_asks_first_and_it_can_be_restored(browser, actor):
+    defect = defect_create(actor=actor, data={"description": "Wrong VAT rate"})
+    confirm = browser.get(f"/defects/{defect.pk}/delete/")
+    assert confirm.status_code == 200 and "Delete defect" in confirm.content.decode()
+    assert Defect.objects.get(pk=defect.pk).deleted_at is None  # asking deletes nothing
+    assert browser.post(f"/defects/{defect.pk}/delete/").status_code == 302
+    assert "No defects logged" in browser.get("/defects/").content.decode()
+    assert browser.get(f"/defects/{defect.pk}/").status_code == 404
+    deleted = browser.get("/defects/?deleted=1").content.decode()
+    assert "Wrong VAT rate" in deleted and f"/defects/{defect.pk}/restore/" in deleted
+    assert browser.post(f"/defects/{defect.pk}/restore/").status_code == 302
+    assert "Wrong VAT rate" in browser.get("/defects/").content.decode()
+    assert [e.action for e in AuditEvent.objects.filter(object_type="defect").order_by("id")] == [
+        "create",
+        "delete",
+        "restore",
+    ]
+
+
+def test_another_organisations_defect_is_404(browser, other_actor):
+    theirs = defect_create(actor=other_actor, data={"description": "Theirs"})
+    assert browser.get(f"/defects/{theirs.pk}/").status_code == 404
+    assert browser.post(f"/defects/{theirs.pk}/delete/").status_code == 404
+    assert browser.post(f"/defects/{theirs.pk}/restore/").status_code == 404
+    assert Defect.objects.get(pk=theirs.pk).deleted_at is None
+
+
+def test_review_late_within_field(browser, actor, org):
+    Task.objects.create(
+        organisation=org,
+        title="Friday job",
+        queue="customer_service",
+        due_date=dt.date(2026, 11, 20),
+    )
+    narrow = browser.get("/review/?date=2026-11-16").content.decode()
+    assert 'name="late_within"' in narrow and 'value="2"' in narrow
+    assert "Friday job" not in narrow and "in the next 2 working days" in narrow
+    wide = browser.get("/review/?date=2026-11-16&late_within=5").content.decode()
+    assert "Friday job" in wide and "due within 5 working days" in wide
+    bad = browser.get("/review/?late_within=forty")
+    assert bad.status_code == 422 and "late_within" in bad.content.decode()

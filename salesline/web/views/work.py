@@ -256,7 +256,9 @@ def task_checklist(request: HttpRequest, actor, task_id: int) -> HttpResponse:
 
 class DefectForm(forms.Form):
     found_on = forms.DateField(
-        label="Found on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label="Found on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     description = forms.CharField(
         label="What went wrong", required=False, widget=forms.Textarea(attrs={"rows": 3})
@@ -269,16 +271,38 @@ class DefectForm(forms.Form):
         required=False,
         help_text="Optional: the task or work item it happened on.",
     )
+    fixed_on = forms.DateField(
+        label="Fixed on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Empty while it is still open.",
+    )
+
+
+class DefectEditForm(DefectForm):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+def _defect_id(defect_id: int) -> int:
+    if not is_id(defect_id):
+        raise Http404("No such defect.")
+    return defect_id
 
 
 @member_page
 @require_GET
 def defects(request: HttpRequest, actor) -> HttpResponse:
+    """The defect log, open ones first; `state` open/fixed keeps those, `deleted=1` shows the
+    deleted ones (to restore)."""
     raw = request.GET.get("page", "1")
     page = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 10**6 else 1
-    rows = defect_services.defect_list(actor=actor)
+    state = request.GET.get("state", "")
+    state = state if state in defect_services.STATES else ""
+    deleted = request.GET.get("deleted") == "1"
+    rows = defect_services.defect_list(actor=actor, state=state or None, deleted=deleted)
     count = rows.count()
     items = list(rows[(page - 1) * DEFECT_PAGE : page * DEFECT_PAGE])
+    query = "deleted=1&" if deleted else (f"state={state}&" if state else "")
     return render(
         request,
         "web/work/defects.html",
@@ -288,9 +312,21 @@ def defects(request: HttpRequest, actor) -> HttpResponse:
             items=items,
             count=count,
             page=page,
+            state=state,
+            deleted=deleted,
+            query=query,
             previous_page=page - 1 if page > 1 else None,
             next_page=page + 1 if page * DEFECT_PAGE < count else None,
         ),
+    )
+
+
+def _defect_form_page(request, actor, form, status: int, general=None, defect=None):
+    return render(
+        request,
+        "web/work/defect_form.html",
+        page_context(request, actor, form=form, general=general or [], defect=defect),
+        status=status,
     )
 
 
@@ -299,27 +335,77 @@ def defects(request: HttpRequest, actor) -> HttpResponse:
 def defect_new(request: HttpRequest, actor) -> HttpResponse:
     initial = {"task_id": request.GET.get("task_id", "")}
     form = DefectForm(request.POST if request.method == "POST" else None, initial=initial)
-
-    def page(status: int, general: list[str] | None = None) -> HttpResponse:
-        return render(
-            request,
-            "web/work/defect_form.html",
-            page_context(request, actor, form=form, general=general or []),
-            status=status,
-        )
-
     if request.method == "GET":
-        return page(200)
+        return _defect_form_page(request, actor, form, 200)
     if not form.is_valid():
-        return page(400)
+        return _defect_form_page(request, actor, form, 400)
 
     def refused(error: DomainError) -> HttpResponse:
-        return page(error.status, bind_problems(form, error))
+        return _defect_form_page(request, actor, form, error.status, bind_problems(form, error))
 
     on_refusal(request, refused)
     data = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
     defect_services.defect_create(actor=actor, data=data)
     messages.success(request, "Defect logged.")
+    return redirect("web:defects")
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def defect_edit(request: HttpRequest, actor, defect_id: int) -> HttpResponse:
+    """Edit a defect: its cause and fix once known, and the day it was fixed (empty reopens
+    it). A stale form (someone saved it meanwhile) is refused, with the page to reload."""
+    defect = defect_services.defect_get_for(actor=actor, defect_id=_defect_id(defect_id))
+    initial = {
+        "found_on": defect.found_on,
+        "description": defect.description,
+        "cause": defect.cause,
+        "fix": defect.fix,
+        "queue": defect.queue,
+        "task_id": defect.task_id or "",
+        "fixed_on": defect.fixed_on,
+        "version": defect.version,
+    }
+    form = DefectEditForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "GET":
+        return _defect_form_page(request, actor, form, 200, defect=defect)
+    if not form.is_valid():
+        return _defect_form_page(request, actor, form, 400, defect=defect)
+
+    def refused(error: DomainError) -> HttpResponse:
+        general = bind_problems(form, error)
+        return _defect_form_page(request, actor, form, error.status, general, defect=defect)
+
+    on_refusal(request, refused)
+    data = dict(form.cleaned_data)
+    version = data.pop("version", None)
+    data = {k: (None if v == "" else v) for k, v in data.items()}
+    defect_services.defect_update(
+        actor=actor, defect_id=defect.pk, data=data, expected_version=version
+    )
+    messages.success(request, "Defect saved.")
+    return redirect("web:defects")
+
+
+@member_page
+@require_http_methods(["GET", "POST"])
+def defect_delete(request: HttpRequest, actor, defect_id: int) -> HttpResponse:
+    """Asks first; a deleted defect can be restored from the log's deleted list."""
+    defect = defect_services.defect_get_for(actor=actor, defect_id=_defect_id(defect_id))
+    if request.method == "GET":
+        return render(
+            request, "web/work/defect_delete.html", page_context(request, actor, defect=defect)
+        )
+    defect_services.defect_delete(actor=actor, defect_id=defect.pk)
+    messages.success(request, "Defect deleted. It can be restored from the deleted defects.")
+    return redirect("web:defects")
+
+
+@member_page
+@require_POST
+def defect_restore(request: HttpRequest, actor, defect_id: int) -> HttpResponse:
+    defect_services.defect_restore(actor=actor, defect_id=_defect_id(defect_id))
+    messages.success(request, "Defect restored.")
     return redirect("web:defects")
 
 
@@ -340,8 +426,8 @@ def review(request: HttpRequest, actor) -> HttpResponse:
         )
 
     on_refusal(request, refused)
-    dates = work_selectors.parse_review_query(request.GET)
-    result = work_selectors.wip_review(actor=actor, **dates)
+    query = work_selectors.parse_review_query(request.GET)
+    result = work_selectors.wip_review(actor=actor, **query)
     people = result.people
     return render(
         request,
@@ -386,6 +472,9 @@ urlpatterns = [
     path("review/", review, name="review"),
     path("defects/", defects, name="defects"),
     path("defects/new/", defect_new, name="defect-new"),
+    path("defects/<int:defect_id>/", defect_edit, name="defect-edit"),
+    path("defects/<int:defect_id>/delete/", defect_delete, name="defect-delete"),
+    path("defects/<int:defect_id>/restore/", defect_restore, name="defect-restore"),
     path("tasks/<int:task_id>/reassign/", task_reassign, name="task-reassign"),
     path("tasks/<int:task_id>/escalate/", task_escalate, name="task-escalate"),
     path("tasks/<int:task_id>/advance/", task_advance, name="task-advance"),
