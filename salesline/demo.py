@@ -1050,6 +1050,12 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     plans_at_work(organisations)
     booking_at_work(organisations)
     work_at_work(organisations)
+    # The people the division of labour added get their work too, and the worker sends what
+    # the plans and bookings asked for (drafts and confirmations).
+    today = timezone.localdate()
+    for organisation in organisations:
+        _everyone_has_a_task(organisation, today)
+    _run_worker()
     rate_quality(organisations)
     past_forecasts(organisations, seed)
     return DemoSummary(
@@ -1658,13 +1664,15 @@ def _old_invoices_sent(organisation: Organisation, today: date) -> None:
 
 
 def _everyone_has_a_task(organisation: Organisation, today: date) -> None:
-    """A member with no open task gets one on their oldest open deal: every demo user's "My
-    tasks" and home page show something."""
+    """A member with no open task gets one — on their oldest open deal, or their queue when
+    they own none: every demo user's "My tasks" and home page show something."""
+    from salesline.accounts.models import Membership
     from salesline.playbooks import task_services as tasks
     from salesline.playbooks.models import Task
 
     admin = accounts.actor_for(_members(organisation)[Role.ADMIN], organisation)
-    for user in _members(organisation).values():
+    members = User.objects.filter(memberships__organisation=organisation).distinct().order_by("id")
+    for user in members:
         if Task.objects.filter(organisation=organisation, assignee=user, status="open").exists():
             continue
         deal = (
@@ -1674,6 +1682,20 @@ def _everyone_has_a_task(organisation: Organisation, today: date) -> None:
             .first()
         )
         if deal is None:
+            role = (
+                Membership.objects.filter(organisation=organisation, user=user)
+                .order_by("id")
+                .values_list("role", flat=True)
+                .first()
+            )
+            label = dict(Role.choices).get(role or "", "team")
+            tasks.task_create(
+                actor=admin,
+                title=f"Go through the {label.lower()} queue and take the oldest item",
+                instructions="Claim the oldest open item, or escalate it with the reason.",
+                assignee_id=user.pk,
+                due_date=today + timedelta(days=1),
+            )
             continue
         contact = deal.primary_contact.name if deal.primary_contact else "the client"
         tasks.task_create(

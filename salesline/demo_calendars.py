@@ -20,6 +20,7 @@ from salesline.accounts import services as accounts
 from salesline.accounts.models import Coordination, Membership, Organisation, Role
 from salesline.core.errors import DomainError
 from salesline.pipeline.models import Opportunity
+from salesline.playbooks.task_services import task_create
 from salesline.records.models import Company
 from salesline.scheduling import appointment_services, capacity
 from salesline.scheduling.models import Place, WorkingPattern
@@ -162,6 +163,15 @@ def _coordinator(organisation: Organisation, index: int, salespeople: list[int])
             Coordination(organisation=organisation, coordinator=user, salesperson_id=pk)
             for pk in salespeople
         ]
+    )
+    # The coordinator's standing work: next week's meetings, planned and confirmed.
+    task_create(
+        actor=accounts.actor_for(user, organisation),
+        title="Plan and confirm next week's business-development meetings",
+        instructions="Run the meeting planner for each salesperson, review the itinerary, "
+        "accept it and send the drafted invitations.",
+        due_date=timezone.localdate() + dt.timedelta(days=3),
+        assignee_id=user.pk,
     )
     return user
 
