@@ -11,6 +11,7 @@ from salesline.accounts.models import User
 from salesline.pipeline.models import Opportunity
 from salesline.playbooks.models import Agreement
 from salesline.records.models import Lead
+from salesline.scheduling.models import BookingPage, Plan
 
 from .conftest import DESKTOP, PHONE
 
@@ -33,6 +34,13 @@ def test_screenshots(page, sign_in, transactional_db):
         "imports": "/imports/",
         "settings-process": "/settings/process/",
         "my-tasks": "/tasks/",
+        # The division of labour: a salesperson's week, a planned itinerary, the queues and
+        # the daily review, a public booking page.
+        "calendar": "/calendar/",
+        "plan": f"/planner/plans/{Plan.objects.filter(organisation=lead.organisation).first().pk}/",
+        "queues": "/queues/",
+        "review": "/review/",
+        "booking-page": f"/book/{BookingPage.objects.filter(organisation=lead.organisation).first().slug}",
     }
     OUT.mkdir(parents=True, exist_ok=True)
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):

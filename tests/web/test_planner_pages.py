@@ -137,3 +137,23 @@ def test_the_requests_list_adds_and_cancels(browser, me, requests_, opportunity)
     assert created.status == "cancelled"
     empty = browser.get("/planner/requests/?status=planned").content.decode()
     assert "No planned meeting requests" in empty
+
+
+def test_the_itinerary_shows_the_salespersons_own_clock(browser, me, requests_):
+    """Times on the plan are the owner's local ones, as the page says (not the server's UTC)."""
+    WorkingPattern.objects.filter(user=me.user).update(time_zone="Asia/Tokyo")
+    plan = planner.plan_create(
+        actor=me,
+        data={"owner_id": me.user.pk, "start": next_monday().isoformat(), "days": 5},
+        time_limit=1,
+    )
+    html = browser.get(f"/planner/plans/{plan.pk}/").content.decode()
+    assert "times in Asia/Tokyo" in html
+    tokyo = ZoneInfo("Asia/Tokyo")
+    meetings = list(plan.meetings.all())
+    assert meetings
+    for meeting in meetings:
+        local = meeting.starts_at.astimezone(tokyo)
+        assert 9 <= local.hour < 17  # inside Tokyo's working day
+        assert f"{local:%H:%M}</time>" in html
+        assert f"{meeting.starts_at.astimezone(dt.UTC):%H:%M}</time>" not in html
