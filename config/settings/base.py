@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "salesline.playbooks",
     "salesline.analytics",
     "salesline.scheduling",
+    "salesline.capacity",
     "salesline.api",
     "salesline.web",
     # request.htmx, and the htmx script served from our own static files (no CDN).

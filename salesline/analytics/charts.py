@@ -11,75 +11,14 @@ page says so instead of drawing empty axes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
-WIDTH = 560
-HEIGHT = 260
-# Colours distinguishable with common colour-vision deficiencies (Okabe–Ito), in stage order.
-PALETTE = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#F0E442",
-    "#000000",
+from salesline.core.charts import (  # noqa: F401 - Chart and figure_text are read from here too
+    PALETTE,
+    Chart,
+    figure_text,
 )
-# No actions menu, no tooltips plug-in: both inject styles the page's CSP forbids.
-BASE_CONFIG: dict[str, Any] = {
-    "font": "DejaVu Sans, sans-serif",
-    "view": {"stroke": None},
-    "axis": {"labelFontSize": 11, "titleFontSize": 12},
-    "legend": {"labelFontSize": 11, "titleFontSize": 12},
-}
-
-
-@dataclass(frozen=True)
-class Chart:
-    key: str  # the URL name of its CSV: /api/v1/metrics/dashboard/<key>.csv
-    title: str
-    description: str  # the text alternative
-    columns: tuple[str, ...]
-    rows: list[tuple[Any, ...]] = field(default_factory=list)
-    spec: dict[str, Any] | None = None
-
-    def as_json(self) -> dict[str, Any]:
-        """The chart's data for the API: its rows as objects keyed by column."""
-        return {
-            "title": self.title,
-            "description": self.description,
-            "columns": list(self.columns),
-            "rows": [dict(zip(self.columns, row, strict=True)) for row in self.rows],
-        }
-
-
-def _spec(description: str, data: list[dict[str, Any]], **body: Any) -> dict[str, Any]:
-    return {
-        "$schema": SCHEMA,
-        "description": description,
-        "width": WIDTH,
-        "height": HEIGHT,
-        "data": {"values": data},
-        "config": BASE_CONFIG,
-        **body,
-    }
-
-
-def figure_text(value: Any) -> str:
-    """A figure as the tables show it: counts with thousands separators, amounts to the
-    unit, fractions (rates, shares) to three places, a dash for one that cannot be computed."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool | str):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3f}"
-    return str(value)
+from salesline.core.charts import vega_spec as _spec
 
 
 def _number(value: float | None, digits: int = 0) -> str:

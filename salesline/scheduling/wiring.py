@@ -5,4 +5,9 @@ from __future__ import annotations
 
 
 def register() -> None:
-    """Nothing yet: the app's handlers are registered here as they are built."""
+    """The figures other apps may read without importing this one (core.measures)."""
+    from salesline.core import measures
+
+    from .meeting_counts import business_development_meetings
+
+    measures.provide("business_development_meetings", business_development_meetings)

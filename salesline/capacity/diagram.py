@@ -1,0 +1,1 @@
+"""The organisation model drawn as SVG. Pure: no Django."""

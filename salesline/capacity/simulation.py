@@ -1,0 +1,1 @@
+"""The simulator of the sales model (SimPy). Pure: no Django."""

@@ -1,0 +1,1 @@
+"""Demo data for capacity planning (filled in by the capacity issue)."""
