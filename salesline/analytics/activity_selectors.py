@@ -2,9 +2,11 @@
 capacity, and the activity logged on each open opportunity. Reads only, scoped to the actor's
 organisation. (On-time task completion lives with the tasks: playbooks.task_selectors.)
 
-Meetings come from one function, `logged_meetings`: notes of kind "meeting" on opportunities
-and leads, by their author. When appointments exist (the division-of-labour issue), that
-function is the one to swap for a read of held appointments; the weekly arithmetic stays.
+Meetings come from one function, `logged_meetings`: the held business-development appointments
+of the calendars (read through core.measures when the scheduling app provides them) for every
+salesperson who has any in the period, and notes of kind "meeting" on opportunities and leads,
+by their author, for those who log meetings instead — never both for one person, so a meeting
+both booked and written up counts once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db.models.functions import TruncDate
 
 from salesline.accounts.models import Role
 from salesline.accounts.selectors import member_list
+from salesline.core import measures
 from salesline.core.actors import Actor
 from salesline.core.errors import ProblemList
 from salesline.pipeline.models import Opportunity, StageChange
@@ -43,8 +46,20 @@ def logged_meetings(
     *, actor: Actor, date_from: dt.date, date_to: dt.date, owner_id: int | None = None
 ) -> list[tuple[int, dt.date, int]]:
     """(salesperson id, day, meetings) of the meetings held from `date_from` to `date_to`
-    (inclusive, days in the server's time zone): today, notes of kind "meeting" on an
-    opportunity or a lead, counted for their author. The one source to swap for appointments."""
+    (inclusive, days in the server's time zone): a person's held business-development
+    appointments when they have any in the period, else their notes of kind "meeting" on an
+    opportunity or a lead."""
+    booked = (
+        measures.measure(
+            "business_development_meetings_by_day",
+            actor=actor,
+            date_from=date_from,
+            date_to=date_to,
+            owner_id=owner_id,
+        )
+        or []
+    )
+    with_appointments = {user_id for user_id, _, _ in booked}
     notes = Note.objects.filter(
         organisation=actor.organisation,
         deleted_at=None,
@@ -60,7 +75,11 @@ def logged_meetings(
         .annotate(meetings=Count("id"))
         .order_by()
     )
-    return [(row["author_id"], row["day"], row["meetings"]) for row in rows]
+    return list(booked) + [
+        (row["author_id"], row["day"], row["meetings"])
+        for row in rows
+        if row["author_id"] not in with_appointments
+    ]
 
 
 def iso_week(day: dt.date) -> str:

@@ -8,6 +8,10 @@ def register() -> None:
     """The figures other apps may read without importing this one (core.measures)."""
     from salesline.core import measures
 
-    from .meeting_counts import business_development_meetings
+    from .meeting_counts import (
+        business_development_meetings,
+        business_development_meetings_by_day,
+    )
 
     measures.provide("business_development_meetings", business_development_meetings)
+    measures.provide("business_development_meetings_by_day", business_development_meetings_by_day)

@@ -188,3 +188,37 @@ def test_on_time_task_completion(actor, org, user, admin_user):
         actor=actor, date_from=dt.date(2025, 1, 1), date_to=dt.date(2025, 1, 31)
     )
     assert (nothing["rate"], nothing["by_assignee"]) == (None, [])
+
+
+def booked(org, owner, starts_at, *, kind="business_development", cancelled=False, uid=""):
+    from salesline.scheduling.models import Appointment  # noqa: PLC0415
+
+    return Appointment.objects.create(
+        organisation=org,
+        owner=owner,
+        kind=kind,
+        title="Meeting",
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=1),
+        uid=uid or f"{starts_at.isoformat()}-{kind}-{cancelled}@test",
+        cancelled_at=starts_at if cancelled else None,
+    )
+
+
+def test_held_appointments_replace_a_persons_logged_meetings(meetings, actor, user, org):
+    """Ann books her meetings in the calendar: her two held business-development appointments
+    in W10 count, not her three notes (a meeting booked and written up counts once); a
+    cancelled one and an account-management visit do not count. Boss still logs notes."""
+    booked(org, user, at(3))
+    booked(org, user, at(5))
+    booked(org, user, at(6), cancelled=True)
+    booked(org, user, at(6, 14), kind="account_management")
+    rows = meetings_per_week(
+        actor=actor, date_from=dt.date(2026, 3, 2), date_to=dt.date(2026, 3, 15)
+    )
+    assert [(r["owner"], r["week"], r["meetings"]) for r in rows] == [
+        ("ann@piql.test", "2026-W10", 2),
+        ("ann@piql.test", "2026-W11", 0),
+        ("boss@piql.test", "2026-W10", 0),
+        ("boss@piql.test", "2026-W11", 1),
+    ]
