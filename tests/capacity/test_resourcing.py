@@ -151,9 +151,8 @@ def test_the_capacity_per_salesperson_is_the_divisor():
 def test_capacity_defaults_to_twenty():
     plan = {k: v for k, v in CONTRACT_PLAN.items() if k != "capacity_per_salesperson"}
     assert parse_plan(plan).capacity_per_salesperson == 20
-    assert evaluate(parse_plan({"current": {"salespeople": 3, "meetings_per_salesperson": 7}})).roles[
-        "salesperson"
-    ] == 2  # 21 a week
+    twenty_one = parse_plan({"current": {"salespeople": 3, "meetings_per_salesperson": 7}})
+    assert evaluate(twenty_one).roles["salesperson"] == 2
 
 
 def test_sensitivity_shows_the_chapters_one_and_two():
@@ -199,9 +198,7 @@ def test_a_simple_environment_has_no_project_leaders():
 
 def test_project_leaders_are_sized_for_the_field_team_at_full_capacity():
     # 21 a week needs 2 salespeople who can hold 40: support must keep up with 40, not 21.
-    result = evaluate(
-        parse_plan({**team(1, 21), "project_share": 0.1, "project_half_days": 4})
-    )
+    result = evaluate(parse_plan({**team(1, 21), "project_share": 0.1, "project_half_days": 4}))
 
     assert result.project_half_days_per_week == 16  # 40 x 0.1 x 4
     assert result.roles["project_leader"] == 2
@@ -296,8 +293,9 @@ def test_the_verdict_without_a_measured_volume():
         parse_plan({**CONTRACT_PLAN, "current": {}, "incremental": {"existing_accounts": 5}})
     )
 
-    assert result.verdict().endswith("business-development capacity 20 meetings a week (none "
-                                      "measured today)")
+    assert result.verdict().endswith(
+        "business-development capacity 20 meetings a week (none measured today)"
+    )
 
 
 def test_without_before_todays_salespeople_are_the_payroll_before():
