@@ -223,7 +223,9 @@ def parse_plan(data: Any) -> PlanInput:
             read.problems.append(
                 (str(key), f"unknown key; expected one of {', '.join(TOP_LEVEL_KEYS)}")
             )
-    currency = data.get("currency", "EUR")
+    currency = data.get("currency")
+    if currency is None:  # absent, or an empty `currency:` in YAML, like every other key
+        currency = "EUR"
     if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
         read.problems.append(("currency", "must be a three-letter ISO 4217 code such as EUR"))
         currency = "EUR"

@@ -324,6 +324,7 @@ def test_the_result_explains_the_plan(admin_api, plan_id):
         2,
         -800000,
     )
+    assert salespeople["salary"] == 100000
     assert any(row["planned"] and row["salespeople"] == 2 for row in body["sensitivity"])
     assert body["project_leader_ratio"] == 2
     # No meeting held in the calendars: nothing measured, so nothing to compare.

@@ -148,6 +148,11 @@ def test_the_capacity_per_salesperson_is_the_divisor():
     )
 
 
+def test_an_empty_currency_is_the_default():
+    assert parse_plan({"currency": None}).currency == "EUR"
+    assert parse_plan({"currency": "nok"}).currency == "NOK"
+
+
 def test_capacity_defaults_to_twenty():
     plan = {k: v for k, v in CONTRACT_PLAN.items() if k != "capacity_per_salesperson"}
     assert parse_plan(plan).capacity_per_salesperson == 20

@@ -279,7 +279,7 @@ def result_out(view: selectors.PlanView) -> dict[str, Any]:
                 "label": row.label,
                 "before": row.before,
                 "after": row.after,
-                "salary": row.salary,
+                "salary": None if row.salary is None else plain_number(row.salary),
                 "payroll_before": plain_number(row.payroll_before),
                 "payroll_after": plain_number(row.payroll_after),
                 "delta": plain_number(row.delta),
