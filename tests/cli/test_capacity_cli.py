@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -181,3 +183,41 @@ def test_usage(capsys):
         cli.main(["capacity", "plan", "--help"])
     assert helped.value.code == 0
     assert capsys.readouterr().out.startswith("usage: salesline capacity plan")
+
+
+# ---------------------------------------------------------------- docs/capacity.md stays true
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "capacity.md"
+
+
+def _blocks(kind: str) -> list[str]:
+    return re.findall(rf"```{kind}\n(.*?)```", DOCS.read_text(encoding="utf-8"), flags=re.S)
+
+
+def test_the_documented_plan_file_answers_as_documented(capsys, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(_blocks("yaml")[0])
+
+    code, out, _ = run(capsys, "capacity", "plan", str(path), "--json")
+
+    assert code == 0
+    assert json.loads(out) == json.loads(_blocks("json")[0])
+
+
+def test_the_documented_table_is_what_the_command_prints(capsys, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(_blocks("yaml")[0])
+    example = next(b for b in _blocks("text") if b.startswith("$ salesline capacity plan plan"))
+
+    _, out, _ = run(capsys, "capacity", "plan", str(path))
+
+    assert out == example.split("\n", 1)[1]
+
+
+def test_every_warning_rule_is_documented():
+    text = DOCS.read_text(encoding="utf-8")
+    source = (Path(cli.__file__).parent / "capacity" / "resourcing.py").read_text()
+    rules = set(re.findall(r'PlanWarning\(\s*"([a-z_]+)"', source))
+
+    assert len(rules) >= 9
+    assert {rule for rule in rules if f"| `{rule}` |" not in text} == set()
