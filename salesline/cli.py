@@ -754,6 +754,8 @@ def read_plan_file(path: str) -> object:
             raise CommandFailed(
                 f"'{path}' is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
             ) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, absurd nesting
+            raise CommandFailed(f"'{path}' is refused: {exc}.") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -761,6 +763,8 @@ def read_plan_file(path: str) -> object:
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise CommandFailed(f"'{path}' is not valid YAML: {problem}{where}.") from None
+    except (ValueError, RecursionError) as exc:
+        raise CommandFailed(f"'{path}' is refused: {exc}.") from None
 
 
 def cmd_capacity_plan(args: argparse.Namespace) -> int:

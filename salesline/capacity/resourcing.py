@@ -173,6 +173,11 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.problems.append((path, f"must be a number, not {value!r}"[:200]))
             return default
+        if isinstance(value, int) and abs(value) > MAX_MONEY * 1000:
+            # Checked as an int: a float of it would overflow (10**400 in a JSON file).
+            bound = f"at least {minimum:g}" if value < 0 else f"at most {maximum:g}"
+            self.problems.append((path, f"must be {bound}"))
+            return default
         if not math.isfinite(value):
             self.problems.append((path, "must be a finite number"))
             return default

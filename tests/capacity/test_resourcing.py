@@ -430,6 +430,8 @@ def test_an_estimate_is_compared_with_the_measurement():
         ({"currency": "euro"}, "currency"),
         ({"currency": 978}, "currency"),
         ({"incremental": {"existing_accounts": 10**9}}, "incremental.existing_accounts"),
+        ({"project_share": 10**400}, "project_share"),
+        ({"salaries": {"salesperson": -(10**400)}}, "salaries.salesperson"),
         ({"scenarios": "today"}, "scenarios"),
         ({"simulation": [1]}, "simulation"),
     ],

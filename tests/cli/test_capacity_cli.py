@@ -151,6 +151,9 @@ def test_bad_keys_are_each_named_and_exit_1(capsys, tmp_path):
         ("bad.json", '{"current": ', "is not valid JSON: Expecting value (line 1, column 13)"),
         ("list.yaml", "- 1\n- 2\n", "a plan must be a mapping of keys to values"),
         ("empty.yaml", "", "a plan must be a mapping of keys to values"),
+        ("huge.json", '{"project_share": ' + "9" * 5000 + "}", "is refused: Exceeds the limit"),
+        ("huge.yaml", "project_share: " + "9" * 5000, "is refused: Exceeds the limit"),
+        ("deep.json", "[" * 100000 + "]" * 100000, "is refused: maximum recursion depth"),
     ],
 )
 def test_a_malformed_file_is_a_clear_message_and_exit_1(capsys, tmp_path, name, text, message):
