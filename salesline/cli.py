@@ -735,6 +735,116 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_plan_file(path: str) -> object:
+    """A plan file's mapping: JSON when the name ends in .json, else YAML (JSON is YAML too);
+    "-" reads stdin. Unreadable or malformed: CommandFailed naming the file and the place."""
+    import json
+
+    import yaml
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise CommandFailed(f"Cannot read '{path}': {reason}.") from None
+    if path.lower().endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CommandFailed(
+                f"'{path}' is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            ) from None
+        except (ValueError, RecursionError) as exc:  # a 5,000-digit number, absurd nesting
+            raise CommandFailed(f"'{path}' is refused: {exc}.") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CommandFailed(f"'{path}' is not valid YAML: {problem}{where}.") from None
+    except (ValueError, RecursionError) as exc:
+        raise CommandFailed(f"'{path}' is refused: {exc}.") from None
+
+
+def cmd_capacity_plan(args: argparse.Namespace) -> int:
+    import json
+
+    from salesline.capacity.resourcing import (
+        ROLES,
+        PlanInvalid,
+        evaluate,
+        money,
+        parse_plan,
+        plain_number,
+        signed_money,
+    )
+
+    data = read_plan_file(args.file)
+    try:
+        plan = parse_plan(data)
+    except PlanInvalid as invalid:
+        return _error(
+            f"error: the plan file '{args.file}' is refused (docs/capacity.md has the format):",
+            *(f"  {key or '(the file)'}: {message}" for key, message in invalid.problems),
+        )
+    result = evaluate(plan)
+    if args.json:
+        print(json.dumps(result.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    currency = plan.currency
+    rows = [("role", "before", "after", "salary", "payroll before", "payroll after", "delta")]
+    for row in result.economics:
+        rows.append(
+            (
+                row.label,
+                str(row.before),
+                str(row.after),
+                "—" if row.salary is None else f"{row.salary:,.0f}",
+                f"{row.payroll_before:,.0f}",
+                f"{row.payroll_after:,.0f}",
+                signed_money(row.delta, "").strip(),
+            )
+        )
+    rows.append(
+        (
+            "Total",
+            str(sum(int(plan.before.get(role, 0)) for role in ROLES)),
+            str(sum(result.roles.values())),
+            "",
+            f"{result.payroll_before:,.0f}",
+            f"{result.payroll_after:,.0f}",
+            signed_money(result.payroll_delta, "").strip(),
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    print(f"Roles and yearly payroll ({currency})")
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [
+            cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)
+        ]
+        print("  ".join(cells).rstrip())
+    print()
+    print(
+        "Business-development meetings a week: "
+        f"{plain_number(result.meetings_before)} before, "
+        f"{plain_number(result.meetings_after)} after"
+    )
+    print(
+        f"Payroll: {money(result.payroll_before, currency)} before, "
+        f"{money(result.payroll_after, currency)} after, "
+        f"delta {signed_money(result.payroll_delta, currency)}"
+    )
+    print(f"Verdict: {result.verdict()}")
+    if not result.warnings:
+        print("Warnings: none")
+    else:
+        print("Warnings:")
+        for warning in result.warnings:
+            print(f"  [{warning.rule}] {warning.message}")
+    return 0
+
+
 # ---------------------------------------------------------------- parsing
 
 
@@ -1136,6 +1246,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rerate.add_argument("--org", required=True, metavar="SLUG", help="organisation slug")
     rerate.set_defaults(handler=cmd_quality_rerate)
+
+    capacity = _group(commands, "capacity", "the capacity planner (docs/capacity.md)")
+    capacity_plan = capacity.add_parser(
+        "plan",
+        help="resource a sales function from a plan file",
+        description="Read a plan file (YAML, or JSON when FILE ends in .json; - reads stdin; "
+        "the format is in docs/capacity.md) and print the roles, the business-development "
+        "meetings a week before and after, the payroll before, after and its delta, the "
+        "verdict and the warnings. --json prints the API's answer. A key not in the format "
+        "is refused, naming it (exit 1). Needs no database.",
+    )
+    capacity_plan.add_argument("file", metavar="FILE")
+    capacity_plan.add_argument("--json", action="store_true", help="print the API's JSON")
+    capacity_plan.set_defaults(handler=cmd_capacity_plan)
 
     purge = commands.add_parser(
         "purge",

@@ -11,9 +11,11 @@ The method, each step as `Step` in the result so a page can explain it in plain 
 4. sales coordinators = field salespeople (one each, not negotiable);
 5. project leaders (complex environments, `project_share` > 0) = ceil(half-days of project
    work arriving a week / half-days a project leader can give a week at
-   `PROJECT_LEADER_UTILISATION`), where projects a week = planned meetings a week x
-   `project_share`. The utilisation below 1 is the allowance for resource contention: a project
-   leader cannot be kept fully busy by salespeople who are themselves fully busy;
+   `PROJECT_LEADER_UTILISATION`), where projects a week = the field team's meetings at full
+   capacity (salespeople x capacity: management keeps them fully used, and support is sized
+   so it never becomes the constraint) x `project_share`. The utilisation below 1 is the
+   allowance for resource contention: a project leader cannot be kept fully busy by
+   salespeople who are themselves fully busy;
 6. customer service = ceil(hours of tasks a week / (`HOURS_PER_WEEK` x target utilisation));
 7. promotions coordinators = language regions; sales-support managers = support locations; a
    dedicated sales manager only for a field team of more than two.
@@ -171,6 +173,11 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.problems.append((path, f"must be a number, not {value!r}"[:200]))
             return default
+        if isinstance(value, int) and abs(value) > MAX_MONEY * 1000:
+            # Checked as an int: a float of it would overflow (10**400 in a JSON file).
+            bound = f"at least {minimum:g}" if value < 0 else f"at most {maximum:g}"
+            self.problems.append((path, f"must be {bound}"))
+            return default
         if not math.isfinite(value):
             self.problems.append((path, "must be a finite number"))
             return default
@@ -218,8 +225,12 @@ def parse_plan(data: Any) -> PlanInput:
     read = _Reader()
     for key in data:
         if key not in TOP_LEVEL_KEYS:
-            read.problems.append((str(key), "unknown key; see docs/capacity.md for the format"))
-    currency = data.get("currency", "EUR")
+            read.problems.append(
+                (str(key), f"unknown key; expected one of {', '.join(TOP_LEVEL_KEYS)}")
+            )
+    currency = data.get("currency")
+    if currency is None:  # absent, or an empty `currency:` in YAML, like every other key
+        currency = "EUR"
     if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
         read.problems.append(("currency", "must be a three-letter ISO 4217 code such as EUR"))
         currency = "EUR"
@@ -413,14 +424,23 @@ class PlanResult:
         """The contract's answer (docs/capacity.md)."""
         return {
             "roles": dict(self.roles),
-            "meetings_per_week": {"before": self.meetings_before, "after": self.meetings_after},
+            "meetings_per_week": {
+                "before": plain_number(self.meetings_before),
+                "after": plain_number(self.meetings_after),
+            },
             "payroll": {
-                "before": self.payroll_before,
-                "after": self.payroll_after,
-                "delta": self.payroll_delta,
+                "before": plain_number(self.payroll_before),
+                "after": plain_number(self.payroll_after),
+                "delta": plain_number(self.payroll_delta),
             },
             "warnings": [{"rule": w.rule, "message": w.message} for w in self.warnings],
         }
+
+
+def plain_number(value: float) -> int | float:
+    """20 rather than 20.0 in JSON and tables when a figure is whole; 2.5 stays 2.5."""
+    rounded = round(value, 6)
+    return int(rounded) if rounded == int(rounded) else rounded
 
 
 def money(amount: float, currency: str) -> str:
@@ -474,8 +494,9 @@ def evaluate(
     volume = current + incremental
     capacity = plan.capacity_per_salesperson
     salespeople = salespeople_needed(volume, capacity)
+    meetings_after = salespeople * capacity
     leaders, project_load = project_leaders_needed(
-        volume, plan.project_share, plan.project_half_days
+        meetings_after, plan.project_share, plan.project_half_days
     )
     service, service_hours = customer_service_needed(plan)
     roles = {
@@ -487,7 +508,6 @@ def evaluate(
         "sales_support_manager": plan.support_locations,
         "sales_manager": 1 if salespeople > 2 else 0,
     }
-    meetings_after = salespeople * capacity
 
     steps = [
         Step(
@@ -525,7 +545,8 @@ def evaluate(
             "project_leaders",
             "Project leaders",
             (
-                f"{volume:g} meetings a week × {plan.project_share:g} becoming projects × "
+                f"{meetings_after:g} meetings a week (the field team at full capacity) × "
+                f"{plan.project_share:g} becoming projects × "
                 f"{plan.project_half_days:g} half-days each = {project_load:g} half-days a "
                 f"week; a project leader gives {HALF_DAYS_PER_WEEK} half-days a week, planned "
                 f"at {PROJECT_LEADER_UTILISATION:.0%} to allow for resource contention: "
@@ -636,6 +657,17 @@ def evaluate(
                 f"Customer service planned at {plan.service_target_utilisation:.0%} "
                 f"utilisation: above {PROTECTIVE_UTILISATION:.0%} it has too little protective "
                 "capacity, and sales support must never become the constraint.",
+            )
+        )
+    service_before = int(plan.before.get("customer_service", 0))
+    if service < service_before:
+        warnings.append(
+            PlanWarning(
+                "customer_service_reduced",
+                f"Customer service would shrink from {service_before} to {service}: it must "
+                "absorb the salespeople's former service tasks, the inbound orders and the "
+                "delivery updates with protective capacity to spare. Count them in "
+                "customer_service.tasks_per_week and customer_service.minutes_per_task.",
             )
         )
     ratio = leaders / salespeople if salespeople else None

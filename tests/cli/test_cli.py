@@ -34,6 +34,8 @@ COMMANDS = [
     ["process", "export"],
     ["serve"],
     ["purge"],
+    ["capacity"],
+    ["capacity", "plan"],
 ]
 
 
