@@ -14,6 +14,7 @@ from . import (
     appointments,
     booking,
     campaigns,
+    capacity_simulations,
     dashboard,
     documents,
     imports,
@@ -98,3 +99,4 @@ places.register(api)
 places.register_travel_times(api)
 booking.register(api)
 work.register(api)
+capacity_simulations.register(api)
