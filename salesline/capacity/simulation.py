@@ -455,9 +455,11 @@ class Pool:
     def meeting_caps(self, daily: int, weekly: float) -> None:
         """At most `daily` meetings a day; `weekly` a week on average (2.5 alternates 2 and 3)."""
         self.daily_cap = daily
-        self.weekly_cap = lambda week: (
+        caps = [
             math.floor((week + 1) * weekly + 1e-9) - math.floor(week * weekly + 1e-9)
-        )
+            for week in range(self.periods + 1)
+        ]
+        self.weekly_cap = lambda week: caps[week] if week < len(caps) else caps[-1]
 
     def _spread(self, series: list[float], start: float, end: float, weight: float) -> None:
         """Add weight x the overlap of [start, end) with each period."""
@@ -483,19 +485,44 @@ class Pool:
     def acquire(self, kind: int = GENERAL) -> simpy.Event:
         """An event that fires with the person given the work."""
         event = self.env.event()
+        self._enqueue(kind, event)
+        return event
+
+    def submit(self, hours: float, kind: int = GENERAL) -> None:
+        """Work that nobody waits for (a service task, a project): done when someone is free,
+        without a process of its own (cheaper than `work` in a new process)."""
+        worker = self._take(kind) if not self.waiting else None
+        if worker is None:
+            self._enqueue(kind, hours)
+        else:
+            self._run(worker, hours)
+
+    def _enqueue(self, kind: int, target: simpy.Event | float) -> None:
         self._mark()
         self.order += 1
-        self.queues[kind].append((self.order, event, self.env.now))
+        self.queues[kind].append((self.order, target, self.env.now))
         self.waiting += 1
         self._dispatch()
-        return event
+
+    def _run(self, worker: Worker, hours: float) -> None:
+        # The timeout carries the worker to `_done`: no process, no closure.
+        self.env.timeout(hours, worker).callbacks.append(self._done)
+
+    def _done(self, event: simpy.Event) -> None:
+        self.release(event.value)
 
     def release(self, worker: Worker) -> None:
         now = self.env.now
-        self._spread(self.busy, worker.since, now, 1.0)
+        since = worker.since
+        period = int(since // self.period_hours)
+        if period == int(now // self.period_hours) and period < self.periods:
+            self.busy[period] += now - since  # the usual case: within one week
+        else:
+            self._spread(self.busy, since, now, 1.0)
         worker.busy = False
         self.idle.append(worker)
-        self._dispatch()
+        if self.waiting:
+            self._dispatch()
 
     def _can_meet(self, worker: Worker, now: float) -> bool:
         day = int(now // HOURS_PER_DAY)
@@ -508,41 +535,61 @@ class Pool:
             worker.week
         )
 
+    def _meeting_worker(self, now: float) -> Worker | None:
+        idle = self.idle
+        for position, worker in enumerate(idle):
+            if self._can_meet(worker, now):
+                worker = idle.pop(position)
+                worker.day_count += 1
+                worker.week_count += 1
+                worker.max_day = max(worker.max_day, worker.day_count)
+                worker.max_week = max(worker.max_week, worker.week_count)
+                return worker
+        return None
+
+    def _take(self, kind: int) -> Worker | None:
+        """An idle person for work asked now with nobody waiting (no wait, no event)."""
+        if not self.idle:
+            return None
+        now = self.env.now
+        worker = self._meeting_worker(now) if kind == MEETING else self.idle.pop()
+        if worker is not None:
+            self._started(worker, now, now)
+        return worker
+
+    def _started(self, worker: Worker, asked: float, now: float) -> None:
+        worker.busy, worker.since = True, now
+        self.served += 1
+        if asked >= self.count_waits_from:
+            period = int(now // self.period_hours)
+            if period < self.periods:
+                self.wait_sum[period] += now - asked
+                self.wait_count[period] += 1
+            self.waits_total += now - asked
+            self.waits_counted += 1
+
     def _dispatch(self) -> None:
         idle = self.idle
         general, meetings = self.queues
         now = self.env.now
         while idle and (general or meetings):
-            meeting_worker = None
+            worker = None
             if meetings and (not general or meetings[0][0] < general[0][0]):
-                for position, worker in enumerate(idle):
-                    if self._can_meet(worker, now):
-                        meeting_worker = idle.pop(position)
-                        break
-            if meeting_worker is not None:
-                _, event, asked = meetings.popleft()
-                worker = meeting_worker
-                worker.day_count += 1
-                worker.week_count += 1
-                worker.max_day = max(worker.max_day, worker.day_count)
-                worker.max_week = max(worker.max_week, worker.week_count)
+                worker = self._meeting_worker(now)
+            if worker is not None:
+                _, target, asked = meetings.popleft()
             elif general:
-                _, event, asked = general.popleft()
+                _, target, asked = general.popleft()
                 worker = idle.pop()
             else:
                 break  # only meetings wait, and nobody idle may hold one now
             self._mark()
             self.waiting -= 1
-            worker.busy, worker.since = True, now
-            self.served += 1
-            if asked >= self.count_waits_from:
-                period = int(now // self.period_hours)
-                if period < self.periods:
-                    self.wait_sum[period] += now - asked
-                    self.wait_count[period] += 1
-                self.waits_total += now - asked
-                self.waits_counted += 1
-            event.succeed(worker)
+            self._started(worker, asked, now)
+            if isinstance(target, float):
+                self._run(worker, target)
+            else:
+                target.succeed(worker)
 
     def wake(self) -> None:
         """A new day: meetings waiting for a salesperson's capacity may go ahead."""
@@ -557,7 +604,9 @@ class Pool:
 
     def work(self, hours: float, kind: int = GENERAL):
         """A process step: wait for a person, keep them `hours`, let them go."""
-        worker = yield self.acquire(kind)
+        worker = self._take(kind) if not self.waiting else None
+        if worker is None:
+            worker = yield self.acquire(kind)
         yield self.env.timeout(hours)
         self.release(worker)
         return worker
@@ -592,7 +641,7 @@ def queue_model(
     def arrivals():
         while True:
             yield env.timeout(rng.expovariate(arrival_rate))
-            env.process(pool.work(rng.expovariate(service_rate)))
+            pool.submit(rng.expovariate(service_rate))
 
     env.process(arrivals())
     events = _step_until(env, horizon)
@@ -661,7 +710,7 @@ def run_replication(model: SalesModel, scenario: Scenario, *, weeks: int, seed: 
         states[index] = WON
         won[week_of(env.now)] += 1
         if project_hours and rng.random() < project_chance:
-            yield from leaders.work(project_hours)
+            leaders.submit(project_hours)
 
     def arrivals(per_week: float):
         rate = per_week / HOURS_PER_WEEK
@@ -676,7 +725,7 @@ def run_replication(model: SalesModel, scenario: Scenario, *, weeks: int, seed: 
         mean = model.service_minutes_per_task / 60
         while True:
             yield env.timeout(rng.expovariate(rate))
-            env.process(service.work(rng.expovariate(1 / mean)))
+            service.submit(rng.expovariate(1 / mean))
 
     def days():
         while True:
