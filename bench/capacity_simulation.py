@@ -73,9 +73,10 @@ def main() -> int:
     # One replication alone, in this process: the work per replication without contention
     # (50 of them on 2 free cores take about 25 x this).
     model = sales_model(plan)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     single = run_replication(model, model.scenarios[0], weeks=args.weeks, seed=args.seed)
     single_seconds = time.perf_counter() - started
+    single_cpu = time.process_time() - cpu
     started = time.perf_counter()
     answer = simulate(
         plan,
@@ -96,7 +97,10 @@ def main() -> int:
         "events_per_second": round(answer["events"] / wall),
         "target_seconds": 30,
         "one_replication_seconds": round(single_seconds, 3),
+        "one_replication_cpu_seconds": round(single_cpu, 3),
         "one_replication_events": single["events"],
+        # 50 replications on 2 cores with nothing else running: 25 x one replication's CPU.
+        "quiet_machine_estimate_seconds": round(args.replications / args.processes * single_cpu, 1),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "utilisation": {role: u["mean"] for role, u in scenario["utilisation"].items()},
         "meetings_per_week": scenario["meetings_per_week"]["mean"],
@@ -110,7 +114,8 @@ def main() -> int:
     print(
         f"wall {wall:.1f} s (target <= 30 s), {answer['events']:,} events, "
         f"{result['events_per_second']:,} events/s; one replication alone "
-        f"{single_seconds:.2f} s ({single['events'] / single_seconds:,.0f} events/s); "
+        f"{single_seconds:.2f} s, {single_cpu:.2f} s CPU "
+        f"({single['events'] / single_cpu:,.0f} events per CPU second); "
         f"load average {result['load_average_1min']}"
     )
     print(
