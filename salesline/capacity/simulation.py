@@ -44,7 +44,7 @@ import random
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -509,7 +509,7 @@ class Pool:
         self.env.timeout(hours, worker).callbacks.append(self._done)
 
     def _done(self, event: simpy.Event) -> None:
-        self.release(event.value)
+        self.release(cast(Worker, event.value))
 
     def release(self, worker: Worker) -> None:
         now = self.env.now
