@@ -879,7 +879,9 @@ def summarise(scenario: Scenario, runs: Sequence[dict], weeks: int) -> dict[str,
             "utilisation": utilisation[role]["mean"] if people else None,
             "growing": _growing(weekly_queue),
         }
-    constraint, reason = constraint_of(figures) if figures else ("salesperson", "no work")
+    constraint, reason = (
+        constraint_of(figures) if figures else ("salesperson", "nothing arrived to be worked on")
+    )
     opportunities = {
         state: interval([run["opportunities"][state] for run in runs])
         for state in ("created", "won", "lost", "open")
