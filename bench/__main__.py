@@ -24,9 +24,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument(
         "--only",
-        default="lists,imports,web,moves,hostile,documents,mail,playbooks,analytics,planner",
+        default="lists,imports,web,moves,hostile,documents,mail,playbooks,analytics,planner,"
+        "simulator",
         help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks,"
-        "analytics,planner",
+        "analytics,planner,simulator",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -90,7 +91,17 @@ def main() -> int:
         _analytics(args, urls)
     if "planner" in chosen:
         _planner()
+    if "simulator" in chosen:
+        _simulator()
     return 0
+
+
+def _simulator() -> None:
+    """The capacity simulator: 100 people, 52 weeks, 50 replications on 2 processes (bench/
+    capacity_simulation.py); pure, so it runs once, not per database."""
+    out = ROOT / "bench" / "results" / "capacity_simulation.json"
+    command = [sys.executable, "-m", "bench.capacity_simulation", "--out", str(out)]
+    subprocess.run(command, check=True, cwd=ROOT)
 
 
 def _planner() -> None:

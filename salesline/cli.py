@@ -706,6 +706,92 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plan_file(path: str) -> object:
+    """A plan file's content: YAML (JSON is YAML too)."""
+    import yaml
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise CommandFailed(f"Cannot read '{path}': {reason}.") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise CommandFailed(f"'{path}' is not YAML or JSON{where}.") from None
+
+
+def _simulation_table(answer: dict) -> list[str]:
+    from salesline.capacity.resourcing import ROLE_LABELS
+    from salesline.capacity.simulation import SIMULATED_ROLES
+
+    def figure(value: dict, scale: float = 1.0, digits: int = 1) -> str:
+        return (
+            f"{value['mean'] * scale:.{digits}f} "
+            f"[{value['low'] * scale:.{digits}f}–{value['high'] * scale:.{digits}f}]"
+        )
+
+    lines = [
+        f"{answer['weeks']} weeks, {answer['replications']} replications, seed "
+        f"{answer['seed']}; means with 95 % intervals over the replications."
+    ]
+    for scenario in answer["scenarios"]:
+        people = ", ".join(
+            f"{ROLE_LABELS[role].lower()} {count}"
+            for role, count in scenario["roles"].items()
+            if count
+        )
+        lines += ["", f"== {scenario['name']} ({people or 'nobody'})"]
+        lines.append(f"{'role':<26} {'utilisation %':>20} {'queue':>18} {'wait hours':>18}")
+        for role in SIMULATED_ROLES:
+            if role not in scenario["queue"]:
+                continue
+            utilisation = scenario["utilisation"].get(role)
+            lines.append(
+                f"{ROLE_LABELS[role]:<26} "
+                f"{figure(utilisation, 100, 0) if utilisation else 'nobody':>20} "
+                f"{figure(scenario['queue'][role]):>18} "
+                f"{figure(scenario['waiting_hours'][role]):>18}"
+            )
+        lines.append(f"Meetings a week: {figure(scenario['meetings_per_week'])}")
+        lines.append(f"Won deals a week: {figure(scenario['won_per_week'], 1, 2)}")
+        lines.append(
+            f"Constraint: {ROLE_LABELS[scenario['constraint']].lower()} "
+            f"({scenario['constraint_reason']})"
+        )
+    return lines
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Simulate a plan file's scenarios (docs/capacity.md, "The simulator")."""
+    import json
+
+    from salesline.capacity.resourcing import PlanInvalid, parse_plan
+    from salesline.capacity.simulation import simulate
+
+    document = _plan_file(args.file)
+    try:
+        answer = simulate(
+            parse_plan(document),
+            weeks=args.weeks,
+            replications=args.replications,
+            seed=args.seed,
+            processes=args.processes,
+        )
+    except PlanInvalid as invalid:
+        return _error(
+            f"error: '{args.file}' is not a plan the simulator can run:",
+            *(f"  {key or '(the file)'}: {message}" for key, message in invalid.problems),
+        )
+    if args.json:
+        print(json.dumps(answer, indent=2))
+    else:
+        print("\n".join(_simulation_table(answer)))
+    return 0
+
+
 def cmd_quality_rerate(args: argparse.Namespace) -> int:
     """Rate every opportunity of an organisation again (after its quality section changed)."""
     from salesline.accounts.services import organisation_get, system_actor
@@ -865,6 +951,16 @@ def _positive(text: str) -> int:
         number = 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 1 or more")
+    return number
+
+
+def _seed(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of 0 or more")
     return number
 
 
@@ -1235,6 +1331,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--accuracy", action="store_true", help="past snapshots against what closed won"
     )
     forecast.set_defaults(handler=cmd_forecast)
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="simulate a capacity plan's scenarios (discrete-event, with confidence intervals)",
+        description="Simulate the sales model of a plan file (YAML or JSON; its simulation: and "
+        "scenarios: sections, docs/capacity.md) and print each scenario's utilisation per role, "
+        "queues, meetings and won deals a week and its constraint. --json prints the API's "
+        "JSON. The same --seed gives the same numbers.",
+    )
+    simulate.add_argument("file", metavar="FILE", help="the plan file")
+    simulate.add_argument("--weeks", type=_positive, default=52, metavar="N", help="default 52")
+    simulate.add_argument(
+        "--replications", type=_positive, default=10, metavar="R", help="default 10"
+    )
+    simulate.add_argument("--seed", type=_seed, default=0, metavar="S", help="default 0")
+    simulate.add_argument(
+        "--processes", type=_positive, metavar="P", help="parallel processes (default: one a CPU)"
+    )
+    simulate.add_argument("--json", action="store_true", help="print the API's JSON")
+    simulate.set_defaults(handler=cmd_simulate)
 
     quality = _group(commands, "quality", "the opportunity quality rating")
     rerate = quality.add_parser(

@@ -14,7 +14,7 @@ import numpy as np
 from salesline.core.actors import Actor
 
 from .extract import flow_history
-from .filters import MetricFilters, pipeline_named, stage_defs
+from .filters import MetricFilters, parse_metric_filters, pipeline_named, stage_defs
 from .flow import AGE_BAND_LABELS, DEFINITIONS, FlowMetrics, calibration, flow_metrics
 from .history import FlowHistory
 from .opportunity_reads import values_of
@@ -148,5 +148,42 @@ def calibration_report(
                 "suggested": row.suggested,
             }
             for row in rows
+        ],
+    }
+
+
+#: The period `stage_flow` reads when given none: a year, so seasonal stages count.
+STAGE_FLOW_DAYS = 365
+
+
+def stage_flow(*, actor: Actor, start=None, end=None) -> dict:
+    """The observed flow of the organisation's default pipeline, for other apps (core.measures'
+    "stage_flow"; capacity fills a simulation from it): per open stage, in the definition's
+    order, the conversion to the next stage and the median days in stage (calendar days), as
+    `flow_report` computes them, over [start, end] (dates; default the last `STAGE_FLOW_DAYS`
+    days). {"pipeline", "from", "to", "stages": [{"stage", "name", "conversion_to_next",
+    "median_days_in_stage", "exits"}]}; a figure without stays to measure is None."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    end = end or timezone.localdate()
+    start = start or end - dt.timedelta(days=STAGE_FLOW_DAYS - 1)
+    filters = parse_metric_filters(actor, {"from": start.isoformat(), "to": end.isoformat()})
+    metrics, _ = flow_metrics_for(actor=actor, filters=filters)
+    return {
+        "pipeline": filters.pipeline_key,
+        "from": filters.date_from.isoformat(),
+        "to": filters.date_to.isoformat(),
+        "stages": [
+            {
+                "stage": stage.key,
+                "name": stage.name,
+                "conversion_to_next": stage.conversion_to_next,
+                "median_days_in_stage": stage.median_days_in_stage,
+                "exits": stage.exit_count,
+            }
+            for stage in metrics.stages
+            if stage.kind == "open"
         ],
     }

@@ -17,3 +17,9 @@ def register() -> None:
     register_periodic("forecast-snapshots", take_weekly_snapshots)
     quality_wiring.register()
     register_job_kind("salesline.analytics.history_reads.history_read_run", "Flow history read")
+    # The observed stage flow, for the capacity simulator (core.measures).
+    from salesline.core import measures
+
+    from .flow_selectors import stage_flow
+
+    measures.provide("stage_flow", stage_flow)

@@ -138,3 +138,30 @@ def plan_view(*, actor: Actor, plan_id: Any) -> PlanView:
         quadrants=quadrants,
         steps=list(plan.transition_steps.select_related("owner", "done_by")),
     )
+
+
+#: The simulator counts working days (5 a week); the flow history, calendar days.
+WORKING_DAYS_PER_CALENDAR_DAY = 5 / 7
+
+
+def observed_stages(
+    actor: Actor, *, start: date | None = None, end: date | None = None
+) -> list[dict[str, Any]] | None:
+    """The `simulation.stages` of a plan from the organisation's own data: per open stage of
+    the default pipeline, the observed conversion to the next stage and the median time in it
+    (analytics' "stage_flow", through core.measures), in working days. Stages with no stay
+    ended in the period are left out; None when no app provides the figures or no stage has
+    any."""
+    flow = measures.measure("stage_flow", actor=actor, start=start, end=end)
+    if not flow:
+        return None
+    stages = [
+        {
+            "name": stage["name"],
+            "conversion": round(stage["conversion_to_next"], 4),
+            "days": round((stage["median_days_in_stage"] or 0) * WORKING_DAYS_PER_CALENDAR_DAY, 1),
+        }
+        for stage in flow["stages"]
+        if stage["conversion_to_next"] is not None
+    ]
+    return stages or None

@@ -15,6 +15,7 @@ from . import (
     booking,
     campaigns,
     capacity,
+    capacity_simulations,
     dashboard,
     documents,
     imports,
@@ -100,3 +101,4 @@ places.register_travel_times(api)
 booking.register(api)
 work.register(api)
 capacity.register(api)
+capacity_simulations.register(api)

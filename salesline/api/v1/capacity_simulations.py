@@ -1,0 +1,94 @@
+"""POST /capacity/simulations: the simulator on a plan object (docs/capacity.md, "The
+simulator"). Stores nothing; any member may call it. The run happens in the request, so its
+size is capped (`MAX_WORK` estimated events, a few seconds); a saved plan's larger runs go to
+the worker (capacity.simulation_jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Body, Query, Router, Schema
+
+from salesline.capacity.resourcing import PlanInvalid, parse_plan
+from salesline.capacity.simulation import check_run, sales_model, simulate, work_size
+from salesline.core.errors import Problem, ValidationFailed
+
+router = Router(tags=["capacity"])
+
+DEFAULTS = {"weeks": 52, "replications": 10, "seed": 0}
+#: Estimated events a request may simulate: about 6 s in one process.
+MAX_WORK = 2_000_000
+
+
+class RunQuery(Schema):
+    weeks: int | None = None
+    replications: int | None = None
+    seed: int | None = None
+
+
+def _loc(where: str, key: str) -> tuple[str | int, ...]:
+    """A dotted key as a location; the error handler puts "body" in front of body keys."""
+    parts = tuple(int(part) if part.isdigit() else part for part in key.split(".") if part)
+    return ("query", *parts) if where == "query" else parts
+
+
+def _refused(problems) -> ValidationFailed:
+    return ValidationFailed(
+        "The plan cannot be simulated.",
+        [Problem(loc=_loc("body", key), msg=message) for key, message in problems],
+    )
+
+
+@router.post("/simulations", response=dict[str, Any], summary="Simulate a plan's scenarios")
+def simulations(
+    request: HttpRequest,
+    plan: Body[dict[str, Any]],
+    run: Query[RunQuery],
+) -> dict[str, Any]:
+    """The plan object (the planner's keys plus `simulation:` and `scenarios:`); `weeks`
+    (default 52), `replications` (10) and `seed` (0) as query parameters or top-level keys of
+    the body (the body's win). Answers each scenario's utilisation per role, meetings and won
+    deals a week with 95 % intervals, and its constraint."""
+    document = dict(plan)
+    given: dict[str, tuple[str, Any]] = {}
+    for name, default in DEFAULTS.items():
+        if name in document:
+            given[name] = ("body", document.pop(name))
+        elif getattr(run, name) is not None:
+            given[name] = ("query", getattr(run, name))
+        else:
+            given[name] = ("query", default)
+    params = {name: value for name, (_, value) in given.items()}
+    problems = check_run(**params)
+    if problems:
+        raise ValidationFailed(
+            "The run's parameters are out of range.",
+            [Problem(loc=_loc(given[key][0], key), msg=message) for key, message in problems],
+        )
+    try:
+        parsed = parse_plan(document)
+        model = sales_model(parsed)
+    except PlanInvalid as invalid:
+        raise _refused(invalid.problems) from None
+    work = work_size(model, weeks=params["weeks"], replications=params["replications"])
+    if work > MAX_WORK:
+        where = given["replications"][0]
+        raise ValidationFailed(
+            "The run is too large.",
+            [
+                Problem(
+                    loc=_loc(where, "replications"),
+                    msg=f"{params['weeks']} weeks × {params['replications']} replications of "
+                    f"this plan's scenarios is about {work:,.0f} events, more than the "
+                    f"{MAX_WORK:,} a request may simulate: give fewer replications or weeks, "
+                    "or simulate a saved plan in the background.",
+                    type="too_large",
+                )
+            ],
+        )
+    return simulate(parsed, processes=1, **params)
+
+
+def register(api) -> None:
+    api.add_router("/capacity", router)
