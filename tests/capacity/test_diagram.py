@@ -20,7 +20,7 @@ NEW_MODEL = {
 
 
 def parse(svg: str) -> ET.Element:
-    return ET.fromstring(svg)
+    return ET.fromstring(svg)  # noqa: S314 - our own output, under test
 
 
 def roles_drawn(root: ET.Element) -> dict[str, int]:
