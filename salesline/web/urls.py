@@ -7,6 +7,7 @@ from .views import (
     booking,
     calendar,
     campaigns,
+    capacity,
     documents,
     home,
     imports,
@@ -57,6 +58,7 @@ urlpatterns = [
     *places.urlpatterns,
     *booking.urlpatterns,
     *work.urlpatterns,
+    *capacity.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
