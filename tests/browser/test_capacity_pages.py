@@ -10,7 +10,7 @@ from salesline.accounts import services as accounts
 from salesline.capacity import services
 from salesline.capacity.models import CapacityPlan
 
-from .conftest import PASSWORD, axe_violations
+from .conftest import PASSWORD, PHONE, axe_violations
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,4 +78,6 @@ def test_the_planner_recomputes_as_one_types_and_draws_the_model(page, manager, 
     ).check()
     page.get_by_role("button", name="Save step 1").click()
     expect(page.get_by_text("“Appoint a project champion”, saved.")).to_be_visible()
+    assert axe_violations(page) == []
+    page.set_viewport_size(PHONE)
     assert axe_violations(page) == []
