@@ -53,9 +53,11 @@ def test_the_planner_recomputes_as_one_types_and_draws_the_model(page, manager, 
     plan = CapacityPlan.objects.get(organisation=org)
     assert plan.document["incremental"]["existing_accounts"] == 0  # nothing saved yet
 
+    # The diagram follows the figures typed: two salespeople, two coordinators.
     diagram = page.get_by_role("img", name="New model: the new sales organisation")
     expect(diagram).to_be_visible()
-    assert page.locator("#diagram svg circle").count() == 2  # the saved plan: support only
+    expect(page.locator('#diagram g[data-role="salesperson"] circle')).to_have_count(2)
+    expect(page.locator('#diagram g[data-role="sales_coordinator"] circle')).to_have_count(2)
     assert axe_violations(page) == []
 
     page.get_by_role("button", name="Save plan").click()

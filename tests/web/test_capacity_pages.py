@@ -160,6 +160,9 @@ def test_live_results_recompute_without_saving(manager, plan):
     assert '<th scope="row">Sales coordinators</th><td class="num">2</td>' in html
     assert 'id="explain-salespeople" hx-swap-oob="true"' in html
     assert "ceil((20 + 20) ÷ 20 a week each) = 2" in html
+    # The diagram follows: two field salespeople drawn.
+    assert 'id="diagram-box" hx-swap-oob="true"' in html
+    assert 'data-role="salesperson" data-people="2"' in html
     plan.refresh_from_db()
     assert plan.version == 1 and plan.document["incremental"]["existing_accounts"] == 0
 

@@ -451,7 +451,7 @@ def _page(
         activity_general=activity_general or [],
         unowned=view.unowned_activities,
         roles_without_activity=[ROLE_LABELS[r] for r in view.roles_without_activity],
-        diagram=_diagram(plan, view.result, view.activities),
+        diagram=_diagram(plan, result or view.result, view.activities),
         transition_steps=steps,
         transition=transition or {"start": today.isoformat(), "owner": "", "errors": {}},
         members=members,
@@ -701,6 +701,7 @@ def plan_preview(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
         measured=measured,
         step_groups=_step_groups(result),
         oob=True,
+        diagram=_diagram(plan, result, plan.activities.all()) if result else "",
         **_results_context(result, measured),
     )
     return render(request, "web/capacity/detail.html#live", context)
