@@ -258,7 +258,13 @@ def test_the_measured_figure_is_shown_beside_the_entered_one(manager, plan, monk
         "per_salesperson_per_week": 1.4,
         "by_person": [{"user_id": 1, "name": "Sam", "meetings": 6, "per_week": 1.4}],
     }
-    monkeypatch.setattr(selectors, "measured_meetings", lambda **kwargs: measured)
+    periods = []
+
+    def count(*, actor, start, end):
+        periods.append((start, end))
+        return measured
+
+    monkeypatch.setattr(selectors, "measured_meetings", count)
     html = text(manager.get(f"/capacity/{plan.pk}/"))
     assert 'class="measured-figure">1.4<' in html and "+0.6" in html
     assert "Use the measured figure (1.4)" in html
@@ -266,6 +272,10 @@ def test_the_measured_figure_is_shown_beside_the_entered_one(manager, plan, monk
     assert 'name="current-meetings_per_salesperson" value="1.4"' in text(used)
     plan.refresh_from_db()
     assert plan.document["current"]["meetings_per_salesperson"] == 2  # not saved yet
+    # The month chosen in the form is the one counted, before it is saved.
+    periods.clear()
+    manager.post(f"/capacity/{plan.pk}/preview/", form_data(plan, measured_from="2026-10"))
+    assert periods == [(date(2026, 10, 1), date(2026, 11, 1))]
 
 
 def test_the_activity_map_is_saved_whole_and_checked(manager, plan):

@@ -248,6 +248,8 @@ def _field_errors_from(problems: list[tuple[str, str]], posted: Posted) -> None:
 
 
 def _measured(actor, month: date | None) -> dict[str, Any] | None:
+    """The calendars' count for `month` (None: the last four complete weeks), as the form
+    chose it — a month cleared in the form measures the last four weeks, as saving it would."""
     start, end = selectors.measurement_period(month)
     return selectors.measured_meetings(actor=actor, start=start, end=end)
 
@@ -389,7 +391,7 @@ def _page(
     result: PlanResult | None = view.result
     measured = view.measured
     if posted is not None:
-        measured = _measured(actor, posted.measured_from or plan.measured_from)
+        measured = _measured(actor, posted.measured_from)
         result = _evaluate_posted(posted, measured)
     values = _values(plan, view.result, posted)
     errors = posted.errors if posted else {}
@@ -634,7 +636,7 @@ def plan_detail(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
     version_text = request.POST.get("version", "")
     version = int(version_text) if version_text.isdigit() else None
     if action == "use_measured":
-        figure = _measured_figure(_measured(actor, posted.measured_from or plan.measured_from))
+        figure = _measured_figure(_measured(actor, posted.measured_from))
         if figure is not None:
             posted.raw["current.meetings_per_salesperson"] = _shown(figure)
             posted.document.setdefault("current", {})["meetings_per_salesperson"] = figure
@@ -688,7 +690,7 @@ def plan_preview(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
     """The live results for the form as typed (htmx): nothing is saved."""
     plan = selectors.plan_get_for(actor=actor, plan_id=plan_id)
     posted = _read_post(request, plan.document, plan.name)
-    measured = _measured(actor, posted.measured_from or plan.measured_from)
+    measured = _measured(actor, posted.measured_from)
     result = _evaluate_posted(posted, measured)
     context = page_context(
         request,
