@@ -333,11 +333,22 @@ def _queue_arrow(source: _Cell, target: _Cell, queue: Queue) -> str:
         y1 = source.y + source.height * 0.8
         x2 = target.right if target.x < source.x else target.x
         y2 = target.y + min(target.height / 2, 40)
-        label_x, label_y, anchor = (x1 + x2) / 2, (y1 + y2) / 2 - 8, "middle"
+        label_x, label_y, anchor = (x1 + x2) / 2 - 8, (y1 + y2) / 2, "end"
     return (
         f'<g class="queue" data-from="{queue.source}" data-to="{queue.target}">'
         f'<line x1="{x1:g}" y1="{y1:g}" x2="{x2:g}" y2="{y2:g}" stroke="{QUEUE_INK}" '
         'stroke-width="1.5" stroke-dasharray="5 3" marker-end="url(#org-model-arrow)"/>'
-        + _text(label_x, label_y, queue.label, size=11, text_anchor=anchor, font_style="italic")
+        # A white halo keeps the label legible where it meets the line.
+        + _text(
+            label_x,
+            label_y,
+            queue.label,
+            size=11,
+            text_anchor=anchor,
+            font_style="italic",
+            paint_order="stroke",
+            stroke="#ffffff",
+            stroke_width="3",
+        )
         + "</g>"
     )
