@@ -7,6 +7,7 @@ from .views import (
     booking,
     calendar,
     campaigns,
+    capacity,
     capacity_scenarios,
     documents,
     home,
@@ -58,6 +59,7 @@ urlpatterns = [
     *places.urlpatterns,
     *booking.urlpatterns,
     *work.urlpatterns,
+    *capacity.urlpatterns,
     *capacity_scenarios.urlpatterns,
     path(
         "login/",

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from salesline import demo
 from salesline.accounts.models import User
+from salesline.capacity.models import CapacityPlan
 from salesline.pipeline.models import Opportunity
 from salesline.playbooks.models import Agreement
 from salesline.records.models import Lead
@@ -41,6 +42,8 @@ def test_screenshots(page, sign_in, transactional_db):
         "queues": "/queues/",
         "review": "/review/",
         "booking-page": f"/book/{BookingPage.objects.filter(organisation=lead.organisation).first().slug}",
+        # Capacity planning: the chapter's illustration as a plan.
+        "capacity-plan": f"/capacity/{CapacityPlan.objects.get().pk}/",
     }
     OUT.mkdir(parents=True, exist_ok=True)
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):

@@ -36,6 +36,7 @@ def test_every_main_page_fits_desktop_and_phone_without_console_errors(page, sig
     and no error in the console (a CSP violation, a missing file, a script error)."""
     from salesline import demo
     from salesline.accounts.models import User
+    from salesline.capacity.models import CapacityPlan
     from salesline.pipeline.models import Opportunity
     from salesline.records.models import Lead
 
@@ -60,6 +61,8 @@ def test_every_main_page_fits_desktop_and_phone_without_console_errors(page, sig
         "/settings/",
         "/settings/process/",
         "/search/?q=a",
+        "/capacity/",
+        f"/capacity/{CapacityPlan.objects.get().pk}/",
     ]
     for viewport in (DESKTOP, PHONE):
         page.set_viewport_size(viewport)
