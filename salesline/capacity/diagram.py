@@ -210,7 +210,7 @@ def org_model_svg(
         row: max(heights[role] for role in present if PLACES[role][1] == row) for row in rows
     }
     row_top: dict[int, float] = {}
-    y = MARGIN + 30  # below the diagram's heading
+    y: float = MARGIN + 30  # below the diagram's heading
     for row in rows:
         row_top[row] = y
         y += GROUP_LABEL + row_height[row] + GROUP_PAD * 2 + ROW_GAP

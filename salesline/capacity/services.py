@@ -24,6 +24,7 @@ from salesline.core.errors import (
     NotFound,
     PermissionDenied,
     PreconditionFailed,
+    Problem,
     ProblemList,
     ValidationFailed,
 )
@@ -410,16 +411,18 @@ def transition_generate(
     return list(plan.transition_steps.all())
 
 
-def _member(actor: Actor, user_id: Any, loc: tuple[str, ...]):
+def _member(actor: Actor, user_id: Any, loc: tuple[str, ...]) -> Any:
     membership = (
         Membership.objects.select_related("user")
-        .filter(organisation=actor.organisation, user_id=user_id if is_id(user_id) else None)
+        .filter(organisation=actor.organisation, user_id=int(user_id))
         .first()
+        if is_id(user_id)
+        else None
     )
     if membership is None:
-        problems = ProblemList()
-        problems.add(loc, f"No member with id {user_id} in this organisation.")
-        problems.raise_if_any()
+        raise ValidationFailed(
+            "", [Problem(loc=loc, msg=f"No member with id {user_id} in this organisation.")]
+        )
     return membership.user
 
 
