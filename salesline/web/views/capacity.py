@@ -458,7 +458,7 @@ def _page(
         transition=transition or {"start": today.isoformat(), "owner": "", "errors": {}},
         members=members,
         today=today,
-        scenarios_url=f"{_plan_url(plan.pk)}scenarios/",
+        scenarios_url=reverse("web:capacity-scenarios", args=[plan.pk]),
         **_results_context(result, measured),
     )
     return render(request, "web/capacity/detail.html", context, status=status)
