@@ -706,23 +706,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_file(path: str) -> object:
-    """A plan file's content: YAML (JSON is YAML too)."""
-    import yaml
-
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-        raise CommandFailed(f"Cannot read '{path}': {reason}.") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise CommandFailed(f"'{path}' is not YAML or JSON{where}.") from None
-
-
 def _simulation_table(answer: dict) -> list[str]:
     from salesline.capacity.resourcing import ROLE_LABELS
     from salesline.capacity.simulation import SIMULATED_ROLES
@@ -771,7 +754,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from salesline.capacity.resourcing import PlanInvalid, parse_plan
     from salesline.capacity.simulation import simulate
 
-    document = _plan_file(args.file)
+    document = read_plan_file(args.file)
     try:
         answer = simulate(
             parse_plan(document),

@@ -98,7 +98,7 @@ def test_unreadable_files(capsys, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text("current: [1, 2\n")
     code, _, err = run(capsys, "simulate", str(broken))
-    assert code == 1 and "is not YAML or JSON" in err
+    assert code == 1 and "is not valid YAML" in err
     listed = tmp_path / "list.yaml"
     listed.write_text("- 1\n- 2\n")
     code, _, err = run(capsys, "simulate", str(listed))
