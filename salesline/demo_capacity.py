@@ -19,16 +19,17 @@ from salesline.capacity import services as capacity
 PLAN_NAME = "Division of labour 2027"
 
 # Today: 10 salespeople at 2 a week (20 meetings), 2 sales managers, 5 in customer service.
-# Planned: ceil((20 + 20) / 20) = 2 salespeople and 2 coordinators; 40 meetings x 0.25 becoming
-# projects x 3 half-days = 30 half-days a week, 4 project leaders at 80 %; 450 service tasks of
+# Planned: ceil((20 + 20) / 20) = 2 salespeople and 2 coordinators; 40 meetings / 1.75 a deal
+# (the default stages) = 22.9 opportunities, x 0.1 becoming projects x 12 half-days = 27.4
+# half-days a week, 4 project leaders at 80 %; 450 service tasks of
 # 30 minutes = 225 hours a week, 8 representatives at 80 % (5 today: +60 %).
 DOCUMENT = {
     "currency": "EUR",
     "capacity_per_salesperson": 20,
     "current": {"salespeople": 10, "meetings_per_salesperson": 2},
     "incremental": {"existing_accounts": 12, "neglected_opportunities": 8},
-    "project_share": 0.25,
-    "project_half_days": 3,
+    "project_share": 0.1,
+    "project_half_days": 12,
     "customer_service": {"tasks_per_week": 450, "minutes_per_task": 30, "target_utilisation": 0.8},
     "language_regions": 1,
     "support_locations": 1,

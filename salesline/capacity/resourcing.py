@@ -73,6 +73,14 @@ TEN_TIMES = 10
 MAX_COUNT = 1_000_000  # a headcount or weekly volume beyond this is a typo, not a plan
 MAX_MONEY = 10**12
 
+#: The funnel the planner and the simulator assume when a plan's `simulation.stages` gives none:
+#: each stage's conversion to the next, days in it and business-development meetings held in it.
+DEFAULT_STAGES: tuple[dict[str, Any], ...] = (
+    {"name": "Qualify", "conversion": 0.5, "days": 5, "meetings": 1},
+    {"name": "Propose", "conversion": 0.5, "days": 10, "meetings": 1},
+    {"name": "Negotiate", "conversion": 0.6, "days": 10, "meetings": 1},
+)
+
 TOP_LEVEL_KEYS = (
     "currency",
     "capacity_per_salesperson",
@@ -322,11 +330,9 @@ def salespeople_needed(volume_per_week: float, capacity_per_salesperson: float) 
     return ceil_count(volume_per_week / capacity_per_salesperson)
 
 
-def project_leaders_needed(
-    meetings_per_week: float, project_share: float, project_half_days: float
-) -> tuple[int, float]:
+def project_leaders_needed(projects_per_week: float, project_half_days: float) -> tuple[int, float]:
     """(project leaders, half-days of project work arriving a week)."""
-    load = meetings_per_week * project_share * project_half_days
+    load = projects_per_week * project_half_days
     if load <= 0:
         return 0, 0.0
     return ceil_count(load / (HALF_DAYS_PER_WEEK * PROJECT_LEADER_UTILISATION)), load
@@ -338,6 +344,43 @@ def customer_service_needed(plan: PlanInput) -> tuple[int, float]:
     if hours <= 0:
         return 0, 0.0
     return ceil_count(hours / (HOURS_PER_WEEK * plan.service_target_utilisation)), hours
+
+
+def funnel(stages: Sequence[tuple[float, int]]) -> tuple[float, float]:
+    """(meetings an arriving opportunity holds on average, the share of arriving opportunities
+    won) for stages given as (conversion, meetings): a stage's meetings count with the chance
+    of reaching it; the share won is the product of the conversions. The one definition the
+    planner's project load and the simulator's arrivals share."""
+    meetings, reach = 0.0, 1.0
+    for conversion, held in stages:
+        meetings += reach * held
+        reach *= conversion
+    return meetings, reach
+
+
+def plan_funnel(simulation: Mapping[str, Any]) -> tuple[float, float]:
+    """`funnel` of the plan's `simulation.stages`, or of DEFAULT_STAGES when it gives none or
+    something the simulator would refuse (the simulator names those problems)."""
+    given = simulation.get("stages") if isinstance(simulation, Mapping) else None
+    stages: list[tuple[float, int]] = []
+    if isinstance(given, Sequence) and not isinstance(given, str) and given:
+        for stage in given:
+            if not isinstance(stage, Mapping):
+                break
+            conversion, held = stage.get("conversion"), stage.get("meetings", 1)
+            if (
+                isinstance(conversion, bool)
+                or not isinstance(conversion, int | float)
+                or not 0 <= conversion <= 1
+                or isinstance(held, bool)
+                or not isinstance(held, int)
+                or not 0 <= held <= 10
+            ):
+                break
+            stages.append((float(conversion), held))
+        else:
+            return funnel(stages)
+    return funnel([(stage["conversion"], stage["meetings"]) for stage in DEFAULT_STAGES])
 
 
 @dataclass(frozen=True)
@@ -495,9 +538,14 @@ def evaluate(
     capacity = plan.capacity_per_salesperson
     salespeople = salespeople_needed(volume, capacity)
     meetings_after = salespeople * capacity
-    leaders, project_load = project_leaders_needed(
-        meetings_after, plan.project_share, plan.project_half_days
+    meetings_per_opportunity, win_rate = plan_funnel(plan.simulation)
+    opportunities_per_week = (
+        meetings_after / meetings_per_opportunity if meetings_per_opportunity else 0.0
     )
+    # Only won deals become projects: a share above the funnel's win rate is planned at it.
+    project_rate = min(plan.project_share, win_rate)
+    projects_per_week = opportunities_per_week * project_rate
+    leaders, project_load = project_leaders_needed(projects_per_week, plan.project_half_days)
     service, service_hours = customer_service_needed(plan)
     roles = {
         "salesperson": salespeople,
@@ -545,9 +593,11 @@ def evaluate(
             "project_leaders",
             "Project leaders",
             (
-                f"{meetings_after:g} meetings a week (the field team at full capacity) × "
-                f"{plan.project_share:g} becoming projects × "
-                f"{plan.project_half_days:g} half-days each = {project_load:g} half-days a "
+                f"{meetings_after:g} meetings a week (the field team at full capacity) ÷ "
+                f"{meetings_per_opportunity:.3g} meetings per opportunity = "
+                f"{opportunities_per_week:.3g} opportunities a week × {project_rate:g} "
+                f"becoming projects = {projects_per_week:.3g} projects × "
+                f"{plan.project_half_days:g} half-days each = {project_load:.3g} half-days a "
                 f"week; a project leader gives {HALF_DAYS_PER_WEEK} half-days a week, planned "
                 f"at {PROJECT_LEADER_UTILISATION:.0%} to allow for resource contention: "
                 f"{leaders}."
@@ -668,6 +718,15 @@ def evaluate(
                 "absorb the salespeople's former service tasks, the inbound orders and the "
                 "delivery updates with protective capacity to spare. Count them in "
                 "customer_service.tasks_per_week and customer_service.minutes_per_task.",
+            )
+        )
+    if plan.project_share > win_rate:
+        warnings.append(
+            PlanWarning(
+                "project_share_above_win_rate",
+                f"{plan.project_share:g} of opportunities becoming projects is more than the "
+                f"{win_rate:.3g} the funnel wins: only won deals become projects, so the plan "
+                f"uses {win_rate:.3g}. Check the project share or the stages' conversions.",
             )
         )
     ratio = leaders / salespeople if salespeople else None

@@ -49,7 +49,7 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
-from .resourcing import ROLES, PlanInput, PlanInvalid, evaluate
+from .resourcing import DEFAULT_STAGES, ROLES, PlanInput, PlanInvalid, evaluate, funnel
 
 HOURS_PER_DAY = 7.5  # the planner's 37.5-hour week (resourcing.HOURS_PER_WEEK)
 DAYS_PER_WEEK = 5
@@ -64,12 +64,7 @@ SIMULATED_ROLES: tuple[str, ...] = (
     "customer_service",
 )
 
-# Defaults of the `simulation:` section (docs/capacity.md).
-DEFAULT_STAGES: tuple[dict[str, Any], ...] = (
-    {"name": "Qualify", "conversion": 0.5, "days": 5, "meetings": 1},
-    {"name": "Propose", "conversion": 0.5, "days": 10, "meetings": 1},
-    {"name": "Negotiate", "conversion": 0.6, "days": 10, "meetings": 1},
-)
+# Defaults of the `simulation:` section (docs/capacity.md); the stages' are the planner's.
 DEFAULT_MEETING_HOURS = 1.5  # with travel: 20 meetings a week fill 30 of 37.5 hours
 DEFAULT_MEETINGS_PER_DAY = 4
 DEFAULT_COORDINATION_MINUTES = 30.0
@@ -139,7 +134,7 @@ class SalesModel:
 
     @property
     def win_rate(self) -> float:
-        return math.prod(stage.conversion for stage in self.stages)
+        return funnel([(stage.conversion, stage.meetings) for stage in self.stages])[1]
 
     @property
     def project_chance(self) -> float:
@@ -154,11 +149,7 @@ class SalesModel:
     def meetings_per_opportunity(self) -> float:
         """Meetings an arriving opportunity holds on average (later stages only if it gets
         there)."""
-        total, reach = 0.0, 1.0
-        for stage in self.stages:
-            total += reach * stage.meetings
-            reach *= stage.conversion
-        return total
+        return funnel([(stage.conversion, stage.meetings) for stage in self.stages])[0]
 
 
 class _Problems:
@@ -288,13 +279,7 @@ def sales_model(plan: PlanInput) -> SalesModel:
     arrivals = read.mapping(
         section.get("arrivals_per_week"), "simulation.arrivals_per_week", ARRIVAL_KEYS
     )
-    meetings_each = (
-        sum(
-            stage.meetings * math.prod(s.conversion for s in stages[:index])
-            for index, stage in enumerate(stages)
-        )
-        or 1.0
-    )
+    meetings_each = funnel([(stage.conversion, stage.meetings) for stage in stages])[0] or 1.0
     # Without entered arrivals, the planner's volumes (meetings a week) as opportunities a week.
     promotions_default = (
         plan.current_volume + plan.incremental_neglected_opportunities
