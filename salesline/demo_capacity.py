@@ -7,6 +7,9 @@ checklist under way."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -15,6 +18,11 @@ from django.utils import timezone
 from salesline.accounts import services as accounts
 from salesline.accounts.models import Membership, Organisation, Role
 from salesline.capacity import services as capacity
+from salesline.capacity import simulation
+from salesline.capacity.resourcing import parse_plan
+from salesline.core.errors import DomainError
+from salesline.pipeline.models import Opportunity
+from salesline.scheduling import appointment_services
 
 PLAN_NAME = "Division of labour 2027"
 
@@ -46,11 +54,62 @@ DOCUMENT = {
 }
 
 
+# The demo's stored simulation: small enough to run in a second or two when the demo loads.
+SIMULATED_WEEKS, SIMULATED_REPLICATIONS, SIMULATION_SEED = 26, 5, 2026
+
+
+def _held_meetings(organisation: Organisation, rng: random.Random) -> None:
+    """The four complete weeks before this one on each salesperson's calendar: one to three
+    business-development meetings a week (the chapter's "around 2"), so the plan page measures
+    the volume from the calendars and shows it beside the entered estimate."""
+    actor = accounts.system_actor(organisation, "demo")
+    opportunities = list(
+        Opportunity.objects.filter(
+            organisation=organisation, status=Opportunity.Status.OPEN, deleted_at=None
+        ).values_list("pk", flat=True)[:200]
+    )
+    salespeople = sorted(
+        set(
+            Membership.objects.filter(
+                organisation=organisation, role=Role.SALESPERSON, user__is_active=True
+            ).values_list("user_id", flat=True)
+        )
+    )
+    if not opportunities:
+        return
+    today = timezone.localdate()
+    this_monday = today - timedelta(days=today.weekday())
+    for salesperson_id in salespeople:
+        for week in range(1, 5):
+            monday = this_monday - timedelta(weeks=week)
+            for day in sorted(rng.sample(range(5), rng.randint(1, 3))):
+                starts = dt.datetime.combine(
+                    monday + timedelta(days=day), dt.time(10), tzinfo=dt.UTC
+                )
+                # A rule that says no (a day off in the person's pattern) leaves the slot free.
+                with contextlib.suppress(DomainError):
+                    appointment_services.appointment_create(
+                        actor=actor,
+                        data={
+                            "kind": "business_development",
+                            "owner_id": salesperson_id,
+                            "starts_at": starts,
+                            "ends_at": starts + timedelta(hours=1),
+                            "opportunity_id": rng.choice(opportunities),
+                            "objective": "Agree the next step of the proposal.",
+                            "title": "Business-development visit",
+                            "outcome": "Next meeting agreed.",
+                        },
+                    )
+
+
 def capacity_at_work(organisations: Sequence[Organisation]) -> None:
-    """The chapter's plan in the first demo organisation, its checklist started six weeks ago
-    with the first step done."""
+    """The chapter's plan in the first demo organisation: a month of held meetings on the
+    salespeople's calendars to measure, its checklist started six weeks ago with the first step
+    done, and a simulation of today against the plan."""
     organisation = organisations[0]
     actor = accounts.system_actor(organisation, "demo")
+    _held_meetings(organisation, random.Random(SIMULATION_SEED))  # noqa: S311 - demo data
     plan = capacity.plan_create(
         actor=actor, data={"name": PLAN_NAME, "document": DOCUMENT}, suggested_activities=True
     )
@@ -79,3 +138,12 @@ def capacity_at_work(organisations: Sequence[Organisation]) -> None:
         capacity.transition_step_update(
             actor=actor, plan_id=plan.pk, step_id=fix_service.pk, data={"owner_id": service_lead}
         )
+    parameters = {
+        "weeks": SIMULATED_WEEKS,
+        "replications": SIMULATED_REPLICATIONS,
+        "seed": SIMULATION_SEED,
+    }
+    answer = simulation.simulate(parse_plan(DOCUMENT), processes=1, **parameters)
+    capacity.plan_simulation_store(
+        actor=actor, plan_id=plan.pk, answer=answer, parameters=parameters
+    )

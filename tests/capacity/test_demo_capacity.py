@@ -36,3 +36,18 @@ def test_capacity_at_work(org, admin_user, admin_actor):
     owners = {step.key: step.owner_id for step in steps}
     assert owners["fix_customer_service"] == service.pk
     assert owners["appoint_champion"] == admin_user.pk
+
+
+def test_the_demo_plan_has_a_stored_simulation_and_a_month_to_measure(
+    org, admin_actor, user, opportunity
+):
+    """The salesperson's calendar holds a month of business-development meetings the page
+    measures, and the plan carries a simulation of today against the plan."""
+    capacity_at_work([org])
+    plan = CapacityPlan.objects.get(organisation=org)
+    view = selectors.plan_view(actor=admin_actor, plan_id=plan.pk)
+    assert view.measured is not None and view.measured["meetings"] >= 4
+    assert view.measured["by_person"][0]["user_id"] == user.pk
+    names = [scenario["name"] for scenario in plan.simulation["scenarios"]]
+    assert names == ["today", "plan"]
+    assert plan.simulation["parameters"]["seed"] == 2026
