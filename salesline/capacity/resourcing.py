@@ -720,7 +720,9 @@ def evaluate(
                 "customer_service.tasks_per_week and customer_service.minutes_per_task.",
             )
         )
-    if plan.project_share > win_rate:
+    # Rounded: the stages' product in floating point may fall just below the same share
+    # written in decimals (0.1 x 0.3 x 0.7 < 0.021), which is not above the win rate.
+    if round(plan.project_share - win_rate, 9) > 0:
         warnings.append(
             PlanWarning(
                 "project_share_above_win_rate",

@@ -314,6 +314,7 @@ def test_the_result_explains_the_plan(admin_api, plan_id):
 
     assert response.status_code == 200, response.content
     body = response.json()
+    # 40 meetings / 1.75 per opportunity x 0.1 x 12 half-days = 27.43 / 8 -> 4 (ILLUSTRATION).
     assert body["roles"]["project_leader"] == 4
     assert body["verdict"] == "payroll −310,000 EUR, business-development capacity ×2"
     assert body["payroll"] == {"before": 1550000, "after": 1240000, "delta": -310000}
@@ -483,7 +484,9 @@ def test_the_diagram_is_an_svg_of_the_plan_one_circle_per_person(admin_api, plan
     svg = response.content.decode()
     assert svg.startswith("<svg")
     assert "New &lt;model&gt;" in svg  # the title, escaped
-    assert svg.count("<circle") == 2 + 2 + 4 + 8 + 1 + 1  # the illustration's planned people
+    # The illustration's planned people: 2 salespeople, 2 coordinators, 4 project leaders
+    # (27.43 half-days a week / 8, see ILLUSTRATION), 8 in customer service, 1 + 1 more.
+    assert svg.count("<circle") == 2 + 2 + 4 + 8 + 1 + 1
     assert "Order entry and management" in svg  # an activity of the map, under its role
 
 

@@ -11,11 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from salesline.capacity.resourcing import (
+    DEFAULT_STAGES,
     ROLES,
     PlanInvalid,
     evaluate,
+    funnel,
     parse_plan,
     plan_answer,
+    plan_funnel,
 )
 
 #: The contract's sample plan file, as the issue writes it.
@@ -44,12 +47,15 @@ CONTRACT_PLAN = {
 #: Built like the chapter's illustration: the field team to one-fifth, a coordinator each, two
 #: project leaders per salesperson, customer service +60 % (5 -> 8), a promotions coordinator
 #: and a sales-support manager added; capacity doubles and payroll falls by 310k.
+#: Project leaders: 2 salespeople x 20 = 40 meetings a week / 1.75 meetings per opportunity
+#: (the default stages) = 22.86 opportunities x 0.1 becoming projects (under the 0.15 win rate)
+#: = 2.286 projects x 12 half-days = 27.43 half-days / (10 x 0.8) = 3.43 -> 4.
 ILLUSTRATION = {
     "currency": "EUR",
     "current": {"salespeople": 10, "meetings_per_salesperson": 2},
     "incremental": {"existing_accounts": 10, "neglected_opportunities": 10},
     "project_share": 0.1,
-    "project_half_days": 8,
+    "project_half_days": 12,
     "customer_service": {"tasks_per_week": 480, "minutes_per_task": 30},
     "salaries": {
         "salesperson": 100000,
@@ -174,19 +180,24 @@ def test_sensitivity_shows_the_chapters_one_and_two():
 
 
 def test_project_leaders_from_share_and_half_days_with_the_contention_allowance():
-    # One salesperson at 20 a week, 20 % become projects of 8 half-days: 32 half-days a week;
-    # a project leader gives 10 a week planned at 80 %: 8 each, so 4 (the chapter's 4:1).
-    result = result_of(project_share=0.2, project_half_days=8)
+    # One salesperson at 20 a week / 1.75 meetings per opportunity = 11.43 opportunities a
+    # week; 14 % (under the 15 % won) become projects = 1.6 projects x 20 half-days = 32
+    # half-days a week; a project leader gives 10 a week planned at 80 %: 8 each, so 4 (the
+    # chapter's 4:1).
+    result = result_of(project_share=0.14, project_half_days=20)
 
     assert result.roles["project_leader"] == 4
     assert result.project_half_days_per_week == 32
     assert result.project_leader_ratio == 4
     assert "project_leader_ratio" not in rules(result)
+    assert "project_share_above_win_rate" not in rules(result)
 
 
 def test_a_project_leader_is_never_planned_at_full_utilisation():
-    # Exactly one project leader's week (10 half-days) needs two once contention is allowed for.
-    result = result_of(project_share=0.25, project_half_days=2)
+    # Exactly one project leader's week needs two once contention is allowed for: 20 meetings
+    # / 1.75 = 11.43 opportunities x 0.125 = 1.43 projects x 7 half-days = 10 half-days a week;
+    # 10 / (10 x 0.8) = 1.25 -> 2 (at full utilisation it would be 10 / 10 = 1).
+    result = result_of(project_share=0.125, project_half_days=7)
 
     assert result.project_half_days_per_week == 10
     assert result.roles["project_leader"] == 2
@@ -203,10 +214,96 @@ def test_a_simple_environment_has_no_project_leaders():
 
 def test_project_leaders_are_sized_for_the_field_team_at_full_capacity():
     # 21 a week needs 2 salespeople who can hold 40: support must keep up with 40, not 21.
+    # 40 / 1.75 = 22.86 opportunities x 0.1 = 2.286 projects x 4 half-days = 9.14 half-days
+    # / 8 = 1.14 -> 2; sized for 21 it would be 21 / 1.75 = 12 x 0.1 x 4 = 4.8 / 8 -> 1.
     result = evaluate(parse_plan({**team(1, 21), "project_share": 0.1, "project_half_days": 4}))
 
-    assert result.project_half_days_per_week == 16  # 40 x 0.1 x 4
+    assert result.project_half_days_per_week == pytest.approx(64 / 7)  # 40 / 1.75 x 0.1 x 4
     assert result.roles["project_leader"] == 2
+
+
+def test_a_project_share_above_the_win_rate_is_planned_at_the_win_rate_and_warned():
+    # Only won deals become projects: 20 % of opportunities is more than the 15 % the default
+    # stages win, so 20 / 1.75 = 11.43 opportunities x 0.15 = 1.714 projects x 8 half-days =
+    # 13.71 half-days / 8 = 1.71 -> 2 project leaders (at 20 % it would be 18.29 / 8 -> 3).
+    result = result_of(project_share=0.2, project_half_days=8)
+
+    assert result.project_half_days_per_week == pytest.approx(96 / 7)  # 20 / 1.75 x 0.15 x 8
+    assert result.roles["project_leader"] == 2
+    warning = next(w for w in result.warnings if w.rule == "project_share_above_win_rate")
+    assert warning.message.startswith("0.2 of opportunities becoming projects is more than the")
+    assert "the plan uses 0.15" in warning.message
+    step = next(s for s in result.steps if s.key == "project_leaders")
+    assert "× 0.15 becoming projects" in step.explanation
+    # At the win rate itself nothing is capped and nothing is warned.
+    at_rate = result_of(project_share=0.15, project_half_days=8)
+    assert at_rate.roles["project_leader"] == 2
+    assert "project_share_above_win_rate" not in rules(at_rate)
+
+
+def test_the_share_is_compared_with_the_plans_own_stages():
+    # One stage converting 30 % with 2 meetings: 20 / 2 = 10 opportunities a week, 30 % won,
+    # so 0.2 is allowed: 10 x 0.2 = 2 projects x 8 half-days = 16 / 8 = 2 project leaders.
+    stages = [{"name": "Only", "conversion": 0.3, "days": 5, "meetings": 2}]
+    result = result_of(project_share=0.2, project_half_days=8, simulation={"stages": stages})
+
+    assert result.project_half_days_per_week == pytest.approx(16)
+    assert result.roles["project_leader"] == 2
+    assert "project_share_above_win_rate" not in rules(result)
+    assert "20 meetings a week (the field team at full capacity) ÷ 2 meetings per opportunity" in (
+        next(s.explanation for s in result.steps if s.key == "project_leaders")
+    )
+
+
+def test_a_share_equal_to_the_win_rate_is_not_warned_whatever_the_floating_point():
+    # 0.1 x 0.3 x 0.7 is 0.020999999999999998 in floating point: a share of 0.021 is the win
+    # rate, not above it. Meetings per opportunity 1 + 0.1 + 0.1 x 0.3 = 1.13: 20 / 1.13 =
+    # 17.70 opportunities x 0.021 = 0.372 projects x 20 half-days = 7.43 / 8 -> 1 leader.
+    stages = [{"conversion": c} for c in (0.1, 0.3, 0.7)]
+    assert 0.1 * 0.3 * 0.7 < 0.021  # the floating-point product this test is about
+    result = result_of(project_share=0.021, project_half_days=20, simulation={"stages": stages})
+
+    assert "project_share_above_win_rate" not in rules(result)
+    assert result.project_half_days_per_week == pytest.approx(20 / 1.13 * 0.021 * 20)
+    assert result.roles["project_leader"] == 1
+    assert "project_share_above_win_rate" in rules(
+        result_of(project_share=0.022, project_half_days=20, simulation={"stages": stages})
+    )
+
+
+def test_the_funnel_counts_each_stages_meetings_with_the_chance_of_reaching_it():
+    # Default stages: 1 + 0.5 x 1 + 0.5 x 0.5 x 1 = 1.75 meetings; 0.5 x 0.5 x 0.6 = 0.15 won.
+    default = [(stage["conversion"], stage["meetings"]) for stage in DEFAULT_STAGES]
+    assert funnel(default) == pytest.approx((1.75, 0.15))
+    # 2 + 0.4 x 3 + 0.4 x 0.5 x 0 = 3.2 meetings; 0.4 x 0.5 x 1 = 0.2 won.
+    assert funnel([(0.4, 2), (0.5, 3), (1.0, 0)]) == pytest.approx((3.2, 0.2))
+    assert funnel([]) == (0.0, 1.0)
+
+
+def test_the_plans_stages_or_the_defaults():
+    assert plan_funnel({}) == pytest.approx((1.75, 0.15))
+    given = {"stages": [{"conversion": 0.8, "meetings": 2}, {"conversion": 0.25}]}
+    assert plan_funnel(given) == pytest.approx((2 + 0.8 * 1, 0.2))  # meetings default to 1
+
+
+@pytest.mark.parametrize(
+    "simulation",
+    [
+        {"stages": []},
+        {"stages": "Qualify"},
+        {"stages": [{"conversion": 0.5}, "Propose"]},
+        {"stages": [{"conversion": 1.5}]},
+        {"stages": [{"conversion": True}]},
+        {"stages": [{"meetings": 2}]},
+        {"stages": [{"conversion": 0.5, "meetings": 1.5}]},
+        {"stages": [{"conversion": 0.5, "meetings": 11}]},
+        {"stages": [{"conversion": 0.5, "meetings": -1}]},
+        [("stages", 1)],
+    ],
+)
+def test_bad_stages_fall_back_to_the_defaults(simulation):
+    # The simulator names these problems; the planner still answers, on the default funnel.
+    assert plan_funnel(simulation) == pytest.approx((1.75, 0.15))
 
 
 def test_one_project_leader_per_salesperson_or_fewer_is_warned():
@@ -530,6 +627,9 @@ def test_properties_of_any_plan(data):
     assert result.payroll_delta == result.payroll_after - result.payroll_before
     assert ("expenses_increase" in rules(result)) is (result.payroll_after > result.payroll_before)
     assert roles["sales_manager"] == (1 if roles["salesperson"] > 2 else 0)
+    # The default stages win 15 %: a share above it is warned, and planned at it.
+    above = round(plan.project_share - 0.15, 9) > 0
+    assert ("project_share_above_win_rate" in rules(result)) is above
     answer = result.as_json()
     assert answer["payroll"]["delta"] == pytest.approx(
         answer["payroll"]["after"] - answer["payroll"]["before"]
