@@ -539,9 +539,9 @@ def evaluate(
     salespeople = salespeople_needed(volume, capacity)
     meetings_after = salespeople * capacity
     meetings_per_opportunity, win_rate = plan_funnel(plan.simulation)
-    opportunities_per_week = (
-        meetings_after / meetings_per_opportunity if meetings_per_opportunity else 0.0
-    )
+    # Stages that hold no meeting: each meeting is one opportunity, as the simulator counts.
+    meetings_per_opportunity = meetings_per_opportunity or 1.0
+    opportunities_per_week = meetings_after / meetings_per_opportunity
     # Only won deals become projects: a share above the funnel's win rate is planned at it.
     project_rate = min(plan.project_share, win_rate)
     projects_per_week = opportunities_per_week * project_rate
