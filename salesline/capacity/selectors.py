@@ -110,6 +110,7 @@ class PlanView:
     activities: list[Any]
     unowned_activities: list[str]
     roles_without_activity: list[str]
+    unstaffed_activities: list[str]  # given to a role with nobody planned
     quadrants: dict[tuple[bool, bool], list[Any]]
     steps: list[Any]
 
@@ -135,6 +136,7 @@ def plan_view(*, actor: Actor, plan_id: Any) -> PlanView:
         activities=activities,
         unowned_activities=check.unowned,
         roles_without_activity=check.roles_without_activity,
+        unstaffed_activities=check.unstaffed,
         quadrants=quadrants,
         steps=list(plan.transition_steps.select_related("owner", "done_by")),
     )
