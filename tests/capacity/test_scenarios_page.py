@@ -399,3 +399,23 @@ def test_the_observed_stages_api_reads_the_callers_organisation(admin_api, other
     monkeypatch.setitem(measures._PROVIDERS, "stage_flow", provider)
     assert admin_api.get("/capacity/observed-stages").json() == {"stages": None}
     assert seen and seen[0] != other_org
+
+
+def test_the_history_is_not_read_again_while_a_run_is_on(
+    admin_page, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    calls = []
+
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return flow(**kwargs)
+
+    monkeypatch.setitem(measures._PROVIDERS, "stage_flow", counted)
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_page.post(url(plan), {"weeks": "4", "replications": "1", "seed": "1"})
+    waiting = admin_page.get(url(plan)).content.decode()  # looks again every few seconds
+    assert "The observed stages are shown when the run is done." in waiting
+    assert calls == []
+    run_pending_tasks()
+    assert 'value="use_observed"' in admin_page.get(url(plan)).content.decode()
+    assert len(calls) == 1

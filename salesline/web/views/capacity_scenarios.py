@@ -343,14 +343,17 @@ def _editor_context(editor: Editor, document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _stages_context(actor, document: dict[str, Any]) -> dict[str, Any]:
-    """The stages in use (entered, or the defaults) and the observed ones when there are any."""
+def _stages_context(actor, document: dict[str, Any], *, observe: bool) -> dict[str, Any]:
+    """The stages in use (entered, or the defaults) and the observed ones when there are any.
+    `observe` False skips reading the pipeline's history (the page looks again every few
+    seconds while a run is on)."""
     entered = (document.get("simulation") or {}).get("stages")
     preparing = False
+    observed = None
     try:
-        observed = observed_stages(actor)
+        observed = observed_stages(actor) if observe else None
     except Preparing:
-        observed, preparing = None, True
+        preparing = True
     return {
         "stages_entered": bool(entered),
         "stages_in_use": [_stage_row(stage) for stage in (entered or DEFAULT_STAGES)],
@@ -405,7 +408,8 @@ def scenarios_page(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
             version=version if version is not None else plan.version,
             conflict=conflict,
             **_editor_context(editor or _saved_editor(plan.document), plan.document),
-            **_stages_context(actor, plan.document),
+            **_stages_context(actor, plan.document, observe=not running),
+            stages_observe=not running,
         )
         return render(request, PAGE, context, status=status)
 
@@ -421,8 +425,8 @@ def scenarios_page(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
             stages = observed_stages(actor)
             if not stages:
                 return show(status=422, problems=["There are no observed stages to use yet."])
-            simulation = {**(plan.document.get("simulation") or {}), "stages": stages}
-            document = {**plan.document, "simulation": simulation}
+            section = {**(plan.document.get("simulation") or {}), "stages": stages}
+            document = {**plan.document, "simulation": section}
         else:
             document = _document_from(editor, plan.document)
             try:  # the simulator's own checks too, so that every problem shows at once
