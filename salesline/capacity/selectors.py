@@ -110,6 +110,7 @@ class PlanView:
     activities: list[Any]
     unowned_activities: list[str]
     roles_without_activity: list[str]
+    unstaffed_activities: list[str]  # given to a role with nobody planned
     quadrants: dict[tuple[bool, bool], list[Any]]
     steps: list[Any]
 
@@ -135,6 +136,7 @@ def plan_view(*, actor: Actor, plan_id: Any) -> PlanView:
         activities=activities,
         unowned_activities=check.unowned,
         roles_without_activity=check.roles_without_activity,
+        unstaffed_activities=check.unstaffed,
         quadrants=quadrants,
         steps=list(plan.transition_steps.select_related("owner", "done_by")),
     )
@@ -142,6 +144,10 @@ def plan_view(*, actor: Actor, plan_id: Any) -> PlanView:
 
 #: The simulator counts working days (5 a week); the flow history, calendar days.
 WORKING_DAYS_PER_CALENDAR_DAY = 5 / 7
+#: The longest stay in a stage the simulator accepts (simulation.stages.N.days), and the longest
+#: stage name: observed figures are cut to them so that they can be used as they stand.
+MAX_STAGE_DAYS = 365
+MAX_STAGE_NAME = 80
 
 
 def observed_stages(
@@ -151,15 +157,18 @@ def observed_stages(
     the default pipeline, the observed conversion to the next stage and the median time in it
     (analytics' "stage_flow", through core.measures), in working days. Stages with no stay
     ended in the period are left out; None when no app provides the figures or no stage has
-    any."""
+    any. Days are capped at MAX_STAGE_DAYS, the simulator's limit."""
     flow = measures.measure("stage_flow", actor=actor, start=start, end=end)
     if not flow:
         return None
     stages = [
         {
-            "name": stage["name"],
+            "name": stage["name"][:MAX_STAGE_NAME],
             "conversion": round(stage["conversion_to_next"], 4),
-            "days": round((stage["median_days_in_stage"] or 0) * WORKING_DAYS_PER_CALENDAR_DAY, 1),
+            "days": min(
+                MAX_STAGE_DAYS,
+                round((stage["median_days_in_stage"] or 0) * WORKING_DAYS_PER_CALENDAR_DAY, 1),
+            ),
         }
         for stage in flow["stages"]
         if stage["conversion_to_next"] is not None

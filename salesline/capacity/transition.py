@@ -9,7 +9,7 @@ centralised.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .resourcing import ROLE_SINGULAR
 
@@ -104,20 +104,25 @@ SUGGESTED_ACTIVITIES: tuple[tuple[str, bool, bool, str], ...] = (
 class ActivityCheck:
     unowned: list[str]  # activities nobody is given
     roles_without_activity: list[str]  # planned roles (with people) given nothing to do
+    # Activities given to a role with nobody planned (inside sales, which the planner never
+    # sizes; project leaders in a simple environment): named, yet nobody would do them.
+    unstaffed: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return not self.unowned
+        return not self.unowned and not self.unstaffed
 
 
 def check_activities(
     activities: Iterable[tuple[str, str]], planned_roles: Mapping[str, int]
 ) -> ActivityCheck:
-    """activities: (name, role key or ""); planned_roles: role key -> headcount planned."""
+    """activities: (name, role key or ""); planned_roles: role key -> headcount planned (a
+    role missing from it has nobody planned)."""
     listed = list(activities)
     owned_roles = {role for _, role in listed if role}
     return ActivityCheck(
         unowned=[name for name, role in listed if not role],
+        unstaffed=[name for name, role in listed if role and not planned_roles.get(role, 0)],
         roles_without_activity=[
             role for role, count in planned_roles.items() if count and role not in owned_roles
         ],

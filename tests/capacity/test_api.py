@@ -143,6 +143,7 @@ ROUTES = [
     ("get", "/capacity/plans/{id}/transition", None),
     ("post", "/capacity/plans/{id}/transition", {"start": "2027-01-04"}),
     ("get", "/capacity/measured-meetings", None),
+    ("get", "/capacity/observed-stages", None),
     ("delete", "/capacity/plans/{id}", None),  # last: the routes above need the plan
 ]
 

@@ -99,10 +99,14 @@ def test_the_activity_map_is_saved_whole_or_not_at_all(admin_actor):
         activities=[
             {"name": "Meetings", "inside": False, "selling": True, "role": "salesperson"},
             {"name": "Order entry", "inside": True, "selling": False, "role": ""},
+            {"name": "Outbound calls", "inside": True, "selling": True, "role": "inside_sales"},
         ],
     )
     view = selectors.plan_view(actor=admin_actor, plan_id=plan.pk)
     assert view.unowned_activities == ["Order entry"]
+    # The starting plan counts no salesperson among the members, and inside sales is never a
+    # planned role: named, but nobody would do them.
+    assert view.unstaffed_activities == ["Meetings", "Outbound calls"]
 
 
 def test_the_transition_checklist_is_generated_once_and_tracked(admin_actor):

@@ -1,7 +1,10 @@
 """POST /capacity/simulations: the simulator on a plan object (docs/capacity.md, "The
 simulator"). Stores nothing; any member may call it. The run happens in the request, so its
 size is capped (`MAX_WORK` estimated events, a few seconds); a saved plan's larger runs go to
-the worker (capacity.simulation_jobs)."""
+the worker (capacity.simulation_jobs).
+
+GET /capacity/observed-stages: the organisation's observed stages as a plan's
+`simulation.stages` (admins and sales-support managers: it reads the whole pipeline)."""
 
 from __future__ import annotations
 
@@ -11,8 +14,12 @@ from django.http import HttpRequest
 from ninja import Body, Query, Router, Schema
 
 from salesline.capacity.resourcing import PlanInvalid, parse_plan
+from salesline.capacity.selectors import observed_stages
+from salesline.capacity.services import require_manage
 from salesline.capacity.simulation import check_run, sales_model, simulate, work_size
 from salesline.core.errors import Problem, ValidationFailed
+
+from .common import actor_of
 
 router = Router(tags=["capacity"])
 
@@ -88,6 +95,21 @@ def simulations(
             ],
         )
     return simulate(parsed, processes=1, **params)
+
+
+@router.get(
+    "/observed-stages",
+    response=dict[str, Any],
+    operation_id="capacity_observed_stages",
+    summary="The organisation's observed stages, as a plan's simulation.stages",
+)
+def observed_stages_read(request: HttpRequest) -> dict[str, Any]:
+    """Per open stage of the default pipeline over the last months of its history: `name`,
+    `conversion` to the next stage and median `days` in it (working days, at most 365), ready
+    to be a plan's `simulation.stages`. `{"stages": null}` when there is no data to observe."""
+    actor = actor_of(request)
+    require_manage(actor)
+    return {"stages": observed_stages(actor)}
 
 
 def register(api) -> None:

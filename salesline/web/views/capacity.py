@@ -453,6 +453,11 @@ def _page(
         activity_general=activity_general or [],
         unowned=view.unowned_activities,
         roles_without_activity=[ROLE_LABELS[r] for r in view.roles_without_activity],
+        unstaffed=[
+            f"{a.name} ({ACTIVITY_ROLES.get(a.role, a.role)})"
+            for a in view.activities
+            if a.name in view.unstaffed_activities and a.role
+        ],
         diagram=_diagram(plan, result or view.result, view.activities),
         transition_steps=steps,
         transition=transition or {"start": today.isoformat(), "owner": "", "errors": {}},
