@@ -356,15 +356,44 @@ def check_run(*, weeks: Any, replications: Any, seed: Any) -> list[tuple[str, st
 def work_size(model: SalesModel, *, weeks: int, replications: int) -> float:
     """The events a run will process, estimated (what it costs: about 3 µs an event): per
     scenario and week, each opportunity's meetings, scheduling and stages, each service task,
-    and the people's days."""
+    and the people: every day the salespeople who may not hold a meeting are looked at again
+    (`Pool.wake`), and each person is set up once."""
     per_opportunity = 2 + 7 * model.meetings_per_opportunity + len(model.stages)
     per_week = (
         (model.promotions_per_week + model.existing_accounts_per_week) * per_opportunity
         + (3 * model.service_tasks_per_week if model.service_minutes_per_task else 0)
         + DAYS_PER_WEEK
     )
+    salespeople = sum(scenario.roles.get("salesperson", 0) for scenario in model.scenarios)
     people = sum(scenario.people for scenario in model.scenarios)
-    return weeks * replications * (len(model.scenarios) * per_week + people)
+    return replications * (
+        weeks * (len(model.scenarios) * per_week + people + DAYS_PER_WEEK * salespeople) + people
+    )
+
+
+def headcount_problems(plan: PlanInput, model: SalesModel, limit: int) -> list[tuple[str, str]]:
+    """Roles of a scenario with more than `limit` people, each naming the key that sets it: a
+    run's cost grows with its people, so an interface that runs in the request caps them."""
+    problems = []
+    for index, scenario in enumerate(model.scenarios):
+        for role, people in scenario.roles.items():
+            if people <= limit:
+                continue
+            if plan.scenarios:
+                key = f"scenarios.{index}.roles.{role}"
+            elif index == 0:  # today: the headcount before, or the salespeople measured
+                key = f"before.{role}" if role in plan.before else "current.salespeople"
+            else:  # the plan's roles, from its volumes: named scenarios can set fewer
+                key = "scenarios"
+            problems.append(
+                (
+                    key,
+                    f"the scenario '{scenario.name}' has {people:,} {role} people, more than "
+                    f"the {limit:,} per role that may be simulated here: give scenarios with "
+                    "fewer people, or simulate a saved plan in the background",
+                )
+            )
+    return problems
 
 
 # ---------------------------------------------------------------- the parts
@@ -418,7 +447,12 @@ class Pool:
         self.env = env
         self.size = size
         self.workers = [Worker(i) for i in range(size)]
-        self.idle = list(self.workers)
+        # The idle people in two lists: those who may hold a meeting now (`able`) and those
+        # who may not (`spent`: the day's or week's cap reached, or no caps at all). A
+        # meeting then takes a person in O(1) instead of scanning everyone idle, which cost
+        # a scan of the whole pool on every dispatch when nobody had capacity left.
+        self.able: list[Worker] = []
+        self.spent: list[Worker] = list(self.workers)
         self.queues: tuple[deque, deque] = (deque(), deque())
         self.waiting = 0
         self.order = 0
@@ -445,6 +479,23 @@ class Pool:
             for week in range(self.periods + 1)
         ]
         self.weekly_cap = lambda week: caps[week] if week < len(caps) else caps[-1]
+        self._recheck()
+
+    @property
+    def idle(self) -> int:
+        """How many people are idle."""
+        return len(self.able) + len(self.spent)
+
+    def _recheck(self) -> None:
+        """Move the idle people whose caps were reset (a new day or week) to `able`. A person
+        who is able stays able while idle: caps only reset as time passes."""
+        if not self.daily_cap or not self.spent:
+            return
+        now = self.env.now
+        still = []
+        for worker in self.spent:
+            (self.able if self._can_meet(worker, now) else still).append(worker)
+        self.spent = still
 
     def _spread(self, series: list[float], start: float, end: float, weight: float) -> None:
         """Add weight x the overlap of [start, end) with each period."""
@@ -505,7 +556,10 @@ class Pool:
         else:
             self._spread(self.busy, since, now, 1.0)
         worker.busy = False
-        self.idle.append(worker)
+        if self.daily_cap and self._can_meet(worker, now):
+            self.able.append(worker)
+        else:
+            self.spent.append(worker)
         if self.waiting:
             self._dispatch()
 
@@ -520,24 +574,29 @@ class Pool:
             worker.week
         )
 
-    def _meeting_worker(self, now: float) -> Worker | None:
-        idle = self.idle
-        for position, worker in enumerate(idle):
-            if self._can_meet(worker, now):
-                worker = idle.pop(position)
-                worker.day_count += 1
-                worker.week_count += 1
-                worker.max_day = max(worker.max_day, worker.day_count)
-                worker.max_week = max(worker.max_week, worker.week_count)
-                return worker
-        return None
+    def _meeting_worker(self) -> Worker | None:
+        if not self.able:
+            return None
+        worker = self.able.pop()
+        # Brings its day and week up to date (it may have waited idle since an earlier day);
+        # true, as an able person stays able.
+        self._can_meet(worker, self.env.now)
+        worker.day_count += 1
+        worker.week_count += 1
+        worker.max_day = max(worker.max_day, worker.day_count)
+        worker.max_week = max(worker.max_week, worker.week_count)
+        return worker
+
+    def _general_worker(self) -> Worker:
+        # Someone who may not hold a meeting now first: the others stay free for meetings.
+        return self.spent.pop() if self.spent else self.able.pop()
 
     def _take(self, kind: int) -> Worker | None:
         """An idle person for work asked now with nobody waiting (no wait, no event)."""
-        if not self.idle:
+        if not self.able and not self.spent:
             return None
         now = self.env.now
-        worker = self._meeting_worker(now) if kind == MEETING else self.idle.pop()
+        worker = self._meeting_worker() if kind == MEETING else self._general_worker()
         if worker is not None:
             self._started(worker, now, now)
         return worker
@@ -554,18 +613,17 @@ class Pool:
             self.waits_counted += 1
 
     def _dispatch(self) -> None:
-        idle = self.idle
         general, meetings = self.queues
         now = self.env.now
-        while idle and (general or meetings):
+        while (self.able or self.spent) and (general or meetings):
             worker = None
             if meetings and (not general or meetings[0][0] < general[0][0]):
-                worker = self._meeting_worker(now)
+                worker = self._meeting_worker()
             if worker is not None:
                 _, target, asked = meetings.popleft()
             elif general:
                 _, target, asked = general.popleft()
-                worker = idle.pop()
+                worker = self._general_worker()
             else:
                 break  # only meetings wait, and nobody idle may hold one now
             self._mark()
@@ -578,6 +636,7 @@ class Pool:
 
     def wake(self) -> None:
         """A new day: meetings waiting for a salesperson's capacity may go ahead."""
+        self._recheck()
         self._dispatch()
 
     def finish(self, horizon: float) -> None:

@@ -247,3 +247,43 @@ def test_run_parameters_refused_naming_them():
     with pytest.raises(PlanInvalid) as caught:
         simulate(parse_plan(CHAPTER), weeks=0, replications=True, seed=-1)
     assert [key for key, _ in caught.value.problems] == ["weeks", "replications", "seed"]
+
+
+def test_salespeople_with_no_capacity_cost_per_day_not_per_dispatch():
+    from salesline.capacity.simulation import work_size
+
+    # Nobody may hold a meeting (today's measured 0 a week): the meetings wait, and each
+    # dispatch must not look at every idle salesperson.
+    plan = parse_plan(
+        {
+            "current": {"salespeople": 2000, "meetings_per_salesperson": 0},
+            "simulation": {"arrivals_per_week": {"promotions": 1000}},
+            "scenarios": [{"name": "stuck", "roles": {"salesperson": 2000}}],
+        }
+    )
+    model = sales_model(plan)
+    run = run_replication(model, model.scenarios[0], weeks=2, seed=3)
+    assert run["meetings"] == [0, 0]
+    assert run["roles"]["salesperson"]["queue"] > 0
+    # The estimate covers the events and the daily look at the salespeople (2 weeks x 5 days
+    # x 2,000 = 20,000 of it), and the run stays within it.
+    estimate = work_size(model, weeks=2, replications=1)
+    assert estimate >= 2 * 5 * 2000
+    assert run["events"] + 2 * 5 * 2000 <= estimate
+
+
+def test_a_salesperson_idle_since_an_earlier_day_counts_meetings_from_today():
+    # One salesperson, 4 a day and 5 a week, and more meetings arriving than that: the caps
+    # hold though the person waits idle across days and weeks.
+    plan = parse_plan(
+        {
+            "capacity_per_salesperson": 5,
+            "simulation": {"arrivals_per_week": {"promotions": 8}, "coordination_minutes": 0},
+            "scenarios": [{"name": "one", "roles": {"salesperson": 1, "sales_coordinator": 1}}],
+        }
+    )
+    model = sales_model(plan)
+    run = run_replication(model, model.scenarios[0], weeks=20, seed=5)
+    assert run["max_meetings_per_day"] <= 4
+    assert run["max_meetings_per_week"] == 5
+    assert max(run["meetings"]) <= 5
