@@ -492,7 +492,7 @@ class Pool:
         if not self.daily_cap or not self.spent:
             return
         now = self.env.now
-        still = []
+        still: list[Worker] = []
         for worker in self.spent:
             (self.able if self._can_meet(worker, now) else still).append(worker)
         self.spent = still
