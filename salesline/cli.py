@@ -744,6 +744,8 @@ def _simulation_table(answer: dict) -> list[str]:
             f"Constraint: {ROLE_LABELS[scenario['constraint']].lower()} "
             f"({scenario['constraint_reason']})"
         )
+        for warning in scenario.get("warnings", []):
+            lines.append(f"Warning [{warning['rule']}]: {warning['message']}")
     return lines
 
 

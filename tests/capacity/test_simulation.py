@@ -287,3 +287,52 @@ def test_a_salesperson_idle_since_an_earlier_day_counts_meetings_from_today():
     assert run["max_meetings_per_day"] <= 4
     assert run["max_meetings_per_week"] == 5
     assert max(run["meetings"]) <= 5
+
+
+# 60 hours of customer-service tasks a week: 3 representatives keep up (53 %), 1 cannot. Two
+# coordinators schedule the 70 meetings a week (35 hours, 47 % busy).
+SUPPORT = {
+    "current": {"salespeople": 4, "meetings_per_salesperson": 4},
+    "capacity_per_salesperson": 20,
+    "customer_service": {"tasks_per_week": 240, "minutes_per_task": 15},
+    "simulation": {"arrivals_per_week": {"promotions": 40}},
+    "scenarios": [
+        {
+            "name": "enough",
+            "roles": {"salesperson": 4, "sales_coordinator": 2, "customer_service": 3},
+        },
+        {
+            "name": "short",
+            "roles": {"salesperson": 4, "sales_coordinator": 2, "customer_service": 1},
+        },
+    ],
+}
+
+
+def test_salespeople_utilisation_is_their_meeting_slots_used():
+    # 4 salespeople x 20 slots = 80 a week; 40 opportunities x 1.75 meetings = 70 meetings a
+    # week arrive: about 70 / 80 = 87.5 % of the slots, while their hours are 70 x 1.5 / 150
+    # = 70 % busy. The slots are what the chapter plans with.
+    answer = simulate(parse_plan(SUPPORT), weeks=12, replications=3, seed=2, processes=1)
+    enough = answer["scenarios"][0]
+    used = enough["meetings_per_week"]["mean"] / 80
+    assert enough["utilisation"]["salesperson"]["mean"] == pytest.approx(used, abs=0.02)
+    assert enough["utilisation"]["salesperson"]["mean"] > 0.8
+    assert enough["constraint"] == "salesperson"
+    assert enough["warnings"] == []
+    # One representative for 60 hours of tasks a week: customer service limits the model, and
+    # the chapter's rule is named.
+    short = answer["scenarios"][1]
+    assert short["constraint"] == "customer_service"
+    (warning,) = short["warnings"]
+    assert warning["rule"] == "sales_support_constraint"
+    assert "sales support must never become the constraint" in warning["message"]
+
+
+def test_the_benchmark_organisation_is_limited_by_its_salespeople():
+    from bench.capacity_simulation import PLAN as BENCHMARK
+
+    answer = simulate(parse_plan(BENCHMARK), weeks=12, replications=2, seed=14, processes=1)
+    (scenario,) = answer["scenarios"]
+    assert scenario["constraint"] == "salesperson"
+    assert scenario["warnings"] == []
