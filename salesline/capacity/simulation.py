@@ -104,6 +104,8 @@ MAX_SEED = 2**63 - 1
 #: A queue "grows" when its mean length over the last quarter of the horizon exceeds the one
 #: over the second quarter by more than this many requests (the first quarter fills the pipeline).
 GROWTH_MARGIN = 1.0
+#: Runs shorter than this never call a queue growing (quarters of a week or so are noise).
+MIN_GROWTH_WEEKS = 8
 
 
 # ---------------------------------------------------------------- the sections
@@ -251,6 +253,9 @@ def _scenarios(read: _Problems, plan: PlanInput) -> tuple[Scenario, ...]:
     planned = dict(evaluate(plan).roles)
     if not plan.scenarios:
         today = {role: int(plan.before.get(role, 0)) for role in ROLES}
+        if "salesperson" not in plan.before:
+            # A headcount before without salespeople: today's are the ones measured.
+            today["salesperson"] = plan.current_salespeople
         return (Scenario("today", today), Scenario("plan", planned))
     if len(plan.scenarios) > MAX_SCENARIOS:
         read.items.append(("scenarios", f"must have at most {MAX_SCENARIOS} scenarios"))
@@ -918,9 +923,11 @@ def constraint_of(roles: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
 
 
 def _growing(weekly_queue: Sequence[float]) -> bool:
-    quarter = len(weekly_queue) // 4
-    if quarter < 1:
+    # Fewer than 8 weeks give quarters of one week: the pipeline still filling would read as
+    # growth. Such a run ranks by utilisation only.
+    if len(weekly_queue) < MIN_GROWTH_WEEKS:
         return False
+    quarter = len(weekly_queue) // 4
     second = sum(weekly_queue[quarter : 2 * quarter]) / quarter
     last = sum(weekly_queue[-quarter:]) / quarter
     return last > second + GROWTH_MARGIN

@@ -336,3 +336,24 @@ def test_the_benchmark_organisation_is_limited_by_its_salespeople():
     (scenario,) = answer["scenarios"]
     assert scenario["constraint"] == "salesperson"
     assert scenario["warnings"] == []
+
+
+def test_today_falls_back_to_the_salespeople_measured():
+    # `before` gives the managers only: today's salespeople are current.salespeople.
+    plan = parse_plan({**CHAPTER, "before": {"sales_manager": 2}})
+    today, _ = sales_model(plan).scenarios
+    assert today.name == "today"
+    assert today.roles["salesperson"] == 10
+    assert today.roles["sales_manager"] == 2
+    # A headcount before that names the salespeople wins, even 0.
+    plan = parse_plan({**CHAPTER, "before": {"salesperson": 0}})
+    assert sales_model(plan).scenarios[0].roles["salesperson"] == 0
+
+
+def test_no_queue_called_growing_from_fewer_than_8_weeks():
+    from salesline.capacity.simulation import _growing
+
+    rising = [0.0, 0.0, 5.0, 9.0, 14.0, 20.0, 27.0]
+    assert not _growing(rising)  # 7 weeks: too few to tell growth from the pipeline filling
+    assert _growing([*rising, 35.0])
+    assert not _growing([3.0] * 8)
