@@ -358,6 +358,29 @@ def funnel(stages: Sequence[tuple[float, int]]) -> tuple[float, float]:
     return meetings, reach
 
 
+MAX_STAGE_MEETINGS = 10
+
+
+def stage_conversion(value: Any) -> float | None:
+    """A stage's `conversion` as the simulator accepts it (a number from 0 to 1), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        return None
+    return float(value)
+
+
+def stage_meetings(value: Any) -> int | None:
+    """A stage's `meetings` as the simulator accepts it: a whole number from 0 to 10, written
+    2 or 2.0 (YAML and JSON both give floats for 2.0); else None. The one check the planner's
+    funnel and the simulator share, so they agree on which stages count."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_STAGE_MEETINGS:
+        return None
+    return int(value)
+
+
 def plan_funnel(simulation: Mapping[str, Any]) -> tuple[float, float]:
     """`funnel` of the plan's `simulation.stages`, or of DEFAULT_STAGES when it gives none or
     something the simulator would refuse (the simulator names those problems)."""
@@ -367,17 +390,12 @@ def plan_funnel(simulation: Mapping[str, Any]) -> tuple[float, float]:
         for stage in given:
             if not isinstance(stage, Mapping):
                 break
-            conversion, held = stage.get("conversion"), stage.get("meetings", 1)
-            if (
-                isinstance(conversion, bool)
-                or not isinstance(conversion, int | float)
-                or not 0 <= conversion <= 1
-                or isinstance(held, bool)
-                or not isinstance(held, int)
-                or not 0 <= held <= 10
-            ):
+            conversion = stage_conversion(stage.get("conversion"))
+            given_held = stage.get("meetings")
+            held = 1 if given_held is None else stage_meetings(given_held)
+            if conversion is None or held is None:
                 break
-            stages.append((float(conversion), held))
+            stages.append((conversion, held))
         else:
             return funnel(stages)
     return funnel([(stage["conversion"], stage["meetings"]) for stage in DEFAULT_STAGES])

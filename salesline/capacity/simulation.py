@@ -52,12 +52,15 @@ import simpy
 
 from .resourcing import (
     DEFAULT_STAGES,
+    MAX_STAGE_MEETINGS,
     ROLE_LABELS,
     ROLES,
     PlanInput,
     PlanInvalid,
     evaluate,
     funnel,
+    stage_conversion,
+    stage_meetings,
 )
 
 HOURS_PER_DAY = 7.5  # the planner's 37.5-hour week (resourcing.HOURS_PER_WEEK)
@@ -240,11 +243,31 @@ def _stages(read: _Problems, value: Any) -> tuple[Stage, ...]:
         if not isinstance(item, Mapping):
             continue
         name = read.name(data.get("name"), f"{path}.name")
-        if "conversion" not in data:
-            read.items.append((f"{path}.conversion", "is required: a share from 0 to 1"))
-        conversion = read.number(data, "conversion", f"{path}.conversion", 0.0, high=1.0)
+        # Conversion and meetings by the checks the planner's funnel uses (resourcing
+        # .plan_funnel), so both read the same stages.
+        conversion = stage_conversion(data.get("conversion"))
+        if conversion is None:
+            given = data.get("conversion")
+            read.items.append(
+                (
+                    f"{path}.conversion",
+                    "is required: a share from 0 to 1"
+                    if given is None
+                    else f"must be a share at least 0 and at most 1, not {given!r}"[:200],
+                )
+            )
+            conversion = 0.0
         days = read.number(data, "days", f"{path}.days", 0.0, high=365)
-        meetings = read.number(data, "meetings", f"{path}.meetings", 1, high=10, whole=True)
+        given = data.get("meetings")
+        meetings = 1 if given is None else stage_meetings(given)
+        if meetings is None:
+            read.items.append(
+                (
+                    f"{path}.meetings",
+                    f"must be a whole number from 0 to {MAX_STAGE_MEETINGS}, not {given!r}"[:200],
+                )
+            )
+            meetings = 1
         stages.append(Stage(name or "", conversion, days, int(meetings)))
     return tuple(stages)
 
