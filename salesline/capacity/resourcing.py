@@ -359,6 +359,36 @@ def funnel(stages: Sequence[tuple[float, int]]) -> tuple[float, float]:
 
 
 MAX_STAGE_MEETINGS = 10
+# The simulator's defaults for a meeting's length (with travel) and a salesperson's daily cap;
+# the planner reads them to tell a weekly capacity nobody can deliver.
+DEFAULT_MEETING_HOURS = 1.5
+DEFAULT_MEETINGS_PER_DAY = 4
+DAYS_PER_WEEK = 5
+
+
+def deliverable_meetings(simulation: Mapping[str, Any]) -> tuple[float, float, int]:
+    """(meetings a salesperson can hold in a week, `meeting_hours`, `meetings_per_day`): the
+    day's cap x 5 or the 37.5-hour week's meetings, whichever is lower. Read leniently, like
+    `plan_funnel`: a value the simulator would refuse counts as its default."""
+    section = simulation if isinstance(simulation, Mapping) else {}
+    hours = section.get("meeting_hours")
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, int | float)
+        or not math.isfinite(hours)
+        or not 0 < hours <= HOURS_PER_WEEK / DAYS_PER_WEEK
+    ):
+        hours = DEFAULT_MEETING_HOURS
+    per_day = section.get("meetings_per_day")
+    if (
+        isinstance(per_day, bool)
+        or not isinstance(per_day, int | float)
+        or not math.isfinite(per_day)
+        or per_day != int(per_day)
+        or not 1 <= per_day <= 20
+    ):
+        per_day = DEFAULT_MEETINGS_PER_DAY
+    return min(int(per_day) * DAYS_PER_WEEK, HOURS_PER_WEEK / hours), float(hours), int(per_day)
 
 
 def stage_conversion(value: Any) -> float | None:
@@ -757,6 +787,18 @@ def evaluate(
                 f"{leaders} project leader(s) for {salespeople} salespeople: one salesperson "
                 "keeps more than one project leader busy (often up to four). Check the project "
                 "share and the half-days per project.",
+            )
+        )
+    deliverable, meeting_hours, per_day = deliverable_meetings(plan.simulation)
+    if plan.capacity_per_salesperson > deliverable + 1e-9:
+        warnings.append(
+            PlanWarning(
+                "capacity_not_deliverable",
+                f"{plan.capacity_per_salesperson:g} meetings a week per salesperson cannot be "
+                f"held: {per_day} a day x {DAYS_PER_WEEK} days and "
+                f"{HOURS_PER_WEEK:g} hours / {meeting_hours:g} hours a meeting allow at most "
+                f"{deliverable:g}. The simulator holds no more; plan with a capacity "
+                "salespeople can deliver (the chapter's is 20).",
             )
         )
     if not volume:

@@ -51,6 +51,8 @@ import numpy as np
 import simpy
 
 from .resourcing import (
+    DEFAULT_MEETING_HOURS,
+    DEFAULT_MEETINGS_PER_DAY,
     DEFAULT_STAGES,
     MAX_STAGE_MEETINGS,
     ROLE_LABELS,
@@ -81,8 +83,8 @@ SIMULATED_ROLES: tuple[str, ...] = (
 SALES_SUPPORT_ROLES: tuple[str, ...] = ("sales_coordinator", "customer_service")
 
 # Defaults of the `simulation:` section (docs/capacity.md); the stages' are the planner's.
-DEFAULT_MEETING_HOURS = 1.5  # with travel: 20 meetings a week fill 30 of 37.5 hours
-DEFAULT_MEETINGS_PER_DAY = 4
+# DEFAULT_MEETING_HOURS (1.5, with travel: 20 meetings a week fill 30 of 37.5 hours) and
+# DEFAULT_MEETINGS_PER_DAY (4) come from resourcing: the planner warns with them.
 DEFAULT_COORDINATION_MINUTES = 30.0
 
 SIMULATION_KEYS = (

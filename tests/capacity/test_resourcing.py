@@ -657,3 +657,28 @@ def test_plan_funnel_reads_whole_float_meetings_as_the_simulator_does():
     with pytest.raises(PlanInvalid) as caught:
         sales_model(parse_plan({"simulation": {"stages": half}}))
     assert [key for key, _ in caught.value.problems] == ["simulation.stages.0.meetings"]
+
+
+def test_capacity_the_simulator_cannot_deliver_warns():
+    # Defaults: 4 a day x 5 = 20, 37.5 / 1.5 = 25 hours' worth: at most 20 a week.
+    assert "capacity_not_deliverable" not in rules(evaluate(parse_plan(ILLUSTRATION)))
+    result = evaluate(parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 21}))
+    warning = next(w for w in result.warnings if w.rule == "capacity_not_deliverable")
+    assert "at most 20" in warning.message
+    # 6 a day allow 30, but 2-hour meetings only 18.75 in 37.5 hours.
+    hours = {"meetings_per_day": 6.0, "meeting_hours": 2}
+    result = evaluate(
+        parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 19, "simulation": hours})
+    )
+    assert "capacity_not_deliverable" in rules(result)
+    hours["meeting_hours"] = 1.25  # 30 meetings of hours, 30 a day's cap
+    result = evaluate(
+        parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 30, "simulation": hours})
+    )
+    assert "capacity_not_deliverable" not in rules(result)
+    # Values the simulator refuses count as the defaults (it names them itself).
+    odd = {"meetings_per_day": "six", "meeting_hours": -1}
+    result = evaluate(
+        parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 20, "simulation": odd})
+    )
+    assert "capacity_not_deliverable" not in rules(result)
