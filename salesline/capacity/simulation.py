@@ -61,6 +61,7 @@ from .resourcing import (
     PlanInvalid,
     evaluate,
     funnel,
+    parse_plan,
     stage_conversion,
     stage_meetings,
 )
@@ -381,6 +382,33 @@ def sales_model(plan: PlanInput) -> SalesModel:
     if read.items:
         raise PlanInvalid(read.items)
     return model
+
+
+def check_plan(data: Any) -> PlanInput:
+    """A plan file checked whole: the planner's keys (`parse_plan`) and the simulator's
+    sections (`sales_model`), every problem at once as `PlanInvalid`, each naming its dotted
+    key. What the planner's interfaces (CLI, API, saved plans) check, so a plan they accept is
+    one the simulator accepts too."""
+    try:
+        plan = parse_plan(data)
+    except PlanInvalid as invalid:
+        problems = list(invalid.problems)
+        # The sections checked on their own too (the planner's figures do not change which of
+        # their keys are refused), unless their shape is the problem already named.
+        simulation = (data.get("simulation") if isinstance(data, Mapping) else None) or {}
+        scenarios = (data.get("scenarios") if isinstance(data, Mapping) else None) or []
+        if (
+            isinstance(simulation, Mapping)
+            and isinstance(scenarios, Sequence)
+            and not isinstance(scenarios, str)
+        ):
+            try:
+                sales_model(PlanInput(simulation=simulation, scenarios=list(scenarios)))
+            except PlanInvalid as sections:
+                problems += sections.problems
+        raise PlanInvalid(problems) from None
+    sales_model(plan)
+    return plan
 
 
 def check_run(*, weeks: Any, replications: Any, seed: Any) -> list[tuple[str, str]]:
