@@ -744,6 +744,8 @@ def _simulation_table(answer: dict) -> list[str]:
             f"Constraint: {ROLE_LABELS[scenario['constraint']].lower()} "
             f"({scenario['constraint_reason']})"
         )
+        for warning in scenario.get("warnings", []):
+            lines.append(f"Warning [{warning['rule']}]: {warning['message']}")
     return lines
 
 
@@ -844,14 +846,14 @@ def cmd_capacity_plan(args: argparse.Namespace) -> int:
         PlanInvalid,
         evaluate,
         money,
-        parse_plan,
         plain_number,
         signed_money,
     )
+    from salesline.capacity.simulation import check_plan
 
     data = read_plan_file(args.file)
     try:
-        plan = parse_plan(data)
+        plan = check_plan(data)
     except PlanInvalid as invalid:
         return _error(
             f"error: the plan file '{args.file}' is refused (docs/capacity.md has the format):",

@@ -358,6 +358,59 @@ def funnel(stages: Sequence[tuple[float, int]]) -> tuple[float, float]:
     return meetings, reach
 
 
+MAX_STAGE_MEETINGS = 10
+# The simulator's defaults for a meeting's length (with travel) and a salesperson's daily cap;
+# the planner reads them to tell a weekly capacity nobody can deliver.
+DEFAULT_MEETING_HOURS = 1.5
+DEFAULT_MEETINGS_PER_DAY = 4
+DAYS_PER_WEEK = 5
+
+
+def deliverable_meetings(simulation: Mapping[str, Any]) -> tuple[float, float, int]:
+    """(meetings a salesperson can hold in a week, `meeting_hours`, `meetings_per_day`): the
+    day's cap x 5 or the 37.5-hour week's meetings, whichever is lower. Read leniently, like
+    `plan_funnel`: a value the simulator would refuse counts as its default."""
+    section = simulation if isinstance(simulation, Mapping) else {}
+    hours = section.get("meeting_hours")
+    if (
+        isinstance(hours, bool)
+        or not isinstance(hours, int | float)
+        or not math.isfinite(hours)
+        or not 0 < hours <= HOURS_PER_WEEK / DAYS_PER_WEEK
+    ):
+        hours = DEFAULT_MEETING_HOURS
+    per_day = section.get("meetings_per_day")
+    if (
+        isinstance(per_day, bool)
+        or not isinstance(per_day, int | float)
+        or not math.isfinite(per_day)
+        or per_day != int(per_day)
+        or not 1 <= per_day <= 20
+    ):
+        per_day = DEFAULT_MEETINGS_PER_DAY
+    return min(int(per_day) * DAYS_PER_WEEK, HOURS_PER_WEEK / hours), float(hours), int(per_day)
+
+
+def stage_conversion(value: Any) -> float | None:
+    """A stage's `conversion` as the simulator accepts it (a number from 0 to 1), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 1:
+        return None
+    return float(value)
+
+
+def stage_meetings(value: Any) -> int | None:
+    """A stage's `meetings` as the simulator accepts it: a whole number from 0 to 10, written
+    2 or 2.0 (YAML and JSON both give floats for 2.0); else None. The one check the planner's
+    funnel and the simulator share, so they agree on which stages count."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not math.isfinite(value) or value != int(value) or not 0 <= value <= MAX_STAGE_MEETINGS:
+        return None
+    return int(value)
+
+
 def plan_funnel(simulation: Mapping[str, Any]) -> tuple[float, float]:
     """`funnel` of the plan's `simulation.stages`, or of DEFAULT_STAGES when it gives none or
     something the simulator would refuse (the simulator names those problems)."""
@@ -367,17 +420,12 @@ def plan_funnel(simulation: Mapping[str, Any]) -> tuple[float, float]:
         for stage in given:
             if not isinstance(stage, Mapping):
                 break
-            conversion, held = stage.get("conversion"), stage.get("meetings", 1)
-            if (
-                isinstance(conversion, bool)
-                or not isinstance(conversion, int | float)
-                or not 0 <= conversion <= 1
-                or isinstance(held, bool)
-                or not isinstance(held, int)
-                or not 0 <= held <= 10
-            ):
+            conversion = stage_conversion(stage.get("conversion"))
+            given_held = stage.get("meetings")
+            held = 1 if given_held is None else stage_meetings(given_held)
+            if conversion is None or held is None:
                 break
-            stages.append((float(conversion), held))
+            stages.append((conversion, held))
         else:
             return funnel(stages)
     return funnel([(stage["conversion"], stage["meetings"]) for stage in DEFAULT_STAGES])
@@ -739,6 +787,18 @@ def evaluate(
                 f"{leaders} project leader(s) for {salespeople} salespeople: one salesperson "
                 "keeps more than one project leader busy (often up to four). Check the project "
                 "share and the half-days per project.",
+            )
+        )
+    deliverable, meeting_hours, per_day = deliverable_meetings(plan.simulation)
+    if plan.capacity_per_salesperson > deliverable + 1e-9:
+        warnings.append(
+            PlanWarning(
+                "capacity_not_deliverable",
+                f"{plan.capacity_per_salesperson:g} meetings a week per salesperson cannot be "
+                f"held: {per_day} a day x {DAYS_PER_WEEK} days and "
+                f"{HOURS_PER_WEEK:g} hours / {meeting_hours:g} hours a meeting allow at most "
+                f"{deliverable:g}. The simulator holds no more; plan with a capacity "
+                "salespeople can deliver (the chapter's is 20).",
             )
         )
     if not volume:

@@ -32,7 +32,8 @@ from salesline.core.ids import is_id
 from salesline.core.text import text_problem
 
 from .models import CapacityPlan, PlanActivity, TransitionStep
-from .resourcing import PlanInvalid, parse_plan
+from .resourcing import PlanInvalid
+from .simulation import check_plan
 from .transition import ACTIVITY_ROLES, STEPS, SUGGESTED_ACTIVITIES
 
 NAME_MAX = 120
@@ -56,7 +57,7 @@ def require_manage(actor: Actor) -> None:
 def document_problems(document: Any, problems: ProblemList, *, loc: tuple = ("document",)) -> None:
     """The plan file's problems, each at its dotted key under `loc`."""
     try:
-        parse_plan(document)
+        check_plan(document)  # the simulator's sections too: a saved plan is simulated later
     except PlanInvalid as invalid:
         for key, message in invalid.problems:
             problems.add((*loc, *[part for part in key.split(".") if part]), message)

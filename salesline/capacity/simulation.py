@@ -28,7 +28,8 @@ nights and weekends are left out, nothing happens in them):
   customer service).
 
 Each role is a `Pool` of people serving requests first come, first served. Outputs per role:
-utilisation (busy hours over available hours), the queue (requests waiting, time-averaged) and
+utilisation (busy hours over available hours; a salesperson's, the share of their meeting slots
+used when that is higher), the queue (requests waiting, time-averaged) and
 the waiting time (hours from request to start), overall and week by week; meetings held and deals
 won a week; and the constraint (`constraint_of`). Replications run in parallel processes, each
 with its own seed derived from the run's (numpy's SeedSequence), the same for every scenario
@@ -49,7 +50,21 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
-from .resourcing import DEFAULT_STAGES, ROLES, PlanInput, PlanInvalid, evaluate, funnel
+from .resourcing import (
+    DEFAULT_MEETING_HOURS,
+    DEFAULT_MEETINGS_PER_DAY,
+    DEFAULT_STAGES,
+    MAX_STAGE_MEETINGS,
+    ROLE_LABELS,
+    ROLES,
+    PlanInput,
+    PlanInvalid,
+    evaluate,
+    funnel,
+    parse_plan,
+    stage_conversion,
+    stage_meetings,
+)
 
 HOURS_PER_DAY = 7.5  # the planner's 37.5-hour week (resourcing.HOURS_PER_WEEK)
 DAYS_PER_WEEK = 5
@@ -64,9 +79,13 @@ SIMULATED_ROLES: tuple[str, ...] = (
     "customer_service",
 )
 
+#: The roles that support the salespeople: the chapter's rule is that they never become the
+#: constraint (a scenario where one does carries the `sales_support_constraint` warning).
+SALES_SUPPORT_ROLES: tuple[str, ...] = ("sales_coordinator", "customer_service")
+
 # Defaults of the `simulation:` section (docs/capacity.md); the stages' are the planner's.
-DEFAULT_MEETING_HOURS = 1.5  # with travel: 20 meetings a week fill 30 of 37.5 hours
-DEFAULT_MEETINGS_PER_DAY = 4
+# DEFAULT_MEETING_HOURS (1.5, with travel: 20 meetings a week fill 30 of 37.5 hours) and
+# DEFAULT_MEETINGS_PER_DAY (4) come from resourcing: the planner warns with them.
 DEFAULT_COORDINATION_MINUTES = 30.0
 
 SIMULATION_KEYS = (
@@ -91,6 +110,8 @@ MAX_SEED = 2**63 - 1
 #: A queue "grows" when its mean length over the last quarter of the horizon exceeds the one
 #: over the second quarter by more than this many requests (the first quarter fills the pipeline).
 GROWTH_MARGIN = 1.0
+#: Runs shorter than this never call a queue growing (quarters of a week or so are noise).
+MIN_GROWTH_WEEKS = 8
 
 
 # ---------------------------------------------------------------- the sections
@@ -225,11 +246,31 @@ def _stages(read: _Problems, value: Any) -> tuple[Stage, ...]:
         if not isinstance(item, Mapping):
             continue
         name = read.name(data.get("name"), f"{path}.name")
-        if "conversion" not in data:
-            read.items.append((f"{path}.conversion", "is required: a share from 0 to 1"))
-        conversion = read.number(data, "conversion", f"{path}.conversion", 0.0, high=1.0)
+        # Conversion and meetings by the checks the planner's funnel uses (resourcing
+        # .plan_funnel), so both read the same stages.
+        conversion = stage_conversion(data.get("conversion"))
+        if conversion is None:
+            given = data.get("conversion")
+            read.items.append(
+                (
+                    f"{path}.conversion",
+                    "is required: a share from 0 to 1"
+                    if given is None
+                    else f"must be a share at least 0 and at most 1, not {given!r}"[:200],
+                )
+            )
+            conversion = 0.0
         days = read.number(data, "days", f"{path}.days", 0.0, high=365)
-        meetings = read.number(data, "meetings", f"{path}.meetings", 1, high=10, whole=True)
+        given = data.get("meetings")
+        meetings = 1 if given is None else stage_meetings(given)
+        if meetings is None:
+            read.items.append(
+                (
+                    f"{path}.meetings",
+                    f"must be a whole number from 0 to {MAX_STAGE_MEETINGS}, not {given!r}"[:200],
+                )
+            )
+            meetings = 1
         stages.append(Stage(name or "", conversion, days, int(meetings)))
     return tuple(stages)
 
@@ -238,6 +279,9 @@ def _scenarios(read: _Problems, plan: PlanInput) -> tuple[Scenario, ...]:
     planned = dict(evaluate(plan).roles)
     if not plan.scenarios:
         today = {role: int(plan.before.get(role, 0)) for role in ROLES}
+        if "salesperson" not in plan.before:
+            # A headcount before without salespeople: today's are the ones measured.
+            today["salesperson"] = plan.current_salespeople
         return (Scenario("today", today), Scenario("plan", planned))
     if len(plan.scenarios) > MAX_SCENARIOS:
         read.items.append(("scenarios", f"must have at most {MAX_SCENARIOS} scenarios"))
@@ -340,6 +384,33 @@ def sales_model(plan: PlanInput) -> SalesModel:
     return model
 
 
+def check_plan(data: Any) -> PlanInput:
+    """A plan file checked whole: the planner's keys (`parse_plan`) and the simulator's
+    sections (`sales_model`), every problem at once as `PlanInvalid`, each naming its dotted
+    key. What the planner's interfaces (CLI, API, saved plans) check, so a plan they accept is
+    one the simulator accepts too."""
+    try:
+        plan = parse_plan(data)
+    except PlanInvalid as invalid:
+        problems = list(invalid.problems)
+        # The sections checked on their own too (the planner's figures do not change which of
+        # their keys are refused), unless their shape is the problem already named.
+        simulation = (data.get("simulation") if isinstance(data, Mapping) else None) or {}
+        scenarios = (data.get("scenarios") if isinstance(data, Mapping) else None) or []
+        if (
+            isinstance(simulation, Mapping)
+            and isinstance(scenarios, Sequence)
+            and not isinstance(scenarios, str)
+        ):
+            try:
+                sales_model(PlanInput(simulation=simulation, scenarios=list(scenarios)))
+            except PlanInvalid as sections:
+                problems += sections.problems
+        raise PlanInvalid(problems) from None
+    sales_model(plan)
+    return plan
+
+
 def check_run(*, weeks: Any, replications: Any, seed: Any) -> list[tuple[str, str]]:
     """Problems with a run's parameters, each naming its parameter."""
     problems = []
@@ -356,15 +427,44 @@ def check_run(*, weeks: Any, replications: Any, seed: Any) -> list[tuple[str, st
 def work_size(model: SalesModel, *, weeks: int, replications: int) -> float:
     """The events a run will process, estimated (what it costs: about 3 µs an event): per
     scenario and week, each opportunity's meetings, scheduling and stages, each service task,
-    and the people's days."""
+    and the people: every day the salespeople who may not hold a meeting are looked at again
+    (`Pool.wake`), and each person is set up once."""
     per_opportunity = 2 + 7 * model.meetings_per_opportunity + len(model.stages)
     per_week = (
         (model.promotions_per_week + model.existing_accounts_per_week) * per_opportunity
         + (3 * model.service_tasks_per_week if model.service_minutes_per_task else 0)
         + DAYS_PER_WEEK
     )
+    salespeople = sum(scenario.roles.get("salesperson", 0) for scenario in model.scenarios)
     people = sum(scenario.people for scenario in model.scenarios)
-    return weeks * replications * (len(model.scenarios) * per_week + people)
+    return replications * (
+        weeks * (len(model.scenarios) * per_week + people + DAYS_PER_WEEK * salespeople) + people
+    )
+
+
+def headcount_problems(plan: PlanInput, model: SalesModel, limit: int) -> list[tuple[str, str]]:
+    """Roles of a scenario with more than `limit` people, each naming the key that sets it: a
+    run's cost grows with its people, so an interface that runs in the request caps them."""
+    problems = []
+    for index, scenario in enumerate(model.scenarios):
+        for role, people in scenario.roles.items():
+            if people <= limit:
+                continue
+            if plan.scenarios:
+                key = f"scenarios.{index}.roles.{role}"
+            elif index == 0:  # today: the headcount before, or the salespeople measured
+                key = f"before.{role}" if role in plan.before else "current.salespeople"
+            else:  # the plan's roles, from its volumes: named scenarios can set fewer
+                key = "scenarios"
+            problems.append(
+                (
+                    key,
+                    f"the scenario '{scenario.name}' has {people:,} {role} people, more than "
+                    f"the {limit:,} per role that may be simulated here: give scenarios with "
+                    "fewer people, or simulate a saved plan in the background",
+                )
+            )
+    return problems
 
 
 # ---------------------------------------------------------------- the parts
@@ -418,7 +518,12 @@ class Pool:
         self.env = env
         self.size = size
         self.workers = [Worker(i) for i in range(size)]
-        self.idle = list(self.workers)
+        # The idle people in two lists: those who may hold a meeting now (`able`) and those
+        # who may not (`spent`: the day's or week's cap reached, or no caps at all). A
+        # meeting then takes a person in O(1) instead of scanning everyone idle, which cost
+        # a scan of the whole pool on every dispatch when nobody had capacity left.
+        self.able: list[Worker] = []
+        self.spent: list[Worker] = list(self.workers)
         self.queues: tuple[deque, deque] = (deque(), deque())
         self.waiting = 0
         self.order = 0
@@ -445,6 +550,27 @@ class Pool:
             for week in range(self.periods + 1)
         ]
         self.weekly_cap = lambda week: caps[week] if week < len(caps) else caps[-1]
+        self._recheck()
+
+    def slots(self, week: int) -> int:
+        """The meetings one person may hold in `week`: the week's cap or the days' caps."""
+        return min(self.weekly_cap(week), self.daily_cap * DAYS_PER_WEEK)
+
+    @property
+    def idle(self) -> int:
+        """How many people are idle."""
+        return len(self.able) + len(self.spent)
+
+    def _recheck(self) -> None:
+        """Move the idle people whose caps were reset (a new day or week) to `able`. A person
+        who is able stays able while idle: caps only reset as time passes."""
+        if not self.daily_cap or not self.spent:
+            return
+        now = self.env.now
+        still: list[Worker] = []
+        for worker in self.spent:
+            (self.able if self._can_meet(worker, now) else still).append(worker)
+        self.spent = still
 
     def _spread(self, series: list[float], start: float, end: float, weight: float) -> None:
         """Add weight x the overlap of [start, end) with each period."""
@@ -505,7 +631,10 @@ class Pool:
         else:
             self._spread(self.busy, since, now, 1.0)
         worker.busy = False
-        self.idle.append(worker)
+        if self.daily_cap and self._can_meet(worker, now):
+            self.able.append(worker)
+        else:
+            self.spent.append(worker)
         if self.waiting:
             self._dispatch()
 
@@ -520,24 +649,29 @@ class Pool:
             worker.week
         )
 
-    def _meeting_worker(self, now: float) -> Worker | None:
-        idle = self.idle
-        for position, worker in enumerate(idle):
-            if self._can_meet(worker, now):
-                worker = idle.pop(position)
-                worker.day_count += 1
-                worker.week_count += 1
-                worker.max_day = max(worker.max_day, worker.day_count)
-                worker.max_week = max(worker.max_week, worker.week_count)
-                return worker
-        return None
+    def _meeting_worker(self) -> Worker | None:
+        if not self.able:
+            return None
+        worker = self.able.pop()
+        # Brings its day and week up to date (it may have waited idle since an earlier day);
+        # true, as an able person stays able.
+        self._can_meet(worker, self.env.now)
+        worker.day_count += 1
+        worker.week_count += 1
+        worker.max_day = max(worker.max_day, worker.day_count)
+        worker.max_week = max(worker.max_week, worker.week_count)
+        return worker
+
+    def _general_worker(self) -> Worker:
+        # Someone who may not hold a meeting now first: the others stay free for meetings.
+        return self.spent.pop() if self.spent else self.able.pop()
 
     def _take(self, kind: int) -> Worker | None:
         """An idle person for work asked now with nobody waiting (no wait, no event)."""
-        if not self.idle:
+        if not self.able and not self.spent:
             return None
         now = self.env.now
-        worker = self._meeting_worker(now) if kind == MEETING else self.idle.pop()
+        worker = self._meeting_worker() if kind == MEETING else self._general_worker()
         if worker is not None:
             self._started(worker, now, now)
         return worker
@@ -554,18 +688,17 @@ class Pool:
             self.waits_counted += 1
 
     def _dispatch(self) -> None:
-        idle = self.idle
         general, meetings = self.queues
         now = self.env.now
-        while idle and (general or meetings):
+        while (self.able or self.spent) and (general or meetings):
             worker = None
             if meetings and (not general or meetings[0][0] < general[0][0]):
-                worker = self._meeting_worker(now)
+                worker = self._meeting_worker()
             if worker is not None:
                 _, target, asked = meetings.popleft()
             elif general:
                 _, target, asked = general.popleft()
-                worker = idle.pop()
+                worker = self._general_worker()
             else:
                 break  # only meetings wait, and nobody idle may hold one now
             self._mark()
@@ -578,6 +711,7 @@ class Pool:
 
     def wake(self) -> None:
         """A new day: meetings waiting for a salesperson's capacity may go ahead."""
+        self._recheck()
         self._dispatch()
 
     def finish(self, horizon: float) -> None:
@@ -731,16 +865,28 @@ def run_replication(model: SalesModel, scenario: Scenario, *, weeks: int, seed: 
     for role, people in pools.items():
         people.finish(horizon)
         size = people.size
+        weekly_busy = [b / (size * HOURS_PER_WEEK) if size else 0.0 for b in people.busy]
+        busy = sum(people.busy) / (size * horizon) if size else None
+        if people is sales and size:
+            # A salesperson's capacity is their meeting slots (the chapter's 20 a week), not
+            # their hours: 20 meetings of 1.5 h fill 80 % of a week, the level sales support is
+            # planned at, so busy hours alone would let noise pick the constraint. The share
+            # of slots used, or of hours when other work keeps them busier (today's model).
+            slots = [size * sales.slots(week) for week in range(weeks)]
+            weekly_busy = [
+                max(hours, held / slot if slot else 0.0)
+                for hours, held, slot in zip(weekly_busy, meetings, slots, strict=True)
+            ]
+            used = sum(meetings) / sum(slots) if sum(slots) else 0.0
+            busy = max(cast(float, busy), used)
         per_role[role] = {
             "people": size,
-            "utilisation": sum(people.busy) / (size * horizon) if size else None,
+            "utilisation": busy,
             "queue": sum(people.queue_area) / horizon,
             "waiting_hours": (
                 people.waits_total / people.waits_counted if people.waits_counted else 0.0
             ),
-            "weekly_utilisation": [
-                b / (size * HOURS_PER_WEEK) if size else 0.0 for b in people.busy
-            ],
+            "weekly_utilisation": weekly_busy,
             "weekly_queue": [a / HOURS_PER_WEEK for a in people.queue_area],
             "weekly_waiting_hours": [
                 s / n if n else 0.0 for s, n in zip(people.wait_sum, people.wait_count, strict=True)
@@ -830,9 +976,11 @@ def constraint_of(roles: Mapping[str, Mapping[str, Any]]) -> tuple[str, str]:
 
 
 def _growing(weekly_queue: Sequence[float]) -> bool:
-    quarter = len(weekly_queue) // 4
-    if quarter < 1:
+    # Fewer than 8 weeks give quarters of one week: the pipeline still filling would read as
+    # growth. Such a run ranks by utilisation only.
+    if len(weekly_queue) < MIN_GROWTH_WEEKS:
         return False
+    quarter = len(weekly_queue) // 4
     second = sum(weekly_queue[quarter : 2 * quarter]) / quarter
     last = sum(weekly_queue[-quarter:]) / quarter
     return last > second + GROWTH_MARGIN
@@ -871,6 +1019,16 @@ def summarise(scenario: Scenario, runs: Sequence[dict], weeks: int) -> dict[str,
         state: interval([run["opportunities"][state] for run in runs])
         for state in ("created", "won", "lost", "open")
     }
+    warnings = []
+    if constraint in SALES_SUPPORT_ROLES:
+        warnings.append(
+            {
+                "rule": "sales_support_constraint",
+                "message": f"{ROLE_LABELS[constraint]} is the constraint ({reason}): sales "
+                "support must never become the constraint; add people or protective capacity "
+                "there so the salespeople's meeting slots limit the model.",
+            }
+        )
     return {
         "name": scenario.name,
         "roles": dict(scenario.roles),
@@ -880,6 +1038,7 @@ def summarise(scenario: Scenario, runs: Sequence[dict], weeks: int) -> dict[str,
         "constraint": constraint,
         "constraint_reason": reason,
         "growing_queues": [role for role, f in figures.items() if f["growing"]],
+        "warnings": warnings,
         "queue": queue,
         "waiting_hours": waiting,
         "opportunities": opportunities,

@@ -528,3 +528,26 @@ def test_measured_meetings_refuses_a_bad_period(admin_api, db, query, loc):
 
     assert response.status_code == 422
     assert loc in locs(response)
+
+
+def test_the_calculator_and_a_saved_plan_refuse_bad_simulator_sections(api, admin_api, plan_id):
+    body = {
+        **CONTRACT_PLAN,
+        "simulation": {"meetings_per_day": 2.5, "speed": 1},
+        "scenarios": [{"name": "x", "extra": 1}],
+    }
+    response = api.post("/capacity/plan", body)
+    assert response.status_code == 422
+    assert sorted(locs(response)) == [
+        ["body", "scenarios", 0, "extra"],
+        ["body", "simulation", "meetings_per_day"],
+        ["body", "simulation", "speed"],
+    ]
+    response = admin_api.patch(
+        f"/capacity/plans/{plan_id}",
+        {"document": {**ILLUSTRATION, "simulation": {"stages": [{"name": "Q"}]}}},
+    )
+    assert response.status_code == 422
+    # Saved plans name keys as services do (an index as text).
+    assert locs(response) == [["body", "document", "simulation", "stages", "0", "conversion"]]
+    assert CapacityPlan.objects.get(pk=plan_id).document == ILLUSTRATION

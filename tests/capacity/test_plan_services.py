@@ -127,3 +127,32 @@ def test_the_transition_checklist_is_generated_once_and_tracked(admin_actor):
     assert step.done_by == admin_actor.user and step.owner == admin_actor.user
     again = services.transition_generate(actor=admin_actor, plan_id=plan.pk, start=date(2028, 1, 3))
     assert len(again) == 6 and again[0].due_date == date(2027, 1, 11)
+
+
+def test_a_saved_plan_file_has_its_simulator_sections_checked(admin_actor):
+    # The planner's keys fine, the sections not: refused, each key named, with the planner's
+    # problems when there are some.
+    with pytest.raises(ValidationFailed) as error:
+        services.plan_create(
+            actor=admin_actor,
+            data={
+                "name": "Sections",
+                "document": {
+                    "current": {"salespeople": -1},
+                    "simulation": {"pace": 2, "stages": [{"name": "Q", "conversion": 2}]},
+                    "scenarios": [{"name": "a", "roles": {"wizard": 1}}],
+                },
+            },
+        )
+    assert locs(error) == [
+        ("document", "current", "salespeople"),
+        ("document", "simulation", "pace"),
+        ("document", "simulation", "stages", "0", "conversion"),
+        ("document", "scenarios", "0", "roles", "wizard"),
+    ]
+    assert not CapacityPlan.objects.exists()
+    created = services.plan_create(
+        actor=admin_actor,
+        data={"name": "Fine", "document": {"simulation": {"meeting_hours": 2}}},
+    )
+    assert created.document == {"simulation": {"meeting_hours": 2}}

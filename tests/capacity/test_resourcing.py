@@ -635,3 +635,50 @@ def test_properties_of_any_plan(data):
         answer["payroll"]["after"] - answer["payroll"]["before"]
     )
     assert json.loads(json.dumps(answer)) == answer
+
+
+def test_plan_funnel_reads_whole_float_meetings_as_the_simulator_does():
+    from salesline.capacity.resourcing import plan_funnel
+    from salesline.capacity.simulation import sales_model
+
+    stages = [
+        {"name": "Qualify", "conversion": 0.5, "days": 5, "meetings": 2.0},
+        {"name": "Close", "conversion": 0.4, "days": 5, "meetings": 1},
+    ]
+    # 2 meetings, then 1 with a chance of 0.5: 2.5 an opportunity; won 0.5 x 0.4 = 0.2.
+    assert plan_funnel({"stages": stages}) == pytest.approx((2.5, 0.2))
+    model = sales_model(parse_plan({"simulation": {"stages": stages}}))
+    assert model.meetings_per_opportunity == pytest.approx(2.5)
+    assert model.win_rate == pytest.approx(0.2)
+    # 2.5 meetings: the simulator refuses the stage, the planner falls back to the defaults
+    # (1.75 meetings, 0.15 won).
+    half = [{**stages[0], "meetings": 2.5}]
+    assert plan_funnel({"stages": half}) == pytest.approx((1.75, 0.15))
+    with pytest.raises(PlanInvalid) as caught:
+        sales_model(parse_plan({"simulation": {"stages": half}}))
+    assert [key for key, _ in caught.value.problems] == ["simulation.stages.0.meetings"]
+
+
+def test_capacity_the_simulator_cannot_deliver_warns():
+    # Defaults: 4 a day x 5 = 20, 37.5 / 1.5 = 25 hours' worth: at most 20 a week.
+    assert "capacity_not_deliverable" not in rules(evaluate(parse_plan(ILLUSTRATION)))
+    result = evaluate(parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 21}))
+    warning = next(w for w in result.warnings if w.rule == "capacity_not_deliverable")
+    assert "at most 20" in warning.message
+    # 6 a day allow 30, but 2-hour meetings only 18.75 in 37.5 hours.
+    hours = {"meetings_per_day": 6.0, "meeting_hours": 2}
+    result = evaluate(
+        parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 19, "simulation": hours})
+    )
+    assert "capacity_not_deliverable" in rules(result)
+    hours["meeting_hours"] = 1.25  # 30 meetings of hours, 30 a day's cap
+    result = evaluate(
+        parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 30, "simulation": hours})
+    )
+    assert "capacity_not_deliverable" not in rules(result)
+    # Values the simulator refuses count as the defaults (it names them itself).
+    odd = {"meetings_per_day": "six", "meeting_hours": -1}
+    result = evaluate(
+        parse_plan({**ILLUSTRATION, "capacity_per_salesperson": 20, "simulation": odd})
+    )
+    assert "capacity_not_deliverable" not in rules(result)

@@ -419,3 +419,22 @@ def test_the_history_is_not_read_again_while_a_run_is_on(
     run_pending_tasks()
     assert 'value="use_observed"' in admin_page.get(url(plan)).content.decode()
     assert len(calls) == 1
+
+
+def test_the_page_shows_a_scenarios_warning(admin_actor, admin_page, plan):
+    document = {
+        **DOCUMENT,
+        "customer_service": {"tasks_per_week": 240, "minutes_per_task": 15},
+        "scenarios": [{"name": "short", "roles": {"customer_service": 1}}],
+    }
+    answer = simulate(parse_plan(document), weeks=6, replications=2, seed=1, processes=1)
+    assert answer["scenarios"][0]["constraint"] == "customer_service"
+    services.plan_simulation_store(
+        actor=admin_actor,
+        plan_id=plan.pk,
+        answer=answer,
+        parameters={"weeks": 6, "replications": 2, "seed": 1},
+    )
+    page = admin_page.get(url(plan)).content.decode()
+    assert 'data-rule="sales_support_constraint"' in page
+    assert "sales support must never become the constraint" in page

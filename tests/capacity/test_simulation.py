@@ -247,3 +247,113 @@ def test_run_parameters_refused_naming_them():
     with pytest.raises(PlanInvalid) as caught:
         simulate(parse_plan(CHAPTER), weeks=0, replications=True, seed=-1)
     assert [key for key, _ in caught.value.problems] == ["weeks", "replications", "seed"]
+
+
+def test_salespeople_with_no_capacity_cost_per_day_not_per_dispatch():
+    from salesline.capacity.simulation import work_size
+
+    # Nobody may hold a meeting (today's measured 0 a week): the meetings wait, and each
+    # dispatch must not look at every idle salesperson.
+    plan = parse_plan(
+        {
+            "current": {"salespeople": 2000, "meetings_per_salesperson": 0},
+            "simulation": {"arrivals_per_week": {"promotions": 1000}},
+            "scenarios": [{"name": "stuck", "roles": {"salesperson": 2000}}],
+        }
+    )
+    model = sales_model(plan)
+    run = run_replication(model, model.scenarios[0], weeks=2, seed=3)
+    assert run["meetings"] == [0, 0]
+    assert run["roles"]["salesperson"]["queue"] > 0
+    # The estimate covers the events and the daily look at the salespeople (2 weeks x 5 days
+    # x 2,000 = 20,000 of it), and the run stays within it.
+    estimate = work_size(model, weeks=2, replications=1)
+    assert estimate >= 2 * 5 * 2000
+    assert run["events"] + 2 * 5 * 2000 <= estimate
+
+
+def test_a_salesperson_idle_since_an_earlier_day_counts_meetings_from_today():
+    # One salesperson, 4 a day and 5 a week, and more meetings arriving than that: the caps
+    # hold though the person waits idle across days and weeks.
+    plan = parse_plan(
+        {
+            "capacity_per_salesperson": 5,
+            "simulation": {"arrivals_per_week": {"promotions": 8}, "coordination_minutes": 0},
+            "scenarios": [{"name": "one", "roles": {"salesperson": 1, "sales_coordinator": 1}}],
+        }
+    )
+    model = sales_model(plan)
+    run = run_replication(model, model.scenarios[0], weeks=20, seed=5)
+    assert run["max_meetings_per_day"] <= 4
+    assert run["max_meetings_per_week"] == 5
+    assert max(run["meetings"]) <= 5
+
+
+# 60 hours of customer-service tasks a week: 3 representatives keep up (53 %), 1 cannot. Two
+# coordinators schedule the 70 meetings a week (35 hours, 47 % busy).
+SUPPORT = {
+    "current": {"salespeople": 4, "meetings_per_salesperson": 4},
+    "capacity_per_salesperson": 20,
+    "customer_service": {"tasks_per_week": 240, "minutes_per_task": 15},
+    "simulation": {"arrivals_per_week": {"promotions": 40}},
+    "scenarios": [
+        {
+            "name": "enough",
+            "roles": {"salesperson": 4, "sales_coordinator": 2, "customer_service": 3},
+        },
+        {
+            "name": "short",
+            "roles": {"salesperson": 4, "sales_coordinator": 2, "customer_service": 1},
+        },
+    ],
+}
+
+
+def test_salespeople_utilisation_is_their_meeting_slots_used():
+    # 4 salespeople x 20 slots = 80 a week; 40 opportunities x 1.75 meetings = 70 meetings a
+    # week arrive: about 70 / 80 = 87.5 % of the slots, while their hours are 70 x 1.5 / 150
+    # = 70 % busy. The slots are what the chapter plans with.
+    answer = simulate(parse_plan(SUPPORT), weeks=12, replications=3, seed=2, processes=1)
+    enough = answer["scenarios"][0]
+    used = enough["meetings_per_week"]["mean"] / 80
+    assert enough["utilisation"]["salesperson"]["mean"] == pytest.approx(used, abs=0.02)
+    assert enough["utilisation"]["salesperson"]["mean"] > 0.8
+    assert enough["constraint"] == "salesperson"
+    assert enough["warnings"] == []
+    # One representative for 60 hours of tasks a week: customer service limits the model, and
+    # the chapter's rule is named.
+    short = answer["scenarios"][1]
+    assert short["constraint"] == "customer_service"
+    (warning,) = short["warnings"]
+    assert warning["rule"] == "sales_support_constraint"
+    assert "sales support must never become the constraint" in warning["message"]
+
+
+def test_the_benchmark_organisation_is_limited_by_its_salespeople():
+    from bench.capacity_simulation import PLAN as BENCHMARK
+
+    answer = simulate(parse_plan(BENCHMARK), weeks=12, replications=2, seed=14, processes=1)
+    (scenario,) = answer["scenarios"]
+    assert scenario["constraint"] == "salesperson"
+    assert scenario["warnings"] == []
+
+
+def test_today_falls_back_to_the_salespeople_measured():
+    # `before` gives the managers only: today's salespeople are current.salespeople.
+    plan = parse_plan({**CHAPTER, "before": {"sales_manager": 2}})
+    today, _ = sales_model(plan).scenarios
+    assert today.name == "today"
+    assert today.roles["salesperson"] == 10
+    assert today.roles["sales_manager"] == 2
+    # A headcount before that names the salespeople wins, even 0.
+    plan = parse_plan({**CHAPTER, "before": {"salesperson": 0}})
+    assert sales_model(plan).scenarios[0].roles["salesperson"] == 0
+
+
+def test_no_queue_called_growing_from_fewer_than_8_weeks():
+    from salesline.capacity.simulation import _growing
+
+    rising = [0.0, 0.0, 5.0, 9.0, 14.0, 20.0, 27.0]
+    assert not _growing(rising)  # 7 weeks: too few to tell growth from the pipeline filling
+    assert _growing([*rising, 35.0])
+    assert not _growing([3.0] * 8)

@@ -95,3 +95,26 @@ def test_not_an_object_and_no_token(api):
         f"/api/v1{PATH}", data=json.dumps(PLAN), content_type="application/json"
     )
     assert anonymous.status_code == 401
+
+
+def test_too_many_people_refused_naming_the_key(api):
+    # 10,000 salespeople with no meeting capacity once cost a scan of all of them per dispatch.
+    crowded = {
+        **PLAN,
+        "current": {"salespeople": 10_000, "meetings_per_salesperson": 0},
+        "before": {"salesperson": 10_000},
+        "simulation": {"arrivals_per_week": {"promotions": 5000}},
+    }
+    response = api.post(f"{PATH}?weeks=1&replications=1", crowded)
+    assert response.status_code == 422
+    locs = [problem["loc"] for problem in response.json()["detail"]]
+    assert ["body", "before", "salesperson"] in locs
+    named = {
+        **PLAN,
+        "scenarios": [{"name": "big", "roles": {"customer_service": 2001}}],
+    }
+    response = api.post(f"{PATH}?weeks=1&replications=1", named)
+    assert response.status_code == 422
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "scenarios", 0, "roles", "customer_service"]
+    assert "2,000" in problem["msg"]

@@ -224,3 +224,22 @@ def test_every_warning_rule_is_documented():
 
     assert len(rules) >= 9
     assert {rule for rule in rules if f"| `{rule}` |" not in text} == set()
+
+
+def test_the_simulator_sections_are_checked_too(capsys, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(
+        "project_share: 2\n"
+        "simulation:\n  pace: 1\n  stages: [{name: Q, conversion: 0.5, meetings: 1.5}]\n"
+        "scenarios:\n  - {name: a, roles: {wizard: 1}}\n"
+    )
+
+    code, out, err = run(capsys, "capacity", "plan", str(path))
+
+    assert (code, out) == (1, "")
+    assert [line.split(":")[0].strip() for line in err.splitlines()[1:]] == [
+        "project_share",
+        "simulation.pace",
+        "simulation.stages.0.meetings",
+        "scenarios.0.roles.wizard",
+    ]

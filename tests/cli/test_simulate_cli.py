@@ -119,3 +119,21 @@ def test_weeks_beyond_the_limit_named(capsys, plan_file):
     code, _, err = run(capsys, "simulate", str(plan_file), "--weeks", "100000")
     assert code == 1
     assert "weeks: must be a whole number from 1 to 520" in err
+
+
+def test_text_table_names_a_sales_support_constraint(capsys, tmp_path):
+    path = tmp_path / "support.yaml"
+    path.write_text(
+        "current: {salespeople: 4, meetings_per_salesperson: 4}\n"
+        "customer_service: {tasks_per_week: 240, minutes_per_task: 15}\n"
+        "simulation: {arrivals_per_week: {promotions: 40}}\n"
+        "scenarios: [{name: short, roles: {salesperson: 4, customer_service: 1}}]\n"
+    )
+    code, out, _ = run(
+        capsys, "simulate", str(path), "--weeks", "8", "--replications", "2",
+        "--processes", "1",
+    )  # fmt: skip
+    assert code == 0
+    assert "Constraint: customer service" in out
+    assert "Warning [sales_support_constraint]: " in out
+    assert "sales support must never become the constraint" in out

@@ -24,6 +24,7 @@ from salesline.capacity.resourcing import (
     parse_plan,
     plain_number,
 )
+from salesline.capacity.simulation import check_plan
 from salesline.capacity.transition import check_activities
 from salesline.core import boundedjson
 from salesline.core.errors import NotFound, ProblemList
@@ -226,7 +227,11 @@ def _plan_body(request: HttpRequest) -> Any:
 def _problems_of(invalid: PlanInvalid) -> ProblemList:
     problems = ProblemList()
     for key, message in invalid.problems:
-        problems.add(tuple(part for part in key.split(".") if part), message)
+        # A list's index as a number, as /capacity/simulations and the schema errors give it.
+        problems.add(
+            tuple(int(part) if part.isdigit() else part for part in key.split(".") if part),
+            message,
+        )
     return problems
 
 
@@ -330,7 +335,7 @@ def register(api) -> None:
         `warnings` (`rule`, `message`). Stores nothing; any member may call it. A key not in
         the format, or a value out of range, is a 422 naming its dotted key."""
         try:
-            plan = parse_plan(_plan_body(request))
+            plan = check_plan(_plan_body(request))
         except PlanInvalid as invalid:
             _problems_of(invalid).raise_if_any()
             raise

@@ -16,7 +16,13 @@ from ninja import Body, Query, Router, Schema
 from salesline.capacity.resourcing import PlanInvalid, parse_plan
 from salesline.capacity.selectors import observed_stages
 from salesline.capacity.services import require_manage
-from salesline.capacity.simulation import check_run, sales_model, simulate, work_size
+from salesline.capacity.simulation import (
+    check_run,
+    headcount_problems,
+    sales_model,
+    simulate,
+    work_size,
+)
 from salesline.core.errors import Problem, ValidationFailed
 
 from .common import actor_of
@@ -26,6 +32,8 @@ router = Router(tags=["capacity"])
 DEFAULTS = {"weeks": 52, "replications": 10, "seed": 0}
 #: Estimated events a request may simulate: about 6 s in one process.
 MAX_WORK = 2_000_000
+#: People per role of a scenario a request may simulate (the engine's own cap is 10,000).
+MAX_PEOPLE = 2_000
 
 
 class RunQuery(Schema):
@@ -78,6 +86,9 @@ def simulations(
         model = sales_model(parsed)
     except PlanInvalid as invalid:
         raise _refused(invalid.problems) from None
+    crowded = headcount_problems(parsed, model, MAX_PEOPLE)
+    if crowded:
+        raise _refused(crowded)
     work = work_size(model, weeks=params["weeks"], replications=params["replications"])
     if work > MAX_WORK:
         where = given["replications"][0]

@@ -100,6 +100,8 @@ def _scenarios(answer: dict[str, Any]) -> list[dict[str, Any]]:
                 "won": _interval(scenario["won_per_week"], digits=2),
                 "constraint": ROLE_LABELS.get(scenario["constraint"], scenario["constraint"]),
                 "constraint_reason": scenario.get("constraint_reason", ""),
+                # Stored answers from before the rule have no warnings.
+                "warnings": scenario.get("warnings", []),
             }
         )
     return out
