@@ -170,6 +170,9 @@ class ActivityOut(BaseModel):
 class ActivitiesOut(BaseModel):
     activities: list[ActivityOut]
     unowned: list[str] = Field(..., description="activities nobody is given")
+    unstaffed: list[str] = Field(
+        ..., description="activities given to a role with nobody planned"
+    )
     roles_without_activity: list[str]
 
 
@@ -246,6 +249,7 @@ def _activities_out(plan) -> dict[str, Any]:
     return {
         "activities": [services.activity_out(a) for a in activities],
         "unowned": check.unowned,
+        "unstaffed": check.unstaffed,
         "roles_without_activity": check.roles_without_activity,
     }
 
@@ -311,8 +315,9 @@ def result_out(view: selectors.PlanView) -> dict[str, Any]:
             "open_opportunities": view.hints.open_opportunities,
         },
         "activity_check": {
-            "complete": not view.unowned_activities,
+            "complete": not view.unowned_activities and not view.unstaffed_activities,
             "unowned": view.unowned_activities,
+            "unstaffed": view.unstaffed_activities,
             "roles_without_activity": view.roles_without_activity,
         },
     }
