@@ -170,9 +170,7 @@ class ActivityOut(BaseModel):
 class ActivitiesOut(BaseModel):
     activities: list[ActivityOut]
     unowned: list[str] = Field(..., description="activities nobody is given")
-    unstaffed: list[str] = Field(
-        ..., description="activities given to a role with nobody planned"
-    )
+    unstaffed: list[str] = Field(..., description="activities given to a role with nobody planned")
     roles_without_activity: list[str]
 
 
