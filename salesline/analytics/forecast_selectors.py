@@ -210,7 +210,7 @@ def term_changes_since(organisation, moment: datetime) -> list[TermChange]:
     )
     changes = []
     for at, object_id, recorded in events.iterator(chunk_size=5_000):
-        if not object_id.isdigit() or not isinstance(recorded, dict):
+        if not object_id.isdecimal() or not isinstance(recorded, dict):
             continue
         for name in TERMS:
             pair = recorded.get(name)

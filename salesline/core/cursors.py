@@ -48,7 +48,7 @@ def decode_cursor(text: str, *, key: str | None = None) -> tuple[str, int]:
             if found != key:
                 raise ValueError
         value, separator, raw_id = text.rpartition(SEPARATOR)
-        if not separator or not raw_id.isascii() or not raw_id.isdigit():
+        if not separator or not raw_id.isascii() or not raw_id.isdecimal():
             raise ValueError
         pk = int(raw_id)
         if not is_id(pk, zero=True):

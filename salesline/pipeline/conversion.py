@@ -160,7 +160,7 @@ def _chosen(actor: Actor, model, record_id: Any, field: str, problems: list[Prob
         )
         return None
     found = None
-    if text.isdigit() and is_id(int(text)):
+    if text.isdecimal() and is_id(int(text)):
         found = model.objects.filter(
             organisation=actor.organisation, pk=int(text), deleted_at=None
         ).first()

@@ -81,7 +81,7 @@ class Reader:
         if isinstance(cells, UnreadableRow):
             problems.append(("", cells.reason))
         raw_id = self.cell(cells, "opportunity")
-        opportunity_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() else None
+        opportunity_id = int(raw_id) if raw_id.isascii() and raw_id.isdecimal() else None
         if opportunity_id is None:
             problems.append(
                 ("opportunity", f"'{raw_id}' is not an opportunity id (a whole number)")

@@ -123,7 +123,7 @@ def _parse_frequency(value: Any, problems: ProblemList) -> str | None:
 
 
 def _parse_notice(value: Any, problems: ProblemList) -> int | None:
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= RENEWAL_NOTICE_MAX:
         return value

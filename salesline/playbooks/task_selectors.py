@@ -126,7 +126,7 @@ def parse_location(value: Any) -> tuple[str, int | None] | None:
         return value, None
     if value.startswith("user:"):
         raw = value.removeprefix("user:")
-        if raw.isascii() and raw.isdigit() and is_id(int(raw)):
+        if raw.isascii() and raw.isdecimal() and is_id(int(raw)):
             return "", int(raw)
     return None
 

@@ -49,7 +49,7 @@ def people_names(actor: Actor) -> dict[int, str]:
 def queue_label(location: str, people: Mapping[int, str]) -> str:
     if location.startswith("user:"):
         raw = location.removeprefix("user:")
-        name = people.get(int(raw)) if raw.isdigit() else None
+        name = people.get(int(raw)) if raw.isdecimal() else None
         return name or location
     return f"{ROLE_LABELS.get(location, location)} queue"
 
@@ -185,7 +185,7 @@ def parse_review_query(raw: Mapping[str, Any]) -> dict[str, Any]:
     raw_within = raw.get("late_within")
     if raw_within not in (None, ""):
         text = str(raw_within).strip()
-        if text.isascii() and text.isdigit() and int(text) <= MAX_LATE_WITHIN:
+        if text.isascii() and text.isdecimal() and int(text) <= MAX_LATE_WITHIN:
             late_within = int(text)
         else:
             problems.add(

@@ -40,7 +40,7 @@ def campaign_find(*, actor: Actor, reference: Any) -> Campaign | None:
     or a form may give it; None when there is none."""
     text = str(reference).strip()
     rows = campaign_list(actor=actor)
-    if text.isdigit():
+    if text.isdecimal():
         number = int(text)
         found = rows.filter(pk=number).first() if is_id(number) else None
         if found is not None:

@@ -115,7 +115,7 @@ def _check_fields(actor: Actor, data: dict[str, Any], problems: ProblemList, *, 
         if name in data:
             value: Any = data[name]
             label = name.replace("_", " ").capitalize()
-            if isinstance(value, str) and value.strip().isdigit():
+            if isinstance(value, str) and value.strip().isdecimal():
                 value = int(value)
             if isinstance(value, bool) or not isinstance(value, int):
                 problems.add((name,), f"{label} must be a whole number from {low} to {high}.")

@@ -62,7 +62,7 @@ def _clean_minutes(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit():
+        if not value.isdecimal():
             return None
         value = int(value)
     if isinstance(value, float) and value.is_integer():

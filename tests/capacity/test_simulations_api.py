@@ -58,6 +58,10 @@ def test_problems_name_their_keys(api):
     response = api.post(PATH, {**PLAN, "colour": "blue"})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "colour"]
+    # A key of Unicode digits that are not decimal ("³") is a name, not an index: a 422.
+    response = api.post(PATH, {**PLAN, "simulation": {"³": 1}})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "simulation", "³"]
 
 
 @pytest.mark.parametrize(

@@ -230,7 +230,7 @@ def _problems_of(invalid: PlanInvalid) -> ProblemList:
     for key, message in invalid.problems:
         # A list's index as a number, as /capacity/simulations and the schema errors give it.
         problems.add(
-            tuple(int(part) if part.isdigit() else part for part in key.split(".") if part),
+            tuple(int(part) if part.isdecimal() else part for part in key.split(".") if part),
             message,
         )
     return problems

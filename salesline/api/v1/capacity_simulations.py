@@ -44,7 +44,7 @@ class RunQuery(Schema):
 
 def _loc(where: str, key: str) -> tuple[str | int, ...]:
     """A dotted key as a location; the error handler puts "body" in front of body keys."""
-    parts = tuple(int(part) if part.isdigit() else part for part in key.split(".") if part)
+    parts = tuple(int(part) if part.isdecimal() else part for part in key.split(".") if part)
     return ("query", *parts) if where == "query" else parts
 
 

@@ -122,6 +122,6 @@ def expected_version(request: HttpRequest, obj_id: int) -> int | None:
     for tag in header.split(","):
         tag = tag.strip().removeprefix("W/").strip('"')
         pk, _, version = tag.partition("-")
-        if pk == str(obj_id) and version.isdigit():
+        if pk == str(obj_id) and version.isdecimal():
             return int(version)
     raise PreconditionFailed("If-Match does not name the current version of this record.")

@@ -179,7 +179,7 @@ def agreement_save(request: HttpRequest, actor, opportunity_id: int) -> HttpResp
             actor=actor,
             agreement_id=agreement.pk,
             data=form.terms(),
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version) if version.isdecimal() else None,
         )
         messages.success(request, "Agreement saved.")
     return _back(opportunity.pk)

@@ -74,7 +74,7 @@ def _filters(actor, params: Mapping[str, str]) -> BoardFilters:
     mine = sent["owner"] == "me"
     if mine:
         sent["owner"] = str(actor.user.pk)
-    elif sent["owner"] and not sent["owner"].isdigit():
+    elif sent["owner"] and not sent["owner"].isdecimal():
         sent["owner"] = "not-a-member"  # "null" (no owner) is a list filter, not the board's
     as_list = {BOARD_FILTERS[name][0]: raw for name, raw in sent.items() if raw}
     problems: dict[str, str] = {}
@@ -516,7 +516,7 @@ def board_move(request: HttpRequest, actor, opportunity_id: int) -> HttpResponse
         message = f"Choose a stage of {pipeline.name} to move to (one of: {known})."
         return _message_panel(request, opportunity.pk, None, message, 400)
     version_text = request.POST.get("version", "").strip()
-    if version_text and not version_text.isdigit():
+    if version_text and not version_text.isdecimal():
         return _message_panel(request, opportunity.pk, stage, "The version must be a number.", 400)
 
     def refused(error) -> HttpResponse:

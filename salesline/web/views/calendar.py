@@ -60,7 +60,7 @@ def calendar_page(request: HttpRequest, actor) -> HttpResponse:
     raw_person = request.GET.get("person", "")
     owner_id = selectors.default_calendar_owner(actor=actor) or actor.user.pk
     if raw_person:
-        if not (raw_person.isascii() and raw_person.isdigit()) or not any(
+        if not (raw_person.isascii() and raw_person.isdecimal()) or not any(
             str(pk) == raw_person for pk, _ in people
         ):
             raise Http404("No calendar of that person here.")
@@ -295,7 +295,7 @@ def _form_page(request, actor, *, appointment: Appointment | None) -> HttpRespon
         messages.success(request, "Appointment added.")
     else:
         raw_version = request.POST.get("version", "")
-        if not raw_version.isdigit():
+        if not raw_version.isdecimal():
             raise PreconditionFailed("The form did not say which version it edits.")
         if data["location"] is None and not appointment.address:
             data.pop("location")

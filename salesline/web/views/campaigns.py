@@ -242,7 +242,7 @@ def campaign_create(request: HttpRequest, actor) -> HttpResponse:
 
 def _posted_version(request: HttpRequest) -> int | None:
     text = request.POST.get("version", "")
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() else None
 
 
 @member_page

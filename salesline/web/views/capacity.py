@@ -639,7 +639,7 @@ def plan_detail(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
     posted = _read_post(request, plan.document, plan.name)
     action = request.POST.get("action", "save")
     version_text = request.POST.get("version", "")
-    version = int(version_text) if version_text.isdigit() else None
+    version = int(version_text) if version_text.isdecimal() else None
     if action == "use_measured":
         figure = _measured_figure(_measured(actor, posted.measured_from))
         if figure is not None:
@@ -812,7 +812,7 @@ def transition_generate(request: HttpRequest, actor, plan_id: int) -> HttpRespon
         start = date.fromisoformat(start_text)
     except ValueError:
         errors["start"] = ["Choose the day the transition starts, such as 2027-01-04."]
-    owner_id = int(owner) if owner.isdigit() else None
+    owner_id = int(owner) if owner.isdecimal() else None
     if owner and owner_id is None:
         errors["owner"] = ["Choose a member."]
     transition = {"start": start_text, "owner": owner, "errors": errors}
@@ -838,7 +838,7 @@ def transition_step(request: HttpRequest, actor, plan_id: int, step_id: int) -> 
     plan = selectors.plan_get_for(actor=actor, plan_id=plan_id)
     owner = request.POST.get("owner", "").strip()
     data = {
-        "owner_id": int(owner) if owner.isdigit() else (owner or None),
+        "owner_id": int(owner) if owner.isdecimal() else (owner or None),
         "due_date": request.POST.get("due_date", "").strip() or None,
         "done": request.POST.get("done") == "on",
     }

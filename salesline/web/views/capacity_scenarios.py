@@ -195,7 +195,7 @@ def _saved_editor(document: dict[str, Any]) -> Editor:
 def _posted_editor(post) -> Editor:
     """The rows as typed; a removed row and a wholly blank one are dropped."""
     count_text = (post.get("scenario-count") or "0").strip()
-    count = min(int(count_text), MAX_ROWS) if count_text.isdigit() else 0
+    count = min(int(count_text), MAX_ROWS) if count_text.isdecimal() else 0
     rows = []
     for index in range(count):
         if post.get(f"scenario-{index}-remove"):
@@ -418,7 +418,7 @@ def scenarios_page(request: HttpRequest, actor, plan_id: int) -> HttpResponse:
     action = request.POST.get("action", "simulate") if request.method == "POST" else ""
     if action in ("save_scenarios", "add_scenario", "use_observed"):
         version_text = request.POST.get("version", "")
-        version = int(version_text) if version_text.isdigit() else None
+        version = int(version_text) if version_text.isdecimal() else None
         editor = _posted_editor(request.POST)
         if action == "add_scenario":
             return show(editor=editor, version=version)  # one more blank row, nothing saved

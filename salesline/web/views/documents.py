@@ -24,7 +24,7 @@ FORMAT_LABELS = {"pdf": "PDF (from HTML)", "docx": "Word (DOCX)"}
 
 
 def _id(value: str) -> int | None:
-    return int(value) if value.isdigit() and is_id(int(value)) else None
+    return int(value) if value.isdecimal() and is_id(int(value)) else None
 
 
 def _record_url(opportunity_id: int | None, lead_id: int | None) -> str:

@@ -65,7 +65,7 @@ def queue_links(actor, rows: list[dict]) -> list[dict]:
 @require_POST
 def organisation_switch(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("organisation", "")
-    if not raw.isascii() or not raw.isdigit() or not is_id(int(raw)):
+    if not raw.isascii() or not raw.isdecimal() or not is_id(int(raw)):
         raise Http404("No such organisation.")
     switch_organisation(request, int(raw))  # NotFound: the error path's 404
     return redirect(_same_page(request, request.POST.get("next", "")))

@@ -53,7 +53,7 @@ class Preview:
 
 def _posted_record(request: HttpRequest, name: str) -> str:
     value = request.POST.get(name, "").strip()
-    return value if value.isdigit() and is_id(int(value)) else ""
+    return value if value.isdecimal() and is_id(int(value)) else ""
 
 
 def _preview(actor, data: Mapping[str, str]) -> Preview:
@@ -279,7 +279,7 @@ def template_edit(request: HttpRequest, actor, template_id: int) -> HttpResponse
             actor=actor,
             template_id=template.pk,
             data=data,
-            expected_version=int(version) if version.isdigit() else None,
+            expected_version=int(version) if version.isdecimal() else None,
         )
 
     return _form_page(request, actor, template, update)

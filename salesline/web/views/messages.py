@@ -147,7 +147,7 @@ def _compose(request: HttpRequest, actor, message_id: int) -> HttpResponse:
 
 def _version(request: HttpRequest) -> int | None:
     raw = request.POST.get("version", "")
-    return int(raw) if raw.isdigit() else None
+    return int(raw) if raw.isdecimal() else None
 
 
 def _send(request: HttpRequest, actor, message_id: int) -> HttpResponse:

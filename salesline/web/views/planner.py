@@ -262,7 +262,7 @@ def request_list(request: HttpRequest, actor) -> HttpResponse:
         data: dict = {"objective": form["objective"], "deadline": form["deadline"] or None}
         for name in ("opportunity_id", "priority", "duration_minutes"):
             value = form[name].strip()
-            data[name] = int(value) if value.isdigit() else (value or None)
+            data[name] = int(value) if value.isdecimal() else (value or None)
         try:
             planner.request_create(actor=actor, data=data)
         except DomainError as error:
@@ -274,7 +274,7 @@ def request_list(request: HttpRequest, actor) -> HttpResponse:
     if show not in MeetingRequest.Status.values:
         show = "open"
     raw_page = request.GET.get("page", "1")
-    page = int(raw_page) if raw_page.isdigit() and 1 <= int(raw_page) <= 10**6 else 1
+    page = int(raw_page) if raw_page.isdecimal() and 1 <= int(raw_page) <= 10**6 else 1
     filters = planner.RequestFilters(status=show, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     items, count = planner.request_list(actor=actor, filters=filters)
     opportunities = (

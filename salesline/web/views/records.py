@@ -449,7 +449,7 @@ def pick(request: HttpRequest, actor, plural: str) -> JsonResponse:
         raise Http404("Nothing to pick there.")
     q = request.GET.get("q", "").replace("\x00", "").strip()
     company = request.GET.get("company", "").strip()
-    if company and not company.isdigit():
+    if company and not company.isdecimal():
         return JsonResponse({"detail": "company must be the id of a company."}, status=400)
     return JsonResponse({"items": forms.picker_matches(actor, kind, q, company)})
 

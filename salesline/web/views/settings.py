@@ -187,7 +187,7 @@ def key_from_label(label: str) -> str:
     """A custom field's key made from its label: "Contract № (2027)" → "contract_no_2027"."""
     folded = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
     key = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:60].rstrip("_")
-    return f"f_{key}"[:60] if key[:1].isdigit() else key
+    return f"f_{key}"[:60] if key[:1].isdecimal() else key
 
 
 class CustomFieldForm(forms.Form):

@@ -123,7 +123,7 @@ def _list_page(
     problems = ProblemList()
     if show not in SHOW:
         problems.add(("query", "show"), f"Show must be one of: {', '.join(SHOW)}.")
-    page = int(raw_page) if raw_page.isascii() and raw_page.isdigit() else 0
+    page = int(raw_page) if raw_page.isascii() and raw_page.isdecimal() else 0
     if not 1 <= page <= 10**6:
         problems.add(("query", "page"), "Page must be a whole number from 1.")
     problems.raise_if_any("The list query is not valid.")
@@ -359,7 +359,7 @@ def _record_of(actor, raw_opportunity: str, raw_lead: str):
         if not raw:
             continue
         record = None
-        if raw.isascii() and raw.isdigit() and is_id(int(raw)):
+        if raw.isascii() and raw.isdecimal() and is_id(int(raw)):
             record = model.objects.filter(
                 organisation=actor.organisation, pk=int(raw), deleted_at=None
             ).first()
@@ -491,7 +491,7 @@ def task_edit(request: HttpRequest, actor, task_id: int) -> HttpResponse:
 
     on_refusal(request, refused)
     raw_version = request.POST.get("version", "")
-    if not raw_version.isdigit():
+    if not raw_version.isdecimal():
         raise PreconditionFailed("The form did not say which version of the task it edits.")
     task_services.task_update(
         actor=actor,

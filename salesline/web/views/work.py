@@ -295,7 +295,7 @@ def defects(request: HttpRequest, actor) -> HttpResponse:
     """The defect log, open ones first; `state` open/fixed keeps those, `deleted=1` shows the
     deleted ones (to restore)."""
     raw = request.GET.get("page", "1")
-    page = int(raw) if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 10**6 else 1
+    page = int(raw) if raw.isascii() and raw.isdecimal() and 1 <= int(raw) <= 10**6 else 1
     state = request.GET.get("state", "")
     state = state if state in defect_services.STATES else ""
     deleted = request.GET.get("deleted") == "1"

@@ -62,7 +62,7 @@ def _person(request: HttpRequest, actor) -> tuple[int, str]:
     raw = request.GET.get("person") or request.POST.get("person") or ""
     if not raw:
         owner = appointment_selectors.default_calendar_owner(actor=actor) or actor.user.pk
-    elif raw.isascii() and raw.isdigit():
+    elif raw.isascii() and raw.isdecimal():
         owner = int(raw)
     else:
         raise Http404("No such person here.")
