@@ -838,6 +838,22 @@ def read_plan_file(path: str) -> object:
         raise CommandFailed(f"'{path}' is refused: {exc}.") from None
 
 
+def cmd_network_create(args: argparse.Namespace) -> int:
+    from salesline.enquiries.network_services import network_create
+
+    network = network_create(name=args.name, coordinator_email=args.coordinator, org_slug=args.org)
+    print(network.slug)
+    return 0
+
+
+def cmd_network_add_member(args: argparse.Namespace) -> int:
+    from salesline.enquiries.network_services import network_add_member
+
+    member = network_add_member(network_slug=args.network, org_slug=args.org)
+    print(f"{member.organisation.slug} is a member of {member.network.slug}")
+    return 0
+
+
 def cmd_capacity_plan(args: argparse.Namespace) -> int:
     import json
 
@@ -1362,6 +1378,25 @@ def build_parser() -> argparse.ArgumentParser:
     capacity_plan.add_argument("--json", action="store_true", help="print the API's JSON")
     capacity_plan.set_defaults(handler=cmd_capacity_plan)
 
+    network = _group(commands, "network", "networks of organisations (docs/networks.md)")
+    network_create = network.add_parser(
+        "create",
+        help="create a network; prints its slug",
+        description="Create a network whose first member (and the coordinator's home) is the "
+        "organisation given, and print the network's slug.",
+    )
+    network_create.add_argument("name", metavar="NAME")
+    network_create.add_argument("--coordinator", required=True, metavar="EMAIL")
+    network_create.add_argument("--org", required=True, metavar="SLUG")
+    network_create.set_defaults(handler=cmd_network_create)
+    network_add = network.add_parser(
+        "add-member",
+        help="add a member organisation directly (bootstrap; audited)",
+        description="Add an organisation to a network without a vote (the bootstrap).",
+    )
+    network_add.add_argument("network", metavar="NETWORK")
+    network_add.add_argument("--org", required=True, metavar="SLUG")
+    network_add.set_defaults(handler=cmd_network_add_member)
     purge = commands.add_parser(
         "purge",
         help="remove soft-deleted records past the restore window",

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "salesline.analytics",
     "salesline.scheduling",
     "salesline.capacity",
+    "salesline.enquiries",
     "salesline.api",
     "salesline.web",
     # request.htmx, and the htmx script served from our own static files (no CDN).

@@ -34,7 +34,7 @@ from salesline.records.services import check_version
 
 from .models import PlaybookRun, Task
 from .work_types import MAX_TOLERANCE_DAYS, WorkType, work_types_of
-from .workdays import add_working_days
+from salesline.core.workdays import add_working_days
 
 TITLE_MAX = Task._meta.get_field("title").max_length or 200
 KEY_MAX = Task._meta.get_field("playbook").max_length or 80
@@ -75,7 +75,7 @@ def working_days_country(organisation: Organisation) -> str:
 
 def due_date_for(*, organisation: Organisation, start: dt.date, working_days: int) -> dt.date:
     """`working_days` working days after `start` in the organisation's country (see
-    workdays.add_working_days)."""
+    core.workdays.add_working_days)."""
     return add_working_days(start, working_days, country=working_days_country(organisation))
 
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from salesline.playbooks.workdays import add_working_days, is_working_day
+from salesline.core.workdays import add_working_days, is_working_day
 
 # 2026-12-25 is a Friday: Christmas Day, then Boxing Day on Saturday, observed on Monday 28th.
 CHRISTMAS_2026 = date(2026, 12, 25)
