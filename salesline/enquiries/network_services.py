@@ -34,11 +34,17 @@ def _free_slug(name: str) -> str:
 
 
 def network_create(
-    *, name: str, coordinator_email: str, org_slug: str, label: str = "cli"
+    *,
+    name: str,
+    coordinator_email: str,
+    org_slug: str,
+    label: str = "cli",
+    books: Organisation | None = None,
 ) -> Network:
     """A network with its own books (an organisation on the `network-enquiries` template), the
-    organisation `org_slug` as its first member and the coordinator's home (the coordinator is
-    added there as a salesperson when not yet a member)."""
+        organisation `org_slug` as its first member and the coordinator's home (the coordinator is
+        added there as a salesperson when not yet a member). `books`: an existing organisation on the
+    network-enquiries template to keep the network's books in (the demo's), instead of a new one."""
     name = (name or "").strip()
     problems: list[Problem] = []
     if reason := text_problem(name, max_length=200):
@@ -56,7 +62,8 @@ def network_create(
             coordinator = user_create(
                 actor=system_actor(home, label), email=coordinator_email, role="salesperson"
             )
-        books = organisation_create(name=name, template=NETWORK_TEMPLATE, label=label)
+        if books is None:
+            books = organisation_create(name=name, template=NETWORK_TEMPLATE, label=label)
         network = Network.objects.create(
             name=name,
             slug=_free_slug(name),
