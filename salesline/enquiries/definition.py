@@ -184,7 +184,9 @@ def _check_reply_key(
 
 
 def _check_country(checker: Checker, value: object, path: tuple) -> None:
-    if isinstance(value, str) and not _COUNTRY.fullmatch(value):
+    if value == "UK":
+        checker.report(path, "'UK' is not an ISO country code: the United Kingdom is GB")
+    elif isinstance(value, str) and not _COUNTRY.fullmatch(value):
         checker.report(path, f"'{value}' is not a two-letter ISO country code such as GB")
 
 
