@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import BaseModel
 
 from salesline.core.ids import MAX_ID
@@ -98,7 +98,7 @@ def register(api) -> None:
             starts_on=payload.starts_on,
             ends_on=payload.ends_on,
         )
-        return 201, period_out(period, period.network.slug)
+        return Status(201, period_out(period, period.network.slug))
 
     @router.get(
         "/current", response=CurrentOut, operation_id="rota_current", summary="On duty and next"
