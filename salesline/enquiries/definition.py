@@ -87,9 +87,7 @@ class _CategoryDoc(Document):
 
 
 class _SalesDoc(Document):
-    required_answers: Annotated[list[str], NoneIsEmpty] = list(
-        SalesCriteria().required_answers
-    )
+    required_answers: Annotated[list[str], NoneIsEmpty] = list(SalesCriteria().required_answers)
     value_per_staff: float | int = SalesCriteria().value_per_staff
     currency: str = SalesCriteria().currency
     decline_reply: str = SalesCriteria().decline_reply
@@ -129,9 +127,7 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _check_range(
-    checker: Checker, raw: dict, path: tuple, key: str, low: int, high: int
-) -> None:
+def _check_range(checker: Checker, raw: dict, path: tuple, key: str, low: int, high: int) -> None:
     value = raw.get(key)
     if _whole(value) and not low <= value <= high:  # type: ignore[operator]
         checker.report((*path, key), f"must be between {low} and {high}")
@@ -245,7 +241,7 @@ def check_network(checker: Checker, network: object) -> None:
                     f"unknown answer '{answer}' (use {or_list(list(SALES_ANSWERS))})",
                 )
         value = sales.get("value_per_staff")
-        if _number(value) and value < 0:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             checker.report((*sales_path, "value_per_staff"), "must not be negative")
         currency = sales.get("currency")
         if isinstance(currency, str) and not _CURRENCY.fullmatch(currency):
@@ -270,7 +266,11 @@ def check_network(checker: Checker, network: object) -> None:
             _check_country(checker, country, (*membership_path, "countries", index))
         _check_range(checker, membership, membership_path, "vote_days", 1, MAX_VOTE_DAYS)
         majority = membership.get("majority")
-        if _number(majority) and not 0 <= majority < 1:
+        if (
+            isinstance(majority, int | float)
+            and not isinstance(majority, bool)
+            and not (0 <= majority < 1)
+        ):
             checker.report(
                 (*membership_path, "majority"),
                 "must be at least 0 and below 1 (0.5: more than half)",
@@ -407,9 +407,7 @@ def network_from_dict(data: Mapping[str, Any]) -> NetworkRules:
             **{
                 **membership,
                 "countries": tuple(membership.get("countries", MembershipRules().countries)),
-                "legal_forms": tuple(
-                    membership.get("legal_forms", MembershipRules().legal_forms)
-                ),
+                "legal_forms": tuple(membership.get("legal_forms", MembershipRules().legal_forms)),
                 "replies": _replies_from(membership.get("replies")),
             }
         ),

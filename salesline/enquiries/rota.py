@@ -50,9 +50,7 @@ def placement_problems(new: Period, periods: Sequence[Period]) -> list[str]:
             f"{new.starts_on.isoformat()}."
         ]
     others = sorted((p for p in periods if p.id is None or p.id != new.id), key=_start)
-    clashes = [
-        p for p in others if p.starts_on <= new.ends_on and new.starts_on <= p.ends_on
-    ]
+    clashes = [p for p in others if p.starts_on <= new.ends_on and new.starts_on <= p.ends_on]
     if clashes:
         return [f"It overlaps the period {p.describe()}." for p in clashes]
     if not others:

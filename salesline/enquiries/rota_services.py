@@ -30,7 +30,7 @@ from salesline.core.text import text_problem
 from . import access
 from .models import Enquiry, EnquiryStatus, Network, RotaPeriod
 from .network_rules import rules_for
-from .rota import Period, default_end, next_on_duty, on_duty, placement_problems, successor
+from .rota import Period, default_end, next_on_duty, on_duty, placement_problems
 
 HANDOVER_NOTES_MAX = 20_000
 #: Enquiry statuses still needing the network's attention (listed in a hand-over).
@@ -79,7 +79,9 @@ def rota_periods(network: Network) -> QuerySet[RotaPeriod]:
 
 
 def _as_period(row: RotaPeriod) -> Period:
-    return Period(starts_on=row.starts_on, ends_on=row.ends_on, who=row.organisation.name, id=row.pk)
+    return Period(
+        starts_on=row.starts_on, ends_on=row.ends_on, who=row.organisation.name, id=row.pk
+    )
 
 
 def rota_now(network: Network, day: date | None = None) -> RotaNow:
@@ -109,7 +111,9 @@ def period_for(actor: Actor, period_id: int, *, lock: bool = False) -> RotaPerio
 
 def successor_of(period: RotaPeriod) -> RotaPeriod | None:
     return (
-        RotaPeriod.objects.filter(network_id=period.network_id, starts_on=period.ends_on + timedelta(days=1))
+        RotaPeriod.objects.filter(
+            network_id=period.network_id, starts_on=period.ends_on + timedelta(days=1)
+        )
         .select_related("organisation", "person")
         .first()
     )
@@ -157,9 +161,8 @@ def rota_period_create(
         )
     if ends_on is None:
         ends_on = default_end(starts_on, rules_for(network).rota_period_months)
-    if problems:
+    if problems or organisation is None or person is None:
         raise ValidationFailed("The rota period was not added.", problems)
-    assert organisation is not None and person is not None
     with transaction.atomic():
         Network.objects.select_for_update().filter(pk=network.pk).first()
         existing = [_as_period(row) for row in rota_periods(network)]
@@ -206,7 +209,9 @@ def rota_handover_write(*, actor: Actor, period_id: int, notes: str) -> RotaPeri
     borderline go in the notes. It may be rewritten until the incoming chair acknowledges it."""
     notes = (notes or "").strip()
     if reason := text_problem(notes, max_length=HANDOVER_NOTES_MAX, multiline=True):
-        raise ValidationFailed("The hand-over was not saved.", [Problem(("notes",), f"Notes {reason}.")])
+        raise ValidationFailed(
+            "The hand-over was not saved.", [Problem(("notes",), f"Notes {reason}.")]
+        )
     if not notes:
         raise ValidationFailed(
             "The hand-over was not saved.", [Problem(("notes",), "Notes are required.")]

@@ -100,9 +100,7 @@ def able_members(network: Network, skills: Sequence[str]) -> list[AbleMember]:
         organisations = [org for org in organisations if org.pk in with_skill]
     profiles = {
         profile.organisation_id: profile
-        for profile in MemberProfile.objects.filter(
-            network=network, organisation__in=organisations
-        )
+        for profile in MemberProfile.objects.filter(network=network, organisation__in=organisations)
     }
     able = []
     for org in organisations:
@@ -173,9 +171,7 @@ def answers_problems(
                 Problem(loc=("answers", "skills"), msg="Skills must be a list of skill keys.")
             )
         elif len(skills) > MAX_SKILLS:
-            problems.append(
-                Problem(loc=("answers", "skills"), msg=f"At most {MAX_SKILLS} skills.")
-            )
+            problems.append(Problem(loc=("answers", "skills"), msg=f"At most {MAX_SKILLS} skills."))
         else:
             wanted = list(dict.fromkeys(skills))
             known = set(
@@ -271,6 +267,7 @@ def enquiry_triage(
         }
         books_actor = access.network_actor(network, actor)
         decline_drafted = False
+        status: str
         if category == Category.SALES:
             if eligible:
                 if enquiry.lead_id is None:
@@ -421,9 +418,7 @@ def enquiry_reply(
     return enquiry
 
 
-def enquiry_checklist_tick(
-    *, actor: Actor, enquiry_id: int, done: Sequence[str]
-) -> Enquiry:
+def enquiry_checklist_tick(*, actor: Actor, enquiry_id: int, done: Sequence[str]) -> Enquiry:
     """Set which of the category's next steps are done (the keys given; others not done)."""
     with transaction.atomic():
         enquiry = enquiry_for(actor, enquiry_id, lock=True)

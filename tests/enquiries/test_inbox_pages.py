@@ -134,7 +134,8 @@ def test_the_reply_is_sent_from_the_page(world, on_duty):
     chair = _client(world.webarch)
     chair.post(url, {"action": "triage", "category": "jobs"})
     response = chair.post(
-        url, {"action": "send", "template": "forum_invite", "subject": "Jobs", "body": "See the forum."}
+        url,
+        {"action": "send", "template": "forum_invite", "subject": "Jobs", "body": "See the forum."},
     )
     assert response.status_code == 302
     enquiry.refresh_from_db()

@@ -6,8 +6,12 @@ import pytest
 from salesline.core.errors import ValidationFailed
 from salesline.enquiries.network_rules import rules_for
 from salesline.enquiries.rules import CATEGORIES, NetworkRules
-from salesline.process.definition import dump_definition, spec_from_dict, spec_to_dict
-from salesline.process.definition import template_text
+from salesline.process.definition import (
+    dump_definition,
+    spec_from_dict,
+    spec_to_dict,
+    template_text,
+)
 from salesline.process.services import process_parse
 
 
@@ -113,7 +117,9 @@ def test_every_problem_is_named_with_its_line():
     assert len(messages) == len(expected), messages
 
 
-MINIMAL = "name: X\npipelines:\n  - {key: p, name: P, stages: [{key: a, name: A, probability: 10}]}\n"
+MINIMAL = (
+    "name: X\npipelines:\n  - {key: p, name: P, stages: [{key: a, name: A, probability: 10}]}\n"
+)
 
 
 def test_an_unknown_key_in_the_section_is_refused():

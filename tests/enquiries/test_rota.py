@@ -64,9 +64,12 @@ def test_the_coordinator_adds_quarters_by_default(world):
     assert second.json()["ends_on"] == "2027-06-30"
     listed = world.webarch.api.get("/rota").json()
     assert [p["starts_on"] for p in listed] == ["2027-01-01", "2027-04-01"]
-    assert AuditEvent.objects.filter(
-        organisation=world.network.organisation, object_type="rotaperiod", action="create"
-    ).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            organisation=world.network.organisation, object_type="rotaperiod", action="create"
+        ).count()
+        == 2
+    )
 
 
 def test_an_overlap_is_422_naming_the_clashing_period(world):
@@ -99,8 +102,14 @@ def test_a_gap_is_422_too(world):
 
 
 def test_only_the_coordinator_changes_the_rota(world):
-    assert _post(world.webarch, world.webarch.org, world.webarch.user, date(2027, 1, 1)).status_code == 403
-    assert _post(world.outsider, world.webarch.org, world.webarch.user, date(2027, 1, 1)).status_code == 404
+    assert (
+        _post(world.webarch, world.webarch.org, world.webarch.user, date(2027, 1, 1)).status_code
+        == 403
+    )
+    assert (
+        _post(world.outsider, world.webarch.org, world.webarch.user, date(2027, 1, 1)).status_code
+        == 404
+    )
     assert world.outsider.api.get("/rota").status_code == 404
     assert world.outsider.api.get("/rota/current").status_code == 404
 
@@ -140,9 +149,7 @@ def test_the_outgoing_chair_writes_the_hand_over_with_open_enquiries(world, two_
     response = world.webarch.api.post(path, {"notes": "Promised Zoe a call on Friday."})
     assert response.status_code == 200, response.content
     body = response.json()
-    assert [item["reference"] for item in body["handover_open_enquiries"]] == [
-        open_one.reference
-    ]
+    assert [item["reference"] for item in body["handover_open_enquiries"]] == [open_one.reference]
     assert body["handover_notes"] == "Promised Zoe a call on Friday."
     # The coordinator may write it too; blank notes are refused.
     assert world.coordinator.api.post(path, {"notes": "  "}).status_code == 422
@@ -161,9 +168,10 @@ def test_only_the_incoming_chair_acknowledges(world, two_periods):
     assert response.json()["acknowledged_at"]
     assert world.outlandish.api.post(path).status_code == 200
     # Acknowledged: it can no longer change.
-    assert world.webarch.api.post(
-        f"/rota/{current.pk}/handover", {"notes": "Late edit"}
-    ).status_code == 409
+    assert (
+        world.webarch.api.post(f"/rota/{current.pk}/handover", {"notes": "Late edit"}).status_code
+        == 409
+    )
     # The last period has no successor to acknowledge it.
     assert world.outlandish.api.post(f"/rota/{following.pk}/acknowledge").status_code == 403
 
@@ -178,7 +186,9 @@ def _reminders(world):
     ]
 
 
-def test_the_incoming_chair_is_reminded_once_a_day_until_they_acknowledge(world, two_periods, today):
+def test_the_incoming_chair_is_reminded_once_a_day_until_they_acknowledge(
+    world, two_periods, today
+):
     current, _ = two_periods
     assert rota_send_reminders(today) == 0
     world.webarch.api.post(f"/rota/{current.pk}/handover", {"notes": "All yours."})

@@ -42,7 +42,9 @@ def skills(world):
     network = world.network
     django = Skill.objects.create(network=network, key="django", name="Django")
     drupal = Skill.objects.create(network=network, key="drupal", name="Drupal")
-    MemberSkill.objects.create(network=network, organisation=world.webarch.org, skill=django, level=4)
+    MemberSkill.objects.create(
+        network=network, organisation=world.webarch.org, skill=django, level=4
+    )
     MemberSkill.objects.create(
         network=network, organisation=world.outlandish.org, skill=django, level=3
     )
@@ -135,9 +137,7 @@ def test_a_feasible_sales_enquiry_becomes_one_lead_in_the_network_pipeline(world
     assert not Lead.objects.filter(organisation=world.webarch.org).exists()
 
 
-def test_a_sales_enquiry_under_the_smallest_minimum_is_declined_with_a_draft(
-    world, chair, skills
-):
+def test_a_sales_enquiry_under_the_smallest_minimum_is_declined_with_a_draft(world, chair, skills):
     enquiry = _enquiry(world)
     response = world.coordinator.api.post(
         f"/enquiries/{enquiry.pk}/triage",
@@ -206,9 +206,7 @@ def test_unknown_skills_and_categories_are_422(world, chair, skills):
     )
     assert response.status_code == 422
     assert "cobol" in response.content.decode()
-    response = world.coordinator.api.post(
-        f"/enquiries/{enquiry.pk}/triage", {"category": "gossip"}
-    )
+    response = world.coordinator.api.post(f"/enquiries/{enquiry.pk}/triage", {"category": "gossip"})
     assert response.status_code == 422
     response = world.coordinator.api.post(
         f"/enquiries/{enquiry.pk}/triage", {"category": "jobs", "answers": {"colour": "red"}}
@@ -223,7 +221,9 @@ def test_only_the_chair_or_the_coordinator_may_triage(world, chair):
     path = f"/enquiries/{enquiry.pk}/triage"
     assert world.outlandish.api.post(path, {"category": "jobs"}).status_code == 403
     assert world.outsider.api.post(path, {"category": "jobs"}).status_code == 404
-    assert world.webarch.api.post("/enquiries/999999/triage", {"category": "jobs"}).status_code == 404
+    assert (
+        world.webarch.api.post("/enquiries/999999/triage", {"category": "jobs"}).status_code == 404
+    )
     assert world.webarch.api.post("/enquiries/abc/triage", {"category": "jobs"}).status_code == 422
     assert world.webarch.api.post(path, {"category": "jobs"}).status_code == 200
 
@@ -242,9 +242,12 @@ def test_sending_a_canned_reply_is_the_first_response(world, chair):
     assert any("forum" in mail["body"] for mail in sent)
     bad = world.webarch.api.post(f"/enquiries/{enquiry.pk}/reply", {"template": "nope"})
     assert bad.status_code == 422
-    assert world.outlandish.api.post(
-        f"/enquiries/{enquiry.pk}/reply", {"template": "forum_invite"}
-    ).status_code == 403
+    assert (
+        world.outlandish.api.post(
+            f"/enquiries/{enquiry.pk}/reply", {"template": "forum_invite"}
+        ).status_code
+        == 403
+    )
 
 
 def test_a_draft_reply_changes_no_status(world, chair):

@@ -92,7 +92,12 @@ def network_enquiries(request: HttpRequest, actor, slug: str) -> HttpResponse:
     rows = rows[:PAGE_SIZE]
     filters = {
         key: value
-        for key, value in (("status", status), ("category", category), ("chair", chair), ("q", query))
+        for key, value in (
+            ("status", status),
+            ("category", category),
+            ("chair", chair),
+            ("q", query),
+        )
         if value
     }
     context = page_context(
@@ -115,9 +120,7 @@ def network_enquiries(request: HttpRequest, actor, slug: str) -> HttpResponse:
         next_query=urlencode({**filters, "page": page + 1}) if more else "",
         rota_now=rota_services.rota_now(network, today),
     )
-    return render(
-        request, "web/networks/enquiries.html", context, status=400 if problems else 200
-    )
+    return render(request, "web/networks/enquiries.html", context, status=400 if problems else 200)
 
 
 # ------------------------------------------------------------------------------- one enquiry
@@ -321,7 +324,8 @@ def _rota_action(request: HttpRequest, actor, network: Network) -> str:
     if action == "add":
         access.require_coordinator(network, actor, "change the rota")
         starts_on = _date(post.get("starts_on", ""), "starts_on", required=True)
-        assert starts_on is not None
+        if starts_on is None:  # required: _date has refused it
+            raise ValidationFailed("The rota period was not added.", [])
         period = rota_services.rota_period_create(
             actor=actor,
             network_slug=network.slug,
