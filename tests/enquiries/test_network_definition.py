@@ -133,3 +133,20 @@ def test_an_unknown_key_in_the_section_is_refused():
 def test_without_the_section_the_defaults_apply():
     spec = process_parse(MINIMAL)
     assert spec.section("network", None) in (None, NetworkRules())
+
+
+def test_an_edited_definition_changes_the_rules_in_force(world):
+    from salesline.accounts.services import system_actor
+    from tests.conftest import edit_definition
+
+    books = system_actor(world.network.organisation)
+    assert rules_for(world.network).first_response_working_days == 2
+
+    def edit(document):
+        document["network"]["first_response_working_days"] = 5
+        document["network"]["sales"]["value_per_staff"] = 750
+
+    edit_definition(books, edit)
+    rules = rules_for(world.network)
+    assert rules.first_response_working_days == 5
+    assert rules.sales.value_per_staff == 750

@@ -216,3 +216,47 @@ def test_the_outgoing_chair_is_reminded_when_the_period_ended_without_a_hand_ove
     # Now the incoming chair is the one reminded.
     assert rota_send_reminders(after_end + timedelta(days=1)) == 1
     assert _reminders(world)[-1]["to"] == ["cat@outlandish.test"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_periods_posted_at_once_cannot_both_pass(world):
+    """The network row is locked while a placement is checked: of two first periods that
+    overlap, posted at the same moment, exactly one is added."""
+    import threading
+
+    from django.db import connection
+
+    from salesline.core.errors import ValidationFailed
+    from salesline.enquiries.rota_services import rota_period_create
+
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def post(member, starts_on):
+        try:
+            barrier.wait(timeout=10)
+            rota_period_create(
+                actor=world.coordinator.actor,
+                network_slug="cotech",
+                org_slug=member.org.slug,
+                person_email=member.user.email,
+                starts_on=starts_on,
+            )
+            outcomes.append("added")
+        except ValidationFailed:
+            outcomes.append("refused")
+        except Exception as exc:  # SQLite: the other writer holds the lock ("database is locked")
+            outcomes.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=post, args=(world.webarch, date(2027, 1, 1))),
+        threading.Thread(target=post, args=(world.outlandish, date(2027, 2, 1))),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("added") == 1, outcomes
+    assert RotaPeriod.objects.count() == 1
