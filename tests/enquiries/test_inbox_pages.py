@@ -112,7 +112,8 @@ def test_the_enquiry_page_shows_guidance_and_triages_a_sales_enquiry(world, on_d
     assert enquiry.status == "lead"
     assert Lead.objects.filter(pk=enquiry.lead_id, organisation=world.network.organisation)
     after = chair.get(url).content.decode()
-    assert "Feasible" in after and "triage" in after  # the timeline
+    assert "Feasible" in after
+    assert "<strong>triage</strong> by bob@webarch.test" in after  # the timeline
     assert "next_steps" in after
 
 
