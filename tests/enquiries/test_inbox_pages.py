@@ -190,3 +190,26 @@ def test_the_rota_page_adds_hands_over_and_acknowledges(world, on_duty):
     assert current.acknowledged_by == world.outlandish.user
     assert len(current.handover_open_enquiries) == 1
     assert _client(world.outsider).get(url).status_code == 404
+
+
+def test_the_inbox_and_the_rota_list_take_a_fixed_number_of_queries(world, on_duty):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(world.webarch)
+    url = reverse("web:network_enquiries", args=["cotech"])
+
+    def counts():
+        client.get(url)  # the session, the token and the definition cache warm up
+        world.webarch.api.get("/rota")
+        with CaptureQueriesContext(connection) as page:
+            client.get(url)
+        with CaptureQueriesContext(connection) as api:
+            world.webarch.api.get("/rota")
+        return len(page), len(api)
+
+    _enquiry(world)
+    few = counts()
+    for n in range(10):
+        _enquiry(world, name=f"More {n}")
+    assert counts() == few
