@@ -5,6 +5,15 @@ from __future__ import annotations
 
 
 def register() -> None:
+    from salesline.core.tasks import register_periodic
+
     from . import definition
 
     definition.register()
+    register_periodic("enquiries.rota-reminders", rota_send_reminders)
+
+
+def rota_send_reminders() -> None:
+    from .rota_services import rota_send_reminders as send
+
+    send()

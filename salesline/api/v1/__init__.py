@@ -18,6 +18,7 @@ from . import (
     capacity_simulations,
     dashboard,
     documents,
+    enquiry_triage,
     imports,
     members,
     message_templates,
@@ -28,6 +29,7 @@ from . import (
     places,
     plans,
     process,
+    rota,
     tasks,
     work,
 )
@@ -102,3 +104,5 @@ booking.register(api)
 work.register(api)
 capacity.register(api)
 capacity_simulations.register(api)
+enquiry_triage.register(api)
+rota.register(api)
