@@ -42,9 +42,9 @@ def network_create(
     books: Organisation | None = None,
 ) -> Network:
     """A network with its own books (an organisation on the `network-enquiries` template), the
-        organisation `org_slug` as its first member and the coordinator's home (the coordinator is
-        added there as a salesperson when not yet a member). `books`: an existing organisation on the
-    network-enquiries template to keep the network's books in (the demo's), instead of a new one."""
+    organisation `org_slug` as its first member and the coordinator's home (the coordinator is
+    added there as a salesperson when not yet a member). `books`: an existing organisation on
+    the network-enquiries template to keep the network's books in (the demo's)."""
     name = (name or "").strip()
     problems: list[Problem] = []
     if reason := text_problem(name, max_length=200):
