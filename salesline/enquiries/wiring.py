@@ -5,6 +5,9 @@ from __future__ import annotations
 
 
 def register() -> None:
-    from . import definition
+    from salesline.core.tasks import register_periodic
+
+    from . import definition, membership
 
     definition.register()
+    register_periodic("enquiries.applications_close_due", membership.applications_close_due)
