@@ -17,9 +17,12 @@ def test_network_create_makes_books_a_first_member_and_the_coordinator(world):
     ]
     assert is_coordinator(network, world.coordinator.actor)
     assert not is_coordinator(network, world.webarch.actor)
-    assert AuditEvent.objects.filter(
-        organisation=network.organisation, object_type="network", action="member_add"
-    ).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            organisation=network.organisation, object_type="network", action="member_add"
+        ).count()
+        == 2
+    )
 
 
 def test_only_members_see_the_network(world):
