@@ -81,6 +81,10 @@ class Tally:
     members: int
     outcome: str  # what decide() says now: approved, rejected, undecided
 
+    @property
+    def not_voted(self) -> int:
+        return max(0, self.members - self.yes - self.no)
+
 
 # ---------------------------------------------------------------- selectors
 
