@@ -151,8 +151,13 @@ def _response_times(network: Network, today) -> dict[str, Any]:
             "received_at", "first_response_at", "respond_by"
         )
     )
-    hours = [(first - received).total_seconds() / 3600 for received, first, _ in answered]
-    on_time = sum(1 for _, first, respond_by in answered if timezone.localdate(first) <= respond_by)
+    hours: list[float] = []
+    on_time = 0
+    for received, first, respond_by in answered:
+        if first is None:
+            continue
+        hours.append((first - received).total_seconds() / 3600)
+        on_time += timezone.localdate(first) <= respond_by
     overdue = network.enquiries.filter(
         status__in=OPEN_ENQUIRY_STATUSES, first_response_at__isnull=True, respond_by__lt=today
     )
@@ -230,15 +235,16 @@ def _activity(network: Network) -> list[dict[str, Any]]:
         .values("organisation_id")
         .annotate(n=Count("pk"), last=Max("at"))
     }
+    nothing: dict[str, Any] = {}
     activity = []
     for member in members:
         org_id = member.organisation_id
         moments = [
             moment
             for moment in (
-                chaired.get(org_id, {}).get("last"),
-                referrals.get(org_id, {}).get("last"),
-                votes.get(org_id, {}).get("last"),
+                chaired.get(org_id, nothing).get("last"),
+                referrals.get(org_id, nothing).get("last"),
+                votes.get(org_id, nothing).get("last"),
             )
             if moment is not None
         ]
@@ -247,9 +253,9 @@ def _activity(network: Network) -> list[dict[str, Any]]:
                 "org": member.organisation.slug,
                 "name": member.organisation.name,
                 "joined_at": member.joined_at,
-                "enquiries_chaired": chaired.get(org_id, {}).get("n", 0),
-                "referrals_taken": referrals.get(org_id, {}).get("taken", 0),
-                "votes_cast": votes.get(org_id, {}).get("n", 0),
+                "enquiries_chaired": chaired.get(org_id, nothing).get("n", 0),
+                "referrals_taken": referrals.get(org_id, nothing).get("taken", 0),
+                "votes_cast": votes.get(org_id, nothing).get("n", 0),
                 "last_activity": max(moments) if moments else None,
             }
         )

@@ -271,8 +271,8 @@ def _canned(rules: NetworkRules, key: str) -> tuple[str, str] | None:
         if reply.key == key:
             return reply.subject, reply.body
     for category in rules.triage:
-        if (reply := category.reply(key)) is not None:
-            return reply.subject, reply.body
+        if (found := category.reply(key)) is not None:
+            return found.subject, found.body
     return None
 
 

@@ -27,6 +27,7 @@ from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, ProblemList
 from salesline.core.ids import is_id
 from salesline.core.text import LONG_TEXT_MAX, text_problem
+from salesline.core.workdays import add_working_days
 from salesline.pipeline.models import Opportunity
 from salesline.process.selectors import definition_for
 from salesline.records.models import Lead
@@ -34,7 +35,6 @@ from salesline.records.services import check_version
 
 from .models import PlaybookRun, Task
 from .work_types import MAX_TOLERANCE_DAYS, WorkType, work_types_of
-from salesline.core.workdays import add_working_days
 
 TITLE_MAX = Task._meta.get_field("title").max_length or 200
 KEY_MAX = Task._meta.get_field("playbook").max_length or 80
