@@ -308,9 +308,7 @@ def network_join(request: HttpRequest, slug: str) -> HttpResponse:
         "network": network.slug,
         "status": application.status,
         "email": application.email,
-        "closes": application.voting_closes_at.isoformat()
-        if application.voting_closes_at
-        else "",
+        "closes": application.voting_closes_at.isoformat() if application.voting_closes_at else "",
     }
     return redirect("web:network_join_done", slug=network.slug)
 
@@ -327,9 +325,7 @@ def network_join_done(request: HttpRequest, slug: str) -> HttpResponse:
 urlpatterns = [
     path("networks/", network_list, name="networks"),
     path("networks/<slug:slug>/", network_home, name="network_home"),
-    path(
-        "networks/<slug:slug>/applications/", network_applications, name="network_applications"
-    ),
+    path("networks/<slug:slug>/applications/", network_applications, name="network_applications"),
     path(
         "networks/<slug:slug>/applications/<int:application_id>/",
         network_application,
