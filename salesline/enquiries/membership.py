@@ -114,22 +114,20 @@ def application_get_for(*, actor: Actor, application_id: int) -> Application:
     return application
 
 
-def tally(application: Application) -> Tally:
+def tally(application: Application, *, closed: bool | None = None) -> Tally:
+    """The votes so far and what they decide now; `closed` None: voting is closed when the
+    application is no longer voting or its deadline has passed."""
     counts = {
         row["vote"]: row["n"] for row in application.votes.values("vote").annotate(n=Count("pk"))
     }
     yes, no = counts.get("yes", 0), counts.get("no", 0)
     rules = rules_for(application.network).membership
     members = access.members_of(application.network).count()
-    outcome = voting.decide(
-        yes,
-        no,
-        members,
-        rules.majority,
-        rules.counted_against,
-        closed=application.status != ApplicationStatus.VOTING
-        or bool(application.voting_closes_at and application.voting_closes_at <= timezone.now()),
-    )
+    if closed is None:
+        closed = application.status != ApplicationStatus.VOTING or bool(
+            application.voting_closes_at and application.voting_closes_at <= timezone.now()
+        )
+    outcome = voting.decide(yes, no, members, rules.majority, rules.counted_against, closed=closed)
     return Tally(yes=yes, no=no, members=max(members, yes + no), outcome=outcome)
 
 
@@ -357,7 +355,7 @@ def vote_cast(*, actor: Actor, application_id: int, vote: str) -> Application:
             obj=locked,
             changes={"vote": [None, vote], "member": [None, actor.organisation.slug]},
         )
-        result = tally(locked)
+        result = tally(locked, closed=False)
         if result.outcome != "undecided":
             _decide(locked, result, books, now)
     locked.network = network
@@ -419,7 +417,7 @@ def applications_close_due(*, now: datetime | None = None, label: str = "worker"
             )
             if application is None:
                 continue
-            result = tally(application)
+            result = tally(application, closed=True)
             books = system_actor(application.network.organisation, label)
             if _decide(application, result, books, now):
                 decided += 1
