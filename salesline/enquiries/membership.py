@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from salesline.accounts.models import Membership, Organisation, Role
+from salesline.accounts.models import Membership, Role
 from salesline.accounts.services import country_problem, system_actor, user_create
 from salesline.core import audit
 from salesline.core.actors import Actor
@@ -114,29 +114,88 @@ def application_get_for(*, actor: Actor, application_id: int) -> Application:
     return application
 
 
+def _voting_closed(application: Application, now: datetime) -> bool:
+    return application.status != ApplicationStatus.VOTING or bool(
+        application.voting_closes_at and application.voting_closes_at <= now
+    )
+
+
+def _tally(yes: int, no: int, members: int, rules: MembershipRules, closed: bool) -> Tally:
+    outcome = voting.decide(yes, no, members, rules.majority, rules.counted_against, closed=closed)
+    return Tally(yes=yes, no=no, members=max(members, yes + no), outcome=outcome)
+
+
 def tally(application: Application, *, closed: bool | None = None) -> Tally:
     """The votes so far and what they decide now; `closed` None: voting is closed when the
     application is no longer voting or its deadline has passed."""
     counts = {
         row["vote"]: row["n"] for row in application.votes.values("vote").annotate(n=Count("pk"))
     }
-    yes, no = counts.get("yes", 0), counts.get("no", 0)
-    rules = rules_for(application.network).membership
-    members = access.members_of(application.network).count()
     if closed is None:
-        closed = application.status != ApplicationStatus.VOTING or bool(
-            application.voting_closes_at and application.voting_closes_at <= timezone.now()
-        )
-    outcome = voting.decide(yes, no, members, rules.majority, rules.counted_against, closed=closed)
-    return Tally(yes=yes, no=no, members=max(members, yes + no), outcome=outcome)
-
-
-def vote_of(application: Application, organisation: Organisation) -> str:
-    """How `organisation` voted ('' when it has not)."""
-    return (
-        application.votes.filter(organisation=organisation).values_list("vote", flat=True).first()
-        or ""
+        closed = _voting_closed(application, timezone.now())
+    return _tally(
+        counts.get("yes", 0),
+        counts.get("no", 0),
+        access.members_of(application.network).count(),
+        rules_for(application.network).membership,
+        closed,
     )
+
+
+@dataclass(frozen=True)
+class VoteView:
+    org: str
+    name: str
+    vote: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """An application as members see it: the tally, who voted how, and the actor's vote."""
+
+    application: Application
+    tally: Tally
+    votes: list[VoteView]
+    my_vote: str
+
+
+def application_views(*, actor: Actor, applications: list[Application]) -> list[ApplicationView]:
+    """The views of `applications` (all of one network, already scoped to the actor) in a
+    fixed number of queries: the votes at once, the member count and the rules once."""
+    if not applications:
+        return []
+    network = applications[0].network
+    rules = rules_for(network).membership
+    members = access.members_of(network).count()
+    votes: dict[int, list[VoteView]] = {application.pk: [] for application in applications}
+    for vote in (
+        Vote.objects.filter(application__in=applications)
+        .select_related("organisation")
+        .order_by("at", "pk")
+    ):
+        votes[vote.application_id].append(
+            VoteView(
+                org=vote.organisation.slug, name=vote.organisation.name, vote=vote.vote, at=vote.at
+            )
+        )
+    now = timezone.now()
+    views = []
+    for application in applications:
+        cast = votes[application.pk]
+        yes = sum(1 for vote in cast if vote.vote == "yes")
+        no = len(cast) - yes
+        views.append(
+            ApplicationView(
+                application=application,
+                tally=_tally(yes, no, members, rules, _voting_closed(application, now)),
+                votes=cast,
+                my_vote=next(
+                    (vote.vote for vote in cast if vote.org == actor.organisation.slug), ""
+                ),
+            )
+        )
+    return views
 
 
 # ---------------------------------------------------------------- applying

@@ -125,3 +125,33 @@ def test_the_report_is_the_coordinators(world):
     assert webarch["votes_cast"] == 1 and webarch["last_activity"]
     assert world.webarch.api.get("/networks/cotech/report").status_code == 403
     assert world.outsider.api.get("/networks/cotech/report").status_code == 404
+
+
+def test_the_applications_list_shows_who_voted_in_a_fixed_number_of_queries(
+    world, django_assert_max_num_queries
+):
+    def apply(name):
+        return membership.application_submit(
+            network=world.network, data={**UK_COOP, "organisation_name": name}
+        )
+
+    first = apply("One Co-op")
+    membership.vote_cast(actor=world.webarch.actor, application_id=first.pk, vote="no")
+    with django_assert_max_num_queries(12) as one:
+        response = world.outlandish.api.get("/networks/cotech/applications")
+    assert response.status_code == 200
+    for name in ("Two Co-op", "Three Co-op", "Four Co-op"):
+        membership.vote_cast(actor=world.webarch.actor, application_id=apply(name).pk, vote="no")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = world.outlandish.api.get("/networks/cotech/applications")
+    rows = response.json()
+    assert [row["organisation_name"] for row in rows] == [
+        "Four Co-op",
+        "Three Co-op",
+        "Two Co-op",
+        "One Co-op",
+    ]
+    assert rows[-1]["votes"][0]["org"] == world.webarch.org.slug
+    assert rows[-1]["votes"][0]["vote"] == "no"
+    assert rows[-1]["tallies"]["no"] == 1
+    assert world.outsider.api.get("/networks/cotech/applications").status_code == 404

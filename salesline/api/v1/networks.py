@@ -93,6 +93,13 @@ class TallyOut(Schema):
     not_voted: int
 
 
+class VoteOut(Schema):
+    org: str
+    name: str
+    vote: str
+    at: dt.datetime
+
+
 class ApplicationOut(Schema):
     id: int
     network: str
@@ -110,6 +117,7 @@ class ApplicationOut(Schema):
     decided_at: dt.datetime | None
     created_at: dt.datetime
     tallies: TallyOut
+    votes: list[VoteOut]
     my_vote: str | None
 
 
@@ -133,8 +141,8 @@ def receipt(application: Application) -> dict[str, Any]:
     }
 
 
-def application_out(application: Application, actor) -> dict[str, Any]:
-    result = membership.tally(application)
+def application_out(view: membership.ApplicationView) -> dict[str, Any]:
+    application, result = view.application, view.tally
     return {
         **receipt(application),
         "country": application.country,
@@ -150,10 +158,19 @@ def application_out(application: Application, actor) -> dict[str, Any]:
             "yes": result.yes,
             "no": result.no,
             "members": result.members,
-            "not_voted": max(0, result.members - result.yes - result.no),
+            "not_voted": result.not_voted,
         },
-        "my_vote": membership.vote_of(application, actor.organisation) or None,
+        "votes": [
+            {"org": vote.org, "name": vote.name, "vote": vote.vote, "at": vote.at}
+            for vote in view.votes
+        ],
+        "my_vote": view.my_vote or None,
     }
+
+
+def one_application_out(application: Application, actor) -> dict[str, Any]:
+    (view,) = membership.application_views(actor=actor, applications=[application])
+    return application_out(view)
 
 
 def register(api) -> None:
@@ -234,10 +251,13 @@ def register(api) -> None:
     def list_applications(request: HttpRequest, slug: str):
         actor = actor_of(request)
         network = access.network_get_for(actor=actor, slug=slug)
-        rows = membership.application_list(actor=actor, network=network).select_related(
-            "network", "organisation"
-        )[:200]
-        return [application_out(application, actor) for application in rows]
+        rows = list(
+            membership.application_list(actor=actor, network=network).select_related(
+                "network__organisation", "organisation"
+            )[:200]
+        )
+        views = membership.application_views(actor=actor, applications=rows)
+        return [application_out(view) for view in views]
 
     @applications.get(
         "/{application_id}",
@@ -250,7 +270,7 @@ def register(api) -> None:
         `approved`, `rejected`), tallies, reasons, the deadline and the caller's vote."""
         actor = actor_of(request)
         application = membership.application_get_for(actor=actor, application_id=application_id)
-        return application_out(application, actor)
+        return one_application_out(application, actor)
 
     @applications.post(
         "/{application_id}/votes",
@@ -264,7 +284,7 @@ def register(api) -> None:
         application = membership.vote_cast(
             actor=actor, application_id=application_id, vote=payload.vote
         )
-        return Status(201, application_out(application, actor))
+        return Status(201, one_application_out(application, actor))
 
     @applications.post(
         "/{application_id}/borderline",
@@ -281,7 +301,7 @@ def register(api) -> None:
             facts=payload.facts,
             borderline=payload.borderline,
         )
-        return application_out(application, actor)
+        return one_application_out(application, actor)
 
     api.add_router("/networks", networks)
     api.add_router("/applications", applications)

@@ -108,6 +108,7 @@ def _application_page(
     request: HttpRequest, actor, application: Application, *, status: int = 200, **extra
 ) -> HttpResponse:
     network = application.network
+    (view,) = membership.application_views(actor=actor, applications=[application])
     return render(
         request,
         "web/networks/application.html",
@@ -116,8 +117,9 @@ def _application_page(
             actor,
             network=network,
             application=application,
-            tally=membership.tally(application),
-            my_vote=membership.vote_of(application, actor.organisation),
+            tally=view.tally,
+            votes=view.votes,
+            my_vote=view.my_vote,
             rules=rules_for(network).membership,
             facts=extra.pop("facts", application.borderline_facts),
             **extra,
