@@ -25,6 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from salesline.accounts.auth import user_by_email
 from salesline.accounts.models import Membership, Role
 from salesline.accounts.services import country_problem, system_actor, user_create
 from salesline.core import audit
@@ -519,21 +520,23 @@ def _decide(application: Application, result: Tally, books: Actor, now: datetime
 def _admit(application: Application, books: Actor) -> None:
     network = application.network
     rules = rules_for(network).membership
-    new_account = False
+    account = "existing_org"
     organisation = application.organisation
     if organisation is None:
         organisation = organisation_create(
             name=application.organisation_name, template=NEW_MEMBER_TEMPLATE, label=books.label
         )
-        # A password nobody knows: the new admin sets their own by the password reset flow
-        # (Django's reset form skips accounts without a usable password).
+        # A new user gets a password nobody knows: they set their own by the password reset
+        # flow (Django's reset form skips accounts without a usable password). Someone who
+        # already uses Salesline keeps theirs and is made the new organisation's admin.
+        existing = user_by_email(application.email)
         user_create(
             actor=system_actor(organisation, books.label),
             email=application.email,
             role=Role.ADMIN,
-            password=secrets.token_urlsafe(32),
+            password=None if existing is not None else secrets.token_urlsafe(32),
         )
-        new_account = True
+        account = "existing_user" if existing is not None else "new_user"
         Application.objects.filter(pk=application.pk).update(organisation=organisation)
         application.organisation = organisation
     member_add(actor=books, network=network, organisation=organisation, joined_by="vote")
@@ -541,22 +544,31 @@ def _admit(application: Application, books: Actor) -> None:
         actor=books,
         to=[application.email],
         subject=render_reply(rules.onboarding_subject, _values(network, application)),
-        body=onboarding_body(network, rules, application, new_account=new_account),
+        body=onboarding_body(network, rules, application, account=account),
         about=application,
     )
 
 
 def onboarding_body(
-    network: Network, rules: MembershipRules, application: Application, *, new_account: bool
+    network: Network, rules: MembershipRules, application: Application, *, account: str
 ) -> str:
+    """The onboarding message, and how to sign in: `account` is "new_user" (a new
+    organisation and a new user, who sets a password), "existing_user" (a new organisation
+    whose admin already uses Salesline) or "existing_org" (the applicant's own organisation)."""
     body = render_reply(
         rules.onboarding_body or DEFAULT_ONBOARDING_BODY, _values(network, application)
-    )
-    if new_account:
-        body = (
-            f"{body.rstrip()}\n\nWe have made {application.organisation_name} an account in "
+    ).rstrip()
+    if account == "new_user":
+        return (
+            f"{body}\n\nWe have made {application.organisation_name} an account in "
             f"Salesline with {application.email} as its admin. Choose your password at "
             f"{RESET_PAGE} (enter this address), then sign in to see "
             f"{network.name}'s enquiries, rota and directory under Networks.\n"
         )
-    return body
+    if account == "existing_user":
+        return (
+            f"{body}\n\n{application.organisation_name} is in Salesline now, with "
+            f"{application.email} as its admin: sign in as usual, choose it, and find "
+            f"{network.name} under Networks.\n"
+        )
+    return f"{body}\n\nSign in to Salesline as usual and find {network.name} under Networks.\n"

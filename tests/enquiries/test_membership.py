@@ -201,3 +201,37 @@ def test_borderline_flag_with_facts(world):
         membership.application_flag_borderline(
             actor=world.outsider.actor, application_id=application.pk, facts="x"
         )
+
+
+def test_an_applicant_who_already_uses_salesline_keeps_their_password(world):
+    # bob@webarch.test signs in with a password; applying for a new co-op must not change it.
+    bob = world.webarch.user
+    bob.set_password("an old secret phrase 42")
+    bob.save(update_fields=["password"])
+    application = _apply(world, email="bob@webarch.test")
+    for member in (world.webarch, world.outlandish):
+        membership.vote_cast(actor=member.actor, application_id=application.pk, vote="yes")
+    bob.refresh_from_db()
+    assert bob.check_password("an old secret phrase 42")
+    application.refresh_from_db()
+    assert roles_of(bob, application.organisation) == {"admin"}
+    (welcome,) = _mails("bob@webarch.test")
+    assert "/password/reset/" not in welcome["body"]
+    assert "sign in as usual" in welcome["body"]
+
+
+def test_an_organisation_applying_for_itself_is_told_to_sign_in(world):
+    application = membership.application_submit(
+        network=world.network,
+        data={
+            **UK_COOP,
+            "organisation_name": world.outsider.org.name,
+            "email": "dan@outsider.test",
+        },
+        actor=world.outsider.actor,
+    )
+    for member in (world.webarch, world.outlandish):
+        membership.vote_cast(actor=member.actor, application_id=application.pk, vote="yes")
+    (welcome,) = _mails("dan@outsider.test")
+    assert welcome["subject"] == "Welcome to CoTech"
+    assert "Sign in to Salesline as usual" in welcome["body"]
