@@ -204,11 +204,11 @@ def network_coordinator(request: HttpRequest, actor, slug: str) -> HttpResponse:
     )
 
 
-def bar_chart(rows: list[tuple[str, int]], *, width: int = 480, bar: int = 22) -> dict[str, Any]:
+def bar_chart(rows: list[tuple[str, int]], *, width: int = 560, bar: int = 22) -> dict[str, Any]:
     """The geometry of a horizontal bar chart drawn as SVG attributes (no inline style: the
     CSP forbids it); the table beside it is the text alternative."""
     largest = max((count for _, count in rows), default=0)
-    label_width = 200
+    label_width = 240
     scale = (width - label_width - 40) / largest if largest else 0
     return {
         "width": width,
