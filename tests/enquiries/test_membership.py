@@ -235,3 +235,36 @@ def test_an_organisation_applying_for_itself_is_told_to_sign_in(world):
     (welcome,) = _mails("dan@outsider.test")
     assert welcome["subject"] == "Welcome to CoTech"
     assert "Sign in to Salesline as usual" in welcome["body"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_closing_at_once_decide_an_application_once(world):
+    import threading
+
+    from django.db import connection
+
+    application = _apply(world)
+    membership.vote_cast(actor=world.webarch.actor, application_id=application.pk, vote="yes")
+    Application.objects.filter(pk=application.pk).update(
+        voting_closes_at=timezone.now() - timedelta(minutes=1)
+    )
+    start = threading.Barrier(2)
+    decided: list[int] = []
+
+    def worker():
+        try:
+            start.wait()
+            decided.append(membership.applications_close_due())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(decided) == [0, 1]
+    application.refresh_from_db()
+    assert application.status == "approved"
+    assert NetworkMember.objects.filter(organisation=application.organisation).count() == 1
+    assert len(_mails("hello@commons.test")) == 1
