@@ -261,6 +261,14 @@ def application_submit(
         applicant_org = actor.organisation
         if access.is_member(network, applicant_org):
             raise Conflict(f"{applicant_org.name} is already a member of {network.name}.")
+    if Application.objects.filter(
+        network=network,
+        status=ApplicationStatus.VOTING,
+        organisation_name__iexact=values["organisation_name"],
+    ).exists():
+        raise Conflict(
+            f"{values['organisation_name']} has applied already: the members are voting on it."
+        )
     rules = rules_for(network)
     membership = rules.membership
     reasons = voting.eligibility_reasons(

@@ -268,3 +268,10 @@ def test_two_workers_closing_at_once_decide_an_application_once(world):
     assert application.status == "approved"
     assert NetworkMember.objects.filter(organisation=application.organisation).count() == 1
     assert len(_mails("hello@commons.test")) == 1
+
+
+def test_an_organisation_being_voted_on_cannot_apply_again(world):
+    _apply(world)
+    with pytest.raises(Conflict):
+        _apply(world, organisation_name="digital commons co-op")
+    assert Application.objects.count() == 1

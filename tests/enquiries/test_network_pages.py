@@ -157,3 +157,12 @@ def test_the_join_form_honeypot_and_rate_limit(world):
     assert not Application.objects.exists()
     other = Client(REMOTE_ADDR="203.0.113.10").post("/n/cotech/join", UK_COOP)
     assert other.status_code == 302
+
+
+def test_the_join_form_refuses_a_second_application_while_voting(world):
+    visitor = Client()
+    assert visitor.post("/n/cotech/join", UK_COOP).status_code == 302
+    again = visitor.post("/n/cotech/join", UK_COOP)
+    assert again.status_code == 409
+    assert b"has applied already" in again.content
+    assert Application.objects.count() == 1

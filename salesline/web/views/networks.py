@@ -20,7 +20,7 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesline.core import ratelimit
-from salesline.core.errors import NotFound, ValidationFailed
+from salesline.core.errors import Conflict, NotFound, ValidationFailed
 from salesline.enquiries import access, coordinator, membership
 from salesline.enquiries.models import Application, Category, Network
 from salesline.enquiries.network_rules import rules_for
@@ -306,6 +306,9 @@ def network_join(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationFailed as error:
         bind_problems(form, error)
         return render(request, template, {**context, "form": form}, status=422)
+    except Conflict as error:
+        context["notice"] = str(error)
+        return render(request, template, {**context, "form": form}, status=409)
     request.session["network_join"] = {
         "network": network.slug,
         "status": application.status,
