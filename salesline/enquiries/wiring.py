@@ -7,10 +7,11 @@ from __future__ import annotations
 def register() -> None:
     from salesline.core.tasks import register_periodic
 
-    from . import definition
+    from . import definition, membership
 
     definition.register()
     register_periodic("enquiries.rota-reminders", rota_send_reminders)
+    register_periodic("enquiries.applications_close_due", membership.applications_close_due)
 
 
 def rota_send_reminders() -> None:

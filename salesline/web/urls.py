@@ -16,6 +16,7 @@ from .views import (
     message_templates,
     messages,
     network_inbox,
+    networks,
     people_report,
     places,
     planner,
@@ -63,6 +64,7 @@ urlpatterns = [
     *capacity.urlpatterns,
     *capacity_scenarios.urlpatterns,
     *network_inbox.urlpatterns,
+    *networks.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -24,6 +24,7 @@ from . import (
     message_templates,
     messages,
     metrics,
+    networks,
     organisation,
     people,
     places,
@@ -106,3 +107,4 @@ capacity.register(api)
 capacity_simulations.register(api)
 enquiry_triage.register(api)
 rota.register(api)
+networks.register(api)
