@@ -18,6 +18,7 @@ from . import (
     capacity_simulations,
     dashboard,
     documents,
+    enquiries,
     imports,
     members,
     message_templates,
@@ -102,3 +103,4 @@ booking.register(api)
 work.register(api)
 capacity.register(api)
 capacity_simulations.register(api)
+enquiries.register(api)
