@@ -10,6 +10,7 @@ from .views import (
     capacity,
     capacity_scenarios,
     documents,
+    enquiries_intake,
     home,
     imports,
     lists,
@@ -61,6 +62,7 @@ urlpatterns = [
     *work.urlpatterns,
     *capacity.urlpatterns,
     *capacity_scenarios.urlpatterns,
+    *enquiries_intake.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
