@@ -5,6 +5,10 @@ from __future__ import annotations
 
 
 def register() -> None:
-    from . import definition
+    from salesline.core.tasks import register_periodic
+
+    from . import deadlines, definition, mail_intake
 
     definition.register()
+    register_periodic("enquiries.mail_intake", mail_intake.fetch_due_mailboxes)
+    register_periodic("enquiries.overdue", deadlines.flag_overdue_enquiries)
