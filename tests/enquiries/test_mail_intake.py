@@ -281,3 +281,41 @@ def test_mailbox_settings_are_the_coordinators_and_named_when_wrong(world):
     assert (mailbox.port, mailbox.ssl, mailbox.folder) == (993, True, "INBOX")
     event = AuditEvent.objects.get(object_type="mailbox", action="create")
     assert event.changes["password"] == ["***", "***"]
+
+
+def test_the_cli_sets_the_mailbox_and_fetches(world, imap_server, capsys):
+    from salesline.cli import main
+
+    user = f"cli-{imap_server.port}-{id(world)}"
+    assert (
+        main(
+            [
+                "network",
+                "mailbox",
+                "cotech",
+                "--host",
+                imap_server.host,
+                "--port",
+                str(imap_server.port),
+                "--user",
+                user,
+                "--password",
+                imap_server.password,
+                "--no-ssl",
+            ]
+        )
+        == 0
+    )
+    assert "cotech: " in capsys.readouterr().out
+    mailbox = Mailbox.objects.get(network=world.network)
+    assert (mailbox.ssl, mailbox.starttls, mailbox.port) == (False, False, imap_server.port)
+    from imap_tools import MailBoxUnencrypted
+
+    with MailBoxUnencrypted(imap_server.host, imap_server.port).login(
+        user, imap_server.password
+    ) as box:
+        box.client.append("INBOX", None, None, _mail())
+    assert main(["network", "fetch-mail", "cotech"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "cotech: fetched 1, created 1, duplicates 0, quarantined 0"
+    )
