@@ -877,7 +877,9 @@ def cmd_network_mailbox(args: argparse.Namespace) -> int:
         data["starttls"] = False
     if args.port is None and data["ssl"] is False:
         data["port"] = 143
-    mailbox = mailbox_set(actor=system_actor(network.organisation, "cli"), network=network, data=data)
+    mailbox = mailbox_set(
+        actor=system_actor(network.organisation, "cli"), network=network, data=data
+    )
     security = "SSL" if mailbox.ssl else "STARTTLS" if mailbox.starttls else "no encryption"
     state = "enabled" if mailbox.enabled else "disabled"
     print(f"{network.slug}: {mailbox} port {mailbox.port} ({security}), {state}")

@@ -35,7 +35,9 @@ def flag_overdue_enquiries(today: dt.date | None = None) -> list[str]:
     flagged."""
     today = today or timezone.localdate()
     flagged: list[str] = []
-    for pk in list(_overdue(today).order_by("respond_by", "pk").values_list("pk", flat=True)[:BATCH]):
+    for pk in list(
+        _overdue(today).order_by("respond_by", "pk").values_list("pk", flat=True)[:BATCH]
+    ):
         with transaction.atomic():
             now = timezone.now()
             if _overdue(today).filter(pk=pk).update(overdue_flagged_at=now) != 1:

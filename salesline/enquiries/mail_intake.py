@@ -105,8 +105,8 @@ def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
                     uid_list=chunk, mark_seen=False, bulk=max(2, len(chunk)), headers_only=False
                 ):
                     report.fetched += 1
-                    if _take(network, message, report):
-                        done.append(message.uid)  # type: ignore[arg-type]
+                    if _take(network, message, report) and message.uid:
+                        done.append(message.uid)
                 if done:
                     box.flag(done, MailMessageFlags.SEEN, True)
         error = ""
@@ -118,9 +118,9 @@ def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
     return report
 
 
-def _take(network: Network, message: _RawMessage, report: FetchReport) -> bool:
+def _take(network: Network, message: MailMessage, report: FetchReport) -> bool:
     """Store one message (one transaction). True when it may be flagged \\Seen."""
-    raw = message.raw
+    raw = message.raw if isinstance(message, _RawMessage) else message.obj.as_bytes()
     try:
         with transaction.atomic():
             outcome = _store(network, raw, message.uid or "")
@@ -303,9 +303,9 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
             values[name] = str(values[name]).strip()
             if reason := text_problem(values[name], max_length=255):
                 problems.add((name,), f"{name.capitalize()} {reason}.")
-        if not values.get(name) and not (existing and getattr(existing, name)):
-            if name != "folder":
-                problems.add((name,), f"{name.capitalize()} is required.", type="missing")
+        missing = not values.get(name) and not (existing and getattr(existing, name))
+        if missing and name != "folder":
+            problems.add((name,), f"{name.capitalize()} is required.", type="missing")
     if "password" in values and len(str(values["password"])) > 255:
         problems.add(("password",), "Password must be at most 255 characters.")
     if "port" in values:
@@ -453,4 +453,3 @@ def inbound_discard(*, actor: Actor, network: Network, inbound_id: int) -> Inbou
             changes={"status": [InboundStatus.QUARANTINED, InboundStatus.DISCARDED]},
         )
     return inbound
-

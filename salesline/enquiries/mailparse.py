@@ -68,11 +68,13 @@ def parse(raw: bytes) -> ParsedMail:
         content_type = part.get_content_type()
         disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
         file_name = _file_name(part)
-        if disposition == "attachment" or (file_name and disposition != "inline") or (
-            not content_type.startswith("text/")
+        if (
+            disposition == "attachment"
+            or (file_name and disposition != "inline")
+            or (not content_type.startswith("text/"))
         ):
             content = part.get_payload(decode=True)
-            if content is None:
+            if not isinstance(content, bytes):
                 continue
             attachments.append(
                 ParsedAttachment(
@@ -150,9 +152,13 @@ def _part_text(part: Message) -> str:
         except UnicodeDecodeError:
             continue
         # ISO-8859-1 declared but Windows-1252 punctuation (0x80-0x9F) used: read it as 1252.
-        if charset.lower() in {"iso-8859-1", "latin-1", "latin1", "us-ascii", "ascii"} and re.search(
-            "[\x80-\x9f]", text
-        ):
+        if charset.lower() in {
+            "iso-8859-1",
+            "latin-1",
+            "latin1",
+            "us-ascii",
+            "ascii",
+        } and re.search("[\x80-\x9f]", text):
             try:
                 return payload.decode("windows-1252")
             except UnicodeDecodeError:
@@ -194,7 +200,8 @@ def html_to_text(html: str) -> str:
     extractor = _TextExtractor()
     extractor.feed(html)
     extractor.close()
-    lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in "".join(extractor.chunks).split("\n")]
+    lines = [
+        re.sub(r"[ \t\xa0]+", " ", line).strip() for line in "".join(extractor.chunks).split("\n")
+    ]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
-

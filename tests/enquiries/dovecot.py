@@ -130,7 +130,9 @@ def start(prefix: str = "salesline-dovecot-") -> ImapServer:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                last_error = (process.stderr.read().decode(errors="replace") if process.stderr else "")
+                last_error = (
+                    process.stderr.read().decode(errors="replace") if process.stderr else ""
+                )
                 break
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:

@@ -60,11 +60,14 @@ def test_overdue_enquiries_are_flagged_once_to_the_chair_and_coordinator(world, 
     assert late.reference in event.payload["subject"]
     assert yesterday.isoformat() in event.payload["subject"]
     assert event.organisation == world.network.organisation
-    assert AuditEvent.objects.filter(
-        organisation=world.network.organisation,
-        action="overdue_flagged",
-        object_id=str(late.pk),
-    ).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            organisation=world.network.organisation,
+            action="overdue_flagged",
+            object_id=str(late.pk),
+        ).count()
+        == 1
+    )
 
 
 def test_two_workers_flag_an_enquiry_once(world, chair):

@@ -148,6 +148,7 @@ def test_the_quarantine_page_releases_and_discards(world):
     assert coordinator.post(f"/networks/cotech/quarantine/{second.pk}/discard").status_code == 302
     second.refresh_from_db()
     assert second.status == InboundStatus.DISCARDED
-    assert "Nothing is in quarantine" in coordinator.get(
-        "/networks/cotech/quarantine/"
-    ).content.decode()
+    assert (
+        "Nothing is in quarantine"
+        in coordinator.get("/networks/cotech/quarantine/").content.decode()
+    )

@@ -1,7 +1,6 @@
 """Enquiries by e-mail, end to end against a real Dovecot on loopback."""
 
 from email.message import EmailMessage
-from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 import pytest
@@ -239,9 +238,7 @@ def test_quarantine_release_and_discard_are_the_coordinators(world, imap):
         key=lambda m: m.pk,
     )
     with pytest.raises(PermissionDenied):
-        mail_intake.inbound_release(
-            actor=world.webarch.actor, network=network, inbound_id=first.pk
-        )
+        mail_intake.inbound_release(actor=world.webarch.actor, network=network, inbound_id=first.pk)
     enquiry = mail_intake.inbound_release(
         actor=world.coordinator.actor, network=network, inbound_id=first.pk, name="Caller"
     )
@@ -256,9 +253,12 @@ def test_quarantine_release_and_discard_are_the_coordinators(world, imap):
         mail_intake.inbound_discard(
             actor=world.coordinator.actor, network=network, inbound_id=second.pk
         )
-    assert AuditEvent.objects.filter(
-        organisation=network.organisation, action__in=["release", "discard"]
-    ).count() == 2
+    assert (
+        AuditEvent.objects.filter(
+            organisation=network.organisation, action__in=["release", "discard"]
+        ).count()
+        == 2
+    )
 
 
 def test_mailbox_settings_are_the_coordinators_and_named_when_wrong(world):

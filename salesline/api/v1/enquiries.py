@@ -44,9 +44,7 @@ class EnquiryPatch(Strict):
         None,
         description="joining, setting_up, jobs, research, speaking, promotion, sales or other",
     )
-    status: str | None = Field(
-        None, description="new, triaged, replied, lead, declined or closed"
-    )
+    status: str | None = Field(None, description="new, triaged, replied, lead, declined or closed")
 
 
 class AttachmentOut(BaseModel):
@@ -133,9 +131,7 @@ def enquiry_out(enquiry: Enquiry, today: dt.date | None = None) -> dict:
 
 
 def register(api) -> None:
-    @router.get(
-        "", response=EnquiryList, operation_id="list_enquiries", summary="List enquiries"
-    )
+    @router.get("", response=EnquiryList, operation_id="list_enquiries", summary="List enquiries")
     def list_enquiries(request: HttpRequest, query: Query[EnquiryQuery]):
         """The enquiries of the networks the caller's organisation is a member of, newest
         first. Filters: `status`, `category`, `chair_org` (slug), `network` (slug), `q`
@@ -171,9 +167,7 @@ def register(api) -> None:
             acknowledge=payload.acknowledge,
         )
         enquiry = selectors.enquiry_get_for(actor=actor, enquiry_id=enquiry.pk)
-        return with_etag(
-            api.create_response(request, enquiry_out(enquiry), status=201), enquiry
-        )
+        return with_etag(api.create_response(request, enquiry_out(enquiry), status=201), enquiry)
 
     @router.get(
         "/{enquiry_id}", response=EnquiryOut, operation_id="get_enquiry", summary="Get an enquiry"

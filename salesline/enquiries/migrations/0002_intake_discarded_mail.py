@@ -4,15 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('enquiries', '0001_networks'),
+        ("enquiries", "0001_networks"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='inboundmail',
-            name='status',
-            field=models.CharField(choices=[('enquiry', 'Became an enquiry'), ('duplicate', 'Duplicate'), ('quarantined', 'Quarantined'), ('released', 'Released from quarantine'), ('discarded', 'Discarded from quarantine')], max_length=20),
+            model_name="inboundmail",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("enquiry", "Became an enquiry"),
+                    ("duplicate", "Duplicate"),
+                    ("quarantined", "Quarantined"),
+                    ("released", "Released from quarantine"),
+                    ("discarded", "Discarded from quarantine"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
