@@ -109,6 +109,8 @@ def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
                         done.append(message.uid)
                 if done:
                     box.flag(done, MailMessageFlags.SEEN, True)
+                # Keeps the periodic claim (fetch_due_mailboxes) while a long fetch runs.
+                Mailbox.objects.filter(pk=mailbox.pk).update(last_fetched_at=timezone.now())
         error = ""
     except Exception as exc:  # the server, the network or the login: said on the mailbox
         logger.exception("Fetching mail for %s failed", network.slug)
