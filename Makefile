@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done)
 
-.PHONY: help install browser pdf-libraries demo test lint typecheck bench screenshots clean
+.PHONY: help install browser pdf-libraries imap-server demo test lint typecheck bench screenshots clean
 
 help:
 	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT) with a background worker"
@@ -61,6 +61,16 @@ pdf-libraries:
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core; \
 	fi
 
+# The mail intake tests and benchmark fetch from a real IMAP server on loopback: Debian's Dovecot,
+# started by the tests with a throwaway config (tests/enquiries/dovecot.py); install it when missing.
+DOVECOT ?= /usr/sbin/dovecot
+
+imap-server:
+	@if [ ! -x "$(DOVECOT)" ]; then \
+	  echo "Installing Debian's dovecot-imapd for the mail intake tests"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd; \
+	fi
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -69,7 +79,7 @@ demo: install pdf-libraries node_modules/.installed
 	$(BIN)/salesline init --demo
 	$(BIN)/salesline serve --host $(HOST) --port $(PORT) --with-worker
 
-test: install browser pdf-libraries node_modules/.installed
+test: install browser pdf-libraries imap-server node_modules/.installed
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: install
@@ -86,7 +96,7 @@ typecheck: install
 
 # The list benchmark's load comes from wrk (Debian's package): a Python client would take a
 # core from the server it measures.
-bench: install pdf-libraries
+bench: install pdf-libraries imap-server
 	@if ! command -v wrk >/dev/null; then \
 	  echo "Installing Debian's wrk for the list benchmark"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q wrk; \

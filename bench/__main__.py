@@ -25,9 +25,9 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="lists,imports,web,moves,hostile,documents,mail,playbooks,analytics,planner,"
-        "simulator",
+        "simulator,intake",
         help="comma-separated: lists,imports,web,moves,hostile,documents,mail,playbooks,"
-        "analytics,planner,simulator",
+        "analytics,planner,simulator,intake",
     )
     parser.add_argument("--repeats", type=int, default=200, help="requests per web scenario")
     args = parser.parse_args()
@@ -85,6 +85,8 @@ def main() -> int:
         _documents(args, urls)
     if "mail" in chosen:
         _mail(args, urls)
+    if "intake" in chosen:
+        _intake(args, urls)
     if "playbooks" in chosen:
         _playbooks(args, urls)
     if "analytics" in chosen:
@@ -143,6 +145,17 @@ def _mail(args, urls: dict[str, str]) -> None:
         out = ROOT / "bench" / "results" / f"mail_{name}.json"
         command = [sys.executable, "-m", "bench.bench_mail", "--database-url", urls[name]]
         print(f"\n== Mail delivery to a loopback SMTP server ({name})")
+        subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
+
+
+def _intake(args, urls: dict[str, str]) -> None:
+    """10,000 e-mails fetched from a loopback Dovecot as enquiries (bench/bench_mail_intake.py)."""
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"mail_intake_{name}.json"
+        command = [sys.executable, "-m", "bench.bench_mail_intake", "--database-url", urls[name]]
+        print(f"\n== Mail intake from a loopback IMAP server ({name})")
         subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
 
 

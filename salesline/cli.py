@@ -854,6 +854,55 @@ def cmd_network_add_member(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_network_mailbox(args: argparse.Namespace) -> int:
+    from salesline.accounts.services import system_actor
+    from salesline.enquiries.mail_intake import mailbox_set
+    from salesline.enquiries.network_services import network_by_slug
+
+    network = network_by_slug(args.network)
+    password = args.password
+    if password is None:
+        password = os.environ.get("SALESLINE_MAILBOX_PASSWORD")
+    data = {
+        "host": args.host,
+        "port": args.port,
+        "username": args.user,
+        "password": password,
+        "folder": args.folder,
+        "ssl": False if args.no_ssl or args.starttls else None,
+        "starttls": True if args.starttls else None,
+        "enabled": False if args.disable else (True if args.enable else None),
+    }
+    if args.no_ssl and not args.starttls:
+        data["starttls"] = False
+    if args.port is None and data["ssl"] is False:
+        data["port"] = 143
+    mailbox = mailbox_set(
+        actor=system_actor(network.organisation, "cli"), network=network, data=data
+    )
+    security = "SSL" if mailbox.ssl else "STARTTLS" if mailbox.starttls else "no encryption"
+    state = "enabled" if mailbox.enabled else "disabled"
+    print(f"{network.slug}: {mailbox} port {mailbox.port} ({security}), {state}")
+    return 0
+
+
+def cmd_network_fetch_mail(args: argparse.Namespace) -> int:
+    from salesline.enquiries.mail_intake import mailbox_fetch
+    from salesline.enquiries.models import Mailbox
+    from salesline.enquiries.network_services import network_by_slug
+
+    network = network_by_slug(args.network)
+    mailbox = Mailbox.objects.filter(network=network).select_related("network").first()
+    if mailbox is None:
+        print(f"{network.slug} has no mailbox: set one with `salesline network mailbox`.")
+        return 1
+    report = mailbox_fetch(mailbox)
+    print(f"{network.slug}: {report}")
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if report.errors and not report.fetched else 0
+
+
 def cmd_capacity_plan(args: argparse.Namespace) -> int:
     import json
 
@@ -1397,6 +1446,30 @@ def build_parser() -> argparse.ArgumentParser:
     network_add.add_argument("network", metavar="NETWORK")
     network_add.add_argument("--org", required=True, metavar="SLUG")
     network_add.set_defaults(handler=cmd_network_add_member)
+    network_mailbox = network.add_parser(
+        "mailbox",
+        help="set the IMAP mailbox the worker fetches the network's enquiries from",
+        description="Create or change the network's mailbox (docs/enquiries.md). Options not "
+        "given keep their value; the password may come from SALESLINE_MAILBOX_PASSWORD.",
+    )
+    network_mailbox.add_argument("network", metavar="NETWORK")
+    network_mailbox.add_argument("--host")
+    network_mailbox.add_argument("--port", type=int, help="default 993 (143 with --no-ssl)")
+    network_mailbox.add_argument("--user")
+    network_mailbox.add_argument("--password")
+    network_mailbox.add_argument("--folder", help="default INBOX")
+    network_mailbox.add_argument("--no-ssl", action="store_true", help="plain IMAP (loopback)")
+    network_mailbox.add_argument("--starttls", action="store_true", help="IMAP with STARTTLS")
+    network_mailbox.add_argument("--enable", action="store_true")
+    network_mailbox.add_argument("--disable", action="store_true")
+    network_mailbox.set_defaults(handler=cmd_network_mailbox)
+    network_fetch = network.add_parser(
+        "fetch-mail",
+        help="fetch the network's unseen mail now and print what became of it",
+        description="Fetch the network's mailbox once (the worker does it every minute).",
+    )
+    network_fetch.add_argument("network", metavar="NETWORK")
+    network_fetch.set_defaults(handler=cmd_network_fetch_mail)
     purge = commands.add_parser(
         "purge",
         help="remove soft-deleted records past the restore window",

@@ -178,6 +178,7 @@ class InboundStatus(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate"
     QUARANTINED = "quarantined", "Quarantined"
     RELEASED = "released", "Released from quarantine"
+    DISCARDED = "discarded", "Discarded from quarantine"
 
 
 class InboundMail(models.Model):

@@ -10,6 +10,7 @@ from .views import (
     capacity,
     capacity_scenarios,
     documents,
+    enquiries_intake,
     home,
     imports,
     lists,
@@ -65,6 +66,7 @@ urlpatterns = [
     *capacity_scenarios.urlpatterns,
     *network_inbox.urlpatterns,
     *networks.urlpatterns,
+    *enquiries_intake.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

@@ -9,6 +9,7 @@ from salesline.accounts import services as accounts
 from salesline.enquiries.network_services import network_add_member, network_create
 from salesline.process import services as process_services
 from tests.conftest import ApiClient
+from tests.enquiries.imap_fixtures import imap, imap_server  # noqa: F401
 
 
 @dataclass

@@ -18,6 +18,7 @@ from . import (
     capacity_simulations,
     dashboard,
     documents,
+    enquiries,
     enquiry_triage,
     imports,
     members,
@@ -105,6 +106,7 @@ booking.register(api)
 work.register(api)
 capacity.register(api)
 capacity_simulations.register(api)
+enquiries.register(api)
 enquiry_triage.register(api)
 rota.register(api)
 networks.register(api)

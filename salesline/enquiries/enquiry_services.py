@@ -1,0 +1,100 @@
+"""Changing an enquiry by hand (the chair on duty or the coordinator): its category, status and
+the enquirer's details. Triage, replies and referrals have services of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from salesline.core import audit
+from salesline.core.actors import Actor
+from salesline.core.errors import PreconditionFailed, ProblemList
+
+from .access import network_actor, require_chair_or_coordinator
+from .intake import enquiry_problems
+from .models import Category, Enquiry, EnquiryStatus
+from .selectors import enquiry_get_for
+
+#: What `enquiry_update` may change.
+WRITABLE = ("name", "email", "organisation_name", "country", "message", "category", "status")
+
+
+def _cleaned(data: Mapping[str, Any], problems: ProblemList) -> dict[str, str]:
+    cleaned: dict[str, str] = {}
+    for name in WRITABLE:
+        if name not in data:
+            continue
+        value = data[name]
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            problems.add((name,), f"{name} must be text.")
+            continue
+        cleaned[name] = value.strip()
+    if "category" in cleaned and cleaned["category"] not in ("", *Category.values):
+        problems.add(
+            ("category",), f"Category must be one of: {', '.join(Category.values)}.", type="enum"
+        )
+    if "status" in cleaned and cleaned["status"] not in EnquiryStatus.values:
+        problems.add(
+            ("status",), f"Status must be one of: {', '.join(EnquiryStatus.values)}.", type="enum"
+        )
+    if "email" in cleaned:
+        cleaned["email"] = cleaned["email"].lower()
+    if "country" in cleaned:
+        cleaned["country"] = cleaned["country"].upper()
+    return cleaned
+
+
+def enquiry_update(
+    *,
+    actor: Actor,
+    enquiry_id: Any,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+) -> Enquiry:
+    """Change the fields given (WRITABLE); the chair on duty or the coordinator only (another
+    member: PermissionDenied; a non-member: NotFound). Setting `replied` records the first
+    response. Audited in the network's books with before and after."""
+    problems = ProblemList()
+    cleaned = _cleaned(data, problems)
+    with transaction.atomic():
+        enquiry = enquiry_get_for(actor=actor, enquiry_id=enquiry_id, lock=True)
+        network = enquiry.network
+        require_chair_or_coordinator(network, actor, "change an enquiry")
+        if expected_version is not None and expected_version != enquiry.version:
+            raise PreconditionFailed(
+                f"The enquiry changed since you read it (version {enquiry.version} now, not "
+                f"{expected_version}): reload it and try again."
+            )
+        after = {name: getattr(enquiry, name) for name in WRITABLE}
+        after.update(cleaned)
+        for problem in enquiry_problems(after):
+            if problem.loc and problem.loc[0] in cleaned:
+                problems.problems.append(problem)
+        problems.raise_if_any("The enquiry was not saved.")
+        changes = {
+            name: [getattr(enquiry, name), value]
+            for name, value in cleaned.items()
+            if getattr(enquiry, name) != value
+        }
+        if not changes:
+            return enquiry
+        now = timezone.now()
+        fields = [*changes, "version", "updated_at"]
+        for name, (_, value) in changes.items():
+            setattr(enquiry, name, value)
+        if enquiry.status == EnquiryStatus.REPLIED and enquiry.first_response_at is None:
+            enquiry.first_response_at = now
+            fields.append("first_response_at")
+            changes["first_response_at"] = [None, now.isoformat()]
+        enquiry.version += 1
+        enquiry.updated_at = now
+        enquiry.save(update_fields=fields)
+        audit.record(
+            actor=network_actor(network, actor), action="update", obj=enquiry, changes=changes
+        )
+    return enquiry

@@ -1,0 +1,457 @@
+"""Enquiries by e-mail: the worker fetches each enabled network mailbox over IMAP (imap-tools).
+
+For every unseen message, in one transaction: the raw message is stored first as an
+`InboundMail` (with its SHA-256 and Message-ID), then it is deduplicated (the same Message-ID or
+the same bytes in this network is one enquiry), parsed (mailparse.py) and recorded through
+`intake.enquiry_receive(source="email")`, or quarantined with the reason when it cannot be. The
+message is flagged \\Seen on the server only after that transaction committed: a crash between
+the two re-fetches it next time, and deduplication makes that one enquiry (at-least-once
+fetching, exactly-once enquiries). A failure of the database leaves the message unseen, so it
+is fetched again; nothing is lost or silently dropped."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMessageFlags
+from imap_tools.message import MailMessage
+
+from salesline.accounts.services import system_actor
+from salesline.core import audit
+from salesline.core.actors import Actor
+from salesline.core.errors import NotFound, ProblemList, ValidationFailed
+from salesline.core.text import text_problem
+
+from . import intake
+from .access import network_actor, require_coordinator
+from .mailparse import ParsedMail, Unparseable, parse
+from .models import Enquiry, EnquirySource, InboundMail, InboundStatus, Mailbox, Network
+
+logger = logging.getLogger(__name__)
+
+#: Messages fetched per IMAP FETCH command (imap-tools' `bulk`).
+FETCH_BATCH = 100
+#: The periodic fetch of one mailbox runs at most this often (two workers never both fetch it).
+FETCH_EVERY = timedelta(seconds=60)
+IMAP_TIMEOUT = 30
+
+
+@dataclass
+class FetchReport:
+    fetched: int = 0
+    created: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    # Messages left unseen on the server because storing them failed (fetched again next time).
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"fetched {self.fetched}, created {self.created}, duplicates {self.duplicates}, "
+            f"quarantined {self.quarantined}"
+        )
+        if self.failed:
+            text += f", failed {self.failed} (left unseen)"
+        return text
+
+
+class _RawMessage(MailMessage):
+    """The message's bytes as the server holds them (imap-tools would re-parse them)."""
+
+    def __init__(self, fetch_data: list) -> None:
+        raw, uid_data, flag_data = self._get_message_data_parts(fetch_data)
+        self._raw_uid_data = uid_data
+        self._raw_flag_data = flag_data
+        self.raw: bytes = raw
+
+
+def _client_class(mailbox: Mailbox):
+    base = MailBox if mailbox.ssl else MailBoxStartTls if mailbox.starttls else MailBoxUnencrypted
+
+    class RawMailBox(base):  # type: ignore[misc, valid-type]
+        email_message_class = _RawMessage
+
+    return RawMailBox
+
+
+@contextmanager
+def _connected(mailbox: Mailbox) -> Iterator[MailBox]:
+    client = _client_class(mailbox)(mailbox.host, port=mailbox.port, timeout=IMAP_TIMEOUT)
+    with client.login(mailbox.username, mailbox.password, initial_folder=mailbox.folder) as box:
+        yield box
+
+
+def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
+    """Fetch every unseen message of `mailbox` (see the module's docstring)."""
+    report = FetchReport()
+    network = mailbox.network
+    try:
+        with _connected(mailbox) as box:
+            uids = box.uids(AND(seen=False))
+            for start in range(0, len(uids), batch):
+                chunk = uids[start : start + batch]
+                done: list[str] = []
+                for message in box.fetch(
+                    uid_list=chunk, mark_seen=False, bulk=max(2, len(chunk)), headers_only=False
+                ):
+                    report.fetched += 1
+                    if _take(network, message, report) and message.uid:
+                        done.append(message.uid)
+                if done:
+                    box.flag(done, MailMessageFlags.SEEN, True)
+                # Keeps the periodic claim (fetch_due_mailboxes) while a long fetch runs.
+                Mailbox.objects.filter(pk=mailbox.pk).update(last_fetched_at=timezone.now())
+        error = ""
+    except Exception as exc:  # the server, the network or the login: said on the mailbox
+        logger.exception("Fetching mail for %s failed", network.slug)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        report.errors.append(error)
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_fetched_at=timezone.now(), last_error=error)
+    return report
+
+
+def _take(network: Network, message: MailMessage, report: FetchReport) -> bool:
+    """Store one message (one transaction). True when it may be flagged \\Seen."""
+    raw = message.raw if isinstance(message, _RawMessage) else message.obj.as_bytes()
+    try:
+        with transaction.atomic():
+            outcome = _store(network, raw, message.uid or "")
+    except Exception as exc:
+        logger.exception("Storing mail uid %s of %s failed", message.uid, network.slug)
+        report.failed += 1
+        report.errors.append(f"uid {message.uid}: {type(exc).__name__}: {exc}"[:500])
+        return False
+    if outcome == InboundStatus.ENQUIRY:
+        report.created += 1
+    elif outcome == InboundStatus.DUPLICATE:
+        report.duplicates += 1
+    else:
+        report.quarantined += 1
+    return True
+
+
+_MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<?([^\r\n>]*)>?", re.IGNORECASE | re.MULTILINE)
+
+
+def _message_id_of_raw(raw: bytes) -> str:
+    """The Message-ID of a message the parser refused (for deduplication), if it has one."""
+    header_end = raw.find(b"\r\n\r\n")
+    if header_end < 0:
+        header_end = raw.find(b"\n\n")
+    found = _MESSAGE_ID.search(raw[: header_end if header_end >= 0 else 65536])
+    return found.group(1).decode("ascii", "replace").strip()[:998] if found else ""
+
+
+def _store(network: Network, raw: bytes, uid: str) -> str:
+    """The InboundMail row first, then the enquiry or the quarantine; the outcome's status."""
+    # One intake of this network at a time: the duplicate check below cannot race.
+    Mailbox.objects.select_for_update().filter(network=network).first()
+    sha256 = hashlib.sha256(raw).hexdigest()
+    parsed: ParsedMail | None = None
+    reason = ""
+    try:
+        parsed = parse(raw)
+        message_id = parsed.message_id
+    except Unparseable as exc:
+        reason = exc.reason
+        message_id = _message_id_of_raw(raw)
+    same = Q(sha256=sha256)
+    if message_id:
+        same |= Q(message_id=message_id)
+    earlier = InboundMail.objects.filter(same, network=network).order_by("pk").first()
+    if earlier is not None:
+        if not InboundMail.objects.filter(network=network, sha256=sha256).exists():
+            # The same Message-ID with other bytes (a resend through another relay): kept, as a
+            # duplicate of the first.
+            InboundMail.objects.create(
+                network=network,
+                message_id=message_id,
+                sha256=sha256,
+                uid=uid,
+                raw=raw,
+                status=InboundStatus.DUPLICATE,
+                enquiry=earlier.enquiry,
+                reason=f"The same Message-ID as inbound mail {earlier.pk}.",
+            )
+        return InboundStatus.DUPLICATE
+    inbound = InboundMail.objects.create(
+        network=network,
+        message_id=message_id,
+        sha256=sha256,
+        uid=uid,
+        raw=raw,
+        status=InboundStatus.QUARANTINED,
+        reason=reason,
+    )
+    if parsed is None:
+        _audit_quarantine(network, inbound)
+        return InboundStatus.QUARANTINED
+    try:
+        with transaction.atomic():
+            enquiry = intake.enquiry_receive(
+                network=network,
+                data=_enquiry_data(parsed),
+                source=EnquirySource.EMAIL,
+                actor_label="mailbox",
+                message_id=parsed.message_id,
+                attachments=_attachments(parsed),
+            )
+    except ValidationFailed as exc:
+        inbound.reason = "; ".join(p.msg for p in exc.problems) or str(exc)
+        inbound.save(update_fields=["reason"])
+        _audit_quarantine(network, inbound)
+        return InboundStatus.QUARANTINED
+    inbound.status = InboundStatus.ENQUIRY
+    inbound.enquiry = enquiry
+    inbound.save(update_fields=["status", "enquiry"])
+    return InboundStatus.ENQUIRY
+
+
+def _audit_quarantine(network: Network, inbound: InboundMail) -> None:
+    audit.record(
+        actor=system_actor(network.organisation, "mailbox"),
+        action="quarantine",
+        obj=inbound,
+        changes={"status": [None, inbound.status], "reason": [None, inbound.reason]},
+    )
+
+
+def _storable(value: str, *, limit: int, multiline: bool) -> str:
+    """`value` cut to `limit` without the characters no field keeps (control characters)."""
+    value = value[:limit]
+    if text_problem(value, multiline=multiline) is None:
+        return value
+    return "".join(ch for ch in value if text_problem(ch, multiline=multiline) is None)
+
+
+def _enquiry_data(parsed: ParsedMail) -> dict[str, str]:
+    limits = intake.LIMITS
+    text = parsed.text
+    notes = [
+        f"[{a.file_name} ({len(a.content):,} bytes) was too large to attach; the original "
+        "message keeps it.]"
+        for a in parsed.attachments
+        if len(a.content) > intake.MAX_ATTACHMENT_BYTES
+    ]
+    if notes:
+        text = "\n\n".join([text, *notes])
+    if len(text) > limits["message"]:
+        cut = "\n\n[The message was cut here; the original is kept with the inbound mail.]"
+        text = text[: limits["message"] - len(cut)] + cut
+    return {
+        "name": _storable(parsed.from_name, limit=limits["name"], multiline=False),
+        "email": parsed.from_address[: limits["email"]],
+        "subject": _storable(parsed.subject, limit=limits["subject"], multiline=False),
+        "message": _storable(text, limit=limits["message"], multiline=True),
+    }
+
+
+def _attachments(parsed: ParsedMail) -> list[intake.IncomingAttachment]:
+    return [
+        intake.IncomingAttachment(
+            file_name=a.file_name, content_type=a.content_type, content=a.content
+        )
+        for a in parsed.attachments
+        if len(a.content) <= intake.MAX_ATTACHMENT_BYTES
+    ]
+
+
+# ---------------------------------------------------------------- the worker
+
+
+def fetch_due_mailboxes() -> dict[str, FetchReport]:
+    """The periodic callback: every enabled mailbox not fetched in the last FETCH_EVERY. A
+    conditional UPDATE claims each one, so two workers never fetch the same mailbox at once."""
+    reports: dict[str, FetchReport] = {}
+    now = timezone.now()
+    due = Q(last_fetched_at__isnull=True) | Q(last_fetched_at__lt=now - FETCH_EVERY)
+    for mailbox in Mailbox.objects.filter(due, enabled=True).select_related("network"):
+        claimed = (
+            Mailbox.objects.filter(pk=mailbox.pk, enabled=True)
+            .filter(due)
+            .update(last_fetched_at=now)
+        )
+        if claimed != 1:
+            continue
+        reports[mailbox.network.slug] = mailbox_fetch(mailbox)
+    return reports
+
+
+# ---------------------------------------------------------------- settings and quarantine
+
+MAILBOX_FIELDS = ("host", "port", "username", "password", "folder", "ssl", "starttls", "enabled")
+
+
+def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
+    """Create or change the network's mailbox (the coordinator; or the CLI, acting with no
+    user). Every problem is named at once; the password is never written to the audit trail."""
+    if actor.user is not None:
+        require_coordinator(network, actor, "set up the network's mailbox")
+    problems = ProblemList()
+    existing = Mailbox.objects.filter(network=network).first()
+    values = {name: data[name] for name in MAILBOX_FIELDS if data.get(name) is not None}
+    for name in ("host", "username", "folder"):
+        if name in values:
+            values[name] = str(values[name]).strip()
+            if reason := text_problem(values[name], max_length=255):
+                problems.add((name,), f"{name.capitalize()} {reason}.")
+        missing = not values.get(name) and not (existing and getattr(existing, name))
+        if missing and name != "folder":
+            problems.add((name,), f"{name.capitalize()} is required.", type="missing")
+    if "password" in values and len(str(values["password"])) > 255:
+        problems.add(("password",), "Password must be at most 255 characters.")
+    if "port" in values:
+        try:
+            values["port"] = int(values["port"])
+        except (TypeError, ValueError):
+            values["port"] = 0
+        if not 1 <= values["port"] <= 65535:
+            problems.add(("port",), "Port must be a number from 1 to 65535.")
+    problems.raise_if_any("The mailbox was not saved.")
+    with transaction.atomic():
+        mailbox = Mailbox.objects.select_for_update().filter(network=network).first()
+        created = mailbox is None
+        if mailbox is None:
+            mailbox = Mailbox(network=network)
+        before = {name: getattr(mailbox, name) for name in MAILBOX_FIELDS}
+        for name, value in values.items():
+            setattr(mailbox, name, value)
+        if not mailbox.folder:
+            mailbox.folder = "INBOX"
+        if created:
+            mailbox.save(force_insert=True)
+        else:
+            mailbox.save()
+        changes = {
+            name: [before[name], getattr(mailbox, name)]
+            for name in MAILBOX_FIELDS
+            if before[name] != getattr(mailbox, name)
+        }
+        if "password" in changes:
+            changes["password"] = ["***", "***"]
+        audit.record(
+            actor=_books_actor(network, actor),
+            action="create" if created else "update",
+            obj=mailbox,
+            changes=changes,
+        )
+    return mailbox
+
+
+def _books_actor(network: Network, actor: Actor) -> Actor:
+    return actor if actor.user is None else network_actor(network, actor)
+
+
+def quarantine_list(*, actor: Actor, network: Network) -> list[InboundMail]:
+    require_coordinator(network, actor, "see the quarantined mail")
+    return list(
+        InboundMail.objects.filter(network=network, status=InboundStatus.QUARANTINED)
+        .defer("raw")
+        .order_by("-fetched_at", "-pk")
+    )
+
+
+def _quarantined(network: Network, inbound_id: int) -> InboundMail:
+    inbound = (
+        InboundMail.objects.select_for_update()
+        .filter(network=network, pk=inbound_id, status=InboundStatus.QUARANTINED)
+        .first()
+    )
+    if inbound is None:
+        raise NotFound(f"No quarantined mail {inbound_id}.")
+    return inbound
+
+
+def _lenient_fields(raw: bytes) -> dict[str, str]:
+    """What can be read of a message the parser refused: its headers and text, decoded with
+    replacement characters (the coordinator releases it knowing it is imperfect)."""
+    import email
+    import email.policy
+
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    texts = []
+    for part in message.walk():
+        if part.get_content_type() in {"text/plain", "text/html"}:
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                texts.append(payload.decode(part.get_content_charset() or "utf-8", "replace"))
+    body = "\n\n".join(texts).strip() or raw.decode("utf-8", "replace")
+    subject = str(message.get("Subject", "") or "")
+    return {"subject": subject, "message": body}
+
+
+def inbound_release(
+    *, actor: Actor, network: Network, inbound_id: int, email: str = "", name: str = ""
+) -> Enquiry:
+    """The coordinator turns a quarantined message into an enquiry anyway, giving the sender's
+    address when the message had none (no acknowledgement is sent without one)."""
+    require_coordinator(network, actor, "release quarantined mail")
+    with transaction.atomic():
+        inbound = _quarantined(network, inbound_id)
+        try:
+            parsed = parse(bytes(inbound.raw))
+            data = _enquiry_data(parsed)
+            attachments = _attachments(parsed)
+        except Unparseable:
+            lenient = _lenient_fields(bytes(inbound.raw))
+            data = {
+                "subject": _storable(lenient["subject"], limit=255, multiline=False),
+                "message": _storable(
+                    lenient["message"], limit=intake.LIMITS["message"], multiline=True
+                ),
+            }
+            attachments = []
+        if email:
+            data["email"] = email.strip()
+        if name:
+            data["name"] = name.strip()
+        if not data.get("email") and not data.get("name"):
+            data["name"] = "Unknown sender"
+        enquiry = intake.enquiry_receive(
+            network=network,
+            data=data,
+            source=EnquirySource.EMAIL,
+            actor_label=actor.label,
+            message_id=inbound.message_id,
+            attachments=attachments,
+        )
+        inbound.status = InboundStatus.RELEASED
+        inbound.enquiry = enquiry
+        inbound.save(update_fields=["status", "enquiry"])
+        audit.record(
+            actor=_books_actor(network, actor),
+            action="release",
+            obj=inbound,
+            changes={
+                "status": [InboundStatus.QUARANTINED, InboundStatus.RELEASED],
+                "enquiry": [None, enquiry.reference],
+            },
+        )
+    return enquiry
+
+
+def inbound_discard(*, actor: Actor, network: Network, inbound_id: int) -> InboundMail:
+    """The coordinator decides a quarantined message is not an enquiry (spam, a bounce). The
+    raw message is kept, marked discarded."""
+    require_coordinator(network, actor, "discard quarantined mail")
+    with transaction.atomic():
+        inbound = _quarantined(network, inbound_id)
+        inbound.status = InboundStatus.DISCARDED
+        inbound.save(update_fields=["status"])
+        audit.record(
+            actor=_books_actor(network, actor),
+            action="discard",
+            obj=inbound,
+            changes={"status": [InboundStatus.QUARANTINED, InboundStatus.DISCARDED]},
+        )
+    return inbound
