@@ -11,12 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from salesline.core import audit
 from salesline.core.actors import Actor
-from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
+from salesline.core.errors import Conflict, Problem, ValidationFailed
 from salesline.core.mail_requests import request_mail
 from salesline.core.text import text_problem
 from salesline.records.services import record_create
@@ -35,6 +35,7 @@ from .models import (
 )
 from .network_rules import rules_for
 from .rules import NetworkRules, TriageCategory, render_reply
+from .selectors import enquiry_get_for
 
 #: What the triage answers may hold (the contract's), with their limits.
 ANSWER_TEXT_MAX = {"timescale": 500, "technology": 1000, "brief": 10_000}
@@ -69,23 +70,6 @@ class TriageResult:
 
 
 # ------------------------------------------------------------------------- reads
-
-
-def enquiries_visible_to(actor: Actor) -> QuerySet[Enquiry]:
-    """The enquiries of the networks the actor's organisation is a member of."""
-    return Enquiry.objects.filter(network__in=access.member_networks(actor))
-
-
-def enquiry_for(actor: Actor, enquiry_id: int, *, lock: bool = False) -> Enquiry:
-    queryset = enquiries_visible_to(actor).select_related(
-        "network", "network__organisation", "chair_org", "chair_person"
-    )
-    if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    enquiry = queryset.filter(pk=enquiry_id).first()
-    if enquiry is None:
-        raise NotFound(f"No enquiry {enquiry_id}.")
-    return enquiry
 
 
 def able_members(network: Network, skills: Sequence[str]) -> list[AbleMember]:
@@ -242,7 +226,7 @@ def enquiry_triage(
             [Problem(loc=("category",), msg=f"Unknown category '{str(category)[:40]}'.")],
         )
     with transaction.atomic():
-        enquiry = enquiry_for(actor, enquiry_id, lock=True)
+        enquiry = enquiry_get_for(actor=actor, enquiry_id=enquiry_id, lock=True)
         network = enquiry.network
         access.require_chair_or_coordinator(network, actor, "triage an enquiry")
         if enquiry.status == EnquiryStatus.CLOSED:
@@ -351,7 +335,7 @@ def enquiry_reply(
     """Send (or leave as a draft) one of the category's canned replies to the enquirer; the
     chair may edit the subject and body. Sending is the first response: status `replied`."""
     with transaction.atomic():
-        enquiry = enquiry_for(actor, enquiry_id, lock=True)
+        enquiry = enquiry_get_for(actor=actor, enquiry_id=enquiry_id, lock=True)
         network = enquiry.network
         access.require_chair_or_coordinator(network, actor, "reply to an enquiry")
         if not enquiry.email:
@@ -421,7 +405,7 @@ def enquiry_reply(
 def enquiry_checklist_tick(*, actor: Actor, enquiry_id: int, done: Sequence[str]) -> Enquiry:
     """Set which of the category's next steps are done (the keys given; others not done)."""
     with transaction.atomic():
-        enquiry = enquiry_for(actor, enquiry_id, lock=True)
+        enquiry = enquiry_get_for(actor=actor, enquiry_id=enquiry_id, lock=True)
         network = enquiry.network
         access.require_chair_or_coordinator(network, actor, "work an enquiry's checklist")
         category = rules_for(network).category(enquiry.category) if enquiry.category else None
