@@ -208,7 +208,7 @@ def member_skills_replace(
         audit.record(
             actor=_books(network, actor),
             action="member_skills_replace",
-            object_type="enquiries.networkmember",
+            object_type="networkmember",
             object_id=organisation.pk,
             object_repr=organisation.slug,
             changes={"skills": [before, after]},
@@ -259,7 +259,7 @@ def person_skills_replace(
         audit.record(
             actor=_books(network, actor),
             action="person_skills_replace",
-            object_type="enquiries.networkmember",
+            object_type="networkmember",
             object_id=organisation.pk,
             object_repr=organisation.slug,
             changes={"people": [None, len(created)]},

@@ -23,6 +23,7 @@ from . import (
     message_templates,
     messages,
     metrics,
+    network_directory,
     organisation,
     people,
     places,
@@ -102,3 +103,4 @@ booking.register(api)
 work.register(api)
 capacity.register(api)
 capacity_simulations.register(api)
+network_directory.register(api)
