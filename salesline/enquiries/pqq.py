@@ -111,7 +111,7 @@ class PqqAnswer:
 def topic_of(question: str) -> str:
     text = " " + re.sub(r"\s+", " ", question.lower()) + " "
     for topic, words in TOPICS:
-        if any(word in text for word in words):
+        if _mentions(text, words):
             return topic
     return ""
 
@@ -166,7 +166,7 @@ def _accounts(question: str, members: Sequence[MemberPack]) -> tuple[list[str], 
 
 def _policy(question: str, members: Sequence[MemberPack]) -> tuple[list[str], list[str]]:
     text = question.lower()
-    kinds = [kind for kind, words in POLICY_KINDS.items() if any(w in text for w in words)]
+    kinds = [kind for kind, words in POLICY_KINDS.items() if _mentions(text, words)]
     lines, missing = [], []
     for m in members:
         held = (m.policies or "").lower()
@@ -175,10 +175,10 @@ def _policy(question: str, members: Sequence[MemberPack]) -> tuple[list[str], li
         if kinds:
             for kind in kinds:
                 words = POLICY_KINDS[kind]
-                found = [t for t in titles if any(w in t.lower() for w in words)]
-                if any(w in held for w in words) or found:
+                found = [t for t in titles if _mentions(t.lower(), words)]
+                if _mentions(held, words) or found:
                     detail = f" (attached: {', '.join(found)})" if found else ""
-                    lines.append(f"{m.name}: has a {kind} policy{detail}.")
+                    lines.append(f"{m.name}: {kind} policy in place{detail}.")
                 else:
                     missing.append(f"{m.name}: no {kind} policy in the directory.")
         elif held or documents_text:
@@ -266,6 +266,11 @@ _ANSWERERS = {
     "rates": _rates,
     "capacity": _capacity,
 }
+
+
+def _mentions(text: str, words: Sequence[str]) -> bool:
+    """Whether `text` has one of `words` starting a word ("quality" is not in "equality")."""
+    return any(re.search(r"(?<![a-z0-9])" + re.escape(word), text) for word in words)
 
 
 def _first_line(text: str) -> str:
