@@ -103,74 +103,112 @@ def rank(
     members: Sequence[MemberFacts],
     taxonomy: Iterable[SkillInfo] = (),
 ) -> list[Candidate]:
-    """Every member with its score and reasons in words, best first."""
-    names = {skill.key: skill.name for skill in taxonomy}
-    named = skills_named_by(lead.words, (SkillInfo(k, n) for k, n in names.items()))
-    # The skills the brief names that the needed keys do not already count.
-    by_word = {key: word for key, word in named.items() if key not in set(lead.skills)}
-    by_word_keys = frozenset(by_word)
-    candidates = [_candidate(lead, member, names, by_word, by_word_keys) for member in members]
+    """Every member with its score and reasons in words, best first. The reasons' words are
+    made once per lead (a member's differ only by level), so a thousand members take a few
+    milliseconds."""
+    context = _Context(lead, {skill.key: skill.name for skill in taxonomy})
+    candidates = [context.candidate(member) for member in members]
     candidates.sort(key=lambda c: (-c.score, c.org))
     return candidates
 
 
-def _candidate(
-    lead: LeadFacts,
-    member: MemberFacts,
-    names: Mapping[str, str],
-    by_word: Mapping[str, str],
-    by_word_keys: frozenset[str],
-) -> Candidate:
-    score = 0.0
-    reasons: list[str] = []
-    held = member.skills
-    for key in lead.skills:
-        level = held.get(key)
-        label = names.get(key, key)
-        if level:
-            score += SKILL_POINTS_PER_LEVEL * level
-            reasons.append(f"Has {label} at level {level} of 5.")
-        else:
-            reasons.append(f"Lacks {label}, which the lead needs.")
-    if by_word_keys:
-        for key in sorted(by_word_keys.intersection(held)):
-            level = held[key]
-            score += WORD_POINTS + WORD_POINTS_PER_LEVEL * level
+class _Context:
+    """What every candidate of one lead shares: the needed skills' reasons by level, the skills
+    the brief names, the budget in words."""
+
+    def __init__(self, lead: LeadFacts, names: Mapping[str, str]) -> None:
+        self.lead = lead
+        needed = tuple(dict.fromkeys(lead.skills))
+        self.needed = needed
+        self.has = {
+            key: [""] + [f"Has {names.get(key, key)} at level {n} of 5." for n in range(1, 6)]
+            for key in needed
+        }
+        self.lacks = {key: f"Lacks {names.get(key, key)}, which the lead needs." for key in needed}
+        named = skills_named_by(lead.words, (SkillInfo(k, n) for k, n in names.items()))
+        # The skills the brief names that the needed keys do not already count.
+        self.by_word = sorted(key for key in named if key not in set(needed))
+        self.by_word_set = frozenset(self.by_word)
+        self.word_reason = {
+            key: [""]
+            + [
+                f"The brief mentions '{named[key]}': has {names.get(key, key)} at level {n}."
+                for n in range(1, 6)
+            ]
+            for key in self.by_word
+        }
+        self.shown_reason = {
+            key: f"A case study shows {names.get(key, key)}." for key in self.by_word
+        }
+        self.budget_text = f"{lead.budget:,.0f}" if lead.budget is not None else ""
+        self.starts_by_text = lead.starts_by.isoformat() if lead.starts_by else ""
+        self._money: dict[Decimal, str] = {}
+
+    def money(self, value: Decimal) -> str:
+        text = self._money.get(value)
+        if text is None:
+            text = self._money[value] = f"{value:,.0f}"
+        return text
+
+    def candidate(self, member: MemberFacts) -> Candidate:
+        lead = self.lead
+        score = 0.0
+        reasons: list[str] = []
+        held = member.skills
+        for key in self.needed:
+            level = held.get(key)
+            if level:
+                score += SKILL_POINTS_PER_LEVEL * level
+                reasons.append(self.has[key][level])
+            else:
+                reasons.append(self.lacks[key])
+        if self.by_word:
+            hits = self.by_word_set.intersection(held)
+            for key in sorted(hits) if len(hits) > 1 else hits:
+                level = held[key]
+                score += WORD_POINTS + WORD_POINTS_PER_LEVEL * level
+                reasons.append(self.word_reason[key][level])
+            if member.case_study_skills:
+                for key in sorted(self.by_word_set & member.case_study_skills):
+                    score += CASE_STUDY_WORD_POINTS
+                    reasons.append(self.shown_reason[key])
+        available = member.available_from
+        if lead.starts_by is not None and available is not None:
+            if available <= lead.starts_by:
+                score += CAPACITY_POINTS
+                reasons.append(f"Available from {available.isoformat()}, in time.")
+            else:
+                score -= CAPACITY_POINTS
+                reasons.append(
+                    f"Not available until {available.isoformat()}, after {self.starts_by_text}."
+                )
+        budget = lead.budget
+        if budget is not None:
+            low, high = member.min_project_value, member.max_project_value
+            if low is not None and budget < low:
+                score -= CAPACITY_POINTS
+                reasons.append(
+                    f"Budget {self.budget_text} is below its minimum project {self.money(low)}."
+                )
+            elif high is not None and budget > high:
+                score -= CAPACITY_POINTS
+                reasons.append(
+                    f"Budget {self.budget_text} is above its maximum project {self.money(high)}."
+                )
+            elif low is not None or high is not None:
+                score += CAPACITY_POINTS
+                reasons.append(
+                    f"Budget {self.budget_text} is within the size of project it takes."
+                )
+        if member.accepted or member.declined:
+            outcome = OUTCOME_POINTS * (member.accepted - member.declined)
+            score += max(-OUTCOME_CAP, min(OUTCOME_CAP, outcome))
             reasons.append(
-                f"The brief mentions '{by_word[key]}': has {names.get(key, key)} "
-                f"at level {level}."
+                f"Past referrals: {member.accepted} accepted or won, {member.declined} declined."
             )
-        for key in sorted(by_word_keys & member.case_study_skills):
-            score += CASE_STUDY_WORD_POINTS
-            reasons.append(f"A case study shows {names.get(key, key)}.")
-    if lead.starts_by is not None and member.available_from is not None:
-        if member.available_from <= lead.starts_by:
-            score += CAPACITY_POINTS
-            reasons.append(f"Available from {member.available_from.isoformat()}, in time.")
-        else:
-            score -= CAPACITY_POINTS
-            reasons.append(
-                f"Not available until {member.available_from.isoformat()}, after "
-                f"{lead.starts_by.isoformat()}."
-            )
-    if lead.budget is not None:
-        low, high = member.min_project_value, member.max_project_value
-        if low is not None and lead.budget < low:
-            score -= CAPACITY_POINTS
-            reasons.append(f"Budget {lead.budget:,.0f} is below its minimum project {low:,.0f}.")
-        elif high is not None and lead.budget > high:
-            score -= CAPACITY_POINTS
-            reasons.append(f"Budget {lead.budget:,.0f} is above its maximum project {high:,.0f}.")
-        elif low is not None or high is not None:
-            score += CAPACITY_POINTS
-            reasons.append(f"Budget {lead.budget:,.0f} is within the size of project it takes.")
-    if member.accepted or member.declined:
-        outcome = OUTCOME_POINTS * (member.accepted - member.declined)
-        score += max(-OUTCOME_CAP, min(OUTCOME_CAP, outcome))
-        reasons.append(
-            f"Past referrals: {member.accepted} accepted or won, {member.declined} declined."
-        )
-    return Candidate(org=member.org, score=round(score, 2), reasons=tuple(reasons))
+        # Rounded to hundredths without round(), which is slow for floats with digits.
+        cents = int(score * 100 + (0.5 if score >= 0 else -0.5))
+        return Candidate(org=member.org, score=cents / 100, reasons=tuple(reasons))
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
