@@ -15,6 +15,7 @@ from .views import (
     lists,
     message_templates,
     messages,
+    network_directory,
     people_report,
     places,
     planner,
@@ -61,6 +62,7 @@ urlpatterns = [
     *work.urlpatterns,
     *capacity.urlpatterns,
     *capacity_scenarios.urlpatterns,
+    *network_directory.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),
