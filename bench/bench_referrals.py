@@ -17,7 +17,7 @@ import json
 import random
 import statistics
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,6 +42,7 @@ def skill_keys() -> list[tuple[str, str]]:
 
 def ensure_network(members: int, skills_each: int):
     from django.db import transaction
+    from django.utils import timezone
 
     from salesline.accounts.models import Organisation
     from salesline.enquiries.models import (
@@ -84,7 +85,7 @@ def ensure_network(members: int, skills_each: int):
             ),
             batch_size=5000,
         )
-        today = date.today()
+        today = timezone.localdate()
         MemberProfile.objects.bulk_create(
             MemberProfile(
                 network=network,

@@ -222,7 +222,8 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
         low, high = profile.min_project_value, profile.max_project_value
         values = ""
         if low is not None or high is not None:
-            values = f"{_money(low, profile.currency) or 'any'} to {_money(high, profile.currency) or 'any'}"
+            lowest = _money(low, profile.currency) or "any"
+            values = f"{lowest} to {_money(high, profile.currency) or 'any'}"
         packs.append(
             MemberPack(
                 slug=organisation.slug,
@@ -257,7 +258,9 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
             )
         )
     answers = answer_questions(list(bid.questions or []), packs)
-    return BidPack(bid=bid, members=packs, answers=answers, documents=documents, case_studies=studies)
+    return BidPack(
+        bid=bid, members=packs, answers=answers, documents=documents, case_studies=studies
+    )
 
 
 def pack_html(pack: BidPack) -> str:
@@ -390,4 +393,3 @@ def bid_pack_downloaded(*, actor: Actor, bid: Bid, kind: str) -> None:
         obj=bid,
         changes={"kind": [None, kind], "by_org": [None, actor.organisation.slug]},
     )
-

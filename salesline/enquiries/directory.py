@@ -616,9 +616,11 @@ def directory_list(
     members = NetworkMember.objects.filter(network=network, left_at__isnull=True)
     if skill:
         members = members.filter(
-            Q(organisation__in=MemberSkill.objects.filter(network=network, skill__key=skill).values(
-                "organisation"
-            ))
+            Q(
+                organisation__in=MemberSkill.objects.filter(
+                    network=network, skill__key=skill
+                ).values("organisation")
+            )
             | Q(
                 organisation__in=CaseStudy.objects.filter(
                     network=network, skills__key=skill

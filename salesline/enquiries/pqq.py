@@ -39,7 +39,10 @@ TOPICS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "accessibility",
         ),
     ),
-    ("case_studies", ("case stud", "experience", "previous", "reference", "similar", "track record")),
+    (
+        "case_studies",
+        ("case stud", "experience", "previous", "reference", "similar", "track record"),
+    ),
     ("skills", ("skill", "expertise", "technolog", "competenc", "capabilit", "qualification")),
     ("rates", ("rate", "price", "pricing", "cost", "fee", "charge")),
     ("capacity", ("capacity", "availab", "start", "resourc", "staff", "team size", "deliver")),
@@ -124,9 +127,7 @@ def answer_question(question: str, members: Sequence[MemberPack]) -> PqqAnswer:
     topic = topic_of(question)
     answerer = _ANSWERERS.get(topic)
     if answerer is None:
-        return PqqAnswer(
-            question, "", "", ("Not answered from the directory: no matching facts.",)
-        )
+        return PqqAnswer(question, "", "", ("Not answered from the directory: no matching facts.",))
     lines, missing = answerer(question, members)
     return PqqAnswer(question, topic, "\n".join(lines), tuple(missing))
 

@@ -32,11 +32,12 @@ OUTCOME_CAP = 2.0
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.]*[a-z0-9+#]|[a-z0-9]")
 #: Words too common to say anything about a skill.
-STOPWORDS = frozenset(
+_COMMON = (
     "a an and are as at be by for from has have in into is it its of on or our the their to "
     "we with will would you your need needs want new site web work project build using use "
-    "development developer services service".split()
+    "development developer services service"
 )
+STOPWORDS = frozenset(_COMMON.split())
 
 
 def words_of(text: str) -> frozenset[str]:
@@ -197,9 +198,7 @@ class _Context:
                 )
             elif low is not None or high is not None:
                 score += CAPACITY_POINTS
-                reasons.append(
-                    f"Budget {self.budget_text} is within the size of project it takes."
-                )
+                reasons.append(f"Budget {self.budget_text} is within the size of project it takes.")
         if member.accepted or member.declined:
             outcome = OUTCOME_POINTS * (member.accepted - member.declined)
             score += max(-OUTCOME_CAP, min(OUTCOME_CAP, outcome))

@@ -112,21 +112,19 @@ def member_facts(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
             "organisation_id", "available_from", "min_project_value", "max_project_value"
         )
     }
-    outcomes = {
-        row["organisation_id"]: row
+    outcomes: dict[int, tuple[int, int]] = {
+        row["organisation_id"]: (row["accepted"], row["declined"])
         for row in Referral.objects.filter(network=network)
         .values("organisation_id")
         .annotate(
-            accepted=Count(
-                "pk", filter=Q(status=ReferralStatus.ACCEPTED) | Q(outcome="won")
-            ),
+            accepted=Count("pk", filter=Q(status=ReferralStatus.ACCEPTED) | Q(outcome="won")),
             declined=Count("pk", filter=Q(status=ReferralStatus.DECLINED)),
         )
     }
     facts = []
     for org_id, slug in members.items():
         available_from, low, high = profiles.get(org_id, (None, None, None))
-        outcome = outcomes.get(org_id, {})
+        accepted, declined = outcomes.get(org_id, (0, 0))
         facts.append(
             MemberFacts(
                 org=slug,
@@ -136,8 +134,8 @@ def member_facts(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
                 available_from=available_from,
                 min_project_value=low,
                 max_project_value=high,
-                accepted=outcome.get("accepted", 0),
-                declined=outcome.get("declined", 0),
+                accepted=accepted,
+                declined=declined,
             )
         )
     return facts, taxonomy
@@ -300,7 +298,10 @@ def referral_accept(*, actor: Actor, referral_id: int) -> tuple[Referral, Any]:
             actor=actor,
             action="referral_accept",
             obj=opportunity,
-            changes={"network": [None, referral.network.slug], "enquiry": [None, enquiry.reference]},
+            changes={
+                "network": [None, referral.network.slug],
+                "enquiry": [None, enquiry.reference],
+            },
         )
     return referral, opportunity
 
@@ -373,4 +374,3 @@ def referral_out(referral: Referral, actor: Actor) -> dict[str, Any]:
     elif is_coordinator(referral.network, actor) or is_chair(referral.network, actor):
         out["decline_reason"] = referral.reason
     return out
-

@@ -20,7 +20,7 @@ QUESTIONS = [
     "Describe similar projects (case studies).",
     "What are your day rates?",
     "Do you hold a modern slavery statement?",
-    "=HYPERLINK(\"http://evil\")",
+    '=HYPERLINK("http://evil")',
 ]
 
 
@@ -42,12 +42,21 @@ def bid_world(world):
     )
     world.webarch.api.client.post(
         f"/api/v1/members/{world.webarch.org.slug}/documents",
-        {"kind": "accounts", "title": "Accounts 2025", "file": SimpleUploadedFile("acc.pdf", b"ACC")},
+        {
+            "kind": "accounts",
+            "title": "Accounts 2025",
+            "file": SimpleUploadedFile("acc.pdf", b"ACC"),
+        },
     )
     study = world.outlandish.api.post(
         "/case-studies",
-        {"title": "Open data portal", "client": "City Council", "summary": "Python portal",
-         "skills": ["python"], "year": 2024},
+        {
+            "title": "Open data portal",
+            "client": "City Council",
+            "summary": "Python portal",
+            "skills": ["python"],
+            "year": 2024,
+        },
     ).json()
     world.outlandish.api.client.post(
         f"/api/v1/case-studies/{study['id']}/files",

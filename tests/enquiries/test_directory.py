@@ -151,7 +151,9 @@ def test_profile_accounts_are_seen_by_the_member_and_the_coordinator_only(world)
         ("body", "max_project_value"),
         ("body", "available_from"),
     }
-    assert put(world.outlandish.api, f"/members/{slug}/profile", {"summary": "x"}).status_code == 403
+    assert (
+        put(world.outlandish.api, f"/members/{slug}/profile", {"summary": "x"}).status_code == 403
+    )
     assert world.outsider.api.get(f"/members/{slug}/profile").status_code == 404
     # The audit trail (in the network's books) never holds the accounts text.
     event = AuditEvent.objects.filter(
@@ -167,7 +169,11 @@ def test_documents_accounts_kept_private(world):
     for kind, name in (("policy", "equality.pdf"), ("accounts", "accounts-2025.pdf")):
         response = client.post(
             f"/api/v1/members/{slug}/documents",
-            {"kind": kind, "title": name, "file": SimpleUploadedFile(name, b"%PDF " + name.encode())},
+            {
+                "kind": kind,
+                "title": name,
+                "file": SimpleUploadedFile(name, b"%PDF " + name.encode()),
+            },
         )
         assert response.status_code == 201, response.content
     own = world.webarch.api.get(f"/members/{slug}/profile").json()["documents"]
@@ -210,7 +216,7 @@ def test_case_studies_and_search_by_skill(world):
     assert study["skills"] == ["data-science", "python"]
     bad = world.outlandish.api.post(
         "/case-studies",
-        {"title": "", "client": "C", "summary": "S", "skills": ["cobol"], "year": 3}
+        {"title": "", "client": "C", "summary": "S", "skills": ["cobol"], "year": 3},
     )
     assert bad.status_code == 422
     assert {tuple(p["loc"]) for p in bad.json()["detail"]} == {
@@ -229,10 +235,13 @@ def test_case_studies_and_search_by_skill(world):
         {"file": SimpleUploadedFile("portal.pdf", b"portal")},
     )
     assert upload.status_code == 201
-    assert world.webarch.api.client.post(
-        f"/api/v1/case-studies/{study['id']}/files",
-        {"file": SimpleUploadedFile("x.pdf", b"x")},
-    ).status_code == 403
+    assert (
+        world.webarch.api.client.post(
+            f"/api/v1/case-studies/{study['id']}/files",
+            {"file": SimpleUploadedFile("x.pdf", b"x")},
+        ).status_code
+        == 403
+    )
     by_skill = world.webarch.api.get("/case-studies?skill=python").json()
     assert [s["title"] for s in by_skill["items"]] == ["Open data portal"]
     assert by_skill["items"][0]["files"][0]["file_name"] == "portal.pdf"

@@ -51,7 +51,12 @@ def test_member_edits_its_own_entry(world):
     ) == {"drupal": 4}
     response = own.post(
         url,
-        {"form": "profile", "summary": "Hosting", "accounts": "secret 600k", "min_project_value": "x"},
+        {
+            "form": "profile",
+            "summary": "Hosting",
+            "accounts": "secret 600k",
+            "min_project_value": "x",
+        },
     )
     assert response.status_code == 422
     assert "min_project_value" in response.content.decode()
@@ -78,8 +83,12 @@ def test_member_edits_its_own_entry(world):
     assert "Portal" in own.get(url).content.decode()
     response = own.post(
         url,
-        {"form": "document", "kind": "policy", "title": "Equality policy",
-         "file": SimpleUploadedFile("eq.pdf", b"EQ")},
+        {
+            "form": "document",
+            "kind": "policy",
+            "title": "Equality policy",
+            "file": SimpleUploadedFile("eq.pdf", b"EQ"),
+        },
     )
     assert response.status_code == 302
 

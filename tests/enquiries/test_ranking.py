@@ -13,7 +13,11 @@ from salesline.enquiries.ranking import (
     words_of,
 )
 
-TAXONOMY = [SkillInfo("drupal", "Drupal"), SkillInfo("hosting", "Web hosting"), SkillInfo("ux", "UX")]
+TAXONOMY = [
+    SkillInfo("drupal", "Drupal"),
+    SkillInfo("hosting", "Web hosting"),
+    SkillInfo("ux", "UX"),
+]
 
 
 def test_skills_then_capacity_then_outcomes():

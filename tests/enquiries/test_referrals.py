@@ -55,7 +55,9 @@ def test_the_chair_on_duty_may_refer(ready):
         ends_on=today + timedelta(days=30),
     )
     enquiry = lead(world)
-    assert world.outlandish.api.get(f"/enquiries/{enquiry.pk}/referral-candidates").status_code == 200
+    assert (
+        world.outlandish.api.get(f"/enquiries/{enquiry.pk}/referral-candidates").status_code == 200
+    )
     response = world.outlandish.api.post(
         f"/enquiries/{enquiry.pk}/referrals", {"orgs": [world.webarch.org.slug]}
     )
@@ -105,9 +107,7 @@ def test_refer_accept_makes_an_opportunity_in_the_members_own_books(ready):
         assert seen["status"] == "accepted"
         assert "opportunity_id" not in seen
         listed = viewer.api.get(f"/enquiries/{enquiry.pk}/referrals").json()["items"]
-        assert all(
-            "opportunity_id" not in row for row in listed if row["org"] != viewer.org.slug
-        )
+        assert all("opportunity_id" not in row for row in listed if row["org"] != viewer.org.slug)
         # The member's opportunity stays its own.
         assert viewer.api.get(f"/opportunities/{opportunity_id}").status_code == 404
     own = world.webarch.api.get(f"/referrals/{referral_id}").json()
@@ -119,9 +119,14 @@ def test_refer_accept_makes_an_opportunity_in_the_members_own_books(ready):
         object_id=str(enquiry.pk),
     ).values_list("action", flat=True)
     assert {"referral_create", "referral_accept"} <= set(network_events)
-    assert not AuditEvent.objects.filter(
-        organisation=world.network.organisation, changes__icontains=str(opportunity_id)
-    ).filter(action="referral_accept").exclude(object_type="enquiry").exists()
+    assert (
+        not AuditEvent.objects.filter(
+            organisation=world.network.organisation, changes__icontains=str(opportunity_id)
+        )
+        .filter(action="referral_accept")
+        .exclude(object_type="enquiry")
+        .exists()
+    )
     assert AuditEvent.objects.filter(
         organisation=world.webarch.org, object_type="opportunity", object_id=str(opportunity_id)
     ).exists()

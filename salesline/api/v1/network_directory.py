@@ -360,7 +360,9 @@ def register(api) -> None:
         """Only the fields sent change."""
         actor = actor_of(request)
         data = payload.model_dump(exclude_unset=True)
-        network = directory.network_for(actor=actor, slug=data.pop("network", None) or query.network)
+        network = directory.network_for(
+            actor=actor, slug=data.pop("network", None) or query.network
+        )
         directory.profile_update(actor=actor, network=network, org_slug=slug, data=data)
         return _entry_out(directory.directory_entry(actor=actor, network=network, org_slug=slug))
 
@@ -549,9 +551,7 @@ def register(api) -> None:
     def list_referrals(request: HttpRequest, query: Query[ReferralQuery]):
         """The referrals of the caller's networks; `to_us=true`: those to its organisation."""
         actor = actor_of(request)
-        network = (
-            directory.network_for(actor=actor, slug=query.network) if query.network else None
-        )
+        network = directory.network_for(actor=actor, slug=query.network) if query.network else None
         rows = referrals.referral_list(actor=actor, network=network)
         if query.to_us:
             rows = rows.filter(organisation=actor.organisation)

@@ -245,9 +245,7 @@ def referrals_page(request: HttpRequest, actor, slug: str, enquiry_id: int) -> H
     if request.method == "POST":
         chosen = request.POST.getlist("orgs")
         created, problems, status = _attempt(
-            lambda: referrals.referrals_create(
-                actor=actor, enquiry_id=enquiry.pk, org_slugs=chosen
-            )
+            lambda: referrals.referrals_create(actor=actor, enquiry_id=enquiry.pk, org_slugs=chosen)
         )
         if not problems:
             messages.success(request, f"Referred to {', '.join(chosen)}.")
@@ -348,9 +346,7 @@ def bids_page(request: HttpRequest, actor, slug: str) -> HttpResponse:
                 if line.strip()
             ],
         }
-        bid, problems, status = _attempt(
-            lambda: bid_services.bid_create(actor=actor, data=data)
-        )
+        bid, problems, status = _attempt(lambda: bid_services.bid_create(actor=actor, data=data))
         if bid is not None:
             messages.success(request, "Bid created.")
             return redirect(reverse("web:network_bid", args=[slug, bid.pk]))
