@@ -208,3 +208,16 @@ def test_referrals_to_us(ready):
     assert [r["org"] for r in to_us] == [world.webarch.org.slug]
     everyone = world.webarch.api.get("/referrals").json()["items"]
     assert {r["org"] for r in everyone} == {world.webarch.org.slug, world.outlandish.org.slug}
+
+
+def test_facts_load_in_a_fixed_number_of_queries(ready, django_assert_num_queries):
+    from salesline.enquiries.referrals import member_facts
+
+    world = ready
+    with django_assert_num_queries(6):
+        facts, taxonomy = member_facts(world.network)
+    assert {f.org: dict(f.skills) for f in facts}[world.webarch.org.slug] == {
+        "drupal": 5,
+        "hosting": 4,
+    }
+    assert len(taxonomy) == 5
