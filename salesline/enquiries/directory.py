@@ -579,7 +579,7 @@ def case_study_list(
     q: str = "",
     org_slug: str = "",
 ) -> QuerySet[CaseStudy]:
-    rows = CaseStudy.objects.filter(network=network).select_related("organisation")
+    rows = CaseStudy.objects.filter(network=network).select_related("organisation", "network")
     if skill:
         rows = rows.filter(skills__key=skill)
     if org_slug:
@@ -684,6 +684,7 @@ def _entries(
         entries[person.organisation_id].people.append(person)
     for study in (
         CaseStudy.objects.filter(network=network, organisation_id__in=ids)
+        .select_related("organisation", "network")
         .prefetch_related("skills", "files")
         .order_by("-year", "title")
     ):

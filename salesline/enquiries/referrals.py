@@ -9,7 +9,7 @@ enquiry in the network's books (its timeline); the opportunity is audited in the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -356,8 +356,11 @@ def referral_decline(*, actor: Actor, referral_id: int, reason: str) -> Referral
     return referral
 
 
-def referral_out(referral: Referral, actor: Actor) -> dict[str, Any]:
-    """A referral as the actor may see it: the opportunity id only for the referred member."""
+def referral_out(
+    referral: Referral, actor: Actor, *, inbox_worker: bool | None = None
+) -> dict[str, Any]:
+    """A referral as the actor may see it: the opportunity id only for the referred member; the
+    decline reason for it, the chair and the coordinator (`inbox_worker`, when known)."""
     out: dict[str, Any] = {
         "id": referral.pk,
         "enquiry_id": referral.enquiry_id,
@@ -373,6 +376,24 @@ def referral_out(referral: Referral, actor: Actor) -> dict[str, Any]:
     if referral.organisation_id == actor.organisation.pk:
         out["opportunity_id"] = referral.opportunity_id
         out["decline_reason"] = referral.reason
-    elif is_coordinator(referral.network, actor) or is_chair(referral.network, actor):
+        return out
+    if inbox_worker is None:
+        inbox_worker = _works_the_inbox(referral.network, actor)
+    if inbox_worker:
         out["decline_reason"] = referral.reason
+    return out
+
+
+def _works_the_inbox(network: Network, actor: Actor) -> bool:
+    return is_coordinator(network, actor) or is_chair(network, actor)
+
+
+def referrals_out(rows: Iterable[Referral], actor: Actor) -> list[dict[str, Any]]:
+    """Many referrals as the actor may see them, asking who works each network's inbox once."""
+    workers: dict[int, bool] = {}
+    out = []
+    for referral in rows:
+        if referral.network_id not in workers:
+            workers[referral.network_id] = _works_the_inbox(referral.network, actor)
+        out.append(referral_out(referral, actor, inbox_worker=workers[referral.network_id]))
     return out

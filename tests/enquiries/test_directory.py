@@ -294,3 +294,31 @@ def test_several_networks_need_the_network_named(world):
     assert ambiguous.json()["detail"][0]["loc"] == ["query", "network"]
     assert world.webarch.api.get(f"/skills?network={other.slug}").status_code == 200
     assert world.agile.api.get(f"/skills?network={other.slug}").status_code == 404
+
+
+def test_lists_take_a_fixed_number_of_queries(world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    taxonomy(world)
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as directory_queries:
+            assert world.webarch.api.get("/directory").status_code == 200
+        with CaptureQueriesContext(connection) as study_queries:
+            assert world.webarch.api.get("/case-studies").status_code == 200
+        return len(directory_queries), len(study_queries)
+
+    def add(member, n):
+        skills(world, member, {"drupal": 3, "python": 2})
+        member.api.post(
+            "/case-studies",
+            {"title": f"Study {n}", "client": "C", "summary": "S", "skills": ["drupal"]},
+        )
+
+    add(world.webarch, 1)
+    before = counts()
+    add(world.outlandish, 2)
+    add(world.agile, 3)
+    add(world.webarch, 4)
+    assert counts() == before

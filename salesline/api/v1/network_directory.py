@@ -185,7 +185,7 @@ def _case_study_out(study) -> dict[str, Any]:
     return {
         "id": study.pk,
         "org": study.organisation.slug,
-        "network": study.network.slug if hasattr(study, "network") else None,
+        "network": study.network.slug,
         "title": study.title,
         "client": study.client,
         "summary": study.summary,
@@ -527,7 +527,7 @@ def register(api) -> None:
         created = referrals.referrals_create(
             actor=actor, enquiry_id=enquiry_id, org_slugs=payload.orgs
         )
-        rows = [referrals.referral_out(r, actor) for r in created]
+        rows = referrals.referrals_out(created, actor)
         return Status(201, {"items": rows, "count": len(rows)})
 
     @enquiry_referrals.get(
@@ -539,10 +539,9 @@ def register(api) -> None:
     def list_enquiry_referrals(request: HttpRequest, enquiry_id: int):
         actor = actor_of(request)
         enquiry = referrals.enquiry_for_referrals(actor=actor, enquiry_id=enquiry_id)
-        rows = [
-            referrals.referral_out(r, actor)
-            for r in referrals.referral_list(actor=actor).filter(enquiry=enquiry)
-        ]
+        rows = referrals.referrals_out(
+            referrals.referral_list(actor=actor).filter(enquiry=enquiry), actor
+        )
         return {"items": rows, "count": len(rows)}
 
     @referrals_router.get(
@@ -555,7 +554,7 @@ def register(api) -> None:
         rows = referrals.referral_list(actor=actor, network=network)
         if query.to_us:
             rows = rows.filter(organisation=actor.organisation)
-        items = [referrals.referral_out(r, actor) for r in rows[:500]]
+        items = referrals.referrals_out(rows[:500], actor)
         return {"items": items, "count": len(items)}
 
     @referrals_router.get(

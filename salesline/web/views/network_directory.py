@@ -250,10 +250,9 @@ def referrals_page(request: HttpRequest, actor, slug: str, enquiry_id: int) -> H
         if not problems:
             messages.success(request, f"Referred to {', '.join(chosen)}.")
             return redirect(reverse("web:network_referrals", args=[slug, enquiry.pk]))
-    existing = [
-        referrals.referral_out(r, actor)
-        for r in referrals.referral_list(actor=actor, network=network).filter(enquiry=enquiry)
-    ]
+    existing = referrals.referrals_out(
+        referrals.referral_list(actor=actor, network=network).filter(enquiry=enquiry), actor
+    )
     referred = {row["org"] for row in existing}
     return render(
         request,
