@@ -316,14 +316,26 @@ def _opportunity_name(enquiry: Enquiry) -> str:
 
 
 def _in_our_books(actor: Actor, kind: str, data: dict[str, Any]) -> Any:
-    """A company or person recorded in the member's own books, or None when the enquiry has
-    too little for its minimum fields (then the opportunity is made without it)."""
+    """The enquirer as a company or person in the member's own books: the one it already has
+    (the same company name, or the same person's e-mail), else a new one; None when the enquiry
+    has too little for the minimum fields (then the opportunity is made without it)."""
     from salesline.core.errors import ValidationFailed
+    from salesline.records.fields import KINDS
     from salesline.records.services import record_create
 
     values = {key: value for key, value in data.items() if value not in ("", None)}
     if not values.get("name"):
         return None
+    known = KINDS[kind].model.objects.filter(
+        organisation=actor.organisation, deleted_at__isnull=True
+    )
+    if kind == "company":
+        existing = known.filter(name__iexact=values["name"]).order_by("pk").first()
+    else:
+        email = values.get("email")
+        existing = known.filter(email__iexact=email).order_by("pk").first() if email else None
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             return record_create(actor=actor, kind=kind, data=values)

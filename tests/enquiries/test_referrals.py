@@ -99,6 +99,16 @@ def test_refer_accept_makes_an_opportunity_in_the_members_own_books(ready):
     assert opportunity.company is not None
     assert opportunity.company.name == "Client Trust"
     assert opportunity.company.organisation_id == world.webarch.org.pk
+    # A second lead from the same enquirer, accepted, finds them in the member's books.
+    again = lead(world)
+    second = world.coordinator.api.post(
+        f"/enquiries/{again.pk}/referrals", {"orgs": [world.webarch.org.slug]}
+    ).json()["items"][0]["id"]
+    second_opportunity = Opportunity.objects.get(
+        pk=world.webarch.api.post(f"/referrals/{second}/accept").json()["opportunity_id"]
+    )
+    assert second_opportunity.company_id == opportunity.company_id
+    assert second_opportunity.primary_contact_id == opportunity.primary_contact_id is not None
     # Accepting twice is a conflict.
     assert world.webarch.api.post(f"/referrals/{referral_id}/accept").status_code == 409
     # The network sees the status only.
