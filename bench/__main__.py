@@ -91,6 +91,8 @@ def main() -> int:
         _playbooks(args, urls)
     if "analytics" in chosen:
         _analytics(args, urls)
+    if "referrals" in chosen:
+        _referrals(args, urls)
     if "planner" in chosen:
         _planner()
     if "simulator" in chosen:
@@ -167,6 +169,17 @@ def _playbooks(args, urls: dict[str, str]) -> None:
         out = ROOT / "bench" / "results" / f"playbooks_{name}.json"
         command = [sys.executable, "-m", "bench.bench_playbooks", "--database-url", urls[name]]
         print(f"\n== Playbook triggering ({name})")
+        subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
+
+
+def _referrals(args, urls: dict[str, str]) -> None:
+    """One lead ranked against 1,000 members with 50 skills each (bench/bench_referrals.py)."""
+    for name in args.db.split(","):
+        if name == "postgres":
+            _ensure_postgres_database(PG_URL)
+        out = ROOT / "bench" / "results" / f"referrals_{name}.json"
+        command = [sys.executable, "-m", "bench.bench_referrals", "--database-url", urls[name]]
+        print(f"\n== Referral ranking ({name})")
         subprocess.run([*command, "--out", str(out)], check=True, cwd=ROOT)
 
 

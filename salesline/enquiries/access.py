@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from salesline.core.actors import Actor
-from salesline.core.errors import NotFound, PermissionDenied
+from salesline.core.errors import NotFound, PermissionDenied, ProblemList
 
 from .models import Network, NetworkMember, RotaPeriod
 
@@ -34,6 +34,25 @@ def network_get_for(*, actor: Actor, slug: str) -> Network:
     if network is None:
         raise NotFound(f"No network '{slug}'.")
     return network
+
+
+def network_for(*, actor: Actor, slug: str | None = None) -> Network:
+    """The network a request is about: the one named, else the actor's only one (a request
+    from an organisation in several networks must name it: 422). NotFound for a network the
+    actor's organisation is not a member of."""
+    if slug:
+        return network_get_for(actor=actor, slug=slug)
+    networks = list(member_networks(actor).order_by("slug")[:2])
+    if not networks:
+        raise NotFound("Your organisation is not a member of any network.")
+    if len(networks) > 1:
+        problems = ProblemList()
+        problems.add(
+            ("query", "network"),
+            "Your organisation is a member of several networks: name one (network=slug).",
+        )
+        problems.raise_if_any("Which network?")
+    return networks[0]
 
 
 def is_member(network: Network, organisation) -> bool:

@@ -52,26 +52,6 @@ class RotaNow:
 # ------------------------------------------------------------------------- reads
 
 
-def network_for(actor: Actor, slug: str | None) -> Network:
-    """The network named, or the actor's only network; 404 for a network it is not in."""
-    if slug:
-        return access.network_get_for(actor=actor, slug=slug)
-    networks = list(access.member_networks(actor).order_by("slug")[:2])
-    if not networks:
-        raise NotFound("Your organisation is not a member of any network.")
-    if len(networks) > 1:
-        raise ValidationFailed(
-            "Name the network.",
-            [
-                Problem(
-                    loc=("query", "network"),
-                    msg="Your organisation is in several networks: give `network` (its slug).",
-                )
-            ],
-        )
-    return networks[0]
-
-
 def rota_periods(network: Network) -> QuerySet[RotaPeriod]:
     return network.rota.select_related(
         "organisation", "person", "handover_written_by", "acknowledged_by"
@@ -142,7 +122,7 @@ def rota_period_create(
     """Put a member organisation and one of its people on duty (the coordinator only). The
     network row is locked while the placement is checked, so two requests at once cannot both
     pass; an overlap or a gap is refused (422) naming the periods concerned."""
-    network = network_for(actor, network_slug)
+    network = access.network_for(actor=actor, slug=network_slug)
     access.require_coordinator(network, actor, "change the rota")
     problems: list[Problem] = []
     organisation = Organisation.objects.filter(slug=str(org_slug)).first()

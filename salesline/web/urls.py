@@ -16,6 +16,7 @@ from .views import (
     lists,
     message_templates,
     messages,
+    network_directory,
     network_inbox,
     networks,
     people_report,
@@ -67,6 +68,7 @@ urlpatterns = [
     *network_inbox.urlpatterns,
     *networks.urlpatterns,
     *enquiries_intake.urlpatterns,
+    *network_directory.urlpatterns,
     path(
         "login/",
         auth_views.LoginView.as_view(redirect_authenticated_user=True),

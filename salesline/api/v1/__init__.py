@@ -25,6 +25,7 @@ from . import (
     message_templates,
     messages,
     metrics,
+    network_directory,
     networks,
     organisation,
     people,
@@ -110,3 +111,4 @@ enquiries.register(api)
 enquiry_triage.register(api)
 rota.register(api)
 networks.register(api)
+network_directory.register(api)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from salesline.core.ids import MAX_ID
 from salesline.enquiries import rota_services
+from salesline.enquiries.access import network_for
 from salesline.enquiries.models import RotaPeriod
 
 from .common import actor_of
@@ -79,7 +80,7 @@ def period_out(period: RotaPeriod, network_slug: str) -> dict[str, Any]:
 def register(api) -> None:
     @router.get("", response=list[PeriodOut], operation_id="rota_list", summary="The rota")
     def rota_list(request: HttpRequest, filters: Query[RotaQuery]):
-        network = rota_services.network_for(actor_of(request), filters.network)
+        network = network_for(actor=actor_of(request), slug=filters.network)
         return [period_out(p, network.slug) for p in rota_services.rota_periods(network)]
 
     @router.post(
@@ -104,7 +105,7 @@ def register(api) -> None:
         "/current", response=CurrentOut, operation_id="rota_current", summary="On duty and next"
     )
     def rota_current(request: HttpRequest, filters: Query[RotaQuery]):
-        network = rota_services.network_for(actor_of(request), filters.network)
+        network = network_for(actor=actor_of(request), slug=filters.network)
         now = rota_services.rota_now(network)
         return {
             "network": network.slug,
