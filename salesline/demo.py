@@ -35,6 +35,7 @@ from salesline.core.models import AuditEvent
 from salesline.demo_booking import booking_at_work
 from salesline.demo_calendars import calendars_at_work
 from salesline.demo_capacity import capacity_at_work
+from salesline.demo_network import network_at_work
 from salesline.demo_planner import plans_at_work
 from salesline.demo_work import work_at_work
 from salesline.pipeline.definition import pipelines_of
@@ -1052,6 +1053,7 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     booking_at_work(organisations)
     work_at_work(organisations)
     capacity_at_work(organisations)
+    network_at_work(organisations)
     # The people the division of labour added get their work too, and the worker sends what
     # the plans and bookings asked for (drafts and confirmations).
     today = timezone.localdate()
