@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.test import Client
 from django.utils import timezone
 
-from salesline import demo
+from salesline import demo, demo_network
 from salesline.accounts.models import Membership, Organisation
 from salesline.accounts.services import system_actor
 from salesline.analytics.forecast_selectors import forecast_accuracy
@@ -38,8 +38,10 @@ TEMPLATES = {
 COUNTS = {
     "Piql Archive": (120, 300, 624, 182, 150),
     "2i2c Partnerships": (40, 100, 200, 64, 50),
-    "CoTech Network": (40, 100, 200, 60, 50),
+    "CoTech Network": (40, 100, 200 + 1, 60, 50),
 }
+# The network's feasible sales enquiry, triaged into its pipeline by the demo (demo_network).
+NETWORK_LEADS = 1
 # The deals the demo then works through the services (playbooks at work), beyond the plan's.
 WORKED = {
     "Piql Archive": len(demo.ARCHIVE_DEALS),
@@ -93,7 +95,7 @@ def test_three_organisations_on_the_three_templates_with_exact_counts(summary):
         assert event.changes["opportunities"] == [0, COUNTS[name][3] - WORKED[name]]
         assert event.changes["leads"] == [
             0,
-            COUNTS[name][2] - (24 if name == "Piql Archive" else 0),
+            COUNTS[name][2] - {"Piql Archive": 24, "CoTech Network": NETWORK_LEADS}.get(name, 0),
         ]
     assert (summary.companies, summary.people, summary.leads, summary.opportunities) == (
         200,
@@ -261,8 +263,10 @@ def test_the_plan_is_reproducible_and_is_what_gets_loaded(summary):
 def test_a_second_load_is_refused_and_changes_nothing(summary):
     with pytest.raises(Conflict, match="already loaded"):
         demo.load_demo()
-    assert Organisation.objects.count() == 3
-    assert Opportunity.objects.count() == 300 + sum(WORKED.values())
+    # The three demo organisations and the network's five member co-operatives; one member
+    # accepted a referral, which made an opportunity in its own books.
+    assert Organisation.objects.count() == 3 + len(demo_network.MEMBERS)
+    assert Opportunity.objects.count() == 300 + sum(WORKED.values()) + 1
 
 
 def test_the_demo_shows_an_import_report(summary):
@@ -324,3 +328,43 @@ def test_the_forecast_accuracy_table_judges_the_past_months(summary):
     accuracy = page[page.index('id="forecast-accuracy"') :]
     assert all(f'<th scope="row" class="period">{period}</th>' in accuracy for period in judged)
     assert "(backfilled)" in accuracy and "computed later from the history" in accuracy
+
+
+def test_the_demo_network_has_five_members_a_rota_every_category_a_referral_and_a_bid(summary):
+    from salesline.enquiries.models import (
+        Application,
+        Bid,
+        Enquiry,
+        Network,
+        Referral,
+        RotaPeriod,
+    )
+
+    network = Network.objects.get()
+    assert network.organisation.name == "CoTech Network"
+    assert network.coordinator.email == demo.DEMO_EMAIL
+    assert network.members.filter(left_at=None).count() == 5
+    assert RotaPeriod.objects.filter(network=network).count() == 3
+    assert RotaPeriod.objects.filter(network=network).exclude(acknowledged_at=None).count() == 1
+    categories = set(Enquiry.objects.exclude(category="").values_list("category", flat=True))
+    assert categories | {"research", "other"} == {
+        "joining",
+        "setting_up",
+        "jobs",
+        "research",
+        "speaking",
+        "promotion",
+        "sales",
+        "other",
+    }
+    assert Enquiry.objects.filter(status="lead").exclude(lead=None).count() == 1
+    assert sorted(Referral.objects.values_list("status", flat=True)) == ["accepted", "declined"]
+    accepted = Referral.objects.get(status="accepted")
+    assert Opportunity.objects.get(pk=accepted.opportunity_id).organisation_id == (
+        accepted.organisation_id
+    )
+    assert Bid.objects.get().members.count() == 3
+    assert sorted(Application.objects.values_list("status", flat=True)) == [
+        "ineligible",
+        "voting",
+    ]
