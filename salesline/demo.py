@@ -1053,11 +1053,16 @@ def load_demo(seed: int = 2026) -> DemoSummary:
     booking_at_work(organisations)
     work_at_work(organisations)
     capacity_at_work(organisations)
-    network_at_work(organisations)
+    network = network_at_work(organisations)
     # The people the division of labour added get their work too, and the worker sends what
     # the plans and bookings asked for (drafts and confirmations).
     today = timezone.localdate()
-    for organisation in organisations:
+    members = (
+        [member.organisation for member in network.members.select_related("organisation")]
+        if network is not None
+        else []
+    )
+    for organisation in [*organisations, *members]:
         _everyone_has_a_task(organisation, today)
     _run_worker()
     rate_quality(organisations)
