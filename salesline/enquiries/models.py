@@ -107,7 +107,8 @@ class EnquirySource(models.TextChoices):
 
 class Enquiry(models.Model):
     network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="enquiries")
-    reference = models.CharField(max_length=40, unique=True)
+    # Unique within its network (two networks may share a prefix: see intake._next_reference).
+    reference = models.CharField(max_length=40)
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254, blank=True)
     organisation_name = models.CharField(max_length=200, blank=True)
@@ -150,7 +151,13 @@ class Enquiry(models.Model):
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "reference"], name="enquiry_reference_once_per_network"
+            )
+        ]
         indexes = [
+            models.Index(fields=["reference"]),
             models.Index(fields=["network", "status", "received_at"]),
             models.Index(fields=["network", "category"]),
             models.Index(fields=["network", "chair_org"]),

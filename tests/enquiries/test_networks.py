@@ -41,3 +41,21 @@ def test_network_create_names_an_unknown_organisation(db):
     with pytest.raises(ValidationFailed) as failed:
         network_create(name="X", coordinator_email="c@x.test", org_slug="nope")
     assert [p.loc for p in failed.value.problems] == [("org",)]
+
+
+def test_two_networks_whose_slugs_share_a_reference_prefix_both_take_enquiries(world):
+    from salesline.enquiries.intake import enquiry_receive
+
+    first = network_create(
+        name="Northern Tech Co-ops", coordinator_email="c@agile.test", org_slug=world.agile.org.slug
+    )
+    second = network_create(
+        name="Northern Tech Collective",
+        coordinator_email="c@agile.test",
+        org_slug=world.agile.org.slug,
+    )
+    data = {"name": "Jo", "email": "jo@example.test", "message": "Hello"}
+    one = enquiry_receive(network=first, data=data, source="api")
+    two = enquiry_receive(network=second, data=data, source="api")
+    assert one.reference == two.reference == f"NORTHERNTECH-{one.received_at.year}-00001"
+    assert (one.network_id, two.network_id) == (first.pk, second.pk)
