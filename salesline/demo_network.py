@@ -390,6 +390,14 @@ def _triage(network: Network, coordinator, received: dict[str, Enquiry]) -> None
             enquiry_reply(actor=coordinator, enquiry_id=enquiry.pk, template=replies[name])
         elif name == "Freja Madsen":
             enquiry_reply(actor=coordinator, enquiry_id=enquiry.pk, template="signpost", send=False)
+    # History: the chairs answered within hours of each enquiry arriving (one a day late).
+    answered = [received[name].pk for name in replies]
+    Enquiry.objects.filter(pk__in=answered).update(
+        first_response_at=F("received_at") + timedelta(hours=5)
+    )
+    Enquiry.objects.filter(pk=received["Lucia Romano"].pk).update(
+        first_response_at=F("received_at") + timedelta(days=3)
+    )
 
 
 def _referrals(network: Network, coordinator, members, received) -> None:
