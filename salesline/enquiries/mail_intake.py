@@ -1,13 +1,17 @@
 """Enquiries by e-mail: the worker fetches each enabled network mailbox over IMAP (imap-tools).
 
-For every unseen message, in one transaction: the raw message is stored first as an
-`InboundMail` (with its SHA-256 and Message-ID), then it is deduplicated (the same Message-ID or
-the same bytes in this network is one enquiry), parsed (mailparse.py) and recorded through
-`intake.enquiry_receive(source="email")`, or quarantined with the reason when it cannot be. The
-message is flagged \\Seen on the server only after that transaction committed: a crash between
-the two re-fetches it next time, and deduplication makes that one enquiry (at-least-once
-fetching, exactly-once enquiries). A failure of the database leaves the message unseen, so it
-is fetched again; nothing is lost or silently dropped."""
+Messages are fetched in batches (FETCH_BATCH per IMAP FETCH) and each batch is stored in ONE
+transaction, every message in its own savepoint. For each message: the raw message is stored
+first as an `InboundMail` (with its SHA-256 and Message-ID), then it is deduplicated (the same
+Message-ID or the same bytes in this network is one enquiry; the batch's candidates are looked
+up in one query), parsed (mailparse.py, before the transaction starts) and recorded through
+`intake.enquiry_receive(source="email", batch=...)`, or quarantined with the reason when it
+cannot be. A message that fails is rolled back to its savepoint alone and left unseen; the
+others of its batch are kept. Messages are flagged \\Seen on the server only after the batch's
+transaction committed: a crash between the two re-fetches them next time, and deduplication
+makes each one enquiry (at-least-once fetching, exactly-once enquiries). A failure of the
+database (or of the commit) leaves the batch unseen, so it is fetched again; nothing is lost or
+silently dropped."""
 
 from __future__ import annotations
 
@@ -153,7 +157,7 @@ def _read(message: MailMessage) -> _Incoming:
     )
 
 
-def _failed(network: Network, uid: str, exc: Exception, report: FetchReport) -> None:
+def _failed(uid: str, exc: Exception, report: FetchReport) -> None:
     report.failed += 1
     report.errors.append(f"uid {uid}: {type(exc).__name__}: {exc}"[:500])
 
@@ -169,7 +173,7 @@ def _take_batch(network: Network, messages: list[MailMessage], report: FetchRepo
             incoming.append(_read(message))
         except Exception as exc:
             logger.exception("Reading mail uid %s of %s failed", message.uid, network.slug)
-            _failed(network, message.uid or "", exc, report)
+            _failed(message.uid or "", exc, report)
     if not incoming:
         return []
     stored: list[tuple[str, str]] = []
@@ -197,10 +201,10 @@ def _take_batch(network: Network, messages: list[MailMessage], report: FetchRepo
     except Exception as exc:  # the commit (or the lock): nothing of the batch was kept
         logger.exception("Storing a batch of mail of %s failed", network.slug)
         for item in incoming:
-            _failed(network, item.uid, exc, report)
+            _failed(item.uid, exc, report)
         return []
-    for uid, exc in failures:
-        _failed(network, uid, exc, report)
+    for uid, error in failures:
+        _failed(uid, error, report)
     for _, outcome in stored:
         if outcome == InboundStatus.ENQUIRY:
             report.created += 1
