@@ -4,8 +4,9 @@ dovecot.py) and recorded as enquiries by `mail_intake.mailbox_fetch`.
 The messages are APPENDed to a fresh IMAP user first (not timed); then one `mailbox_fetch`
 is timed: the UID SEARCH, FETCH in batches (imap-tools' `bulk`), one transaction per batch
 with a savepoint per message (the raw InboundMail row, deduplication, parsing, the enquiry with
-its reference, audit row, events and acknowledgement request), and the \\Seen flags per batch. Figures: messages/s, and
-a second fetch of the same messages made unseen again (all duplicates: the dedupe path).
+its reference, audit row, events and acknowledgement request), and the \\Seen flags per batch.
+Figures: messages/s, and a second fetch of the same messages made unseen again (all
+duplicates: the dedupe path).
 
     python -m bench.bench_mail_intake --database-url URL [--messages 10000] [--batch 100] [--out FILE]
         [--profile FILE]
