@@ -2,12 +2,14 @@
 dovecot.py) and recorded as enquiries by `mail_intake.mailbox_fetch`.
 
 The messages are APPENDed to a fresh IMAP user first (not timed); then one `mailbox_fetch`
-is timed: the UID SEARCH, FETCH in batches (imap-tools' `bulk`), one transaction per message
-(the raw InboundMail row, deduplication, parsing, the enquiry with its reference, audit row,
-events and acknowledgement request), and the \\Seen flags per batch. Figures: messages/s, and
-a second fetch of the same messages made unseen again (all duplicates: the dedupe path).
+is timed: the UID SEARCH, FETCH in batches (imap-tools' `bulk`), one transaction per batch
+with a savepoint per message (the raw InboundMail row, deduplication, parsing, the enquiry with
+its reference, audit row, events and acknowledgement request), and the \\Seen flags per batch.
+Figures: messages/s, and a second fetch of the same messages made unseen again (all
+duplicates: the dedupe path).
 
     python -m bench.bench_mail_intake --database-url URL [--messages 10000] [--batch 100] [--out FILE]
+        [--profile FILE]
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--out")
+    parser.add_argument("--profile", help="write a cProfile of the first (timed) fetch here")
     args = parser.parse_args()
     setup_django(args.database_url)
     sys.path.insert(0, str(ROOT))
@@ -91,9 +94,18 @@ def main() -> int:
         append_seconds = time.perf_counter() - started
         print(f"appended {args.messages:,} messages in {append_seconds:.1f} s (not timed)")
 
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
         report = mailbox_fetch(mailbox, batch=args.batch)
         seconds = time.perf_counter() - started
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         recorded = Enquiry.objects.filter(network=network).count()
         if report.created != args.messages or recorded != args.messages:
             raise SystemExit(f"expected {args.messages} enquiries: {report}, {recorded} recorded")

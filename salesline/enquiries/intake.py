@@ -22,9 +22,9 @@ from salesline.core.text import text_problem
 from salesline.core.workdays import add_working_days
 
 from .access import chair_period_on
-from .models import Enquiry, EnquiryAttachment, EnquirySource, Network
+from .models import Enquiry, EnquiryAttachment, EnquirySource, Network, RotaPeriod
 from .network_rules import rules_for
-from .rules import NetworkRules, render_reply
+from .rules import DEFAULT_RULES, NetworkRules, render_reply
 
 ENQUIRY_RECEIVED = "enquiry_received"
 
@@ -81,8 +81,65 @@ def _label(field: str) -> str:
 def _next_reference(network: Network, today: date) -> str:
     Network.objects.filter(pk=network.pk).update(enquiry_counter=F("enquiry_counter") + 1)
     counter = Network.objects.values_list("enquiry_counter", flat=True).get(pk=network.pk)
+    return _reference(network, today, counter)
+
+
+def _reference(network: Network, today: date, counter: int) -> str:
     prefix = network.slug.upper().replace("-", "")[:12] or "ENQ"
     return f"{prefix}-{today.year}-{counter:05d}"
+
+
+class IntakeBatch:
+    """Many enquiries of one network recorded in ONE transaction (the mailbox's fetch, each
+    message in its own savepoint). What they share is read once per batch instead of once per
+    enquiry: the network's rules, the chair on duty and the deadline (per day, in case the batch
+    runs over midnight), the system actor; and the reference counter is read once with its row
+    locked (SELECT ... FOR UPDATE; SQLite's IMMEDIATE transaction already excludes every other
+    writer), counted in memory and written back by `finish()`, which the caller runs before it
+    commits. The lock is held until the commit, so no other intake can take a number between.
+
+    A message whose savepoint is rolled back gives its number back: take `mark()` before the
+    savepoint and `restore(mark)` after a failure (the lock too may have been taken, and
+    released, inside that savepoint)."""
+
+    def __init__(self, network: Network, *, actor_label: str) -> None:
+        self.network = network
+        self.actor = system_actor(network.organisation, actor_label)
+        self._day: date | None = None
+        self.rules: NetworkRules = DEFAULT_RULES
+        self.period: RotaPeriod | None = None
+        self.respond_by: date | None = None
+        self._counter: int | None = None
+        self._stored: int | None = None
+
+    def for_day(self, today: date) -> None:
+        if self._day != today:
+            self.rules = rules_for(self.network)
+            self.period = chair_period_on(self.network, today)
+            self.respond_by = respond_by_for(self.rules, today)
+            self._day = today
+
+    def next_reference(self, today: date) -> str:
+        if self._counter is None:
+            self._counter = self._stored = (
+                Network.objects.select_for_update()
+                .values_list("enquiry_counter", flat=True)
+                .get(pk=self.network.pk)
+            )
+        self._counter += 1
+        return _reference(self.network, today, self._counter)
+
+    def mark(self) -> tuple[int | None, int | None]:
+        return (self._counter, self._stored)
+
+    def restore(self, mark: tuple[int | None, int | None]) -> None:
+        self._counter, self._stored = mark
+
+    def finish(self) -> None:
+        """Write the counter back (inside the batch's transaction, before its commit)."""
+        if self._counter is not None and self._counter != self._stored:
+            Network.objects.filter(pk=self.network.pk).update(enquiry_counter=self._counter)
+            self._stored = self._counter
 
 
 def reply_values(network: Network, enquiry: Enquiry) -> dict[str, str]:
@@ -113,23 +170,39 @@ def enquiry_receive(
     message_id: str = "",
     attachments: Sequence[IncomingAttachment] = (),
     acknowledge: bool = True,
+    batch: IntakeBatch | None = None,
 ) -> Enquiry:
     """Record one enquiry (validated: ValidationFailed names every bad field and nothing is
-    written), route it to the chair on duty, set its deadline and ask for the acknowledgement."""
+    written), route it to the chair on duty, set its deadline and ask for the acknowledgement.
+    `batch`: one of many recorded in the caller's transaction (see IntakeBatch)."""
     if source not in EnquirySource.values:
         raise ValueError(source)
+    if batch is not None and batch.network.pk != network.pk:
+        raise ValueError("the batch is another network's")
     problems = enquiry_problems(data)
     if problems:
         raise ValidationFailed("The enquiry was not recorded.", problems)
-    rules = rules_for(network)
     now = timezone.now()
     today = timezone.localdate(now)
-    actor = system_actor(network.organisation, actor_label or source)
+    if batch is not None:
+        batch.for_day(today)
+        rules = batch.rules
+        actor = batch.actor
+    else:
+        rules = rules_for(network)
+        actor = system_actor(network.organisation, actor_label or source)
     with transaction.atomic():
-        period = chair_period_on(network, today)
+        if batch is not None:
+            period = batch.period
+            reference = batch.next_reference(today)
+            respond_by = batch.respond_by or respond_by_for(rules, today)
+        else:
+            period = chair_period_on(network, today)
+            reference = _next_reference(network, today)
+            respond_by = respond_by_for(rules, today)
         enquiry = Enquiry(
             network=network,
-            reference=_next_reference(network, today),
+            reference=reference,
             name=str(data.get("name") or "").strip(),
             email=str(data.get("email") or "").strip().lower(),
             organisation_name=str(data.get("organisation_name") or "").strip(),
@@ -140,7 +213,7 @@ def enquiry_receive(
             chair_org=period.organisation if period else None,
             chair_person=period.person if period else None,
             received_at=now,
-            respond_by=respond_by_for(rules, today),
+            respond_by=respond_by,
             message_id=message_id[:998],
         )
         enquiry.save(force_insert=True)

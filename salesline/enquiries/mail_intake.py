@@ -1,13 +1,17 @@
 """Enquiries by e-mail: the worker fetches each enabled network mailbox over IMAP (imap-tools).
 
-For every unseen message, in one transaction: the raw message is stored first as an
-`InboundMail` (with its SHA-256 and Message-ID), then it is deduplicated (the same Message-ID or
-the same bytes in this network is one enquiry), parsed (mailparse.py) and recorded through
-`intake.enquiry_receive(source="email")`, or quarantined with the reason when it cannot be. The
-message is flagged \\Seen on the server only after that transaction committed: a crash between
-the two re-fetches it next time, and deduplication makes that one enquiry (at-least-once
-fetching, exactly-once enquiries). A failure of the database leaves the message unseen, so it
-is fetched again; nothing is lost or silently dropped."""
+Messages are fetched in batches (FETCH_BATCH per IMAP FETCH) and each batch is stored in ONE
+transaction, every message in its own savepoint. For each message: the raw message is stored
+first as an `InboundMail` (with its SHA-256 and Message-ID), then it is deduplicated (the same
+Message-ID or the same bytes in this network is one enquiry; the batch's candidates are looked
+up in one query), parsed (mailparse.py, before the transaction starts) and recorded through
+`intake.enquiry_receive(source="email", batch=...)`, or quarantined with the reason when it
+cannot be. A message that fails is rolled back to its savepoint alone and left unseen; the
+others of its batch are kept. Messages are flagged \\Seen on the server only after the batch's
+transaction committed: a crash between the two re-fetches them next time, and deduplication
+makes each one enquiry (at-least-once fetching, exactly-once enquiries). A failure of the
+database (or of the commit) leaves the batch unseen, so it is fetched again; nothing is lost or
+silently dropped."""
 
 from __future__ import annotations
 
@@ -100,14 +104,15 @@ def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
             uids = box.uids(AND(seen=False))
             for start in range(0, len(uids), batch):
                 chunk = uids[start : start + batch]
-                done: list[str] = []
-                for message in box.fetch(
-                    uid_list=chunk, mark_seen=False, bulk=max(2, len(chunk)), headers_only=False
-                ):
-                    report.fetched += 1
-                    if _take(network, message, report) and message.uid:
-                        done.append(message.uid)
+                messages = list(
+                    box.fetch(
+                        uid_list=chunk, mark_seen=False, bulk=max(2, len(chunk)), headers_only=False
+                    )
+                )
+                report.fetched += len(messages)
+                done = _take_batch(network, messages, report)
                 if done:
+                    # Only after the batch's transaction committed.
                     box.flag(done, MailMessageFlags.SEEN, True)
                 # Keeps the periodic claim (fetch_due_mailboxes) while a long fetch runs.
                 Mailbox.objects.filter(pk=mailbox.pk).update(last_fetched_at=timezone.now())
@@ -120,24 +125,94 @@ def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
     return report
 
 
-def _take(network: Network, message: MailMessage, report: FetchReport) -> bool:
-    """Store one message (one transaction). True when it may be flagged \\Seen."""
+@dataclass
+class _Incoming:
+    """One fetched message, read (hashed and parsed) before the transaction starts."""
+
+    uid: str
+    raw: bytes
+    sha256: str
+    message_id: str
+    parsed: ParsedMail | None
+    reason: str  # why the parser refused it (parsed is None)
+
+
+def _read(message: MailMessage) -> _Incoming:
     raw = message.raw if isinstance(message, _RawMessage) else message.obj.as_bytes()
+    parsed: ParsedMail | None = None
+    reason = ""
+    try:
+        parsed = parse(raw)
+        message_id = parsed.message_id
+    except Unparseable as exc:
+        reason = exc.reason
+        message_id = _message_id_of_raw(raw)
+    return _Incoming(
+        uid=message.uid or "",
+        raw=raw,
+        sha256=hashlib.sha256(raw).hexdigest(),
+        message_id=message_id,
+        parsed=parsed,
+        reason=reason,
+    )
+
+
+def _failed(uid: str, exc: Exception, report: FetchReport) -> None:
+    report.failed += 1
+    report.errors.append(f"uid {uid}: {type(exc).__name__}: {exc}"[:500])
+
+
+def _take_batch(network: Network, messages: list[MailMessage], report: FetchReport) -> list[str]:
+    """Store a batch of messages in ONE transaction, each message in its own savepoint: a
+    message that fails is rolled back alone (and left unseen) while the others are kept. The
+    UIDs that may be flagged \\Seen (the transaction committed) are returned; when the commit
+    itself fails, none are, and every message of the batch is fetched again next time."""
+    incoming: list[_Incoming] = []
+    for message in messages:
+        try:
+            incoming.append(_read(message))
+        except Exception as exc:
+            logger.exception("Reading mail uid %s of %s failed", message.uid, network.slug)
+            _failed(message.uid or "", exc, report)
+    if not incoming:
+        return []
+    stored: list[tuple[str, str]] = []
+    failures: list[tuple[str, Exception]] = []
     try:
         with transaction.atomic():
-            outcome = _store(network, raw, message.uid or "")
-    except Exception as exc:
-        logger.exception("Storing mail uid %s of %s failed", message.uid, network.slug)
-        report.failed += 1
-        report.errors.append(f"uid {message.uid}: {type(exc).__name__}: {exc}"[:500])
-        return False
-    if outcome == InboundStatus.ENQUIRY:
-        report.created += 1
-    elif outcome == InboundStatus.DUPLICATE:
-        report.duplicates += 1
-    else:
-        report.quarantined += 1
-    return True
+            # One intake of this network at a time: the duplicate check below cannot race.
+            Mailbox.objects.select_for_update().filter(network=network).first()
+            known = _Known(network, incoming)
+            shared = intake.IntakeBatch(network, actor_label="mailbox")
+            for item in incoming:
+                mark = shared.mark()
+                try:
+                    with transaction.atomic():
+                        outcome, row = _store(network, item, known, shared)
+                except Exception as exc:
+                    shared.restore(mark)
+                    logger.exception("Storing mail uid %s of %s failed", item.uid, network.slug)
+                    failures.append((item.uid, exc))
+                    continue
+                if row is not None:
+                    known.add(*row)
+                stored.append((item.uid, outcome))
+            shared.finish()
+    except Exception as exc:  # the commit (or the lock): nothing of the batch was kept
+        logger.exception("Storing a batch of mail of %s failed", network.slug)
+        for item in incoming:
+            _failed(item.uid, exc, report)
+        return []
+    for uid, error in failures:
+        _failed(uid, error, report)
+    for _, outcome in stored:
+        if outcome == InboundStatus.ENQUIRY:
+            report.created += 1
+        elif outcome == InboundStatus.DUPLICATE:
+            report.duplicates += 1
+        else:
+            report.quarantined += 1
+    return [uid for uid, _ in stored if uid]
 
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*<?([^\r\n>]*)>?", re.IGNORECASE | re.MULTILINE)
@@ -152,50 +227,79 @@ def _message_id_of_raw(raw: bytes) -> str:
     return found.group(1).decode("ascii", "replace").strip()[:998] if found else ""
 
 
-def _store(network: Network, raw: bytes, uid: str) -> str:
-    """The InboundMail row first, then the enquiry or the quarantine; the outcome's status."""
-    # One intake of this network at a time: the duplicate check below cannot race.
-    Mailbox.objects.select_for_update().filter(network=network).first()
-    sha256 = hashlib.sha256(raw).hexdigest()
-    parsed: ParsedMail | None = None
-    reason = ""
-    try:
-        parsed = parse(raw)
-        message_id = parsed.message_id
-    except Unparseable as exc:
-        reason = exc.reason
-        message_id = _message_id_of_raw(raw)
-    same = Q(sha256=sha256)
-    if message_id:
-        same |= Q(message_id=message_id)
-    earlier = InboundMail.objects.filter(same, network=network).order_by("pk").first()
+type _Row = tuple[int, str, str, int | None]  # pk, sha256, message_id, enquiry_id
+
+
+class _Known:
+    """The network's inbound mail that a batch's messages could repeat (the same bytes or the
+    same Message-ID), read in one query, plus what the batch itself stores."""
+
+    def __init__(self, network: Network, incoming: list[_Incoming]) -> None:
+        self.by_sha256: dict[str, _Row] = {}
+        self.by_message_id: dict[str, _Row] = {}
+        same = Q(sha256__in={item.sha256 for item in incoming})
+        message_ids = {item.message_id for item in incoming if item.message_id}
+        if message_ids:
+            same |= Q(message_id__in=message_ids)
+        rows = (
+            InboundMail.objects.filter(same, network=network)
+            .order_by("pk")
+            .values_list("pk", "sha256", "message_id", "enquiry_id")
+        )
+        for row in rows:
+            self.add(*row)
+
+    def add(self, pk: int, sha256: str, message_id: str, enquiry_id: int | None) -> None:
+        row = (pk, sha256, message_id, enquiry_id)
+        self.by_sha256.setdefault(sha256, row)
+        if message_id:
+            self.by_message_id.setdefault(message_id, row)
+
+    def earlier(self, item: _Incoming) -> _Row | None:
+        """The first stored mail with the same bytes or the same Message-ID."""
+        found = [self.by_sha256.get(item.sha256)]
+        if item.message_id:
+            found.append(self.by_message_id.get(item.message_id))
+        rows = [row for row in found if row is not None]
+        return min(rows) if rows else None
+
+
+def _store(
+    network: Network, item: _Incoming, known: _Known, shared: intake.IntakeBatch
+) -> tuple[str, _Row | None]:
+    """The InboundMail row first, then the enquiry or the quarantine: the outcome's status and
+    the row stored (None when nothing was)."""
+    earlier = known.earlier(item)
     if earlier is not None:
-        if not InboundMail.objects.filter(network=network, sha256=sha256).exists():
+        if item.sha256 not in known.by_sha256:
             # The same Message-ID with other bytes (a resend through another relay): kept, as a
             # duplicate of the first.
-            InboundMail.objects.create(
+            duplicate = InboundMail.objects.create(
                 network=network,
-                message_id=message_id,
-                sha256=sha256,
-                uid=uid,
-                raw=raw,
+                message_id=item.message_id,
+                sha256=item.sha256,
+                uid=item.uid,
+                raw=item.raw,
                 status=InboundStatus.DUPLICATE,
-                enquiry=earlier.enquiry,
-                reason=f"The same Message-ID as inbound mail {earlier.pk}.",
+                enquiry_id=earlier[3],
+                reason=f"The same Message-ID as inbound mail {earlier[0]}.",
             )
-        return InboundStatus.DUPLICATE
+            return InboundStatus.DUPLICATE, (duplicate.pk, item.sha256, item.message_id, earlier[3])
+        return InboundStatus.DUPLICATE, None
     inbound = InboundMail.objects.create(
         network=network,
-        message_id=message_id,
-        sha256=sha256,
-        uid=uid,
-        raw=raw,
+        message_id=item.message_id,
+        sha256=item.sha256,
+        uid=item.uid,
+        raw=item.raw,
         status=InboundStatus.QUARANTINED,
-        reason=reason,
+        reason=item.reason,
     )
+    row = (inbound.pk, item.sha256, item.message_id, None)
+    parsed = item.parsed
     if parsed is None:
         _audit_quarantine(network, inbound)
-        return InboundStatus.QUARANTINED
+        return InboundStatus.QUARANTINED, row
     try:
         with transaction.atomic():
             enquiry = intake.enquiry_receive(
@@ -205,16 +309,17 @@ def _store(network: Network, raw: bytes, uid: str) -> str:
                 actor_label="mailbox",
                 message_id=parsed.message_id,
                 attachments=_attachments(parsed),
+                batch=shared,
             )
     except ValidationFailed as exc:
         inbound.reason = "; ".join(p.msg for p in exc.problems) or str(exc)
         inbound.save(update_fields=["reason"])
         _audit_quarantine(network, inbound)
-        return InboundStatus.QUARANTINED
+        return InboundStatus.QUARANTINED, row
     inbound.status = InboundStatus.ENQUIRY
     inbound.enquiry = enquiry
     inbound.save(update_fields=["status", "enquiry"])
-    return InboundStatus.ENQUIRY
+    return InboundStatus.ENQUIRY, (inbound.pk, item.sha256, item.message_id, enquiry.pk)
 
 
 def _audit_quarantine(network: Network, inbound: InboundMail) -> None:

@@ -319,3 +319,116 @@ def test_the_cli_sets_the_mailbox_and_fetches(world, imap_server, capsys):
     assert capsys.readouterr().out.strip() == (
         "cotech: fetched 1, created 1, duplicates 0, quarantined 0"
     )
+
+
+def _enquiries(n, **extra):
+    return [_mail(message_id=f"<{i}@bakery.test>", body=f"Enquiry {i}\n", **extra) for i in n]
+
+
+@pytest.mark.parametrize("failure", ["python", "sql"])
+def test_a_failing_message_in_a_batch_leaves_the_others_committed_and_itself_unseen(
+    world, imap, monkeypatch, failure
+):
+    from django.db import connection
+
+    for raw in _enquiries(range(5)):
+        imap.append(raw)
+    real = intake.enquiry_receive
+
+    def fails_for_the_third(**kwargs):
+        if kwargs["data"]["message"] == "Enquiry 2":
+            if failure == "sql":  # PostgreSQL aborts the transaction: the savepoint recovers it
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT * FROM no_such_table")
+            raise RuntimeError("database went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(intake, "enquiry_receive", fails_for_the_third)
+    first = mail_intake.mailbox_fetch(imap.mailbox, batch=5)
+    assert (first.fetched, first.created, first.failed) == (5, 4, 1)
+    assert len(first.errors) == 1
+    assert [SEEN in flags for flags in imap.flags()] == [True, True, False, True, True]
+    # Nothing of the failed message was kept (its InboundMail went with its savepoint) and the
+    # references stay consecutive: its number was given back.
+    assert InboundMail.objects.filter(network=world.network).count() == 4
+    refs = sorted(Enquiry.objects.filter(network=world.network).values_list("reference", flat=True))
+    assert [ref[-5:] for ref in refs] == ["00001", "00002", "00003", "00004"]
+    assert AuditEvent.objects.filter(object_type="enquiry", action="create").count() == 4
+
+    monkeypatch.setattr(intake, "enquiry_receive", real)
+    second = mail_intake.mailbox_fetch(imap.mailbox, batch=5)
+    assert (second.fetched, second.created, second.failed) == (1, 1, 0)
+    assert Enquiry.objects.get(message="Enquiry 2").reference.endswith("-00005")
+    assert [SEEN in flags for flags in imap.flags()] == [True] * 5
+    world.network.refresh_from_db()
+    assert world.network.enquiry_counter == 5
+
+
+def test_a_batch_whose_transaction_fails_keeps_nothing_and_leaves_every_message_unseen(
+    world, imap, monkeypatch
+):
+    for raw in _enquiries(range(3)):
+        imap.append(raw)
+
+    def breaks(self):
+        raise RuntimeError("commit failed")
+
+    monkeypatch.setattr(intake.IntakeBatch, "finish", breaks)
+    report = mail_intake.mailbox_fetch(imap.mailbox)
+    assert (report.fetched, report.created, report.failed) == (3, 0, 3)
+    assert not Enquiry.objects.exists() and not InboundMail.objects.exists()
+    assert [SEEN in flags for flags in imap.flags()] == [False] * 3
+    monkeypatch.undo()
+    assert mail_intake.mailbox_fetch(imap.mailbox).created == 3
+    assert [SEEN in flags for flags in imap.flags()] == [True] * 3
+
+
+def test_the_same_message_twice_in_one_batch_is_one_enquiry(world, imap):
+    imap.append(_mail())
+    imap.append(_mail(body="Hello again, sent through another relay.\n"))  # same Message-ID
+    imap.append(_mail())  # the same bytes
+    imap.append(b"Subject: no sender\r\nMessage-ID: <q@x.test>\r\n\r\nCall me\r\n")
+    report = mail_intake.mailbox_fetch(imap.mailbox)
+    assert (report.created, report.duplicates, report.quarantined) == (1, 2, 1)
+    enquiry = Enquiry.objects.get(network=world.network)
+    statuses = list(InboundMail.objects.order_by("pk").values_list("status", "enquiry_id"))
+    assert statuses == [
+        (InboundStatus.ENQUIRY, enquiry.pk),
+        (InboundStatus.DUPLICATE, enquiry.pk),
+        (InboundStatus.QUARANTINED, None),
+    ]
+    assert InboundMail.objects.get(status=InboundStatus.QUARANTINED).reason
+    assert [SEEN in flags for flags in imap.flags()] == [True] * 4
+
+
+def test_a_batch_routes_each_enquiry_to_the_chair_with_one_acknowledgement_each(world, imap):
+    from django.utils import timezone
+
+    from salesline.core.tasks import run_pending_tasks
+    from salesline.enquiries.rota_services import rota_period_create
+    from salesline.playbooks.models import Message
+
+    rota_period_create(
+        actor=world.coordinator.actor,
+        network_slug="cotech",
+        org_slug=world.webarch.org.slug,
+        person_email=world.webarch.user.email,
+        starts_on=timezone.localdate(),
+    )
+    for raw in _enquiries(range(4)):
+        imap.append(raw)
+    assert mail_intake.mailbox_fetch(imap.mailbox).created == 4
+    run_pending_tasks()
+    run_pending_tasks()
+    enquiries = list(Enquiry.objects.filter(network=world.network))
+    assert len({e.reference for e in enquiries}) == 4
+    assert {(e.chair_org_id, e.chair_person_id) for e in enquiries} == {
+        (world.webarch.org.pk, world.webarch.user.pk)
+    }
+    assert len({e.respond_by for e in enquiries}) == 1
+    messages = list(Message.objects.filter(organisation=world.network.organisation))
+    assert [m.to for m in messages] == [["jo@bakery.test"]] * 4
+    assert {e.reference for e in enquiries} == {
+        next(e.reference for e in enquiries if e.reference in m.subject) for m in messages
+    }
+    assert AuditEvent.objects.filter(object_type="enquiry", action="create").count() == 4
