@@ -174,8 +174,9 @@ def test_without_skills_every_member_is_able(world, chair, skills):
         {"category": "sales", "answers": {**answers, "budget": 2500}},
     ).json()
     assert body["eligible"] is True  # Agile (Drupal only): 2 staff, so 2,000
+    other = _enquiry(world)
     body = world.coordinator.api.post(
-        f"/enquiries/{enquiry.pk}/triage",
+        f"/enquiries/{other.pk}/triage",
         {"category": "sales", "answers": {**answers, "budget": 1500}},
     ).json()
     assert body["reasons"] == [
