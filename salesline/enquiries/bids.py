@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction

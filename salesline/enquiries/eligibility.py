@@ -13,7 +13,6 @@ from typing import Any
 
 from .rules import SalesCriteria
 
-
 ANSWER_LABELS = {
     "budget": "budget",
     "timescale": "timescale",

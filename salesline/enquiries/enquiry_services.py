@@ -101,9 +101,12 @@ def enquiry_update(
         for problem in enquiry_problems(after):
             if problem.loc and problem.loc[0] in cleaned:
                 problems.problems.append(problem)
-        if "status" in cleaned and cleaned["status"] in EnquiryStatus.values:
-            if reason := move_problem(enquiry.status, cleaned["status"]):
-                problems.add(("status",), reason, type="transition")
+        if (
+            "status" in cleaned
+            and cleaned["status"] in EnquiryStatus.values
+            and (reason := move_problem(enquiry.status, cleaned["status"]))
+        ):
+            problems.add(("status",), reason, type="transition")
         chair_org = (
             _chair_org(network, data["chair_org"], problems) if "chair_org" in data else None
         )

@@ -27,6 +27,7 @@ from .access import (
     network_actor,
     require_chair_or_coordinator,
 )
+from .eligibility import parse_budget
 from .models import (
     CaseStudy,
     Enquiry,
@@ -38,7 +39,6 @@ from .models import (
     Referral,
     ReferralStatus,
 )
-from .eligibility import parse_budget
 from .ranking import (
     Candidate,
     LeadFacts,

@@ -27,19 +27,12 @@ from salesline.core.errors import (
 from salesline.core.mail_requests import request_mail
 from salesline.core.text import text_problem
 
-from . import access
-from .models import Enquiry, EnquiryStatus, Network, RotaPeriod
+from . import access, states
+from .models import Enquiry, Network, RotaPeriod
 from .network_rules import rules_for
 from .rota import Period, default_end, next_on_duty, on_duty, placement_problems
 
 HANDOVER_NOTES_MAX = 20_000
-#: Enquiry statuses still needing the network's attention (listed in a hand-over).
-OPEN_STATUSES = (
-    EnquiryStatus.NEW,
-    EnquiryStatus.TRIAGED,
-    EnquiryStatus.REPLIED,
-    EnquiryStatus.LEAD,
-)
 
 
 @dataclass(frozen=True)
@@ -100,7 +93,7 @@ def successor_of(period: RotaPeriod) -> RotaPeriod | None:
 
 
 def open_enquiries(network: Network) -> QuerySet[Enquiry]:
-    return network.enquiries.filter(status__in=OPEN_STATUSES).order_by("received_at", "pk")
+    return network.enquiries.filter(status__in=states.OPEN_STATUSES).order_by("received_at", "pk")
 
 
 def is_user_of(actor: Actor, organisation_id: int) -> bool:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.ids import MAX_ID
 from salesline.core.models import AuditEvent
-from salesline.enquiries import access, rota_services, triage_services
+from salesline.enquiries import access, rota_services, states, triage_services
 from salesline.enquiries.models import Category, Enquiry, EnquiryStatus, Network, Skill
 from salesline.enquiries.network_rules import rules_for
 
@@ -32,20 +32,11 @@ from .common import member_page, page_context
 SECTION = "network"
 PAGE_SIZE = 25
 SEARCH_MAX = 100
-WAITING = (EnquiryStatus.NEW, EnquiryStatus.TRIAGED)
 
 
 def _network(actor, slug: str) -> Network:
     network = access.network_get_for(actor=actor, slug=slug)
     return Network.objects.select_related("organisation", "coordinator").get(pk=network.pk)
-
-
-def is_overdue(enquiry: Enquiry, today: date) -> bool:
-    return (
-        enquiry.first_response_at is None
-        and enquiry.status in WAITING
-        and enquiry.respond_by < today
-    )
 
 
 def _problems(error: ValidationFailed | Conflict) -> list[str]:
@@ -105,7 +96,7 @@ def network_enquiries(request: HttpRequest, actor, slug: str) -> HttpResponse:
         actor,
         section=SECTION,
         network=network,
-        rows=[{"enquiry": e, "overdue": is_overdue(e, today)} for e in rows],
+        rows=[{"enquiry": e, "overdue": states.is_overdue(e, today)} for e in rows],
         problems=problems,
         statuses=EnquiryStatus.choices,
         categories=Category.choices,
@@ -152,7 +143,7 @@ def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra
         section=SECTION,
         network=network,
         enquiry=enquiry,
-        overdue=is_overdue(enquiry, timezone.localdate()),
+        overdue=states.is_overdue(enquiry, timezone.localdate()),
         timeline=_timeline(network, enquiry),
         categories=Category.choices,
         chosen=chosen or "",
