@@ -5,7 +5,7 @@ the worker's daily reminders until both are done. docs/triage-and-rota.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -30,7 +30,14 @@ from salesline.core.text import text_problem
 from . import access, states
 from .models import Enquiry, Network, RotaPeriod
 from .network_rules import rules_for
-from .rota import Period, default_end, next_on_duty, on_duty, placement_problems
+from .rota import (
+    Period,
+    default_end,
+    next_on_duty,
+    on_duty,
+    placement_problems,
+    successor_starts_on,
+)
 
 HANDOVER_NOTES_MAX = 20_000
 
@@ -85,7 +92,7 @@ def period_for(actor: Actor, period_id: int, *, lock: bool = False) -> RotaPerio
 def successor_of(period: RotaPeriod) -> RotaPeriod | None:
     return (
         RotaPeriod.objects.filter(
-            network_id=period.network_id, starts_on=period.ends_on + timedelta(days=1)
+            network_id=period.network_id, starts_on=successor_starts_on(period.ends_on)
         )
         .select_related("organisation", "person")
         .first()

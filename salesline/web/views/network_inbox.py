@@ -8,7 +8,7 @@ a non-member gets 404, a member who may not do something the 403 page. No JavaSc
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,7 +26,9 @@ from salesline.core.models import AuditEvent
 from salesline.enquiries import access, rota_services, states, triage_services
 from salesline.enquiries.models import Category, Enquiry, EnquiryStatus, Network, Skill
 from salesline.enquiries.network_rules import rules_for
+from salesline.enquiries.rota import successor_starts_on
 
+from ..errors import problem_lines
 from .common import member_page, page_context
 
 SECTION = "network"
@@ -37,10 +39,6 @@ SEARCH_MAX = 100
 def _network(actor, slug: str) -> Network:
     network = access.network_get_for(actor=actor, slug=slug)
     return Network.objects.select_related("organisation", "coordinator").get(pk=network.pk)
-
-
-def _problems(error: ValidationFailed | Conflict) -> list[str]:
-    return [problem.msg for problem in error.problems] or [str(error)]
 
 
 # ------------------------------------------------------------------------------- the inbox
@@ -179,7 +177,9 @@ def network_enquiry(request: HttpRequest, actor, slug: str, enquiry_id: int) -> 
             done = _enquiry_action(request, actor, enquiry, action)
         except (ValidationFailed, Conflict) as error:
             enquiry.refresh_from_db()
-            context = _enquiry_context(request, actor, network, enquiry, problems=_problems(error))
+            context = _enquiry_context(
+                request, actor, network, enquiry, problems=problem_lines(error)
+            )
             return render(request, "web/networks/enquiry.html", context, status=error.status)
         messages.success(request, done)
         return redirect(reverse("web:network_enquiry", args=[network.slug, enquiry.pk]))
@@ -240,7 +240,7 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
     coordinator = access.is_coordinator(network, actor)
     rows = []
     for period in periods:
-        incoming = following.get(period.ends_on + timedelta(days=1))
+        incoming = following.get(successor_starts_on(period.ends_on))
         rows.append(
             {
                 "period": period,
@@ -270,7 +270,7 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
         form=request.POST if request.method == "POST" else {},
         **{"problems": [], **extra},
         start_value=(request.POST.get("starts_on") if request.method == "POST" else "")
-        or ((last.ends_on + timedelta(days=1)) if last else today).isoformat(),
+        or (successor_starts_on(last.ends_on) if last else today).isoformat(),
     )
 
 
@@ -282,7 +282,7 @@ def network_rota(request: HttpRequest, actor, slug: str) -> HttpResponse:
         try:
             done = _rota_action(request, actor, network)
         except (ValidationFailed, Conflict) as error:
-            context = _rota_context(request, actor, network, problems=_problems(error))
+            context = _rota_context(request, actor, network, problems=problem_lines(error))
             return render(request, "web/networks/rota.html", context, status=error.status)
         messages.success(request, done)
         return redirect(reverse("web:network_rota", args=[network.slug]))
