@@ -113,14 +113,15 @@ def suggested_reply_for(
     )
 
 
-def _suggested_key(
-    rules: NetworkRules, category: TriageCategory | None, eligible: bool, country: str = ""
+def suggested_key(
+    rules: NetworkRules, category: TriageCategory | None, eligible: bool | None, country: str = ""
 ) -> str:
-    """The reply suggested: sales by its verdict; joining from a country outside the
-    membership rules' countries: their ineligible reply (the signpost); else the category's."""
+    """The reply suggested (the pages and the API agree): sales by its verdict (when there is
+    one); joining from a country outside the membership rules' countries: their ineligible
+    reply (the signpost); else the category's own."""
     if category is None:
         return ""
-    if category.key == Category.SALES:
+    if category.key == Category.SALES and eligible is not None:
         return rules.sales.feasible_reply if eligible else rules.sales.decline_reply
     countries = rules.membership.countries
     if (
@@ -132,6 +133,42 @@ def _suggested_key(
     ):
         return rules.membership.ineligible_reply
     return category.suggested_reply
+
+
+def triage_scripts(network: Network) -> dict[str, Any]:
+    """The triage scripts in force for `network` (its rules): per category its guidance
+    (Markdown), next-steps checklist, questions to ask and canned replies, and the sales
+    criteria. What the enquiry page shows, as data."""
+    rules = rules_for(network)
+    sales = rules.sales
+    return {
+        "network": network.slug,
+        "categories": [
+            {
+                "key": category.key,
+                "name": category.name,
+                "guidance": category.guidance,
+                "checklist": [{"key": i.key, "label": i.label} for i in category.checklist],
+                "questions": list(category.questions),
+                "replies": [
+                    {"key": r.key, "subject": r.subject, "body": r.body} for r in category.replies
+                ],
+                "suggested_reply": category.suggested_reply or None,
+            }
+            for category in rules.triage
+        ],
+        "sales_criteria": {
+            "required_answers": list(sales.required_answers),
+            "value_per_staff": sales.value_per_staff,
+            "currency": sales.currency,
+            "decline_reply": sales.decline_reply or None,
+            "feasible_reply": sales.feasible_reply or None,
+        },
+        "membership": {
+            "countries": list(rules.membership.countries),
+            "ineligible_reply": rules.membership.ineligible_reply or None,
+        },
+    }
 
 
 # ------------------------------------------------------------------------- validation
@@ -320,7 +357,7 @@ def enquiry_triage(
             network,
             enquiry,
             triage_category,
-            _suggested_key(rules, triage_category, eligible, enquiry.country),
+            suggested_key(rules, triage_category, eligible, enquiry.country),
         )
         if decline_drafted and suggested is not None and enquiry.email:
             request_mail(

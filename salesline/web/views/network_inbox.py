@@ -129,9 +129,7 @@ def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra
     category = rules.category(chosen) if chosen else None
     suggested = None
     if category is not None:
-        key = category.suggested_reply
-        if category.key == Category.SALES and enquiry.eligible is not None:
-            key = rules.sales.feasible_reply if enquiry.eligible else rules.sales.decline_reply
+        key = triage_services.suggested_key(rules, category, enquiry.eligible, enquiry.country)
         suggested = triage_services.suggested_reply_for(network, enquiry, category, key)
     may_work = access.is_coordinator(network, actor) or access.is_chair(network, actor)
     answers = enquiry.answers or {}
