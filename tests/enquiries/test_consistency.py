@@ -13,31 +13,11 @@ from salesline.core.mail_requests import MAIL_REQUESTED
 from salesline.core.models import DomainEvent
 from salesline.enquiries import coordinator, states
 from salesline.enquiries.eligibility import BUDGET_MAX, money, parse_budget
-from salesline.enquiries.intake import enquiry_receive
 from salesline.enquiries.models import Enquiry, EnquiryStatus, MemberSkill, RotaPeriod, Skill
 from salesline.enquiries.rules import CATEGORIES
 
 from .directory_helpers import lead
-
-FEASIBLE = {
-    "budget": 40000,
-    "timescale": "Start in May, three months",
-    "technology": "Django",
-    "brief": "A booking system",
-    "skills": ["django"],
-}
-
-
-@pytest.fixture
-def chair(world):
-    today = timezone.localdate()
-    return RotaPeriod.objects.create(
-        network=world.network,
-        organisation=world.webarch.org,
-        person=world.webarch.user,
-        starts_on=today - dt.timedelta(days=10),
-        ends_on=today + dt.timedelta(days=80),
-    )
+from .test_triage import FEASIBLE, _enquiry
 
 
 @pytest.fixture
@@ -47,21 +27,6 @@ def django_skill(world):
         network=world.network, organisation=world.webarch.org, skill=skill, level=4
     )
     return skill
-
-
-def _enquiry(world, **data) -> Enquiry:
-    return enquiry_receive(
-        network=world.network,
-        data={
-            "name": "Zoe Client",
-            "email": "zoe@client.test",
-            "organisation_name": "Client Housing",
-            "country": "GB",
-            "message": "We need some work done.",
-            **data,
-        },
-        source="api",
-    )
 
 
 def _patch(member, enquiry, data):
@@ -81,7 +46,7 @@ def _drafts(world):
 # ------------------------------------------------------------------ triage and the lead
 
 
-def test_a_lead_is_not_re_triaged_into_a_contradiction(world, chair, django_skill):
+def test_a_lead_is_not_re_triaged_into_a_contradiction(world, webarch_on_duty, django_skill):
     enquiry = _enquiry(world)
     body = world.coordinator.api.post(
         f"/enquiries/{enquiry.pk}/triage", {"category": "sales", "answers": FEASIBLE}
@@ -108,7 +73,7 @@ def test_a_lead_is_not_re_triaged_into_a_contradiction(world, chair, django_skil
     assert again.status_code == 200 and again.json()["lead_id"] == lead_id
 
 
-def test_status_moves_by_hand_follow_the_table(world, chair):
+def test_status_moves_by_hand_follow_the_table(world, webarch_on_duty):
     enquiry = _enquiry(world)
     to_lead = _patch(world.webarch, enquiry, {"status": "lead"})
     assert to_lead.status_code == 422
@@ -128,13 +93,13 @@ def test_status_moves_by_hand_follow_the_table(world, chair):
             assert (refused is None) == (after == before or after in allowed)
 
 
-def test_a_lead_may_be_closed_by_hand(world, chair):
+def test_a_lead_may_be_closed_by_hand(world, webarch_on_duty):
     enquiry = lead(world)
     assert enquiry.lead_id is not None
     assert _patch(world.webarch, enquiry, {"status": "closed"}).json()["status"] == "closed"
 
 
-def test_referring_needs_the_lead_record(world, chair):
+def test_referring_needs_the_lead_record(world, webarch_on_duty):
     enquiry = lead(world)
     Enquiry.objects.filter(pk=enquiry.pk).update(lead=None)
     response = world.webarch.api.post(
@@ -174,7 +139,8 @@ def test_post_sets_the_category(world):
     assert response.json()["category"] == "jobs"
 
 
-def test_patch_chair_org_re_routes(world, chair):
+def test_patch_chair_org_re_routes(world, webarch_on_duty):
+    chair = webarch_on_duty
     enquiry = _enquiry(world)
     assert enquiry.chair_org == world.webarch.org
     today = timezone.localdate()
@@ -200,7 +166,7 @@ def test_patch_chair_org_re_routes(world, chair):
     )
 
 
-def test_joining_from_outside_the_countries_suggests_the_signpost(world, chair):
+def test_joining_from_outside_the_countries_suggests_the_signpost(world, webarch_on_duty):
     abroad = _enquiry(world, country="US")
     body = world.webarch.api.post(f"/enquiries/{abroad.pk}/triage", {"category": "joining"})
     assert body.json()["suggested_reply"]["template"] == "signpost"
@@ -210,7 +176,7 @@ def test_joining_from_outside_the_countries_suggests_the_signpost(world, chair):
 
 
 @pytest.mark.parametrize("budget", [1e308, 10**40, "1" * 39])
-def test_a_budget_too_big_to_store_is_refused(world, chair, django_skill, budget):
+def test_a_budget_too_big_to_store_is_refused(world, webarch_on_duty, django_skill, budget):
     enquiry = _enquiry(world)
     response = world.coordinator.api.post(
         f"/enquiries/{enquiry.pk}/triage",
@@ -258,7 +224,7 @@ def test_money_is_written_one_way():
     assert money(None, "GBP") == ""
 
 
-def test_open_and_overdue_agree_everywhere(world, chair):
+def test_open_and_overdue_agree_everywhere(world, webarch_on_duty):
     today = timezone.localdate()
     late = _enquiry(world)
     replied = _enquiry(world)
