@@ -16,6 +16,7 @@ from datetime import date
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from salesline.accounts.services import system_actor
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, PermissionDenied, ProblemList
 
@@ -108,3 +109,11 @@ def network_actor(network: Network, actor: Actor) -> Actor:
         known_roles=frozenset({"admin"}),
         system_label=actor.label,
     )
+
+
+def books_actor(network: Network, actor: Actor | None, label: str) -> Actor:
+    """Who writes in the network's books: the person (network_actor), or the system under
+    `label` when no person acts (the public form, the worker)."""
+    if actor is None:
+        return system_actor(network.organisation, label)
+    return network_actor(network, actor)

@@ -15,7 +15,6 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -31,6 +30,7 @@ from salesline.core.text import text_problem
 
 from .access import member_networks, network_actor, network_for
 from .directory import safe_file_name
+from .eligibility import money
 from .models import (
     Bid,
     CaseStudy,
@@ -183,10 +183,6 @@ class BidPack:
         return seen
 
 
-def _money(value: Decimal | None, currency: str) -> str:
-    return "" if value is None else f"{currency} {value:,.0f}"
-
-
 def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
     """The bid's members as the directory holds them (accounts included: a bid shares them
     with its members) and the questionnaire answered; a fixed number of queries."""
@@ -222,8 +218,8 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
         low, high = profile.min_project_value, profile.max_project_value
         values = ""
         if low is not None or high is not None:
-            lowest = _money(low, profile.currency) or "any"
-            values = f"{lowest} to {_money(high, profile.currency) or 'any'}"
+            lowest = money(low, profile.currency) or "any"
+            values = f"{lowest} to {money(high, profile.currency) or 'any'}"
         packs.append(
             MemberPack(
                 slug=organisation.slug,
@@ -232,11 +228,11 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
                 summary=profile.summary,
                 website=profile.website,
                 staff_count=profile.staff_count,
-                day_rate=_money(profile.day_rate, profile.currency),
+                day_rate=money(profile.day_rate, profile.currency),
                 rates=profile.rates,
                 policies=profile.policies,
                 accounts=profile.accounts,
-                annual_turnover=_money(profile.annual_turnover, profile.currency),
+                annual_turnover=money(profile.annual_turnover, profile.currency),
                 available_from=profile.available_from.isoformat() if profile.available_from else "",
                 project_values=values,
                 skills=tuple(skills[organisation.pk]),
@@ -246,7 +242,7 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
                         client=s.client,
                         summary=s.summary,
                         skills=tuple(k.name for k in s.skills.all()),
-                        value=_money(s.value, s.currency),
+                        value=money(s.value, s.currency),
                         year=s.year,
                     )
                     for s in studies

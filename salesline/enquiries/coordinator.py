@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from salesline.core.actors import Actor
 
-from . import access
+from . import access, states
 from .membership import tally
 from .models import (
     Application,
@@ -26,8 +26,6 @@ from .models import (
     ReferralStatus,
     Vote,
 )
-
-OPEN_ENQUIRY_STATUSES = (EnquiryStatus.NEW, EnquiryStatus.TRIAGED)
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,6 @@ def network_summary(*, actor: Actor, network: Network) -> NetworkSummary:
         .order_by("starts_on")
         .first()
     )
-    open_enquiries = network.enquiries.filter(status__in=OPEN_ENQUIRY_STATUSES)
     coordinator = _person(network.coordinator)
     if coordinator is not None and network.coordinator_home is not None:
         coordinator["org"] = network.coordinator_home.slug
@@ -92,10 +89,8 @@ def network_summary(*, actor: Actor, network: Network) -> NetworkSummary:
         coordinator=coordinator,
         chair=_period(chair),
         next_chair=_period(next_period),
-        open_enquiries=open_enquiries.count(),
-        overdue_enquiries=open_enquiries.filter(
-            first_response_at__isnull=True, respond_by__lt=today
-        ).count(),
+        open_enquiries=network.enquiries.filter(status__in=states.OPEN_STATUSES).count(),
+        overdue_enquiries=network.enquiries.filter(states.overdue_q(today)).count(),
         open_applications=network.applications.filter(status=ApplicationStatus.VOTING).count(),
         is_coordinator=access.is_coordinator(network, actor),
     )
@@ -158,16 +153,14 @@ def _response_times(network: Network, today) -> dict[str, Any]:
             continue
         hours.append((first - received).total_seconds() / 3600)
         on_time += timezone.localdate(first) <= respond_by
-    overdue = network.enquiries.filter(
-        status__in=OPEN_ENQUIRY_STATUSES, first_response_at__isnull=True, respond_by__lt=today
-    )
+    overdue = network.enquiries.filter(states.overdue_q(today))
     return {
         "answered": len(answered),
         "median_hours_to_first_response": round(statistics.median(hours), 1) if hours else None,
         "answered_on_time": on_time,
         "share_answered_on_time": round(on_time / len(answered), 3) if answered else None,
         "awaiting_first_response": network.enquiries.filter(
-            status__in=OPEN_ENQUIRY_STATUSES, first_response_at__isnull=True
+            status__in=states.AWAITING_REPLY, first_response_at__isnull=True
         ).count(),
         "overdue_now": overdue.count(),
         "overdue_references": list(

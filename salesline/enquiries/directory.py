@@ -17,6 +17,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
 
 from salesline.accounts.models import Organisation
@@ -431,6 +432,16 @@ def safe_file_name(name: str) -> str:
     base = (name or "file").replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(c if c.isalnum() or c in "._- " else "_" for c in base).strip(" .")
     return cleaned[:200] or "file"
+
+
+def download_response(content: bytes, content_type: str, file_name: str) -> HttpResponse:
+    """A file to download (the API's and the pages' one answer): an attachment under a safe
+    name, never sniffed as something else."""
+    response = HttpResponse(content, content_type=content_type or "application/octet-stream")
+    safe = safe_file_name(file_name).replace('"', "")
+    response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def documents_visible(

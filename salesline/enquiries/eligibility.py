@@ -13,8 +13,6 @@ from typing import Any
 
 from .rules import SalesCriteria
 
-_NOT_DIGITS = re.compile(r"[,\s£$€_]|GBP|EUR|USD", re.IGNORECASE)
-
 ANSWER_LABELS = {
     "budget": "budget",
     "timescale": "timescale",
@@ -51,26 +49,31 @@ def member_minimum(member: AbleMember, criteria: SalesCriteria) -> Decimal:
     return Decimal(0)
 
 
+#: The largest budget stored or compared (a lead's value, a member's minimum: 14 digits, 2 places).
+BUDGET_MAX = Decimal("999999999999.99")
+
+_THOUSANDS = re.compile(r"(?<=\d)[,\s_'](?=\d{3}(?!\d))")
+_AMOUNT = re.compile(r"(-\s*)?(\d+(?:\.\d+)?)\s*(k|m|bn)?(?![a-z])")
+_FACTORS = {"": 1, "k": 1000, "m": 1_000_000, "bn": 1_000_000_000}
+
+
 def parse_budget(value: Any) -> Decimal | None:
-    """A budget as a number: 12000, 12000.5, "12,000", "£12k" are read; None when it is not a
-    (finite, non-negative) amount."""
+    """A budget as an amount, the one reading used everywhere (triage and ranking): 12000,
+    12000.5, "12,000", "£12k", "about 20k" (20000), "12k-15k" (a range: its lower bound, 12000),
+    "1.5m". None when it is no amount: not a number, not finite, or negative ("-5")."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float | Decimal):
-        amount = Decimal(str(value))
-    elif isinstance(value, str):
-        text = _NOT_DIGITS.sub("", value.strip())
-        factor = 1
-        if text[-1:].lower() == "k":
-            text, factor = text[:-1], 1000
-        elif text[-1:].lower() == "m":
-            text, factor = text[:-1], 1_000_000
-        if not text or len(text) > 30:
-            return None
         try:
-            amount = Decimal(text) * factor
+            amount = Decimal(str(value))
         except InvalidOperation:
             return None
+    elif isinstance(value, str):
+        text = _THOUSANDS.sub("", value.strip().lower())
+        match = _AMOUNT.search(text)
+        if match is None or match[1] is not None or len(match[2]) > 60:
+            return None
+        amount = Decimal(match[2]) * _FACTORS[match[3] or ""]
     else:
         return None
     if not amount.is_finite() or amount < 0:
@@ -78,9 +81,20 @@ def parse_budget(value: Any) -> Decimal | None:
     return amount
 
 
-def money(amount: Decimal, currency: str) -> str:
-    whole = amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount
-    return f"{currency} {whole:,}"
+def budget_too_big(value: Any) -> bool:
+    """A budget that reads as an amount larger than can be stored (BUDGET_MAX)."""
+    amount = parse_budget(value)
+    return amount is not None and amount > BUDGET_MAX
+
+
+def money(amount: Decimal | float | int | None, currency: str = "") -> str:
+    """An amount for people, the one format used everywhere: "GBP 12,000", "GBP 12,000.50";
+    without a currency just the figure; '' for none."""
+    if amount is None:
+        return ""
+    amount = Decimal(str(amount))
+    figure = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
+    return f"{currency} {figure}" if currency else figure
 
 
 def _answered(value: Any) -> bool:

@@ -36,6 +36,7 @@ from salesline.core.text import text_problem
 from salesline.process.services import organisation_create
 
 from . import access, voting
+from .intake import _label
 from .models import Application, ApplicationStatus, Network, Vote
 from .network_rules import rules_for
 from .network_services import member_add
@@ -233,12 +234,6 @@ def application_problems(data: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
-def _label(field: str) -> str:
-    return {"email": "E-mail", "legal_form": "Legal form"}.get(
-        field, field.replace("_", " ").capitalize()
-    )
-
-
 def application_submit(
     *,
     network: Network,
@@ -278,7 +273,7 @@ def application_submit(
         legal_forms=membership.legal_forms,
     )
     now = timezone.now()
-    books = _books_actor(network, actor, source)
+    books = access.books_actor(network, actor, source)
     with transaction.atomic():
         application = Application(
             network=network,
@@ -308,12 +303,6 @@ def application_submit(
 
 def _same_name(a: str, b: str) -> bool:
     return " ".join(a.split()).casefold() == " ".join((b or "").split()).casefold()
-
-
-def _books_actor(network: Network, actor: Actor | None, label: str) -> Actor:
-    if actor is None:
-        return system_actor(network.organisation, label)
-    return access.network_actor(network, actor)
 
 
 def _values(network: Network, application: Application) -> dict[str, str]:

@@ -20,7 +20,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from .eligibility import money
 
 SKILL_POINTS_PER_LEVEL = 2.0
 WORD_POINTS = 1.0
@@ -141,14 +143,14 @@ class _Context:
         self.shown_reason = {
             key: f"A case study shows {names.get(key, key)}." for key in self.by_word
         }
-        self.budget_text = f"{lead.budget:,.0f}" if lead.budget is not None else ""
+        self.budget_text = money(lead.budget)
         self.starts_by_text = lead.starts_by.isoformat() if lead.starts_by else ""
         self._money: dict[Decimal, str] = {}
 
     def money(self, value: Decimal) -> str:
         text = self._money.get(value)
         if text is None:
-            text = self._money[value] = f"{value:,.0f}"
+            text = self._money[value] = money(value)
         return text
 
     def candidate(self, member: MemberFacts) -> Candidate:
@@ -230,20 +232,3 @@ def starts_by_of(timescale: str, today: date) -> date | None:
     if _NOW.search(text):
         return today
     return None
-
-
-def budget_of(value: object) -> Decimal | None:
-    """A budget as a number: 20000, "20000", "£20,000", "20k" (None when there is none)."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | Decimal):
-        return Decimal(str(value))
-    text = str(value).lower().replace(",", "").strip()
-    match = re.search(r"(\d+(?:\.\d+)?)\s*(k|m)?", text)
-    if not match:
-        return None
-    try:
-        number = Decimal(match[1])
-    except InvalidOperation:
-        return None
-    return number * {"k": 1000, "m": 1_000_000}.get(match[2] or "", 1)

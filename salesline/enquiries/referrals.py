@@ -27,6 +27,7 @@ from .access import (
     network_actor,
     require_chair_or_coordinator,
 )
+from .eligibility import parse_budget
 from .models import (
     CaseStudy,
     Enquiry,
@@ -43,7 +44,6 @@ from .ranking import (
     LeadFacts,
     MemberFacts,
     SkillInfo,
-    budget_of,
     rank,
     starts_by_of,
     words_of,
@@ -60,7 +60,7 @@ def lead_facts(enquiry: Enquiry) -> LeadFacts:
     return LeadFacts(
         skills=tuple(str(key) for key in skills if isinstance(key, str)),
         words=words_of(text),
-        budget=budget_of(answers.get("budget")),
+        budget=parse_budget(answers.get("budget")),
         starts_by=starts_by_of(
             str(answers.get("timescale") or ""), timezone.localdate(enquiry.received_at)
         ),
@@ -168,10 +168,11 @@ def referrals_create(*, actor: Actor, enquiry_id: int, org_slugs: Sequence[str])
         elif slug in slugs[:index]:
             problems.add(("orgs", index), f"'{slug}' is named twice.")
     problems.raise_if_any("Nothing was referred.")
-    if enquiry.status != EnquiryStatus.LEAD:
+    if enquiry.status != EnquiryStatus.LEAD or enquiry.lead_id is None:
         raise Conflict(
-            f"Enquiry {enquiry.reference} is {enquiry.status}, not a feasible lead: "
-            "only a lead is referred."
+            f"Enquiry {enquiry.reference} is {enquiry.status}"
+            + (" with no lead in the network's pipeline" if enquiry.lead_id is None else "")
+            + ", not a feasible lead: only a lead is referred."
         )
     ranked = {c.org: c for c in rank_enquiry(enquiry)}
     books = network_actor(network, actor)

@@ -90,6 +90,12 @@ def next_on_duty(periods: Sequence[Period], day: date) -> Period | None:
     return min((p for p in periods if p.starts_on > after), key=_start, default=None)
 
 
+def successor_starts_on(ends_on: date) -> date:
+    """When the successor of a period ending on `ends_on` starts (the incoming chair's first
+    day; no gap, no overlap): the one rule the services, the worker and the pages use."""
+    return ends_on + ONE_DAY
+
+
 def successor(periods: Sequence[Period], period: Period) -> Period | None:
     """The period starting the day after `period` ends (the incoming chair's)."""
-    return next((p for p in periods if p.starts_on == period.ends_on + ONE_DAY), None)
+    return next((p for p in periods if p.starts_on == successor_starts_on(period.ends_on)), None)

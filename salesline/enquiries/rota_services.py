@@ -5,7 +5,7 @@ the worker's daily reminders until both are done. docs/triage-and-rota.md."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -27,19 +27,19 @@ from salesline.core.errors import (
 from salesline.core.mail_requests import request_mail
 from salesline.core.text import text_problem
 
-from . import access
-from .models import Enquiry, EnquiryStatus, Network, RotaPeriod
+from . import access, states
+from .models import Enquiry, Network, RotaPeriod
 from .network_rules import rules_for
-from .rota import Period, default_end, next_on_duty, on_duty, placement_problems
+from .rota import (
+    Period,
+    default_end,
+    next_on_duty,
+    on_duty,
+    placement_problems,
+    successor_starts_on,
+)
 
 HANDOVER_NOTES_MAX = 20_000
-#: Enquiry statuses still needing the network's attention (listed in a hand-over).
-OPEN_STATUSES = (
-    EnquiryStatus.NEW,
-    EnquiryStatus.TRIAGED,
-    EnquiryStatus.REPLIED,
-    EnquiryStatus.LEAD,
-)
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def period_for(actor: Actor, period_id: int, *, lock: bool = False) -> RotaPerio
 def successor_of(period: RotaPeriod) -> RotaPeriod | None:
     return (
         RotaPeriod.objects.filter(
-            network_id=period.network_id, starts_on=period.ends_on + timedelta(days=1)
+            network_id=period.network_id, starts_on=successor_starts_on(period.ends_on)
         )
         .select_related("organisation", "person")
         .first()
@@ -100,7 +100,7 @@ def successor_of(period: RotaPeriod) -> RotaPeriod | None:
 
 
 def open_enquiries(network: Network) -> QuerySet[Enquiry]:
-    return network.enquiries.filter(status__in=OPEN_STATUSES).order_by("received_at", "pk")
+    return network.enquiries.filter(status__in=states.OPEN_STATUSES).order_by("received_at", "pk")
 
 
 def is_user_of(actor: Actor, organisation_id: int) -> bool:

@@ -22,7 +22,7 @@ from salesline.core.text import text_problem
 from salesline.records.services import record_create
 
 from . import access
-from .eligibility import AbleMember, Assessment, assess_sales
+from .eligibility import BUDGET_MAX, AbleMember, Assessment, assess_sales, budget_too_big, money
 from .intake import reply_values
 from .models import (
     Category,
@@ -113,12 +113,62 @@ def suggested_reply_for(
     )
 
 
-def _suggested_key(rules: NetworkRules, category: TriageCategory | None, eligible: bool) -> str:
+def suggested_key(
+    rules: NetworkRules, category: TriageCategory | None, eligible: bool | None, country: str = ""
+) -> str:
+    """The reply suggested (the pages and the API agree): sales by its verdict (when there is
+    one); joining from a country outside the membership rules' countries: their ineligible
+    reply (the signpost); else the category's own."""
     if category is None:
         return ""
-    if category.key == Category.SALES:
+    if category.key == Category.SALES and eligible is not None:
         return rules.sales.feasible_reply if eligible else rules.sales.decline_reply
+    countries = rules.membership.countries
+    if (
+        category.key == Category.JOINING
+        and country
+        and countries
+        and country.upper() not in countries
+        and category.reply(rules.membership.ineligible_reply) is not None
+    ):
+        return rules.membership.ineligible_reply
     return category.suggested_reply
+
+
+def triage_scripts(network: Network) -> dict[str, Any]:
+    """The triage scripts in force for `network` (its rules): per category its guidance
+    (Markdown), next-steps checklist, questions to ask and canned replies, and the sales
+    criteria. What the enquiry page shows, as data."""
+    rules = rules_for(network)
+    sales = rules.sales
+    return {
+        "network": network.slug,
+        "categories": [
+            {
+                "key": category.key,
+                "name": category.name,
+                "guidance": category.guidance,
+                "checklist": [{"key": i.key, "label": i.label} for i in category.checklist],
+                "questions": list(category.questions),
+                "replies": [
+                    {"key": r.key, "subject": r.subject, "body": r.body} for r in category.replies
+                ],
+                "suggested_reply": category.suggested_reply or None,
+            }
+            for category in rules.triage
+        ],
+        "sales_criteria": {
+            "required_answers": list(sales.required_answers),
+            "value_per_staff": sales.value_per_staff,
+            "currency": sales.currency,
+            "decline_reply": sales.decline_reply or None,
+            "feasible_reply": sales.feasible_reply or None,
+        },
+        "membership": {
+            "countries": list(rules.membership.countries),
+            "ineligible_reply": rules.membership.ineligible_reply or None,
+        },
+    }
 
 
 # ------------------------------------------------------------------------- validation
@@ -136,6 +186,13 @@ def answers_problems(
             problems.append(Problem(loc=("answers", "budget"), msg="Budget must be a number."))
         elif isinstance(budget, str) and (reason := text_problem(budget, max_length=40)):
             problems.append(Problem(loc=("answers", "budget"), msg=f"Budget {reason}."))
+        elif budget_too_big(budget):
+            problems.append(
+                Problem(
+                    loc=("answers", "budget"),
+                    msg=f"Budget is too big: at most {money(BUDGET_MAX)}.",
+                )
+            )
         else:
             clean["budget"] = float(budget) if isinstance(budget, Decimal) else budget
     for key, limit in ANSWER_TEXT_MAX.items():
@@ -244,6 +301,13 @@ def enquiry_triage(
             eligible, reasons = assessment.eligible, assessment.reasons
         else:
             eligible, reasons = True, ()
+        if enquiry.lead_id is not None and not (category == Category.SALES and eligible):
+            raise Conflict(
+                f"Enquiry {enquiry.reference} is already lead {enquiry.lead_id} in the network's "
+                "pipeline: it cannot be triaged "
+                + ("as not feasible" if category == Category.SALES else f"as {category}")
+                + "; close or decline the lead itself instead."
+            )
         before = {
             "category": enquiry.category,
             "status": enquiry.status,
@@ -262,8 +326,8 @@ def enquiry_triage(
                 status = EnquiryStatus.DECLINED
         elif enquiry.status in (EnquiryStatus.NEW, EnquiryStatus.TRIAGED):
             status = EnquiryStatus.TRIAGED
-        elif enquiry.status in (EnquiryStatus.LEAD, EnquiryStatus.DECLINED):
-            status = EnquiryStatus.TRIAGED  # re-triaged out of sales
+        elif enquiry.status == EnquiryStatus.DECLINED:
+            status = EnquiryStatus.TRIAGED  # a declined sales enquiry re-triaged out of sales
         else:
             status = enquiry.status
         enquiry.category = category
@@ -290,7 +354,10 @@ def enquiry_triage(
             ],
         )
         suggested = suggested_reply_for(
-            network, enquiry, triage_category, _suggested_key(rules, triage_category, eligible)
+            network,
+            enquiry,
+            triage_category,
+            suggested_key(rules, triage_category, eligible, enquiry.country),
         )
         if decline_drafted and suggested is not None and enquiry.email:
             request_mail(

@@ -108,6 +108,17 @@ def domain_error_response(request: HttpRequest, error: DomainError) -> HttpRespo
     return respond(error)
 
 
+def problem_lines(error: DomainError) -> list[str]:
+    """Every problem of a refusal as a line for the top of a page ("field: message"), or the
+    refusal's own message when it names none."""
+    if error.problems:
+        return [
+            (".".join(str(part) for part in p.loc) + ": " if p.loc else "") + p.msg
+            for p in error.problems
+        ]
+    return [str(error)]
+
+
 def _message(problem: Problem) -> str:
     return problem.msg
 

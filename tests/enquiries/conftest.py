@@ -61,3 +61,22 @@ def world(db) -> NetworkWorld:
         network_add_member(network_slug=network.slug, org_slug=member.org.slug)
     outsider = _member("Not A Member Ltd", "dan@outsider.test")
     return NetworkWorld(network, agile, coordinator, webarch, outlandish, outsider)
+
+
+@pytest.fixture
+def webarch_on_duty(world):
+    """Webarchitects chair this quarter (from ten days ago), its user the person on duty."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from salesline.enquiries.models import RotaPeriod
+
+    today = timezone.localdate()
+    return RotaPeriod.objects.create(
+        network=world.network,
+        organisation=world.webarch.org,
+        person=world.webarch.user,
+        starts_on=today - timedelta(days=10),
+        ends_on=today + timedelta(days=80),
+    )

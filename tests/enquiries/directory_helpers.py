@@ -4,6 +4,7 @@ and profiles, and a lead (an enquiry triaged feasible)."""
 from salesline.enquiries import directory
 from salesline.enquiries.intake import enquiry_receive
 from salesline.enquiries.models import Enquiry, EnquiryStatus
+from salesline.enquiries.triage_services import _lead_for
 
 SKILLS = [
     ("drupal", "Drupal"),
@@ -45,16 +46,20 @@ def lead(world, answers=None, status=EnquiryStatus.LEAD):
         },
         source="api",
     )
+    answers = answers or {
+        "budget": 30000,
+        "timescale": "3 months",
+        "technology": "Drupal",
+        "brief": "A new Drupal site with good hosting",
+        "skills": ["drupal"],
+    }
+    # A lead has its record in the network's pipeline (referrals need one).
+    record = (
+        _lead_for(world.network, world.coordinator.actor, enquiry, answers)
+        if status == EnquiryStatus.LEAD
+        else None
+    )
     Enquiry.objects.filter(pk=enquiry.pk).update(
-        status=status,
-        category="sales",
-        answers=answers
-        or {
-            "budget": 30000,
-            "timescale": "3 months",
-            "technology": "Drupal",
-            "brief": "A new Drupal site with good hosting",
-            "skills": ["drupal"],
-        },
+        status=status, category="sales", answers=answers, lead=record
     )
     return Enquiry.objects.get(pk=enquiry.pk)

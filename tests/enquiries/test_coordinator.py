@@ -89,7 +89,8 @@ def test_the_report_counts_what_happened(world):
 
     summary = network_summary(actor=world.webarch.actor, network=world.network)
     assert summary.chair["org"] == world.webarch.org.slug
-    assert summary.open_enquiries == 2 and summary.overdue_enquiries == 1
+    # Open: new, triaged, replied and lead (docs/networks.md); overdue: awaiting a reply, late.
+    assert summary.open_enquiries == 4 and summary.overdue_enquiries == 1
     assert summary.open_applications == 1 and not summary.is_coordinator
 
 

@@ -3,11 +3,11 @@
 from datetime import date
 from decimal import Decimal
 
+from salesline.enquiries.eligibility import parse_budget
 from salesline.enquiries.ranking import (
     LeadFacts,
     MemberFacts,
     SkillInfo,
-    budget_of,
     rank,
     starts_by_of,
     words_of,
@@ -78,8 +78,8 @@ def test_timescale_and_budget_parsing():
     assert starts_by_of("start by 2026-02-01 please", today) == date(2026, 2, 1)
     assert starts_by_of("ASAP", today) == today
     assert starts_by_of("sometime", today) is None
-    assert budget_of("£20,000") == Decimal(20000)
-    assert budget_of("20k") == Decimal(20000)
-    assert budget_of(15000) == Decimal(15000)
-    assert budget_of("none") is None
-    assert budget_of(None) is None
+    assert parse_budget("£20,000") == Decimal(20000)
+    assert parse_budget("20k") == Decimal(20000)
+    assert parse_budget(15000) == Decimal(15000)
+    assert parse_budget("none") is None
+    assert parse_budget(None) is None

@@ -11,26 +11,30 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema
 from pydantic import BaseModel
 
-from salesline.enquiries import enquiry_services, intake, selectors
-from salesline.enquiries.access import network_get_for
-from salesline.enquiries.models import Enquiry, EnquirySource, EnquiryStatus
+from salesline.core.errors import ProblemList
+from salesline.enquiries import enquiry_services, intake, selectors, states
+from salesline.enquiries.access import network_for
+from salesline.enquiries.models import Category, Enquiry, EnquirySource
 
 from .common import actor_of, expected_version, with_etag
 from .schemas import Strict
 
 router = Router(tags=["enquiries"])
 
-OPEN_STATUSES = (EnquiryStatus.NEW, EnquiryStatus.TRIAGED)
+CATEGORY_HELP = "joining, setting_up, jobs, research, speaking, promotion, sales or other"
 
 
 class EnquiryIn(Strict):
-    network: str = Field(..., description="the network's slug")
+    network: str | None = Field(
+        None, description="the network's slug (optional when your organisation is in one network)"
+    )
     name: str = ""
     email: str = ""
     organisation_name: str = ""
     country: str = Field("", description="ISO 3166 alpha-2 code")
     message: str = ""
     subject: str = ""
+    category: str | None = Field(None, description=CATEGORY_HELP)
     acknowledge: bool = Field(True, description="send the enquirer the acknowledgement")
 
 
@@ -40,11 +44,13 @@ class EnquiryPatch(Strict):
     organisation_name: str | None = None
     country: str | None = None
     message: str | None = None
-    category: str | None = Field(
+    category: str | None = Field(None, description=CATEGORY_HELP)
+    status: str | None = Field(
         None,
-        description="joining, setting_up, jobs, research, speaking, promotion, sales or other",
+        description="new, triaged, replied, declined or closed (a lead is made by triage); "
+        "the moves allowed are in docs/networks.md",
     )
-    status: str | None = Field(None, description="new, triaged, replied, lead, declined or closed")
+    chair_org: str | None = Field(None, description="re-route to this member (its slug)")
 
 
 class AttachmentOut(BaseModel):
@@ -115,7 +121,7 @@ def enquiry_out(enquiry: Enquiry, today: dt.date | None = None) -> dict:
         "received_at": enquiry.received_at,
         "respond_by": enquiry.respond_by,
         "first_response_at": enquiry.first_response_at,
-        "overdue": enquiry.status in OPEN_STATUSES and enquiry.respond_by < today,
+        "overdue": states.is_overdue(enquiry, today),
         "lead_id": enquiry.lead_id,
         "attachments": [
             {
@@ -153,12 +159,22 @@ def register(api) -> None:
         summary="Record an enquiry",
     )
     def create_enquiry(request: HttpRequest, payload: EnquiryIn):
-        """Any member of the network may record one (a non-member: 404). It gets a reference,
+        """Any member of the network may record one (a non-member: 404); `network` may be left
+        out when the caller's organisation is in exactly one network; `category` is optional
+        (one of the eight). It gets a reference,
         the chair on duty, its first-response deadline and (unless `acknowledge` is false) an
         acknowledgement to the enquirer. 422 names every bad field."""
         actor = actor_of(request)
-        network = network_get_for(actor=actor, slug=payload.network)
-        data = payload.model_dump(exclude={"network", "acknowledge"})
+        network = network_for(actor=actor, slug=payload.network)
+        data = payload.model_dump(exclude={"network", "acknowledge", "category"})
+        if payload.category is not None:
+            problems = ProblemList()
+            if payload.category not in Category.values:
+                problems.add(
+                    ("category",), f"Category must be one of: {', '.join(Category.values)}."
+                )
+            problems.raise_if_any("The enquiry was not recorded.")
+            data["category"] = payload.category
         enquiry = intake.enquiry_receive(
             network=network,
             data=data,
@@ -184,7 +200,9 @@ def register(api) -> None:
     )
     def update_enquiry(request: HttpRequest, enquiry_id: str, payload: EnquiryPatch):
         """The chair on duty or the coordinator (another member: 403). Only the fields sent
-        change; `status: replied` records the first response. `If-Match` with the ETag
+        change; `status: replied` records the first response; `status: lead` is refused (a
+        lead is made by triage) as is any move docs/networks.md does not list; `chair_org`
+        re-routes the enquiry to that member. `If-Match` with the ETag
         refuses a stale edit (412)."""
         actor = actor_of(request)
         version = None

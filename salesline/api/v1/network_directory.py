@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from pydantic import BaseModel
@@ -236,14 +236,6 @@ def _read(upload: UploadedFile) -> bytes:
     return upload.read()
 
 
-def _download(content: bytes, content_type: str, file_name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type or "application/octet-stream")
-    safe = directory.safe_file_name(file_name).replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{safe}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 # ---------------------------------------------------------------- routes
 
 
@@ -408,7 +400,7 @@ def register(api) -> None:
             raise NotFound(f"No document #{document_id}.")
         with document.file.open("rb") as handle:
             content = handle.read()
-        return _download(content, document.content_type, document.file_name)
+        return directory.download_response(content, document.content_type, document.file_name)
 
     @directory_router.get(
         "", response=dict[str, Any], operation_id="network_directory", summary="The directory"
@@ -498,7 +490,7 @@ def register(api) -> None:
             raise NotFound(f"No file #{file_id}.")
         with stored.file.open("rb") as handle:
             content = handle.read()
-        return _download(content, stored.content_type, stored.file_name)
+        return directory.download_response(content, stored.content_type, stored.file_name)
 
     # ------------------------------------------------------------ referrals
 
@@ -641,7 +633,7 @@ def register(api) -> None:
         pack = bid_services.bid_pack(actor=actor, bid_id=bid_id)
         content = bid_services.pack_pdf(pack)
         bid_services.bid_pack_downloaded(actor=actor, bid=pack.bid, kind="pdf")
-        return _download(content, "application/pdf", f"bid-{bid_id}-pack.pdf")
+        return directory.download_response(content, "application/pdf", f"bid-{bid_id}-pack.pdf")
 
     @bids_router.get(
         "/{bid_id}/pack.zip",
@@ -656,7 +648,7 @@ def register(api) -> None:
         pack = bid_services.bid_pack(actor=actor, bid_id=bid_id)
         content = bid_services.pack_zip(pack)
         bid_services.bid_pack_downloaded(actor=actor, bid=pack.bid, kind="zip")
-        return _download(content, "application/zip", f"bid-{bid_id}-pack.zip")
+        return directory.download_response(content, "application/zip", f"bid-{bid_id}-pack.zip")
 
     api.add_router("/skills", skills_router)
     api.add_router("/members", member_directory)

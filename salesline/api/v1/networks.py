@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from salesline.core.ids import MAX_ID
-from salesline.enquiries import access, coordinator, membership
+from salesline.enquiries import access, coordinator, membership, triage_services
 from salesline.enquiries.models import Application, NetworkMember
 from salesline.enquiries.network_services import network_by_slug
 
@@ -234,6 +234,20 @@ def register(api) -> None:
         actor = actor_of(request)
         network = access.network_get_for(actor=actor, slug=slug)
         return coordinator.network_report(actor=actor, network=network)
+
+    @networks.get(
+        "/{slug}/triage",
+        response=dict[str, Any],
+        operation_id="networks_triage_scripts",
+        summary="The triage scripts in force",
+    )
+    def triage_scripts(request: HttpRequest, slug: str):
+        """Per category: its guidance (Markdown), next-steps checklist, questions and canned
+        replies (key, subject, body); the sales criteria; the membership countries and the
+        reply for an enquirer outside them. Members of the network (others: 404).
+        docs/triage-and-rota.md."""
+        network = access.network_get_for(actor=actor_of(request), slug=slug)
+        return triage_services.triage_scripts(network)
 
     @networks.post(
         "/{slug}/applications",

@@ -18,15 +18,15 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from salesline.core import ratelimit
-from salesline.core.errors import NotFound, ValidationFailed
+from salesline.core.errors import ValidationFailed
 from salesline.core.ids import is_id
 from salesline.enquiries import intake, mail_intake
 from salesline.enquiries.access import network_get_for
 from salesline.enquiries.models import EnquirySource
-from salesline.enquiries.network_services import network_by_slug
 
 from ..errors import bind_problems, on_refusal
 from .common import member_page, page_context
+from .public_pages import public_network, rate_limited
 
 logger = logging.getLogger(__name__)
 
@@ -44,20 +44,9 @@ def _limits() -> dict[str, tuple[int, int]]:
 
 def _limited(request: HttpRequest, network_slug: str, scope: str) -> HttpResponse | None:
     limit, window = _limits()[scope]
-    try:
-        ratelimit.hit(
-            f"enquiry-{scope}-{network_slug}",
-            ratelimit.client_ip(request),
-            limit=limit,
-            window=window,
-        )
-    except ratelimit.RateLimited as error:
-        response = render(
-            request, "web/enquiries/rate_limited.html", {"message": str(error)}, status=429
-        )
-        response["Retry-After"] = str(error.retry_after)
-        return response
-    return None
+    return rate_limited(
+        request, f"enquiry-{scope}-{network_slug}", limit, window, "web/enquiries/rate_limited.html"
+    )
 
 
 class EnquiryForm(forms.Form):
@@ -98,13 +87,6 @@ class EnquiryForm(forms.Form):
         self.fields["name"].widget.attrs["autocomplete"] = "name"
 
 
-def _network_or_404(slug: str):
-    try:
-        return network_by_slug(slug)
-    except NotFound as error:
-        raise Http404(str(error)) from error
-
-
 def _too_big(request: HttpRequest, network) -> HttpResponse:
     return render(
         request,
@@ -123,7 +105,7 @@ def _pretend_reference(network) -> str:
 def enquire(request: HttpRequest, network_slug: str) -> HttpResponse:
     """GET: the form. POST: record the enquiry and answer the thank-you page with its
     reference (or the form again, each problem beside its field and the input kept)."""
-    network = _network_or_404(network_slug)
+    network = public_network(network_slug)
     sending = request.method == "POST"
     if limited := _limited(request, network.slug, "send" if sending else "read"):
         return limited

@@ -32,18 +32,10 @@ from salesline.enquiries.access import is_coordinator, network_get_for
 from salesline.enquiries.models import MemberDocument, ReferralStatus
 from salesline.enquiries.selectors import enquiry_get_for
 
+from ..errors import problem_lines
 from .common import member_page, page_context
 
 TEMPLATES = "web/network_directory/"
-
-
-def _problems(error: ValidationFailed | Conflict) -> list[str]:
-    if error.problems:
-        return [
-            (".".join(str(part) for part in p.loc) + ": " if p.loc else "") + p.msg
-            for p in error.problems
-        ]
-    return [str(error)]
 
 
 def _attempt(call: Callable[[], Any]) -> tuple[Any, list[str], int]:
@@ -51,7 +43,7 @@ def _attempt(call: Callable[[], Any]) -> tuple[Any, list[str], int]:
     try:
         return call(), [], 200
     except (ValidationFailed, Conflict) as error:
-        return None, _problems(error), error.status
+        return None, problem_lines(error), error.status
 
 
 # ---------------------------------------------------------------- the directory
@@ -219,15 +211,7 @@ def document_download(
         raise NotFound(f"No document #{document_id}.")
     with document.file.open("rb") as handle:
         content = handle.read()
-    return _download(content, document.content_type, document.file_name)
-
-
-def _download(content: bytes, content_type: str, file_name: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type or "application/octet-stream")
-    safe = directory.safe_file_name(file_name).replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{safe}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return directory.download_response(content, document.content_type, document.file_name)
 
 
 # ---------------------------------------------------------------- referrals
@@ -397,7 +381,7 @@ def bid_pack_download(
     else:
         content, content_type = bid_services.pack_zip(pack), "application/zip"
     bid_services.bid_pack_downloaded(actor=actor, bid=pack.bid, kind=kind)
-    return _download(content, content_type, f"bid-{bid_id}-pack.{kind}")
+    return directory.download_response(content, content_type, f"bid-{bid_id}-pack.{kind}")
 
 
 urlpatterns = [

@@ -8,7 +8,7 @@ a non-member gets 404, a member who may not do something the 403 page. No JavaSc
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,33 +23,22 @@ from django.views.decorators.http import require_http_methods
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.ids import MAX_ID
 from salesline.core.models import AuditEvent
-from salesline.enquiries import access, rota_services, triage_services
+from salesline.enquiries import access, rota_services, states, triage_services
 from salesline.enquiries.models import Category, Enquiry, EnquiryStatus, Network, Skill
 from salesline.enquiries.network_rules import rules_for
+from salesline.enquiries.rota import successor_starts_on
 
+from ..errors import problem_lines
 from .common import member_page, page_context
 
 SECTION = "network"
 PAGE_SIZE = 25
 SEARCH_MAX = 100
-WAITING = (EnquiryStatus.NEW, EnquiryStatus.TRIAGED)
 
 
 def _network(actor, slug: str) -> Network:
     network = access.network_get_for(actor=actor, slug=slug)
     return Network.objects.select_related("organisation", "coordinator").get(pk=network.pk)
-
-
-def is_overdue(enquiry: Enquiry, today: date) -> bool:
-    return (
-        enquiry.first_response_at is None
-        and enquiry.status in WAITING
-        and enquiry.respond_by < today
-    )
-
-
-def _problems(error: ValidationFailed | Conflict) -> list[str]:
-    return [problem.msg for problem in error.problems] or [str(error)]
 
 
 # ------------------------------------------------------------------------------- the inbox
@@ -105,7 +94,7 @@ def network_enquiries(request: HttpRequest, actor, slug: str) -> HttpResponse:
         actor,
         section=SECTION,
         network=network,
-        rows=[{"enquiry": e, "overdue": is_overdue(e, today)} for e in rows],
+        rows=[{"enquiry": e, "overdue": states.is_overdue(e, today)} for e in rows],
         problems=problems,
         statuses=EnquiryStatus.choices,
         categories=Category.choices,
@@ -140,9 +129,7 @@ def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra
     category = rules.category(chosen) if chosen else None
     suggested = None
     if category is not None:
-        key = category.suggested_reply
-        if category.key == Category.SALES and enquiry.eligible is not None:
-            key = rules.sales.feasible_reply if enquiry.eligible else rules.sales.decline_reply
+        key = triage_services.suggested_key(rules, category, enquiry.eligible, enquiry.country)
         suggested = triage_services.suggested_reply_for(network, enquiry, category, key)
     may_work = access.is_coordinator(network, actor) or access.is_chair(network, actor)
     answers = enquiry.answers or {}
@@ -152,7 +139,7 @@ def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra
         section=SECTION,
         network=network,
         enquiry=enquiry,
-        overdue=is_overdue(enquiry, timezone.localdate()),
+        overdue=states.is_overdue(enquiry, timezone.localdate()),
         timeline=_timeline(network, enquiry),
         categories=Category.choices,
         chosen=chosen or "",
@@ -188,7 +175,9 @@ def network_enquiry(request: HttpRequest, actor, slug: str, enquiry_id: int) -> 
             done = _enquiry_action(request, actor, enquiry, action)
         except (ValidationFailed, Conflict) as error:
             enquiry.refresh_from_db()
-            context = _enquiry_context(request, actor, network, enquiry, problems=_problems(error))
+            context = _enquiry_context(
+                request, actor, network, enquiry, problems=problem_lines(error)
+            )
             return render(request, "web/networks/enquiry.html", context, status=error.status)
         messages.success(request, done)
         return redirect(reverse("web:network_enquiry", args=[network.slug, enquiry.pk]))
@@ -249,7 +238,7 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
     coordinator = access.is_coordinator(network, actor)
     rows = []
     for period in periods:
-        incoming = following.get(period.ends_on + timedelta(days=1))
+        incoming = following.get(successor_starts_on(period.ends_on))
         rows.append(
             {
                 "period": period,
@@ -279,7 +268,7 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
         form=request.POST if request.method == "POST" else {},
         **{"problems": [], **extra},
         start_value=(request.POST.get("starts_on") if request.method == "POST" else "")
-        or ((last.ends_on + timedelta(days=1)) if last else today).isoformat(),
+        or (successor_starts_on(last.ends_on) if last else today).isoformat(),
     )
 
 
@@ -291,7 +280,7 @@ def network_rota(request: HttpRequest, actor, slug: str) -> HttpResponse:
         try:
             done = _rota_action(request, actor, network)
         except (ValidationFailed, Conflict) as error:
-            context = _rota_context(request, actor, network, problems=_problems(error))
+            context = _rota_context(request, actor, network, problems=problem_lines(error))
             return render(request, "web/networks/rota.html", context, status=error.status)
         messages.success(request, done)
         return redirect(reverse("web:network_rota", args=[network.slug]))

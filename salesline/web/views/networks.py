@@ -19,15 +19,14 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from salesline.core import ratelimit
-from salesline.core.errors import Conflict, NotFound, ValidationFailed
+from salesline.core.errors import Conflict, ValidationFailed
 from salesline.enquiries import access, coordinator, membership
 from salesline.enquiries.models import Application, Category, Network
 from salesline.enquiries.network_rules import rules_for
-from salesline.enquiries.network_services import network_by_slug
 
 from ..errors import bind_problems, on_refusal
 from .common import member_page, page_context
+from .public_pages import public_network, rate_limited
 
 #: (requests, seconds) per visitor address on the public join form.
 JOIN_RATE_LIMITS = {"read": (300, 600), "apply": (5, 3600)}
@@ -264,31 +263,16 @@ class JoinForm(forms.Form):
 
 def _limited(request: HttpRequest, scope: str) -> HttpResponse | None:
     limit, window = JOIN_RATE_LIMITS[scope]
-    try:
-        ratelimit.hit(
-            f"network-join-{scope}", ratelimit.client_ip(request), limit=limit, window=window
-        )
-    except ratelimit.RateLimited as error:
-        response = render(
-            request, "web/networks/rate_limited.html", {"message": str(error)}, status=429
-        )
-        response["Retry-After"] = str(error.retry_after)
-        return response
-    return None
-
-
-def _public_network(slug: str) -> Network:
-    try:
-        return network_by_slug(slug)
-    except NotFound as error:
-        raise Http404(str(error)) from error
+    return rate_limited(
+        request, f"network-join-{scope}", limit, window, "web/networks/rate_limited.html"
+    )
 
 
 @require_http_methods(["GET", "POST"])
 def network_join(request: HttpRequest, slug: str) -> HttpResponse:
     if limited := _limited(request, "apply" if request.method == "POST" else "read"):
         return limited
-    network = _public_network(slug)
+    network = public_network(slug)
     template = "web/networks/join.html"
     rules = rules_for(network).membership
     context: dict[str, Any] = {"network": network, "rules": rules}
@@ -320,7 +304,7 @@ def network_join(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def network_join_done(request: HttpRequest, slug: str) -> HttpResponse:
-    network = _public_network(slug)
+    network = public_network(slug)
     done = request.session.get("network_join") or {}
     if done.get("network") != network.slug:
         done = {}
