@@ -13,19 +13,17 @@ from salesline.accounts.services import system_actor
 from salesline.core import audit
 from salesline.core.mail_requests import request_mail
 
+from . import states
 from .access import chair_period_on
-from .models import Enquiry, EnquiryStatus
+from .models import Enquiry
 
 #: Statuses still waiting for a first response.
-WAITING = (EnquiryStatus.NEW, EnquiryStatus.TRIAGED)
 #: Enquiries flagged per call (the next call takes the rest).
 BATCH = 500
 
 
 def _overdue(today: dt.date):
-    return Enquiry.objects.filter(
-        status__in=WAITING, respond_by__lt=today, overdue_flagged_at__isnull=True
-    )
+    return Enquiry.objects.filter(states.overdue_q(today), overdue_flagged_at__isnull=True)
 
 
 def flag_overdue_enquiries(today: dt.date | None = None) -> list[str]:

@@ -209,6 +209,7 @@ def enquiry_receive(
             country=str(data.get("country") or "").strip().upper(),
             message=str(data.get("message") or "").strip(),
             subject=str(data.get("subject") or "").strip(),
+            category=str(data.get("category") or "").strip(),
             source=source,
             chair_org=period.organisation if period else None,
             chair_person=period.person if period else None,

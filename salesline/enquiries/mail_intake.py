@@ -36,7 +36,7 @@ from salesline.core.errors import NotFound, ProblemList, ValidationFailed
 from salesline.core.text import text_problem
 
 from . import intake
-from .access import network_actor, require_coordinator
+from .access import books_actor, require_coordinator
 from .mailparse import ParsedMail, Unparseable, parse
 from .models import Enquiry, EnquirySource, InboundMail, InboundStatus, Mailbox, Network
 
@@ -445,16 +445,12 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
         if "password" in changes:
             changes["password"] = ["***", "***"]
         audit.record(
-            actor=_books_actor(network, actor),
+            actor=books_actor(network, actor if actor.user else None, actor.label),
             action="create" if created else "update",
             obj=mailbox,
             changes=changes,
         )
     return mailbox
-
-
-def _books_actor(network: Network, actor: Actor) -> Actor:
-    return actor if actor.user is None else network_actor(network, actor)
 
 
 def quarantine_list(*, actor: Actor, network: Network) -> list[InboundMail]:
@@ -534,7 +530,7 @@ def inbound_release(
         inbound.enquiry = enquiry
         inbound.save(update_fields=["status", "enquiry"])
         audit.record(
-            actor=_books_actor(network, actor),
+            actor=books_actor(network, actor if actor.user else None, actor.label),
             action="release",
             obj=inbound,
             changes={
@@ -554,7 +550,7 @@ def inbound_discard(*, actor: Actor, network: Network, inbound_id: int) -> Inbou
         inbound.status = InboundStatus.DISCARDED
         inbound.save(update_fields=["status"])
         audit.record(
-            actor=_books_actor(network, actor),
+            actor=books_actor(network, actor if actor.user else None, actor.label),
             action="discard",
             obj=inbound,
             changes={"status": [InboundStatus.QUARANTINED, InboundStatus.DISCARDED]},

@@ -128,9 +128,6 @@ def test_post_refuses_an_unknown_category(world):
     assert not Enquiry.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="needs intake.enquiry_receive to set data['category'] (one line)"
-)
 def test_post_sets_the_category(world):
     response = world.webarch.api.post(
         "/enquiries", {"name": "Ann", "message": "Hello", "category": "jobs"}
