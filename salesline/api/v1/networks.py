@@ -117,7 +117,7 @@ class ApplicationOut(Schema):
     voting_closes_at: dt.datetime | None
     decided_at: dt.datetime | None
     created_at: dt.datetime
-    tallies: TallyOut
+    tallies: TallyOut | None = Field(None, description="null for the applicant")
     votes: list[VoteOut]
     my_vote: str | None
 
@@ -166,6 +166,25 @@ def application_out(view: membership.ApplicationView) -> dict[str, Any]:
             for vote in view.votes
         ],
         "my_vote": view.my_vote or None,
+    }
+
+
+def applicant_out(application: Application) -> dict[str, Any]:
+    """The application as its applicant sees it: no tallies, nobody's vote."""
+    return {
+        **receipt(application),
+        "country": application.country,
+        "legal_form": application.legal_form,
+        "email": application.email,
+        "message": application.message,
+        "organisation": application.organisation.slug if application.organisation else None,
+        "borderline": False,
+        "borderline_facts": "",
+        "decided_at": application.decided_at,
+        "created_at": application.created_at,
+        "tallies": None,
+        "votes": [],
+        "my_vote": None,
     }
 
 
@@ -276,11 +295,17 @@ def register(api) -> None:
         summary="An application with its votes",
     )
     def get_application(request: HttpRequest, application_id: Id):
-        """Members of the application's network only: status (`ineligible`, `voting`,
-        `approved`, `rejected`), tallies, reasons, the deadline and the caller's vote."""
+        """Members of the application's network: status (`ineligible`, `voting`, `approved`,
+        `rejected`), tallies, reasons, the deadline and the caller's vote. The applicant
+        organisation (when the application names it) sees its status and reasons only: no
+        tallies, no votes."""
         actor = actor_of(request)
-        application = membership.application_get_for(actor=actor, application_id=application_id)
-        return one_application_out(application, actor)
+        application = membership.application_get_for(
+            actor=actor, application_id=application_id, applicant=True
+        )
+        if membership.is_members_view(application, actor):
+            return one_application_out(application, actor)
+        return applicant_out(application)
 
     @applications.post(
         "/{application_id}/votes",
