@@ -14,6 +14,7 @@ from ninja import Field, Router, Schema, Status
 from salesline.core.ids import MAX_ID
 from salesline.enquiries import access, coordinator, membership
 from salesline.enquiries.models import Application, NetworkMember
+from salesline.enquiries import network_services
 from salesline.enquiries.network_services import network_by_slug
 
 from .common import actor_of
@@ -120,6 +121,23 @@ class ApplicationOut(Schema):
     tallies: TallyOut | None = Field(None, description="null for the applicant")
     votes: list[VoteOut]
     my_vote: str | None
+
+
+class CoordinatorIn(Strict):
+    email: str = Field(max_length=254, description="a user of the member organisation `org`")
+    org: str = Field(max_length=100, description="the member organisation they act from")
+
+
+class CoordinatorOut(Schema):
+    network: str
+    coordinator: str
+    org: str
+
+
+class LeftOut(Schema):
+    network: str
+    org: str
+    left_at: dt.datetime
 
 
 class VoteIn(Strict):
@@ -253,6 +271,38 @@ def register(api) -> None:
         actor = actor_of(request)
         network = access.network_get_for(actor=actor, slug=slug)
         return coordinator.network_report(actor=actor, network=network)
+
+    @networks.put(
+        "/{slug}/coordinator",
+        response=CoordinatorOut,
+        operation_id="networks_coordinator",
+        summary="Hand the coordinator's role to someone else (the coordinator)",
+    )
+    def change_coordinator(request: HttpRequest, slug: str, payload: CoordinatorIn):
+        """`email` must be a user of `org`, a member organisation (422 naming the field);
+        members who are not the coordinator get 403."""
+        network = network_services.network_coordinator_change(
+            actor=actor_of(request), network_slug=slug, email=payload.email, org_slug=payload.org
+        )
+        return {
+            "network": network.slug,
+            "coordinator": network.coordinator.email if network.coordinator else "",
+            "org": network.coordinator_home.slug if network.coordinator_home else "",
+        }
+
+    @networks.post(
+        "/{slug}/members/{org}/leave",
+        response=LeftOut,
+        operation_id="networks_member_leave",
+        summary="A member leaves the network (its admin or the coordinator)",
+    )
+    def leave(request: HttpRequest, slug: str, org: str):
+        """409 while the member is on the rota now or later (naming the period) or is the
+        coordinator's home. Afterwards the former member gets 404 on the network."""
+        member = network_services.member_leave(
+            actor=actor_of(request), network_slug=slug, org_slug=org
+        )
+        return {"network": slug, "org": member.organisation.slug, "left_at": member.left_at}
 
     @networks.post(
         "/{slug}/applications",
