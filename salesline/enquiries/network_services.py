@@ -189,13 +189,14 @@ def coordinator_set(
     person = user_by_email(email) if email else None
     if not email:
         problems.append(Problem(loc=("email",), msg="The coordinator's e-mail is required."))
-    elif organisation is not None and (person is None or not roles_of(person, organisation)):
-        if not create_user:
-            problems.append(
-                Problem(
-                    loc=("email",), msg=f"'{email[:120]}' is not a user of {organisation.name}."
-                )
-            )
+    elif (
+        organisation is not None
+        and not create_user
+        and (person is None or not roles_of(person, organisation))
+    ):
+        problems.append(
+            Problem(loc=("email",), msg=f"'{email[:120]}' is not a user of {organisation.name}.")
+        )
     if problems or organisation is None:
         raise ValidationFailed("The coordinator was not changed.", problems)
     with transaction.atomic():

@@ -12,9 +12,8 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from salesline.core.ids import MAX_ID
-from salesline.enquiries import access, coordinator, membership
+from salesline.enquiries import access, coordinator, membership, network_services
 from salesline.enquiries.models import Application, NetworkMember
-from salesline.enquiries import network_services
 from salesline.enquiries.network_services import network_by_slug
 
 from .common import actor_of
