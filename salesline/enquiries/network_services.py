@@ -200,9 +200,7 @@ def coordinator_set(
     if problems or organisation is None:
         raise ValidationFailed("The coordinator was not changed.", problems)
     with transaction.atomic():
-        locked = (
-            Network.objects.select_for_update().select_related("coordinator").get(pk=network.pk)
-        )
+        locked = Network.objects.select_for_update().get(pk=network.pk)
         if person is None or not roles_of(person, organisation):
             person = user_create(
                 actor=system_actor(organisation, actor.label), email=email, role="salesperson"
