@@ -854,6 +854,18 @@ def cmd_network_add_member(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_network_coordinator(args: argparse.Namespace) -> int:
+    from salesline.enquiries.network_services import network_set_coordinator
+
+    network = network_set_coordinator(
+        network_slug=args.network, email=args.email, org_slug=args.org
+    )
+    home = network.coordinator_home.slug if network.coordinator_home else "?"
+    email = network.coordinator.email if network.coordinator else "?"
+    print(f"{email} (of {home}) coordinates {network.slug}")
+    return 0
+
+
 def cmd_network_mailbox(args: argparse.Namespace) -> int:
     from salesline.accounts.services import system_actor
     from salesline.enquiries.mail_intake import mailbox_set
@@ -1446,6 +1458,16 @@ def build_parser() -> argparse.ArgumentParser:
     network_add.add_argument("network", metavar="NETWORK")
     network_add.add_argument("--org", required=True, metavar="SLUG")
     network_add.set_defaults(handler=cmd_network_add_member)
+    network_coordinator = network.add_parser(
+        "coordinator",
+        help="make someone the network's coordinator",
+        description="Make EMAIL, acting from the member organisation SLUG, the network's "
+        "coordinator (added to that organisation as a salesperson when not yet a user there).",
+    )
+    network_coordinator.add_argument("network", metavar="NETWORK")
+    network_coordinator.add_argument("--email", required=True, metavar="EMAIL")
+    network_coordinator.add_argument("--org", required=True, metavar="SLUG")
+    network_coordinator.set_defaults(handler=cmd_network_coordinator)
     network_mailbox = network.add_parser(
         "mailbox",
         help="set the IMAP mailbox the worker fetches the network's enquiries from",

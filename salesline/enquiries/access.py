@@ -37,15 +37,25 @@ def network_get_for(*, actor: Actor, slug: str) -> Network:
     return network
 
 
-def network_for(*, actor: Actor, slug: str | None = None) -> Network:
-    """The network a request is about: the one named, else the actor's only one (a request
-    from an organisation in several networks must name it: 422). NotFound for a network the
-    actor's organisation is not a member of."""
+def network_for(
+    *, actor: Actor, slug: str | None = None, prefer_coordinated: bool = False
+) -> Network:
+    """The network a request is about: the one named, else the actor's only one. A request
+    from an organisation in several networks must name it (422) — unless
+    `prefer_coordinated` (the coordinator's work, such as the rota) and the actor coordinates
+    exactly one of them: that one. NotFound for a network the actor's organisation is not a
+    member of."""
     if slug:
         return network_get_for(actor=actor, slug=slug)
-    networks = list(member_networks(actor).order_by("slug")[:2])
+    networks = list(member_networks(actor).distinct().order_by("slug")[:2])
     if not networks:
         raise NotFound("Your organisation is not a member of any network.")
+    if len(networks) > 1 and prefer_coordinated and actor.user is not None:
+        coordinated = list(
+            member_networks(actor).filter(coordinator=actor.user).distinct().order_by("slug")[:2]
+        )
+        if len(coordinated) == 1:
+            return coordinated[0]
     if len(networks) > 1:
         problems = ProblemList()
         problems.add(

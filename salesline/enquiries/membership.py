@@ -104,16 +104,36 @@ def application_list(*, actor: Actor, network: Network) -> QuerySet[Application]
     )
 
 
-def application_get_for(*, actor: Actor, application_id: int) -> Application:
-    """One application, for a member of its network; NotFound for anyone else."""
+def application_get_for(
+    *, actor: Actor, application_id: int, applicant: bool = False
+) -> Application:
+    """One application, for a member of its network; NotFound for anyone else. `applicant`:
+    the applicant organisation (the one the application names) may read it too — the caller
+    shows it only the status and the reasons (`is_members_view`)."""
+    scope = Q(network__in=access.member_networks(actor))
+    if applicant:
+        scope |= Q(organisation=actor.organisation)
     application = (
         Application.objects.select_related("network", "network__organisation", "organisation")
-        .filter(pk=application_id, network__in=access.member_networks(actor))
+        .filter(scope, pk=application_id)
         .first()
     )
     if application is None:
         raise NotFound(f"No application {application_id}.")
     return application
+
+
+def is_members_view(application: Application, actor: Actor) -> bool:
+    """Whether the actor reads the application as a member of its network (the tallies and
+    who voted how) rather than as the applicant (the status and the reasons only)."""
+    return access.is_member(application.network, actor.organisation)
+
+
+def _members_for(application: Application, members_now: int) -> int:
+    """The member count a tally is taken against: frozen at the decision once decided."""
+    if application.status != ApplicationStatus.VOTING and application.members_at_decision:
+        return application.members_at_decision
+    return members_now
 
 
 def _voting_closed(application: Application, now: datetime) -> bool:
@@ -138,7 +158,7 @@ def tally(application: Application, *, closed: bool | None = None) -> Tally:
     return _tally(
         counts.get("yes", 0),
         counts.get("no", 0),
-        access.members_of(application.network).count(),
+        _members_for(application, access.members_of(application.network).count()),
         rules_for(application.network).membership,
         closed,
     )
@@ -190,7 +210,13 @@ def application_views(*, actor: Actor, applications: list[Application]) -> list[
         views.append(
             ApplicationView(
                 application=application,
-                tally=_tally(yes, no, members, rules, _voting_closed(application, now)),
+                tally=_tally(
+                    yes,
+                    no,
+                    _members_for(application, members),
+                    rules,
+                    _voting_closed(application, now),
+                ),
                 votes=cast,
                 my_vote=next(
                     (vote.vote for vote in cast if vote.org == actor.organisation.slug), ""
@@ -494,11 +520,12 @@ def _decide(application: Application, result: Tally, books: Actor, now: datetime
         f"of {result.members} members."
     )
     claimed = Application.objects.filter(pk=application.pk, status=ApplicationStatus.VOTING).update(
-        status=status, decided_at=now, reasons=[reason]
+        status=status, decided_at=now, reasons=[reason], members_at_decision=result.members
     )
     if claimed != 1:
         return False
     application.status, application.decided_at, application.reasons = status, now, [reason]
+    application.members_at_decision = result.members
     audit.record(
         actor=books,
         action="decide",
@@ -507,6 +534,7 @@ def _decide(application: Application, result: Tally, books: Actor, now: datetime
             "status": [ApplicationStatus.VOTING, status],
             "yes": [None, result.yes],
             "no": [None, result.no],
+            "members_at_decision": [None, result.members],
         },
     )
     if status == ApplicationStatus.APPROVED:

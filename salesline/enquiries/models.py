@@ -516,6 +516,9 @@ class Application(models.Model):
     borderline_facts = models.TextField(blank=True)
     voting_closes_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # How many member organisations the network had when the vote was decided: the tally is
+    # frozen at the decision (the new member does not count as "not voted" afterwards).
+    members_at_decision = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -12,6 +12,29 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 ONE_DAY = timedelta(days=1)
+#: The days a rota period may start and end on: a sane window (a typo such as 9999 or 0202 is
+#: refused, and the arithmetic of "the day after" never leaves the calendar).
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+def within_window(day: date) -> bool:
+    return EARLIEST <= day <= LATEST
+
+
+def window_problem(day: date, field: str) -> str | None:
+    """Why `day` cannot be a rota date (None: it can)."""
+    if within_window(day):
+        return None
+    return (
+        f"{field.replace('_', ' ').capitalize()} {day.isoformat()} is outside the rota's "
+        f"dates ({EARLIEST.isoformat()} to {LATEST.isoformat()})."
+    )
+
+
+def day_after(day: date) -> date | None:
+    """The next day, or None at the end of the calendar (never an OverflowError)."""
+    return None if day >= date.max else day + ONE_DAY
 
 
 @dataclass(frozen=True)
@@ -37,8 +60,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def default_end(starts_on: date, months: int) -> date:
-    """A period of `months` months: 2027-01-01 and 3 give 2027-03-31."""
-    return add_months(starts_on, months) - ONE_DAY
+    """A period of `months` months: 2027-01-01 and 3 give 2027-03-31 (never past the end of
+    the calendar: a start near it ends on date.max)."""
+    try:
+        return add_months(starts_on, months) - ONE_DAY
+    except (ValueError, OverflowError):
+        return date.max
 
 
 def placement_problems(new: Period, periods: Sequence[Period]) -> list[str]:
@@ -90,12 +117,54 @@ def next_on_duty(periods: Sequence[Period], day: date) -> Period | None:
     return min((p for p in periods if p.starts_on > after), key=_start, default=None)
 
 
-def successor_starts_on(ends_on: date) -> date:
-    """When the successor of a period ending on `ends_on` starts (the incoming chair's first
-    day; no gap, no overlap): the one rule the services, the worker and the pages use."""
-    return ends_on + ONE_DAY
-
-
 def successor(periods: Sequence[Period], period: Period) -> Period | None:
     """The period starting the day after `period` ends (the incoming chair's)."""
-    return next((p for p in periods if p.starts_on == successor_starts_on(period.ends_on)), None)
+    following = day_after(period.ends_on)
+    if following is None:
+        return None
+    return next((p for p in periods if p.starts_on == following), None)
+
+
+def gap_problems(periods: Sequence[Period]) -> list[str]:
+    """The gaps between consecutive periods (empty: they tile time), each named."""
+    ordered = sorted(periods, key=_start)
+    problems = []
+    for before, after in zip(ordered, ordered[1:], strict=False):
+        if day_after(before.ends_on) != after.starts_on:
+            problems.append(
+                f"It leaves a gap between the periods {before.describe()} and {after.describe()}."
+            )
+    return problems
+
+
+def change_problems(changed: Period, periods: Sequence[Period]) -> list[str]:
+    """Why an existing period cannot take the dates of `changed` (same id): backwards, an
+    overlap, or a gap anywhere in the rota afterwards."""
+    if changed.ends_on < changed.starts_on:
+        return placement_problems(changed, periods)
+    others = [p for p in periods if p.id != changed.id]
+    clashes = [
+        p for p in others if p.starts_on <= changed.ends_on and changed.starts_on <= p.ends_on
+    ]
+    if clashes:
+        return [f"It overlaps the period {p.describe()}." for p in clashes]
+    return gap_problems([*others, changed])
+
+
+def removal_problems(period: Period, periods: Sequence[Period], today: date) -> list[str]:
+    """Why `period` cannot be removed: it has started and is not the last one, or it sits
+    between two others (removing it would leave a gap)."""
+    others = [p for p in periods if p.id != period.id]
+    later = [p for p in others if p.starts_on > period.ends_on]
+    earlier = [p for p in others if p.ends_on < period.starts_on]
+    if later and earlier:
+        return [
+            f"Removing the period {period.describe()} would leave a gap between the periods "
+            "before and after it: change them instead."
+        ]
+    if period.starts_on <= today and later:
+        return [
+            f"The period {period.describe()} has started and is not the last one: it stays on "
+            "the record."
+        ]
+    return []

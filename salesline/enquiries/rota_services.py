@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
@@ -32,11 +33,14 @@ from .models import Enquiry, Network, RotaPeriod
 from .network_rules import rules_for
 from .rota import (
     Period,
+    change_problems,
+    day_after,
     default_end,
     next_on_duty,
     on_duty,
     placement_problems,
-    successor_starts_on,
+    removal_problems,
+    window_problem,
 )
 
 HANDOVER_NOTES_MAX = 20_000
@@ -90,10 +94,11 @@ def period_for(actor: Actor, period_id: int, *, lock: bool = False) -> RotaPerio
 
 
 def successor_of(period: RotaPeriod) -> RotaPeriod | None:
+    following = day_after(period.ends_on)
+    if following is None:
+        return None
     return (
-        RotaPeriod.objects.filter(
-            network_id=period.network_id, starts_on=successor_starts_on(period.ends_on)
-        )
+        RotaPeriod.objects.filter(network_id=period.network_id, starts_on=following)
         .select_related("organisation", "person")
         .first()
     )
@@ -101,6 +106,15 @@ def successor_of(period: RotaPeriod) -> RotaPeriod | None:
 
 def open_enquiries(network: Network) -> QuerySet[Enquiry]:
     return network.enquiries.filter(status__in=states.OPEN_STATUSES).order_by("received_at", "pk")
+
+
+def date_problems(starts_on: date | None, ends_on: date | None) -> list[Problem]:
+    """Dates outside the rota's window (years 2000 to 2100), each naming its field."""
+    problems = []
+    for field, day in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if day is not None and (reason := window_problem(day, field)):
+            problems.append(Problem(loc=(field,), msg=reason))
+    return problems
 
 
 def is_user_of(actor: Actor, organisation_id: int) -> bool:
@@ -122,7 +136,7 @@ def rota_period_create(
     """Put a member organisation and one of its people on duty (the coordinator only). The
     network row is locked while the placement is checked, so two requests at once cannot both
     pass; an overlap or a gap is refused (422) naming the periods concerned."""
-    network = access.network_for(actor=actor, slug=network_slug)
+    network = access.network_for(actor=actor, slug=network_slug, prefer_coordinated=True)
     access.require_coordinator(network, actor, "change the rota")
     problems: list[Problem] = []
     organisation = Organisation.objects.filter(slug=str(org_slug)).first()
@@ -139,9 +153,12 @@ def rota_period_create(
                 msg=f"'{str(person_email)[:120]}' is not a user of {organisation.name}.",
             )
         )
-    if ends_on is None:
+    problems.extend(date_problems(starts_on, ends_on))
+    if ends_on is None and not problems:
         ends_on = default_end(starts_on, rules_for(network).rota_period_months)
-    if problems or organisation is None or person is None:
+        if reason := window_problem(ends_on, "ends_on"):
+            problems.append(Problem(loc=("starts_on",), msg=f"{reason} Give an earlier start."))
+    if problems or organisation is None or person is None or ends_on is None:
         raise ValidationFailed("The rota period was not added.", problems)
     with transaction.atomic():
         Network.objects.select_for_update().filter(pk=network.pk).first()
@@ -181,6 +198,119 @@ def rota_period_create(
             },
         )
     return period
+
+
+def rota_period_update(
+    *,
+    actor: Actor,
+    period_id: int,
+    person_email: str | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> RotaPeriod:
+    """Change a period's person (a user of its organisation) or its dates (the coordinator
+    only). The dates follow the same rules as adding one: inside the rota's window, no
+    overlap, and no gap anywhere in the rota afterwards (so only the rota's first start or last
+    end moves alone). A period whose hand-over was acknowledged keeps its dates."""
+    problems = date_problems(starts_on, ends_on)
+    with transaction.atomic():
+        period = period_for(actor, period_id)
+        network = period.network
+        access.require_coordinator(network, actor, "change the rota")
+        Network.objects.select_for_update().filter(pk=network.pk).first()
+        period = RotaPeriod.objects.select_related("network", "organisation", "person").get(
+            pk=period.pk
+        )
+        person = period.person
+        if person_email is not None:
+            found = user_by_email((person_email or "").strip().lower())
+            if found is None or not roles_of(found, period.organisation):
+                problems.append(
+                    Problem(
+                        loc=("person",),
+                        msg=f"'{str(person_email)[:120]}' is not a user of "
+                        f"{period.organisation.name}.",
+                    )
+                )
+            else:
+                person = found
+        new_start = starts_on or period.starts_on
+        new_end = ends_on or period.ends_on
+        dates_change = (new_start, new_end) != (period.starts_on, period.ends_on)
+        if problems:
+            raise ValidationFailed("The rota period was not changed.", problems)
+        if dates_change and period.acknowledged_at is not None:
+            raise Conflict("The hand-over of this period was acknowledged: its dates stay.")
+        if dates_change:
+            existing = [_as_period(row) for row in rota_periods(network)]
+            clashes = change_problems(
+                Period(
+                    starts_on=new_start,
+                    ends_on=new_end,
+                    who=period.organisation.name,
+                    id=period.pk,
+                ),
+                existing,
+            )
+            if clashes:
+                loc = (
+                    ("starts_on",) if starts_on and new_start != period.starts_on else ("ends_on",)
+                )
+                raise ValidationFailed(
+                    "The rota period was not changed.",
+                    [Problem(loc=loc, msg=message) for message in clashes],
+                )
+        changes: dict[str, list[Any]] = {}
+        if person.pk != period.person_id:
+            changes["person"] = [period.person.email, person.email]
+        if new_start != period.starts_on:
+            changes["starts_on"] = [period.starts_on.isoformat(), new_start.isoformat()]
+        if new_end != period.ends_on:
+            changes["ends_on"] = [period.ends_on.isoformat(), new_end.isoformat()]
+        if not changes:
+            return period
+        period.person, period.starts_on, period.ends_on = person, new_start, new_end
+        try:
+            with transaction.atomic():
+                period.save(update_fields=["person", "starts_on", "ends_on"])
+        except IntegrityError as exc:
+            raise ValidationFailed(
+                "The rota period was not changed.",
+                [Problem(loc=("starts_on",), msg="A period already starts on that day.")],
+            ) from exc
+        audit.record(
+            actor=access.network_actor(network, actor), action="update", obj=period, changes=changes
+        )
+    return period
+
+
+def rota_period_delete(*, actor: Actor, period_id: int, today: date | None = None) -> None:
+    """Remove a period (the coordinator only): one that has not started yet, or the last one;
+    never one between two others (that would leave a gap)."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        period = period_for(actor, period_id)
+        network = period.network
+        access.require_coordinator(network, actor, "change the rota")
+        Network.objects.select_for_update().filter(pk=network.pk).first()
+        existing = [_as_period(row) for row in rota_periods(network)]
+        mine = next((p for p in existing if p.id == period.pk), None)
+        if mine is None:  # removed meanwhile
+            raise NotFound(f"No rota period {period_id}.")
+        if reasons := removal_problems(mine, existing, today):
+            raise Conflict(" ".join(reasons))
+        audit.record(
+            actor=access.network_actor(network, actor),
+            action="delete",
+            obj=period,
+            changes={
+                "organisation": [period.organisation.slug, None],
+                "person": [period.person.email, None],
+                "starts_on": [period.starts_on.isoformat(), None],
+                "ends_on": [period.ends_on.isoformat(), None],
+            },
+        )
+        RotaPeriod.objects.filter(pk=period.pk).delete()
 
 
 def rota_handover_write(*, actor: Actor, period_id: int, notes: str) -> RotaPeriod:

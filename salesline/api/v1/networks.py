@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from salesline.core.ids import MAX_ID
-from salesline.enquiries import access, coordinator, membership, triage_services
+from salesline.enquiries import access, coordinator, membership, network_services, triage_services
 from salesline.enquiries.models import Application, NetworkMember
 from salesline.enquiries.network_services import network_by_slug
 
@@ -117,9 +117,26 @@ class ApplicationOut(Schema):
     voting_closes_at: dt.datetime | None
     decided_at: dt.datetime | None
     created_at: dt.datetime
-    tallies: TallyOut
+    tallies: TallyOut | None = Field(None, description="null for the applicant")
     votes: list[VoteOut]
     my_vote: str | None
+
+
+class CoordinatorIn(Strict):
+    email: str = Field(max_length=254, description="a user of the member organisation `org`")
+    org: str = Field(max_length=100, description="the member organisation they act from")
+
+
+class CoordinatorOut(Schema):
+    network: str
+    coordinator: str
+    org: str
+
+
+class LeftOut(Schema):
+    network: str
+    org: str
+    left_at: dt.datetime
 
 
 class VoteIn(Strict):
@@ -166,6 +183,25 @@ def application_out(view: membership.ApplicationView) -> dict[str, Any]:
             for vote in view.votes
         ],
         "my_vote": view.my_vote or None,
+    }
+
+
+def applicant_out(application: Application) -> dict[str, Any]:
+    """The application as its applicant sees it: no tallies, nobody's vote."""
+    return {
+        **receipt(application),
+        "country": application.country,
+        "legal_form": application.legal_form,
+        "email": application.email,
+        "message": application.message,
+        "organisation": application.organisation.slug if application.organisation else None,
+        "borderline": False,
+        "borderline_facts": "",
+        "decided_at": application.decided_at,
+        "created_at": application.created_at,
+        "tallies": None,
+        "votes": [],
+        "my_vote": None,
     }
 
 
@@ -249,6 +285,38 @@ def register(api) -> None:
         network = access.network_get_for(actor=actor_of(request), slug=slug)
         return triage_services.triage_scripts(network)
 
+    @networks.put(
+        "/{slug}/coordinator",
+        response=CoordinatorOut,
+        operation_id="networks_coordinator",
+        summary="Hand the coordinator's role to someone else (the coordinator)",
+    )
+    def change_coordinator(request: HttpRequest, slug: str, payload: CoordinatorIn):
+        """`email` must be a user of `org`, a member organisation (422 naming the field);
+        members who are not the coordinator get 403."""
+        network = network_services.network_coordinator_change(
+            actor=actor_of(request), network_slug=slug, email=payload.email, org_slug=payload.org
+        )
+        return {
+            "network": network.slug,
+            "coordinator": network.coordinator.email if network.coordinator else "",
+            "org": network.coordinator_home.slug if network.coordinator_home else "",
+        }
+
+    @networks.post(
+        "/{slug}/members/{org}/leave",
+        response=LeftOut,
+        operation_id="networks_member_leave",
+        summary="A member leaves the network (its admin or the coordinator)",
+    )
+    def leave(request: HttpRequest, slug: str, org: str):
+        """409 while the member is on the rota now or later (naming the period) or is the
+        coordinator's home. Afterwards the former member gets 404 on the network."""
+        member = network_services.member_leave(
+            actor=actor_of(request), network_slug=slug, org_slug=org
+        )
+        return {"network": slug, "org": member.organisation.slug, "left_at": member.left_at}
+
     @networks.post(
         "/{slug}/applications",
         response={201: ApplicationReceipt},
@@ -290,11 +358,17 @@ def register(api) -> None:
         summary="An application with its votes",
     )
     def get_application(request: HttpRequest, application_id: Id):
-        """Members of the application's network only: status (`ineligible`, `voting`,
-        `approved`, `rejected`), tallies, reasons, the deadline and the caller's vote."""
+        """Members of the application's network: status (`ineligible`, `voting`, `approved`,
+        `rejected`), tallies, reasons, the deadline and the caller's vote. The applicant
+        organisation (when the application names it) sees its status and reasons only: no
+        tallies, no votes."""
         actor = actor_of(request)
-        application = membership.application_get_for(actor=actor, application_id=application_id)
-        return one_application_out(application, actor)
+        application = membership.application_get_for(
+            actor=actor, application_id=application_id, applicant=True
+        )
+        if membership.is_members_view(application, actor):
+            return one_application_out(application, actor)
+        return applicant_out(application)
 
     @applications.post(
         "/{application_id}/votes",

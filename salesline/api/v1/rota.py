@@ -57,6 +57,12 @@ class CurrentOut(BaseModel):
     next: PeriodOut | None
 
 
+class PeriodPatch(Strict):
+    person: str | None = Field(None, max_length=254, description="the e-mail of a user of the org")
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+
+
 class HandoverIn(Strict):
     notes: str = Field(..., max_length=20_000)
 
@@ -80,7 +86,9 @@ def period_out(period: RotaPeriod, network_slug: str) -> dict[str, Any]:
 def register(api) -> None:
     @router.get("", response=list[PeriodOut], operation_id="rota_list", summary="The rota")
     def rota_list(request: HttpRequest, filters: Query[RotaQuery]):
-        network = network_for(actor=actor_of(request), slug=filters.network)
+        network = network_for(
+            actor=actor_of(request), slug=filters.network, prefer_coordinated=True
+        )
         return [period_out(p, network.slug) for p in rota_services.rota_periods(network)]
 
     @router.post(
@@ -105,13 +113,43 @@ def register(api) -> None:
         "/current", response=CurrentOut, operation_id="rota_current", summary="On duty and next"
     )
     def rota_current(request: HttpRequest, filters: Query[RotaQuery]):
-        network = network_for(actor=actor_of(request), slug=filters.network)
+        network = network_for(
+            actor=actor_of(request), slug=filters.network, prefer_coordinated=True
+        )
         now = rota_services.rota_now(network)
         return {
             "network": network.slug,
             "current": period_out(now.current, network.slug) if now.current else None,
             "next": period_out(now.next, network.slug) if now.next else None,
         }
+
+    @router.patch(
+        "/{period_id}",
+        response=PeriodOut,
+        operation_id="rota_update",
+        summary="Change a period's person or dates (the coordinator)",
+    )
+    def rota_update(request: HttpRequest, period_id: Id, payload: PeriodPatch):
+        """The dates follow the rules for adding one: no overlap, no gap (422 naming them)."""
+        period = rota_services.rota_period_update(
+            actor=actor_of(request),
+            period_id=period_id,
+            person_email=payload.person,
+            starts_on=payload.starts_on,
+            ends_on=payload.ends_on,
+        )
+        return period_out(period, period.network.slug)
+
+    @router.delete(
+        "/{period_id}",
+        response={204: None},
+        operation_id="rota_delete",
+        summary="Remove a period (the coordinator): one not started yet, or the last one",
+    )
+    def rota_delete(request: HttpRequest, period_id: Id):
+        """A period between two others, or one that has started and is not the last, is a 409."""
+        rota_services.rota_period_delete(actor=actor_of(request), period_id=period_id)
+        return Status(204, None)
 
     @router.post(
         "/{period_id}/handover",

@@ -26,7 +26,7 @@ from salesline.core.models import AuditEvent
 from salesline.enquiries import access, rota_services, states, triage_services
 from salesline.enquiries.models import Category, Enquiry, EnquiryStatus, Network, Skill
 from salesline.enquiries.network_rules import rules_for
-from salesline.enquiries.rota import successor_starts_on
+from salesline.enquiries.rota import day_after
 
 from ..errors import problem_lines
 from .common import member_page, page_context
@@ -238,7 +238,8 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
     coordinator = access.is_coordinator(network, actor)
     rows = []
     for period in periods:
-        incoming = following.get(successor_starts_on(period.ends_on))
+        after = day_after(period.ends_on)
+        incoming = following.get(after) if after is not None else None
         rows.append(
             {
                 "period": period,
@@ -254,6 +255,11 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
             }
         )
     last = periods[-1] if periods else None
+    start_after = day_after(last.ends_on) if last else today
+    removing_text = request.GET.get("remove", "")
+    removing = None
+    if coordinator and removing_text.isdecimal() and len(removing_text) < 19:
+        removing = next((p for p in periods if p.pk == int(removing_text)), None)
     return page_context(
         request,
         actor,
@@ -268,7 +274,8 @@ def _rota_context(request, actor, network: Network, **extra) -> dict:
         form=request.POST if request.method == "POST" else {},
         **{"problems": [], **extra},
         start_value=(request.POST.get("starts_on") if request.method == "POST" else "")
-        or (successor_starts_on(last.ends_on) if last else today).isoformat(),
+        or (start_after.isoformat() if start_after else ""),
+        removing=removing,
     )
 
 
@@ -324,6 +331,21 @@ def _rota_action(request: HttpRequest, actor, network: Network) -> str:
             ends_on=_date(post.get("ends_on", ""), "ends_on", required=False),
         )
         return f"{period.organisation.name} is on duty from {period.starts_on:%d %B %Y}."
+    if action == "update":
+        period = rota_services.rota_period_update(
+            actor=actor,
+            period_id=period_id,
+            person_email=post.get("person", "").strip() or None,
+            starts_on=_date(post.get("starts_on", ""), "starts_on", required=False),
+            ends_on=_date(post.get("ends_on", ""), "ends_on", required=False),
+        )
+        return (
+            f"{period.organisation.name}'s period is now {period.starts_on:%d %B %Y} to "
+            f"{period.ends_on:%d %B %Y}."
+        )
+    if action == "delete":
+        rota_services.rota_period_delete(actor=actor, period_id=period_id)
+        return "The period was removed from the rota."
     if action == "handover":
         rota_services.rota_handover_write(
             actor=actor, period_id=period_id, notes=post.get("notes", "")
