@@ -5,26 +5,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0005_role_special_projects_coordinator'),
-        ('enquiries', '0002_intake_discarded_mail'),
-        ('records', '0016_company_location'),
+        ("accounts", "0005_role_special_projects_coordinator"),
+        ("enquiries", "0002_intake_discarded_mail"),
+        ("records", "0016_company_location"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='enquiry',
-            name='reference',
+            model_name="enquiry",
+            name="reference",
             field=models.CharField(max_length=40),
         ),
         migrations.AddIndex(
-            model_name='enquiry',
-            index=models.Index(fields=['reference'], name='enquiries_e_referen_ebf88f_idx'),
+            model_name="enquiry",
+            index=models.Index(fields=["reference"], name="enquiries_e_referen_ebf88f_idx"),
         ),
         migrations.AddConstraint(
-            model_name='enquiry',
-            constraint=models.UniqueConstraint(fields=('network', 'reference'), name='enquiry_reference_once_per_network'),
+            model_name="enquiry",
+            constraint=models.UniqueConstraint(
+                fields=("network", "reference"), name="enquiry_reference_once_per_network"
+            ),
         ),
     ]
