@@ -164,7 +164,7 @@ def test_decline_needs_a_reason(ready):
     second = lead(world)
     ranked = world.coordinator.api.get(f"/enquiries/{second.pk}/referral-candidates").json()
     outlandish = next(c for c in ranked if c["org"] == world.outlandish.org.slug)
-    assert "Past referrals: 0 accepted or won, 1 declined." in outlandish["reasons"]
+    assert "Past referrals: 0 won, 0 accepted, 1 declined." in outlandish["reasons"]
 
 
 def test_referring_rules(ready):

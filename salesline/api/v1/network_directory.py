@@ -592,6 +592,18 @@ def register(api) -> None:
         )
         return referrals.referral_out(referral, actor)
 
+    @referrals_router.post(
+        "/{referral_id}/withdraw",
+        response=dict[str, Any],
+        operation_id="withdraw_referral",
+        summary="Withdraw an offered referral (chair or coordinator)",
+    )
+    def withdraw_referral(request: HttpRequest, referral_id: int):
+        """An offered referral becomes `withdrawn`; a decided one is a 409."""
+        actor = actor_of(request)
+        referral = referrals.referral_withdraw(actor=actor, referral_id=referral_id)
+        return referrals.referral_out(referral, actor)
+
     # ------------------------------------------------------------ bids
 
     @bids_router.post(
