@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils import timezone
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, ProblemList
+from salesline.core.models import AuditEvent
 
 from .access import (
     is_chair,
@@ -133,6 +135,91 @@ def member_facts(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
     return facts, taxonomy
 
 
+#: How long a network's facts stay in the cache at most (their key changes with every write).
+FACTS_CACHE_SECONDS = 300
+
+
+def facts_state(network: Network) -> str:
+    """What changes whenever a network's ranking facts may have: the newest entry of its audit
+    trail (every directory, membership and referral write is audited in the network's books),
+    with the network's own creation time so that a reused id never finds another network's
+    facts. One indexed query."""
+    newest = (
+        AuditEvent.objects.filter(organisation_id=network.organisation_id)
+        .order_by("-at", "-id")
+        .values_list("id", "at")
+        .first()
+    )
+    newest_id, newest_at = newest if newest is not None else (0, None)
+    at = newest_at.timestamp() if newest_at is not None else 0
+    return f"{network.pk}.{network.created_at.timestamp()}:{newest_id}.{at}"
+
+
+#: This process's own copy of the facts last loaded per network (key -> facts): a warm request
+#: neither unpickles the cache's entry nor reads the members again. Checked by the same key.
+_LOCAL_FACTS: dict[int, tuple[str, tuple[list[MemberFacts], list[SkillInfo]]]] = {}
+
+
+def _compact(facts: list[MemberFacts], taxonomy: list[SkillInfo]) -> tuple[list[tuple], list]:
+    """Plain tuples for the shared cache: unpickled several times faster than dataclasses."""
+    rows = [
+        (
+            f.org,
+            f.name,
+            dict(f.skills),
+            tuple(f.case_study_skills),
+            f.available_from,
+            f.min_project_value,
+            f.max_project_value,
+            f.accepted,
+            f.declined,
+            f.won,
+        )
+        for f in facts
+    ]
+    return rows, [(t.key, t.name) for t in taxonomy]
+
+
+def _expand(compact: tuple[list[tuple], list]) -> tuple[list[MemberFacts], list[SkillInfo]]:
+    rows, skills = compact
+    facts = [
+        MemberFacts(
+            org=org,
+            name=name,
+            skills=held,
+            case_study_skills=frozenset(shown),
+            available_from=available,
+            min_project_value=low,
+            max_project_value=high,
+            accepted=accepted,
+            declined=declined,
+            won=won,
+        )
+        for org, name, held, shown, available, low, high, accepted, declined, won in rows
+    ]
+    return facts, [SkillInfo(key, name) for key, name in skills]
+
+
+def member_facts_cached(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
+    """`member_facts` through this process's copy, then Django's cache (shared by the processes
+    when CACHES is), keyed by `facts_state`: a write to the directory, the members or a
+    referral makes a new key; an entry lives FACTS_CACHE_SECONDS at most."""
+    key = f"enquiries:member-facts:{facts_state(network)}"
+    local = _LOCAL_FACTS.get(network.pk)
+    if local is not None and local[0] == key:
+        return local[1]
+    compact = cache.get(key)
+    if compact is not None:
+        found = _expand(compact)
+    else:
+        found = member_facts(network)
+        cache.set(key, _compact(*found), FACTS_CACHE_SECONDS)
+    if len(_LOCAL_FACTS) >= 16:
+        _LOCAL_FACTS.clear()
+    _LOCAL_FACTS[network.pk] = (key, found)
+    return found
+
+
 def candidates_for(*, actor: Actor, enquiry_id: int) -> list[Candidate]:
     """Every member ranked for the enquiry's lead (the chair or the coordinator)."""
     enquiry = enquiry_get_for(actor=actor, enquiry_id=enquiry_id)
@@ -141,7 +228,7 @@ def candidates_for(*, actor: Actor, enquiry_id: int) -> list[Candidate]:
 
 
 def rank_enquiry(enquiry: Enquiry) -> list[Candidate]:
-    facts, taxonomy = member_facts(enquiry.network)
+    facts, taxonomy = member_facts_cached(enquiry.network)
     return rank(lead_facts(enquiry), facts, taxonomy)
 
 
