@@ -200,6 +200,11 @@ def _expand(compact: tuple[list[tuple], list]) -> tuple[list[MemberFacts], list[
     return facts, [SkillInfo(key, name) for key, name in skills]
 
 
+def forget_local_facts() -> None:
+    """Drop this process's copies (benchmarks, tests): the next read goes to Django's cache."""
+    _LOCAL_FACTS.clear()
+
+
 def member_facts_cached(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
     """`member_facts` through this process's copy, then Django's cache (shared by the processes
     when CACHES is), keyed by `facts_state`: a write to the directory, the members or a
