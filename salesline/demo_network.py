@@ -422,7 +422,9 @@ def _referrals(network: Network, coordinator, members, received) -> None:
 
 
 def _bid(network: Network, coordinator, members, received) -> None:
-    bids.bid_create(
+    """The coordinator's home confirms as it creates the bid; the second member confirms; the
+    third has not yet (its accounts are left out of the pack until it does)."""
+    bid = bids.bid_create(
         actor=coordinator,
         data={
             "network": network.slug,
@@ -436,6 +438,8 @@ def _bid(network: Network, coordinator, members, received) -> None:
             "questions": list(BID_QUESTIONS),
         },
     )
+    second, second_users = members[1]
+    bids.bid_confirm(actor=accounts.actor_for(second_users[0], second), bid_id=bid.pk)
 
 
 def _applications(network: Network, members) -> None:

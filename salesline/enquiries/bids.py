@@ -2,8 +2,11 @@
 a tender, and the bid pack — a PDF and a ZIP of the source files — with the members' case
 studies, skills, policies, rates and accounts, and the PQQ answered from the directory.
 
-A bid is seen by its members and the coordinator; to anyone else it does not exist (404). Its
-members see one another's accounts through the pack: taking part in a bid shares them.
+A bid is seen by its members and the coordinator; to anyone else it does not exist (404). Naming
+a member in a bid does not share its accounts: each member named confirms taking part
+(`bid_confirm`, by its own users; the creator's organisation is confirmed at creation) and may
+withdraw (`bid_withdraw`). Until it confirms, the pack leaves out its accounts — text, turnover
+and accounts documents — and lists "awaiting <member>'s confirmation" under what is missing.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from django.utils import timezone
 
 from salesline.core import audit
 from salesline.core.actors import Actor
-from salesline.core.errors import NotFound, ProblemList
+from salesline.core.errors import NotFound, PermissionDenied, ProblemList
 from salesline.core.spreadsheets import neutralise
 from salesline.core.text import text_problem
 
@@ -109,6 +112,9 @@ def bid_create(*, actor: Actor, data: Mapping[str, Any]) -> Bid:
             created_by=actor.user,
         )
         bid.members.set(members[slug] for slug in slugs)
+        confirmed = [slug for slug in slugs if members[slug] == actor.organisation.pk]
+        if confirmed:
+            bid.confirmed_members.add(actor.organisation.pk)
         audit.record(
             actor=network_actor(network, actor),
             action="create",
@@ -117,8 +123,52 @@ def bid_create(*, actor: Actor, data: Mapping[str, Any]) -> Bid:
                 "title": [None, title],
                 "members": [None, slugs],
                 "lead_member": [None, lead_slug],
+                "confirmed_members": [None, confirmed],
             },
         )
+    return bid
+
+
+def _own_part(*, actor: Actor, bid_id: int, doing: str) -> Bid:
+    """The bid, when the actor's organisation is named in it: only a member's own users confirm
+    or withdraw its part (the coordinator cannot for others)."""
+    bid = bid_get_for(actor=actor, bid_id=bid_id)
+    if not any(o.pk == actor.organisation.pk for o in bid.members.all()):
+        raise PermissionDenied(f"Only a member named in the bid may {doing} taking part.")
+    return bid
+
+
+def bid_confirm(*, actor: Actor, bid_id: int) -> Bid:
+    """The actor's organisation confirms taking part: its accounts go into the pack. Confirming
+    again changes nothing (and records nothing)."""
+    bid = _own_part(actor=actor, bid_id=bid_id, doing="confirm")
+    with transaction.atomic():
+        through = Bid.confirmed_members.through
+        if not through.objects.filter(bid=bid, organisation=actor.organisation).exists():
+            bid.confirmed_members.add(actor.organisation)
+            audit.record(
+                actor=network_actor(bid.network, actor),
+                action="bid_confirm",
+                obj=bid,
+                changes={"confirmed": [None, actor.organisation.slug]},
+            )
+    return bid
+
+
+def bid_withdraw(*, actor: Actor, bid_id: int) -> Bid:
+    """The actor's organisation withdraws its confirmation: its accounts leave the pack."""
+    bid = _own_part(actor=actor, bid_id=bid_id, doing="withdraw from")
+    with transaction.atomic():
+        removed, _ = Bid.confirmed_members.through.objects.filter(
+            bid=bid, organisation=actor.organisation
+        ).delete()
+        if removed:
+            audit.record(
+                actor=network_actor(bid.network, actor),
+                action="bid_withdraw",
+                obj=bid,
+                changes={"confirmed": [actor.organisation.slug, None]},
+            )
     return bid
 
 
@@ -134,7 +184,7 @@ def bid_list(*, actor: Actor) -> QuerySet[Bid]:
         .filter(condition)
         .distinct()
         .select_related("network", "lead_member")
-        .prefetch_related("members")
+        .prefetch_related("members", "confirmed_members")
         .order_by("-created_at", "-pk")
     )
 
@@ -156,6 +206,7 @@ def bid_out(bid: Bid) -> dict[str, Any]:
         "enquiry_id": bid.enquiry_id,
         "lead_member": bid.lead_member.slug,
         "members": sorted(m.slug for m in bid.members.all()),
+        "confirmed_members": sorted(m.slug for m in bid.confirmed_members.all()),
         "questions": list(bid.questions or []),
         "created_at": bid.created_at,
     }
@@ -171,10 +222,12 @@ class BidPack:
     answers: list[PqqAnswer]
     documents: list[MemberDocument]
     case_studies: list[CaseStudy]
+    # The members named that have not confirmed taking part (their accounts are left out).
+    awaiting: list[str]
 
     @property
     def missing(self) -> list[str]:
-        seen: list[str] = []
+        seen: list[str] = [f"awaiting {name}'s confirmation" for name in self.awaiting]
         for answer in self.answers:
             for item in answer.missing:
                 line = f"{answer.question}: {item}"
@@ -184,12 +237,14 @@ class BidPack:
 
 
 def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
-    """The bid's members as the directory holds them (accounts included: a bid shares them
-    with its members) and the questionnaire answered; a fixed number of queries."""
+    """The bid's members as the directory holds them and the questionnaire answered; a fixed
+    number of queries. A member's accounts (text, turnover, accounts documents) are in only
+    once it has confirmed taking part."""
     bid = bid_get_for(actor=actor, bid_id=bid_id)
     network = bid.network
     organisations = sorted(bid.members.all(), key=lambda o: (o.pk != bid.lead_member_id, o.name))
     ids = [o.pk for o in organisations]
+    confirmed = {o.pk for o in bid.confirmed_members.all()}
     profiles = {
         p.organisation_id: p
         for p in MemberProfile.objects.filter(network=network, organisation_id__in=ids)
@@ -207,14 +262,17 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
         .prefetch_related("skills", "files")
         .order_by("organisation__name", "-year", "title")
     )
-    documents = list(
-        MemberDocument.objects.filter(network=network, organisation_id__in=ids)
+    documents = [
+        d
+        for d in MemberDocument.objects.filter(network=network, organisation_id__in=ids)
         .select_related("organisation")
         .order_by("organisation__name", "kind", "title")
-    )
+        if d.organisation_id in confirmed or d.kind != MemberDocument.Kind.ACCOUNTS
+    ]
     packs = []
     for organisation in organisations:
         profile = profiles.get(organisation.pk) or MemberProfile()
+        shares_accounts = organisation.pk in confirmed
         low, high = profile.min_project_value, profile.max_project_value
         values = ""
         if low is not None or high is not None:
@@ -225,14 +283,17 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
                 slug=organisation.slug,
                 name=organisation.name,
                 lead=organisation.pk == bid.lead_member_id,
+                confirmed=shares_accounts,
                 summary=profile.summary,
                 website=profile.website,
                 staff_count=profile.staff_count,
                 day_rate=money(profile.day_rate, profile.currency),
                 rates=profile.rates,
                 policies=profile.policies,
-                accounts=profile.accounts,
-                annual_turnover=money(profile.annual_turnover, profile.currency),
+                accounts=profile.accounts if shares_accounts else "",
+                annual_turnover=(
+                    money(profile.annual_turnover, profile.currency) if shares_accounts else ""
+                ),
                 available_from=profile.available_from.isoformat() if profile.available_from else "",
                 project_values=values,
                 skills=tuple(skills[organisation.pk]),
@@ -255,7 +316,12 @@ def bid_pack(*, actor: Actor, bid_id: int) -> BidPack:
         )
     answers = answer_questions(list(bid.questions or []), packs)
     return BidPack(
-        bid=bid, members=packs, answers=answers, documents=documents, case_studies=studies
+        bid=bid,
+        members=packs,
+        answers=answers,
+        documents=documents,
+        case_studies=studies,
+        awaiting=[o.name for o in organisations if o.pk not in confirmed],
     )
 
 
@@ -290,6 +356,8 @@ def pqq_csv(pack: BidPack) -> str:
 
 def pqq_markdown(pack: BidPack) -> str:
     lines = [f"# {pack.bid.title}: pre-qualification questionnaire", ""]
+    if pack.awaiting:
+        lines += [*(f"- awaiting {name}'s confirmation" for name in pack.awaiting), ""]
     for number, answer in enumerate(pack.answers, start=1):
         lines += [f"## {number}. {answer.question}", "", answer.answer or "_Not answered._", ""]
         if answer.missing:
@@ -303,6 +371,7 @@ def members_json(pack: BidPack) -> str:
             "slug": m.slug,
             "name": m.name,
             "lead": m.lead,
+            "confirmed": m.confirmed,
             "summary": m.summary,
             "website": m.website,
             "staff_count": m.staff_count,
@@ -382,7 +451,7 @@ def pack_zip(pack: BidPack) -> bytes:
 
 
 def bid_pack_downloaded(*, actor: Actor, bid: Bid, kind: str) -> None:
-    """Who downloaded a pack is kept (it holds members' accounts)."""
+    """Who downloaded a pack is kept (it holds the confirmed members' accounts)."""
     audit.record(
         actor=network_actor(bid.network, actor),
         action="bid_pack_download",

@@ -479,6 +479,10 @@ class Bid(models.Model):
         "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
     )
     members = models.ManyToManyField("accounts.Organisation", related_name="+")
+    # The members that confirmed taking part: only their accounts go into the pack.
+    confirmed_members = models.ManyToManyField(
+        "accounts.Organisation", related_name="+", blank=True
+    )
     # The pre-qualification questionnaire's questions, as given.
     questions = models.JSONField(default=list)
     created_by = models.ForeignKey(

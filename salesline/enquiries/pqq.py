@@ -90,6 +90,8 @@ class MemberPack:
     day_rate: str = ""
     rates: str = ""
     policies: str = ""
+    # False while the member has not confirmed taking part: no accounts in the pack.
+    confirmed: bool = True
     accounts: str = ""
     annual_turnover: str = ""
     available_from: str = ""

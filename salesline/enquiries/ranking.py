@@ -9,8 +9,8 @@ A candidate's score is the sum of points, skills first by weight:
 - capacity: 2 points when it is free by the lead's start (available from no later than the
   timescale), minus 2 when it is not; 2 points when the budget is within its minimum and
   maximum project value, minus 2 when outside;
-- past outcomes: 0.5 per referral accepted or won, minus 0.5 per referral declined (at most
-  2 either way).
+- past outcomes: 1 point per referral won, 0.5 per referral accepted (still open, or lost),
+  minus 0.5 per referral declined (at most 2 either way): won > accepted > declined.
 Candidates come best first; equal scores by organisation slug.
 """
 
@@ -30,6 +30,7 @@ WORD_POINTS_PER_LEVEL = 0.2
 CASE_STUDY_WORD_POINTS = 1.0
 CAPACITY_POINTS = 2.0
 OUTCOME_POINTS = 0.5
+WON_POINTS = 1.0
 OUTCOME_CAP = 2.0
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#.]*[a-z0-9+#]|[a-z0-9]")
@@ -77,8 +78,9 @@ class MemberFacts:
     available_from: date | None = None
     min_project_value: Decimal | None = None
     max_project_value: Decimal | None = None
-    accepted: int = 0  # referrals accepted (or won)
+    accepted: int = 0  # referrals accepted and not (yet) won: open, or lost
     declined: int = 0
+    won: int = 0  # referrals accepted whose opportunity was won
 
 
 @dataclass(frozen=True)
@@ -201,11 +203,12 @@ class _Context:
             elif low is not None or high is not None:
                 score += CAPACITY_POINTS
                 reasons.append(f"Budget {self.budget_text} is within the size of project it takes.")
-        if member.accepted or member.declined:
-            outcome = OUTCOME_POINTS * (member.accepted - member.declined)
+        if member.won or member.accepted or member.declined:
+            outcome = WON_POINTS * member.won + OUTCOME_POINTS * (member.accepted - member.declined)
             score += max(-OUTCOME_CAP, min(OUTCOME_CAP, outcome))
             reasons.append(
-                f"Past referrals: {member.accepted} accepted or won, {member.declined} declined."
+                f"Past referrals: {member.won} won, {member.accepted} accepted, "
+                f"{member.declined} declined."
             )
         # Rounded to hundredths without round(), which is slow for floats with digits.
         cents = int(score * 100 + (0.5 if score >= 0 else -0.5))

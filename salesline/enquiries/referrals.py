@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils import timezone
 from salesline.core import audit
 from salesline.core.actors import Actor
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, ProblemList
+from salesline.core.models import AuditEvent
 
 from .access import (
     is_chair,
@@ -102,19 +104,20 @@ def member_facts(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
             "organisation_id", "available_from", "min_project_value", "max_project_value"
         )
     }
-    outcomes: dict[int, tuple[int, int]] = {
-        row["organisation_id"]: (row["accepted"], row["declined"])
+    outcomes: dict[int, tuple[int, int, int]] = {
+        row["organisation_id"]: (row["won"], row["accepted"], row["declined"])
         for row in Referral.objects.filter(network=network)
         .values("organisation_id")
         .annotate(
-            accepted=Count("pk", filter=Q(status=ReferralStatus.ACCEPTED) | Q(outcome="won")),
+            won=Count("pk", filter=Q(outcome="won")),
+            accepted=Count("pk", filter=Q(status=ReferralStatus.ACCEPTED) & ~Q(outcome="won")),
             declined=Count("pk", filter=Q(status=ReferralStatus.DECLINED)),
         )
     }
     facts = []
     for org_id, slug in members.items():
         available_from, low, high = profiles.get(org_id, (None, None, None))
-        accepted, declined = outcomes.get(org_id, (0, 0))
+        won, accepted, declined = outcomes.get(org_id, (0, 0, 0))
         facts.append(
             MemberFacts(
                 org=slug,
@@ -126,9 +129,100 @@ def member_facts(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
                 max_project_value=high,
                 accepted=accepted,
                 declined=declined,
+                won=won,
             )
         )
     return facts, taxonomy
+
+
+#: How long a network's facts stay in the cache at most (their key changes with every write).
+FACTS_CACHE_SECONDS = 300
+
+
+def facts_state(network: Network) -> str:
+    """What changes whenever a network's ranking facts may have: the newest entry of its audit
+    trail (every directory, membership and referral write is audited in the network's books),
+    with the network's own creation time so that a reused id never finds another network's
+    facts. One indexed query."""
+    newest = (
+        AuditEvent.objects.filter(organisation_id=network.organisation_id)
+        .order_by("-at", "-id")
+        .values_list("id", "at")
+        .first()
+    )
+    newest_id, newest_at = newest if newest is not None else (0, None)
+    at = newest_at.timestamp() if newest_at is not None else 0
+    return f"{network.pk}.{network.created_at.timestamp()}:{newest_id}.{at}"
+
+
+#: This process's own copy of the facts last loaded per network (key -> facts): a warm request
+#: neither unpickles the cache's entry nor reads the members again. Checked by the same key.
+_LOCAL_FACTS: dict[int, tuple[str, tuple[list[MemberFacts], list[SkillInfo]]]] = {}
+
+
+def _compact(facts: list[MemberFacts], taxonomy: list[SkillInfo]) -> tuple[list[tuple], list]:
+    """Plain tuples for the shared cache: unpickled several times faster than dataclasses."""
+    rows = [
+        (
+            f.org,
+            f.name,
+            dict(f.skills),
+            tuple(f.case_study_skills),
+            f.available_from,
+            f.min_project_value,
+            f.max_project_value,
+            f.accepted,
+            f.declined,
+            f.won,
+        )
+        for f in facts
+    ]
+    return rows, [(t.key, t.name) for t in taxonomy]
+
+
+def _expand(compact: tuple[list[tuple], list]) -> tuple[list[MemberFacts], list[SkillInfo]]:
+    rows, skills = compact
+    facts = [
+        MemberFacts(
+            org=org,
+            name=name,
+            skills=held,
+            case_study_skills=frozenset(shown),
+            available_from=available,
+            min_project_value=low,
+            max_project_value=high,
+            accepted=accepted,
+            declined=declined,
+            won=won,
+        )
+        for org, name, held, shown, available, low, high, accepted, declined, won in rows
+    ]
+    return facts, [SkillInfo(key, name) for key, name in skills]
+
+
+def forget_local_facts() -> None:
+    """Drop this process's copies (benchmarks, tests): the next read goes to Django's cache."""
+    _LOCAL_FACTS.clear()
+
+
+def member_facts_cached(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
+    """`member_facts` through this process's copy, then Django's cache (shared by the processes
+    when CACHES is), keyed by `facts_state`: a write to the directory, the members or a
+    referral makes a new key; an entry lives FACTS_CACHE_SECONDS at most."""
+    key = f"enquiries:member-facts:{facts_state(network)}"
+    local = _LOCAL_FACTS.get(network.pk)
+    if local is not None and local[0] == key:
+        return local[1]
+    compact = cache.get(key)
+    if compact is not None:
+        found = _expand(compact)
+    else:
+        found = member_facts(network)
+        cache.set(key, _compact(*found), FACTS_CACHE_SECONDS)
+    if len(_LOCAL_FACTS) >= 16:
+        _LOCAL_FACTS.clear()
+    _LOCAL_FACTS[network.pk] = (key, found)
+    return found
 
 
 def candidates_for(*, actor: Actor, enquiry_id: int) -> list[Candidate]:
@@ -139,7 +233,7 @@ def candidates_for(*, actor: Actor, enquiry_id: int) -> list[Candidate]:
 
 
 def rank_enquiry(enquiry: Enquiry) -> list[Candidate]:
-    facts, taxonomy = member_facts(enquiry.network)
+    facts, taxonomy = member_facts_cached(enquiry.network)
     return rank(lead_facts(enquiry), facts, taxonomy)
 
 
@@ -357,6 +451,83 @@ def referral_decline(*, actor: Actor, referral_id: int, reason: str) -> Referral
     return referral
 
 
+def referral_withdraw(*, actor: Actor, referral_id: int) -> Referral:
+    """The chair or the coordinator takes back an offered referral (withdrawn); a decided one is
+    a 409."""
+    referral = referral_get_for(actor=actor, referral_id=referral_id)
+    require_chair_or_coordinator(referral.network, actor, "withdraw a referral")
+    with transaction.atomic():
+        _decide(referral, actor=actor, status=ReferralStatus.WITHDRAWN)
+        audit.record(
+            actor=network_actor(referral.network, actor),
+            action="referral_withdraw",
+            obj=referral.enquiry,
+            changes={
+                "referral": [referral.pk, referral.pk],
+                "organisation": [None, referral.organisation.slug],
+                "status": [ReferralStatus.OFFERED, ReferralStatus.WITHDRAWN],
+            },
+        )
+    return referral
+
+
+# ---------------------------------------------------------------- outcomes, from the pipeline
+
+#: The pipeline's events (pipeline.services) and the outcome each means for a referral.
+OUTCOME_EVENTS = {"opportunity_won": "won", "opportunity_lost": "lost"}
+
+
+def _accepted_referral(event: Any) -> QuerySet[Referral]:
+    if event.object_type != "opportunity" or not str(event.object_id).isdigit():
+        return Referral.objects.none()
+    return Referral.objects.filter(
+        organisation_id=event.organisation_id,
+        opportunity_id=int(event.object_id),
+        status=ReferralStatus.ACCEPTED,
+    )
+
+
+def outcome_wanted(event: Any) -> bool:
+    """Cheap: whether the won or lost opportunity came from an accepted referral."""
+    return _accepted_referral(event).exists()
+
+
+def referral_outcome_from_event(event: Any) -> None:
+    """An event handler (wiring.py): the member's opportunity made from an accepted referral
+    was won or lost — the referral's outcome is set (a conditional UPDATE: the same event twice,
+    or two workers, change it once) and audited on the enquiry in the network's books. The
+    network sees the outcome, never the opportunity."""
+    outcome = OUTCOME_EVENTS.get(event.kind)
+    if outcome is None:
+        return
+    for referral in _accepted_referral(event).select_related("network", "organisation", "enquiry"):
+        with transaction.atomic():
+            before = referral.outcome
+            changed = (
+                Referral.objects.filter(pk=referral.pk, status=ReferralStatus.ACCEPTED)
+                .exclude(outcome=outcome)
+                .update(outcome=outcome)
+            )
+            if changed != 1:
+                continue
+            network = referral.network
+            audit.record(
+                actor=Actor(
+                    organisation=network.organisation,
+                    user=event.actor,
+                    known_roles=frozenset({"admin"}),
+                    system_label=event.actor_label or "system",
+                ),
+                action="referral_outcome",
+                obj=referral.enquiry,
+                changes={
+                    "referral": [referral.pk, referral.pk],
+                    "organisation": [None, referral.organisation.slug],
+                    "outcome": [before or None, outcome],
+                },
+            )
+
+
 def referral_out(
     referral: Referral, actor: Actor, *, inbox_worker: bool | None = None
 ) -> dict[str, Any]:
@@ -374,15 +545,58 @@ def referral_out(
         "referred_at": referral.referred_at,
         "decided_at": referral.decided_at,
     }
-    if referral.organisation_id == actor.organisation.pk:
-        out["opportunity_id"] = referral.opportunity_id
-        out["decline_reason"] = referral.reason
-        return out
-    if inbox_worker is None:
+    ours = referral.organisation_id == actor.organisation.pk
+    if not ours and inbox_worker is None:
         inbox_worker = _works_the_inbox(referral.network, actor)
-    if inbox_worker:
-        out["decline_reason"] = referral.reason
+    for field, value in (
+        ("opportunity_id", referral.opportunity_id),
+        ("decline_reason", referral.reason),
+    ):
+        if referral_field_visible(field, ours=ours, inbox_worker=bool(inbox_worker)):
+            out[field] = value
     return out
+
+
+#: What of a referral not every member sees, wherever it is shown (its API answer, the enquiry's
+#: timeline): field -> who besides the referred member sees it ("inbox": the chair on duty and
+#: the coordinator; "member": nobody else). `reason` is the decline reason as the audit trail
+#: names it; `opportunity` any mention of the opportunity in the member's own books.
+REFERRAL_PRIVATE: dict[str, str] = {
+    "decline_reason": "inbox",
+    "reason": "inbox",
+    "opportunity_id": "member",
+    "opportunity": "member",
+}
+
+
+def referral_field_visible(field: str, *, ours: bool, inbox_worker: bool) -> bool:
+    """The one rule: whether a referral's `field` is shown to an actor — `ours` when the
+    actor's organisation is the referred member, `inbox_worker` when it is the chair or the
+    coordinator."""
+    who = REFERRAL_PRIVATE.get(field)
+    return who is None or ours or (who == "inbox" and inbox_worker)
+
+
+def timeline_for(events: Iterable[Any], network: Network, actor: Actor) -> list[Any]:
+    """An enquiry's audit events as the actor may see them: a referral event's changes without
+    what `referral_field_visible` hides (the events are changed in memory, never saved)."""
+    inbox_worker: bool | None = None
+    shown = []
+    for event in events:
+        changes = event.changes if isinstance(event.changes, dict) else {}
+        if str(event.action).startswith("referral_") and changes:
+            organisation = changes.get("organisation")
+            slug = organisation[-1] if isinstance(organisation, list) and organisation else None
+            ours = slug == actor.organisation.slug
+            if not ours and inbox_worker is None:
+                inbox_worker = _works_the_inbox(network, actor)
+            event.changes = {
+                field: change
+                for field, change in changes.items()
+                if referral_field_visible(field, ours=ours, inbox_worker=bool(inbox_worker))
+            }
+        shown.append(event)
+    return shown
 
 
 def _works_the_inbox(network: Network, actor: Actor) -> bool:

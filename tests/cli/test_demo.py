@@ -364,6 +364,7 @@ def test_the_demo_network_has_five_members_a_rota_every_category_a_referral_and_
         accepted.organisation_id
     )
     assert Bid.objects.get().members.count() == 3
+    assert Bid.objects.get().confirmed_members.count() == 2  # one member has not confirmed yet
     assert sorted(Application.objects.values_list("status", flat=True)) == [
         "ineligible",
         "voting",

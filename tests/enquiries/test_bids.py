@@ -188,3 +188,85 @@ def test_pack_zip_and_pdf_parsed_back(bid_world):
         assert expected in text, expected
     zipped_pdf = PdfReader(io.BytesIO(archive.read("bid-pack.pdf")))
     assert "Council digital framework" in zipped_pdf.pages[0].extract_text()
+
+
+def _zip_of(member, bid_id):
+    response = member.api.get(f"/bids/{bid_id}/pack.zip")
+    assert response.status_code == 200
+    return zipfile.ZipFile(io.BytesIO(response.content))
+
+
+def test_a_member_named_in_a_bid_shares_its_accounts_only_once_it_confirms(bid_world):
+    world = bid_world
+    webarch = world.webarch.org.slug
+    # Outlandish names Webarchitects in a bid to read its private accounts: it cannot.
+    created = _create(world, world.outlandish).json()
+    bid_id = created["id"]
+    assert created["confirmed_members"] == [world.outlandish.org.slug]
+    archive = _zip_of(world.outlandish, bid_id)
+    assert f"{webarch}/accounts/acc.pdf" not in archive.namelist()
+    members = {m["slug"]: m for m in json.loads(archive.read("members.json"))["members"]}
+    assert members[webarch]["accounts"] == ""
+    assert members[webarch]["annual_turnover"] == ""
+    assert members[webarch]["confirmed"] is False
+    assert members[webarch]["day_rate"]  # the directory's shared facts are still there
+    pdf = world.outlandish.api.get(f"/bids/{bid_id}/pack.pdf")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Turnover 2024 500k" not in text
+    assert "600,000" not in text
+    assert "awaiting Webarchitects" in text
+    detail = world.outlandish.api.get(f"/bids/{bid_id}").json()
+    assert "awaiting Webarchitects's confirmation" in detail["missing"]
+    assert "Turnover 2024" not in json.dumps(detail)
+
+    # Nobody confirms for another member: not the creator, not the coordinator.
+    assert world.outlandish.api.post(f"/bids/{bid_id}/confirm", {}).status_code == 200
+    assert world.coordinator.api.post(f"/bids/{bid_id}/confirm", {}).status_code == 403
+    assert world.outsider.api.post(f"/bids/{bid_id}/confirm", {}).status_code == 404
+    assert world.webarch.api.get(f"/bids/{bid_id}").json()["confirmed_members"] == [
+        world.outlandish.org.slug
+    ]
+
+    # Webarchitects confirms: its accounts are in the pack.
+    confirmed = world.webarch.api.post(f"/bids/{bid_id}/confirm", {})
+    assert confirmed.status_code == 200
+    assert confirmed.json()["confirmed_members"] == sorted([webarch, world.outlandish.org.slug])
+    archive = _zip_of(world.outlandish, bid_id)
+    assert archive.read(f"{webarch}/accounts/acc.pdf") == b"ACC"
+    members = {m["slug"]: m for m in json.loads(archive.read("members.json"))["members"]}
+    assert members[webarch]["accounts"] == "Turnover 2024 500k; 2025 600k"
+    assert members[webarch]["confirmed"] is True
+    assert not any(
+        m.startswith("awaiting")
+        for m in world.outlandish.api.get(f"/bids/{bid_id}").json()["missing"]
+    )
+
+    # It withdraws: its accounts leave the pack again.
+    assert world.webarch.api.post(f"/bids/{bid_id}/withdraw", {}).status_code == 200
+    archive = _zip_of(world.outlandish, bid_id)
+    assert f"{webarch}/accounts/acc.pdf" not in archive.namelist()
+    assert "awaiting Webarchitects" in archive.read("pqq.md").decode()
+
+    from salesline.core.models import AuditEvent
+
+    actions = list(
+        AuditEvent.objects.filter(
+            organisation=world.network.organisation, action__startswith="bid_"
+        ).values_list("action", flat=True)
+    )
+    assert "bid_confirm" in actions and "bid_withdraw" in actions
+
+
+def test_the_bid_page_shows_who_confirmed_with_a_confirm_button(bid_world, client):
+    world = bid_world
+    bid_id = _create(world, world.outlandish).json()["id"]
+    client.force_login(world.webarch.user)
+    url = f"/networks/{world.network.slug}/bids/{bid_id}/"
+    page = client.get(url).content.decode()
+    assert "Awaiting confirmation" in page
+    assert f"/bids/{bid_id}/confirm/" in page
+    response = client.post(f"/networks/{world.network.slug}/bids/{bid_id}/confirm/")
+    assert response.status_code == 302
+    page = client.get(url).content.decode()
+    assert "Awaiting confirmation" not in page
+    assert f"/bids/{bid_id}/withdraw/" in page

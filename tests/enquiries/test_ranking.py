@@ -55,7 +55,7 @@ def test_skills_then_capacity_then_outcomes():
     assert by_org["nothing"].reasons == ("Lacks Drupal, which the lead needs.",)
     assert by_org["expert-busy"].reasons[-1] == "Not available until 2026-06-01, after 2026-03-01."
     assert "below its minimum project" in by_org["too-big"].reasons[-1]
-    assert by_org["expert-declines"].reasons[-1] == "Past referrals: 0 accepted or won, 3 declined."
+    assert by_org["expert-declines"].reasons[-1] == "Past referrals: 0 won, 0 accepted, 3 declined."
     assert by_org["expert"].score == 10.0
     scores = [c.score for c in ranked]
     assert scores == sorted(scores, reverse=True)
@@ -83,3 +83,19 @@ def test_timescale_and_budget_parsing():
     assert parse_budget(15000) == Decimal(15000)
     assert parse_budget("none") is None
     assert parse_budget(None) is None
+
+
+def test_past_outcomes_weigh_won_over_accepted_over_declined():
+    lead = LeadFacts(skills=("drupal",))
+    ranked = rank(
+        lead,
+        [
+            MemberFacts("declined", skills={"drupal": 3}, declined=1),
+            MemberFacts("accepted", skills={"drupal": 3}, accepted=1),
+            MemberFacts("won", skills={"drupal": 3}, won=1),
+            MemberFacts("none", skills={"drupal": 3}),
+        ],
+        TAXONOMY,
+    )
+    assert [c.org for c in ranked] == ["won", "accepted", "none", "declined"]
+    assert ranked[0].reasons[-1] == "Past referrals: 1 won, 0 accepted, 0 declined."

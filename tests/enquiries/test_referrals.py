@@ -164,7 +164,7 @@ def test_decline_needs_a_reason(ready):
     second = lead(world)
     ranked = world.coordinator.api.get(f"/enquiries/{second.pk}/referral-candidates").json()
     outlandish = next(c for c in ranked if c["org"] == world.outlandish.org.slug)
-    assert "Past referrals: 0 accepted or won, 1 declined." in outlandish["reasons"]
+    assert "Past referrals: 0 won, 0 accepted, 1 declined." in outlandish["reasons"]
 
 
 def test_referring_rules(ready):
@@ -231,3 +231,33 @@ def test_facts_load_in_a_fixed_number_of_queries(ready, django_assert_num_querie
         "hosting": 4,
     }
     assert len(taxonomy) == 5
+
+
+def test_ranking_reads_the_facts_from_the_cache_until_the_directory_changes(
+    ready, django_assert_max_num_queries
+):
+    from salesline.enquiries.referrals import candidates_for
+
+    world = ready
+    enquiry = lead(world)
+
+    def scores():
+        ranked = candidates_for(actor=world.coordinator.actor, enquiry_id=enquiry.pk)
+        return {c.org: c.score for c in ranked}
+
+    first = scores()
+    # Warm: the enquiry, the coordinator's rights and the facts' state; no facts are read.
+    with django_assert_max_num_queries(5):
+        assert scores() == first
+    # A directory write is seen at once (the key changes with the network's audit trail).
+    skills(world, world.agile, {"drupal": 5, "ux": 4})
+    assert scores()[world.agile.org.slug] > first[world.agile.org.slug]
+    # So is a referral's decision.
+    (referral_id,) = [
+        row["id"]
+        for row in world.coordinator.api.post(
+            f"/enquiries/{enquiry.pk}/referrals", {"orgs": [world.outlandish.org.slug]}
+        ).json()["items"]
+    ]
+    world.outlandish.api.post(f"/referrals/{referral_id}/decline", {"reason": "Busy"})
+    assert scores()[world.outlandish.org.slug] < first[world.outlandish.org.slug]

@@ -584,6 +584,18 @@ def register(api) -> None:
         )
         return referrals.referral_out(referral, actor)
 
+    @referrals_router.post(
+        "/{referral_id}/withdraw",
+        response=dict[str, Any],
+        operation_id="withdraw_referral",
+        summary="Withdraw an offered referral (chair or coordinator)",
+    )
+    def withdraw_referral(request: HttpRequest, referral_id: int):
+        """An offered referral becomes `withdrawn`; a decided one is a 409."""
+        actor = actor_of(request)
+        referral = referrals.referral_withdraw(actor=actor, referral_id=referral_id)
+        return referrals.referral_out(referral, actor)
+
     # ------------------------------------------------------------ bids
 
     @bids_router.post(
@@ -621,6 +633,32 @@ def register(api) -> None:
             ],
             "missing": pack.missing,
         }
+
+    @bids_router.post(
+        "/{bid_id}/confirm",
+        response=dict[str, Any],
+        operation_id="confirm_bid",
+        summary="Confirm your organisation takes part in a bid (shares its accounts in the pack)",
+    )
+    def confirm_bid(request: HttpRequest, bid_id: int):
+        """By a user of a member named in the bid, for its own organisation only (403
+        otherwise; the coordinator cannot confirm for others). Again: no change."""
+        bid = bid_services.bid_confirm(actor=actor_of(request), bid_id=bid_id)
+        return bid_services.bid_out(
+            bid_services.bid_get_for(actor=actor_of(request), bid_id=bid.pk)
+        )
+
+    @bids_router.post(
+        "/{bid_id}/withdraw",
+        response=dict[str, Any],
+        operation_id="withdraw_bid",
+        summary="Withdraw your organisation's confirmation (its accounts leave the pack)",
+    )
+    def withdraw_bid(request: HttpRequest, bid_id: int):
+        bid = bid_services.bid_withdraw(actor=actor_of(request), bid_id=bid_id)
+        return bid_services.bid_out(
+            bid_services.bid_get_for(actor=actor_of(request), bid_id=bid.pk)
+        )
 
     @bids_router.get(
         "/{bid_id}/pack.pdf",

@@ -366,8 +366,31 @@ def bid_page(request: HttpRequest, actor, slug: str, bid_id: int) -> HttpRespons
     return render(
         request,
         TEMPLATES + "bid.html",
-        page_context(request, actor, network=network, pack=pack, bid=pack.bid),
+        page_context(
+            request,
+            actor,
+            network=network,
+            pack=pack,
+            bid=pack.bid,
+            our_slug=actor.organisation.slug,
+        ),
     )
+
+
+@member_page
+@require_POST
+def bid_take_part(
+    request: HttpRequest, actor, slug: str, bid_id: int, decision: str
+) -> HttpResponse:
+    """Confirm or withdraw the actor's own organisation's part in a bid."""
+    _bid_of(actor, slug, bid_id)
+    if decision == "confirm":
+        bid_services.bid_confirm(actor=actor, bid_id=bid_id)
+        messages.success(request, "Confirmed: your accounts are in the pack.")
+    else:
+        bid_services.bid_withdraw(actor=actor, bid_id=bid_id)
+        messages.success(request, "Withdrawn: your accounts are left out of the pack.")
+    return redirect(reverse("web:network_bid", args=[slug, bid_id]))
 
 
 @member_page
@@ -416,6 +439,18 @@ urlpatterns = [
     ),
     path("networks/<slug:slug>/bids/", bids_page, name="network_bids"),
     path("networks/<slug:slug>/bids/<int:bid_id>/", bid_page, name="network_bid"),
+    path(
+        "networks/<slug:slug>/bids/<int:bid_id>/confirm/",
+        bid_take_part,
+        {"decision": "confirm"},
+        name="network_bid_confirm",
+    ),
+    path(
+        "networks/<slug:slug>/bids/<int:bid_id>/withdraw/",
+        bid_take_part,
+        {"decision": "withdraw"},
+        name="network_bid_withdraw",
+    ),
     path(
         "networks/<slug:slug>/bids/<int:bid_id>/pack.pdf",
         bid_pack_download,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.ids import MAX_ID
 from salesline.core.models import AuditEvent
-from salesline.enquiries import access, rota_services, states, triage_services
+from salesline.enquiries import access, referrals, rota_services, states, triage_services
 from salesline.enquiries.models import Category, Enquiry, EnquiryStatus, Network, Skill
 from salesline.enquiries.network_rules import rules_for
 from salesline.enquiries.rota import day_after
@@ -115,12 +115,13 @@ def network_enquiries(request: HttpRequest, actor, slug: str) -> HttpResponse:
 # ------------------------------------------------------------------------------- one enquiry
 
 
-def _timeline(network: Network, enquiry: Enquiry) -> list[AuditEvent]:
-    return list(
-        AuditEvent.objects.filter(
-            organisation=network.organisation, object_type="enquiry", object_id=str(enquiry.pk)
-        ).order_by("at", "pk")
-    )
+def _timeline(network: Network, enquiry: Enquiry, actor) -> list[AuditEvent]:
+    """The enquiry's audit trail, without what referrals hide from this member (the one rule
+    in referrals.referral_field_visible)."""
+    events = AuditEvent.objects.filter(
+        organisation=network.organisation, object_type="enquiry", object_id=str(enquiry.pk)
+    ).order_by("at", "pk")
+    return referrals.timeline_for(events, network, actor)
 
 
 def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra) -> dict:
@@ -140,7 +141,7 @@ def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra
         network=network,
         enquiry=enquiry,
         overdue=states.is_overdue(enquiry, timezone.localdate()),
-        timeline=_timeline(network, enquiry),
+        timeline=_timeline(network, enquiry, actor),
         categories=Category.choices,
         chosen=chosen or "",
         category=category,
