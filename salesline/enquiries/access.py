@@ -30,6 +30,17 @@ def member_networks(actor: Actor) -> QuerySet[Network]:
     )
 
 
+def memberships_of_user(user) -> QuerySet[NetworkMember]:
+    """The current network memberships of every organisation `user` belongs to: where to
+    switch to when the organisation they work in is in no network."""
+    return (
+        NetworkMember.objects.filter(organisation__memberships__user=user, left_at__isnull=True)
+        .select_related("network", "organisation")
+        .distinct()
+        .order_by("network__name", "organisation__name")
+    )
+
+
 def network_get_for(*, actor: Actor, slug: str) -> Network:
     network = member_networks(actor).filter(slug=str(slug)).first()
     if network is None:

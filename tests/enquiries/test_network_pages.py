@@ -166,3 +166,26 @@ def test_the_join_form_refuses_a_second_application_while_voting(world):
     assert again.status_code == 409
     assert b"has applied already" in again.content
     assert Application.objects.count() == 1
+
+
+def test_from_an_organisation_in_no_network_the_page_offers_the_switch(world):
+    from django.test import Client
+
+    from salesline.accounts import services as accounts
+
+    user = world.webarch.user
+    accounts.user_create(
+        actor=accounts.system_actor(world.outsider.org), email=user.email, role="salesperson"
+    )
+    client = Client()
+    client.force_login(user)
+    client.post("/organisation/", {"organisation": world.outsider.org.pk})
+    page = client.get("/networks/").content.decode()
+    assert "is not a member of any network" in page
+    assert f"Switch to {world.webarch.org.name}" in page
+    assert 'href="/networks/">Networks</a>' in page  # the entry shows from here too
+    switched = client.post(
+        "/organisation/", {"organisation": world.webarch.org.pk, "next": "/networks/cotech/"}
+    )
+    assert switched.headers["Location"] == "/networks/cotech/"
+    assert client.get("/networks/cotech/").status_code == 200

@@ -1,14 +1,15 @@
 from django import template
 
-from salesline.enquiries.access import member_networks
+from salesline.enquiries.access import memberships_of_user
 
 register = template.Library()
 
 
 @register.filter
 def in_a_network(actor) -> bool:
-    """Whether the actor's organisation is a member of any network (the "Networks" entry)."""
-    return bool(actor) and member_networks(actor).exists()
+    """Whether any organisation of the actor's user is in a network (the "Networks" entry: the
+    page says where to switch to when the one they work in is not)."""
+    return bool(actor) and actor.user is not None and memberships_of_user(actor.user).exists()
 
 
 @register.filter

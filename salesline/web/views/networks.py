@@ -57,8 +57,15 @@ def network_list(request: HttpRequest, actor) -> HttpResponse:
         }
         for network in access.member_networks(actor).order_by("name")
     ]
+    elsewhere = [
+        member
+        for member in access.memberships_of_user(actor.user)
+        if member.organisation_id != actor.organisation.pk
+    ]
     return render(
-        request, "web/networks/list.html", page_context(request, actor, networks=networks)
+        request,
+        "web/networks/list.html",
+        page_context(request, actor, networks=networks, elsewhere=elsewhere),
     )
 
 
