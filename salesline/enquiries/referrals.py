@@ -139,13 +139,28 @@ def member_facts(network: Network) -> tuple[list[MemberFacts], list[SkillInfo]]:
 FACTS_CACHE_SECONDS = 300
 
 
+#: The audit entries of a network's books that can change its ranking facts: the directory,
+#: the membership and the referrals. Enquiries, triage, the rota and votes are audited there
+#: too but change no fact, so they keep the cached facts warm.
+FACTS_OBJECT_TYPES = (
+    "network",
+    "networkmember",
+    "skill",
+    "memberprofile",
+    "casestudy",
+    "memberdocument",
+)
+FACTS_ACTION_PREFIX = "referral_"
+
+
 def facts_state(network: Network) -> str:
-    """What changes whenever a network's ranking facts may have: the newest entry of its audit
-    trail (every directory, membership and referral write is audited in the network's books),
+    """What changes whenever a network's ranking facts may have: the newest audit entry of its
+    books about the directory, its members or a referral (every such write is audited there),
     with the network's own creation time so that a reused id never finds another network's
     facts. One indexed query."""
     newest = (
         AuditEvent.objects.filter(organisation_id=network.organisation_id)
+        .filter(Q(object_type__in=FACTS_OBJECT_TYPES) | Q(action__startswith=FACTS_ACTION_PREFIX))
         .order_by("-at", "-id")
         .values_list("id", "at")
         .first()

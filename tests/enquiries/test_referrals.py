@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from salesline.core.models import AuditEvent
+from salesline.enquiries.intake import enquiry_receive
 from salesline.enquiries.models import EnquiryStatus, Referral, RotaPeriod
 from salesline.pipeline.models import Opportunity
 
@@ -261,3 +262,24 @@ def test_ranking_reads_the_facts_from_the_cache_until_the_directory_changes(
     ]
     world.outlandish.api.post(f"/referrals/{referral_id}/decline", {"reason": "Busy"})
     assert scores()[world.outlandish.org.slug] < first[world.outlandish.org.slug]
+
+
+def test_enquiries_and_triage_keep_the_ranking_facts_warm(ready, django_assert_max_num_queries):
+    """Only directory, membership and referral writes change the facts' key: a new enquiry
+    (audited in the same books) does not send the next ranking back to the database."""
+    from salesline.enquiries.referrals import candidates_for, facts_state
+
+    world = ready
+    enquiry = lead(world)
+    candidates_for(actor=world.coordinator.actor, enquiry_id=enquiry.pk)
+    before = facts_state(world.network)
+    enquiry_receive(
+        network=world.network,
+        data={"name": "Jo", "email": "jo@example.test", "message": "Another enquiry"},
+        source="api",
+    )
+    assert facts_state(world.network) == before
+    with django_assert_max_num_queries(5):
+        candidates_for(actor=world.coordinator.actor, enquiry_id=enquiry.pk)
+    skills(world, world.agile, {"drupal": 2})
+    assert facts_state(world.network) != before
