@@ -87,6 +87,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         token = summary.token
     print(f"Open http://{DEFAULT_HOST}:{DEFAULT_PORT}/ after `salesline serve`.")
     print(f"Log in as {demo.DEMO_EMAIL} with the password {demo.DEMO_PASSWORD}")
+    print(
+        "The demo login coordinates the CoTech network of five co-operatives: switch to "
+        "Brightwork Co-op and open Networks."
+    )
     print(f"API token: {token}")
     return 0
 

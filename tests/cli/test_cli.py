@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from salesline import cli
+from salesline import cli, demo_network
 from salesline.accounts.models import Membership, Organisation, User
 from salesline.core.models import AuditEvent
 from salesline.pipeline.models import Pipeline
@@ -177,8 +177,11 @@ def test_init_demo_loads_once_and_prints_a_working_login(db, capsys):
     code, second, err = run(capsys, "init", "--demo")
     assert (code, err) == (0, "")
     assert "already loaded" in second
-    assert Organisation.objects.count() == 3
-    assert Company.objects.count() == 200
+    # The three demo organisations and the network's five co-operatives, one of which took a
+    # referral: the enquirer became a company in its books.
+    assert Organisation.objects.count() == 3 + len(demo_network.MEMBERS)
+    assert Company.objects.count() == 200 + 1
+    assert "switch to Brightwork Co-op" in first
     token = second.split("API token: ")[1].split()[0]
     assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/v1/companies").status_code == 200
 
