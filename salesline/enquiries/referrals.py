@@ -592,6 +592,18 @@ def referral_field_visible(field: str, *, ours: bool, inbox_worker: bool) -> boo
     return who is None or ours or (who == "inbox" and inbox_worker)
 
 
+def enquiry_timeline(*, actor: Actor, enquiry: Enquiry) -> list[AuditEvent]:
+    """The audit trail of an enquiry the actor may see (from `enquiry_get_for`), oldest first,
+    as `timeline_for` shows it to them."""
+    network = enquiry.network
+    events = AuditEvent.objects.filter(
+        organisation_id=network.organisation_id,
+        object_type="enquiry",
+        object_id=str(enquiry.pk),
+    ).order_by("at", "pk")
+    return timeline_for(events, network, actor)
+
+
 def timeline_for(events: Iterable[Any], network: Network, actor: Actor) -> list[Any]:
     """An enquiry's audit events as the actor may see them: a referral event's changes without
     what `referral_field_visible` hides (the events are changed in memory, never saved)."""

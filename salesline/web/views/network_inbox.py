@@ -22,7 +22,6 @@ from django.views.decorators.http import require_http_methods
 
 from salesline.core.errors import Conflict, NotFound, Problem, ValidationFailed
 from salesline.core.ids import MAX_ID
-from salesline.core.models import AuditEvent
 from salesline.enquiries import access, referrals, rota_services, states, triage_services
 from salesline.enquiries.models import Category, Enquiry, EnquiryStatus, Network, Skill
 from salesline.enquiries.network_rules import rules_for
@@ -115,15 +114,6 @@ def network_enquiries(request: HttpRequest, actor, slug: str) -> HttpResponse:
 # ------------------------------------------------------------------------------- one enquiry
 
 
-def _timeline(network: Network, enquiry: Enquiry, actor) -> list[AuditEvent]:
-    """The enquiry's audit trail, without what referrals hide from this member (the one rule
-    in referrals.referral_field_visible)."""
-    events = AuditEvent.objects.filter(
-        organisation=network.organisation, object_type="enquiry", object_id=str(enquiry.pk)
-    ).order_by("at", "pk")
-    return referrals.timeline_for(events, network, actor)
-
-
 def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra) -> dict:
     rules = rules_for(network)
     chosen = request.POST.get("category") or request.GET.get("category") or enquiry.category
@@ -141,7 +131,7 @@ def _enquiry_context(request, actor, network: Network, enquiry: Enquiry, **extra
         network=network,
         enquiry=enquiry,
         overdue=states.is_overdue(enquiry, timezone.localdate()),
-        timeline=_timeline(network, enquiry, actor),
+        timeline=referrals.enquiry_timeline(actor=actor, enquiry=enquiry),
         categories=Category.choices,
         chosen=chosen or "",
         category=category,
