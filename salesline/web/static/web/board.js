@@ -282,46 +282,71 @@
     touch.timer = setTimeout(lift, HOLD_MS);
   });
 
-  document.addEventListener("pointermove", (event) => {
-    if (!touch || event.pointerId !== touch.pointerId) return;
-    touch.x = event.clientX;
-    touch.y = event.clientY;
-    if (!touch.lifted) {
-      // Moved before the hold: a scroll, not a drag.
-      if (Math.hypot(touch.x - touch.start.x, touch.y - touch.start.y) > SLOP_PX) endTouch();
-      return;
-    }
+  function follow(x, y) {
+    touch.x = x;
+    touch.y = y;
     placeGhost();
-    const column = columnAt(touch.x, touch.y);
+    const column = columnAt(x, y);
     if (column !== touch.column) {
       clearOver();
       column?.classList.add("over");
       touch.column = column;
     }
+  }
+
+  function drop(x, y) {
+    const { card } = touch;
+    const column = columnAt(x, y);
+    endTouch();
+    swallowClick = true; // the release is not a tap on the card's link
+    setTimeout(() => (swallowClick = false), 400);
+    if (column && column.dataset.stageId !== card.dataset.stage) move(card, column);
+  }
+
+  document.addEventListener("pointermove", (event) => {
+    if (!touch || event.pointerId !== touch.pointerId) return;
+    if (!touch.lifted) {
+      // Moved before the hold: a scroll, not a drag.
+      const moved = Math.hypot(event.clientX - touch.start.x, event.clientY - touch.start.y);
+      if (moved > SLOP_PX) endTouch();
+      return;
+    }
+    follow(event.clientX, event.clientY);
   });
 
-  // Held, the finger drags the card, not the page.
+  // Once the card is held, the touch events drive the drag as well as the pointer's: a browser
+  // may cancel the pointer (its own long-press drag, a pan it decided on under load) while the
+  // finger is still down, and the drag must not die under it. The finger drags the card, not
+  // the page.
   document.addEventListener(
     "touchmove",
     (event) => {
-      if (touch?.lifted) event.preventDefault();
+      if (!touch?.lifted) return;
+      if (event.cancelable) event.preventDefault();
+      const finger = event.touches[0];
+      if (finger) follow(finger.clientX, finger.clientY);
     },
     { passive: false },
   );
 
+  document.addEventListener("touchend", (event) => {
+    const finger = event.changedTouches[0];
+    if (touch?.lifted && finger && event.touches.length === 0) drop(finger.clientX, finger.clientY);
+  });
+
+  document.addEventListener("touchcancel", () => endTouch());
+
   document.addEventListener("pointerup", (event) => {
     if (!touch || event.pointerId !== touch.pointerId) return;
-    const { card, lifted } = touch;
-    const column = lifted ? columnAt(event.clientX, event.clientY) : null;
-    endTouch();
-    if (!lifted) return;
-    swallowClick = true; // the release is not a tap on the card's link
-    setTimeout(() => (swallowClick = false), 400);
-    if (column && column.dataset.stageId !== card.dataset.stage) move(card, column);
+    if (touch.lifted) drop(event.clientX, event.clientY);
+    else endTouch();
   });
 
   document.addEventListener("pointercancel", (event) => {
-    if (touch && event.pointerId === touch.pointerId) endTouch();
+    if (!touch || event.pointerId !== touch.pointerId) return;
+    // A held card on a touch screen carries on with the touch events (above).
+    if (touch.lifted && event.pointerType === "touch") return;
+    endTouch();
   });
 
   board.addEventListener("contextmenu", (event) => {
