@@ -217,6 +217,12 @@ def _analytics(args, urls: dict[str, str]) -> None:
                 f"{name:<10} dashboard /reports/: p50 {dashboard['p50_ms']:.0f} ms, "
                 f"p99 {dashboard['p99_ms']:.0f} ms"
             )
+        miss = end.get("dashboard_miss")
+        if isinstance(miss, dict):
+            print(
+                f"{name:<10} dashboard after a new stage change (cache miss): p50 "
+                f"{miss['p50_ms']:.0f} ms, p99 {miss['p99_ms']:.0f} ms"
+            )
         if "a" in r:
             print(
                 f"{name:<10} approach A (SQL, part of the metrics): {r['a']['total_seconds']:.1f} s"
