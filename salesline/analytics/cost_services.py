@@ -2,9 +2,10 @@
 
 Any member may log time or an expense on a lead or an opportunity of the organisation, or on
 a network enquiry the organisation may see (the enquiry is in the network's books; the entry
-stays the member's, as the cost is theirs); an entry is deleted by whoever logged it, the member it is for, or an admin. The hourly rate is an
-admin's to set. A time entry copies the rate in force (or the one it gives) and stores its
-amount, so a later change of rate never rewrites what was logged.
+stays the member's, as the cost is theirs); an entry is deleted by whoever logged it, the
+member it is for, or an admin. The hourly rate is an admin's to set. A time entry copies the
+rate in force (or the one it gives) and stores its amount, so a later change of rate never
+rewrites what was logged.
 """
 
 from __future__ import annotations

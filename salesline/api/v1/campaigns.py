@@ -312,9 +312,9 @@ def register(api) -> None:
 
     @costs.get("", response=CostList, operation_id="list_costs", summary="List time and expenses")
     def list_costs(request: HttpRequest, query: Query[CostQuery]):
-        """Filters: `lead_id`, `opportunity_id`, `enquiry_id`, `campaign_id` (its leads' and opportunities'),
-        `person_id`, `kind`, `from`/`to` (dates, included); `limit`/`offset`. Newest first;
-        `totals` per currency over the whole filter."""
+        """Filters: `lead_id`, `opportunity_id`, `enquiry_id`, `campaign_id` (its leads' and
+        opportunities'), `person_id`, `kind`, `from`/`to` (dates, included); `limit`/`offset`.
+        Newest first; `totals` per currency over the whole filter."""
         filters, limit, offset = cost_selectors.parse_cost_filters(request.GET)
         rows = cost_selectors.cost_entry_list(actor=actor_of(request), filters=filters)
         return {
