@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from salesline.analytics import campaign_selectors, cost_selectors, cost_services
 from salesline.analytics.cost_models import CostEntry
+from salesline.core import measures
 from salesline.core.errors import NotFound, ValidationFailed
 from salesline.core.models import AuditEvent
 from salesline.enquiries.intake import enquiry_receive
@@ -79,6 +80,16 @@ def test_a_member_logs_time_and_an_expense_on_an_enquiry_of_its_network(world, e
 
 
 def test_an_organisation_outside_the_network_gets_404(world, enquiry):  # noqa: F811
+    # What the enquiries app tells analytics through the read-side seam.
+    seen = {"id": enquiry.pk, "reference": enquiry.reference, "network": world.network.slug}
+    assert (
+        measures.measure("visible_enquiry", actor=world.coordinator.actor, enquiry_id=enquiry.pk)
+        == seen
+    )
+    assert (
+        measures.measure("visible_enquiry", actor=world.outsider.actor, enquiry_id=enquiry.pk)
+        is None
+    )
     with pytest.raises(NotFound):
         log(world.outsider, enquiry, kind="expense", amount="10")
     with pytest.raises(NotFound):
