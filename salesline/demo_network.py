@@ -2,7 +2,8 @@
 a network of five member co-operatives — a quarterly duty rota with a hand-over, a skills
 directory with case studies, enquiries of every category (from the form, the mailbox and the
 API), a feasible sales lead referred to two members (one accepted, one declined), a joint bid
-with its questionnaire, and applications to join (one put to the vote, one signposted)."""
+with its questionnaire, applications to join (one put to the vote, one signposted), and the
+coordinator's co-operative's time on the sales lead."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from salesline.accounts import services as accounts
 from salesline.accounts.models import Organisation, Role, User
+from salesline.analytics import cost_services
 from salesline.enquiries import bids, directory, membership, referrals
 from salesline.enquiries.deadlines import flag_overdue_enquiries
 from salesline.enquiries.intake import enquiry_receive
@@ -472,6 +474,24 @@ def _applications(network: Network, members) -> None:
     )
 
 
+def _duty_time(coordinator, received) -> None:
+    """The coordinator's co-operative logs the time scoping the feasible sales lead cost it
+    (its own books: "Time and expenses" on the enquiry's page, "Network enquiries" in its
+    campaign report)."""
+    enquiry = Enquiry.objects.get(pk=received["Grace Adeyemi"].pk)  # its back-dated arrival
+    cost_services.cost_entry_create(
+        actor=coordinator,
+        data={
+            "kind": "time",
+            "minutes": 75,
+            "hourly_rate": "55",
+            "enquiry_id": enquiry.pk,
+            "date": timezone.localdate(enquiry.received_at).isoformat(),
+            "description": "Scoping call and the referral write-up",
+        },
+    )
+
+
 def network_at_work(organisations: Sequence[Organisation]) -> Network | None:
     """Build the demo network around the demo's "CoTech Network" organisation (its books)."""
     books = next((o for o in organisations if o.name == BOOKS), None)
@@ -495,5 +515,6 @@ def network_at_work(organisations: Sequence[Organisation]) -> Network | None:
     _referrals(network, coordinator, members, received)
     _bid(network, coordinator, members, received)
     _applications(network, members)
+    _duty_time(coordinator, received)
     flag_overdue_enquiries()
     return network

@@ -10,6 +10,10 @@ Definitions (docs/metrics.md, "Campaigns and costs"), for a period of dates `dat
   opportunities;
 - cost per lead, per opportunity, per won deal: cost ÷ that count; return: (won value − cost)
   ÷ cost. None where the divisor is zero.
+Time and expenses logged on network enquiries are credited to no campaign and to no lead or
+opportunity of the organisation: they form their own row ("Network enquiries", `campaign_id`
+None, `kind` "network_enquiries"), with no leads, opportunities or wins (so no cost per lead,
+opportunity or won deal), and count in the totals' cost.
 Money is reported per currency, never added across currencies: a campaign with costs in two
 currencies has a row in each. Deleted records, and deleted campaigns with everything credited to
 them, are left out. Leads, opportunities and costs credited to no campaign form the row with
@@ -36,6 +40,9 @@ from .cost_models import CostEntry
 from .cost_selectors import ON_LIVE_RECORD, cost_settings_for
 
 NO_CAMPAIGN = "No campaign"
+NETWORK_ENQUIRIES = "Network enquiries"
+# The key of the enquiries' tally and the `kind` of their row.
+ENQUIRIES = "network_enquiries"
 
 
 def _moment(day: dt.date) -> dt.datetime:
@@ -71,14 +78,15 @@ def start_day(campaign: Campaign) -> dt.date:
 
 def campaign_tallies(
     *, actor: Actor, date_from: dt.date | None = None, date_to: dt.date | None = None
-) -> tuple[list[Campaign], dict[int | None, CampaignTally]]:
-    """The organisation's live campaigns and what each (and no campaign: key None) gathered in
-    the period. Five grouped queries, whatever the number of records."""
+) -> tuple[list[Campaign], dict[int | str | None, CampaignTally]]:
+    """The organisation's live campaigns and what each (and no campaign: key None; the time and
+    expenses on network enquiries: key ENQUIRIES) gathered in the period. Six grouped queries,
+    whatever the number of records."""
     organisation = actor.organisation
     campaigns = list(campaign_list(actor=actor))
     live = {campaign.pk for campaign in campaigns}
     fallback = cost_settings_for(actor=actor).currency
-    tallies: dict[int | None, CampaignTally] = defaultdict(CampaignTally)
+    tallies: dict[int | str | None, CampaignTally] = defaultdict(CampaignTally)
 
     def credited(campaign_id: int | None) -> bool:
         return campaign_id is None or campaign_id in live
@@ -117,7 +125,15 @@ def campaign_tallies(
     if date_to is not None:
         costs = costs.filter(date__lte=date_to)
     for row in (
-        costs.order_by()
+        costs.filter(enquiry_id__isnull=False)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"))
+    ):
+        tallies[ENQUIRIES].add_cost(row["currency"], row["total"])
+    for row in (
+        costs.filter(enquiry_id__isnull=True)
+        .order_by()
         .annotate(credited_to=Coalesce("opportunity__campaign_id", "lead__campaign_id"))
         .values("credited_to", "currency")
         .annotate(total=Sum("amount"))
@@ -140,7 +156,8 @@ def campaign_report_with_totals(
     *, actor: Actor, date_from: dt.date | None = None, date_to: dt.date | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rows, totals): a row per campaign and currency (see the module's definitions), then
-    the "No campaign" rows; the totals of everything, one row per currency."""
+    the "No campaign" rows, then the "Network enquiries" rows; the totals of everything, one row
+    per currency."""
     campaigns, tallies = campaign_tallies(actor=actor, date_from=date_from, date_to=date_to)
     fallback = cost_settings_for(actor=actor).currency
     rows: list[dict[str, Any]] = []
@@ -165,6 +182,19 @@ def campaign_report_with_totals(
                     "campaign_id": None,
                     "name": NO_CAMPAIGN,
                     "kind": "",
+                    "starts_on": None,
+                    "ends_on": None,
+                    **figures,
+                }
+            )
+    on_enquiries = tallies.get(ENQUIRIES)
+    if on_enquiries is not None and not _empty(on_enquiries):
+        for figures in figure_rows(on_enquiries, fallback):
+            rows.append(
+                {
+                    "campaign_id": None,
+                    "name": NETWORK_ENQUIRIES,
+                    "kind": ENQUIRIES,
                     "starts_on": None,
                     "ends_on": None,
                     **figures,

@@ -27,12 +27,16 @@ class CostSettings(models.Model):
 
 
 class CostEntry(models.Model):
-    """Time or an expense spent on one lead or one opportunity (travel, a stand, a dinner).
+    """Time or an expense spent on one lead, one opportunity or one network enquiry (travel, a
+    stand, a dinner, a chair's duty).
 
-    Exactly one of `lead` and `opportunity` is set. Enquiries are the third target the issue
-    names; they arrive with the networks issue, which adds a nullable `enquiry` here and widens
-    the constraint. `amount` is what the entry costs in `currency`: an expense's as given, a
-    time entry's minutes × `hourly_rate` ÷ 60, rounded to the cent when logged."""
+    Exactly one of `lead`, `opportunity` and `enquiry_id` is set. An enquiry lives in the
+    network's own books, another organisation, and in the enquiries app, which analytics may not
+    import: `enquiry_id` is a plain id checked through core.measures ("visible_enquiry") when
+    logged, and `enquiry_reference` keeps its reference for display. The entry itself belongs to
+    the member organisation that spent the time or money. `amount` is what the entry costs in
+    `currency`: an expense's as given, a time entry's minutes × `hourly_rate` ÷ 60, rounded to
+    the cent when logged."""
 
     class Kind(models.TextChoices):
         TIME = "time", "Time"
@@ -51,6 +55,8 @@ class CostEntry(models.Model):
     lead = models.ForeignKey(
         "records.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    enquiry_id = models.PositiveBigIntegerField(null=True, blank=True)
+    enquiry_reference = models.CharField(max_length=40, blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     minutes = models.PositiveIntegerField(null=True, blank=True)
     hourly_rate = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
@@ -73,12 +79,14 @@ class CostEntry(models.Model):
             models.Index(fields=["organisation", "date"], name="cost_entry_date"),
             models.Index(fields=["opportunity", "date"], name="cost_entry_opportunity"),
             models.Index(fields=["lead", "date"], name="cost_entry_lead"),
+            models.Index(fields=["enquiry_id", "date"], name="cost_entry_enquiry"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(opportunity__isnull=False, lead__isnull=True)
-                    | Q(opportunity__isnull=True, lead__isnull=False)
+                    Q(opportunity__isnull=False, lead__isnull=True, enquiry_id__isnull=True)
+                    | Q(opportunity__isnull=True, lead__isnull=False, enquiry_id__isnull=True)
+                    | Q(opportunity__isnull=True, lead__isnull=True, enquiry_id__isnull=False)
                 ),
                 name="cost_entry_on_exactly_one_record",
             ),

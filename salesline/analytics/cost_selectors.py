@@ -17,8 +17,11 @@ from salesline.core.ids import is_id
 from .cost_models import CostEntry, CostSettings
 
 # An entry counts while its record is live: one in the trash is left out, as the record is.
-ON_LIVE_RECORD = Q(lead__isnull=False, lead__deleted_at__isnull=True) | Q(
-    opportunity__isnull=False, opportunity__deleted_at__isnull=True
+# Enquiries are never deleted (and live in another app): an entry on one always counts.
+ON_LIVE_RECORD = (
+    Q(lead__isnull=False, lead__deleted_at__isnull=True)
+    | Q(opportunity__isnull=False, opportunity__deleted_at__isnull=True)
+    | Q(enquiry_id__isnull=False)
 )
 
 
@@ -32,6 +35,7 @@ def cost_settings_for(*, actor: Actor) -> CostSettings:
 class CostFilters:
     lead_id: int | None = None
     opportunity_id: int | None = None
+    enquiry_id: int | None = None
     campaign_id: int | None = None
     kind: str | None = None
     person_id: int | None = None
@@ -40,14 +44,16 @@ class CostFilters:
 
 
 def cost_entry_list(*, actor: Actor, filters: CostFilters | None = None) -> QuerySet[CostEntry]:
-    """The organisation's entries on live records, newest date first. A campaign's are those
-    on its leads and its opportunities."""
+    """The organisation's entries on live records and on enquiries, newest date first. A
+    campaign's are those on its leads and its opportunities."""
     filters = filters or CostFilters()
     rows = CostEntry.objects.filter(ON_LIVE_RECORD, organisation=actor.organisation)
     if filters.lead_id is not None:
         rows = rows.filter(lead_id=filters.lead_id)
     if filters.opportunity_id is not None:
         rows = rows.filter(opportunity_id=filters.opportunity_id)
+    if filters.enquiry_id is not None:
+        rows = rows.filter(enquiry_id=filters.enquiry_id)
     if filters.campaign_id is not None:
         rows = rows.filter(
             Q(lead__campaign_id=filters.campaign_id)
@@ -139,7 +145,7 @@ def parse_cost_filters(raw: Mapping[str, Any]) -> tuple[CostFilters, int, int]:
     naming its parameter."""
     problems = ProblemList()
     values: dict[str, Any] = {}
-    for name in ("lead_id", "opportunity_id", "campaign_id", "person_id"):
+    for name in ("lead_id", "opportunity_id", "enquiry_id", "campaign_id", "person_id"):
         value = raw.get(name)
         if _blank(value):
             continue

@@ -1,9 +1,11 @@
 """Every write to time and expense entries and to the organisation's hourly rate, audited.
 
-Any member may log time or an expense on a lead or an opportunity of the organisation; an
-entry is deleted by whoever logged it, the member it is for, or an admin. The hourly rate is an
-admin's to set. A time entry copies the rate in force (or the one it gives) and stores its
-amount, so a later change of rate never rewrites what was logged.
+Any member may log time or an expense on a lead or an opportunity of the organisation, or on
+a network enquiry the organisation may see (the enquiry is in the network's books; the entry
+stays the member's, as the cost is theirs); an entry is deleted by whoever logged it, the
+member it is for, or an admin. The hourly rate is an admin's to set. A time entry copies the
+rate in force (or the one it gives) and stores its amount, so a later change of rate never
+rewrites what was logged.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from salesline.accounts.models import Membership, Role
-from salesline.core import audit
+from salesline.core import audit, measures
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, PermissionDenied, ProblemList
 from salesline.core.ids import is_id
@@ -42,6 +44,7 @@ ENTRY_FIELDS = (
     "person_id",
     "lead_id",
     "opportunity_id",
+    "enquiry_id",
 )
 _DATE = FieldDef("date", "date", "Date", "date")
 _MONEY = {
@@ -50,7 +53,7 @@ _MONEY = {
 }
 _CURRENCY = FieldDef("currency", "currency", "Currency", "text", max_length=3)
 _DESCRIPTION = FieldDef("description", "description", "Description", "text", max_length=500)
-TARGETS: dict[str, Any] = {"lead_id": Lead, "opportunity_id": Opportunity}
+TARGETS: dict[str, Any] = {"lead_id": Lead, "opportunity_id": Opportunity, "enquiry_id": None}
 
 
 def _clean(actor: Actor, field: FieldDef, value: Any, problems: ProblemList) -> Any:
@@ -78,14 +81,18 @@ def _minutes(value: Any, problems: ProblemList) -> int | None:
     return minutes
 
 
-def _target(actor: Actor, data: Mapping[str, Any], problems: ProblemList) -> dict[str, int]:
-    """{"lead_id": pk} or {"opportunity_id": pk} of a live record of the organisation; another
-    organisation's (or a deleted) record is NotFound, as for notes."""
+def _target(actor: Actor, data: Mapping[str, Any], problems: ProblemList) -> dict[str, Any]:
+    """{"lead_id": pk} or {"opportunity_id": pk} of a live record of the organisation, or
+    {"enquiry_id": pk, "enquiry_reference": ...} of an enquiry the organisation may see; another
+    organisation's (or a deleted) record, or an enquiry of a network the organisation is not a
+    member of, is NotFound, as for notes."""
     given = {name: data[name] for name in TARGETS if data.get(name) not in (None, "")}
     if len(given) != 1:
+        # An enquiry given with a record is named by enquiry_id; otherwise as before, lead_id.
         problems.add(
-            ("lead_id",),
-            "A cost belongs to exactly one record: give one of lead_id or opportunity_id.",
+            ("enquiry_id" if len(given) > 1 and "enquiry_id" in given else "lead_id",),
+            "A cost belongs to exactly one record: give one of lead_id, opportunity_id or "
+            "enquiry_id.",
         )
         return {}
     ((name, value),) = given.items()
@@ -95,6 +102,12 @@ def _target(actor: Actor, data: Mapping[str, Any], problems: ProblemList) -> dic
         problems.add((name,), f"{name} must be an id.")
         return {}
     what = name.removesuffix("_id")
+    if name == "enquiry_id":
+        # The enquiries app answers, through the read-side seam (analytics may not import it).
+        seen = is_id(pk) and measures.measure("visible_enquiry", actor=actor, enquiry_id=pk)
+        if not seen:
+            raise NotFound(f"No enquiry with id {value}.")
+        return {"enquiry_id": seen["id"], "enquiry_reference": seen["reference"]}
     alive = TARGETS[name].objects.filter(organisation=actor.organisation, deleted_at=None)
     if not is_id(pk) or not alive.filter(pk=pk).exists():
         raise NotFound(f"No {what} with id {value}.")
@@ -164,8 +177,8 @@ def cost_entry_create(*, actor: Actor, data: Mapping[str, Any]) -> CostEntry:
         entry.amount = amount
     target = _target(actor, data, problems)
     problems.raise_if_any("The cost was not saved.")
-    for name, pk in target.items():
-        setattr(entry, name, pk)
+    for name, value in target.items():
+        setattr(entry, name, value)
     with transaction.atomic():
         entry.save()
         audit.record(
@@ -190,6 +203,8 @@ def entry_values(entry: CostEntry) -> dict[str, Any]:
         "person_id": entry.person_id,
         "lead_id": entry.lead_id,
         "opportunity_id": entry.opportunity_id,
+        "enquiry_id": entry.enquiry_id,
+        "enquiry_reference": entry.enquiry_reference,
     }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 #: name -> provider. Names in use: "business_development_meetings" (salesline.scheduling),
-#: "stage_flow" (salesline.analytics).
+#: "stage_flow" (salesline.analytics), "visible_enquiry" (salesline.enquiries).
 _PROVIDERS: dict[str, Callable[..., Any]] = {}
 
 

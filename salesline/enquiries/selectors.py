@@ -131,3 +131,14 @@ def enquiry_get_for(*, actor: Actor, enquiry_id: Any, lock: bool = False) -> Enq
     if enquiry is None:
         raise NotFound(f"No enquiry with id {enquiry_id}.")
     return enquiry
+
+
+def visible_enquiry(*, actor: Actor, enquiry_id: Any) -> dict[str, Any] | None:
+    """`{"id", "reference", "network"}` (the network's slug) of an enquiry the actor's
+    organisation may see, else None: what other engine apps learn of an enquiry through
+    core.measures ("visible_enquiry"), e.g. analytics when time is logged on it."""
+    try:
+        enquiry = enquiry_get_for(actor=actor, enquiry_id=enquiry_id)
+    except NotFound:
+        return None
+    return {"id": enquiry.pk, "reference": enquiry.reference, "network": enquiry.network.slug}

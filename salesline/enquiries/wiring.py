@@ -1,6 +1,7 @@
 """What this app hooks into at start-up: its process-definition section, its periodic work
 (mail intake, overdue enquiries, hand-over reminders, votes whose deadline passed), jobs and
-event handlers (referral outcomes from the pipeline's won and lost)."""
+event handlers (referral outcomes from the pipeline's won and lost), and what it lets other
+engine apps read (core.measures: "visible_enquiry")."""
 
 from __future__ import annotations
 
@@ -16,6 +17,15 @@ def register() -> None:
     register_periodic("enquiries.rota-reminders", rota_send_reminders)
     register_periodic("enquiries.applications_close_due", membership.applications_close_due)
     register_referral_outcomes()
+    register_measures()
+
+
+def register_measures() -> None:
+    from salesline.core import measures
+
+    from .selectors import visible_enquiry
+
+    measures.provide("visible_enquiry", visible_enquiry)
 
 
 def register_referral_outcomes() -> None:

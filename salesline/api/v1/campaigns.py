@@ -84,7 +84,8 @@ def campaign_out(campaign: Campaign) -> dict[str, Any]:
 
 
 class CostIn(Strict):
-    """Exactly one of `lead_id` and `opportunity_id`. Time: `minutes` (and `hourly_rate`,
+    """Exactly one of `lead_id`, `opportunity_id` and `enquiry_id` (a network enquiry your
+    organisation may see: the cost is your organisation's). Time: `minutes` (and `hourly_rate`,
     else the organisation's); an expense: `amount`. `date` defaults to today, `person_id` to
     the caller, `currency` to the organisation's."""
 
@@ -98,6 +99,7 @@ class CostIn(Strict):
     person_id: Id | None = None
     lead_id: Id | None = None
     opportunity_id: Id | None = None
+    enquiry_id: Id | None = None
 
 
 class CostOut(BaseModel):
@@ -112,6 +114,8 @@ class CostOut(BaseModel):
     person_id: int | None
     lead_id: int | None
     opportunity_id: int | None
+    enquiry_id: int | None
+    enquiry_reference: str = Field(..., description="The enquiry's reference; blank otherwise")
     created_by_id: int | None
     created_at: dt.datetime
 
@@ -135,6 +139,7 @@ class CostQuery(Schema):
 
     lead_id: str | None = None
     opportunity_id: str | None = None
+    enquiry_id: str | None = None
     campaign_id: str | None = None
     person_id: str | None = None
     kind: str | None = Field(None, description="time or expense")
@@ -307,9 +312,9 @@ def register(api) -> None:
 
     @costs.get("", response=CostList, operation_id="list_costs", summary="List time and expenses")
     def list_costs(request: HttpRequest, query: Query[CostQuery]):
-        """Filters: `lead_id`, `opportunity_id`, `campaign_id` (its leads' and opportunities'),
-        `person_id`, `kind`, `from`/`to` (dates, included); `limit`/`offset`. Newest first;
-        `totals` per currency over the whole filter."""
+        """Filters: `lead_id`, `opportunity_id`, `enquiry_id`, `campaign_id` (its leads' and
+        opportunities'), `person_id`, `kind`, `from`/`to` (dates, included); `limit`/`offset`.
+        Newest first; `totals` per currency over the whole filter."""
         filters, limit, offset = cost_selectors.parse_cost_filters(request.GET)
         rows = cost_selectors.cost_entry_list(actor=actor_of(request), filters=filters)
         return {

@@ -1,7 +1,8 @@
-"""The "Time and expenses" panel of a lead's or an opportunity's page.
+"""The "Time and expenses" panel of a lead's, an opportunity's or a network enquiry's page.
 
-`{% load cost_tags %}{% costs_panel %}` (it reads `actor`, `obj` and `kind` from the page): the
-entries logged on the record, newest first, their totals per currency, and a form to log more."""
+`{% load cost_tags %}{% costs_panel %}` (it reads `actor`, `obj` and `kind` from the page), or
+`{% costs_panel "enquiry" enquiry %}` naming what it is on: the entries the actor's organisation
+logged on it, newest first, their totals per currency, and a form to log more."""
 
 from __future__ import annotations
 
@@ -18,10 +19,11 @@ PANEL_LIMIT = 20
 
 
 @register.inclusion_tag("web/costs/_record_panel.html", takes_context=True)
-def costs_panel(context) -> dict:
-    kind, obj, actor = context.get("kind"), context.get("obj"), context.get("actor")
-    key = getattr(kind, "key", "")
-    if key not in ("opportunity", "lead") or obj is None or actor is None:
+def costs_panel(context, key: str = "", obj=None) -> dict:
+    actor = context.get("actor")
+    if not key:
+        key, obj = getattr(context.get("kind"), "key", ""), context.get("obj")
+    if key not in ("opportunity", "lead", "enquiry") or obj is None or actor is None:
         return {"show": False}
     rows = cost_selectors.cost_entry_list(
         actor=actor, filters=cost_selectors.CostFilters(**{f"{key}_id": obj.pk})
@@ -32,7 +34,7 @@ def costs_panel(context) -> dict:
     request = context.get("request")
     return {
         "show": True,
-        "kind": kind,
+        "key": key,
         "obj": obj,
         "entries": [
             {

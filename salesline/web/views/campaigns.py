@@ -51,7 +51,8 @@ REPORT_COLUMNS = (
 MONEY_COLUMNS = frozenset(
     {"cost", "won_value", "cost_per_lead", "cost_per_opportunity", "cost_per_won"}
 )
-KIND_LABELS = dict(Campaign.Kind.choices)
+# The network enquiries' row is named for what it is; its kind needs no label of its own.
+KIND_LABELS = {**dict(Campaign.Kind.choices), campaign_selectors.ENQUIRIES: ""}
 
 
 def _id(value: int) -> int:
@@ -343,15 +344,17 @@ def _back(request: HttpRequest, fallback: str) -> str:
 @member_page
 @require_POST
 def cost_add(request: HttpRequest, actor) -> HttpResponse:
-    """Log time (hours and minutes) or an expense on the lead or opportunity the panel is on."""
+    """Log time (hours and minutes) or an expense on the lead, opportunity or network enquiry
+    the panel is on."""
     post = request.POST
     data: dict[str, Any] = {
         name: post.get(name, "").strip()
         for name in ("kind", "amount", "currency", "description", "date", "lead_id")
         if post.get(name, "").strip()
     }
-    if post.get("opportunity_id", "").strip():
-        data["opportunity_id"] = post["opportunity_id"].strip()
+    for name in ("opportunity_id", "enquiry_id"):
+        if post.get(name, "").strip():
+            data[name] = post[name].strip()
     if data.get("kind") == "time":
         data.pop("amount", None)
         data["minutes"] = _minutes_of(post.get("hours", ""), post.get("minutes", ""))
