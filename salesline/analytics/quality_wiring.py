@@ -125,5 +125,6 @@ def register() -> None:
             scope="quality_rating__organisation_id",
             tie="quality_rating__opportunity_id",
             copied_filter=("status", "open", "quality_rating__is_open"),
+            detail_path="quality_rating__reasons",
         ),
     )
