@@ -13,9 +13,10 @@ Pure module: no Django. The gate requirements and conditions are evaluated by th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from salesline.pipeline.gates import (
     CLOSED_KINDS,
@@ -137,6 +138,11 @@ class Rating:
     @property
     def unmet(self) -> tuple[Reason, ...]:
         return tuple(reason for reason in self.reasons if not reason.met)
+
+
+def unmet_texts(reasons: Iterable[Mapping[str, Any]]) -> list[str]:
+    """What to do about a stored rating (`Reason.as_dict` each), in the definition's order."""
+    return [reason["text"] for reason in reasons if not reason["met"]]
 
 
 def stages_passed(stages: Sequence[StageSpec], current: str) -> list[StageSpec]:

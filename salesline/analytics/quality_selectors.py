@@ -18,7 +18,7 @@ from salesline.records.models import Note
 from salesline.records.selectors import record_queryset
 
 from .models import QualityRating
-from .quality import BANDS, Reason
+from .quality import BANDS, Reason, unmet_texts
 from .quality_definition import quality_of
 from .quality_services import rate_one
 
@@ -173,7 +173,7 @@ def quality_lowest(*, actor: Actor, filters: QualityFilters, limit: int = 20) ->
             "owner": row["opportunity__owner__full_name"] or row["opportunity__owner__email"] or "",
             "score": row["score"],
             "band": row["band"],
-            "unmet": [reason["text"] for reason in row["reasons"] if not reason["met"]],
+            "unmet": unmet_texts(row["reasons"]),
         }
         for row in rows
     ]

@@ -34,6 +34,16 @@ def rate_changed_opportunity(event: DomainEvent) -> None:
         quality_rate(organisation=event.organisation, opportunity_ids=[int(event.object_id)])
 
 
+def rate_imported_history(event: DomainEvent) -> None:
+    """A stage-history import rewrote these opportunities' stage, status and creation time
+    without a move event each: rate them again (their rating's `is_open` copy included)."""
+    from .quality_services import quality_rate
+
+    if event.organisation is not None:
+        ids = [int(pk) for pk in event.payload.get("opportunity_ids", ())]
+        quality_rate(organisation=event.organisation, opportunity_ids=ids)
+
+
 def unlist_deleted_opportunity(event: DomainEvent) -> None:
     """A deleted opportunity's rating stays (a restore rates it again) but no longer counts as
     open: the open-only lists and the quality report filter on that copy."""
@@ -87,6 +97,7 @@ def _rerate_when_changed(organisation: Any, spec: Any) -> None:
 def register() -> None:
     from salesline.core import events
     from salesline.core.tasks import register_periodic
+    from salesline.pipeline.history_import import REWRITTEN_EVENT
     from salesline.process.definition import register_section
     from salesline.process.kinds import ListColumn, register_list_column
     from salesline.process.services import register_materialiser
@@ -108,6 +119,7 @@ def register() -> None:
         name="analytics.quality.deleted",
         wants=_opportunity_deleted,
     )
+    events.register(REWRITTEN_EVENT, rate_imported_history, name="analytics.quality.history")
     events.register(
         "note_added",
         rate_noted_opportunity,
@@ -125,5 +137,6 @@ def register() -> None:
             scope="quality_rating__organisation_id",
             tie="quality_rating__opportunity_id",
             copied_filter=("status", "open", "quality_rating__is_open"),
+            detail_path="quality_rating__reasons",
         ),
     )

@@ -8,9 +8,11 @@ module reads the rows and writes the history. Columns: `opportunity` (its id), `
 
 The rows of one opportunity (in time order; they need not be next to each other in the file)
 replace its history, the single entry of its creation included: its creation time becomes the
-first row's, its stage and status the last row's. Gates are not evaluated and no events are
-sent: this is the past, not moves happening now. An opportunity moved in Salesline since its
-creation keeps its history, and its rows are rejected.
+first row's, its stage and status the last row's. Gates are not evaluated and no move events
+are sent: this is the past, not moves happening now. What is derived from an opportunity's
+current state (the quality rating) hears of the rewrite through one `stage_history_imported`
+event per chunk naming the opportunities. An opportunity moved in Salesline since its creation
+keeps its history, and its rows are rejected.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from salesline.accounts.services import require_admin
-from salesline.core import audit
+from salesline.core import audit, events
 from salesline.core.actors import Actor
 from salesline.records.importing.engine import Writer, chunk_rows, members_of
 from salesline.records.importing.kinds import ImportKind, column_positions, register_import_kind
@@ -38,6 +40,9 @@ from .models import Opportunity, Pipeline, Stage, StageChange
 KIND = "stage_history"
 REJECTED = ImportIssue.Type.REJECTED.value
 UNNAMED_ACTOR = "history import"
+# The event that names the opportunities a chunk rewrote, and the most ids one event names.
+REWRITTEN_EVENT = "stage_history_imported"
+IDS_PER_EVENT = 2_000
 
 
 @dataclass
@@ -305,10 +310,23 @@ class HistoryRun:
         self.change_writer.insert(changes, now)
         self.update_opportunities(updates)
         audit.record_many(actor=self.actor, action="stage_history_import", entries=audits)
+        self.announce(sorted(opportunity.pk for opportunity, _ in histories))
         # Copies of the flow history (analytics) re-read a pipeline whose revision moved.
         Pipeline.objects.filter(pk__in=sorted(pipelines)).update(
             history_revision=F("history_revision") + 1
         )
+
+    def announce(self, opportunity_ids: list[int]) -> None:
+        """Say which opportunities now have another stage, status or age, in the chunk's
+        transaction: not a move each (no playbook runs for the past), one event per slice."""
+        for start in range(0, len(opportunity_ids), IDS_PER_EVENT):
+            events.emit(
+                actor=self.actor,
+                kind=REWRITTEN_EVENT,
+                obj=self.job,
+                object_type="import_job",
+                payload={"opportunity_ids": opportunity_ids[start : start + IDS_PER_EVENT]},
+            )
 
     @staticmethod
     def update_opportunities(updates: list[tuple]) -> None:

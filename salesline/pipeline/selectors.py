@@ -280,12 +280,14 @@ BOARD_CARD_FIELDS = (
 
 def _card_fields() -> tuple[str, ...]:
     """A card's fields and the columns other apps keep for opportunities' lists (the quality
-    score and band), read through their relation: the pipeline names no such app."""
+    score, band and reasons), read through their relation: the pipeline names no such app."""
     extra: list[str] = []
     for column in list_columns("opportunity").values():
         extra.append(column.path)
         if column.choice_filter:
             extra.append(column.choice_filter[1])
+        if column.detail_path:
+            extra.append(column.detail_path)
     return (*BOARD_CARD_FIELDS, *extra)
 
 

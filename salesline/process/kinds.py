@@ -117,6 +117,9 @@ class ListColumn:
     #: planner starts from the other app's index (boolean, organisation, value, record) instead
     #: of passing the rows of every record the filter leaves out.
     copied_filter: tuple[str, Any, str] | None = None
+    #: The related row's explanation of the value, e.g. "quality_rating__reasons": read with the
+    #: value in the same query wherever it is shown (board cards, list cells), never per row.
+    detail_path: str = ""
 
     @property
     def relation(self) -> str:

@@ -190,6 +190,38 @@ def test_a_filter_swap_on_the_dashboard_gets_the_notice_alone(user, deals):
     assert "<html" not in fragment
 
 
+def test_the_swapped_notice_polls_its_url_until_the_results_replace_it(user, deals):
+    client = Client()
+    client.force_login(user)
+    url = "/reports/?pipeline=business-development&from=2020-01-01"
+    htmx = {"HX-Request": "true"}
+
+    notice = client.get(url, headers=htmx)
+
+    assert notice.status_code == 202
+    fragment = notice.content.decode()
+    opening = fragment[: fragment.index(">", fragment.index("<section")) + 1]
+    # htmx looks again at the same URL (filters included) and swaps whatever answers in its place.
+    assert f'hx-get="{url.replace("&", "&amp;")}"' in opening
+    assert 'hx-trigger="every 5s"' in opening
+    assert 'hx-target="this"' in opening
+    assert 'hx-swap="outerHTML"' in opening
+    assert 'hx-select="#dashboard-results"' in opening
+    # The CSP allows no inline code: the polling is attributes only.
+    assert "<script" not in fragment and "style=" not in fragment
+    assert "'unsafe-inline'" not in notice["Content-Security-Policy"]
+    # A whole page keeps its meta refresh and does not poll with htmx as well.
+    assert 'hx-trigger="every' not in client.get(url).content.decode()
+
+    run_pending_tasks()
+    ready = client.get(url, headers=htmx)
+
+    assert ready.status_code == 200
+    results = ready.content.decode()
+    assert results.lstrip().startswith('<div id="dashboard-results"')
+    assert "Preparing the reports" not in results and 'hx-trigger="every' not in results
+
+
 def test_inside_a_transaction_it_is_read_inline(actor, deals):
     from django.db import transaction
 

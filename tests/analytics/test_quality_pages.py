@@ -49,7 +49,67 @@ def test_the_list_has_a_sortable_quality_column(web, rated):
 def test_the_board_card_has_a_badge_with_text(web, rated):
     page = web.get("/board/").content.decode()
     assert 'class="quality good"' in page
-    assert 'Quality </span>85<span class="visually-hidden"> of 100, good</span>' in page
+    assert (
+        'Quality </span>85<span class="visually-hidden"> of 100, good. '
+        "To raise it: Set the expected close date.</span>"
+    ) in page
+
+
+def test_the_board_badge_and_the_list_cell_describe_the_unmet_reasons(web, rated):
+    board = web.get("/board/").content.decode()
+    assert (
+        'title="Quality 60 of 100: fair. To raise it: Name a primary contact: who speaks for '
+        'the customer? Set the expected close date. Estimate the value of the opportunity."'
+    ) in board
+
+    listed = web.get("/records/opportunities/").content.decode()
+    valued = "To raise it: Set the expected close date."
+    assert f'<span title="{valued}">85 (good)<span class="visually-hidden">. {valued}</span>' in (
+        listed
+    )
+    assert "Estimate the value of the opportunity." in listed  # Plain's cell
+
+
+def test_every_spec_met_is_said_too(web, person):
+    opportunity_create(
+        actor=web.actor,
+        data={
+            "name": "Complete",
+            "primary_contact_id": person.pk,
+            "value": "1000",
+            "expected_close_date": "2099-01-01",
+        },
+    )
+    run_pending_tasks()
+    listed = web.get("/records/opportunities/").content.decode()
+    assert '<span title="Every quality spec is met.">100 (good)' in listed
+
+
+def _queries(client, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url", ["/board/", "/records/opportunities/"])
+def test_the_reasons_cost_no_query_per_card_or_row(web, url):
+    def add(count: int) -> None:
+        for number in range(count):
+            opportunity_create(actor=web.actor, data={"name": f"Deal {number}"})
+        run_pending_tasks()
+
+    add(2)
+    web.get(url)  # what a first visit does once (the session) is not counted
+    few = _queries(web, url)
+    add(8)
+    many = _queries(web, url)
+    page = web.get(url).content.decode()
+
+    assert page.count("To raise it: Name a primary contact") >= 10
+    assert many == few
 
 
 def test_the_record_page_shows_the_reasons_each_unmet_one_as_an_action(web, rated):

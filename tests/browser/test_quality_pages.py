@@ -23,10 +23,20 @@ def test_badge_reasons_and_report(signed_in, member, org, person):
     page.goto("/board/")
     card = page.locator(".card", has_text="Valued deal")
     badge = card.locator(".quality")
-    expect(badge).to_have_text("Quality 85 of 100, good")
+    # The unmet reasons are read too (and are the badge's tooltip).
+    expect(badge).to_have_text("Quality 85 of 100, good. To raise it: Set the expected close date.")
     expect(page.locator(".card", has_text="Plain deal").locator(".quality")).to_have_text(
-        "Quality 60 of 100, fair"
+        "Quality 60 of 100, fair. To raise it: Name a primary contact: who speaks for the "
+        "customer? Set the expected close date. Estimate the value of the opportunity."
     )
+    expect(badge).to_have_attribute(
+        "title", "Quality 85 of 100: good. To raise it: Set the expected close date."
+    )
+    assert axe_violations(page) == []
+
+    page.goto("/records/opportunities/")
+    cell = page.get_by_role("row", name="Valued deal").locator("td", has_text="85 (good)")
+    expect(cell).to_have_text("85 (good). To raise it: Set the expected close date.")
     assert axe_violations(page) == []
 
     page.goto(f"/records/opportunities/{plain.pk}/")

@@ -77,3 +77,35 @@ def test_without_javascript_the_text_and_tables_show(
     page.locator("section[aria-labelledby='chart-funnel-title'] summary").click()
     expect(page.get_by_role("cell", name="Identify")).to_be_visible()
     context.close()
+
+
+def test_a_filter_that_waits_for_the_worker_looks_again_and_shows_the_results(
+    signed_in, live_server, history, org, settings, tmp_path
+):
+    from salesline.analytics import extract
+    from salesline.core.tasks import run_pending_tasks
+    from salesline.pipeline.models import Pipeline
+
+    settings.ANALYTICS_CACHE_DIR = str(tmp_path / "analytics")
+    extract.forget()
+    page = signed_in
+    errors = watch_errors(page)
+    page.goto(f"{live_server.url}/reports/?{QUERY}")  # small enough: read inline
+    expect(page.locator("[data-chart='funnel'] svg")).to_be_visible()
+
+    # What an import does: the past is rewritten, and now the history counts as large.
+    settings.ANALYTICS_INLINE_ROWS = 3
+    Pipeline.objects.filter(organisation=org).update(history_revision=99)
+    page.get_by_label("From", exact=True).fill("2026-01-05")
+    page.get_by_role("button", name="Show").click()
+    notice = page.locator("section.preparing")
+    expect(notice).to_contain_text("waiting for a worker")
+    assert page.locator("h1", has_text="Dashboard").count() == 1  # swapped in, not a page
+
+    run_pending_tasks()  # the worker reads the history; the notice looks again by itself
+    expect(page.locator("#chart-funnel-text")).to_contain_text("Identify 2", timeout=15_000)
+    expect(notice).to_have_count(0)
+    expect(page.locator("[data-chart='funnel'] svg")).to_be_visible()
+    assert "from=2026-01-05" in page.url
+    assert errors == []
+    extract.forget()

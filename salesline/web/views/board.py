@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from salesline.accounts.selectors import member_list
+from salesline.analytics.quality import unmet_texts
 from salesline.core.cursors import decode_cursor, encode_cursor
 from salesline.core.errors import Problem, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
@@ -153,6 +154,8 @@ def _card(row: dict[str, Any], stage_id: int, today: dt.date, is_open: bool) -> 
         # The quality rating (analytics), absent until the worker has rated the opportunity.
         "quality": row.get("quality_rating__score"),
         "quality_band": row.get("quality_rating__band") or "",
+        # What to do to raise it, read with the card (the record page lists them as links).
+        "quality_unmet": unmet_texts(row.get("quality_rating__reasons") or ()),
     }
 
 

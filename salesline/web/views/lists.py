@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from salesline.accounts.selectors import member_list
+from salesline.analytics.quality import unmet_texts
 from salesline.core.errors import NotFound, ValidationFailed
 from salesline.pipeline import selectors as pipeline_selectors
 from salesline.pipeline.models import Opportunity
@@ -58,15 +59,35 @@ COLUMN_LABELS = {
     "owner": "Owner",
     "quality": "Quality",
 }
+
+
+@dataclass(frozen=True)
+class DescribedCell:
+    """A cell's text with a longer description: a tooltip, and text for screen readers."""
+
+    text: str
+    description: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def _quality_cell(score: int, band: str, reasons: list[dict[str, Any]]) -> DescribedCell:
+    unmet = unmet_texts(reasons)
+    to_raise = "To raise it: " + " ".join(unmet) if unmet else "Every quality spec is met."
+    return DescribedCell(f"{score} ({band})", to_raise)
+
+
 # Columns shown from others: a person by name, or by e-mail when the name is blank; an amount
 # with its currency.
-COMPOSED_COLUMNS: dict[str, tuple[tuple[str, ...], Callable[..., str]]] = {
+COMPOSED_COLUMNS: dict[str, tuple[tuple[str, ...], Callable[..., Any]]] = {
     "owner": (("owner__full_name", "owner__email"), lambda name, email: name or email or ""),
     "value": (("value", "currency"), money),
-    # The quality rating (analytics), empty until the worker has rated the opportunity.
+    # The quality rating (analytics), empty until the worker has rated the opportunity; what
+    # would raise it is its description (read with the row, like the score).
     "quality": (
-        ("quality_rating__score", "quality_rating__band"),
-        lambda score, band: "" if score is None else f"{score} ({band})",
+        ("quality_rating__score", "quality_rating__band", "quality_rating__reasons"),
+        lambda score, band, reasons: "" if score is None else _quality_cell(score, band, reasons),
     ),
 }
 # `owner_id=me` in a list's address is the signed-in user (the filter panel's "Me").
