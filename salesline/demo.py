@@ -1590,8 +1590,9 @@ def _partnerships_at_work(organisation: Organisation, today: date) -> None:
     _run_worker()  # Launch meeting: its draft, and a task in the project leaders' queue
 
     # The partner has been served since the term started: the launch meeting is held the day
-    # the paper is signed. The project leader takes its task and marks it done, and the worker
-    # runs "After the launch meeting": the first satisfaction check-in, for the owner.
+    # the paper is signed. Its task is taken from the project leaders' queue (by the admin when
+    # the organisation has no project leader) and marked done, and the worker runs "After the
+    # launch meeting": the first satisfaction check-in, for the owner.
     leader = accounts.actor_for(
         members.get(Role.PROJECT_LEADER) or members[Role.ADMIN], organisation
     )
