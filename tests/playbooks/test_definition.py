@@ -215,19 +215,19 @@ def test_a_task_done_trigger_names_a_task_step_of_a_playbook():
         (
             "lunch",
             "meet",
-            "line 21: playbooks[1].trigger.task_done.playbook: unknown playbook 'lunch' "
+            "line 18: playbooks[1].trigger.task_done.playbook: unknown playbook 'lunch' "
             "(this file has after or launch)",
         ),
         (
             "launch",
             "greet",
-            "line 21: playbooks[1].trigger.task_done.step: playbook 'launch' has no step 'greet' "
+            "line 18: playbooks[1].trigger.task_done.step: playbook 'launch' has no step 'greet' "
             "(it has hello or meet)",
         ),
         (
             "launch",
             "hello",
-            "line 21: playbooks[1].trigger.task_done.step: step 'hello' of playbook 'launch' "
+            "line 18: playbooks[1].trigger.task_done.step: step 'hello' of playbook 'launch' "
             "makes no task, so it is never done (its task steps: meet)",
         ),
     ],
@@ -254,7 +254,7 @@ playbooks:
 """
     )
     joined = "\n".join(problems)
-    assert "line 13: playbooks[0].trigger.task_done: task_done needs the playbook and its task" in (
+    assert "line 12: playbooks[0].trigger.task_done: task_done needs the playbook and its task" in (
         joined
     )
     assert "unknown key 'stage' for task_done (use playbook or step)" in joined
@@ -293,7 +293,7 @@ playbooks:
 """
     )
     assert problems == [
-        "line 16: playbooks[0].steps[0].task.assignee: unknown assignee field 'created_by': the "
+        "line 14: playbooks[0].steps[0].task.assignee: unknown assignee field 'created_by': the "
         "assignee is a user-valued field of the record, and leads and opportunities have one, "
         "owner (or give a queue: a role)"
     ]
