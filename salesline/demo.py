@@ -1589,10 +1589,22 @@ def _partnerships_at_work(organisation: Organisation, today: date) -> None:
     agreements.agreement_sign(actor=admin, agreement_id=agreement.pk, signed_on=today)
     _run_worker()  # Launch meeting: its draft, and a task in the project leaders' queue
 
+    # The partner has been served since the term started: the launch meeting is held the day
+    # the paper is signed. Its task is taken from the project leaders' queue (by the admin when
+    # the organisation has no project leader) and marked done, and the worker runs "After the
+    # launch meeting": the first satisfaction check-in, for the owner.
+    leader = accounts.actor_for(
+        members.get(Role.PROJECT_LEADER) or members[Role.ADMIN], organisation
+    )
+    launch_meeting = _task(partner, "launch-meeting")
+    tasks.task_claim(actor=leader, task_id=launch_meeting.pk)
+    _done(leader, launch_meeting)
+    _run_worker()
+
     # The coordinator's queue: one task taken, one waiting.
     for title, deal in (
         ("Check {name}'s billing contact and purchase order number", partner),
-        ("Book a room and a projector for the launch meeting of {name}", partner),
+        ("Send {name} the launch meeting's notes and the contacts on both sides", partner),
     ):
         tasks.task_create(
             actor=admin,

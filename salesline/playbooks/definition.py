@@ -46,13 +46,19 @@ ROLES = (
 #: Trigger kinds: those about a stage name it; the rest name nothing or their own parameters.
 STAGE_TRIGGERS = ("stage_entered", "stage_left")
 PLAIN_TRIGGERS = ("lead_created", "opportunity_won", "opportunity_lost", "agreement_signed")
+#: A playbook step's task completed: {task_done: {playbook: launch, step: launch-meeting}}.
+TASK_TRIGGERS = ("task_done",)
 SCHEDULED_TRIGGERS = ("agreement_ending", "date_reached", "every")
-TRIGGERS = (*STAGE_TRIGGERS, *PLAIN_TRIGGERS, *SCHEDULED_TRIGGERS)
+TRIGGERS = (*STAGE_TRIGGERS, *PLAIN_TRIGGERS, *TASK_TRIGGERS, *SCHEDULED_TRIGGERS)
 #: Event kinds that start playbooks (the scheduled kinds are found by the schedules instead).
-EVENT_TRIGGERS = (*STAGE_TRIGGERS, *PLAIN_TRIGGERS)
+EVENT_TRIGGERS = (*STAGE_TRIGGERS, *PLAIN_TRIGGERS, *TASK_TRIGGERS)
 ACTIONS = ("task", "message", "document", "agreement")
 BILLING_FREQUENCIES = ("monthly", "quarterly", "annually", "once")
 DOCUMENT_FORMATS = ("pdf", "docx")
+#: The records' user-valued fields a task step's `assignee` may name. Leads and opportunities
+#: have one, the owner (custom fields have no user type); a new one is added here and on both
+#: records (the engine reads `<field>_id`).
+ASSIGNEE_FIELDS = ("owner",)
 #: What a recurring schedule counts from: the agreement's dates, or the day it was won.
 EVERY_ANCHORS = ("signed_on", "start_date", "won")
 MAX_DAYS = 3650
@@ -78,10 +84,14 @@ class Trigger:
     days: int = 0
     after: str | None = None
     times: int | None = None
+    #: task_done: the playbook and step whose task was completed.
+    playbook: str | None = None
+    step: str | None = None
 
     @property
     def record(self) -> str:
-        """The record a run of this trigger is about: lead or opportunity."""
+        """The record a run of this trigger is about: lead or opportunity (task_done: the
+        completed task's record, which is the named playbook's)."""
         return "lead" if self.kind == "lead_created" else "opportunity"
 
     def describe(self) -> str:
@@ -108,6 +118,8 @@ class Trigger:
                 if n
             )
             return f"every {count} {unit}{'s' if count > 1 else ''} after {self.after}"
+        if self.kind == "task_done":
+            return f"completing the task of {self.playbook}/{self.step}"
         scope = f" in {self.pipeline}" if self.pipeline else ""
         return self.kind.replace("_", " ") + scope
 
@@ -153,7 +165,7 @@ def message_templates_of(spec: ProcessDefinitionSpec) -> tuple[MessageTemplateSp
 class _TaskDoc(Document):
     title: str
     instructions: str = ""
-    assignee: str | None = None  # "owner": the record's owner
+    assignee: str | None = None  # a user-valued field of the record (ASSIGNEE_FIELDS)
     queue: str | None = None  # a role
     due_in_working_days: int | None = None
 
@@ -274,6 +286,7 @@ def _check_trigger(checker: Checker, raw: object, path: Path) -> str | None:
         "opportunity_lost": {"pipeline"},
         "lead_created": set(),
         "agreement_signed": set(),
+        "task_done": {"playbook", "step"},
         "agreement_ending": {"days_before"},
         "date_reached": {"field", "days_before", "days_after"},
         "every": {"months", "weeks", "days", "after", "times"},
@@ -295,6 +308,8 @@ def _check_trigger(checker: Checker, raw: object, path: Path) -> str | None:
             checker.report((*where, "stage"), f"pipeline '{pipeline}' has no stage '{stage}'")
         elif pipeline is None and not any(stage in keys for keys in stages.values()):
             checker.report((*where, "stage"), f"no pipeline has a stage '{stage}'")
+    elif kind == "task_done":
+        _check_task_done(checker, params, where)
     elif kind == "agreement_ending":
         days = params.get("days_before")
         if days is not None and not _whole(days, 0, MAX_DAYS):
@@ -331,7 +346,68 @@ def _check_trigger(checker: Checker, raw: object, path: Path) -> str | None:
     return kind
 
 
-def _check_step(checker: Checker, step: Raw, path: Path, trigger_kind: str | None) -> None:
+def _check_task_done(checker: Checker, params: Raw, where: Path) -> None:
+    """task_done names a playbook of the same document and one of its task steps."""
+    playbook_key, step_key = params.get("playbook"), params.get("step")
+    if not isinstance(playbook_key, str) or not isinstance(step_key, str):
+        checker.report(
+            where,
+            "task_done needs the playbook and its task step, e.g. {playbook: launch, step: "
+            "launch-meeting}",
+        )
+        return
+    playbooks = {
+        p["key"]: p
+        for _, p in entries(checker.document, PLAYBOOKS_KEY)
+        if isinstance(p.get("key"), str)
+    }
+    named = playbooks.get(playbook_key)
+    if named is None:
+        checker.report(
+            (*where, "playbook"),
+            f"unknown playbook '{playbook_key}' (this file has {or_list(sorted(playbooks))})",
+        )
+        return
+    steps = {s["key"]: s for _, s in entries(named, "steps") if isinstance(s.get("key"), str)}
+    step = steps.get(step_key)
+    if step is None:
+        checker.report(
+            (*where, "step"),
+            f"playbook '{playbook_key}' has no step '{step_key}' (it has {or_list(list(steps))})",
+        )
+    elif step.get("task", False) is False:
+        tasks = [key for key, s in steps.items() if s.get("task", False) is not False]
+        checker.report(
+            (*where, "step"),
+            f"step '{step_key}' of playbook '{playbook_key}' makes no task, so it is never "
+            f"done (its task steps: {or_list(tasks) if tasks else 'none'})",
+        )
+
+
+def _trigger_record(checker: Checker, raw: object) -> str:
+    """The record a trigger's runs are about, following task_done to the playbook it names."""
+    seen: set[str] = set()
+    while True:
+        kind, params = _trigger_parts(raw)
+        if kind == "lead_created":
+            return "lead"
+        if kind != "task_done" or not isinstance(params, dict):
+            return "opportunity"
+        key = params.get("playbook")
+        if not isinstance(key, str) or key in seen:
+            return "opportunity"
+        seen.add(key)
+        raw = next(
+            (
+                p.get("trigger")
+                for _, p in entries(checker.document, PLAYBOOKS_KEY)
+                if p.get("key") == key
+            ),
+            None,
+        )
+
+
+def _check_step(checker: Checker, step: Raw, path: Path, record: str) -> None:
     actions = [action for action in ACTIONS if step.get(action, False) is not False]
     if len(actions) != 1:
         checker.report(path, f"a step does exactly one thing: {or_list(ACTIONS)}")
@@ -351,9 +427,12 @@ def _check_step(checker: Checker, step: Raw, path: Path, trigger_kind: str | Non
         assignee, queue = params.get("assignee"), params.get("queue")
         if assignee is not None and queue is not None:
             checker.report(where, "a task goes to an assignee or to a queue, not both")
-        if assignee is not None and assignee != "owner":
+        if assignee is not None and assignee not in ASSIGNEE_FIELDS:
             checker.report(
-                (*where, "assignee"), "the assignee is the record's owner: write 'owner'"
+                (*where, "assignee"),
+                f"unknown assignee field '{assignee}': the assignee is a user-valued field of "
+                f"the record, and leads and opportunities have one, {or_list(ASSIGNEE_FIELDS)} "
+                "(or give a queue: a role)",
             )
         if queue is not None and queue not in ROLES:
             checker.report((*where, "queue"), f"unknown role '{queue}' (use {or_list(ROLES)})")
@@ -389,7 +468,7 @@ def _check_step(checker: Checker, step: Raw, path: Path, trigger_kind: str | Non
         if params.get("format", "pdf") not in DOCUMENT_FORMATS:
             checker.report((*where, "format"), "must be pdf or docx")
     elif action == "agreement":
-        if trigger_kind == "lead_created":
+        if record == "lead":
             checker.report(where, "an agreement needs an opportunity: a lead has none")
         frequency = params.get("billing_frequency", "monthly")
         if frequency not in BILLING_FREQUENCIES:
@@ -413,7 +492,8 @@ def check_playbooks(checker: Checker, playbooks: object) -> None:
             checker.report((*path, "key"), f"duplicate playbook key '{key}'")
         seen.add(key or "")
         checker.not_blank(playbook, path, "name")
-        kind = _check_trigger(checker, playbook.get("trigger"), (*path, "trigger"))
+        _check_trigger(checker, playbook.get("trigger"), (*path, "trigger"))
+        record = _trigger_record(checker, playbook.get("trigger"))
         steps = playbook.get("steps")
         if isinstance(steps, list) and not steps or steps is None:
             checker.report((*path, "steps"), "a playbook needs at least one step")
@@ -424,7 +504,7 @@ def check_playbooks(checker: Checker, playbooks: object) -> None:
             if step_key in step_keys:
                 checker.report((*step_path, "key"), f"duplicate step key '{step_key}'")
             step_keys.add(step_key or "")
-            _check_step(checker, step, step_path, kind)
+            _check_step(checker, step, step_path, record)
 
 
 def check_message_templates(checker: Checker, templates: object) -> None:
@@ -474,6 +554,8 @@ def _build_trigger(raw: Any) -> Trigger:
         days=params.get("days", 0),
         after=params.get("after"),
         times=params.get("times"),
+        playbook=params.get("playbook"),
+        step=params.get("step"),
     )
 
 
@@ -516,6 +598,8 @@ def _trigger_to_dict(trigger: Trigger) -> dict[str, Any]:
             "days",
             "after",
             "times",
+            "playbook",
+            "step",
         )
     }
 

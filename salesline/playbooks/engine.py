@@ -1,10 +1,11 @@
 """The process engine: playbooks started by what happens, their steps run by the worker.
 
 The pipeline never calls this module. It registers a handler for each event kind a trigger can
-name (`stage_entered`, `opportunity_won`, `agreement_signed`, ...); the worker runs the handler
-once per event (core.events), and the handler runs every playbook of the organisation's process
-definition whose trigger matches. Date-based triggers (`agreement_ending`, `date_reached`,
-`every`) are found by a schedule the worker runs (`run_scheduled_playbooks`).
+name (`stage_entered`, `opportunity_won`, `agreement_signed`, `task_done`, ...); the worker runs
+the handler once per event (core.events), and the handler runs every playbook of the
+organisation's process definition whose trigger matches. Date-based triggers
+(`agreement_ending`, `date_reached`, `every`) are found by a schedule the worker runs
+(`run_scheduled_playbooks`).
 
 **Once per occurrence.** A run is a `PlaybookRun` row, unique per (organisation, playbook,
 occurrence) — "event:<id>" for an event, "<trigger>:<object>:<date>" for a schedule — inserted
@@ -84,6 +85,8 @@ def _matches(trigger: Trigger, event_kind: str, payload: Mapping[str, Any]) -> b
         return trigger.pipeline is None or trigger.pipeline == pipeline
     if trigger.kind in ("opportunity_won", "opportunity_lost") and trigger.pipeline:
         return payload.get("pipeline") == trigger.pipeline
+    if trigger.kind == "task_done":
+        return (payload.get("playbook"), payload.get("step")) == (trigger.playbook, trigger.step)
     return True
 
 
@@ -126,19 +129,22 @@ def register_handlers() -> None:
 
 
 def _record_of(event: DomainEvent) -> Opportunity | Lead | None:
-    if event.object_type == "lead":
+    lead_id = event.object_id if event.object_type == "lead" else None
+    opportunity_id = event.object_id
+    if event.object_type in ("agreement", "task"):
+        # An agreement's opportunity; a completed task's record (opportunity or lead).
+        opportunity_id = str(event.payload.get("opportunity_id") or "")
+        lead_id = str(event.payload.get("lead_id") or "") or None
+    elif event.object_type != "opportunity":
+        opportunity_id = ""
+    if lead_id and not opportunity_id:
         return (
             Lead.objects.filter(
-                organisation=event.organisation, pk=event.object_id, deleted_at__isnull=True
+                organisation=event.organisation, pk=lead_id, deleted_at__isnull=True
             )
             .select_related("owner")
             .first()
         )
-    opportunity_id = event.object_id
-    if event.object_type == "agreement":
-        opportunity_id = str(event.payload.get("opportunity_id", ""))
-    elif event.object_type != "opportunity":
-        return None
     if not opportunity_id or event.organisation is None:
         return None
     return opportunity_for(event.organisation, opportunity_id)
@@ -288,7 +294,8 @@ def _task_step(
     title = merge.render(params["title"], context).strip()[:200] or step.key
     instructions = merge.render(params.get("instructions", ""), context)
     queue = params.get("queue") or ""
-    assignee_id = None if queue else record.owner_id
+    # `assignee` names a user-valued field of the record (definition.ASSIGNEE_FIELDS).
+    assignee_id = None if queue else getattr(record, f"{params.get('assignee') or 'owner'}_id")
     days = params.get("due_in_working_days")
     due = (
         due_date_for(organisation=actor.organisation, start=timezone.localdate(), working_days=days)

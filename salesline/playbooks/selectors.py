@@ -8,14 +8,16 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
+from salesline.accounts.models import Role
 from salesline.core.actors import Actor
 from salesline.core.models import AuditEvent
 from salesline.pipeline.definition import pipelines_of
 from salesline.process.selectors import definition_for
 
+from .agreement_schedules import ESCALATION_QUEUE, invoice_queue
 from .definition import SCHEDULED_TRIGGERS, Playbook, Step, playbooks_of
 from .document_catalogue import CATALOGUE
-from .models import MessageTemplate, PlaybookRun
+from .models import Agreement, MessageTemplate, PlaybookRun
 from .schedules import FAILURE_RECORDED_EVERY
 
 #: The playbooks' schedule (engine.SCHEDULE; the engine is not imported by the selectors).
@@ -77,6 +79,7 @@ def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
         actor=actor,
         playbooks=[p.key for p in playbooks_of(spec) if p.trigger.kind in SCHEDULED_TRIGGERS],
     )
+    by_key = {p.key: p for p in playbooks_of(spec)}
     overview = []
     for playbook in playbooks_of(spec):
         runs = sum(n for (key, _), n in counts.items() if key == playbook.key)
@@ -84,7 +87,7 @@ def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
         overview.append(
             PlaybookOverview(
                 playbook=playbook,
-                when=_when(playbook.trigger, stage_names),
+                when=_when(playbook.trigger, stage_names, by_key),
                 steps=tuple(_step_words(step, templates) for step in playbook.steps),
                 runs=runs,
                 failed_runs=counts.get((playbook.key, PlaybookRun.Status.FAILED), 0),
@@ -93,6 +96,59 @@ def playbook_overview(*, actor: Actor) -> list[PlaybookOverview]:
             )
         )
     return overview
+
+
+@dataclass(frozen=True)
+class BuiltInSchedule:
+    name: str
+    does: str
+
+
+def built_in_schedules(*, actor: Actor) -> list[BuiltInSchedule]:
+    """What the worker does besides the playbooks, for every organisation whatever its
+    definition (agreement_schedules), in words: invoicing and the renewal tickler. One query:
+    the notice periods of the organisation's signed agreements."""
+    roles = dict(Role.choices)
+    notices = sorted(
+        set(
+            Agreement.objects.filter(
+                organisation=actor.organisation, status=Agreement.Status.SIGNED
+            ).values_list("renewal_notice_days", flat=True)
+        )
+    )
+    default_notice = Agreement._meta.get_field("renewal_notice_days").default
+    signed = (
+        f"the signed agreements now have {_and_list([str(n) for n in notices])} days"
+        if notices
+        else "no agreement is signed yet"
+    )
+    queue = invoice_queue()
+    return [
+        BuiltInSchedule(
+            name="Invoicing",
+            does=(
+                "invoicing in advance for signed agreements: on the start date and on the same "
+                "day of each following billing period, a numbered invoice PDF (the total split "
+                "evenly over the periods) and a task to send it in the "
+                f"{roles.get(queue, queue).lower()} queue"
+            ),
+        ),
+        BuiltInSchedule(
+            name="Renewal tickler",
+            does=(
+                "the renewal tickler, N days before each signed agreement ends, N being its "
+                f"renewal notice ({default_notice} days unless the agreement says otherwise; "
+                f"{signed}): a renewal task for the opportunity's owner and a renewal notice "
+                "(the document, and a drafted message when there is a renewal-notice message "
+                "template); a renewal task still open on the end date goes to the "
+                f"{roles[ESCALATION_QUEUE].lower()} queue"
+            ),
+        ),
+    ]
+
+
+def _and_list(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + " and " + items[-1] if len(items) > 1 else "".join(items)
 
 
 def recent_schedule_failures(
@@ -123,8 +179,13 @@ def _stage_words(trigger, stage_names) -> str:
     return trigger.stage or ""
 
 
-def _when(trigger, stage_names) -> str:
+def _when(trigger, stage_names, playbooks: dict[str, Playbook]) -> str:
     kind = trigger.kind
+    if kind == "task_done":
+        named = playbooks.get(trigger.playbook or "")
+        step = next((s for s in named.steps if s.key == trigger.step), None) if named else None
+        what = f"“{step.name}”" if step is not None and step.name else f"step {trigger.step}"
+        return f"The task of {what} in {named.name if named else trigger.playbook} is done"
     if kind == "stage_entered":
         return f"An opportunity enters {_stage_words(trigger, stage_names)}"
     if kind == "stage_left":

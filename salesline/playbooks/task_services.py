@@ -594,6 +594,22 @@ def task_update(
         def save() -> None:
             task.save(update_fields=update_fields)
             audit.record(actor=actor, action=action, obj=task, changes=changes)
+            if changes.get("status", [None, None])[1] == Task.Status.DONE:
+                # In the savepoint with the change: a retried save emits it once. Each
+                # completion is its own event, so reopening and completing again is a new
+                # occurrence of a task_done playbook (whose task steps skip while theirs is open).
+                events.emit(
+                    actor=actor,
+                    kind="task_done",
+                    obj=task,
+                    payload={
+                        "task_id": task.pk,
+                        "playbook": task.playbook,
+                        "step": task.step,
+                        "opportunity_id": task.opportunity_id,
+                        "lead_id": task.lead_id,
+                    },
+                )
 
         _guarded_save(task, save)
     return task

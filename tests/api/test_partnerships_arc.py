@@ -1,7 +1,7 @@
 """The partnerships arc end to end, from lead to partner, through the API only: the template's
 playbooks run by the worker, the hail-the-lead draft delivered to a real SMTP server on loopback,
 the agreement drafted by the playbook and signed (the executed close), the launch task in the
-project leaders' queue and the first invoice issued by `salesline schedules run` on the start
+project leaders' queue, done, starting the first satisfaction check-in, and the first invoice issued by `salesline schedules run` on the start
 date. Another organisation's token sees none of it."""
 
 import datetime as dt
@@ -218,6 +218,24 @@ def test_lead_to_partner_through_the_api(arc_org, partners_actor, partners_api, 
     assert launch["assignee_id"] is None and launch["queue"] == "project_leader"
     owned.append(f"/tasks/{launch['id']}")
     assert items(api.get(f"/invoices?agreement_id={agreement['id']}")) == []
+
+    # --- The launch meeting held: its task done, the first satisfaction check-in follows. ---
+    def check_ins():
+        return [
+            t
+            for t in items(api.get(f"/tasks?opportunity_id={opp}"))
+            if t["step"] == "first-check-in"
+        ]
+
+    assert check_ins() == []  # not at signing: only once the meeting is held
+    done = ok(api.patch(f"/tasks/{launch['id']}", {"status": "done"}))
+    assert done["status"] == "done" and done["completed_at"]
+    run_pending_tasks()
+    (check_in,) = check_ins()
+    assert (check_in["playbook"], check_in["status"]) == ("after-launch", "open")
+    assert check_in["assignee_id"] == partners_actor.user.pk  # the owner
+    assert check_in["due_date"] > today.isoformat()
+    owned.append(f"/tasks/{check_in['id']}")
 
     # --- Invoicing: `salesline schedules run` on the start date issues the first invoice. ---
     with time_machine.travel(dt.datetime.combine(start, dt.time(12), dt.UTC), tick=False):

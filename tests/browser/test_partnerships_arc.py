@@ -178,7 +178,16 @@ def test_lead_to_partner_in_the_browser(page, sign_in, partner_member, contact, 
     run_pending_tasks()
     page.reload()
     expect(page.locator("ol.timeline")).to_contain_text("Ran “SOP: Launch meeting”")
-    expect(page.locator("section.record-tasks")).to_contain_text(
-        "Hold the launch meeting with Fjordby Library"
-    )
+    tasks = page.locator("section.record-tasks")
+    expect(tasks).to_contain_text("Hold the launch meeting with Fjordby Library")
+    expect(tasks).not_to_contain_text("Satisfaction check-in")  # not before the meeting is held
+
+    # --- The launch meeting held: its task done, the first check-in follows. ---
+    done = "Mark done: Hold the launch meeting with Fjordby Library"
+    tasks.get_by_role("button", name=done).click()
+    expect(tasks.get_by_role("button", name=done)).to_have_count(0)
+    run_pending_tasks()
+    page.reload()
+    expect(page.locator("ol.timeline")).to_contain_text("Ran “SOP: After the launch meeting”")
+    expect(tasks).to_contain_text("Satisfaction check-in after the launch with Fjordby Library")
     assert axe_violations(page) == []

@@ -57,6 +57,7 @@ def test_the_playbooks_ran_through_the_worker_and_every_step_was_done(partnershi
         "send-draft-contract",
         "negotiate-agreement",
         "launch",
+        "after-launch",
         "satisfaction-check-in",
     }
     assert set(StepRun.objects.values_list("outcome", flat=True)) == {"done"}
@@ -150,3 +151,14 @@ def test_the_partnership_page_shows_the_playbooks_work(loaded, db):
     invoice = Invoice.objects.filter(agreement__opportunity=partner).first()
     for text in ("SOP: Launch meeting", invoice.number, "Statement of work"):
         assert text in html, text
+
+
+def test_the_launch_meeting_was_held_and_the_first_check_in_follows(partnerships):
+    partner = Agreement.objects.get(
+        organisation=partnerships, status="signed", billing_frequency="monthly"
+    ).opportunity
+    meeting = Task.objects.get(opportunity=partner, step="launch-meeting")
+    assert meeting.status == "done" and meeting.completed_by_id is not None
+    check_in = Task.objects.get(opportunity=partner, step="first-check-in")
+    assert (check_in.playbook, check_in.status) == ("after-launch", "open")
+    assert check_in.assignee_id == partner.owner_id

@@ -40,7 +40,18 @@ def test_partnerships_ships_the_arc():
     spec = process_parse(template_text("partnerships"))
     keys = [p.key for p in playbooks_of(spec)]
     assert keys[:3] == ["hail-the-lead", "prep-first-meeting", "send-draft-contract"]
-    assert {"launch", "satisfaction-check-in"} <= set(keys)
+    assert {"launch", "after-launch", "satisfaction-check-in"} <= set(keys)
+    after_launch = next(p for p in playbooks_of(spec) if p.key == "after-launch")
+    trigger = after_launch.trigger
+    assert (trigger.kind, trigger.playbook, trigger.step) == (
+        "task_done",
+        "launch",
+        "launch-meeting",
+    )
+    (check_in,) = after_launch.steps
+    assert (check_in.key, check_in.params["due_in_working_days"]) == ("first-check-in", 20)
+    launch = next(p for p in playbooks_of(spec) if p.key == "launch")
+    assert "first-check-in" not in [s.key for s in launch.steps]  # only once the meeting is held
     hail = playbooks_of(spec)[0]
     assert hail.trigger.kind == "stage_entered"
     assert (hail.trigger.pipeline, hail.trigger.stage) == ("partnerships", "lead")
@@ -165,3 +176,124 @@ playbooks:
 """
     )
     assert any("date_reached needs an opportunity date field" in p for p in problems)
+
+
+TASK_DONE = (
+    BASE
+    + """\
+playbooks:
+  - key: launch
+    name: Launch
+    trigger: {stage_entered: {stage: won}}
+    steps:
+      - {key: hello, document: {template: running-notes}}
+      - {key: meet, task: {title: Hold the launch meeting}}
+  - key: after
+    name: After
+    trigger: {task_done: {playbook: %s, step: %s}}
+    steps:
+      - {key: check-in, task: {title: Check in, assignee: owner, due_in_working_days: 20}}
+"""
+)
+
+
+def test_a_task_done_trigger_names_a_task_step_of_a_playbook():
+    spec = process_parse(TASK_DONE % ("launch", "meet"))
+    after = playbooks_of(spec)[1]
+    assert (after.trigger.kind, after.trigger.playbook, after.trigger.step) == (
+        "task_done",
+        "launch",
+        "meet",
+    )
+    assert after.trigger.describe() == "completing the task of launch/meet"
+    assert process_parse(dump_definition(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    ("playbook", "step", "problem"),
+    [
+        (
+            "lunch",
+            "meet",
+            "line 18: playbooks[1].trigger.task_done.playbook: unknown playbook 'lunch' "
+            "(this file has after or launch)",
+        ),
+        (
+            "launch",
+            "greet",
+            "line 18: playbooks[1].trigger.task_done.step: playbook 'launch' has no step 'greet' "
+            "(it has hello or meet)",
+        ),
+        (
+            "launch",
+            "hello",
+            "line 18: playbooks[1].trigger.task_done.step: step 'hello' of playbook 'launch' "
+            "makes no task, so it is never done (its task steps: meet)",
+        ),
+    ],
+)
+def test_a_task_done_trigger_naming_no_task_step_is_refused_with_its_line(playbook, step, problem):
+    assert problems_of(TASK_DONE % (playbook, step)) == [problem]
+
+
+def test_a_task_done_trigger_needs_its_playbook_and_step():
+    problems = problems_of(
+        BASE
+        + """\
+playbooks:
+  - key: a
+    name: A
+    trigger: task_done
+    steps:
+      - {key: t, task: {title: T}}
+  - key: b
+    name: B
+    trigger: {task_done: {playbook: a, step: t, stage: new}}
+    steps:
+      - {key: t, task: {title: T}}
+"""
+    )
+    joined = "\n".join(problems)
+    assert "line 12: playbooks[0].trigger.task_done: task_done needs the playbook and its task" in (
+        joined
+    )
+    assert "unknown key 'stage' for task_done (use playbook or step)" in joined
+
+
+def test_a_task_done_after_a_lead_playbook_makes_no_agreement():
+    problems = problems_of(
+        BASE
+        + """\
+playbooks:
+  - key: a
+    name: A
+    trigger: lead_created
+    steps:
+      - {key: t, task: {title: Call the lead}}
+  - key: b
+    name: B
+    trigger: {task_done: {playbook: a, step: t}}
+    steps:
+      - {key: g, agreement: }
+"""
+    )
+    assert any("an agreement needs an opportunity: a lead has none" in p for p in problems)
+
+
+def test_an_assignee_is_a_user_field_of_the_record_and_owner_is_the_only_one():
+    problems = problems_of(
+        BASE
+        + """\
+playbooks:
+  - key: a
+    name: A
+    trigger: {stage_entered: {stage: new}}
+    steps:
+      - {key: t, task: {title: T, assignee: created_by}}
+"""
+    )
+    assert problems == [
+        "line 14: playbooks[0].steps[0].task.assignee: unknown assignee field 'created_by': the "
+        "assignee is a user-valued field of the record, and leads and opportunities have one, "
+        "owner (or give a queue: a role)"
+    ]

@@ -26,6 +26,7 @@ from salesline.playbooks.models import (
     StepRun,
     Task,
 )
+from salesline.playbooks.task_services import task_create, task_update
 from salesline.process import services as process_services
 from salesline.process.definition import template_text
 from salesline.process.selectors import definition_for
@@ -195,6 +196,78 @@ def test_signing_the_agreement_starts_the_launch_playbook(partners_actor, lead_d
     assert launch.trigger == "agreement_signed"
     task = Task.objects.get(opportunity=lead_deal, step="launch-meeting")
     assert task.queue == "project_leader" and task.assignee_id is None
+    # The first check-in waits for the launch meeting to be held.
+    assert not Task.objects.filter(opportunity=lead_deal, step="first-check-in").exists()
+
+
+def signed_partner(actor, opportunity):
+    opportunity_move(
+        actor=actor, opportunity_id=opportunity.pk, stage="prospect", checks=["verbal_close_yes"]
+    )
+    run_pending_tasks()
+    agreement = Agreement.objects.get(opportunity=opportunity)
+    agreement_services.agreement_sign(
+        actor=actor, agreement_id=agreement.pk, signed_on=timezone.localdate()
+    )
+    run_pending_tasks()
+    return Task.objects.get(opportunity=opportunity, step="launch-meeting")
+
+
+def test_holding_the_launch_meeting_starts_the_first_check_in_once(partners_actor, lead_deal):
+    organisation = partners_actor.organisation
+    organisation.country = "US"
+    organisation.save(update_fields=["country"])
+    launch_meeting = signed_partner(partners_actor, lead_deal)
+
+    with time_machine.travel("2026-12-14 15:00Z", tick=False):  # a Monday
+        task_update(actor=partners_actor, task_id=launch_meeting.pk, data={"status": "done"})
+        run_pending_tasks()
+    event = DomainEvent.objects.get(kind="task_done", object_id=str(launch_meeting.pk))
+    assert event.payload == {
+        "task_id": launch_meeting.pk,
+        "playbook": "launch",
+        "step": "launch-meeting",
+        "opportunity_id": lead_deal.pk,
+        "lead_id": None,
+    }
+
+    run = PlaybookRun.objects.get(opportunity=lead_deal, playbook="after-launch")
+    assert (run.trigger, run.occurrence, run.status) == ("task_done", f"event:{event.pk}", "done")
+    check_in = Task.objects.get(opportunity=lead_deal, step="first-check-in")
+    assert check_in.playbook == "after-launch" and check_in.status == "open"
+    assert check_in.assignee_id == lead_deal.owner_id == partners_actor.user.pk
+    # 20 working days, Christmas and New Year's Day (both Fridays) not counted.
+    assert check_in.due_date == date(2027, 1, 13)
+
+    # Completing it again (a second tab) changes nothing: no event, no run.
+    task_update(actor=partners_actor, task_id=launch_meeting.pk, data={"status": "done"})
+    run_pending_tasks()
+    assert DomainEvent.objects.filter(kind="task_done").count() == 1
+    assert PlaybookRun.objects.filter(playbook="after-launch").count() == 1
+
+    # Reopened and done again: a new completion, a new occurrence; the check-in still open is
+    # not made twice.
+    task_update(actor=partners_actor, task_id=launch_meeting.pk, data={"status": "open"})
+    task_update(actor=partners_actor, task_id=launch_meeting.pk, data={"status": "done"})
+    run_pending_tasks()
+    runs = PlaybookRun.objects.filter(playbook="after-launch").order_by("id")
+    assert runs.count() == 2
+    (step,) = runs.last().steps.all()
+    assert (step.outcome, step.detail) == ("skipped", f"task #{check_in.pk} is still open")
+    assert Task.objects.filter(step="first-check-in").count() == 1
+
+
+def test_completing_another_task_starts_nothing_and_queues_no_job(partners_actor, lead_deal):
+    run_pending_tasks()
+    manual = task_create(actor=partners_actor, title="Call back", opportunity_id=lead_deal.pk)
+    prep = Task.objects.get(opportunity=lead_deal, step="prep")
+    before = dispatch_tasks()
+    for task in (manual, prep):
+        task_update(actor=partners_actor, task_id=task.pk, data={"status": "done"})
+    assert DomainEvent.objects.filter(kind="task_done").count() == 2
+    assert dispatch_tasks() == before  # no playbook waits for these tasks
+    run_pending_tasks()
+    assert not PlaybookRun.objects.filter(trigger="task_done").exists()
 
 
 def test_events_no_playbook_wants_queue_no_job(org, actor, monkeypatch):

@@ -13,7 +13,7 @@ from salesline.accounts import services as accounts
 from salesline.core.models import AuditEvent
 from salesline.core.tasks import run_pending_tasks
 from salesline.pipeline.services import opportunity_create, opportunity_move
-from salesline.playbooks import agreement_services, delivery, engine, schedules
+from salesline.playbooks import agreement_services, delivery, engine, schedules, task_services
 from salesline.playbooks.models import Message, PlaybookRun, Task
 from salesline.playbooks.selectors import playbook_overview
 from salesline.process import services as process_services
@@ -448,3 +448,35 @@ def test_a_custom_date_that_is_not_a_date_is_skipped(admin, seller):
         report = schedules.schedules_run_report()
     assert report.failures == [] and report.ran["playbooks"] == 1
     assert ran(good) == ["monthly"] and ran(bad) == []
+
+
+def test_a_task_done_trigger_runs_on_the_completed_task_s_lead(admin, seller):
+    load(
+        admin,
+        """\
+  - key: new-lead
+    name: New lead
+    trigger: lead_created
+    steps:
+      - {key: call, task: {title: "Call {{ lead.name }}", queue: inside_sales}}
+  - key: called
+    name: Called
+    trigger: {task_done: {playbook: new-lead, step: call}}
+    steps:
+      - {key: follow-up, task: {title: "Follow up {{ lead.name }}", assignee: owner}}
+""",
+    )
+    lead = record_create(actor=seller, kind="lead", data={"name": "Nina Berg"})
+    run_pending_tasks()
+    call = Task.objects.get(lead=lead, step="call")
+    assert not Task.objects.filter(lead=lead, step="follow-up").exists()
+
+    task_services.task_update(actor=seller, task_id=call.pk, data={"status": "done"})
+    run_pending_tasks()
+
+    run = PlaybookRun.objects.get(lead=lead, playbook="called")
+    assert (run.trigger, run.status, run.opportunity_id) == ("task_done", "done", None)
+    follow_up = Task.objects.get(lead=lead, step="follow-up")
+    assert (follow_up.title, follow_up.assignee_id) == ("Follow up Nina Berg", seller.user.pk)
+    overview = {item.playbook.key: item.when for item in playbook_overview(actor=seller)}
+    assert overview["called"] == "The task of step call in New lead is done"

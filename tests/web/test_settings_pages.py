@@ -714,3 +714,39 @@ def test_the_process_page_names_custom_fields_kinds_and_types_in_words(
     text = sales.get("/settings/process/").content.decode()
     assert 'Listed <span class="count">(Company, boolean)</span>' in text
     assert 'Tier <span class="count">(Company, choice: gold, silver)</span>' in text
+
+
+def test_process_page_shows_task_done_playbooks_and_what_the_worker_does_built_in(
+    partners_actor, other_actor
+):
+    from salesline.playbooks.models import Agreement
+
+    for actor, notice in ((partners_actor, 45), (partners_actor, 90), (other_actor, 7)):
+        opportunity = opportunity_create(actor=actor, data={"name": f"Deal {notice}"})
+        Agreement.objects.create(
+            organisation=actor.organisation,
+            opportunity=opportunity,
+            status=Agreement.Status.SIGNED,
+            renewal_notice_days=notice,
+        )
+    page = signed_in(partners_actor.user, partners_actor.organisation).get("/settings/process/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert (
+        "<strong>When:</strong> The task of “Hold the launch meeting” in SOP: Launch meeting is "
+        "done." in text
+    )
+    assert "Task “Satisfaction check-in after the launch with" in text
+    built_in = text[text.index('<h3 id="built-in-schedules">Also run by the worker</h3>') :]
+    assert "<strong>Invoicing:</strong> invoicing in advance for signed agreements" in built_in
+    assert "a task to send it in the customer service queue." in built_in
+    assert "<strong>Renewal tickler:</strong> the renewal tickler, N days before each" in built_in
+    # Its own agreements' notice periods, not another organisation's.
+    assert "the signed agreements now have 45 and 90 days" in built_in
+    assert "the sales-support manager queue." in built_in
+
+
+def test_process_page_shows_the_built_in_schedules_without_agreements(sales):
+    text = sales.get("/settings/process/").content.decode()
+    assert "Also run by the worker" in text
+    assert "(60 days unless the agreement says otherwise; no agreement is signed yet)" in text

@@ -696,6 +696,7 @@ def process_page(request: HttpRequest, actor) -> HttpResponse:
             definition=process_selectors.definition_row_for(actor.organisation),
             is_admin=_is_admin(actor),
             playbooks=playbook_selectors.playbook_overview(actor=actor),
+            built_in_schedules=playbook_selectors.built_in_schedules(actor=actor),
             **_process_view(actor),
         ),
     )
