@@ -174,27 +174,20 @@ def campaign_report_with_totals(
                     **figures,
                 }
             )
-    unattributed = tallies.get(None)
-    if unattributed is not None and not _empty(unattributed):
-        for figures in figure_rows(unattributed, fallback):
+    # Costs no campaign carries: the unattributed, then those logged on network enquiries.
+    for tally_key, name, kind in (
+        (None, NO_CAMPAIGN, ""),
+        (ENQUIRIES, NETWORK_ENQUIRIES, ENQUIRIES),
+    ):
+        tally = tallies.get(tally_key)
+        if tally is None or _empty(tally):
+            continue
+        for figures in figure_rows(tally, fallback):
             rows.append(
                 {
                     "campaign_id": None,
-                    "name": NO_CAMPAIGN,
-                    "kind": "",
-                    "starts_on": None,
-                    "ends_on": None,
-                    **figures,
-                }
-            )
-    on_enquiries = tallies.get(ENQUIRIES)
-    if on_enquiries is not None and not _empty(on_enquiries):
-        for figures in figure_rows(on_enquiries, fallback):
-            rows.append(
-                {
-                    "campaign_id": None,
-                    "name": NETWORK_ENQUIRIES,
-                    "kind": ENQUIRIES,
+                    "name": name,
+                    "kind": kind,
                     "starts_on": None,
                     "ends_on": None,
                     **figures,
