@@ -347,9 +347,24 @@ def _claim(*, actor: Actor, referral_id: int, doing: str) -> Referral:
     return referral
 
 
-def _decide(referral: Referral, *, actor: Actor, status: str, reason: str = "") -> None:
-    """Move an offered referral to `status` with a conditional UPDATE: a second decision (or
-    two at once) finds no offered row and is a 409."""
+_DECISION_ACTIONS = {
+    ReferralStatus.ACCEPTED: "referral_accept",
+    ReferralStatus.DECLINED: "referral_decline",
+    ReferralStatus.WITHDRAWN: "referral_withdraw",
+}
+
+
+def _decide(
+    referral: Referral,
+    *,
+    actor: Actor,
+    status: ReferralStatus,
+    organisation_slug: str,
+    reason: str = "",
+) -> None:
+    """Move an offered referral to `status` with a conditional UPDATE (a second decision, or
+    two at once, finds no offered row and is a 409) and record it on the enquiry's trail, in
+    the network's books. The caller holds the transaction."""
     now = timezone.now()
     moved = Referral.objects.filter(pk=referral.pk, status=ReferralStatus.OFFERED).update(
         status=status, decided_by=actor.user, decided_at=now, reason=reason
@@ -359,6 +374,19 @@ def _decide(referral: Referral, *, actor: Actor, status: str, reason: str = "") 
         raise Conflict(f"This referral is already {current}.")
     referral.status, referral.decided_at, referral.reason = status, now, reason
     referral.decided_by = actor.user
+    changes: dict[str, list[Any]] = {
+        "referral": [referral.pk, referral.pk],
+        "organisation": [None, organisation_slug],
+        "status": [ReferralStatus.OFFERED, status],
+    }
+    if reason:
+        changes["reason"] = [None, reason]
+    audit.record(
+        actor=network_actor(referral.network, actor),
+        action=_DECISION_ACTIONS[status],
+        obj=referral.enquiry,
+        changes=changes,
+    )
 
 
 def referral_accept(*, actor: Actor, referral_id: int) -> tuple[Referral, Any]:
@@ -370,7 +398,12 @@ def referral_accept(*, actor: Actor, referral_id: int) -> tuple[Referral, Any]:
     referral = _claim(actor=actor, referral_id=referral_id, doing="accept")
     enquiry = referral.enquiry
     with transaction.atomic():
-        _decide(referral, actor=actor, status=ReferralStatus.ACCEPTED)
+        _decide(
+            referral,
+            actor=actor,
+            status=ReferralStatus.ACCEPTED,
+            organisation_slug=actor.organisation.slug,
+        )
         data: dict[str, Any] = {"name": _opportunity_name(enquiry)}
         company = _in_our_books(actor, "company", {"name": enquiry.organisation_name})
         if company is not None:
@@ -384,16 +417,6 @@ def referral_accept(*, actor: Actor, referral_id: int) -> tuple[Referral, Any]:
         opportunity = opportunity_create(actor=actor, data=data)
         Referral.objects.filter(pk=referral.pk).update(opportunity_id=opportunity.pk)
         referral.opportunity_id = opportunity.pk
-        audit.record(
-            actor=network_actor(referral.network, actor),
-            action="referral_accept",
-            obj=enquiry,
-            changes={
-                "referral": [referral.pk, referral.pk],
-                "organisation": [None, actor.organisation.slug],
-                "status": [ReferralStatus.OFFERED, ReferralStatus.ACCEPTED],
-            },
-        )
         audit.record(
             actor=actor,
             action="referral_accept",
@@ -451,17 +474,12 @@ def referral_decline(*, actor: Actor, referral_id: int, reason: str) -> Referral
     problems.raise_if_any("The referral was not declined.")
     referral = _claim(actor=actor, referral_id=referral_id, doing="decline")
     with transaction.atomic():
-        _decide(referral, actor=actor, status=ReferralStatus.DECLINED, reason=reason)
-        audit.record(
-            actor=network_actor(referral.network, actor),
-            action="referral_decline",
-            obj=referral.enquiry,
-            changes={
-                "referral": [referral.pk, referral.pk],
-                "organisation": [None, actor.organisation.slug],
-                "status": [ReferralStatus.OFFERED, ReferralStatus.DECLINED],
-                "reason": [None, reason],
-            },
+        _decide(
+            referral,
+            actor=actor,
+            status=ReferralStatus.DECLINED,
+            organisation_slug=actor.organisation.slug,
+            reason=reason,
         )
     return referral
 
@@ -472,16 +490,11 @@ def referral_withdraw(*, actor: Actor, referral_id: int) -> Referral:
     referral = referral_get_for(actor=actor, referral_id=referral_id)
     require_chair_or_coordinator(referral.network, actor, "withdraw a referral")
     with transaction.atomic():
-        _decide(referral, actor=actor, status=ReferralStatus.WITHDRAWN)
-        audit.record(
-            actor=network_actor(referral.network, actor),
-            action="referral_withdraw",
-            obj=referral.enquiry,
-            changes={
-                "referral": [referral.pk, referral.pk],
-                "organisation": [None, referral.organisation.slug],
-                "status": [ReferralStatus.OFFERED, ReferralStatus.WITHDRAWN],
-            },
+        _decide(
+            referral,
+            actor=actor,
+            status=ReferralStatus.WITHDRAWN,
+            organisation_slug=referral.organisation.slug,
         )
     return referral
 
