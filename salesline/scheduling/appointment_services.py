@@ -427,6 +427,14 @@ def _snapshot(appointment: Appointment) -> dict[str, Any]:
     }
 
 
+def announce_created(actor: Actor, appointment: Appointment) -> None:
+    """The `appointment_created` event of a new appointment, however it was made (by hand, an
+    import or the booking page), so the apps that react to appointments see every one."""
+    events.emit(
+        actor=actor, kind="appointment_created", obj=appointment, payload=_payload(appointment)
+    )
+
+
 def _payload(appointment: Appointment) -> dict[str, Any]:
     return {
         "appointment_id": appointment.pk,
@@ -500,12 +508,7 @@ def appointment_create(
             k: [None, v] for k, v in _snapshot(appointment).items() if v not in (None, "", [])
         }
         audit.record(actor=actor, action="create", obj=appointment, changes=changes)
-        events.emit(
-            actor=actor,
-            kind="appointment_created",
-            obj=appointment,
-            payload=_payload(appointment),
-        )
+        announce_created(actor, appointment)
         if notify:
             invitations.invite(actor, appointment, send=True)
     return appointment

@@ -40,7 +40,7 @@ from salesline.records.models import Lead, Person
 from salesline.records.normalise import Normaliser
 from salesline.records.services import record_create
 
-from . import capacity, invitations
+from . import appointment_services, capacity, invitations
 from .models import Appointment, Booking, BookingPage, WorkingPattern
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -619,6 +619,7 @@ def book(
                 "booked_by": [None, email],
             },
         )
+        appointment_services.announce_created(actor, appointment)
         confirm(actor, appointment)
     return booking
 

@@ -1,4 +1,4 @@
-"""Booking a slot: the appointment, the lead it is about, the audit, and every refusal."""
+"""Booking a slot: the appointment, the lead it is about, the audit and event, and every refusal."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from salesline.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from salesline.core.models import AuditEvent
+from salesline.core.models import AuditEvent, DomainEvent
 from salesline.pipeline.models import Opportunity
 from salesline.pipeline.services import opportunity_create
 from salesline.records.models import Lead
@@ -48,6 +48,10 @@ def test_booking_puts_the_meeting_on_the_calendar_and_captures_a_lead(org, user)
     event = AuditEvent.objects.get(object_type="appointment", object_id=str(meeting.pk))
     assert event.actor_label == "booking page" and event.actor_id is None
     assert event.changes["reference"] == [None, done.reference]
+    # Announced like any new appointment, so the apps that react to appointments see it.
+    created = DomainEvent.objects.get(kind="appointment_created")
+    assert created.payload["appointment_id"] == meeting.pk
+    assert created.payload["lead_id"] == lead.pk
     # The slot is gone.
     assert at(MONDAY, 10) not in [s.starts_at for s in booking.free_slots(page, MONDAY, now=NOW)]
 
