@@ -288,6 +288,55 @@ def test_a_matched_company_needs_no_company_fields(api, lead, company):
     assert response.json()["company_id"] == company.pk
 
 
+def test_the_api_links_a_chosen_company_and_person_instead_of_the_matches(
+    api, actor, lead, company
+):
+    chosen = record_create(actor=actor, kind="company", data={**COMPANY, "name": "Acme Group"})
+    someone = record_create(
+        actor=actor,
+        kind="person",
+        data={**PERSON, "email": "kari.h@acme.no", "company_id": chosen.pk},
+    )
+
+    response = api.post(
+        f"/leads/{lead.pk}/convert", {"company_id": chosen.pk, "person_id": someone.pk}
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["company_id"], response.json()["person_id"]) == (
+        chosen.pk,
+        someone.pk,
+    )
+
+
+def test_the_api_makes_a_new_company_when_told_the_match_is_another(api, lead, company):
+    response = api.post(
+        f"/leads/{lead.pk}/convert",
+        {"link_company": False, "company": CONVERT_COMPANY, "person": CONVERT_PERSON},
+    )
+
+    assert response.status_code == 200, response.json()
+    made = Company.objects.get(pk=response.json()["company_id"])
+    assert made.pk != company.pk and made.name == LEAD["company_name"]
+
+
+def test_the_api_refuses_a_chosen_record_of_another_organisation_and_writes_nothing(
+    api, other_actor, lead
+):
+    foreign = record_create(actor=other_actor, kind="company", data=COMPANY)
+    before = counts()
+
+    response = api.post(
+        f"/leads/{lead.pk}/convert", {"company_id": foreign.pk, "person": CONVERT_PERSON}
+    )
+
+    assert response.status_code == 422
+    assert f"No company with id {foreign.pk} to link to." in str(response.json())
+    assert counts() == before
+    lead.refresh_from_db()
+    assert lead.converted_at is None
+
+
 # ---------------------------------------------------------------- with an opportunity
 
 

@@ -210,7 +210,9 @@ def _lead_actions(router: Router) -> None:
     )
     def convert(request: HttpRequest, record_id: int, payload: schemas.ConvertIn | None = None):
         """Matches an existing person (by e-mail) and company (by e-mail domain or normalised
-        name) instead of duplicating them. A second conversion answers 409."""
+        name) instead of duplicating them; `person_id`/`company_id` link the record chosen
+        instead, `link_person`/`link_company` false make new ones despite a match. A second
+        conversion answers 409."""
         body = payload or schemas.ConvertIn()
         lead = conversion.lead_convert(
             actor=actor_of(request),
@@ -219,6 +221,10 @@ def _lead_actions(router: Router) -> None:
             company=body.company,
             pipeline=body.pipeline,
             opportunity=body.opportunity,
+            person_id=body.person_id,
+            company_id=body.company_id,
+            link_person=body.link_person,
+            link_company=body.link_company,
         )
         return {
             "person_id": lead.converted_person_id,

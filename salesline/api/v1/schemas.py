@@ -208,6 +208,12 @@ class ConvertIn(Strict):
     company: dict[str, Any] | None = None
     pipeline: str | None = None
     opportunity: dict[str, Any] | None = None
+    # The choices the web app's conversion form offers: link this person or company instead of
+    # any match, or (false) make a new one even though a match exists.
+    person_id: int | None = None
+    company_id: int | None = None
+    link_person: bool = True
+    link_company: bool = True
 
 
 class ConvertOut(BaseModel):
