@@ -55,12 +55,18 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": DESKTOP, "locale": "en-GB"}
 
 
-@pytest.fixture
-def page(page):
-    # Fail in seconds, not Playwright's default 30 s, when something is not there.
+def with_timeouts(page):
+    """Fail in seconds, not Playwright's default 30 s, when something is not there; a page
+    load gets longer (the first request of a test can be slow on a busy CI machine). Every
+    page of the tests, from the fixture or from a context of their own, gets these."""
     page.set_default_timeout(8_000)
     page.set_default_navigation_timeout(15_000)
     return page
+
+
+@pytest.fixture
+def page(page):
+    return with_timeouts(page)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from salesline.pipeline.services import opportunity_create
 from salesline.records.services import record_create
 from tests.conftest import COMPANY, PERSON, qualify_fields
 
-from .conftest import DESKTOP, PHONE, axe_violations, pick
+from .conftest import DESKTOP, PHONE, axe_violations, pick, with_timeouts
 
 
 def _actor(member):
@@ -260,7 +260,7 @@ def test_without_javascript_a_move_is_fixed_one_mistake_at_a_time(
     )
     try:
         page = context.new_page()
-        page.set_default_timeout(8_000)
+        with_timeouts(page)
         sign_in(page, member)
         page.goto("/board/")
         page.get_by_role("link", name="Move Archive project").click()

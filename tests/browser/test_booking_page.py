@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from salesline.scheduling.models import Appointment
 from tests.scheduling.booking_fixtures import make_page, next_weekday
 
-from .conftest import PHONE, axe_violations
+from .conftest import PHONE, axe_violations, with_timeouts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -57,7 +57,7 @@ def test_a_visitor_books_a_slot_and_it_is_gone(browser, live_server, org, member
         java_script_enabled=javascript, viewport=PHONE, base_url=live_server.url
     )
     page = context.new_page()
-    page.set_default_timeout(8_000)
+    with_timeouts(page)
     try:
         # axe runs in the page: with JavaScript off the same pages were checked with it on.
         book_one(page, day, check=no_violations if javascript else lambda page: None)

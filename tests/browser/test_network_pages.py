@@ -13,7 +13,7 @@ from salesline.demo_network import BOOKS, DEMO_EMAIL, network_at_work
 from salesline.enquiries.models import Application, Bid, Enquiry
 from salesline.process.services import organisation_create
 
-from .conftest import DESKTOP, PHONE, axe_violations
+from .conftest import DESKTOP, PHONE, axe_violations, with_timeouts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -76,7 +76,7 @@ def test_every_network_page_fits_and_passes_axe(page, live_server, network):
 
 def test_the_public_form_works_without_javascript(browser, live_server, network):
     context = browser.new_context(java_script_enabled=False, base_url=live_server.url)
-    page = context.new_page()
+    page = with_timeouts(context.new_page())
     page.goto(f"/n/{network.slug}/enquire")
     page.get_by_label("Your name").fill("Jo Bloggs")
     page.get_by_label("Your e-mail").fill("jo@example.test")

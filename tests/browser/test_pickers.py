@@ -13,7 +13,7 @@ from salesline.records import services as records
 from salesline.records.models import Person
 from tests.conftest import COMPANY, LEAD, PERSON
 
-from .conftest import DESKTOP, PHONE, axe_violations
+from .conftest import DESKTOP, PHONE, axe_violations, with_timeouts
 
 SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 
@@ -310,7 +310,7 @@ def test_without_javascript_the_picker_is_a_plain_list(
     context = browser.new_context(
         java_script_enabled=False, viewport=PHONE, base_url=live_server.url
     )
-    page = context.new_page()
+    page = with_timeouts(context.new_page())
     sign_in(page, member)
     page.goto("/records/opportunities/new/")
     page.get_by_label("Name", exact=True).fill("Archive deal")

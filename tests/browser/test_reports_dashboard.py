@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from salesline.accounts import services as accounts
 from tests.analytics.dashboard_history import make_history
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, with_timeouts
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,7 +69,7 @@ def test_without_javascript_the_text_and_tables_show(
     browser, live_server, member, sign_in, history
 ):
     context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
+    page = with_timeouts(context.new_page())
     sign_in(page, member)
     page.goto(f"{live_server.url}/reports/?{QUERY}")
     expect(page.locator("#chart-funnel-text")).to_contain_text("Identify 4")

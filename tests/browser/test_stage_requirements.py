@@ -13,7 +13,7 @@ from salesline.pipeline.services import opportunity_create
 from salesline.records.services import record_create
 from tests.conftest import COMPANY, PERSON, qualify_fields
 
-from .conftest import DESKTOP, PHONE, axe_violations
+from .conftest import DESKTOP, PHONE, axe_violations, with_timeouts
 
 SIZES = pytest.mark.parametrize("size", [DESKTOP, PHONE], ids=["desktop", "phone"])
 
@@ -122,7 +122,7 @@ def test_a_card_is_dragged_on_a_touch_screen_and_the_gate_panel_follows(
         has_touch=True, is_mobile=True, viewport=PHONE, base_url=live_server.url, locale="en-GB"
     )
     page = context.new_page()
-    page.set_default_timeout(8_000)
+    with_timeouts(page)
     errors = _console_errors(page)
     sign_in(page, member)
     # What the browser did to the pointer, for the failure message.
