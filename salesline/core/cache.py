@@ -25,7 +25,7 @@ class DatabaseCache(DjangoDatabaseCache):
         alias = router.db_for_write(self.cache_model_class)
         connection = connections[alias]
         quote_name = connection.ops.quote_name
-        table = quote_name(self._table)
+        table = quote_name(self._table)  # type: ignore[attr-defined]  # BaseDatabaseCache sets it
         key_column, value_column = quote_name("cache_key"), quote_name("value")
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
         with transaction.atomic(using=alias), connection.cursor() as cursor:
