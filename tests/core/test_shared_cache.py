@@ -96,7 +96,7 @@ def _drop_table(name: str) -> None:
 @pytest.fixture
 def database_cache(transactional_db):
     """The default cache in a table of the test database, as the production settings have it."""
-    with override_settings(CACHES={"default": {**cache_from_url(f"db://{TABLE}")}}):
+    with override_settings(CACHES={"default": cache_from_url(f"db://{TABLE}")}):
         call_command("createcachetable", verbosity=0)
         yield caches["default"]
     _drop_table(TABLE)
