@@ -67,6 +67,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     created = _create_database()
     call_command("migrate", interactive=False, verbosity=0)
+    # The shared cache's table when CACHES uses the database (production's default); a table that
+    # exists is left as it is, and other backends need none.
+    call_command("createcachetable", verbosity=0)
     state = "created" if created else "up to date"
     print(f"Database {state} ({connection.vendor}: {connection.settings_dict['NAME']}).")
     if not args.demo:
@@ -1075,7 +1078,8 @@ def build_parser() -> argparse.ArgumentParser:
     init = commands.add_parser(
         "init",
         help="create or migrate the database",
-        description="Create the database named by DATABASE_URL, or bring it up to date.",
+        description="Create the database named by DATABASE_URL, or bring it up to date "
+        "(with the cache's table when CACHES uses the database).",
     )
     init.add_argument(
         "--demo",

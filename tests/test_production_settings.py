@@ -66,3 +66,63 @@ def test_a_blank_secret_key_is_refused_too():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+PRINT_CACHE = (
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.CACHES['default']['BACKEND'], settings.CACHES['default']['LOCATION'])"
+)
+
+
+def production_python(code: str, **environment: str) -> subprocess.CompletedProcess:
+    env = deployment_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-for-the-check-only",
+        **environment,
+    )
+    if "CACHE_URL" not in environment:
+        env.pop("CACHE_URL", None)  # the default, whatever the shell running the tests has
+    return subprocess.run(  # noqa: S603 - this interpreter, the tests' own code
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_production_shares_the_database_cache_by_default():
+    result = production_python(PRINT_CACHE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["salesline.core.cache.DatabaseCache", "salesline_cache"]
+
+
+def test_cache_url_chooses_redis_in_production():
+    result = production_python(PRINT_CACHE, CACHE_URL="redis://cache.internal:6379/1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.core.cache.backends.redis.RedisCache",
+        "redis://cache.internal:6379/1",
+    ]
+
+
+def test_production_passes_check_deploy_with_redis_too():
+    env = deployment_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-for-the-check-only",
+        ALLOWED_HOSTS="crm.example.org",
+        CACHE_URL="redis://127.0.0.1:6379/15",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_an_unknown_cache_scheme_is_refused_at_start_up():
+    result = production_python(PRINT_CACHE, CACHE_URL="memcached://:hunter2@cache.internal:11211")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: CACHE_URL: the scheme 'memcached' is not a cache" in result.stderr
+    assert "db://[TABLE], redis://HOST[:PORT][/DB], rediss://… or locmem://" in result.stderr
+    assert "hunter2" not in result.stderr

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -122,6 +123,49 @@ def database_from_url(url: str) -> dict[str, Any]:
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'salesline.sqlite3'}"
 DATABASES = {"default": database_from_url(DATABASE_URL)}
+
+#: The accepted values of CACHE_URL, as the refusal of any other one lists them.
+CACHE_URL_FORMS = "db://[TABLE], redis://HOST[:PORT][/DB], rediss://… or locmem://"
+# Entries the database cache keeps before it culls (Django's default, 300, is a few minutes of
+# rate-limit counts on a busy public page); each write counts the rows, which stays cheap.
+DATABASE_CACHE_MAX_ENTRIES = 20_000
+
+
+def cache_from_url(url: str) -> dict[str, Any]:
+    """The `default` cache CACHE_URL names: db:// (the database's table, salesline_cache by
+    default), redis:// or rediss:// (Django's RedisCache) or locmem:// (this process only)."""
+    scheme, separator, rest = url.strip().partition("://")
+    scheme = scheme.lower()
+    if separator and scheme == "db":
+        table = rest.strip("/") or "salesline_cache"
+        if not table.replace("_", "").isalnum():
+            raise ImproperlyConfigured(
+                f"CACHE_URL: {table!r} is not a table name (letters, digits and underscores)."
+            )
+        return {
+            # Django's DatabaseCache with an atomic incr (salesline/core/cache.py says why).
+            "BACKEND": "salesline.core.cache.DatabaseCache",
+            "LOCATION": table,
+            "OPTIONS": {"MAX_ENTRIES": DATABASE_CACHE_MAX_ENTRIES},
+        }
+    if separator and scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url.strip()}
+    if separator and scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": rest}
+    # Only the scheme is named: the rest of a URL may hold a password.
+    shown = f"the scheme {scheme!r}" if separator else "a value without a scheme"
+    raise ImproperlyConfigured(
+        f"CACHE_URL: {shown} is not a cache this application can use; "
+        f"set it to one of {CACHE_URL_FORMS}."
+    )
+
+
+# Django's cache holds the public pages' rate-limit counts (salesline/core/ratelimit.py), the
+# dashboards and the network's referral facts. Here, for development, the demo and the
+# benchmarks, each process keeps its own unless CACHE_URL names a shared one: the cached reports
+# are keyed by the state they were computed from, so a cache of its own is colder, never wrong.
+# The production settings share the database's table by default.
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL") or "locmem://")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -215,8 +259,7 @@ ANALYTICS_COMMIT_WINDOW = 600
 # the worker while the pages show progress (salesline/analytics/history_reads.py).
 ANALYTICS_INLINE_ROWS = int(os.environ.get("SALESLINE_ANALYTICS_INLINE_ROWS", "500000"))
 # Public booking pages: requests per client address in a window of seconds, for reading slots
-# and for booking (core/ratelimit.py keeps the counts in the cache: configure a shared CACHES
-# backend when several app processes serve the pages).
+# and for booking (core/ratelimit.py keeps the counts in the cache: CACHES above).
 SALESLINE_BOOKING_RATE_LIMITS = {"read": (300, 600), "book": (10, 600)}
 # List counts stop at this number (the response says so) to keep deep filters fast.
 SALESLINE_COUNT_CAP = 1_000

@@ -27,6 +27,10 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# One cache for every app server and worker, so a public page's rate limit holds across them and
+# a dashboard computed by one process serves the others: the database's table by default (made
+# by `salesline init`), or what CACHE_URL names (docs/deployment.md).
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL") or "db://")}  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

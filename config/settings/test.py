@@ -13,6 +13,10 @@ MEDIA_ROOT = Path(  # noqa: F405
     os.environ.get("SALESLINE_MEDIA_ROOT") or tempfile.mkdtemp(prefix="salesline-test-media-")  # noqa: F405
 )
 
+# Each test process keeps its own cache, whatever CACHE_URL says: a shared or persistent one
+# would carry rate-limit counts and cached reports from one test into the next.
+CACHES = {"default": cache_from_url("locmem://")}  # noqa: F405
+
 # The flow history is kept in memory only (tests that want the files set a folder).
 ANALYTICS_CACHE_DIR = ""
 

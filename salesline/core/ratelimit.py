@@ -1,8 +1,8 @@
 """Fixed-window rate limits in Django's cache, for public endpoints (the booking pages).
 
-With the default local-memory cache the count is per process; a deployment with several app
-processes configures a shared cache (Redis, Memcached, the database cache) in CACHES so the
-limit holds across them (docs/booking.md)."""
+The production settings share the cache between every process (the database's table or Redis,
+CACHE_URL), so a limit holds across app servers; in development each process counts on its own
+(docs/deployment.md, "The shared cache")."""
 
 from __future__ import annotations
 

@@ -136,10 +136,36 @@ def test_init_creates_a_missing_database(db, tmp_path):
         assert done.stdout.startswith("Database created")
         if connection.vendor != "postgresql":
             assert (tmp_path / "var" / "salesline.sqlite3").exists()
+        # With the database as the cache (as in production), init makes its table, once.
+        env.update(DJANGO_SETTINGS_MODULE="config.settings.base", CACHE_URL="db://")
+        for _ in range(2):
+            done = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+                [str(script), "init"], capture_output=True, text=True, timeout=300, env=env
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.startswith("Database up to date")
+        assert "salesline_cache" in _table_names(env["DATABASE_URL"])
     finally:
         if connection.vendor == "postgresql":
             with connection._nodb_cursor() as cursor:
                 cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(name)}")
+
+
+def _table_names(database_url: str) -> set[str]:
+    """The tables of another database than the tests', read with the driver itself."""
+    if database_url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    else:
+        import psycopg
+
+        with psycopg.connect(database_url) as db:
+            rows = db.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+    return {name for (name,) in rows}
 
 
 def test_a_database_that_cannot_be_opened_is_an_error_not_a_traceback(tmp_path):
@@ -161,6 +187,33 @@ def test_init_migrates_an_up_to_date_database(db, capsys):
     code, out, err = run(capsys, "init")
     assert (code, err) == (0, "")
     assert out.startswith("Database up to date")
+
+
+def test_init_creates_the_cache_table_when_the_cache_is_the_database(db, capsys):
+    from django.core.cache import caches
+    from django.db import connection
+    from django.test import override_settings
+
+    from config.settings.base import cache_from_url
+
+    with override_settings(CACHES={"default": cache_from_url("db://salesline_cache_cli")}):
+        assert "salesline_cache_cli" not in connection.introspection.table_names()
+        for _ in range(2):  # the second run finds the table and leaves it
+            code, out, err = run(capsys, "init")
+            assert (code, err) == (0, "")
+            assert out.startswith("Database up to date")
+            assert "salesline_cache_cli" in connection.introspection.table_names()
+            caches["default"].set("checked", 1)
+        assert caches["default"].get("checked") == 1
+
+
+def test_init_with_a_cache_of_its_own_makes_no_table(db, capsys):
+    from django.db import connection
+
+    before = set(connection.introspection.table_names())
+    code, _, err = run(capsys, "init")
+    assert (code, err) == (0, "")
+    assert set(connection.introspection.table_names()) == before
 
 
 def test_init_demo_loads_once_and_prints_a_working_login(db, capsys):
