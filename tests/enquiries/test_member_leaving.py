@@ -338,3 +338,64 @@ def test_the_preview_lists_the_open_work_and_what_holds_it_back(world, referred)
     assert world.outlandish.org in bid.members.all()
     assert world.outlandish.org in bid.confirmed_members.all()
     assert bid.lead_member == world.outlandish.org
+
+
+# ------------------------------------------------------------------- hand-overs
+
+
+def _reminders():
+    from salesline.core.mail_requests import MAIL_REQUESTED
+    from salesline.core.models import DomainEvent
+
+    return [
+        event.payload
+        for event in DomainEvent.objects.filter(kind=MAIL_REQUESTED).order_by("pk")
+        if "hand-over" in event.payload["subject"]
+    ]
+
+
+def test_a_former_chairs_unwritten_hand_over_is_asked_of_the_coordinator(world):
+    from salesline.enquiries.rota_services import rota_send_reminders
+
+    today = timezone.localdate()
+    RotaPeriod.objects.create(
+        network=world.network,
+        organisation=world.outlandish.org,
+        person=world.outlandish.user,
+        starts_on=today - timedelta(days=40),
+        ends_on=today - timedelta(days=1),
+    )
+    _leave(world, world.outlandish)
+    assert rota_send_reminders(today) == 1
+    (reminder,) = _reminders()
+    assert reminder["to"] == ["coord@agile.test"]
+    assert "write the chair's hand-over" in reminder["subject"]
+
+
+def test_nobody_is_reminded_to_acknowledge_for_a_former_member(world):
+    from salesline.enquiries.rota_services import rota_send_reminders
+
+    today = timezone.localdate()
+    RotaPeriod.objects.create(
+        network=world.network,
+        organisation=world.webarch.org,
+        person=world.webarch.user,
+        starts_on=today - timedelta(days=60),
+        ends_on=today - timedelta(days=31),
+        handover_notes="All yours.",
+        handover_written_at=timezone.now(),
+    )
+    RotaPeriod.objects.create(
+        network=world.network,
+        organisation=world.outlandish.org,
+        person=world.outlandish.user,
+        starts_on=today - timedelta(days=30),
+        ends_on=today - timedelta(days=1),
+        handover_notes="Done.",
+        handover_written_at=timezone.now(),
+        acknowledged_at=timezone.now(),
+    )
+    assert rota_send_reminders(today) == 1  # Outlandish, the next chair, to acknowledge
+    assert _reminders()[-1]["to"] == ["cat@outlandish.test"]
+    _leave(world, world.outlandish)
+    assert rota_send_reminders(today + timedelta(days=1)) == 0
