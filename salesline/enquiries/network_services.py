@@ -294,8 +294,8 @@ def members_to_take_out(network: Network, actor: Actor, slugs: list[str]) -> set
     one query for the coordinator's role whatever the number of members)."""
     if access.is_coordinator(network, actor):
         return set(slugs)
-    own = actor.organisation.slug
-    return {own} if own in slugs and actor.has_role("admin") else set()
+    own = actor.organisation
+    return {own.slug} if own.slug in slugs and may_take_out(network, actor, own.pk) else set()
 
 
 def _leave_refusals(network: Network, member: NetworkMember, today: date) -> list[str]:
@@ -331,8 +331,9 @@ class BidPart:
 
 @dataclass(frozen=True)
 class LeavePreview:
-    """What a member's leaving would do, for the confirmation page (docs/networks.md, "A
-    member leaving"): `refusals` say why it cannot leave yet; the rest is its open work."""
+    """What a member's leaving would do, for the confirmation page (docs/networks.md, "What
+    leaving does to open work"): `refusals` say why it cannot leave yet; the rest is its open
+    work."""
 
     network: Network
     member: NetworkMember

@@ -456,12 +456,12 @@ def rota_send_reminders(today: date | None = None) -> int:
             continue
         seen.add(period.network_id)
         network = period.network
-        writer = period.person
         # A chair whose organisation has left can no longer write it: the coordinator does.
-        if not access.is_member(network, period.organisation):
-            writer = network.coordinator
-            if writer is None:
-                continue
+        writer = (
+            period.person if access.is_member(network, period.organisation) else network.coordinator
+        )
+        if writer is None:
+            continue
         with transaction.atomic():
             if not _claim_reminder(period, today):
                 continue
