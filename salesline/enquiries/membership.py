@@ -480,6 +480,68 @@ def application_flag_borderline(
     return locked
 
 
+def _open_votes(network: Network, now: datetime) -> QuerySet[Application]:
+    """The network's applications whose vote is still open (voting, deadline not passed)."""
+    return Application.objects.filter(network=network, status=ApplicationStatus.VOTING).filter(
+        Q(voting_closes_at__isnull=True) | Q(voting_closes_at__gt=now)
+    )
+
+
+def open_votes_lock(*, network: Network, now: datetime) -> list[int]:
+    """Lock the network's open applications (by pk) for a member's leaving: before the
+    network's row, the order `vote_cast` takes them in (an application, then the network when
+    the vote admits a member), so the two never wait on each other."""
+    return list(
+        _open_votes(network, now).select_for_update().order_by("pk").values_list("pk", flat=True)
+    )
+
+
+#: Why a vote stopped counting, in the application's audit trail.
+VOTE_VOID_REASON = "member left the network"
+
+
+def votes_void_for_leaver(
+    *, actor: Actor, network: Network, organisation: Any, now: datetime
+) -> tuple[list[Application], list[Application]]:
+    """`organisation` has just left `network` (its membership ended in the caller's
+    transaction): its vote on every application still open is removed (audited as
+    `vote_void`, with the vote it was) — it no longer counts and it is no longer among the
+    voters — and every open application is tallied again against the members that remain. One
+    whose outcome has become certain is decided now, the way a vote that makes it certain
+    decides it (`_decide`: approval admits the applicant); the others wait for more votes or
+    the deadline. An application past its deadline is left as it is: the vote was cast by the
+    deadline, while it was a member, and the worker decides it on that count.
+
+    Answers (the applications whose vote was removed, the applications decided now)."""
+    books = access.network_actor(network, actor)
+    voided: list[Application] = []
+    decided: list[Application] = []
+    for application in (
+        _open_votes(network, now)
+        .select_for_update(of=("self",))
+        .select_related("network", "network__organisation")
+        .order_by("pk")
+    ):
+        vote = Vote.objects.filter(application=application, organisation=organisation).first()
+        if vote is not None:
+            vote.delete()
+            audit.record(
+                actor=books,
+                action="vote_void",
+                obj=application,
+                changes={
+                    "vote": [vote.vote, None],
+                    "member": [organisation.slug, None],
+                    "reason": [None, VOTE_VOID_REASON],
+                },
+            )
+            voided.append(application)
+        result = tally(application, closed=False)
+        if result.outcome != "undecided" and _decide(application, result, books, now):
+            decided.append(application)
+    return voided, decided
+
+
 def applications_close_due(*, now: datetime | None = None, label: str = "worker") -> int:
     """Decide every application whose voting deadline has passed (the worker's periodic call).
     Each is claimed by a conditional UPDATE inside its own transaction, so two workers never

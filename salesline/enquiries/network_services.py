@@ -3,9 +3,12 @@ changing the coordinator and a member leaving (docs/networks.md, "Running a netw
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -23,8 +26,20 @@ from salesline.core.errors import Conflict, NotFound, PermissionDenied, Problem,
 from salesline.core.text import text_problem
 from salesline.process.services import organisation_create
 
-from . import access
-from .models import Network, NetworkMember, RotaPeriod
+from . import access, states
+from .models import (
+    Application,
+    ApplicationStatus,
+    Bid,
+    Enquiry,
+    Network,
+    NetworkMember,
+    Referral,
+    ReferralStatus,
+    RotaPeriod,
+    Vote,
+)
+from .referrals import referrals_withdraw_for_leaver
 
 NETWORK_TEMPLATE = "network-enquiries"
 
@@ -246,14 +261,12 @@ def network_set_coordinator(
     )
 
 
-def member_leave(
-    *, actor: Actor, network_slug: str, org_slug: str, today: date | None = None
-) -> NetworkMember:
-    """A member organisation leaves the network (its admin, or the coordinator): `left_at` is
-    set and the row kept. Refused (409) while the organisation is on the rota now or later
-    (naming the period: change the rota first) and while it is the coordinator's home (change
-    the coordinator first). From then on the former member gets 404 on the network."""
-    today = today or timezone.localdate()
+def _leaving_member(
+    *, actor: Actor, network_slug: str, org_slug: str
+) -> tuple[Network, NetworkMember]:
+    """The network and the current membership `org_slug` would end, when the actor may end it:
+    NotFound for a network the actor is not in or a member it does not have; PermissionDenied
+    unless the actor is the member's own admin or the coordinator."""
     network = access.network_get_for(actor=actor, slug=network_slug)
     member = (
         NetworkMember.objects.select_related("organisation")
@@ -262,39 +275,206 @@ def member_leave(
     )
     if member is None:
         raise NotFound(f"No member '{str(org_slug)[:80]}' of {network.name}.")
-    own_admin = actor.organisation.pk == member.organisation_id and actor.has_role("admin")
-    if not (own_admin or access.is_coordinator(network, actor)):
+    if not may_take_out(network, actor, member.organisation_id):
         raise PermissionDenied(
             "Only the member's admin or the network coordinator may take a member out."
         )
+    return network, member
+
+
+def may_take_out(network: Network, actor: Actor, organisation_id: int) -> bool:
+    """Whether the actor may take the member organisation out: its own admin, or the
+    coordinator (the pages show the action to them only)."""
+    own_admin = actor.organisation.pk == organisation_id and actor.has_role("admin")
+    return own_admin or access.is_coordinator(network, actor)
+
+
+def members_to_take_out(network: Network, actor: Actor, slugs: list[str]) -> set[str]:
+    """Which of the member organisations `slugs` the actor may take out (`may_take_out`, with
+    one query for the coordinator's role whatever the number of members)."""
+    if access.is_coordinator(network, actor):
+        return set(slugs)
+    own = actor.organisation
+    return {own.slug} if own.slug in slugs and may_take_out(network, actor, own.pk) else set()
+
+
+def _leave_refusals(network: Network, member: NetworkMember, today: date) -> list[str]:
+    """Why the member cannot leave yet (empty: it can): the coordinator's home, a rota period
+    now or later."""
+    refusals = []
+    name = member.organisation.name
+    if network.coordinator_home_id == member.organisation_id:
+        refusals.append(
+            f"{name} is the coordinator's home: change the coordinator before it leaves."
+        )
+    duty = (
+        RotaPeriod.objects.filter(
+            network=network, organisation_id=member.organisation_id, ends_on__gte=today
+        )
+        .order_by("starts_on")
+        .first()
+    )
+    if duty is not None:
+        refusals.append(
+            f"{name} is on the rota from {duty.starts_on.isoformat()} "
+            f"to {duty.ends_on.isoformat()}: change or remove that period first."
+        )
+    return refusals
+
+
+@dataclass(frozen=True)
+class BidPart:
+    bid: Bid
+    is_lead: bool
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class LeavePreview:
+    """What a member's leaving would do, for the confirmation page (docs/networks.md, "What
+    leaving does to open work"): `refusals` say why it cannot leave yet; the rest is its open
+    work."""
+
+    network: Network
+    member: NetworkMember
+    refusals: list[str]
+    # Offered and unanswered: withdrawn, back to the chair to refer again.
+    referrals: list[Referral]
+    # Open votes: (application, its vote or "" when it has not voted); its vote is removed and
+    # every open application is tallied again without it.
+    votes: list[tuple[Application, str]]
+    # Joint bids it is named in: unchanged (its part and confirmation stay).
+    bids: list[BidPart]
+    # Open enquiries that arrived while it chaired: the chair on duty works them.
+    enquiries: list[Enquiry]
+    # Its ended duty periods with the hand-over unwritten (the coordinator writes it), and
+    # written hand-overs waiting for its acknowledgement as the next chair (nobody else can).
+    handovers_to_write: list[RotaPeriod]
+    handovers_to_acknowledge: list[RotaPeriod]
+
+
+def member_leave_preview(
+    *, actor: Actor, network_slug: str, org_slug: str, today: date | None = None
+) -> LeavePreview:
+    """What `member_leave` would do now and whether it would be refused; the same 404 and 403
+    as `member_leave`. Reads only."""
+    today = today or timezone.localdate()
+    network, member = _leaving_member(actor=actor, network_slug=network_slug, org_slug=org_slug)
+    organisation_id = member.organisation_id
+    now = timezone.now()
+    applications = list(
+        Application.objects.filter(network=network, status=ApplicationStatus.VOTING)
+        .filter(Q(voting_closes_at__isnull=True) | Q(voting_closes_at__gt=now))
+        .order_by("voting_closes_at", "pk")
+    )
+    cast = dict(
+        Vote.objects.filter(
+            application__in=applications, organisation_id=organisation_id
+        ).values_list("application_id", "vote")
+    )
+    bids = (
+        Bid.objects.filter(network=network, members=organisation_id)
+        .prefetch_related("confirmed_members")
+        .order_by("-created_at", "-pk")
+    )
+    periods = list(
+        RotaPeriod.objects.filter(network=network)
+        .select_related("organisation")
+        .order_by("starts_on")
+    )
+    starts_of_its_periods = {p.starts_on for p in periods if p.organisation_id == organisation_id}
+    to_write = [
+        p
+        for p in periods
+        if p.organisation_id == organisation_id
+        and p.ends_on < today
+        and p.handover_written_at is None
+    ][-1:]  # only the latest ended period's hand-over is asked for
+    to_acknowledge = [
+        p
+        for p in periods
+        if p.handover_written_at is not None
+        and p.acknowledged_at is None
+        and p.ends_on + timedelta(days=1) in starts_of_its_periods
+    ]
+    return LeavePreview(
+        network=network,
+        member=member,
+        refusals=_leave_refusals(network, member, today),
+        referrals=list(
+            Referral.objects.filter(
+                network=network, organisation_id=organisation_id, status=ReferralStatus.OFFERED
+            )
+            .select_related("enquiry")
+            .order_by("referred_at", "pk")
+        ),
+        votes=[(application, cast.get(application.pk, "")) for application in applications],
+        bids=[
+            BidPart(
+                bid=bid,
+                is_lead=bid.lead_member_id == organisation_id,
+                confirmed=any(o.pk == organisation_id for o in bid.confirmed_members.all()),
+            )
+            for bid in bids
+        ],
+        enquiries=list(
+            network.enquiries.filter(
+                chair_org_id=organisation_id, status__in=states.OPEN_STATUSES
+            ).order_by("received_at", "pk")
+        ),
+        handovers_to_write=to_write,
+        handovers_to_acknowledge=to_acknowledge,
+    )
+
+
+def member_leave(
+    *, actor: Actor, network_slug: str, org_slug: str, today: date | None = None
+) -> NetworkMember:
+    """A member organisation leaves the network (its admin, or the coordinator): `left_at` is
+    set and the row kept. Refused (409) while it is the coordinator's home (change the
+    coordinator first) and while it is on the rota now or later (naming the period: change the
+    rota first). From then on the former member gets 404 on the network.
+
+    Its open work is settled in the same transaction (docs/networks.md, "A member leaving"):
+    the referrals still offered to it are withdrawn ("member left the network"), its votes on
+    applications still open are removed and those applications tallied again without it
+    (decided now when the outcome has become certain). Each is audited; the `member_leave`
+    entry lists them."""
+    from . import membership  # membership imports this module (member_add)
+
+    today = today or timezone.localdate()
+    network, member = _leaving_member(actor=actor, network_slug=network_slug, org_slug=org_slug)
+    now = timezone.now()
     with transaction.atomic():
+        membership.open_votes_lock(network=network, now=now)
         locked = Network.objects.select_for_update().get(pk=network.pk)
         member = NetworkMember.objects.select_related("organisation").get(pk=member.pk)
         if member.left_at is not None:
             raise Conflict(f"{member.organisation.name} has left {network.name} already.")
-        if locked.coordinator_home_id == member.organisation_id:
-            raise Conflict(
-                f"{member.organisation.name} is the coordinator's home: change the coordinator "
-                "before it leaves."
-            )
-        duty = (
-            RotaPeriod.objects.filter(
-                network=locked, organisation=member.organisation, ends_on__gte=today
-            )
-            .order_by("starts_on")
-            .first()
-        )
-        if duty is not None:
-            raise Conflict(
-                f"{member.organisation.name} is on the rota from {duty.starts_on.isoformat()} "
-                f"to {duty.ends_on.isoformat()}: change or remove that period first."
-            )
-        member.left_at = timezone.now()
+        if refusals := _leave_refusals(locked, member, today):
+            raise Conflict(refusals[0])
+        member.left_at = now
         member.save(update_fields=["left_at"])
+        withdrawn = referrals_withdraw_for_leaver(
+            actor=actor, network=locked, organisation=member.organisation
+        )
+        voided, decided = membership.votes_void_for_leaver(
+            actor=actor, network=locked, organisation=member.organisation, now=now
+        )
+        changes: dict[str, list[Any]] = {
+            "member": [member.organisation.slug, None],
+            "by": [None, actor.label],
+        }
+        if withdrawn:
+            changes["referrals_withdrawn"] = [None, [r.enquiry.reference for r in withdrawn]]
+        if voided:
+            changes["votes_void"] = [None, [a.pk for a in voided]]
+        if decided:
+            changes["applications_decided"] = [None, {str(a.pk): a.status for a in decided}]
         audit.record(
             actor=_network_books_actor(locked, actor),
             action="member_leave",
             obj=locked,
-            changes={"member": [member.organisation.slug, None], "by": [None, actor.label]},
+            changes=changes,
         )
     return member

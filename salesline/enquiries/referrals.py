@@ -389,6 +389,36 @@ def _decide(
     )
 
 
+#: The reason recorded on the offered referrals of a member that leaves the network.
+LEFT_THE_NETWORK = "member left the network"
+
+
+def referrals_withdraw_for_leaver(
+    *, actor: Actor, network: Network, organisation: Any
+) -> list[Referral]:
+    """Withdraw every referral still offered to `organisation`, which is leaving `network`,
+    with the reason LEFT_THE_NETWORK: the lead is the chair's to refer again. Withdrawn rather
+    than declined on its behalf, because the member decided nothing (a decline would count
+    against it in the ranking if it came back). Inside the caller's transaction (the leave's);
+    the rows are locked first, so an accept at the same moment waits and then finds the
+    referral withdrawn (409)."""
+    offered = list(
+        Referral.objects.select_for_update(of=("self",))
+        .filter(network=network, organisation=organisation, status=ReferralStatus.OFFERED)
+        .select_related("network", "enquiry")
+        .order_by("pk")
+    )
+    for referral in offered:
+        _decide(
+            referral,
+            actor=actor,
+            status=ReferralStatus.WITHDRAWN,
+            organisation_slug=organisation.slug,
+            reason=LEFT_THE_NETWORK,
+        )
+    return offered
+
+
 def referral_accept(*, actor: Actor, referral_id: int) -> tuple[Referral, Any]:
     """The referred member takes the lead: an opportunity in its own pipeline (named from the
     enquiry, with the enquirer as a company and a person in its books when its minimum fields

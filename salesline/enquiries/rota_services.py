@@ -418,7 +418,9 @@ def rota_send_reminders(today: date | None = None) -> int:
     ).select_related("network", "network__organisation")
     for period in waiting:
         incoming = successor_of(period)
-        if incoming is None:
+        # A former member cannot reach the rota to acknowledge: nobody is reminded (the
+        # hand-over stays on the rota page for the chairs that follow).
+        if incoming is None or not access.is_member(period.network, incoming.organisation):
             continue
         with transaction.atomic():
             if not _claim_reminder(period, today):
@@ -443,7 +445,9 @@ def rota_send_reminders(today: date | None = None) -> int:
     # The most recently ended period of each network, if its hand-over is still unwritten.
     ended = (
         RotaPeriod.objects.filter(ends_on__lt=today, handover_written_at__isnull=True)
-        .select_related("network", "network__organisation", "organisation", "person")
+        .select_related(
+            "network", "network__organisation", "network__coordinator", "organisation", "person"
+        )
         .order_by("network_id", "-ends_on")
     )
     seen: set[int] = set()
@@ -451,16 +455,22 @@ def rota_send_reminders(today: date | None = None) -> int:
         if period.network_id in seen:
             continue
         seen.add(period.network_id)
+        network = period.network
+        # A chair whose organisation has left can no longer write it: the coordinator does.
+        writer = (
+            period.person if access.is_member(network, period.organisation) else network.coordinator
+        )
+        if writer is None:
+            continue
         with transaction.atomic():
             if not _claim_reminder(period, today):
                 continue
-            network = period.network
             request_mail(
                 actor=system_actor(network.organisation, "rota reminders"),
-                to=[period.person.email],
+                to=[writer.email],
                 subject=f"{network.name}: please write the chair's hand-over",
                 body=(
-                    f"Dear {period.person.full_name or period.person.email},\n\n"
+                    f"Dear {writer.full_name or writer.email},\n\n"
                     f"The duty period of {period.organisation.name} ended on "
                     f"{period.ends_on.isoformat()}. Please write the hand-over for the next "
                     f"chair on the rota page of {network.name}: the open enquiries are listed "

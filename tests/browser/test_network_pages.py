@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
 
 from salesline.accounts.models import Organisation, User
 from salesline.demo_network import BOOKS, DEMO_EMAIL, network_at_work
-from salesline.enquiries.models import Application, Bid, Enquiry
+from salesline.enquiries import access
+from salesline.enquiries.models import Application, Bid, Enquiry, RotaPeriod
 from salesline.process.services import organisation_create
 
 from .conftest import DESKTOP, PHONE, axe_violations, with_timeouts
@@ -58,6 +61,8 @@ def test_every_network_page_fits_and_passes_axe(page, live_server, network):
         f"/networks/{slug}/applications/",
         f"/networks/{slug}/applications/{Application.objects.get(status='voting').pk}/",
         f"/networks/{slug}/coordinator/",
+        f"/networks/{slug}/coordinator/change/",
+        f"/networks/{slug}/members/{member.slug}/leave/",
         f"/networks/{slug}/quarantine/",
         f"/n/{slug}/enquire",
         f"/n/{slug}/join",
@@ -72,6 +77,30 @@ def test_every_network_page_fits_and_passes_axe(page, live_server, network):
             if viewport is DESKTOP:
                 assert axe_violations(page) == [], path
     assert errors == []
+
+
+def test_the_coordinator_takes_a_member_out_after_the_confirmation(page, live_server, network):
+    _sign_in_as_coordinator(page, live_server, network)
+    on_rota = set(
+        RotaPeriod.objects.filter(network=network, ends_on__gte=timezone.localdate()).values_list(
+            "organisation_id", flat=True
+        )
+    )
+    member = next(
+        row.organisation
+        for row in access.members_of(network).order_by("organisation__name")
+        if row.organisation_id not in on_rota | {network.coordinator_home_id}
+    )
+    page.goto(f"/networks/{network.slug}/")
+    page.get_by_role("link", name=f"Take {member.name} out of the network").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Take {member.name} out of {network.name}?"
+    )
+    page.get_by_role("button", name=f"Take {member.name} out").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        f"{member.name} is no longer a member of {network.name}."
+    )
+    assert not access.is_member(network, member)
 
 
 def test_the_public_form_works_without_javascript(browser, live_server, network):

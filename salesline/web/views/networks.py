@@ -4,7 +4,8 @@ sign-in, works without JavaScript, a honeypot and a rate limit per address).
 
 Every read goes through `salesline.enquiries.access` / `membership` / `coordinator` (a
 non-member gets the 404 page; a member who is not the coordinator gets the 403 page on the
-coordinator's view); every write through `salesline.enquiries.membership`. The pages of the
+coordinator's view); every write through `salesline.enquiries.membership` and
+`network_services` (the coordinator's hand-over of the role, a member leaving). The pages of the
 inbox, the rota, the directory and the bids are linked by path: other modules draw them.
 """
 
@@ -20,11 +21,11 @@ from django.urls import path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from salesline.core.errors import Conflict, ValidationFailed
-from salesline.enquiries import access, coordinator, membership
+from salesline.enquiries import access, coordinator, membership, network_services
 from salesline.enquiries.models import Application, Category, Network
 from salesline.enquiries.network_rules import rules_for
 
-from ..errors import bind_problems, on_refusal
+from ..errors import bind_problems, on_refusal, problem_lines
 from .common import member_page, page_context
 from .public_pages import public_network, rate_limited
 
@@ -78,10 +79,20 @@ def network_home(request: HttpRequest, actor, slug: str) -> HttpResponse:
     links = [(f"{base}/{key}/", label) for key, label in SECTIONS]
     if summary.is_coordinator:
         links.append((f"{base}/coordinator/", "Coordinator's view"))
+    may_take_out = network_services.members_to_take_out(
+        network, actor, [member["slug"] for member in summary.members]
+    )
     return render(
         request,
         "web/networks/home.html",
-        page_context(request, actor, network=network, summary=summary, links=links),
+        page_context(
+            request,
+            actor,
+            network=network,
+            summary=summary,
+            links=links,
+            may_take_out=may_take_out,
+        ),
     )
 
 
@@ -236,6 +247,119 @@ def bar_chart(rows: list[tuple[str, int]], *, width: int = 560, bar: int = 22) -
     }
 
 
+# ---------------------------------------------------------------- running the network
+
+
+class CoordinatorChangeForm(forms.Form):
+    email = forms.CharField(
+        label="The new coordinator's e-mail",
+        max_length=254,
+        help_text="They must already be a user of the member organisation below.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+    # A plain text field with a list to choose from: an organisation that is not a member is
+    # the service's refusal (naming `org`), as in the API, not a form's "invalid choice".
+    org = forms.CharField(label="Their home member organisation", max_length=80)
+    confirm = forms.BooleanField(
+        label="I hand the coordinator's role over: I lose it at once.",
+        required=True,
+        error_messages={"required": "Tick the box to confirm the hand-over."},
+    )
+
+    def __init__(self, *args, members: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["org"].widget = forms.Select(choices=[("", "Choose a member"), *members])
+
+
+@require_http_methods(["GET", "POST"])
+@member_page
+def coordinator_change(request: HttpRequest, actor, slug: str) -> HttpResponse:
+    network = _network(actor, slug)
+    # Members who are not the coordinator get the 403 page naming the rule (a GET or a forged
+    # POST alike); the service checks it again.
+    access.require_coordinator(network, actor, "change the coordinator")
+    members = [
+        (member.organisation.slug, member.organisation.name)
+        for member in access.members_of(network).order_by("organisation__name")
+    ]
+    form = CoordinatorChangeForm(
+        request.POST if request.method == "POST" else None,
+        members=members,
+        initial={"org": network.coordinator_home.slug if network.coordinator_home else ""},
+    )
+
+    def page(status: int, general: list[str] | None = None) -> HttpResponse:
+        return render(
+            request,
+            "web/networks/coordinator_change.html",
+            page_context(request, actor, network=network, form=form, general=general or []),
+            status=status,
+        )
+
+    if request.method != "POST":
+        return page(200)
+    if not form.is_valid():
+        return page(400)
+    on_refusal(request, lambda error: page(error.status, bind_problems(form, error)))
+    changed = network_services.network_coordinator_change(
+        actor=actor,
+        network_slug=network.slug,
+        email=form.cleaned_data["email"],
+        org_slug=form.cleaned_data["org"],
+    )
+    home = changed.coordinator_home.name if changed.coordinator_home else ""
+    messages.success(
+        request,
+        f"{changed.coordinator.email} is now the coordinator of {network.name}, acting from "
+        f"{home}. You no longer have the coordinator's role.",
+    )
+    return redirect("web:network_home", slug=network.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@member_page
+def member_leave(request: HttpRequest, actor, slug: str, org_slug: str) -> HttpResponse:
+    """The confirmation page of a member leaving (what happens to its open work, or why it
+    cannot leave yet) and, on POST, the leaving. Its admin or the coordinator only: the preview
+    answers the service's 404 and 403 for anyone else, before anything is done."""
+    preview = network_services.member_leave_preview(
+        actor=actor, network_slug=slug, org_slug=org_slug
+    )
+    organisation = preview.member.organisation
+    own = organisation.pk == actor.organisation.pk
+
+    def page(status: int, general: list[str] | None = None) -> HttpResponse:
+        return render(
+            request,
+            "web/networks/leave.html",
+            page_context(
+                request,
+                actor,
+                network=preview.network,
+                preview=preview,
+                organisation=organisation,
+                own=own,
+                general=general or [],
+            ),
+            status=status,
+        )
+
+    if request.method != "POST":
+        return page(200)
+    on_refusal(request, lambda error: page(error.status, problem_lines(error)))
+    network_services.member_leave(actor=actor, network_slug=slug, org_slug=organisation.slug)
+    network = preview.network
+    if own:
+        messages.success(
+            request,
+            f"{organisation.name} has left {network.name}. Its history stays with the network; "
+            "it can apply to join again.",
+        )
+        return redirect("web:networks")
+    messages.success(request, f"{organisation.name} is no longer a member of {network.name}.")
+    return redirect("web:network_home", slug=network.slug)
+
+
 # ---------------------------------------------------------------- the public join form
 
 
@@ -338,6 +462,16 @@ urlpatterns = [
         name="network_application_borderline",
     ),
     path("networks/<slug:slug>/coordinator/", network_coordinator, name="network_coordinator"),
+    path(
+        "networks/<slug:slug>/coordinator/change/",
+        coordinator_change,
+        name="network_coordinator_change",
+    ),
+    path(
+        "networks/<slug:slug>/members/<slug:org_slug>/leave/",
+        member_leave,
+        name="network_member_leave",
+    ),
     path("n/<slug:slug>/join", network_join, name="network_join"),
     path("n/<slug:slug>/join/thanks", network_join_done, name="network_join_done"),
 ]
