@@ -17,7 +17,7 @@ PYTHON ?= $(shell for c in python3.14 python3.13 python3; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null && { echo $$p; exit 0; }; \
 	done)
 
-.PHONY: help install browser pdf-libraries imap-server demo test lint typecheck bench screenshots clean
+.PHONY: help install browser pdf-libraries imap-server redis-server demo test lint typecheck bench screenshots clean
 
 help:
 	@echo "make demo   - install, create var/salesline.sqlite3 with demo data, serve on http://$(HOST):$(PORT) with a background worker"
@@ -71,6 +71,18 @@ imap-server:
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q dovecot-imapd; \
 	fi
 
+# The shared-cache tests count against a real Redis (database 15): Debian's, started here when
+# nothing answers on 127.0.0.1:6379.
+redis-server:
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
+	  if ! command -v redis-server >/dev/null; then \
+	    echo "Installing Debian's redis-server for the shared-cache tests"; \
+	    $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q redis-server; \
+	  fi; \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+	  for _ in $$(seq 1 30); do (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null && break; sleep 1; done; \
+	fi
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -79,7 +91,7 @@ demo: install pdf-libraries node_modules/.installed
 	$(BIN)/salesline init --demo
 	$(BIN)/salesline serve --host $(HOST) --port $(PORT) --with-worker
 
-test: install browser pdf-libraries imap-server node_modules/.installed
+test: install browser pdf-libraries imap-server redis-server node_modules/.installed
 	$(BIN)/python -m pytest -p no:cacheprovider -n auto $(PYTEST_ARGS)
 
 lint: install
