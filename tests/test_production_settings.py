@@ -15,15 +15,15 @@ def deployment_environment(**overrides: str) -> dict[str, str]:
     return {**env, **overrides}
 
 
-def test_production_settings_pass_check_deploy():
+def check_deploy(**overrides: str) -> subprocess.CompletedProcess:
+    """`manage.py check --deploy` with the production settings, failing on warnings too."""
     env = deployment_environment(
-        **{
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-for-the-check-only",
-            "ALLOWED_HOSTS": "crm.example.org",
-        }
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-for-the-check-only",
+        ALLOWED_HOSTS="crm.example.org",
+        **overrides,
     )
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -31,6 +31,10 @@ def test_production_settings_pass_check_deploy():
         text=True,
         check=False,
     )
+
+
+def test_production_settings_pass_check_deploy():
+    result = check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -103,20 +107,7 @@ def test_cache_url_chooses_redis_in_production():
 
 
 def test_production_passes_check_deploy_with_redis_too():
-    env = deployment_environment(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        SECRET_KEY="x" * 20 + "-a-long-random-production-secret-for-the-check-only",
-        ALLOWED_HOSTS="crm.example.org",
-        CACHE_URL="redis://127.0.0.1:6379/15",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "django", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = check_deploy(CACHE_URL="redis://127.0.0.1:6379/15")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
