@@ -21,6 +21,11 @@ from salesline.accounts import services as accounts
 # start a deployment check take it out of the subprocess's environment.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+# What a page shows after a request (a gate panel after a refused move, a saved message) may
+# take longer than Playwright's 5 s on a busy CI machine with two test workers and a browser
+# each; it fails in ten seconds rather than flakily in five.
+expect.set_options(timeout=10_000)
+
 CHROMIUM = Path(os.environ.get("SALESLINE_CHROMIUM", "/usr/bin/chromium"))
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "correct horse battery staple"
