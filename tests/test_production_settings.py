@@ -66,3 +66,22 @@ def test_a_blank_secret_key_is_refused_too():
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_secret_key_fallbacks_come_from_the_environment():
+    env = deployment_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        SECRET_KEY="n" * 60,
+        SECRET_KEY_FALLBACKS=" " + "o" * 60 + ", " + "p" * 60 + ",",
+    )
+    code = "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(["o" * 60, "p" * 60])
