@@ -74,9 +74,12 @@ def test_secret_key_fallbacks_come_from_the_environment():
         SECRET_KEY="n" * 60,
         SECRET_KEY_FALLBACKS=" " + "o" * 60 + ", " + "p" * 60 + ",",
     )
-    code = "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)"
     result = subprocess.run(
-        [sys.executable, "-c", code],
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
