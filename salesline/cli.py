@@ -813,6 +813,24 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_secrets_reencrypt(args: argparse.Namespace) -> int:
+    from salesline.core.encryption import reencrypt_all
+
+    report = reencrypt_all()
+    print(
+        f"Re-encrypted {report.rewritten} stored secrets under the current SECRET_KEY; "
+        f"{report.current} already were."
+    )
+    if report.undecryptable:
+        print(
+            f"{len(report.undecryptable)} cannot be decrypted with SECRET_KEY or "
+            "SECRET_KEY_FALLBACKS (set them again): " + ", ".join(report.undecryptable),
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def read_plan_file(path: str) -> object:
     """A plan file's mapping: JSON when the name ends in .json, else YAML (JSON is YAML too);
     "-" reads stdin. Unreadable or malformed: CommandFailed naming the file and the place."""
@@ -1507,6 +1525,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(SALESLINE_RESTORE_DAYS) and print how many rows were removed.",
     )
     purge.set_defaults(handler=cmd_purge)
+    secrets = _group(commands, "secrets", "the secrets kept encrypted in the database")
+    secrets_reencrypt = secrets.add_parser(
+        "reencrypt",
+        help="encrypt every stored secret again under the current SECRET_KEY",
+        description="After rotating SECRET_KEY (the old key in SECRET_KEY_FALLBACKS), encrypt "
+        "every stored secret (mailbox passwords) again under the new key, so the old key can "
+        "be dropped from the fallbacks. Exits 1 and names those no key decrypts.",
+    )
+    secrets_reencrypt.set_defaults(handler=cmd_secrets_reencrypt)
     return parser
 
 

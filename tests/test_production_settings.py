@@ -117,3 +117,12 @@ def test_an_unknown_cache_scheme_is_refused_at_start_up():
     assert "ImproperlyConfigured: CACHE_URL: the scheme 'memcached' is not a cache" in result.stderr
     assert "db://[TABLE], redis://HOST[:PORT][/DB], rediss://… or locmem://" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_secret_key_fallbacks_come_from_the_environment():
+    result = production_python(
+        "from django.conf import settings; print(settings.SECRET_KEY_FALLBACKS)",
+        SECRET_KEY_FALLBACKS=" " + "o" * 60 + ", " + "p" * 60 + ",",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(["o" * 60, "p" * 60])

@@ -15,6 +15,7 @@ silently dropped."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -30,7 +31,7 @@ from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted, MailMe
 from imap_tools.message import MailMessage
 
 from salesline.accounts.services import system_actor
-from salesline.core import audit
+from salesline.core import audit, encryption
 from salesline.core.actors import Actor
 from salesline.core.errors import NotFound, ProblemList, ValidationFailed
 from salesline.core.text import text_problem
@@ -88,19 +89,40 @@ def _client_class(mailbox: Mailbox):
     return RawMailBox
 
 
+def undecryptable_password_error(network: Network) -> str:
+    return (
+        "The mailbox password cannot be decrypted (SECRET_KEY changed and the key it was "
+        "encrypted with is not in SECRET_KEY_FALLBACKS): set it again with "
+        f"`salesline network mailbox {network.slug} --password ...`."
+    )
+
+
 @contextmanager
-def _connected(mailbox: Mailbox) -> Iterator[MailBox]:
+def _connected(mailbox: Mailbox, password: str) -> Iterator[MailBox]:
     client = _client_class(mailbox)(mailbox.host, port=mailbox.port, timeout=IMAP_TIMEOUT)
-    with client.login(mailbox.username, mailbox.password, initial_folder=mailbox.folder) as box:
+    with client.login(mailbox.username, password, initial_folder=mailbox.folder) as box:
         yield box
 
 
 def mailbox_fetch(mailbox: Mailbox, *, batch: int = FETCH_BATCH) -> FetchReport:
-    """Fetch every unseen message of `mailbox` (see the module's docstring)."""
+    """Fetch every unseen message of `mailbox` (see the module's docstring). A password that
+    cannot be decrypted is an error on the mailbox like a refused login: no connection is
+    tried, and the next fetch tries again (the key may be put back in the fallbacks)."""
     report = FetchReport()
     network = mailbox.network
     try:
-        with _connected(mailbox) as box:
+        token = mailbox.password_encrypted
+        password = encryption.decrypt(token) if token else ""
+    except encryption.Undecryptable:
+        error = undecryptable_password_error(network)
+        logger.error("Fetching mail for %s: %s", network.slug, error)
+        report.errors.append(error)
+        Mailbox.objects.filter(pk=mailbox.pk).update(
+            last_fetched_at=timezone.now(), last_error=error
+        )
+        return report
+    try:
+        with _connected(mailbox, password) as box:
             uids = box.uids(AND(seen=False))
             for start in range(0, len(uids), batch):
                 chunk = uids[start : start + batch]
@@ -394,7 +416,7 @@ def fetch_due_mailboxes() -> dict[str, FetchReport]:
 
 # ---------------------------------------------------------------- settings and quarantine
 
-MAILBOX_FIELDS = ("host", "port", "username", "password", "folder", "ssl", "starttls", "enabled")
+MAILBOX_FIELDS = ("host", "port", "username", "folder", "ssl", "starttls", "enabled")
 
 
 def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
@@ -405,6 +427,7 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
     problems = ProblemList()
     existing = Mailbox.objects.filter(network=network).first()
     values = {name: data[name] for name in MAILBOX_FIELDS if data.get(name) is not None}
+    password = data.get("password")
     for name in ("host", "username", "folder"):
         if name in values:
             values[name] = str(values[name]).strip()
@@ -413,8 +436,10 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
         missing = not values.get(name) and not (existing and getattr(existing, name))
         if missing and name != "folder":
             problems.add((name,), f"{name.capitalize()} is required.", type="missing")
-    if "password" in values and len(str(values["password"])) > 255:
-        problems.add(("password",), "Password must be at most 255 characters.")
+    if password is not None:
+        password = str(password)
+        if len(password) > 255:
+            problems.add(("password",), "Password must be at most 255 characters.")
     if "port" in values:
         try:
             values["port"] = int(values["port"])
@@ -433,6 +458,14 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
             setattr(mailbox, name, value)
         if not mailbox.folder:
             mailbox.folder = "INBOX"
+        password_changed = password is not None and _password_differs(mailbox, password)
+        if password is not None:
+            mailbox.password_encrypted = encryption.encrypt(password)
+        elif mailbox.password_encrypted:
+            # Saved under the current SECRET_KEY after a rotation (an unreadable one is kept:
+            # the fetch says to set it again).
+            with contextlib.suppress(encryption.Undecryptable):
+                mailbox.password_encrypted = encryption.reencrypt(mailbox.password_encrypted)
         if created:
             mailbox.save(force_insert=True)
         else:
@@ -442,7 +475,8 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
             for name in MAILBOX_FIELDS
             if before[name] != getattr(mailbox, name)
         }
-        if "password" in changes:
+        if password_changed:
+            # That it changed, never the value (neither plain nor encrypted).
             changes["password"] = ["***", "***"]
         audit.record(
             actor=books_actor(network, actor if actor.user else None, actor.label),
@@ -451,6 +485,15 @@ def mailbox_set(*, actor: Actor, network: Network, data: dict) -> Mailbox:
             changes=changes,
         )
     return mailbox
+
+
+def _password_differs(mailbox: Mailbox, password: str) -> bool:
+    if not mailbox.password_encrypted:
+        return True
+    try:
+        return encryption.decrypt(mailbox.password_encrypted) != password
+    except encryption.Undecryptable:
+        return True
 
 
 def quarantine_list(*, actor: Actor, network: Network) -> list[InboundMail]:

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from salesline.core.encryption import EncryptedTextField
+
 
 class Network(models.Model):
     name = models.CharField(max_length=200)
@@ -68,7 +70,8 @@ class Mailbox(models.Model):
     ssl = models.BooleanField(default=True)
     starttls = models.BooleanField(default=False)
     username = models.CharField(max_length=255)
-    password = models.CharField(max_length=255)
+    # A Fernet token (salesline.core.encryption), never the password itself; blank: none set.
+    password_encrypted = EncryptedTextField(blank=True)
     folder = models.CharField(max_length=255, default="INBOX")
     enabled = models.BooleanField(default=True)
     last_fetched_at = models.DateTimeField(null=True, blank=True)

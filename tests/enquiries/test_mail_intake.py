@@ -5,6 +5,7 @@ from email.mime.text import MIMEText
 
 import pytest
 
+from salesline.core.encryption import encrypt
 from salesline.core.errors import NotFound, PermissionDenied
 from salesline.core.models import AuditEvent
 from salesline.enquiries import intake, mail_intake
@@ -195,7 +196,7 @@ def test_fetching_in_batches_takes_every_message(world, imap):
 
 
 def test_a_wrong_password_is_reported_on_the_mailbox(world, imap):
-    Mailbox.objects.filter(pk=imap.mailbox.pk).update(password="wrong")
+    Mailbox.objects.filter(pk=imap.mailbox.pk).update(password_encrypted=encrypt("wrong"))
     imap.mailbox.refresh_from_db()
     report = mail_intake.mailbox_fetch(imap.mailbox)
     assert report.fetched == 0 and report.errors
