@@ -243,7 +243,9 @@ def _epoch_sql() -> str:
     if connection.vendor == "postgresql":
         return "floor(extract(epoch FROM at))::bigint"
     if connection.vendor == "sqlite":
-        return "CAST(strftime('%%s', at) AS INTEGER)"
+        # Whole seconds, cut before SQLite parses: its date functions round the fraction to
+        # milliseconds, so 12:00:07.9999995 would count as 12:00:08 here and 12:00:07 in Python.
+        return "CAST(strftime('%%s', substr(at, 1, 19)) AS INTEGER)"
     raise NotImplementedError(connection.vendor)
 
 

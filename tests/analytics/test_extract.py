@@ -353,3 +353,17 @@ def test_the_kept_stay_ends_follow_merges_deletions_and_the_file(actor, reads):
     mapped = flow_history(actor.organisation)
     assert stay_end_rows(mapped) == derived_stay_end_rows(mapped)
     assert reads == [actor.organisation.pk]
+
+
+def test_a_moment_just_before_a_whole_second_counts_in_that_second(actor):
+    # SQLite's date functions round a fraction to milliseconds; the extract must floor as the
+    # rest of analytics does (a flaky mismatch with the ORM's reading of the same rows).
+    opportunity = create(actor, "Late in the second", "qualify")
+    StageChange.objects.filter(opportunity=opportunity).update(
+        at=START + dt.timedelta(microseconds=999_999)
+    )
+
+    history = flow_history(actor.organisation)
+
+    assert set(history.at.tolist()) == {int(START.timestamp())}
+    assert as_rows(history) == as_rows(orm_history(actor.organisation))
